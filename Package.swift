@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "alertbridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "alertbridge", targets: ["alertbridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "AlertBridgeCore"),
+        .target(name: "AlertBridgeConfig", dependencies: [
+            "AlertBridgeCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "AlertBridgeStore", dependencies: [
+            "AlertBridgeCore",
+            .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "AlertBridgeServer", dependencies: [
+            "AlertBridgeCore", "AlertBridgeStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "alertbridge", dependencies: [
+            "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "AlertBridgeCoreTests", dependencies: ["AlertBridgeCore"]),
+        .testTarget(name: "AlertBridgeConfigTests", dependencies: ["AlertBridgeConfig"]),
+        .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore"]),
+        .testTarget(name: "AlertBridgeServerTests", dependencies: [
+            "AlertBridgeServer",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "AlertBridgeEndToEndTests", dependencies: [
+            "AlertBridgeServer", "AlertBridgeStore", "AlertBridgeConfig", "AlertBridgeCore", "alertbridge",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+    ]
+)

@@ -1,0 +1,108 @@
+import AlertBridgeCore
+import Foundation
+
+/// Everything `serve` needs, validated as a whole.
+public struct LoadedConfig: Sendable, Equatable {
+    public var server: ServerConfig
+    public var rules: RuleSet
+    public var policies: [String: EscalationPolicy]
+    /// One line for `alertbridge check`.
+    public var summary: String
+
+    public init(server: ServerConfig, rules: RuleSet, policies: [String: EscalationPolicy], summary: String) {
+        self.server = server
+        self.rules = rules
+        self.policies = policies
+        self.summary = summary
+    }
+}
+
+public enum ConfigLoader: Sendable {
+    /// Used when no file is named, if it exists in the current directory.
+    public static let defaultConfigFile = "alertbridge.yaml"
+
+    /// Rules name policies and policies name connectors, so all three are loaded and
+    /// cross-checked together: a dangling name is found by `check`, not by the first page.
+    ///
+    /// `configFile` nil → `./alertbridge.yaml` if it exists, else defaults. Rule and policy
+    /// directories are relative to the server file's directory (or the current directory).
+    /// Throws every problem found, not only the first.
+    public static func load(
+        configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> LoadedConfig {
+        try load(configFile: configFile, environment: environment,
+                 currentDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// `currentDirectory` lets tests resolve relative paths without `chdir`, which would
+    /// race with other tests running in the same process.
+    static func load(
+        configFile: String?, environment: [String: String], currentDirectory: String
+    ) throws(ConfigError) -> LoadedConfig {
+        let files = ConfigFiles(currentDirectory: currentDirectory)
+        let serverLog = ProblemLog(), rulesLog = ProblemLog(), policiesLog = ProblemLog()
+
+        let configPath = configFile ?? (files.isFile(defaultConfigFile) ? defaultConfigFile : nil)
+        var server = ServerConfigParser.Output()
+        // A server file that does not parse may have moved the directories elsewhere.
+        var directoriesKnown = true
+        if let configPath {
+            let file = YAMLFile(path: configPath, log: serverLog, environment: environment)
+            // Directories are relative to a missing file, so nothing else can be checked.
+            guard files.isFile(configPath) else {
+                file.report("the file does not exist", at: .start)
+                throw ConfigError(problems: serverLog.sorted)
+            }
+            switch file.read(from: files.location(of: configPath)) {
+            case .node(let root): server = ServerConfigParser(file: file).parse(root)
+            case .empty: break
+            case .failed:
+                server.declaredConnectors = nil
+                directoriesKnown = false
+            }
+        }
+        let base = configPath.map { ($0 as NSString).deletingLastPathComponent } ?? ""
+        server.config.rulesDirectory = ConfigFiles.join(base, server.config.rulesDirectory)
+        server.config.policiesDirectory = ConfigFiles.join(base, server.config.policiesDirectory)
+
+        var policyParser = PolicyParser(connectors: server.declaredConnectors,
+                                        serverFile: configPath ?? defaultConfigFile)
+        let policyFiles = files.yamlFiles(in: server.config.policiesDirectory, log: policiesLog,
+                                          reportMissing: directoriesKnown)
+        var unreadPolicyFiles = 0
+        for path in policyFiles ?? [] {
+            let file = YAMLFile(path: path, log: policiesLog, environment: nil)
+            switch file.read(from: files.location(of: path)) {
+            case .node(let root): policyParser.parse(root, in: file)
+            case .empty: file.report("the file is empty; expected one policy", at: .start)
+            case .failed: unreadPolicyFiles += 1
+            }
+        }
+        let policyNamesKnown = policyFiles != nil && unreadPolicyFiles == 0 && policyParser.unnamedFiles == 0
+
+        var ruleParser = RuleParser(policyNames: policyNamesKnown ? policyParser.declaredNames : nil,
+                                    policiesDirectory: server.config.policiesDirectory)
+        let ruleFiles = files.yamlFiles(in: server.config.rulesDirectory, log: rulesLog,
+                                        reportMissing: directoriesKnown) ?? []
+        for path in ruleFiles {
+            let file = YAMLFile(path: path, log: rulesLog, environment: nil)
+            if case .node(let root) = file.read(from: files.location(of: path)) {
+                ruleParser.parse(root, in: file)
+            }
+        }
+
+        let problems = serverLog.sorted + rulesLog.sorted + policiesLog.sorted
+        guard problems.isEmpty else { throw ConfigError(problems: problems) }
+
+        let summary = "ok: \(configPath ?? "no \(defaultConfigFile), defaults"), "
+            + "\(counted(ruleParser.rules.count, "rule")) in \(counted(ruleFiles.count, "file")), "
+            + "\(counted(policyParser.policies.count, "policy", "policies")), "
+            + "\(counted(server.config.connectors.count, "connector"))"
+        return LoadedConfig(server: server.config, rules: RuleSet(rules: ruleParser.rules),
+                            policies: policyParser.policies, summary: summary)
+    }
+
+    private static func counted(_ count: Int, _ one: String, _ many: String? = nil) -> String {
+        "\(count) \(count == 1 ? one : many ?? one + "s")"
+    }
+}

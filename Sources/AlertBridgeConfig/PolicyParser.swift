@@ -1,0 +1,179 @@
+import AlertBridgeCore
+import Yams
+
+/// Reads `escalation-policies/*.yaml`, one policy a file.
+struct PolicyParser {
+    /// Connector names from the server file, with their type when it was readable; nil
+    /// when the server file could not be read, so names cannot be checked.
+    let connectors: [String: ConnectorType?]?
+    /// How the server file is named in an "unknown connector" problem.
+    let serverFile: String
+
+    private(set) var policies: [String: EscalationPolicy] = [:]
+    /// Names of every policy a file declared, valid or not (see `RuleParser.policyNames`).
+    private(set) var declaredNames: Set<String> = []
+    /// Files whose policy name could not be read: rules naming it cannot be checked.
+    private(set) var unnamedFiles = 0
+    private var definitions: [String: String] = [:]
+
+    init(connectors: [String: ConnectorType?]?, serverFile: String) {
+        self.connectors = connectors
+        self.serverFile = serverFile
+    }
+
+    static let keys = ["name", "tiers", "repeat", "ack_timeout", "auto_resolve_after", "windows", "sla"]
+
+    mutating func parse(_ root: Node, in file: YAMLFile) {
+        guard let fields = file.fields(root, allowed: Self.keys, required: ["name", "tiers"],
+                                       expected: "a mapping holding one policy")
+        else {
+            unnamedFiles += 1
+            return
+        }
+        var valid = true
+        func read<T>(_ key: String, _ reader: (Node) -> T?) -> T? {
+            guard let node = fields[key] else { return nil }
+            let value = reader(node)
+            if value == nil { valid = false }
+            return value
+        }
+
+        let name = read("name") { file.name($0) }
+        if name == nil { unnamedFiles += 1 }
+        if let name, let node = fields["name"] {
+            declaredNames.insert(name)
+            if let first = definitions[name] {
+                file.report("duplicate policy name \"\(name)\" (first defined at \(first))", at: node)
+                valid = false
+            } else {
+                definitions[name] = "\(file.path):\(node.position.line):\(node.position.column)"
+            }
+        }
+        let tiers = read("tiers") { self.tiers($0, in: file) }
+        let repeatCount = read("repeat") { node -> Int? in
+            guard let count = file.int(node) else { return nil }
+            guard count >= 0 else {
+                file.report("repeat must be 0 or more, found \(count)", at: node)
+                return nil
+            }
+            return count
+        }
+        let ackTimeout = read("ack_timeout") { file.duration($0) }
+        let autoResolveAfter = read("auto_resolve_after") { file.duration($0) }
+        let windows = read("windows") { self.windows($0, in: file) }
+        let sla = read("sla") { node -> EscalationPolicy.SLA? in
+            guard let fields = file.fields(node, allowed: ["acknowledge_within", "resolve_within"]) else { return nil }
+            let acknowledge = fields["acknowledge_within"].map { file.duration($0) }
+            let resolve = fields["resolve_within"].map { file.duration($0) }
+            if acknowledge == .some(nil) || resolve == .some(nil) { return nil }
+            return EscalationPolicy.SLA(acknowledgeWithin: acknowledge ?? nil, resolveWithin: resolve ?? nil)
+        }
+
+        guard valid, let name, let tiers else { return }
+        policies[name] = EscalationPolicy(name: name, tiers: tiers, repeat: repeatCount ?? 0,
+                                          ackTimeout: ackTimeout, autoResolveAfter: autoResolveAfter,
+                                          windows: windows ?? [], sla: sla ?? .init())
+    }
+
+    private func tiers(_ node: Node, in file: YAMLFile) -> [EscalationPolicy.Tier]? {
+        guard let items = file.list(node) else { return nil }
+        guard !items.isEmpty else {
+            file.report("a policy needs at least one tier", at: node)
+            return nil
+        }
+        var tiers: [EscalationPolicy.Tier] = []
+        var names: Set<String> = []
+        for item in items {
+            let keys = ["name", "notify", "escalate_after"]
+            guard let fields = file.fields(item, allowed: keys, required: keys) else { continue }
+            let name = file.name(fields["name"])
+            if let name, let node = fields["name"], !names.insert(name).inserted {
+                file.report("duplicate tier name \"\(name)\"", at: node)
+            }
+            let notify = fields["notify"].flatMap { targets($0, in: file) }
+            let escalateAfter = file.duration(fields["escalate_after"])
+            if let name, let notify, let escalateAfter {
+                tiers.append(EscalationPolicy.Tier(name: name, notify: notify, escalateAfter: escalateAfter))
+            }
+        }
+        return tiers.count == items.count ? tiers : nil
+    }
+
+    private func targets(_ node: Node, in file: YAMLFile) -> [EscalationPolicy.Target]? {
+        guard let items = file.list(node) else { return nil }
+        guard !items.isEmpty else {
+            file.report("a tier needs at least one notify target", at: node)
+            return nil
+        }
+        var targets: [EscalationPolicy.Target] = []
+        for item in items {
+            guard let fields = file.fields(item, allowed: ["connector", "to"], required: ["connector"]),
+                  let connectorNode = fields["connector"], let connector = file.name(connectorNode)
+            else { continue }
+            var recipients: [String]?
+            if let toNode = fields["to"] {
+                guard let list = file.list(toNode) else { continue }
+                let read = list.compactMap { file.string($0) }
+                guard read.count == list.count else { continue }
+                recipients = read
+            }
+            if let connectors {
+                guard let type = connectors[connector] else {
+                    let defined = connectors.keys.sorted().joined(separator: ", ")
+                    file.report("unknown connector \"\(connector)\" (defined: \(defined); "
+                                + "connectors are defined in \(serverFile))", at: connectorNode)
+                    continue
+                }
+                if type == .smtp, recipients?.isEmpty ?? true {
+                    file.report("connector \"\(connector)\" sends email and needs recipients in \"to\"", at: item)
+                    continue
+                }
+            }
+            targets.append(EscalationPolicy.Target(connector: connector, to: recipients ?? []))
+        }
+        return targets.count == items.count ? targets : nil
+    }
+
+    private func windows(_ node: Node, in file: YAMLFile) -> [EscalationPolicy.Window]? {
+        guard let items = file.list(node) else { return nil }
+        var windows: [EscalationPolicy.Window] = []
+        var placed: [(name: String, schedule: WindowSchedule)] = []
+        for item in items {
+            let keys = ["name", "when", "escalate_after"]
+            guard let fields = file.fields(item, allowed: keys, required: keys) else { continue }
+            let name = file.name(fields["name"])
+            let escalateAfter = file.duration(fields["escalate_after"])
+            guard let whenNode = fields["when"], let when = file.string(whenNode) else { continue }
+            let label = name.map { "window \"\($0)\"" } ?? "window"
+            let schedule: WindowSchedule
+            switch WindowSchedule.parse(when) {
+            case .success(let parsed):
+                schedule = parsed
+            case .failure(.malformed):
+                file.report("invalid \(label) time \"\(when)\" (expected \(WindowSchedule.expectedForm))", at: whenNode)
+                continue
+            case .failure(.unknownTimeZone(let zone)):
+                file.report("unknown time zone \"\(zone)\" in \(label) (expected an IANA name such as Asia/Seoul)",
+                            at: whenNode)
+                continue
+            case .failure(.empty):
+                file.report("\(label) \"\(when)\" starts when it ends, so it is empty", at: whenNode)
+                continue
+            }
+            if let name, placed.contains(where: { $0.name == name }) {
+                file.report("duplicate window name \"\(name)\"", at: fields["name"] ?? item)
+            }
+            for other in placed where schedule.overlaps(other.schedule) {
+                file.report("\(label) (\(schedule.rangeText) \(schedule.timeZone)) overlaps window \"\(other.name)\" "
+                            + "(\(other.schedule.rangeText) \(other.schedule.timeZone))", at: whenNode)
+            }
+            placed.append((name ?? "", schedule))
+            if let name, let escalateAfter {
+                windows.append(EscalationPolicy.Window(
+                    name: name, startMinute: schedule.startMinute, endMinute: schedule.endMinute,
+                    timeZone: schedule.timeZone, escalateAfter: escalateAfter))
+            }
+        }
+        return windows.count == items.count ? windows : nil
+    }
+}

@@ -1,0 +1,136 @@
+import AlertBridgeCore
+import Yams
+
+/// Reads `rules/*.yaml`, one file after another, into the ordered rules of a `RuleSet`.
+struct RuleParser {
+    /// Policy names that files declared, even those of policies with problems, so a
+    /// rule is not also reported for naming a policy that is merely broken. Nil when a
+    /// policy file could not be read, so its name is unknown.
+    let policyNames: Set<String>?
+    /// How the policies directory is named in a "not defined" problem.
+    let policiesDirectory: String
+
+    private(set) var rules: [Rule] = []
+    /// Where each rule name was first defined, for "duplicate" problems across files.
+    private var definitions: [String: String] = [:]
+
+    init(policyNames: Set<String>?, policiesDirectory: String) {
+        self.policyNames = policyNames
+        self.policiesDirectory = policiesDirectory
+    }
+
+    static let keys = ["name", "match", "dedup_key", "severity", "policy", "severity_policies",
+                       "reopen_within", "inhibit", "resolve", "continue"]
+
+    mutating func parse(_ root: Node, in file: YAMLFile) {
+        guard let top = file.fields(root, allowed: ["rules"], required: ["rules"],
+                                    expected: "a mapping with a \"rules\" list")
+        else { return }
+        // `rules:` with every rule commented out is an empty file, not a mistake.
+        guard let list = top["rules"], !list.isNull, let items = file.list(list) else { return }
+        for item in items {
+            if let rule = parseRule(item, in: file) { rules.append(rule) }
+        }
+    }
+
+    private mutating func parseRule(_ node: Node, in file: YAMLFile) -> Rule? {
+        guard let fields = file.fields(node, allowed: Self.keys, required: ["name", "policy"]) else { return nil }
+        var valid = true
+        func read<T>(_ key: String, _ reader: (Node) -> T?) -> T? {
+            guard let node = fields[key] else { return nil }
+            let value = reader(node)
+            if value == nil { valid = false }
+            return value
+        }
+
+        let name = read("name") { file.name($0) }
+        if let name, let node = fields["name"] {
+            let here = "\(file.path):\(node.position.line):\(node.position.column)"
+            if let first = definitions[name] {
+                file.report("duplicate rule name \"\(name)\" (first defined at \(first))", at: node)
+                valid = false
+            } else {
+                definitions[name] = here
+            }
+        }
+        let matchers = read("match") { self.matchers($0, in: file) }
+        let dedupKey = read("dedup_key") { node -> DedupKeyTemplate? in
+            guard let text = file.string(node) else { return nil }
+            do throws(TemplateError) { return try DedupKeyTemplate(parsing: text) } catch {
+                file.report(error.description, at: node)
+                return nil
+            }
+        }
+        let severity = read("severity") { file.choice($0, "severity") as Severity? }
+        let policy = read("policy") { self.policyName($0, in: file) }
+        let bySeverity = read("severity_policies") { self.severityPolicies($0, in: file) }
+        let reopenWithin = read("reopen_within") { file.duration($0) }
+        let inhibit = read("inhibit") { self.inhibit($0, in: file) }
+        let resolve = read("resolve") { file.choice($0, "resolve mode", among: [Rule.ResolveMode.all, .any]) }
+        let `continue` = read("continue") { file.bool($0) }
+
+        guard valid, let name, let policy else { return nil }
+        return Rule(name: name, matchers: matchers ?? [], dedupKey: dedupKey, severity: severity,
+                    policy: policy, policyBySeverity: bySeverity ?? [:], reopenWithin: reopenWithin ?? .zero,
+                    inhibit: inhibit, resolve: resolve ?? .all, continue: `continue` ?? false)
+    }
+
+    /// Each bad matcher is reported at its own list item, not at `match:`.
+    private func matchers(_ node: Node, in file: YAMLFile) -> [Matcher]? {
+        guard let items = file.list(node) else { return nil }
+        var matchers: [Matcher] = []
+        for item in items {
+            guard let text = file.string(item) else { continue }
+            do { matchers.append(try Matcher(parsing: text)) } catch { file.report(error.description, at: item) }
+        }
+        return matchers.count == items.count ? matchers : nil
+    }
+
+    private func policyName(_ node: Node, in file: YAMLFile) -> String? {
+        guard let name = file.name(node) else { return nil }
+        guard let policyNames else { return name }
+        guard policyNames.contains(name) else {
+            let defined = policyNames.isEmpty
+                ? "no policy is defined in \(policiesDirectory)"
+                : "defined: \(policyNames.sorted().joined(separator: ", "))"
+            file.report("policy \"\(name)\" is not defined (\(defined))", at: node)
+            return nil
+        }
+        return name
+    }
+
+    private func severityPolicies(_ node: Node, in file: YAMLFile) -> [Severity: String]? {
+        guard let entries = file.namedEntries(node) else { return nil }
+        var out: [Severity: String] = [:]
+        for (_, key, value) in entries {
+            let severity = file.choice(key, "severity") as Severity?
+            let policy = policyName(value, in: file)
+            if let severity, let policy { out[severity] = policy }
+        }
+        return out.count == entries.count ? out : nil
+    }
+
+    private func inhibit(_ node: Node, in file: YAMLFile) -> Rule.Inhibit? {
+        guard let fields = file.fields(node, allowed: ["targets", "equal"], required: ["targets"]),
+              let targetsNode = fields["targets"], let targets = matchers(targetsNode, in: file)
+        else { return nil }
+        if targets.isEmpty {
+            file.report("inhibit needs at least one target matcher", at: targetsNode)
+            return nil
+        }
+        var equal: [String] = []
+        if let equalNode = fields["equal"] {
+            guard let items = file.list(equalNode) else { return nil }
+            for item in items {
+                guard let label = file.string(item) else { continue }
+                if Matcher.isValidLabelName(label) {
+                    equal.append(label)
+                } else {
+                    file.report("invalid label name \"\(label)\"", at: item)
+                }
+            }
+            guard equal.count == items.count else { return nil }
+        }
+        return Rule.Inhibit(targets: targets, equal: equal)
+    }
+}

@@ -1,0 +1,72 @@
+/// What a bearer token may do: senders get `ingest`, people get `operate`.
+public enum Scope: String, Sendable, CaseIterable {
+    case ingest, operate
+}
+
+public struct TokenConfig: Sendable, Equatable {
+    public var name: String
+    public var scopes: Set<Scope>
+    /// Taken from the environment (`${VAR}`), never written in the YAML itself.
+    public var secret: String
+
+    public init(name: String, scopes: Set<Scope>, secret: String) {
+        self.name = name
+        self.scopes = scopes
+        self.secret = secret
+    }
+}
+
+public enum ConnectorType: String, Sendable, CaseIterable {
+    case console, slack, teams, smtp, webhook
+}
+
+public struct ConnectorConfig: Sendable, Equatable {
+    public var name: String
+    public var type: ConnectorType
+    /// Type-specific settings as written (`webhook_url`, `url`, `from`, `username`,
+    /// `password`, `starttls`, `secret`), after `${VAR}` substitution. A string map until
+    /// the connectors themselves define typed settings.
+    public var settings: [String: String]
+
+    public init(name: String, type: ConnectorType, settings: [String: String] = [:]) {
+        self.name = name
+        self.type = type
+        self.settings = settings
+    }
+
+    /// Always present, so a first run without any configuration still shows each page.
+    public static let console = ConnectorConfig(name: "console", type: .console)
+}
+
+/// The settings of `alertbridge.yaml`.
+public struct ServerConfig: Sendable, Equatable {
+    public var listenHost: String
+    public var listenPort: Int
+    public var store: String
+    /// Already resolved against the config file's directory, so it can be opened from
+    /// the current directory as is.
+    public var rulesDirectory: String
+    /// Resolved like `rulesDirectory`.
+    public var policiesDirectory: String
+    public var tokens: [TokenConfig]
+    /// Always holds `console`, even when the file does not define it.
+    public var connectors: [String: ConnectorConfig]
+    public var maxBodyBytes: Int
+
+    public init(
+        listenHost: String = "127.0.0.1", listenPort: Int = 8080, store: String = "sqlite:alertbridge.db",
+        rulesDirectory: String = "rules", policiesDirectory: String = "escalation-policies",
+        tokens: [TokenConfig] = [], connectors: [String: ConnectorConfig] = ["console": .console],
+        maxBodyBytes: Int = 1_048_576
+    ) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.store = store
+        self.rulesDirectory = rulesDirectory
+        self.policiesDirectory = policiesDirectory
+        self.tokens = tokens
+        self.connectors = connectors
+        self.maxBodyBytes = maxBodyBytes
+        if self.connectors["console"] == nil { self.connectors["console"] = .console }
+    }
+}

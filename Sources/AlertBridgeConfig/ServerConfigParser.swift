@@ -1,0 +1,185 @@
+import Yams
+
+/// Reads `alertbridge.yaml` into a `ServerConfig`, reporting problems as it goes.
+struct ServerConfigParser {
+    let file: YAMLFile
+
+    struct Output {
+        var config = ServerConfig()
+        /// Every connector name written, with its type when that was readable, so that a
+        /// policy naming a connector whose definition is broken is not reported twice.
+        /// Nil when the connectors could not be read at all: then no name can be checked.
+        var declaredConnectors: [String: ConnectorType?]? = ["console": .console]
+    }
+
+    static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes"]
+
+    func parse(_ root: Node) -> Output {
+        var output = Output()
+        guard let fields = file.fields(root, allowed: Self.keys, expected: "a mapping of server settings") else {
+            output.declaredConnectors = nil
+            return output
+        }
+        if let node = fields["listen"], let text = file.string(node) {
+            if let (host, port) = Self.hostAndPort(text) {
+                output.config.listenHost = host
+                output.config.listenPort = port
+            } else {
+                file.report("invalid listen address \"\(text)\" (expected host:port, e.g. 127.0.0.1:8080)", at: node)
+            }
+        }
+        if let node = fields["store"], let text = file.string(node) {
+            if ["sqlite:", "postgres://", "postgresql://"].contains(where: text.hasPrefix) {
+                output.config.store = text
+            } else {
+                file.report("unsupported store (expected sqlite:PATH or postgres://user@host:5432/db)", at: node)
+            }
+        }
+        if let directory = file.name(fields["rules"]) { output.config.rulesDirectory = directory }
+        if let directory = file.name(fields["policies"]) { output.config.policiesDirectory = directory }
+        if let items = file.list(fields["tokens"]) { output.config.tokens = tokens(items) }
+        if let node = fields["connectors"] { connectors(node, into: &output) }
+        if let node = fields["max_body_bytes"], let bytes = file.int(node) {
+            if bytes > 0 {
+                output.config.maxBodyBytes = bytes
+            } else {
+                file.report("max_body_bytes must be greater than zero", at: node)
+            }
+        }
+        return output
+    }
+
+    /// `127.0.0.1:8080`, `[::1]:8080`; the host is required so that listening on every
+    /// interface is a written decision.
+    static func hostAndPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        let portText = text[text.index(after: colon)...]
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            return nil
+        }
+        guard !host.isEmpty, !host.contains(" "), !portText.isEmpty, portText.allSatisfy(\.isASCII),
+              portText.allSatisfy(\.isNumber), let port = Int(portText), (0...65535).contains(port)
+        else { return nil }
+        return (host, port)
+    }
+
+    private func tokens(_ items: [Node]) -> [TokenConfig] {
+        var tokens: [TokenConfig] = []
+        var seen: Set<String> = []
+        for item in items {
+            let keys = ["name", "scopes", "secret"]
+            guard let fields = file.fields(item, allowed: keys, required: keys) else { continue }
+            let name = file.name(fields["name"])
+            if let name, let node = fields["name"], !seen.insert(name).inserted {
+                file.report("duplicate token name \"\(name)\"", at: node)
+            }
+            var scopes: Set<Scope>?
+            if let node = fields["scopes"], let list = file.list(node) {
+                let read = list.compactMap { file.choice($0, "scope") as Scope? }
+                if list.isEmpty {
+                    file.report("a token needs at least one scope (ingest, operate)", at: node)
+                } else if read.count == list.count {
+                    scopes = Set(read)
+                }
+            }
+            let secret = file.string(fields["secret"])
+            if secret == "", let node = fields["secret"] {
+                file.report("the token secret is empty", at: node)
+            }
+            if let name, let scopes, let secret, !secret.isEmpty {
+                tokens.append(TokenConfig(name: name, scopes: scopes, secret: secret))
+            }
+        }
+        return tokens
+    }
+
+    private func connectors(_ node: Node, into output: inout Output) {
+        guard let entries = file.namedEntries(node) else {
+            output.declaredConnectors = nil
+            return
+        }
+        for (name, keyNode, value) in entries {
+            let type = connector(name, value)
+            output.declaredConnectors?.updateValue(type, forKey: name)
+            if name == "console", let type, type != .console {
+                file.report("the connector name \"console\" is reserved for the built-in console connector", at: keyNode)
+                continue
+            }
+            guard let type, let settings = settings(of: type, value) else { continue }
+            output.config.connectors[name] = ConnectorConfig(name: name, type: type, settings: settings)
+        }
+    }
+
+    /// The type alone, read first because it decides which other keys are allowed.
+    private func connector(_ name: String, _ value: Node) -> ConnectorType? {
+        guard case .mapping = value else {
+            file.report("expected a mapping with a \"type\" for connector \"\(name)\", found \(value.found)", at: value)
+            return nil
+        }
+        guard let typeNode = value["type"] else {
+            file.report("missing required key \"type\" (one of: \(Self.typeList))", at: value)
+            return nil
+        }
+        return file.choice(typeNode, "connector type")
+    }
+
+    private static let typeList = ConnectorType.allCases.map(\.rawValue).joined(separator: ", ")
+
+    private static func keys(of type: ConnectorType) -> (required: [String], optional: [String]) {
+        switch type {
+        case .console: ([], [])
+        case .slack, .teams: (["webhook_url"], [])
+        case .smtp: (["url", "from"], ["username", "password", "starttls"])
+        case .webhook: (["url"], ["secret"])
+        }
+    }
+
+    private func settings(of type: ConnectorType, _ value: Node) -> [String: String]? {
+        let (required, optional) = Self.keys(of: type)
+        let allowed = ["type"] + required + optional
+        guard let fields = file.fields(value, allowed: allowed) else { return nil }
+        var settings: [String: String] = [:]
+        var complete = true
+        for key in required where fields[key] == nil {
+            file.report("missing required key \"\(key)\" for a \(type.rawValue) connector", at: value)
+            complete = false
+        }
+        for key in required + optional {
+            guard let node = fields[key] else { continue }
+            guard let text = file.string(node) else { complete = false; continue }
+            // Values may be secrets (a Slack webhook URL is one), so problems never quote them.
+            if let why = Self.invalidSetting(key, text, type) {
+                file.report(why, at: node)
+                complete = false
+            }
+            settings[key] = text
+        }
+        if (fields["username"] == nil) != (fields["password"] == nil) {
+            file.report("username and password must be given together", at: value)
+            complete = false
+        }
+        return complete ? settings : nil
+    }
+
+    private static func invalidSetting(_ key: String, _ text: String, _ type: ConnectorType) -> String? {
+        let lower = text.lowercased()
+        switch (type, key) {
+        case (_, "webhook_url"), (.webhook, "url"):
+            return lower.hasPrefix("https://") || lower.hasPrefix("http://")
+                ? nil : "\(key) must be an http:// or https:// URL"
+        case (.smtp, "url"):
+            return lower.hasPrefix("smtp://") || lower.hasPrefix("smtps://")
+                ? nil : "url must be an smtp:// or smtps:// URL"
+        case (.smtp, "from"):
+            return text.contains("@") ? nil : "from must be an email address"
+        case (.smtp, "starttls"):
+            return ["none", "optional", "required"].contains(text)
+                ? nil : "unknown starttls \"\(text)\" (expected one of: none, optional, required)"
+        default:
+            return nil
+        }
+    }
+}

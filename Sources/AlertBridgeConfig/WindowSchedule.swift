@@ -1,0 +1,68 @@
+import Foundation
+
+/// The `when` of a policy window: `18:00-23:00 Asia/Seoul`.
+///
+/// A start later than the end crosses midnight (`22:00-02:00`); `24:00` may end a window
+/// so that a whole evening up to midnight can be written without crossing it.
+struct WindowSchedule: Equatable {
+    /// Minutes after local midnight, 0..<1440.
+    var startMinute: Int
+    /// Minutes after local midnight, 1...1440.
+    var endMinute: Int
+    var timeZone: String
+
+    enum Failure: Error, Equatable {
+        case malformed
+        case unknownTimeZone(String)
+        case empty
+    }
+
+    static let expectedForm = "\"HH:MM-HH:MM Area/City\", e.g. \"18:00-23:00 Asia/Seoul\""
+
+    static func parse(_ text: String) -> Result<WindowSchedule, Failure> {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard words.count == 2 else { return .failure(.malformed) }
+        let times = words[0].split(separator: "-", omittingEmptySubsequences: false)
+        guard times.count == 2,
+              let start = minute(of: times[0], allowMidnightEnd: false),
+              let end = minute(of: times[1], allowMidnightEnd: true)
+        else { return .failure(.malformed) }
+        let zone = String(words[1])
+        guard TimeZone(identifier: zone) != nil else { return .failure(.unknownTimeZone(zone)) }
+        guard start != end else { return .failure(.empty) }
+        return .success(WindowSchedule(startMinute: start, endMinute: end, timeZone: zone))
+    }
+
+    /// Whether some minute of the day lies in both windows. Windows in different zones
+    /// are not compared: their offset changes with daylight saving time.
+    func overlaps(_ other: WindowSchedule) -> Bool {
+        guard timeZone == other.timeZone else { return false }
+        return segments.contains { a in
+            other.segments.contains { b in a.lowerBound < b.upperBound && b.lowerBound < a.upperBound }
+        }
+    }
+
+    /// The window as ranges within one day: two when it crosses midnight.
+    private var segments: [Range<Int>] {
+        startMinute < endMinute
+            ? [startMinute..<endMinute]
+            : [startMinute..<1440, 0..<endMinute]
+    }
+
+    var rangeText: String { "\(Self.clock(startMinute))-\(Self.clock(endMinute))" }
+
+    static func clock(_ minute: Int) -> String {
+        String(format: "%02d:%02d", minute / 60, minute % 60)
+    }
+
+    private static func minute(of text: Substring, allowMidnightEnd: Bool) -> Int? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, (1...2).contains(parts[0].count), parts[1].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let hour = Int(parts[0]), let minute = Int(parts[1]), minute < 60
+        else { return nil }
+        if hour == 24, minute == 0, allowMidnightEnd { return 1440 }
+        guard hour < 24 else { return nil }
+        return hour * 60 + minute
+    }
+}

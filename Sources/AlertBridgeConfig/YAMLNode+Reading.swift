@@ -1,0 +1,147 @@
+import Foundation
+import AlertBridgeCore
+import Yams
+
+/// The entries of one mapping whose keys were checked against the keys it may hold.
+struct Fields {
+    let node: Node
+    fileprivate let entries: [String: (key: Node, value: Node)]
+
+    subscript(key: String) -> Node? { entries[key]?.value }
+}
+
+/// Typed reads that report a problem at the offending node and return nil, so a parser
+/// keeps going and the user sees every problem of a file at once.
+extension YAMLFile {
+    /// An unknown key is an error, not ignored: a typo such as `escalate_afer` would
+    /// otherwise silently fall back to a default.
+    func fields(_ node: Node, allowed: [String], required: [String] = [],
+                expected: String = "a mapping") -> Fields? {
+        guard case .mapping(let mapping) = node else {
+            report("expected \(expected), found \(node.found)", at: node)
+            return nil
+        }
+        var entries: [String: (key: Node, value: Node)] = [:]
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key, !key.isNull else {
+                report("expected a string key, found \(key.found)", at: key)
+                continue
+            }
+            guard allowed.contains(scalar.string) else {
+                let expected = allowed.joined(separator: ", ")
+                report("unknown key \"\(scalar.string)\" (expected one of: \(expected))", at: key)
+                continue
+            }
+            entries[scalar.string] = (key, value)
+        }
+        for name in required where entries[name] == nil {
+            report("missing required key \"\(name)\"", at: node)
+        }
+        return Fields(node: node, entries: entries)
+    }
+
+    /// A mapping whose keys the user names (connectors, severity → policy), in file order.
+    func namedEntries(_ node: Node) -> [(name: String, key: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            report("expected a mapping, found \(node.found)", at: node)
+            return nil
+        }
+        var out: [(name: String, key: Node, value: Node)] = []
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key, !key.isNull, !scalar.string.isEmpty else {
+                report("expected a name, found \(key.found)", at: key)
+                continue
+            }
+            out.append((scalar.string, key, value))
+        }
+        return out
+    }
+
+    /// Any non-null scalar: YAML reads `404` or `yes` as numbers and booleans, but as a
+    /// name or address the user meant the text.
+    func string(_ node: Node?) -> String? {
+        guard let node else { return nil }
+        guard case .scalar(let scalar) = node, !node.isNull else {
+            report("expected a string, found \(node.found)", at: node)
+            return nil
+        }
+        guard let environment else { return scalar.string }
+        let (expanded, failures) = EnvironmentSubstitution.expand(scalar.string, environment: environment)
+        for failure in failures { report(failure.message, at: node) }
+        return failures.isEmpty ? expanded : nil
+    }
+
+    /// A string that identifies something (a rule, a tier), so it must not be blank.
+    func name(_ node: Node?) -> String? {
+        guard let node, let text = string(node) else { return nil }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            report("expected a non-empty name", at: node)
+            return nil
+        }
+        return text
+    }
+
+    func int(_ node: Node?) -> Int? {
+        guard let node else { return nil }
+        guard let value = node.int, node.tag.description == Tag.Name.int.rawValue else {
+            report("expected an integer, found \(node.found)", at: node)
+            return nil
+        }
+        return value
+    }
+
+    func bool(_ node: Node?) -> Bool? {
+        guard let node else { return nil }
+        guard let value = node.bool else {
+            report("expected true or false, found \(node.found)", at: node)
+            return nil
+        }
+        return value
+    }
+
+    func list(_ node: Node?) -> [Node]? {
+        guard let node else { return nil }
+        guard case .sequence(let sequence) = node else {
+            report("expected a list, found \(node.found)", at: node)
+            return nil
+        }
+        return Array(sequence)
+    }
+
+    /// One of a fixed set of words, such as a severity.
+    func choice<T: RawRepresentable & CaseIterable>(_ node: Node?, _ what: String) -> T?
+    where T.RawValue == String {
+        choice(node, what, among: Array(T.allCases))
+    }
+
+    func choice<T: RawRepresentable>(_ node: Node?, _ what: String, among cases: [T]) -> T?
+    where T.RawValue == String {
+        guard let node, let text = string(node) else { return nil }
+        guard let value = T(rawValue: text) else {
+            let expected = cases.map(\.rawValue).joined(separator: ", ")
+            report("unknown \(what) \"\(text)\" (expected one of: \(expected))", at: node)
+            return nil
+        }
+        return value
+    }
+
+    /// Every duration in these files is a timer, and a timer of zero or less would fire
+    /// at once or never, so only positive durations are accepted.
+    func duration(_ node: Node?) -> Duration? {
+        guard let node, let text = string(node) else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("-") {
+            report("duration \"\(text)\" is negative; it must be greater than zero", at: node)
+            return nil
+        }
+        guard let duration = DurationText.parse(trimmed) else {
+            report("invalid duration \"\(text)\" (expected a number and a unit, e.g. 30s, 10m, 1h30m, 7d)", at: node)
+            return nil
+        }
+        guard duration > .zero else {
+            report("duration \"\(text)\" must be greater than zero", at: node)
+            return nil
+        }
+        return duration
+    }
+}

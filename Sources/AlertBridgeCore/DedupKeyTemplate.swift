@@ -1,0 +1,70 @@
+/// A dedup key template such as `{{alertname}}/{{pop}}/{{service}}`.
+///
+/// Parsed once at load time into literal and label parts, so rendering on the ingest
+/// path is a few string appends. A missing label renders as the empty string.
+public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
+    enum Part: Sendable, Equatable {
+        case literal(String)
+        case label(String)
+    }
+
+    let parts: [Part]
+    public let description: String
+
+    public init(parsing text: String) throws(TemplateError) {
+        var parts: [Part] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            guard let open = rest.range(of: "{{") else {
+                parts.append(.literal(String(rest)))
+                break
+            }
+            if open.lowerBound > rest.startIndex {
+                parts.append(.literal(String(rest[..<open.lowerBound])))
+            }
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                throw .unclosed(text)
+            }
+            let name = rest[open.upperBound..<close.lowerBound].trimmingSpaces()
+            guard Matcher.isValidLabelName(name) else { throw .badLabel(text, name) }
+            parts.append(.label(name))
+            rest = rest[close.upperBound...]
+        }
+        guard parts.contains(where: { if case .label = $0 { true } else { false } }) else {
+            throw .noLabels(text)
+        }
+        self.parts = parts
+        self.description = text
+    }
+
+    public func render(_ labels: Labels) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .literal(let s): out += s
+            case .label(let name): out += labels[name] ?? ""
+            }
+        }
+        return out
+    }
+}
+
+public enum TemplateError: Error, Equatable, CustomStringConvertible {
+    case unclosed(String)
+    case badLabel(String, String)
+    case noLabels(String)
+
+    public var description: String {
+        switch self {
+        case .unclosed(let t): "dedup key template \"\(t)\" has an unclosed {{"
+        case .badLabel(let t, let n): "dedup key template \"\(t)\" names an invalid label \"\(n)\""
+        case .noLabels(let t): "dedup key template \"\(t)\" uses no label, so every alert would share one incident"
+        }
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}

@@ -1,0 +1,72 @@
+/// An escalation policy as loaded from `escalation-policies/*.yaml`.
+public struct EscalationPolicy: Sendable, Equatable, Codable {
+    /// Who to page: a connector and, for email, its recipients.
+    public struct Target: Sendable, Equatable, Codable {
+        public var connector: String
+        public var to: [String]
+
+        public init(connector: String, to: [String] = []) {
+            self.connector = connector
+            self.to = to
+        }
+    }
+
+    public struct Tier: Sendable, Equatable, Codable {
+        public var name: String
+        public var notify: [Target]
+        public var escalateAfter: Duration
+
+        public init(name: String, notify: [Target], escalateAfter: Duration) {
+            self.name = name
+            self.notify = notify
+            self.escalateAfter = escalateAfter
+        }
+    }
+
+    /// A time-of-day window (`18:00-23:00 Asia/Seoul`) whose timers replace the tiers' own.
+    public struct Window: Sendable, Equatable, Codable {
+        public var name: String
+        /// Minutes after local midnight.
+        public var startMinute: Int
+        public var endMinute: Int
+        public var timeZone: String
+        public var escalateAfter: Duration
+
+        public init(name: String, startMinute: Int, endMinute: Int, timeZone: String, escalateAfter: Duration) {
+            self.name = name
+            self.startMinute = startMinute
+            self.endMinute = endMinute
+            self.timeZone = timeZone
+            self.escalateAfter = escalateAfter
+        }
+    }
+
+    public struct SLA: Sendable, Equatable, Codable {
+        public var acknowledgeWithin: Duration?
+        public var resolveWithin: Duration?
+
+        public init(acknowledgeWithin: Duration? = nil, resolveWithin: Duration? = nil) {
+            self.acknowledgeWithin = acknowledgeWithin
+            self.resolveWithin = resolveWithin
+        }
+    }
+
+    public var name: String
+    public var tiers: [Tier]
+    public var `repeat`: Int
+    public var ackTimeout: Duration?
+    public var autoResolveAfter: Duration?
+    public var windows: [Window]
+    public var sla: SLA
+
+    public init(name: String, tiers: [Tier], repeat: Int = 0, ackTimeout: Duration? = nil,
+                autoResolveAfter: Duration? = nil, windows: [Window] = [], sla: SLA = SLA()) {
+        self.name = name
+        self.tiers = tiers
+        self.repeat = `repeat`
+        self.ackTimeout = ackTimeout
+        self.autoResolveAfter = autoResolveAfter
+        self.windows = windows
+        self.sla = sla
+    }
+}

@@ -1,0 +1,101 @@
+/// Where an incident is in its life. Only moves forward, except an explicit reopen.
+public enum IncidentStatus: String, Sendable, Codable, CaseIterable {
+    case triggered, acknowledged, resolved
+
+    public var isOpen: Bool { self != .resolved }
+}
+
+/// An incident ticket: one per open dedup key, holding every alert merged into it.
+public struct Incident: Sendable, Equatable {
+    public var id: Int64
+    public var dedupKey: String
+    public var status: IncidentStatus
+    public var title: String
+    public var severity: Severity
+    public var labels: Labels
+    public var annotations: Labels
+    public var rule: String
+    public var policy: String
+    public var tier: Int
+    /// Firing alerts received (first and duplicates).
+    public var alertCount: Int
+    /// Distinct alerts (by fingerprint) currently firing.
+    public var firingCount: Int
+    public var createdAt: Timestamp
+    public var lastAlertAt: Timestamp
+    public var acknowledgedAt: Timestamp?
+    public var acknowledgedBy: String?
+    public var resolvedAt: Timestamp?
+    public var resolvedBy: String?
+    /// When the escalation engine must next look at this incident.
+    public var nextEscalationAt: Timestamp?
+
+    public init(
+        id: Int64, dedupKey: String, status: IncidentStatus, title: String, severity: Severity,
+        labels: Labels, annotations: Labels, rule: String, policy: String, tier: Int = 1,
+        alertCount: Int, firingCount: Int, createdAt: Timestamp, lastAlertAt: Timestamp,
+        acknowledgedAt: Timestamp? = nil, acknowledgedBy: String? = nil,
+        resolvedAt: Timestamp? = nil, resolvedBy: String? = nil, nextEscalationAt: Timestamp? = nil
+    ) {
+        self.id = id
+        self.dedupKey = dedupKey
+        self.status = status
+        self.title = title
+        self.severity = severity
+        self.labels = labels
+        self.annotations = annotations
+        self.rule = rule
+        self.policy = policy
+        self.tier = tier
+        self.alertCount = alertCount
+        self.firingCount = firingCount
+        self.createdAt = createdAt
+        self.lastAlertAt = lastAlertAt
+        self.acknowledgedAt = acknowledgedAt
+        self.acknowledgedBy = acknowledgedBy
+        self.resolvedAt = resolvedAt
+        self.resolvedBy = resolvedBy
+        self.nextEscalationAt = nextEscalationAt
+    }
+}
+
+/// One line of an incident's history: what happened, when, and who did it.
+public struct TimelineEntry: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case created, alert, paged, escalated, acknowledged, resolved, reopened, note
+        case deliveryFailed = "delivery_failed"
+        case slaBreached = "sla_breached"
+    }
+
+    public var incidentID: Int64
+    public var at: Timestamp
+    public var kind: Kind
+    public var by: String?
+    public var detail: String?
+
+    public init(incidentID: Int64, at: Timestamp, kind: Kind, by: String? = nil, detail: String? = nil) {
+        self.incidentID = incidentID
+        self.at = at
+        self.kind = kind
+        self.by = by
+        self.detail = detail
+    }
+}
+
+/// What ingesting one alert did, as the ingest endpoints answer it.
+public struct IngestOutcome: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case created, merged, resolved, reopened, suppressed
+    }
+
+    /// `nil` only for a recovery of something alertbridge never saw firing.
+    public var incidentID: Int64?
+    public var dedupKey: String
+    public var kind: Kind
+
+    public init(incidentID: Int64?, dedupKey: String, kind: Kind) {
+        self.incidentID = incidentID
+        self.dedupKey = dedupKey
+        self.kind = kind
+    }
+}

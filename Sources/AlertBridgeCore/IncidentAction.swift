@@ -1,0 +1,60 @@
+/// What an operator can do to an incident, and the pure rules for whether they may.
+public enum IncidentAction: Sendable, Equatable {
+    case acknowledge(by: String, note: String?)
+    case resolve(by: String, note: String?)
+    case note(by: String, text: String)
+
+    public enum Refusal: Error, Equatable, CustomStringConvertible {
+        case alreadyAcknowledged(by: String?, at: Timestamp?)
+        case alreadyResolved(by: String?, at: Timestamp?)
+        case emptyNote
+
+        public var description: String {
+            switch self {
+            case .alreadyAcknowledged(let by, let at):
+                "incident is already acknowledged\(Self.who(by, at))"
+            case .alreadyResolved(let by, let at):
+                "incident is already resolved\(Self.who(by, at))"
+            case .emptyNote:
+                "a note needs text"
+            }
+        }
+
+        static func who(_ by: String?, _ at: Timestamp?) -> String {
+            var s = ""
+            if let by { s += " by \(by)" }
+            if let at { s += " at \(at)" }
+            return s
+        }
+    }
+
+    /// Applies the action, returning the new incident and the timeline entry to append.
+    public func apply(to incident: Incident, now: Timestamp) throws(Refusal) -> (Incident, TimelineEntry) {
+        var next = incident
+        switch self {
+        case .acknowledge(let by, let note):
+            switch incident.status {
+            case .resolved: throw .alreadyResolved(by: incident.resolvedBy, at: incident.resolvedAt)
+            case .acknowledged: throw .alreadyAcknowledged(by: incident.acknowledgedBy, at: incident.acknowledgedAt)
+            case .triggered: break
+            }
+            next.status = .acknowledged
+            next.acknowledgedAt = now
+            next.acknowledgedBy = by
+            return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .acknowledged, by: by, detail: note))
+        case .resolve(let by, let note):
+            guard incident.status.isOpen else {
+                throw .alreadyResolved(by: incident.resolvedBy, at: incident.resolvedAt)
+            }
+            next.status = .resolved
+            next.resolvedAt = now
+            next.resolvedBy = by
+            next.firingCount = 0
+            next.nextEscalationAt = nil
+            return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .resolved, by: by, detail: note))
+        case .note(let by, let text):
+            guard !text.isEmpty else { throw .emptyNote }
+            return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .note, by: by, detail: text))
+        }
+    }
+}

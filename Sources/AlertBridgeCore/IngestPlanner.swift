@@ -1,0 +1,210 @@
+/// The dedup and lifecycle decisions for a batch of routed alerts, as a pure function.
+///
+/// The store loads the latest incident of every dedup key in the batch and the status
+/// of every (incident, fingerprint) pair the batch names, calls ``plan(_:current:alertStatus:now:)``
+/// and writes the plan in the same transaction. Because the planner only sees values,
+/// every dedup, merge, reopen and resolve rule is tested with a manual clock, and the
+/// SQLite and PostgreSQL stores cannot disagree on them.
+public enum IngestPlanner {
+    /// The key of an alert inside an incident.
+    public struct AlertKey: Hashable, Sendable {
+        public var incidentID: Int64
+        public var fingerprint: String
+
+        public init(incidentID: Int64, fingerprint: String) {
+            self.incidentID = incidentID
+            self.fingerprint = fingerprint
+        }
+    }
+
+    /// An alert row to upsert: the latest copy of the alert and how many copies arrived.
+    public struct AlertChange: Sendable, Equatable {
+        public var incidentID: Int64
+        public var alert: Alert
+        public var received: Int
+        public var firstSeenAt: Timestamp
+        public var lastSeenAt: Timestamp
+    }
+
+    public struct Plan: Sendable, Equatable {
+        /// One per input alert, in input order.
+        public var outcomes: [IngestOutcome] = []
+        /// Every incident the batch touched, in its final state. New ones carry provisional
+        /// negative ids until ``assigningIDs(_:)``.
+        public var incidents: [Incident] = []
+        public var alerts: [AlertChange] = []
+        public var timeline: [TimelineEntry] = []
+        /// Incidents that resolved in this batch: all their alerts count as resolved.
+        public var resolvedIncidentIDs: [Int64] = []
+        public var newIncidentCount = 0
+
+        /// Replaces provisional ids (-1, -2, ...) with the ids the store allocated.
+        public func assigningIDs(_ ids: [Int64]) -> Plan {
+            precondition(ids.count == newIncidentCount)
+            func map(_ id: Int64) -> Int64 { id < 0 ? ids[Int(-id) - 1] : id }
+            var plan = self
+            for i in plan.outcomes.indices { plan.outcomes[i].incidentID = plan.outcomes[i].incidentID.map(map) }
+            for i in plan.incidents.indices { plan.incidents[i].id = map(plan.incidents[i].id) }
+            for i in plan.alerts.indices { plan.alerts[i].incidentID = map(plan.alerts[i].incidentID) }
+            for i in plan.timeline.indices { plan.timeline[i].incidentID = map(plan.timeline[i].incidentID) }
+            plan.resolvedIncidentIDs = plan.resolvedIncidentIDs.map(map)
+            return plan
+        }
+    }
+
+    /// Plans a batch.
+    /// - Parameters:
+    ///   - batch: routed alerts in arrival order.
+    ///   - current: the latest incident (open or resolved) of each dedup key in the batch.
+    ///   - alertStatus: the stored status of alerts of those incidents, by fingerprint.
+    ///   - now: the time the batch is committed.
+    public static func plan(
+        _ batch: [RoutedAlert], current: [String: Incident],
+        alertStatus: [AlertKey: AlertStatus], now: Timestamp
+    ) -> Plan {
+        var state = State(current: current, alertStatus: alertStatus)
+        var plan = Plan()
+        plan.outcomes.reserveCapacity(batch.count)
+        for routed in batch {
+            plan.outcomes.append(state.apply(routed, now: now))
+        }
+        plan.incidents = state.touchedOrder.map { state.incidents[$0]! }
+        plan.alerts = state.alertOrder.map { state.alerts[$0]! }
+        plan.timeline = state.timeline
+        plan.resolvedIncidentIDs = state.resolvedIDs
+        plan.newIncidentCount = state.newCount
+        return plan
+    }
+
+    private struct State {
+        /// Latest incident per dedup key, updated as the batch is applied.
+        var byKey: [String: Int64]
+        var incidents: [Int64: Incident]
+        var alertStatus: [AlertKey: AlertStatus]
+        var touchedOrder: [Int64] = []
+        var touched: Set<Int64> = []
+        var alerts: [AlertKey: AlertChange] = [:]
+        var alertOrder: [AlertKey] = []
+        var timeline: [TimelineEntry] = []
+        var resolvedIDs: [Int64] = []
+        var newCount = 0
+
+        init(current: [String: Incident], alertStatus: [AlertKey: AlertStatus]) {
+            byKey = current.mapValues(\.id)
+            incidents = Dictionary(uniqueKeysWithValues: current.values.map { ($0.id, $0) })
+            self.alertStatus = alertStatus
+        }
+
+        mutating func touch(_ incident: Incident) {
+            incidents[incident.id] = incident
+            if touched.insert(incident.id).inserted { touchedOrder.append(incident.id) }
+        }
+
+        mutating func record(_ alert: Alert, in incidentID: Int64, now: Timestamp) {
+            let key = AlertKey(incidentID: incidentID, fingerprint: alert.fingerprint)
+            if var change = alerts[key] {
+                change.alert = alert
+                change.received += 1
+                change.lastSeenAt = now
+                alerts[key] = change
+            } else {
+                alerts[key] = AlertChange(incidentID: incidentID, alert: alert, received: 1,
+                                          firstSeenAt: now, lastSeenAt: now)
+                alertOrder.append(key)
+            }
+        }
+
+        mutating func apply(_ routed: RoutedAlert, now: Timestamp) -> IngestOutcome {
+            let alert = routed.alert
+            let existing = byKey[routed.dedupKey].flatMap { incidents[$0] }
+            switch alert.status {
+            case .firing:
+                if var incident = existing, incident.status.isOpen {
+                    merge(alert, into: &incident, now: now)
+                    touch(incident)
+                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .merged)
+                }
+                if var incident = existing, let resolvedAt = incident.resolvedAt,
+                   now < resolvedAt + routed.reopenWithin {
+                    incident.status = .triggered
+                    incident.tier = 1
+                    incident.acknowledgedAt = nil
+                    incident.acknowledgedBy = nil
+                    incident.resolvedAt = nil
+                    incident.resolvedBy = nil
+                    incident.firingCount = 0
+                    timeline.append(TimelineEntry(
+                        incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
+                        detail: "fired again \(DurationText.format(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"))
+                    merge(alert, into: &incident, now: now)
+                    touch(incident)
+                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .reopened)
+                }
+                newCount += 1
+                var incident = Incident(
+                    id: Int64(-newCount), dedupKey: routed.dedupKey, status: .triggered,
+                    title: alert.summary, severity: alert.severity, labels: alert.labels,
+                    annotations: alert.annotations, rule: routed.rule, policy: routed.policy,
+                    alertCount: 0, firingCount: 0, createdAt: now, lastAlertAt: now)
+                timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .created, by: alert.source,
+                                              detail: "\(alert.severity.rawValue): \(alert.summary)"))
+                merge(alert, into: &incident, now: now, announce: false)
+                byKey[routed.dedupKey] = incident.id
+                touch(incident)
+                return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .created)
+
+            case .resolved:
+                guard var incident = existing else {
+                    return IngestOutcome(incidentID: nil, dedupKey: routed.dedupKey, kind: .resolved)
+                }
+                guard incident.status.isOpen else {
+                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .resolved)
+                }
+                let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
+                if alertStatus[key] == .firing {
+                    incident.firingCount -= 1
+                    timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
+                                                  detail: "\(alert.displayName) recovered"))
+                }
+                alertStatus[key] = .resolved
+                record(alert, in: incident.id, now: now)
+                let resolves = routed.resolve == .any || incident.firingCount <= 0
+                if resolves {
+                    incident.status = .resolved
+                    incident.resolvedAt = now
+                    incident.resolvedBy = alert.source
+                    incident.firingCount = 0
+                    incident.nextEscalationAt = nil
+                    for k in alertStatus.keys where k.incidentID == incident.id { alertStatus[k] = .resolved }
+                    resolvedIDs.append(incident.id)
+                    timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .resolved, by: alert.source,
+                                                  detail: "all alerts resolved"))
+                }
+                touch(incident)
+                return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
+                                     kind: resolves ? .resolved : .merged)
+            }
+        }
+
+        /// Adds a firing alert to an open incident: counts, last seen, severity only upward.
+        mutating func merge(_ alert: Alert, into incident: inout Incident, now: Timestamp, announce: Bool = true) {
+            incident.alertCount += 1
+            incident.lastAlertAt = now
+            if alert.severity > incident.severity {
+                timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
+                                              detail: "severity raised from \(incident.severity.rawValue) to \(alert.severity.rawValue)"))
+                incident.severity = alert.severity
+            }
+            let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
+            if alertStatus[key] != .firing {
+                incident.firingCount += 1
+                alertStatus[key] = .firing
+                if announce {
+                    timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
+                                                  detail: "\(alert.displayName) firing: \(alert.summary)"))
+                }
+            }
+            record(alert, in: incident.id, now: now)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// A label matcher with Alertmanager semantics: `=`, `!=`, `=~`, `!~`.
+///
+/// Regexes are anchored at both ends (`^(?:re)$`) as in Alertmanager, and a label
+/// that is absent matches as the empty string, so `severity != critical` holds for
+/// an alert without a severity label.
+public struct Matcher: Sendable, Equatable, CustomStringConvertible {
+    public enum Operator: String, Sendable, CaseIterable {
+        case equal = "=", notEqual = "!=", regexMatch = "=~", regexNoMatch = "!~"
+    }
+
+    public let name: String
+    public let op: Operator
+    public let value: String
+    private let regex: AnchoredRegex?
+
+    public init(name: String, op: Operator, value: String) throws(MatcherError) {
+        guard Matcher.isValidLabelName(name) else { throw .invalidLabelName(name) }
+        self.name = name
+        self.op = op
+        self.value = value
+        switch op {
+        case .equal, .notEqual: regex = nil
+        case .regexMatch, .regexNoMatch: regex = try AnchoredRegex(value)
+        }
+    }
+
+    /// Parses `alertname = PopDown`, `pop=~"ICN.*"`, `severity!="info"`.
+    public init(parsing text: String) throws(MatcherError) {
+        let scalars = Array(text.unicodeScalars)
+        var i = 0
+        func skipSpaces() { while i < scalars.count, scalars[i] == " " || scalars[i] == "\t" { i += 1 } }
+        skipSpaces()
+        let nameStart = i
+        while i < scalars.count, Matcher.isNameScalar(scalars[i], first: i == nameStart) { i += 1 }
+        let name = String(String.UnicodeScalarView(scalars[nameStart..<i]))
+        guard !name.isEmpty else { throw .syntax(text, "expected a label name") }
+        skipSpaces()
+        var opText = ""
+        while i < scalars.count, "=!~".unicodeScalars.contains(scalars[i]), opText.count < 2 {
+            opText.unicodeScalars.append(scalars[i]); i += 1
+        }
+        guard let op = Operator(rawValue: opText) else {
+            throw .syntax(text, "expected one of =, !=, =~, !~ after \(name)")
+        }
+        skipSpaces()
+        var value = ""
+        if i < scalars.count, scalars[i] == "\"" {
+            i += 1
+            var closed = false
+            while i < scalars.count {
+                let c = scalars[i]; i += 1
+                if c == "\"" { closed = true; break }
+                if c == "\\", i < scalars.count {
+                    let e = scalars[i]; i += 1
+                    switch e {
+                    case "n": value += "\n"
+                    case "t": value += "\t"
+                    default: value.unicodeScalars.append(e)
+                    }
+                } else {
+                    value.unicodeScalars.append(c)
+                }
+            }
+            guard closed else { throw .syntax(text, "unterminated quoted value") }
+            skipSpaces()
+            guard i == scalars.count else { throw .syntax(text, "unexpected text after the quoted value") }
+        } else {
+            value = String(String.UnicodeScalarView(scalars[i...])).trimmingCharacters(in: .whitespaces)
+        }
+        try self.init(name: name, op: op, value: value)
+    }
+
+    public func matches(_ labels: Labels) -> Bool {
+        let actual = labels[name] ?? ""
+        switch op {
+        case .equal: return actual == value
+        case .notEqual: return actual != value
+        case .regexMatch: return regex!.matches(actual)
+        case .regexNoMatch: return !regex!.matches(actual)
+        }
+    }
+
+    public var description: String { "\(name) \(op.rawValue) \(value)" }
+
+    public static func == (lhs: Matcher, rhs: Matcher) -> Bool {
+        lhs.name == rhs.name && lhs.op == rhs.op && lhs.value == rhs.value
+    }
+
+    public static func isValidLabelName(_ name: String) -> Bool {
+        guard !name.isEmpty else { return false }
+        var first = true
+        for s in name.unicodeScalars {
+            guard isNameScalar(s, first: first) else { return false }
+            first = false
+        }
+        return true
+    }
+
+    static func isNameScalar(_ s: Unicode.Scalar, first: Bool) -> Bool {
+        switch s {
+        case "a"..."z", "A"..."Z", "_": return true
+        case "0"..."9": return !first
+        default: return false
+        }
+    }
+}
+
+extension Array where Element == Matcher {
+    /// All matchers hold (an empty list matches everything).
+    public func matchAll(_ labels: Labels) -> Bool {
+        allSatisfy { $0.matches(labels) }
+    }
+}
+
+public enum MatcherError: Error, Equatable, CustomStringConvertible {
+    case syntax(String, String)
+    case invalidLabelName(String)
+    case invalidRegex(String, String)
+
+    public var description: String {
+        switch self {
+        case .syntax(let text, let why): "invalid matcher \"\(text)\": \(why)"
+        case .invalidLabelName(let name): "invalid label name \"\(name)\""
+        case .invalidRegex(let re, let why): "invalid regex \"\(re)\": \(why)"
+        }
+    }
+}
+
+/// A regex compiled once, anchored as Alertmanager anchors it.
+struct AnchoredRegex: @unchecked Sendable {
+    // NSRegularExpression is immutable after creation and documented thread-safe.
+    private let compiled: NSRegularExpression
+    /// Fast path: a pattern without metacharacters is a plain string comparison.
+    private let literal: String?
+
+    init(_ pattern: String) throws(MatcherError) {
+        do {
+            compiled = try NSRegularExpression(pattern: "^(?:\(pattern))$", options: [])
+        } catch {
+            throw .invalidRegex(pattern, "does not compile")
+        }
+        let meta = Set("\\^$.|?*+()[]{}".unicodeScalars)
+        literal = pattern.unicodeScalars.contains(where: meta.contains) ? nil : pattern
+    }
+
+    func matches(_ value: String) -> Bool {
+        if let literal { return literal == value }
+        let range = NSRange(value.startIndex..., in: value)
+        return compiled.firstMatch(in: value, options: [], range: range) != nil
+    }
+}

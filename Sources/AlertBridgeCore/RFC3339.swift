@@ -1,0 +1,103 @@
+/// RFC 3339 parsing and formatting without `DateFormatter`.
+///
+/// Every alert carries timestamps and every API answer prints them, so this sits on
+/// the hot path; civil-date arithmetic (Howard Hinnant's days-from-civil) is exact
+/// and allocation-free.
+public enum RFC3339 {
+    /// Parses `2026-11-23T18:05:00Z`, `2026-11-23T18:05:00.123+09:00` and similar.
+    /// Go's zero time (`0001-01-01T00:00:00Z`, Alertmanager's "no end") parses too.
+    public static func parse(_ text: String) -> Timestamp? {
+        let b = Array(text.utf8)
+        guard b.count >= 20 else { return nil }
+        func num(_ start: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in start..<start + count {
+                let d = Int(b[i]) - 48
+                guard d >= 0 && d <= 9 else { return nil }
+                value = value * 10 + d
+            }
+            return value
+        }
+        guard let year = num(0, 4), b[4] == 45, let month = num(5, 2), b[7] == 45, let day = num(8, 2),
+              b[10] == 84 || b[10] == 116 || b[10] == 32,
+              let hour = num(11, 2), b[13] == 58, let minute = num(14, 2), b[16] == 58, let second = num(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var millis = 0
+        if i < b.count, b[i] == 46 {
+            i += 1
+            var digits = 0
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                if digits < 3 { millis = millis * 10 + Int(b[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            while digits < 3 { millis *= 10; digits += 1 }
+        }
+        guard i < b.count else { return nil }
+        var offsetMinutes = 0
+        if b[i] == 90 || b[i] == 122 {
+            i += 1
+        } else if b[i] == 43 || b[i] == 45, i + 6 == b.count, b[i + 3] == 58,
+                  let oh = num(i + 1, 2), let om = num(i + 4, 2) {
+            offsetMinutes = (oh * 60 + om) * (b[i] == 45 ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
+        return Timestamp(milliseconds: seconds * 1000 + Int64(millis))
+    }
+
+    /// Formats as `2026-11-23T18:05:00Z`, adding `.123` only when there are milliseconds.
+    public static func format(_ t: Timestamp) -> String {
+        let ms = t.milliseconds
+        var seconds = ms / 1000
+        var millis = ms % 1000
+        if millis < 0 { millis += 1000; seconds -= 1 }
+        var days = seconds / 86_400
+        var rem = seconds % 86_400
+        if rem < 0 { rem += 86_400; days -= 1 }
+        let (y, m, d) = civilFromDays(Int(days))
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ v: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var v = v
+            var k = width - 1
+            while k >= 0 { digits[k] = UInt8(48 + v % 10); v /= 10; k -= 1 }
+            out.append(contentsOf: digits)
+        }
+        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
+        put(Int(rem / 3600), 2); out.append(58); put(Int(rem % 3600 / 60), 2); out.append(58); put(Int(rem % 60), 2)
+        if millis != 0 { out.append(46); put(Int(millis), 3) }
+        out.append(90)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ z: Int) -> (Int, Int, Int) {
+        let z = z + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+
+/// Every error the API answers: JSON `{"error": ..., "field": ...}` with its status.
+///
+/// Bad input names the field that is wrong, so a sender can fix its payload without
+/// reading our logs.
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var field: String?
+    public var retryAfterSeconds: Int?
+
+    public init(_ status: HTTPResponse.Status, _ message: String, field: String? = nil, retryAfterSeconds: Int? = nil) {
+        self.status = status
+        self.message = message
+        self.field = field
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public static func badRequest(_ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, message, field: field)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body())))
+    }
+
+    func body() -> Data {
+        JSONResponse.encode(ErrorBody(error: message, field: field))
+    }
+
+    private struct ErrorBody: Encodable {
+        var error: String
+        var field: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(error, forKey: .error)
+            try c.encode(field, forKey: .field)
+        }
+
+        enum CodingKeys: CodingKey { case error, field }
+    }
+}
+
+/// Turns Hummingbird's own errors (no route, body too large) into the same JSON shape,
+/// and anything unexpected into a JSON 500 that never echoes internals.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError where error.status == .notFound {
+            throw APIError(.notFound, "no route for \(request.method) \(request.uri.path)")
+        } catch let error as HTTPError {
+            throw APIError(error.status, error.body ?? error.status.reasonPhrase)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "request body is too large")
+        } catch let error as any HTTPResponseError {
+            throw APIError(error.status, error.status.reasonPhrase)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            throw APIError(.internalServerError, "internal error")
+        }
+    }
+}

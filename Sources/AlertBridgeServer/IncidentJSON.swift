@@ -1,0 +1,95 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Foundation
+
+/// The wire shape of an incident (DESIGN.md §3). Absent values are explicit `null`s
+/// so scripts can rely on every key being present.
+struct IncidentJSON: Encodable {
+    var incident: Incident
+    var alerts: [StoredAlert]?
+    var timeline: [TimelineEntry]?
+
+    enum Keys: String, CodingKey {
+        case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
+        case firing_alerts, created_at, last_alert_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by
+        case next_escalation_at, alerts, timeline
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        let i = incident
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(i.id, forKey: .id)
+        try c.encode(i.status.rawValue, forKey: .status)
+        try c.encode(i.dedupKey, forKey: .dedup_key)
+        try c.encode(i.title, forKey: .title)
+        try c.encode(i.severity.rawValue, forKey: .severity)
+        try c.encode(i.labels, forKey: .labels)
+        try c.encode(i.annotations, forKey: .annotations)
+        try c.encode(i.rule, forKey: .rule)
+        try c.encode(i.policy, forKey: .policy)
+        try c.encode(i.tier, forKey: .tier)
+        try c.encode(i.alertCount, forKey: .alert_count)
+        try c.encode(i.firingCount, forKey: .firing_alerts)
+        try c.encode(i.createdAt, forKey: .created_at)
+        try c.encode(i.lastAlertAt, forKey: .last_alert_at)
+        try c.encode(i.acknowledgedAt, forKey: .acknowledged_at)
+        try c.encode(i.acknowledgedBy, forKey: .acknowledged_by)
+        try c.encode(i.resolvedAt, forKey: .resolved_at)
+        try c.encode(i.resolvedBy, forKey: .resolved_by)
+        try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
+        if let alerts { try c.encode(alerts.map(AlertJSON.init), forKey: .alerts) }
+        if let timeline { try c.encode(timeline.map(TimelineJSON.init), forKey: .timeline) }
+    }
+}
+
+struct TimelineJSON: Encodable {
+    var entry: TimelineEntry
+    enum Keys: String, CodingKey { case at, kind, by, detail }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(entry.at, forKey: .at)
+        try c.encode(entry.kind.rawValue, forKey: .kind)
+        try c.encode(entry.by, forKey: .by)
+        try c.encode(entry.detail, forKey: .detail)
+    }
+}
+
+struct AlertJSON: Encodable {
+    var alert: StoredAlert
+    enum Keys: String, CodingKey {
+        case fingerprint, status, severity, summary, labels, annotations, source, value, threshold
+        case starts_at, ends_at, first_seen_at, last_seen_at, received_count
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        let a = alert
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(a.fingerprint, forKey: .fingerprint)
+        try c.encode(a.status.rawValue, forKey: .status)
+        try c.encode(a.severity.rawValue, forKey: .severity)
+        try c.encode(a.summary, forKey: .summary)
+        try c.encode(a.labels, forKey: .labels)
+        try c.encode(a.annotations, forKey: .annotations)
+        try c.encode(a.source, forKey: .source)
+        try c.encode(a.value, forKey: .value)
+        try c.encode(a.threshold, forKey: .threshold)
+        try c.encode(a.startsAt, forKey: .starts_at)
+        try c.encode(a.endsAt, forKey: .ends_at)
+        try c.encode(a.firstSeenAt, forKey: .first_seen_at)
+        try c.encode(a.lastSeenAt, forKey: .last_seen_at)
+        try c.encode(a.receivedCount, forKey: .received_count)
+    }
+}
+
+struct IngestResultJSON: Encodable {
+    var outcome: IngestOutcome
+    enum Keys: String, CodingKey { case incident_id, dedup_key, outcome }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(outcome.incidentID, forKey: .incident_id)
+        try c.encode(outcome.dedupKey, forKey: .dedup_key)
+        try c.encode(outcome.kind.rawValue, forKey: .outcome)
+    }
+}

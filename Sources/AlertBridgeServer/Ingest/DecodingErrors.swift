@@ -1,0 +1,60 @@
+import Foundation
+
+/// Maps `DecodingError` to an ``APIError`` that names the offending field as a path
+/// such as `[3].labels.pop` or `alerts[0].startsAt`.
+enum DecodingErrors {
+    static func apiError(_ error: any Error) -> APIError {
+        guard let error = error as? DecodingError else {
+            if let api = error as? APIError { return api }
+            return .badRequest("malformed JSON")
+        }
+        switch error {
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty:
+            return .badRequest("malformed JSON: expected an object or an array of objects")
+        case .typeMismatch(let type, let context):
+            return .badRequest("expected \(describe(type))", field: path(context.codingPath))
+        case .valueNotFound(let type, let context):
+            return .badRequest("expected \(describe(type)), found null", field: path(context.codingPath))
+        case .keyNotFound(let key, let context):
+            return .badRequest("is required", field: path(context.codingPath + [key]))
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return .badRequest("malformed JSON: \(underlying(context))")
+            }
+            return .badRequest(context.debugDescription, field: path(context.codingPath))
+        @unknown default:
+            return .badRequest("malformed JSON")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        var out = ""
+        for key in keys {
+            if let index = key.intValue, key.stringValue.hasPrefix("Index") || key.stringValue == "\(index)" {
+                out += "[\(index)]"
+            } else {
+                out += out.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return out
+    }
+
+    private static func underlying(_ context: DecodingError.Context) -> String {
+        if let inner = context.underlyingError as NSError?,
+           let detail = inner.userInfo[NSDebugDescriptionErrorKey] as? String {
+            return detail
+        }
+        return context.debugDescription
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Double.Type, is Int.Type, is Int64.Type: "a number"
+        case is Bool.Type: "a boolean"
+        case is [String: String].Type: "an object of string values"
+        default:
+            "\(type)".hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+}

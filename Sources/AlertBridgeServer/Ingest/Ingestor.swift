@@ -1,0 +1,92 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Foundation
+import Hummingbird
+
+/// Decodes, validates, routes and commits alerts; shared by every ingest format.
+///
+/// Decoding and routing run on the request's own task (in parallel across cores);
+/// only the commit is serialised, and it is batched by the ``GroupCommitter``.
+public struct Ingestor: Sendable {
+    let rules: RuleSet
+    let committer: GroupCommitter
+    let limits: IngestLimits
+    let metrics: ServerMetrics
+    let clock: any WallClock
+
+    public init(rules: RuleSet, committer: GroupCommitter, limits: IngestLimits, metrics: ServerMetrics, clock: any WallClock) {
+        self.rules = rules
+        self.committer = committer
+        self.limits = limits
+        self.metrics = metrics
+        self.clock = clock
+    }
+
+    /// Native alerts: a JSON object answers an object, an array answers an array.
+    func native(_ body: ByteBuffer) async throws -> Response {
+        let isArray = body.readableBytesView.first(where: { !Self.isSpace($0) }) == UInt8(ascii: "[")
+        let alerts: [Alert]
+        do {
+            if isArray {
+                let payloads = try Self.decoder.decode([NativeAlertPayload].self, from: Data(body.readableBytesView))
+                guard !payloads.isEmpty else { throw APIError.badRequest("the array holds no alert") }
+                guard payloads.count <= limits.maxAlertsPerRequest else {
+                    throw APIError.badRequest("has \(payloads.count) alerts, more than the limit of \(limits.maxAlertsPerRequest)")
+                }
+                alerts = try payloads.enumerated().map { try $1.alert(at: "[\($0)]", limits: limits) }
+            } else {
+                let payload = try Self.decoder.decode(NativeAlertPayload.self, from: Data(body.readableBytesView))
+                alerts = [try payload.alert(at: "", limits: limits)]
+            }
+        } catch {
+            metrics.rejected.increment()
+            throw DecodingErrors.apiError(error)
+        }
+        metrics.received["native"]?.increment(by: alerts.count)
+        let outcomes = try await commit(alerts)
+        let results = outcomes.map(IngestResultJSON.init)
+        return isArray ? try JSONResponse.make(results, status: .accepted) : try JSONResponse.make(results[0], status: .accepted)
+    }
+
+    /// Alertmanager webhook v4.
+    func alertmanager(_ body: ByteBuffer) async throws -> Response {
+        let alerts: [Alert]
+        do {
+            alerts = try Self.decoder.decode(AlertmanagerPayload.self, from: Data(body.readableBytesView)).normalised(limits: limits)
+        } catch {
+            metrics.rejected.increment()
+            throw DecodingErrors.apiError(error)
+        }
+        metrics.received["alertmanager"]?.increment(by: alerts.count)
+        let outcomes = try await commit(alerts)
+        return try JSONResponse.make(outcomes.map(IngestResultJSON.init), status: .accepted)
+    }
+
+    /// Routes and commits; answers one outcome per alert (the first rule's, when a
+    /// rule says `continue`). Store failures become 503 so senders retry.
+    func commit(_ alerts: [Alert]) async throws -> [IngestOutcome] {
+        var routed: [RoutedAlert] = []
+        var firstIndex: [Int] = []
+        routed.reserveCapacity(alerts.count)
+        for alert in alerts {
+            firstIndex.append(routed.count)
+            routed.append(contentsOf: rules.route(alert))
+        }
+        let start = clock.now()
+        let outcomes: [IngestOutcome]
+        do {
+            outcomes = try await committer.submit(routed)
+        } catch {
+            metrics.storeFailures.increment()
+            throw APIError(.serviceUnavailable, "the store could not commit the alerts; retry", retryAfterSeconds: 1)
+        }
+        metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
+        let answers = firstIndex.map { outcomes[$0] }
+        for outcome in outcomes { metrics.outcomes[outcome.kind]?.increment() }
+        return answers
+    }
+
+    private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+
+    private static let decoder = JSONDecoder()
+}

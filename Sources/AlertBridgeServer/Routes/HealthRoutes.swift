@@ -1,0 +1,26 @@
+import AlertBridgeStore
+import Hummingbird
+
+/// Liveness, readiness and metrics: no token needed.
+struct HealthRoutes {
+    let store: any IncidentStore
+    let metrics: ServerMetrics
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/healthz") { _, _ in
+            try JSONResponse.make(["status": "ok"])
+        }
+        router.get("/readyz") { _, _ in
+            do {
+                try await store.ping()
+                return try JSONResponse.make(["status": "ready"])
+            } catch {
+                throw APIError(.serviceUnavailable, "store unreachable: \(error)", retryAfterSeconds: 1)
+            }
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Foundation
+import Hummingbird
+
+/// The operator API: list, show, acknowledge, resolve, annotate.
+struct IncidentRoutes {
+    let store: any IncidentStore
+    let clock: any WallClock
+
+    /// Body of every operator action: who does it, and an optional note.
+    struct ActionBody: Decodable {
+        var by: String
+        var note: String?
+    }
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("/api/v1/incidents") { request, _ in
+            let params = request.uri.queryParameters
+            var query = IncidentQuery()
+            if let text = params.get("status") {
+                guard let status = IncidentQuery.StatusFilter(rawValue: text) else {
+                    throw APIError.badRequest(
+                        "unknown status \"\(text)\" (expected open, triggered, acknowledged, resolved or all)",
+                        field: "status")
+                }
+                query.status = status
+            }
+            if let text = params.get("limit") {
+                guard let limit = Int(text), (1...1000).contains(limit) else {
+                    throw APIError.badRequest("must be a whole number from 1 to 1000", field: "limit")
+                }
+                query.limit = limit
+            }
+            let incidents = try await store.incidents(query)
+            return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0) }])
+        }
+        router.get("/api/v1/incidents/:id") { _, context in
+            let id = try Self.id(context)
+            guard let detail = try await store.incident(id: id) else {
+                throw APIError(.notFound, "incident \(id) not found")
+            }
+            return try JSONResponse.make(IncidentJSON(incident: detail.incident, alerts: detail.alerts, timeline: detail.timeline))
+        }
+        router.post("/api/v1/incidents/:id/ack") { request, context in
+            let body = try await Self.action(request)
+            return try await act(.acknowledge(by: body.by, note: body.note), context)
+        }
+        router.post("/api/v1/incidents/:id/resolve") { request, context in
+            let body = try await Self.action(request)
+            return try await act(.resolve(by: body.by, note: body.note), context)
+        }
+        router.post("/api/v1/incidents/:id/notes") { request, context in
+            let body = try await Self.action(request)
+            guard let note = body.note, !note.isEmpty else { throw APIError.badRequest("is required", field: "note") }
+            return try await act(.note(by: body.by, text: note), context)
+        }
+    }
+
+    private func act(_ action: IncidentAction, _ context: AppRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        do {
+            _ = try await store.act(action, on: id, now: clock.now())
+        } catch let refusal as IncidentAction.Refusal {
+            throw APIError(.conflict, refusal.description)
+        } catch StoreError.notFound {
+            throw APIError(.notFound, "incident \(id) not found")
+        }
+        guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
+        return try JSONResponse.make(IncidentJSON(incident: detail.incident, alerts: detail.alerts, timeline: detail.timeline))
+    }
+
+    private static func id(_ context: AppRequestContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw APIError.badRequest("incident id must be a positive whole number", field: "id")
+        }
+        return id
+    }
+
+    private static func action(_ request: Request) async throws -> ActionBody {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let body: ActionBody
+        do {
+            body = try JSONDecoder().decode(ActionBody.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw DecodingErrors.apiError(error)
+        }
+        guard !body.by.trimmingCharacters(in: .whitespaces).isEmpty, body.by.utf8.count <= 128 else {
+            throw APIError.badRequest("must name who acts (1 to 128 bytes)", field: "by")
+        }
+        if let note = body.note, note.utf8.count > 8192 {
+            throw APIError.badRequest("is longer than 8192 bytes", field: "note")
+        }
+        return body
+    }
+}

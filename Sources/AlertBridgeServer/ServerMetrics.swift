@@ -1,0 +1,38 @@
+import AlertBridgeCore
+import CoreMetrics
+import Prometheus
+
+/// The counters alertbridge exports on `/metrics`.
+///
+/// Each server owns its registry (no global bootstrap), so tests can run many
+/// servers in one process and read exactly their own numbers. Counters are created
+/// once here: the ingest path only increments.
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let received: [String: CoreMetrics.Counter]
+    let outcomes: [IngestOutcome.Kind: CoreMetrics.Counter]
+    let rejected: CoreMetrics.Counter
+    let storeFailures: CoreMetrics.Counter
+    let commitSeconds: CoreMetrics.Timer
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        received = Dictionary(uniqueKeysWithValues: ["native", "alertmanager"].map {
+            ($0, CoreMetrics.Counter(label: "alertbridge_alerts_received_total", dimensions: [("format", $0)], factory: factory))
+        })
+        outcomes = Dictionary(uniqueKeysWithValues: [IngestOutcome.Kind.created, .merged, .resolved, .reopened, .suppressed].map {
+            ($0, CoreMetrics.Counter(label: "alertbridge_alert_outcomes_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
+        })
+        rejected = CoreMetrics.Counter(label: "alertbridge_ingest_rejected_total", factory: factory)
+        storeFailures = CoreMetrics.Counter(label: "alertbridge_store_failures_total", factory: factory)
+        commitSeconds = CoreMetrics.Timer(label: "alertbridge_ingest_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,66 @@
+/// Versioned schema migrations for the SQLite store. Append, never edit.
+enum SQLiteMigrations {
+    static let all: [(version: Int, statements: [String])] = [
+        (1, [
+            """
+            CREATE TABLE incidents (
+                id INTEGER PRIMARY KEY,
+                dedup_key TEXT NOT NULL,
+                status TEXT NOT NULL,
+                title TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                labels TEXT NOT NULL,
+                annotations TEXT NOT NULL,
+                rule TEXT NOT NULL,
+                policy TEXT NOT NULL,
+                tier INTEGER NOT NULL,
+                alert_count INTEGER NOT NULL,
+                firing_count INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                last_alert_at INTEGER NOT NULL,
+                acknowledged_at INTEGER,
+                acknowledged_by TEXT,
+                resolved_at INTEGER,
+                resolved_by TEXT,
+                next_escalation_at INTEGER
+            )
+            """,
+            // One open incident per dedup key, enforced by the database itself.
+            "CREATE UNIQUE INDEX incidents_open_key ON incidents(dedup_key) WHERE status <> 'resolved'",
+            "CREATE INDEX incidents_key ON incidents(dedup_key, id)",
+            "CREATE INDEX incidents_status ON incidents(status, id)",
+            "CREATE INDEX incidents_due ON incidents(next_escalation_at) WHERE next_escalation_at IS NOT NULL",
+            """
+            CREATE TABLE alerts (
+                incident_id INTEGER NOT NULL REFERENCES incidents(id),
+                fingerprint TEXT NOT NULL,
+                status TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                labels TEXT NOT NULL,
+                annotations TEXT NOT NULL,
+                source TEXT NOT NULL,
+                value REAL,
+                threshold REAL,
+                starts_at INTEGER,
+                ends_at INTEGER,
+                first_seen_at INTEGER NOT NULL,
+                last_seen_at INTEGER NOT NULL,
+                received_count INTEGER NOT NULL,
+                PRIMARY KEY (incident_id, fingerprint)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE timeline (
+                id INTEGER PRIMARY KEY,
+                incident_id INTEGER NOT NULL REFERENCES incidents(id),
+                at INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                by TEXT,
+                detail TEXT
+            )
+            """,
+            "CREATE INDEX timeline_incident ON timeline(incident_id, id)",
+        ]),
+    ]
+}

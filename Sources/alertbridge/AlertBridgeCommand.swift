@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+
+/// `alertbridge`: the server and the operator's command line in one binary.
+@main
+struct AlertBridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alertbridge",
+        abstract: "Turns monitoring alerts into incidents and gets a human on them.",
+        subcommands: [
+            Serve.self, Check.self, Incidents.self, Show.self, Ack.self, Resolve.self, Note.self,
+        ])
+
+    /// Exit codes as DESIGN.md §5 fixes them: 0 success, 1 refused, 2 usage error.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// A one-line refusal: printed to stderr, exit 1.
+struct Refused: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("alertbridge: \(message)\n".utf8))
+    return ExitCode(1)
+}

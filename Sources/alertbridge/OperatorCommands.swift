@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+
+/// Options every operator verb shares.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print the server's JSON instead of a table.")
+    var json = false
+}
+
+struct Incidents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List incidents, newest first.")
+
+    @Option(help: "open, triggered, acknowledged, resolved or all.")
+    var status: String = "open"
+
+    @Option(help: "How many at most (1-1000).")
+    var limit: Int = 100
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard ["open", "triggered", "acknowledged", "resolved", "all"].contains(status) else {
+            throw ValidationError("--status must be open, triggered, acknowledged, resolved or all")
+        }
+    }
+
+    func run() async throws {
+        let data = try await request { try await $0.send("GET", "/api/v1/incidents?status=\(status)&limit=\(limit)") }
+        if output.json { return printRaw(data) }
+        let list = try JSONDecoder().decode(IncidentList.self, from: data)
+        if list.incidents.isEmpty { return print("no \(status == "all" ? "" : status + " ")incidents") }
+        printTable(["ID", "STATUS", "SEVERITY", "TIER", "ALERTS", "CREATED", "DEDUP KEY", "TITLE"],
+                   list.incidents.map { i in
+                       [String(i.id), i.status, i.severity, String(i.tier), String(i.alert_count), i.created_at,
+                        i.dedup_key, i.title]
+                   })
+    }
+}
+
+struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one incident with its alerts and timeline.")
+
+    @Argument(help: "Incident id.") var id: Int64
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let data = try await request { try await $0.send("GET", "/api/v1/incidents/\(id)") }
+        if output.json { return printRaw(data) }
+        printIncident(try JSONDecoder().decode(IncidentView.self, from: data))
+    }
+}
+
+/// The verbs that change an incident share their shape: an id, who, an optional note.
+protocol IncidentActionCommand: AsyncParsableCommand {
+    var id: Int64 { get }
+    var by: String { get }
+    var output: OutputOptions { get }
+    var path: String { get }
+    var noteText: String? { get }
+    var done: String { get }
+}
+
+extension IncidentActionCommand {
+    func run() async throws {
+        let data = try await request {
+            try await $0.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
+        }
+        if output.json { return printRaw(data) }
+        let incident = try JSONDecoder().decode(IncidentView.self, from: data)
+        print("incident \(incident.id) \(done) by \(by): \(incident.title)")
+    }
+}
+
+private let defaultUser = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+struct Ack: IncidentActionCommand {
+    static let configuration = CommandConfiguration(abstract: "Acknowledge an incident: you are on it.")
+    @Argument(help: "Incident id.") var id: Int64
+    @Option(help: "A note for the timeline.") var note: String?
+    @Option(help: "Who acknowledges (default: $USER).") var by: String = defaultUser
+    @OptionGroup var output: OutputOptions
+    var path: String { "ack" }
+    var noteText: String? { note }
+    var done: String { "acknowledged" }
+}
+
+struct Resolve: IncidentActionCommand {
+    static let configuration = CommandConfiguration(abstract: "Resolve an incident.")
+    @Argument(help: "Incident id.") var id: Int64
+    @Option(help: "A note for the timeline.") var note: String?
+    @Option(help: "Who resolves (default: $USER).") var by: String = defaultUser
+    @OptionGroup var output: OutputOptions
+    var path: String { "resolve" }
+    var noteText: String? { note }
+    var done: String { "resolved" }
+}
+
+struct Note: IncidentActionCommand {
+    static let configuration = CommandConfiguration(abstract: "Add a note to an incident's timeline.")
+    @Argument(help: "Incident id.") var id: Int64
+    @Argument(help: "The note.") var text: String
+    @Option(help: "Who writes it (default: $USER).") var by: String = defaultUser
+    @OptionGroup var output: OutputOptions
+    var path: String { "notes" }
+    var noteText: String? { text }
+    var done: String { "annotated" }
+}
+
+/// Runs a request, turning a refusal into the one-line message and exit 1.
+func request(_ body: (APIClient) async throws -> Data) async throws -> Data {
+    do {
+        return try await body(APIClient.fromEnvironment())
+    } catch let refused as Refused {
+        throw fail(refused.description)
+    }
+}
+
+func printRaw(_ data: Data) {
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func printIncident(_ i: IncidentView) {
+    print("Incident \(i.id): \(i.title)")
+    var fields: [[String]] = [
+        ["status", i.status], ["severity", i.severity], ["dedup key", i.dedup_key], ["policy", "\(i.policy) (tier \(i.tier))"],
+        ["alerts", "\(i.alert_count) received, \(i.firing_alerts) firing"], ["created", i.created_at],
+        ["last alert", i.last_alert_at],
+    ]
+    if let at = i.acknowledged_at { fields.append(["acknowledged", "\(at) by \(i.acknowledged_by ?? "?")"]) }
+    if let at = i.resolved_at { fields.append(["resolved", "\(at) by \(i.resolved_by ?? "?")"]) }
+    if let at = i.next_escalation_at { fields.append(["next escalation", at]) }
+    fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])
+    printTable(["", ""], fields.map { ["  " + $0[0], $0[1]] })
+    if let alerts = i.alerts, !alerts.isEmpty {
+        print("\nAlerts")
+        printTable(["  FINGERPRINT", "STATUS", "COUNT", "LAST SEEN", "SUMMARY"],
+                   alerts.map { ["  " + $0.fingerprint, $0.status, String($0.received_count), $0.last_seen_at, $0.summary] })
+    }
+    if let timeline = i.timeline, !timeline.isEmpty {
+        print("\nTimeline")
+        printTable(["  AT", "KIND", "BY", "DETAIL"],
+                   timeline.map { ["  " + $0.at, $0.kind, $0.by ?? "", $0.detail ?? ""] })
+    }
+}

@@ -1,0 +1,116 @@
+@testable import AlertBridgeConfig
+import Testing
+
+/// Problems that concern whole files and directories, and reporting many at once.
+@Suite struct LoaderTests {
+    @Test func yamlSyntaxErrorIsPositioned() throws {
+        let fixture = try Fixture(["rules/20-test.yaml": """
+            rules:
+              - name: a
+                policy: standard
+               match: ["pop = ICN1"]
+            """])
+        expectSingleProblem(fixture.problems(), at: "rules/20-test.yaml:4:4",
+                            containing: "YAML syntax error: did not find expected '-' indicator")
+    }
+
+    @Test func unclosedFlowSequenceIsPositioned() throws {
+        let fixture = try Fixture(["escalation-policies/broken.yaml": "name: broken\ntiers: [\n"])
+        let problems = fixture.problems()
+        expectSingleProblem(problems, at: "escalation-policies/broken.yaml:3:1", containing: "YAML syntax error")
+    }
+
+    @Test func duplicateYamlKeyIsPositioned() throws {
+        let fixture = try Fixture(["rules/20-test.yaml": """
+            rules:
+              - name: a
+                policy: standard
+                name: b
+            """])
+        expectSingleProblem(fixture.problems(), at: "rules/20-test.yaml:2:5", containing: "duplicate key \"name\"")
+    }
+
+    @Test func missingDirectoryIsOneProblem() throws {
+        let fixture = try Fixture(["rules/10-base.yaml": nil])
+        expectSingleProblem(fixture.problems(), at: "rules:1:1", containing: "the directory does not exist")
+    }
+
+    /// The broken file may have named other directories: only its own problem counts.
+    @Test func serverFileThatDoesNotParseDoesNotCascade() throws {
+        let fixture = try Fixture([
+            "alertbridge.yaml": "rules: mine\npolicies: [\n",
+            "mine/10-a.yaml": "rules:\n  - {name: a, policy: elsewhere}\n",
+            "rules/10-base.yaml": nil, "escalation-policies/standard.yaml": nil,
+        ])
+        expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:3:1", containing: "YAML syntax error")
+    }
+
+    @Test func missingPoliciesDirectoryDoesNotCascadeIntoRules() throws {
+        let fixture = try Fixture(["alertbridge.yaml": "policies: policies\n"])
+        expectSingleProblem(fixture.problems(), at: "policies:1:1", containing: "the directory does not exist")
+    }
+
+    @Test func topLevelThatIsNotAMappingIsPositioned() throws {
+        let fixture = try Fixture([
+            "rules/20-test.yaml": "- name: a\n  policy: standard\n",
+            "escalation-policies/list.yaml": "# a comment first\n[cdn-performance]\n",
+            "alertbridge.yaml": "\n\n  just text\n",
+        ])
+        let problems = fixture.problems()
+        #expect(problems.count == 3, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:3:3", containing: "expected a mapping of server settings")
+        expectProblem(problems, at: "rules/20-test.yaml:1:1", containing: "expected a mapping with a \"rules\" list, found a list")
+        expectProblem(problems, at: "escalation-policies/list.yaml:2:1", containing: "expected a mapping holding one policy")
+    }
+
+    @Test func emptyPolicyFileIsReported() throws {
+        let fixture = try Fixture(["escalation-policies/new.yaml": "# TODO\n"])
+        expectSingleProblem(fixture.problems(), at: "escalation-policies/new.yaml:1:1", containing: "the file is empty")
+    }
+
+    /// One `check` run shows every problem of every file, in file order then line order.
+    @Test func everyProblemOfEveryFileIsReported() throws {
+        let fixture = try Fixture([
+            "alertbridge.yaml": """
+                lisen: 127.0.0.1:8080
+                connectors:
+                  chat: {type: slack, webhook_url: "${CHAT_URL}"}
+                """,
+            "rules/20-test.yaml": """
+                rules:
+                  - name: a
+                    policy: nowhere
+                    match: ["pop ICN1"]
+                  - name: a
+                    policy: standard
+                    dedup_key: "fixed"
+                """,
+            "escalation-policies/test.yaml": """
+                name: test
+                tiers:
+                  - {name: first, notify: [{connector: pager}], escalate_after: 0m}
+                windows:
+                  - {name: peak, when: "18:00-23:00 Mars/Olympus", escalate_after: 10m}
+                """,
+        ])
+        let problems = fixture.problems()
+        #expect(problems.count == 9, "\(problems)")
+        let locations = problems.map { String($0.prefix { $0 != " " }) }
+        #expect(locations == [
+            "alertbridge.yaml:1:1:", "alertbridge.yaml:3:36:",
+            "rules/20-test.yaml:3:13:", "rules/20-test.yaml:4:13:", "rules/20-test.yaml:5:11:",
+            "rules/20-test.yaml:7:16:",
+            "escalation-policies/test.yaml:3:40:", "escalation-policies/test.yaml:3:65:",
+            "escalation-policies/test.yaml:5:24:",
+        ])
+        expectProblem(problems, at: "rules/20-test.yaml:7:16", containing: "uses no label")
+    }
+
+    @Test func errorDescriptionListsOneProblemPerLine() {
+        let error = ConfigError(problems: [
+            ConfigProblem(file: "a.yaml", line: 1, column: 2, message: "one"),
+            ConfigProblem(file: "b.yaml", line: 3, column: 4, message: "two"),
+        ])
+        #expect(error.description == "a.yaml:1:2: one\nb.yaml:3:4: two")
+    }
+}

@@ -1,0 +1,153 @@
+@testable import AlertBridgeConfig
+import Testing
+
+/// Each mistake in a policy file is reported at the exact place to fix.
+@Suite struct PolicyProblemTests {
+    func problems(_ policy: String, server: String? = nil) throws -> [String] {
+        try Fixture(["escalation-policies/test.yaml": policy, "alertbridge.yaml": server]).problems()
+    }
+
+    /// A valid policy head, so each test adds only the part under test.
+    static let head = """
+        name: test
+        tiers:
+          - name: first
+            notify: [{connector: console}]
+            escalate_after: 5m
+
+        """
+
+    @Test func missingConnectorIsReportedAtTheConnectorName() throws {
+        let problems = try problems("""
+            name: test
+            tiers:
+              - name: first
+                notify:
+                  - {connector: console}
+                  - {connector: noc-email, to: [noc@example.com]}
+                escalate_after: 5m
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:6:21",
+                            containing: "unknown connector \"noc-email\" (defined: console; connectors are defined in alertbridge.yaml)")
+    }
+
+    @Test func connectorsOfTheServerFileAreKnown() throws {
+        let server = """
+            connectors:
+              mail: {type: smtp, url: "smtp://mail:25", from: "ab@example.com"}
+              chat: {type: teams, webhook_url: "https://example.webhook.office.com/x"}
+            """
+        let ok = try Fixture(["escalation-policies/test.yaml": """
+            name: test
+            tiers:
+              - {name: first, notify: [{connector: chat}, {connector: mail, to: [noc@example.com]}], escalate_after: 5m}
+            """, "alertbridge.yaml": server]).problems()
+        #expect(ok.isEmpty, "\(ok)")
+
+        let problems = try problems("""
+            name: test
+            tiers:
+              - {name: first, notify: [{connector: mail}], escalate_after: 5m}
+            """, server: server)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:3:28",
+                            containing: "connector \"mail\" sends email and needs recipients in \"to\"")
+    }
+
+    @Test func zeroTiers() throws {
+        expectSingleProblem(try problems("name: test\ntiers: []\n"),
+                            at: "escalation-policies/test.yaml:2:8", containing: "a policy needs at least one tier")
+    }
+
+    @Test func tierTimersAndNotifyAreChecked() throws {
+        let problems = try problems("""
+            name: test
+            tiers:
+              - name: first
+                notify: []
+                escalate_after: 0s
+              - name: first
+                notify: [{connector: console}]
+            repeat: -1
+            ack_timeout: 30 min
+            """)
+        #expect(problems.count == 6, "\(problems)")
+        expectProblem(problems, at: "escalation-policies/test.yaml:4:13", containing: "at least one notify target")
+        expectProblem(problems, at: "escalation-policies/test.yaml:5:21", containing: "duration \"0s\" must be greater than zero")
+        expectProblem(problems, at: "escalation-policies/test.yaml:6:5", containing: "missing required key \"escalate_after\"")
+        expectProblem(problems, at: "escalation-policies/test.yaml:6:11", containing: "duplicate tier name \"first\"")
+        expectProblem(problems, at: "escalation-policies/test.yaml:8:9", containing: "repeat must be 0 or more")
+        expectProblem(problems, at: "escalation-policies/test.yaml:9:14", containing: "invalid duration \"30 min\"")
+    }
+
+    @Test func malformedWindow() throws {
+        let problems = try problems(Self.head + """
+            windows:
+              - {name: peak, when: "25:00-23:00 Asia/Seoul", escalate_after: 10m}
+              - {name: night, when: "22:00 Asia/Seoul", escalate_after: 10m}
+            """)
+        #expect(problems.count == 2, "\(problems)")
+        expectProblem(problems, at: "escalation-policies/test.yaml:7:24",
+                      containing: "invalid window \"peak\" time \"25:00-23:00 Asia/Seoul\" (expected \"HH:MM-HH:MM Area/City\"")
+        expectProblem(problems, at: "escalation-policies/test.yaml:8:25", containing: "invalid window \"night\" time")
+    }
+
+    @Test func unknownTimeZone() throws {
+        let problems = try problems(Self.head + """
+            windows:
+              - {name: peak, when: "18:00-23:00 Asia/Seol", escalate_after: 10m}
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:7:24",
+                            containing: "unknown time zone \"Asia/Seol\" in window \"peak\"")
+    }
+
+    @Test func emptyWindow() throws {
+        let problems = try problems(Self.head + """
+            windows:
+              - {name: peak, when: "18:00-18:00 Asia/Seoul", escalate_after: 10m}
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:7:24", containing: "starts when it ends")
+    }
+
+    @Test func overlappingWindows() throws {
+        let problems = try problems(Self.head + """
+            windows:
+              - {name: peak, when: "18:00-23:00 Asia/Seoul", escalate_after: 10m}
+              - {name: late, when: "22:30-23:30 Asia/Seoul", escalate_after: 10m}
+              - {name: tokyo, when: "18:00-23:00 Asia/Tokyo", escalate_after: 10m}
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:8:24",
+                            containing: "window \"late\" (22:30-23:30 Asia/Seoul) overlaps window \"peak\" (18:00-23:00 Asia/Seoul)")
+    }
+
+    @Test func windowsCrossingMidnightThatOverlap() throws {
+        let problems = try problems(Self.head + """
+            windows:
+              - {name: night, when: "22:00-02:00 Asia/Seoul", escalate_after: 10m}
+              - {name: early, when: "01:00-06:00 Asia/Seoul", escalate_after: 10m}
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:8:25",
+                            containing: "window \"early\" (01:00-06:00 Asia/Seoul) overlaps window \"night\"")
+    }
+
+    @Test func adjacentWindowsAcrossMidnightLoad() throws {
+        let fixture = try Fixture(["escalation-policies/test.yaml": Self.head + """
+            windows:
+              - {name: night, when: "22:00-02:00 Asia/Seoul", escalate_after: 10m}
+              - {name: early, when: "02:00-06:00 Asia/Seoul", escalate_after: 15m}
+              - {name: evening, when: "18:00-22:00 Asia/Seoul", escalate_after: 5m}
+            """])
+        let policy = try #require(try fixture.load().policies["test"])
+        #expect(policy.windows.map(\.name) == ["night", "early", "evening"])
+        #expect(policy.windows[0].startMinute == 22 * 60)
+        #expect(policy.windows[0].endMinute == 2 * 60)
+    }
+
+    @Test func duplicatePolicyName() throws {
+        let problems = try problems("""
+            name: standard
+            tiers: [{name: first, notify: [{connector: console}], escalate_after: 5m}]
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:1:7",
+                            containing: "duplicate policy name \"standard\" (first defined at escalation-policies/standard.yaml:1:7)")
+    }
+}

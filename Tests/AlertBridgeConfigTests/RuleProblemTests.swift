@@ -1,0 +1,163 @@
+@testable import AlertBridgeConfig
+import Testing
+
+/// Each mistake in a rule file is reported at the exact place to fix.
+@Suite struct RuleProblemTests {
+    func problems(_ rules: String) throws -> [String] {
+        try Fixture(["rules/20-test.yaml": rules]).problems()
+    }
+
+    @Test func unknownKey() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                escalate_afer: 5m
+            """)
+        expectSingleProblem(problems, at: "rules/20-test.yaml:4:5", containing: "unknown key \"escalate_afer\"")
+    }
+
+    @Test func wrongType() throws {
+        let problems = try problems("""
+            rules:
+              - name: [a, b]
+                policy: standard
+                match: "alertname = PopDown"
+                continue: maybe
+            """)
+        #expect(problems.count == 3, "\(problems)")
+        expectProblem(problems, at: "rules/20-test.yaml:2:11", containing: "expected a string, found a list")
+        expectProblem(problems, at: "rules/20-test.yaml:4:12", containing: "expected a list, found \"alertname = PopDown\"")
+        expectProblem(problems, at: "rules/20-test.yaml:5:15", containing: "expected true or false")
+    }
+
+    @Test func badMatcherIsReportedAtItsListItem() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                match:
+                  - "alertname = PopDown"
+                  - "alertname PopDown"
+            """)
+        expectSingleProblem(problems, at: "rules/20-test.yaml:6:9",
+                            containing: "invalid matcher \"alertname PopDown\": expected one of =, !=, =~, !~")
+    }
+
+    @Test func badRegex() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                match: ["pop = ICN1", 'alertname =~ "Edge(.*"']
+            """)
+        expectSingleProblem(problems, at: "rules/20-test.yaml:4:27", containing: "invalid regex \"Edge(.*\"")
+    }
+
+    @Test func badDedupTemplate() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                dedup_key: "PopDown/{{pop"
+            """)
+        expectSingleProblem(problems, at: "rules/20-test.yaml:4:16", containing: "has an unclosed {{")
+    }
+
+    @Test func badDuration() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                reopen_within: 10 minutes
+            """)
+        expectSingleProblem(problems, at: "rules/20-test.yaml:4:20", containing: "invalid duration \"10 minutes\"")
+    }
+
+    @Test func zeroAndNegativeDurations() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                reopen_within: 0s
+              - name: b
+                policy: standard
+                reopen_within: -5m
+            """)
+        #expect(problems.count == 2, "\(problems)")
+        expectProblem(problems, at: "rules/20-test.yaml:4:20", containing: "duration \"0s\" must be greater than zero")
+        expectProblem(problems, at: "rules/20-test.yaml:7:20", containing: "duration \"-5m\" is negative")
+    }
+
+    @Test func missingPolicyIsReportedAtThePolicyValue() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: pop-outage
+              - name: b
+                policy: standard
+                severity_policies: {critical: pop-outage, urgent: standard}
+            """)
+        #expect(problems.count == 3, "\(problems)")
+        expectProblem(problems, at: "rules/20-test.yaml:3:13",
+                      containing: "policy \"pop-outage\" is not defined (defined: standard)")
+        expectProblem(problems, at: "rules/20-test.yaml:6:35", containing: "policy \"pop-outage\" is not defined")
+        expectProblem(problems, at: "rules/20-test.yaml:6:47",
+                      containing: "unknown severity \"urgent\" (expected one of: info, warning, error, critical)")
+    }
+
+    @Test func missingRequiredKeys() throws {
+        let problems = try problems("""
+            rules:
+              - match: ["pop = ICN1"]
+            """)
+        #expect(problems.count == 2, "\(problems)")
+        expectProblem(problems, at: "rules/20-test.yaml:2:5", containing: "missing required key \"name\"")
+        expectProblem(problems, at: "rules/20-test.yaml:2:5", containing: "missing required key \"policy\"")
+    }
+
+    @Test func duplicateRuleNameAcrossFiles() throws {
+        let problems = try problems("""
+            rules:
+              - name: other
+                policy: standard
+              - name: catch-all
+                policy: standard
+            """)
+        expectSingleProblem(problems, at: "rules/20-test.yaml:4:11",
+                            containing: "duplicate rule name \"catch-all\" (first defined at rules/10-base.yaml:2:11)")
+    }
+
+    @Test func inhibitIsChecked() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                inhibit: {targets: ["alertname =~ Edge.*"], equal: [pop, "bad label"], sources: []}
+            """)
+        #expect(problems.count == 2, "\(problems)")
+        expectProblem(problems, at: "rules/20-test.yaml:4:62", containing: "invalid label name \"bad label\"")
+        expectProblem(problems, at: "rules/20-test.yaml:4:76", containing: "unknown key \"sources\" (expected one of: targets, equal)")
+    }
+
+    @Test func rulesKeepFileAndListOrder() throws {
+        let fixture = try Fixture([
+            "rules/05-first.yaml": "rules:\n  - {name: one, policy: standard, continue: true}\n  - {name: two, policy: standard}\n",
+            "rules/99-last.yml": "rules:\n  - {name: last, policy: standard, resolve: any}\n",
+            "rules/README.md": "not a rule file",
+            "rules/.20-swap.yaml": "rules: [",
+            "rules/empty.yaml": "# every rule commented out\nrules:\n",
+        ])
+        let rules = try fixture.load().rules.rules
+        #expect(rules.map(\.name) == ["one", "two", "catch-all", "last"])
+        #expect(rules[0].continue)
+        #expect(rules[3].resolve == .any)
+    }
+
+    @Test func anEmptyRulesDirectoryIsAllowed() throws {
+        let fixture = try Fixture(["rules/10-base.yaml": nil, "rules/README.md": "rules go here"])
+        let loaded = try fixture.load()
+        #expect(loaded.rules.rules.isEmpty)
+        #expect(loaded.summary.contains("0 rules in 0 files"))
+    }
+}

@@ -1,0 +1,129 @@
+@testable import AlertBridgeConfig
+import Testing
+
+@Suite struct ServerConfigTests {
+    @Test func withoutAFileDefaultsApplyAndConsoleExists() throws {
+        let loaded = try Fixture().load()
+        #expect(loaded.server.listenHost == "127.0.0.1")
+        #expect(loaded.server.listenPort == 8080)
+        #expect(loaded.server.store == "sqlite:alertbridge.db")
+        #expect(loaded.server.maxBodyBytes == 1_048_576)
+        #expect(loaded.server.tokens.isEmpty)
+        #expect(loaded.server.connectors == ["console": ConnectorConfig(name: "console", type: .console)])
+    }
+
+    @Test func alertbridgeYamlInTheCurrentDirectoryIsUsedWhenNoFileIsNamed() throws {
+        let fixture = try Fixture(["alertbridge.yaml": "listen: 0.0.0.0:9090\nmax_body_bytes: 2048\n"])
+        let loaded = try fixture.load()
+        #expect(loaded.server.listenHost == "0.0.0.0")
+        #expect(loaded.server.listenPort == 9090)
+        #expect(loaded.server.maxBodyBytes == 2048)
+        #expect(loaded.summary.hasPrefix("ok: alertbridge.yaml, 1 rule in 1 file, 1 policy, 1 connector"))
+    }
+
+    @Test func environmentVariablesAreSubstituted() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            store: "${DATABASE_URL}"
+            tokens:
+              - {name: monitoring, scopes: [ingest, operate], secret: "${INGEST_TOKEN}"}
+            connectors:
+              noc-chat: {type: slack, webhook_url: "https://hooks.slack.com/services/${SLACK_PATH}"}
+              mail: {type: smtp, url: "smtp://mail.example.com:587", from: "ab@example.com",
+                     username: "${SMTP_USER}", password: "lit$${eral}", starttls: optional}
+            """])
+        let loaded = try fixture.load(environment: [
+            "DATABASE_URL": "postgres://ab@db:5432/ab", "INGEST_TOKEN": "s3cret",
+            "SLACK_PATH": "T0/B0/xyz", "SMTP_USER": "alertbridge",
+        ])
+        #expect(loaded.server.store == "postgres://ab@db:5432/ab")
+        #expect(loaded.server.tokens == [TokenConfig(name: "monitoring", scopes: [.ingest, .operate], secret: "s3cret")])
+        #expect(loaded.server.connectors["noc-chat"] == ConnectorConfig(
+            name: "noc-chat", type: .slack, settings: ["webhook_url": "https://hooks.slack.com/services/T0/B0/xyz"]))
+        #expect(loaded.server.connectors["mail"]?.settings == [
+            "url": "smtp://mail.example.com:587", "from": "ab@example.com", "username": "alertbridge",
+            "password": "lit${eral}", "starttls": "optional",
+        ])
+        #expect(loaded.server.connectors["console"]?.type == .console)
+    }
+
+    @Test func unsetVariableIsReportedAtItsValue() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            connectors:
+              noc-chat:  {type: slack, webhook_url: "${SLACK_NOC_WEBHOOK_URL}"}
+            """])
+        expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:2:41",
+                            containing: "environment variable \"SLACK_NOC_WEBHOOK_URL\" is not set")
+    }
+
+    @Test func unknownKeyIsReportedAtTheKey() throws {
+        let fixture = try Fixture(["alertbridge.yaml": "store: sqlite:x.db\nlisen: 127.0.0.1:8080\n"])
+        expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:2:1",
+                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes)")
+    }
+
+    @Test func wrongTypesAreReportedAtTheValue() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            tokens: monitoring
+            store: [sqlite:x.db]
+            max_body_bytes: lots
+            """])
+        let problems = fixture.problems()
+        #expect(problems.count == 3, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:1:9", containing: "expected a list, found \"monitoring\"")
+        expectProblem(problems, at: "alertbridge.yaml:2:8", containing: "expected a string, found a list")
+        expectProblem(problems, at: "alertbridge.yaml:3:17", containing: "expected an integer")
+    }
+
+    @Test func connectorSettingsAreChecked() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            listen: localhost
+            connectors:
+              chat: {type: slack}
+              mail: {type: smtp, url: "http://mail", from: "x@example.com", starttls: sometimes}
+              hook: {type: webhook, url: "https://x", webhook_url: "https://y"}
+              pager: {type: pagerduty}
+              console: {type: slack, webhook_url: "https://x"}
+            """])
+        let problems = fixture.problems()
+        #expect(problems.count == 7, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:1:9", containing: "invalid listen address \"localhost\"")
+        expectProblem(problems, at: "alertbridge.yaml:3:9", containing: "missing required key \"webhook_url\" for a slack connector")
+        expectProblem(problems, at: "alertbridge.yaml:4:27", containing: "url must be an smtp:// or smtps:// URL")
+        expectProblem(problems, at: "alertbridge.yaml:4:75", containing: "unknown starttls \"sometimes\"")
+        expectProblem(problems, at: "alertbridge.yaml:5:43", containing: "unknown key \"webhook_url\" (expected one of: type, url, secret)")
+        expectProblem(problems, at: "alertbridge.yaml:6:17", containing: "unknown connector type \"pagerduty\"")
+        expectProblem(problems, at: "alertbridge.yaml:7:3", containing: "reserved for the built-in console connector")
+    }
+
+    @Test func tokensAreChecked() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            tokens:
+              - {name: a, scopes: [ingest, admin], secret: x}
+              - {name: a, scopes: [], secret: ""}
+              - {name: b, scopes: [operate]}
+            """])
+        let problems = fixture.problems()
+        #expect(problems.count == 5, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:2:32", containing: "unknown scope \"admin\" (expected one of: ingest, operate)")
+        expectProblem(problems, at: "alertbridge.yaml:3:12", containing: "duplicate token name \"a\"")
+        expectProblem(problems, at: "alertbridge.yaml:3:23", containing: "at least one scope")
+        expectProblem(problems, at: "alertbridge.yaml:3:35", containing: "secret is empty")
+        expectProblem(problems, at: "alertbridge.yaml:4:5", containing: "missing required key \"secret\"")
+    }
+
+    @Test func directoriesAreRelativeToTheServerFile() throws {
+        let fixture = try Fixture([
+            "deploy/alertbridge.yaml": "rules: my-rules\n",
+            "deploy/my-rules/a.yaml": "rules:\n  - name: x\n    policy: nowhere\n",
+            "deploy/escalation-policies/p.yaml": Fixture.baseFiles["escalation-policies/standard.yaml"]!,
+        ])
+        let problems = fixture.problems(configFile: "deploy/alertbridge.yaml")
+        expectSingleProblem(problems, at: "deploy/my-rules/a.yaml:3:13",
+                            containing: "policy \"nowhere\" is not defined (defined: standard)")
+    }
+
+    @Test func aMissingServerFileIsReported() throws {
+        expectSingleProblem(try Fixture().problems(configFile: "etc/alertbridge.yaml"),
+                            at: "etc/alertbridge.yaml:1:1", containing: "does not exist")
+    }
+}

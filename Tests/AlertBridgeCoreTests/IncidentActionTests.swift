@@ -1,0 +1,53 @@
+import AlertBridgeCore
+import Testing
+
+@Suite struct IncidentActionTests {
+    let now = Timestamp(seconds: 1_795_457_100)
+    var incident: Incident {
+        Incident(id: 7, dedupKey: "k", status: .triggered, title: "t", severity: .critical, labels: [:],
+                 annotations: [:], rule: "r", policy: "p", alertCount: 1, firingCount: 1,
+                 createdAt: now, lastAlertAt: now, nextEscalationAt: now + .seconds(900))
+    }
+
+    @Test func acknowledgeThenResolve() throws {
+        let (acked, entry) = try IncidentAction.acknowledge(by: "alice", note: "on it").apply(to: incident, now: now)
+        #expect(acked.status == .acknowledged)
+        #expect(acked.acknowledgedBy == "alice")
+        #expect(entry == TimelineEntry(incidentID: 7, at: now, kind: .acknowledged, by: "alice", detail: "on it"))
+        let (resolved, _) = try IncidentAction.resolve(by: "bob", note: nil).apply(to: acked, now: now + .seconds(60))
+        #expect(resolved.status == .resolved)
+        #expect(resolved.resolvedAt == now + .seconds(60))
+        #expect(resolved.nextEscalationAt == nil)
+    }
+
+    @Test func triggeredCanResolveDirectly() throws {
+        #expect(try IncidentAction.resolve(by: "bob", note: nil).apply(to: incident, now: now).0.status == .resolved)
+    }
+
+    @Test func refusesBackwardTransitions() throws {
+        let (resolved, _) = try IncidentAction.resolve(by: "bob", note: nil).apply(to: incident, now: now)
+        #expect(throws: IncidentAction.Refusal.alreadyResolved(by: "bob", at: now)) {
+            try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: resolved, now: now)
+        }
+        #expect(throws: IncidentAction.Refusal.alreadyResolved(by: "bob", at: now)) {
+            try IncidentAction.resolve(by: "alice", note: nil).apply(to: resolved, now: now)
+        }
+        let (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: incident, now: now)
+        #expect(throws: IncidentAction.Refusal.alreadyAcknowledged(by: "alice", at: now)) {
+            try IncidentAction.acknowledge(by: "carol", note: nil).apply(to: acked, now: now)
+        }
+    }
+
+    @Test func notesAreAllowedInAnyStateButNeedText() throws {
+        let (resolved, _) = try IncidentAction.resolve(by: "bob", note: nil).apply(to: incident, now: now)
+        let (same, entry) = try IncidentAction.note(by: "bob", text: "root cause: origin TLS").apply(to: resolved, now: now)
+        #expect(same == resolved)
+        #expect(entry.kind == .note)
+        #expect(throws: IncidentAction.Refusal.emptyNote) { try IncidentAction.note(by: "bob", text: "").apply(to: incident, now: now) }
+    }
+
+    @Test func refusalMessagesSayWhoAndWhen() {
+        #expect(IncidentAction.Refusal.alreadyResolved(by: "bob", at: now).description
+                == "incident is already resolved by bob at 2026-11-23T18:05:00Z")
+    }
+}

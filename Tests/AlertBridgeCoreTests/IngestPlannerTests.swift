@@ -1,0 +1,135 @@
+import AlertBridgeCore
+import Testing
+
+/// Dedup, merge, multi-alert resolve and reopen, driven by a manual clock.
+@Suite struct IngestPlannerTests {
+    let t0 = Timestamp(seconds: 1_795_457_100)
+
+    func routed(_ instance: String, _ status: AlertStatus = .firing, severity: Severity = .warning,
+                key: String = "EdgeLatencyHigh/ICN1/cdn-edge", reopen: Duration = .seconds(600),
+                resolve: Rule.ResolveMode = .all) -> RoutedAlert {
+        let alert = Alert(source: "test", status: status, severity: severity, summary: "latency at ICN1",
+                          labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "instance": instance])
+        return RoutedAlert(alert: alert, rule: "latency", dedupKey: key, policy: "cdn-performance",
+                           reopenWithin: reopen, resolve: resolve)
+    }
+
+    /// Applies a batch to `state` as a store would, and returns the outcomes.
+    func apply(_ batch: [RoutedAlert], to state: inout World, at now: Timestamp) -> [IngestOutcome] {
+        let keys = Set(batch.map(\.dedupKey))
+        let current = state.incidents.values.filter { keys.contains($0.dedupKey) }
+            .reduce(into: [String: Incident]()) { out, i in if (out[i.dedupKey]?.id ?? 0) < i.id { out[i.dedupKey] = i } }
+        var plan = IngestPlanner.plan(batch, current: current, alertStatus: state.alerts, now: now)
+        plan = plan.assigningIDs((0..<plan.newIncidentCount).map { Int64(state.nextID + $0) })
+        state.nextID += plan.newIncidentCount
+        for i in plan.incidents { state.incidents[i.id] = i }
+        for id in plan.resolvedIncidentIDs { for k in state.alerts.keys where k.incidentID == id { state.alerts[k] = .resolved } }
+        for a in plan.alerts { state.alerts[.init(incidentID: a.incidentID, fingerprint: a.alert.fingerprint)] = a.alert.status }
+        state.timeline += plan.timeline
+        return plan.outcomes
+    }
+
+    struct World {
+        var incidents: [Int64: Incident] = [:]
+        var alerts: [IngestPlanner.AlertKey: AlertStatus] = [:]
+        var timeline: [TimelineEntry] = []
+        var nextID = 1
+    }
+
+    @Test func duplicatesMergeIntoOneIncident() {
+        var w = World()
+        let out = apply([routed("edge-01"), routed("edge-01"), routed("edge-01")], to: &w, at: t0)
+        #expect(out.map(\.kind) == [.created, .merged, .merged])
+        #expect(Set(out.map(\.incidentID)) == [1])
+        #expect(w.incidents.count == 1)
+        #expect(w.incidents[1]?.alertCount == 3)
+        #expect(w.incidents[1]?.firingCount == 1)
+        // A duplicate of an already-firing alert does not add timeline noise.
+        #expect(w.timeline.map(\.kind) == [.created])
+    }
+
+    @Test func mergeRaisesSeverityButNeverLowersIt() {
+        var w = World()
+        _ = apply([routed("edge-01", severity: .warning)], to: &w, at: t0)
+        _ = apply([routed("edge-01", severity: .critical)], to: &w, at: t0 + .seconds(10))
+        #expect(w.incidents[1]?.severity == .critical)
+        _ = apply([routed("edge-01", severity: .info)], to: &w, at: t0 + .seconds(20))
+        #expect(w.incidents[1]?.severity == .critical)
+        #expect(w.incidents[1]?.lastAlertAt == t0 + .seconds(20))
+        #expect(w.timeline.contains { $0.detail == "severity raised from warning to critical" })
+    }
+
+    @Test func incidentResolvesOnlyWhenEveryAlertHasResolved() {
+        var w = World()
+        _ = apply([routed("icn1-edge-01"), routed("icn1-edge-02")], to: &w, at: t0)
+        #expect(w.incidents[1]?.firingCount == 2)
+        let first = apply([routed("icn1-edge-01", .resolved)], to: &w, at: t0 + .seconds(60))
+        #expect(first.map(\.kind) == [.merged])
+        #expect(w.incidents[1]?.status == .triggered)
+        #expect(w.timeline.contains { $0.kind == .alert && $0.detail == "icn1-edge-01 recovered" })
+        let second = apply([routed("icn1-edge-02", .resolved)], to: &w, at: t0 + .seconds(120))
+        #expect(second.map(\.kind) == [.resolved])
+        #expect(w.incidents[1]?.status == .resolved)
+        #expect(w.incidents[1]?.resolvedAt == t0 + .seconds(120))
+    }
+
+    @Test func resolveModeAnyResolvesAtFirstRecovery() {
+        var w = World()
+        _ = apply([routed("a", resolve: .any), routed("b", resolve: .any)], to: &w, at: t0)
+        #expect(apply([routed("a", .resolved, resolve: .any)], to: &w, at: t0 + .seconds(5)).map(\.kind) == [.resolved])
+        #expect(w.incidents[1]?.status == .resolved)
+    }
+
+    @Test func refiringWithinTheReopenWindowReopens() {
+        var w = World()
+        _ = apply([routed("edge-01")], to: &w, at: t0)
+        _ = apply([routed("edge-01", .resolved)], to: &w, at: t0 + .seconds(60))
+        let out = apply([routed("edge-01")], to: &w, at: t0 + .seconds(60 + 599))
+        #expect(out.map(\.kind) == [.reopened])
+        #expect(out[0].incidentID == 1)
+        #expect(w.incidents[1]?.status == .triggered)
+        #expect(w.incidents[1]?.resolvedAt == nil)
+        #expect(w.incidents[1]?.firingCount == 1)
+        #expect(w.timeline.last { $0.kind == .reopened } != nil)
+    }
+
+    @Test func refiringAfterTheReopenWindowOpensANewIncident() {
+        var w = World()
+        _ = apply([routed("edge-01")], to: &w, at: t0)
+        _ = apply([routed("edge-01", .resolved)], to: &w, at: t0 + .seconds(60))
+        let out = apply([routed("edge-01")], to: &w, at: t0 + .seconds(60 + 600))
+        #expect(out.map(\.kind) == [.created])
+        #expect(out[0].incidentID == 2)
+        #expect(w.incidents[1]?.status == .resolved)
+    }
+
+    @Test func zeroReopenWindowNeverReopens() {
+        var w = World()
+        _ = apply([routed("edge-01", reopen: .zero)], to: &w, at: t0)
+        _ = apply([routed("edge-01", .resolved, reopen: .zero)], to: &w, at: t0 + .seconds(1))
+        #expect(apply([routed("edge-01", reopen: .zero)], to: &w, at: t0 + .seconds(1)).map(\.kind) == [.created])
+    }
+
+    @Test func resolvedAlertWithoutAnIncidentChangesNothing() {
+        var w = World()
+        let out = apply([routed("edge-01", .resolved)], to: &w, at: t0)
+        #expect(out == [IngestOutcome(incidentID: nil, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .resolved)])
+        #expect(w.incidents.isEmpty)
+    }
+
+    @Test func oneBatchCanCreateResolveAndCreateAgain() {
+        var w = World()
+        let out = apply([routed("e", reopen: .zero), routed("e", .resolved, reopen: .zero), routed("e", reopen: .zero)],
+                        to: &w, at: t0)
+        #expect(out.map(\.kind) == [.created, .resolved, .created])
+        #expect(out.map(\.incidentID) == [1, 1, 2])
+        #expect(w.incidents[1]?.status == .resolved)
+        #expect(w.incidents[2]?.status == .triggered)
+    }
+
+    @Test func distinctKeysGetDistinctIncidents() {
+        var w = World()
+        let out = apply([routed("e", key: "A"), routed("e", key: "B"), routed("e", key: "A")], to: &w, at: t0)
+        #expect(out.map(\.incidentID) == [1, 2, 1])
+    }
+}

@@ -1,0 +1,57 @@
+import AlertBridgeCore
+import Testing
+
+@Suite struct MatcherTests {
+    let labels: Labels = ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge"]
+
+    @Test(arguments: [
+        ("alertname = EdgeLatencyHigh", true),
+        ("alertname=\"EdgeLatencyHigh\"", true),
+        ("alertname = PopDown", false),
+        ("pop != NRT2", true),
+        ("pop != ICN1", false),
+        ("alertname =~ Edge.*", true),
+        ("alertname =~ \"Edge.*|Origin.*\"", true),
+        ("pop !~ \"ICN.*\"", false),
+        ("pop !~ NRT.*", true),
+    ])
+    func eachOperator(text: String, expected: Bool) throws {
+        #expect(try Matcher(parsing: text).matches(labels) == expected)
+    }
+
+    @Test func regexesAreAnchoredAtBothEnds() throws {
+        // Alertmanager wraps the pattern as ^(?:...)$: a substring is not a match.
+        #expect(try Matcher(parsing: "alertname =~ Latency").matches(labels) == false)
+        #expect(try Matcher(parsing: "alertname =~ Edge").matches(labels) == false)
+        #expect(try Matcher(parsing: "alertname =~ .*Latency.*").matches(labels))
+        // Alternation is anchored as a group, not per branch.
+        #expect(try Matcher(parsing: "pop =~ ICN|NRT").matches(["pop": "ICN1"]) == false)
+    }
+
+    @Test func missingLabelMatchesAsEmpty() throws {
+        #expect(try Matcher(parsing: "severity != critical").matches(labels))
+        #expect(try Matcher(parsing: "severity = \"\"").matches(labels))
+        #expect(try Matcher(parsing: "severity =~ \".*\"").matches(labels))
+        #expect(try Matcher(parsing: "severity =~ \".+\"").matches(labels) == false)
+    }
+
+    @Test func quotedValuesKeepSpacesAndEscapes() throws {
+        let m = try Matcher(parsing: #"summary = "a \"quoted\" value ""#)
+        #expect(m.value == #"a "quoted" value "#)
+    }
+
+    @Test func rejectsBadInput() {
+        #expect(throws: MatcherError.self) { try Matcher(parsing: "= value") }
+        #expect(throws: MatcherError.self) { try Matcher(parsing: "pop ~ ICN1") }
+        #expect(throws: MatcherError.self) { try Matcher(parsing: "pop =~ \"(unclosed\"") }
+        #expect(throws: MatcherError.self) { try Matcher(parsing: "pop = \"unterminated") }
+        #expect(throws: MatcherError.self) { try Matcher(parsing: "9pop = x") }
+    }
+
+    @Test func allMatchersMustHold() throws {
+        let ms = try ["alertname = EdgeLatencyHigh", "pop =~ ICN.*"].map { try Matcher(parsing: $0) }
+        #expect(ms.matchAll(labels))
+        #expect(ms.matchAll(["alertname": "EdgeLatencyHigh", "pop": "NRT2"]) == false)
+        #expect([Matcher]().matchAll(labels))
+    }
+}

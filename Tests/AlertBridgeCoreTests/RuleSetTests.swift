@@ -1,0 +1,50 @@
+import AlertBridgeCore
+import Testing
+
+@Suite struct RuleSetTests {
+    func alert(_ labels: Labels, severity: Severity = .warning, dedupKey: String? = nil) -> Alert {
+        Alert(source: "test", status: .firing, severity: severity, summary: "s", labels: labels, dedupKey: dedupKey)
+    }
+
+    let rules = RuleSet(rules: [
+        Rule(name: "pop-down", matchers: [try! Matcher(parsing: "alertname = PopDown")],
+             dedupKey: try! DedupKeyTemplate(parsing: "PopDown/{{pop}}"), severity: .critical, policy: "pop-outage"),
+        Rule(name: "latency", matchers: [try! Matcher(parsing: "alertname = EdgeLatencyHigh")],
+             dedupKey: try! DedupKeyTemplate(parsing: "{{alertname}}/{{pop}}/{{service}}"),
+             policy: "cdn-performance", policyBySeverity: [.critical: "pop-outage"]),
+        Rule(name: "audit", matchers: [try! Matcher(parsing: "team = audit")], policy: "audit", continue: true),
+        Rule(name: "default", policy: "cdn-performance"),
+    ])
+
+    @Test func firstMatchWinsAndAppliesTemplateAndSeverity() {
+        let routed = rules.route(alert(["alertname": "PopDown", "pop": "ICN1"]))
+        #expect(routed.count == 1)
+        #expect(routed[0].rule == "pop-down")
+        #expect(routed[0].dedupKey == "PopDown/ICN1")
+        #expect(routed[0].alert.severity == .critical)
+        #expect(routed[0].policy == "pop-outage")
+    }
+
+    @Test func severityChoosesPolicy() {
+        let labels: Labels = ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge"]
+        #expect(rules.route(alert(labels, severity: .warning))[0].policy == "cdn-performance")
+        #expect(rules.route(alert(labels, severity: .critical))[0].policy == "pop-outage")
+    }
+
+    @Test func continueAlsoRoutesToTheNextMatchingRule() {
+        let routed = rules.route(alert(["team": "audit"]))
+        #expect(routed.map(\.rule) == ["audit", "default"])
+    }
+
+    @Test func keyFallsBackToSenderKeyThenFingerprint() {
+        #expect(rules.route(alert(["x": "1"], dedupKey: "sender-key"))[0].dedupKey == "sender-key")
+        let labels: Labels = ["x": "1"]
+        #expect(rules.route(alert(labels))[0].dedupKey == Fingerprint.of(labels))
+    }
+
+    @Test func noRulesStillRoutesEverything() {
+        let routed = RuleSet(rules: []).route(alert(["x": "1"]))
+        #expect(routed.count == 1)
+        #expect(routed[0].policy == RuleSet.fallbackPolicy)
+    }
+}

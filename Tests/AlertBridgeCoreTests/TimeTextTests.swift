@@ -1,0 +1,34 @@
+import AlertBridgeCore
+import Testing
+
+@Suite struct TimeTextTests {
+    @Test func rfc3339RoundTrips() throws {
+        let t = try #require(RFC3339.parse("2026-11-23T18:05:00Z"))
+        #expect(t.milliseconds == 1_795_457_100_000)
+        #expect(RFC3339.format(t) == "2026-11-23T18:05:00Z")
+        #expect(RFC3339.format(Timestamp(milliseconds: 1_795_457_100_123)) == "2026-11-23T18:05:00.123Z")
+    }
+
+    @Test func rfc3339HonoursOffsetsAndFractions() {
+        #expect(RFC3339.parse("2026-11-24T03:05:00+09:00") == RFC3339.parse("2026-11-23T18:05:00Z"))
+        #expect(RFC3339.parse("2026-11-23T17:45:59.123456789Z")?.milliseconds == 1_795_455_959_123)
+        #expect(RFC3339.parse("1969-12-31T23:59:59Z")?.milliseconds == -1000)
+    }
+
+    @Test(arguments: ["", "2026-11-23", "2026-13-01T00:00:00Z", "2026-11-23T25:00:00Z", "2026-11-23T18:05:00", "2026-11-23T18:05:00Zjunk", "2026-11-23T18:05:00."])
+    func rfc3339RejectsGarbage(text: String) {
+        #expect(RFC3339.parse(text) == nil)
+    }
+
+    @Test func durationsParseAndFormat() {
+        #expect(DurationText.parse("30s") == .seconds(30))
+        #expect(DurationText.parse("1h30m") == .seconds(5400))
+        #expect(DurationText.parse("7d") == .seconds(7 * 86400))
+        #expect(DurationText.parse("250ms") == .milliseconds(250))
+        #expect(DurationText.format(.seconds(5400)) == "1h30m")
+        #expect(DurationText.format(.seconds(600)) == "10m")
+        for bad in ["", "10", "m", "-5m", "5x", "1h-3m", "1.5h"] {
+            #expect(DurationText.parse(bad) == nil, "\(bad) should not parse")
+        }
+    }
+}

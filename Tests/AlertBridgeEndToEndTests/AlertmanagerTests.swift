@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Real Prometheus Alertmanager routes alerts to a live alertbridge through its webhook.
+@Suite("Real Prometheus Alertmanager")
+struct AlertmanagerTests {
+    static let binary = Paths.onPath("prometheus-alertmanager")
+    /// `.ci/run` sets this so that a missing Alertmanager fails the run instead of skipping.
+    static let requireAll = ProcessInfo.processInfo.environment["ALERTBRIDGE_REQUIRE_ALL"] == "1"
+
+    @Test("two ICN1 edge hosts make one incident, which resolves only when both recover",
+          .enabled(if: binary != nil || requireAll,
+                   "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
+          .timeLimit(.minutes(3)))
+    func twoHostsOneIncident() async throws {
+        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
+        try await LiveServer.with { server in
+            let alertmanager = try await Alertmanager.start(binary: binary, webhook: server.baseURL + "/api/v1/alertmanager")
+            defer { alertmanager.stop() }
+            let api = server.api
+            let key = "EdgeLatencyHigh/ICN1/cdn-edge"
+            let startsAt = Date().addingTimeInterval(-300)
+
+            // Both hosts fire: one incident holding two firing alerts.
+            try await alertmanager.post([
+                Alertmanager.edgeAlert(instance: "icn1-edge-01:9113", startsAt: startsAt),
+                Alertmanager.edgeAlert(instance: "icn1-edge-02:9113", startsAt: startsAt),
+            ])
+            let firing = try await eventually("an ICN1 incident with 2 firing alerts") { observed in
+                let all = try await api.incidents(status: "all")
+                observed = "\(all.map { "#\($0.id) \($0.dedupKey) \($0.status) firing=\($0.firingAlerts)" })"
+                return all.first { $0.dedupKey == key && $0.firingAlerts == 2 }
+            }
+            #expect(try await api.incidents(status: "all").count == 1, "exactly one incident for the two hosts")
+            let id = firing.id
+            let opened = try await api.incident(id)
+            #expect(opened.status == "triggered")
+            #expect(opened.severity == "critical")
+            #expect(opened.alerts?.count == 2)
+            #expect(Set(opened.alerts?.compactMap { $0.labels["instance"] } ?? []) == ["icn1-edge-01:9113", "icn1-edge-02:9113"])
+
+            // icn1-edge-01 recovers: still open, and the timeline says so.
+            try await alertmanager.post([
+                Alertmanager.edgeAlert(instance: "icn1-edge-01:9113", startsAt: startsAt, endsAt: Date().addingTimeInterval(-1)),
+            ])
+            let partly = try await eventually("the timeline to record that icn1-edge-01 recovered") { observed in
+                let incident = try await api.incident(id)
+                observed = "\(incident.status), timeline \(incident.timeline ?? [])"
+                let recovered = incident.timeline?.contains {
+                    ($0.detail ?? "").contains("icn1-edge-01") && ($0.detail ?? "").contains("recovered")
+                } ?? false
+                return recovered ? incident : nil
+            }
+            #expect(partly.status == "triggered", "icn1-edge-02 still fires: \(partly.timeline ?? [])")
+            #expect(partly.firingAlerts == 1)
+
+            // icn1-edge-02 recovers too: resolved.
+            try await alertmanager.post([
+                Alertmanager.edgeAlert(instance: "icn1-edge-02:9113", startsAt: startsAt, endsAt: Date().addingTimeInterval(-1)),
+            ])
+            let resolved = try await eventually("the incident to resolve") { observed in
+                let incident = try await api.incident(id)
+                observed = "\(incident.status), timeline \(incident.timeline ?? [])"
+                return incident.status == "resolved" ? incident : nil
+            }
+            #expect(resolved.firingAlerts == 0)
+            #expect(resolved.timeline?.contains { ($0.detail ?? "").contains("icn1-edge-02") && ($0.detail ?? "").contains("recovered") } == true,
+                    "timeline: \(resolved.timeline ?? [])")
+            #expect(try await api.incidents(status: "all").count == 1, "still one incident")
+        }
+    }
+}
+
+/// A `prometheus-alertmanager` child process with its own config and storage, no clustering.
+final class Alertmanager {
+    let process: Process
+    let baseURL: String
+    let directory: TemporaryDirectory
+
+    private init(process: Process, baseURL: String, directory: TemporaryDirectory) {
+        self.process = process
+        self.baseURL = baseURL
+        self.directory = directory
+    }
+
+    /// Starts Alertmanager on a free port, routing everything to `webhook`, and waits until
+    /// `/-/ready` answers. Retries on another port if the one picked was taken meanwhile.
+    static func start(binary: String, webhook: String) async throws -> Alertmanager {
+        var failures: [String] = []
+        for _ in 1...3 {
+            let directory = try TemporaryDirectory("alertbridge-e2e-alertmanager")
+            let port = try freeLocalPort()
+            let config = directory.path("alertmanager.yml")
+            try """
+                route:
+                  receiver: bridge
+                  group_by: [alertname, pop]
+                  group_wait: 1s
+                  group_interval: 1s
+                  repeat_interval: 1h
+                receivers:
+                  - name: bridge
+                    webhook_configs:
+                      - url: "\(webhook)"
+                        send_resolved: true
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+            let logPath = directory.path("alertmanager.log")
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            defer { try? log.close() }
+
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = [
+                "--config.file=\(config)",
+                "--storage.path=\(directory.path("data"))",
+                "--web.listen-address=127.0.0.1:\(port)",
+                "--cluster.listen-address=",
+            ]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            let alertmanager = Alertmanager(process: process, baseURL: "http://127.0.0.1:\(port)", directory: directory)
+
+            do {
+                try await eventually("Alertmanager to be ready at \(alertmanager.baseURL)", timeout: .seconds(30),
+                                     every: .milliseconds(100)) { observed -> Bool? in
+                    guard process.isRunning else { throw StopPolling("Alertmanager exited") }
+                    let response = try await HTTP.send("GET", alertmanager.baseURL + "/-/ready")
+                    observed = "HTTP \(response.status)"
+                    return response.status == 200 ? true : nil
+                }
+                return alertmanager
+            } catch {
+                let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                alertmanager.stop()
+                failures.append("\(error)\n\(output)")
+                // Only a port taken between picking and binding is worth another try.
+                guard output.contains("address already in use") else { break }
+            }
+        }
+        throw E2EError("Alertmanager did not start:\n\(failures.joined(separator: "\n---\n"))")
+    }
+
+    /// Posts alerts to `/api/v2/alerts`.
+    func post(_ alerts: [[String: Any]]) async throws {
+        let body = try JSONSerialization.data(withJSONObject: alerts)
+        try await HTTP.send("POST", baseURL + "/api/v2/alerts", body: body).expect(200, "POST /api/v2/alerts to Alertmanager")
+    }
+
+    /// Stops Alertmanager (SIGTERM, then SIGKILL after 5 s) and removes its files.
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        directory.remove()
+    }
+
+    /// An EdgeLatencyHigh alert for PoP ICN1, as the fixtures have it; resolved when `endsAt` is past.
+    static func edgeAlert(instance: String, startsAt: Date, endsAt: Date? = nil) -> [String: Any] {
+        let format = ISO8601DateFormatter()
+        var alert: [String: Any] = [
+            "labels": [
+                "alertname": "EdgeLatencyHigh", "instance": instance, "pop": "ICN1", "region": "apac",
+                "service": "cdn-edge", "severity": "critical",
+            ],
+            "annotations": [
+                "summary": "p95 latency 1.4s at ICN1 (threshold 800ms)",
+                "runbook_url": "https://wiki.example.com/runbooks/EdgeLatencyHigh",
+            ],
+            "startsAt": format.string(from: startsAt),
+            "generatorURL": "http://prometheus.example.com/graph?g0.expr=edge_latency_p95",
+        ]
+        if let endsAt { alert["endsAt"] = format.string(from: endsAt) }
+        return alert
+    }
+}

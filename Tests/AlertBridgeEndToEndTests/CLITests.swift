@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// The built `alertbridge` binary's operator verbs, run as a subprocess against a live server.
+@Suite("alertbridge CLI against a live server")
+struct CLITests {
+    static let operatorName = "e2e-operator"
+
+    /// Runs `alertbridge ARGS` with `ALERTBRIDGE_URL=url` and `USER` set to ``operatorName``.
+    static func cli(_ arguments: String..., url: String) async throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["ALERTBRIDGE_URL"] = url
+        environment["ALERTBRIDGE_TOKEN"] = nil
+        environment["USER"] = operatorName
+        return try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)
+    }
+
+    /// A refusal is exactly one line on stderr and nothing on stdout.
+    static func expectOneLineRefusal(_ result: ProcessResult, containing text: String,
+                                     sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status == 1, "\(result)", sourceLocation: sourceLocation)
+        let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 1, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.stderr.localizedCaseInsensitiveContains(text), "\(result)", sourceLocation: sourceLocation)
+        #expect(result.stdout.isEmpty, "\(result)", sourceLocation: sourceLocation)
+    }
+
+    static let alert = Data("""
+        {"source": "cdn-monitor", "status": "firing", "severity": "critical",
+         "summary": "p95 latency 1.4s at ICN1 (threshold 800ms)",
+         "labels": {"alertname": "EdgeLatencyHigh", "pop": "ICN1", "region": "apac", "service": "cdn-edge",
+                    "instance": "icn1-edge-01:9113"},
+         "value": 1.4, "threshold": 0.8}
+        """.utf8)
+
+    @Test("list, show, ack, resolve and note an incident; refusals exit 1 with one line")
+    func operatorVerbs() async throws {
+        try await LiveServer.with { server in
+            let api = server.api
+            let url = server.baseURL
+            let created = try API.decoder.decode(API.IngestResult.self, from: try await api.ingest("/api/v1/alerts", Self.alert))
+            #expect(created.outcome == "created")
+            let id = try #require(created.incidentId)
+            let key = "EdgeLatencyHigh/ICN1/cdn-edge"
+            #expect(created.dedupKey == key)
+
+            // incidents: an aligned table with the incident's id and dedup key.
+            let table = try await Self.cli("incidents", url: url)
+            #expect(table.status == 0, "\(table)")
+            let lines = table.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2, "a header and one row: \(table)")
+            if lines.count == 2 {
+                let header = lines[0], row = lines[1]
+                #expect(header.hasPrefix("ID"), "\(table)")
+                #expect(row.hasPrefix("\(id) "), "\(table)")
+                let headerColumn = try #require(header.range(of: "DEDUP KEY")).lowerBound.utf16Offset(in: header)
+                let rowColumn = try #require(row.range(of: key)).lowerBound.utf16Offset(in: row)
+                #expect(headerColumn == rowColumn, "the DEDUP KEY column lines up: \(table)")
+                let titleColumn = try #require(header.range(of: "TITLE")).lowerBound.utf16Offset(in: header)
+                let titleInRow = try #require(row.range(of: "p95 latency")).lowerBound.utf16Offset(in: row)
+                #expect(titleColumn == titleInRow, "the TITLE column lines up: \(table)")
+            }
+
+            // incidents --json: the server's JSON, with the incident.
+            let json = try await Self.cli("incidents", "--json", url: url)
+            #expect(json.status == 0, "\(json)")
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            let listed = try #require(parsed?["incidents"] as? [[String: Any]], "\(json)")
+            #expect(listed.count == 1)
+            #expect((listed.first?["id"] as? NSNumber)?.int64Value == id)
+            #expect(listed.first?["dedup_key"] as? String == key)
+
+            // show: title, the alert and the timeline.
+            let shown = try await Self.cli("show", "\(id)", url: url)
+            #expect(shown.status == 0, "\(shown)")
+            #expect(shown.stdout.contains("Incident \(id): p95 latency 1.4s at ICN1 (threshold 800ms)"), "\(shown)")
+            #expect(shown.stdout.contains("Timeline"), "\(shown)")
+            #expect(shown.stdout.contains("created"), "\(shown)")
+            #expect(shown.stdout.contains(key), "\(shown)")
+
+            // ack with a note: exit 0, acknowledged by $USER, note in the timeline.
+            let ack = try await Self.cli("ack", "\(id)", "--note", "on it", url: url)
+            #expect(ack.status == 0, "\(ack)")
+            #expect(ack.stdout.contains("acknowledged"), "\(ack)")
+            let acknowledged = try await api.incident(id)
+            #expect(acknowledged.status == "acknowledged")
+            #expect(acknowledged.acknowledgedBy == Self.operatorName)
+            #expect(acknowledged.timeline?.contains { $0.kind == "acknowledged" && $0.detail == "on it" && $0.by == Self.operatorName } == true,
+                    "timeline: \(acknowledged.timeline ?? [])")
+
+            // A second ack is refused: exit 1, one line.
+            Self.expectOneLineRefusal(try await Self.cli("ack", "\(id)", url: url), containing: "already acknowledged")
+
+            // resolve: exit 0, resolved.
+            let resolve = try await Self.cli("resolve", "\(id)", "--note", "rolled back", url: url)
+            #expect(resolve.status == 0, "\(resolve)")
+            let resolved = try await api.incident(id)
+            #expect(resolved.status == "resolved")
+            #expect(resolved.resolvedBy == Self.operatorName)
+
+            // ack of a resolved incident: exit 1, says it is resolved.
+            Self.expectOneLineRefusal(try await Self.cli("ack", "\(id)", url: url), containing: "resolved")
+
+            // note: added to the timeline (also after resolution: post-mortem notes).
+            let note = try await Self.cli("note", "\(id)", "cause: bad config push to icn1", url: url)
+            #expect(note.status == 0, "\(note)")
+            let annotated = try await api.incident(id)
+            #expect(annotated.timeline?.contains { $0.kind == "note" && $0.detail == "cause: bad config push to icn1" } == true,
+                    "timeline: \(annotated.timeline ?? [])")
+
+            // Unknown incident: exit 1, not found.
+            Self.expectOneLineRefusal(try await Self.cli("show", "999999", url: url), containing: "not found")
+
+            // Usage errors: exit 2.
+            let noID = try await Self.cli("ack", url: url)
+            #expect(noID.status == 2, "\(noID)")
+            #expect(!noID.stderr.isEmpty, "\(noID)")
+            let bogus = try await Self.cli("incidents", "--status", "bogus", url: url)
+            #expect(bogus.status == 2, "\(bogus)")
+            #expect(bogus.stderr.contains("--status"), "\(bogus)")
+
+            // Nothing the usage errors or refusals did changed the incident.
+            #expect(try await api.incidents(status: "all").count == 1)
+        }
+    }
+
+    @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")
+    func unreachableServer() async throws {
+        let url = "http://127.0.0.1:\(try freeLocalPort())"
+        for arguments in [["incidents"], ["incidents", "--json"], ["show", "1"], ["ack", "1"], ["resolve", "1"],
+                          ["note", "1", "text"]] {
+            var environment = ProcessInfo.processInfo.environment
+            environment["ALERTBRIDGE_URL"] = url
+            let result = try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)
+            Self.expectOneLineRefusal(result, containing: "cannot reach")
+            #expect(result.stderr.contains(url), "names where it tried: \(result)")
+        }
+    }
+}

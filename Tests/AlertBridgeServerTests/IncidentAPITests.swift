@@ -1,0 +1,75 @@
+import AlertBridgeCore
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@Suite struct IncidentAPITests {
+    @Test func listShowAckNoteResolve() async throws {
+        try await TestApp.run { client, _, clock in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2"))
+
+            let (listStatus, list) = try await client.get("/api/v1/incidents")
+            #expect(listStatus == .ok)
+            let items = try #require(list["incidents"] as? [[String: Any]])
+            #expect(items.count == 2)
+            #expect(items[0]["id"] as? Int == id + 1)  // newest first
+            #expect(items[0]["timeline"] == nil)
+            #expect(items[1]["acknowledged_at"] is NSNull)
+            #expect(items[1]["created_at"] as? String == "2026-11-23T18:05:00Z")
+
+            clock.advance(by: .seconds(120))
+            let (ackStatus, acked, _) = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice", "note": "on it"}"#)
+            #expect(ackStatus == .ok)
+            #expect(acked["status"] as? String == "acknowledged")
+            #expect(acked["acknowledged_by"] as? String == "alice")
+            #expect(acked["acknowledged_at"] as? String == "2026-11-23T18:07:00Z")
+
+            let (noteStatus, _, _) = try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "alice", "note": "origin TLS expired"}"#)
+            #expect(noteStatus == .ok)
+            let (resolveStatus, resolved, _) = try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "bob"}"#)
+            #expect(resolveStatus == .ok)
+            #expect(resolved["status"] as? String == "resolved")
+
+            let (_, shown) = try await client.get("/api/v1/incidents/\(id)")
+            let timeline = try #require(shown["timeline"] as? [[String: Any]])
+            #expect(timeline.map { $0["kind"] as? String } == ["created", "acknowledged", "note", "resolved"])
+            #expect(timeline.map { $0["by"] as? String } == ["cdn-monitor", "alice", "alice", "bob"])
+            #expect(timeline[1]["detail"] as? String == "on it")
+            #expect((shown["alerts"] as? [[String: Any]])?.count == 1)
+
+            #expect(try await client.get("/api/v1/incidents?status=resolved").1["incidents"].map { ($0 as! [Any]).count } == 1)
+            #expect(try await client.get("/api/v1/incidents?status=open").1["incidents"].map { ($0 as! [Any]).count } == 1)
+            #expect(try await client.get("/api/v1/incidents?status=all&limit=1").1["incidents"].map { ($0 as! [Any]).count } == 1)
+        }
+    }
+
+    @Test func refusedTransitionsAre409WithAReason() async throws {
+        try await TestApp.run { client, _, _ in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            _ = try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "bob"}"#)
+            let (status, body, _) = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#)
+            #expect(status == .conflict)
+            #expect((body["error"] as? String)?.hasPrefix("incident is already resolved by bob") == true)
+            let again = try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "bob"}"#)
+            #expect(again.0 == .conflict)
+        }
+    }
+
+    @Test func badOperatorRequests() async throws {
+        try await TestApp.run { client, _, _ in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            #expect(try await client.post("/api/v1/incidents/999/ack", #"{"by": "a"}"#).0 == .notFound)
+            #expect(try await client.get("/api/v1/incidents/999").0 == .notFound)
+            let badID = try await client.post("/api/v1/incidents/abc/ack", #"{"by": "a"}"#)
+            #expect(badID.0 == .badRequest)
+            #expect(badID.1["field"] as? String == "id")
+            #expect(try await client.post("/api/v1/incidents/\(id)/ack", "{}").1["field"] as? String == "by")
+            #expect(try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "  "}"#).1["field"] as? String == "by")
+            #expect(try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "a"}"#).1["field"] as? String == "note")
+            #expect(try await client.post("/api/v1/incidents/\(id)/ack", "not json").0 == .badRequest)
+            #expect(try await client.get("/api/v1/incidents?status=weird").1["field"] as? String == "status")
+            #expect(try await client.get("/api/v1/incidents?limit=0").1["field"] as? String == "limit")
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@Suite struct IngestAPITests {
+    @Test func nativeAlertCreatesThenMerges() async throws {
+        try await TestApp.run { client, store, _ in
+            let (status, body, _) = try await client.post("/api/v1/alerts", nativeAlert())
+            #expect(status == .accepted)
+            #expect(body["outcome"] as? String == "created")
+            #expect(body["dedup_key"] as? String == "EdgeLatencyHigh/ICN1/cdn-edge")
+            let id = try #require(body["incident_id"] as? Int)
+            let (again, results) = try await client.postArray("/api/v1/alerts", "[\(nativeAlert()), \(nativeAlert(instance: "icn1-edge-02"))]")
+            #expect(again == .accepted)
+            #expect(results.map { $0["outcome"] as? String } == ["merged", "merged"])
+            #expect(results.map { $0["incident_id"] as? Int } == [id, id])
+            let detail = try #require(try await store.incident(id: Int64(id)))
+            #expect(detail.incident.alertCount == 3)
+            #expect(detail.incident.firingCount == 2)
+        }
+    }
+
+    @Test func resolvedAlertResolvesAndRefireReopens() async throws {
+        try await TestApp.run { client, _, clock in
+            let id = try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int
+            clock.advance(by: .seconds(60))
+            let resolved = try await client.post("/api/v1/alerts", nativeAlert(status: "resolved")).1
+            #expect(resolved["outcome"] as? String == "resolved")
+            clock.advance(by: .seconds(300))
+            let reopened = try await client.post("/api/v1/alerts", nativeAlert()).1
+            #expect(reopened["outcome"] as? String == "reopened")
+            #expect(reopened["incident_id"] as? Int == id)
+            clock.advance(by: .seconds(60))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(status: "resolved"))
+            clock.advance(by: .seconds(901))
+            let fresh = try await client.post("/api/v1/alerts", nativeAlert()).1
+            #expect(fresh["outcome"] as? String == "created")
+            #expect(fresh["incident_id"] as? Int != id)
+        }
+    }
+
+    @Test func alertmanagerFixturesOpenOneIncidentPerPopAndResolveOnlyWhenAllResolve() async throws {
+        try await TestApp.run { client, store, _ in
+            let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/fixtures/alertmanager")
+            func body(_ name: String) throws -> String {
+                let data = try Data(contentsOf: fixtures.appendingPathComponent(name))
+                let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+                return String(decoding: try JSONSerialization.data(withJSONObject: object["body"]!), as: UTF8.self)
+            }
+            let (s1, r1) = try await client.postArray("/api/v1/alertmanager", try body("01-nrt2-firing.json"))
+            #expect(s1 == .accepted)
+            #expect(r1.map { $0["outcome"] as? String } == ["created"])
+            let (_, r2) = try await client.postArray("/api/v1/alertmanager", try body("02-icn1-two-instances-firing.json"))
+            #expect(r2.map { $0["outcome"] as? String } == ["created", "merged"])
+            let icn1 = try #require(r2[0]["incident_id"] as? Int)
+            let (_, r3) = try await client.postArray("/api/v1/alertmanager", try body("03-icn1-one-resolved-one-firing.json"))
+            #expect(r3.map { $0["incident_id"] as? Int } == [icn1, icn1])
+            let detail = try #require(try await store.incident(id: Int64(icn1)))
+            #expect(detail.incident.status == .triggered)
+            #expect(detail.alerts.count == 2)
+            #expect(detail.alerts.first { $0.fingerprint == "4121b34bb0a6af8e" }?.status == .resolved)
+            #expect(detail.alerts.first { $0.fingerprint == "86e4623dad657b77" }?.status == .firing)
+            #expect(detail.alerts.first { $0.fingerprint == "4121b34bb0a6af8e" }?.endsAt == RFC3339.parse("2026-11-23T17:45:59Z"))
+            #expect(detail.timeline.contains { $0.detail == "icn1-edge-01:9113 recovered" })
+            #expect(try await store.incidents(IncidentQuery(status: .open)).count == 2)
+        }
+    }
+
+    @Test(arguments: [
+        ("{\"labels\": ", nil as String?, "malformed JSON"),
+        ("{\"summary\": \"x\"}", "labels", "is required"),
+        ("{\"labels\": {}}", "labels", "needs at least one label"),
+        ("{\"labels\": {\"pop\": 3}}", "labels.pop", "expected a string"),
+        ("{\"labels\": {\"pop\": \"ICN1\"}, \"status\": \"exploded\"}", "status", "unknown status \"exploded\""),
+        ("{\"labels\": {\"pop\": \"ICN1\"}, \"severity\": \"sev1\"}", "severity", "unknown severity \"sev1\""),
+        ("{\"labels\": {\"pop\": \"ICN1\"}, \"value\": \"high\"}", "value", "expected a number"),
+        ("{\"labels\": {\"pop\": \"ICN1\"}, \"starts_at\": \"yesterday\"}", "starts_at", "not an RFC 3339 time"),
+        ("{\"labels\": {\"bad-name\": \"x\"}}", "labels", "not a valid label name"),
+        ("[{\"labels\": {\"a\": \"b\"}}, {\"labels\": {\"a\": \"b\"}, \"severity\": 1}]", "[1].severity", "expected a string"),
+        ("[]", nil, "holds no alert"),
+        ("\"just a string\"", nil, "malformed JSON"),
+    ])
+    func badNativeInputIsA400NamingTheField(json: String, field: String?, message: String) async throws {
+        try await TestApp.run { client, store, _ in
+            let (status, body, _) = try await client.post("/api/v1/alerts", json)
+            #expect(status == .badRequest)
+            #expect(body["field"] as? String == field)
+            #expect((body["error"] as? String)?.contains(message) == true, "\(body)")
+            #expect(try await store.incidents(IncidentQuery(status: .all)).isEmpty)
+        }
+    }
+
+    @Test func overLongValuesAreRefusedWithTheLimit() async throws {
+        try await TestApp.run { client, _, _ in
+            let long = String(repeating: "x", count: 2000)
+            let (status, body, _) = try await client.post("/api/v1/alerts", #"{"labels": {"pop": "\#(long)"}}"#)
+            #expect(status == .badRequest)
+            #expect(body["field"] as? String == "labels.pop")
+            #expect((body["error"] as? String)?.contains("1024") == true)
+            let summary = try await client.post("/api/v1/alerts", #"{"labels": {"pop": "a"}, "summary": "\#(long)"}"#)
+            #expect(summary.1["field"] as? String == "summary")
+        }
+    }
+
+    @Test func aBadAlertInABatchWritesNothing() async throws {
+        try await TestApp.run { client, store, _ in
+            let (status, _) = try await client.postArray("/api/v1/alerts", "[\(nativeAlert()), {\"labels\": {\"a\": \"b\"}, \"status\": \"nope\"}]")
+            #expect(status == .badRequest)
+            #expect(try await store.incidents(IncidentQuery(status: .all)).isEmpty)
+        }
+    }
+
+    @Test func bodyOverTheLimitIs413() async throws {
+        try await TestApp.run(maxBodyBytes: 1024) { client, store, _ in
+            let big = "[" + Array(repeating: nativeAlert(), count: 10).joined(separator: ",") + "]"
+            let (status, body, _) = try await client.post("/api/v1/alerts", big)
+            #expect(status == .contentTooLarge)
+            #expect((body["error"] as? String)?.contains("1024") == true)
+            #expect(try await store.incidents(IncidentQuery(status: .all)).isEmpty)
+        }
+    }
+
+    @Test func alertmanagerBadInput() async throws {
+        try await TestApp.run { client, _, _ in
+            let wrongVersion = try await client.post("/api/v1/alertmanager", #"{"version": "3", "alerts": []}"#)
+            #expect(wrongVersion.0 == .badRequest)
+            #expect(wrongVersion.1["field"] as? String == "version")
+            let badStatus = try await client.post("/api/v1/alertmanager",
+                #"{"version": "4", "alerts": [{"status": "weird", "labels": {"a": "b"}}]}"#)
+            #expect(badStatus.1["field"] as? String == "alerts[0].status")
+            let badTime = try await client.post("/api/v1/alertmanager",
+                #"{"version": "4", "alerts": [{"status": "firing", "labels": {"a": "b"}, "startsAt": "noon"}]}"#)
+            #expect(badTime.1["field"] as? String == "alerts[0].startsAt")
+            let missing = try await client.post("/api/v1/alertmanager", #"{"version": "4"}"#)
+            #expect(missing.1["field"] as? String == "alerts")
+        }
+    }
+
+    @Test func unknownRouteIsAJSON404() async throws {
+        try await TestApp.run { client, _, _ in
+            let (status, body) = try await client.get("/api/v1/nothing-here")
+            #expect(status == .notFound)
+            #expect((body["error"] as? String)?.contains("/api/v1/nothing-here") == true)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Foundation
+import Logging
+import Testing
+
+/// Runs the store conformance suite on a fresh SQLite file per test.
+@Suite struct SQLiteStoreTests {
+    static func withStore(_ body: (StoreConformance) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try await SQLiteStore.open(path: dir.appendingPathComponent("test.db").path, logger: Logger(label: "test"))
+        do {
+            try await body(StoreConformance(store: store))
+        } catch {
+            try await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    @Test func ingestCreatesThenMerges() async throws { try await Self.withStore { try await $0.ingestCreatesThenMerges() } }
+    @Test func severityOnlyRises() async throws { try await Self.withStore { try await $0.severityOnlyRises() } }
+    @Test func multiAlertIncidentResolvesWhenAllResolve() async throws {
+        try await Self.withStore { try await $0.multiAlertIncidentResolvesWhenAllResolve() }
+    }
+    @Test func reopenWithinWindowElseNewIncident() async throws {
+        try await Self.withStore { try await $0.reopenWithinWindowElseNewIncident() }
+    }
+    @Test func operatorActionsAndRefusals() async throws { try await Self.withStore { try await $0.operatorActionsAndRefusals() } }
+    @Test func listingFiltersAndOrders() async throws { try await Self.withStore { try await $0.listingFiltersAndOrders() } }
+    @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }
+    @Test func timelineAndLabelsSurviveUnicode() async throws { try await Self.withStore { try await $0.timelineAndLabelsSurviveUnicode() } }
+
+    @Test func dataSurvivesReopeningTheFile() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let t0 = Timestamp(seconds: 1_795_457_100)
+        var store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        let id = try #require(try await store.ingest([StoreConformance.routed("a")], now: t0)[0].incidentID)
+        try await store.close()
+        store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        #expect(try await store.incident(id: id)?.incident.alertCount == 1)
+        #expect(try await store.ingest([StoreConformance.routed("a")], now: t0)[0] == IngestOutcome(incidentID: id, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .merged))
+        try await store.close()
+    }
+}

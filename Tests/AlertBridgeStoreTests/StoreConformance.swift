@@ -1,0 +1,146 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Testing
+
+/// The behaviour every ``IncidentStore`` must have, written once against the protocol.
+///
+/// Each store's test file opens a fresh store and calls these; the PostgreSQL store
+/// runs the very same checks.
+struct StoreConformance {
+    let store: any IncidentStore
+    let t0 = Timestamp(seconds: 1_795_457_100)
+
+    static func routed(_ instance: String, _ status: AlertStatus = .firing, key: String = "EdgeLatencyHigh/ICN1/cdn-edge",
+                       severity: Severity = .critical, reopen: Duration = .seconds(600)) -> RoutedAlert {
+        let alert = Alert(source: "test", status: status, severity: severity, summary: "p95 latency at ICN1",
+                          labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge", "instance": instance],
+                          annotations: ["runbook": "https://wiki.example.com/edge"], value: 1.4, threshold: 0.8)
+        return RoutedAlert(alert: alert, rule: "latency", dedupKey: key, policy: "cdn-performance", reopenWithin: reopen)
+    }
+
+    func ingestCreatesThenMerges() async throws {
+        let first = try await store.ingest([Self.routed("edge-01")], now: t0)
+        #expect(first.map(\.kind) == [.created])
+        let id = try #require(first[0].incidentID)
+        let again = try await store.ingest([Self.routed("edge-01"), Self.routed("edge-01")], now: t0 + .seconds(5))
+        #expect(again.map(\.kind) == [.merged, .merged])
+        #expect(again.map(\.incidentID) == [id, id])
+        let detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.alertCount == 3)
+        #expect(detail.incident.lastAlertAt == t0 + .seconds(5))
+        #expect(detail.incident.labels["pop"] == "ICN1")
+        #expect(detail.alerts.count == 1)
+        #expect(detail.alerts[0].receivedCount == 3)
+        #expect(detail.alerts[0].value == 1.4)
+        #expect(detail.alerts[0].firstSeenAt == t0)
+        #expect(detail.timeline.map(\.kind) == [.created])
+    }
+
+    func severityOnlyRises() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a", severity: .warning)], now: t0)[0].incidentID)
+        _ = try await store.ingest([Self.routed("a", severity: .critical)], now: t0 + .seconds(1))
+        _ = try await store.ingest([Self.routed("a", severity: .info)], now: t0 + .seconds(2))
+        #expect(try await store.incident(id: id)?.incident.severity == .critical)
+    }
+
+    func multiAlertIncidentResolvesWhenAllResolve() async throws {
+        let out = try await store.ingest([Self.routed("icn1-edge-01"), Self.routed("icn1-edge-02")], now: t0)
+        let id = try #require(out[0].incidentID)
+        #expect(out[1].incidentID == id)
+        let partial = try await store.ingest([Self.routed("icn1-edge-01", .resolved)], now: t0 + .seconds(60))
+        #expect(partial.map(\.kind) == [.merged])
+        var detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.status == .triggered)
+        #expect(detail.incident.firingCount == 1)
+        #expect(detail.timeline.contains { $0.detail == "icn1-edge-01 recovered" })
+        _ = try await store.ingest([Self.routed("icn1-edge-02", .resolved)], now: t0 + .seconds(90))
+        detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.status == .resolved)
+        #expect(detail.incident.resolvedAt == t0 + .seconds(90))
+        #expect(detail.alerts.allSatisfy { $0.status == .resolved })
+    }
+
+    func reopenWithinWindowElseNewIncident() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        _ = try await store.ingest([Self.routed("a", .resolved)], now: t0 + .seconds(10))
+        let reopened = try await store.ingest([Self.routed("a")], now: t0 + .seconds(100))
+        #expect(reopened == [IngestOutcome(incidentID: id, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .reopened)])
+        #expect(try await store.incident(id: id)?.incident.status == .triggered)
+        _ = try await store.ingest([Self.routed("a", .resolved)], now: t0 + .seconds(200))
+        let fresh = try await store.ingest([Self.routed("a")], now: t0 + .seconds(200 + 601))
+        #expect(fresh.map(\.kind) == [.created])
+        #expect(fresh[0].incidentID != id)
+    }
+
+    func operatorActionsAndRefusals() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        let acked = try await store.act(.acknowledge(by: "alice", note: "looking"), on: id, now: t0 + .seconds(30))
+        #expect(acked.status == .acknowledged)
+        await #expect(throws: IncidentAction.Refusal.alreadyAcknowledged(by: "alice", at: t0 + .seconds(30))) {
+            try await store.act(.acknowledge(by: "bob", note: nil), on: id, now: t0 + .seconds(31))
+        }
+        _ = try await store.act(.note(by: "alice", text: "origin TLS cert expired"), on: id, now: t0 + .seconds(40))
+        _ = try await store.act(.resolve(by: "alice", note: "renewed"), on: id, now: t0 + .seconds(50))
+        await #expect(throws: IncidentAction.Refusal.self) {
+            try await store.act(.acknowledge(by: "bob", note: nil), on: id, now: t0 + .seconds(60))
+        }
+        await #expect(throws: StoreError.notFound(999_999)) {
+            try await store.act(.acknowledge(by: "bob", note: nil), on: 999_999, now: t0)
+        }
+        let detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.status == .resolved)
+        #expect(detail.incident.acknowledgedBy == "alice")
+        #expect(detail.incident.resolvedBy == "alice")
+        #expect(detail.alerts.allSatisfy { $0.status == .resolved })
+        #expect(detail.timeline.map(\.kind) == [.created, .acknowledged, .note, .resolved])
+        #expect(detail.timeline[1].detail == "looking")
+        #expect(detail.timeline.map(\.by) == ["test", "alice", "alice", "alice"])
+    }
+
+    func listingFiltersAndOrders() async throws {
+        let a = try #require(try await store.ingest([Self.routed("a", key: "A")], now: t0)[0].incidentID)
+        let b = try #require(try await store.ingest([Self.routed("b", key: "B")], now: t0)[0].incidentID)
+        let c = try #require(try await store.ingest([Self.routed("c", key: "C")], now: t0)[0].incidentID)
+        _ = try await store.act(.acknowledge(by: "x", note: nil), on: b, now: t0)
+        _ = try await store.act(.resolve(by: "x", note: nil), on: c, now: t0)
+        #expect(try await store.incidents(IncidentQuery(status: .open)).map(\.id) == [b, a])
+        #expect(try await store.incidents(IncidentQuery(status: .triggered)).map(\.id) == [a])
+        #expect(try await store.incidents(IncidentQuery(status: .acknowledged)).map(\.id) == [b])
+        #expect(try await store.incidents(IncidentQuery(status: .resolved)).map(\.id) == [c])
+        #expect(try await store.incidents(IncidentQuery(status: .all)).map(\.id) == [c, b, a])
+        #expect(try await store.incidents(IncidentQuery(status: .all, limit: 2)).map(\.id) == [c, b])
+        #expect(try await store.incident(id: 424_242) == nil)
+    }
+
+    /// Many concurrent batches of the same keys (a storm): one incident per key, counts add up.
+    func concurrentStormOfOneKeySet() async throws {
+        let keys = (0..<20).map { "Storm/\($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for round in 0..<10 {
+                        let batch = keys.map { Self.routed("host-\(worker % 2)", key: $0) }
+                        _ = try await store.ingest(batch, now: t0 + .seconds(Int64(round)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let open = try await store.incidents(IncidentQuery(status: .all, limit: 1000))
+        #expect(open.count == keys.count)
+        #expect(Set(open.map(\.dedupKey)) == Set(keys))
+        #expect(open.map(\.alertCount).reduce(0, +) == 8 * 10 * keys.count)
+        #expect(open.allSatisfy { $0.firingCount == 2 })
+    }
+
+    func timelineAndLabelsSurviveUnicode() async throws {
+        var r = Self.routed("a", key: "서울/ICN1")
+        r.alert.summary = "서울 PoP 지연 1.4초 — \"quoted\" \\ backslash"
+        r.alert.labels["city"] = "서울"
+        let id = try #require(try await store.ingest([r], now: t0)[0].incidentID)
+        let detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.title == r.alert.summary)
+        #expect(detail.incident.labels["city"] == "서울")
+        #expect(detail.incident.dedupKey == "서울/ICN1")
+    }
+}
