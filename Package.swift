@@ -28,8 +28,14 @@ let package = Package(
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "AlertBridgeServer", dependencies: [
+        .target(name: "AlertBridgeNotify", dependencies: [
             "AlertBridgeCore", "AlertBridgeStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "AlertBridgeServer", dependencies: [
+            "AlertBridgeCore", "AlertBridgeStore", "AlertBridgeNotify",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -43,8 +49,9 @@ let package = Package(
         .testTarget(name: "AlertBridgeCoreTests", dependencies: ["AlertBridgeCore"]),
         .testTarget(name: "AlertBridgeConfigTests", dependencies: ["AlertBridgeConfig"]),
         .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore"]),
+        .testTarget(name: "AlertBridgeNotifyTests", dependencies: ["AlertBridgeNotify"]),
         .testTarget(name: "AlertBridgeServerTests", dependencies: [
-            "AlertBridgeServer",
+            "AlertBridgeServer", "AlertBridgeNotify",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "AlertBridgeEndToEndTests", dependencies: [

@@ -27,15 +27,18 @@ public struct Incident: Sendable, Equatable {
     public var acknowledgedBy: String?
     public var resolvedAt: Timestamp?
     public var resolvedBy: String?
-    /// When the escalation engine must next look at this incident.
+    /// When the escalation engine must next look at this incident. Never later than
+    /// the next thing actually due; an early look just finds nothing to do.
     public var nextEscalationAt: Timestamp?
+    public var escalation: EscalationState
 
     public init(
         id: Int64, dedupKey: String, status: IncidentStatus, title: String, severity: Severity,
         labels: Labels, annotations: Labels, rule: String, policy: String, tier: Int = 1,
         alertCount: Int, firingCount: Int, createdAt: Timestamp, lastAlertAt: Timestamp,
         acknowledgedAt: Timestamp? = nil, acknowledgedBy: String? = nil,
-        resolvedAt: Timestamp? = nil, resolvedBy: String? = nil, nextEscalationAt: Timestamp? = nil
+        resolvedAt: Timestamp? = nil, resolvedBy: String? = nil, nextEscalationAt: Timestamp? = nil,
+        escalation: EscalationState = EscalationState()
     ) {
         self.id = id
         self.dedupKey = dedupKey
@@ -56,6 +59,7 @@ public struct Incident: Sendable, Equatable {
         self.resolvedAt = resolvedAt
         self.resolvedBy = resolvedBy
         self.nextEscalationAt = nextEscalationAt
+        self.escalation = escalation
     }
 }
 

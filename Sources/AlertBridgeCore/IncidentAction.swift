@@ -41,6 +41,7 @@ public enum IncidentAction: Sendable, Equatable {
             next.status = .acknowledged
             next.acknowledgedAt = now
             next.acknowledgedBy = by
+            next.escalation.firstAcknowledgedAt = next.escalation.firstAcknowledgedAt ?? now
             return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .acknowledged, by: by, detail: note))
         case .resolve(let by, let note):
             guard incident.status.isOpen else {

@@ -36,6 +36,10 @@ public enum IngestPlanner {
         public var timeline: [TimelineEntry] = []
         /// Incidents that resolved in this batch: all their alerts count as resolved.
         public var resolvedIncidentIDs: [Int64] = []
+        /// Tier-1 pages of incidents created or reopened by this batch.
+        public var pages: [EscalationPlanner.Page] = []
+        /// The policy each of those incidents now runs (its snapshot).
+        public var policySnapshots: [Int64: EscalationPolicy] = [:]
         public var newIncidentCount = 0
 
         /// Replaces provisional ids (-1, -2, ...) with the ids the store allocated.
@@ -48,6 +52,8 @@ public enum IngestPlanner {
             for i in plan.alerts.indices { plan.alerts[i].incidentID = map(plan.alerts[i].incidentID) }
             for i in plan.timeline.indices { plan.timeline[i].incidentID = map(plan.timeline[i].incidentID) }
             plan.resolvedIncidentIDs = plan.resolvedIncidentIDs.map(map)
+            for i in plan.pages.indices { plan.pages[i].incidentID = map(plan.pages[i].incidentID) }
+            plan.policySnapshots = Dictionary(uniqueKeysWithValues: plan.policySnapshots.map { (map($0.key), $0.value) })
             return plan
         }
     }
@@ -57,12 +63,13 @@ public enum IngestPlanner {
     ///   - batch: routed alerts in arrival order.
     ///   - current: the latest incident (open or resolved) of each dedup key in the batch.
     ///   - alertStatus: the stored status of alerts of those incidents, by fingerprint.
+    ///   - inhibitSources: the open incidents of the rules named by the batch's ``InhibitCandidate``s.
     ///   - now: the time the batch is committed.
     public static func plan(
         _ batch: [RoutedAlert], current: [String: Incident],
-        alertStatus: [AlertKey: AlertStatus], now: Timestamp
+        alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident] = [], now: Timestamp
     ) -> Plan {
-        var state = State(current: current, alertStatus: alertStatus)
+        var state = State(current: current, alertStatus: alertStatus, inhibitSources: inhibitSources)
         var plan = Plan()
         plan.outcomes.reserveCapacity(batch.count)
         for routed in batch {
@@ -72,6 +79,8 @@ public enum IngestPlanner {
         plan.alerts = state.alertOrder.map { state.alerts[$0]! }
         plan.timeline = state.timeline
         plan.resolvedIncidentIDs = state.resolvedIDs
+        plan.pages = state.pages
+        plan.policySnapshots = state.snapshots
         plan.newIncidentCount = state.newCount
         return plan
     }
@@ -87,12 +96,43 @@ public enum IngestPlanner {
         var alertOrder: [AlertKey] = []
         var timeline: [TimelineEntry] = []
         var resolvedIDs: [Int64] = []
+        var pages: [EscalationPlanner.Page] = []
+        var snapshots: [Int64: EscalationPolicy] = [:]
         var newCount = 0
 
-        init(current: [String: Incident], alertStatus: [AlertKey: AlertStatus]) {
+        /// Pages tier 1 of the routed alert's policy and keeps that policy as the snapshot.
+        mutating func startEscalation(_ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp,
+                                      reason: EscalationPlanner.PageReason) {
+            guard let policy = routed.escalationPolicy else {
+                timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: "alertbridge",
+                                              detail: "not paged: no escalation policy named \"\(routed.policy)\" is loaded"))
+                return
+            }
+            let decision = EscalationPlanner.start(incident, policy: policy, now: now, reason: reason)
+            incident = decision.incident
+            pages += decision.pages
+            timeline += decision.timeline
+            snapshots[incident.id] = policy
+        }
+
+        init(current: [String: Incident], alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident]) {
             byKey = current.mapValues(\.id)
-            incidents = Dictionary(uniqueKeysWithValues: current.values.map { ($0.id, $0) })
+            incidents = Dictionary(inhibitSources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for incident in current.values { incidents[incident.id] = incident }
             self.alertStatus = alertStatus
+        }
+
+        /// An open incident of an inhibiting rule with equal labels, as of this point in the batch.
+        func inhibitor(of routed: RoutedAlert) -> Incident? {
+            for candidate in routed.inhibitors {
+                if let source = incidents.values.first(where: {
+                    $0.rule == candidate.sourceRule && $0.status.isOpen
+                        && candidate.isInhibited(routed.alert.labels, by: $0.labels)
+                }) {
+                    return source
+                }
+            }
+            return nil
         }
 
         mutating func touch(_ incident: Incident) {
@@ -119,10 +159,17 @@ public enum IngestPlanner {
             let existing = byKey[routed.dedupKey].flatMap { incidents[$0] }
             switch alert.status {
             case .firing:
+                let inhibitor = inhibitor(of: routed)
                 if var incident = existing, incident.status.isOpen {
                     merge(alert, into: &incident, now: now)
+                    // Created while inhibited (or without a policy): page once an alert arrives uninhibited.
+                    if inhibitor == nil, routed.escalationPolicy != nil, incident.status == .triggered,
+                       incident.escalation.step == 0 {
+                        startEscalation(&incident, routed, now: now, reason: .triggered)
+                    }
                     touch(incident)
-                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .merged)
+                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
+                                         kind: inhibitor == nil ? .merged : .suppressed)
                 }
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {
@@ -133,12 +180,19 @@ public enum IngestPlanner {
                     incident.resolvedAt = nil
                     incident.resolvedBy = nil
                     incident.firingCount = 0
+                    var escalation = EscalationState()
+                    escalation.firstAcknowledgedAt = incident.escalation.firstAcknowledgedAt
+                    escalation.ackSLABreached = incident.escalation.ackSLABreached
+                    escalation.resolveSLABreached = incident.escalation.resolveSLABreached
+                    incident.escalation = escalation
                     timeline.append(TimelineEntry(
                         incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
                         detail: "fired again \(DurationText.format(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"))
                     merge(alert, into: &incident, now: now)
+                    if inhibitor == nil { startEscalation(&incident, routed, now: now, reason: .reopened) }
                     touch(incident)
-                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .reopened)
+                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
+                                         kind: inhibitor == nil ? .reopened : .suppressed)
                 }
                 newCount += 1
                 var incident = Incident(
@@ -148,10 +202,17 @@ public enum IngestPlanner {
                     alertCount: 0, firingCount: 0, createdAt: now, lastAlertAt: now)
                 timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .created, by: alert.source,
                                               detail: "\(alert.severity.rawValue): \(alert.summary)"))
+                if let inhibitor {
+                    timeline.append(TimelineEntry(
+                        incidentID: incident.id, at: now, kind: .alert, by: alert.source,
+                        detail: "suppressed: inhibited by incident \(inhibitor.id) (\(inhibitor.dedupKey))"))
+                }
                 merge(alert, into: &incident, now: now, announce: false)
+                if inhibitor == nil { startEscalation(&incident, routed, now: now, reason: .triggered) }
                 byKey[routed.dedupKey] = incident.id
                 touch(incident)
-                return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .created)
+                return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
+                                     kind: inhibitor == nil ? .created : .suppressed)
 
             case .resolved:
                 guard var incident = existing else {

@@ -50,6 +50,23 @@ public struct Rule: Sendable, Equatable {
     }
 }
 
+/// An inhibit rule whose targets match an alert: an open incident of `sourceRule`
+/// with the same values of the `equal` labels suppresses the alert's pages.
+public struct InhibitCandidate: Sendable, Equatable {
+    public var sourceRule: String
+    public var equal: [String]
+
+    public init(sourceRule: String, equal: [String]) {
+        self.sourceRule = sourceRule
+        self.equal = equal
+    }
+
+    /// Alertmanager's rule: every `equal` label has the same value in both (absent counts as empty).
+    public func isInhibited(_ labels: Labels, by source: Labels) -> Bool {
+        equal.allSatisfy { (labels[$0] ?? "") == (source[$0] ?? "") }
+    }
+}
+
 /// An alert after routing: the rule that took it, its dedup key and the policy to run.
 public struct RoutedAlert: Sendable, Equatable {
     public var alert: Alert
@@ -58,48 +75,67 @@ public struct RoutedAlert: Sendable, Equatable {
     public var policy: String
     public var reopenWithin: Duration
     public var resolve: Rule.ResolveMode
+    /// Inhibit rules whose targets match this alert; the store looks up their sources.
+    public var inhibitors: [InhibitCandidate]
+    /// The policy named by `policy`, as loaded; a new incident keeps it as its snapshot.
+    /// `nil` when no such policy is loaded: the incident is recorded but not paged.
+    public var escalationPolicy: EscalationPolicy?
 
     public init(alert: Alert, rule: String, dedupKey: String, policy: String,
-                reopenWithin: Duration = .zero, resolve: Rule.ResolveMode = .all) {
+                reopenWithin: Duration = .zero, resolve: Rule.ResolveMode = .all,
+                inhibitors: [InhibitCandidate] = [], escalationPolicy: EscalationPolicy? = nil) {
         self.alert = alert
         self.rule = rule
         self.dedupKey = dedupKey
         self.policy = policy
         self.reopenWithin = reopenWithin
         self.resolve = resolve
+        self.inhibitors = inhibitors
+        self.escalationPolicy = escalationPolicy
     }
 }
 
 /// The ordered rules of all rule files. First match wins unless it says `continue`.
 public struct RuleSet: Sendable, Equatable {
-    public var rules: [Rule]
+    public let rules: [Rule]
+    /// The rules that inhibit others, found once so routing does not search for them.
+    private let inhibitRules: [Rule]
 
-    /// The rule that catches what no other rule matched.
+    /// The policy of the catch-all when there are no rules at all.
     public static let fallbackPolicy = "default"
 
-    public init(rules: [Rule]) { self.rules = rules }
+    public init(rules: [Rule]) {
+        self.rules = rules
+        self.inhibitRules = rules.filter { $0.inhibit != nil }
+    }
 
     /// Routes one alert. An alert no rule matches still becomes an incident on the
     /// last rule's policy (or `default`): alertbridge never drops an alert.
     public func route(_ alert: Alert) -> [RoutedAlert] {
         var out: [RoutedAlert] = []
         for rule in rules where rule.matchers.matchAll(alert.labels) {
-            out.append(Self.apply(rule, to: alert))
+            out.append(route(alert, by: rule))
             if !rule.continue { return out }
         }
         if out.isEmpty {
-            let catchAll = Rule(name: "default", policy: rules.last?.policy ?? Self.fallbackPolicy)
-            out.append(Self.apply(catchAll, to: alert))
+            out.append(route(alert, by: Rule(name: "default", policy: rules.last?.policy ?? Self.fallbackPolicy)))
         }
         return out
     }
 
-    static func apply(_ rule: Rule, to alert: Alert) -> RoutedAlert {
+    private func route(_ alert: Alert, by rule: Rule) -> RoutedAlert {
         var alert = alert
         if let severity = rule.severity { alert.severity = severity }
-        let key = rule.dedupKey?.render(alert.labels) ?? alert.dedupKey ?? alert.fingerprint
-        let policy = rule.policyBySeverity[alert.severity] ?? rule.policy
-        return RoutedAlert(alert: alert, rule: rule.name, dedupKey: key, policy: policy,
-                           reopenWithin: rule.reopenWithin, resolve: rule.resolve)
+        var routed = RoutedAlert(
+            alert: alert, rule: rule.name,
+            dedupKey: rule.dedupKey?.render(alert.labels) ?? alert.dedupKey ?? alert.fingerprint,
+            policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
+            reopenWithin: rule.reopenWithin, resolve: rule.resolve)
+        // An alert never inhibits itself (Alertmanager skips sources that are also targets).
+        for source in inhibitRules where source.name != rule.name {
+            guard let inhibit = source.inhibit, inhibit.targets.matchAll(alert.labels) else { continue }
+            routed.inhibitors.append(InhibitCandidate(sourceRule: source.name, equal: inhibit.equal))
+        }
+        return routed
     }
 }

@@ -1,38 +1,65 @@
 import AlertBridgeCore
+import AlertBridgeNotify
 import AlertBridgeStore
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
-/// Assembles the HTTP application from its parts. Tests call ``router(_:)`` with a
-/// temporary store and a manual clock; `alertbridge serve` calls ``application(_:host:port:logger:)``.
+/// Assembles alertbridge from its parts: the HTTP routes and the two background
+/// services (escalation engine, notification dispatcher) around one store.
+///
+/// Tests build one with a temporary store and a manual clock, call ``router()`` and
+/// drive the services with their `tick()`; `alertbridge serve` runs ``application(host:port:logger:onServerRunning:)``.
 public struct AlertBridgeApplication: Sendable {
     public var store: any IncidentStore
     public var rules: RuleSet
+    public var policies: [String: EscalationPolicy]
+    public var connectors: [String: any Connector]
     public var clock: any WallClock
     public var metrics: ServerMetrics
     public var limits: IngestLimits
     public var maxBodyBytes: Int
+    public var backoff: Backoff
+    /// Signalled by writes that make escalation work due earlier than the engine expects.
+    public let escalationWakeup = Wakeup()
+    /// Signalled by writes that put pages in the outbox.
+    public let deliveryWakeup = Wakeup()
 
-    public init(store: any IncidentStore, rules: RuleSet, clock: any WallClock = SystemClock(),
-                metrics: ServerMetrics = ServerMetrics(), limits: IngestLimits = IngestLimits(),
-                maxBodyBytes: Int = 1 << 20) {
+    public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],
+                connectors: [String: any Connector] = ["console": ConsoleConnector()],
+                clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(),
+                limits: IngestLimits = IngestLimits(), maxBodyBytes: Int = 1 << 20, backoff: Backoff = Backoff()) {
         self.store = store
         self.rules = rules
+        self.policies = policies
+        self.connectors = connectors
         self.clock = clock
         self.metrics = metrics
         self.limits = limits
         self.maxBodyBytes = maxBodyBytes
+        self.backoff = backoff
     }
 
     public func router() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.middlewares.add(JSONErrorMiddleware())
         let committer = GroupCommitter(store: store, clock: clock)
-        let ingestor = Ingestor(rules: rules, committer: committer, limits: limits, metrics: metrics, clock: clock)
+        let ingestor = Ingestor(rules: rules, policies: policies, committer: committer, limits: limits,
+                                metrics: metrics, clock: clock, wakeups: [escalationWakeup, deliveryWakeup])
         IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: router)
-        IncidentRoutes(store: store, clock: clock).register(on: router)
+        IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: router)
         HealthRoutes(store: store, metrics: metrics).register(on: router)
         return router
+    }
+
+    public func engine(logger: Logger) -> EscalationEngine {
+        EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
+                         metrics: metrics, logger: logger)
+    }
+
+    public func dispatcher(logger: Logger) -> Dispatcher {
+        Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: deliveryWakeup, backoff: backoff,
+                   logger: logger, metrics: metrics.factory)
     }
 
     /// - Parameter onServerRunning: called with the bound port once listening (port 0 picks a free one).
@@ -43,6 +70,7 @@ public struct AlertBridgeApplication: Sendable {
         Application(
             router: router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "alertbridge"),
+            services: [engine(logger: logger), dispatcher(logger: logger)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

@@ -12,7 +12,7 @@ struct IncidentJSON: Encodable {
     enum Keys: String, CodingKey {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
         case firing_alerts, created_at, last_alert_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by
-        case next_escalation_at, alerts, timeline
+        case next_escalation_at, escalation_ended, sla_breaches, alerts, timeline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -37,6 +37,11 @@ struct IncidentJSON: Encodable {
         try c.encode(i.resolvedAt, forKey: .resolved_at)
         try c.encode(i.resolvedBy, forKey: .resolved_by)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
+        try c.encode(i.escalation.ended, forKey: .escalation_ended)
+        var breaches: [String] = []
+        if i.escalation.ackSLABreached { breaches.append("acknowledge") }
+        if i.escalation.resolveSLABreached { breaches.append("resolve") }
+        try c.encode(breaches, forKey: .sla_breaches)
         if let alerts { try c.encode(alerts.map(AlertJSON.init), forKey: .alerts) }
         if let timeline { try c.encode(timeline.map(TimelineJSON.init), forKey: .timeline) }
     }

@@ -14,6 +14,10 @@ public final class ServerMetrics: Sendable {
     let rejected: CoreMetrics.Counter
     let storeFailures: CoreMetrics.Counter
     let commitSeconds: CoreMetrics.Timer
+    let escalationPages: CoreMetrics.Counter
+    let slaBreaches: [String: CoreMetrics.Counter]
+    /// For the services of other modules (the dispatcher) to register their own metrics.
+    public let factory: PrometheusMetricsFactory
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -26,6 +30,11 @@ public final class ServerMetrics: Sendable {
         })
         rejected = CoreMetrics.Counter(label: "alertbridge_ingest_rejected_total", factory: factory)
         storeFailures = CoreMetrics.Counter(label: "alertbridge_store_failures_total", factory: factory)
+        escalationPages = CoreMetrics.Counter(label: "alertbridge_escalation_pages_total", factory: factory)
+        slaBreaches = Dictionary(uniqueKeysWithValues: ["acknowledge", "resolve"].map {
+            ($0, CoreMetrics.Counter(label: "alertbridge_sla_breaches_total", dimensions: [("sla", $0)], factory: factory))
+        })
+        self.factory = factory
         commitSeconds = CoreMetrics.Timer(label: "alertbridge_ingest_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
 

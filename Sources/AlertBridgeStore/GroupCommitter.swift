@@ -17,6 +17,8 @@ public actor GroupCommitter {
     private var pending: [Waiter] = []
     private var pendingCount = 0
     private var flushing = false
+    /// Transactions committed so far: fewer than requests whenever batching happens.
+    public private(set) var transactions = 0
 
     /// - Parameter maxBatch: alerts per transaction at most, to bound commit latency.
     public init(store: any IncidentStore, clock: any WallClock, maxBatch: Int = 20_000) {
@@ -56,6 +58,7 @@ public actor GroupCommitter {
             let batch = takeBatch()
             do {
                 let outcomes = try await store.ingest(batch.flatMap(\.alerts), now: clock.now())
+                transactions += 1
                 var offset = 0
                 for waiter in batch {
                     let end = offset + waiter.alerts.count

@@ -13,6 +13,28 @@ public protocol IncidentStore: Sendable {
     func incident(id: Int64) async throws -> IncidentDetail?
     /// Applies an operator action. Throws ``StoreError/notFound`` or ``IncidentAction/Refusal``.
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident
+    /// `alertbridge escalate ID`: pages the next tier now. Throws ``StoreError/notFound``,
+    /// ``EscalationPlanner/Refusal``.
+    func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident
+
+    // MARK: Escalation engine
+
+    /// The earliest `next_escalation_at` of any open incident.
+    func nextEscalationDue() async throws -> Timestamp?
+    /// Advances up to `limit` incidents whose due time has come, each with its policy
+    /// snapshot, in one transaction that also writes their pages to the outbox.
+    func advanceEscalations(now: Timestamp, limit: Int) async throws -> EscalationReport
+
+    // MARK: Notification outbox
+
+    /// Claims up to `limit` due deliveries for `lease`: a claimed row is not handed out
+    /// again until the lease ends, so a crash mid-delivery retries it (at least once).
+    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery]
+    /// Records the outcome of a claimed delivery.
+    func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws
+    /// The earliest time a pending delivery is due.
+    func nextDeliveryDue() async throws -> Timestamp?
+
     /// Succeeds when the store can serve requests (for `/readyz`).
     func ping() async throws
     func close() async throws
@@ -59,12 +81,84 @@ public struct StoredAlert: Sendable, Equatable {
     public var firstSeenAt: Timestamp
     public var lastSeenAt: Timestamp
     public var receivedCount: Int
+
+    public init(fingerprint: String, status: AlertStatus, severity: Severity, summary: String, labels: Labels,
+                annotations: Labels, source: String, value: Double? = nil, threshold: Double? = nil,
+                startsAt: Timestamp? = nil, endsAt: Timestamp? = nil, firstSeenAt: Timestamp, lastSeenAt: Timestamp,
+                receivedCount: Int) {
+        self.fingerprint = fingerprint
+        self.status = status
+        self.severity = severity
+        self.summary = summary
+        self.labels = labels
+        self.annotations = annotations
+        self.source = source
+        self.value = value
+        self.threshold = threshold
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.firstSeenAt = firstSeenAt
+        self.lastSeenAt = lastSeenAt
+        self.receivedCount = receivedCount
+    }
 }
 
 public struct IncidentDetail: Sendable, Equatable {
     public var incident: Incident
     public var alerts: [StoredAlert]
     public var timeline: [TimelineEntry]
+
+    public init(incident: Incident, alerts: [StoredAlert], timeline: [TimelineEntry]) {
+        self.incident = incident
+        self.alerts = alerts
+        self.timeline = timeline
+    }
+}
+
+/// What one pass of the escalation engine did.
+public struct EscalationReport: Sendable, Equatable {
+    public var advanced = 0
+    public var pages = 0
+    public var slaBreaches: [String] = []
+
+    public init() {}
+}
+
+/// One page to one connector, as the outbox holds it.
+public struct Delivery: Sendable, Equatable {
+    public var id: Int64
+    public var incidentID: Int64
+    public var step: Int
+    public var event: EscalationPlanner.PageReason
+    public var tier: Int
+    public var tierName: String
+    public var connector: String
+    public var recipients: [String]
+    /// Attempts so far, this one included.
+    public var attempts: Int
+    public var createdAt: Timestamp
+
+    public init(id: Int64, incidentID: Int64, step: Int, event: EscalationPlanner.PageReason, tier: Int, tierName: String,
+                connector: String, recipients: [String], attempts: Int, createdAt: Timestamp) {
+        self.id = id
+        self.incidentID = incidentID
+        self.step = step
+        self.event = event
+        self.tier = tier
+        self.tierName = tierName
+        self.connector = connector
+        self.recipients = recipients
+        self.attempts = attempts
+        self.createdAt = createdAt
+    }
+}
+
+public enum DeliveryOutcome: Sendable, Equatable {
+    case delivered
+    /// A transient failure: try again at the given time.
+    case retry(at: Timestamp, reason: String)
+    /// A permanent failure: recorded on the incident's timeline, not retried.
+    case failed(reason: String)
 }
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {

@@ -35,6 +35,8 @@ struct IncidentView: Decodable {
     var resolved_at: String?
     var resolved_by: String?
     var next_escalation_at: String?
+    var escalation_ended: Bool?
+    var sla_breaches: [String]?
     var alerts: [AlertView]?
     var timeline: [Entry]?
 }
@@ -44,16 +46,28 @@ struct IncidentList: Decodable {
 }
 
 /// Prints rows as a table whose columns line up, the last column unpadded.
-func printTable(_ header: [String], _ rows: [[String]]) {
-    let all = [header] + rows
-    var widths = [Int](repeating: 0, count: header.count)
+func printTable(_ header: [String]?, _ rows: [[String]]) {
+    let all = (header.map { [$0] } ?? []) + rows
+    var widths = [Int](repeating: 0, count: all.first?.count ?? 0)
     for row in all {
-        for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        for (i, cell) in row.enumerated() { widths[i] = max(widths[i], displayWidth(cell)) }
     }
     for row in all {
         let line = row.enumerated().map { i, cell in
-            i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - displayWidth(cell))
         }.joined(separator: "  ")
         print(line)
+    }
+}
+
+/// Terminal columns: East Asian wide characters (Hangul, CJK, fullwidth forms, emoji) take two.
+func displayWidth(_ text: String) -> Int {
+    text.unicodeScalars.reduce(0) { width, scalar in
+        switch scalar.value {
+        case 0x0300...0x036F, 0x200B...0x200F: width
+        case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F,
+             0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD: width + 2
+        default: width + 1
+        }
     }
 }

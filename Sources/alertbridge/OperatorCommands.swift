@@ -22,6 +22,7 @@ struct Incidents: AsyncParsableCommand {
         guard ["open", "triggered", "acknowledged", "resolved", "all"].contains(status) else {
             throw ValidationError("--status must be open, triggered, acknowledged, resolved or all")
         }
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
     }
 
     func run() async throws {
@@ -43,6 +44,8 @@ struct Show: AsyncParsableCommand {
     @Argument(help: "Incident id.") var id: Int64
     @OptionGroup var output: OutputOptions
 
+    func validate() throws { try validateID(id) }
+
     func run() async throws {
         let data = try await request { try await $0.send("GET", "/api/v1/incidents/\(id)") }
         if output.json { return printRaw(data) }
@@ -61,6 +64,12 @@ protocol IncidentActionCommand: AsyncParsableCommand {
 }
 
 extension IncidentActionCommand {
+    func validate() throws {
+        try validateID(id)
+        guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+        if let noteText, noteText.isEmpty { throw ValidationError("the note must not be empty") }
+    }
+
     func run() async throws {
         let data = try await request {
             try await $0.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
@@ -106,6 +115,20 @@ struct Note: IncidentActionCommand {
     var done: String { "annotated" }
 }
 
+struct Escalate: IncidentActionCommand {
+    static let configuration = CommandConfiguration(abstract: "Page the incident's next tier now.")
+    @Argument(help: "Incident id.") var id: Int64
+    @Option(help: "Who escalates (default: $USER).") var by: String = defaultUser
+    @OptionGroup var output: OutputOptions
+    var path: String { "escalate" }
+    var noteText: String? { nil }
+    var done: String { "escalated" }
+}
+
+func validateID(_ id: Int64) throws {
+    guard id > 0 else { throw ValidationError("the incident id must be a positive whole number") }
+}
+
 /// Runs a request, turning a refusal into the one-line message and exit 1.
 func request(_ body: (APIClient) async throws -> Data) async throws -> Data {
     do {
@@ -129,8 +152,10 @@ func printIncident(_ i: IncidentView) {
     if let at = i.acknowledged_at { fields.append(["acknowledged", "\(at) by \(i.acknowledged_by ?? "?")"]) }
     if let at = i.resolved_at { fields.append(["resolved", "\(at) by \(i.resolved_by ?? "?")"]) }
     if let at = i.next_escalation_at { fields.append(["next escalation", at]) }
+    if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody acknowledged"]) }
+    if let breaches = i.sla_breaches, !breaches.isEmpty { fields.append(["SLA breached", breaches.joined(separator: ", ")]) }
     fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])
-    printTable(["", ""], fields.map { ["  " + $0[0], $0[1]] })
+    printTable(nil, fields.map { ["  " + $0[0], $0[1]] })
     if let alerts = i.alerts, !alerts.isEmpty {
         print("\nAlerts")
         printTable(["  FINGERPRINT", "STATUS", "COUNT", "LAST SEEN", "SUMMARY"],

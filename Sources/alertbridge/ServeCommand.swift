@@ -1,4 +1,5 @@
 import AlertBridgeConfig
+import AlertBridgeNotify
 import AlertBridgeServer
 import AlertBridgeStore
 import ArgumentParser
@@ -52,7 +53,8 @@ struct Serve: AsyncParsableCommand {
             logger.info("store ready", metadata: ["sqlite": "\(path)"])
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
-        let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, maxBodyBytes: loaded.server.maxBodyBytes)
+        let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
+                                         connectors: try connectors(loaded.server), maxBodyBytes: loaded.server.maxBodyBytes)
         do {
             try await app.application(host: host, port: port, logger: logger).runService()
         } catch {
@@ -61,6 +63,20 @@ struct Serve: AsyncParsableCommand {
         }
         try await incidentStore.close()
     }
+}
+
+/// The connectors of the server file, ready to deliver.
+func connectors(_ server: ServerConfig) throws -> [String: any Connector] {
+    var out: [String: any Connector] = [:]
+    for (name, config) in server.connectors {
+        switch config.type {
+        case .console:
+            out[name] = ConsoleConnector()
+        case .slack, .teams, .smtp, .webhook:
+            throw fail("connector \"\(name)\": type \(config.type.rawValue) is not available in this build yet; page through a console connector for now")
+        }
+    }
+    return out
 }
 
 /// `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`).

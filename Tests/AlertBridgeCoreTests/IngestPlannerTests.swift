@@ -45,7 +45,8 @@ import Testing
         #expect(w.incidents[1]?.alertCount == 3)
         #expect(w.incidents[1]?.firingCount == 1)
         // A duplicate of an already-firing alert does not add timeline noise.
-        #expect(w.timeline.map(\.kind) == [.created])
+        #expect(w.timeline.map(\.kind) == [.created, .alert])
+        #expect(w.timeline[1].detail == "not paged: no escalation policy named \"cdn-performance\" is loaded")
     }
 
     @Test func mergeRaisesSeverityButNeverLowersIt() {
@@ -131,5 +132,50 @@ import Testing
         var w = World()
         let out = apply([routed("e", key: "A"), routed("e", key: "B"), routed("e", key: "A")], to: &w, at: t0)
         #expect(out.map(\.incidentID) == [1, 2, 1])
+    }
+}
+
+/// Inhibition: a PoP-down incident suppresses the per-service alerts of that PoP.
+@Suite struct InhibitionPlannerTests {
+    let t0 = Timestamp(seconds: 1_795_457_100)
+    let rules = RuleSet(rules: [
+        Rule(name: "pop-down", matchers: [try! Matcher(parsing: "alertname = PopDown")],
+             dedupKey: try! DedupKeyTemplate(parsing: "PopDown/{{pop}}"), policy: "pop-outage",
+             inhibit: Rule.Inhibit(targets: [try! Matcher(parsing: "alertname =~ Edge.*")], equal: ["pop"])),
+        Rule(name: "edge", matchers: [try! Matcher(parsing: "alertname =~ Edge.*")],
+             dedupKey: try! DedupKeyTemplate(parsing: "{{alertname}}/{{pop}}"), policy: "cdn-performance"),
+    ])
+
+    func alert(_ name: String, pop: String) -> RoutedAlert {
+        rules.route(Alert(source: "t", status: .firing, severity: .critical, summary: name,
+                          labels: ["alertname": name, "pop": pop]))[0]
+    }
+
+    @Test func routingAttachesCandidatesOnlyToTargets() {
+        #expect(alert("EdgeLatencyHigh", pop: "ICN1").inhibitors == [InhibitCandidate(sourceRule: "pop-down", equal: ["pop"])])
+        #expect(alert("PopDown", pop: "ICN1").inhibitors.isEmpty)
+    }
+
+    @Test func sourceInTheSameBatchSuppressesTargetsWithEqualLabels() {
+        let plan = IngestPlanner.plan(
+            [alert("PopDown", pop: "ICN1"), alert("EdgeLatencyHigh", pop: "ICN1"), alert("EdgeLatencyHigh", pop: "NRT2")],
+            current: [:], alertStatus: [:], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.created, .suppressed, .created])
+        // Suppressed alerts are still recorded: the incident exists and says why it did not page.
+        #expect(plan.incidents.count == 3)
+        #expect(plan.timeline.contains { $0.detail == "suppressed: inhibited by incident -1 (PopDown/ICN1)" })
+    }
+
+    @Test func storedOpenSourceSuppressesAndResolvedSourceDoesNot() {
+        let source = Incident(id: 9, dedupKey: "PopDown/ICN1", status: .triggered, title: "down", severity: .critical,
+                              labels: ["alertname": "PopDown", "pop": "ICN1"], annotations: [:], rule: "pop-down",
+                              policy: "pop-outage", alertCount: 1, firingCount: 1, createdAt: t0, lastAlertAt: t0)
+        let target = [alert("EdgeLatencyHigh", pop: "ICN1")]
+        #expect(IngestPlanner.plan(target, current: [:], alertStatus: [:], inhibitSources: [source], now: t0)
+            .outcomes.map(\.kind) == [.suppressed])
+        var resolved = source
+        resolved.status = .resolved
+        #expect(IngestPlanner.plan(target, current: [:], alertStatus: [:], inhibitSources: [resolved], now: t0)
+            .outcomes.map(\.kind) == [.created])
     }
 }

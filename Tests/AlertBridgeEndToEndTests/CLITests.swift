@@ -118,10 +118,42 @@ struct CLITests {
             let bogus = try await Self.cli("incidents", "--status", "bogus", url: url)
             #expect(bogus.status == 2, "\(bogus)")
             #expect(bogus.stderr.contains("--status"), "\(bogus)")
+            for arguments in [["incidents", "--limit", "0"], ["incidents", "--limit", "5000"], ["show", "0"],
+                              ["note", "\(id)", ""], ["ack", "\(id)", "--by", ""], ["escalate", "-3"]] {
+                let usage = try await run(try Paths.alertbridgeBinary(), arguments,
+                                          environment: ProcessInfo.processInfo.environment.merging(["ALERTBRIDGE_URL": url]) { $1 })
+                #expect(usage.status == 2, "\(arguments): \(usage)")
+            }
 
             // Nothing the usage errors or refusals did changed the incident.
             #expect(try await api.incidents(status: "all").count == 1)
         }
+    }
+
+    @Test("escalate pages the next tier, then refuses at the last; wide characters keep the table aligned")
+    func escalateAndWideText() async throws {
+        try await LiveServer.with { server in
+            let korean = Data(#"{"summary": "서울 PoP 지연", "labels": {"alertname": "EdgeLatencyHigh", "pop": "서울", "service": "cdn-edge"}}"#.utf8)
+            let created = try API.decoder.decode(API.IngestResult.self, from: try await server.api.ingest("/api/v1/alerts", korean))
+            let id = try #require(created.incidentId)
+            _ = try await server.api.ingest("/api/v1/alerts", Self.alert)
+            let table = try await Self.cli("incidents", url: server.baseURL)
+            let lines = table.stdout.split(separator: "\n").map(String.init)
+            let titleColumns = lines.map { line in
+                displayColumns(String(line[..<(line.range(of: "p95 latency") ?? line.range(of: "서울 PoP") ?? line.range(of: "TITLE")!).lowerBound]))
+            }
+            #expect(Set(titleColumns).count == 1, "TITLE starts in one terminal column on every line: \(table)")
+
+            let escalated = try await Self.cli("escalate", "\(id)", url: server.baseURL)
+            #expect(escalated.status == 0, "\(escalated)")
+            #expect(try await server.api.incident(id).tier == 2)
+            Self.expectOneLineRefusal(try await Self.cli("escalate", "\(id)", url: server.baseURL), containing: "last tier")
+        }
+    }
+
+    /// Terminal columns of a prefix: Hangul takes two.
+    func displayColumns(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + ((0xAC00...0xD7A3).contains($1.value) ? 2 : 1) }
     }
 
     @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")

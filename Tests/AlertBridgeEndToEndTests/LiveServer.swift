@@ -5,7 +5,6 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import Testing
 
 /// An in-process alertbridge on 127.0.0.1 with a free port, a temporary SQLite file and
 /// the shipped `rules/` and `escalation-policies/`, running for the duration of ``with(_:)``.
@@ -27,7 +26,9 @@ struct LiveServer: Sendable {
         }()
         let config = try loadShippedConfig(in: directory)
         let store = try await SQLiteStore.open(path: directory.path("alertbridge.db"), logger: logger)
-        let app = AlertBridgeApplication(store: store, rules: config.rules, maxBodyBytes: config.server.maxBodyBytes)
+        // As `alertbridge serve` builds it, with the default (console) connectors.
+        let app = AlertBridgeApplication(store: store, rules: config.rules, policies: config.policies,
+                                         maxBodyBytes: config.server.maxBodyBytes)
 
         let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
         let service = app.application(host: "127.0.0.1", port: 0, logger: logger, onServerRunning: { port in
@@ -116,6 +117,7 @@ struct API: Sendable {
         var severity: String
         var alertCount: Int
         var firingAlerts: Int
+        var tier: Int
         var acknowledgedBy: String?
         var resolvedBy: String?
         var alerts: [Alert]?

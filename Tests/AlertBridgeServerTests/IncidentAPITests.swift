@@ -33,9 +33,10 @@ import Testing
 
             let (_, shown) = try await client.get("/api/v1/incidents/\(id)")
             let timeline = try #require(shown["timeline"] as? [[String: Any]])
-            #expect(timeline.map { $0["kind"] as? String } == ["created", "acknowledged", "note", "resolved"])
-            #expect(timeline.map { $0["by"] as? String } == ["cdn-monitor", "alice", "alice", "bob"])
-            #expect(timeline[1]["detail"] as? String == "on it")
+            #expect(timeline.map { $0["kind"] as? String } == ["created", "paged", "acknowledged", "note", "resolved"])
+            #expect(timeline.map { $0["by"] as? String } == ["cdn-monitor", "alertbridge", "alice", "alice", "bob"])
+            #expect(timeline[1]["detail"] as? String == "tier 1 (technical-support): console")
+            #expect(timeline[2]["detail"] as? String == "on it")
             #expect((shown["alerts"] as? [[String: Any]])?.count == 1)
 
             #expect(try await client.get("/api/v1/incidents?status=resolved").1["incidents"].map { ($0 as! [Any]).count } == 1)

@@ -146,3 +146,20 @@ import Testing
         }
     }
 }
+
+@Suite struct InhibitionAPITests {
+    @Test func popDownSuppressesThatPopsEdgeAlertsUntilItResolves() async throws {
+        try await TestApp.run(rules: TestApp.inhibitingRules) { client, store, clock in
+            let down = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", alertname: "PopDown")).1
+            #expect(down["outcome"] as? String == "created")
+            let edge = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1
+            #expect(edge["outcome"] as? String == "suppressed")
+            let edgeID = try #require(edge["incident_id"] as? Int)
+            #expect(try await store.incident(id: Int64(edgeID))?.timeline.contains { $0.detail?.hasPrefix("suppressed: inhibited by incident") == true } == true)
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2")).1["outcome"] as? String == "created")
+            clock.advance(by: .seconds(30))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", alertname: "PopDown", status: "resolved"))
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1["outcome"] as? String == "merged")
+        }
+    }
+}

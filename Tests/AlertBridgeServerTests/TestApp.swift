@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeNotify
 import AlertBridgeServer
 import AlertBridgeStore
 import Foundation
@@ -21,15 +22,41 @@ struct TestApp {
         Rule(name: "default", policy: "cdn-performance"),
     ])
 
-    static func run(maxBodyBytes: Int = 1 << 20, _ body: @escaping @Sendable (any TestClientProtocol, any IncidentStore, ManualClock) async throws -> Void) async throws {
+    static let policies: [String: EscalationPolicy] = Dictionary(uniqueKeysWithValues: ["cdn-performance", "pop-outage"].map {
+        ($0, EscalationPolicy(name: $0, tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "console")], escalateAfter: .seconds(1800)),
+        ], ackTimeout: .seconds(1800), sla: .init(acknowledgeWithin: .seconds(600))))
+    })
+
+    static let inhibitingRules = RuleSet(rules: [
+        Rule(name: "pop-down", matchers: [try! Matcher(parsing: "alertname = PopDown")],
+             dedupKey: try! DedupKeyTemplate(parsing: "PopDown/{{pop}}"), policy: "pop-outage",
+             inhibit: Rule.Inhibit(targets: [try! Matcher(parsing: "alertname =~ Edge.*")], equal: ["pop"])),
+    ] + rules.rules)
+
+    static func run(maxBodyBytes: Int = 1 << 20, rules: RuleSet = TestApp.rules, _ body: @escaping @Sendable (any TestClientProtocol, any IncidentStore, ManualClock) async throws -> Void) async throws {
+        try await withApp(maxBodyBytes: maxBodyBytes, rules: rules) { client, app, clock in
+            try await body(client, app.store, clock)
+        }
+    }
+
+    /// Like ``run(maxBodyBytes:rules:_:)`` but hands out the whole application, so a test can
+    /// drive the escalation engine and the dispatcher with their `tick()`.
+    static func withApp(
+        maxBodyBytes: Int = 1 << 20, rules: RuleSet = TestApp.rules, policies: [String: EscalationPolicy] = TestApp.policies,
+        connectors: [String: any Connector] = ["console": ConsoleConnector(write: { _ in })],
+        _ body: @escaping @Sendable (any TestClientProtocol, AlertBridgeApplication, ManualClock) async throws -> Void
+    ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
         let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
         let clock = ManualClock(t0)
-        let app = AlertBridgeApplication(store: store, rules: rules, clock: clock, maxBodyBytes: maxBodyBytes)
+        let app = AlertBridgeApplication(store: store, rules: rules, policies: policies, connectors: connectors,
+                                         clock: clock, maxBodyBytes: maxBodyBytes)
         let application = Application(router: app.router())
         do {
-            try await application.test(.router) { client in try await body(client, store, clock) }
+            try await application.test(.router) { client in try await body(client, app, clock) }
         } catch {
             try await store.close()
             throw error

@@ -15,8 +15,18 @@ struct StoreConformance {
         let alert = Alert(source: "test", status: status, severity: severity, summary: "p95 latency at ICN1",
                           labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge", "instance": instance],
                           annotations: ["runbook": "https://wiki.example.com/edge"], value: 1.4, threshold: 0.8)
-        return RoutedAlert(alert: alert, rule: "latency", dedupKey: key, policy: "cdn-performance", reopenWithin: reopen)
+        return RoutedAlert(alert: alert, rule: "latency", dedupKey: key, policy: "cdn-performance", reopenWithin: reopen,
+                           escalationPolicy: policy)
     }
+
+    static let policy = EscalationPolicy(
+        name: "cdn-performance",
+        tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console"), .init(connector: "noc-email", to: ["noc@example.com"])],
+                  escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(1800)),
+        ],
+        repeat: 1, ackTimeout: .seconds(1800))
 
     func ingestCreatesThenMerges() async throws {
         let first = try await store.ingest([Self.routed("edge-01")], now: t0)
@@ -33,7 +43,7 @@ struct StoreConformance {
         #expect(detail.alerts[0].receivedCount == 3)
         #expect(detail.alerts[0].value == 1.4)
         #expect(detail.alerts[0].firstSeenAt == t0)
-        #expect(detail.timeline.map(\.kind) == [.created])
+        #expect(detail.timeline.map(\.kind) == [.created, .paged])
     }
 
     func severityOnlyRises() async throws {
@@ -92,9 +102,9 @@ struct StoreConformance {
         #expect(detail.incident.acknowledgedBy == "alice")
         #expect(detail.incident.resolvedBy == "alice")
         #expect(detail.alerts.allSatisfy { $0.status == .resolved })
-        #expect(detail.timeline.map(\.kind) == [.created, .acknowledged, .note, .resolved])
-        #expect(detail.timeline[1].detail == "looking")
-        #expect(detail.timeline.map(\.by) == ["test", "alice", "alice", "alice"])
+        #expect(detail.timeline.map(\.kind) == [.created, .paged, .acknowledged, .note, .resolved])
+        #expect(detail.timeline[2].detail == "looking")
+        #expect(detail.timeline.map(\.by) == ["test", "alertbridge", "alice", "alice", "alice"])
     }
 
     func listingFiltersAndOrders() async throws {

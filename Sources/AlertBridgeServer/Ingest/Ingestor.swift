@@ -9,13 +9,18 @@ import Hummingbird
 /// only the commit is serialised, and it is batched by the ``GroupCommitter``.
 public struct Ingestor: Sendable {
     let rules: RuleSet
+    let policies: [String: EscalationPolicy]
     let committer: GroupCommitter
     let limits: IngestLimits
     let metrics: ServerMetrics
     let clock: any WallClock
+    let wakeups: [Wakeup]
 
-    public init(rules: RuleSet, committer: GroupCommitter, limits: IngestLimits, metrics: ServerMetrics, clock: any WallClock) {
+    public init(rules: RuleSet, policies: [String: EscalationPolicy], committer: GroupCommitter, limits: IngestLimits,
+                metrics: ServerMetrics, clock: any WallClock, wakeups: [Wakeup]) {
         self.rules = rules
+        self.policies = policies
+        self.wakeups = wakeups
         self.committer = committer
         self.limits = limits
         self.metrics = metrics
@@ -70,7 +75,10 @@ public struct Ingestor: Sendable {
         routed.reserveCapacity(alerts.count)
         for alert in alerts {
             firstIndex.append(routed.count)
-            routed.append(contentsOf: rules.route(alert))
+            for var r in rules.route(alert) {
+                r.escalationPolicy = policies[r.policy]
+                routed.append(r)
+            }
         }
         let start = clock.now()
         let outcomes: [IngestOutcome]
@@ -81,6 +89,9 @@ public struct Ingestor: Sendable {
             throw APIError(.serviceUnavailable, "the store could not commit the alerts; retry", retryAfterSeconds: 1)
         }
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
+        if outcomes.contains(where: { $0.kind != .merged }) {
+            for wakeup in wakeups { wakeup.signal() }
+        }
         let answers = firstIndex.map { outcomes[$0] }
         for outcome in outcomes { metrics.outcomes[outcome.kind]?.increment() }
         return answers

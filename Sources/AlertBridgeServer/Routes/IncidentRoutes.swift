@@ -7,6 +7,8 @@ import Hummingbird
 struct IncidentRoutes {
     let store: any IncidentStore
     let clock: any WallClock
+    /// Woken after an action that may page (notices, a manual escalation).
+    let wakeups: [Wakeup]
 
     /// Body of every operator action: who does it, and an optional note.
     struct ActionBody: Decodable {
@@ -55,6 +57,19 @@ struct IncidentRoutes {
             guard let note = body.note, !note.isEmpty else { throw APIError.badRequest("is required", field: "note") }
             return try await act(.note(by: body.by, text: note), context)
         }
+        router.post("/api/v1/incidents/:id/escalate") { request, context in
+            let body = try await Self.action(request)
+            let id = try Self.id(context)
+            do {
+                _ = try await store.escalate(id: id, by: body.by, now: clock.now())
+            } catch let refusal as EscalationPlanner.Refusal {
+                throw APIError(.conflict, refusal.description)
+            } catch StoreError.notFound {
+                throw APIError(.notFound, "incident \(id) not found")
+            }
+            for wakeup in wakeups { wakeup.signal() }
+            return try await detail(id)
+        }
     }
 
     private func act(_ action: IncidentAction, _ context: AppRequestContext) async throws -> Response {
@@ -66,6 +81,11 @@ struct IncidentRoutes {
         } catch StoreError.notFound {
             throw APIError(.notFound, "incident \(id) not found")
         }
+        for wakeup in wakeups { wakeup.signal() }
+        return try await detail(id)
+    }
+
+    private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, alerts: detail.alerts, timeline: detail.timeline))
     }

@@ -22,13 +22,17 @@ enum SQLiteMigrations {
                 acknowledged_by TEXT,
                 resolved_at INTEGER,
                 resolved_by TEXT,
-                next_escalation_at INTEGER
+                next_escalation_at INTEGER,
+                escalation TEXT NOT NULL,
+                -- The policy as loaded when the incident was created or reopened.
+                policy_snapshot TEXT
             )
             """,
             // One open incident per dedup key, enforced by the database itself.
             "CREATE UNIQUE INDEX incidents_open_key ON incidents(dedup_key) WHERE status <> 'resolved'",
             "CREATE INDEX incidents_key ON incidents(dedup_key, id)",
             "CREATE INDEX incidents_status ON incidents(status, id)",
+            "CREATE INDEX incidents_open_rule ON incidents(rule) WHERE status <> 'resolved'",
             "CREATE INDEX incidents_due ON incidents(next_escalation_at) WHERE next_escalation_at IS NOT NULL",
             """
             CREATE TABLE alerts (
@@ -61,6 +65,28 @@ enum SQLiteMigrations {
             )
             """,
             "CREATE INDEX timeline_incident ON timeline(incident_id, id)",
+            // The notification outbox: written in the transaction that decided the page.
+            """
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                incident_id INTEGER NOT NULL REFERENCES incidents(id),
+                step INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                tier INTEGER NOT NULL,
+                tier_name TEXT NOT NULL,
+                target INTEGER NOT NULL,
+                connector TEXT NOT NULL,
+                recipients TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                sent_at INTEGER,
+                last_error TEXT,
+                UNIQUE (incident_id, step, event, tier, target)
+            )
+            """,
+            "CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'pending'",
         ]),
     ]
 }

@@ -7,7 +7,7 @@ extension SQLiteStore {
     static let incidentColumns = """
         id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier, alert_count, \
         firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, \
-        next_escalation_at
+        next_escalation_at, escalation
         """
 
     /// The newest incident of each key, open or resolved (resolved ones matter for reopening).
@@ -22,6 +22,15 @@ extension SQLiteStore {
             out[incident.dedupKey] = incident
         }
         return out
+    }
+
+    /// Open incidents of the given rules: the sources that may inhibit alerts in a batch.
+    func openIncidents(rules: [String]) async throws -> [Incident] {
+        guard !rules.isEmpty else { return [] }
+        return try await writer.rows("""
+            SELECT \(Self.incidentColumns) FROM incidents
+            WHERE status <> 'resolved' AND rule IN (SELECT value FROM json_each(?))
+            """, [try Self.json(rules)]).map(Self.decodeIncident)
     }
 
     func alertStatuses(_ pairs: [IngestPlanner.AlertKey]) async throws -> [IngestPlanner.AlertKey: AlertStatus] {
@@ -48,14 +57,15 @@ extension SQLiteStore {
                    j.value->'labels', j.value->'annotations', j.value->>'rule', j.value->>'policy', j.value->>'tier',
                    j.value->>'alert_count', j.value->>'firing_count', j.value->>'created_at', j.value->>'last_alert_at',
                    j.value->>'acknowledged_at', j.value->>'acknowledged_by', j.value->>'resolved_at',
-                   j.value->>'resolved_by', j.value->>'next_escalation_at'
+                   j.value->>'resolved_by', j.value->>'next_escalation_at', j.value->'escalation'
             FROM json_each(?) j WHERE true
             ON CONFLICT (id) DO UPDATE SET
                 status = excluded.status, title = excluded.title, severity = excluded.severity,
                 tier = excluded.tier, alert_count = excluded.alert_count, firing_count = excluded.firing_count,
                 last_alert_at = excluded.last_alert_at, acknowledged_at = excluded.acknowledged_at,
                 acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
-                resolved_by = excluded.resolved_by, next_escalation_at = excluded.next_escalation_at
+                resolved_by = excluded.resolved_by, next_escalation_at = excluded.next_escalation_at,
+                escalation = excluded.escalation
             """, [try Self.json(rows)])
     }
 
@@ -129,7 +139,10 @@ extension SQLiteStore {
             acknowledgedBy: row.column("acknowledged_by")?.string,
             resolvedAt: time(row.column("resolved_at")),
             resolvedBy: row.column("resolved_by")?.string,
-            nextEscalationAt: time(row.column("next_escalation_at")))
+            nextEscalationAt: time(row.column("next_escalation_at")),
+            escalation: row.column("escalation")?.string.flatMap {
+                try? JSONDecoder().decode(EscalationState.self, from: Data($0.utf8))
+            } ?? EscalationState())
     }
 
     static func decodeAlert(_ row: SQLiteRow) -> StoredAlert {
@@ -202,8 +215,10 @@ struct IncidentParam: Encodable {
     var created_at, last_alert_at: Int64
     var acknowledged_at, resolved_at, next_escalation_at: Int64?
     var acknowledged_by, resolved_by: String?
+    var escalation: EscalationState
 
     init(_ i: Incident) {
+        escalation = i.escalation
         id = i.id; dedup_key = i.dedupKey; status = i.status.rawValue; title = i.title
         severity = i.severity.rawValue; rule = i.rule; policy = i.policy; labels = i.labels
         annotations = i.annotations; tier = i.tier; alert_count = i.alertCount; firing_count = i.firingCount

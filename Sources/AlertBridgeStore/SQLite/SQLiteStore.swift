@@ -83,31 +83,43 @@ public final class SQLiteStore: IncidentStore {
                 }
             }
             let statuses = try await alertStatuses(Array(pairs))
-            var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses, now: now)
+            let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
+            let sources = try await openIncidents(rules: Array(sourceRules))
+            var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses,
+                                          inhibitSources: sources, now: now)
             if plan.newIncidentCount > 0 {
                 let maxID = try await writer.rows("SELECT COALESCE(MAX(id), 0) AS m FROM incidents").first?.column("m")?.integer ?? 0
                 plan = plan.assigningIDs((1...plan.newIncidentCount).map { Int64(maxID + $0) })
             }
             try await write(incidents: plan.incidents)
+            try await writeSnapshots(plan.policySnapshots)
             try await write(alerts: plan.alerts)
             try await markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
             try await append(timeline: plan.timeline)
+            try await enqueue(plan.pages, now: now)
+            let resolved = Set(plan.resolvedIncidentIDs)
+            try await notify(plan.incidents.filter { resolved.contains($0.id) && $0.status == .resolved }, event: .resolved, now: now)
             return plan.outcomes
         }
     }
 
     public func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {
         try await transaction {
-            guard let incident = try await writer.rows("SELECT \(Self.incidentColumns) FROM incidents WHERE id = ?", [.integer(Int(id))])
-                .first.map(Self.decodeIncident) else {
-                throw StoreError.notFound(id)
+            guard let incident = try await incidentForUpdate(id) else { throw StoreError.notFound(id) }
+            var (next, entry) = try action.apply(to: incident, now: now)
+            let policy = try await snapshots(of: [id])[id]
+            if let policy, next.status.isOpen {
+                next.nextEscalationAt = EscalationPlanner.nextDue(next, policy: policy)
             }
-            let (next, entry) = try action.apply(to: incident, now: now)
             if next != incident { try await write(incidents: [next]) }
-            if next.status == .resolved && incident.status != .resolved {
-                try await markAlertsResolved(incidentIDs: [id])
-            }
             try await append(timeline: [entry])
+            switch action {
+            case .acknowledge: try await notify([next], event: .acknowledged, now: now)
+            case .resolve:
+                try await markAlertsResolved(incidentIDs: [id])
+                try await notify([next], event: .resolved, now: now)
+            case .note: break
+            }
             return next
         }
     }

@@ -1,0 +1,210 @@
+/// What escalation does to one incident, as pure functions of (incident, policy, now).
+///
+/// The engine and the ingest path call these inside the transaction that writes
+/// their result, so a decision, its pages (outbox rows) and the next due time commit
+/// together or not at all. One call takes at most one escalation step: after downtime
+/// an overdue step fires once, and the next one is timed from then.
+public enum EscalationPlanner {
+    public enum PageReason: String, Sendable, Codable {
+        case triggered, reopened, escalated, repeated, manual
+        case ackTimeout = "ack_timeout"
+        /// Notices to the tiers already paged.
+        case acknowledged, resolved
+    }
+
+    /// Notify every target of one tier, decided at one step.
+    public struct Page: Sendable, Equatable {
+        public var incidentID: Int64
+        public var step: Int
+        public var tier: Int
+        public var tierName: String
+        public var targets: [EscalationPolicy.Target]
+        public var reason: PageReason
+    }
+
+    public struct Decision: Sendable, Equatable {
+        public var incident: Incident
+        public var pages: [Page] = []
+        public var timeline: [TimelineEntry] = []
+        /// `acknowledge` or `resolve`, for metrics.
+        public var slaBreaches: [String] = []
+
+        init(_ incident: Incident) { self.incident = incident }
+    }
+
+    public enum Refusal: Error, Equatable, CustomStringConvertible {
+        case resolved
+        case lastTier(String)
+
+        public var description: String {
+            switch self {
+            case .resolved: "incident is resolved; nothing to escalate"
+            case .lastTier(let name): "incident is already at its last tier (\(name)); there is no higher tier to page"
+            }
+        }
+    }
+
+    static let engine = "alertbridge"
+
+    /// Pages tier 1 at once: a new or reopened incident, or an acknowledgement that timed out.
+    public static func start(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
+                             reason: PageReason = .triggered) -> Decision {
+        var d = Decision(incident)
+        d.incident.escalation.cycle = 0
+        d.incident.escalation.ended = false
+        page(tier: 1, reason: reason, policy: policy, now: now, into: &d)
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
+        return d
+    }
+
+    /// Whatever is due at `now`: auto-resolve, SLA breaches, ack timeout, the next tier.
+    public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp) -> Decision {
+        var d = Decision(incident)
+        guard incident.status.isOpen else {
+            d.incident.nextEscalationAt = nil
+            return d
+        }
+        if let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after {
+            d.incident.status = .resolved
+            d.incident.resolvedAt = now
+            d.incident.resolvedBy = engine
+            d.incident.firingCount = 0
+            d.incident.nextEscalationAt = nil
+            d.timeline.append(entry(d, now, .resolved, "no new alert for \(DurationText.format(after)) (auto_resolve_after)"))
+            return d
+        }
+        checkSLA(policy: policy, now: now, into: &d)
+        var e = d.incident.escalation
+        if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
+           let ackAt = d.incident.acknowledgedAt, now >= ackAt + timeout {
+            let who = d.incident.acknowledgedBy ?? "someone"
+            d.incident.status = .triggered
+            d.incident.acknowledgedAt = nil
+            d.incident.acknowledgedBy = nil
+            d.timeline.append(entry(d, now, .escalated,
+                                    "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): back to triggered"))
+            d.incident.escalation.cycle = 0
+            d.incident.escalation.ended = false
+            page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
+        } else if d.incident.status == .triggered && !e.ended {
+            if e.step == 0 {
+                page(tier: 1, reason: .triggered, policy: policy, now: now, into: &d)
+            } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
+                let current = d.incident.tier
+                let waited = tierName(current, policy)
+                if current < policy.tiers.count {
+                    d.timeline.append(entry(d, now, .escalated,
+                                            "tier \(current) (\(waited)) did not acknowledge in time: paging tier \(current + 1) (\(tierName(current + 1, policy)))"))
+                    page(tier: current + 1, reason: .escalated, policy: policy, now: now, into: &d)
+                } else if e.cycle < policy.repeat {
+                    d.incident.escalation.cycle += 1
+                    d.timeline.append(entry(d, now, .escalated,
+                                            "no tier acknowledged: repeating the policy from tier 1 (repeat \(d.incident.escalation.cycle) of \(policy.repeat))"))
+                    page(tier: 1, reason: .repeated, policy: policy, now: now, into: &d)
+                } else {
+                    e = d.incident.escalation
+                    e.ended = true
+                    d.incident.escalation = e
+                    d.timeline.append(entry(d, now, .escalated,
+                                            "escalation ended: \(policy.tiers.count) tier(s) paged \(policy.repeat + 1) time(s) and nobody acknowledged"))
+                }
+            }
+        }
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
+        return d
+    }
+
+    /// `alertbridge escalate ID`: page the next tier now.
+    public static func escalateNow(_ incident: Incident, policy: EscalationPolicy, now: Timestamp, by: String) throws(Refusal) -> Decision {
+        guard incident.status.isOpen else { throw .resolved }
+        let next = incident.escalation.step == 0 ? 1 : incident.tier + 1
+        guard next <= policy.tiers.count else { throw .lastTier(tierName(incident.tier, policy)) }
+        var d = Decision(incident)
+        d.incident.escalation.ended = false
+        d.timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .escalated, by: by,
+                                        detail: "escalated by hand to tier \(next) (\(tierName(next, policy)))"))
+        page(tier: next, reason: .manual, policy: policy, now: now, into: &d)
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
+        return d
+    }
+
+    /// Acknowledge and resolve notices: every tier paged so far hears that someone acted.
+    public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason) -> [Page] {
+        guard incident.escalation.step > 0 else { return [] }
+        return policy.tiers.prefix(max(0, min(incident.tier, policy.tiers.count))).enumerated().map { index, tier in
+            Page(incidentID: incident.id, step: incident.escalation.step, tier: index + 1, tierName: tier.name,
+                 targets: tier.notify, reason: event)
+        }
+    }
+
+    /// The earliest time anything may be due for this incident.
+    public static func nextDue(_ incident: Incident, policy: EscalationPolicy) -> Timestamp? {
+        guard incident.status.isOpen else { return nil }
+        let e = incident.escalation
+        var candidates: [Timestamp] = []
+        if let after = policy.autoResolveAfter { candidates.append(incident.lastAlertAt + after) }
+        if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached, e.firstAcknowledgedAt == nil {
+            candidates.append(incident.createdAt + within)
+        }
+        if let within = policy.sla.resolveWithin, !e.resolveSLABreached {
+            candidates.append(incident.createdAt + within)
+        }
+        switch incident.status {
+        case .acknowledged:
+            if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt { candidates.append(at + timeout) }
+        case .triggered:
+            if e.step == 0 {
+                candidates.append(incident.createdAt)
+            } else if !e.ended, let due = tierDeadline(incident, policy: policy) {
+                candidates.append(due)
+            }
+        case .resolved:
+            break
+        }
+        return candidates.min()
+    }
+
+    /// When the tier paged last escalates, windows applied.
+    static func tierDeadline(_ incident: Incident, policy: EscalationPolicy) -> Timestamp? {
+        guard let pagedAt = incident.escalation.tierPagedAt, policy.tiers.indices.contains(incident.tier - 1) else { return nil }
+        return EscalationWindows.deadline(from: pagedAt, tier: policy.tiers[incident.tier - 1].escalateAfter,
+                                          windows: policy.windows)
+    }
+
+    private static func checkSLA(policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
+        let i = d.incident
+        if let within = policy.sla.acknowledgeWithin, !i.escalation.ackSLABreached {
+            let deadline = i.createdAt + within
+            if now >= deadline && (i.escalation.firstAcknowledgedAt ?? now) >= deadline {
+                d.incident.escalation.ackSLABreached = true
+                d.slaBreaches.append("acknowledge")
+                d.timeline.append(entry(d, now, .slaBreached, "SLA: not acknowledged within \(DurationText.format(within))"))
+            }
+        }
+        if let within = policy.sla.resolveWithin, !i.escalation.resolveSLABreached, now >= i.createdAt + within {
+            d.incident.escalation.resolveSLABreached = true
+            d.slaBreaches.append("resolve")
+            d.timeline.append(entry(d, now, .slaBreached, "SLA: not resolved within \(DurationText.format(within))"))
+        }
+    }
+
+    private static func page(tier: Int, reason: PageReason, policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
+        guard policy.tiers.indices.contains(tier - 1) else { return }
+        let t = policy.tiers[tier - 1]
+        d.incident.escalation.step += 1
+        d.incident.escalation.tierPagedAt = now
+        d.incident.tier = tier
+        d.pages.append(Page(incidentID: d.incident.id, step: d.incident.escalation.step, tier: tier,
+                            tierName: t.name, targets: t.notify, reason: reason))
+        let targets = t.notify.map { $0.to.isEmpty ? $0.connector : "\($0.connector) (\($0.to.joined(separator: ", ")))" }
+        d.timeline.append(entry(d, now, .paged, "tier \(tier) (\(t.name)): \(targets.joined(separator: ", "))"))
+    }
+
+    private static func tierName(_ tier: Int, _ policy: EscalationPolicy) -> String {
+        policy.tiers.indices.contains(tier - 1) ? policy.tiers[tier - 1].name : "tier \(tier)"
+    }
+
+    private static func entry(_ d: Decision, _ at: Timestamp, _ kind: TimelineEntry.Kind, _ detail: String) -> TimelineEntry {
+        TimelineEntry(incidentID: d.incident.id, at: at, kind: kind, by: engine, detail: detail)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// Time-of-day windows (`18:00-23:00 Asia/Seoul`) and the deadlines they shape.
+///
+/// The timer in force at a moment is the window's while the moment is inside a
+/// window, else the tier's own. A tier escalates at the first moment at which the
+/// time since it was paged reaches the timer in force at that moment: paged at 17:55
+/// with a 15-minute tier and a 10-minute peak window from 18:00, it escalates at
+/// 18:05. Local times come from Foundation's calendar in the window's zone, so
+/// daylight-saving shifts move the window's instants as the wall clock does.
+public enum EscalationWindows {
+    /// Whether `instant` lies inside `window` (start inclusive, end exclusive).
+    public static func contains(_ window: EscalationPolicy.Window, _ instant: Timestamp) -> Bool {
+        guard let zone = TimeZone(identifier: window.timeZone) else { return false }
+        let date = Date(timeIntervalSince1970: Double(instant.milliseconds) / 1000)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let c = calendar.dateComponents([.hour, .minute], from: date)
+        let minute = (c.hour ?? 0) * 60 + (c.minute ?? 0)
+        if window.startMinute < window.endMinute {
+            return minute >= window.startMinute && minute < window.endMinute
+        }
+        return minute >= window.startMinute || minute < window.endMinute
+    }
+
+    /// The timer in force at `instant`.
+    public static func timer(at instant: Timestamp, tier: Duration, windows: [EscalationPolicy.Window]) -> Duration {
+        windows.first { contains($0, instant) }?.escalateAfter ?? tier
+    }
+
+    /// When a tier paged at `start` escalates.
+    public static func deadline(from start: Timestamp, tier: Duration, windows: [EscalationPolicy.Window]) -> Timestamp {
+        guard !windows.isEmpty else { return start + tier }
+        let horizon = start + ([tier] + windows.map(\.escalateAfter)).max()!
+        let instants = windows.flatMap { boundaries(of: $0, from: start, to: horizon) }
+            .filter { $0 > start && $0 <= horizon }
+        let points = Array(Set(instants)).sorted()
+        var segmentStart = start
+        for end in points + [Timestamp(milliseconds: .max)] {
+            let candidate = max(segmentStart, start + timer(at: segmentStart, tier: tier, windows: windows))
+            if candidate < end { return candidate }
+            segmentStart = end
+        }
+        return start + tier
+    }
+
+    /// The instants at which a window opens or closes between two times.
+    static func boundaries(of window: EscalationPolicy.Window, from: Timestamp, to: Timestamp) -> [Timestamp] {
+        guard let zone = TimeZone(identifier: window.timeZone) else { return [] }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let first = calendar.startOfDay(for: Date(timeIntervalSince1970: Double(from.milliseconds) / 1000 - 86_400))
+        var out: [Timestamp] = []
+        var day = first
+        while Timestamp(milliseconds: Int64(day.timeIntervalSince1970 * 1000)) <= to + .seconds(86_400) {
+            let parts = calendar.dateComponents([.year, .month, .day], from: day)
+            for minute in [window.startMinute, window.endMinute] {
+                var c = parts
+                c.hour = minute / 60
+                c.minute = minute % 60
+                // 24:00 ends the day: the next midnight, which the calendar normalises.
+                if let date = calendar.date(from: c) {
+                    out.append(Timestamp(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded())))
+                }
+            }
+            guard let next = calendar.date(byAdding: .day, value: 1, to: day) else { break }
+            day = next
+        }
+        return out
+    }
+}

@@ -1,0 +1,116 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import CoreMetrics
+import Logging
+import ServiceLifecycle
+
+/// Delivers the outbox: claims due rows, hands each to its connector, records the outcome.
+///
+/// Deliveries run concurrently, so a slow or dead connector holds up only its own
+/// pages. A claim is a lease: if the process dies between sending and recording, the
+/// row is handed out again when the lease ends (at least once, never lost).
+public struct Dispatcher: Service {
+    let store: any IncidentStore
+    let connectors: [String: any Connector]
+    let clock: any WallClock
+    let wakeup: Wakeup
+    let backoff: Backoff
+    let logger: Logger
+    let lease: Duration
+    let idle: Duration
+    let random: @Sendable () -> Double
+    let sent: Counter
+    let failed: Counter
+    let retried: Counter
+
+    public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,
+                backoff: Backoff = Backoff(), logger: Logger, metrics: any MetricsFactory,
+                lease: Duration = .seconds(120), idle: Duration = .seconds(5),
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+        self.store = store
+        self.connectors = connectors
+        self.clock = clock
+        self.wakeup = wakeup
+        self.backoff = backoff
+        self.logger = logger
+        self.lease = lease
+        self.idle = idle
+        self.random = random
+        sent = Counter(label: "alertbridge_pages_delivered_total", factory: metrics)
+        failed = Counter(label: "alertbridge_pages_failed_total", factory: metrics)
+        retried = Counter(label: "alertbridge_page_retries_total", factory: metrics)
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                var delay = idle
+                do {
+                    try await tick()
+                    if let due = try await store.nextDeliveryDue() {
+                        delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
+                    }
+                } catch {
+                    logger.error("delivery pass failed; retrying", metadata: ["error": "\(error)"])
+                    delay = .seconds(1)
+                }
+                if delay > .zero { await wakeup.wait(timeout: delay) }
+            }
+        }
+    }
+
+    /// Delivers everything due now; returns how many deliveries were attempted.
+    @discardableResult
+    public func tick(limit: Int = 200) async throws -> Int {
+        let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit)
+        guard !claimed.isEmpty else { return 0 }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for delivery in claimed {
+                group.addTask { try await deliver(delivery) }
+            }
+            try await group.waitForAll()
+        }
+        return claimed.count
+    }
+
+    private func deliver(_ delivery: Delivery) async throws {
+        let outcome: DeliveryOutcome
+        if let connector = connectors[delivery.connector] {
+            if let incident = try await store.incident(id: delivery.incidentID) {
+                do {
+                    try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
+                    outcome = .delivered
+                } catch {
+                    outcome = decide(error, for: delivery)
+                }
+            } else {
+                outcome = .failed(reason: "incident \(delivery.incidentID) no longer exists")
+            }
+        } else {
+            outcome = .failed(reason: "connector \"\(delivery.connector)\" is not configured")
+        }
+        switch outcome {
+        case .delivered: sent.increment()
+        case .retry: retried.increment()
+        case .failed(let reason):
+            failed.increment()
+            logger.warning("page not delivered", metadata: [
+                "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
+        }
+        try await store.recordDelivery(id: delivery.id, outcome: outcome, now: clock.now())
+    }
+
+    func decide(_ error: DeliveryError, for delivery: Delivery) -> DeliveryOutcome {
+        switch error {
+        case .permanent(let reason):
+            return .failed(reason: reason)
+        case .transient(let reason, let retryAfter):
+            let now = clock.now()
+            let next = now + backoff.delay(afterAttempts: delivery.attempts, retryAfter: retryAfter, random: random())
+            if next.milliseconds - delivery.createdAt.milliseconds > backoff.maxAge.milliseconds {
+                return .failed(reason: "gave up after \(delivery.attempts) attempts over \(DurationText.format(backoff.maxAge)): \(reason)")
+            }
+            return .retry(at: next, reason: reason)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import AlertBridgeCore
+
+/// The plain-text wording of a page, shared by every connector that sends text.
+///
+/// Pure: a function of the page alone, so its output is tested directly.
+public enum PageText {
+    /// `[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (#42)`, prefixed by what happened.
+    public static func subject(_ page: PageMessage) -> String {
+        let i = page.incident.incident
+        var place: [String] = []
+        if let pop = i.labels["pop"] { place.append(pop) }
+        if let service = i.labels["service"] { place.append(service) }
+        let prefix: String
+        switch page.delivery.event {
+        case .acknowledged: prefix = "ACKNOWLEDGED "
+        case .resolved: prefix = "RESOLVED "
+        case .escalated, .repeated, .ackTimeout, .manual: prefix = "ESCALATED "
+        case .triggered, .reopened: prefix = ""
+        }
+        let whereText = place.isEmpty ? "" : place.joined(separator: " ") + ": "
+        return "\(prefix)[\(i.severity.rawValue.uppercased())] \(whereText)\(i.title) (#\(i.id))"
+    }
+
+    /// What is wrong, where, how bad, since when, and how to acknowledge it.
+    public static func body(_ page: PageMessage) -> String {
+        let i = page.incident.incident
+        let d = page.delivery
+        var lines: [String] = []
+        switch d.event {
+        case .acknowledged:
+            lines.append("Incident #\(i.id) was acknowledged by \(i.acknowledgedBy ?? "someone").")
+        case .resolved:
+            lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "").")
+        default:
+            lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(d.event)).")
+        }
+        lines.append("")
+        lines.append("What:     \(i.title)")
+        let place = ["pop", "region", "service"].compactMap { key in i.labels[key].map { "\(key) \($0)" } }
+        if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
+        if let alert = page.incident.alerts.first(where: { $0.value != nil }), let value = alert.value {
+            lines.append("Measured: \(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")")
+        }
+        lines.append("Severity: \(i.severity.rawValue)")
+        lines.append("Since:    \(i.createdAt) (\(i.alertCount) alert\(i.alertCount == 1 ? "" : "s") merged, \(i.firingCount) firing)")
+        lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
+        if let runbook = i.annotations["runbook"] ?? i.annotations["runbook_url"] {
+            lines.append("Runbook:  \(runbook)")
+        }
+        lines.append("Key:      \(i.dedupKey)")
+        if i.status.isOpen {
+            lines.append("")
+            lines.append("Acknowledge: alertbridge ack \(i.id)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func reason(_ event: EscalationPlanner.PageReason) -> String {
+        switch event {
+        case .triggered: "new incident"
+        case .reopened: "it fired again soon after resolving"
+        case .escalated: "the previous tier did not acknowledge in time"
+        case .repeated: "no tier acknowledged; the policy repeats"
+        case .ackTimeout: "acknowledged but not resolved in time"
+        case .manual: "escalated by hand"
+        case .acknowledged: "acknowledged"
+        case .resolved: "resolved"
+        }
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

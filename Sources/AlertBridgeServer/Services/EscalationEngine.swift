@@ -1,0 +1,71 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Logging
+import ServiceLifecycle
+
+/// Fires escalation timers: sleeps until the earliest due time in the store, or until
+/// a write signals an earlier one, then advances every due incident in a transaction.
+///
+/// There is no polling cycle: a timer fires as soon as the sleep ends (milliseconds
+/// late, not seconds). Due times live only in the store, so after a restart the
+/// first pass finds whatever fell due while the service was down and fires it once.
+public struct EscalationEngine: Service {
+    let store: any IncidentStore
+    let clock: any WallClock
+    let wakeup: Wakeup
+    let deliveries: Wakeup
+    let metrics: ServerMetrics
+    let logger: Logger
+    /// The longest sleep when nothing is due, so a due time written by something that
+    /// cannot signal this process (another instance) is still picked up.
+    let idle: Duration
+    static let batch = 500
+
+    public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
+                metrics: ServerMetrics, logger: Logger, idle: Duration = .seconds(5)) {
+        self.store = store
+        self.clock = clock
+        self.wakeup = wakeup
+        self.deliveries = deliveries
+        self.metrics = metrics
+        self.logger = logger
+        self.idle = idle
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                var delay = idle
+                do {
+                    try await tick()
+                    if let due = try await store.nextEscalationDue() {
+                        delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
+                    }
+                } catch {
+                    logger.error("escalation pass failed; retrying", metadata: ["error": "\(error)"])
+                    delay = .seconds(1)
+                }
+                if delay > .zero { await wakeup.wait(timeout: delay) }
+            }
+        }
+    }
+
+    /// Advances everything due now. Tests call this directly with a manual clock.
+    @discardableResult
+    public func tick() async throws -> EscalationReport {
+        var total = EscalationReport()
+        while true {
+            let report = try await store.advanceEscalations(now: clock.now(), limit: Self.batch)
+            total.advanced += report.advanced
+            total.pages += report.pages
+            total.slaBreaches += report.slaBreaches
+            if report.advanced < Self.batch { break }
+        }
+        if total.pages > 0 {
+            metrics.escalationPages.increment(by: total.pages)
+            deliveries.signal()
+        }
+        for kind in total.slaBreaches { metrics.slaBreaches[kind]?.increment() }
+        return total
+    }
+}

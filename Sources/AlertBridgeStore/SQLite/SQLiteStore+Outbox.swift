@@ -1,0 +1,59 @@
+import AlertBridgeCore
+import Foundation
+import SQLiteNIO
+
+/// The notification outbox: claim, deliver, record.
+extension SQLiteStore {
+    public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery] {
+        try await transaction {
+            let rows = try await writer.rows("""
+                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
+                WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
+                             ORDER BY next_attempt_at, id LIMIT ?)
+                RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients, attempts, created_at
+                """, [.integer(Int((now + lease).milliseconds)), .integer(Int(now.milliseconds)), .integer(limit)])
+            return rows.map { row in
+                Delivery(
+                    id: Int64(row.column("id")!.integer!),
+                    incidentID: Int64(row.column("incident_id")!.integer!),
+                    step: row.column("step")!.integer!,
+                    event: EscalationPlanner.PageReason(rawValue: row.column("event")!.string!) ?? .triggered,
+                    tier: row.column("tier")!.integer!,
+                    tierName: row.column("tier_name")!.string!,
+                    connector: row.column("connector")!.string!,
+                    recipients: (try? JSONDecoder().decode([String].self, from: Data(row.column("recipients")!.string!.utf8))) ?? [],
+                    attempts: row.column("attempts")!.integer!,
+                    createdAt: Timestamp(milliseconds: Int64(row.column("created_at")!.integer!)))
+            }.sorted { $0.id < $1.id }
+        }
+    }
+
+    public func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws {
+        try await transaction {
+            switch outcome {
+            case .delivered:
+                _ = try await writer.rows("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+                                          [.integer(Int(now.milliseconds)), .integer(Int(id))])
+            case .retry(let at, let reason):
+                _ = try await writer.rows("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+                                          [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))])
+            case .failed(let reason):
+                let rows = try await writer.rows("""
+                    UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'
+                    RETURNING incident_id, connector, tier
+                    """, [.text(reason), .integer(Int(id))])
+                if let row = rows.first {
+                    try await append(timeline: [TimelineEntry(
+                        incidentID: Int64(row.column("incident_id")!.integer!), at: now, kind: .deliveryFailed,
+                        by: "alertbridge",
+                        detail: "tier \(row.column("tier")!.integer!) via \(row.column("connector")!.string!): \(reason)")])
+                }
+            }
+        }
+    }
+
+    public func nextDeliveryDue() async throws -> Timestamp? {
+        let row = try await reader.rows("SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending'").first
+        return row?.column("due")?.integer.map { Timestamp(milliseconds: Int64($0)) }
+    }
+}

@@ -1,0 +1,227 @@
+import AlertBridgeCore
+import Testing
+
+@Suite struct EscalationPlannerTests {
+    let t0 = RFC3339.parse("2026-11-23T03:00:00Z")!  // 12:00 in Seoul: outside the evening peak
+    func policy(repeat r: Int = 1, ackTimeout: Duration? = nil, autoResolve: Duration? = nil,
+                sla: EscalationPolicy.SLA = .init(), windows: [EscalationPolicy.Window] = []) -> EscalationPolicy {
+        EscalationPolicy(
+            name: "cdn-performance",
+            tiers: [
+                .init(name: "technical-support", notify: [.init(connector: "console"), .init(connector: "noc-email", to: ["noc@example.com"])],
+                      escalateAfter: .seconds(15 * 60)),
+                .init(name: "rnd", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(30 * 60)),
+            ],
+            repeat: r, ackTimeout: ackTimeout, autoResolveAfter: autoResolve, windows: windows, sla: sla)
+    }
+
+    var incident: Incident {
+        Incident(id: 42, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", status: .triggered, title: "latency", severity: .critical,
+                 labels: [:], annotations: [:], rule: "edge", policy: "cdn-performance", alertCount: 1, firingCount: 1,
+                 createdAt: t0, lastAlertAt: t0)
+    }
+
+    func minutes(_ m: Int64) -> Duration { .seconds(m * 60) }
+
+    @Test func startPagesEveryTargetOfTierOneAtOnce() {
+        let d = EscalationPlanner.start(incident, policy: policy(), now: t0)
+        #expect(d.pages.count == 1)
+        #expect(d.pages[0].tier == 1)
+        #expect(d.pages[0].step == 1)
+        #expect(d.pages[0].targets.map(\.connector) == ["console", "noc-email"])
+        #expect(d.incident.tier == 1)
+        #expect(d.incident.nextEscalationAt == t0 + minutes(15))
+        #expect(d.timeline.map(\.kind) == [.paged])
+        #expect(d.timeline[0].detail == "tier 1 (technical-support): console, noc-email (noc@example.com)")
+    }
+
+    @Test func unacknowledgedEscalatesThroughTiersRepeatsThenEnds() {
+        let p = policy(repeat: 1)
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        func step(at m: Int64) -> EscalationPlanner.Decision {
+            let d = EscalationPlanner.advance(i, policy: p, now: t0 + minutes(m))
+            i = d.incident
+            return d
+        }
+        #expect(step(at: 14).pages.isEmpty)
+        let toTier2 = step(at: 15)
+        #expect(toTier2.pages.map(\.tier) == [2])
+        #expect(toTier2.pages.map(\.reason) == [.escalated])
+        #expect(i.tier == 2)
+        #expect(i.nextEscalationAt == t0 + minutes(45))
+        let repeated = step(at: 45)
+        #expect(repeated.pages.map(\.tier) == [1])
+        #expect(repeated.pages.map(\.reason) == [.repeated])
+        #expect(step(at: 60).pages.map(\.tier) == [2])
+        let ended = step(at: 90)
+        #expect(ended.pages.isEmpty)
+        #expect(i.escalation.ended)
+        #expect(ended.timeline.last?.detail?.hasPrefix("escalation ended") == true)
+        #expect(i.nextEscalationAt == nil)
+        #expect(step(at: 200).pages.isEmpty)
+        #expect(i.escalation.step == 4)
+    }
+
+    @Test func stepsAreNumberedSoEachIsTakenOnce() {
+        let p = policy()
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let a = EscalationPlanner.advance(started, policy: p, now: t0 + minutes(15))
+        // Advancing the stored (already advanced) state again at the same time pages nothing.
+        let b = EscalationPlanner.advance(a.incident, policy: p, now: t0 + minutes(15))
+        #expect(a.pages.map(\.step) == [2])
+        #expect(b.pages.isEmpty)
+    }
+
+    @Test func anOverdueStepAfterDowntimeFiresOnceAndTimesTheNextFromNow() {
+        let p = policy(repeat: 1)
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let late = t0 + .seconds(5 * 3600)
+        let d = EscalationPlanner.advance(started, policy: p, now: late)
+        #expect(d.pages.map(\.tier) == [2])
+        #expect(d.incident.nextEscalationAt == late + minutes(30))
+    }
+
+    @Test func acknowledgingStopsEscalationUntilTheAckTimesOut() throws {
+        let p = policy(ackTimeout: minutes(30))
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: started, now: t0 + minutes(5))
+        #expect(EscalationPlanner.nextDue(acked, policy: p) == t0 + minutes(35))
+        #expect(EscalationPlanner.advance(acked, policy: p, now: t0 + minutes(15)).pages.isEmpty)
+        let timedOut = EscalationPlanner.advance(acked, policy: p, now: t0 + minutes(35))
+        #expect(timedOut.incident.status == .triggered)
+        #expect(timedOut.incident.acknowledgedBy == nil)
+        #expect(timedOut.pages.map(\.tier) == [1])
+        #expect(timedOut.pages.map(\.reason) == [.ackTimeout])
+        #expect(timedOut.timeline.first?.detail?.contains("acknowledged by alice but unresolved after 30m") == true)
+    }
+
+    @Test func withoutAckTimeoutAnAcknowledgedIncidentWaitsForever() throws {
+        let p = policy()
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: started, now: t0 + minutes(1))
+        #expect(EscalationPlanner.nextDue(acked, policy: p) == nil)
+    }
+
+    @Test func autoResolvesAfterQuietPeriod() {
+        let p = policy(autoResolve: .seconds(4 * 3600))
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        i.lastAlertAt = t0 + .seconds(3600)
+        #expect(EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(4 * 3600)).incident.status != .resolved)
+        let d = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(5 * 3600))
+        #expect(d.incident.status == .resolved)
+        #expect(d.incident.resolvedBy == "alertbridge")
+        #expect(d.incident.nextEscalationAt == nil)
+        #expect(d.timeline.map(\.detail) == ["no new alert for 4h (auto_resolve_after)"])
+    }
+
+    @Test func slaBreachesAreRecordedOnce() throws {
+        let p = policy(repeat: 0, sla: .init(acknowledgeWithin: minutes(10), resolveWithin: minutes(60)))
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        #expect(started.nextEscalationAt == t0 + minutes(10))
+        let breach = EscalationPlanner.advance(started, policy: p, now: t0 + minutes(10))
+        #expect(breach.slaBreaches == ["acknowledge"])
+        #expect(breach.timeline.map(\.kind) == [.slaBreached])
+        #expect(breach.incident.nextEscalationAt == t0 + minutes(15))
+        let again = EscalationPlanner.advance(breach.incident, policy: p, now: t0 + minutes(11))
+        #expect(again.slaBreaches.isEmpty)
+        let resolveBreach = EscalationPlanner.advance(again.incident, policy: p, now: t0 + minutes(60))
+        #expect(resolveBreach.slaBreaches == ["resolve"])
+    }
+
+    @Test func acknowledgedInTimeMeetsTheSLA() throws {
+        let p = policy(sla: .init(acknowledgeWithin: minutes(10)))
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: started, now: t0 + minutes(9))
+        #expect(EscalationPlanner.advance(acked, policy: p, now: t0 + minutes(10)).slaBreaches.isEmpty)
+    }
+
+    @Test func escalateByHandPagesTheNextTierAndRefusesPastTheLast() throws {
+        let p = policy()
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let d = try EscalationPlanner.escalateNow(started, policy: p, now: t0 + minutes(2), by: "alice")
+        #expect(d.pages.map(\.tier) == [2])
+        #expect(d.pages.map(\.reason) == [.manual])
+        #expect(d.timeline.first?.by == "alice")
+        #expect(d.incident.nextEscalationAt == t0 + minutes(32))
+        #expect(throws: EscalationPlanner.Refusal.lastTier("rnd")) {
+            try EscalationPlanner.escalateNow(d.incident, policy: p, now: t0 + minutes(3), by: "alice")
+        }
+        var resolved = started
+        resolved.status = .resolved
+        #expect(throws: EscalationPlanner.Refusal.resolved) {
+            try EscalationPlanner.escalateNow(resolved, policy: p, now: t0, by: "alice")
+        }
+    }
+
+    @Test func peakWindowShortensTheTimerOfTheTierPagedInIt() {
+        let peak = EscalationPolicy.Window(name: "peak", startMinute: 18 * 60, endMinute: 23 * 60,
+                                           timeZone: "Asia/Seoul", escalateAfter: minutes(10))
+        let p = policy(windows: [peak])
+        let evening = RFC3339.parse("2026-11-23T10:00:00Z")!  // 19:00 in Seoul
+        let d = EscalationPlanner.start(incident, policy: p, now: evening)
+        #expect(d.incident.nextEscalationAt == evening + minutes(10))
+        #expect(EscalationPlanner.advance(d.incident, policy: p, now: evening + minutes(10)).pages.map(\.tier) == [2])
+    }
+}
+
+@Suite struct EscalationWindowTests {
+    func minutes(_ m: Int64) -> Duration { .seconds(m * 60) }
+    let peak = EscalationPolicy.Window(name: "peak", startMinute: 18 * 60, endMinute: 23 * 60,
+                                       timeZone: "Asia/Seoul", escalateAfter: .seconds(600))
+
+    func seoul(_ hhmm: String, day: String = "2026-11-23") -> Timestamp {
+        RFC3339.parse("\(day)T\(hhmm):00+09:00")!
+    }
+
+    @Test func deadlinesAroundThePeakWindow() {
+        let tier = minutes(15)
+        #expect(EscalationWindows.deadline(from: seoul("12:00"), tier: tier, windows: [peak]) == seoul("12:15"))
+        #expect(EscalationWindows.deadline(from: seoul("18:30"), tier: tier, windows: [peak]) == seoul("18:40"))
+        // Paged before the window opens: from 18:00 the 10-minute target is in force.
+        #expect(EscalationWindows.deadline(from: seoul("17:55"), tier: tier, windows: [peak]) == seoul("18:05"))
+        #expect(EscalationWindows.deadline(from: seoul("17:50"), tier: tier, windows: [peak]) == seoul("18:00"))
+        // Paged near the end: after 23:00 the tier's own 15 minutes apply again.
+        #expect(EscalationWindows.deadline(from: seoul("22:55"), tier: tier, windows: [peak]) == seoul("23:10"))
+    }
+
+    @Test func windowsCrossingMidnight() {
+        let night = EscalationPolicy.Window(name: "night", startMinute: 22 * 60, endMinute: 2 * 60,
+                                            timeZone: "Asia/Seoul", escalateAfter: minutes(5))
+        #expect(EscalationWindows.contains(night, seoul("23:30")))
+        #expect(EscalationWindows.contains(night, seoul("01:59", day: "2026-11-24")))
+        #expect(!EscalationWindows.contains(night, seoul("02:00", day: "2026-11-24")))
+        #expect(!EscalationWindows.contains(night, seoul("21:59")))
+        #expect(EscalationWindows.deadline(from: seoul("23:58"), tier: minutes(30), windows: [night])
+                == seoul("00:03", day: "2026-11-24"))
+        #expect(EscalationWindows.deadline(from: seoul("01:58", day: "2026-11-24"), tier: minutes(30), windows: [night])
+                == seoul("02:28", day: "2026-11-24"))
+    }
+
+    @Test func windowEndingAtMidnight() {
+        let evening = EscalationPolicy.Window(name: "evening", startMinute: 20 * 60, endMinute: 1440,
+                                              timeZone: "Asia/Seoul", escalateAfter: minutes(5))
+        #expect(EscalationWindows.contains(evening, seoul("23:59")))
+        #expect(!EscalationWindows.contains(evening, seoul("00:00", day: "2026-11-24")))
+    }
+
+    @Test func daylightSavingMovesTheWindowWithTheWallClock() {
+        // New York switches to EDT (UTC-4) on 2026-03-08; the window stays 18:00-23:00 local.
+        let ny = EscalationPolicy.Window(name: "peak", startMinute: 18 * 60, endMinute: 23 * 60,
+                                         timeZone: "America/New_York", escalateAfter: minutes(10))
+        #expect(!EscalationWindows.contains(ny, RFC3339.parse("2026-03-07T22:30:00Z")!))  // 17:30 EST
+        #expect(EscalationWindows.contains(ny, RFC3339.parse("2026-03-07T23:30:00Z")!))   // 18:30 EST
+        #expect(EscalationWindows.contains(ny, RFC3339.parse("2026-03-08T22:30:00Z")!))   // 18:30 EDT
+        #expect(!EscalationWindows.contains(ny, RFC3339.parse("2026-03-08T21:30:00Z")!))  // 17:30 EDT
+        // Paged at 17:55 EDT on the first DST evening: the window opens at 22:00 UTC, not 23:00.
+        #expect(EscalationWindows.deadline(from: RFC3339.parse("2026-03-08T21:55:00Z")!, tier: minutes(15), windows: [ny])
+                == RFC3339.parse("2026-03-08T22:05:00Z")!)
+    }
+
+    @Test func windowInAGapOfTheSpringForwardNight() {
+        // 02:00-03:00 does not exist in New York on 2026-03-08; the window 02:30-04:00 opens at 03:00 EDT.
+        let w = EscalationPolicy.Window(name: "w", startMinute: 150, endMinute: 240, timeZone: "America/New_York",
+                                        escalateAfter: minutes(5))
+        #expect(EscalationWindows.contains(w, RFC3339.parse("2026-03-08T07:10:00Z")!))   // 03:10 EDT
+        #expect(!EscalationWindows.contains(w, RFC3339.parse("2026-03-08T08:10:00Z")!))  // 04:10 EDT
+    }
+}

@@ -1,0 +1,173 @@
+import AlertBridgeCore
+import AlertBridgeNotify
+import AlertBridgeStore
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+import Testing
+
+final class ScriptedConnector: Connector {
+    let script: Mutex<[DeliveryError]>
+    let delivered = Mutex<[PageMessage]>([])
+    let attempts = Mutex(0)
+
+    init(_ script: [DeliveryError] = []) { self.script = Mutex(script) }
+
+    func deliver(_ page: PageMessage) async throws(DeliveryError) {
+        attempts.withLock { $0 += 1 }
+        if let e = script.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw e }
+        delivered.withLock { $0.append(page) }
+    }
+}
+
+@Suite struct DispatcherTests {
+    let t0 = Timestamp(seconds: 1_795_457_100)
+    let policy = EscalationPolicy(name: "p", tiers: [
+        .init(name: "noc", notify: [.init(connector: "chat"), .init(connector: "mail", to: ["noc@example.com"])],
+              escalateAfter: .seconds(900)),
+    ])
+
+    func withIncident(_ body: (any IncidentStore, Int64) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        let alert = Alert(source: "t", status: .firing, severity: .critical, summary: "p95 latency 1.4s at ICN1",
+                          labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1"], value: 1.4, threshold: 0.8)
+        let routed = RoutedAlert(alert: alert, rule: "r", dedupKey: "k", policy: "p", escalationPolicy: policy)
+        let id = try #require(try await store.ingest([routed], now: t0)[0].incidentID)
+        do { try await body(store, id) } catch { try await store.close(); throw error }
+        try await store.close()
+    }
+
+    func dispatcher(_ store: any IncidentStore, _ connectors: [String: any Connector], _ clock: ManualClock,
+                    backoff: Backoff = Backoff()) -> Dispatcher {
+        Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: Wakeup(), backoff: backoff,
+                   logger: Logger(label: "test"), metrics: NOOPMetricsHandler.instance, random: { 1.0 })
+    }
+
+    @Test func transientFailuresRetryWithBackoffUntilExactlyOneDelivery() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let chat = ScriptedConnector([.transient("HTTP 503"), .transient("HTTP 429", retryAfter: .seconds(30))])
+            let mail = ScriptedConnector()
+            let d = dispatcher(store, ["chat": chat, "mail": mail], clock)
+            #expect(try await d.tick() == 2)
+            #expect(mail.delivered.withLock { $0.count } == 1)
+            #expect(chat.delivered.withLock { $0.isEmpty })
+            #expect(try await d.tick() == 0)             // not due again before the backoff
+            clock.advance(by: .seconds(2))
+            #expect(try await d.tick() == 1)             // second attempt: 429 with Retry-After 30s
+            clock.advance(by: .seconds(29))
+            #expect(try await d.tick() == 0)
+            clock.advance(by: .seconds(1))
+            #expect(try await d.tick() == 1)
+            #expect(chat.delivered.withLock { $0.count } == 1)
+            #expect(chat.attempts.withLock { $0 } == 3)
+            clock.advance(by: .seconds(3600))
+            #expect(try await d.tick() == 0)             // delivered rows are never sent again
+            #expect(try await store.nextDeliveryDue() == nil)
+            #expect(try await store.incident(id: id)?.timeline.contains { $0.kind == .deliveryFailed } == false)
+        }
+    }
+
+    @Test func permanentFailureIsRecordedOnTheTimelineAndNotRetried() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let chat = ScriptedConnector([.permanent("HTTP 400: invalid_payload")])
+            let d = dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock)
+            try await d.tick()
+            clock.advance(by: .seconds(3600))
+            #expect(try await d.tick() == 0)
+            #expect(chat.attempts.withLock { $0 } == 1)
+            let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
+            #expect(failures.map(\.detail) == ["tier 1 via chat: HTTP 400: invalid_payload"])
+        }
+    }
+
+    @Test func anUnknownConnectorFailsAtOnce() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            try await dispatcher(store, ["mail": ScriptedConnector()], ManualClock(t0)).tick()
+            let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
+            #expect(failures.map(\.detail) == ["tier 1 via chat: connector \"chat\" is not configured"])
+        }
+    }
+
+    @Test func givesUpAfterTheMaximumAge() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let down = ScriptedConnector(Array(repeating: .transient("connection refused"), count: 100))
+            let d = dispatcher(store, ["chat": down, "mail": ScriptedConnector()], clock,
+                               backoff: Backoff(initial: .seconds(10), maximum: .seconds(60), maxAge: .seconds(300)))
+            for _ in 0..<40 {
+                try await d.tick()
+                clock.advance(by: .seconds(60))
+            }
+            let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
+            #expect(failures.count == 1)
+            #expect(failures.first?.detail?.contains("gave up after") == true)
+            #expect(failures.first?.detail?.contains("connection refused") == true)
+            #expect(down.attempts.withLock { $0 } < 10)
+        }
+    }
+
+    @Test func aDeliveryInterruptedBeforeItWasRecordedIsRetriedAfterTheLease() async throws {
+        try await withIncident { (store: any IncidentStore, _: Int64) async throws in
+            // Claimed but never recorded, as if the process died mid-send.
+            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10)
+            #expect(claimed.count == 2)
+            #expect(try await store.claimDeliveries(now: t0 + .seconds(119), lease: .seconds(120), limit: 10).isEmpty)
+            let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(120), limit: 10)
+            #expect(again.map(\.id) == claimed.map(\.id))
+            #expect(again.map(\.attempts) == [2, 2])
+        }
+    }
+}
+
+@Suite struct BackoffTests {
+    @Test func growsExponentiallyWithJitterUpToTheCap() {
+        let b = Backoff(initial: .seconds(2), maximum: .seconds(60))
+        #expect(b.delay(afterAttempts: 1, retryAfter: nil, random: 1) == .seconds(2))
+        #expect(b.delay(afterAttempts: 1, retryAfter: nil, random: 0) == .seconds(1))
+        #expect(b.delay(afterAttempts: 4, retryAfter: nil, random: 1) == .seconds(16))
+        #expect(b.delay(afterAttempts: 30, retryAfter: nil, random: 1) == .seconds(60))
+        #expect(b.delay(afterAttempts: 1, retryAfter: .seconds(30), random: 1) == .seconds(30))
+    }
+}
+
+@Suite struct PageTextTests {
+    let t0 = Timestamp(seconds: 1_795_457_100)
+
+    func page(_ event: EscalationPlanner.PageReason, status: IncidentStatus = .triggered) -> PageMessage {
+        let incident = Incident(id: 42, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", status: status,
+                                title: "p95 latency 1.4s at ICN1 (threshold 800ms)", severity: .critical,
+                                labels: ["pop": "ICN1", "region": "apac", "service": "cdn-edge"],
+                                annotations: ["runbook": "https://wiki.example.com/runbooks/edge-latency"],
+                                rule: "edge", policy: "cdn-performance", tier: 2, alertCount: 3, firingCount: 2,
+                                createdAt: t0, lastAlertAt: t0, acknowledgedBy: "alice")
+        let alert = StoredAlert(fingerprint: "f", status: .firing, severity: .critical, summary: "s", labels: [:],
+                                annotations: [:], source: "t", value: 1.4, threshold: 0.8, firstSeenAt: t0,
+                                lastSeenAt: t0, receivedCount: 3)
+        let delivery = Delivery(id: 1, incidentID: 42, step: 2, event: event, tier: 2, tierName: "rnd",
+                                connector: "console", recipients: [], attempts: 1, createdAt: t0)
+        return PageMessage(delivery: delivery, incident: IncidentDetail(incident: incident, alerts: [alert], timeline: []))
+    }
+
+    @Test func subjectSaysSeverityPlaceAndTitle() {
+        #expect(PageText.subject(page(.triggered)) == "[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
+        #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))
+        #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))
+    }
+
+    @Test func bodySaysWhatWhereHowBadSinceWhenAndHowToAck() {
+        let body = PageText.body(page(.escalated))
+        #expect(body.contains("needs tier 2 (rnd): the previous tier did not acknowledge in time"))
+        #expect(body.contains("Where:    pop ICN1, region apac, service cdn-edge"))
+        #expect(body.contains("Measured: 1.4 (threshold 0.8)"))
+        #expect(body.contains("Since:    2026-11-23T18:05:00Z (3 alerts merged, 2 firing)"))
+        #expect(body.contains("Runbook:  https://wiki.example.com/runbooks/edge-latency"))
+        #expect(body.hasSuffix("Acknowledge: alertbridge ack 42"))
+        #expect(!PageText.body(page(.resolved, status: .resolved)).contains("alertbridge ack"))
+        #expect(PageText.body(page(.acknowledged, status: .acknowledged)).hasPrefix("Incident #42 was acknowledged by alice."))
+    }
+}

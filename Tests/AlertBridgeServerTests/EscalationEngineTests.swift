@@ -1,0 +1,148 @@
+import AlertBridgeCore
+import AlertBridgeNotify
+import AlertBridgeServer
+import AlertBridgeStore
+import Foundation
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// The engine and dispatcher against the SQLite store, driven by a manual clock.
+@Suite struct EscalationEngineTests {
+    let logger = Logger(label: "test")
+
+    @Test func tierOneAtOnceTierTwoWhenUnacknowledgedThenNoticesOnAck() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            #expect(try await dispatcher.tick() == 1)
+            #expect(chat.summary == ["triggered:1"])
+            #expect(chat.delivered[0].incident.incident.id == Int64(id))
+
+            clock.advance(by: .seconds(14 * 60))
+            #expect(try await engine.tick().pages == 0)
+            clock.advance(by: .seconds(60))
+            #expect(try await engine.tick().pages == 1)
+            #expect(try await engine.tick().pages == 0)  // the step is taken once
+            try await dispatcher.tick()
+            #expect(chat.summary == ["triggered:1", "escalated:2"])
+            let incident = try #require(try await app.store.incident(id: Int64(id)))
+            #expect(incident.incident.tier == 2)
+            #expect(incident.timeline.contains { $0.kind == .escalated })
+
+            _ = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#)
+            clock.advance(by: .seconds(10 * 60))
+            #expect(try await engine.tick().pages == 0)
+            try await dispatcher.tick()
+            // Both tiers that were paged hear about the acknowledgement (delivered concurrently,
+            // so in either order), and nobody is paged again.
+            #expect(chat.summary.prefix(2) == ["triggered:1", "escalated:2"])
+            #expect(chat.summary.dropFirst(2).sorted() == ["acknowledged:1", "acknowledged:2"])
+        }
+    }
+
+    @Test func ackTimeoutReturnsToTriggeredAndPagesTierOneAgain() async throws {
+        try await TestApp.withApp { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            _ = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#)
+            clock.advance(by: .seconds(30 * 60))
+            #expect(try await engine.tick().pages == 1)
+            let detail = try #require(try await app.store.incident(id: Int64(id)))
+            #expect(detail.incident.status == .triggered)
+            #expect(detail.incident.tier == 1)
+            #expect(detail.timeline.last?.kind == .paged)
+        }
+    }
+
+    @Test func slaBreachIsRecordedOnceAndShownOnTheIncident() async throws {
+        try await TestApp.withApp { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(600))
+            #expect(try await engine.tick().slaBreaches == ["acknowledge"])
+            clock.advance(by: .seconds(1))
+            #expect(try await engine.tick().slaBreaches.isEmpty)
+            let (_, shown) = try await client.get("/api/v1/incidents/\(id)")
+            #expect(shown["sla_breaches"] as? [String] == ["acknowledge"])
+            let breaches = (shown["timeline"] as? [[String: Any]])?.filter { $0["kind"] as? String == "sla_breached" }
+            #expect(breaches?.count == 1)
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains(#"alertbridge_sla_breaches_total{sla="acknowledge"} 1"#))
+        }
+    }
+
+    @Test func escalateByHandPagesTheNextTierThenRefuses() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, _ in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            let (status, body, _) = try await client.post("/api/v1/incidents/\(id)/escalate", #"{"by": "alice"}"#)
+            #expect(status == .ok)
+            #expect(body["tier"] as? Int == 2)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.summary == ["triggered:1", "manual:2"])
+            let (again, refusal, _) = try await client.post("/api/v1/incidents/\(id)/escalate", #"{"by": "alice"}"#)
+            #expect(again == .conflict)
+            #expect((refusal["error"] as? String)?.contains("last tier") == true)
+        }
+    }
+
+    @Test func aDueTimeThatPassedWhileDownFiresOnceAfterRestart() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let clock = ManualClock(TestApp.t0)
+        func engine(_ store: any IncidentStore) -> EscalationEngine {
+            AlertBridgeApplication(store: store, rules: TestApp.rules, policies: TestApp.policies, clock: clock).engine(logger: logger)
+        }
+        var store: any IncidentStore = try await SQLiteStore.open(path: path, logger: logger)
+        let alert = TestApp.rules.route(Alert(source: "t", status: .firing, severity: .critical, summary: "s",
+                                              labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge"]))
+            .map { r -> RoutedAlert in var r = r; r.escalationPolicy = TestApp.policies[r.policy]; return r }
+        let id = try #require(try await store.ingest(alert, now: clock.now())[0].incidentID)
+        try await store.close()
+
+        clock.advance(by: .seconds(3600))  // down for an hour: tier 2 fell due at +15m
+        store = try await SQLiteStore.open(path: path, logger: logger)
+        #expect(try await engine(store).tick().pages == 1)
+        try await store.close()
+
+        store = try await SQLiteStore.open(path: path, logger: logger)
+        #expect(try await engine(store).tick().pages == 0)  // a second restart does not page again
+        let detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.tier == 2)
+        #expect(detail.incident.nextEscalationAt == clock.now() + .seconds(1800))
+        #expect(detail.timeline.filter { $0.kind == .paged }.count == 2)
+        try await store.close()
+    }
+
+    @Test func theRunningEngineFiresADueTimerWithoutBeingTicked() async throws {
+        // The real loop with the real clock: a 1-second tier must reach tier 2 on its own.
+        let fast = ["cdn-performance": EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "first", notify: [.init(connector: "console")], escalateAfter: .seconds(1)),
+            .init(name: "second", notify: [.init(connector: "console")], escalateAfter: .seconds(60)),
+        ])]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: logger)
+        let app = AlertBridgeApplication(store: store, rules: TestApp.rules, policies: fast)
+        let routed = TestApp.rules.route(Alert(source: "t", status: .firing, severity: .critical, summary: "s",
+                                               labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "x"]))
+            .map { r -> RoutedAlert in var r = r; r.escalationPolicy = fast[r.policy]; return r }
+        let id = try #require(try await store.ingest(routed, now: SystemClock().now())[0].incidentID)
+        let engine = app.engine(logger: logger)
+        let task = Task { try await engine.run() }
+        defer { task.cancel() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        var tier = 1
+        while tier < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            tier = try await store.incident(id: id)?.incident.tier ?? 1
+        }
+        #expect(tier == 2)
+        task.cancel()
+        _ = await task.result
+        try await store.close()
+    }
+}
