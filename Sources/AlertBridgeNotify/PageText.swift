@@ -48,7 +48,7 @@ public enum PageText {
             lines.append("Runbook:  \(runbook)")
         }
         lines.append("Key:      \(i.dedupKey)")
-        if i.status.isOpen {
+        if i.status == .triggered {
             lines.append("")
             lines.append("Acknowledge: alertbridge ack \(i.id)")
         }

@@ -169,5 +169,6 @@ final class ScriptedConnector: Connector {
         #expect(body.hasSuffix("Acknowledge: alertbridge ack 42"))
         #expect(!PageText.body(page(.resolved, status: .resolved)).contains("alertbridge ack"))
         #expect(PageText.body(page(.acknowledged, status: .acknowledged)).hasPrefix("Incident #42 was acknowledged by alice."))
+        #expect(!PageText.body(page(.acknowledged, status: .acknowledged)).contains("alertbridge ack"))
     }
 }

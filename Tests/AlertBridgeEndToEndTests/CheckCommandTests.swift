@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// `alertbridge check` as a user runs it.
+@Suite("alertbridge check")
+struct CheckCommandTests {
+    @Test("the shipped files pass with a one-line summary and exit 0")
+    func shippedFilesPass() async throws {
+        let config = try TemporaryDirectory("alertbridge-check")
+        defer { config.remove() }
+        let file = config.path("alertbridge.yaml")
+        try """
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try await run(try Paths.alertbridgeBinary(), ["check", "--config", file],
+                                   environment: ProcessInfo.processInfo.environment)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.split(separator: "\n").count == 1, "\(result)")
+        #expect(result.stdout.hasPrefix("ok: "), "\(result)")
+    }
+
+    @Test("every problem is printed as path:line:col: message and the exit code is 1")
+    func problemsArePositioned() async throws {
+        let dir = try TemporaryDirectory("alertbridge-check-bad")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.path("rules"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.path("escalation-policies"), withIntermediateDirectories: true)
+        try "listen: 127.0.0.1:8080\nlisen: oops\n".write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+        try """
+            rules:
+              - name: broken
+                match: ["pop =~ \\"(unclosed\\""]
+                policy: nowhere
+            """.write(toFile: dir.path("rules/10-bad.yaml"), atomically: true, encoding: .utf8)
+        try """
+            name: empty
+            tiers: []
+            """.write(toFile: dir.path("escalation-policies/empty.yaml"), atomically: true, encoding: .utf8)
+        let result = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
+                                   environment: ProcessInfo.processInfo.environment)
+        #expect(result.status == 1, "\(result)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasSuffix("alertbridge.yaml:2:1: unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes)") || ($0.contains("alertbridge.yaml:2:1:") && $0.contains("lisen")) }, "\(result)")
+        #expect(lines.contains { $0.contains("rules/10-bad.yaml:3:13:") && $0.contains("regex") }, "\(result)")
+        #expect(lines.contains { $0.contains("rules/10-bad.yaml:4:13:") && $0.contains("nowhere") }, "\(result)")
+        #expect(lines.contains { $0.contains("escalation-policies/empty.yaml:2:") && $0.contains("tier") }, "\(result)")
+    }
+}
