@@ -28,14 +28,17 @@ let package = Package(
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // libcurl does the connectors' transport (SMTP with STARTTLS/AUTH, HTTPS webhooks).
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "AlertBridgeNotify", dependencies: [
-            "AlertBridgeCore", "AlertBridgeStore",
+            "AlertBridgeCore", "AlertBridgeStore", "CCurl",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "AlertBridgeServer", dependencies: [
-            "AlertBridgeCore", "AlertBridgeStore", "AlertBridgeNotify",
+            "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeStore", "AlertBridgeNotify",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -46,12 +49,21 @@ let package = Package(
             "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "alertbridge-bench", dependencies: [
+            "AlertBridgeCore", "AlertBridgeStore", "AlertBridgeServer", "AlertBridgeNotify",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "bench/Sources/alertbridge-bench"),
         .testTarget(name: "AlertBridgeCoreTests", dependencies: ["AlertBridgeCore"]),
         .testTarget(name: "AlertBridgeConfigTests", dependencies: ["AlertBridgeConfig"]),
         .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore"]),
-        .testTarget(name: "AlertBridgeNotifyTests", dependencies: ["AlertBridgeNotify"]),
+        .testTarget(name: "AlertBridgeNotifyTests", dependencies: [
+            "AlertBridgeNotify",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .testTarget(name: "AlertBridgeServerTests", dependencies: [
-            "AlertBridgeServer", "AlertBridgeNotify",
+            "AlertBridgeServer", "AlertBridgeNotify", "AlertBridgeConfig",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "AlertBridgeEndToEndTests", dependencies: [

@@ -1,3 +1,5 @@
+import AlertBridgeCore
+
 /// What a bearer token may do: senders get `ingest`, people get `operate`.
 public enum Scope: String, Sendable, CaseIterable {
     case ingest, operate
@@ -8,11 +10,14 @@ public struct TokenConfig: Sendable, Equatable {
     public var scopes: Set<Scope>
     /// Taken from the environment (`${VAR}`), never written in the YAML itself.
     public var secret: String
+    /// Requests per second this token may make (bursts up to twice that); `nil`: no limit.
+    public var rateLimit: Double?
 
-    public init(name: String, scopes: Set<Scope>, secret: String) {
+    public init(name: String, scopes: Set<Scope>, secret: String, rateLimit: Double? = 1000) {
         self.name = name
         self.scopes = scopes
         self.secret = secret
+        self.rateLimit = rateLimit
     }
 }
 
@@ -52,13 +57,15 @@ public struct ServerConfig: Sendable, Equatable {
     /// Always holds `console`, even when the file does not define it.
     public var connectors: [String: ConnectorConfig]
     public var maxBodyBytes: Int
+    public var limits: IngestLimits
 
     public init(
         listenHost: String = "127.0.0.1", listenPort: Int = 8080, store: String = "sqlite:alertbridge.db",
         rulesDirectory: String = "rules", policiesDirectory: String = "escalation-policies",
         tokens: [TokenConfig] = [], connectors: [String: ConnectorConfig] = ["console": .console],
-        maxBodyBytes: Int = 1_048_576
+        maxBodyBytes: Int = 1_048_576, limits: IngestLimits = IngestLimits()
     ) {
+        self.limits = limits
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.store = store

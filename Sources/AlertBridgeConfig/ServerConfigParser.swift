@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import Yams
 
 /// Reads `alertbridge.yaml` into a `ServerConfig`, reporting problems as it goes.
@@ -12,7 +13,7 @@ struct ServerConfigParser {
         var declaredConnectors: [String: ConnectorType?]? = ["console": .console]
     }
 
-    static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes"]
+    static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits"]
 
     func parse(_ root: Node) -> Output {
         var output = Output()
@@ -39,6 +40,7 @@ struct ServerConfigParser {
         if let directory = file.name(fields["policies"]) { output.config.policiesDirectory = directory }
         if let items = file.list(fields["tokens"]) { output.config.tokens = tokens(items) }
         if let node = fields["connectors"] { connectors(node, into: &output) }
+        if let node = fields["limits"] { limits(node, into: &output.config.limits) }
         if let node = fields["max_body_bytes"], let bytes = file.int(node) {
             if bytes > 0 {
                 output.config.maxBodyBytes = bytes
@@ -66,12 +68,35 @@ struct ServerConfigParser {
         return (host, port)
     }
 
+    /// `limits: {max_labels: 32, ...}`: every value a whole number above zero.
+    private func limits(_ node: Node, into limits: inout IngestLimits) {
+        guard let fields = file.fields(node, allowed: IngestLimits.keys.map(\.key), expected: "a mapping of ingest limits") else { return }
+        for (key, path) in IngestLimits.keys {
+            guard let valueNode = fields[key], let value = file.int(valueNode) else { continue }
+            if value > 0 {
+                limits[keyPath: path] = value
+            } else {
+                file.report("\(key) must be greater than zero", at: valueNode)
+            }
+        }
+    }
+
     private func tokens(_ items: [Node]) -> [TokenConfig] {
         var tokens: [TokenConfig] = []
         var seen: Set<String> = []
         for item in items {
             let keys = ["name", "scopes", "secret"]
-            guard let fields = file.fields(item, allowed: keys, required: keys) else { continue }
+            guard let fields = file.fields(item, allowed: keys + ["rate_limit"], required: keys) else { continue }
+            var rateLimit: Double? = 1000
+            if let node = fields["rate_limit"] {
+                if file.string(node) == "none" {
+                    rateLimit = nil
+                } else if let value = file.int(node), value > 0 {
+                    rateLimit = Double(value)
+                } else {
+                    file.report("rate_limit must be a whole number of requests per second above zero, or none", at: node)
+                }
+            }
             let name = file.name(fields["name"])
             if let name, let node = fields["name"], !seen.insert(name).inserted {
                 file.report("duplicate token name \"\(name)\"", at: node)
@@ -90,7 +115,7 @@ struct ServerConfigParser {
                 file.report("the token secret is empty", at: node)
             }
             if let name, let scopes, let secret, !secret.isEmpty {
-                tokens.append(TokenConfig(name: name, scopes: scopes, secret: secret))
+                tokens.append(TokenConfig(name: name, scopes: scopes, secret: secret, rateLimit: rateLimit))
             }
         }
         return tokens

@@ -3,12 +3,15 @@ import AlertBridgeStore
 import CoreMetrics
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers the outbox: claims due rows, hands each to its connector, records the outcome.
 ///
 /// Deliveries run concurrently, so a slow or dead connector holds up only its own
-/// pages. A claim is a lease: if the process dies between sending and recording, the
-/// row is handed out again when the lease ends (at least once, never lost).
+/// pages: ``run()`` keeps claiming and starting new deliveries while earlier ones are
+/// still in flight, up to `maxInFlight` at once. A claim is a lease: if the process
+/// dies between sending and recording, the row is handed out again when the lease
+/// ends (at least once, never lost). The lease must outlast a connector's timeout.
 public struct Dispatcher: Service {
     let store: any IncidentStore
     let connectors: [String: any Connector]
@@ -18,6 +21,7 @@ public struct Dispatcher: Service {
     let logger: Logger
     let lease: Duration
     let idle: Duration
+    let maxInFlight: Int
     let random: @Sendable () -> Double
     let sent: Counter
     let failed: Counter
@@ -25,7 +29,7 @@ public struct Dispatcher: Service {
 
     public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,
                 backoff: Backoff = Backoff(), logger: Logger, metrics: any MetricsFactory,
-                lease: Duration = .seconds(120), idle: Duration = .seconds(5),
+                lease: Duration = .seconds(120), idle: Duration = .seconds(5), maxInFlight: Int = 64,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
         self.store = store
         self.connectors = connectors
@@ -35,6 +39,7 @@ public struct Dispatcher: Service {
         self.logger = logger
         self.lease = lease
         self.idle = idle
+        self.maxInFlight = max(1, maxInFlight)
         self.random = random
         sent = Counter(label: "alertbridge_pages_delivered_total", factory: metrics)
         failed = Counter(label: "alertbridge_pages_failed_total", factory: metrics)
@@ -42,19 +47,45 @@ public struct Dispatcher: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                var delay = idle
-                do {
-                    try await tick()
-                    if let due = try await store.nextDeliveryDue() {
-                        delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
+        let inFlight = InFlight()
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                while !Task.isCancelled {
+                    var delay = idle
+                    do {
+                        let room = maxInFlight - inFlight.count
+                        if room > 0 {
+                            let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: room)
+                            for delivery in claimed {
+                                inFlight.add()
+                                group.addTask {
+                                    do {
+                                        try await deliver(delivery)
+                                    } catch {
+                                        // Not recorded: the lease hands the row out again.
+                                        logger.error("recording a delivery failed", metadata: [
+                                            "incident": "\(delivery.incidentID)", "error": "\(error)"])
+                                    }
+                                    // Wake the loop if it stopped claiming because it was full.
+                                    if inFlight.remove() == maxInFlight { wakeup.signal() }
+                                }
+                            }
+                            if claimed.count == room {
+                                delay = .zero  // maybe more due; claim again (or wait for room)
+                            } else if let due = try await store.nextDeliveryDue() {
+                                delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
+                            }
+                        }
+                    } catch {
+                        logger.error("delivery pass failed; retrying", metadata: ["error": "\(error)"])
+                        delay = .seconds(1)
                     }
-                } catch {
-                    logger.error("delivery pass failed; retrying", metadata: ["error": "\(error)"])
-                    delay = .seconds(1)
+                    if inFlight.count >= maxInFlight {
+                        await wakeup.wait(timeout: idle)  // full: until a delivery ends
+                    } else if delay > .zero {
+                        await wakeup.wait(timeout: delay)
+                    }
                 }
-                if delay > .zero { await wakeup.wait(timeout: delay) }
             }
         }
     }
@@ -81,7 +112,10 @@ public struct Dispatcher: Service {
                     try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
                     outcome = .delivered
                 } catch {
-                    outcome = decide(error, for: delivery)
+                    // Shutting down mid-send: due again at once after a restart, no backoff.
+                    outcome = Task.isCancelled
+                        ? .retry(at: clock.now(), reason: "interrupted by shutdown: \(error)")
+                        : decide(error, for: delivery)
                 }
             } else {
                 outcome = .failed(reason: "incident \(delivery.incidentID) no longer exists")
@@ -98,6 +132,15 @@ public struct Dispatcher: Service {
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
         try await store.recordDelivery(id: delivery.id, outcome: outcome, now: clock.now())
+    }
+
+    /// How many deliveries ``run()`` has started and not finished.
+    final class InFlight: Sendable {
+        private let value = Mutex(0)
+        var count: Int { value.withLock { $0 } }
+        func add() { value.withLock { $0 += 1 } }
+        /// Returns the count before this one finished.
+        func remove() -> Int { value.withLock { count in defer { count -= 1 }; return count } }
     }
 
     func decide(_ error: DeliveryError, for delivery: Delivery) -> DeliveryOutcome {

@@ -1,3 +1,4 @@
+import AlertBridgeConfig
 import AlertBridgeCore
 import AlertBridgeNotify
 import AlertBridgeStore
@@ -15,6 +16,8 @@ public struct AlertBridgeApplication: Sendable {
     public var rules: RuleSet
     public var policies: [String: EscalationPolicy]
     public var connectors: [String: any Connector]
+    /// Bearer tokens; none means protected mode (loopback only, enforced by `serve`).
+    public var tokens: [TokenConfig]
     public var clock: any WallClock
     public var metrics: ServerMetrics
     public var limits: IngestLimits
@@ -26,13 +29,14 @@ public struct AlertBridgeApplication: Sendable {
     public let deliveryWakeup = Wakeup()
 
     public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],
-                connectors: [String: any Connector] = ["console": ConsoleConnector()],
+                connectors: [String: any Connector] = ["console": ConsoleConnector()], tokens: [TokenConfig] = [],
                 clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(),
                 limits: IngestLimits = IngestLimits(), maxBodyBytes: Int = 1 << 20, backoff: Backoff = Backoff()) {
         self.store = store
         self.rules = rules
         self.policies = policies
         self.connectors = connectors
+        self.tokens = tokens
         self.clock = clock
         self.metrics = metrics
         self.limits = limits
@@ -42,11 +46,15 @@ public struct AlertBridgeApplication: Sendable {
 
     public func router() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        let authenticator = TokenAuthenticator(tokens: tokens, limiter: RateLimiter(clock: clock))
         router.middlewares.add(JSONErrorMiddleware())
+        router.middlewares.add(AuthMiddleware(authenticator: authenticator))
         let committer = GroupCommitter(store: store, clock: clock)
         let ingestor = Ingestor(rules: rules, policies: policies, committer: committer, limits: limits,
                                 metrics: metrics, clock: clock, wakeups: [escalationWakeup, deliveryWakeup])
         IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: router)
+        PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
+            .register(on: router)
         IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: router)
         HealthRoutes(store: store, metrics: metrics).register(on: router)
         return router

@@ -11,6 +11,8 @@ public protocol IncidentStore: Sendable {
     func incidents(_ query: IncidentQuery) async throws -> [Incident]
     /// One incident with its alerts and timeline, or `nil`.
     func incident(id: Int64) async throws -> IncidentDetail?
+    /// The open incident of a dedup key, if there is one (PagerDuty acknowledge and resolve).
+    func openIncident(dedupKey: String) async throws -> Incident?
     /// Applies an operator action. Throws ``StoreError/notFound`` or ``IncidentAction/Refusal``.
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident
     /// `alertbridge escalate ID`: pages the next tier now. Throws ``StoreError/notFound``,

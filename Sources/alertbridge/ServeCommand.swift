@@ -35,10 +35,14 @@ struct Serve: AsyncParsableCommand {
             }
             (host, port) = (parsed.host, parsed.port)
         }
-        guard ListenAddress.isLoopback(host) else {
-            throw fail("refusing to listen on \(host): token authentication is not available yet, so alertbridge only binds to loopback (127.0.0.1, ::1, localhost)")
+        if loaded.server.tokens.isEmpty {
+            guard ListenAddress.isLoopback(host) else {
+                throw fail("refusing to listen on \(host) without tokens: anyone who reaches it could post alerts and act on incidents; configure tokens in alertbridge.yaml (see alertbridge.example.yaml) or listen on 127.0.0.1")
+            }
+            logger.notice("protected mode: no tokens configured, so alertbridge listens on loopback only", metadata: ["listen": "\(host):\(port)"])
+        } else {
+            logger.info("bearer tokens required", metadata: ["tokens": "\(loaded.server.tokens.map(\.name).sorted().joined(separator: ", "))"])
         }
-        logger.notice("protected mode: no tokens are enforced, listening on loopback only", metadata: ["listen": "\(host):\(port)"])
 
         let location: StoreLocation
         do {
@@ -54,7 +58,8 @@ struct Serve: AsyncParsableCommand {
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
-                                         connectors: try connectors(loaded.server), maxBodyBytes: loaded.server.maxBodyBytes)
+                                         connectors: try connectors(loaded.server), tokens: loaded.server.tokens,
+                                         limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes)
         do {
             try await app.application(host: host, port: port, logger: logger).runService()
         } catch {
@@ -66,14 +71,36 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// The connectors of the server file, ready to deliver.
+/// Settings were checked by the config parser (required keys, URL schemes, `starttls`
+/// values); an empty `${VAR}` is caught here, since sending to it could never work.
 func connectors(_ server: ServerConfig) throws -> [String: any Connector] {
     var out: [String: any Connector] = [:]
     for (name, config) in server.connectors {
+        func setting(_ key: String) throws -> String {
+            guard let value = config.settings[key], !value.isEmpty else {
+                throw fail("connector \"\(name)\": \(key) is empty (is its environment variable set?)")
+            }
+            return value
+        }
+        func optional(_ key: String) -> String? {
+            config.settings[key].flatMap { $0.isEmpty ? nil : $0 }
+        }
         switch config.type {
         case .console:
             out[name] = ConsoleConnector()
-        case .slack, .teams, .smtp, .webhook:
-            throw fail("connector \"\(name)\": type \(config.type.rawValue) is not available in this build yet; page through a console connector for now")
+        case .slack:
+            out[name] = SlackConnector(webhookURL: try setting("webhook_url"))
+        case .teams:
+            out[name] = TeamsConnector(webhookURL: try setting("webhook_url"))
+        case .webhook:
+            // A secret written but empty would send unsigned pages the receiver rejects.
+            out[name] = WebhookConnector(url: try setting("url"),
+                                         secret: config.settings["secret"] == nil ? nil : try setting("secret"))
+        case .smtp:
+            let startTLS = optional("starttls").flatMap(StartTLS.init(rawValue:)) ?? .optional
+            out[name] = SMTPConnector(settings: SMTPConnector.Settings(
+                url: try setting("url"), from: try setting("from"), username: optional("username"),
+                password: optional("password"), startTLS: startTLS))
         }
     }
     return out

@@ -58,7 +58,7 @@ import Testing
     @Test func unknownKeyIsReportedAtTheKey() throws {
         let fixture = try Fixture(["alertbridge.yaml": "store: sqlite:x.db\nlisen: 127.0.0.1:8080\n"])
         expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:2:1",
-                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes)")
+                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits)")
     }
 
     @Test func wrongTypesAreReportedAtTheValue() throws {

@@ -1,19 +1,6 @@
 import AlertBridgeCore
 
-/// Bounds on what one alert may carry. Anything over is a 400 naming the field and
-/// the limit, so a broken sender cannot bloat the store or the pages.
-public struct IngestLimits: Sendable, Equatable {
-    public var maxAlertsPerRequest = 10_000
-    public var maxLabels = 64
-    public var maxAnnotations = 64
-    public var maxNameLength = 128
-    public var maxLabelValueLength = 1024
-    public var maxAnnotationValueLength = 8192
-    public var maxSummaryLength = 1024
-    public var maxDedupKeyLength = 512
-
-    public init() {}
-
+extension IngestLimits {
     /// Checks one normalised alert; `prefix` is its path in the request (`[3]`, `alerts[0]`).
     func check(_ alert: Alert, at prefix: String, summaryField: String) throws(APIError) {
         func field(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }

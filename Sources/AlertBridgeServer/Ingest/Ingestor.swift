@@ -47,8 +47,7 @@ public struct Ingestor: Sendable {
             metrics.rejected.increment()
             throw DecodingErrors.apiError(error)
         }
-        metrics.received["native"]?.increment(by: alerts.count)
-        let outcomes = try await commit(alerts)
+        let outcomes = try await commit(alerts, format: "native")
         let results = outcomes.map(IngestResultJSON.init)
         return isArray ? try JSONResponse.make(results, status: .accepted) : try JSONResponse.make(results[0], status: .accepted)
     }
@@ -62,14 +61,15 @@ public struct Ingestor: Sendable {
             metrics.rejected.increment()
             throw DecodingErrors.apiError(error)
         }
-        metrics.received["alertmanager"]?.increment(by: alerts.count)
-        let outcomes = try await commit(alerts)
+        let outcomes = try await commit(alerts, format: "alertmanager")
         return try JSONResponse.make(outcomes.map(IngestResultJSON.init), status: .accepted)
     }
 
     /// Routes and commits; answers one outcome per alert (the first rule's, when a
     /// rule says `continue`). Store failures become 503 so senders retry.
-    func commit(_ alerts: [Alert]) async throws -> [IngestOutcome] {
+    /// - Parameter dedupKey: a key that overrides the rules' templates (PagerDuty's `dedup_key` names the incident).
+    func commit(_ alerts: [Alert], dedupKey: String? = nil, format: String) async throws -> [IngestOutcome] {
+        metrics.received[format]?.increment(by: alerts.count)
         var routed: [RoutedAlert] = []
         var firstIndex: [Int] = []
         routed.reserveCapacity(alerts.count)
@@ -77,6 +77,7 @@ public struct Ingestor: Sendable {
             firstIndex.append(routed.count)
             for var r in rules.route(alert) {
                 r.escalationPolicy = policies[r.policy]
+                if let dedupKey { r.dedupKey = dedupKey }
                 routed.append(r)
             }
         }
@@ -89,12 +90,15 @@ public struct Ingestor: Sendable {
             throw APIError(.serviceUnavailable, "the store could not commit the alerts; retry", retryAfterSeconds: 1)
         }
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
-        if outcomes.contains(where: { $0.kind != .merged }) {
-            for wakeup in wakeups { wakeup.signal() }
-        }
+        if outcomes.contains(where: { $0.kind != .merged }) { wake() }
         let answers = firstIndex.map { outcomes[$0] }
         for outcome in outcomes { metrics.outcomes[outcome.kind]?.increment() }
         return answers
+    }
+
+    /// Wakes the engine and the dispatcher after a write that may have made work due.
+    func wake() {
+        for wakeup in wakeups { wakeup.signal() }
     }
 
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }

@@ -1,7 +1,7 @@
 import AlertBridgeStore
 import Hummingbird
 
-/// Liveness, readiness and metrics: no token needed.
+/// Liveness, readiness, metrics and the API description: no token needed.
 struct HealthRoutes {
     let store: any IncidentStore
     let metrics: ServerMetrics
@@ -17,6 +17,10 @@ struct HealthRoutes {
             } catch {
                 throw APIError(.serviceUnavailable, "store unreachable: \(error)", retryAfterSeconds: 1)
             }
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

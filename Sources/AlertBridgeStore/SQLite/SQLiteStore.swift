@@ -145,6 +145,11 @@ public final class SQLiteStore: IncidentStore {
         return IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
     }
 
+    public func openIncident(dedupKey: String) async throws -> Incident? {
+        try await reader.rows("SELECT \(Self.incidentColumns) FROM incidents WHERE dedup_key = ? AND status <> 'resolved'",
+                              [.text(dedupKey)]).first.map(Self.decodeIncident)
+    }
+
     public func ping() async throws {
         _ = try await reader.rows("SELECT 1")
     }

@@ -1,0 +1,26 @@
+/// Bounds on what one request and one alert may carry, from `limits:` in alertbridge.yaml.
+/// Anything over is refused with a 400 that names the field and the limit, so a broken
+/// sender cannot bloat the store or the pages.
+public struct IngestLimits: Sendable, Equatable {
+    public var maxAlertsPerRequest = 10_000
+    public var maxLabels = 64
+    public var maxAnnotations = 64
+    public var maxNameLength = 128
+    public var maxLabelValueLength = 1024
+    public var maxAnnotationValueLength = 8192
+    public var maxSummaryLength = 1024
+    public var maxDedupKeyLength = 512
+
+    public init() {}
+
+    /// The YAML keys, each with the property it sets, for the config loader and the docs.
+    public static var keys: [(key: String, path: WritableKeyPath<IngestLimits, Int>)] { [
+        ("max_alerts_per_request", \.maxAlertsPerRequest),
+        ("max_labels", \.maxLabels),
+        ("max_annotations", \.maxAnnotations),
+        ("max_label_value_bytes", \.maxLabelValueLength),
+        ("max_annotation_value_bytes", \.maxAnnotationValueLength),
+        ("max_summary_bytes", \.maxSummaryLength),
+        ("max_dedup_key_bytes", \.maxDedupKeyLength),
+    ] }
+}

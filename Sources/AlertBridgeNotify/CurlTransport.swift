@@ -1,0 +1,376 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// An HTTP answer as the connectors need it.
+public struct HTTPResponse: Sendable, Equatable {
+    public var status: Int
+    /// Header names in lower case; a repeated header keeps its last value.
+    public var headers: [String: String]
+    /// At most ``CurlTransport/maxResponseBytes`` of the body.
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Why a transfer did not complete, as libcurl reported it.
+public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// Connection refused or reset, host unreachable.
+        case connect
+        /// The host name did not resolve.
+        case resolve
+        /// The connect or total timeout passed.
+        case timeout
+        /// TLS was required (`starttls: required`) but the server does not offer it.
+        case tlsUnavailable
+        /// The TLS handshake failed.
+        case tlsHandshake
+        /// The server's certificate did not verify.
+        case tlsVerify
+        /// The server refused the credentials.
+        case loginDenied
+        /// The server answered something other than success (an SMTP reply, a broken reply).
+        case rejected
+        /// The URL or a setting is unusable; trying again cannot help.
+        case invalidRequest
+        /// The task waiting for the transfer was cancelled.
+        case cancelled
+        case other
+    }
+
+    public var kind: Kind
+    /// libcurl's own message, with the server's last reply line when there was one.
+    public var message: String
+    /// The last SMTP reply code (or HTTP status) seen, when there was one.
+    public var responseCode: Int?
+
+    public init(_ kind: Kind, _ message: String, responseCode: Int? = nil) {
+        self.kind = kind
+        self.message = message
+        self.responseCode = responseCode
+    }
+
+    public var description: String { message }
+}
+
+/// How an SMTP connection is secured.
+public enum StartTLS: String, Sendable, CaseIterable {
+    /// Plain text, even if the server offers STARTTLS.
+    case none
+    /// STARTTLS when the server offers it, else plain text.
+    case optional
+    /// STARTTLS or fail; the page is not sent in plain text.
+    case required
+}
+
+/// One email to hand to an SMTP server.
+public struct MailEnvelope: Sendable, Equatable {
+    /// `smtp://host:port` or `smtps://host:port`.
+    public var url: String
+    /// The bare address for `MAIL FROM`.
+    public var from: String
+    /// The bare addresses for `RCPT TO`.
+    public var recipients: [String]
+    /// The whole RFC 5322 message, CRLF line endings. libcurl dot-stuffs it.
+    public var message: [UInt8]
+    public var username: String?
+    public var password: String?
+    public var startTLS: StartTLS
+
+    public init(url: String, from: String, recipients: [String], message: [UInt8], username: String? = nil,
+                password: String? = nil, startTLS: StartTLS = .optional) {
+        self.url = url
+        self.from = from
+        self.recipients = recipients
+        self.message = message
+        self.username = username
+        self.password = password
+        self.startTLS = startTLS
+    }
+}
+
+/// SMTP and HTTP(S) through libcurl's easy interface.
+///
+/// libcurl's easy calls block, so each transfer runs on a thread of its own, never on
+/// a Swift concurrency or NIO event-loop thread; the calling task just awaits it.
+/// The dispatcher bounds how many deliveries run at once, which bounds the threads.
+/// Cancelling the awaiting task aborts the transfer at libcurl's next progress check.
+public struct CurlTransport: Sendable {
+    public var connectTimeout: Duration
+    /// For the whole transfer: connecting, TLS, sending and the answer.
+    public var totalTimeout: Duration
+    /// A PEM file of CA certificates to trust instead of the system's (tests use a
+    /// self-signed one). Certificates are always verified.
+    public var caFile: String?
+    public var userAgent: String
+
+    public static let maxResponseBytes = 64 * 1024
+
+    public init(connectTimeout: Duration = .seconds(5), totalTimeout: Duration = .seconds(20), caFile: String? = nil,
+                userAgent: String = "alertbridge") {
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.caFile = caFile
+        self.userAgent = userAgent
+    }
+
+    /// POSTs `body` and returns whatever status the server answered; throws only when
+    /// there was no HTTP answer at all.
+    public func post(url: String, headers: [(String, String)], body: [UInt8]) async throws(TransportError) -> HTTPResponse {
+        let headers = headers.map { HeaderField(name: $0.0, value: $0.1) }
+        let result = await Self.runOnThread { cancelled in
+            self.performPost(url: url, headers: headers, body: body, cancelled: cancelled)
+        }
+        return try result.get()
+    }
+
+    /// Hands one message to an SMTP server; returns when the server accepted it.
+    public func send(_ mail: MailEnvelope) async throws(TransportError) {
+        let result = await Self.runOnThread { cancelled in
+            self.performSend(mail, cancelled: cancelled)
+        }
+        try result.get()
+    }
+
+    // MARK: Threads
+
+    private struct HeaderField: Sendable {
+        var name: String
+        var value: String
+    }
+
+    /// Runs `work` on a new thread; sets the flag it gets when the awaiting task is cancelled.
+    private static func runOnThread<T: Sendable>(_ work: @escaping @Sendable (Flag) -> T) async -> T {
+        _ = globalInit
+        let cancelled = Flag()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+                let thread = Thread { continuation.resume(returning: work(cancelled)) }
+                thread.name = "alertbridge-curl"
+                thread.start()
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+
+    /// `curl_global_init` is not thread-safe and must run once, before any other call.
+    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+
+    final class Flag: Sendable {
+        private let value = Atomic(false)
+        func set() { value.store(true, ordering: .relaxed) }
+        var isSet: Bool { value.load(ordering: .relaxed) }
+    }
+
+    // MARK: Transfers (on the transfer's own thread)
+
+    /// What the callbacks of one transfer write into; lives for the transfer.
+    private final class TransferState {
+        let cancelled: Flag
+        var body: [UInt8] = []
+        var headers: [String: String] = [:]
+        var upload: [UInt8] = []
+        var uploadOffset = 0
+        /// The server's last reply line (SMTP), for error messages.
+        var lastReply: String?
+
+        init(cancelled: Flag) { self.cancelled = cancelled }
+    }
+
+    private func performPost(url: String, headers: [HeaderField], body: [UInt8], cancelled: Flag)
+        -> Result<HTTPResponse, TransportError> {
+        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
+        defer { curl_easy_cleanup(handle) }
+        let state = TransferState(cancelled: cancelled)
+        var list: UnsafeMutablePointer<curl_slist>?
+        // No `Expect: 100-continue` round trip before the body.
+        for line in headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
+            list = curl_slist_append(list, line)
+        }
+        defer { curl_slist_free_all(list) }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        defer { errorBuffer.deallocate() }
+        errorBuffer[0] = 0
+
+        return withExtendedLifetime(state) {
+            let context = Unmanaged.passUnretained(state).toOpaque()
+            common(handle, url: url, errorBuffer: errorBuffer, context: context)
+            _ = ab_setopt_long(handle, CURLOPT_POST, 1)
+            _ = ab_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            // COPYPOSTFIELDS copies the body, so the buffer need not outlive this call.
+            if body.isEmpty {
+                _ = ab_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
+            } else {
+                body.withUnsafeBytes { bytes in
+                    _ = ab_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress!))
+                }
+            }
+            _ = ab_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
+            _ = ab_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+                let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
+                let n = size * count
+                let room = CurlTransport.maxResponseBytes - state.body.count
+                if room > 0, let data {
+                    data.withMemoryRebound(to: UInt8.self, capacity: n) { state.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: min(n, room))) }
+                }
+                return n
+            }
+            _ = ab_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+            _ = ab_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+                let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
+                let n = size * count
+                guard let data else { return n }
+                let line = data.withMemoryRebound(to: UInt8.self, capacity: n) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
+                }
+                if line.hasPrefix("HTTP/") {
+                    state.headers = [:]  // a new response (after a 100 Continue, say)
+                } else if let colon = line.firstIndex(of: ":") {
+                    let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+                    let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                    state.headers[name] = value
+                }
+                return n
+            }
+            _ = ab_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+
+            let code = curl_easy_perform(handle)
+            guard code == CURLE_OK else {
+                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: url))
+            }
+            var status = 0
+            _ = ab_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            return .success(HTTPResponse(status: status, headers: state.headers, body: state.body))
+        }
+    }
+
+    private func performSend(_ mail: MailEnvelope, cancelled: Flag) -> Result<Void, TransportError> {
+        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
+        defer { curl_easy_cleanup(handle) }
+        let state = TransferState(cancelled: cancelled)
+        state.upload = mail.message
+        var recipients: UnsafeMutablePointer<curl_slist>?
+        for address in mail.recipients { recipients = curl_slist_append(recipients, "<\(address)>") }
+        defer { curl_slist_free_all(recipients) }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        defer { errorBuffer.deallocate() }
+        errorBuffer[0] = 0
+
+        return withExtendedLifetime(state) {
+            let context = Unmanaged.passUnretained(state).toOpaque()
+            common(handle, url: mail.url, errorBuffer: errorBuffer, context: context)
+            _ = ab_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>")
+            _ = ab_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
+            if let username = mail.username { _ = ab_setopt_string(handle, CURLOPT_USERNAME, username) }
+            if let password = mail.password { _ = ab_setopt_string(handle, CURLOPT_PASSWORD, password) }
+            let level: curl_usessl = switch mail.startTLS {
+            case .none: CURLUSESSL_NONE
+            case .optional: CURLUSESSL_TRY
+            case .required: CURLUSESSL_ALL
+            }
+            _ = ab_setopt_long(handle, CURLOPT_USE_SSL, Int(level.rawValue))
+            _ = ab_setopt_long(handle, CURLOPT_UPLOAD, 1)
+            _ = ab_setopt_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count))
+            _ = ab_setopt_read_callback(handle) { buffer, size, count, context in
+                let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
+                let n = min(size * count, state.upload.count - state.uploadOffset)
+                guard n > 0, let buffer else { return 0 }
+                state.upload.withUnsafeBytes { bytes in
+                    UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + state.uploadOffset, byteCount: n)
+                }
+                state.uploadOffset += n
+                return n
+            }
+            _ = ab_setopt_pointer(handle, CURLOPT_READDATA, context)
+            // Keep the server's reply lines, so a rejection says what the server said.
+            _ = ab_setopt_long(handle, CURLOPT_VERBOSE, 1)
+            _ = ab_setopt_debug_callback(handle) { _, type, data, size, context in
+                guard type == CURLINFO_HEADER_IN, let data, let context else { return 0 }
+                let state = Unmanaged<TransferState>.fromOpaque(context).takeUnretainedValue()
+                let line = data.withMemoryRebound(to: UInt8.self, capacity: size) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: min(size, 512)), as: UTF8.self)
+                }
+                state.lastReply = line.trimmingCharacters(in: .whitespacesAndNewlines)
+                return 0
+            }
+            _ = ab_setopt_pointer(handle, CURLOPT_DEBUGDATA, context)
+
+            let code = curl_easy_perform(handle)
+            guard code == CURLE_OK else {
+                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: mail.url))
+            }
+            return .success(())
+        }
+    }
+
+    /// Options every transfer shares: URL, timeouts, TLS verification, no signals, cancellation.
+    private func common(_ handle: UnsafeMutableRawPointer, url: String, errorBuffer: UnsafeMutablePointer<CChar>,
+                        context: UnsafeMutableRawPointer) {
+        _ = ab_setopt_string(handle, CURLOPT_URL, url)
+        _ = ab_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        // Signals are process-wide; timeouts must not use them in a threaded program.
+        _ = ab_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = ab_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, connectTimeout.milliseconds)))
+        _ = ab_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(max(1, totalTimeout.milliseconds)))
+        _ = ab_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = ab_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile { _ = ab_setopt_string(handle, CURLOPT_CAINFO, caFile) }
+        _ = ab_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
+        _ = ab_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+        _ = ab_setopt_xferinfo_callback(handle) { context, _, _, _, _ in
+            guard let context else { return 0 }
+            return Unmanaged<TransferState>.fromOpaque(context).takeUnretainedValue().cancelled.isSet ? 1 : 0
+        }
+        _ = ab_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
+    }
+
+    private static func failure(_ code: CURLcode, handle: UnsafeMutableRawPointer, errorBuffer: UnsafeMutablePointer<CChar>,
+                                state: TransferState, url: String) -> TransportError {
+        var responseCode = 0
+        _ = ab_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
+        let detail = String(cString: errorBuffer)
+        var message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        if let reply = state.lastReply, responseCode >= 400, !reply.isEmpty {
+            message += " (server said: \(reply))"
+        }
+        let kind: TransportError.Kind
+        switch code {
+        case CURLE_COULDNT_CONNECT, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_COULDNT_RESOLVE_PROXY:
+            kind = responseCode >= 400 ? .rejected : .connect
+        case CURLE_COULDNT_RESOLVE_HOST: kind = .resolve
+        case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+        case CURLE_USE_SSL_FAILED:
+            kind = .tlsUnavailable
+            message = "the server at \(redacted(url)) does not offer STARTTLS and this connector requires it (starttls: required): \(message)"
+        case CURLE_SSL_CONNECT_ERROR: kind = .tlsHandshake
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
+            kind = .tlsVerify
+            message = "the server's TLS certificate did not verify: \(message)"
+        case CURLE_LOGIN_DENIED: kind = .loginDenied
+        case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN, CURLE_BAD_FUNCTION_ARGUMENT:
+            kind = .invalidRequest
+        case CURLE_ABORTED_BY_CALLBACK:
+            kind = .cancelled
+            message = "cancelled (alertbridge is shutting down)"
+        case CURLE_WEIRD_SERVER_REPLY, CURLE_QUOTE_ERROR, CURLE_UPLOAD_FAILED, CURLE_REMOTE_ACCESS_DENIED:
+            kind = .rejected
+        default: kind = .other
+        }
+        return TransportError(kind, message, responseCode: responseCode > 0 ? responseCode : nil)
+    }
+
+    /// A URL without user info, path or query: safe for a log or the timeline (webhook
+    /// URLs carry their secret in the path).
+    static func redacted(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
+            return "the configured URL"
+        }
+        return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
+    }
+}

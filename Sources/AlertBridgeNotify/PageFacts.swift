@@ -1,0 +1,70 @@
+import AlertBridgeCore
+
+/// The facts every chat card shows, in order, and the marks that say at a glance how bad
+/// a page is. Pure, shared by the Slack and Teams renderings.
+extension PageText {
+    public struct Fact: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    /// PoP, region, service, measured value against its threshold, severity, tier,
+    /// status, since when and how many alerts; only those the incident has.
+    public static func facts(_ page: PageMessage) -> [Fact] {
+        let i = page.incident.incident
+        let d = page.delivery
+        var facts: [Fact] = []
+        if let pop = i.labels["pop"] { facts.append(Fact(name: "PoP", value: pop)) }
+        if let region = i.labels["region"] { facts.append(Fact(name: "Region", value: region)) }
+        if let service = i.labels["service"] { facts.append(Fact(name: "Service", value: service)) }
+        if let measured = measured(page) { facts.append(Fact(name: "Value", value: measured)) }
+        facts.append(Fact(name: "Severity", value: i.severity.rawValue))
+        facts.append(Fact(name: "Tier", value: "\(d.tier) (\(d.tierName))"))
+        facts.append(Fact(name: "Status", value: i.status.rawValue))
+        facts.append(Fact(name: "Since", value: "\(i.createdAt)"))
+        facts.append(Fact(name: "Alerts", value: "\(i.alertCount) merged, \(i.firingCount) firing"))
+        return facts
+    }
+
+    /// `1.4 (threshold 0.8)`, from the first alert that carries a value.
+    public static func measured(_ page: PageMessage) -> String? {
+        guard let alert = page.incident.alerts.first(where: { $0.value != nil }), let value = alert.value else { return nil }
+        return "\(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")"
+    }
+
+    /// The one-line headline of a chat card: what happened, then the subject.
+    public static func headline(_ page: PageMessage) -> String {
+        "\(emoji(page)) \(subject(page))"
+    }
+
+    /// The runbook link, when the incident's annotations have one.
+    public static func runbook(_ page: PageMessage) -> String? {
+        let a = page.incident.incident.annotations
+        return a["runbook"] ?? a["runbook_url"]
+    }
+
+    /// The command that acknowledges, while there is something to acknowledge.
+    public static func ackCommand(_ page: PageMessage) -> String? {
+        page.incident.incident.status == .triggered ? "alertbridge ack \(page.incident.incident.id)" : nil
+    }
+
+    /// The first line of the body: why this page was sent.
+    public static func lead(_ page: PageMessage) -> String {
+        body(page).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+    }
+
+    /// ✅ resolved, 👀 acknowledged, else by severity: 🔴 critical, 🟠 error, 🟡 warning, 🔵 info.
+    public static func emoji(_ page: PageMessage) -> String {
+        switch page.delivery.event {
+        case .resolved: return "✅"
+        case .acknowledged: return "👀"
+        default: break
+        }
+        switch page.incident.incident.severity {
+        case .critical: return "🔴"
+        case .error: return "🟠"
+        case .warning: return "🟡"
+        case .info: return "🔵"
+        }
+    }
+}

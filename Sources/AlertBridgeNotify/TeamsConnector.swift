@@ -1,0 +1,68 @@
+import AlertBridgeCore
+
+/// Microsoft Teams through a Workflows ("When a Teams webhook request is received")
+/// webhook, carrying an Adaptive Card. Office 365 connectors are retired.
+public struct TeamsConnector: Connector {
+    public let webhookURL: String
+    let poster: WebhookPoster
+
+    public init(webhookURL: String, transport: CurlTransport = CurlTransport(), clock: any WallClock = SystemClock()) {
+        self.webhookURL = webhookURL
+        poster = WebhookPoster(transport: transport, clock: clock)
+    }
+
+    public func deliver(_ page: PageMessage) async throws(DeliveryError) {
+        try await poster.post(url: webhookURL, body: TeamsMessage.payload(page).encoded())
+    }
+}
+
+/// The Adaptive Card (schema 1.4) of a page: a pure function of the page.
+public enum TeamsMessage {
+    public static func payload(_ page: PageMessage) -> JSONValue {
+        let i = page.incident.incident
+        var body: [JSONValue] = [
+            ["type": "TextBlock", "text": .string(PageText.headline(page)), "size": "Large", "weight": "Bolder",
+             "wrap": true, "color": .string(color(page))],
+            ["type": "TextBlock", "text": .string(PageText.lead(page)), "wrap": true],
+            ["type": "TextBlock", "text": .string(i.title), "wrap": true, "isSubtle": true],
+            ["type": "FactSet", "facts": .array(PageText.facts(page).map { ["title": .string($0.name), "value": .string($0.value)] })],
+        ]
+        if let command = PageText.ackCommand(page) {
+            body.append(["type": "TextBlock", "text": .string("Acknowledge: `\(command)`"), "wrap": true])
+        }
+        var context = "alertbridge incident #\(i.id) · policy \(i.policy) · key \(i.dedupKey)"
+        if !page.delivery.recipients.isEmpty { context += " · for \(page.delivery.recipients.joined(separator: ", "))" }
+        body.append(["type": "TextBlock", "text": .string(context), "wrap": true, "size": "Small", "isSubtle": true])
+        var card: JSONValue = [
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "msteams": ["width": "Full"],
+            "body": .array(body),
+        ]
+        if let runbook = PageText.runbook(page), case .object(var object) = card {
+            object["actions"] = [["type": "Action.OpenUrl", "title": "Runbook", "url": .string(runbook)]]
+            card = .object(object)
+        }
+        return [
+            "type": "message",
+            "summary": .string(PageText.subject(page)),
+            "attachments": [["contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": card]],
+        ]
+    }
+
+    /// The title's colour: attention (red) for critical and error, warning for warnings,
+    /// good (green) once resolved.
+    static func color(_ page: PageMessage) -> String {
+        switch page.delivery.event {
+        case .resolved: return "Good"
+        case .acknowledged: return "Accent"
+        default: break
+        }
+        switch page.incident.incident.severity {
+        case .critical, .error: return "Attention"
+        case .warning: return "Warning"
+        case .info: return "Accent"
+        }
+    }
+}

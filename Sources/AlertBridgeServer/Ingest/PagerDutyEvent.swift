@@ -1,0 +1,125 @@
+import AlertBridgeCore
+import Foundation
+
+/// `POST /v2/enqueue`: an event in PagerDuty's Events API v2 shape, so any tool that can
+/// page PagerDuty (Grafana, Zabbix, Datadog, scripts) can page alertbridge instead.
+struct PagerDutyEvent: Decodable {
+    struct Payload: Decodable {
+        var summary: String?
+        var source: String?
+        var severity: String?
+        var timestamp: String?
+        var component: String?
+        var group: String?
+        var `class`: String?
+        var custom_details: JSONValue?
+    }
+
+    var routing_key: String?
+    var event_action: String?
+    var dedup_key: String?
+    var payload: Payload?
+    var client: String?
+    var client_url: String?
+
+    enum Action: String { case trigger, acknowledge, resolve }
+
+    /// Every problem with the event, worded like PagerDuty's `errors` list.
+    func problems(limits: IngestLimits) -> [String] {
+        var errors: [String] = []
+        if routing_key?.isEmpty ?? true { errors.append("'routing_key' is missing or blank") }
+        guard let text = event_action else { return errors + ["'event_action' is missing"] }
+        guard let action = Action(rawValue: text) else {
+            return errors + ["'event_action' must be one of trigger, acknowledge, resolve (got \"\(text)\")"]
+        }
+        if let key = dedup_key, key.isEmpty || key.utf8.count > 255 {
+            errors.append("'dedup_key' must be 1 to 255 characters")
+        }
+        switch action {
+        case .acknowledge, .resolve:
+            if dedup_key == nil { errors.append("'dedup_key' is required to \(text)") }
+        case .trigger:
+            guard let p = payload else { return errors + ["'payload' is missing"] }
+            if p.summary?.trimmingCharacters(in: .whitespaces).isEmpty ?? true {
+                errors.append("'payload.summary' is missing or blank")
+            } else if let s = p.summary, s.utf8.count > limits.maxSummaryLength {
+                errors.append("'payload.summary' is longer than \(limits.maxSummaryLength) bytes")
+            }
+            if p.source?.trimmingCharacters(in: .whitespaces).isEmpty ?? true { errors.append("'payload.source' is missing or blank") }
+            if let s = p.severity {
+                if Severity(rawValue: s) == nil {
+                    errors.append("'payload.severity' must be one of critical, error, warning, info (got \"\(s)\")")
+                }
+            } else {
+                errors.append("'payload.severity' is missing")
+            }
+            if let t = p.timestamp, RFC3339.parse(t) == nil { errors.append("'payload.timestamp' is not an ISO 8601 time") }
+            for (name, value) in [("component", p.component), ("group", p.group), ("class", p.class)] {
+                if let value, value.utf8.count > limits.maxLabelValueLength {
+                    errors.append("'payload.\(name)' is longer than \(limits.maxLabelValueLength) bytes")
+                }
+            }
+        }
+        return errors
+    }
+
+    /// The alert a valid `trigger` stands for. Its fingerprint is the dedup key: one
+    /// PagerDuty key is one alert and one incident.
+    func alert(dedupKey: String) -> Alert {
+        let p = payload!
+        var labels: Labels = ["source": p.source!, "severity": p.severity!]
+        if let v = p.component { labels["component"] = v }
+        if let v = p.group { labels["group"] = v }
+        if let v = p.class { labels["class"] = v }
+        var annotations: Labels = [:]
+        switch p.custom_details {
+        case .object(let fields)?:
+            for (key, value) in fields { annotations[key] = value.text }
+        case let value?:
+            annotations["custom_details"] = value.text
+        case nil:
+            break
+        }
+        if let client { annotations["client"] = client }
+        if let client_url { annotations["client_url"] = client_url }
+        return Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: p.summary!,
+                     labels: labels, annotations: annotations, dedupKey: dedupKey, fingerprint: dedupKey,
+                     startsAt: p.timestamp.flatMap(RFC3339.parse))
+    }
+}
+
+/// Any JSON value, for PagerDuty's free-form `custom_details`.
+enum JSONValue: Decodable, Equatable {
+    case string(String), number(Double), bool(Bool), null
+    case array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Double.self) { self = .number(v) }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else if let v = try? c.decode([JSONValue].self) { self = .array(v) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    /// Strings as themselves, everything else as compact JSON.
+    var text: String {
+        switch self {
+        case .string(let s): s
+        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .bool(let b): String(b)
+        case .null: "null"
+        case .array(let items): "[" + items.map(\.json).joined(separator: ",") + "]"
+        case .object(let fields): "{" + fields.sorted { $0.key < $1.key }.map { "\(JSONValue.string($0.key).json):\($0.value.json)" }.joined(separator: ",") + "}"
+        }
+    }
+
+    private var json: String {
+        if case .string(let s) = self {
+            let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
+            return String(decoding: data, as: UTF8.self)
+        }
+        return text
+    }
+}

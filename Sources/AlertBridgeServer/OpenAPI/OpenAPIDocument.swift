@@ -1,0 +1,373 @@
+/// The OpenAPI 3.1 description of the whole HTTP API, served at `GET /openapi.yaml`.
+///
+/// Kept in the binary rather than as a resource bundle so a copied binary still serves
+/// it. A test checks that it lists exactly the routes the router has; `schemathesis`
+/// in `.ci/run` checks the live server against it.
+public enum OpenAPIDocument {
+    public static let yaml = #"""
+openapi: 3.1.0
+info:
+  title: alertbridge
+  version: "1"
+  description: >
+    Turns monitoring alerts into deduplicated incidents and pages people through a tiered
+    escalation policy. All times are RFC 3339 UTC. Errors are `{"error": ..., "field": ...}`.
+servers:
+  - url: http://127.0.0.1:8080
+security:
+  - bearer: []
+components:
+  securitySchemes:
+    bearer:
+      type: http
+      scheme: bearer
+      description: >
+        A token from alertbridge.yaml. Ingest endpoints need the `ingest` scope, incident
+        endpoints the `operate` scope. With no token configured (protected mode, loopback
+        only) no token is needed.
+  parameters:
+    IncidentID:
+      name: id
+      in: path
+      required: true
+      schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
+  responses:
+    BadRequest:
+      description: malformed or invalid input; the message names the field
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    Unauthorized:
+      description: no or unknown bearer token
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    Forbidden:
+      description: the token lacks the scope
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    NotFound:
+      description: no such incident
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    Conflict:
+      description: the transition is refused (for example acknowledging a resolved incident)
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    TooLarge:
+      description: the body is over the configured limit
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    TooManyRequests:
+      description: the token is over its rate limit
+      headers:
+        Retry-After: {schema: {type: integer}, description: seconds to wait}
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    Unavailable:
+      description: the store could not commit; retry
+      headers:
+        Retry-After: {schema: {type: integer}, description: seconds to wait}
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+  schemas:
+    Error:
+      type: object
+      required: [error, field]
+      properties:
+        error: {type: string}
+        field: {type: [string, "null"], description: "the offending field, e.g. `[3].labels.pop`"}
+    Labels:
+      type: object
+      additionalProperties: {type: string}
+    Severity:
+      type: string
+      enum: [critical, error, warning, info]
+    NativeAlert:
+      type: object
+      required: [labels]
+      properties:
+        source: {type: [string, "null"]}
+        status: {type: [string, "null"], enum: [firing, resolved, null], default: firing}
+        severity:
+          oneOf:
+            - {$ref: "#/components/schemas/Severity"}
+            - {type: "null"}
+        summary: {type: [string, "null"], maxLength: 1024}
+        labels: {$ref: "#/components/schemas/Labels", minProperties: 1}
+        annotations:
+          oneOf:
+            - {$ref: "#/components/schemas/Labels"}
+            - {type: "null"}
+        dedup_key: {type: [string, "null"], minLength: 1}
+        starts_at: {type: [string, "null"], format: date-time}
+        ends_at: {type: [string, "null"], format: date-time}
+        value: {type: [number, "null"]}
+        threshold: {type: [number, "null"]}
+    IngestResult:
+      type: object
+      required: [incident_id, dedup_key, outcome]
+      properties:
+        incident_id: {type: [integer, "null"]}
+        dedup_key: {type: string}
+        outcome: {type: string, enum: [created, merged, resolved, reopened, suppressed]}
+    AlertmanagerAlert:
+      type: object
+      required: [status, labels]
+      properties:
+        status: {type: string, enum: [firing, resolved]}
+        labels: {$ref: "#/components/schemas/Labels"}
+        annotations: {$ref: "#/components/schemas/Labels"}
+        startsAt: {type: string, format: date-time}
+        endsAt: {type: string, format: date-time}
+        generatorURL: {type: string}
+        fingerprint: {type: string}
+    AlertmanagerWebhook:
+      type: object
+      required: [version, alerts]
+      properties:
+        version: {type: string, const: "4"}
+        receiver: {type: string}
+        status: {type: string}
+        alerts: {type: array, items: {$ref: "#/components/schemas/AlertmanagerAlert"}}
+        groupLabels: {$ref: "#/components/schemas/Labels"}
+        commonLabels: {$ref: "#/components/schemas/Labels"}
+        commonAnnotations: {$ref: "#/components/schemas/Labels"}
+        externalURL: {type: string}
+        groupKey: {type: string}
+        truncatedAlerts: {type: integer}
+    PagerDutyEvent:
+      type: object
+      required: [routing_key, event_action]
+      properties:
+        routing_key: {type: string, description: an ingest token (any value in protected mode)}
+        event_action: {type: string, enum: [trigger, acknowledge, resolve]}
+        dedup_key: {type: string, maxLength: 255, description: generated and returned when absent on trigger}
+        payload:
+          type: object
+          required: [summary, source, severity]
+          properties:
+            summary: {type: string, maxLength: 1024}
+            source: {type: string}
+            severity: {$ref: "#/components/schemas/Severity"}
+            timestamp: {type: string, format: date-time}
+            component: {type: string}
+            group: {type: string}
+            class: {type: string}
+            custom_details: {}
+        client: {type: string}
+        client_url: {type: string}
+    PagerDutyResult:
+      type: object
+      required: [status, message]
+      properties:
+        status: {type: string}
+        message: {type: string}
+        dedup_key: {type: string}
+        errors: {type: array, items: {type: string}}
+    TimelineEntry:
+      type: object
+      required: [at, kind, by, detail]
+      properties:
+        at: {type: string, format: date-time}
+        kind:
+          type: string
+          enum: [created, alert, paged, escalated, acknowledged, resolved, reopened, note, delivery_failed, sla_breached]
+        by: {type: [string, "null"]}
+        detail: {type: [string, "null"]}
+    StoredAlert:
+      type: object
+      properties:
+        fingerprint: {type: string}
+        status: {type: string, enum: [firing, resolved]}
+        severity: {$ref: "#/components/schemas/Severity"}
+        summary: {type: string}
+        labels: {$ref: "#/components/schemas/Labels"}
+        annotations: {$ref: "#/components/schemas/Labels"}
+        source: {type: string}
+        value: {type: [number, "null"]}
+        threshold: {type: [number, "null"]}
+        starts_at: {type: [string, "null"], format: date-time}
+        ends_at: {type: [string, "null"], format: date-time}
+        first_seen_at: {type: string, format: date-time}
+        last_seen_at: {type: string, format: date-time}
+        received_count: {type: integer}
+    Incident:
+      type: object
+      required: [id, status, dedup_key, title, severity, labels, policy, tier, alert_count, created_at, last_alert_at,
+                 acknowledged_at, acknowledged_by, resolved_at, next_escalation_at]
+      properties:
+        id: {type: integer}
+        status: {type: string, enum: [triggered, acknowledged, resolved]}
+        dedup_key: {type: string}
+        title: {type: string}
+        severity: {$ref: "#/components/schemas/Severity"}
+        labels: {$ref: "#/components/schemas/Labels"}
+        annotations: {$ref: "#/components/schemas/Labels"}
+        rule: {type: string}
+        policy: {type: string}
+        tier: {type: integer}
+        alert_count: {type: integer}
+        firing_alerts: {type: integer}
+        created_at: {type: string, format: date-time}
+        last_alert_at: {type: string, format: date-time}
+        acknowledged_at: {type: [string, "null"], format: date-time}
+        acknowledged_by: {type: [string, "null"]}
+        resolved_at: {type: [string, "null"], format: date-time}
+        resolved_by: {type: [string, "null"]}
+        next_escalation_at: {type: [string, "null"], format: date-time}
+        escalation_ended: {type: boolean}
+        sla_breaches: {type: array, items: {type: string, enum: [acknowledge, resolve]}}
+        alerts: {type: array, items: {$ref: "#/components/schemas/StoredAlert"}}
+        timeline: {type: array, items: {$ref: "#/components/schemas/TimelineEntry"}}
+    Action:
+      type: object
+      required: [by]
+      properties:
+        by: {type: string, minLength: 1, maxLength: 128, description: who acts}
+        note: {type: [string, "null"], maxLength: 8192}
+paths:
+  /api/v1/alerts:
+    post:
+      summary: Ingest a native alert or an array of them
+      description: Answered 202 only after the alerts are committed. A bad alert anywhere in the request writes nothing.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              oneOf:
+                - {$ref: "#/components/schemas/NativeAlert"}
+                - {type: array, minItems: 1, items: {$ref: "#/components/schemas/NativeAlert"}}
+      responses:
+        "202":
+          description: one result per alert (an object for an object, an array for an array)
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {$ref: "#/components/schemas/IngestResult"}
+                  - {type: array, items: {$ref: "#/components/schemas/IngestResult"}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "413": {$ref: "#/components/responses/TooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /api/v1/alertmanager:
+    post:
+      summary: Ingest a Prometheus Alertmanager webhook (payload version 4)
+      requestBody:
+        required: true
+        content: {application/json: {schema: {$ref: "#/components/schemas/AlertmanagerWebhook"}}}
+      responses:
+        "202":
+          description: one result per alert
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/IngestResult"}}}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "413": {$ref: "#/components/responses/TooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /v2/enqueue:
+    post:
+      summary: PagerDuty Events API v2 compatible event
+      security: []
+      requestBody:
+        required: true
+        content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyEvent"}}}
+      responses:
+        "202":
+          description: '{"status":"success","message":"Event processed","dedup_key":...}'
+          content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyResult"}}}
+        "400":
+          description: '{"status":"invalid event","message":"Event object is invalid","errors":[...]}'
+          content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyResult"}}}
+        "413": {$ref: "#/components/responses/TooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /api/v1/incidents:
+    get:
+      summary: List incidents, newest first
+      parameters:
+        - {name: status, in: query, schema: {type: string, enum: [open, triggered, acknowledged, resolved, all], default: open}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+      responses:
+        "200":
+          description: incidents without timeline
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [incidents]
+                properties:
+                  incidents: {type: array, items: {$ref: "#/components/schemas/Incident"}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+  /api/v1/incidents/{id}:
+    get:
+      summary: One incident with its alerts and timeline
+      parameters: [{$ref: "#/components/parameters/IncidentID"}]
+      responses:
+        "200":
+          description: the incident
+          content: {application/json: {schema: {$ref: "#/components/schemas/Incident"}}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+  /api/v1/incidents/{id}/ack:
+    post:
+      summary: Acknowledge; stops escalation and notifies the tiers paged so far
+      parameters: [{$ref: "#/components/parameters/IncidentID"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Action"}}}}
+      responses: &action
+        "200":
+          description: the incident after the action
+          content: {application/json: {schema: {$ref: "#/components/schemas/Incident"}}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "409": {$ref: "#/components/responses/Conflict"}
+        "413": {$ref: "#/components/responses/TooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+  /api/v1/incidents/{id}/resolve:
+    post:
+      summary: Resolve; notifies the tiers paged so far
+      parameters: [{$ref: "#/components/parameters/IncidentID"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Action"}}}}
+      responses: *action
+  /api/v1/incidents/{id}/notes:
+    post:
+      summary: Add a note to the timeline (note is required)
+      parameters: [{$ref: "#/components/parameters/IncidentID"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Action"}}}}
+      responses: *action
+  /api/v1/incidents/{id}/escalate:
+    post:
+      summary: Page the next tier now
+      parameters: [{$ref: "#/components/parameters/IncidentID"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Action"}}}}
+      responses: *action
+  /healthz:
+    get:
+      summary: Liveness
+      security: []
+      responses:
+        "200": {description: alive, content: {application/json: {schema: {type: object}}}}
+  /readyz:
+    get:
+      summary: Readiness (the store answers)
+      security: []
+      responses:
+        "200": {description: ready, content: {application/json: {schema: {type: object}}}}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /metrics:
+    get:
+      summary: Prometheus metrics
+      security: []
+      responses:
+        "200": {description: text exposition format, content: {text/plain: {schema: {type: string}}}}
+  /openapi.yaml:
+    get:
+      summary: This document
+      security: []
+      responses:
+        "200": {description: OpenAPI 3.1 YAML, content: {application/yaml: {schema: {type: string}}}}
+"""#
+}

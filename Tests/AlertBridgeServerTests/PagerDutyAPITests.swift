@@ -1,0 +1,129 @@
+import AlertBridgeConfig
+import AlertBridgeCore
+import Foundation
+import HummingbirdTesting
+import Testing
+
+/// `POST /v2/enqueue` answers as PagerDuty's Events API v2 does.
+@Suite struct PagerDutyAPITests {
+    func trigger(key: String? = "icn1-edge-latency", severity: String = "critical", routingKey: String = "any") -> String {
+        let dedup = key.map { #", "dedup_key": "\#($0)""# } ?? ""
+        return #"""
+        {"routing_key": "\#(routingKey)", "event_action": "trigger"\#(dedup),
+         "payload": {"summary": "p95 latency 1.4s at ICN1", "source": "grafana", "severity": "\#(severity)",
+                     "component": "cdn-edge", "group": "ICN1", "class": "latency",
+                     "custom_details": {"p95_ms": 1400, "threshold_ms": 800, "pop": "ICN1"}},
+         "client": "Grafana", "client_url": "https://grafana.example.com/d/edge"}
+        """#
+    }
+
+    @Test func triggerDuplicateAcknowledgeResolve() async throws {
+        try await TestApp.withApp { client, app, _ in
+            let (status, body, _) = try await client.post("/v2/enqueue", trigger())
+            #expect(status == .accepted)
+            #expect(body["status"] as? String == "success")
+            #expect(body["message"] as? String == "Event processed")
+            #expect(body["dedup_key"] as? String == "icn1-edge-latency")
+            let incident = try #require(try await app.store.openIncident(dedupKey: "icn1-edge-latency"))
+            #expect(incident.title == "p95 latency 1.4s at ICN1")
+            #expect(incident.severity == .critical)
+            #expect(incident.labels["component"] == "cdn-edge")
+            #expect(incident.annotations["p95_ms"] == "1400")
+            #expect(incident.annotations["client_url"] == "https://grafana.example.com/d/edge")
+
+            _ = try await client.post("/v2/enqueue", trigger())
+            #expect(try await app.store.openIncident(dedupKey: "icn1-edge-latency")?.alertCount == 2)
+            #expect(try await app.store.incidents(.init(status: .all)).count == 1)
+
+            let ack = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "acknowledge", "dedup_key": "icn1-edge-latency"}"#)
+            #expect(ack.0 == .accepted)
+            #expect(try await app.store.incident(id: incident.id)?.incident.status == .acknowledged)
+            // Acknowledging again is still "processed", as in PagerDuty.
+            #expect(try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "acknowledge", "dedup_key": "icn1-edge-latency"}"#).0 == .accepted)
+
+            let resolve = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "icn1-edge-latency"}"#)
+            #expect(resolve.0 == .accepted)
+            #expect(try await app.store.incident(id: incident.id)?.incident.status == .resolved)
+            #expect(try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "never-seen"}"#).0 == .accepted)
+        }
+    }
+
+    @Test func triggerWithoutDedupKeyGetsOneGenerated() async throws {
+        try await TestApp.run { client, store, _ in
+            let (status, body, _) = try await client.post("/v2/enqueue", trigger(key: nil))
+            #expect(status == .accepted)
+            let key = try #require(body["dedup_key"] as? String)
+            #expect(key.count == 32)
+            #expect(try await store.openIncident(dedupKey: key) != nil)
+            let other = try await client.post("/v2/enqueue", trigger(key: nil)).1["dedup_key"] as? String
+            #expect(other != key)
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"routing_key": "k", "event_action": "trigger"}"#, "'payload' is missing"),
+        (#"{"routing_key": "k", "event_action": "explode", "dedup_key": "x"}"#, "'event_action' must be one of"),
+        (#"{"event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info"}}"#, "'routing_key' is missing"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "", "source": "x", "severity": "info"}}"#, "'payload.summary' is missing or blank"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "sev1"}}"#, "'payload.severity' must be one of"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "severity": "info"}}"#, "'payload.source' is missing"),
+        (#"{"routing_key": "k", "event_action": "resolve"}"#, "'dedup_key' is required to resolve"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": 3, "source": "x", "severity": "info"}}"#, "'payload.summary' expected a string"),
+        (#"{"routing_key": "#, "malformed JSON"),
+    ])
+    func invalidEventsAre400InPagerDutyShape(json: String, error: String) async throws {
+        try await TestApp.run { client, store, _ in
+            let (status, body, _) = try await client.post("/v2/enqueue", json)
+            #expect(status == .badRequest)
+            #expect(body["status"] as? String == "invalid event")
+            #expect(body["message"] as? String == "Event object is invalid")
+            let errors = body["errors"] as? [String] ?? []
+            #expect(errors.contains { $0.contains(error) }, "\(errors)")
+            #expect(try await store.incidents(.init(status: .all)).isEmpty)
+        }
+    }
+
+    @Test func routingKeyMustBeAnIngestTokenWhenTokensAreConfigured() async throws {
+        let tokens = [TokenConfig(name: "grafana", scopes: [.ingest], secret: "grafana-key", rateLimit: 1),
+                      TokenConfig(name: "noc", scopes: [.operate], secret: "noc-key")]
+        try await TestApp.withApp(tokens: tokens) { client, app, _ in
+            let wrong = try await client.post("/v2/enqueue", trigger(routingKey: "nope"))
+            #expect(wrong.0 == .badRequest)
+            #expect((wrong.1["errors"] as? [String])?.first == "'routing_key' is not a valid ingest token")
+            #expect(try await client.post("/v2/enqueue", trigger(routingKey: "noc-key")).0 == .badRequest)
+            #expect(try await client.post("/v2/enqueue", trigger(routingKey: "grafana-key")).0 == .accepted)
+            #expect(try await client.post("/v2/enqueue", trigger(routingKey: "grafana-key")).0 == .accepted)
+            let limited = try await client.post("/v2/enqueue", trigger(routingKey: "grafana-key"))
+            #expect(limited.0 == .tooManyRequests)
+            #expect(limited.2[.retryAfter] == "1")
+            #expect(try await app.store.openIncident(dedupKey: "icn1-edge-latency")?.alertCount == 2)
+        }
+    }
+}
+
+@Suite struct OpenAPIDocumentTests {
+    @Test func documentsExactlyTheRoutesTheServerHas() async throws {
+        try await TestApp.withApp { client, app, _ in
+            let text = try await client.execute(uri: "/openapi.yaml", method: .get) { String(buffer: $0.body) }
+            #expect(text.hasPrefix("openapi: 3.1.0"))
+            // "  /api/v1/incidents/{id}/ack:" then "    post:" — collect (method, path) pairs.
+            var documented: Set<String> = []
+            var path: String?
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("  /"), line.hasSuffix(":") {
+                    path = String(line.dropFirst(2).dropLast())
+                } else if let p = path, line.hasPrefix("    "), !line.hasPrefix("     "),
+                          let method = ["get:", "post:", "delete:", "put:"].first(where: { line.dropFirst(4).hasPrefix($0) }) {
+                    documented.insert("\(method.dropLast().uppercased()) \(p)")
+                } else if !line.hasPrefix(" ") {
+                    path = line == "paths:" ? nil : path
+                }
+            }
+            let served = Set(app.router().routes.map { route in
+                "\(route.method) " + "\(route.path)".split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                    .reduce("") { $0 + "/" + $1 }
+            })
+            #expect(documented == served)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Synchronization
+
+/// Passes every call through to the wrapped store and, for each escalation pass,
+/// remembers when its transaction had committed, keyed by the pass's `now` (which
+/// every page it wrote carries as its creation time).
+final class CommitTimingStore: IncidentStore {
+    let inner: any IncidentStore
+    let clock: any WallClock
+    private let commits = Mutex<[Int64: Int64]>([:])
+
+    init(_ inner: any IncidentStore, clock: any WallClock) {
+        self.inner = inner
+        self.clock = clock
+    }
+
+    /// `now` of each escalation pass → the time it returned, committed (milliseconds).
+    func commitTimes() -> [Int64: Int64] { commits.withLock { $0 } }
+
+    func advanceEscalations(now: Timestamp, limit: Int) async throws -> EscalationReport {
+        let report = try await inner.advanceEscalations(now: now, limit: limit)
+        let end = clock.now().milliseconds
+        if report.advanced > 0 {
+            commits.withLock { $0[now.milliseconds] = max($0[now.milliseconds] ?? end, end) }
+        }
+        return report
+    }
+
+    func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
+        try await inner.ingest(batch, now: now)
+    }
+
+    func incidents(_ query: IncidentQuery) async throws -> [Incident] { try await inner.incidents(query) }
+    func incident(id: Int64) async throws -> IncidentDetail? { try await inner.incident(id: id) }
+    func openIncident(dedupKey: String) async throws -> Incident? { try await inner.openIncident(dedupKey: dedupKey) }
+
+    func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {
+        try await inner.act(action, on: id, now: now)
+    }
+
+    func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident {
+        try await inner.escalate(id: id, by: by, now: now)
+    }
+
+    func nextEscalationDue() async throws -> Timestamp? { try await inner.nextEscalationDue() }
+
+    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery] {
+        try await inner.claimDeliveries(now: now, lease: lease, limit: limit)
+    }
+
+    func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws {
+        try await inner.recordDelivery(id: id, outcome: outcome, now: now)
+    }
+
+    func nextDeliveryDue() async throws -> Timestamp? { try await inner.nextDeliveryDue() }
+    func ping() async throws { try await inner.ping() }
+    func close() async throws { try await inner.close() }
+}
