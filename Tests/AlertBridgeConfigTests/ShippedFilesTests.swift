@@ -83,9 +83,11 @@ import Testing
         let loaded = try ConfigLoader.load(configFile: "alertbridge.example.yaml", environment: environment,
                                            currentDirectory: Self.repositoryRoot)
         #expect(loaded.server.tokens == [
-            TokenConfig(name: "monitoring", scopes: [.ingest], secret: "ingest-secret"),
-            TokenConfig(name: "noc", scopes: [.operate], secret: "operate-secret"),
+            TokenConfig(name: "monitoring", scopes: [.ingest], secret: "ingest-secret", rateLimit: 500),
+            TokenConfig(name: "noc", scopes: [.operate], secret: "operate-secret", rateLimit: 1000),
         ])
+        #expect(loaded.server.limits.maxLabels == 64)
+        #expect(loaded.server.limits.maxSummaryLength == 1024)
         #expect(loaded.server.connectors.keys.sorted() == ["console", "noc-chat", "noc-email", "ops-hook", "rnd-chat"])
         #expect(loaded.server.connectors["noc-email"]?.settings["password"] == "pa$$word")
         #expect(loaded.server.rulesDirectory == "rules")

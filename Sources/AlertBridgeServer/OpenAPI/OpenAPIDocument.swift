@@ -70,6 +70,12 @@ components:
     Labels:
       type: object
       additionalProperties: {type: string}
+    AlertLabels:
+      type: object
+      minProperties: 1
+      maxProperties: 64
+      propertyNames: {pattern: "^[a-zA-Z_][a-zA-Z0-9_]{0,127}$"}
+      additionalProperties: {type: string, maxLength: 1024}
     Severity:
       type: string
       enum: [critical, error, warning, info]
@@ -84,7 +90,7 @@ components:
             - {$ref: "#/components/schemas/Severity"}
             - {type: "null"}
         summary: {type: [string, "null"], maxLength: 1024}
-        labels: {$ref: "#/components/schemas/Labels", minProperties: 1}
+        labels: {$ref: "#/components/schemas/AlertLabels"}
         annotations:
           oneOf:
             - {$ref: "#/components/schemas/Labels"}
@@ -106,7 +112,7 @@ components:
       required: [status, labels]
       properties:
         status: {type: string, enum: [firing, resolved]}
-        labels: {$ref: "#/components/schemas/Labels"}
+        labels: {$ref: "#/components/schemas/AlertLabels"}
         annotations: {$ref: "#/components/schemas/Labels"}
         startsAt: {type: string, format: date-time}
         endsAt: {type: string, format: date-time}
@@ -130,15 +136,15 @@ components:
       type: object
       required: [routing_key, event_action]
       properties:
-        routing_key: {type: string, description: an ingest token (any value in protected mode)}
+        routing_key: {type: string, minLength: 1, description: an ingest token (any value in protected mode)}
         event_action: {type: string, enum: [trigger, acknowledge, resolve]}
-        dedup_key: {type: string, maxLength: 255, description: generated and returned when absent on trigger}
+        dedup_key: {type: string, minLength: 1, maxLength: 255, description: generated and returned when absent on trigger}
         payload:
           type: object
           required: [summary, source, severity]
           properties:
-            summary: {type: string, maxLength: 1024}
-            source: {type: string}
+            summary: {type: string, minLength: 1, maxLength: 1024, pattern: "\\S"}
+            source: {type: string, minLength: 1, pattern: "\\S"}
             severity: {$ref: "#/components/schemas/Severity"}
             timestamp: {type: string, format: date-time}
             component: {type: string}
@@ -214,8 +220,14 @@ components:
       type: object
       required: [by]
       properties:
-        by: {type: string, minLength: 1, maxLength: 128, description: who acts}
+        by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who acts}
         note: {type: [string, "null"], maxLength: 8192}
+    Note:
+      type: object
+      required: [by, note]
+      properties:
+        by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who writes it}
+        note: {type: string, minLength: 1, maxLength: 8192}
 paths:
   /api/v1/alerts:
     post:
@@ -334,9 +346,9 @@ paths:
       responses: *action
   /api/v1/incidents/{id}/notes:
     post:
-      summary: Add a note to the timeline (note is required)
+      summary: Add a note to the timeline
       parameters: [{$ref: "#/components/parameters/IncidentID"}]
-      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Action"}}}}
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Note"}}}}
       responses: *action
   /api/v1/incidents/{id}/escalate:
     post:
