@@ -115,21 +115,25 @@ public enum IngestPlanner {
             snapshots[incident.id] = policy
         }
 
+        /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
+        var byRule: [String: [Int64]] = [:]
+
         init(current: [String: Incident], alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident]) {
             byKey = current.mapValues(\.id)
             incidents = Dictionary(inhibitSources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             for incident in current.values { incidents[incident.id] = incident }
+            for incident in incidents.values { byRule[incident.rule, default: []].append(incident.id) }
             self.alertStatus = alertStatus
         }
 
         /// An open incident of an inhibiting rule with equal labels, as of this point in the batch.
         func inhibitor(of routed: RoutedAlert) -> Incident? {
             for candidate in routed.inhibitors {
-                if let source = incidents.values.first(where: {
-                    $0.rule == candidate.sourceRule && $0.status.isOpen
-                        && candidate.isInhibited(routed.alert.labels, by: $0.labels)
-                }) {
-                    return source
+                for id in byRule[candidate.sourceRule] ?? [] {
+                    if let source = incidents[id], source.status.isOpen,
+                       candidate.isInhibited(routed.alert.labels, by: source.labels) {
+                        return source
+                    }
                 }
             }
             return nil
@@ -210,6 +214,7 @@ public enum IngestPlanner {
                 merge(alert, into: &incident, now: now, announce: false)
                 if inhibitor == nil { startEscalation(&incident, routed, now: now, reason: .triggered) }
                 byKey[routed.dedupKey] = incident.id
+                byRule[incident.rule, default: []].append(incident.id)
                 touch(incident)
                 return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
                                      kind: inhibitor == nil ? .created : .suppressed)

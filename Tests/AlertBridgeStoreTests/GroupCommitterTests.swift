@@ -29,8 +29,9 @@ import Testing
     }
 
     @Test func aFailedCommitFailsOnlyItsOwnBatch() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        let store = try await SQLiteStore.open(path: dir, logger: Logger(label: "test"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
         try await store.close()
         let committer = GroupCommitter(store: store, clock: SystemClock())
         await #expect(throws: (any Error).self) { try await committer.submit([StoreConformance.routed("a")]) }

@@ -4,13 +4,20 @@ import SQLiteNIO
 
 /// Policy snapshots, pages and the escalation engine's transaction.
 extension SQLiteStore {
+    /// Each distinct policy is encoded once per batch, however many incidents it starts.
     func writeSnapshots(_ snapshots: [Int64: EscalationPolicy]) async throws {
         guard !snapshots.isEmpty else { return }
-        struct Row: Encodable { var id: Int64; var policy: EscalationPolicy }
+        var policies: [String: EscalationPolicy] = [:]
+        var rows: [[String: String]] = []
+        for (id, policy) in snapshots {
+            policies[policy.name] = policy
+            rows.append(["id": String(id), "policy": policy.name])
+        }
         _ = try await writer.rows("""
-            UPDATE incidents SET policy_snapshot = j.value->'policy'
-            FROM json_each(?) j WHERE incidents.id = j.value->>'id'
-            """, [try Self.json(snapshots.map { Row(id: $0.key, policy: $0.value) })])
+            UPDATE incidents SET policy_snapshot = p.value
+            FROM json_each(?1) j, json_each(?2) p
+            WHERE incidents.id = CAST(j.value->>'id' AS INTEGER) AND p.key = j.value->>'policy'
+            """, [try Self.json(rows), try Self.json(policies)])
     }
 
     func snapshots(of ids: [Int64]) async throws -> [Int64: EscalationPolicy] {

@@ -7,5 +7,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alertbridge-bench",
         abstract: "Benchmarks for alertbridge (driven by bench/run).",
-        subcommands: [Ceiling.self, EscalationLateness.self])
+        subcommands: [Ceiling.self, EscalationLateness.self, PageLatency.self])
 }
