@@ -33,7 +33,7 @@ public struct EscalationEngine: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 var delay = idle
                 do {
