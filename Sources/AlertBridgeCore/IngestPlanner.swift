@@ -64,12 +64,15 @@ public enum IngestPlanner {
     ///   - current: the latest incident (open or resolved) of each dedup key in the batch.
     ///   - alertStatus: the stored status of alerts of those incidents, by fingerprint.
     ///   - inhibitSources: the open incidents of the rules named by the batch's ``InhibitCandidate``s.
+    ///   - alertEnds: when those alerts that have resolved ended (their `endsAt`), to spot stale copies.
     ///   - now: the time the batch is committed.
     public static func plan(
         _ batch: [RoutedAlert], current: [String: Incident],
-        alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident] = [], now: Timestamp
+        alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident] = [],
+        alertEnds: [AlertKey: Timestamp] = [:], now: Timestamp
     ) -> Plan {
         var state = State(current: current, alertStatus: alertStatus, inhibitSources: inhibitSources)
+        state.alertEnds = alertEnds
         var plan = Plan()
         plan.outcomes.reserveCapacity(batch.count)
         for routed in batch {
@@ -117,6 +120,17 @@ public enum IngestPlanner {
 
         /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
         var byRule: [String: [Int64]] = [:]
+        var alertEnds: [AlertKey: Timestamp] = [:]
+
+        /// A firing copy of an alert whose episode already ended: it started before the
+        /// recorded end. Alertmanager can deliver out of order (retries, HA pairs); such a
+        /// copy must not re-fire, reopen or open anything.
+        func isStale(_ alert: Alert, in incident: Incident?) -> Bool {
+            guard let incident, let startsAt = alert.startsAt else { return false }
+            let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
+            guard alertStatus[key] == .resolved, let ended = alertEnds[key] else { return false }
+            return startsAt < ended
+        }
 
         init(current: [String: Incident], alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident]) {
             byKey = current.mapValues(\.id)
@@ -163,6 +177,10 @@ public enum IngestPlanner {
             let existing = byKey[routed.dedupKey].flatMap { incidents[$0] }
             switch alert.status {
             case .firing:
+                if isStale(alert, in: existing), let incident = existing {
+                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
+                                         kind: incident.status.isOpen ? .merged : .resolved)
+                }
                 let inhibitor = inhibitor(of: routed)
                 if var incident = existing, incident.status.isOpen {
                     merge(alert, into: &incident, now: now)
@@ -233,6 +251,7 @@ public enum IngestPlanner {
                                                   detail: "\(alert.displayName) recovered"))
                 }
                 alertStatus[key] = .resolved
+                alertEnds[key] = alert.endsAt ?? now
                 record(alert, in: incident.id, now: now)
                 let resolves = routed.resolve == .any || incident.firingCount <= 0
                 if resolves {

@@ -177,7 +177,7 @@ public struct CurlTransport: Sendable {
         var headers: [String: String] = [:]
         var upload: [UInt8] = []
         var uploadOffset = 0
-        /// The server's last reply line (SMTP), for error messages.
+        /// The server's last refusal (SMTP 4xx/5xx reply line), for error messages.
         var lastReply: String?
 
         init(cancelled: Flag) { self.cancelled = cancelled }
@@ -296,7 +296,10 @@ public struct CurlTransport: Sendable {
                 let line = data.withMemoryRebound(to: UInt8.self, capacity: size) {
                     String(decoding: UnsafeBufferPointer(start: $0, count: min(size, 512)), as: UTF8.self)
                 }
-                state.lastReply = line.trimmingCharacters(in: .whitespacesAndNewlines)
+                // Only refusals (4xx, 5xx): the polite `221 Bye` after a refusal says nothing.
+                if line.first == "4" || line.first == "5" {
+                    state.lastReply = line.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
                 return 0
             }
             _ = ab_setopt_pointer(handle, CURLOPT_DEBUGDATA, context)

@@ -46,11 +46,16 @@ public struct Dispatcher: Service {
         retried = Counter(label: "alertbridge_page_retries_total", factory: metrics)
     }
 
+    /// On graceful shutdown it stops claiming and lets the deliveries in flight finish
+    /// and be recorded (each is bounded by its connector's timeout), so a page that went
+    /// out is not sent again after a restart. Cancellation aborts them instead; their
+    /// rows are handed out again when the lease ends.
     public func run() async throws {
         let inFlight = InFlight()
-        await cancelWhenGracefulShutdown {
+        let stopping = Flag()
+        await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                while !Task.isCancelled {
+                while !Task.isCancelled && !stopping.isSet {
                     var delay = idle
                     do {
                         let room = maxInFlight - inFlight.count
@@ -80,6 +85,7 @@ public struct Dispatcher: Service {
                         logger.error("delivery pass failed; retrying", metadata: ["error": "\(error)"])
                         delay = .seconds(1)
                     }
+                    if stopping.isSet { break }
                     if inFlight.count >= maxInFlight {
                         await wakeup.wait(timeout: idle)  // full: until a delivery ends
                     } else if delay > .zero {
@@ -87,6 +93,9 @@ public struct Dispatcher: Service {
                     }
                 }
             }
+        } onGracefulShutdown: {
+            stopping.set()
+            wakeup.signal()
         }
     }
 
@@ -141,6 +150,12 @@ public struct Dispatcher: Service {
         func add() { value.withLock { $0 += 1 } }
         /// Returns the count before this one finished.
         func remove() -> Int { value.withLock { count in defer { count -= 1 }; return count } }
+    }
+
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        var isSet: Bool { value.withLock { $0 } }
+        func set() { value.withLock { $0 = true } }
     }
 
     func decide(_ error: DeliveryError, for delivery: Delivery) -> DeliveryOutcome {

@@ -179,3 +179,42 @@ import Testing
             .outcomes.map(\.kind) == [.created])
     }
 }
+
+/// Out-of-order delivery: a firing copy of an episode that already ended is stale.
+@Suite struct StaleCopyPlannerTests {
+    let t0 = Timestamp(seconds: 1_795_457_100)
+
+    func routed(_ instance: String, _ status: AlertStatus, startsAt: Timestamp, endsAt: Timestamp? = nil) -> RoutedAlert {
+        let alert = Alert(source: "alertmanager", status: status, severity: .critical, summary: "latency",
+                          labels: ["alertname": "EdgeLatencyHigh", "instance": instance], startsAt: startsAt, endsAt: endsAt)
+        return RoutedAlert(alert: alert, rule: "edge", dedupKey: "K", policy: "p", reopenWithin: .seconds(600))
+    }
+
+    @Test func aStaleFiringCopyAfterTheResolvedOneChangesNothing() {
+        let started = t0 - .seconds(300)
+        let batch = [
+            routed("e1", .firing, startsAt: started), routed("e2", .firing, startsAt: started),
+            routed("e1", .resolved, startsAt: started, endsAt: t0 - .seconds(1)),
+            routed("e1", .firing, startsAt: started),  // delivered late
+        ]
+        let plan = IngestPlanner.plan(batch, current: [:], alertStatus: [:], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.created, .merged, .merged, .merged])
+        #expect(plan.incidents.first?.firingCount == 1)
+    }
+
+    @Test func aStaleFiringCopyDoesNotReopenButANewEpisodeDoes() {
+        let started = t0 - .seconds(300)
+        let ended = t0 - .seconds(1)
+        let resolved = Incident(id: 7, dedupKey: "K", status: .resolved, title: "t", severity: .critical, labels: [:],
+                                annotations: [:], rule: "edge", policy: "p", alertCount: 1, firingCount: 0,
+                                createdAt: started, lastAlertAt: started, resolvedAt: t0)
+        let key = IngestPlanner.AlertKey(incidentID: 7, fingerprint: Fingerprint.of(["alertname": "EdgeLatencyHigh", "instance": "e1"]))
+        let stale = IngestPlanner.plan([routed("e1", .firing, startsAt: started)], current: ["K": resolved],
+                                       alertStatus: [key: .resolved], alertEnds: [key: ended], now: t0 + .seconds(5))
+        #expect(stale.outcomes.map(\.kind) == [.resolved])
+        #expect(stale.incidents.isEmpty)
+        let fresh = IngestPlanner.plan([routed("e1", .firing, startsAt: t0 + .seconds(4))], current: ["K": resolved],
+                                       alertStatus: [key: .resolved], alertEnds: [key: ended], now: t0 + .seconds(5))
+        #expect(fresh.outcomes.map(\.kind) == [.reopened])
+    }
+}

@@ -163,3 +163,33 @@ import Testing
         }
     }
 }
+
+@Suite struct OutOfOrderAlertmanagerTests {
+    func webhook(_ alerts: [(String, String, String?)]) -> String {
+        let items = alerts.map { instance, status, endsAt in
+            """
+            {"status": "\(status)", "labels": {"alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge", "instance": "\(instance)"},
+             "annotations": {"summary": "p95 at ICN1"}, "startsAt": "2026-11-23T09:05:00Z", "endsAt": "\(endsAt ?? "0001-01-01T00:00:00Z")"}
+            """
+        }
+        return #"{"version": "4", "status": "firing", "alerts": [\#(items.joined(separator: ","))]}"#
+    }
+
+    @Test func aLateFiringNotificationDoesNotUndoARecovery() async throws {
+        try await TestApp.run { client, store, clock in
+            let (_, opened) = try await client.postArray("/api/v1/alertmanager", webhook([("e1", "firing", nil), ("e2", "firing", nil)]))
+            let id = try #require(opened.first?["incident_id"] as? Int)
+            _ = try await client.postArray("/api/v1/alertmanager", webhook([("e1", "resolved", "2026-11-23T17:45:59Z"), ("e2", "firing", nil)]))
+            // The first notification again, delivered late (an Alertmanager retry).
+            _ = try await client.postArray("/api/v1/alertmanager", webhook([("e1", "firing", nil), ("e2", "firing", nil)]))
+            #expect(try await store.incident(id: Int64(id))?.incident.firingCount == 1)
+            clock.advance(by: .seconds(10))
+            _ = try await client.postArray("/api/v1/alertmanager", webhook([("e2", "resolved", "2026-11-23T17:50:00Z")]))
+            #expect(try await store.incident(id: Int64(id))?.incident.status == .resolved)
+            // A late firing copy after the incident resolved neither reopens it nor opens another.
+            let (_, late) = try await client.postArray("/api/v1/alertmanager", webhook([("e2", "firing", nil)]))
+            #expect(late.first?["outcome"] as? String == "resolved")
+            #expect(try await store.incidents(.init(status: .all)).count == 1)
+        }
+    }
+}

@@ -33,19 +33,23 @@ extension SQLiteStore {
             """, [try Self.json(rules)]).map(Self.decodeIncident)
     }
 
-    func alertStatuses(_ pairs: [IngestPlanner.AlertKey]) async throws -> [IngestPlanner.AlertKey: AlertStatus] {
-        guard !pairs.isEmpty else { return [:] }
+    /// The stored status of the given alerts, and when the resolved ones ended.
+    func alertStatuses(_ pairs: [IngestPlanner.AlertKey]) async throws
+        -> (status: [IngestPlanner.AlertKey: AlertStatus], ends: [IngestPlanner.AlertKey: Timestamp]) {
+        guard !pairs.isEmpty else { return ([:], [:]) }
         let rows = try await writer.rows("""
-            SELECT a.incident_id, a.fingerprint, a.status FROM json_each(?) j
+            SELECT a.incident_id, a.fingerprint, a.status, a.ends_at FROM json_each(?) j
             JOIN alerts a ON a.incident_id = j.value->>0 AND a.fingerprint = j.value->>1
             """, [try Self.json(pairs.map { [AnyCodable.int($0.incidentID), .string($0.fingerprint)] })])
-        var out: [IngestPlanner.AlertKey: AlertStatus] = [:]
+        var status: [IngestPlanner.AlertKey: AlertStatus] = [:]
+        var ends: [IngestPlanner.AlertKey: Timestamp] = [:]
         for row in rows {
             let key = IngestPlanner.AlertKey(incidentID: Int64(row.column("incident_id")!.integer!),
                                              fingerprint: row.column("fingerprint")!.string!)
-            out[key] = AlertStatus(rawValue: row.column("status")!.string!)
+            status[key] = AlertStatus(rawValue: row.column("status")!.string!)
+            if status[key] == .resolved, let end = Self.time(row.column("ends_at")) { ends[key] = end }
         }
-        return out
+        return (status, ends)
     }
 
     func write(incidents: [Incident]) async throws {
@@ -172,7 +176,7 @@ extension SQLiteStore {
             detail: row.column("detail")?.string)
     }
 
-    private static func time(_ data: SQLiteData?) -> Timestamp? {
+    static func time(_ data: SQLiteData?) -> Timestamp? {
         guard let data, !data.isNull, let ms = data.integer else { return nil }
         return Timestamp(milliseconds: Int64(ms))
     }

@@ -85,8 +85,8 @@ public final class SQLiteStore: IncidentStore {
             let statuses = try await alertStatuses(Array(pairs))
             let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
             let sources = try await openIncidents(rules: Array(sourceRules))
-            var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses,
-                                          inhibitSources: sources, now: now)
+            var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses.status,
+                                          inhibitSources: sources, alertEnds: statuses.ends, now: now)
             if plan.newIncidentCount > 0 {
                 let maxID = try await writer.rows("SELECT COALESCE(MAX(id), 0) AS m FROM incidents").first?.column("m")?.integer ?? 0
                 plan = plan.assigningIDs((1...plan.newIncidentCount).map { Int64(maxID + $0) })

@@ -1,0 +1,210 @@
+import AlertBridgeCore
+@testable import AlertBridgeNotify
+import AlertBridgeStore
+import Foundation
+import Synchronization
+import Testing
+
+/// Slack, Teams and webhook connectors against a local HTTP receiver, alone and
+/// driven by the dispatcher over a temporary SQLite store with a manual clock.
+@Suite struct HTTPConnectorTests {
+    let transport = CurlTransport(connectTimeout: .seconds(2), totalTimeout: .seconds(10))
+
+    func deliver(_ connector: some Connector, _ page: PageMessage) async -> DeliveryError? {
+        do throws(DeliveryError) {
+            try await connector.deliver(page)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func slackReceivesBlockKitJSON() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            let slack = SlackConnector(webhookURL: base + "/services/T0/B0/XYZ", transport: transport)
+            #expect(await deliver(slack, Pages.page(title: Pages.korean)) == nil)
+            let request = try #require(receiver.requests.first)
+            #expect(request.path == "/services/T0/B0/XYZ")
+            #expect(request.headers["content-type"] == "application/json; charset=utf-8")
+            let json = try #require(request.json)
+            #expect(json == SlackMessage.payload(Pages.page(title: Pages.korean)))
+            #expect(json["blocks"]?[0]?["text"]?["text"]?.stringValue?.contains("엣지 지연") == true)
+        }
+    }
+
+    @Test func teamsReceivesAnAdaptiveCard() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            receiver.script("/workflows/abc", [.init(status: 202, body: "")])  // what Workflows answers
+            let teams = TeamsConnector(webhookURL: base + "/workflows/abc", transport: transport)
+            #expect(await deliver(teams, Pages.page()) == nil)
+            let json = try #require(receiver.requests.first?.json)
+            #expect(json["attachments"]?[0]?["contentType"] == "application/vnd.microsoft.card.adaptive")
+            #expect(json["attachments"]?[0]?["content"]?["type"] == "AdaptiveCard")
+        }
+    }
+
+    @Test func webhookBodyIsSignedAndTheSignatureVerifies() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            let clock = ManualClock(Timestamp(seconds: 1_795_457_100))
+            let hook = WebhookConnector(url: base + "/hook", secret: "topsecret", transport: transport, clock: clock)
+            #expect(await deliver(hook, Pages.page(deliveryID: 19)) == nil)
+            let request = try #require(receiver.requests.first)
+            let timestamp = try #require(request.headers["x-alertbridge-timestamp"])
+            let signature = try #require(request.headers["x-alertbridge-signature"])
+            #expect(timestamp == "1795457100")
+            #expect(signature.hasPrefix("sha256="))
+            #expect(WebhookSignature.verify(body: request.body, timestamp: timestamp, signature: signature,
+                                            secret: "topsecret", now: 1_795_457_130))
+            #expect(!WebhookSignature.verify(body: request.body, timestamp: timestamp, signature: signature,
+                                             secret: "wrong", now: 1_795_457_130))
+            #expect(request.headers["x-alertbridge-delivery"] == "19")
+            #expect(request.headers["x-alertbridge-event"] == "triggered")
+            let json = try #require(request.json)
+            #expect(json["event"] == "triggered")
+            #expect(json["incident"]?["id"] == 42)
+            #expect(json["delivery"]?["tier_name"] == "technical-support")
+
+            // Without a secret: no signature header, still a timestamp.
+            let unsigned = WebhookConnector(url: base + "/plain", secret: nil, transport: transport, clock: clock)
+            #expect(await deliver(unsigned, Pages.page()) == nil)
+            #expect(receiver.requests(to: "/plain").first?.headers["x-alertbridge-signature"] == nil)
+        }
+    }
+
+    @Test func retriesThrough503sToExactlyOneDelivery() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            receiver.script("/hook", [.init(status: 503, body: "busy"), .init(status: 503, body: "busy")])
+            try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
+                let id = try await t.newIncident("a")
+                let clock = ManualClock(Pages.t0)
+                let d = t.dispatcher(["hook": WebhookConnector(url: base + "/hook", secret: "s", transport: transport)],
+                                     clock: clock)
+                #expect(try await d.tick() == 1)                // 503
+                #expect(try await d.tick() == 0)                // not before the backoff
+                clock.advance(by: .seconds(2))
+                #expect(try await d.tick() == 1)                // 503 again
+                clock.advance(by: .seconds(4))
+                #expect(try await d.tick() == 1)                // 200
+                clock.advance(by: .seconds(3600))
+                #expect(try await d.tick() == 0)
+                #expect(try await t.store.nextDeliveryDue() == nil)
+                let requests = receiver.requests(to: "/hook")
+                #expect(requests.count == 3)
+                #expect(Set(requests.compactMap { $0.headers["x-alertbridge-delivery"] }).count == 1)
+                #expect(requests.compactMap { $0.json?["delivery"]?["attempt"]?.intValue } == [1, 2, 3])
+                #expect(try await t.failures(id).isEmpty)
+            }
+        }
+    }
+
+    @Test func a429RetryAfterIsHonoured() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            receiver.script("/slack", [.init(status: 429, headers: ["Retry-After": "30"], body: "rate_limited")])
+            try await TestStore.with(targets: [.init(connector: "chat")]) { (t: TestStore) async throws in
+                try await t.newIncident("a")
+                let clock = ManualClock(Pages.t0)
+                let d = t.dispatcher(["chat": SlackConnector(webhookURL: base + "/slack", transport: transport)], clock: clock)
+                #expect(try await d.tick() == 1)
+                clock.advance(by: .seconds(29))                 // backoff alone would retry after 2 s
+                #expect(try await d.tick() == 0)
+                clock.advance(by: .seconds(1))
+                #expect(try await d.tick() == 1)
+                #expect(receiver.requests(to: "/slack").count == 2)
+                #expect(try await t.store.nextDeliveryDue() == nil)
+            }
+        }
+    }
+
+    @Test func a400IsNotRetriedAndIsOnTheTimeline() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            receiver.script("/slack", [.init(status: 400, body: "invalid_payload")])
+            try await TestStore.with(targets: [.init(connector: "chat")]) { (t: TestStore) async throws in
+                let id = try await t.newIncident("a")
+                let clock = ManualClock(Pages.t0)
+                let d = t.dispatcher(["chat": SlackConnector(webhookURL: base + "/slack", transport: transport)], clock: clock)
+                #expect(try await d.tick() == 1)
+                for _ in 0..<5 {
+                    clock.advance(by: .seconds(600))
+                    #expect(try await d.tick() == 0)
+                }
+                #expect(receiver.requests(to: "/slack").count == 1)
+                #expect(try await t.failures(id) == ["tier 1 via chat: HTTP 400: invalid_payload"])
+            }
+        }
+    }
+
+    @Test func pagesSurviveAReceiverOutageAndArriveExactlyOnce() async throws {
+        let port = try await HTTPReceiver.closedPort()
+        let url = "http://127.0.0.1:\(port)/hook"
+        try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
+            var ids: [Int64] = []
+            for n in 0..<5 { ids.append(try await t.newIncident("k\(n)")) }
+            let clock = ManualClock(Pages.t0)
+            let d = t.dispatcher(["hook": WebhookConnector(url: url, secret: "s", transport: transport)], clock: clock,
+                                 backoff: Backoff(initial: .seconds(2), maximum: .seconds(60), maxAge: .seconds(3600)))
+            // Down for ten minutes: every attempt is refused and rescheduled.
+            var attempts = 0
+            for _ in 0..<20 {
+                attempts += try await d.tick()
+                clock.advance(by: .seconds(30))
+            }
+            #expect(attempts > 5)
+            #expect(try await t.store.nextDeliveryDue() != nil)
+            // Back up on the same port.
+            try await HTTPReceiver.with(port: port) { (receiver: HTTPReceiver, _: String) async throws in
+                for _ in 0..<10 {
+                    try await d.tick()
+                    clock.advance(by: .seconds(60))
+                }
+                let requests = receiver.requests(to: "/hook")
+                let incidents = requests.compactMap { $0.json?["incident"]?["id"]?.intValue }
+                #expect(incidents.sorted() == ids.sorted(), "each page once: \(incidents)")
+                #expect(try await t.store.nextDeliveryDue() == nil)
+            }
+            for id in ids { #expect(try await t.failures(id).isEmpty) }
+        }
+    }
+
+    @Test func aSlowReceiverDoesNotHoldUpOtherPages() async throws {
+        let log = EventLog()
+        try await HTTPReceiver.with(receiver: HTTPReceiver(log: log)) { (receiver: HTTPReceiver, base: String) async throws in
+            receiver.script("/slow", [.init(status: 200, delay: .seconds(3)), .init(status: 200, delay: .seconds(3))])
+            try await TestStore.with(targets: [.init(connector: "slow"), .init(connector: "fast")]) { (t: TestStore) async throws in
+                let wakeup = Wakeup()
+                let slow = WebhookConnector(url: base + "/slow", secret: nil, transport: transport)
+                let fast = Logged(name: "fast", log: log, inner: WebhookConnector(url: base + "/fast", secret: nil, transport: transport))
+                let d = t.dispatcher(["slow": slow, "fast": fast], clock: ManualClock(Pages.t0), wakeup: wakeup)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await d.run() }
+                    try await t.newIncident("first")
+                    wakeup.signal()
+                    #expect(try await eventually { log.index(of: "received /slow") != nil })
+                    // A page written while the slow delivery is in flight goes out at once.
+                    try await t.newIncident("second")
+                    wakeup.signal()
+                    #expect(try await eventually { log.all.filter { $0 == "delivered fast" }.count == 2 })
+                    #expect(try await eventually { log.all.filter { $0 == "answered /slow" }.count == 2 })
+                    // Every delivery recorded: nothing pending in the outbox.
+                    #expect(try await eventually { try await t.store.nextDeliveryDue() == nil })
+                    group.cancelAll()
+                }
+                let events = log.all
+                let firstSlowAnswer = try #require(events.firstIndex(of: "answered /slow"))
+                let fastDeliveries = events.indices.filter { events[$0] == "delivered fast" }
+                #expect(fastDeliveries.allSatisfy { $0 < firstSlowAnswer }, "\(events)")
+            }
+        }
+    }
+}
+
+/// Logs `delivered NAME` when its connector's delivery succeeded.
+struct Logged: Connector {
+    let name: String
+    let log: EventLog
+    let inner: any Connector
+
+    func deliver(_ page: PageMessage) async throws(DeliveryError) {
+        try await inner.deliver(page)
+        log.append("delivered \(name)")
+    }
+}

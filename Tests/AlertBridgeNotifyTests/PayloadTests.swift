@@ -1,0 +1,113 @@
+import AlertBridgeCore
+@testable import AlertBridgeNotify
+import Testing
+
+@Suite struct SlackPayloadTests {
+    @Test func blockKitWithHeaderFieldsAckCommandContextAndTextFallback() throws {
+        let payload = SlackMessage.payload(Pages.page(.escalated, step: 2, tier: 2, recipients: []))
+        let blocks = try #require(payload["blocks"]?.arrayValue)
+        #expect(blocks.map { $0["type"]?.stringValue } == ["header", "section", "section", "section", "context"])
+        #expect(blocks[0]["text"]?["text"] == "🔴 ESCALATED [CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
+        #expect(blocks[0]["text"]?["type"] == "plain_text")
+        #expect(blocks[1]["text"]?["text"]?.stringValue?.hasPrefix("*Incident #42 needs tier 2 (rnd): the previous tier did not acknowledge in time.*") == true)
+        let fields = try #require(blocks[2]["fields"]?.arrayValue).compactMap { $0["text"]?.stringValue }
+        #expect(fields.prefix(5) == ["*PoP*\nICN1", "*Region*\napac", "*Service*\ncdn-edge", "*Value*\n1.4 (threshold 0.8)",
+                                     "*Severity*\ncritical"])
+        #expect(fields.contains("*Tier*\n2 (rnd)"))
+        #expect(fields.contains("*Status*\ntriggered"))
+        #expect(fields.count <= 10)
+        #expect(blocks[3]["text"]?["text"] == "Acknowledge: `alertbridge ack 42`")
+        let context = try #require(blocks[4]["elements"]?[0]?["text"]?.stringValue)
+        #expect(context.contains("<https://wiki.example.com/runbooks/edge-latency|Runbook>"))
+        let text = try #require(payload["text"]?.stringValue)
+        #expect(text.hasPrefix("🔴 ESCALATED [CRITICAL]"))
+        #expect(text.contains("PoP: ICN1"))
+        #expect(text.contains("Acknowledge: `alertbridge ack 42`"))
+    }
+
+    @Test func markersFollowTheEventAndSeverity() {
+        func header(_ page: PageMessage) -> String? { SlackMessage.payload(page)["blocks"]?[0]?["text"]?["text"]?.stringValue }
+        #expect(header(Pages.page(.resolved, status: .resolved))?.hasPrefix("✅ RESOLVED") == true)
+        #expect(header(Pages.page(.acknowledged, status: .acknowledged))?.hasPrefix("👀 ACKNOWLEDGED") == true)
+        #expect(header(Pages.page(severity: .error))?.hasPrefix("🟠") == true)
+        #expect(header(Pages.page(severity: .warning))?.hasPrefix("🟡") == true)
+        #expect(header(Pages.page(severity: .info))?.hasPrefix("🔵") == true)
+        // Nothing left to acknowledge: no command.
+        #expect(SlackMessage.payload(Pages.page(.resolved, status: .resolved))["blocks"]?.arrayValue?.count == 4)
+    }
+
+    @Test func alertTextCannotBecomeSlackMarkupAndLongTitlesAreCut() throws {
+        let title = "latency <@channel> & <https://evil.example|click> " + String(repeating: "x", count: 300)
+        let payload = SlackMessage.payload(Pages.page(title: title))
+        let section = try #require(payload["blocks"]?[1]?["text"]?["text"]?.stringValue)
+        #expect(section.contains("&lt;@channel&gt; &amp; &lt;https://evil.example|click&gt;"))
+        #expect(!section.contains("<@channel>"))
+        #expect(try #require(payload["blocks"]?[0]?["text"]?["text"]?.stringValue).count <= 150)
+    }
+
+    @Test func encodesAsCompactDeterministicJSON() throws {
+        let bytes = SlackMessage.payload(Pages.page()).encoded()
+        #expect(bytes == SlackMessage.payload(Pages.page()).encoded())
+        #expect(try JSONValue.decode(bytes) == SlackMessage.payload(Pages.page()))
+    }
+}
+
+@Suite struct TeamsPayloadTests {
+    @Test func workflowsMessageCarryingAnAdaptiveCard() throws {
+        let payload = TeamsMessage.payload(Pages.page(.triggered, title: Pages.korean))
+        #expect(payload["type"] == "message")
+        let attachment = try #require(payload["attachments"]?[0])
+        #expect(attachment["contentType"] == "application/vnd.microsoft.card.adaptive")
+        let card = try #require(attachment["content"])
+        #expect(card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json")
+        #expect(card["type"] == "AdaptiveCard")
+        #expect(card["version"] == "1.4")
+        let body = try #require(card["body"]?.arrayValue)
+        #expect(body[0]["type"] == "TextBlock")
+        #expect(body[0]["text"]?.stringValue?.hasPrefix("🔴 [CRITICAL] ICN1 cdn-edge: ICN1 엣지 지연") == true)
+        #expect(body[0]["color"] == "Attention")
+        let factSet = try #require(body.first { $0["type"] == "FactSet" })
+        let facts = try #require(factSet["facts"]?.arrayValue).map { ($0["title"]?.stringValue ?? "", $0["value"]?.stringValue ?? "") }
+        #expect(facts.first! == ("PoP", "ICN1"))
+        #expect(facts.contains { $0 == ("Value", "1.4 (threshold 0.8)") })
+        #expect(facts.contains { $0 == ("Tier", "1 (technical-support)") })
+        #expect(body.contains { $0["text"] == "Acknowledge: `alertbridge ack 42`" })
+        #expect(card["actions"]?[0]?["url"] == "https://wiki.example.com/runbooks/edge-latency")
+    }
+
+    @Test func resolvedCardsAreGreenWithoutAnAckCommand() throws {
+        let card = try #require(TeamsMessage.payload(Pages.page(.resolved, status: .resolved))["attachments"]?[0]?["content"])
+        let body = try #require(card["body"]?.arrayValue)
+        #expect(body[0]["color"] == "Good")
+        #expect(!body.contains { $0["text"]?.stringValue?.contains("alertbridge ack") == true })
+    }
+}
+
+@Suite struct WebhookPayloadTests {
+    @Test func documentHoldsEventIncidentAndDelivery() throws {
+        let payload = WebhookDocument.payload(Pages.page(.escalated, step: 2, tier: 2, deliveryID: 19, connector: "ops-hook"))
+        #expect(payload["version"] == 1)
+        #expect(payload["event"] == "escalated")
+        let incident = try #require(payload["incident"])
+        #expect(incident["id"] == 42)
+        #expect(incident["status"] == "triggered")
+        #expect(incident["dedup_key"] == "EdgeLatencyHigh/ICN1/cdn-edge")
+        #expect(incident["title"] == "p95 latency 1.4s at ICN1 (threshold 800ms)")
+        #expect(incident["severity"] == "critical")
+        #expect(incident["labels"]?["pop"] == "ICN1")
+        #expect(incident["tier"] == 2)
+        #expect(incident["alert_count"] == 3)
+        #expect(incident["created_at"] == "2026-11-23T18:05:00Z")
+        #expect(incident["acknowledged_at"] == .null)
+        #expect(incident["alerts"]?[0]?["value"] == .number(1.4))
+        let delivery = try #require(payload["delivery"])
+        #expect(delivery["id"] == 19)
+        #expect(delivery["tier"] == 2)
+        #expect(delivery["tier_name"] == "rnd")
+        #expect(delivery["step"] == 2)
+        #expect(delivery["attempt"] == 1)
+        #expect(delivery["connector"] == "ops-hook")
+        #expect(payload["subject"]?.stringValue?.hasPrefix("ESCALATED [CRITICAL]") == true)
+        #expect(payload["text"]?.stringValue?.contains("alertbridge ack 42") == true)
+    }
+}

@@ -1,0 +1,177 @@
+import AlertBridgeCore
+@testable import AlertBridgeNotify
+import AlertBridgeStore
+import Foundation
+import Testing
+
+/// The smtp connector against a real SMTP server (aiosmtpd).
+@Suite(.enabled(if: SMTPSink.available || requireAll, "\(SMTPSink.unavailableReason)"))
+struct SMTPConnectorTests {
+    let from = "Alertbridge <alertbridge@example.com>"
+
+    func connector(_ url: String, _ sink: SMTPSink, startTLS: StartTLS = .none, user: String? = nil,
+                   password: String? = nil) -> SMTPConnector {
+        SMTPConnector(settings: .init(url: url, from: from, username: user, password: password, startTLS: startTLS),
+                      transport: CurlTransport(connectTimeout: .seconds(5), totalTimeout: .seconds(15), caFile: sink.certificate),
+                      clock: ManualClock(Pages.t0))
+    }
+
+    func deliver(_ connector: SMTPConnector, _ page: PageMessage) async -> DeliveryError? {
+        do throws(DeliveryError) {
+            try await connector.deliver(page)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func deliversAThreadedKoreanPageWithProperHeaders() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            let mail = connector(sink.url, sink)
+            let first = Pages.page(.triggered, step: 1, title: Pages.korean, recipients: ["noc@example.com", "lead@example.com"])
+            let second = Pages.page(.escalated, step: 2, tier: 2, deliveryID: 8, title: Pages.korean,
+                                    recipients: ["rnd-oncall@example.com"])
+            #expect(await deliver(mail, first) == nil)
+            #expect(await deliver(mail, second) == nil)
+
+            let received = try sink.received()
+            try #require(received.count == 2, "server log:\n\(sink.log)")
+            let (a, b) = (received[0], received[1])
+            #expect(a.mailFrom == "alertbridge@example.com")
+            #expect(a.recipients == ["noc@example.com", "lead@example.com"])
+            #expect(b.recipients == ["rnd-oncall@example.com"])
+            #expect(a.header("Date") == "Mon, 23 Nov 2026 18:05:00 +0000")
+            #expect(a.header("From") == "Alertbridge <alertbridge@example.com>")
+            #expect(a.header("To") == "noc@example.com, lead@example.com")
+            #expect(a.header("Message-ID") == "<incident-42@alertbridge.example.com>")
+            #expect(a.header("MIME-Version") == "1.0")
+            #expect(a.header("Content-Type") == "text/plain; charset=utf-8")
+
+            // Korean subject: RFC 2047 on the wire, the original after decoding.
+            let subject = try #require(a.header("Subject"))
+            #expect(subject.hasPrefix("=?UTF-8?B?"))
+            #expect(MailDecoding.decodeEncodedWords(subject) == "[CRITICAL] ICN1 cdn-edge: \(Pages.korean) (#42)")
+            #expect(MailDecoding.decodeEncodedWords(try #require(b.header("Subject")))
+                    == "ESCALATED [CRITICAL] ICN1 cdn-edge: \(Pages.korean) (#42)")
+
+            // UTF-8 body, as sent.
+            let body = try #require(MailDecoding.decodeQuotedPrintable(a.body))
+            #expect(body.contains("What:     \(Pages.korean)"))
+            #expect(body.contains("Where:    pop ICN1, region apac, service cdn-edge"))
+            #expect(body.contains("Acknowledge: alertbridge ack 42"))
+
+            // Threading: the escalation answers the first page.
+            #expect(b.header("In-Reply-To") == a.header("Message-ID"))
+            #expect(b.header("References") == a.header("Message-ID"))
+            #expect(b.header("Message-ID") != a.header("Message-ID"))
+        }
+    }
+
+    @Test func aLineStartingWithADotSurvivesDotStuffing() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            let page = Pages.page(title: "x\n.\nstill here")  // a lone "." line would end DATA if not stuffed
+            #expect(await deliver(connector(sink.url, sink), page) == nil)
+            let received = try sink.received()
+            try #require(received.count == 1)
+            #expect(MailDecoding.decodeQuotedPrintable(received[0].body)?.contains("Acknowledge: alertbridge ack 42") == true)
+        }
+    }
+
+    @Test func authenticatesWithCredentials() async throws {
+        var options = SMTPSink.Options()
+        options.auth = ("alertbridge", "s3cret")
+        options.authRequiresTLS = false
+        try await SMTPSink.with(options) { (sink: SMTPSink) async throws in
+            #expect(await deliver(connector(sink.url, sink, user: "alertbridge", password: "s3cret"), Pages.page()) == nil)
+            #expect(try sink.received().first?.authenticatedAs == "alertbridge")
+
+            let wrong = await deliver(connector(sink.url, sink, user: "alertbridge", password: "nope"), Pages.page())
+            guard case .permanent(let why) = wrong else { Issue.record("wrong password: \(String(describing: wrong))"); return }
+            #expect(why.contains("535") || why.lowercased().contains("login denied"), "\(why)")
+
+            let anonymous = await deliver(connector(sink.url, sink), Pages.page())
+            guard case .permanent(let why) = anonymous else { Issue.record("no credentials: \(String(describing: anonymous))"); return }
+            #expect(why.contains("530"), "\(why)")
+            #expect(try sink.received().count == 1)
+        }
+    }
+
+    @Test func startTLSRequiredWithAuthOverTheEncryptedSession() async throws {
+        var options = SMTPSink.Options()
+        options.startTLS = true
+        options.requireStartTLS = true
+        options.auth = ("alertbridge", "s3cret")  // aiosmtpd only allows AUTH after STARTTLS
+        try await SMTPSink.with(options) { (sink: SMTPSink) async throws in
+            let mail = connector(sink.url, sink, startTLS: .required, user: "alertbridge", password: "s3cret")
+            #expect(await deliver(mail, Pages.page()) == nil)
+            let received = try sink.received()
+            try #require(received.count == 1, "server log:\n\(sink.log)")
+            #expect(received[0].tls)
+            #expect(received[0].authenticatedAs == "alertbridge")
+
+            // optional upgrades too when the server offers it.
+            #expect(await deliver(connector(sink.url, sink, startTLS: .optional, user: "alertbridge", password: "s3cret"),
+                                  Pages.page()) == nil)
+            #expect(try sink.received().last?.tls == true)
+        }
+    }
+
+    @Test func startTLSRequiredAgainstAServerWithoutItFailsPermanentlyAndSaysWhy() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            let failure = await deliver(connector(sink.url, sink, startTLS: .required), Pages.page())
+            guard case .permanent(let why) = failure else { Issue.record("got \(String(describing: failure))"); return }
+            #expect(why.contains("does not offer STARTTLS"), "\(why)")
+            #expect(why.contains("starttls: required"))
+            #expect(try sink.received().isEmpty)
+            // optional falls back to plain text.
+            #expect(await deliver(connector(sink.url, sink, startTLS: .optional), Pages.page()) == nil)
+            #expect(try sink.received().first?.tls == false)
+        }
+    }
+
+    @Test func anUntrustedCertificateFailsPermanently() async throws {
+        var options = SMTPSink.Options()
+        options.startTLS = true
+        try await SMTPSink.with(options) { (sink: SMTPSink) async throws in
+            let untrusting = SMTPConnector(settings: .init(url: sink.url, from: from, startTLS: .required),
+                                           transport: CurlTransport(), clock: ManualClock(Pages.t0))
+            let failure = await deliver(untrusting, Pages.page())
+            guard case .permanent(let why) = failure else { Issue.record("got \(String(describing: failure))"); return }
+            #expect(why.contains("certificate"), "\(why)")
+        }
+    }
+
+    @Test func implicitTLSWithSMTPS() async throws {
+        var options = SMTPSink.Options()
+        options.implicitTLS = true
+        try await SMTPSink.with(options) { (sink: SMTPSink) async throws in
+            #expect(await deliver(connector(sink.smtpsURL, sink), Pages.page()) == nil)
+            let received = try sink.received()
+            try #require(received.count == 1, "server log:\n\(sink.log)")
+            #expect(received[0].tls)
+        }
+    }
+
+    @Test func aRejectedRecipientIsPermanentAndABusyMailboxTransient() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            let mail = connector(sink.url, sink)
+            let rejected = await deliver(mail, Pages.page(recipients: ["reject-me@example.com"]))
+            guard case .permanent(let why) = rejected else { Issue.record("550: \(String(describing: rejected))"); return }
+            #expect(why.contains("550"), "\(why)")
+            #expect(why.contains("User unknown"), "the server's own words: \(why)")
+
+            let busy = await deliver(mail, Pages.page(recipients: ["busy@example.com"]))
+            guard case .transient(let reason, _) = busy else { Issue.record("451: \(String(describing: busy))"); return }
+            #expect(reason.contains("451"), "\(reason)")
+            #expect(try sink.received().isEmpty)
+        }
+    }
+
+    @Test func aServerThatIsNotThereIsTransient() async throws {
+        let port = try await HTTPReceiver.closedPort()
+        let mail = SMTPConnector(settings: .init(url: "smtp://127.0.0.1:\(port)", from: from),
+                                 transport: CurlTransport(connectTimeout: .seconds(2)), clock: ManualClock(Pages.t0))
+        let failure = await deliver(mail, Pages.page())
+        guard case .transient = failure else { Issue.record("got \(String(describing: failure))"); return }
+    }
+}
