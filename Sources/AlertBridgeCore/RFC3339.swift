@@ -89,7 +89,8 @@ public enum RFC3339 {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civilFromDays(_ z: Int) -> (Int, Int, Int) {
+    /// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
+    public static func civilFromDays(_ z: Int) -> (Int, Int, Int) {
         let z = z + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

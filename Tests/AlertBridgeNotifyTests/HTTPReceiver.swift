@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import AlertBridgeNotify
 import Foundation
 import HTTPTypes

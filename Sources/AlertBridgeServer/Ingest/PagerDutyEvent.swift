@@ -87,39 +87,3 @@ struct PagerDutyEvent: Decodable {
                      startsAt: p.timestamp.flatMap(RFC3339.parse))
     }
 }
-
-/// Any JSON value, for PagerDuty's free-form `custom_details`.
-enum JSONValue: Decodable, Equatable {
-    case string(String), number(Double), bool(Bool), null
-    case array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
-        else if let v = try? c.decode(Double.self) { self = .number(v) }
-        else if let v = try? c.decode(String.self) { self = .string(v) }
-        else if let v = try? c.decode([JSONValue].self) { self = .array(v) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    /// Strings as themselves, everything else as compact JSON.
-    var text: String {
-        switch self {
-        case .string(let s): s
-        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
-        case .bool(let b): String(b)
-        case .null: "null"
-        case .array(let items): "[" + items.map(\.json).joined(separator: ",") + "]"
-        case .object(let fields): "{" + fields.sorted { $0.key < $1.key }.map { "\(JSONValue.string($0.key).json):\($0.value.json)" }.joined(separator: ",") + "}"
-        }
-    }
-
-    private var json: String {
-        if case .string(let s) = self {
-            let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
-            return String(decoding: data, as: UTF8.self)
-        }
-        return text
-    }
-}

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON document built in code: chat cards and webhook bodies are trees of these,
-/// so their shape is visible where they are built and comparable in tests.
+/// Any JSON value. Chat cards and webhook bodies are built as trees of these, so their
+/// shape is visible where they are built and comparable in tests; free-form input
+/// (PagerDuty's `custom_details`) is read into one.
 public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral {
     case string(String)
@@ -81,6 +82,12 @@ public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral,
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Every case encodes; a non-finite number is the only failure, and none is built.
         return Array((try? encoder.encode(self)) ?? Data("null".utf8))
+    }
+
+    /// A string as itself, anything else as compact JSON: how a free-form value becomes an annotation.
+    public var text: String {
+        if case .string(let s) = self { return s }
+        return String(decoding: encoded(), as: UTF8.self)
     }
 
     public static func decode(_ bytes: some Sequence<UInt8>) throws -> JSONValue {
