@@ -26,6 +26,9 @@ public struct Dispatcher: Service {
     let sent: Counter
     let failed: Counter
     let retried: Counter
+    /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
+    /// pages does not queue behind its own bookkeeping.
+    let recorder: Batcher<DeliveryRecord, Void>
 
     public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,
                 backoff: Backoff = Backoff(), logger: Logger, metrics: any MetricsFactory,
@@ -44,6 +47,10 @@ public struct Dispatcher: Service {
         sent = Counter(label: "alertbridge_pages_delivered_total", factory: metrics)
         failed = Counter(label: "alertbridge_pages_failed_total", factory: metrics)
         retried = Counter(label: "alertbridge_page_retries_total", factory: metrics)
+        recorder = Batcher { [store, clock] records in
+            try await store.recordDeliveries(records, now: clock.now())
+            return records.map { _ in () }
+        }
     }
 
     /// On graceful shutdown it stops claiming and lets the deliveries in flight finish
@@ -140,7 +147,7 @@ public struct Dispatcher: Service {
             logger.warning("page not delivered", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
-        try await store.recordDelivery(id: delivery.id, outcome: outcome, now: clock.now())
+        _ = try await recorder.submit([DeliveryRecord(id: delivery.id, outcome: outcome)])
     }
 
     /// How many deliveries ``run()`` has started and not finished.

@@ -34,6 +34,9 @@ public protocol IncidentStore: Sendable {
     func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery]
     /// Records the outcome of a claimed delivery.
     func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws
+    /// Records many outcomes; a store should do it in one transaction (the dispatcher
+    /// batches them, so a storm of pages does not cost an fsync each).
+    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws
     /// The earliest time a pending delivery is due.
     func nextDeliveryDue() async throws -> Timestamp?
 
@@ -124,6 +127,23 @@ public struct EscalationReport: Sendable, Equatable {
     public var slaBreaches: [String] = []
 
     public init() {}
+}
+
+public struct DeliveryRecord: Sendable, Equatable {
+    public var id: Int64
+    public var outcome: DeliveryOutcome
+
+    public init(id: Int64, outcome: DeliveryOutcome) {
+        self.id = id
+        self.outcome = outcome
+    }
+}
+
+extension IncidentStore {
+    /// One at a time, for stores without a batched form.
+    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
+        for record in outcomes { try await recordDelivery(id: record.id, outcome: record.outcome, now: now) }
+    }
 }
 
 /// One page to one connector, as the outbox holds it.

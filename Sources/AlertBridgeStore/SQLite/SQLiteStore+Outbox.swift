@@ -29,25 +29,44 @@ extension SQLiteStore {
     }
 
     public func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws {
+        try await recordDeliveries([DeliveryRecord(id: id, outcome: outcome)], now: now)
+    }
+
+    /// One transaction for the batch; all deliveries that succeeded in one statement.
+    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
+        guard !outcomes.isEmpty else { return }
         try await transaction {
-            switch outcome {
-            case .delivered:
-                _ = try await writer.rows("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-                                          [.integer(Int(now.milliseconds)), .integer(Int(id))])
-            case .retry(let at, let reason):
-                _ = try await writer.rows("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
-                                          [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))])
-            case .failed(let reason):
-                let rows = try await writer.rows("""
-                    UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'
-                    RETURNING incident_id, connector, tier
-                    """, [.text(reason), .integer(Int(id))])
-                if let row = rows.first {
-                    try await append(timeline: [TimelineEntry(
-                        incidentID: Int64(row.column("incident_id")!.integer!), at: now, kind: .deliveryFailed,
-                        by: "alertbridge",
-                        detail: "tier \(row.column("tier")!.integer!) via \(row.column("connector")!.string!): \(reason)")])
-                }
+            let sent = outcomes.compactMap { $0.outcome == .delivered ? $0.id : nil }
+            if !sent.isEmpty {
+                _ = try await writer.rows("""
+                    UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL
+                    WHERE id IN (SELECT value FROM json_each(?))
+                    """, [.integer(Int(now.milliseconds)), try Self.json(sent)])
+            }
+            for record in outcomes where record.outcome != .delivered {
+                try await recordFailure(record.id, record.outcome, now: now)
+            }
+        }
+    }
+
+    /// A retry or a permanent failure, inside the caller's transaction.
+    private func recordFailure(_ id: Int64, _ outcome: DeliveryOutcome, now: Timestamp) async throws {
+        switch outcome {
+        case .delivered:
+            break
+        case .retry(let at, let reason):
+            _ = try await writer.rows("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+                                      [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))])
+        case .failed(let reason):
+            let rows = try await writer.rows("""
+                UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'
+                RETURNING incident_id, connector, tier
+                """, [.text(reason), .integer(Int(id))])
+            if let row = rows.first {
+                try await append(timeline: [TimelineEntry(
+                    incidentID: Int64(row.column("incident_id")!.integer!), at: now, kind: .deliveryFailed,
+                    by: "alertbridge",
+                    detail: "tier \(row.column("tier")!.integer!) via \(row.column("connector")!.string!): \(reason)")])
             }
         }
     }
