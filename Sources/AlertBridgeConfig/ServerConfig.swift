@@ -43,6 +43,17 @@ public struct ConnectorConfig: Sendable, Equatable {
     public static let console = ConnectorConfig(name: "console", type: .console)
 }
 
+/// How pages are delivered: `delivery:` in alertbridge.yaml.
+public struct DeliverySettings: Sendable, Equatable {
+    /// Transient failures are retried with backoff until a page is this old, then it fails.
+    public var maxAge: Duration = .seconds(3600)
+    public var connectTimeout: Duration = .seconds(5)
+    /// For a whole transfer: connecting, TLS, sending and the answer.
+    public var timeout: Duration = .seconds(20)
+
+    public init() {}
+}
+
 /// The settings of `alertbridge.yaml`.
 public struct ServerConfig: Sendable, Equatable {
     public var listenHost: String
@@ -58,6 +69,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var connectors: [String: ConnectorConfig]
     public var maxBodyBytes: Int
     public var limits: IngestLimits
+    public var delivery = DeliverySettings()
 
     public init(
         listenHost: String = "127.0.0.1", listenPort: Int = 8080, store: String = "sqlite:alertbridge.db",

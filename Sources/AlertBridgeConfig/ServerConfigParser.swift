@@ -13,7 +13,7 @@ struct ServerConfigParser {
         var declaredConnectors: [String: ConnectorType?]? = ["console": .console]
     }
 
-    static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits"]
+    static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits", "delivery"]
 
     func parse(_ root: Node) -> Output {
         var output = Output()
@@ -41,6 +41,7 @@ struct ServerConfigParser {
         if let items = file.list(fields["tokens"]) { output.config.tokens = tokens(items) }
         if let node = fields["connectors"] { connectors(node, into: &output) }
         if let node = fields["limits"] { limits(node, into: &output.config.limits) }
+        if let node = fields["delivery"] { delivery(node, into: &output.config.delivery) }
         if let node = fields["max_body_bytes"], let bytes = file.int(node) {
             if bytes > 0 {
                 output.config.maxBodyBytes = bytes
@@ -77,6 +78,22 @@ struct ServerConfigParser {
                 limits[keyPath: path] = value
             } else {
                 file.report("\(key) must be greater than zero", at: valueNode)
+            }
+        }
+    }
+
+    /// `delivery: {max_age: 1h, connect_timeout: 5s, timeout: 20s}`: durations above zero.
+    private func delivery(_ node: Node, into settings: inout DeliverySettings) {
+        let keys: [(String, WritableKeyPath<DeliverySettings, Duration>)] = [
+            ("max_age", \.maxAge), ("connect_timeout", \.connectTimeout), ("timeout", \.timeout),
+        ]
+        guard let fields = file.fields(node, allowed: keys.map(\.0), expected: "a mapping of delivery settings") else { return }
+        for (key, path) in keys {
+            guard let valueNode = fields[key], let text = file.string(valueNode) else { continue }
+            if let duration = DurationText.parse(text), duration > .zero {
+                settings[keyPath: path] = duration
+            } else {
+                file.report("\(key) must be a duration above zero such as 30s, 5m or 1h (got \"\(text)\")", at: valueNode)
             }
         }
     }

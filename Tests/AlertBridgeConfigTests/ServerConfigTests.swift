@@ -58,7 +58,7 @@ import Testing
     @Test func unknownKeyIsReportedAtTheKey() throws {
         let fixture = try Fixture(["alertbridge.yaml": "store: sqlite:x.db\nlisen: 127.0.0.1:8080\n"])
         expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:2:1",
-                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits)")
+                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery)")
     }
 
     @Test func wrongTypesAreReportedAtTheValue() throws {
@@ -152,5 +152,18 @@ import Testing
         #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:25: unknown key \"max_lables\"") }, "\(problems)")
         #expect(problems.contains("alertbridge.yaml:1:22: max_labels must be greater than zero"), "\(problems)")
         #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:3:57: rate_limit must be") }, "\(problems)")
+    }
+}
+
+@Suite struct DeliveryConfigTests {
+    @Test func deliverySettingsAreReadAndChecked() throws {
+        let loaded = try Fixture(["alertbridge.yaml": "delivery: {max_age: 30m, connect_timeout: 2s, timeout: 10s}\n"]).load()
+        #expect(loaded.server.delivery.maxAge == .seconds(1800))
+        #expect(loaded.server.delivery.connectTimeout == .seconds(2))
+        #expect(loaded.server.delivery.timeout == .seconds(10))
+        #expect(try Fixture(["alertbridge.yaml": "store: sqlite:x.db\n"]).load().server.delivery == DeliverySettings())
+        let problems = try Fixture(["alertbridge.yaml": "delivery: {max_age: 0s, timeout: soon}\n"]).problems()
+        #expect(problems.contains("alertbridge.yaml:1:21: max_age must be a duration above zero such as 30s, 5m or 1h (got \"0s\")"), "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:34: timeout must be a duration") }, "\(problems)")
     }
 }

@@ -41,7 +41,7 @@ struct CheckCommandTests {
                                    environment: ProcessInfo.processInfo.environment)
         #expect(result.status == 1, "\(result)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasSuffix("alertbridge.yaml:2:1: unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits)") || ($0.contains("alertbridge.yaml:2:1:") && $0.contains("lisen")) }, "\(result)")
+        #expect(lines.contains { $0.hasSuffix("alertbridge.yaml:2:1: unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery)") || ($0.contains("alertbridge.yaml:2:1:") && $0.contains("lisen")) }, "\(result)")
         #expect(lines.contains { $0.contains("rules/10-bad.yaml:3:13:") && $0.contains("regex") }, "\(result)")
         #expect(lines.contains { $0.contains("rules/10-bad.yaml:4:13:") && $0.contains("nowhere") }, "\(result)")
         #expect(lines.contains { $0.contains("escalation-policies/empty.yaml:2:") && $0.contains("tier") }, "\(result)")

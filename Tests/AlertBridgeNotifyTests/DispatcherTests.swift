@@ -67,7 +67,9 @@ final class ScriptedConnector: Connector {
             clock.advance(by: .seconds(3600))
             #expect(try await d.tick() == 0)             // delivered rows are never sent again
             #expect(try await store.nextDeliveryDue() == nil)
-            #expect(try await store.incident(id: id)?.timeline.contains { $0.kind == .deliveryFailed } == false)
+            // The first transient failure is recorded once; retries and the 429 are not.
+            let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
+            #expect(failures.map(\.detail) == ["tier 1 via chat: HTTP 503; retrying"])
         }
     }
 
@@ -104,9 +106,10 @@ final class ScriptedConnector: Connector {
                 clock.advance(by: .seconds(60))
             }
             let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
-            #expect(failures.count == 1)
-            #expect(failures.first?.detail?.contains("gave up after") == true)
-            #expect(failures.first?.detail?.contains("connection refused") == true)
+            #expect(failures.count == 2)
+            #expect(failures.first?.detail == "tier 1 via chat: connection refused; retrying")
+            #expect(failures.last?.detail?.contains("gave up after") == true)
+            #expect(failures.last?.detail?.contains("connection refused") == true)
             #expect(down.attempts.withLock { $0 } < 10)
         }
     }

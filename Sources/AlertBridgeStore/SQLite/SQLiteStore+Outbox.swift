@@ -55,8 +55,18 @@ extension SQLiteStore {
         case .delivered:
             break
         case .retry(let at, let reason):
-            _ = try await writer.rows("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
-                                      [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))])
+            let rows = try await writer.rows("""
+                UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
+                RETURNING incident_id, connector, tier, attempts
+                """, [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))])
+            // The first failure of a page goes on the timeline; its retries do not, so an
+            // outage of a chat service does not flood every incident's history.
+            if let row = rows.first, row.column("attempts")?.integer == 1 {
+                try await append(timeline: [TimelineEntry(
+                    incidentID: Int64(row.column("incident_id")!.integer!), at: now, kind: .deliveryFailed,
+                    by: "alertbridge",
+                    detail: "tier \(row.column("tier")!.integer!) via \(row.column("connector")!.string!): \(reason); retrying")])
+            }
         case .failed(let reason):
             let rows = try await writer.rows("""
                 UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'
