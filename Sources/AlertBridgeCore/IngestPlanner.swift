@@ -24,6 +24,14 @@ public enum IngestPlanner {
         public var received: Int
         public var firstSeenAt: Timestamp
         public var lastSeenAt: Timestamp
+
+        public init(incidentID: Int64, alert: Alert, received: Int, firstSeenAt: Timestamp, lastSeenAt: Timestamp) {
+            self.incidentID = incidentID
+            self.alert = alert
+            self.received = received
+            self.firstSeenAt = firstSeenAt
+            self.lastSeenAt = lastSeenAt
+        }
     }
 
     public struct Plan: Sendable, Equatable {

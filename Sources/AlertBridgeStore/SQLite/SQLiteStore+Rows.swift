@@ -54,7 +54,6 @@ extension SQLiteStore {
 
     func write(incidents: [Incident]) async throws {
         guard !incidents.isEmpty else { return }
-        let rows = incidents.map(IncidentParam.init)
         _ = try await writer.rows("""
             INSERT INTO incidents (\(Self.incidentColumns))
             SELECT j.value->>'id', j.value->>'dedup_key', j.value->>'status', j.value->>'title', j.value->>'severity',
@@ -70,7 +69,7 @@ extension SQLiteStore {
                 acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
                 resolved_by = excluded.resolved_by, next_escalation_at = excluded.next_escalation_at,
                 escalation = excluded.escalation
-            """, [try Self.json(rows)])
+            """, [.text(JSONRowWriter.incidents(incidents))])
     }
 
     func write(alerts: [IngestPlanner.AlertChange]) async throws {
@@ -89,7 +88,7 @@ extension SQLiteStore {
                 value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
                 ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
                 received_count = alerts.received_count + excluded.received_count
-            """, [try Self.json(alerts.map(AlertParam.init))])
+            """, [.text(JSONRowWriter.alerts(alerts))])
     }
 
     func markAlertsResolved(incidentIDs: [Int64]) async throws {
@@ -106,7 +105,7 @@ extension SQLiteStore {
             INSERT INTO timeline (incident_id, at, kind, by, detail)
             SELECT j.value->>'incident_id', j.value->>'at', j.value->>'kind', j.value->>'by', j.value->>'detail'
             FROM json_each(?) j
-            """, [try Self.json(timeline.map(TimelineParam.init))])
+            """, [.text(JSONRowWriter.timeline(timeline))])
     }
 
     // MARK: - Encoding parameters
@@ -210,7 +209,6 @@ enum AnyCodable: Encodable {
         }
     }
 }
-
 struct IncidentParam: Encodable {
     var id: Int64
     var dedup_key, status, title, severity, rule, policy: String

@@ -1,0 +1,45 @@
+@testable import AlertBridgeStore
+import AlertBridgeCore
+import Foundation
+import Testing
+
+/// The hand-written row documents must be valid JSON that reads back exactly.
+@Suite struct JSONRowWriterTests {
+    let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} nul \u{0} 서울 🚨 slash /"
+
+    @Test func incidentsRoundTripThroughAJSONParser() throws {
+        var incident = Incident(id: 42, dedupKey: tricky, status: .acknowledged, title: tricky, severity: .critical,
+                                labels: ["pop": "ICN1", "weird": tricky], annotations: [:], rule: "r", policy: "p",
+                                alertCount: 3, firingCount: 2, createdAt: Timestamp(milliseconds: 1_795_457_100_123),
+                                lastAlertAt: Timestamp(milliseconds: 1_795_457_200_000), acknowledgedBy: nil)
+        incident.escalation.step = 2
+        incident.escalation.tierPagedAt = Timestamp(milliseconds: 1_795_457_100_000)
+        let text = JSONRowWriter.incidents([incident, incident])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+        #expect(parsed.count == 2)
+        #expect(parsed[0]["title"] as? String == tricky)
+        #expect((parsed[0]["labels"] as? [String: String])?["weird"] == tricky)
+        #expect(parsed[0]["acknowledged_by"] is NSNull)
+        #expect(parsed[0]["created_at"] as? Int64 == 1_795_457_100_123)
+        // The nested escalation state must read back with its own Codable form.
+        let escalation = try JSONSerialization.data(withJSONObject: parsed[0]["escalation"]!)
+        let state = try JSONDecoder().decode(EscalationState.self, from: escalation)
+        #expect(state == incident.escalation)
+    }
+
+    @Test func alertsAndTimelineRoundTrip() throws {
+        let alert = Alert(source: tricky, status: .firing, severity: .warning, summary: tricky, labels: ["a": tricky],
+                          value: .infinity, threshold: 0.8)
+        let change = IngestPlanner.AlertChange(incidentID: 1, alert: alert, received: 2,
+                                               firstSeenAt: Timestamp(seconds: 1), lastSeenAt: Timestamp(seconds: 2))
+        let alerts = try #require(try JSONSerialization.jsonObject(with: Data(JSONRowWriter.alerts([change]).utf8)) as? [[String: Any]])
+        #expect(alerts[0]["summary"] as? String == tricky)
+        #expect(alerts[0]["value"] is NSNull)
+        #expect(alerts[0]["threshold"] as? Double == 0.8)
+        let entry = TimelineEntry(incidentID: 1, at: Timestamp(seconds: 5), kind: .note, by: nil, detail: tricky)
+        let timeline = try #require(try JSONSerialization.jsonObject(with: Data(JSONRowWriter.timeline([entry]).utf8)) as? [[String: Any]])
+        #expect(timeline[0]["detail"] as? String == tricky)
+        #expect(timeline[0]["by"] is NSNull)
+        #expect(JSONRowWriter.timeline([]) == "[]")
+    }
+}
