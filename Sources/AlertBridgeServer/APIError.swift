@@ -1,3 +1,4 @@
+import AlertBridgeStore
 import Foundation
 import Hummingbird
 
@@ -62,6 +63,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(.contentTooLarge, "request body is too large")
         } catch let error as any HTTPResponseError {
             throw APIError(error.status, error.status.reasonPhrase)
+        } catch StoreError.unavailable(let why) {
+            // The database is down or unreachable: a retryable condition, not a bug.
+            throw APIError(.serviceUnavailable, "the store is unavailable (\(why)); retry", retryAfterSeconds: 1)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, "internal error")

@@ -1,7 +1,11 @@
+import Foundation
+
 /// Where the store lives, from `store:` in alertbridge.yaml or `--store`.
 public enum StoreLocation: Sendable, Equatable {
     /// `sqlite:alertbridge.db` (a path) or `sqlite::memory:`.
     case sqlite(path: String)
+    /// `postgres://user:pass@host:5432/db[?sslmode=disable|prefer|require]` (or `postgresql://`).
+    case postgres(PostgresLocation)
 
     public init(parsing text: String) throws(StoreError) {
         if text.hasPrefix("sqlite:") {
@@ -9,9 +13,85 @@ public enum StoreLocation: Sendable, Equatable {
             guard !path.isEmpty else { throw .invalidLocation("store \"\(text)\" names no file") }
             self = .sqlite(path: path)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            throw .invalidLocation("store \"\(text)\": PostgreSQL support is not built yet; use sqlite:FILE")
+            self = .postgres(try PostgresLocation(parsing: text))
         } else {
             throw .invalidLocation("store \"\(text)\" is neither sqlite:FILE nor postgres://...")
         }
+    }
+}
+
+/// A PostgreSQL server and database, parsed from a `postgres://` URL.
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+    public enum TLSMode: String, Sendable, Equatable {
+        /// Plain TCP (`sslmode=disable`, or no `sslmode`).
+        case disable
+        /// TLS when the server offers it, else plain (`sslmode=prefer` or `allow`).
+        case prefer
+        /// TLS or no connection; the certificate is verified (`require`, `verify-ca`, `verify-full`).
+        case require
+    }
+
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var tls: TLSMode
+
+    public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
+                tls: TLSMode = .disable) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.tls = tls
+    }
+
+    public init(parsing text: String) throws(StoreError) {
+        // Say what is wrong without echoing a password into logs.
+        let shown = Self.redacted(text)
+        guard let url = URLComponents(string: text), let scheme = url.scheme,
+              ["postgres", "postgresql"].contains(scheme) else {
+            throw .invalidLocation("store \"\(shown)\" is not a valid postgres://user:pass@host:5432/db URL")
+        }
+        guard let host = url.host, !host.isEmpty else {
+            throw .invalidLocation("store \"\(shown)\" names no host")
+        }
+        let port = url.port ?? 5432
+        guard (1...65_535).contains(port) else { throw .invalidLocation("store \"\(shown)\": port \(port) is out of range") }
+        guard let user = url.user, !user.isEmpty else {
+            throw .invalidLocation("store \"\(shown)\" names no user (postgres://USER@host/db)")
+        }
+        let database = String(url.path.drop { $0 == "/" })
+        guard !database.isEmpty, !database.contains("/") else {
+            throw .invalidLocation("store \"\(shown)\" names no database (postgres://user@host:5432/DATABASE)")
+        }
+        var tls = TLSMode.disable
+        for item in url.queryItems ?? [] {
+            switch (item.name, item.value ?? "") {
+            case ("sslmode", "disable"): tls = .disable
+            case ("sslmode", "allow"), ("sslmode", "prefer"): tls = .prefer
+            case ("sslmode", "require"), ("sslmode", "verify-ca"), ("sslmode", "verify-full"): tls = .require
+            case ("sslmode", let other):
+                throw .invalidLocation("store \"\(shown)\": sslmode \"\(other)\" is not disable, prefer or require")
+            case (let name, _):
+                throw .invalidLocation("store \"\(shown)\": unknown parameter \"\(name)\" (only sslmode is supported)")
+            }
+        }
+        self.init(host: host, port: port, username: user,
+                  password: url.password, database: database.removingPercentEncoding ?? database,
+                  tls: tls)
+    }
+
+    /// The URL without its password, for logs.
+    public var description: String {
+        "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
+    }
+
+    static func redacted(_ text: String) -> String {
+        guard var url = URLComponents(string: text), url.password != nil else { return text }
+        url.password = "***"
+        return url.string ?? text
     }
 }

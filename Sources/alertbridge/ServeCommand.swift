@@ -15,7 +15,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HOST:PORT to listen on, overriding the file.")
     var listen: String?
 
-    @Option(help: "Store URL (sqlite:FILE), overriding the file.")
+    @Option(help: "Store URL (sqlite:FILE or postgres://user:pass@host:5432/db[?sslmode=require]), overriding the file.")
     var store: String?
 
     func run() async throws {
@@ -55,11 +55,15 @@ struct Serve: AsyncParsableCommand {
         case .sqlite(let path):
             incidentStore = try await SQLiteStore.open(path: path, logger: logger)
             logger.info("store ready", metadata: ["sqlite": "\(path)"])
+        case .postgres(let location):
+            incidentStore = try await PostgresStore.open(location, logger: logger)
+            logger.info("store ready", metadata: ["postgres": "\(location)"])
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
                                          connectors: try connectors(loaded.server), tokens: loaded.server.tokens,
-                                         limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes)
+                                         limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes,
+                                         backoff: Backoff(maxAge: loaded.server.delivery.maxAge))
         do {
             try await app.application(host: host, port: port, logger: logger).runService()
         } catch {
@@ -75,6 +79,7 @@ struct Serve: AsyncParsableCommand {
 /// values); an empty `${VAR}` is caught here, since sending to it could never work.
 func connectors(_ server: ServerConfig) throws -> [String: any Connector] {
     var out: [String: any Connector] = [:]
+    let transport = CurlTransport(connectTimeout: server.delivery.connectTimeout, totalTimeout: server.delivery.timeout)
     for (name, config) in server.connectors {
         func setting(_ key: String) throws -> String {
             guard let value = config.settings[key], !value.isEmpty else {
@@ -89,18 +94,19 @@ func connectors(_ server: ServerConfig) throws -> [String: any Connector] {
         case .console:
             out[name] = ConsoleConnector()
         case .slack:
-            out[name] = SlackConnector(webhookURL: try setting("webhook_url"))
+            out[name] = SlackConnector(webhookURL: try setting("webhook_url"), transport: transport)
         case .teams:
-            out[name] = TeamsConnector(webhookURL: try setting("webhook_url"))
+            out[name] = TeamsConnector(webhookURL: try setting("webhook_url"), transport: transport)
         case .webhook:
             // A secret written but empty would send unsigned pages the receiver rejects.
             out[name] = WebhookConnector(url: try setting("url"),
-                                         secret: config.settings["secret"] == nil ? nil : try setting("secret"))
+                                         secret: config.settings["secret"] == nil ? nil : try setting("secret"),
+                                         transport: transport)
         case .smtp:
             let startTLS = optional("starttls").flatMap(StartTLS.init(rawValue:)) ?? .optional
             out[name] = SMTPConnector(settings: SMTPConnector.Settings(
                 url: try setting("url"), from: try setting("from"), username: optional("username"),
-                password: optional("password"), startTLS: startTLS))
+                password: optional("password"), startTLS: startTLS), transport: transport)
         }
     }
     return out

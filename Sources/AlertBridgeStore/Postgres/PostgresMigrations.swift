@@ -1,0 +1,100 @@
+/// Versioned schema migrations for the PostgreSQL store. Append, never edit.
+///
+/// The same shape as the SQLite schema: times are BIGINT milliseconds since the epoch,
+/// label sets, escalation state and policy snapshots are JSONB.
+enum PostgresMigrations {
+    /// `pg_advisory_xact_lock(bigint)` key held while migrating ("alertbri" in ASCII).
+    static let lockKey: Int64 = 0x616C_6572_7462_7269
+    /// First half of the `pg_advisory_xact_lock(int, int)` pair that guards one dedup key.
+    static let keyLockClass: Int32 = 0x4142_4B31
+
+    static let all: [(version: Int, statements: [String])] = [
+        (1, [
+            """
+            CREATE TABLE incidents (
+                id BIGSERIAL PRIMARY KEY,
+                dedup_key TEXT NOT NULL,
+                status TEXT NOT NULL,
+                title TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                labels JSONB NOT NULL,
+                annotations JSONB NOT NULL,
+                rule TEXT NOT NULL,
+                policy TEXT NOT NULL,
+                tier BIGINT NOT NULL,
+                alert_count BIGINT NOT NULL,
+                firing_count BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_alert_at BIGINT NOT NULL,
+                acknowledged_at BIGINT,
+                acknowledged_by TEXT,
+                resolved_at BIGINT,
+                resolved_by TEXT,
+                next_escalation_at BIGINT,
+                escalation JSONB NOT NULL,
+                -- The policy as loaded when the incident was created or reopened.
+                policy_snapshot JSONB
+            )
+            """,
+            // One open incident per dedup key, enforced by the database itself.
+            "CREATE UNIQUE INDEX incidents_open_key ON incidents(dedup_key) WHERE status <> 'resolved'",
+            "CREATE INDEX incidents_key ON incidents(dedup_key, id)",
+            "CREATE INDEX incidents_status ON incidents(status, id)",
+            "CREATE INDEX incidents_open_rule ON incidents(rule) WHERE status <> 'resolved'",
+            "CREATE INDEX incidents_due ON incidents(next_escalation_at) WHERE next_escalation_at IS NOT NULL",
+            """
+            CREATE TABLE alerts (
+                incident_id BIGINT NOT NULL REFERENCES incidents(id),
+                fingerprint TEXT NOT NULL,
+                status TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                labels JSONB NOT NULL,
+                annotations JSONB NOT NULL,
+                source TEXT NOT NULL,
+                value DOUBLE PRECISION,
+                threshold DOUBLE PRECISION,
+                starts_at BIGINT,
+                ends_at BIGINT,
+                first_seen_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                received_count BIGINT NOT NULL,
+                PRIMARY KEY (incident_id, fingerprint)
+            )
+            """,
+            """
+            CREATE TABLE timeline (
+                id BIGSERIAL PRIMARY KEY,
+                incident_id BIGINT NOT NULL REFERENCES incidents(id),
+                at BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                "by" TEXT,
+                detail TEXT
+            )
+            """,
+            "CREATE INDEX timeline_incident ON timeline(incident_id, id)",
+            // The notification outbox: written in the transaction that decided the page.
+            """
+            CREATE TABLE outbox (
+                id BIGSERIAL PRIMARY KEY,
+                incident_id BIGINT NOT NULL REFERENCES incidents(id),
+                step BIGINT NOT NULL,
+                event TEXT NOT NULL,
+                tier BIGINT NOT NULL,
+                tier_name TEXT NOT NULL,
+                target BIGINT NOT NULL,
+                connector TEXT NOT NULL,
+                recipients JSONB NOT NULL,
+                status TEXT NOT NULL,
+                attempts BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                sent_at BIGINT,
+                last_error TEXT,
+                UNIQUE (incident_id, step, event, tier, target)
+            )
+            """,
+            "CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'pending'",
+        ]),
+    ]
+}

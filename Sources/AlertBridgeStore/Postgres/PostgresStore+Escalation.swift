@@ -1,0 +1,144 @@
+import AlertBridgeCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Policy snapshots, pages and the escalation engine's transaction.
+extension PostgresStore {
+    static func writeSnapshots(_ db: PostgresConnection, _ snapshots: [Int64: EscalationPolicy], logger: Logger) async throws {
+        guard !snapshots.isEmpty else { return }
+        struct Row: Encodable { var id: Int64; var policy: EscalationPolicy }
+        try await db.query("""
+            UPDATE incidents SET policy_snapshot = j.policy
+            FROM jsonb_to_recordset(\(try json(snapshots.map { Row(id: $0.key, policy: $0.value) }))::jsonb)
+                 AS j(id bigint, policy jsonb)
+            WHERE incidents.id = j.id
+            """, logger: logger)
+    }
+
+    static func snapshots(_ db: PostgresConnection, of ids: [Int64], logger: Logger) async throws -> [Int64: EscalationPolicy] {
+        guard !ids.isEmpty else { return [:] }
+        var out: [Int64: EscalationPolicy] = [:]
+        for try await (id, text) in try await db.query("""
+            SELECT id, policy_snapshot::text FROM incidents WHERE id = ANY(\(ids)::bigint[]) AND policy_snapshot IS NOT NULL
+            """, logger: logger).decode((Int64, String).self) {
+            if let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) { out[id] = policy }
+        }
+        return out
+    }
+
+    /// One outbox row per target of each page, all due now. A page already written for
+    /// its step is ignored: the unique key makes writing a step idempotent, even if two
+    /// instances ever decided the same step.
+    static func enqueue(_ db: PostgresConnection, _ pages: [EscalationPlanner.Page], now: Timestamp, logger: Logger) async throws {
+        guard !pages.isEmpty else { return }
+        struct Row: Encodable {
+            var incident_id: Int64, step: Int, event: String, tier: Int, tier_name: String, target: Int
+            var connector: String, recipients: [String], at: Int64
+        }
+        var rows: [Row] = []
+        for page in pages {
+            for (index, target) in page.targets.enumerated() {
+                rows.append(Row(incident_id: page.incidentID, step: page.step, event: page.reason.rawValue, tier: page.tier,
+                                tier_name: page.tierName, target: index, connector: target.connector,
+                                recipients: target.to, at: now.milliseconds))
+            }
+        }
+        try await db.query("""
+            INSERT INTO outbox (incident_id, step, event, tier, tier_name, target, connector, recipients,
+                                status, attempts, next_attempt_at, created_at)
+            SELECT incident_id, step, event, tier, tier_name, target, connector, recipients, 'pending', 0, at, at
+            FROM ROWS FROM (jsonb_to_recordset(\(try json(rows))::jsonb)
+                            AS (incident_id bigint, step bigint, event text, tier bigint, tier_name text, target bigint,
+                                connector text, recipients jsonb, at bigint))
+                 WITH ORDINALITY AS j(incident_id, step, event, tier, tier_name, target, connector, recipients, at, n)
+            ORDER BY n
+            ON CONFLICT (incident_id, step, event, tier, target) DO NOTHING
+            """, logger: logger)
+    }
+
+    /// Resolve or acknowledge notices for incidents that just changed, from their snapshots.
+    static func notify(_ db: PostgresConnection, _ incidents: [Incident], event: EscalationPlanner.PageReason,
+                       now: Timestamp, logger: Logger) async throws {
+        let paged = incidents.filter { $0.escalation.step > 0 }
+        guard !paged.isEmpty else { return }
+        let policies = try await snapshots(db, of: paged.map(\.id), logger: logger)
+        let pages = paged.flatMap { incident in
+            policies[incident.id].map { EscalationPlanner.notices(for: incident, policy: $0, event: event) } ?? []
+        }
+        try await enqueue(db, pages, now: now, logger: logger)
+    }
+
+    public func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident {
+        let logger = self.logger
+        return try await transaction { db in
+            guard let incident = try await Self.incidentForUpdate(db, id, logger: logger) else { throw StoreError.notFound(id) }
+            guard let policy = try await Self.snapshots(db, of: [id], logger: logger)[id] else {
+                throw EscalationPlanner.Refusal.resolved
+            }
+            let decision = try EscalationPlanner.escalateNow(incident, policy: policy, now: now, by: by)
+            try await Self.apply(db, decision, now: now, logger: logger)
+            return decision.incident
+        }
+    }
+
+    public func nextEscalationDue() async throws -> Timestamp? {
+        let logger = self.logger
+        return try await withConnection { db in
+            var due: Int64?
+            for try await value in try await db.query(
+                "SELECT MIN(next_escalation_at) FROM incidents WHERE next_escalation_at IS NOT NULL", logger: logger
+            ).decode(Int64?.self) {
+                due = value
+            }
+            return due.map(Timestamp.init(milliseconds:))
+        }
+    }
+
+    /// Claims due incidents with `FOR UPDATE SKIP LOCKED`: an incident another instance is
+    /// advancing (or an ingest is merging into) is left to it, and once that commits its
+    /// due time has moved on, so every step fires exactly once across all instances.
+    public func advanceEscalations(now: Timestamp, limit: Int) async throws -> EscalationReport {
+        let logger = self.logger
+        return try await transaction { db in
+            var due: [(Incident, String?)] = []
+            for try await row in try await db.query("""
+                SELECT \(unescaped: Self.incidentColumns), policy_snapshot::text AS policy_snapshot FROM incidents
+                WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= \(now.milliseconds)
+                ORDER BY next_escalation_at LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+                """, logger: logger) {
+                due.append((try Self.decodeIncident(row), try row.makeRandomAccess()["policy_snapshot"].decode(String?.self)))
+            }
+            var report = EscalationReport()
+            var decisions: [EscalationPlanner.Decision] = []
+            var unpoliced: [Incident] = []
+            for (incident, text) in due {
+                guard let text, let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) else {
+                    var stopped = incident
+                    stopped.nextEscalationAt = nil
+                    unpoliced.append(stopped)
+                    continue
+                }
+                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now))
+            }
+            try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
+            try await Self.append(db, timeline: decisions.flatMap(\.timeline), logger: logger)
+            try await Self.enqueue(db, decisions.flatMap(\.pages), now: now, logger: logger)
+            let autoResolved = decisions.map(\.incident).filter { $0.status == .resolved }
+            try await Self.markAlertsResolved(db, incidentIDs: autoResolved.map(\.id), logger: logger)
+            try await Self.notify(db, autoResolved, event: .resolved, now: now, logger: logger)
+            report.advanced = due.count
+            report.pages = decisions.reduce(0) { $0 + $1.pages.count }
+            report.slaBreaches = decisions.flatMap(\.slaBreaches)
+            return report
+        }
+    }
+
+    static func apply(_ db: PostgresConnection, _ decision: EscalationPlanner.Decision, now: Timestamp,
+                      logger: Logger) async throws {
+        try await write(db, incidents: [decision.incident], logger: logger)
+        try await append(db, timeline: decision.timeline, logger: logger)
+        try await enqueue(db, decision.pages, now: now, logger: logger)
+    }
+}

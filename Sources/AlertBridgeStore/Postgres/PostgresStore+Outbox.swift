@@ -1,0 +1,86 @@
+import AlertBridgeCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The notification outbox: claim, deliver, record.
+extension PostgresStore {
+    /// Claims with `FOR UPDATE SKIP LOCKED`: two dispatchers (on one instance or many)
+    /// never receive the same row, and neither waits for the other.
+    public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery] {
+        let logger = self.logger
+        let leaseEnd = (now + lease).milliseconds
+        return try await transaction { db in
+            var out: [Delivery] = []
+            for try await row in try await db.query("""
+                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = \(leaseEnd)
+                WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= \(now.milliseconds)
+                             ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients::text AS recipients,
+                          attempts, created_at
+                """, logger: logger) {
+                let r = row.makeRandomAccess()
+                let recipients = try r["recipients"].decode(String.self)
+                out.append(Delivery(
+                    id: try r["id"].decode(Int64.self),
+                    incidentID: try r["incident_id"].decode(Int64.self),
+                    step: try r["step"].decode(Int.self),
+                    event: EscalationPlanner.PageReason(rawValue: try r["event"].decode(String.self)) ?? .triggered,
+                    tier: try r["tier"].decode(Int.self),
+                    tierName: try r["tier_name"].decode(String.self),
+                    connector: try r["connector"].decode(String.self),
+                    recipients: (try? JSONDecoder().decode([String].self, from: Data(recipients.utf8))) ?? [],
+                    attempts: try r["attempts"].decode(Int.self),
+                    createdAt: Timestamp(milliseconds: try r["created_at"].decode(Int64.self))))
+            }
+            return out.sorted { $0.id < $1.id }
+        }
+    }
+
+    public func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws {
+        let logger = self.logger
+        try await transaction { db in
+            switch outcome {
+            case .delivered:
+                try await db.query("UPDATE outbox SET status = 'sent', sent_at = \(now.milliseconds), last_error = NULL WHERE id = \(id)",
+                                   logger: logger)
+            case .retry(let at, let reason):
+                // As in the SQLite store: the first failure of a page goes on the timeline,
+                // its retries do not.
+                var entries: [TimelineEntry] = []
+                for try await (incident, connector, tier, attempts) in try await db.query("""
+                    UPDATE outbox SET next_attempt_at = \(at.milliseconds), last_error = \(reason) WHERE id = \(id) AND status = 'pending'
+                    RETURNING incident_id, connector, tier, attempts
+                    """, logger: logger).decode((Int64, String, Int, Int).self) where attempts == 1 {
+                    entries.append(TimelineEntry(incidentID: incident, at: now, kind: .deliveryFailed, by: "alertbridge",
+                                                 detail: "tier \(tier) via \(connector): \(reason); retrying"))
+                }
+                try await Self.append(db, timeline: entries, logger: logger)
+            case .failed(let reason):
+                var entries: [TimelineEntry] = []
+                for try await (incident, connector, tier) in try await db.query("""
+                    UPDATE outbox SET status = 'failed', last_error = \(reason) WHERE id = \(id) AND status = 'pending'
+                    RETURNING incident_id, connector, tier
+                    """, logger: logger).decode((Int64, String, Int).self) {
+                    entries.append(TimelineEntry(incidentID: incident, at: now, kind: .deliveryFailed, by: "alertbridge",
+                                                 detail: "tier \(tier) via \(connector): \(reason)"))
+                }
+                try await Self.append(db, timeline: entries, logger: logger)
+            }
+            return ()
+        }
+    }
+
+    public func nextDeliveryDue() async throws -> Timestamp? {
+        let logger = self.logger
+        return try await withConnection { db in
+            var due: Int64?
+            for try await value in try await db.query(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'", logger: logger
+            ).decode(Int64?.self) {
+                due = value
+            }
+            return due.map(Timestamp.init(milliseconds:))
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import AlertBridgeCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The statements behind ``PostgresStore``: batch reads and writes with one JSONB
+/// parameter fanned out by `jsonb_to_recordset`, so each batch is a constant number
+/// of statements whatever its size. The JSON documents are the SQLite store's (``JSONRowWriter``).
+extension PostgresStore {
+    static let incidentColumns = """
+        id, dedup_key, status, title, severity, labels::text AS labels, annotations::text AS annotations, rule, policy, \
+        tier, alert_count, firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by, resolved_at, \
+        resolved_by, next_escalation_at, escalation::text AS escalation
+        """
+
+    static let alertColumns = """
+        fingerprint, status, severity, summary, labels::text AS labels, annotations::text AS annotations, source, \
+        value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count
+        """
+
+    static func incidentRows(_ db: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> [Incident] {
+        var out: [Incident] = []
+        for try await row in try await db.query(query, logger: logger) {
+            out.append(try decodeIncident(row))
+        }
+        return out
+    }
+
+    /// The newest incident of each key, open or resolved (resolved ones matter for
+    /// reopening), locked so an operator action cannot change it under the planner.
+    static func latestIncidents(_ db: PostgresConnection, keys: [String], logger: Logger) async throws -> [String: Incident] {
+        let rows = try await incidentRows(db, """
+            SELECT \(unescaped: incidentColumns) FROM incidents WHERE id IN (
+                SELECT MAX(id) FROM incidents WHERE dedup_key = ANY(\(keys)::text[]) GROUP BY dedup_key)
+            ORDER BY id FOR UPDATE
+            """, logger: logger)
+        var out: [String: Incident] = [:]
+        for incident in rows { out[incident.dedupKey] = incident }
+        return out
+    }
+
+    /// Open incidents of the given rules: the sources that may inhibit alerts in a batch.
+    static func openIncidents(_ db: PostgresConnection, rules: [String], logger: Logger) async throws -> [Incident] {
+        guard !rules.isEmpty else { return [] }
+        return try await incidentRows(db, """
+            SELECT \(unescaped: incidentColumns) FROM incidents WHERE status <> 'resolved' AND rule = ANY(\(rules)::text[])
+            """, logger: logger)
+    }
+
+    /// The stored status of the given alerts, and when the resolved ones ended (to spot stale copies).
+    static func alertStatuses(_ db: PostgresConnection, _ pairs: [IngestPlanner.AlertKey], logger: Logger) async throws
+        -> (status: [IngestPlanner.AlertKey: AlertStatus], ends: [IngestPlanner.AlertKey: Timestamp]) {
+        guard !pairs.isEmpty else { return ([:], [:]) }
+        let ids = pairs.map(\.incidentID)
+        let fingerprints = pairs.map(\.fingerprint)
+        var status: [IngestPlanner.AlertKey: AlertStatus] = [:]
+        var ends: [IngestPlanner.AlertKey: Timestamp] = [:]
+        for try await (id, fingerprint, text, endsAt) in try await db.query("""
+            SELECT a.incident_id, a.fingerprint, a.status, a.ends_at
+            FROM unnest(\(ids)::bigint[], \(fingerprints)::text[]) AS p(incident_id, fingerprint)
+            JOIN alerts a ON a.incident_id = p.incident_id AND a.fingerprint = p.fingerprint
+            """, logger: logger).decode((Int64, String, String, Int64?).self) {
+            let key = IngestPlanner.AlertKey(incidentID: id, fingerprint: fingerprint)
+            status[key] = AlertStatus(rawValue: text)
+            if status[key] == .resolved, let endsAt { ends[key] = Timestamp(milliseconds: endsAt) }
+        }
+        return (status, ends)
+    }
+
+    static func write(_ db: PostgresConnection, incidents: [Incident], logger: Logger) async throws {
+        guard !incidents.isEmpty else { return }
+        try await db.query("""
+            INSERT INTO incidents (id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
+                                   alert_count, firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by,
+                                   resolved_at, resolved_by, next_escalation_at, escalation)
+            SELECT id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
+                   alert_count, firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by,
+                   resolved_at, resolved_by, next_escalation_at, escalation
+            FROM jsonb_to_recordset(\(JSONRowWriter.incidents(incidents))::jsonb) AS j(
+                id bigint, dedup_key text, status text, title text, severity text, labels jsonb, annotations jsonb,
+                rule text, policy text, tier bigint, alert_count bigint, firing_count bigint, created_at bigint,
+                last_alert_at bigint, acknowledged_at bigint, acknowledged_by text, resolved_at bigint,
+                resolved_by text, next_escalation_at bigint, escalation jsonb)
+            ON CONFLICT (id) DO UPDATE SET
+                status = excluded.status, title = excluded.title, severity = excluded.severity,
+                tier = excluded.tier, alert_count = excluded.alert_count, firing_count = excluded.firing_count,
+                last_alert_at = excluded.last_alert_at, acknowledged_at = excluded.acknowledged_at,
+                acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
+                resolved_by = excluded.resolved_by, next_escalation_at = excluded.next_escalation_at,
+                escalation = excluded.escalation
+            """, logger: logger)
+    }
+
+    static func write(_ db: PostgresConnection, alerts: [IngestPlanner.AlertChange], logger: Logger) async throws {
+        guard !alerts.isEmpty else { return }
+        try await db.query("""
+            INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
+                                value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
+            SELECT incident_id, fingerprint, status, severity, summary, labels, annotations, source,
+                   value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received
+            FROM jsonb_to_recordset(\(JSONRowWriter.alerts(alerts))::jsonb) AS j(
+                incident_id bigint, fingerprint text, status text, severity text, summary text, labels jsonb,
+                annotations jsonb, source text, value double precision, threshold double precision, starts_at bigint,
+                ends_at bigint, first_seen_at bigint, last_seen_at bigint, received bigint)
+            ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
+                status = excluded.status, severity = excluded.severity, summary = excluded.summary,
+                labels = excluded.labels, annotations = excluded.annotations, source = excluded.source,
+                value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
+                ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
+                received_count = alerts.received_count + excluded.received_count
+            """, logger: logger)
+    }
+
+    static func markAlertsResolved(_ db: PostgresConnection, incidentIDs: [Int64], logger: Logger) async throws {
+        guard !incidentIDs.isEmpty else { return }
+        try await db.query("""
+            UPDATE alerts SET status = 'resolved' WHERE status = 'firing' AND incident_id = ANY(\(incidentIDs)::bigint[])
+            """, logger: logger)
+    }
+
+    static func append(_ db: PostgresConnection, timeline: [TimelineEntry], logger: Logger) async throws {
+        guard !timeline.isEmpty else { return }
+        try await db.query("""
+            INSERT INTO timeline (incident_id, at, kind, "by", detail)
+            SELECT incident_id, at, kind, "by", detail
+            FROM ROWS FROM (jsonb_to_recordset(\(JSONRowWriter.timeline(timeline))::jsonb)
+                            AS (incident_id bigint, at bigint, kind text, "by" text, detail text))
+                 WITH ORDINALITY AS j(incident_id, at, kind, "by", detail, n)
+            ORDER BY n
+            """, logger: logger)
+    }
+
+    static func incidentForUpdate(_ db: PostgresConnection, _ id: Int64, logger: Logger) async throws -> Incident? {
+        try await incidentRows(db, "SELECT \(unescaped: incidentColumns) FROM incidents WHERE id = \(id) FOR UPDATE",
+                               logger: logger).first
+    }
+
+    // MARK: - Encoding parameters
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    // MARK: - Decoding rows
+
+    static func decodeIncident(_ row: PostgresRow) throws -> Incident {
+        let r = row.makeRandomAccess()
+        return Incident(
+            id: try r["id"].decode(Int64.self),
+            dedupKey: try r["dedup_key"].decode(String.self),
+            status: IncidentStatus(rawValue: try r["status"].decode(String.self)) ?? .triggered,
+            title: try r["title"].decode(String.self),
+            severity: Severity(rawValue: try r["severity"].decode(String.self)) ?? .critical,
+            labels: labels(try r["labels"].decode(String?.self)),
+            annotations: labels(try r["annotations"].decode(String?.self)),
+            rule: try r["rule"].decode(String.self),
+            policy: try r["policy"].decode(String.self),
+            tier: try r["tier"].decode(Int.self),
+            alertCount: try r["alert_count"].decode(Int.self),
+            firingCount: try r["firing_count"].decode(Int.self),
+            createdAt: Timestamp(milliseconds: try r["created_at"].decode(Int64.self)),
+            lastAlertAt: Timestamp(milliseconds: try r["last_alert_at"].decode(Int64.self)),
+            acknowledgedAt: try r["acknowledged_at"].decode(Int64?.self).map(Timestamp.init(milliseconds:)),
+            acknowledgedBy: try r["acknowledged_by"].decode(String?.self),
+            resolvedAt: try r["resolved_at"].decode(Int64?.self).map(Timestamp.init(milliseconds:)),
+            resolvedBy: try r["resolved_by"].decode(String?.self),
+            nextEscalationAt: try r["next_escalation_at"].decode(Int64?.self).map(Timestamp.init(milliseconds:)),
+            escalation: try r["escalation"].decode(String?.self).flatMap {
+                try? JSONDecoder().decode(EscalationState.self, from: Data($0.utf8))
+            } ?? EscalationState())
+    }
+
+    static func decodeAlert(_ row: PostgresRow) throws -> StoredAlert {
+        let r = row.makeRandomAccess()
+        return StoredAlert(
+            fingerprint: try r["fingerprint"].decode(String.self),
+            status: AlertStatus(rawValue: try r["status"].decode(String.self)) ?? .firing,
+            severity: Severity(rawValue: try r["severity"].decode(String.self)) ?? .critical,
+            summary: try r["summary"].decode(String.self),
+            labels: labels(try r["labels"].decode(String?.self)),
+            annotations: labels(try r["annotations"].decode(String?.self)),
+            source: try r["source"].decode(String.self),
+            value: try r["value"].decode(Double?.self),
+            threshold: try r["threshold"].decode(Double?.self),
+            startsAt: try r["starts_at"].decode(Int64?.self).map(Timestamp.init(milliseconds:)),
+            endsAt: try r["ends_at"].decode(Int64?.self).map(Timestamp.init(milliseconds:)),
+            firstSeenAt: Timestamp(milliseconds: try r["first_seen_at"].decode(Int64.self)),
+            lastSeenAt: Timestamp(milliseconds: try r["last_seen_at"].decode(Int64.self)),
+            receivedCount: try r["received_count"].decode(Int.self))
+    }
+
+    static func decodeTimeline(_ row: PostgresRow) throws -> TimelineEntry {
+        let r = row.makeRandomAccess()
+        return TimelineEntry(
+            incidentID: try r["incident_id"].decode(Int64.self),
+            at: Timestamp(milliseconds: try r["at"].decode(Int64.self)),
+            kind: TimelineEntry.Kind(rawValue: try r["kind"].decode(String.self)) ?? .note,
+            by: try r["by"].decode(String?.self),
+            detail: try r["detail"].decode(String?.self))
+    }
+
+    private static func labels(_ text: String?) -> Labels {
+        guard let text else { return [:] }
+        return (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
+    }
+}

@@ -1,0 +1,399 @@
+import AlertBridgeCore
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// The shared store: any number of alertbridge instances on one PostgreSQL database.
+///
+/// It calls exactly the pure planners the SQLite store calls; only SQL and concurrency
+/// control differ. Ingest serializes batches that share a dedup key with per-key
+/// transaction-scoped advisory locks (taken in hash order, so two batches never
+/// deadlock), and row locks on the incidents it merges into, so an operator action
+/// and an ingest never overwrite each other. The escalation engine and the outbox
+/// dispatcher claim rows with `FOR UPDATE SKIP LOCKED`: two instances never advance
+/// the same incident or hand out the same delivery.
+///
+/// The connection pool (``PostgresClient``) runs in a task this store owns, started by
+/// ``open(_:logger:options:)`` and ended by ``close()``: the store is used outside any
+/// service group too (CLI, tests), and its lifetime is exactly the pool's.
+///
+/// When the database is unreachable every call fails within about
+/// ``Options/acquireTimeout`` with ``StoreError/unavailable(_:)`` instead of waiting in
+/// the pool's queue (the pool keeps retrying connections in the background, so the
+/// store recovers by itself when the database returns).
+public final class PostgresStore: IncidentStore {
+    public struct Options: Sendable {
+        /// Time to establish one TCP (and TLS) connection.
+        public var connectTimeout: Duration = .seconds(2)
+        /// How long a call waits for a pooled connection before it fails as unavailable.
+        public var acquireTimeout: Duration = .seconds(3)
+        /// How long one call (lease and transaction) may take at most before it fails as unavailable.
+        public var callTimeout: Duration = .seconds(15)
+        public var maximumConnections = 10
+
+        public init() {}
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+    let options: Options
+    private let runner: Task<Void, Never>
+    private let closed = Mutex(false)
+
+    private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, options: Options) {
+        self.client = client
+        self.runner = runner
+        self.logger = logger
+        self.options = options
+    }
+
+    /// Starts the pool and applies pending migrations (safe when several instances start at once).
+    public static func open(_ location: PostgresLocation, logger: Logger, options: Options = Options()) async throws -> PostgresStore {
+        var config = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: try tls(location.tls))
+        config.options.connectTimeout = options.connectTimeout
+        config.options.maximumConnections = options.maximumConnections
+        config.options.minimumConnections = 1
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        let store = PostgresStore(client: client, runner: runner, logger: logger, options: options)
+        do {
+            try await store.migrate()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private static func tls(_ mode: PostgresLocation.TLSMode) throws -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+    }
+
+    func migrate() async throws {
+        let logger = self.logger
+        try await transaction { db in
+            // Two instances starting at once: the second waits here, then finds the work done.
+            try await db.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey))", logger: logger)
+            try await db.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)
+                """, logger: logger)
+            var applied = Set<Int>()
+            for try await version in try await db.query("SELECT version FROM schema_migrations", logger: logger)
+                .decode(Int.self) {
+                applied.insert(version)
+            }
+            for migration in PostgresMigrations.all where !applied.contains(migration.version) {
+                for statement in migration.statements {
+                    try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                let at = SystemClock().now().milliseconds
+                try await db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (\(migration.version), \(at))",
+                                   logger: logger)
+                logger.info("applied store migration", metadata: ["version": "\(migration.version)"])
+            }
+        }
+    }
+
+    // MARK: - Connections with a deadline
+
+    /// Leases a connection, failing as unavailable when none comes within the acquire timeout.
+    ///
+    /// The pool queues requests while it cannot connect (and only fails them after its
+    /// circuit breaker trips, a minute later): without this deadline an ingest would hang
+    /// instead of answering 503.
+    ///
+    /// The operation runs in its own task and the caller is released by whichever comes
+    /// first, the result or the deadline, so a stuck lease can never hold a caller.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        if closed.withLock({ $0 }) { throw StoreError.unavailable("store closed") }
+        let race = Race<T>()
+        let timeout = options.acquireTimeout
+        let callTimeout = max(options.callTimeout, timeout)
+        let client = self.client
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                race.start(continuation)
+                let work = Task {
+                    do {
+                        let value = try await client.withConnection { connection in
+                            race.leased(connection)
+                            return try await body(connection)
+                        }
+                        race.finish(.success(value))
+                    } catch let error as PSQLError where Self.isConnectionLevel(error) {
+                        race.finish(.failure(StoreError.unavailable("\(error.code)")))
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    if race.expire(StoreError.unavailable("no database connection within \(timeout)"), leasedToo: false) {
+                        work.cancel()
+                        return
+                    }
+                    // Leased: a connection that dies under the call must not hold the caller
+                    // either. PostgresNIO can leave a query unanswered when its channel closed
+                    // just before the write, so watch the connection and give up soon after it
+                    // closed, or at the latest at the call deadline.
+                    var waited = timeout
+                    var closedFor: Duration = .zero
+                    while !Task.isCancelled, waited < callTimeout {
+                        try? await Task.sleep(for: .milliseconds(100))
+                        waited += .milliseconds(100)
+                        if race.connectionClosed { closedFor += .milliseconds(100) }
+                        if closedFor >= .milliseconds(500) { break }
+                    }
+                    if !Task.isCancelled,
+                       race.expire(StoreError.unavailable(closedFor > .zero ? "database connection lost"
+                                                                               : "database call took over \(callTimeout)"),
+                                   leasedToo: true) {
+                        work.cancel()
+                    }
+                }
+                race.attach(work: work, timer: timer)
+            }
+        } onCancel: {
+            race.cancel()
+        }
+    }
+
+    /// Errors that say "the database is not there" rather than "this statement is wrong".
+    static func isConnectionLevel(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .connectionError, .uncleanShutdown, .serverClosedConnection, .clientClosedConnection,
+             .poolClosed, .queryCancelled:
+            return true
+        default:
+            if let state = error.serverInfo?[.sqlState] {
+                // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection errors.
+                return state.hasPrefix("57P") || state.hasPrefix("08")
+            }
+            return false
+        }
+    }
+
+    /// Runs `body` in one transaction on a pooled connection.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch let error as PSQLError where Self.isConnectionLevel(error) {
+                // The connection is gone and the server rolls back on its own; a ROLLBACK
+                // sent on a dying connection may never be answered.
+                throw error
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    // MARK: - IncidentStore
+
+    public func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
+        guard !batch.isEmpty else { return [] }
+        let logger = self.logger
+        return try await transaction { db in
+            let keys = Array(Set(batch.map(\.dedupKey)))
+            // One batch at a time per dedup key across all instances: the lock covers keys
+            // with no incident yet, which no row lock can. Hash order makes it deadlock-free.
+            try await db.query("""
+                SELECT pg_advisory_xact_lock(\(PostgresMigrations.keyLockClass), h)
+                FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(\(keys)::text[]) AS k) s ORDER BY h
+                """, logger: logger)
+            let current = try await Self.latestIncidents(db, keys: keys, logger: logger)
+            var pairs = Set<IngestPlanner.AlertKey>()
+            for routed in batch {
+                if let incident = current[routed.dedupKey] {
+                    pairs.insert(.init(incidentID: incident.id, fingerprint: routed.alert.fingerprint))
+                }
+            }
+            let statuses = try await Self.alertStatuses(db, Array(pairs), logger: logger)
+            let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
+            let sources = try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger)
+            var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses.status, inhibitSources: sources,
+                                          alertEnds: statuses.ends, now: now)
+            if plan.newIncidentCount > 0 {
+                var ids: [Int64] = []
+                for try await id in try await db.query(
+                    "SELECT nextval('incidents_id_seq') FROM generate_series(1, \(plan.newIncidentCount))", logger: logger
+                ).decode(Int64.self) {
+                    ids.append(id)
+                }
+                plan = plan.assigningIDs(ids.sorted())
+            }
+            try await Self.write(db, incidents: plan.incidents, logger: logger)
+            try await Self.writeSnapshots(db, plan.policySnapshots, logger: logger)
+            try await Self.write(db, alerts: plan.alerts, logger: logger)
+            try await Self.markAlertsResolved(db, incidentIDs: plan.resolvedIncidentIDs, logger: logger)
+            try await Self.append(db, timeline: plan.timeline, logger: logger)
+            try await Self.enqueue(db, plan.pages, now: now, logger: logger)
+            let resolved = Set(plan.resolvedIncidentIDs)
+            try await Self.notify(db, plan.incidents.filter { resolved.contains($0.id) && $0.status == .resolved },
+                                  event: .resolved, now: now, logger: logger)
+            return plan.outcomes
+        }
+    }
+
+    public func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {
+        let logger = self.logger
+        return try await transaction { db in
+            guard let incident = try await Self.incidentForUpdate(db, id, logger: logger) else { throw StoreError.notFound(id) }
+            var (next, entry) = try action.apply(to: incident, now: now)
+            let policy = try await Self.snapshots(db, of: [id], logger: logger)[id]
+            if let policy, next.status.isOpen {
+                next.nextEscalationAt = EscalationPlanner.nextDue(next, policy: policy)
+            }
+            if next != incident { try await Self.write(db, incidents: [next], logger: logger) }
+            try await Self.append(db, timeline: [entry], logger: logger)
+            switch action {
+            case .acknowledge: try await Self.notify(db, [next], event: .acknowledged, now: now, logger: logger)
+            case .resolve:
+                try await Self.markAlertsResolved(db, incidentIDs: [id], logger: logger)
+                try await Self.notify(db, [next], event: .resolved, now: now, logger: logger)
+            case .note: break
+            }
+            return next
+        }
+    }
+
+    public func incidents(_ query: IncidentQuery) async throws -> [Incident] {
+        let statuses = query.status.statuses.map(\.rawValue)
+        let logger = self.logger
+        return try await withConnection { db in
+            try await Self.incidentRows(db, """
+                SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = ANY(\(statuses)::text[])
+                ORDER BY id DESC LIMIT \(query.limit)
+                """, logger: logger)
+        }
+    }
+
+    public func incident(id: Int64) async throws -> IncidentDetail? {
+        let logger = self.logger
+        return try await withConnection { db in
+            guard let incident = try await Self.incidentRows(
+                db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = \(id)", logger: logger).first
+            else { return nil }
+            var alerts: [StoredAlert] = []
+            for try await row in try await db.query("""
+                SELECT \(unescaped: Self.alertColumns) FROM alerts WHERE incident_id = \(id) ORDER BY first_seen_at, fingerprint
+                """, logger: logger) {
+                alerts.append(try Self.decodeAlert(row))
+            }
+            var timeline: [TimelineEntry] = []
+            for try await row in try await db.query("""
+                SELECT incident_id, at, kind, "by", detail FROM timeline WHERE incident_id = \(id) ORDER BY id
+                """, logger: logger) {
+                timeline.append(try Self.decodeTimeline(row))
+            }
+            return IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
+        }
+    }
+
+    public func openIncident(dedupKey: String) async throws -> Incident? {
+        let logger = self.logger
+        return try await withConnection { db in
+            try await Self.incidentRows(db, """
+                SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE dedup_key = \(dedupKey) AND status <> 'resolved'
+                """, logger: logger).first
+        }
+    }
+
+    public func ping() async throws {
+        let logger = self.logger
+        try await withConnection { db in
+            try await db.query("SELECT 1", logger: logger)
+            return ()
+        }
+    }
+
+    public func close() async throws {
+        let first = closed.withLock { closed -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
+        runner.cancel()
+        await runner.value
+    }
+}
+
+/// One database call racing its connection deadline: whichever ends first resumes the caller.
+private final class Race<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var leased = false
+        var connection: PostgresConnection?
+        var work: Task<Void, Never>?
+        var timer: Task<Void, Never>?
+        var cancelled = false
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func attach(work: Task<Void, Never>, timer: Task<Void, Never>) {
+        let cancelled = state.withLock { state -> Bool in
+            state.work = work
+            state.timer = timer
+            return state.cancelled
+        }
+        if cancelled { cancel() }
+    }
+
+    func leased(_ connection: PostgresConnection) {
+        state.withLock {
+            $0.leased = true
+            $0.connection = connection
+        }
+    }
+
+    var connectionClosed: Bool {
+        state.withLock { $0.connection?.isClosed ?? false }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, timer) = state.withLock { state in
+            defer { state.continuation = nil }
+            return (state.continuation, state.timer)
+        }
+        timer?.cancel()
+        continuation?.resume(with: result)
+    }
+
+    /// A deadline passed: fails the caller (unless a connection was leased, for the first one).
+    func expire(_ error: any Error, leasedToo: Bool) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard leasedToo || !state.leased else { return nil }
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(throwing: error)
+        return continuation != nil
+    }
+
+    func cancel() {
+        let (work, timer) = state.withLock { state in
+            state.cancelled = true
+            return (state.work, state.timer)
+        }
+        work?.cancel()
+        timer?.cancel()
+    }
+}

@@ -1,0 +1,226 @@
+import AlertBridgeCore
+import AlertBridgeStore
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// Runs the store conformance suite on a fresh database of a real PostgreSQL 15 server,
+/// then what only a shared database has: two instances at once, and a database restart.
+@Suite(.enabled(if: PostgresServer.enabled, PostgresServer.skipReason), .timeLimit(.minutes(3)))
+struct PostgresStoreTests {
+    static let t0 = Timestamp(seconds: 1_795_457_100)
+
+    static func open(_ location: PostgresLocation) async throws -> PostgresStore {
+        try await PostgresStore.open(location, logger: Logger(label: "test"))
+    }
+
+    static func freshDatabase() throws -> PostgresLocation {
+        try PostgresServer.shared.get().createDatabase()
+    }
+
+    static func withStore(_ body: (StoreConformance) async throws -> Void) async throws {
+        let store = try await open(try freshDatabase())
+        do {
+            try await body(StoreConformance(store: store))
+        } catch {
+            try await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+
+    @Test func ingestCreatesThenMerges() async throws { try await Self.withStore { try await $0.ingestCreatesThenMerges() } }
+    @Test func severityOnlyRises() async throws { try await Self.withStore { try await $0.severityOnlyRises() } }
+    @Test func multiAlertIncidentResolvesWhenAllResolve() async throws {
+        try await Self.withStore { try await $0.multiAlertIncidentResolvesWhenAllResolve() }
+    }
+    @Test func reopenWithinWindowElseNewIncident() async throws {
+        try await Self.withStore { try await $0.reopenWithinWindowElseNewIncident() }
+    }
+    @Test func operatorActionsAndRefusals() async throws { try await Self.withStore { try await $0.operatorActionsAndRefusals() } }
+    @Test func listingFiltersAndOrders() async throws { try await Self.withStore { try await $0.listingFiltersAndOrders() } }
+    @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }
+    @Test func timelineAndLabelsSurviveUnicode() async throws { try await Self.withStore { try await $0.timelineAndLabelsSurviveUnicode() } }
+
+    @Test func dataSurvivesReopeningAndMigrationsRunOnce() async throws {
+        let location = try Self.freshDatabase()
+        // Two instances starting at once both migrate: the advisory lock makes one wait.
+        async let a = Self.open(location)
+        async let b = Self.open(location)
+        let (first, second) = try await (a, b)
+        let id = try #require(try await first.ingest([StoreConformance.routed("a")], now: Self.t0)[0].incidentID)
+        try await first.close()
+        try await second.close()
+        let store = try await Self.open(location)
+        #expect(try await store.incident(id: id)?.incident.alertCount == 1)
+        #expect(try await store.ingest([StoreConformance.routed("a")], now: Self.t0)[0]
+            == IngestOutcome(incidentID: id, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .merged))
+        try await store.close()
+    }
+
+    // MARK: - Two instances on one database
+
+    /// An alert storm split across two instances (two pools): one incident per key,
+    /// alert counts that add up.
+    @Test func twoInstancesIngestingTheSameKeys() async throws {
+        let location = try Self.freshDatabase()
+        let stores = [try await Self.open(location), try await Self.open(location)]
+        defer { Task { for store in stores { try? await store.close() } } }
+        let keys = (0..<40).map { "Storm/\($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                let store = stores[worker % 2]
+                group.addTask {
+                    for round in 0..<10 {
+                        // Each worker sends the keys in its own order, so lock order matters.
+                        let order = worker % 3 == 0 ? keys.reversed() : keys.shuffled()
+                        let batch = order.map { StoreConformance.routed("host-\(worker % 3)", key: $0) }
+                        _ = try await store.ingest(batch, now: Self.t0 + .seconds(Int64(round)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let all = try await stores[1].incidents(IncidentQuery(status: .all, limit: 1000))
+        #expect(all.count == keys.count)
+        #expect(Set(all.map(\.dedupKey)) == Set(keys))
+        #expect(all.map(\.alertCount).reduce(0, +) == 8 * 10 * keys.count)
+        #expect(all.allSatisfy { $0.firingCount == 3 })
+        for store in stores { try await store.close() }
+    }
+
+    /// Due escalations advanced by both instances at once: every step fires exactly once;
+    /// two dispatchers claiming at once never receive the same delivery.
+    @Test func twoInstancesAdvanceEscalationsAndClaimOnce() async throws {
+        let location = try Self.freshDatabase()
+        let stores = [try await Self.open(location), try await Self.open(location)]
+        defer { Task { for store in stores { try? await store.close() } } }
+        let keys = (0..<60).map { "Escalate/\($0)" }
+        _ = try await stores[0].ingest(keys.map { StoreConformance.routed("h", key: $0) }, now: Self.t0)
+        // Tier 1 pages are out; deliver them so only what the engines write is pending.
+        let initial = try await stores[0].claimDeliveries(now: Self.t0, lease: .seconds(60), limit: 10_000)
+        #expect(initial.count == keys.count * 2)
+        for delivery in initial { try await stores[0].recordDelivery(id: delivery.id, outcome: .delivered, now: Self.t0) }
+
+        // Past tier 1's 15 minutes: both engines advance concurrently, in small passes.
+        let due = Self.t0 + .seconds(901)
+        #expect(try await stores[1].nextEscalationDue() == Self.t0 + .seconds(900))
+        let reports = try await withThrowingTaskGroup(of: [EscalationReport].self) { group in
+            for store in stores + stores {
+                group.addTask {
+                    var reports: [EscalationReport] = []
+                    while true {
+                        let report = try await store.advanceEscalations(now: due, limit: 4)
+                        if report.advanced == 0 { return reports }
+                        reports.append(report)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(reports.map(\.advanced).reduce(0, +) == keys.count, "each incident advanced once")
+        #expect(reports.map(\.pages).reduce(0, +) == keys.count, "one tier-2 page per incident")
+        #expect(try await stores[0].nextEscalationDue().map { $0 > due } == true, "nothing is left due")
+
+        let claimed = try await withThrowingTaskGroup(of: [Delivery].self) { group in
+            for store in stores + stores {
+                group.addTask {
+                    var all: [Delivery] = []
+                    while true {
+                        let batch = try await store.claimDeliveries(now: due, lease: .seconds(60), limit: 3)
+                        if batch.isEmpty { return all }
+                        all += batch
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(claimed.count == keys.count, "one rnd-chat delivery per incident")
+        #expect(Set(claimed.map(\.id)).count == claimed.count, "no delivery claimed twice")
+        #expect(Set(claimed.map(\.incidentID)).count == keys.count)
+        #expect(claimed.allSatisfy { $0.tierName == "rnd" && $0.connector == "rnd-chat" && $0.attempts == 1 })
+        for id in Set(claimed.map(\.incidentID)).prefix(5) {
+            let timeline = try #require(try await stores[1].incident(id: id)).timeline
+            #expect(timeline.filter { $0.kind == .escalated }.count == 1)
+        }
+        for store in stores { try await store.close() }
+    }
+
+    // MARK: - Database restart
+
+    /// PostgreSQL stops while alerts arrive: calls fail fast (the server answers 503),
+    /// `ping` fails (`/readyz`), and the same store works again once the database is back;
+    /// nothing reported committed is lost.
+    @Test func databaseRestartDuringIngest() async throws {
+        let server = try PostgresServer.start()
+        defer { server.destroy() }
+        let store = try await Self.open(try server.createDatabase())
+        try await store.ping()
+
+        struct Call: Sendable { var ok: Bool; var seconds: Double; var alerts: Int; var error = "" }
+        let calls = Shared<[Call]>([])
+        let stopping = Shared(false)
+        let clock = ContinuousClock()
+        let ingester = Task {
+            var round: Int64 = 0
+            while !stopping.withLock({ $0 }) {
+                round += 1
+                let batch = (0..<5).map { StoreConformance.routed("h", key: "Restart/\($0)") }
+                let start = clock.now
+                let ok: Bool
+                var failure = ""
+                do {
+                    _ = try await store.ingest(batch, now: Self.t0 + .seconds(round))
+                    ok = true
+                } catch {
+                    ok = false
+                    failure = "\(error)"
+                }
+                let elapsed = start.duration(to: clock.now)
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                calls.withLock { $0.append(Call(ok: ok, seconds: seconds, alerts: batch.count, error: failure)) }
+                try? await Task.sleep(for: .milliseconds(ok ? 20 : 100))
+            }
+        }
+
+        try await Task.sleep(for: .milliseconds(500))
+        try server.stop()
+        try await Task.sleep(for: .seconds(4))
+        let start = clock.now
+        await #expect(throws: (any Error).self) { try await store.ping() }
+        #expect(start.duration(to: clock.now) < .seconds(5), "ping fails fast while the database is down")
+        try server.startAgain()
+
+        // The pool reconnects by itself: ingest succeeds again through the same store.
+        let back = clock.now
+        var recovered = false
+        while back.duration(to: clock.now) < .seconds(30) {
+            let successesAfterRestart = calls.withLock { $0.suffix(3).allSatisfy(\.ok) && $0.count >= 3 }
+            if successesAfterRestart { recovered = true; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stopping.withLock { $0 = true }
+        await ingester.value
+        #expect(recovered, "ingest works again after PostgreSQL restarted")
+        try await store.ping()
+
+        let log = calls.withLock { $0 }
+        let failures = log.filter { !$0.ok }
+        #expect(!failures.isEmpty, "some calls failed while the database was down")
+        #expect(failures.allSatisfy { $0.seconds < 5 }, "failed calls took \(failures.map(\.seconds).max() ?? 0)s at most: \(failures.map { "\($0.seconds)s \($0.error)" })")
+        let committed = log.filter(\.ok).map(\.alerts).reduce(0, +)
+        let attempted = log.map(\.alerts).reduce(0, +)
+        let stored = try await store.incidents(IncidentQuery(status: .all, limit: 100)).map(\.alertCount).reduce(0, +)
+        #expect(stored >= committed, "every alert reported committed is stored")
+        #expect(stored <= attempted)
+        try await store.close()
+    }
+}
+
+/// A value several tasks share.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
