@@ -32,23 +32,11 @@ extension PostgresStore {
     /// instances ever decided the same step.
     static func enqueue(_ db: PostgresConnection, _ pages: [EscalationPlanner.Page], now: Timestamp, logger: Logger) async throws {
         guard !pages.isEmpty else { return }
-        struct Row: Encodable {
-            var incident_id: Int64, step: Int, event: String, tier: Int, tier_name: String, target: Int
-            var connector: String, recipients: [String], at: Int64
-        }
-        var rows: [Row] = []
-        for page in pages {
-            for (index, target) in page.targets.enumerated() {
-                rows.append(Row(incident_id: page.incidentID, step: page.step, event: page.reason.rawValue, tier: page.tier,
-                                tier_name: page.tierName, target: index, connector: target.connector,
-                                recipients: target.to, at: now.milliseconds))
-            }
-        }
         try await db.query("""
             INSERT INTO outbox (incident_id, step, event, tier, tier_name, target, connector, recipients,
                                 status, attempts, next_attempt_at, created_at)
             SELECT incident_id, step, event, tier, tier_name, target, connector, recipients, 'pending', 0, at, at
-            FROM ROWS FROM (jsonb_to_recordset(\(try json(rows))::jsonb)
+            FROM ROWS FROM (jsonb_to_recordset(\(JSONRowWriter.outbox(pages, now: now))::jsonb)
                             AS (incident_id bigint, step bigint, event text, tier bigint, tier_name text, target bigint,
                                 connector text, recipients jsonb, at bigint))
                  WITH ORDINALITY AS j(incident_id, step, event, tier, tier_name, target, connector, recipients, at, n)

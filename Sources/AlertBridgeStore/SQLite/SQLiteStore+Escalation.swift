@@ -39,25 +39,13 @@ extension SQLiteStore {
     /// its step is ignored: the unique key makes writing a step idempotent.
     func enqueue(_ pages: [EscalationPlanner.Page], now: Timestamp) async throws {
         guard !pages.isEmpty else { return }
-        struct Row: Encodable {
-            var incident_id: Int64, step: Int, event: String, tier: Int, tier_name: String, target: Int
-            var connector: String, recipients: [String], at: Int64
-        }
-        var rows: [Row] = []
-        for page in pages {
-            for (index, target) in page.targets.enumerated() {
-                rows.append(Row(incident_id: page.incidentID, step: page.step, event: page.reason.rawValue, tier: page.tier,
-                                tier_name: page.tierName, target: index, connector: target.connector,
-                                recipients: target.to, at: now.milliseconds))
-            }
-        }
         _ = try await writer.rows("""
             INSERT OR IGNORE INTO outbox (incident_id, step, event, tier, tier_name, target, connector, recipients,
                                           status, attempts, next_attempt_at, created_at)
             SELECT j.value->>'incident_id', j.value->>'step', j.value->>'event', j.value->>'tier', j.value->>'tier_name',
                    j.value->>'target', j.value->>'connector', j.value->'recipients', 'pending', 0, j.value->>'at', j.value->>'at'
             FROM json_each(?) j
-            """, [try Self.json(rows)])
+            """, [.text(JSONRowWriter.outbox(pages, now: now))])
     }
 
     /// Resolve or acknowledge notices for incidents that just changed, from their snapshots.

@@ -2,8 +2,9 @@ import AlertBridgeCore
 
 /// Writes the JSON array parameters of batch statements by hand.
 ///
-/// Every ingest batch sends its incidents, alerts and timeline rows to SQLite as JSON
-/// arrays; `JSONEncoder` spent about a sixth of the ingest CPU on them. This writes the
+/// Every ingest batch sends its incidents, alerts, timeline and outbox rows to the store as JSON
+/// arrays (SQLite reads them with `json_each`, PostgreSQL with `jsonb_to_recordset`);
+/// `JSONEncoder` spent about a sixth of the ingest CPU on them. This writes the
 /// same documents straight into bytes. Strings are escaped per RFC 8259; anything
 /// non-finite becomes `null`.
 struct JSONRowWriter {
@@ -58,6 +59,16 @@ struct JSONRowWriter {
     /// A `Timestamp` as `EscalationState`'s `Codable` form writes it: an RFC 3339 string.
     mutating func field(_ name: StaticString, rfc3339 value: Timestamp?) {
         field(name, value.map(RFC3339.format))
+    }
+
+    mutating func field(_ name: StaticString, _ values: [String]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, value) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            string(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     mutating func field(_ name: StaticString, _ labels: Labels) {
@@ -159,6 +170,23 @@ extension JSONRowWriter {
             w.field("first_seen_at", c.firstSeenAt.milliseconds)
             w.field("last_seen_at", c.lastSeenAt.milliseconds)
             w.field("received", c.received)
+        }
+    }
+
+    /// One outbox row per target of each page, all due at `now`.
+    static func outbox(_ pages: [EscalationPlanner.Page], now: Timestamp) -> String {
+        let rows = pages.flatMap { page in page.targets.enumerated().map { (page, $0.offset, $0.element) } }
+        return array(rows) { w, row in
+            let (page, index, target) = row
+            w.field("incident_id", page.incidentID)
+            w.field("step", page.step)
+            w.field("event", page.reason.rawValue)
+            w.field("tier", page.tier)
+            w.field("tier_name", page.tierName)
+            w.field("target", index)
+            w.field("connector", target.connector)
+            w.field("recipients", target.to)
+            w.field("at", now.milliseconds)
         }
     }
 
