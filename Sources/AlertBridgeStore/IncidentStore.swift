@@ -32,9 +32,7 @@ public protocol IncidentStore: Sendable {
     /// Claims up to `limit` due deliveries for `lease`: a claimed row is not handed out
     /// again until the lease ends, so a crash mid-delivery retries it (at least once).
     func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery]
-    /// Records the outcome of a claimed delivery.
-    func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws
-    /// Records many outcomes; a store should do it in one transaction (the dispatcher
+    /// Records the outcomes of claimed deliveries in one transaction (the dispatcher
     /// batches them, so a storm of pages does not cost an fsync each).
     func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws
     /// The earliest time a pending delivery is due.
@@ -139,10 +137,12 @@ public struct DeliveryRecord: Sendable, Equatable {
     }
 }
 
-extension IncidentStore {
-    /// One at a time, for stores without a batched form.
-    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
-        for record in outcomes { try await recordDelivery(id: record.id, outcome: record.outcome, now: now) }
+extension TimelineEntry {
+    /// The timeline line of a failed delivery, worded alike by every store.
+    static func deliveryFailed(incidentID: Int64, tier: Int, connector: String, reason: String,
+                               retrying: Bool, at: Timestamp) -> TimelineEntry {
+        TimelineEntry(incidentID: incidentID, at: at, kind: .deliveryFailed, by: "alertbridge",
+                      detail: "tier \(tier) via \(connector): \(reason)\(retrying ? "; retrying" : "")")
     }
 }
 

@@ -101,7 +101,7 @@ struct PostgresStoreTests {
         // Tier 1 pages are out; deliver them so only what the engines write is pending.
         let initial = try await stores[0].claimDeliveries(now: Self.t0, lease: .seconds(60), limit: 10_000)
         #expect(initial.count == keys.count * 2)
-        for delivery in initial { try await stores[0].recordDelivery(id: delivery.id, outcome: .delivered, now: Self.t0) }
+        try await stores[0].recordDeliveries(initial.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: Self.t0)
 
         // Past tier 1's 15 minutes: both engines advance concurrently, in small passes.
         let due = Self.t0 + .seconds(901)

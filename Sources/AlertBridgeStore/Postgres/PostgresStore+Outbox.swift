@@ -37,36 +37,46 @@ extension PostgresStore {
         }
     }
 
-    public func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws {
+    /// One transaction for the batch; all deliveries that succeeded in one statement.
+    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
+        guard !outcomes.isEmpty else { return }
         let logger = self.logger
         try await transaction { db in
-            switch outcome {
-            case .delivered:
-                try await db.query("UPDATE outbox SET status = 'sent', sent_at = \(now.milliseconds), last_error = NULL WHERE id = \(id)",
-                                   logger: logger)
-            case .retry(let at, let reason):
-                // As in the SQLite store: the first failure of a page goes on the timeline,
-                // its retries do not.
-                var entries: [TimelineEntry] = []
-                for try await (incident, connector, tier, attempts) in try await db.query("""
-                    UPDATE outbox SET next_attempt_at = \(at.milliseconds), last_error = \(reason) WHERE id = \(id) AND status = 'pending'
-                    RETURNING incident_id, connector, tier, attempts
-                    """, logger: logger).decode((Int64, String, Int, Int).self) where attempts == 1 {
-                    entries.append(TimelineEntry(incidentID: incident, at: now, kind: .deliveryFailed, by: "alertbridge",
-                                                 detail: "tier \(tier) via \(connector): \(reason); retrying"))
-                }
-                try await Self.append(db, timeline: entries, logger: logger)
-            case .failed(let reason):
-                var entries: [TimelineEntry] = []
-                for try await (incident, connector, tier) in try await db.query("""
-                    UPDATE outbox SET status = 'failed', last_error = \(reason) WHERE id = \(id) AND status = 'pending'
-                    RETURNING incident_id, connector, tier
-                    """, logger: logger).decode((Int64, String, Int).self) {
-                    entries.append(TimelineEntry(incidentID: incident, at: now, kind: .deliveryFailed, by: "alertbridge",
-                                                 detail: "tier \(tier) via \(connector): \(reason)"))
-                }
-                try await Self.append(db, timeline: entries, logger: logger)
+            let sent = outcomes.compactMap { $0.outcome == .delivered ? $0.id : nil }
+            if !sent.isEmpty {
+                try await db.query("""
+                    UPDATE outbox SET status = 'sent', sent_at = \(now.milliseconds), last_error = NULL
+                    WHERE id = ANY(\(sent)::bigint[])
+                    """, logger: logger)
             }
+            var entries: [TimelineEntry] = []
+            for record in outcomes {
+                switch record.outcome {
+                case .delivered:
+                    continue
+                case .retry(let at, let reason):
+                    // As in the SQLite store: the first failure of a page goes on the timeline,
+                    // its retries do not.
+                    for try await (incident, connector, tier, attempts) in try await db.query("""
+                        UPDATE outbox SET next_attempt_at = \(at.milliseconds), last_error = \(reason)
+                        WHERE id = \(record.id) AND status = 'pending'
+                        RETURNING incident_id, connector, tier, attempts
+                        """, logger: logger).decode((Int64, String, Int, Int).self) where attempts == 1 {
+                        entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector,
+                                                       reason: reason, retrying: true, at: now))
+                    }
+                case .failed(let reason):
+                    for try await (incident, connector, tier) in try await db.query("""
+                        UPDATE outbox SET status = 'failed', last_error = \(reason)
+                        WHERE id = \(record.id) AND status = 'pending'
+                        RETURNING incident_id, connector, tier
+                        """, logger: logger).decode((Int64, String, Int).self) {
+                        entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector,
+                                                       reason: reason, retrying: false, at: now))
+                    }
+                }
+            }
+            try await Self.append(db, timeline: entries, logger: logger)
             return ()
         }
     }

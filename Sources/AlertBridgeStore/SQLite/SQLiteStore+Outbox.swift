@@ -28,10 +28,6 @@ extension SQLiteStore {
         }
     }
 
-    public func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws {
-        try await recordDeliveries([DeliveryRecord(id: id, outcome: outcome)], now: now)
-    }
-
     /// One transaction for the batch; all deliveries that succeeded in one statement.
     public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
         guard !outcomes.isEmpty else { return }
@@ -62,10 +58,9 @@ extension SQLiteStore {
             // The first failure of a page goes on the timeline; its retries do not, so an
             // outage of a chat service does not flood every incident's history.
             if let row = rows.first, row.column("attempts")?.integer == 1 {
-                try await append(timeline: [TimelineEntry(
-                    incidentID: Int64(row.column("incident_id")!.integer!), at: now, kind: .deliveryFailed,
-                    by: "alertbridge",
-                    detail: "tier \(row.column("tier")!.integer!) via \(row.column("connector")!.string!): \(reason); retrying")])
+                try await append(timeline: [.deliveryFailed(
+                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
+                    connector: row.column("connector")!.string!, reason: reason, retrying: true, at: now)])
             }
         case .failed(let reason):
             let rows = try await writer.rows("""
@@ -73,10 +68,9 @@ extension SQLiteStore {
                 RETURNING incident_id, connector, tier
                 """, [.text(reason), .integer(Int(id))])
             if let row = rows.first {
-                try await append(timeline: [TimelineEntry(
-                    incidentID: Int64(row.column("incident_id")!.integer!), at: now, kind: .deliveryFailed,
-                    by: "alertbridge",
-                    detail: "tier \(row.column("tier")!.integer!) via \(row.column("connector")!.string!): \(reason)")])
+                try await append(timeline: [.deliveryFailed(
+                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
+                    connector: row.column("connector")!.string!, reason: reason, retrying: false, at: now)])
             }
         }
     }

@@ -49,8 +49,8 @@ final class CommitTimingStore: IncidentStore {
         try await inner.claimDeliveries(now: now, lease: lease, limit: limit)
     }
 
-    func recordDelivery(id: Int64, outcome: DeliveryOutcome, now: Timestamp) async throws {
-        try await inner.recordDelivery(id: id, outcome: outcome, now: now)
+    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
+        try await inner.recordDeliveries(outcomes, now: now)
     }
 
     func nextDeliveryDue() async throws -> Timestamp? { try await inner.nextDeliveryDue() }
