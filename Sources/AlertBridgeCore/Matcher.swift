@@ -132,8 +132,15 @@ public enum MatcherError: Error, Equatable, CustomStringConvertible {
 struct AnchoredRegex: @unchecked Sendable {
     // NSRegularExpression is immutable after creation and documented thread-safe.
     private let compiled: NSRegularExpression
-    /// Fast path: a pattern without metacharacters is a plain string comparison.
-    private let literal: String?
+    /// Fast path for the patterns routing and inhibit rules are made of: alternatives that
+    /// are each a literal or a literal followed by `.*` (`Edge.*|Origin.*|CacheHitRatioLow`).
+    /// Matching those is a few string comparisons instead of an ICU regex run per alert.
+    private let alternatives: [Alternative]?
+
+    private enum Alternative {
+        case literal(String)
+        case prefix(String)
+    }
 
     init(_ pattern: String) throws(MatcherError) {
         do {
@@ -141,13 +148,34 @@ struct AnchoredRegex: @unchecked Sendable {
         } catch {
             throw .invalidRegex(pattern, "does not compile")
         }
-        let meta = Set("\\^$.|?*+()[]{}".unicodeScalars)
-        literal = pattern.unicodeScalars.contains(where: meta.contains) ? nil : pattern
+        alternatives = Self.alternatives(of: pattern)
     }
 
     func matches(_ value: String) -> Bool {
-        if let literal { return literal == value }
+        if let alternatives {
+            return alternatives.contains { alternative in
+                switch alternative {
+                case .literal(let text): value == text
+                // `.` matches anything but a line terminator, in ICU as in Go's RE2.
+                case .prefix(let text): value.hasPrefix(text) && !value.dropFirst(text.count).contains(where: \.isNewline)
+                }
+            }
+        }
         let range = NSRange(value.startIndex..., in: value)
         return compiled.firstMatch(in: value, options: [], range: range) != nil
+    }
+
+    /// The pattern as literal and prefix alternatives, or `nil` when it needs the regex engine.
+    private static func alternatives(of pattern: String) -> [Alternative]? {
+        let meta = Set("\\^$.|?*+()[]{}".unicodeScalars)
+        var out: [Alternative] = []
+        for part in pattern.split(separator: "|", omittingEmptySubsequences: false) {
+            var text = Substring(part)
+            let isPrefix = text.hasSuffix(".*")
+            if isPrefix { text = text.dropLast(2) }
+            guard !text.unicodeScalars.contains(where: meta.contains) else { return nil }
+            out.append(isPrefix ? .prefix(String(text)) : .literal(String(text)))
+        }
+        return out
     }
 }

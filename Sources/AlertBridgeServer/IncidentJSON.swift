@@ -86,15 +86,3 @@ struct AlertJSON: Encodable {
         try c.encode(a.receivedCount, forKey: .received_count)
     }
 }
-
-struct IngestResultJSON: Encodable {
-    var outcome: IngestOutcome
-    enum Keys: String, CodingKey { case incident_id, dedup_key, outcome }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(outcome.incidentID, forKey: .incident_id)
-        try c.encode(outcome.dedupKey, forKey: .dedup_key)
-        try c.encode(outcome.kind.rawValue, forKey: .outcome)
-    }
-}

@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import Foundation
 import Testing
 
 @Suite struct MatcherTests {
@@ -26,6 +27,18 @@ import Testing
         #expect(try Matcher(parsing: "alertname =~ .*Latency.*").matches(labels))
         // Alternation is anchored as a group, not per branch.
         #expect(try Matcher(parsing: "pop =~ ICN|NRT").matches(["pop": "ICN1"]) == false)
+    }
+
+    /// Literal and `prefix.*` alternatives skip the regex engine; they must agree with it.
+    @Test(arguments: ["Edge.*|Origin.*|CacheHitRatioLow", "ICN1", "", "a|", ".*", "Edge.*", "ICN.|NRT.*", "x+|Edge.*"])
+    func fastPathAgreesWithTheRegexEngine(pattern: String) throws {
+        let matcher = try Matcher(parsing: "v =~ \"\(pattern)\"")
+        let reference = try NSRegularExpression(pattern: "^(?:\(pattern))$")
+        for value in ["", "a", "Edge", "EdgeLatencyHigh", "Edge\nsecond line", "OriginDown", "CacheHitRatioLow",
+                      "CacheHitRatioLowX", "xCacheHitRatioLow", "ICN1", "ICN12", "NRT", "xx", "서울"] {
+            let expected = reference.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
+            #expect(matcher.matches(["v": value]) == expected, "\(pattern) against \(value.debugDescription)")
+        }
     }
 
     @Test func missingLabelMatchesAsEmpty() throws {

@@ -48,8 +48,7 @@ public struct Ingestor: Sendable {
             throw DecodingErrors.apiError(error)
         }
         let outcomes = try await commit(alerts, format: "native")
-        let results = outcomes.map(IngestResultJSON.init)
-        return isArray ? try JSONResponse.make(results, status: .accepted) : try JSONResponse.make(results[0], status: .accepted)
+        return IngestAnswer.response(outcomes, single: !isArray)
     }
 
     /// Alertmanager webhook v4.
@@ -62,7 +61,7 @@ public struct Ingestor: Sendable {
             throw DecodingErrors.apiError(error)
         }
         let outcomes = try await commit(alerts, format: "alertmanager")
-        return try JSONResponse.make(outcomes.map(IngestResultJSON.init), status: .accepted)
+        return IngestAnswer.response(outcomes)
     }
 
     /// Routes and commits; answers one outcome per alert (the first rule's, when a

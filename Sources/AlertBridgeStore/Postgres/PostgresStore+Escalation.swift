@@ -36,7 +36,7 @@ extension PostgresStore {
             INSERT INTO outbox (incident_id, step, event, tier, tier_name, target, connector, recipients,
                                 status, attempts, next_attempt_at, created_at)
             SELECT incident_id, step, event, tier, tier_name, target, connector, recipients, 'pending', 0, at, at
-            FROM ROWS FROM (jsonb_to_recordset(\(JSONRowWriter.outbox(pages, now: now))::jsonb)
+            FROM ROWS FROM (jsonb_to_recordset(\(JSONWriter.outbox(pages, now: now))::jsonb)
                             AS (incident_id bigint, step bigint, event text, tier bigint, tier_name text, target bigint,
                                 connector text, recipients jsonb, at bigint))
                  WITH ORDINALITY AS j(incident_id, step, event, tier, tier_name, target, connector, recipients, at, n)

@@ -5,7 +5,7 @@ import PostgresNIO
 
 /// The statements behind ``PostgresStore``: batch reads and writes with one JSONB
 /// parameter fanned out by `jsonb_to_recordset`, so each batch is a constant number
-/// of statements whatever its size. The JSON documents are the SQLite store's (``JSONRowWriter``).
+/// of statements whatever its size. The JSON documents are the SQLite store's (``JSONWriter``).
 extension PostgresStore {
     static let incidentColumns = """
         id, dedup_key, status, title, severity, labels::text AS labels, annotations::text AS annotations, rule, policy, \
@@ -76,7 +76,7 @@ extension PostgresStore {
             SELECT id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
                    alert_count, firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by,
                    resolved_at, resolved_by, next_escalation_at, escalation
-            FROM jsonb_to_recordset(\(JSONRowWriter.incidents(incidents))::jsonb) AS j(
+            FROM jsonb_to_recordset(\(JSONWriter.incidents(incidents))::jsonb) AS j(
                 id bigint, dedup_key text, status text, title text, severity text, labels jsonb, annotations jsonb,
                 rule text, policy text, tier bigint, alert_count bigint, firing_count bigint, created_at bigint,
                 last_alert_at bigint, acknowledged_at bigint, acknowledged_by text, resolved_at bigint,
@@ -98,7 +98,7 @@ extension PostgresStore {
                                 value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
             SELECT incident_id, fingerprint, status, severity, summary, labels, annotations, source,
                    value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received
-            FROM jsonb_to_recordset(\(JSONRowWriter.alerts(alerts))::jsonb) AS j(
+            FROM jsonb_to_recordset(\(JSONWriter.alerts(alerts))::jsonb) AS j(
                 incident_id bigint, fingerprint text, status text, severity text, summary text, labels jsonb,
                 annotations jsonb, source text, value double precision, threshold double precision, starts_at bigint,
                 ends_at bigint, first_seen_at bigint, last_seen_at bigint, received bigint)
@@ -123,7 +123,7 @@ extension PostgresStore {
         try await db.query("""
             INSERT INTO timeline (incident_id, at, kind, "by", detail)
             SELECT incident_id, at, kind, "by", detail
-            FROM ROWS FROM (jsonb_to_recordset(\(JSONRowWriter.timeline(timeline))::jsonb)
+            FROM ROWS FROM (jsonb_to_recordset(\(JSONWriter.timeline(timeline))::jsonb)
                             AS (incident_id bigint, at bigint, kind text, "by" text, detail text))
                  WITH ORDINALITY AS j(incident_id, at, kind, "by", detail, n)
             ORDER BY n

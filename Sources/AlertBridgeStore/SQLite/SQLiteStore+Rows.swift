@@ -2,119 +2,141 @@ import AlertBridgeCore
 import Foundation
 import SQLiteNIO
 
-/// The statements behind ``SQLiteStore``: batch reads and writes through `json_each`.
-extension SQLiteStore {
+/// The statements behind ``SQLiteStore``, run on its writer's or reader's thread.
+///
+/// Rows are written one prepared statement execution each: with no hop per statement
+/// and no re-preparing, that is cheaper than any set-based trick (`json_each` over a
+/// JSON parameter cost more in JSON parsing than it saved).
+extension SQLiteSession {
     static let incidentColumns = """
         id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier, alert_count, \
         firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, \
         next_escalation_at, escalation
         """
 
-    /// The newest incident of each key, open or resolved (resolved ones matter for reopening).
-    func latestIncidents(keys: [String]) async throws -> [String: Incident] {
-        let rows = try await writer.rows("""
-            SELECT \(Self.incidentColumns) FROM incidents WHERE id IN (
-                SELECT MAX(id) FROM incidents WHERE dedup_key IN (SELECT value FROM json_each(?)) GROUP BY dedup_key)
-            """, [try Self.json(keys)])
-        var out: [String: Incident] = [:]
-        for row in rows {
-            let incident = Self.decodeIncident(row)
-            out[incident.dedupKey] = incident
+    func incident(_ id: Int64) throws -> Incident? {
+        try rows("SELECT \(Self.incidentColumns) FROM incidents WHERE id = ?", [.integer(Int(id))])
+            .first.map(Self.decodeIncident)
+    }
+
+    /// The newest incident of each key that has one, open or resolved (resolved ones
+    /// matter for reopening), with the state of each of its alerts.
+    func latestIncidents(keys: [String]) throws -> [String: IngestCache.Entry] {
+        var out: [String: IngestCache.Entry] = [:]
+        for key in keys {
+            guard let incident = try rows(
+                "SELECT \(Self.incidentColumns) FROM incidents WHERE dedup_key = ? ORDER BY id DESC LIMIT 1", [.text(key)]
+            ).first.map(Self.decodeIncident) else { continue }
+            var alerts: [String: IngestCache.AlertState] = [:]
+            for row in try rows("SELECT fingerprint, status, ends_at FROM alerts WHERE incident_id = ?", [.integer(Int(incident.id))]) {
+                alerts[row.column("fingerprint")!.string!] = IngestCache.AlertState(
+                    status: AlertStatus(rawValue: row.column("status")!.string!) ?? .firing,
+                    endsAt: Self.time(row.column("ends_at")))
+            }
+            out[key] = IngestCache.Entry(incident: incident, alerts: alerts)
         }
         return out
     }
 
     /// Open incidents of the given rules: the sources that may inhibit alerts in a batch.
-    func openIncidents(rules: [String]) async throws -> [Incident] {
-        guard !rules.isEmpty else { return [] }
-        return try await writer.rows("""
-            SELECT \(Self.incidentColumns) FROM incidents
-            WHERE status <> 'resolved' AND rule IN (SELECT value FROM json_each(?))
-            """, [try Self.json(rules)]).map(Self.decodeIncident)
-    }
-
-    /// The stored status of the given alerts, and when the resolved ones ended.
-    func alertStatuses(_ pairs: [IngestPlanner.AlertKey]) async throws
-        -> (status: [IngestPlanner.AlertKey: AlertStatus], ends: [IngestPlanner.AlertKey: Timestamp]) {
-        guard !pairs.isEmpty else { return ([:], [:]) }
-        let rows = try await writer.rows("""
-            SELECT a.incident_id, a.fingerprint, a.status, a.ends_at FROM json_each(?) j
-            JOIN alerts a ON a.incident_id = j.value->>0 AND a.fingerprint = j.value->>1
-            """, [try Self.json(pairs.map { [AnyCodable.int($0.incidentID), .string($0.fingerprint)] })])
-        var status: [IngestPlanner.AlertKey: AlertStatus] = [:]
-        var ends: [IngestPlanner.AlertKey: Timestamp] = [:]
-        for row in rows {
-            let key = IngestPlanner.AlertKey(incidentID: Int64(row.column("incident_id")!.integer!),
-                                             fingerprint: row.column("fingerprint")!.string!)
-            status[key] = AlertStatus(rawValue: row.column("status")!.string!)
-            if status[key] == .resolved, let end = Self.time(row.column("ends_at")) { ends[key] = end }
+    func openIncidents(rules: [String]) throws -> [Incident] {
+        var out: [Incident] = []
+        for rule in rules {
+            out += try rows("SELECT \(Self.incidentColumns) FROM incidents WHERE status <> 'resolved' AND rule = ?",
+                            [.text(rule)]).map(Self.decodeIncident)
         }
-        return (status, ends)
+        return out
     }
 
-    func write(incidents: [Incident]) async throws {
+    /// Upserts incidents. Ids from `firstNewID` up are new rows and carry their policy
+    /// snapshot; the others are updates, with a snapshot when they reopened.
+    func write(incidents: [Incident], firstNewID: Int64 = .max, snapshots: [Int64: EscalationPolicy] = [:]) throws {
         guard !incidents.isEmpty else { return }
-        _ = try await writer.rows("""
-            INSERT INTO incidents (\(Self.incidentColumns))
-            SELECT j.value->>'id', j.value->>'dedup_key', j.value->>'status', j.value->>'title', j.value->>'severity',
-                   j.value->'labels', j.value->'annotations', j.value->>'rule', j.value->>'policy', j.value->>'tier',
-                   j.value->>'alert_count', j.value->>'firing_count', j.value->>'created_at', j.value->>'last_alert_at',
-                   j.value->>'acknowledged_at', j.value->>'acknowledged_by', j.value->>'resolved_at',
-                   j.value->>'resolved_by', j.value->>'next_escalation_at', j.value->'escalation'
-            FROM json_each(?) j WHERE true
-            ON CONFLICT (id) DO UPDATE SET
-                status = excluded.status, title = excluded.title, severity = excluded.severity,
-                tier = excluded.tier, alert_count = excluded.alert_count, firing_count = excluded.firing_count,
-                last_alert_at = excluded.last_alert_at, acknowledged_at = excluded.acknowledged_at,
-                acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
-                resolved_by = excluded.resolved_by, next_escalation_at = excluded.next_escalation_at,
-                escalation = excluded.escalation
-            """, [.text(JSONRowWriter.incidents(incidents))])
+        var policyText: [String: String] = [:]
+        func snapshot(_ id: Int64) throws -> SQLiteData {
+            guard let policy = snapshots[id] else { return .null }
+            if let text = policyText[policy.name] { return .text(text) }
+            let text = String(decoding: try Self.encoder.encode(policy), as: UTF8.self)
+            policyText[policy.name] = text
+            return .text(text)
+        }
+        for i in incidents {
+            let escalation = SQLiteData.text(JSONWriter.text { $0.value(i.escalation) })
+            if i.id >= firstNewID {
+                try run("""
+                    INSERT INTO incidents (\(Self.incidentColumns), policy_snapshot)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [
+                        .integer(Int(i.id)), .text(i.dedupKey), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue),
+                        .text(JSONWriter.text { $0.value(i.labels) }), .text(JSONWriter.text { $0.value(i.annotations) }),
+                        .text(i.rule), .text(i.policy), .integer(i.tier), .integer(i.alertCount), .integer(i.firingCount),
+                        Self.data(i.createdAt), Self.data(i.lastAlertAt), Self.data(i.acknowledgedAt), Self.data(i.acknowledgedBy),
+                        Self.data(i.resolvedAt), Self.data(i.resolvedBy), Self.data(i.nextEscalationAt), escalation,
+                        try snapshot(i.id),
+                    ])
+                continue
+            }
+            try run("""
+                UPDATE incidents SET status = ?2, title = ?3, severity = ?4, tier = ?5, alert_count = ?6, firing_count = ?7,
+                    last_alert_at = ?8, acknowledged_at = ?9, acknowledged_by = ?10, resolved_at = ?11, resolved_by = ?12,
+                    next_escalation_at = ?13, escalation = ?14
+                WHERE id = ?1
+                """, [
+                    .integer(Int(i.id)), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue), .integer(i.tier),
+                    .integer(i.alertCount), .integer(i.firingCount), Self.data(i.lastAlertAt), Self.data(i.acknowledgedAt),
+                    Self.data(i.acknowledgedBy), Self.data(i.resolvedAt), Self.data(i.resolvedBy), Self.data(i.nextEscalationAt),
+                    escalation,
+                ])
+            if snapshots[i.id] != nil {
+                try run("UPDATE incidents SET policy_snapshot = ? WHERE id = ?", [try snapshot(i.id), .integer(Int(i.id))])
+            }
+        }
     }
 
-    func write(alerts: [IngestPlanner.AlertChange]) async throws {
-        guard !alerts.isEmpty else { return }
-        _ = try await writer.rows("""
-            INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
-                                value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
-            SELECT j.value->>'incident_id', j.value->>'fingerprint', j.value->>'status', j.value->>'severity',
-                   j.value->>'summary', j.value->'labels', j.value->'annotations', j.value->>'source',
-                   j.value->>'value', j.value->>'threshold', j.value->>'starts_at', j.value->>'ends_at',
-                   j.value->>'first_seen_at', j.value->>'last_seen_at', j.value->>'received'
-            FROM json_each(?) j WHERE true
-            ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
-                status = excluded.status, severity = excluded.severity, summary = excluded.summary,
-                labels = excluded.labels, annotations = excluded.annotations, source = excluded.source,
-                value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
-                ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
-                received_count = alerts.received_count + excluded.received_count
-            """, [.text(JSONRowWriter.alerts(alerts))])
+    func write(alerts: [IngestPlanner.AlertChange]) throws {
+        for c in alerts {
+            let a = c.alert
+            try run("""
+                INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
+                                    value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
+                    status = excluded.status, severity = excluded.severity, summary = excluded.summary,
+                    labels = excluded.labels, annotations = excluded.annotations, source = excluded.source,
+                    value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
+                    ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
+                    received_count = alerts.received_count + excluded.received_count
+                """, [
+                    .integer(Int(c.incidentID)), .text(a.fingerprint), .text(a.status.rawValue), .text(a.severity.rawValue),
+                    .text(a.summary), .text(JSONWriter.text { $0.value(a.labels) }),
+                    .text(JSONWriter.text { $0.value(a.annotations) }), .text(a.source),
+                    a.value.map { .float($0) } ?? .null, a.threshold.map { .float($0) } ?? .null,
+                    Self.data(a.startsAt), Self.data(a.endsAt), Self.data(c.firstSeenAt), Self.data(c.lastSeenAt),
+                    .integer(c.received),
+                ])
+        }
     }
 
-    func markAlertsResolved(incidentIDs: [Int64]) async throws {
-        guard !incidentIDs.isEmpty else { return }
-        _ = try await writer.rows("""
-            UPDATE alerts SET status = 'resolved'
-            WHERE status = 'firing' AND incident_id IN (SELECT value FROM json_each(?))
-            """, [try Self.json(incidentIDs)])
+    func markAlertsResolved(incidentIDs: [Int64]) throws {
+        for id in incidentIDs {
+            try run("UPDATE alerts SET status = 'resolved' WHERE status = 'firing' AND incident_id = ?", [.integer(Int(id))])
+        }
     }
 
-    func append(timeline: [TimelineEntry]) async throws {
-        guard !timeline.isEmpty else { return }
-        _ = try await writer.rows("""
-            INSERT INTO timeline (incident_id, at, kind, by, detail)
-            SELECT j.value->>'incident_id', j.value->>'at', j.value->>'kind', j.value->>'by', j.value->>'detail'
-            FROM json_each(?) j
-            """, [.text(JSONRowWriter.timeline(timeline))])
+    func append(timeline: [TimelineEntry]) throws {
+        for t in timeline {
+            try run("INSERT INTO timeline (incident_id, at, kind, by, detail) VALUES (?, ?, ?, ?, ?)", [
+                .integer(Int(t.incidentID)), Self.data(t.at), .text(t.kind.rawValue), Self.data(t.by), Self.data(t.detail),
+            ])
+        }
     }
 
-    // MARK: - Encoding parameters
+    // MARK: - Binding values
 
-    static func json<T: Encodable>(_ value: T) throws -> SQLiteData {
-        .text(String(decoding: try encoder.encode(value), as: UTF8.self))
-    }
+    static func data(_ time: Timestamp?) -> SQLiteData { time.map { .integer(Int($0.milliseconds)) } ?? .null }
+    static func data(_ text: String?) -> SQLiteData { text.map { .text($0) } ?? .null }
 
-    private static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -122,7 +144,7 @@ extension SQLiteStore {
 
     // MARK: - Decoding rows
 
-    static func decodeIncident(_ row: SQLiteRow) -> Incident {
+    static func decodeIncident(_ row: SQLiteResultRow) -> Incident {
         Incident(
             id: Int64(row.column("id")!.integer!),
             dedupKey: row.column("dedup_key")!.string!,
@@ -148,7 +170,7 @@ extension SQLiteStore {
             } ?? EscalationState())
     }
 
-    static func decodeAlert(_ row: SQLiteRow) -> StoredAlert {
+    static func decodeAlert(_ row: SQLiteResultRow) -> StoredAlert {
         StoredAlert(
             fingerprint: row.column("fingerprint")!.string!,
             status: AlertStatus(rawValue: row.column("status")!.string!) ?? .firing,
@@ -166,7 +188,7 @@ extension SQLiteStore {
             receivedCount: row.column("received_count")!.integer!)
     }
 
-    static func decodeTimeline(_ row: SQLiteRow) -> TimelineEntry {
+    static func decodeTimeline(_ row: SQLiteResultRow) -> TimelineEntry {
         TimelineEntry(
             incidentID: Int64(row.column("incident_id")!.integer!),
             at: time(row.column("at"))!,
@@ -183,29 +205,5 @@ extension SQLiteStore {
     private static func labels(_ data: SQLiteData?) -> Labels {
         guard let text = data?.string else { return [:] }
         return (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
-    }
-}
-
-extension SQLiteConnection {
-    /// Runs one statement on the connection's thread and collects its rows there,
-    /// without the per-row event-loop hop of the generic `query` overload.
-    func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        nonisolated(unsafe) var rows: [SQLiteRow] = []
-        try await query(sql, binds) { rows.append($0) }
-        return rows
-    }
-}
-
-/// A heterogeneous JSON array element for pair parameters.
-enum AnyCodable: Encodable {
-    case int(Int64)
-    case string(String)
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .int(let v): try container.encode(v)
-        case .string(let v): try container.encode(v)
-        }
     }
 }

@@ -1,123 +1,114 @@
 import AlertBridgeCore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import SQLiteNIO
 
 /// The embedded store: one SQLite file in WAL mode, one writer, one reader.
 ///
-/// All writes go through one connection under ``AsyncMutex`` (SQLite has one writer
-/// anyway); reads use a second connection so listing incidents never waits for a
-/// commit. `synchronous=FULL` makes every commit durable before the 202 goes out;
-/// group commit upstream keeps that cheap. Each batch is a constant number of
-/// statements: rows travel as one JSON array parameter and `json_each` fans them out.
+/// Every write runs as one closure on the writer's own thread (``SQLiteWorker``), with
+/// prepared statements, and `synchronous=FULL` makes each commit durable before the 202
+/// goes out; group commit upstream keeps that cheap. Reads for the API use a second
+/// connection, so listing incidents never waits for a commit.
+///
+/// The store is the file's only writer: it holds an exclusive lock on it while open, so a
+/// second `alertbridge serve` on the same file fails at start. That is what lets the
+/// writer keep recently seen incidents in memory (``IngestCache``) and read nothing from
+/// the file while an alert storm merges into them.
 public final class SQLiteStore: IncidentStore {
-    let writer: SQLiteConnection
-    let reader: SQLiteConnection
-    private let writeLock = AsyncMutex()
+    let writer: SQLiteWorker
+    let reader: SQLiteWorker
+    let cache = IngestCache()
+    private let lock: FileLock?
 
-    private init(writer: SQLiteConnection, reader: SQLiteConnection) {
+    private init(writer: SQLiteWorker, reader: SQLiteWorker, lock: FileLock?) {
         self.writer = writer
         self.reader = reader
+        self.lock = lock
     }
 
     /// Opens (creating if needed) the database file and applies pending migrations.
     public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"] {
-            _ = try await writer.rows(pragma)
-        }
-        let store: SQLiteStore
+        let writer = try await SQLiteWorker.open(path: path)
+        var reader: SQLiteWorker?
+        var lock: FileLock?
         do {
-            try await migrate(writer, logger: logger)
-            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            _ = try await reader.rows("PRAGMA query_only=ON")
-            store = SQLiteStore(writer: writer, reader: reader)
+            lock = path == ":memory:" ? nil : try FileLock(exclusive: path)
+            try await writer.run { db in
+                try db.rows("PRAGMA journal_mode=WAL")
+                try db.run("PRAGMA synchronous=FULL")
+                try db.run("PRAGMA foreign_keys=ON")
+                try migrate(db, logger: logger)
+            }
+            reader = try await SQLiteWorker.open(path: path)
+            try await reader!.run { try $0.run("PRAGMA query_only=ON") }
+            return SQLiteStore(writer: writer, reader: reader!, lock: lock)
         } catch {
+            try? await reader?.close()
             try? await writer.close()
             throw error
         }
-        return store
     }
 
-    static func migrate(_ db: SQLiteConnection, logger: Logger) async throws {
-        _ = try await db.rows("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-        let applied = Set(try await db.rows("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
+    static func migrate(_ db: SQLiteSession, logger: Logger) throws {
+        try db.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        let applied = Set(try db.rows("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
         for migration in SQLiteMigrations.all where !applied.contains(migration.version) {
-            _ = try await db.rows("BEGIN IMMEDIATE")
-            do {
-                for statement in migration.statements { _ = try await db.rows(statement) }
-                _ = try await db.rows("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                                      [.integer(migration.version), .integer(Int(SystemClock().now().milliseconds))])
-                _ = try await db.rows("COMMIT")
-                logger.info("applied store migration", metadata: ["version": "\(migration.version)"])
-            } catch {
-                _ = try? await db.rows("ROLLBACK")
-                throw error
+            try db.transaction { db in
+                for statement in migration.statements { try db.run(statement) }
+                try db.run("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                           [.integer(migration.version), .integer(Int(SystemClock().now().milliseconds))])
             }
-        }
-    }
-
-    /// Runs `body` in an immediate transaction on the writer connection.
-    func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        try await writeLock.withLock {
-            _ = try await writer.rows("BEGIN IMMEDIATE")
-            do {
-                let result = try await body()
-                _ = try await writer.rows("COMMIT")
-                return result
-            } catch {
-                _ = try? await writer.rows("ROLLBACK")
-                throw error
-            }
+            logger.info("applied store migration", metadata: ["version": "\(migration.version)"])
         }
     }
 
     public func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
-        try await transaction {
-            let keys = Array(Set(batch.map(\.dedupKey)))
-            let current = try await latestIncidents(keys: keys)
-            var pairs = Set<IngestPlanner.AlertKey>()
-            for routed in batch {
-                if let incident = current[routed.dedupKey] {
-                    pairs.insert(.init(incidentID: incident.id, fingerprint: routed.alert.fingerprint))
+        let cache = self.cache
+        return try await writer.run { db in
+            let plan = try db.transaction { db in
+                let known = try cache.lookUp(Set(batch.map(\.dedupKey)), loading: db.latestIncidents(keys:))
+                let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
+                let sources = try db.openIncidents(rules: Array(sourceRules))
+                var plan = IngestPlanner.plan(batch, current: known.incidents, alertStatus: known.status,
+                                              inhibitSources: sources, alertEnds: known.ends, now: now)
+                var firstNewID = Int64.max
+                if plan.newIncidentCount > 0 {
+                    let maxID = try db.rows("SELECT COALESCE(MAX(id), 0) AS m FROM incidents").first?.column("m")?.integer ?? 0
+                    firstNewID = Int64(maxID + 1)
+                    plan = plan.assigningIDs((0..<plan.newIncidentCount).map { firstNewID + Int64($0) })
                 }
+                try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots)
+                try db.write(alerts: plan.alerts)
+                try db.markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
+                try db.append(timeline: plan.timeline)
+                try db.enqueue(plan.pages, now: now)
+                let resolved = Set(plan.resolvedIncidentIDs)
+                try db.notify(plan.incidents.filter { resolved.contains($0.id) && $0.status == .resolved }, event: .resolved, now: now)
+                return plan
             }
-            let statuses = try await alertStatuses(Array(pairs))
-            let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
-            let sources = try await openIncidents(rules: Array(sourceRules))
-            var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses.status,
-                                          inhibitSources: sources, alertEnds: statuses.ends, now: now)
-            if plan.newIncidentCount > 0 {
-                let maxID = try await writer.rows("SELECT COALESCE(MAX(id), 0) AS m FROM incidents").first?.column("m")?.integer ?? 0
-                plan = plan.assigningIDs((1...plan.newIncidentCount).map { Int64(maxID + $0) })
-            }
-            try await write(incidents: plan.incidents)
-            try await writeSnapshots(plan.policySnapshots)
-            try await write(alerts: plan.alerts)
-            try await markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
-            try await append(timeline: plan.timeline)
-            try await enqueue(plan.pages, now: now)
-            let resolved = Set(plan.resolvedIncidentIDs)
-            try await notify(plan.incidents.filter { resolved.contains($0.id) && $0.status == .resolved }, event: .resolved, now: now)
+            cache.remember(plan)  // only once committed
             return plan.outcomes
         }
     }
 
     public func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {
-        try await transaction {
-            guard let incident = try await incidentForUpdate(id) else { throw StoreError.notFound(id) }
+        let cache = self.cache
+        return try await writer.transaction { db in
+            guard let incident = try db.incident(id) else { throw StoreError.notFound(id) }
+            cache.forget(incident.dedupKey)
             var (next, entry) = try action.apply(to: incident, now: now)
-            let policy = try await snapshots(of: [id])[id]
+            let policy = try db.snapshots(of: [id])[id]
             if let policy, next.status.isOpen {
                 next.nextEscalationAt = EscalationPlanner.nextDue(next, policy: policy)
             }
-            if next != incident { try await write(incidents: [next]) }
-            try await append(timeline: [entry])
+            if next != incident { try db.write(incidents: [next]) }
+            try db.append(timeline: [entry])
             switch action {
-            case .acknowledge: try await notify([next], event: .acknowledged, now: now)
+            case .acknowledge: try db.notify([next], event: .acknowledged, now: now)
             case .resolve:
-                try await markAlertsResolved(incidentIDs: [id])
-                try await notify([next], event: .resolved, now: now)
+                try db.markAlertsResolved(incidentIDs: [id])
+                try db.notify([next], event: .resolved, now: now)
             case .note: break
             }
             return next
@@ -126,36 +117,66 @@ public final class SQLiteStore: IncidentStore {
 
     public func incidents(_ query: IncidentQuery) async throws -> [Incident] {
         let statuses = query.status.statuses.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        return try await reader.rows(
-            "SELECT \(Self.incidentColumns) FROM incidents WHERE status IN (\(statuses)) ORDER BY id DESC LIMIT ?",
-            [.integer(query.limit)]
-        ).map(Self.decodeIncident)
+        return try await reader.run { db in
+            try db.rows("SELECT \(SQLiteSession.incidentColumns) FROM incidents WHERE status IN (\(statuses)) ORDER BY id DESC LIMIT ?",
+                        [.integer(query.limit)]).map(SQLiteSession.decodeIncident)
+        }
     }
 
     public func incident(id: Int64) async throws -> IncidentDetail? {
-        let bind: [SQLiteData] = [.integer(Int(id))]
-        guard let incident = try await reader.rows("SELECT \(Self.incidentColumns) FROM incidents WHERE id = ?", bind)
-            .first.map(Self.decodeIncident) else { return nil }
-        let alerts = try await reader.rows(
-            "SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen_at, fingerprint", bind
-        ).map(Self.decodeAlert)
-        let timeline = try await reader.rows(
-            "SELECT incident_id, at, kind, by, detail FROM timeline WHERE incident_id = ? ORDER BY id", bind
-        ).map(Self.decodeTimeline)
-        return IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
+        try await reader.run { db in
+            let bind: [SQLiteData] = [.integer(Int(id))]
+            guard let incident = try db.incident(id) else { return nil }
+            let alerts = try db.rows("SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen_at, fingerprint", bind)
+                .map(SQLiteSession.decodeAlert)
+            let timeline = try db.rows("SELECT incident_id, at, kind, by, detail FROM timeline WHERE incident_id = ? ORDER BY id", bind)
+                .map(SQLiteSession.decodeTimeline)
+            return IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
+        }
     }
 
     public func openIncident(dedupKey: String) async throws -> Incident? {
-        try await reader.rows("SELECT \(Self.incidentColumns) FROM incidents WHERE dedup_key = ? AND status <> 'resolved'",
-                              [.text(dedupKey)]).first.map(Self.decodeIncident)
+        try await reader.run { db in
+            try db.rows("SELECT \(SQLiteSession.incidentColumns) FROM incidents WHERE dedup_key = ? AND status <> 'resolved'",
+                        [.text(dedupKey)]).first.map(SQLiteSession.decodeIncident)
+        }
     }
 
     public func ping() async throws {
-        _ = try await reader.rows("SELECT 1")
+        try await reader.run { try $0.run("SELECT 1") }
     }
 
     public func close() async throws {
         try await reader.close()
         try await writer.close()
+        lock?.release()
     }
+}
+
+/// An exclusive `flock(2)` on the database file, held while the store is open.
+///
+/// SQLite's own locks are `fcntl` locks, which Linux keeps apart from `flock`, so this
+/// neither blocks nor is blocked by SQLite; it only keeps a second alertbridge out.
+final class FileLock: Sendable {
+    /// The locked descriptor until ``release()``; closing it drops the lock.
+    private let descriptor: NIOLockedValueBox<Int32?>
+
+    init(exclusive path: String) throws {
+        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.unavailable("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            Foundation.close(fd)
+            throw StoreError.unavailable("\(path) is in use by another alertbridge process")
+        }
+        descriptor = NIOLockedValueBox(fd)
+    }
+
+    func release() {
+        descriptor.withLockedValue { fd in
+            if let open = fd { Foundation.close(open) }
+            fd = nil
+        }
+    }
+
+    deinit { release() }
 }

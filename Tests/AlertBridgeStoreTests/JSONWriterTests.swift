@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The hand-written row documents must be valid JSON that reads back exactly.
-@Suite struct JSONRowWriterTests {
+@Suite struct JSONWriterTests {
     let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} nul \u{0} 서울 🚨 slash /"
 
     @Test func incidentsRoundTripThroughAJSONParser() throws {
@@ -14,7 +14,7 @@ import Testing
                                 lastAlertAt: Timestamp(milliseconds: 1_795_457_200_000), acknowledgedBy: nil)
         incident.escalation.step = 2
         incident.escalation.tierPagedAt = Timestamp(milliseconds: 1_795_457_100_000)
-        let text = JSONRowWriter.incidents([incident, incident])
+        let text = JSONWriter.incidents([incident, incident])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(parsed.count == 2)
         #expect(parsed[0]["title"] as? String == tricky)
@@ -32,14 +32,14 @@ import Testing
                           value: .infinity, threshold: 0.8)
         let change = IngestPlanner.AlertChange(incidentID: 1, alert: alert, received: 2,
                                                firstSeenAt: Timestamp(seconds: 1), lastSeenAt: Timestamp(seconds: 2))
-        let alerts = try #require(try JSONSerialization.jsonObject(with: Data(JSONRowWriter.alerts([change]).utf8)) as? [[String: Any]])
+        let alerts = try #require(try JSONSerialization.jsonObject(with: Data(JSONWriter.alerts([change]).utf8)) as? [[String: Any]])
         #expect(alerts[0]["summary"] as? String == tricky)
         #expect(alerts[0]["value"] is NSNull)
         #expect(alerts[0]["threshold"] as? Double == 0.8)
         let entry = TimelineEntry(incidentID: 1, at: Timestamp(seconds: 5), kind: .note, by: nil, detail: tricky)
-        let timeline = try #require(try JSONSerialization.jsonObject(with: Data(JSONRowWriter.timeline([entry]).utf8)) as? [[String: Any]])
+        let timeline = try #require(try JSONSerialization.jsonObject(with: Data(JSONWriter.timeline([entry]).utf8)) as? [[String: Any]])
         #expect(timeline[0]["detail"] as? String == tricky)
         #expect(timeline[0]["by"] is NSNull)
-        #expect(JSONRowWriter.timeline([]) == "[]")
+        #expect(JSONWriter.timeline([]) == "[]")
     }
 }

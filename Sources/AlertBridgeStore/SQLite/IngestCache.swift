@@ -1,0 +1,95 @@
+import AlertBridgeCore
+
+/// What the SQLite writer knows of recently seen dedup keys, exactly as committed: the
+/// latest incident of each key and the state of every alert of that incident.
+///
+/// An alert storm merges into the same few incidents batch after batch; with this, a batch
+/// reads nothing from the file for keys it has seen, and looks up only new keys. It is
+/// sound because the SQLite store is the file's only writer (``SQLiteStore`` holds an
+/// exclusive lock), ingest updates it only after its transaction commits, and every
+/// other write (operator actions, escalations) forgets the keys it touches. Bounded:
+/// past ``capacity`` keys it starts over, which costs one lookup per key.
+///
+/// Not thread-safe: only closures running on the writer's thread touch it.
+final class IngestCache: @unchecked Sendable {
+    struct AlertState: Sendable {
+        var status: AlertStatus
+        var endsAt: Timestamp?
+    }
+
+    struct Entry: Sendable {
+        var incident: Incident
+        /// By fingerprint.
+        var alerts: [String: AlertState]
+    }
+
+    /// The planner's inputs for a batch.
+    struct Known {
+        var incidents: [String: Incident] = [:]
+        var status: [IngestPlanner.AlertKey: AlertStatus] = [:]
+        var ends: [IngestPlanner.AlertKey: Timestamp] = [:]
+    }
+
+    let capacity: Int
+    private var entries: [String: Entry] = [:]
+
+    init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
+    /// The latest incident and alert states of each key; keys not remembered are read
+    /// with `loading` (which returns only the keys that have an incident).
+    func lookUp(_ keys: Set<String>, loading: ([String]) throws -> [String: Entry]) throws -> Known {
+        var known = Known()
+        var missing: [String] = []
+        for key in keys {
+            if let entry = entries[key] { add(entry, to: &known) } else { missing.append(key) }
+        }
+        if !missing.isEmpty {
+            for (key, entry) in try loading(missing) {
+                entries[key] = entry
+                add(entry, to: &known)
+            }
+        }
+        return known
+    }
+
+    private func add(_ entry: Entry, to known: inout Known) {
+        let id = entry.incident.id
+        known.incidents[entry.incident.dedupKey] = entry.incident
+        for (fingerprint, state) in entry.alerts {
+            let key = IngestPlanner.AlertKey(incidentID: id, fingerprint: fingerprint)
+            known.status[key] = state.status
+            if state.status == .resolved, let end = state.endsAt { known.ends[key] = end }
+        }
+    }
+
+    /// Applies a committed ingest plan, as the store's statements applied it to the rows.
+    func remember(_ plan: IngestPlanner.Plan) {
+        if entries.count > capacity { entries.removeAll(keepingCapacity: true) }
+        var keyOf: [Int64: String] = [:]
+        for incident in plan.incidents {
+            let key = incident.dedupKey
+            if entries[key]?.incident.id == incident.id {
+                entries[key]!.incident = incident
+            } else {
+                entries[key] = Entry(incident: incident, alerts: [:])
+            }
+            keyOf[incident.id] = key
+        }
+        for change in plan.alerts {
+            guard let key = keyOf[change.incidentID], entries[key]?.incident.id == change.incidentID else { continue }
+            entries[key]!.alerts[change.alert.fingerprint] = AlertState(status: change.alert.status, endsAt: change.alert.endsAt)
+        }
+        for id in plan.resolvedIncidentIDs {
+            guard let key = keyOf[id], var entry = entries[key], entry.incident.id == id else { continue }
+            for fingerprint in entry.alerts.keys { entry.alerts[fingerprint]!.status = .resolved }
+            entries[key] = entry
+        }
+    }
+
+    /// Drops a key after a write other than ingest changed its incident.
+    func forget(_ key: String) {
+        entries[key] = nil
+    }
+}

@@ -1,0 +1,229 @@
+import NIOPosix
+import SQLiteNIO
+import VaporCSQLite
+
+/// One SQLite connection and the thread that owns it.
+///
+/// A whole transaction runs as one synchronous closure on that thread: one hop from
+/// the caller's task, however many statements it executes, and every statement is
+/// prepared once and reused. SQLiteNIO prepares each statement on every call and hops
+/// back to an event loop for every row; under an alert storm those costs were larger
+/// than SQLite's own work, so the store talks to the SQLite library SQLiteNIO vendors
+/// (`VaporCSQLite`) directly and keeps SQLiteNIO's `SQLiteData` as its value type.
+final class SQLiteWorker: Sendable {
+    private let thread: NIOThreadPool
+    private let session: SQLiteSession.Box
+
+    private init(thread: NIOThreadPool, session: SQLiteSession) {
+        self.thread = thread
+        self.session = SQLiteSession.Box(session)
+    }
+
+    /// Opens (creating if needed) the database file on a new thread.
+    static func open(path: String) async throws -> SQLiteWorker {
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        do {
+            let session = try await thread.runIfActive { SQLiteSession.Box(try SQLiteSession(path: path)) }
+            return SQLiteWorker(thread: thread, session: session.session)
+        } catch {
+            try? await thread.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Runs `body` on the connection's thread; nothing else uses the connection meanwhile.
+    func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
+        let session = self.session
+        return try await thread.runIfActive { try body(session.session) }
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT` on the connection's thread; rolls back if it throws.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
+        try await run { try $0.transaction { try body($0) } }
+    }
+
+    func close() async throws {
+        let session = self.session
+        try await thread.runIfActive { session.session.close() }
+        try await thread.shutdownGracefully()
+    }
+}
+
+/// The connection as used on its own thread: statements, rows, transactions.
+final class SQLiteSession {
+    private var handle: OpaquePointer?
+    /// Prepared statements by SQL text. The store's SQL is a fixed set, so this stays small.
+    private var statements: [String: Statement] = [:]
+
+    /// Sendable only because ``SQLiteWorker`` confines it to one thread.
+    final class Box: @unchecked Sendable {
+        let session: SQLiteSession
+        init(_ session: SQLiteSession) { self.session = session }
+    }
+
+    init(path: String) throws {
+        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let code = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK else {
+            let message = handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "cannot open"
+            sqlite_nio_sqlite3_close(handle)
+            throw SQLiteFailure(code: code, message: "\(message) (\(path))")
+        }
+        // The writer and the reader are two connections to one file: wait, never fail, on a lock.
+        sqlite_nio_sqlite3_busy_timeout(handle, 10_000)
+    }
+
+    func close() {
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement.handle) }
+        statements = [:]
+        sqlite_nio_sqlite3_close(handle)
+        handle = nil
+    }
+
+    /// Executes one statement and returns its rows.
+    @discardableResult
+    func rows(_ sql: String, _ binds: [SQLiteData] = []) throws -> [SQLiteResultRow] {
+        let statement = try prepared(sql)
+        defer { sqlite_nio_sqlite3_reset(statement.handle); sqlite_nio_sqlite3_clear_bindings(statement.handle) }
+        try bind(binds, to: statement.handle)
+        var out: [SQLiteResultRow] = []
+        while true {
+            let code = sqlite_nio_sqlite3_step(statement.handle)
+            if code == SQLITE_DONE { return out }
+            guard code == SQLITE_ROW else { throw failure(code) }
+            out.append(SQLiteResultRow(columns: statement.columns, values: values(statement)))
+        }
+    }
+
+    /// Executes one statement for its effect.
+    func run(_ sql: String, _ binds: [SQLiteData] = []) throws {
+        let statement = try prepared(sql)
+        defer { sqlite_nio_sqlite3_reset(statement.handle); sqlite_nio_sqlite3_clear_bindings(statement.handle) }
+        try bind(binds, to: statement.handle)
+        while true {
+            let code = sqlite_nio_sqlite3_step(statement.handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw failure(code) }
+        }
+    }
+
+    func transaction<T>(_ body: (SQLiteSession) throws -> T) throws -> T {
+        try run("BEGIN IMMEDIATE")
+        do {
+            let result = try body(self)
+            try run("COMMIT")
+            return result
+        } catch {
+            try? run("ROLLBACK")
+            throw error
+        }
+    }
+
+    // MARK: - Statements
+
+    private struct Statement {
+        var handle: OpaquePointer
+        var columns: SQLiteResultRow.Columns
+    }
+
+    private func prepared(_ sql: String) throws -> Statement {
+        if let statement = statements[sql] { return statement }
+        var raw: OpaquePointer?
+        let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+        guard code == SQLITE_OK, let raw else { throw failure(code) }
+        let count = sqlite_nio_sqlite3_column_count(raw)
+        var names: [String: Int] = [:]
+        for i in 0..<count {
+            if let name = sqlite_nio_sqlite3_column_name(raw, i).map({ String(cString: $0) }), names[name] == nil {
+                names[name] = Int(i)
+            }
+        }
+        let statement = Statement(handle: raw, columns: SQLiteResultRow.Columns(names: names, count: Int(count)))
+        statements[sql] = statement
+        return statement
+    }
+
+    private func bind(_ binds: [SQLiteData], to statement: OpaquePointer) throws {
+        for (i, value) in binds.enumerated() {
+            let index = Int32(i + 1)
+            let code: Int32
+            switch value {
+            case .integer(let v): code = sqlite_nio_sqlite3_bind_int64(statement, index, Int64(v))
+            case .float(let v): code = sqlite_nio_sqlite3_bind_double(statement, index, v)
+            case .null: code = sqlite_nio_sqlite3_bind_null(statement, index)
+            case .text(var v):
+                code = v.withUTF8 {
+                    sqlite_nio_sqlite3_bind_text64(statement, index, $0.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                                                   UInt64($0.count), Self.transient, UInt8(SQLITE_UTF8))
+                }
+            case .blob(let v):
+                code = v.withUnsafeReadableBytes {
+                    sqlite_nio_sqlite3_bind_blob64(statement, index, $0.baseAddress, UInt64($0.count), Self.transient)
+                }
+            }
+            guard code == SQLITE_OK else { throw failure(code) }
+        }
+    }
+
+    private func values(_ statement: Statement) -> [SQLiteData] {
+        let count = statement.columns.count
+        var out: [SQLiteData] = []
+        out.reserveCapacity(count)
+        for i in 0..<Int32(count) {
+            switch sqlite_nio_sqlite3_column_type(statement.handle, i) {
+            case SQLITE_INTEGER: out.append(.integer(Int(sqlite_nio_sqlite3_column_int64(statement.handle, i))))
+            case SQLITE_FLOAT: out.append(.float(sqlite_nio_sqlite3_column_double(statement.handle, i)))
+            case SQLITE_TEXT:
+                let length = Int(sqlite_nio_sqlite3_column_bytes(statement.handle, i))
+                let text = sqlite_nio_sqlite3_column_text(statement.handle, i).map {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                } ?? ""
+                out.append(.text(text))
+            case SQLITE_BLOB:
+                let length = Int(sqlite_nio_sqlite3_column_bytes(statement.handle, i))
+                var buffer = ByteBuffer()
+                if let bytes = sqlite_nio_sqlite3_column_blob(statement.handle, i) {
+                    buffer.writeBytes(UnsafeRawBufferPointer(start: bytes, count: length))
+                }
+                out.append(.blob(buffer))
+            default: out.append(.null)
+            }
+        }
+        return out
+    }
+
+    private func failure(_ code: Int32) -> SQLiteFailure {
+        SQLiteFailure(code: code, message: handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "error \(code)")
+    }
+
+    /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// One result row; columns are looked up by name as in the SQL.
+struct SQLiteResultRow: Sendable {
+    /// Column names of one prepared statement, shared by all its rows.
+    final class Columns: Sendable {
+        let names: [String: Int]
+        let count: Int
+        init(names: [String: Int], count: Int) {
+            self.names = names
+            self.count = count
+        }
+    }
+
+    let columns: Columns
+    let values: [SQLiteData]
+
+    func column(_ name: String) -> SQLiteData? {
+        columns.names[name].map { values[$0] }
+    }
+}
+
+/// An error from the SQLite library, with its message.
+struct SQLiteFailure: Error, CustomStringConvertible {
+    var code: Int32
+    var message: String
+    var description: String { "SQLite error \(code): \(message)" }
+}
