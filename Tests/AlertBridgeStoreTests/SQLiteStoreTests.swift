@@ -30,6 +30,7 @@ import Testing
     }
     @Test func operatorActionsAndRefusals() async throws { try await Self.withStore { try await $0.operatorActionsAndRefusals() } }
     @Test func listingFiltersAndOrders() async throws { try await Self.withStore { try await $0.listingFiltersAndOrders() } }
+    @Test func ingestSeesEveryOtherWrite() async throws { try await Self.withStore { try await $0.ingestSeesEveryOtherWrite() } }
     @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }
     @Test func timelineAndLabelsSurviveUnicode() async throws { try await Self.withStore { try await $0.timelineAndLabelsSurviveUnicode() } }
 
@@ -44,5 +45,17 @@ import Testing
         #expect(try await store.incident(id: id)?.incident.alertCount == 1)
         #expect(try await store.ingest([StoreConformance.routed("a")], now: t0)[0] == IngestOutcome(incidentID: id, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .merged))
         try await store.close()
+    }
+
+    @Test func aSecondProcessCannotOpenTheSameFile() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let first = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        await #expect(throws: StoreError.unavailable("\(path) is in use by another alertbridge process")) {
+            _ = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        }
+        try await first.close()
+        let second = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        try await second.close()
     }
 }

@@ -107,6 +107,36 @@ struct StoreConformance {
         #expect(detail.timeline.map(\.by) == ["test", "alertbridge", "alice", "alice", "alice"])
     }
 
+    /// Ingest after every other kind of write keeps what that write did: a merge never
+    /// undoes an acknowledgement, an escalation or a resolve (the SQLite writer keeps
+    /// recent incidents in memory, so this is what proves it forgets them in time).
+    func ingestSeesEveryOtherWrite() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        _ = try await store.ingest([Self.routed("a")], now: t0 + .seconds(1))  // now remembered
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: t0 + .seconds(2))
+        _ = try await store.ingest([Self.routed("a")], now: t0 + .seconds(3))
+        var incident = try #require(try await store.incident(id: id)?.incident)
+        #expect(incident.status == .acknowledged)
+        #expect(incident.alertCount == 3)
+
+        // Past the ack timeout the engine re-triggers it and pages tier 1 again.
+        let report = try await store.advanceEscalations(now: t0 + .seconds(2 + 1800), limit: 10)
+        #expect(report.advanced == 1)
+        _ = try await store.ingest([Self.routed("a")], now: t0 + .seconds(1810))
+        incident = try #require(try await store.incident(id: id)?.incident)
+        #expect(incident.status == .triggered)
+        #expect(incident.acknowledgedAt == nil)
+
+        _ = try await store.escalate(id: id, by: "bob", now: t0 + .seconds(1820))
+        _ = try await store.ingest([Self.routed("a")], now: t0 + .seconds(1830))
+        #expect(try await store.incident(id: id)?.incident.tier == 2)
+
+        _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(1840))
+        let again = try await store.ingest([Self.routed("a")], now: t0 + .seconds(1850))
+        #expect(again.map(\.kind) == [.reopened])
+        #expect(again[0].incidentID == id)
+    }
+
     func listingFiltersAndOrders() async throws {
         let a = try #require(try await store.ingest([Self.routed("a", key: "A")], now: t0)[0].incidentID)
         let b = try #require(try await store.ingest([Self.routed("b", key: "B")], now: t0)[0].incidentID)
