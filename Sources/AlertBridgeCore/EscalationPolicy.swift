@@ -24,7 +24,7 @@ public struct EscalationPolicy: Sendable, Equatable, Codable {
     }
 
     /// A time-of-day window (`18:00-23:00 Asia/Seoul`) whose timers replace the tiers' own.
-    public struct Window: Sendable, Equatable, Codable {
+    public struct Window: Sendable, Hashable, Codable {
         public var name: String
         /// Minutes after local midnight.
         public var startMinute: Int

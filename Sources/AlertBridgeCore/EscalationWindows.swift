@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Time-of-day windows (`18:00-23:00 Asia/Seoul`) and the deadlines they shape.
 ///
@@ -29,8 +30,31 @@ public enum EscalationWindows {
     }
 
     /// When a tier paged at `start` escalates.
+    ///
+    /// Asked in bursts with equal arguments (every incident one ingest batch opens is
+    /// paged at the same instant under the same policy), and each answer costs calendar
+    /// arithmetic in the window's zone, so recent answers are kept.
     public static func deadline(from start: Timestamp, tier: Duration, windows: [EscalationPolicy.Window]) -> Timestamp {
         guard !windows.isEmpty else { return start + tier }
+        let key = DeadlineKey(start: start, tier: tier, windows: windows)
+        if let known = recentDeadlines.withLock({ $0[key] }) { return known }
+        let answer = computeDeadline(from: start, tier: tier, windows: windows)
+        recentDeadlines.withLock { recent in
+            if recent.count >= 256 { recent.removeAll(keepingCapacity: true) }
+            recent[key] = answer
+        }
+        return answer
+    }
+
+    private struct DeadlineKey: Hashable {
+        var start: Timestamp
+        var tier: Duration
+        var windows: [EscalationPolicy.Window]
+    }
+
+    private static let recentDeadlines = Mutex<[DeadlineKey: Timestamp]>([:])
+
+    private static func computeDeadline(from start: Timestamp, tier: Duration, windows: [EscalationPolicy.Window]) -> Timestamp {
         let horizon = start + ([tier] + windows.map(\.escalateAfter)).max()!
         let instants = windows.flatMap { boundaries(of: $0, from: start, to: horizon) }
             .filter { $0 > start && $0 <= horizon }

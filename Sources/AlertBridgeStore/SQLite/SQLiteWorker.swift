@@ -75,6 +75,7 @@ final class SQLiteSession {
     }
 
     func close() {
+        for (sql, st) in statements { let n = sqlite_nio_sqlite3_stmt_status(st.handle, SQLITE_STMTSTATUS_REPREPARE, 0); if n > 0 { print("REPREPARE \(n): \(sql.prefix(120))") } }
         for statement in statements.values { sqlite_nio_sqlite3_finalize(statement.handle) }
         statements = [:]
         sqlite_nio_sqlite3_close(handle)
@@ -85,7 +86,7 @@ final class SQLiteSession {
     @discardableResult
     func rows(_ sql: String, _ binds: [SQLiteData] = []) throws -> [SQLiteResultRow] {
         let statement = try prepared(sql)
-        defer { sqlite_nio_sqlite3_reset(statement.handle); sqlite_nio_sqlite3_clear_bindings(statement.handle) }
+        defer { sqlite_nio_sqlite3_reset(statement.handle) }
         try bind(binds, to: statement.handle)
         var out: [SQLiteResultRow] = []
         while true {
@@ -99,7 +100,7 @@ final class SQLiteSession {
     /// Executes one statement for its effect.
     func run(_ sql: String, _ binds: [SQLiteData] = []) throws {
         let statement = try prepared(sql)
-        defer { sqlite_nio_sqlite3_reset(statement.handle); sqlite_nio_sqlite3_clear_bindings(statement.handle) }
+        defer { sqlite_nio_sqlite3_reset(statement.handle) }
         try bind(binds, to: statement.handle)
         while true {
             let code = sqlite_nio_sqlite3_step(statement.handle)
@@ -144,7 +145,12 @@ final class SQLiteSession {
         return statement
     }
 
+    /// Binds every parameter. Never `sqlite3_clear_bindings`: it expires statements whose
+    /// parameters the planner looked at, and every execution would be prepared again.
     private func bind(_ binds: [SQLiteData], to statement: OpaquePointer) throws {
+        guard sqlite_nio_sqlite3_bind_parameter_count(statement) == binds.count else {
+            throw SQLiteFailure(code: SQLITE_RANGE, message: "the statement takes \(sqlite_nio_sqlite3_bind_parameter_count(statement)) parameters, given \(binds.count)")
+        }
         for (i, value) in binds.enumerated() {
             let index = Int32(i + 1)
             let code: Int32
