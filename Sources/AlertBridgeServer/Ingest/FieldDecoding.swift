@@ -128,7 +128,8 @@ extension JSONReader {
 
     /// A `[String: String]` property, `required` or optional. As JSONDecoder: of duplicate
     /// names the first wins and later ones are not even type-checked; a value that is not
-    /// a string is that entry's problem.
+    /// a string is that entry's problem. Of several such entries this names the first in
+    /// the body, where JSONDecoder named one in hash order.
     mutating func stringMap(_ problem: inout DecodingProblem, _ order: Int, required: Bool, at path: AlertPath,
                             _ name: String) throws(APIError) -> Labels? {
         switch try nextKind() {

@@ -424,19 +424,12 @@ struct JSONReader {
         offset = i
         var exact: Double?
         if significant == 0 {
-            exact = negative ? -0.0 : 0.0
-        } else if significant <= 15 {
-            // Digits beyond the significant ones were all zeros counted in `scale`.
+            exact = 0
+        } else if significant <= 15, (-22...22).contains(scale) {
             let value = Double(mantissa)
-            let power = scale
-            if power >= 0 && power <= 22 {
-                exact = value * Self.powersOfTen[power]
-            } else if power < 0 && power >= -22 {
-                exact = value / Self.powersOfTen[-power]
-            }
-            if negative, let e = exact { exact = -e }
+            exact = scale >= 0 ? value * Self.powersOfTen[scale] : value / Self.powersOfTen[-scale]
         }
-        return ScannedNumber(exactValue: exact, hasNonZeroDigit: significant > 0)
+        return ScannedNumber(exactValue: negative ? exact.map { -$0 } : exact, hasNonZeroDigit: significant > 0)
     }
 }
 
