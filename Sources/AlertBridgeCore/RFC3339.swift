@@ -7,7 +7,12 @@ public enum RFC3339 {
     /// Parses `2026-11-23T18:05:00Z`, `2026-11-23T18:05:00.123+09:00` and similar.
     /// Go's zero time (`0001-01-01T00:00:00Z`, Alertmanager's "no end") parses too.
     public static func parse(_ text: String) -> Timestamp? {
-        let b = Array(text.utf8)
+        text.utf8.withContiguousStorageIfAvailable(parse(utf8:)) ?? Array(text.utf8).withUnsafeBufferPointer(parse(utf8:))
+    }
+
+    /// Parses the UTF-8 bytes of a time as ``parse(_:)`` does, so the ingest decoder can
+    /// read one straight from the request body without making a `String` first.
+    public static func parse(utf8 b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         guard b.count >= 20 else { return nil }
         func num(_ start: Int, _ count: Int) -> Int? {
             var value = 0

@@ -1,7 +1,9 @@
 import Foundation
 
 /// Maps `DecodingError` to an ``APIError`` that names the offending field as a path
-/// such as `[3].labels.pop` or `alerts[0].startsAt`.
+/// such as `payload.severity`, for the bodies still decoded with `JSONDecoder` (PagerDuty
+/// events, operator actions). The native and Alertmanager readers word their errors the
+/// same way.
 enum DecodingErrors {
     static func apiError(_ error: any Error) -> APIError {
         guard let error = error as? DecodingError else {

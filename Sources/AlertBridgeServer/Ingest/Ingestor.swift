@@ -1,6 +1,5 @@
 import AlertBridgeCore
 import AlertBridgeStore
-import Foundation
 import Hummingbird
 
 /// Decodes, validates, routes and commits alerts; shared by every ingest format.
@@ -29,36 +28,25 @@ public struct Ingestor: Sendable {
 
     /// Native alerts: a JSON object answers an object, an array answers an array.
     func native(_ body: ByteBuffer) async throws -> Response {
-        let isArray = body.readableBytesView.first(where: { !Self.isSpace($0) }) == UInt8(ascii: "[")
-        let alerts: [Alert]
+        let decoded: (alerts: [Alert], isArray: Bool)
         do {
-            if isArray {
-                let payloads = try Self.decoder.decode([NativeAlertPayload].self, from: Data(body.readableBytesView))
-                guard !payloads.isEmpty else { throw APIError.badRequest("the array holds no alert") }
-                guard payloads.count <= limits.maxAlertsPerRequest else {
-                    throw APIError.badRequest("has \(payloads.count) alerts, more than the limit of \(limits.maxAlertsPerRequest)")
-                }
-                alerts = try payloads.enumerated().map { try $1.alert(at: "[\($0)]", limits: limits) }
-            } else {
-                let payload = try Self.decoder.decode(NativeAlertPayload.self, from: Data(body.readableBytesView))
-                alerts = [try payload.alert(at: "", limits: limits)]
-            }
+            decoded = try IngestJSON.nativeAlerts(from: body, limits: limits)
         } catch {
             metrics.rejected.increment()
-            throw DecodingErrors.apiError(error)
+            throw error
         }
-        let outcomes = try await commit(alerts, format: "native")
-        return IngestAnswer.response(outcomes, single: !isArray)
+        let outcomes = try await commit(decoded.alerts, format: "native")
+        return IngestAnswer.response(outcomes, single: !decoded.isArray)
     }
 
     /// Alertmanager webhook v4.
     func alertmanager(_ body: ByteBuffer) async throws -> Response {
         let alerts: [Alert]
         do {
-            alerts = try Self.decoder.decode(AlertmanagerPayload.self, from: Data(body.readableBytesView)).normalised(limits: limits)
+            alerts = try IngestJSON.alertmanagerAlerts(from: body, limits: limits)
         } catch {
             metrics.rejected.increment()
-            throw DecodingErrors.apiError(error)
+            throw error
         }
         let outcomes = try await commit(alerts, format: "alertmanager")
         return IngestAnswer.response(outcomes)
@@ -99,8 +87,4 @@ public struct Ingestor: Sendable {
     func wake() {
         for wakeup in wakeups { wakeup.signal() }
     }
-
-    private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
-
-    private static let decoder = JSONDecoder()
 }

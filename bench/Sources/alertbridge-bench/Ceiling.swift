@@ -1,6 +1,6 @@
 import AlertBridgeCore
+import AlertBridgeServer
 import ArgumentParser
-import Foundation
 import Hummingbird
 import Logging
 
@@ -8,9 +8,9 @@ import Logging
 /// `POST /api/v1/alerts` does, so the ingest numbers can be read against them.
 ///
 /// - `POST /noop` collects the body and answers 202.
-/// - `POST /decode` also decodes it with `JSONDecoder` into a mirror of the native
-///   alert array (same field types as the real ingest, `Timestamp` parsing included)
-///   and answers 202.
+/// - `POST /decode` also decodes it with alertbridge's own ingest decoder
+///   (``IngestJSON/nativeAlerts(from:limits:)``: parsing, validation and fingerprints,
+///   with the default limits) and answers 202, or 400 when the body is not alerts.
 struct Ceiling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the no-op and decode-only ceiling routes on 127.0.0.1.")
@@ -25,6 +25,7 @@ struct Ceiling: AsyncParsableCommand {
         var logger = Logger(label: "alertbridge-bench")
         logger.logLevel = .warning
         let limit = maxBodyBytes
+        let limits = IngestLimits()
         let router = Router()
         router.post("/noop") { request, _ -> Response in
             _ = try await request.body.collect(upTo: limit)
@@ -32,8 +33,12 @@ struct Ceiling: AsyncParsableCommand {
         }
         router.post("/decode") { request, _ -> Response in
             let body = try await request.body.collect(upTo: limit)
-            let alerts = try Self.decoder.decode([NativeAlertMirror].self, from: Data(body.readableBytesView))
-            return Response(status: alerts.isEmpty ? .badRequest : .accepted)
+            do {
+                _ = try IngestJSON.nativeAlerts(from: body, limits: limits)
+                return Response(status: .accepted)
+            } catch {
+                return Response(status: .badRequest)
+            }
         }
         let app = Application(
             router: router,
@@ -41,21 +46,4 @@ struct Ceiling: AsyncParsableCommand {
             logger: logger)
         try await app.runService()
     }
-
-    private static let decoder = JSONDecoder()
-}
-
-/// The native alert of DESIGN.md §3, field for field as the ingest route decodes it.
-struct NativeAlertMirror: Decodable {
-    var source: String?
-    var status: String?
-    var severity: String?
-    var summary: String?
-    var labels: [String: String]
-    var annotations: [String: String]?
-    var dedup_key: String?
-    var starts_at: Timestamp?
-    var ends_at: Timestamp?
-    var value: Double?
-    var threshold: Double?
 }

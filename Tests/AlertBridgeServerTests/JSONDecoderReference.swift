@@ -1,0 +1,172 @@
+import AlertBridgeCore
+@testable import AlertBridgeServer
+import Foundation
+
+/// The ingest decoding that ``IngestJSON`` replaced, kept verbatim as the reference of the
+/// differential tests: `JSONDecoder` into `Codable` structs, `DecodingErrors` for the
+/// messages, then the same validation as before.
+enum JSONDecoderReference {
+    static func native(_ body: [UInt8], limits: IngestLimits = IngestLimits()) -> Result<[Alert], APIError> {
+        let data = Data(body)
+        let isArray = body.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "[")
+        do {
+            if isArray {
+                let payloads = try decoder.decode([NativeAlertPayload].self, from: data)
+                guard !payloads.isEmpty else { throw APIError.badRequest("the array holds no alert") }
+                guard payloads.count <= limits.maxAlertsPerRequest else {
+                    throw APIError.badRequest("has \(payloads.count) alerts, more than the limit of \(limits.maxAlertsPerRequest)")
+                }
+                return .success(try payloads.enumerated().map { try $1.alert(at: "[\($0)]", limits: limits) })
+            }
+            return .success([try decoder.decode(NativeAlertPayload.self, from: data).alert(at: "", limits: limits)])
+        } catch {
+            return .failure(DecodingErrors.apiError(error))
+        }
+    }
+
+    static func alertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) -> Result<[Alert], APIError> {
+        do {
+            return .success(try decoder.decode(AlertmanagerPayload.self, from: Data(body)).normalised(limits: limits))
+        } catch {
+            return .failure(DecodingErrors.apiError(error))
+        }
+    }
+
+    private static let decoder = JSONDecoder()
+
+    struct NativeAlertPayload: Decodable {
+        var source: String?
+        var status: String?
+        var severity: String?
+        var summary: String?
+        var labels: [String: String]
+        var annotations: [String: String]?
+        var dedup_key: String?
+        var starts_at: Timestamp?
+        var ends_at: Timestamp?
+        var value: Double?
+        var threshold: Double?
+
+        func alert(at prefix: String, limits: IngestLimits) throws(APIError) -> Alert {
+            func field(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
+            let status: AlertStatus
+            switch self.status {
+            case nil: status = .firing
+            case let text?:
+                guard let s = AlertStatus(rawValue: text) else {
+                    throw .badRequest("unknown status \"\(text)\" (expected firing or resolved)", field: field("status"))
+                }
+                status = s
+            }
+            let severity: Severity
+            if let text = self.severity {
+                guard let s = Severity(rawValue: text) else {
+                    throw .badRequest("unknown severity \"\(text)\" (expected critical, error, warning or info)",
+                                      field: field("severity"))
+                }
+                severity = s
+            } else {
+                severity = labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning
+            }
+            if let key = dedup_key, key.isEmpty {
+                throw .badRequest("must not be empty (omit it or use null)", field: field("dedup_key"))
+            }
+            if let source, source.utf8.count > limits.maxNameLength {
+                throw .badRequest("is longer than \(limits.maxNameLength) bytes", field: field("source"))
+            }
+            let annotations = self.annotations ?? [:]
+            let alert = Alert(
+                source: source ?? "api", status: status, severity: severity,
+                summary: summary ?? annotations["summary"] ?? labels["alertname"] ?? "alert",
+                labels: labels, annotations: annotations, dedupKey: dedup_key,
+                startsAt: starts_at, endsAt: ends_at, value: value, threshold: threshold)
+            try check(alert, at: prefix, summaryField: "summary", limits: limits)
+            return alert
+        }
+    }
+
+    struct AlertmanagerPayload: Decodable {
+        struct Item: Decodable {
+            var status: String
+            var labels: [String: String]
+            var annotations: [String: String]?
+            var startsAt: String?
+            var endsAt: String?
+            var generatorURL: String?
+            var fingerprint: String?
+        }
+
+        var version: String
+        var receiver: String?
+        var status: String?
+        var alerts: [Item]
+
+        func normalised(limits: IngestLimits) throws(APIError) -> [Alert] {
+            guard version == "4" else {
+                throw .badRequest("unsupported webhook payload version \"\(version)\" (expected \"4\")", field: "version")
+            }
+            guard alerts.count <= limits.maxAlertsPerRequest else {
+                throw .badRequest("has \(alerts.count) alerts, more than the limit of \(limits.maxAlertsPerRequest)", field: "alerts")
+            }
+            var out: [Alert] = []
+            for (index, item) in alerts.enumerated() {
+                let prefix = "alerts[\(index)]"
+                guard let status = AlertStatus(rawValue: item.status) else {
+                    throw .badRequest("unknown status \"\(item.status)\" (expected firing or resolved)", field: "\(prefix).status")
+                }
+                let startsAt = try Self.time(item.startsAt, field: "\(prefix).startsAt")
+                let endsAt = try Self.time(item.endsAt, field: "\(prefix).endsAt")
+                let annotations = item.annotations ?? [:]
+                if let fp = item.fingerprint, fp.isEmpty || fp.utf8.count > 64 {
+                    throw .badRequest("must be Alertmanager's 16-digit hex fingerprint", field: "\(prefix).fingerprint")
+                }
+                let alert = Alert(
+                    source: "alertmanager", status: status,
+                    severity: item.labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning,
+                    summary: annotations["summary"] ?? annotations["description"] ?? item.labels["alertname"] ?? "alert",
+                    labels: item.labels, annotations: annotations, fingerprint: item.fingerprint,
+                    startsAt: startsAt, endsAt: endsAt)
+                try check(alert, at: prefix, summaryField: "annotations.summary", limits: limits)
+                out.append(alert)
+            }
+            return out
+        }
+
+        private static func time(_ text: String?, field: String) throws(APIError) -> Timestamp? {
+            guard let text, !text.hasPrefix("0001-01-01") else { return nil }
+            guard let t = RFC3339.parse(text) else { throw .badRequest("not an RFC 3339 time: \"\(text)\"", field: field) }
+            return t
+        }
+    }
+
+    static func check(_ alert: Alert, at prefix: String, summaryField: String, limits: IngestLimits) throws(APIError) {
+        func field(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
+        guard !alert.labels.isEmpty else { throw .badRequest("needs at least one label", field: field("labels")) }
+        try checkMap(alert.labels, field: field("labels"), max: limits.maxLabels, maxValue: limits.maxLabelValueLength,
+                     validateNames: true, limits: limits)
+        try checkMap(alert.annotations, field: field("annotations"), max: limits.maxAnnotations,
+                     maxValue: limits.maxAnnotationValueLength, validateNames: false, limits: limits)
+        if alert.summary.utf8.count > limits.maxSummaryLength {
+            throw .badRequest("is longer than \(limits.maxSummaryLength) bytes", field: field(summaryField))
+        }
+        if let key = alert.dedupKey, key.utf8.count > limits.maxDedupKeyLength {
+            throw .badRequest("is longer than \(limits.maxDedupKeyLength) bytes", field: field("dedup_key"))
+        }
+    }
+
+    private static func checkMap(_ map: Labels, field: String, max: Int, maxValue: Int, validateNames: Bool,
+                                 limits: IngestLimits) throws(APIError) {
+        guard map.count <= max else { throw .badRequest("has \(map.count) entries, more than the limit of \(max)", field: field) }
+        for (name, value) in map {
+            if validateNames && !Matcher.isValidLabelName(name) {
+                throw .badRequest("\"\(name)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", field: field)
+            }
+            if name.utf8.count > limits.maxNameLength {
+                throw .badRequest("name is longer than \(limits.maxNameLength) bytes", field: "\(field).\(name.prefix(32))")
+            }
+            if value.utf8.count > maxValue {
+                throw .badRequest("is longer than \(maxValue) bytes", field: "\(field).\(name)")
+            }
+        }
+    }
+}
