@@ -1,5 +1,5 @@
 import AlertBridgeCore
-import AlertBridgeStore
+@testable import AlertBridgeStore
 import Foundation
 import Logging
 import Testing
@@ -57,5 +57,34 @@ import Testing
         try await first.close()
         let second = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
         try await second.close()
+    }
+
+    /// A file written before policy snapshots had a table of their own (schema 1) keeps
+    /// each incident's snapshot: the incident escalates by the policy it was opened with.
+    @Test func schemaOneSnapshotsMoveToTheirTable() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let t0 = Timestamp(seconds: 1_795_457_100)
+        let old = try await SQLiteWorker.open(path: path)
+        let policy = String(decoding: try SQLiteSession.encoder.encode(StoreConformance.policy), as: UTF8.self)
+        try await old.run { db in
+            try db.run("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            for statement in SQLiteMigrations.all[0].statements { try db.run(statement) }
+            try db.run("INSERT INTO schema_migrations VALUES (1, 0)")
+            try db.run("""
+                INSERT INTO incidents (id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
+                    alert_count, firing_count, created_at, last_alert_at, escalation, policy_snapshot)
+                VALUES (7, 'k', 'triggered', 't', 'critical', '{}', '{}', 'latency', 'cdn-performance', 1, 1, 1, ?1, ?1,
+                        '{"step":1,"cycle":0,"ended":false,"ackSLABreached":false,"resolveSLABreached":false}', ?2)
+                """, [.integer(Int(t0.milliseconds)), .text(policy)])
+        }
+        try await old.close()
+
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        let escalated = try await store.escalate(id: 7, by: "bob", now: t0 + .seconds(60))
+        #expect(escalated.tier == 2)
+        let pages = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10)
+        #expect(pages.map(\.tierName) == ["rnd"])
+        try await store.close()
     }
 }

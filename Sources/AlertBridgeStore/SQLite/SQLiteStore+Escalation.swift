@@ -29,8 +29,9 @@ extension SQLiteStore {
         let cache = self.cache
         return try await writer.transaction { db in
             let due = try db.rows("""
-                SELECT \(SQLiteSession.incidentColumns), policy_snapshot FROM incidents
-                WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= ?
+                SELECT \(SQLiteSession.incidentColumns),
+                       (SELECT body FROM policy_snapshots p WHERE p.id = policy_snapshot_id) AS policy_snapshot
+                FROM incidents WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= ?
                 ORDER BY next_escalation_at LIMIT ?
                 """, [.integer(Int(now.milliseconds)), .integer(limit)])
             var report = EscalationReport()
@@ -64,7 +65,10 @@ extension SQLiteSession {
     func snapshots(of ids: [Int64]) throws -> [Int64: EscalationPolicy] {
         var out: [Int64: EscalationPolicy] = [:]
         for id in ids {
-            let row = try rows("SELECT policy_snapshot FROM incidents WHERE id = ?", [.integer(Int(id))]).first
+            let row = try rows("""
+                SELECT p.body AS policy_snapshot FROM incidents i JOIN policy_snapshots p ON p.id = i.policy_snapshot_id
+                WHERE i.id = ?
+                """, [.integer(Int(id))]).first
             if let policy = Self.policy(row?.column("policy_snapshot")) { out[id] = policy }
         }
         return out

@@ -52,19 +52,19 @@ extension SQLiteSession {
     /// snapshot; the others are updates, with a snapshot when they reopened.
     func write(incidents: [Incident], firstNewID: Int64 = .max, snapshots: [Int64: EscalationPolicy] = [:]) throws {
         guard !incidents.isEmpty else { return }
-        var policyText: [String: String] = [:]
+        var snapshotIDs: [String: SQLiteData] = [:]
         func snapshot(_ id: Int64) throws -> SQLiteData {
             guard let policy = snapshots[id] else { return .null }
-            if let text = policyText[policy.name] { return .text(text) }
-            let text = String(decoding: try Self.encoder.encode(policy), as: UTF8.self)
-            policyText[policy.name] = text
-            return .text(text)
+            if let known = snapshotIDs[policy.name] { return known }
+            let known = try snapshotID(policy)
+            snapshotIDs[policy.name] = known
+            return known
         }
         for i in incidents {
             let escalation = SQLiteData.text(JSONWriter.text { $0.value(i.escalation) })
             if i.id >= firstNewID {
                 try run("""
-                    INSERT INTO incidents (\(Self.incidentColumns), policy_snapshot)
+                    INSERT INTO incidents (\(Self.incidentColumns), policy_snapshot_id)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [
                         .integer(Int(i.id)), .text(i.dedupKey), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue),
@@ -88,9 +88,16 @@ extension SQLiteSession {
                     escalation,
                 ])
             if snapshots[i.id] != nil {
-                try run("UPDATE incidents SET policy_snapshot = ? WHERE id = ?", [try snapshot(i.id), .integer(Int(i.id))])
+                try run("UPDATE incidents SET policy_snapshot_id = ? WHERE id = ?", [try snapshot(i.id), .integer(Int(i.id))])
             }
         }
+    }
+
+    /// The row of a policy snapshot, written the first time that exact policy is used.
+    private func snapshotID(_ policy: EscalationPolicy) throws -> SQLiteData {
+        let body = SQLiteData.text(String(decoding: try Self.encoder.encode(policy), as: UTF8.self))
+        if let id = try rows("SELECT id FROM policy_snapshots WHERE body = ?", [body]).first?.column("id") { return id }
+        return try rows("INSERT INTO policy_snapshots (body) VALUES (?) RETURNING id", [body]).first?.column("id") ?? .null
     }
 
     func write(alerts: [IngestPlanner.AlertChange]) throws {
