@@ -49,8 +49,10 @@ extension SQLiteSession {
     }
 
     /// Upserts incidents. Ids from `firstNewID` up are new rows and carry their policy
-    /// snapshot; the others are updates, with a snapshot when they reopened.
-    func write(incidents: [Incident], firstNewID: Int64 = .max, snapshots: [Int64: EscalationPolicy] = [:]) throws {
+    /// snapshot; the others are updates, with a snapshot when they reopened. An incident
+    /// that only merged alerts since `before` (by dedup key) updates just its counters.
+    func write(incidents: [Incident], firstNewID: Int64 = .max, snapshots: [Int64: EscalationPolicy] = [:],
+               before: [String: Incident] = [:]) throws {
         guard !incidents.isEmpty else { return }
         var snapshotIDs: [String: SQLiteData] = [:]
         func snapshot(_ id: Int64) throws -> SQLiteData {
@@ -61,6 +63,14 @@ extension SQLiteSession {
             return known
         }
         for i in incidents {
+            if let old = before[i.dedupKey], old.id == i.id, snapshots[i.id] == nil, Self.onlyCountersDiffer(old, i) {
+                try run("UPDATE incidents SET severity = ?2, alert_count = ?3, firing_count = ?4, last_alert_at = ?5 WHERE id = ?1", [
+                    .integer(Int(i.id)), .text(i.severity.rawValue), .integer(i.alertCount), .integer(i.firingCount),
+                    Self.data(i.lastAlertAt),
+                ])
+                try expectOneRowChanged(incident: i.id)
+                continue
+            }
             let escalation = SQLiteData.text(JSONWriter.text { $0.value(i.escalation) })
             if i.id >= firstNewID {
                 try run("""
@@ -87,6 +97,7 @@ extension SQLiteSession {
                     Self.data(i.acknowledgedBy), Self.data(i.resolvedAt), Self.data(i.resolvedBy), Self.data(i.nextEscalationAt),
                     escalation,
                 ])
+            try expectOneRowChanged(incident: i.id)
             if snapshots[i.id] != nil {
                 try run("UPDATE incidents SET policy_snapshot_id = ? WHERE id = ?", [try snapshot(i.id), .integer(Int(i.id))])
             }
@@ -100,9 +111,40 @@ extension SQLiteSession {
         return try rows("INSERT INTO policy_snapshots (body) VALUES (?) RETURNING id", [body]).first?.column("id") ?? .null
     }
 
-    func write(alerts: [IngestPlanner.AlertChange]) throws {
+    /// An update of an incident the writer believes stored must find it; anything else
+    /// is a bug, and failing the transaction is better than losing the write.
+    private func expectOneRowChanged(incident id: Int64) throws {
+        guard changes == 1 else { throw SQLiteFailure(code: -1, message: "incident \(id) is not in the store") }
+    }
+
+    /// Whether a merge changed nothing but the counters, severity and last-alert time.
+    static func onlyCountersDiffer(_ old: Incident, _ new: Incident) -> Bool {
+        var counters = new
+        counters.severity = old.severity
+        counters.alertCount = old.alertCount
+        counters.firingCount = old.firingCount
+        counters.lastAlertAt = old.lastAlertAt
+        return counters == old
+    }
+
+    /// Upserts alert rows. A row already `stored` updates in place without rewriting its
+    /// labels: an alert's fingerprint is a hash of its labels, so they cannot have changed.
+    func write(alerts: [IngestPlanner.AlertChange], stored: [IngestPlanner.AlertKey: AlertStatus] = [:]) throws {
         for c in alerts {
             let a = c.alert
+            if stored[IngestPlanner.AlertKey(incidentID: c.incidentID, fingerprint: a.fingerprint)] != nil {
+                try run("""
+                    UPDATE alerts SET status = ?3, severity = ?4, summary = ?5, annotations = ?6, source = ?7, value = ?8,
+                        threshold = ?9, starts_at = ?10, ends_at = ?11, last_seen_at = ?12, received_count = received_count + ?13
+                    WHERE incident_id = ?1 AND fingerprint = ?2
+                    """, [
+                        .integer(Int(c.incidentID)), .text(a.fingerprint), .text(a.status.rawValue), .text(a.severity.rawValue),
+                        .text(a.summary), .text(JSONWriter.text { $0.value(a.annotations) }), .text(a.source),
+                        a.value.map { .float($0) } ?? .null, a.threshold.map { .float($0) } ?? .null,
+                        Self.data(a.startsAt), Self.data(a.endsAt), Self.data(c.lastSeenAt), .integer(c.received),
+                    ])
+                if changes == 1 { continue }
+            }
             try run("""
                 INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
                                     value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)

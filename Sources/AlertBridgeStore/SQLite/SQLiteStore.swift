@@ -78,8 +78,9 @@ public final class SQLiteStore: IncidentStore {
                     firstNewID = Int64(maxID + 1)
                     plan = plan.assigningIDs((0..<plan.newIncidentCount).map { firstNewID + Int64($0) })
                 }
-                try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots)
-                try db.write(alerts: plan.alerts)
+                try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots,
+                             before: known.incidents)
+                try db.write(alerts: plan.alerts, stored: known.status)
                 try db.markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
                 try db.append(timeline: plan.timeline)
                 try db.enqueue(plan.pages, now: now)

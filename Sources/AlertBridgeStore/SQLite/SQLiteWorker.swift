@@ -109,6 +109,9 @@ final class SQLiteSession {
         }
     }
 
+    /// Rows changed by the last statement.
+    var changes: Int { Int(sqlite_nio_sqlite3_changes(handle)) }
+
     func transaction<T>(_ body: (SQLiteSession) throws -> T) throws -> T {
         try run("BEGIN IMMEDIATE")
         do {
