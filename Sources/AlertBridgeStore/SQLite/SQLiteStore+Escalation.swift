@@ -82,13 +82,15 @@ extension SQLiteSession {
     /// One outbox row per target of each page, all due now. A page already written for
     /// its step is ignored: the unique key makes writing a step idempotent.
     func enqueue(_ pages: [EscalationPlanner.Page], now: Timestamp) throws {
+        guard !pages.isEmpty else { return }
+        let insert = try prepare("""
+            INSERT OR IGNORE INTO outbox (incident_id, step, event, tier, tier_name, target, connector, recipients,
+                                          status, attempts, next_attempt_at, created_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9)
+            """)
         for page in pages {
             for (index, target) in page.targets.enumerated() {
-                try run("""
-                    INSERT OR IGNORE INTO outbox (incident_id, step, event, tier, tier_name, target, connector, recipients,
-                                                  status, attempts, next_attempt_at, created_at)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9)
-                    """, [
+                try run(insert, [
                         .integer(Int(page.incidentID)), .integer(page.step), .text(page.reason.rawValue), .integer(page.tier),
                         .text(page.tierName), .integer(index), .text(target.connector),
                         .text(JSONWriter.text { $0.value(target.to) }), .integer(Int(now.milliseconds)),

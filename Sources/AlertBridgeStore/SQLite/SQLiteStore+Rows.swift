@@ -22,13 +22,13 @@ extension SQLiteSession {
     /// The newest incident of each key that has one, open or resolved (resolved ones
     /// matter for reopening), with the state of each of its alerts.
     func latestIncidents(keys: [String]) throws -> [String: IngestCache.Entry] {
+        let latest = try prepare("SELECT \(Self.incidentColumns) FROM incidents WHERE dedup_key = ? ORDER BY id DESC LIMIT 1")
+        let alertStates = try prepare("SELECT fingerprint, status, ends_at FROM alerts WHERE incident_id = ?")
         var out: [String: IngestCache.Entry] = [:]
         for key in keys {
-            guard let incident = try rows(
-                "SELECT \(Self.incidentColumns) FROM incidents WHERE dedup_key = ? ORDER BY id DESC LIMIT 1", [.text(key)]
-            ).first.map(Self.decodeIncident) else { continue }
+            guard let incident = try rows(latest, [.text(key)]).first.map(Self.decodeIncident) else { continue }
             var alerts: [String: IngestCache.AlertState] = [:]
-            for row in try rows("SELECT fingerprint, status, ends_at FROM alerts WHERE incident_id = ?", [.integer(Int(incident.id))]) {
+            for row in try rows(alertStates, [.integer(Int(incident.id))]) {
                 alerts[row.column("fingerprint")!.string!] = IngestCache.AlertState(
                     status: AlertStatus(rawValue: row.column("status")!.string!) ?? .firing,
                     endsAt: Self.time(row.column("ends_at")))
@@ -62,9 +62,20 @@ extension SQLiteSession {
             snapshotIDs[policy.name] = known
             return known
         }
+        let counters = try prepare("UPDATE incidents SET severity = ?2, alert_count = ?3, firing_count = ?4, last_alert_at = ?5 WHERE id = ?1")
+        let insert = try prepare("""
+            INSERT INTO incidents (\(Self.incidentColumns), policy_snapshot_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let update = try prepare("""
+            UPDATE incidents SET status = ?2, title = ?3, severity = ?4, tier = ?5, alert_count = ?6, firing_count = ?7,
+                last_alert_at = ?8, acknowledged_at = ?9, acknowledged_by = ?10, resolved_at = ?11, resolved_by = ?12,
+                next_escalation_at = ?13, escalation = ?14
+            WHERE id = ?1
+            """)
         for i in incidents {
             if let old = before[i.dedupKey], old.id == i.id, snapshots[i.id] == nil, Self.onlyCountersDiffer(old, i) {
-                try run("UPDATE incidents SET severity = ?2, alert_count = ?3, firing_count = ?4, last_alert_at = ?5 WHERE id = ?1", [
+                try run(counters, [
                     .integer(Int(i.id)), .text(i.severity.rawValue), .integer(i.alertCount), .integer(i.firingCount),
                     Self.data(i.lastAlertAt),
                 ])
@@ -73,10 +84,7 @@ extension SQLiteSession {
             }
             let escalation = SQLiteData.text(JSONWriter.text { $0.value(i.escalation) })
             if i.id >= firstNewID {
-                try run("""
-                    INSERT INTO incidents (\(Self.incidentColumns), policy_snapshot_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [
+                try run(insert, [
                         .integer(Int(i.id)), .text(i.dedupKey), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue),
                         .text(JSONWriter.text { $0.value(i.labels) }), .text(JSONWriter.text { $0.value(i.annotations) }),
                         .text(i.rule), .text(i.policy), .integer(i.tier), .integer(i.alertCount), .integer(i.firingCount),
@@ -86,12 +94,7 @@ extension SQLiteSession {
                     ])
                 continue
             }
-            try run("""
-                UPDATE incidents SET status = ?2, title = ?3, severity = ?4, tier = ?5, alert_count = ?6, firing_count = ?7,
-                    last_alert_at = ?8, acknowledged_at = ?9, acknowledged_by = ?10, resolved_at = ?11, resolved_by = ?12,
-                    next_escalation_at = ?13, escalation = ?14
-                WHERE id = ?1
-                """, [
+            try run(update, [
                     .integer(Int(i.id)), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue), .integer(i.tier),
                     .integer(i.alertCount), .integer(i.firingCount), Self.data(i.lastAlertAt), Self.data(i.acknowledgedAt),
                     Self.data(i.acknowledgedBy), Self.data(i.resolvedAt), Self.data(i.resolvedBy), Self.data(i.nextEscalationAt),
@@ -130,14 +133,27 @@ extension SQLiteSession {
     /// Upserts alert rows. A row already `stored` updates in place without rewriting its
     /// labels: an alert's fingerprint is a hash of its labels, so they cannot have changed.
     func write(alerts: [IngestPlanner.AlertChange], stored: [IngestPlanner.AlertKey: AlertStatus] = [:]) throws {
+        guard !alerts.isEmpty else { return }
+        let update = try prepare("""
+            UPDATE alerts SET status = ?3, severity = ?4, summary = ?5, annotations = ?6, source = ?7, value = ?8,
+                threshold = ?9, starts_at = ?10, ends_at = ?11, last_seen_at = ?12, received_count = received_count + ?13
+            WHERE incident_id = ?1 AND fingerprint = ?2
+            """)
+        let upsert = try prepare("""
+            INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
+                                value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
+                status = excluded.status, severity = excluded.severity, summary = excluded.summary,
+                labels = excluded.labels, annotations = excluded.annotations, source = excluded.source,
+                value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
+                ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
+                received_count = alerts.received_count + excluded.received_count
+            """)
         for c in alerts {
             let a = c.alert
             if stored[IngestPlanner.AlertKey(incidentID: c.incidentID, fingerprint: a.fingerprint)] != nil {
-                try run("""
-                    UPDATE alerts SET status = ?3, severity = ?4, summary = ?5, annotations = ?6, source = ?7, value = ?8,
-                        threshold = ?9, starts_at = ?10, ends_at = ?11, last_seen_at = ?12, received_count = received_count + ?13
-                    WHERE incident_id = ?1 AND fingerprint = ?2
-                    """, [
+                try run(update, [
                         .integer(Int(c.incidentID)), .text(a.fingerprint), .text(a.status.rawValue), .text(a.severity.rawValue),
                         .text(a.summary), .text(JSONWriter.text { $0.value(a.annotations) }), .text(a.source),
                         a.value.map { .float($0) } ?? .null, a.threshold.map { .float($0) } ?? .null,
@@ -145,17 +161,7 @@ extension SQLiteSession {
                     ])
                 if changes == 1 { continue }
             }
-            try run("""
-                INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
-                                    value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
-                    status = excluded.status, severity = excluded.severity, summary = excluded.summary,
-                    labels = excluded.labels, annotations = excluded.annotations, source = excluded.source,
-                    value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
-                    ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
-                    received_count = alerts.received_count + excluded.received_count
-                """, [
+            try run(upsert, [
                     .integer(Int(c.incidentID)), .text(a.fingerprint), .text(a.status.rawValue), .text(a.severity.rawValue),
                     .text(a.summary), .text(JSONWriter.text { $0.value(a.labels) }),
                     .text(JSONWriter.text { $0.value(a.annotations) }), .text(a.source),
@@ -173,8 +179,10 @@ extension SQLiteSession {
     }
 
     func append(timeline: [TimelineEntry]) throws {
+        guard !timeline.isEmpty else { return }
+        let insert = try prepare("INSERT INTO timeline (incident_id, at, kind, by, detail) VALUES (?, ?, ?, ?, ?)")
         for t in timeline {
-            try run("INSERT INTO timeline (incident_id, at, kind, by, detail) VALUES (?, ?, ?, ?, ?)", [
+            try run(insert, [
                 .integer(Int(t.incidentID)), Self.data(t.at), .text(t.kind.rawValue), Self.data(t.by), Self.data(t.detail),
             ])
         }

@@ -54,7 +54,7 @@ final class SQLiteWorker: Sendable {
 final class SQLiteSession {
     private var handle: OpaquePointer?
     /// Prepared statements by SQL text. The store's SQL is a fixed set, so this stays small.
-    private var statements: [String: Statement] = [:]
+    private var statements: [String: PreparedStatement] = [:]
 
     /// Sendable only because ``SQLiteWorker`` confines it to one thread.
     final class Box: @unchecked Sendable {
@@ -85,7 +85,10 @@ final class SQLiteSession {
     /// Executes one statement and returns its rows.
     @discardableResult
     func rows(_ sql: String, _ binds: [SQLiteData] = []) throws -> [SQLiteResultRow] {
-        let statement = try prepared(sql)
+        try rows(try prepare(sql), binds)
+    }
+
+    func rows(_ statement: PreparedStatement, _ binds: [SQLiteData]) throws -> [SQLiteResultRow] {
         defer { sqlite_nio_sqlite3_reset(statement.handle) }
         try bind(binds, to: statement.handle)
         var out: [SQLiteResultRow] = []
@@ -99,7 +102,11 @@ final class SQLiteSession {
 
     /// Executes one statement for its effect.
     func run(_ sql: String, _ binds: [SQLiteData] = []) throws {
-        let statement = try prepared(sql)
+        try run(try prepare(sql), binds)
+    }
+
+    /// Executes a statement prepared once for a loop (no lookup of its SQL per row).
+    func run(_ statement: PreparedStatement, _ binds: [SQLiteData]) throws {
         defer { sqlite_nio_sqlite3_reset(statement.handle) }
         try bind(binds, to: statement.handle)
         while true {
@@ -126,12 +133,13 @@ final class SQLiteSession {
 
     // MARK: - Statements
 
-    private struct Statement {
-        var handle: OpaquePointer
-        var columns: SQLiteResultRow.Columns
+    /// A statement of this session, prepared once and reused until the session closes.
+    struct PreparedStatement {
+        fileprivate var handle: OpaquePointer
+        fileprivate var columns: SQLiteResultRow.Columns
     }
 
-    private func prepared(_ sql: String) throws -> Statement {
+    func prepare(_ sql: String) throws -> PreparedStatement {
         if let statement = statements[sql] { return statement }
         var raw: OpaquePointer?
         let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
@@ -143,7 +151,7 @@ final class SQLiteSession {
                 names[name] = Int(i)
             }
         }
-        let statement = Statement(handle: raw, columns: SQLiteResultRow.Columns(names: names, count: Int(count)))
+        let statement = PreparedStatement(handle: raw, columns: SQLiteResultRow.Columns(names: names, count: Int(count)))
         statements[sql] = statement
         return statement
     }
@@ -175,7 +183,7 @@ final class SQLiteSession {
         }
     }
 
-    private func values(_ statement: Statement) -> [SQLiteData] {
+    private func values(_ statement: PreparedStatement) -> [SQLiteData] {
         let count = statement.columns.count
         var out: [SQLiteData] = []
         out.reserveCapacity(count)
