@@ -19,6 +19,7 @@ struct Serve: AsyncParsableCommand {
     var store: String?
 
     func run() async throws {
+        LoggingSystem.bootstrap(DeferredMetadataLogHandler.init)
         var logger = Logger(label: "alertbridge")
         logger.logLevel = .info
         let loaded: LoadedConfig

@@ -75,7 +75,6 @@ final class SQLiteSession {
     }
 
     func close() {
-        for (sql, st) in statements { let n = sqlite_nio_sqlite3_stmt_status(st.handle, SQLITE_STMTSTATUS_REPREPARE, 0); if n > 0 { print("REPREPARE \(n): \(sql.prefix(120))") } }
         for statement in statements.values { sqlite_nio_sqlite3_finalize(statement.handle) }
         statements = [:]
         sqlite_nio_sqlite3_close(handle)
