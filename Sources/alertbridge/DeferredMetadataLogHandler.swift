@@ -25,11 +25,12 @@ struct DeferredMetadataLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
+        var event = event
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit { merged.merge(explicit) { _, new in new } }
-        stream.log(level: level, message: message, metadata: merged, source: source, file: file, function: function, line: line)
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        event.metadata = merged
+        stream.log(event: event)
     }
 }
