@@ -28,25 +28,15 @@ enum AlertmanagerReader {
             throw .badRequest("malformed JSON: expected an object or an array of objects")
         }
         var problem = DecodingProblem()
-        var seen = SeenFields()
         var version: String?
         var batch = Batch()
-        var more = try reader.enterObject()
-        while more {
-            guard let i = try reader.readFieldName(in: names), seen.insert(i), let field = Field(rawValue: i) else {
-                try reader.skipValue()
-                more = try reader.nextMember()
-                continue
+        let seen = try reader.readFields(names) { reader, i throws(APIError) in
+            switch Field(rawValue: i) {
+            case .version: version = try reader.requiredString(&problem, i, names[i])
+            case .receiver, .status: try reader.checkOptionalString(&problem, i, names[i])
+            case .alerts: try batch.read(&reader, &problem, order: i, limits: limits)
+            case nil: try reader.skipValue()
             }
-            switch field {
-            case .version:
-                version = try reader.requiredString(&problem, i, names[i])
-            case .receiver, .status:
-                try reader.checkOptionalString(&problem, i, names[i])
-            case .alerts:
-                try batch.read(&reader, &problem, order: i, limits: limits)
-            }
-            more = try reader.nextMember()
         }
         try reader.expectEnd()
         if !seen.contains(Field.version.rawValue) { problem.note(Field.version.rawValue, .badRequest("is required", field: "version")) }
@@ -143,14 +133,8 @@ struct WebhookAlertFields {
     static func read(_ reader: inout JSONReader, at path: AlertPath) throws(APIError) -> Result<Self, APIError> {
         var f = Self()
         var problem = DecodingProblem()
-        var seen = SeenFields()
-        var more = try reader.enterObject()
-        while more {
-            guard let i = try reader.readFieldName(in: names), seen.insert(i), let field = Field(rawValue: i) else {
-                try reader.skipValue()
-                more = try reader.nextMember()
-                continue
-            }
+        let seen = try reader.readFields(names) { reader, i throws(APIError) in
+            guard let field = Field(rawValue: i) else { return try reader.skipValue() }
             let name = names[i]
             switch field {
             case .status: f.status = try reader.requiredString(&problem, i, path.field(name)) ?? ""
@@ -161,7 +145,6 @@ struct WebhookAlertFields {
             case .generatorURL: try reader.checkOptionalString(&problem, i, path.field(name))
             case .fingerprint: f.fingerprint = try reader.optionalString(&problem, i, path.field(name))
             }
-            more = try reader.nextMember()
         }
         for field in Field.required where !seen.contains(field.rawValue) {
             problem.note(field.rawValue, .badRequest("is required", field: path.field(names[field.rawValue])))

@@ -174,6 +174,27 @@ extension JSONReader {
     }
 }
 
+extension JSONReader {
+    /// Reads the members of the object that is the next value, calling `body` with the
+    /// index in `names` of each known field, the first time it appears; unknown and
+    /// repeated members are skipped, as `JSONDecoder` skipped them.
+    /// - Returns: the fields that were present.
+    mutating func readFields(_ names: FieldNames,
+                             _ body: (inout JSONReader, Int) throws(APIError) -> Void) throws(APIError) -> SeenFields {
+        var seen = SeenFields()
+        var more = try enterObject()
+        while more {
+            if let i = try readFieldName(in: names), seen.insert(i) {
+                try body(&self, i)
+            } else {
+                try skipValue()
+            }
+            more = try nextMember()
+        }
+        return seen
+    }
+}
+
 /// Which members of one object were already read: JSONDecoder kept the first of
 /// duplicate names and never looked at the others.
 struct SeenFields: Sendable {

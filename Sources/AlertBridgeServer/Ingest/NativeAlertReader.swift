@@ -98,14 +98,8 @@ struct NativeAlertFields {
     static func read(_ reader: inout JSONReader, at path: AlertPath) throws(APIError) -> Result<Self, APIError> {
         var f = Self()
         var problem = DecodingProblem()
-        var seen = SeenFields()
-        var more = try reader.enterObject()
-        while more {
-            guard let i = try reader.readFieldName(in: names), seen.insert(i), let field = Field(rawValue: i) else {
-                try reader.skipValue()
-                more = try reader.nextMember()
-                continue
-            }
+        let seen = try reader.readFields(names) { reader, i throws(APIError) in
+            guard let field = Field(rawValue: i) else { return try reader.skipValue() }
             let name = names[i]
             switch field {
             case .source: f.source = try reader.optionalString(&problem, i, path.field(name))
@@ -120,7 +114,6 @@ struct NativeAlertFields {
             case .value: f.value = try reader.optionalDouble(&problem, i, path.field(name))
             case .threshold: f.threshold = try reader.optionalDouble(&problem, i, path.field(name))
             }
-            more = try reader.nextMember()
         }
         if !seen.contains(Field.labels.rawValue) { problem.note(Field.labels.rawValue, .badRequest("is required", field: path.field("labels"))) }
         if let error = problem.error { return .failure(error) }
