@@ -4,7 +4,9 @@ import AlertBridgeCore
 /// latest incident of each key and the state of every alert of that incident.
 ///
 /// An alert storm merges into the same few incidents batch after batch; with this, a batch
-/// reads nothing from the file for keys it has seen, and looks up only new keys. It is
+/// reads nothing from the file for keys it has seen, and looks up only the others. A key
+/// is remembered from the second batch that names it on, so keys seen once (a storm of
+/// new incidents) take no memory and no time here. It is
 /// sound because the SQLite store is the file's only writer (``SQLiteStore`` holds an
 /// exclusive lock), ingest updates it only after its transaction commits, and every
 /// other write (operator actions, escalations) forgets the keys it touches. Bounded:
@@ -72,10 +74,12 @@ final class IngestCache: @unchecked Sendable {
             let key = incident.dedupKey
             if entries[key]?.incident.id == incident.id {
                 entries[key]!.incident = incident
+                keyOf[incident.id] = key
             } else {
-                entries[key] = Entry(incident: incident, alerts: [:])
+                // A new incident (or one that replaced its key's resolved one) is read back
+                // when a later batch names its key: a flood of one-off keys costs no memory.
+                entries[key] = nil
             }
-            keyOf[incident.id] = key
         }
         for change in plan.alerts {
             guard let key = keyOf[change.incidentID], entries[key]?.incident.id == change.incidentID else { continue }
