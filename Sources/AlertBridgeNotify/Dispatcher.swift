@@ -59,14 +59,22 @@ public struct Dispatcher: Service {
     /// rows are handed out again when the lease ends.
     public func run() async throws {
         let inFlight = InFlight()
+        // With a backlog, claim in batches of at least half the slots rather than on every
+        // slot that frees up: each claim is a write transaction on the store, and during a
+        // storm of new incidents one-slot claims took a third of the SQLite writer's time
+        // from ingest. The wait for half the slots is short, so a slow receiver holding
+        // many of them delays other pages by that much at most.
+        let refill = max(1, maxInFlight / 2)
         let stopping = Flag()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                var backlog = false
+                var waitedForRoom = false
                 while !Task.isCancelled && !stopping.isSet {
                     var delay = idle
                     do {
                         let room = maxInFlight - inFlight.count
-                        if room > 0 {
+                        if room > 0 && (!backlog || room >= refill || waitedForRoom) {
                             let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: room)
                             for delivery in claimed {
                                 inFlight.add()
@@ -78,11 +86,14 @@ public struct Dispatcher: Service {
                                         logger.error("recording a delivery failed", metadata: [
                                             "incident": "\(delivery.incidentID)", "error": "\(error)"])
                                     }
-                                    // Wake the loop if it stopped claiming because it was full.
-                                    if inFlight.remove() == maxInFlight { wakeup.signal() }
+                                    // Wake the loop if it is waiting for room and now has enough.
+                                    let before = inFlight.remove()
+                                    if before == maxInFlight || before == maxInFlight - refill + 1 { wakeup.signal() }
                                 }
                             }
-                            if claimed.count == room {
+                            backlog = claimed.count == room
+                            waitedForRoom = false
+                            if backlog {
                                 delay = .zero  // maybe more due; claim again (or wait for room)
                             } else if let due = try await store.nextDeliveryDue() {
                                 delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
@@ -95,6 +106,9 @@ public struct Dispatcher: Service {
                     if stopping.isSet { break }
                     if inFlight.count >= maxInFlight {
                         await wakeup.wait(timeout: idle)  // full: until a delivery ends
+                    } else if backlog && maxInFlight - inFlight.count < refill {
+                        await wakeup.wait(timeout: .milliseconds(20))  // until half the slots are free
+                        waitedForRoom = true
                     } else if delay > .zero {
                         await wakeup.wait(timeout: delay)
                     }
