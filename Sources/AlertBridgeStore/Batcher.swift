@@ -5,23 +5,15 @@ import AlertBridgeCore
 /// returns (so once the transaction committed). While one batch commits, the next
 /// collects; under load one fsync covers many callers.
 public actor Batcher<Item: Sendable, Result: Sendable> {
-    // `@usableFromInline` so `submit` specialises in the caller's module: a generic actor
-    // method called across modules otherwise looks up type metadata at run time on
-    // every request.
-    @usableFromInline struct Waiter {
-        @usableFromInline var items: [Item]
-        @usableFromInline var continuation: CheckedContinuation<[Result], any Error>
-
-        @usableFromInline init(items: [Item], continuation: CheckedContinuation<[Result], any Error>) {
-            self.items = items
-            self.continuation = continuation
-        }
+    private struct Waiter {
+        var items: [Item]
+        var continuation: CheckedContinuation<[Result], any Error>
     }
 
     private let commit: @Sendable ([Item]) async throws -> [Result]
     private let maxBatch: Int
-    @usableFromInline var pending: [Waiter] = []
-    @usableFromInline var flushing = false
+    private var pending: [Waiter] = []
+    private var flushing = false
     /// Calls of `commit` so far: fewer than submissions whenever batching happens.
     public private(set) var transactions = 0
 
@@ -34,7 +26,6 @@ public actor Batcher<Item: Sendable, Result: Sendable> {
     }
 
     /// Commits the items with whatever else is waiting; returns their results.
-    @inlinable
     public func submit(_ items: [Item]) async throws -> [Result] {
         if items.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
@@ -57,7 +48,7 @@ public actor Batcher<Item: Sendable, Result: Sendable> {
         return Array(pending.prefix(taken))
     }
 
-    @usableFromInline func flush() async {
+    private func flush() async {
         while !pending.isEmpty {
             let batch = takeBatch()
             do {

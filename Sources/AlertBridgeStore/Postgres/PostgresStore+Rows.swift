@@ -5,7 +5,7 @@ import PostgresNIO
 
 /// The statements behind ``PostgresStore``: batch reads and writes with one JSONB
 /// parameter fanned out by `jsonb_to_recordset`, so each batch is a constant number
-/// of statements whatever its size. The JSON documents are the SQLite store's (``JSONWriter``).
+/// of statements whatever its size. The JSON documents are written by hand (`JSONWriter+Rows.swift`).
 extension PostgresStore {
     static let incidentColumns = """
         id, dedup_key, status, title, severity, labels::text AS labels, annotations::text AS annotations, rule, policy, \

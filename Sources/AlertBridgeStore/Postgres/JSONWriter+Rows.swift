@@ -1,6 +1,8 @@
 import AlertBridgeCore
 
-/// The row documents of the hot batch statements.
+/// The row documents of the PostgreSQL store's batch statements: each batch sends its
+/// incidents, alerts, timeline and outbox rows as one JSON array per table, which
+/// `jsonb_to_recordset` fans out, so a batch is a fixed handful of round trips.
 extension JSONWriter {
     static func incidents(_ incidents: [Incident]) -> String {
         array(incidents) { w, i in
