@@ -69,10 +69,25 @@ public actor Batcher<Item: Sendable, Result: Sendable> {
 }
 
 /// Concurrent ingest requests batched into one store transaction.
-public typealias GroupCommitter = Batcher<RoutedAlert, IngestOutcome>
+///
+/// A concrete type rather than a typealias of ``Batcher``: called from another module,
+/// a generic actor's methods stay unspecialised and look up type metadata on every
+/// request (14% of the request tasks' CPU at one alert per request). Wrapped here, they
+/// are specialised in this module, where the item and result types are known.
+public struct GroupCommitter: Sendable {
+    private let batcher: Batcher<RoutedAlert, IngestOutcome>
 
-extension Batcher where Item == RoutedAlert, Result == IngestOutcome {
     public init(store: any IncidentStore, clock: any WallClock, maxBatch: Int = 20_000) {
-        self.init(maxBatch: maxBatch) { alerts in try await store.ingest(alerts, now: clock.now()) }
+        batcher = Batcher(maxBatch: maxBatch) { alerts in try await store.ingest(alerts, now: clock.now()) }
+    }
+
+    /// Commits the alerts with whatever else is waiting; returns one outcome per alert.
+    public func submit(_ alerts: [RoutedAlert]) async throws -> [IngestOutcome] {
+        try await batcher.submit(alerts)
+    }
+
+    /// Store transactions so far: fewer than submissions whenever batching happens.
+    public var transactions: Int {
+        get async { await batcher.transactions }
     }
 }

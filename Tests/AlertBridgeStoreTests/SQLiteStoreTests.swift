@@ -47,6 +47,35 @@ import Testing
         try await store.close()
     }
 
+    /// The write-ahead log goes back into the database file from the checkpointing thread:
+    /// below the inline limit the writer never checkpoints, so the file grows only if that
+    /// thread did the copy. Everything written reads back afterwards.
+    @Test func theLogIsCopiedBackOffTheWriter() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        func size(_ suffix: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: path + suffix))?[.size] as? NSNumber)?.intValue ?? 0
+        }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        let emptyFile = size("")
+        let t0 = Timestamp(seconds: 1_795_457_100)
+        var batches = 0
+        // New incidents until the log holds more than the threshold's worth of pages.
+        while size("-wal") < Int(WALCheckpointer.threshold + 200) * 4096 {
+            let batch = (0..<50).map { StoreConformance.routed("h\($0)", key: "k\(batches)-\($0)") }
+            _ = try await store.ingest(batch, now: t0)
+            batches += 1
+        }
+        #expect(size("-wal") < Int(WALCheckpointer.inlineLimit) * 4096)
+        // Wait for the other thread's copy, bounded; no fixed sleep.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while size("") <= emptyFile, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(size("") > emptyFile, "the database file never grew: nothing checkpointed the log")
+        let listed = try await store.incidents(IncidentQuery(status: .open, limit: 100_000))
+        #expect(listed.count == batches * 50)
+        try await store.close()
+    }
+
     @Test func aSecondProcessCannotOpenTheSameFile() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }

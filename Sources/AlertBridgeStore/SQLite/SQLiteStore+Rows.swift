@@ -261,6 +261,6 @@ extension SQLiteSession {
 
     private static func labels(_ data: SQLiteData?) -> Labels {
         guard let text = data?.string else { return [:] }
-        return (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
+        return StringMapJSON.decode(text) ?? (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
     }
 }

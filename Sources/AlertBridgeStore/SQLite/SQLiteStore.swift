@@ -9,7 +9,8 @@ import SQLiteNIO
 /// Every write runs as one closure on the writer's own thread (``SQLiteWorker``), with
 /// prepared statements, and `synchronous=FULL` makes each commit durable before the 202
 /// goes out; group commit upstream keeps that cheap. Reads for the API use a second
-/// connection, so listing incidents never waits for a commit.
+/// connection, so listing incidents never waits for a commit, and copying the log back
+/// into the file is a third's (``WALCheckpointer``), so no commit waits for that either.
 ///
 /// The store is the file's only writer: it holds an exclusive lock on it while open, so a
 /// second `alertbridge serve` on the same file fails at start. That is what lets the
@@ -19,11 +20,13 @@ public final class SQLiteStore: IncidentStore {
     let writer: SQLiteWorker
     let reader: SQLiteWorker
     let cache = IngestCache()
+    private let checkpointer: WALCheckpointer?
     private let lock: FileLock?
 
-    private init(writer: SQLiteWorker, reader: SQLiteWorker, lock: FileLock?) {
+    private init(writer: SQLiteWorker, reader: SQLiteWorker, checkpointer: WALCheckpointer?, lock: FileLock?) {
         self.writer = writer
         self.reader = reader
+        self.checkpointer = checkpointer
         self.lock = lock
     }
 
@@ -31,6 +34,7 @@ public final class SQLiteStore: IncidentStore {
     public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
         let writer = try await SQLiteWorker.open(path: path)
         var reader: SQLiteWorker?
+        var checkpointer: WALCheckpointer?
         var lock: FileLock?
         do {
             lock = path == ":memory:" ? nil : try FileLock(exclusive: path)
@@ -42,8 +46,14 @@ public final class SQLiteStore: IncidentStore {
             }
             reader = try await SQLiteWorker.open(path: path)
             try await reader!.run { try $0.run("PRAGMA query_only=ON") }
-            return SQLiteStore(writer: writer, reader: reader!, lock: lock)
+            if path != ":memory:" {
+                let opened = try await WALCheckpointer.open(path: path)
+                checkpointer = opened
+                try await writer.run { opened.attach(to: $0) }
+            }
+            return SQLiteStore(writer: writer, reader: reader!, checkpointer: checkpointer, lock: lock)
         } catch {
+            try? await checkpointer?.close()
             try? await reader?.close()
             try? await writer.close()
             throw error
@@ -149,7 +159,11 @@ public final class SQLiteStore: IncidentStore {
 
     public func close() async throws {
         try await reader.close()
+        if let checkpointer {
+            try await writer.run { checkpointer.detach(from: $0) }
+        }
         try await writer.close()
+        try await checkpointer?.close()
         lock?.release()
     }
 }

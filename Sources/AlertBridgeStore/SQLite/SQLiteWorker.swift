@@ -43,6 +43,15 @@ final class SQLiteWorker: Sendable {
         try await run { try $0.transaction { try body($0) } }
     }
 
+    /// Queues `body` on the connection's thread without waiting for it; dropped if the
+    /// worker has closed. For work nobody waits on (see ``WALCheckpointer``).
+    func submit(_ body: @escaping @Sendable (SQLiteSession) -> Void) {
+        let session = self.session
+        thread.submit { state in
+            if case .active = state { body(session.session) }
+        }
+    }
+
     func close() async throws {
         let session = self.session
         try await thread.runIfActive { session.session.close() }
@@ -128,6 +137,13 @@ final class SQLiteSession {
             try? run("ROLLBACK")
             throw error
         }
+    }
+
+    /// Calls `hook` after each commit with the number of pages in the write-ahead log,
+    /// instead of SQLite's automatic checkpoint; `nil` removes it.
+    func onWALCommit(_ context: UnsafeMutableRawPointer?,
+                     _ hook: (@convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32)?) {
+        sqlite_nio_sqlite3_wal_hook(handle, hook, context)
     }
 
     // MARK: - Statements
