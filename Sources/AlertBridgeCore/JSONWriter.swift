@@ -78,13 +78,16 @@ public struct JSONWriter {
     }
 
     /// A label map as an object with sorted keys.
+    ///
+    /// Sorts the pairs rather than the keys: looking each value up again hashed every
+    /// key a second time, and this runs for every label and annotation map a batch writes.
     public mutating func value(_ labels: Labels) {
         bytes.append(UInt8(ascii: "{"))
-        for (i, name) in labels.keys.sorted().enumerated() {
+        for (i, label) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            string(name)
+            string(label.key)
             bytes.append(UInt8(ascii: ":"))
-            string(labels[name]!)
+            string(label.value)
         }
         bytes.append(UInt8(ascii: "}"))
     }
@@ -122,22 +125,24 @@ public struct JSONWriter {
     private static let hex = Array("0123456789abcdef".utf8)
 
     private mutating func string(_ value: String) {
+        var value = value
+        value.withUTF8 { string($0) }
+    }
+
+    private mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
-        // Nearly every label, summary and key needs no escaping: copy it whole.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8 {
+        var copied = 0  // bytes of `utf8` already in `bytes`
+        for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            // Nearly every label, summary and key has nothing to escape: runs are copied whole.
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied..<i]))
+            copied = i + 1
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [92, 92])
-            case 0..<0x20:
-                bytes.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)]])
-            default: bytes.append(byte)
+            default: bytes.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)]])
             }
         }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied...]))
         bytes.append(UInt8(ascii: "\""))
     }
 }

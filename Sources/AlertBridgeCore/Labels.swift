@@ -19,9 +19,9 @@ public enum Fingerprint {
 
     public static func value(of labels: Labels) -> UInt64 {
         var hash = offset
-        for name in labels.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            add(name, to: &hash)
-            add(labels[name]!, to: &hash)
+        for label in labels.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            add(label.key, to: &hash)
+            add(label.value, to: &hash)
         }
         return hash
     }

@@ -42,4 +42,20 @@ import Testing
         #expect(timeline[0]["by"] is NSNull)
         #expect(JSONWriter.timeline([]) == "[]")
     }
+
+    /// Escapes at the start, the end and next to each other: the writer copies the runs
+    /// between them whole, so their edges are where it could go wrong.
+    @Test func escapesAtEveryPositionOfAString() throws {
+        for text in ["\"", "\"a", "a\"", "\"\\\n", "a\"\"b", "\u{1}x\u{1f}", "", "plain", "서울\"🚨"] {
+            let labels = [text: text, "k": text]
+            let json = JSONWriter.text { $0.value(labels) }
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String])
+            #expect(parsed == labels, "\(json)")
+        }
+    }
+
+    @Test func labelMapsAreWrittenWithSortedKeys() {
+        #expect(JSONWriter.text { $0.value(["pop": "ICN1", "alertname": "X", "region": "apac", "b": ""]) }
+            == #"{"alertname":"X","b":"","pop":"ICN1","region":"apac"}"#)
+    }
 }

@@ -43,6 +43,7 @@ struct PostgresStoreTests {
     @Test func ingestSeesEveryOtherWrite() async throws { try await Self.withStore { try await $0.ingestSeesEveryOtherWrite() } }
     @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }
     @Test func timelineAndLabelsSurviveUnicode() async throws { try await Self.withStore { try await $0.timelineAndLabelsSurviveUnicode() } }
+    @Test func eachNewIncidentKeepsItsOwnEscalationState() async throws { try await Self.withStore { try await $0.eachNewIncidentKeepsItsOwnEscalationState() } }
 
     @Test func dataSurvivesReopeningAndMigrationsRunOnce() async throws {
         let location = try Self.freshDatabase()

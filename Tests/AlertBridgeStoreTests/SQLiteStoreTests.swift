@@ -33,6 +33,7 @@ import Testing
     @Test func ingestSeesEveryOtherWrite() async throws { try await Self.withStore { try await $0.ingestSeesEveryOtherWrite() } }
     @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }
     @Test func timelineAndLabelsSurviveUnicode() async throws { try await Self.withStore { try await $0.timelineAndLabelsSurviveUnicode() } }
+    @Test func eachNewIncidentKeepsItsOwnEscalationState() async throws { try await Self.withStore { try await $0.eachNewIncidentKeepsItsOwnEscalationState() } }
 
     @Test func dataSurvivesReopeningTheFile() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
@@ -73,6 +74,34 @@ import Testing
         #expect(size("") > emptyFile, "the database file never grew: nothing checkpointed the log")
         let listed = try await store.incidents(IncidentQuery(status: .open, limit: 100_000))
         #expect(listed.count == batches * 50)
+        try await store.close()
+    }
+
+    /// Claims and delivery records commit without their own fsync; every other write,
+    /// ingest first, must still wait for the disk afterwards, even when the claim failed.
+    @Test func onlyOutboxBookkeepingSkipsTheFsync() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        let t0 = Timestamp(seconds: 1_795_457_100)
+        func synchronous() async throws -> Int? {
+            try await store.writer.run { try $0.rows("PRAGMA synchronous").first?.column("synchronous")?.integer }
+        }
+        #expect(try await synchronous() == 2)  // FULL
+        _ = try await store.ingest([StoreConformance.routed("a")], now: t0)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10)
+        #expect(!claimed.isEmpty)
+        let during = try await store.writer.transaction(durable: false) { db in
+            try db.rows("PRAGMA synchronous").first?.column("synchronous")?.integer
+        }
+        #expect(during == 1)  // NORMAL
+        #expect(try await synchronous() == 2)
+        try await store.recordDeliveries(claimed.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: t0)
+        #expect(try await synchronous() == 2)
+        await #expect(throws: (any Error).self) {
+            try await store.writer.transaction(durable: false) { db in try db.run("INSERT INTO no_such_table VALUES (1)") }
+        }
+        #expect(try await synchronous() == 2)
         try await store.close()
     }
 

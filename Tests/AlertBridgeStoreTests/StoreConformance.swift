@@ -183,4 +183,20 @@ struct StoreConformance {
         #expect(detail.incident.labels["city"] == "서울")
         #expect(detail.incident.dedupKey == "서울/ICN1")
     }
+
+    /// New incidents of one batch usually share their escalation state, and the SQLite
+    /// store writes that state's JSON once; one that was not paged must keep its own.
+    func eachNewIncidentKeepsItsOwnEscalationState() async throws {
+        var unpaged = Self.routed("b", key: "k2")
+        unpaged.escalationPolicy = nil
+        let out = try await store.ingest([Self.routed("a", key: "k1"), unpaged, Self.routed("c", key: "k3")], now: t0)
+        #expect(out.map(\.kind) == [.created, .created, .created])
+        for (index, paged) in [(0, true), (1, false), (2, true)] {
+            let id = try #require(out[index].incidentID)
+            let incident = try #require(try await store.incident(id: id)).incident
+            #expect(incident.escalation.step == (paged ? 1 : 0))
+            #expect(incident.escalation.tierPagedAt == (paged ? t0 : nil))
+            #expect(incident.nextEscalationAt == (paged ? t0 + .seconds(900) : nil))
+        }
+    }
 }

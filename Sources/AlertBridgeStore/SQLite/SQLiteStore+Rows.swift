@@ -73,6 +73,9 @@ extension SQLiteSession {
                 next_escalation_at = ?13, escalation = ?14
             WHERE id = ?1
             """)
+        // The incidents a batch creates share one escalation state (paged at the same
+        // instant), so its JSON is written once per distinct state, not once per row.
+        var lastEscalation: (state: EscalationState, text: SQLiteData)?
         for i in incidents {
             if let old = before[i.dedupKey], old.id == i.id, snapshots[i.id] == nil, Self.onlyCountersDiffer(old, i) {
                 try run(counters, [
@@ -82,7 +85,13 @@ extension SQLiteSession {
                 try expectOneRowChanged(incident: i.id)
                 continue
             }
-            let escalation = SQLiteData.text(JSONWriter.text { $0.value(i.escalation) })
+            let escalation: SQLiteData
+            if let last = lastEscalation, last.state == i.escalation {
+                escalation = last.text
+            } else {
+                escalation = .text(JSONWriter.text { $0.value(i.escalation) })
+                lastEscalation = (i.escalation, escalation)
+            }
             if i.id >= firstNewID {
                 try run(insert, [
                         .integer(Int(i.id)), .text(i.dedupKey), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue),

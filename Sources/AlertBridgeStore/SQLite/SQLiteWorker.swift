@@ -39,8 +39,10 @@ final class SQLiteWorker: Sendable {
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT` on the connection's thread; rolls back if it throws.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
-        try await run { try $0.transaction { try body($0) } }
+    /// - Parameter durable: `false` returns from the commit before it reaches the disk
+    ///   (see ``SQLiteSession/transaction(durable:_:)``).
+    func transaction<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
+        try await run { try $0.transaction(durable: durable) { try body($0) } }
     }
 
     /// Queues `body` on the connection's thread without waiting for it; dropped if the
@@ -127,7 +129,17 @@ final class SQLiteSession {
     /// Rows changed by the last statement.
     var changes: Int { Int(sqlite_nio_sqlite3_changes(handle)) }
 
-    func transaction<T>(_ body: (SQLiteSession) throws -> T) throws -> T {
+    /// - Parameter durable: `false` commits with `synchronous=NORMAL`: no fsync of its own.
+    ///   A process crash still loses nothing (the log is written, the kernel has it); a
+    ///   power cut can lose the transaction until the next durable commit's fsync, which
+    ///   covers every log frame before it. Only for writes that are safe to lose that way.
+    func transaction<T>(durable: Bool = true, _ body: (SQLiteSession) throws -> T) throws -> T {
+        guard durable else {
+            try run("PRAGMA synchronous=NORMAL")
+            let result = Result { try transaction(body) }
+            try run("PRAGMA synchronous=FULL")
+            return try result.get()
+        }
         try run("BEGIN IMMEDIATE")
         do {
             let result = try body(self)
