@@ -105,6 +105,27 @@ import Testing
         try await store.close()
     }
 
+    /// The writer keeps each policy's encoded snapshot between batches; a policy that
+    /// changed under the same name must still get a snapshot of its own.
+    @Test func aChangedPolicyGetsItsOwnSnapshot() async throws {
+        try await Self.withStore { conformance in
+            let store = try #require(conformance.store as? SQLiteStore)
+            let t0 = Timestamp(seconds: 1_795_457_100)
+            var changed = StoreConformance.policy
+            changed.tiers[0].escalateAfter = .seconds(300)
+            var second = StoreConformance.routed("b", key: "k2")
+            second.escalationPolicy = changed
+            let first = try #require(try await store.ingest([StoreConformance.routed("a", key: "k1")], now: t0)[0].incidentID)
+            let again = try #require(try await store.ingest([StoreConformance.routed("c", key: "k3")], now: t0)[0].incidentID)
+            let other = try #require(try await store.ingest([second], now: t0)[0].incidentID)
+            let snapshots = try await store.writer.run { try $0.snapshots(of: [first, again, other]) }
+            #expect(snapshots[first] == StoreConformance.policy)
+            #expect(snapshots[again] == StoreConformance.policy)
+            #expect(snapshots[other] == changed)
+            #expect(try await store.incident(id: other)?.incident.nextEscalationAt == t0 + .seconds(300))
+        }
+    }
+
     @Test func aSecondProcessCannotOpenTheSameFile() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }

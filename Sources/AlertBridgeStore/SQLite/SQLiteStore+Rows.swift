@@ -51,14 +51,15 @@ extension SQLiteSession {
     /// Upserts incidents. Ids from `firstNewID` up are new rows and carry their policy
     /// snapshot; the others are updates, with a snapshot when they reopened. An incident
     /// that only merged alerts since `before` (by dedup key) updates just its counters.
+    /// - Parameter bodies: the writer's encoded snapshots, reused across batches.
     func write(incidents: [Incident], firstNewID: Int64 = .max, snapshots: [Int64: EscalationPolicy] = [:],
-               before: [String: Incident] = [:]) throws {
+               before: [String: Incident] = [:], bodies: SnapshotBodies = SnapshotBodies()) throws {
         guard !incidents.isEmpty else { return }
         var snapshotIDs: [String: SQLiteData] = [:]
         func snapshot(_ id: Int64) throws -> SQLiteData {
             guard let policy = snapshots[id] else { return .null }
             if let known = snapshotIDs[policy.name] { return known }
-            let known = try snapshotID(policy)
+            let known = try snapshotID(bodies.body(of: policy))
             snapshotIDs[policy.name] = known
             return known
         }
@@ -117,8 +118,7 @@ extension SQLiteSession {
     }
 
     /// The row of a policy snapshot, written the first time that exact policy is used.
-    private func snapshotID(_ policy: EscalationPolicy) throws -> SQLiteData {
-        let body = SQLiteData.text(String(decoding: try Self.encoder.encode(policy), as: UTF8.self))
+    private func snapshotID(_ body: SQLiteData) throws -> SQLiteData {
         if let id = try rows("SELECT id FROM policy_snapshots WHERE body = ?", [body]).first?.column("id") { return id }
         return try rows("INSERT INTO policy_snapshots (body) VALUES (?) RETURNING id", [body]).first?.column("id") ?? .null
     }
@@ -194,6 +194,24 @@ extension SQLiteSession {
             try run(insert, [
                 .integer(Int(t.incidentID)), Self.data(t.at), .text(t.kind.rawValue), Self.data(t.by), Self.data(t.detail),
             ])
+        }
+    }
+
+    /// The JSON body of each policy's snapshot, by policy name, as last encoded.
+    ///
+    /// Every batch that creates incidents names its policies' snapshots, and encoding a
+    /// policy with `JSONEncoder` cost more than looking its row up; the policies change
+    /// only on a restart, so the writer encodes each once. Only a pure function of the
+    /// policy is kept here, never a row id, so a rolled-back batch leaves nothing stale.
+    /// Not thread-safe: only the writer's closures use it.
+    final class SnapshotBodies: @unchecked Sendable {
+        private var bodies: [String: (policy: EscalationPolicy, body: SQLiteData)] = [:]
+
+        func body(of policy: EscalationPolicy) throws -> SQLiteData {
+            if let known = bodies[policy.name], known.policy == policy { return known.body }
+            let body = SQLiteData.text(String(decoding: try SQLiteSession.encoder.encode(policy), as: UTF8.self))
+            bodies[policy.name] = (policy, body)
+            return body
         }
     }
 

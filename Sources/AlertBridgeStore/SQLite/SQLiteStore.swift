@@ -20,6 +20,7 @@ public final class SQLiteStore: IncidentStore {
     let writer: SQLiteWorker
     let reader: SQLiteWorker
     let cache = IngestCache()
+    let snapshotBodies = SQLiteSession.SnapshotBodies()
     private let checkpointer: WALCheckpointer?
     private let lock: FileLock?
 
@@ -75,6 +76,7 @@ public final class SQLiteStore: IncidentStore {
 
     public func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
         let cache = self.cache
+        let bodies = snapshotBodies
         return try await writer.run { db in
             let plan = try db.transaction { db in
                 let known = try cache.lookUp(Set(batch.map(\.dedupKey)), loading: db.latestIncidents(keys:))
@@ -89,7 +91,7 @@ public final class SQLiteStore: IncidentStore {
                     plan = plan.assigningIDs((0..<plan.newIncidentCount).map { firstNewID + Int64($0) })
                 }
                 try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots,
-                             before: known.incidents)
+                             before: known.incidents, bodies: bodies)
                 try db.write(alerts: plan.alerts, stored: known.status)
                 try db.markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
                 try db.append(timeline: plan.timeline)
