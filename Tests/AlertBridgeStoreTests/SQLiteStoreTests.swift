@@ -80,29 +80,28 @@ import Testing
     /// Claims and delivery records commit without their own fsync; every other write,
     /// ingest first, must still wait for the disk afterwards, even when the claim failed.
     @Test func onlyOutboxBookkeepingSkipsTheFsync() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        let t0 = Timestamp(seconds: 1_795_457_100)
-        func synchronous() async throws -> Int? {
-            try await store.writer.run { try $0.rows("PRAGMA synchronous").first?.column("synchronous")?.integer }
+        try await Self.withStore { conformance in
+            let store = try #require(conformance.store as? SQLiteStore)
+            let t0 = conformance.t0
+            func synchronous() async throws -> Int? {
+                try await store.writer.run { try $0.rows("PRAGMA synchronous").first?.column("synchronous")?.integer }
+            }
+            #expect(try await synchronous() == 2)  // FULL
+            _ = try await store.ingest([StoreConformance.routed("a")], now: t0)
+            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10)
+            #expect(!claimed.isEmpty)
+            let during = try await store.writer.transaction(durable: false) { db in
+                try db.rows("PRAGMA synchronous").first?.column("synchronous")?.integer
+            }
+            #expect(during == 1)  // NORMAL
+            #expect(try await synchronous() == 2)
+            try await store.recordDeliveries(claimed.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: t0)
+            #expect(try await synchronous() == 2)
+            await #expect(throws: (any Error).self) {
+                try await store.writer.transaction(durable: false) { db in try db.run("INSERT INTO no_such_table VALUES (1)") }
+            }
+            #expect(try await synchronous() == 2)
         }
-        #expect(try await synchronous() == 2)  // FULL
-        _ = try await store.ingest([StoreConformance.routed("a")], now: t0)
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10)
-        #expect(!claimed.isEmpty)
-        let during = try await store.writer.transaction(durable: false) { db in
-            try db.rows("PRAGMA synchronous").first?.column("synchronous")?.integer
-        }
-        #expect(during == 1)  // NORMAL
-        #expect(try await synchronous() == 2)
-        try await store.recordDeliveries(claimed.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: t0)
-        #expect(try await synchronous() == 2)
-        await #expect(throws: (any Error).self) {
-            try await store.writer.transaction(durable: false) { db in try db.run("INSERT INTO no_such_table VALUES (1)") }
-        }
-        #expect(try await synchronous() == 2)
-        try await store.close()
     }
 
     /// The writer keeps each policy's encoded snapshot between batches; a policy that
@@ -110,7 +109,7 @@ import Testing
     @Test func aChangedPolicyGetsItsOwnSnapshot() async throws {
         try await Self.withStore { conformance in
             let store = try #require(conformance.store as? SQLiteStore)
-            let t0 = Timestamp(seconds: 1_795_457_100)
+            let t0 = conformance.t0
             var changed = StoreConformance.policy
             changed.tiers[0].escalateAfter = .seconds(300)
             var second = StoreConformance.routed("b", key: "k2")

@@ -4,10 +4,6 @@ import Logging
 import PostgresNIO
 
 /// The notification outbox: claim, deliver, record.
-///
-/// As in the SQLite store, claims and delivery records do not wait for their commit to
-/// reach the disk (`synchronous_commit = off`): losing one in a server crash only means
-/// a page goes out again, which at-least-once delivery allows.
 extension PostgresStore {
     /// Claims with `FOR UPDATE SKIP LOCKED`: two dispatchers (on one instance or many)
     /// never receive the same row, and neither waits for the other.
@@ -15,7 +11,6 @@ extension PostgresStore {
         let logger = self.logger
         let leaseEnd = (now + lease).milliseconds
         return try await transaction { db in
-            try await db.query("SET LOCAL synchronous_commit = off", logger: logger)
             var out: [Delivery] = []
             for try await row in try await db.query("""
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = \(leaseEnd)
@@ -47,7 +42,6 @@ extension PostgresStore {
         guard !outcomes.isEmpty else { return }
         let logger = self.logger
         try await transaction { db in
-            try await db.query("SET LOCAL synchronous_commit = off", logger: logger)
             let sent = outcomes.compactMap { $0.outcome == .delivered ? $0.id : nil }
             if !sent.isEmpty {
                 try await db.query("""

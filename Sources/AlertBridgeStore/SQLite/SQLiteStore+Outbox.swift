@@ -10,9 +10,10 @@ import SQLiteNIO
 /// lease ends. During a storm of new incidents these commits outnumber ingest's, and
 /// their fsyncs were time the single writer did not spend on alerts.
 extension SQLiteStore {
-    /// `LIMIT ? + 0`: SQLite plans with a plain bound `LIMIT ?`'s value, so the statement
-    /// was compiled again whenever the dispatcher asked for a different number of rows
-    /// (1.3% of the writer's time in a storm of new incidents); an expression it does not.
+    /// `LIMIT ? + 0`: SQLite plans with the value bound to a plain `LIMIT ?`, so the
+    /// statement was compiled again whenever the dispatcher asked for a different number
+    /// of rows (1.3% of the writer's time in a storm of new incidents). It does not plan
+    /// with the value of an expression.
     public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery] {
         try await writer.transaction(durable: false) { db in
             try db.rows("""
