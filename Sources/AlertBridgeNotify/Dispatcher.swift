@@ -47,10 +47,7 @@ public struct Dispatcher: Service {
         sent = Counter(label: "alertbridge_pages_delivered_total", factory: metrics)
         failed = Counter(label: "alertbridge_pages_failed_total", factory: metrics)
         retried = Counter(label: "alertbridge_page_retries_total", factory: metrics)
-        recorder = Batcher { [store, clock] records in
-            try await store.recordDeliveries(records, now: clock.now())
-            return records.map { _ in () }
-        }
+        recorder = Batcher()
     }
 
     /// On graceful shutdown it stops claiming and lets the deliveries in flight finish
@@ -161,7 +158,10 @@ public struct Dispatcher: Service {
             logger.warning("page not delivered", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
-        _ = try await recorder.submit([DeliveryRecord(id: delivery.id, outcome: outcome)])
+        _ = try await recorder.submit([DeliveryRecord(id: delivery.id, outcome: outcome)], now: clock.now()) { [store] records, now in
+            try await store.recordDeliveries(records, now: now)
+            return records.map { _ in () }
+        }
     }
 
     /// How many deliveries ``run()`` has started and not finished.

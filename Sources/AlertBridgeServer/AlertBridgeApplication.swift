@@ -49,8 +49,7 @@ public struct AlertBridgeApplication: Sendable {
         let authenticator = TokenAuthenticator(tokens: tokens, limiter: RateLimiter(clock: clock))
         router.middlewares.add(JSONErrorMiddleware())
         router.middlewares.add(AuthMiddleware(authenticator: authenticator))
-        let committer = GroupCommitter(store: store, clock: clock)
-        let ingestor = Ingestor(rules: rules, policies: policies, committer: committer, limits: limits,
+        let ingestor = Ingestor(rules: rules, policies: policies, store: store, limits: limits,
                                 metrics: metrics, clock: clock, wakeups: [escalationWakeup, deliveryWakeup])
         IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: router)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)

@@ -1,93 +1,127 @@
 import AlertBridgeCore
+import Synchronization
 
-/// Group commit for any store write: concurrent callers' items go into one call of
-/// `commit`, and each caller gets back the results of its own items once that call
-/// returns (so once the transaction committed). While one batch commits, the next
-/// collects; under load one fsync covers many callers.
-public actor Batcher<Item: Sendable, Result: Sendable> {
+/// Group commit for any store write: items submitted while a commit runs wait for the
+/// next one, so under load one transaction (one fsync) answers many callers, and each
+/// caller gets back the results of its own items once the transaction holding them
+/// committed.
+///
+/// It only queues and hands out batches; whoever owns the transaction commits them, one
+/// batch per ``commitNext(_:)``. SQLite's writer thread takes the next batch itself the
+/// moment a commit returns: with a task scheduling each batch instead, the writer waited
+/// for a pool thread busy with requests, and at one alert per request both CPUs sat
+/// idle ~10% of the time. Async committers (PostgreSQL, the delivery recorder) use
+/// ``submit(_:commit:)``, which commits in a task.
+public final class Batcher<Item: Sendable, Result: Sendable>: Sendable {
     private struct Waiter {
         var items: [Item]
+        var now: Timestamp
         var continuation: CheckedContinuation<[Result], any Error>
     }
 
-    private let commit: @Sendable ([Item]) async throws -> [Result]
-    private let maxBatch: Int
-    private var pending: [Waiter] = []
-    private var flushing = false
-    /// Calls of `commit` so far: fewer than submissions whenever batching happens.
-    public private(set) var transactions = 0
+    private struct State {
+        var pending: [Waiter] = []
+        /// Set from the submission that finds nobody committing until a batch finds
+        /// nothing more waiting; while set, no new committer is started.
+        var committing = false
+        var transactions = 0
+    }
 
-    /// - Parameters:
-    ///   - maxBatch: items per `commit` at most, to bound commit latency.
-    ///   - commit: one transaction; returns one result per item, in order.
-    public init(maxBatch: Int = 20_000, commit: @escaping @Sendable ([Item]) async throws -> [Result]) {
-        self.commit = commit
+    private let state = Mutex(State())
+    private let maxBatch: Int
+
+    /// - Parameter maxBatch: items per transaction at most (whole submissions; a larger
+    ///   single submission goes alone), to bound how long one commit keeps callers waiting.
+    public init(maxBatch: Int = 20_000) {
         self.maxBatch = maxBatch
     }
 
-    /// Commits the items with whatever else is waiting; returns their results.
-    public func submit(_ items: [Item]) async throws -> [Result] {
+    /// Queues `items` and returns their results once committed. When nobody is
+    /// committing, `startCommitting` runs (once the items are queued) and must see to it
+    /// that ``commitNext(_:)`` is called.
+    /// - Parameter now: when the caller submitted; a batch is committed at the latest of its callers' times.
+    public func submit(_ items: [Item], now: Timestamp, startCommitting: () -> Void) async throws -> [Result] {
         if items.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            pending.append(Waiter(items: items, continuation: continuation))
-            if !flushing {
-                flushing = true
-                Task { await self.flush() }
+            let start = state.withLock { state in
+                state.pending.append(Waiter(items: items, now: now, continuation: continuation))
+                defer { state.committing = true }
+                return !state.committing
+            }
+            if start { startCommitting() }
+        }
+    }
+
+    /// Queues `items` and commits in a task: for committers that are themselves async.
+    public func submit(_ items: [Item], now: Timestamp,
+                       commit: @escaping @Sendable ([Item], Timestamp) async throws -> [Result]) async throws -> [Result] {
+        try await submit(items, now: now) {
+            Task {
+                var more = true
+                while more {
+                    let batch = takeBatch()
+                    do { more = answer(batch, with: try await commit(batch.flatMap(\.items), Self.time(of: batch))) } catch {
+                        more = answer(batch, with: error)
+                    }
+                }
             }
         }
     }
+
+    /// Commits the next batch of waiting items with `commit` (one transaction) and
+    /// answers their callers. Returns whether more are waiting; the caller then calls this
+    /// again, after letting any other work of its own go first, so that a storm's
+    /// batches do not starve an operator's acknowledgement queued behind them.
+    public func commitNext(_ commit: ([Item], Timestamp) throws -> [Result]) -> Bool {
+        let batch = takeBatch()
+        do { return answer(batch, with: try commit(batch.flatMap(\.items), Self.time(of: batch))) } catch { return answer(batch, with: error) }
+    }
+
+    private static func time(of batch: [Waiter]) -> Timestamp {
+        batch.dropFirst().reduce(batch[0].now) { max($0, $1.now) }
+    }
+
+    /// Transactions committed so far: fewer than submissions whenever batching happens.
+    public var transactions: Int { state.withLock { $0.transactions } }
+
+    /// Submissions waiting for a transaction.
+    var waiting: Int { state.withLock { $0.pending.count } }
 
     private func takeBatch() -> [Waiter] {
-        var taken = 0
-        var count = 0
-        while taken < pending.count, count == 0 || count + pending[taken].items.count <= maxBatch {
-            count += pending[taken].items.count
-            taken += 1
-        }
-        defer { pending.removeFirst(taken) }
-        return Array(pending.prefix(taken))
-    }
-
-    private func flush() async {
-        while !pending.isEmpty {
-            let batch = takeBatch()
-            do {
-                let results = try await commit(batch.flatMap(\.items))
-                transactions += 1
-                var offset = 0
-                for waiter in batch {
-                    let end = offset + waiter.items.count
-                    waiter.continuation.resume(returning: Array(results[offset..<end]))
-                    offset = end
-                }
-            } catch {
-                for waiter in batch { waiter.continuation.resume(throwing: error) }
+        state.withLock { state in
+            var taken = 0
+            var count = 0
+            while taken < state.pending.count, count == 0 || count + state.pending[taken].items.count <= maxBatch {
+                count += state.pending[taken].items.count
+                taken += 1
             }
+            defer { state.pending.removeFirst(taken) }
+            return Array(state.pending.prefix(taken))
         }
-        flushing = false
-    }
-}
-
-/// Concurrent ingest requests batched into one store transaction.
-///
-/// A concrete type rather than a typealias of ``Batcher``: called from another module,
-/// a generic actor's methods stay unspecialised and look up type metadata on every
-/// request (about 6% of the request tasks' profile samples at one alert per request).
-/// Wrapped here, they are specialised in this module, where the types are known.
-public struct GroupCommitter: Sendable {
-    private let batcher: Batcher<RoutedAlert, IngestOutcome>
-
-    public init(store: any IncidentStore, clock: any WallClock, maxBatch: Int = 20_000) {
-        batcher = Batcher(maxBatch: maxBatch) { alerts in try await store.ingest(alerts, now: clock.now()) }
     }
 
-    /// Commits the alerts with whatever else is waiting; returns one outcome per alert.
-    public func submit(_ alerts: [RoutedAlert]) async throws -> [IngestOutcome] {
-        try await batcher.submit(alerts)
+    /// Hands each waiter its own results; returns whether more are waiting (if not,
+    /// the next submission starts a committer).
+    private func answer(_ batch: [Waiter], with results: [Result]) -> Bool {
+        var offset = 0
+        for waiter in batch {
+            let end = offset + waiter.items.count
+            waiter.continuation.resume(returning: Array(results[offset..<end]))
+            offset = end
+        }
+        return finishBatch(committed: true)
     }
 
-    /// Store transactions so far: fewer than submissions whenever batching happens.
-    public var transactions: Int {
-        get async { await batcher.transactions }
+    private func answer(_ batch: [Waiter], with error: any Error) -> Bool {
+        for waiter in batch { waiter.continuation.resume(throwing: error) }
+        return finishBatch(committed: false)
+    }
+
+    private func finishBatch(committed: Bool) -> Bool {
+        state.withLock { state in
+            if committed { state.transactions += 1 }
+            if state.pending.isEmpty { state.committing = false }
+            return state.committing
+        }
     }
 }

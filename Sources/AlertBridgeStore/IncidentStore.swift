@@ -5,7 +5,8 @@ import AlertBridgeCore
 /// One shared conformance suite runs against every implementation, so the server
 /// never needs to know which one it has. Each method is one transaction.
 public protocol IncidentStore: Sendable {
-    /// Applies a batch of routed alerts in one transaction, committed before it returns.
+    /// Applies a batch of routed alerts, committed before it returns. Concurrent calls
+    /// share transactions (group commit, see ``Batcher``); each gets its own outcomes.
     func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome]
     /// Incidents newest first.
     func incidents(_ query: IncidentQuery) async throws -> [Incident]

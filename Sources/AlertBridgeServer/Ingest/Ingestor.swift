@@ -5,22 +5,22 @@ import Hummingbird
 /// Decodes, validates, routes and commits alerts; shared by every ingest format.
 ///
 /// Decoding and routing run on the request's own task (in parallel across cores);
-/// only the commit is serialised, and it is batched by the ``GroupCommitter``.
+/// only the commit is serialised, and the store commits concurrent requests together.
 public struct Ingestor: Sendable {
     let rules: RuleSet
     let policies: [String: EscalationPolicy]
-    let committer: GroupCommitter
+    let store: any IncidentStore
     let limits: IngestLimits
     let metrics: ServerMetrics
     let clock: any WallClock
     let wakeups: [Wakeup]
 
-    public init(rules: RuleSet, policies: [String: EscalationPolicy], committer: GroupCommitter, limits: IngestLimits,
+    public init(rules: RuleSet, policies: [String: EscalationPolicy], store: any IncidentStore, limits: IngestLimits,
                 metrics: ServerMetrics, clock: any WallClock, wakeups: [Wakeup]) {
         self.rules = rules
         self.policies = policies
         self.wakeups = wakeups
-        self.committer = committer
+        self.store = store
         self.limits = limits
         self.metrics = metrics
         self.clock = clock
@@ -71,7 +71,7 @@ public struct Ingestor: Sendable {
         let start = clock.now()
         let outcomes: [IngestOutcome]
         do {
-            outcomes = try await committer.submit(routed)
+            outcomes = try await store.ingest(routed, now: start)
         } catch {
             metrics.storeFailures.increment()
             throw APIError(.serviceUnavailable, "the store could not commit the alerts; retry", retryAfterSeconds: 1)

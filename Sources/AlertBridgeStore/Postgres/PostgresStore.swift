@@ -41,6 +41,9 @@ public final class PostgresStore: IncidentStore {
     let options: Options
     private let runner: Task<Void, Never>
     private let closed = Mutex(false)
+    /// Concurrent ingests, committed together, one transaction at a time (the advisory
+    /// key locks would serialise overlapping ones anyway).
+    private let ingests = Batcher<RoutedAlert, IngestOutcome>()
 
     private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, options: Options) {
         self.client = client
@@ -204,7 +207,11 @@ public final class PostgresStore: IncidentStore {
     // MARK: - IncidentStore
 
     public func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
-        guard !batch.isEmpty else { return [] }
+        try await ingests.submit(batch, now: now) { alerts, now in try await self.ingestTransaction(alerts, now: now) }
+    }
+
+    /// One ingest transaction.
+    private func ingestTransaction(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
         let logger = self.logger
         return try await transaction { db in
             let keys = Array(Set(batch.map(\.dedupKey)))

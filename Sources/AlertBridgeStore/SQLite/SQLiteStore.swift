@@ -8,7 +8,8 @@ import SQLiteNIO
 ///
 /// Every write runs as one closure on the writer's own thread (``SQLiteWorker``), with
 /// prepared statements, and `synchronous=FULL` makes each commit durable before the 202
-/// goes out; group commit upstream keeps that cheap. Reads for the API use a second
+/// goes out; group commit (concurrent ingests in one transaction, batched on the writer's
+/// own thread) keeps that cheap. Reads for the API use a second
 /// connection, so listing incidents never waits for a commit, and copying the log back
 /// into the file is a third's (``WALCheckpointer``), so no commit waits for that either.
 ///
@@ -20,6 +21,8 @@ public final class SQLiteStore: IncidentStore {
     let writer: SQLiteWorker
     let reader: SQLiteWorker
     let cache = IngestCache()
+    /// Concurrent ingests, committed together on the writer's thread (``commitIngests(_:)``).
+    let ingests = Batcher<RoutedAlert, IngestOutcome>()
     let snapshotBodies = SQLiteSession.SnapshotBodies()
     private let checkpointer: WALCheckpointer?
     private let lock: FileLock?
@@ -75,34 +78,48 @@ public final class SQLiteStore: IncidentStore {
     }
 
     public func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
+        try await ingests.submit(batch, now: now) { writer.submit(commitIngests) }
+    }
+
+    /// Commits the next batch of queued ingests on the writer's thread; if more wait, the
+    /// batch after it queues behind whatever else the writer has to do (an acknowledgement,
+    /// an escalation), so a storm cannot starve those.
+    private func commitIngests(_ db: SQLiteSession?) {
+        let more = ingests.commitNext { alerts, now in
+            guard let db else { throw StoreError.unavailable("the store is closed") }
+            return try ingestTransaction(alerts, now: now, on: db)
+        }
+        if more { writer.submit(commitIngests) }
+    }
+
+    /// One ingest transaction, on the writer's thread.
+    private func ingestTransaction(_ batch: [RoutedAlert], now: Timestamp, on db: SQLiteSession) throws -> [IngestOutcome] {
         let cache = self.cache
         let bodies = snapshotBodies
-        return try await writer.run { db in
-            let plan = try db.transaction { db in
-                let known = try cache.lookUp(Set(batch.map(\.dedupKey)), loading: db.latestIncidents(keys:))
-                let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
-                let sources = try db.openIncidents(rules: Array(sourceRules))
-                var plan = IngestPlanner.plan(batch, current: known.incidents, alertStatus: known.status,
-                                              inhibitSources: sources, alertEnds: known.ends, now: now)
-                var firstNewID = Int64.max
-                if plan.newIncidentCount > 0 {
-                    let maxID = try db.rows("SELECT COALESCE(MAX(id), 0) AS m FROM incidents").first?.column("m")?.integer ?? 0
-                    firstNewID = Int64(maxID + 1)
-                    plan = plan.assigningIDs((0..<plan.newIncidentCount).map { firstNewID + Int64($0) })
-                }
-                try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots,
-                             before: known.incidents, bodies: bodies)
-                try db.write(alerts: plan.alerts, stored: known.status)
-                try db.markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
-                try db.append(timeline: plan.timeline)
-                try db.enqueue(plan.pages, now: now)
-                let resolved = Set(plan.resolvedIncidentIDs)
-                try db.notify(plan.incidents.filter { resolved.contains($0.id) && $0.status == .resolved }, event: .resolved, now: now)
-                return plan
+        let plan = try db.transaction { db in
+            let known = try cache.lookUp(Set(batch.map(\.dedupKey)), loading: db.latestIncidents(keys:))
+            let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
+            let sources = try db.openIncidents(rules: Array(sourceRules))
+            var plan = IngestPlanner.plan(batch, current: known.incidents, alertStatus: known.status,
+                                          inhibitSources: sources, alertEnds: known.ends, now: now)
+            var firstNewID = Int64.max
+            if plan.newIncidentCount > 0 {
+                let maxID = try db.rows("SELECT COALESCE(MAX(id), 0) AS m FROM incidents").first?.column("m")?.integer ?? 0
+                firstNewID = Int64(maxID + 1)
+                plan = plan.assigningIDs((0..<plan.newIncidentCount).map { firstNewID + Int64($0) })
             }
-            cache.remember(plan)  // only once committed
-            return plan.outcomes
+            try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots,
+                         before: known.incidents, bodies: bodies)
+            try db.write(alerts: plan.alerts, stored: known.status)
+            try db.markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
+            try db.append(timeline: plan.timeline)
+            try db.enqueue(plan.pages, now: now)
+            let resolved = Set(plan.resolvedIncidentIDs)
+            try db.notify(plan.incidents.filter { resolved.contains($0.id) && $0.status == .resolved }, event: .resolved, now: now)
+            return plan
         }
+        cache.remember(plan)  // only once committed
+        return plan.outcomes
     }
 
     public func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {

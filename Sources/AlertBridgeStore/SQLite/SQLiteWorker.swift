@@ -45,12 +45,13 @@ final class SQLiteWorker: Sendable {
         try await run { try $0.transaction(durable: durable) { try body($0) } }
     }
 
-    /// Queues `body` on the connection's thread without waiting for it; dropped if the
-    /// worker has closed. For work nobody waits on (see ``WALCheckpointer``).
-    func submit(_ body: @escaping @Sendable (SQLiteSession) -> Void) {
+    /// Queues `body` on the connection's thread without waiting for it, behind whatever
+    /// is already queued there. If the worker has closed, `body` gets `nil` instead, at
+    /// once and on the caller's thread, so it can fail whoever waits on it.
+    func submit(_ body: @escaping @Sendable (SQLiteSession?) -> Void) {
         let session = self.session
         thread.submit { state in
-            if case .active = state { body(session.session) }
+            if case .active = state { body(session.session) } else { body(nil) }
         }
     }
 

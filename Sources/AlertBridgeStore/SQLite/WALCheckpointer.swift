@@ -73,7 +73,7 @@ final class WALCheckpointer: Sendable {
         }
         if ask {
             // A busy writer or reader only makes this copy shorter; the next one goes on.
-            worker.submit { db in try? db.run("PRAGMA wal_checkpoint(PASSIVE)") }
+            worker.submit { db in try? db?.run("PRAGMA wal_checkpoint(PASSIVE)") }
         }
         return SQLITE_OK
     }
