@@ -10,7 +10,7 @@ import Synchronization
 /// batch per ``commitNext(_:)``. SQLite's writer thread takes the next batch itself the
 /// moment a commit returns: with a task scheduling each batch instead, the writer waited
 /// for a pool thread busy with requests, and at one alert per request both CPUs sat
-/// idle ~10% of the time. Async committers (PostgreSQL, the delivery recorder) use
+/// idle 12–13% of the time (bench/README.md). Async committers (PostgreSQL, the delivery recorder) use
 /// ``submit(_:commit:)``, which commits in a task.
 public final class Batcher<Item: Sendable, Result: Sendable>: Sendable {
     private struct Waiter {
