@@ -6,8 +6,10 @@ import Synchronization
 import Testing
 
 @Suite struct BatcherTests {
-    private final class Starts: Sendable {
-        let count = Mutex(0)
+    /// A value shared with closures that run elsewhere.
+    private final class Shared<Value: Sendable>: Sendable {
+        let value: Mutex<Value>
+        init(_ value: Value) { self.value = Mutex(value) }
     }
 
     /// Waits (without sleeping) until `count` submissions are queued.
@@ -17,10 +19,10 @@ import Testing
 
     @Test func eachCommitTakesWholeSubmissionsUpToTheLimitAndSaysWhetherMoreWait() async throws {
         let batcher = Batcher<Int, String>(maxBatch: 3)
-        let starts = Starts()
+        let starts = Shared(0)
         let t0 = Timestamp(seconds: 1_795_457_100)
         func submit(_ items: [Int], at seconds: Int64) -> Task<[String], any Error> {
-            Task { try await batcher.submit(items, now: t0 + .seconds(seconds)) { starts.count.withLock { $0 += 1 } } }
+            Task { try await batcher.submit(items, now: t0 + .seconds(seconds)) { starts.value.withLock { $0 += 1 } } }
         }
         let first = submit([1, 2], at: 0)
         await waitUntil(batcher, holds: 1)
@@ -28,7 +30,7 @@ import Testing
         await waitUntil(batcher, holds: 2)
         let third = submit([4, 5], at: 1)
         await waitUntil(batcher, holds: 3)
-        #expect(starts.count.withLock { $0 } == 1)  // one committer, however many wait
+        #expect(starts.value.withLock { $0 } == 1)  // one committer, however many wait
 
         var commits: [([Int], Timestamp)] = []
         let record = { (items: [Int], now: Timestamp) in
@@ -47,7 +49,7 @@ import Testing
         // Nobody is committing now, so the next submission starts a committer again.
         let fourth = submit([6], at: 9)
         await waitUntil(batcher, holds: 1)
-        #expect(starts.count.withLock { $0 } == 2)
+        #expect(starts.value.withLock { $0 } == 2)
         #expect(!batcher.commitNext(record))
         #expect(try await fourth.value == ["r6"])
     }
@@ -88,6 +90,34 @@ import Testing
         let incidents = try await store.incidents(IncidentQuery(status: .all, limit: 1000))
         #expect(incidents.count == 50)
         #expect(incidents.map(\.alertCount).reduce(0, +) == 200)
+        try await store.close()
+    }
+
+    /// Between two ingest batches the SQLite writer runs whatever else was queued for it
+    /// (an acknowledgement, an escalation), so an alert storm cannot starve those.
+    @Test func theWriterLetsOtherWritesInBetweenIngestBatches() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"), ingestBatchLimit: 1)
+        let t0 = Timestamp(seconds: 1_795_457_100)
+        let seen = Shared<Int?>(nil)
+        let ingests = Shared<[Task<[IngestOutcome], any Error>]>([])
+        // On the writer's thread: queue two ingests (one batch each), then other work
+        // behind the first batch, and only then let the writer go on.
+        try await store.writer.run { _ in
+            for key in ["A", "B"] {
+                let before = store.ingests.waiting
+                let task = Task { try await store.ingest([StoreConformance.routed("h", key: key)], now: t0) }
+                ingests.value.withLock { $0.append(task) }
+                while store.ingests.waiting == before { sched_yield() }
+            }
+            store.writer.submit { db in
+                seen.value.withLock { $0 = try? db?.rows("SELECT COUNT(*) AS n FROM incidents").first?.column("n")?.integer }
+            }
+        }
+        for task in ingests.value.withLock({ $0 }) { _ = try await task.value }
+        #expect(seen.value.withLock { $0 } == 1)  // after the first batch, before the second
+        #expect(try await store.incidents(IncidentQuery(status: .all, limit: 10)).count == 2)
         try await store.close()
     }
 

@@ -22,12 +22,13 @@ public final class SQLiteStore: IncidentStore {
     let reader: SQLiteWorker
     let cache = IngestCache()
     /// Concurrent ingests, committed together on the writer's thread (``commitIngests(_:)``).
-    let ingests = Batcher<RoutedAlert, IngestOutcome>()
+    let ingests: Batcher<RoutedAlert, IngestOutcome>
     let snapshotBodies = SQLiteSession.SnapshotBodies()
     private let checkpointer: WALCheckpointer?
     private let lock: FileLock?
 
-    private init(writer: SQLiteWorker, reader: SQLiteWorker, checkpointer: WALCheckpointer?, lock: FileLock?) {
+    private init(writer: SQLiteWorker, reader: SQLiteWorker, checkpointer: WALCheckpointer?, lock: FileLock?, ingestBatchLimit: Int) {
+        ingests = Batcher(maxBatch: ingestBatchLimit)
         self.writer = writer
         self.reader = reader
         self.checkpointer = checkpointer
@@ -36,6 +37,11 @@ public final class SQLiteStore: IncidentStore {
 
     /// Opens (creating if needed) the database file and applies pending migrations.
     public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
+        try await open(path: path, logger: logger, ingestBatchLimit: 20_000)
+    }
+
+    /// - Parameter ingestBatchLimit: alerts per ingest transaction at most (tests use 1 to get one batch per call).
+    static func open(path: String, logger: Logger, ingestBatchLimit: Int) async throws -> SQLiteStore {
         let writer = try await SQLiteWorker.open(path: path)
         var reader: SQLiteWorker?
         var checkpointer: WALCheckpointer?
@@ -55,7 +61,7 @@ public final class SQLiteStore: IncidentStore {
                 checkpointer = opened
                 try await writer.run { opened.attach(to: $0) }
             }
-            return SQLiteStore(writer: writer, reader: reader!, checkpointer: checkpointer, lock: lock)
+            return SQLiteStore(writer: writer, reader: reader!, checkpointer: checkpointer, lock: lock, ingestBatchLimit: ingestBatchLimit)
         } catch {
             try? await checkpointer?.close()
             try? await reader?.close()
