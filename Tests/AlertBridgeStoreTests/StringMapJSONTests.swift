@@ -13,9 +13,15 @@ import Testing
         }
     }
 
+    @Test func readsWhatPostgreSQLPrintsForAJSONBObject() throws {
+        #expect(StringMapJSON.decode(#"{"pop": "ICN1", "service": "cdn-edge"}"#) == ["pop": "ICN1", "service": "cdn-edge"])
+        #expect(StringMapJSON.decode(#"{ "a" : "b" }"#) == ["a": "b"])
+        #expect(StringMapJSON.decode("{}") == [:])
+    }
+
     @Test func declinesWhatItDoesNotReadExactly() throws {
-        // Escapes and whitespace go to JSONDecoder; so does anything that is not a flat object of strings.
-        for text in [#"{"a":"say \"hi\""}"#, #"{"a":"line\nbreak"}"#, #"{ "a": "b" }"#, #"{"a":1}"#, #"{"a":"b"} x"#,
+        // Escapes go to JSONDecoder; so does anything that is not a flat object of strings.
+        for text in [#"{"a":"say \"hi\""}"#, #"{"a":"line\nbreak"}"#, #"{"a": 1}"#, #"{"a":1}"#, #"{"a":"b"} x"#,
                      #"{"a":"b""#, #"["a"]"#, "", #"{"a""#] {
             #expect(StringMapJSON.decode(text) == nil, "\(text)")
         }

@@ -5,15 +5,23 @@ import PostgresNIO
 
 /// Policy snapshots, pages and the escalation engine's transaction.
 extension PostgresStore {
+    /// The incidents of a batch share a few policies: each is encoded and sent once, with
+    /// the ids of its incidents (encoding it per incident was the largest cost of ingesting
+    /// a storm of new incidents).
     static func writeSnapshots(_ db: PostgresConnection, _ snapshots: [Int64: EscalationPolicy], logger: Logger) async throws {
-        guard !snapshots.isEmpty else { return }
-        struct Row: Encodable { var id: Int64; var policy: EscalationPolicy }
-        try await db.query("""
-            UPDATE incidents SET policy_snapshot = j.policy
-            FROM jsonb_to_recordset(\(try json(snapshots.map { Row(id: $0.key, policy: $0.value) }))::jsonb)
-                 AS j(id bigint, policy jsonb)
-            WHERE incidents.id = j.id
-            """, logger: logger)
+        var idsByPolicy: [(policy: EscalationPolicy, ids: [Int64])] = []
+        for (id, policy) in snapshots {
+            if let index = idsByPolicy.firstIndex(where: { $0.policy == policy }) {
+                idsByPolicy[index].ids.append(id)
+            } else {
+                idsByPolicy.append((policy, [id]))
+            }
+        }
+        for (policy, ids) in idsByPolicy {
+            try await db.query("""
+                UPDATE incidents SET policy_snapshot = \(try json(policy))::jsonb WHERE id = ANY(\(ids)::bigint[])
+                """, logger: logger)
+        }
     }
 
     static func snapshots(_ db: PostgresConnection, of ids: [Int64], logger: Logger) async throws -> [Int64: EscalationPolicy] {

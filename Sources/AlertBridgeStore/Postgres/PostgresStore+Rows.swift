@@ -207,6 +207,6 @@ extension PostgresStore {
 
     private static func labels(_ text: String?) -> Labels {
         guard let text else { return [:] }
-        return (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
+        return StringMapJSON.decode(text) ?? (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
     }
 }
