@@ -10,8 +10,8 @@ import Synchronization
 /// batch per ``commitNext(_:)``. SQLite's writer thread takes the next batch itself the
 /// moment a commit returns: with a task scheduling each batch instead, the writer waited
 /// for a pool thread busy with requests, and at one alert per request both CPUs sat
-/// idle 12–13% of the time (bench/README.md). Async committers (PostgreSQL, the delivery recorder) use
-/// ``submit(_:commit:)``, which commits in a task.
+/// idle 12–13% of the time (bench/README.md). Async committers (PostgreSQL, the
+/// delivery recorder) use ``submit(_:now:commit:)``, which commits in a task.
 public final class Batcher<Item: Sendable, Result: Sendable>: Sendable {
     private struct Waiter {
         var items: [Item]
@@ -39,7 +39,8 @@ public final class Batcher<Item: Sendable, Result: Sendable>: Sendable {
     /// Queues `items` and returns their results once committed. When nobody is
     /// committing, `startCommitting` runs (once the items are queued) and must see to it
     /// that ``commitNext(_:)`` is called.
-    /// - Parameter now: when the caller submitted; a batch is committed at the latest of its callers' times.
+    /// - Parameter now: when the caller submitted; a batch is committed at the latest of
+    ///   its callers' times.
     public func submit(_ items: [Item], now: Timestamp, startCommitting: () -> Void) async throws -> [Result] {
         if items.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
