@@ -165,4 +165,64 @@ import Testing
         #expect(pages.map(\.tierName) == ["rnd"])
         try await store.close()
     }
+
+    @Test func concurrentIngestsShareTransactionsAndGetTheirOwnOutcomes() async throws {
+        try await Self.withStore { conformance in
+            let store = try #require(conformance.store as? SQLiteStore)
+            let t0 = conformance.t0
+            let results = try await withThrowingTaskGroup(of: (Int, [IngestOutcome]).self) { group in
+                for i in 0..<200 {
+                    group.addTask { (i, try await store.ingest([StoreConformance.routed("h", key: "K\(i % 50)")], now: t0)) }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            #expect(results.count == 200)
+            for (i, outcomes) in results {
+                #expect(outcomes.count == 1)
+                #expect(outcomes[0].dedupKey == "K\(i % 50)")
+            }
+            #expect(store.ingests.transactions < 200)  // group commit: fewer transactions than callers
+            let incidents = try await store.incidents(IncidentQuery(status: .all, limit: 1000))
+            #expect(incidents.count == 50)
+            #expect(incidents.map(\.alertCount).reduce(0, +) == 200)
+        }
+    }
+
+    /// Between two ingest batches the SQLite writer runs whatever else was queued for it
+    /// (an acknowledgement, an escalation), so an alert storm cannot starve those.
+    @Test func theWriterLetsOtherWritesInBetweenIngestBatches() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"), ingestBatchLimit: 1)
+        let t0 = Timestamp(seconds: 1_795_457_100)
+        let seen = Shared<Int?>(nil)
+        let ingests = Shared<[Task<[IngestOutcome], any Error>]>([])
+        // On the writer's thread: queue two ingests (one batch each), then other work
+        // behind the first batch, and only then let the writer go on.
+        try await store.writer.run { _ in
+            for key in ["A", "B"] {
+                let before = store.ingests.waiting
+                let task = Task { try await store.ingest([StoreConformance.routed("h", key: key)], now: t0) }
+                ingests.withLock { $0.append(task) }
+                while store.ingests.waiting == before { sched_yield() }
+            }
+            store.writer.submit { db in
+                seen.withLock { $0 = try? db?.rows("SELECT COUNT(*) AS n FROM incidents").first?.column("n")?.integer }
+            }
+        }
+        for task in ingests.withLock({ $0 }) { _ = try await task.value }
+        #expect(seen.withLock { $0 } == 1)  // after the first batch, before the second
+        #expect(try await store.incidents(IncidentQuery(status: .all, limit: 10)).count == 2)
+        try await store.close()
+    }
+
+    @Test func ingestIntoAClosedStoreFailsInsteadOfWaiting() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        try await store.close()
+        await #expect(throws: StoreError.unavailable("the store is closed")) {
+            try await store.ingest([StoreConformance.routed("a")], now: Timestamp(seconds: 1_795_457_100))
+        }
+    }
 }

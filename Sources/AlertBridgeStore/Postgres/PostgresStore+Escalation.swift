@@ -5,21 +5,14 @@ import PostgresNIO
 
 /// Policy snapshots, pages and the escalation engine's transaction.
 extension PostgresStore {
-    /// The incidents of a batch share a few policies: each is encoded and sent once, with
-    /// the ids of its incidents (encoding it per incident was the largest cost of ingesting
-    /// a storm of new incidents).
+    /// The incidents of a batch share a few policies (a batch routes with one loaded set,
+    /// so a name is one policy): each is encoded and sent once, with the ids of its
+    /// incidents. Encoding it per incident was the largest cost of a storm of new incidents.
     static func writeSnapshots(_ db: PostgresConnection, _ snapshots: [Int64: EscalationPolicy], logger: Logger) async throws {
-        var idsByPolicy: [(policy: EscalationPolicy, ids: [Int64])] = []
-        for (id, policy) in snapshots {
-            if let index = idsByPolicy.firstIndex(where: { $0.policy == policy }) {
-                idsByPolicy[index].ids.append(id)
-            } else {
-                idsByPolicy.append((policy, [id]))
-            }
-        }
-        for (policy, ids) in idsByPolicy {
+        for incidents in Dictionary(grouping: snapshots, by: \.value.name).values {
             try await db.query("""
-                UPDATE incidents SET policy_snapshot = \(try json(policy))::jsonb WHERE id = ANY(\(ids)::bigint[])
+                UPDATE incidents SET policy_snapshot = \(try json(incidents[0].value))::jsonb
+                WHERE id = ANY(\(incidents.map(\.key))::bigint[])
                 """, logger: logger)
         }
     }

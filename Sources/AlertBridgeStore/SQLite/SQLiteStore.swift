@@ -9,8 +9,8 @@ import SQLiteNIO
 /// Every write runs as one closure on the writer's own thread (``SQLiteWorker``), with
 /// prepared statements, and `synchronous=FULL` makes each commit durable before the 202
 /// goes out; group commit (concurrent ingests in one transaction, batched on the writer's
-/// own thread) keeps that cheap. Reads for the API use a second
-/// connection, so listing incidents never waits for a commit, and copying the log back
+/// own thread) keeps that cheap. Reads for the API use a second connection, so listing
+/// incidents never waits for a commit, and copying the log back
 /// into the file is a third's (``WALCheckpointer``), so no commit waits for that either.
 ///
 /// The store is the file's only writer: it holds an exclusive lock on it while open, so a
