@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "alertbridge",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "alertbridge", targets: ["alertbridge"]),
     ],

@@ -73,11 +73,12 @@ public struct Dispatcher: Service {
                         let room = maxInFlight - inFlight.count
                         if room > 0 && (!backlog || room >= refill || waitedForRoom) {
                             let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: room)
+                            let incidents = await incidents(of: claimed)
                             for delivery in claimed {
                                 inFlight.add()
                                 group.addTask {
                                     do {
-                                        try await deliver(delivery)
+                                        try await deliver(delivery, incident: incidents[delivery.incidentID])
                                     } catch {
                                         // Not recorded: the lease hands the row out again.
                                         logger.error("recording a delivery failed", metadata: [
@@ -122,19 +123,34 @@ public struct Dispatcher: Service {
     public func tick(limit: Int = 200) async throws -> Int {
         let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit)
         guard !claimed.isEmpty else { return 0 }
+        let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
-                group.addTask { try await deliver(delivery) }
+                group.addTask { try await deliver(delivery, incident: incidents[delivery.incidentID]) }
             }
             try await group.waitForAll()
         }
         return claimed.count
     }
 
-    private func deliver(_ delivery: Delivery) async throws {
+    /// The incidents of a claim's pages, read together: one read for a storm of new
+    /// incidents instead of one per page. If it fails, each delivery reads its own.
+    private func incidents(of claimed: [Delivery]) async -> [Int64: IncidentDetail] {
+        do {
+            return try await store.incidentDetails(ids: Array(Set(claimed.map(\.incidentID))))
+        } catch {
+            logger.warning("reading the incidents of claimed pages failed", metadata: ["error": "\(error)"])
+            return [:]
+        }
+    }
+
+    /// - Parameter incident: the incident as read with the claim; read again if missing.
+    private func deliver(_ delivery: Delivery, incident preloaded: IncidentDetail?) async throws {
         let outcome: DeliveryOutcome
         if let connector = connectors[delivery.connector] {
-            if let incident = try await store.incident(id: delivery.incidentID) {
+            var incident = preloaded
+            if incident == nil { incident = try await store.incident(id: delivery.incidentID) }
+            if let incident {
                 do {
                     try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
                     outcome = .delivered

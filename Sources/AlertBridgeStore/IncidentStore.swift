@@ -10,8 +10,9 @@ public protocol IncidentStore: Sendable {
     func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome]
     /// Incidents newest first.
     func incidents(_ query: IncidentQuery) async throws -> [Incident]
-    /// One incident with its alerts and timeline, or `nil`.
-    func incident(id: Int64) async throws -> IncidentDetail?
+    /// Incidents with their alerts and timelines, by id; ids that do not exist are left
+    /// out. The dispatcher loads every page's incident of a claim in one call.
+    func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail]
     /// The open incident of a dedup key, if there is one (PagerDuty acknowledge and resolve).
     func openIncident(dedupKey: String) async throws -> Incident?
     /// Applies an operator action. Throws ``StoreError/notFound`` or ``IncidentAction/Refusal``.
@@ -42,6 +43,13 @@ public protocol IncidentStore: Sendable {
     /// Succeeds when the store can serve requests (for `/readyz`).
     func ping() async throws
     func close() async throws
+}
+
+extension IncidentStore {
+    /// One incident with its alerts and timeline, or `nil`.
+    public func incident(id: Int64) async throws -> IncidentDetail? {
+        try await incidentDetails(ids: [id])[id]
+    }
 }
 
 /// Which incidents to list.

@@ -46,6 +46,25 @@ final class ScriptedConnector: Connector {
                    logger: Logger(label: "test"), metrics: NOOPMetricsHandler.instance, random: { 1.0 })
     }
 
+    /// The incidents of a claim are read together; each page must still carry its own.
+    @Test func pagesClaimedTogetherEachCarryTheirOwnIncident() async throws {
+        try await TestStore.with(targets: [.init(connector: "chat")]) { s in
+            var titles: [Int64: String] = [:]
+            for pop in ["ICN1", "NRT2", "SIN3"] {
+                titles[try await s.newIncident("EdgeLatencyHigh/\(pop)", title: "p95 latency 1.4s at \(pop)")] = "p95 latency 1.4s at \(pop)"
+            }
+            let chat = ScriptedConnector()
+            #expect(try await s.dispatcher(["chat": chat], clock: ManualClock(t0)).tick() == 3)
+            let pages = chat.delivered.withLock { $0 }
+            #expect(Set(pages.map(\.delivery.incidentID)) == Set(titles.keys))
+            for page in pages {
+                #expect(page.incident.incident.id == page.delivery.incidentID)
+                #expect(page.incident.incident.title == titles[page.delivery.incidentID])
+                #expect(page.incident.alerts.map(\.summary) == [titles[page.delivery.incidentID]])
+            }
+        }
+    }
+
     @Test func transientFailuresRetryWithBackoffUntilExactlyOneDelivery() async throws {
         try await withIncident { (store: any IncidentStore, id: Int64) async throws in
             let clock = ManualClock(t0)

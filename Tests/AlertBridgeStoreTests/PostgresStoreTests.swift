@@ -40,6 +40,9 @@ struct PostgresStoreTests {
     }
     @Test func operatorActionsAndRefusals() async throws { try await Self.withStore { try await $0.operatorActionsAndRefusals() } }
     @Test func listingFiltersAndOrders() async throws { try await Self.withStore { try await $0.listingFiltersAndOrders() } }
+    @Test func incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() async throws {
+        try await Self.withStore { try await $0.incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() }
+    }
     @Test func ingestSeesEveryOtherWrite() async throws { try await Self.withStore { try await $0.ingestSeesEveryOtherWrite() } }
     @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }
     @Test func timelineAndLabelsSurviveUnicode() async throws { try await Self.withStore { try await $0.timelineAndLabelsSurviveUnicode() } }

@@ -152,6 +152,25 @@ struct StoreConformance {
         #expect(try await store.incident(id: 424_242) == nil)
     }
 
+    /// Several incidents read at once (the dispatcher's read of a claim's pages): each
+    /// with its own alerts and timeline; unknown and repeated ids are no error.
+    func incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() async throws {
+        let a = try #require(try await store.ingest([Self.routed("a1", key: "A"), Self.routed("a2", key: "A")], now: t0)[0].incidentID)
+        let b = try #require(try await store.ingest([Self.routed("b1", key: "B")], now: t0)[0].incidentID)
+        let c = try #require(try await store.ingest([Self.routed("c1", key: "C")], now: t0)[0].incidentID)
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: c, now: t0 + .seconds(60))
+        let details = try await store.incidentDetails(ids: [c, a, 424_242, a])
+        #expect(Set(details.keys) == [a, c])
+        #expect(details[a]?.incident.dedupKey == "A")
+        #expect(Set(details[a]?.alerts.compactMap { $0.labels["instance"] } ?? []) == ["a1", "a2"])
+        #expect(details[a]?.timeline.map(\.kind) == [.created, .paged, .alert])
+        #expect(details[c]?.alerts.map { $0.labels["instance"] } == ["c1"])
+        #expect(details[c]?.timeline.map(\.kind) == [.created, .paged, .acknowledged])
+        #expect(details[c]?.incident.status == .acknowledged)
+        #expect(try await store.incidentDetails(ids: [b])[b]?.alerts.map { $0.labels["instance"] } == ["b1"])
+        #expect(try await store.incidentDetails(ids: []).isEmpty)
+    }
+
     /// Many concurrent batches of the same keys (a storm): one incident per key, counts add up.
     func concurrentStormOfOneKeySet() async throws {
         let keys = (0..<20).map { "Storm/\($0)" }

@@ -8,21 +8,25 @@ extension PostgresStore {
     /// The incidents of a batch share a few policies (a batch routes with one loaded set,
     /// so a name is one policy): each is encoded and sent once, with the ids of its
     /// incidents. Encoding it per incident was the largest cost of a storm of new incidents.
+    enum WriteSnapshot: PreparedSQL {
+        static let sql = "UPDATE incidents SET policy_snapshot = $1::jsonb WHERE id = ANY($2::bigint[])"
+    }
+
     static func writeSnapshots(_ db: PostgresConnection, _ snapshots: [Int64: EscalationPolicy], logger: Logger) async throws {
         for incidents in Dictionary(grouping: snapshots, by: \.value.name).values {
-            try await db.query("""
-                UPDATE incidents SET policy_snapshot = \(try json(incidents[0].value))::jsonb
-                WHERE id = ANY(\(incidents.map(\.key))::bigint[])
-                """, logger: logger)
+            _ = try await db.execute(WriteSnapshot.self, try json(incidents[0].value), incidents.map(\.key), logger: logger)
         }
+    }
+
+    enum Snapshots: PreparedSQL {
+        static let sql = "SELECT id, policy_snapshot::text FROM incidents WHERE id = ANY($1::bigint[]) AND policy_snapshot IS NOT NULL"
     }
 
     static func snapshots(_ db: PostgresConnection, of ids: [Int64], logger: Logger) async throws -> [Int64: EscalationPolicy] {
         guard !ids.isEmpty else { return [:] }
         var out: [Int64: EscalationPolicy] = [:]
-        for try await (id, text) in try await db.query("""
-            SELECT id, policy_snapshot::text FROM incidents WHERE id = ANY(\(ids)::bigint[]) AND policy_snapshot IS NOT NULL
-            """, logger: logger).decode((Int64, String).self) {
+        for try await row in try await db.execute(Snapshots.self, ids, logger: logger) {
+            let (id, text) = try row.decode((Int64, String).self)
             if let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) { out[id] = policy }
         }
         return out
@@ -33,17 +37,21 @@ extension PostgresStore {
     /// instances ever decided the same step.
     static func enqueue(_ db: PostgresConnection, _ pages: [EscalationPlanner.Page], now: Timestamp, logger: Logger) async throws {
         guard !pages.isEmpty else { return }
-        try await db.query("""
+        _ = try await db.execute(EnqueuePages.self, JSONWriter.outbox(pages, now: now), logger: logger)
+    }
+
+    enum EnqueuePages: PreparedSQL {
+        static let sql = """
             INSERT INTO outbox (incident_id, step, event, tier, tier_name, target, connector, recipients,
                                 status, attempts, next_attempt_at, created_at)
             SELECT incident_id, step, event, tier, tier_name, target, connector, recipients, 'pending', 0, at, at
-            FROM ROWS FROM (jsonb_to_recordset(\(JSONWriter.outbox(pages, now: now))::jsonb)
+            FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
                             AS (incident_id bigint, step bigint, event text, tier bigint, tier_name text, target bigint,
                                 connector text, recipients jsonb, at bigint))
                  WITH ORDINALITY AS j(incident_id, step, event, tier, tier_name, target, connector, recipients, at, n)
             ORDER BY n
             ON CONFLICT (incident_id, step, event, tier, target) DO NOTHING
-            """, logger: logger)
+            """
     }
 
     /// Resolve or acknowledge notices for incidents that just changed, from their snapshots.

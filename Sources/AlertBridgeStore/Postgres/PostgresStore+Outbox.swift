@@ -5,6 +5,16 @@ import PostgresNIO
 
 /// The notification outbox: claim, deliver, record.
 extension PostgresStore {
+    enum ClaimDeliveries: PreparedSQL {
+        static let sql = """
+            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1
+            WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
+                         ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+            RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients::text AS recipients,
+                      attempts, created_at
+            """
+    }
+
     /// Claims with `FOR UPDATE SKIP LOCKED`: two dispatchers (on one instance or many)
     /// never receive the same row, and neither waits for the other.
     public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery] {
@@ -12,13 +22,7 @@ extension PostgresStore {
         let leaseEnd = (now + lease).milliseconds
         return try await transaction { db in
             var out: [Delivery] = []
-            for try await row in try await db.query("""
-                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = \(leaseEnd)
-                WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= \(now.milliseconds)
-                             ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-                RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients::text AS recipients,
-                          attempts, created_at
-                """, logger: logger) {
+            for try await row in try await db.execute(ClaimDeliveries.self, leaseEnd, now.milliseconds, limit, logger: logger) {
                 let r = row.makeRandomAccess()
                 let recipients = try r["recipients"].decode(String.self)
                 out.append(Delivery(
@@ -37,6 +41,10 @@ extension PostgresStore {
         }
     }
 
+    enum MarkSent: PreparedSQL {
+        static let sql = "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = ANY($2::bigint[])"
+    }
+
     /// One transaction for the batch; all deliveries that succeeded in one statement.
     public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
         guard !outcomes.isEmpty else { return }
@@ -44,10 +52,7 @@ extension PostgresStore {
         try await transaction { db in
             let sent = outcomes.compactMap { $0.outcome == .delivered ? $0.id : nil }
             if !sent.isEmpty {
-                try await db.query("""
-                    UPDATE outbox SET status = 'sent', sent_at = \(now.milliseconds), last_error = NULL
-                    WHERE id = ANY(\(sent)::bigint[])
-                    """, logger: logger)
+                _ = try await db.execute(MarkSent.self, now.milliseconds, sent, logger: logger)
             }
             var entries: [TimelineEntry] = []
             for record in outcomes {

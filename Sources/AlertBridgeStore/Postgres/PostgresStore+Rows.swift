@@ -19,32 +19,50 @@ extension PostgresStore {
         """
 
     static func incidentRows(_ db: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> [Incident] {
+        try await decodeIncidents(db.query(query, logger: logger))
+    }
+
+    static func decodeIncidents<Rows: AsyncSequence>(_ rows: Rows) async throws -> [Incident] where Rows.Element == PostgresRow {
         var out: [Incident] = []
-        for try await row in try await db.query(query, logger: logger) {
+        for try await row in rows {
             out.append(try decodeIncident(row))
         }
         return out
     }
 
+    enum LatestIncidents: PreparedSQL {
+        static let sql = """
+            SELECT \(incidentColumns) FROM incidents WHERE id IN (
+                SELECT MAX(id) FROM incidents WHERE dedup_key = ANY($1::text[]) GROUP BY dedup_key)
+            ORDER BY id FOR UPDATE
+            """
+    }
+
     /// The newest incident of each key, open or resolved (resolved ones matter for
     /// reopening), locked so an operator action cannot change it under the planner.
     static func latestIncidents(_ db: PostgresConnection, keys: [String], logger: Logger) async throws -> [String: Incident] {
-        let rows = try await incidentRows(db, """
-            SELECT \(unescaped: incidentColumns) FROM incidents WHERE id IN (
-                SELECT MAX(id) FROM incidents WHERE dedup_key = ANY(\(keys)::text[]) GROUP BY dedup_key)
-            ORDER BY id FOR UPDATE
-            """, logger: logger)
+        let rows = try await decodeIncidents(db.execute(LatestIncidents.self, keys, logger: logger))
         var out: [String: Incident] = [:]
         for incident in rows { out[incident.dedupKey] = incident }
         return out
     }
 
+    enum OpenIncidentsOfRules: PreparedSQL {
+        static let sql = "SELECT \(incidentColumns) FROM incidents WHERE status <> 'resolved' AND rule = ANY($1::text[])"
+    }
+
     /// Open incidents of the given rules: the sources that may inhibit alerts in a batch.
     static func openIncidents(_ db: PostgresConnection, rules: [String], logger: Logger) async throws -> [Incident] {
         guard !rules.isEmpty else { return [] }
-        return try await incidentRows(db, """
-            SELECT \(unescaped: incidentColumns) FROM incidents WHERE status <> 'resolved' AND rule = ANY(\(rules)::text[])
-            """, logger: logger)
+        return try await decodeIncidents(db.execute(OpenIncidentsOfRules.self, rules, logger: logger))
+    }
+
+    enum AlertStatuses: PreparedSQL {
+        static let sql = """
+            SELECT a.incident_id, a.fingerprint, a.status, a.ends_at
+            FROM unnest($1::bigint[], $2::text[]) AS p(incident_id, fingerprint)
+            JOIN alerts a ON a.incident_id = p.incident_id AND a.fingerprint = p.fingerprint
+            """
     }
 
     /// The stored status of the given alerts, and when the resolved ones ended (to spot stale copies).
@@ -55,11 +73,8 @@ extension PostgresStore {
         let fingerprints = pairs.map(\.fingerprint)
         var status: [IngestPlanner.AlertKey: AlertStatus] = [:]
         var ends: [IngestPlanner.AlertKey: Timestamp] = [:]
-        for try await (id, fingerprint, text, endsAt) in try await db.query("""
-            SELECT a.incident_id, a.fingerprint, a.status, a.ends_at
-            FROM unnest(\(ids)::bigint[], \(fingerprints)::text[]) AS p(incident_id, fingerprint)
-            JOIN alerts a ON a.incident_id = p.incident_id AND a.fingerprint = p.fingerprint
-            """, logger: logger).decode((Int64, String, String, Int64?).self) {
+        for try await row in try await db.execute(AlertStatuses.self, ids, fingerprints, logger: logger) {
+            let (id, fingerprint, text, endsAt) = try row.decode((Int64, String, String, Int64?).self)
             let key = IngestPlanner.AlertKey(incidentID: id, fingerprint: fingerprint)
             status[key] = AlertStatus(rawValue: text)
             if status[key] == .resolved, let endsAt { ends[key] = Timestamp(milliseconds: endsAt) }
@@ -67,16 +82,15 @@ extension PostgresStore {
         return (status, ends)
     }
 
-    static func write(_ db: PostgresConnection, incidents: [Incident], logger: Logger) async throws {
-        guard !incidents.isEmpty else { return }
-        try await db.query("""
+    enum WriteIncidents: PreparedSQL {
+        static let sql = """
             INSERT INTO incidents (id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
                                    alert_count, firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by,
                                    resolved_at, resolved_by, next_escalation_at, escalation)
             SELECT id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
                    alert_count, firing_count, created_at, last_alert_at, acknowledged_at, acknowledged_by,
                    resolved_at, resolved_by, next_escalation_at, escalation
-            FROM jsonb_to_recordset(\(JSONWriter.incidents(incidents))::jsonb) AS j(
+            FROM jsonb_to_recordset($1::jsonb) AS j(
                 id bigint, dedup_key text, status text, title text, severity text, labels jsonb, annotations jsonb,
                 rule text, policy text, tier bigint, alert_count bigint, firing_count bigint, created_at bigint,
                 last_alert_at bigint, acknowledged_at bigint, acknowledged_by text, resolved_at bigint,
@@ -88,17 +102,21 @@ extension PostgresStore {
                 acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
                 resolved_by = excluded.resolved_by, next_escalation_at = excluded.next_escalation_at,
                 escalation = excluded.escalation
-            """, logger: logger)
+            """
     }
 
-    static func write(_ db: PostgresConnection, alerts: [IngestPlanner.AlertChange], logger: Logger) async throws {
-        guard !alerts.isEmpty else { return }
-        try await db.query("""
+    static func write(_ db: PostgresConnection, incidents: [Incident], logger: Logger) async throws {
+        guard !incidents.isEmpty else { return }
+        _ = try await db.execute(WriteIncidents.self, JSONWriter.incidents(incidents), logger: logger)
+    }
+
+    enum WriteAlerts: PreparedSQL {
+        static let sql = """
             INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
                                 value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
             SELECT incident_id, fingerprint, status, severity, summary, labels, annotations, source,
                    value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received
-            FROM jsonb_to_recordset(\(JSONWriter.alerts(alerts))::jsonb) AS j(
+            FROM jsonb_to_recordset($1::jsonb) AS j(
                 incident_id bigint, fingerprint text, status text, severity text, summary text, labels jsonb,
                 annotations jsonb, source text, value double precision, threshold double precision, starts_at bigint,
                 ends_at bigint, first_seen_at bigint, last_seen_at bigint, received bigint)
@@ -108,26 +126,39 @@ extension PostgresStore {
                 value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
                 ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
                 received_count = alerts.received_count + excluded.received_count
-            """, logger: logger)
+            """
+    }
+
+    static func write(_ db: PostgresConnection, alerts: [IngestPlanner.AlertChange], logger: Logger) async throws {
+        guard !alerts.isEmpty else { return }
+        _ = try await db.execute(WriteAlerts.self, JSONWriter.alerts(alerts), logger: logger)
+    }
+
+    enum MarkAlertsResolved: PreparedSQL {
+        static let sql = """
+            UPDATE alerts SET status = 'resolved' WHERE status = 'firing' AND incident_id = ANY($1::bigint[])
+            """
     }
 
     static func markAlertsResolved(_ db: PostgresConnection, incidentIDs: [Int64], logger: Logger) async throws {
         guard !incidentIDs.isEmpty else { return }
-        try await db.query("""
-            UPDATE alerts SET status = 'resolved' WHERE status = 'firing' AND incident_id = ANY(\(incidentIDs)::bigint[])
-            """, logger: logger)
+        _ = try await db.execute(MarkAlertsResolved.self, incidentIDs, logger: logger)
+    }
+
+    enum AppendTimeline: PreparedSQL {
+        static let sql = """
+            INSERT INTO timeline (incident_id, at, kind, "by", detail)
+            SELECT incident_id, at, kind, "by", detail
+            FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
+                            AS (incident_id bigint, at bigint, kind text, "by" text, detail text))
+                 WITH ORDINALITY AS j(incident_id, at, kind, "by", detail, n)
+            ORDER BY n
+            """
     }
 
     static func append(_ db: PostgresConnection, timeline: [TimelineEntry], logger: Logger) async throws {
         guard !timeline.isEmpty else { return }
-        try await db.query("""
-            INSERT INTO timeline (incident_id, at, kind, "by", detail)
-            SELECT incident_id, at, kind, "by", detail
-            FROM ROWS FROM (jsonb_to_recordset(\(JSONWriter.timeline(timeline))::jsonb)
-                            AS (incident_id bigint, at bigint, kind text, "by" text, detail text))
-                 WITH ORDINALITY AS j(incident_id, at, kind, "by", detail, n)
-            ORDER BY n
-            """, logger: logger)
+        _ = try await db.execute(AppendTimeline.self, JSONWriter.timeline(timeline), logger: logger)
     }
 
     static func incidentForUpdate(_ db: PostgresConnection, _ id: Int64, logger: Logger) async throws -> Incident? {

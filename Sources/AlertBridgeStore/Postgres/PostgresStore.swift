@@ -128,7 +128,9 @@ public final class PostgresStore: IncidentStore {
                     do {
                         let value = try await client.withConnection { connection in
                             race.leased(connection)
-                            return try await body(connection)
+                            return try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
+                                try await body(connection)
+                            }
                         }
                         race.finish(.success(value))
                     } catch let error as PSQLError where Self.isConnectionLevel(error) {
@@ -210,17 +212,25 @@ public final class PostgresStore: IncidentStore {
         try await ingests.submit(batch, now: now) { alerts, now in try await self.ingestTransaction(alerts, now: now) }
     }
 
+    /// One batch at a time per dedup key across all instances: the lock covers keys with
+    /// no incident yet, which no row lock can. Hash order makes it deadlock-free.
+    enum LockKeys: PreparedSQL {
+        static let sql = """
+            SELECT pg_advisory_xact_lock(\(PostgresMigrations.keyLockClass), h)
+            FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k) s ORDER BY h
+            """
+    }
+
+    enum NewIncidentIDs: PreparedSQL {
+        static let sql = "SELECT nextval('incidents_id_seq') FROM generate_series(1, $1)"
+    }
+
     /// One ingest transaction.
     private func ingestTransaction(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
         let logger = self.logger
         return try await transaction { db in
             let keys = Array(Set(batch.map(\.dedupKey)))
-            // One batch at a time per dedup key across all instances: the lock covers keys
-            // with no incident yet, which no row lock can. Hash order makes it deadlock-free.
-            try await db.query("""
-                SELECT pg_advisory_xact_lock(\(PostgresMigrations.keyLockClass), h)
-                FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(\(keys)::text[]) AS k) s ORDER BY h
-                """, logger: logger)
+            _ = try await db.execute(LockKeys.self, keys, logger: logger)
             let current = try await Self.latestIncidents(db, keys: keys, logger: logger)
             var pairs = Set<IngestPlanner.AlertKey>()
             for routed in batch {
@@ -235,10 +245,8 @@ public final class PostgresStore: IncidentStore {
                                           alertEnds: statuses.ends, now: now)
             if plan.newIncidentCount > 0 {
                 var ids: [Int64] = []
-                for try await id in try await db.query(
-                    "SELECT nextval('incidents_id_seq') FROM generate_series(1, \(plan.newIncidentCount))", logger: logger
-                ).decode(Int64.self) {
-                    ids.append(id)
+                for try await row in try await db.execute(NewIncidentIDs.self, plan.newIncidentCount, logger: logger) {
+                    ids.append(try row.decode(Int64.self))
                 }
                 plan = plan.assigningIDs(ids.sorted())
             }
@@ -288,25 +296,46 @@ public final class PostgresStore: IncidentStore {
         }
     }
 
-    public func incident(id: Int64) async throws -> IncidentDetail? {
+    enum IncidentsByID: PreparedSQL {
+        static let sql = "SELECT \(incidentColumns) FROM incidents WHERE id = ANY($1::bigint[])"
+    }
+
+    enum AlertsOfIncidents: PreparedSQL {
+        static let sql = """
+            SELECT incident_id, \(alertColumns) FROM alerts WHERE incident_id = ANY($1::bigint[])
+            ORDER BY incident_id, first_seen_at, fingerprint
+            """
+    }
+
+    enum TimelineOfIncidents: PreparedSQL {
+        static let sql = """
+            SELECT incident_id, at, kind, "by", detail FROM timeline WHERE incident_id = ANY($1::bigint[]) ORDER BY incident_id, id
+            """
+    }
+
+    /// Three statements whatever the number of incidents.
+    public func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] {
+        guard !ids.isEmpty else { return [:] }
         let logger = self.logger
         return try await withConnection { db in
-            guard let incident = try await Self.incidentRows(
-                db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = \(id)", logger: logger).first
-            else { return nil }
-            var alerts: [StoredAlert] = []
-            for try await row in try await db.query("""
-                SELECT \(unescaped: Self.alertColumns) FROM alerts WHERE incident_id = \(id) ORDER BY first_seen_at, fingerprint
-                """, logger: logger) {
-                alerts.append(try Self.decodeAlert(row))
+            let incidents = try await Self.decodeIncidents(db.execute(IncidentsByID.self, ids, logger: logger))
+            guard !incidents.isEmpty else { return [:] }
+            let found = incidents.map(\.id)
+            var alerts: [Int64: [StoredAlert]] = [:]
+            for try await row in try await db.execute(AlertsOfIncidents.self, found, logger: logger) {
+                alerts[try row.makeRandomAccess()["incident_id"].decode(Int64.self), default: []].append(try Self.decodeAlert(row))
             }
-            var timeline: [TimelineEntry] = []
-            for try await row in try await db.query("""
-                SELECT incident_id, at, kind, "by", detail FROM timeline WHERE incident_id = \(id) ORDER BY id
-                """, logger: logger) {
-                timeline.append(try Self.decodeTimeline(row))
+            var timeline: [Int64: [TimelineEntry]] = [:]
+            for try await row in try await db.execute(TimelineOfIncidents.self, found, logger: logger) {
+                let entry = try Self.decodeTimeline(row)
+                timeline[entry.incidentID, default: []].append(entry)
             }
-            return IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
+            var out: [Int64: IncidentDetail] = [:]
+            for incident in incidents {
+                out[incident.id] = IncidentDetail(incident: incident, alerts: alerts[incident.id] ?? [],
+                                                  timeline: timeline[incident.id] ?? [])
+            }
+            return out
         }
     }
 

@@ -159,15 +159,19 @@ public final class SQLiteStore: IncidentStore {
         }
     }
 
-    public func incident(id: Int64) async throws -> IncidentDetail? {
+    public func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] {
         try await reader.run { db in
-            let bind: [SQLiteData] = [.integer(Int(id))]
-            guard let incident = try db.incident(id) else { return nil }
-            let alerts = try db.rows("SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen_at, fingerprint", bind)
-                .map(SQLiteSession.decodeAlert)
-            let timeline = try db.rows("SELECT incident_id, at, kind, by, detail FROM timeline WHERE incident_id = ? ORDER BY id", bind)
-                .map(SQLiteSession.decodeTimeline)
-            return IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
+            var out: [Int64: IncidentDetail] = [:]
+            for id in ids where out[id] == nil {
+                let bind: [SQLiteData] = [.integer(Int(id))]
+                guard let incident = try db.incident(id) else { continue }
+                let alerts = try db.rows("SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen_at, fingerprint", bind)
+                    .map(SQLiteSession.decodeAlert)
+                let timeline = try db.rows("SELECT incident_id, at, kind, by, detail FROM timeline WHERE incident_id = ? ORDER BY id", bind)
+                    .map(SQLiteSession.decodeTimeline)
+                out[id] = IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
+            }
+            return out
         }
     }
 

@@ -32,7 +32,7 @@ final class CommitTimingStore: IncidentStore {
     }
 
     func incidents(_ query: IncidentQuery) async throws -> [Incident] { try await inner.incidents(query) }
-    func incident(id: Int64) async throws -> IncidentDetail? { try await inner.incident(id: id) }
+    func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] { try await inner.incidentDetails(ids: ids) }
     func openIncident(dedupKey: String) async throws -> Incident? { try await inner.openIncident(dedupKey: dedupKey) }
 
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {

@@ -1,0 +1,19 @@
+import NIOCore
+
+/// A NIO event loop as a Swift `TaskExecutor`.
+///
+/// A transaction's task prefers its connection's loop: each statement is then written,
+/// and its reply read and handed back, on the one thread, instead of hopping to the
+/// loop and back to Swift's global pool for every round trip.
+final class EventLoopExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
