@@ -136,6 +136,7 @@ public struct Dispatcher: Service {
     /// The incidents of a claim's pages, read together: one read for a storm of new
     /// incidents instead of one per page. If it fails, each delivery reads its own.
     private func incidents(of claimed: [Delivery]) async -> [Int64: IncidentDetail] {
+        guard !claimed.isEmpty else { return [:] }
         do {
             return try await store.incidentDetails(ids: Array(Set(claimed.map(\.incidentID))))
         } catch {
