@@ -42,8 +42,10 @@ public final class PostgresStore: IncidentStore {
     private let runner: Task<Void, Never>
     private let closed = Mutex(false)
     /// Concurrent ingests, committed together, one transaction at a time (the advisory
-    /// key locks would serialise overlapping ones anyway).
-    private let ingests = Batcher<RoutedAlert, IngestOutcome>()
+    /// key locks would serialise overlapping ones anyway). A transaction runs on its
+    /// connection's event loop, planning included, so a batch is capped well below
+    /// SQLite's: HTTP connections on the same loop wait while it plans.
+    private let ingests = Batcher<RoutedAlert, IngestOutcome>(maxBatch: 2_000)
 
     private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, options: Options) {
         self.client = client
