@@ -116,7 +116,8 @@ public final class PostgresStore: IncidentStore {
     /// instead of answering 503.
     ///
     /// The operation runs in its own task and the caller is released by whichever comes
-    /// first, the result or the deadline, so a stuck lease can never hold a caller.
+    /// first, the result or the deadline, so a stuck lease can never hold a caller. The
+    /// body runs on the leased connection's event loop (``EventLoopExecutor``).
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         if closed.withLock({ $0 }) { throw StoreError.unavailable("store closed") }
         let race = Race<T>()
