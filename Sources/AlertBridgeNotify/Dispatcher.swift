@@ -78,7 +78,7 @@ public struct Dispatcher: Service {
                                 inFlight.add()
                                 group.addTask {
                                     do {
-                                        try await deliver(delivery, incident: incidents[delivery.incidentID])
+                                        try await deliver(delivery, claimedIncidents: incidents)
                                     } catch {
                                         // Not recorded: the lease hands the row out again.
                                         logger.error("recording a delivery failed", metadata: [
@@ -126,7 +126,7 @@ public struct Dispatcher: Service {
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
-                group.addTask { try await deliver(delivery, incident: incidents[delivery.incidentID]) }
+                group.addTask { try await deliver(delivery, claimedIncidents: incidents) }
             }
             try await group.waitForAll()
         }
@@ -134,23 +134,24 @@ public struct Dispatcher: Service {
     }
 
     /// The incidents of a claim's pages, read together: one read for a storm of new
-    /// incidents instead of one per page. If it fails, each delivery reads its own.
-    private func incidents(of claimed: [Delivery]) async -> [Int64: IncidentDetail] {
+    /// incidents instead of one per page. `nil` if that read failed.
+    private func incidents(of claimed: [Delivery]) async -> [Int64: IncidentDetail]? {
         guard !claimed.isEmpty else { return [:] }
         do {
             return try await store.incidentDetails(ids: Array(Set(claimed.map(\.incidentID))))
         } catch {
             logger.warning("reading the incidents of claimed pages failed", metadata: ["error": "\(error)"])
-            return [:]
+            return nil
         }
     }
 
-    /// - Parameter incident: the incident as read with the claim; read again if missing.
-    private func deliver(_ delivery: Delivery, incident preloaded: IncidentDetail?) async throws {
+    /// - Parameter claimedIncidents: the incidents read with the claim (one missing there
+    ///   no longer exists), or `nil` if that read failed and each delivery reads its own.
+    private func deliver(_ delivery: Delivery, claimedIncidents: [Int64: IncidentDetail]?) async throws {
         let outcome: DeliveryOutcome
         if let connector = connectors[delivery.connector] {
-            var incident = preloaded
-            if incident == nil { incident = try await store.incident(id: delivery.incidentID) }
+            let incident = if let claimedIncidents { claimedIncidents[delivery.incidentID] }
+                           else { try await store.incident(id: delivery.incidentID) }
             if let incident {
                 do {
                     try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
