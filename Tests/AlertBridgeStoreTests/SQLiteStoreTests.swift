@@ -7,17 +7,24 @@ import Testing
 /// Runs the store conformance suite on a fresh SQLite file per test.
 @Suite struct SQLiteStoreTests {
     static func withStore(_ body: (StoreConformance) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try await SQLiteStore.open(path: dir.appendingPathComponent("test.db").path, logger: Logger(label: "test"))
-        do {
-            try await body(StoreConformance(store: store))
-        } catch {
+        try await withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            do {
+                try await body(StoreConformance(store: store))
+            } catch {
+                try await store.close()
+                throw error
+            }
             try await store.close()
-            throw error
         }
-        try await store.close()
+    }
+
+    /// A path for a fresh database file, removed with its log and shared-memory index
+    /// once `body` returns.
+    static func withDatabasePath(_ body: (String) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        try await body(path)
     }
 
     @Test func ingestCreatesThenMerges() async throws { try await Self.withStore { try await $0.ingestCreatesThenMerges() } }
@@ -39,45 +46,45 @@ import Testing
     @Test func eachNewIncidentKeepsItsOwnEscalationState() async throws { try await Self.withStore { try await $0.eachNewIncidentKeepsItsOwnEscalationState() } }
 
     @Test func dataSurvivesReopeningTheFile() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-        let t0 = Timestamp(seconds: 1_795_457_100)
-        var store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        let id = try #require(try await store.ingest([StoreConformance.routed("a")], now: t0)[0].incidentID)
-        try await store.close()
-        store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        #expect(try await store.incident(id: id)?.incident.alertCount == 1)
-        #expect(try await store.ingest([StoreConformance.routed("a")], now: t0)[0] == IngestOutcome(incidentID: id, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .merged))
-        try await store.close()
+        try await Self.withDatabasePath { path in
+            let t0 = Timestamp(seconds: 1_795_457_100)
+            var store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let id = try #require(try await store.ingest([StoreConformance.routed("a")], now: t0)[0].incidentID)
+            try await store.close()
+            store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            #expect(try await store.incident(id: id)?.incident.alertCount == 1)
+            #expect(try await store.ingest([StoreConformance.routed("a")], now: t0)[0] == IngestOutcome(incidentID: id, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .merged))
+            try await store.close()
+        }
     }
 
     /// The write-ahead log goes back into the database file from the checkpointing thread:
     /// below the inline limit the writer never checkpoints, so the file grows only if that
     /// thread did the copy. Everything written reads back afterwards.
     @Test func theLogIsCopiedBackOffTheWriter() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-        func size(_ suffix: String) -> Int {
-            ((try? FileManager.default.attributesOfItem(atPath: path + suffix))?[.size] as? NSNumber)?.intValue ?? 0
+        try await Self.withDatabasePath { path in
+            func size(_ suffix: String) -> Int {
+                ((try? FileManager.default.attributesOfItem(atPath: path + suffix))?[.size] as? NSNumber)?.intValue ?? 0
+            }
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let emptyFile = size("")
+            let t0 = Timestamp(seconds: 1_795_457_100)
+            var batches = 0
+            // New incidents until the log holds more than the threshold's worth of pages.
+            while size("-wal") < Int(WALCheckpointer.threshold + 200) * 4096 {
+                let batch = (0..<50).map { StoreConformance.routed("h\($0)", key: "k\(batches)-\($0)") }
+                _ = try await store.ingest(batch, now: t0)
+                batches += 1
+            }
+            #expect(size("-wal") < Int(WALCheckpointer.inlineLimit) * 4096)
+            // Wait for the other thread's copy, bounded; no fixed sleep.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while size("") <= emptyFile, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(size("") > emptyFile, "the database file never grew: nothing checkpointed the log")
+            let listed = try await store.incidents(IncidentQuery(status: .open, limit: 100_000))
+            #expect(listed.count == batches * 50)
+            try await store.close()
         }
-        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        let emptyFile = size("")
-        let t0 = Timestamp(seconds: 1_795_457_100)
-        var batches = 0
-        // New incidents until the log holds more than the threshold's worth of pages.
-        while size("-wal") < Int(WALCheckpointer.threshold + 200) * 4096 {
-            let batch = (0..<50).map { StoreConformance.routed("h\($0)", key: "k\(batches)-\($0)") }
-            _ = try await store.ingest(batch, now: t0)
-            batches += 1
-        }
-        #expect(size("-wal") < Int(WALCheckpointer.inlineLimit) * 4096)
-        // Wait for the other thread's copy, bounded; no fixed sleep.
-        let deadline = ContinuousClock.now + .seconds(20)
-        while size("") <= emptyFile, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(size("") > emptyFile, "the database file never grew: nothing checkpointed the log")
-        let listed = try await store.incidents(IncidentQuery(status: .open, limit: 100_000))
-        #expect(listed.count == batches * 50)
-        try await store.close()
     }
 
     /// Claims and delivery records commit without their own fsync; every other write,
@@ -129,44 +136,44 @@ import Testing
     }
 
     @Test func aSecondProcessCannotOpenTheSameFile() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-        let first = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        await #expect(throws: StoreError.unavailable("\(path) is in use by another alertbridge process")) {
-            _ = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        try await Self.withDatabasePath { path in
+            let first = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            await #expect(throws: StoreError.unavailable("\(path) is in use by another alertbridge process")) {
+                _ = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            }
+            try await first.close()
+            let second = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            try await second.close()
         }
-        try await first.close()
-        let second = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        try await second.close()
     }
 
     /// A file written before policy snapshots had a table of their own (schema 1) keeps
     /// each incident's snapshot: the incident escalates by the policy it was opened with.
     @Test func schemaOneSnapshotsMoveToTheirTable() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-        let t0 = Timestamp(seconds: 1_795_457_100)
-        let old = try await SQLiteWorker.open(path: path)
-        let policy = String(decoding: try SQLiteSession.encoder.encode(StoreConformance.policy), as: UTF8.self)
-        try await old.run { db in
-            try db.run("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-            for statement in SQLiteMigrations.all[0].statements { try db.run(statement) }
-            try db.run("INSERT INTO schema_migrations VALUES (1, 0)")
-            try db.run("""
-                INSERT INTO incidents (id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
-                    alert_count, firing_count, created_at, last_alert_at, escalation, policy_snapshot)
-                VALUES (7, 'k', 'triggered', 't', 'critical', '{}', '{}', 'latency', 'cdn-performance', 1, 1, 1, ?1, ?1,
-                        '{"step":1,"cycle":0,"ended":false,"ackSLABreached":false,"resolveSLABreached":false}', ?2)
-                """, [.integer(Int(t0.milliseconds)), .text(policy)])
-        }
-        try await old.close()
+        try await Self.withDatabasePath { path in
+            let t0 = Timestamp(seconds: 1_795_457_100)
+            let old = try await SQLiteWorker.open(path: path)
+            let policy = String(decoding: try SQLiteSession.encoder.encode(StoreConformance.policy), as: UTF8.self)
+            try await old.run { db in
+                try db.run("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+                for statement in SQLiteMigrations.all[0].statements { try db.run(statement) }
+                try db.run("INSERT INTO schema_migrations VALUES (1, 0)")
+                try db.run("""
+                    INSERT INTO incidents (id, dedup_key, status, title, severity, labels, annotations, rule, policy, tier,
+                        alert_count, firing_count, created_at, last_alert_at, escalation, policy_snapshot)
+                    VALUES (7, 'k', 'triggered', 't', 'critical', '{}', '{}', 'latency', 'cdn-performance', 1, 1, 1, ?1, ?1,
+                            '{"step":1,"cycle":0,"ended":false,"ackSLABreached":false,"resolveSLABreached":false}', ?2)
+                    """, [.integer(Int(t0.milliseconds)), .text(policy)])
+            }
+            try await old.close()
 
-        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        let escalated = try await store.escalate(id: 7, by: "bob", now: t0 + .seconds(60))
-        #expect(escalated.tier == 2)
-        let pages = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10)
-        #expect(pages.map(\.tierName) == ["rnd"])
-        try await store.close()
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let escalated = try await store.escalate(id: 7, by: "bob", now: t0 + .seconds(60))
+            #expect(escalated.tier == 2)
+            let pages = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10)
+            #expect(pages.map(\.tierName) == ["rnd"])
+            try await store.close()
+        }
     }
 
     @Test func concurrentIngestsShareTransactionsAndGetTheirOwnOutcomes() async throws {
@@ -194,38 +201,38 @@ import Testing
     /// Between two ingest batches the SQLite writer runs whatever else was queued for it
     /// (an acknowledgement, an escalation), so an alert storm cannot starve those.
     @Test func theWriterLetsOtherWritesInBetweenIngestBatches() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"), ingestBatchLimit: 1)
-        let t0 = Timestamp(seconds: 1_795_457_100)
-        let seen = Shared<Int?>(nil)
-        let ingests = Shared<[Task<[IngestOutcome], any Error>]>([])
-        // On the writer's thread: queue two ingests (one batch each), then other work
-        // behind the first batch, and only then let the writer go on.
-        try await store.writer.run { _ in
-            for key in ["A", "B"] {
-                let before = store.ingests.waiting
-                let task = Task { try await store.ingest([StoreConformance.routed("h", key: key)], now: t0) }
-                ingests.withLock { $0.append(task) }
-                while store.ingests.waiting == before { sched_yield() }
+        try await Self.withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"), ingestBatchLimit: 1)
+            let t0 = Timestamp(seconds: 1_795_457_100)
+            let seen = Shared<Int?>(nil)
+            let ingests = Shared<[Task<[IngestOutcome], any Error>]>([])
+            // On the writer's thread: queue two ingests (one batch each), then other work
+            // behind the first batch, and only then let the writer go on.
+            try await store.writer.run { _ in
+                for key in ["A", "B"] {
+                    let before = store.ingests.waiting
+                    let task = Task { try await store.ingest([StoreConformance.routed("h", key: key)], now: t0) }
+                    ingests.withLock { $0.append(task) }
+                    while store.ingests.waiting == before { sched_yield() }
+                }
+                store.writer.submit { db in
+                    seen.withLock { $0 = try? db?.rows("SELECT COUNT(*) AS n FROM incidents").first?.column("n")?.integer }
+                }
             }
-            store.writer.submit { db in
-                seen.withLock { $0 = try? db?.rows("SELECT COUNT(*) AS n FROM incidents").first?.column("n")?.integer }
-            }
+            for task in ingests.withLock({ $0 }) { _ = try await task.value }
+            #expect(seen.withLock { $0 } == 1)  // after the first batch, before the second
+            #expect(try await store.incidents(IncidentQuery(status: .all, limit: 10)).count == 2)
+            try await store.close()
         }
-        for task in ingests.withLock({ $0 }) { _ = try await task.value }
-        #expect(seen.withLock { $0 } == 1)  // after the first batch, before the second
-        #expect(try await store.incidents(IncidentQuery(status: .all, limit: 10)).count == 2)
-        try await store.close()
     }
 
     @Test func ingestIntoAClosedStoreFailsInsteadOfWaiting() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
-        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-        try await store.close()
-        await #expect(throws: StoreError.unavailable("the store is closed")) {
-            try await store.ingest([StoreConformance.routed("a")], now: Timestamp(seconds: 1_795_457_100))
+        try await Self.withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            try await store.close()
+            await #expect(throws: StoreError.unavailable("the store is closed")) {
+                try await store.ingest([StoreConformance.routed("a")], now: Timestamp(seconds: 1_795_457_100))
+            }
         }
     }
 }
