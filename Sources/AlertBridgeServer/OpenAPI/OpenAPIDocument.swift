@@ -134,11 +134,17 @@ components:
         truncatedAlerts: {type: integer}
     PagerDutyEvent:
       type: object
+      description: A trigger carries a payload; acknowledge and resolve name the dedup_key of what they act on.
       required: [routing_key, event_action]
+      oneOf:
+        - properties: {event_action: {const: trigger}}
+          required: [payload]
+        - properties: {event_action: {enum: [acknowledge, resolve]}}
+          required: [dedup_key]
       properties:
         routing_key: {type: string, minLength: 1, description: an ingest token (any value in protected mode)}
         event_action: {type: string, enum: [trigger, acknowledge, resolve]}
-        dedup_key: {type: string, minLength: 1, maxLength: 255, description: generated and returned when absent on trigger}
+        dedup_key: {type: string, minLength: 1, maxLength: 255, description: "at most 255 bytes; on trigger, generated and returned when absent"}
         payload:
           type: object
           required: [summary, source, severity]
