@@ -87,7 +87,7 @@ public enum EscalationPlanner {
             d.incident.escalation.ended = false
             page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
         } else if d.incident.status == .triggered && !e.ended {
-            if e.step == 0 {
+            if !e.hasPaged {
                 page(tier: 1, reason: .triggered, policy: policy, now: now, into: &d)
             } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
                 let current = d.incident.tier
@@ -117,7 +117,7 @@ public enum EscalationPlanner {
     /// `alertbridge escalate ID`: page the next tier now.
     public static func escalateNow(_ incident: Incident, policy: EscalationPolicy, now: Timestamp, by: String) throws(Refusal) -> Decision {
         guard incident.status.isOpen else { throw .resolved }
-        let next = incident.escalation.step == 0 ? 1 : incident.tier + 1
+        let next = incident.escalation.hasPaged ? incident.tier + 1 : 1
         guard next <= policy.tiers.count else { throw .lastTier(tierName(incident.tier, policy)) }
         var d = Decision(incident)
         d.incident.escalation.ended = false
@@ -128,10 +128,13 @@ public enum EscalationPlanner {
         return d
     }
 
-    /// Acknowledge and resolve notices: every tier paged so far hears that someone acted.
+    /// Acknowledge and resolve notices: every tier paged in this episode hears that someone
+    /// acted, also the higher ones a repeat or an ack timeout went back down from.
     public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason) -> [Page] {
-        guard incident.escalation.step > 0 else { return [] }
-        return policy.tiers.prefix(max(0, min(incident.tier, policy.tiers.count))).enumerated().map { index, tier in
+        let e = incident.escalation
+        guard e.hasPaged else { return [] }
+        let paged = max(e.highestTier, incident.tier)  // a row stored before highestTier existed has only `tier`
+        return policy.tiers.prefix(max(0, min(paged, policy.tiers.count))).enumerated().map { index, tier in
             Page(incidentID: incident.id, step: incident.escalation.step, tier: index + 1, tierName: tier.name,
                  targets: tier.notify, reason: event)
         }
@@ -153,7 +156,7 @@ public enum EscalationPlanner {
         case .acknowledged:
             if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt { candidates.append(at + timeout) }
         case .triggered:
-            if e.step == 0 {
+            if !e.hasPaged {
                 candidates.append(incident.createdAt)
             } else if !e.ended, let due = tierDeadline(incident, policy: policy) {
                 candidates.append(due)
@@ -193,6 +196,7 @@ public enum EscalationPlanner {
         let t = policy.tiers[tier - 1]
         d.incident.escalation.step += 1
         d.incident.escalation.tierPagedAt = now
+        d.incident.escalation.highestTier = max(d.incident.escalation.highestTier, tier)
         d.incident.tier = tier
         d.pages.append(Page(incidentID: d.incident.id, step: d.incident.escalation.step, tier: tier,
                             tierName: t.name, targets: t.notify, reason: reason))

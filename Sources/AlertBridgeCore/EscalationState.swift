@@ -1,13 +1,24 @@
 /// The escalation bookkeeping of one incident, stored with it and advanced only by
 /// ``EscalationPlanner``.
+///
+/// An incident can live through several episodes: it resolves, fires again within its
+/// rule's `reopen_within` and runs the policy again. ``step`` counts over the incident's
+/// whole life; everything else describes the current episode.
 public struct EscalationState: Sendable, Equatable, Codable {
-    /// Escalation steps taken so far. Every page carries the step that decided it, and a
-    /// step is taken at most once: the guard that keeps a tier from being paged twice.
+    /// Escalation steps taken so far, over every episode. Every page carries the step that
+    /// decided it, and the outbox keeps one row per (incident, step, event, tier, target):
+    /// the guard that keeps a tier from being paged twice for one decision. A reopened
+    /// episode goes on counting, so its pages never collide with an earlier episode's.
     public var step: Int = 0
+    /// ``step`` when the current episode began: 0 for the first.
+    public var episodeStart: Int = 0
     /// Pass through the tiers, from 0; the policy's `repeat` allows that many more.
     public var cycle: Int = 0
     /// When the current tier was paged: its `escalate_after` runs from here.
     public var tierPagedAt: Timestamp?
+    /// The highest tier paged in this episode: acknowledge and resolve notices go to
+    /// tiers 1 through this one, also after a repeat or an ack timeout went back to tier 1.
+    public var highestTier: Int = 0
     /// All tiers and repeats were paged and nobody acknowledged.
     public var ended = false
     /// The first acknowledgement, which the acknowledge SLA measures.
@@ -16,4 +27,41 @@ public struct EscalationState: Sendable, Equatable, Codable {
     public var resolveSLABreached = false
 
     public init() {}
+
+    /// Whether anyone was paged in the current episode: an incident created or reopened
+    /// while inhibited (or without a policy) has not been.
+    public var hasPaged: Bool { step > episodeStart }
+
+    /// The state a reopened incident starts its new episode with: the step count and the
+    /// SLA record (measured from the incident's creation) carry over, the rest starts again.
+    public func reopened() -> EscalationState {
+        var next = EscalationState()
+        next.step = step
+        next.episodeStart = step
+        next.firstAcknowledgedAt = firstAcknowledgedAt
+        next.ackSLABreached = ackSLABreached
+        next.resolveSLABreached = resolveSLABreached
+        return next
+    }
+
+    // Every field is optional in the stored form: a row written by an earlier version
+    // (without the fields added since) must decode to its state, not to a fresh one,
+    // or its incident would silently start escalating again from tier 1.
+    private enum CodingKeys: String, CodingKey {
+        case step, episodeStart, cycle, tierPagedAt, highestTier, ended
+        case firstAcknowledgedAt, ackSLABreached, resolveSLABreached
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decodeIfPresent(Int.self, forKey: .step) ?? 0
+        episodeStart = try c.decodeIfPresent(Int.self, forKey: .episodeStart) ?? 0
+        cycle = try c.decodeIfPresent(Int.self, forKey: .cycle) ?? 0
+        tierPagedAt = try c.decodeIfPresent(Timestamp.self, forKey: .tierPagedAt)
+        highestTier = try c.decodeIfPresent(Int.self, forKey: .highestTier) ?? 0
+        ended = try c.decodeIfPresent(Bool.self, forKey: .ended) ?? false
+        firstAcknowledgedAt = try c.decodeIfPresent(Timestamp.self, forKey: .firstAcknowledgedAt)
+        ackSLABreached = try c.decodeIfPresent(Bool.self, forKey: .ackSLABreached) ?? false
+        resolveSLABreached = try c.decodeIfPresent(Bool.self, forKey: .resolveSLABreached) ?? false
+    }
 }

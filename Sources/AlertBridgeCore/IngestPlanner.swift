@@ -194,7 +194,7 @@ public enum IngestPlanner {
                     merge(alert, into: &incident, now: now)
                     // Created while inhibited (or without a policy): page once an alert arrives uninhibited.
                     if inhibitor == nil, routed.escalationPolicy != nil, incident.status == .triggered,
-                       incident.escalation.step == 0 {
+                       !incident.escalation.hasPaged {
                         startEscalation(&incident, routed, now: now, reason: .triggered)
                     }
                     touch(incident)
@@ -210,11 +210,7 @@ public enum IngestPlanner {
                     incident.resolvedAt = nil
                     incident.resolvedBy = nil
                     incident.firingCount = 0
-                    var escalation = EscalationState()
-                    escalation.firstAcknowledgedAt = incident.escalation.firstAcknowledgedAt
-                    escalation.ackSLABreached = incident.escalation.ackSLABreached
-                    escalation.resolveSLABreached = incident.escalation.resolveSLABreached
-                    incident.escalation = escalation
+                    incident.escalation = incident.escalation.reopened()
                     timeline.append(TimelineEntry(
                         incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
                         detail: "fired again \(DurationText.format(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"))

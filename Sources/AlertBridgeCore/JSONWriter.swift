@@ -96,8 +96,10 @@ public struct JSONWriter {
     public mutating func value(_ e: EscalationState) {
         object { w in
             w.field("step", e.step)
+            w.field("episodeStart", e.episodeStart)
             w.field("cycle", e.cycle)
             if let at = e.tierPagedAt { w.field("tierPagedAt", rfc3339: at) }
+            w.field("highestTier", e.highestTier)
             w.field("ended", e.ended)
             if let at = e.firstAcknowledgedAt { w.field("firstAcknowledgedAt", rfc3339: at) }
             w.field("ackSLABreached", e.ackSLABreached)

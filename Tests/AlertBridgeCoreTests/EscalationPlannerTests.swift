@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import Foundation
 import Testing
 
 @Suite struct EscalationPlannerTests {
@@ -70,6 +71,52 @@ import Testing
         let b = EscalationPlanner.advance(a.incident, policy: p, now: t0 + minutes(15))
         #expect(a.pages.map(\.step) == [2])
         #expect(b.pages.isEmpty)
+    }
+
+    /// A repeat and an ack timeout go back to tier 1, but R&D was paged: it hears the
+    /// acknowledgement and the resolve too.
+    @Test func noticesReachEveryTierPagedAlsoAfterGoingBackToTierOne() throws {
+        let p = policy(repeat: 1, ackTimeout: minutes(30))
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        i = EscalationPlanner.advance(i, policy: p, now: t0 + minutes(15)).incident  // tier 2
+        i = EscalationPlanner.advance(i, policy: p, now: t0 + minutes(45)).incident  // repeat: tier 1
+        #expect(i.tier == 1)
+        #expect(EscalationPlanner.notices(for: i, policy: p, event: .acknowledged).map(\.tier) == [1, 2])
+
+        var j = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        j = EscalationPlanner.advance(j, policy: p, now: t0 + minutes(15)).incident  // tier 2
+        j = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: j, now: t0 + minutes(20)).0
+        j = EscalationPlanner.advance(j, policy: p, now: t0 + minutes(50)).incident  // ack timeout: tier 1
+        #expect(j.tier == 1)
+        #expect(EscalationPlanner.notices(for: j, policy: p, event: .resolved).map(\.tier) == [1, 2])
+    }
+
+    /// Reopening starts a new episode but keeps counting steps: its pages must never carry
+    /// the (step, event, tier) of a page the outbox already holds, or they would be dropped.
+    @Test func aReopenedEpisodeNumbersItsStepsAfterTheEarlierOnes() {
+        let p = policy()
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        i = EscalationPlanner.advance(i, policy: p, now: t0 + minutes(15)).incident
+        #expect(i.escalation.step == 2)
+        i.escalation = i.escalation.reopened()
+        #expect(!i.escalation.hasPaged)
+        #expect(EscalationPlanner.notices(for: i, policy: p, event: .resolved).isEmpty)
+        let again = EscalationPlanner.start(i, policy: p, now: t0 + minutes(40), reason: .reopened)
+        #expect(again.pages.map(\.step) == [3])
+        let escalated = EscalationPlanner.advance(again.incident, policy: p, now: t0 + minutes(55))
+        #expect(escalated.pages.map(\.step) == [4])
+        #expect(escalated.pages.map(\.tier) == [2])
+    }
+
+    /// A state stored before a field existed reads back as that state, not as a fresh one
+    /// (which would page tier 1 again).
+    @Test func aStoredStateWithoutTheNewerFieldsDecodes() throws {
+        let old = #"{"step":2,"cycle":0,"tierPagedAt":"2026-11-23T03:15:00Z","ended":false,"ackSLABreached":true,"resolveSLABreached":false}"#
+        let state = try JSONDecoder().decode(EscalationState.self, from: Data(old.utf8))
+        #expect(state.step == 2)
+        #expect(state.hasPaged)
+        #expect(state.ackSLABreached)
+        #expect(state.tierPagedAt == t0 + minutes(15))
     }
 
     @Test func anOverdueStepAfterDowntimeFiresOnceAndTimesTheNextFromNow() {

@@ -38,6 +38,12 @@ struct PostgresStoreTests {
     @Test func reopenWithinWindowElseNewIncident() async throws {
         try await Self.withStore { try await $0.reopenWithinWindowElseNewIncident() }
     }
+    @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
+        try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
+    }
+    @Test func aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() async throws {
+        try await Self.withStore { try await $0.aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() }
+    }
     @Test func operatorActionsAndRefusals() async throws { try await Self.withStore { try await $0.operatorActionsAndRefusals() } }
     @Test func listingFiltersAndOrders() async throws { try await Self.withStore { try await $0.listingFiltersAndOrders() } }
     @Test func incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() async throws {

@@ -218,4 +218,47 @@ struct StoreConformance {
             #expect(incident.nextEscalationAt == (paged ? t0 + .seconds(900) : nil))
         }
     }
+
+    /// Every page and notice of each episode reaches the outbox: a reopened incident's
+    /// steps continue from the earlier episode's, so none collides with an old row.
+    func aReopenedIncidentPagesEveryTierAgain() async throws {
+        func claimed(_ now: Timestamp) async throws -> [String] {
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)
+                .map { "\($0.event.rawValue):\($0.tier)" }.sorted()
+        }
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        #expect(try await claimed(t0) == ["triggered:1", "triggered:1"])
+        _ = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10)
+        #expect(try await claimed(t0 + .seconds(900)) == ["escalated:2"])
+        var now = t0 + .seconds(1000)
+        for _ in 1...2 {
+            _ = try await store.ingest([Self.routed("a", .resolved)], now: now)
+            #expect(try await claimed(now) == ["resolved:1", "resolved:1", "resolved:2"])
+            now = now + .seconds(60)
+            #expect(try await store.ingest([Self.routed("a")], now: now).map(\.kind) == [.reopened])
+            #expect(try await claimed(now) == ["reopened:1", "reopened:1"])
+            now = now + .seconds(900)
+            _ = try await store.advanceEscalations(now: now, limit: 10)
+            #expect(try await claimed(now) == ["escalated:2"])
+            now = now + .seconds(100)
+        }
+        #expect(try await store.incident(id: id)?.incident.escalation.step == 6)
+    }
+
+    /// One Alertmanager group can carry the last firing alert's recovery and another
+    /// alert's firing: the incident resolves and reopens in one batch, and the new alert
+    /// must stay firing, or its own recovery would never resolve the incident.
+    func aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        let out = try await store.ingest([Self.routed("a", .resolved), Self.routed("b")], now: t0 + .seconds(60))
+        #expect(out.map(\.kind) == [.resolved, .reopened])
+        var detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.status == .triggered)
+        #expect(detail.incident.firingCount == 1)
+        #expect(Dictionary(uniqueKeysWithValues: detail.alerts.map { ($0.labels["instance"] ?? "", $0.status) })
+                == ["a": .resolved, "b": .firing])
+        _ = try await store.ingest([Self.routed("b", .resolved)], now: t0 + .seconds(120))
+        detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.status == .resolved)
+    }
 }

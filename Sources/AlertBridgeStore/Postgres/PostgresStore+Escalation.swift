@@ -57,7 +57,7 @@ extension PostgresStore {
     /// Resolve or acknowledge notices for incidents that just changed, from their snapshots.
     static func notify(_ db: PostgresConnection, _ incidents: [Incident], event: EscalationPlanner.PageReason,
                        now: Timestamp, logger: Logger) async throws {
-        let paged = incidents.filter { $0.escalation.step > 0 }
+        let paged = incidents.filter(\.escalation.hasPaged)
         guard !paged.isEmpty else { return }
         let policies = try await snapshots(db, of: paged.map(\.id), logger: logger)
         let pages = paged.flatMap { incident in

@@ -255,8 +255,10 @@ public final class PostgresStore: IncidentStore {
             }
             try await Self.write(db, incidents: plan.incidents, logger: logger)
             try await Self.writeSnapshots(db, plan.policySnapshots, logger: logger)
-            try await Self.write(db, alerts: plan.alerts, logger: logger)
+            // Resolved incidents' alerts first, then this batch's alerts as they ended up: an
+            // incident that resolved and reopened within the batch keeps its new firing alert.
             try await Self.markAlertsResolved(db, incidentIDs: plan.resolvedIncidentIDs, logger: logger)
+            try await Self.write(db, alerts: plan.alerts, logger: logger)
             try await Self.append(db, timeline: plan.timeline, logger: logger)
             try await Self.enqueue(db, plan.pages, now: now, logger: logger)
             let resolved = Set(plan.resolvedIncidentIDs)

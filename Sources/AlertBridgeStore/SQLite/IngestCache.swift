@@ -81,14 +81,14 @@ final class IngestCache: @unchecked Sendable {
                 entries[key] = nil
             }
         }
-        for change in plan.alerts {
-            guard let key = keyOf[change.incidentID], entries[key]?.incident.id == change.incidentID else { continue }
-            entries[key]!.alerts[change.alert.fingerprint] = AlertState(status: change.alert.status, endsAt: change.alert.endsAt)
-        }
         for id in plan.resolvedIncidentIDs {
             guard let key = keyOf[id], var entry = entries[key], entry.incident.id == id else { continue }
             for fingerprint in entry.alerts.keys { entry.alerts[fingerprint]!.status = .resolved }
             entries[key] = entry
+        }
+        for change in plan.alerts {
+            guard let key = keyOf[change.incidentID], entries[key]?.incident.id == change.incidentID else { continue }
+            entries[key]!.alerts[change.alert.fingerprint] = AlertState(status: change.alert.status, endsAt: change.alert.endsAt)
         }
     }
 

@@ -101,7 +101,7 @@ extension SQLiteSession {
 
     /// Resolve or acknowledge notices for incidents that just changed, from their snapshots.
     func notify(_ incidents: [Incident], event: EscalationPlanner.PageReason, now: Timestamp) throws {
-        let paged = incidents.filter { $0.escalation.step > 0 }
+        let paged = incidents.filter(\.escalation.hasPaged)
         guard !paged.isEmpty else { return }
         let policies = try snapshots(of: paged.map(\.id))
         let pages = paged.flatMap { incident in

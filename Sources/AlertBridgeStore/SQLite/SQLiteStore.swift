@@ -116,8 +116,10 @@ public final class SQLiteStore: IncidentStore {
             }
             try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots,
                          before: known.incidents, bodies: bodies)
-            try db.write(alerts: plan.alerts, stored: known.status)
+            // Resolved incidents' alerts first, then this batch's alerts as they ended up: an
+            // incident that resolved and reopened within the batch keeps its new firing alert.
             try db.markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
+            try db.write(alerts: plan.alerts, stored: known.status)
             try db.append(timeline: plan.timeline)
             try db.enqueue(plan.pages, now: now)
             let resolved = Set(plan.resolvedIncidentIDs)
