@@ -48,13 +48,14 @@ public struct AlertBridgeApplication: Sendable {
         let router = Router(context: AppRequestContext.self)
         let authenticator = TokenAuthenticator(tokens: tokens, limiter: RateLimiter(clock: clock))
         router.middlewares.add(JSONErrorMiddleware())
-        router.middlewares.add(AuthMiddleware(authenticator: authenticator))
         let ingestor = Ingestor(rules: rules, policies: policies, store: store, limits: limits,
                                 metrics: metrics, clock: clock, wakeups: [escalationWakeup, deliveryWakeup])
-        IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: router)
+        IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes)
+            .register(on: router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator)))
+        IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup])
+            .register(on: router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator)))
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
             .register(on: router)
-        IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: router)
         HealthRoutes(store: store, metrics: metrics).register(on: router)
         return router
     }

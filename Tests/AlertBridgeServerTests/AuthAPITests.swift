@@ -48,6 +48,10 @@ import Testing
         .init(method: .get, path: "/readyz", body: "", scope: nil),
         .init(method: .get, path: "/metrics", body: "", scope: nil),
         .init(method: .get, path: "/openapi.yaml", body: "", scope: nil),
+        // The router matches these to the routes above: the scope must follow the route.
+        .init(method: .post, path: "/api/v1/alerts/", body: nativeAlert(), scope: .ingest),
+        .init(method: .post, path: "//api/v1/alertmanager", body: #"{"version": "4", "alerts": []}"#, scope: .ingest),
+        .init(method: .get, path: "/api/v1//incidents/", body: "", scope: .operate),
     ]
 
     @Test func matrix() async throws {
@@ -109,6 +113,21 @@ import Testing
             #expect(try await client.execute(uri: "/api/v1/incidents", method: .get, headers: headers(.operate)) { $0.status } == .ok)
             clock.advance(by: .seconds(1))
             #expect(try await client.execute(uri: "/api/v1/incidents", method: .get, headers: h) { $0.status } == .ok)
+        }
+    }
+
+    @Test func theBearerSchemeIsCaseInsensitive() async throws {
+        try await TestApp.withApp(tokens: Self.tokens) { client, _, _ in
+            for header in ["bearer operate-secret-456", "BEARER operate-secret-456", "Bearer  operate-secret-456"] {
+                let status = try await client.execute(uri: "/api/v1/incidents", method: .get,
+                                                      headers: [.authorization: header]) { $0.status }
+                #expect(status == .ok, "\(header)")
+            }
+            for header in ["Basic operate-secret-456", "Bearer", "operate-secret-456"] {
+                let status = try await client.execute(uri: "/api/v1/incidents", method: .get,
+                                                      headers: [.authorization: header]) { $0.status }
+                #expect(status == .unauthorized, "\(header)")
+            }
         }
     }
 

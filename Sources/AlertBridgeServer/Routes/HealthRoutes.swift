@@ -6,7 +6,7 @@ struct HealthRoutes {
     let store: any IncidentStore
     let metrics: ServerMetrics
 
-    func register(on router: Router<AppRequestContext>) {
+    func register(on router: some RouterMethods<AppRequestContext>) {
         router.get("/healthz") { _, _ in
             try JSONResponse.make(["status": "ok"])
         }

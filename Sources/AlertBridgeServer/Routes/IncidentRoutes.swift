@@ -16,7 +16,7 @@ struct IncidentRoutes {
         var note: String?
     }
 
-    func register(on router: Router<AppRequestContext>) {
+    func register(on router: some RouterMethods<AppRequestContext>) {
         router.get("/api/v1/incidents") { request, _ in
             let params = request.uri.queryParameters
             var query = IncidentQuery()

@@ -5,7 +5,7 @@ struct IngestRoutes {
     let ingestor: Ingestor
     let maxBodyBytes: Int
 
-    func register(on router: Router<AppRequestContext>) {
+    func register(on router: some RouterMethods<AppRequestContext>) {
         router.post("/api/v1/alerts") { request, _ in
             try await ingestor.native(try await body(of: request))
         }

@@ -12,7 +12,7 @@ struct PagerDutyRoutes {
     let authenticator: TokenAuthenticator
     let maxBodyBytes: Int
 
-    func register(on router: Router<AppRequestContext>) {
+    func register(on router: some RouterMethods<AppRequestContext>) {
         router.post("/v2/enqueue") { request, _ in
             let body: ByteBuffer
             do {
