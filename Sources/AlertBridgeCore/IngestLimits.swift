@@ -13,6 +13,24 @@ public struct IngestLimits: Sendable, Equatable {
 
     public init() {}
 
+    /// A summary taken from an annotation or a label rather than sent as one: cut to
+    /// ``maxSummaryLength`` bytes at a character boundary, ending in "…". The sender did not
+    /// write it as a summary, so its length is no reason to refuse the alert (Alertmanager
+    /// does not retry a 400); the whole text stays in the annotation.
+    public func derivedSummary(_ text: String) -> String {
+        guard text.utf8.count > maxSummaryLength else { return text }
+        let ellipsis = "…"
+        let room = maxSummaryLength - (maxSummaryLength > ellipsis.utf8.count ? ellipsis.utf8.count : 0)
+        var cut = ""
+        var bytes = 0
+        for character in text {
+            bytes += character.utf8.count
+            if bytes > room { break }
+            cut.append(character)
+        }
+        return room < maxSummaryLength ? cut + ellipsis : cut
+    }
+
     /// The YAML keys, each with the property it sets, for the config loader and the docs.
     public static var keys: [(key: String, path: WritableKeyPath<IngestLimits, Int>)] { [
         ("max_alerts_per_request", \.maxAlertsPerRequest),

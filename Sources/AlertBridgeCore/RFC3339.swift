@@ -4,7 +4,9 @@
 /// the hot path; civil-date arithmetic (Howard Hinnant's days-from-civil) is exact
 /// and allocation-free.
 public enum RFC3339 {
-    /// Parses `2026-11-23T18:05:00Z`, `2026-11-23T18:05:00.123+09:00` and similar.
+    /// Parses `2026-11-23T18:05:00Z`, `2026-11-23T18:05:00.123+09:00` and similar, and the
+    /// ISO 8601 offset without a colon (`+0900`) that PagerDuty's own examples use. A date
+    /// that does not exist (`2026-02-31`) or an offset past ±23:59 is refused, not moved.
     /// Go's zero time (`0001-01-01T00:00:00Z`, Alertmanager's "no end") parses too.
     public static func parse(_ text: String) -> Timestamp? {
         text.utf8.withContiguousStorageIfAvailable(parse(utf8:)) ?? Array(text.utf8).withUnsafeBufferPointer(parse(utf8:))
@@ -26,7 +28,8 @@ public enum RFC3339 {
         guard let year = num(0, 4), b[4] == 45, let month = num(5, 2), b[7] == 45, let day = num(8, 2),
               b[10] == 84 || b[10] == 116 || b[10] == 32,
               let hour = num(11, 2), b[13] == 58, let minute = num(14, 2), b[16] == 58, let second = num(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
+              hour < 24, minute < 60, second < 61
         else { return nil }
         var i = 19
         var millis = 0
@@ -45,10 +48,12 @@ public enum RFC3339 {
         var offsetMinutes = 0
         if b[i] == 90 || b[i] == 122 {
             i += 1
-        } else if b[i] == 43 || b[i] == 45, i + 6 == b.count, b[i + 3] == 58,
-                  let oh = num(i + 1, 2), let om = num(i + 4, 2) {
+        } else if b[i] == 43 || b[i] == 45, b.count - i == 6 || b.count - i == 5 {
+            let colon = b.count - i == 6
+            guard !colon || b[i + 3] == 58, let oh = num(i + 1, 2), let om = num(i + (colon ? 4 : 3), 2),
+                  oh < 24, om < 60 else { return nil }
             offsetMinutes = (oh * 60 + om) * (b[i] == 45 ? -1 : 1)
-            i += 6
+            i = b.count
         } else {
             return nil
         }
@@ -82,6 +87,14 @@ public enum RFC3339 {
         if millis != 0 { out.append(46); put(Int(millis), 3) }
         out.append(90)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {

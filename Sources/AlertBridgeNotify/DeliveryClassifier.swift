@@ -56,7 +56,11 @@ public enum DeliveryClassifier {
     /// The start of a receiver's answer, on one line, for the timeline.
     public static func excerpt(_ body: [UInt8], limit: Int = 200) -> String {
         let text = String(decoding: body.prefix(limit * 4), as: UTF8.self)
-        let oneLine = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        // Other control characters (a NUL above all, which PostgreSQL cannot store) become U+FFFD.
+        let printable = String(String.UnicodeScalarView(text.unicodeScalars.map {
+            $0.properties.generalCategory == .control && !$0.properties.isWhitespace ? "\u{FFFD}" : $0
+        }))
+        let oneLine = printable.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         return oneLine.count > limit ? String(oneLine.prefix(limit)) + "…" : oneLine
     }
 }

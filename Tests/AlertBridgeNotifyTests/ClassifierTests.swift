@@ -33,6 +33,8 @@ import Testing
         #expect(reason.count < 220)
         #expect(reason.hasSuffix("…"))
         #expect(http(301)?.description.contains("redirect") == true)
+        // A NUL from the receiver would fail the store's write of the outcome (PostgreSQL).
+        #expect(http(400, [:], "bad\u{0}input\u{7}") == .permanent("HTTP 400: bad\u{FFFD}input\u{FFFD}"))
     }
 
     @Test func retryAfterReadsSecondsAndAllThreeHTTPDateFormats() {

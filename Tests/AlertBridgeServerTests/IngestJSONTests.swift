@@ -206,7 +206,7 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         #expect(result.failure?.message == message)
     }
 
-    @Test func limitsAreCheckedWithTheirFields() {
+    @Test func limitsAreCheckedWithTheirFields() throws {
         var limits = IngestLimits()
         limits.maxAlertsPerRequest = 2
         let one = #"{"labels": {"a": "b"}}"#
@@ -221,8 +221,31 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         let long = String(repeating: "x", count: 2000)
         #expect(decode(.native, #"[\#(one), {"labels": {"pop": "\#(long)"}}]"#).failure?.field == "[1].labels.pop")
         #expect(decode(.native, #"{"labels": {"a": "b"}, "source": "\#(long)"}"#).failure?.message == "is longer than 128 bytes")
-        #expect(decode(.alertmanager, #"{"version": "4", "alerts": [{"status": "firing", "labels": {"a": "b"}, "annotations": {"summary": "\#(long)"}}]}"#)
-            .failure?.field == "alerts[0].annotations.summary")
+        #expect(decode(.native, #"{"labels": {"a": "b"}, "summary": "\#(long)"}"#).failure?.field == "summary")
+    }
+
+    /// A summary alertbridge takes from an annotation is cut to `max_summary_bytes`, not
+    /// refused: the sender never wrote it as a summary, and Alertmanager drops what gets a 400.
+    @Test func aSummaryTakenFromAnAnnotationIsCutNotRefused() throws {
+        let long = String(repeating: "지연 ", count: 500)  // 3,500 bytes, 7 per repeat
+        for json in [#"{"version": "4", "alerts": [{"status": "firing", "labels": {"a": "b"}, "annotations": {"description": "\#(long)"}}]}"#,
+                     #"{"version": "4", "alerts": [{"status": "firing", "labels": {"a": "b"}, "annotations": {"summary": "\#(long)"}}]}"#] {
+            let alert = try decode(.alertmanager, json).get()[0]
+            #expect(alert.summary.utf8.count <= 1024)
+            #expect(alert.summary.hasSuffix("…"))
+            #expect(long.hasPrefix(alert.summary.dropLast()))
+            #expect(alert.annotations.values.contains(long))
+        }
+        let native = try decode(.native, #"{"labels": {"a": "b"}, "annotations": {"summary": "\#(long)"}}"#).get()[0]
+        #expect(native.summary.utf8.count <= 1024)
+        #expect(native.annotations["summary"] == long)
+    }
+
+    /// U+0000 is valid JSON, but PostgreSQL cannot store it: it arrives as U+FFFD.
+    @Test func aNulBecomesTheReplacementCharacter() throws {
+        let alert = try decode(.native, #"{"labels": {"a": "x\u0000y"}, "summary": "\u0000"}"#).get()[0]
+        #expect(alert.labels["a"] == "x\u{FFFD}y")
+        #expect(alert.summary == "\u{FFFD}")
     }
 
     // MARK: Malformed JSON

@@ -1,13 +1,16 @@
 import AlertBridgeCore
 @testable import AlertBridgeServer
 import Foundation
+import Hummingbird
 
-/// The ingest decoding that ``IngestJSON`` replaced, kept verbatim as the reference of the
+/// The ingest decoding that ``IngestJSON`` replaced, kept as the reference of the
 /// differential tests: `JSONDecoder` into `Codable` structs, `DecodingErrors` for the
-/// messages, then the same validation as before.
+/// messages, then the same validation as before. Two rules came later and are here too:
+/// `\u0000` reads as U+FFFD (through ``JSONBody``, as the `JSONDecoder` endpoints do), and
+/// a summary taken from an annotation or label is cut (``IngestLimits/derivedSummary(_:)``).
 enum JSONDecoderReference {
     static func native(_ body: [UInt8], limits: IngestLimits = IngestLimits()) -> Result<[Alert], APIError> {
-        let data = Data(body)
+        let data = JSONBody.data(ByteBuffer(bytes: body))
         let isArray = body.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "[")
         do {
             if isArray {
@@ -26,7 +29,8 @@ enum JSONDecoderReference {
 
     static func alertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) -> Result<[Alert], APIError> {
         do {
-            return .success(try decoder.decode(AlertmanagerPayload.self, from: Data(body)).normalised(limits: limits))
+            return .success(try decoder.decode(AlertmanagerPayload.self, from: JSONBody.data(ByteBuffer(bytes: body)))
+                .normalised(limits: limits))
         } catch {
             return .failure(DecodingErrors.apiError(error))
         }
@@ -77,7 +81,7 @@ enum JSONDecoderReference {
             let annotations = self.annotations ?? [:]
             let alert = Alert(
                 source: source ?? "api", status: status, severity: severity,
-                summary: summary ?? annotations["summary"] ?? labels["alertname"] ?? "alert",
+                summary: summary ?? limits.derivedSummary(annotations["summary"] ?? labels["alertname"] ?? "alert"),
                 labels: labels, annotations: annotations, dedupKey: dedup_key,
                 startsAt: starts_at, endsAt: ends_at, value: value, threshold: threshold)
             try check(alert, at: prefix, summaryField: "summary", limits: limits)
@@ -123,7 +127,7 @@ enum JSONDecoderReference {
                 let alert = Alert(
                     source: "alertmanager", status: status,
                     severity: item.labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning,
-                    summary: annotations["summary"] ?? annotations["description"] ?? item.labels["alertname"] ?? "alert",
+                    summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? item.labels["alertname"] ?? "alert"),
                     labels: item.labels, annotations: annotations, fingerprint: item.fingerprint,
                     startsAt: startsAt, endsAt: endsAt)
                 try check(alert, at: prefix, summaryField: "annotations.summary", limits: limits)

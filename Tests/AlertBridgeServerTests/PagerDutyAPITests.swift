@@ -70,6 +70,12 @@ import Testing
         (#"{"routing_key": "k", "event_action": "resolve"}"#, "'dedup_key' is required to resolve"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": 3, "source": "x", "severity": "info"}}"#, "'payload.summary' expected a string"),
         (#"{"routing_key": "#, "malformed JSON"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "timestamp": "2026-02-30T10:00:00Z"}}"#, "'payload.timestamp' is not an ISO 8601 time"),
+        // The same limits as a native alert's labels and annotations.
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "\#(String(repeating: "x", count: 1025))", "severity": "info"}}"#, "'payload.source' is longer than 1024 bytes"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "custom_details": {\#((0..<65).map { #""k\#($0)": 1"# }.joined(separator: ","))}}}"#, "'payload.custom_details' has 65 fields, more than the limit of 64"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "custom_details": {"log": "\#(String(repeating: "x", count: 8193))"}}}"#, "'payload.custom_details.log' is longer than 8192 bytes"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info"}, "client_url": "\#(String(repeating: "x", count: 8193))"}"#, "'client_url' is longer than 8192 bytes"),
     ])
     func invalidEventsAre400InPagerDutyShape(json: String, error: String) async throws {
         try await TestApp.run { client, store, _ in
@@ -80,6 +86,23 @@ import Testing
             let errors = body["errors"] as? [String] ?? []
             #expect(errors.contains { $0.contains(error) }, "\(errors)")
             #expect(try await store.incidents(.init(status: .all)).isEmpty)
+        }
+    }
+
+    /// PagerDuty's own examples write the offset without a colon; a NUL (which PostgreSQL
+    /// cannot store) arrives as U+FFFD instead of failing the commit.
+    @Test func triggerWithPagerDutysTimestampFormatAndANul() async throws {
+        try await TestApp.run { client, store, _ in
+            let event = #"""
+            {"routing_key": "k", "event_action": "trigger", "dedup_key": "nul",
+             "payload": {"summary": "disk\u0000full", "source": "db1", "severity": "error",
+                         "timestamp": "2015-07-17T08:42:58.315+0000"}}
+            """#
+            #expect(try await client.post("/v2/enqueue", event).0 == .accepted)
+            let incident = try #require(try await store.openIncident(dedupKey: "nul"))
+            #expect(incident.title == "disk\u{FFFD}full")
+            let alert = try #require(try await store.incident(id: incident.id)?.alerts.first)
+            #expect(alert.startsAt == RFC3339.parse("2015-07-17T08:42:58.315Z"))
         }
     }
 

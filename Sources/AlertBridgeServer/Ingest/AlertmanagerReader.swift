@@ -167,7 +167,7 @@ struct WebhookAlertFields {
         let alert = Alert(
             source: "alertmanager", status: status,
             severity: labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning,
-            summary: annotations["summary"] ?? annotations["description"] ?? labels["alertname"] ?? "alert",
+            summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? labels["alertname"] ?? "alert"),
             labels: labels, annotations: annotations, fingerprint: fingerprint,
             startsAt: startsAt, endsAt: endsAt)
         try limits.check(alert, at: path, summaryField: "annotations.summary")

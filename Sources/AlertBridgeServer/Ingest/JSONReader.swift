@@ -314,7 +314,9 @@ struct JSONReader {
             default:
                 break
             }
-            appendUTF8(value)
+            // U+0000 is valid JSON but PostgreSQL stores no NUL in text or jsonb; it becomes
+            // U+FFFD here, so the alert is kept, and kept alike by both stores.
+            appendUTF8(value == 0 ? 0xFFFD : value)
             return end
         default:
             throw malformed("invalid escape sequence", at: i)

@@ -150,7 +150,7 @@ struct NativeAlertFields {
         let annotations = self.annotations ?? [:]
         let alert = Alert(
             source: source ?? "api", status: status, severity: severity,
-            summary: summary ?? annotations["summary"] ?? labels["alertname"] ?? "alert",
+            summary: summary ?? limits.derivedSummary(annotations["summary"] ?? labels["alertname"] ?? "alert"),
             labels: labels, annotations: annotations, dedupKey: dedupKey,
             startsAt: startsAt, endsAt: endsAt, value: value, threshold: threshold)
         try limits.check(alert, at: path, summaryField: "summary")

@@ -54,13 +54,50 @@ struct PagerDutyEvent: Decodable {
                 errors.append("'payload.severity' is missing")
             }
             if let t = p.timestamp, RFC3339.parse(t) == nil { errors.append("'payload.timestamp' is not an ISO 8601 time") }
-            for (name, value) in [("component", p.component), ("group", p.group), ("class", p.class)] {
+            for (name, value) in [("source", p.source), ("component", p.component), ("group", p.group), ("class", p.class)] {
                 if let value, value.utf8.count > limits.maxLabelValueLength {
                     errors.append("'payload.\(name)' is longer than \(limits.maxLabelValueLength) bytes")
                 }
             }
+            errors += annotationProblems(limits: limits)
         }
         return errors
+    }
+
+    /// The `limits:` of annotations, which a trigger's `custom_details`, `client` and
+    /// `client_url` become: the same bounds a native alert's annotations have.
+    private func annotationProblems(limits: IngestLimits) -> [String] {
+        let notes = annotations
+        guard notes.count <= limits.maxAnnotations else {
+            return ["'payload.custom_details' has \(notes.count) fields, more than the limit of \(limits.maxAnnotations)"]
+        }
+        var errors: [String] = []
+        for (key, value) in notes.sorted(by: { $0.key < $1.key }) {
+            let field = key == "client" || key == "client_url" ? "'\(key)'" : "'payload.custom_details.\(key.prefix(32))'"
+            if key.utf8.count > limits.maxNameLength {
+                errors.append("\(field) has a name longer than \(limits.maxNameLength) bytes")
+            } else if value.utf8.count > limits.maxAnnotationValueLength {
+                errors.append("\(field) is longer than \(limits.maxAnnotationValueLength) bytes")
+            }
+        }
+        return errors
+    }
+
+    /// A trigger's annotations: each field of an object `custom_details` (other JSON as
+    /// one `custom_details` text), `client` and `client_url`.
+    private var annotations: Labels {
+        var annotations: Labels = [:]
+        switch payload?.custom_details {
+        case .object(let fields)?:
+            for (key, value) in fields { annotations[key] = value.text }
+        case let value?:
+            annotations["custom_details"] = value.text
+        case nil:
+            break
+        }
+        if let client { annotations["client"] = client }
+        if let client_url { annotations["client_url"] = client_url }
+        return annotations
     }
 
     /// The alert a valid `trigger` stands for. Its fingerprint is the dedup key: one
@@ -71,17 +108,6 @@ struct PagerDutyEvent: Decodable {
         if let v = p.component { labels["component"] = v }
         if let v = p.group { labels["group"] = v }
         if let v = p.class { labels["class"] = v }
-        var annotations: Labels = [:]
-        switch p.custom_details {
-        case .object(let fields)?:
-            for (key, value) in fields { annotations[key] = value.text }
-        case let value?:
-            annotations["custom_details"] = value.text
-        case nil:
-            break
-        }
-        if let client { annotations["client"] = client }
-        if let client_url { annotations["client_url"] = client_url }
         return Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: p.summary!,
                      labels: labels, annotations: annotations, dedupKey: dedupKey, fingerprint: dedupKey,
                      startsAt: p.timestamp.flatMap(RFC3339.parse))

@@ -101,11 +101,11 @@ struct IncidentRoutes {
         let buffer = try await request.body.collect(upTo: 64 * 1024)
         let body: ActionBody
         do {
-            body = try JSONDecoder().decode(ActionBody.self, from: Data(buffer.readableBytesView))
+            body = try JSONDecoder().decode(ActionBody.self, from: JSONBody.data(buffer))
         } catch {
             throw DecodingErrors.apiError(error)
         }
-        guard !body.by.trimmingCharacters(in: .whitespaces).isEmpty, body.by.utf8.count <= 128 else {
+        guard !body.by.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, body.by.utf8.count <= 128 else {
             throw APIError.badRequest("must name who acts (1 to 128 bytes)", field: "by")
         }
         if let note = body.note, note.utf8.count > 8192 {

@@ -22,7 +22,7 @@ struct PagerDutyRoutes {
             }
             let event: PagerDutyEvent
             do {
-                event = try JSONDecoder().decode(PagerDutyEvent.self, from: Data(body.readableBytesView))
+                event = try JSONDecoder().decode(PagerDutyEvent.self, from: JSONBody.data(body))
             } catch {
                 let api = DecodingErrors.apiError(error)
                 return try Self.invalid([api.field.map { "'\($0)' \(api.message)" } ?? api.message])
