@@ -90,6 +90,15 @@ public enum ConfigLoader: Sendable {
                 ruleParser.parse(root, in: file)
             }
         }
+        // With no rule, every alert goes to the fallback policy; without one, every alert
+        // would become an incident that pages nobody.
+        if ruleParser.rules.isEmpty, rulesLog.isEmpty, policyNamesKnown,
+           !policyParser.declaredNames.contains(RuleSet.fallbackPolicy) {
+            rulesLog.add(server.config.rulesDirectory, .start, """
+                no rule is loaded, so every alert would go to the policy "\(RuleSet.fallbackPolicy)", and there is \
+                none: add a rule (one with no match: catches everything) or a policy named \(RuleSet.fallbackPolicy)
+                """)
+        }
 
         let problems = serverLog.sorted + rulesLog.sorted + policiesLog.sorted
         guard problems.isEmpty else { throw ConfigError(problems: problems) }

@@ -90,10 +90,10 @@ struct ServerConfigParser {
         guard let fields = file.fields(node, allowed: keys.map(\.0), expected: "a mapping of delivery settings") else { return }
         for (key, path) in keys {
             guard let valueNode = fields[key], let text = file.string(valueNode) else { continue }
-            if let duration = DurationText.parse(text), duration > .zero {
+            if let duration = DurationText.parse(text), duration > .zero, duration <= DurationText.longest {
                 settings[keyPath: path] = duration
             } else {
-                file.report("\(key) must be a duration above zero such as 30s, 5m or 1h (got \"\(text)\")", at: valueNode)
+                file.report("\(key) must be a duration above zero and at most \(DurationText.format(DurationText.longest)) such as 30s, 5m or 1h (got \"\(text)\")", at: valueNode)
             }
         }
     }

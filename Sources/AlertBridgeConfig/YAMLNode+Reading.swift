@@ -142,6 +142,10 @@ extension YAMLFile {
             report("duration \"\(text)\" must be greater than zero", at: node)
             return nil
         }
+        guard duration <= DurationText.longest else {
+            report("duration \"\(text)\" is longer than \(DurationText.format(DurationText.longest)), the longest timer alertbridge accepts", at: node)
+            return nil
+        }
         return duration
     }
 }

@@ -1,5 +1,10 @@
 /// Durations as people write them in YAML and on the command line: `30s`, `10m`, `1h30m`, `7d`.
 public enum DurationText {
+    /// The longest timer a configuration may set: a year. A longer one means "never", which
+    /// a policy says by leaving the timer out, and the escalation planner walks peak windows
+    /// day by day up to a deadline.
+    public static let longest = Duration.seconds(365 * 86_400)
+
     /// Parses a positive or zero duration; `nil` for anything else.
     public static func parse(_ text: String) -> Duration? {
         var total: Int64 = 0
@@ -25,7 +30,10 @@ public enum DurationText {
                 if chars.first == UInt8(ascii: "s") { chars = chars.dropFirst(); unit = 1 } else { unit = 60_000 }
             default: return nil
             }
-            total += n * unit
+            let (part, overflow) = n.multipliedReportingOverflow(by: unit)
+            let (sum, overflowSum) = total.addingReportingOverflow(part)
+            guard !overflow, !overflowSum else { return nil }
+            total = sum
             number = nil
             sawUnit = true
         }

@@ -53,11 +53,13 @@ public struct Matcher: Sendable, Equatable, CustomStringConvertible {
                 let c = scalars[i]; i += 1
                 if c == "\"" { closed = true; break }
                 if c == "\\", i < scalars.count {
+                    // Alertmanager's escapes: \n, \" and \\. Any other backslash is kept, so
+                    // `pop =~ "ICN\d+"` is the regex ICN\d+, as in Alertmanager.
                     let e = scalars[i]; i += 1
                     switch e {
                     case "n": value += "\n"
-                    case "t": value += "\t"
-                    default: value.unicodeScalars.append(e)
+                    case "\"", "\\": value.unicodeScalars.append(e)
+                    default: value += "\\"; value.unicodeScalars.append(e)
                     }
                 } else {
                     value.unicodeScalars.append(c)
@@ -144,7 +146,8 @@ struct AnchoredRegex: @unchecked Sendable {
 
     init(_ pattern: String) throws(MatcherError) {
         do {
-            compiled = try NSRegularExpression(pattern: "^(?:\(pattern))$", options: [])
+            // `\z`, not `$`: ICU's `$` also matches before a final line break, Go's does not.
+            compiled = try NSRegularExpression(pattern: "^(?:\(pattern))\\z", options: [])
         } catch {
             throw .invalidRegex(pattern, "does not compile")
         }

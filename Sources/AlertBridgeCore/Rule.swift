@@ -111,14 +111,23 @@ public struct RuleSet: Sendable, Equatable {
 
     /// Routes one alert. An alert no rule matches still becomes an incident on the
     /// last rule's policy (or `default`): alertbridge never drops an alert.
-    public func route(_ alert: Alert) -> [RoutedAlert] {
+    /// - Parameter override: a key that names the incident whatever the rules' templates
+    ///   say (PagerDuty's `dedup_key`).
+    public func route(_ alert: Alert, dedupKey override: String? = nil) -> [RoutedAlert] {
         var out: [RoutedAlert] = []
         for rule in rules where rule.matchers.matchAll(alert.labels) {
-            out.append(route(alert, by: rule))
+            var routed = route(alert, by: rule)
+            if let override { routed.dedupKey = override }
+            // A rule reached through `continue: true` runs its own policy on its own
+            // incident: with the earlier rule's key, it would only merge into that one.
+            if out.contains(where: { $0.dedupKey == routed.dedupKey }) { routed.dedupKey = "\(rule.name)/\(routed.dedupKey)" }
+            out.append(routed)
             if !rule.continue { return out }
         }
         if out.isEmpty {
-            out.append(route(alert, by: Rule(name: "default", policy: rules.last?.policy ?? Self.fallbackPolicy)))
+            var routed = route(alert, by: Rule(name: "default", policy: rules.last?.policy ?? Self.fallbackPolicy))
+            if let override { routed.dedupKey = override }
+            out.append(routed)
         }
         return out
     }

@@ -23,6 +23,15 @@ final class Fixture {
             """,
     ]
 
+    /// A policy named `default`, which takes every alert when no rule is loaded.
+    static let defaultPolicy = """
+        name: default
+        tiers:
+          - name: first
+            notify: [{connector: console}]
+            escalate_after: 5m
+        """
+
     /// `files` are added to (or replace) `baseFiles`; a nil content removes a base file.
     init(_ files: [String: String?] = [:], base: Bool = true) throws {
         directory = NSTemporaryDirectory() + "alertbridge-config-tests-" + UUID().uuidString

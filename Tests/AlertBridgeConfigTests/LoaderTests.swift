@@ -63,6 +63,20 @@ import Testing
         expectProblem(problems, at: "escalation-policies/list.yaml:2:1", containing: "expected a mapping holding one policy")
     }
 
+    /// No rule means every alert goes to the policy `default`: without it, nobody would
+    /// ever be paged, and `check` says so instead of passing.
+    @Test func noRuleAndNoDefaultPolicyIsAProblem() throws {
+        let empty = try Fixture(["rules/10-base.yaml": "# all rules commented out\n"])
+        expectSingleProblem(empty.problems(), at: "rules:1:1", containing: "no rule is loaded")
+        let noFiles = try Fixture(["rules/10-base.yaml": nil, "rules/README": "not yaml"])
+        expectSingleProblem(noFiles.problems(), at: "rules:1:1", containing: "a policy named default")
+        let withDefault = try Fixture([
+            "rules/10-base.yaml": "rules: []\n",
+            "escalation-policies/default.yaml": Fixture.defaultPolicy,
+        ])
+        #expect(withDefault.problems() == [])
+    }
+
     @Test func emptyPolicyFileIsReported() throws {
         let fixture = try Fixture(["escalation-policies/new.yaml": "# TODO\n"])
         expectSingleProblem(fixture.problems(), at: "escalation-policies/new.yaml:1:1", containing: "the file is empty")

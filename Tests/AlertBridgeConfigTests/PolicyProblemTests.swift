@@ -79,6 +79,18 @@ import Testing
         expectProblem(problems, at: "escalation-policies/test.yaml:9:14", containing: "invalid duration \"30 min\"")
     }
 
+    /// "Never" is written by leaving a timer out; a timer past a year (or past what a
+    /// number can hold) is refused where it is written, not accepted to hang or crash later.
+    @Test func timersLongerThanAYearAreRefused() throws {
+        let problems = try problems(Self.head + """
+            ack_timeout: 36500d
+            auto_resolve_after: \(String(repeating: "999999999d", count: 120))
+            """)
+        #expect(problems.count == 2, "\(problems)")
+        expectProblem(problems, at: "escalation-policies/test.yaml:6:14", containing: "is longer than 365d, the longest timer alertbridge accepts")
+        expectProblem(problems, at: "escalation-policies/test.yaml:7:21", containing: "invalid duration")
+    }
+
     @Test func malformedWindow() throws {
         let problems = try problems(Self.head + """
             windows:

@@ -154,8 +154,10 @@ import Testing
         #expect(rules[3].resolve == .any)
     }
 
+    /// With a policy named `default` to take every alert (without one, LoaderTests).
     @Test func anEmptyRulesDirectoryIsAllowed() throws {
-        let fixture = try Fixture(["rules/10-base.yaml": nil, "rules/README.md": "rules go here"])
+        let fixture = try Fixture(["rules/10-base.yaml": nil, "rules/README.md": "rules go here",
+                                   "escalation-policies/default.yaml": Fixture.defaultPolicy])
         let loaded = try fixture.load()
         #expect(loaded.rules.rules.isEmpty)
         #expect(loaded.summary.contains("0 rules in 0 files"))

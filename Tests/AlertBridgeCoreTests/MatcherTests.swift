@@ -51,6 +51,21 @@ import Testing
     @Test func quotedValuesKeepSpacesAndEscapes() throws {
         let m = try Matcher(parsing: #"summary = "a \"quoted\" value ""#)
         #expect(m.value == #"a "quoted" value "#)
+        #expect(try Matcher(parsing: #"path = "C:\\temp\nx""#).value == "C:\\temp\nx")
+    }
+
+    /// As in Alertmanager, only \n, \" and \\ are escapes in a quoted value; any other
+    /// backslash stays, so a regex class such as \d survives the quotes.
+    @Test func otherBackslashesInQuotedValuesAreKept() throws {
+        let digits = try Matcher(parsing: #"pop =~ "ICN\d+""#)
+        #expect(digits.value == #"ICN\d+"#)
+        #expect(digits.matches(["pop": "ICN12"]))
+        #expect(!digits.matches(["pop": "ICNd"]))
+        #expect(try Matcher(parsing: #"host =~ "edge\.example""#).matches(["host": "edge.example"]))
+        #expect(try !Matcher(parsing: #"host =~ "edge\.example""#).matches(["host": "edgeXexample"]))
+        #expect(try Matcher(parsing: #"x = "a\tb""#).value == #"a\tb"#)
+        // Anchored at the very end, as Go's RE2 anchors: a trailing line break does not match.
+        #expect(try !Matcher(parsing: #"pop =~ "ICN\d""#).matches(["pop": "ICN1\n"]))
     }
 
     @Test func rejectsBadInput() {

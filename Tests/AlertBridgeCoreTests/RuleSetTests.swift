@@ -34,6 +34,12 @@ import Testing
     @Test func continueAlsoRoutesToTheNextMatchingRule() {
         let routed = rules.route(alert(["team": "audit"]))
         #expect(routed.map(\.rule) == ["audit", "default"])
+        #expect(routed.map(\.policy) == ["audit", "cdn-performance"])
+        // Each rule's own incident: the same key would only merge the second into the first.
+        let key = Fingerprint.of(["team": "audit"])
+        #expect(routed.map(\.dedupKey) == [key, "default/\(key)"])
+        #expect(rules.route(alert(["team": "audit"]), dedupKey: "pd-key").map(\.dedupKey) == ["pd-key", "default/pd-key"])
+        #expect(rules.route(alert(["x": "1"]), dedupKey: "pd-key").map(\.dedupKey) == ["pd-key"])
     }
 
     @Test func keyFallsBackToSenderKeyThenFingerprint() {

@@ -33,6 +33,8 @@ import Testing
         #expect(DurationText.parse("250ms") == .milliseconds(250))
         #expect(DurationText.format(.seconds(5400)) == "1h30m")
         #expect(DurationText.format(.seconds(600)) == "10m")
+        // Past Int64 milliseconds: refused, not a crash.
+        #expect(DurationText.parse(String(repeating: "999999999d", count: 120)) == nil)
         for bad in ["", "10", "m", "-5m", "5x", "1h-3m", "1.5h"] {
             #expect(DurationText.parse(bad) == nil, "\(bad) should not parse")
         }

@@ -22,6 +22,26 @@ import Testing
         }
     }
 
+    /// `continue: true`: the alert also opens the next matching rule's incident, which runs
+    /// that rule's policy; the answer is the first rule's.
+    @Test func aContinuedRuleOpensItsOwnIncidentOnItsOwnPolicy() async throws {
+        let rules = RuleSet(rules: [
+            Rule(name: "outage-desk", matchers: [try Matcher(parsing: "alertname = PopDown")], policy: "pop-outage", continue: true),
+            Rule(name: "default", policy: "cdn-performance"),
+        ])
+        try await TestApp.run(rules: rules) { client, store, _ in
+            let (status, body, _) = try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown"))
+            #expect(status == .accepted)
+            let key = try #require(body["dedup_key"] as? String)
+            let incidents = try await store.incidents(.init(status: .all)).sorted { $0.id < $1.id }
+            #expect(incidents.map(\.rule) == ["outage-desk", "default"])
+            #expect(incidents.map(\.policy) == ["pop-outage", "cdn-performance"])
+            #expect(incidents.map(\.dedupKey) == [key, "default/\(key)"])
+            #expect(incidents.map(\.alertCount) == [1, 1])
+            #expect(incidents.allSatisfy { $0.escalation.hasPaged })
+        }
+    }
+
     @Test func resolvedAlertResolvesAndRefireReopens() async throws {
         try await TestApp.run { client, _, clock in
             let id = try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int

@@ -62,9 +62,8 @@ public struct Ingestor: Sendable {
         routed.reserveCapacity(alerts.count)
         for alert in alerts {
             firstIndex.append(routed.count)
-            for var r in rules.route(alert) {
+            for var r in rules.route(alert, dedupKey: dedupKey) {
                 r.escalationPolicy = policies[r.policy]
-                if let dedupKey { r.dedupKey = dedupKey }
                 routed.append(r)
             }
         }
