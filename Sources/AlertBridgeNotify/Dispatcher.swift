@@ -30,6 +30,13 @@ public struct Dispatcher: Service {
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
 
+    /// A lease that outlasts one delivery, which the transport bounds by `timeout` (the
+    /// whole transfer), with room to record it: twice the timeout, at least two minutes.
+    /// A shorter lease would hand a row out again while its first send is still running.
+    public static func lease(outlasting timeout: Duration) -> Duration {
+        max(.seconds(120), timeout * 2)
+    }
+
     public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,
                 backoff: Backoff = Backoff(), logger: Logger, metrics: any MetricsFactory,
                 lease: Duration = .seconds(120), idle: Duration = .seconds(5), maxInFlight: Int = 64,

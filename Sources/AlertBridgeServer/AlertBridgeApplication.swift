@@ -23,6 +23,8 @@ public struct AlertBridgeApplication: Sendable {
     public var limits: IngestLimits
     public var maxBodyBytes: Int
     public var backoff: Backoff
+    /// How long a claimed page is the dispatcher's alone (``Dispatcher/lease(outlasting:)``).
+    public var deliveryLease: Duration
     /// Signalled by writes that make escalation work due earlier than the engine expects.
     public let escalationWakeup = Wakeup()
     /// Signalled by writes that put pages in the outbox.
@@ -31,7 +33,8 @@ public struct AlertBridgeApplication: Sendable {
     public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],
                 connectors: [String: any Connector] = ["console": ConsoleConnector()], tokens: [TokenConfig] = [],
                 clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(),
-                limits: IngestLimits = IngestLimits(), maxBodyBytes: Int = 1 << 20, backoff: Backoff = Backoff()) {
+                limits: IngestLimits = IngestLimits(), maxBodyBytes: Int = 1 << 20, backoff: Backoff = Backoff(),
+                deliveryLease: Duration = Dispatcher.lease(outlasting: .seconds(20))) {
         self.store = store
         self.rules = rules
         self.policies = policies
@@ -42,6 +45,7 @@ public struct AlertBridgeApplication: Sendable {
         self.limits = limits
         self.maxBodyBytes = maxBodyBytes
         self.backoff = backoff
+        self.deliveryLease = deliveryLease
     }
 
     public func router() -> Router<AppRequestContext> {
@@ -67,7 +71,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func dispatcher(logger: Logger) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: deliveryWakeup, backoff: backoff,
-                   logger: logger, metrics: metrics.factory)
+                   logger: logger, metrics: metrics.factory, lease: deliveryLease)
     }
 
     /// - Parameter onServerRunning: called with the bound port once listening (port 0 picks a free one).

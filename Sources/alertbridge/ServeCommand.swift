@@ -64,7 +64,8 @@ struct Serve: AsyncParsableCommand {
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
                                          connectors: try connectors(loaded.server), tokens: loaded.server.tokens,
                                          limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes,
-                                         backoff: Backoff(maxAge: loaded.server.delivery.maxAge))
+                                         backoff: Backoff(maxAge: loaded.server.delivery.maxAge),
+                                         deliveryLease: Dispatcher.lease(outlasting: loaded.server.delivery.timeout))
         do {
             try await app.application(host: host, port: port, logger: logger).runService()
         } catch {

@@ -144,6 +144,13 @@ final class ScriptedConnector: Connector {
             #expect(again.map(\.attempts) == [2, 2])
         }
     }
+
+    /// `delivery.timeout: 3m` lets one send run three minutes: the lease must outlast it, or
+    /// the row would be handed out (and the page sent) again while the first send runs.
+    @Test func theLeaseOutlastsTheConfiguredTimeout() {
+        #expect(Dispatcher.lease(outlasting: .seconds(20)) == .seconds(120))
+        #expect(Dispatcher.lease(outlasting: .seconds(180)) == .seconds(360))
+    }
 }
 
 @Suite struct BackoffTests {
