@@ -69,15 +69,18 @@ struct ServerConfigParser {
         return (host, port)
     }
 
-    /// `limits: {max_labels: 32, ...}`: every value a whole number above zero.
+    /// `limits: {max_labels: 32, ...}`: every value a whole number above zero. A sender's
+    /// dedup key is indexed, and PostgreSQL refuses an index entry over about 2.7 KB.
     private func limits(_ node: Node, into limits: inout IngestLimits) {
         guard let fields = file.fields(node, allowed: IngestLimits.keys.map(\.key), expected: "a mapping of ingest limits") else { return }
         for (key, path) in IngestLimits.keys {
             guard let valueNode = fields[key], let value = file.int(valueNode) else { continue }
-            if value > 0 {
-                limits[keyPath: path] = value
-            } else {
+            if value <= 0 {
                 file.report("\(key) must be greater than zero", at: valueNode)
+            } else if key == "max_dedup_key_bytes", value > 1024 {
+                file.report("max_dedup_key_bytes must be at most 1024 (the key is indexed)", at: valueNode)
+            } else {
+                limits[keyPath: path] = value
             }
         }
     }

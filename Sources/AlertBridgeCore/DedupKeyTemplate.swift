@@ -37,6 +37,12 @@ public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
         self.description = text
     }
 
+    /// The longest key a template renders. Label values may be 1 KiB each, and PostgreSQL
+    /// refuses an index entry over about 2.7 KB, which would fail the whole batch.
+    public static let maxRenderedBytes = 512
+
+    /// The key for these labels. One longer than ``maxRenderedBytes`` keeps its start and
+    /// ends in `#` and the FNV-1a of the whole key, so distinct keys stay distinct.
     public func render(_ labels: Labels) -> String {
         var out = ""
         for part in parts {
@@ -45,7 +51,16 @@ public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
             case .label(let name): out += labels[name] ?? ""
             }
         }
-        return out
+        guard out.utf8.count > Self.maxRenderedBytes else { return out }
+        let suffix = "#" + Fingerprint.of(text: out)
+        var start = ""
+        var bytes = 0
+        for character in out {
+            bytes += character.utf8.count
+            if bytes > Self.maxRenderedBytes - suffix.utf8.count { break }
+            start.append(character)
+        }
+        return start + suffix
     }
 }
 

@@ -26,6 +26,13 @@ public enum Fingerprint {
         return hash
     }
 
+    /// FNV-1a of one text, as 16 hex digits.
+    public static func of(text: String) -> String {
+        var hash = offset
+        add(text, to: &hash)
+        return hex(hash)
+    }
+
     private static func add(_ string: String, to hash: inout UInt64) {
         for byte in string.utf8 {
             hash ^= UInt64(byte)

@@ -144,13 +144,14 @@ import Testing
         #expect(loaded.server.tokens.map(\.rateLimit) == [50, nil, 1000])
 
         let bad = try Fixture(["alertbridge.yaml": """
-            limits: {max_labels: 0, max_lables: 3}
+            limits: {max_labels: 0, max_lables: 3, max_dedup_key_bytes: 4096}
             tokens:
               - {name: a, scopes: [ingest], secret: s1, rate_limit: -1}
             """])
         let problems = bad.problems()
         #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:25: unknown key \"max_lables\"") }, "\(problems)")
         #expect(problems.contains("alertbridge.yaml:1:22: max_labels must be greater than zero"), "\(problems)")
+        #expect(problems.contains("alertbridge.yaml:1:61: max_dedup_key_bytes must be at most 1024 (the key is indexed)"), "\(problems)")
         #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:3:57: rate_limit must be") }, "\(problems)")
     }
 }

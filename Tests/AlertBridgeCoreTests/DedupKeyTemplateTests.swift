@@ -8,6 +8,20 @@ import Testing
                 == "EdgeLatencyHigh/ICN1/cdn-edge")
     }
 
+    /// Three 1 KiB label values would make a 3 KiB key, which PostgreSQL cannot index: it is
+    /// cut to 512 bytes, ending in the whole key's hash so that distinct keys stay distinct.
+    @Test func aLongKeyIsCutButStaysDistinct() throws {
+        let t = try DedupKeyTemplate(parsing: "{{a}}/{{b}}/{{c}}")
+        let long = String(repeating: "지", count: 340)  // 1,020 bytes
+        let one = t.render(["a": long, "b": long, "c": long + "1"])
+        let two = t.render(["a": long, "b": long, "c": long + "2"])
+        #expect(one.utf8.count <= DedupKeyTemplate.maxRenderedBytes)
+        #expect(one != two)
+        #expect(one == t.render(["a": long, "b": long, "c": long + "1"]))
+        #expect(one.hasPrefix(String(long.prefix(100))))
+        #expect(t.render(["a": "x", "b": "y", "c": "z"]) == "x/y/z")
+    }
+
     @Test func missingLabelRendersEmpty() throws {
         #expect(try DedupKeyTemplate(parsing: "PopDown/{{pop}}").render([:]) == "PopDown/")
     }
