@@ -68,23 +68,37 @@ public enum EscalationWindows {
         return start + tier
     }
 
-    /// The instants at which a window opens or closes between two times.
+    /// Every instant between two times at which the window may open or close: each
+    /// moment the wall clock in the window's zone reads its start or end, and each
+    /// daylight-saving jump. Whether the window is open is decided by the wall clock
+    /// (``contains(_:_:)``), so it only changes at these instants: a start inside a
+    /// spring-forward gap opens the window at the jump, and a start inside a fall-back
+    /// hour is read twice, once on each pass. Extra instants only split a stretch.
     static func boundaries(of window: EscalationPolicy.Window, from: Timestamp, to: Timestamp) -> [Timestamp] {
         guard let zone = TimeZone(identifier: window.timeZone) else { return [] }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
-        let first = calendar.startOfDay(for: Date(timeIntervalSince1970: Double(from.milliseconds) / 1000 - 86_400))
+        func date(_ t: Timestamp) -> Date { Date(timeIntervalSince1970: Double(t.milliseconds) / 1000) }
+        func instant(_ d: Date) -> Timestamp { Timestamp(milliseconds: Int64((d.timeIntervalSince1970 * 1000).rounded())) }
+        let low = from - .seconds(86_400), high = to + .seconds(86_400)
         var out: [Timestamp] = []
-        var day = first
-        while Timestamp(milliseconds: Int64(day.timeIntervalSince1970 * 1000)) <= to + .seconds(86_400) {
-            let parts = calendar.dateComponents([.year, .month, .day], from: day)
+        var jump = date(low)
+        while let next = zone.nextDaylightSavingTimeTransition(after: jump), instant(next) <= high {
+            out.append(instant(next))
+            jump = next
+        }
+        var day = calendar.startOfDay(for: date(low))
+        while instant(day) <= high {
+            let c = calendar.dateComponents([.year, .month, .day], from: day)
+            guard let y = c.year, let m = c.month, let d = c.day else { break }
+            // The day's midnight as if it were UTC, then shifted by each offset in force that day.
+            let midnightUTC = Int64(RFC3339.daysFromCivil(year: y, month: m, day: d)) * 86_400
+            let offsets = Set([0, 12, 24, 36].map { zone.secondsFromGMT(for: day.addingTimeInterval(Double($0) * 3600)) })
             for minute in [window.startMinute, window.endMinute] {
-                var c = parts
-                c.hour = minute / 60
-                c.minute = minute % 60
-                // 24:00 ends the day: the next midnight, which the calendar normalises.
-                if let date = calendar.date(from: c) {
-                    out.append(Timestamp(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded())))
+                for offset in offsets {
+                    let candidate = Timestamp(milliseconds: (midnightUTC + Int64(minute) * 60 - Int64(offset)) * 1000)
+                    let wall = calendar.dateComponents([.hour, .minute], from: date(candidate))
+                    if (wall.hour ?? -1) * 60 + (wall.minute ?? -1) == minute % 1440 { out.append(candidate) }
                 }
             }
             guard let next = calendar.date(byAdding: .day, value: 1, to: day) else { break }

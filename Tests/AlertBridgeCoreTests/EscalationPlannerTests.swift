@@ -270,5 +270,24 @@ import Testing
                                         escalateAfter: minutes(5))
         #expect(EscalationWindows.contains(w, RFC3339.parse("2026-03-08T07:10:00Z")!))   // 03:10 EDT
         #expect(!EscalationWindows.contains(w, RFC3339.parse("2026-03-08T08:10:00Z")!))  // 04:10 EDT
+        // Paged at 01:55 EST with a 60-minute tier: the window's 5 minutes are in force from
+        // the jump at 03:00 EDT (07:00 UTC), by which time 5 minutes have passed.
+        #expect(EscalationWindows.deadline(from: RFC3339.parse("2026-03-08T06:55:00Z")!, tier: minutes(60), windows: [w])
+                == RFC3339.parse("2026-03-08T07:00:00Z")!)
+    }
+
+    @Test func windowInTheRepeatedHourOfTheFallBackNight() {
+        // 01:00-02:00 happens twice in New York on 2026-11-01 (EDT, then EST). A window from
+        // 01:30 opens on each pass; paged at 01:05 EST (the second pass, 06:05 UTC), its
+        // 10 minutes are in force from 01:30 EST (06:30 UTC).
+        let w = EscalationPolicy.Window(name: "w", startMinute: 90, endMinute: 180, timeZone: "America/New_York",
+                                        escalateAfter: minutes(10))
+        #expect(!EscalationWindows.contains(w, RFC3339.parse("2026-11-01T06:05:00Z")!))  // 01:05 EST
+        #expect(EscalationWindows.contains(w, RFC3339.parse("2026-11-01T05:40:00Z")!))   // 01:40 EDT
+        #expect(EscalationWindows.deadline(from: RFC3339.parse("2026-11-01T06:05:00Z")!, tier: minutes(60), windows: [w])
+                == RFC3339.parse("2026-11-01T06:30:00Z")!)
+        // Paged at 01:20 EDT, first pass: the window opens at 01:30 EDT (05:30 UTC).
+        #expect(EscalationWindows.deadline(from: RFC3339.parse("2026-11-01T05:20:00Z")!, tier: minutes(60), windows: [w])
+                == RFC3339.parse("2026-11-01T05:30:00Z")!)
     }
 }
