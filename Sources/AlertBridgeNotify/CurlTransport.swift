@@ -185,8 +185,6 @@ public struct CurlTransport: Sendable {
 
     private func performPost(url: String, headers: [HeaderField], body: [UInt8], cancelled: Flag)
         -> Result<HTTPResponse, TransportError> {
-        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
-        defer { curl_easy_cleanup(handle) }
         let state = TransferState(cancelled: cancelled)
         var list: UnsafeMutablePointer<curl_slist>?
         // No `Expect: 100-continue` round trip before the body.
@@ -197,8 +195,11 @@ public struct CurlTransport: Sendable {
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         defer { errorBuffer.deallocate() }
         errorBuffer[0] = 0
+        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
 
         return withExtendedLifetime(state) {
+            // Cleanup may still talk to the server and call back: everything it uses lives until then.
+            defer { curl_easy_cleanup(handle) }
             let context = Unmanaged.passUnretained(state).toOpaque()
             common(handle, url: url, errorBuffer: errorBuffer, context: context)
             _ = ab_setopt_long(handle, CURLOPT_POST, 1)
@@ -242,7 +243,7 @@ public struct CurlTransport: Sendable {
 
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
-                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: url))
+                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: url, smtp: false))
             }
             var status = 0
             _ = ab_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -251,8 +252,6 @@ public struct CurlTransport: Sendable {
     }
 
     private func performSend(_ mail: MailEnvelope, cancelled: Flag) -> Result<Void, TransportError> {
-        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
-        defer { curl_easy_cleanup(handle) }
         let state = TransferState(cancelled: cancelled)
         state.upload = mail.message
         var recipients: UnsafeMutablePointer<curl_slist>?
@@ -261,12 +260,20 @@ public struct CurlTransport: Sendable {
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         defer { errorBuffer.deallocate() }
         errorBuffer[0] = 0
+        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
 
         return withExtendedLifetime(state) {
+            // Cleanup sends QUIT and may call back: everything it uses lives until then.
+            defer { curl_easy_cleanup(handle) }
             let context = Unmanaged.passUnretained(state).toOpaque()
             common(handle, url: mail.url, errorBuffer: errorBuffer, context: context)
             _ = ab_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>")
             _ = ab_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
+            // One refused address (a colleague who left) must not stop the page for the
+            // others; libcurl still fails the transfer when every recipient is refused.
+            _ = ab_setopt_long(handle, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1)
+            // Bounds each wait for a reply, also QUIT's at cleanup, which the total timeout does not cover.
+            _ = ab_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, Int(max(1, totalTimeout.milliseconds / 1000)))
             if let username = mail.username { _ = ab_setopt_string(handle, CURLOPT_USERNAME, username) }
             if let password = mail.password { _ = ab_setopt_string(handle, CURLOPT_PASSWORD, password) }
             let level: curl_usessl = switch mail.startTLS {
@@ -306,7 +313,7 @@ public struct CurlTransport: Sendable {
 
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
-                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: mail.url))
+                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: mail.url, smtp: true))
             }
             return .success(())
         }
@@ -319,6 +326,8 @@ public struct CurlTransport: Sendable {
         _ = ab_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         // Signals are process-wide; timeouts must not use them in a threaded program.
         _ = ab_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        // Cleanup does not wait for a DNS lookup still running in libcurl's resolver thread.
+        _ = ab_setopt_long(handle, CURLOPT_QUICK_EXIT, 1)
         _ = ab_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, connectTimeout.milliseconds)))
         _ = ab_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(max(1, totalTimeout.milliseconds)))
         _ = ab_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
@@ -333,10 +342,12 @@ public struct CurlTransport: Sendable {
         _ = ab_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
     }
 
+    /// - Parameter smtp: only an SMTP reply code says whether trying again can help; an
+    ///   HTTP transfer that failed got no usable answer, whatever status came before it broke.
     private static func failure(_ code: CURLcode, handle: UnsafeMutableRawPointer, errorBuffer: UnsafeMutablePointer<CChar>,
-                                state: TransferState, url: String) -> TransportError {
+                                state: TransferState, url: String, smtp: Bool) -> TransportError {
         var responseCode = 0
-        _ = ab_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
+        if smtp { _ = ab_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode) }
         let detail = String(cString: errorBuffer)
         var message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         if let reply = state.lastReply, responseCode >= 400, !reply.isEmpty {
@@ -350,7 +361,8 @@ public struct CurlTransport: Sendable {
         case CURLE_OPERATION_TIMEDOUT: kind = .timeout
         case CURLE_USE_SSL_FAILED:
             kind = .tlsUnavailable
-            message = "the server at \(redacted(url)) does not offer STARTTLS and this connector requires it (starttls: required): \(message)"
+            message = "the server at \(redacted(url)) did not start TLS (it does not offer STARTTLS, or refused it) "
+                + "and this connector requires it (starttls: required): \(message)"
         case CURLE_SSL_CONNECT_ERROR: kind = .tlsHandshake
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
             kind = .tlsVerify

@@ -12,7 +12,10 @@ import Foundation
 public enum DeliveryClassifier {
     /// How a transfer that got no usable answer failed.
     public static func classify(_ error: TransportError) -> DeliveryError {
-        if error.kind == .tlsUnavailable { return .permanent(error.message) }
+        // 454 is RFC 3207's "TLS not available due to temporary reason".
+        if error.kind == .tlsUnavailable {
+            return (400..<500).contains(error.responseCode ?? 0) ? .transient(error.message) : .permanent(error.message)
+        }
         if error.kind != .connect && error.kind != .timeout, let code = error.responseCode {
             if (400..<500).contains(code) { return .transient(error.message) }
             if (500..<600).contains(code) { return .permanent(error.message) }
@@ -41,16 +44,22 @@ public enum DeliveryClassifier {
         }
     }
 
+    /// The longest `Retry-After` taken as it is: a page is given up once it is
+    /// `delivery.max_age` old (at most a year), so any longer wait means the same.
+    /// Bounding it keeps the arithmetic on it from overflowing.
+    static let longestRetryAfter = Duration.seconds(400 * 86_400)
+
     /// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); `nil` when
-    /// absent or unreadable. A date in the past means "now".
+    /// absent or unreadable. A date in the past means "now"; any wait is at most
+    /// ``longestRetryAfter``.
     public static func retryAfter(_ value: String?, now: Timestamp) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        let longest = longestRetryAfter.milliseconds / 1000
         if value.allSatisfy(\.isASCII) && value.allSatisfy(\.isNumber) {
-            guard let seconds = Int64(value) else { return .seconds(Int64(Int32.max)) }
-            return .seconds(seconds)
+            return .seconds(min(Int64(value) ?? longest, longest))
         }
         guard let date = HTTPDate.parse(value) else { return nil }
-        return .milliseconds(max(0, date.milliseconds - now.milliseconds))
+        return .milliseconds(min(max(0, date.milliseconds - now.milliseconds), longestRetryAfter.milliseconds))
     }
 
     /// The start of a receiver's answer, on one line, for the timeline.
@@ -87,7 +96,7 @@ enum HTTPDate {
             // asctime: Day Mon D HH:MM:SS YYYY
             (day, month, year, time) = (Int(parts[2]), monthNumber(parts[1]), Int(parts[4]), parts[3])
         }
-        guard let day, let month, let year, let time, (1...31).contains(day) else { return nil }
+        guard let day, let month, let year, let time, (1...31).contains(day), (1...9999).contains(year) else { return nil }
         let clock = time.split(separator: ":").compactMap { Int($0) }
         guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0...60).contains(clock[2]) else {
             return nil

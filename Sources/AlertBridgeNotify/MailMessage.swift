@@ -136,10 +136,13 @@ public struct MailMessage: Sendable, Equatable {
     }
 
     /// The value of an unstructured header (the subject) after `Name: `: printable ASCII is
-    /// folded at spaces; anything else becomes encoded-words, one per line.
+    /// folded at spaces; anything else becomes encoded-words, one per line. So does a word
+    /// too long for a line of its own (a URL in a title): folding cannot break it, and a
+    /// line over 998 characters is refused by SMTP servers (RFC 5322 §2.1.1).
     public static func encodeHeaderText(_ text: String, nameLength: Int) -> String {
         let clean = sanitized(text)
-        guard needsEncoding(clean) else { return foldWords(clean, firstLineUsed: nameLength) }
+        let hasLongWord = clean.split(separator: " ").contains { $0.count > 76 }
+        guard needsEncoding(clean) || hasLongWord else { return foldWords(clean, firstLineUsed: nameLength) }
         return encodedWords(clean, firstLineRoom: 76 - nameLength).joined(separator: "\r\n ")
     }
 

@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import Foundation
 
 /// The facts every chat card shows, in order, and the marks that say at a glance how bad
 /// a page is. Pure, shared by the Slack and Teams renderings.
@@ -37,10 +38,18 @@ extension PageText {
         "\(emoji(page)) \(subject(page))"
     }
 
-    /// The runbook link, when the incident's annotations have one.
+    /// The runbook, when the incident's annotations have one: a link or a note.
     public static func runbook(_ page: PageMessage) -> String? {
         let a = page.incident.incident.annotations
         return a["runbook"] ?? a["runbook_url"]
+    }
+
+    /// The runbook when it is an absolute http(s) URL, for a button or a link: Teams
+    /// drops a card whose `Action.OpenUrl` is not one, after answering 202.
+    public static func runbookLink(_ page: PageMessage) -> String? {
+        guard let runbook = runbook(page), let url = URL(string: runbook), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", url.host?.isEmpty == false else { return nil }
+        return runbook
     }
 
     /// The command that acknowledges, while there is something to acknowledge.

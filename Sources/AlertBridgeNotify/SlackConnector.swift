@@ -43,7 +43,11 @@ public enum SlackMessage {
         if !page.delivery.recipients.isEmpty {
             parts.append("for \(escape(page.delivery.recipients.joined(separator: ", ")))")
         }
-        if let runbook = PageText.runbook(page) { parts.append("<\(escape(runbook))|Runbook>") }
+        if let runbook = PageText.runbookLink(page) {
+            parts.append("<\(escape(runbook))|Runbook>")
+        } else if let runbook = PageText.runbook(page) {
+            parts.append("runbook: \(escape(runbook))")
+        }
         return parts.joined(separator: " · ")
     }
 

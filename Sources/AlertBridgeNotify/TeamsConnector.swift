@@ -30,6 +30,9 @@ public enum TeamsMessage {
         if let command = PageText.ackCommand(page) {
             body.append(["type": "TextBlock", "text": .string("Acknowledge: `\(command)`"), "wrap": true])
         }
+        if PageText.runbookLink(page) == nil, let runbook = PageText.runbook(page) {
+            body.append(["type": "TextBlock", "text": .string("Runbook: \(runbook)"), "wrap": true])
+        }
         var context = "alertbridge incident #\(i.id) · policy \(i.policy) · key \(i.dedupKey)"
         if !page.delivery.recipients.isEmpty { context += " · for \(page.delivery.recipients.joined(separator: ", "))" }
         body.append(["type": "TextBlock", "text": .string(context), "wrap": true, "size": "Small", "isSubtle": true])
@@ -40,7 +43,7 @@ public enum TeamsMessage {
             "msteams": ["width": "Full"],
             "body": .array(body),
         ]
-        if let runbook = PageText.runbook(page), case .object(var object) = card {
+        if let runbook = PageText.runbookLink(page), case .object(var object) = card {
             object["actions"] = [["type": "Action.OpenUrl", "title": "Runbook", "url": .string(runbook)]]
             card = .object(object)
         }

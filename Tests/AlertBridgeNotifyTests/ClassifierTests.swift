@@ -49,6 +49,31 @@ import Testing
         #expect(DeliveryClassifier.retryAfter("-5", now: now) == nil)
     }
 
+    /// RFC 9110 allows any number of digits: a huge wait is the longest one, not a crash
+    /// of the whole process (and again after every restart, as the page is retried).
+    @Test func aHugeRetryAfterIsBoundedNotACrash() {
+        let longest = DeliveryClassifier.longestRetryAfter
+        for value in ["10000000000000000", "99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            let wait = DeliveryClassifier.retryAfter(value, now: now)
+            #expect(wait == longest, "\(value)")
+            #expect(Backoff().delay(afterAttempts: 3, retryAfter: wait, random: 0.5) == longest)
+        }
+        #expect(DeliveryClassifier.retryAfter("Fri, 31 Dec 999999999 23:59:59 GMT", now: now) == nil)
+        guard case .transient(_, let wait) = http(503, ["retry-after": "Fri, 31 Dec 999999999 23:59:59 GMT"]) else {
+            Issue.record("503 is transient"); return
+        }
+        #expect(wait == nil)
+    }
+
+    /// A status that came before the transfer broke is not an answer: only an SMTP reply
+    /// code decides. And an SMTP server's 454 to STARTTLS is RFC 3207's temporary refusal.
+    @Test func transportFailuresAfterAnHTTPStatusAndATemporaryTLSRefusal() {
+        #expect(DeliveryClassifier.classify(TransportError(.connect, "reset")) == .transient("reset"))
+        #expect(DeliveryClassifier.classify(TransportError(.tlsUnavailable, "454 TLS not available", responseCode: 454))
+                == .transient("454 TLS not available"))
+        #expect(DeliveryClassifier.classify(TransportError(.tlsUnavailable, "no STARTTLS")) == .permanent("no STARTTLS"))
+    }
+
     @Test func connectionProblemsAreTransient() {
         for kind in [TransportError.Kind.connect, .resolve, .timeout, .tlsHandshake, .other] {
             #expect(DeliveryClassifier.classify(TransportError(kind, "x")) == .transient("x"))

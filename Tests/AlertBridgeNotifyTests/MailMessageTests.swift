@@ -123,6 +123,18 @@ enum MailDecoding {
         for line in m.text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n") { #expect(line.count <= 78) }
     }
 
+    /// A word longer than a line (a URL pasted into a summary) cannot be folded: the subject
+    /// becomes encoded-words instead of a line over 998 characters that servers refuse.
+    @Test func aSubjectWithAWordLongerThanALineIsEncoded() throws {
+        let url = "https://grafana.example.com/d/edge?" + String(repeating: "var-pop=ICN1&", count: 80)
+        let page = Pages.page(title: "latency at " + url)
+        let m = try MailMessage.render(page, from: from, now: Pages.t0)
+        for line in m.text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n") {
+            #expect(line.count <= 78, "\(line.prefix(80))…")
+        }
+        #expect(MailDecoding.decodeEncodedWords(headers(m)["Subject"]!) == PageText.subject(page))
+    }
+
     @Test func aLineBreakInATitleCannotInjectAHeader() throws {
         let m = try MailMessage.render(Pages.page(title: "disk full\r\nBcc: everyone@example.com"), from: from, now: Pages.t0)
         let head = m.text.components(separatedBy: "\r\n\r\n")[0]

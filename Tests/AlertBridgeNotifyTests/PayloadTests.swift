@@ -75,6 +75,18 @@ import Testing
         #expect(card["actions"]?[0]?["url"] == "https://wiki.example.com/runbooks/edge-latency")
     }
 
+    /// Teams drops a card whose button is not a URL (after answering 202): a runbook that is
+    /// a note is shown as text instead, in Slack too.
+    @Test func aRunbookThatIsNotALinkIsTextNotAButton() throws {
+        var page = Pages.page()
+        page.incident.incident.annotations["runbook"] = "see wiki: edge latency"
+        let card = try #require(TeamsMessage.payload(page)["attachments"]?[0]?["content"])
+        #expect(card["actions"] == nil)
+        #expect(try #require(card["body"]?.arrayValue).contains { $0["text"] == "Runbook: see wiki: edge latency" })
+        #expect(SlackMessage.context(page).contains("runbook: see wiki: edge latency"))
+        #expect(!SlackMessage.context(page).contains("|Runbook>"))
+    }
+
     @Test func resolvedCardsAreGreenWithoutAnAckCommand() throws {
         let card = try #require(TeamsMessage.payload(Pages.page(.resolved, status: .resolved))["attachments"]?[0]?["content"])
         let body = try #require(card["body"]?.arrayValue)

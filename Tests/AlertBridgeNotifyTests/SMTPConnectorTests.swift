@@ -167,6 +167,18 @@ struct SMTPConnectorTests {
         }
     }
 
+    /// A colleague who left must not stop the page for the rest of the list.
+    @Test func aRejectedRecipientDoesNotStopTheOthers() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            let result = await deliver(connector(sink.url, sink),
+                                       Pages.page(recipients: ["noc@example.com", "reject-me@example.com", "oncall@example.com"]))
+            #expect(result == nil, "\(String(describing: result))")
+            let received = try sink.received()
+            #expect(received.count == 1)
+            #expect(received.first?.recipients == ["noc@example.com", "oncall@example.com"])
+        }
+    }
+
     @Test func aServerThatIsNotThereIsTransient() async throws {
         let port = try await HTTPReceiver.closedPort()
         let mail = SMTPConnector(settings: .init(url: "smtp://127.0.0.1:\(port)", from: from),
