@@ -96,10 +96,14 @@ public struct IngestOutcome: Sendable, Equatable {
     public var incidentID: Int64?
     public var dedupKey: String
     public var kind: Kind
+    /// A merge that paged: the incident was created while inhibited (or without a policy)
+    /// and this alert arrived uninhibited. Pages were written, as for `created`.
+    public var startedPaging: Bool
 
-    public init(incidentID: Int64?, dedupKey: String, kind: Kind) {
+    public init(incidentID: Int64?, dedupKey: String, kind: Kind, startedPaging: Bool = false) {
         self.incidentID = incidentID
         self.dedupKey = dedupKey
         self.kind = kind
+        self.startedPaging = startedPaging
     }
 }

@@ -193,13 +193,12 @@ public enum IngestPlanner {
                 if var incident = existing, incident.status.isOpen {
                     merge(alert, into: &incident, now: now)
                     // Created while inhibited (or without a policy): page once an alert arrives uninhibited.
-                    if inhibitor == nil, routed.escalationPolicy != nil, incident.status == .triggered,
-                       !incident.escalation.hasPaged {
-                        startEscalation(&incident, routed, now: now, reason: .triggered)
-                    }
+                    let startsPaging = inhibitor == nil && routed.escalationPolicy != nil && incident.status == .triggered
+                        && !incident.escalation.hasPaged
+                    if startsPaging { startEscalation(&incident, routed, now: now, reason: .triggered) }
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
-                                         kind: inhibitor == nil ? .merged : .suppressed)
+                                         kind: inhibitor == nil ? .merged : .suppressed, startedPaging: startsPaging)
                 }
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {

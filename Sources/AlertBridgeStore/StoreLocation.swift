@@ -2,7 +2,8 @@ import Foundation
 
 /// Where the store lives, from `store:` in alertbridge.yaml or `--store`.
 public enum StoreLocation: Sendable, Equatable {
-    /// `sqlite:alertbridge.db` (a path) or `sqlite::memory:`.
+    /// `sqlite:alertbridge.db`: a file, the only kind (the writer and the readers each open
+    /// it; an in-memory database would be a different one for each).
     case sqlite(path: String)
     /// `postgres://user:pass@host:5432/db[?sslmode=disable|prefer|require]` (or `postgresql://`).
     case postgres(PostgresLocation)
@@ -11,6 +12,9 @@ public enum StoreLocation: Sendable, Equatable {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw .invalidLocation("store \"\(text)\" names no file") }
+            guard path != ":memory:", !path.hasPrefix("file:") else {
+                throw .invalidLocation("store \"\(text)\" is not a file path; alertbridge keeps incidents in a file (sqlite:alertbridge.db)")
+            }
             self = .sqlite(path: path)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             self = .postgres(try PostgresLocation(parsing: text))

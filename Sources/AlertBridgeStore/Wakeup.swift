@@ -16,6 +16,9 @@ public final class Wakeup: Sendable {
 
     public init() {}
 
+    /// A signal is waiting to be taken (for tests: whether a write signalled).
+    var isPending: Bool { state.withLock { $0.pending } }
+
     public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {

@@ -80,7 +80,7 @@ extension IncidentActionCommand {
     }
 }
 
-private let defaultUser = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+private let defaultUser = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "operator"
 
 struct Ack: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Acknowledge an incident: you are on it.")

@@ -7,11 +7,11 @@ struct CLITests {
     static let operatorName = "e2e-operator"
 
     /// Runs `alertbridge ARGS` with `ALERTBRIDGE_URL=url` and `USER` set to ``operatorName``.
-    static func cli(_ arguments: String..., url: String) async throws -> ProcessResult {
+    static func cli(_ arguments: String..., url: String, user: String = operatorName) async throws -> ProcessResult {
         var environment = ProcessInfo.processInfo.environment
         environment["ALERTBRIDGE_URL"] = url
         environment["ALERTBRIDGE_TOKEN"] = nil
-        environment["USER"] = operatorName
+        environment["USER"] = user
         return try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)
     }
 
@@ -107,6 +107,11 @@ struct CLITests {
             let annotated = try await api.incident(id)
             #expect(annotated.timeline?.contains { $0.kind == "note" && $0.detail == "cause: bad config push to icn1" } == true,
                     "timeline: \(annotated.timeline ?? [])")
+
+            // An empty $USER (some containers) counts as unset: "operator" acts, not a usage error.
+            let anonymous = try await Self.cli("note", "\(id)", "checked by the night shift", url: url, user: "")
+            #expect(anonymous.status == 0, "\(anonymous)")
+            #expect(try await api.incident(id).timeline?.contains { $0.kind == "note" && $0.by == "operator" } == true)
 
             // Unknown incident: exit 1, not found.
             Self.expectOneLineRefusal(try await Self.cli("show", "999999", url: url), containing: "not found")

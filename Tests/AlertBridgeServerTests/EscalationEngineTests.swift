@@ -1,7 +1,7 @@
 import AlertBridgeCore
 import AlertBridgeNotify
 import AlertBridgeServer
-import AlertBridgeStore
+@testable import AlertBridgeStore
 import Foundation
 import HummingbirdTesting
 import Logging
@@ -71,6 +71,31 @@ import Testing
             #expect(breaches?.count == 1)
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(metrics.contains(#"alertbridge_sla_breaches_total{sla="acknowledge"} 1"#))
+        }
+    }
+
+    /// Writes that put pages or notices in the outbox wake the dispatcher, so they go out at
+    /// once rather than at its next idle poll: an auto-resolve's notices, and the first
+    /// page of an incident that was opened while inhibited.
+    @Test func everyWriteThatQueuesAPageWakesTheDispatcher() async throws {
+        var policies = TestApp.policies
+        policies["cdn-performance"]?.autoResolveAfter = .seconds(3600)
+        try await TestApp.withApp(rules: TestApp.inhibitingRules, policies: policies) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2"))
+            clock.advance(by: .seconds(3600))
+            await app.deliveryWakeup.wait(timeout: .zero)  // take the signals so far
+            #expect(!app.deliveryWakeup.isPending)
+            #expect(try await engine.tick().advanced == 1)  // auto-resolved: resolve notices queued
+            #expect(app.deliveryWakeup.isPending)
+
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", alertname: "PopDown"))
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1["outcome"] as? String == "suppressed")
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", alertname: "PopDown", status: "resolved"))
+            await app.deliveryWakeup.wait(timeout: .zero)
+            let merged = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", instance: "icn1-edge-02")).1
+            #expect(merged["outcome"] as? String == "merged")
+            #expect(app.deliveryWakeup.isPending, "the merge paged tier 1")
         }
     }
 

@@ -76,7 +76,7 @@ public struct Ingestor: Sendable {
             throw APIError(.serviceUnavailable, "the store could not commit the alerts; retry", retryAfterSeconds: 1)
         }
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
-        if outcomes.contains(where: { $0.kind != .merged }) { wake() }
+        if outcomes.contains(where: { $0.kind != .merged || $0.startedPaging }) { wake() }
         let answers = firstIndex.map { outcomes[$0] }
         for outcome in outcomes { metrics.outcomes[outcome.kind]?.increment() }
         return answers

@@ -20,6 +20,10 @@ public struct EscalationEngine: Service {
     /// cannot signal this process (another instance) is still picked up.
     let idle: Duration
     static let batch = 500
+    /// The wait when something is due but a pass advanced nothing: another transaction
+    /// holds it (PostgreSQL's `SKIP LOCKED`, an ingest merging into it). Trying again at
+    /// once would spin on the database for as long as that lasts.
+    static let contended = Duration.milliseconds(100)
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
                 metrics: ServerMetrics, logger: Logger, idle: Duration = .seconds(5)) {
@@ -37,10 +41,11 @@ public struct EscalationEngine: Service {
             while !Task.isCancelled {
                 var delay = idle
                 do {
-                    try await tick()
+                    let report = try await tick()
                     if let due = try await store.nextEscalationDue() {
                         delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
                     }
+                    if report.advanced == 0 && delay == .zero { delay = Self.contended }
                 } catch {
                     logger.error("escalation pass failed; retrying", metadata: ["error": "\(error)"])
                     delay = .seconds(1)
@@ -61,10 +66,9 @@ public struct EscalationEngine: Service {
             total.slaBreaches += report.slaBreaches
             if report.advanced < Self.batch { break }
         }
-        if total.pages > 0 {
-            metrics.escalationPages.increment(by: total.pages)
-            deliveries.signal()
-        }
+        if total.pages > 0 { metrics.escalationPages.increment(by: total.pages) }
+        // An advance may have written pages, or resolve notices (auto_resolve_after).
+        if total.advanced > 0 { deliveries.signal() }
         for kind in total.slaBreaches { metrics.slaBreaches[kind]?.increment() }
         return total
     }
