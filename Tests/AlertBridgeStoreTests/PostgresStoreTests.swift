@@ -163,6 +163,48 @@ struct PostgresStoreTests {
     /// PostgreSQL stops while alerts arrive: calls fail fast (the server answers 503),
     /// `ping` fails (`/readyz`), and the same store works again once the database is back;
     /// nothing reported committed is lost.
+    /// Another session holds an incident's row (an operator's transaction, a frozen
+    /// instance). Calls waiting on it fail at their deadline, and the server cancels their
+    /// queries too, so they give their connections back: the rest of the store goes on
+    /// working instead of running out of connections.
+    @Test func callsBlockedOnALockedRowDoNotKeepTheirConnections() async throws {
+        let location = try Self.freshDatabase()
+        var options = PostgresStore.Options()
+        options.callTimeout = .seconds(2)
+        options.acquireTimeout = .seconds(1)
+        options.maximumConnections = 2
+        let store = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
+        let id = try #require(try await store.ingest([StoreConformance.routed("a", key: "Locked")], now: Self.t0)[0].incidentID)
+
+        let server = try PostgresServer.shared.get()
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: PostgresServer.bin + "/psql")
+        holder.arguments = ["-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
+                            "-c", "BEGIN; SELECT id FROM incidents WHERE id = \(id) FOR UPDATE; SELECT pg_sleep(30); COMMIT;"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate() }
+        // Until the holder is asleep inside its transaction (it took the lock first).
+        while try PostgresServer.run(PostgresServer.bin + "/psql", [
+            "-X", "-At", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
+            "-c", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND wait_event = 'PgSleep'",
+        ]).trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        for round in 1...3 {
+            await #expect(throws: (any Error).self, "merge \(round) waits on the locked row") {
+                _ = try await store.ingest([StoreConformance.routed("b", key: "Locked")], now: Self.t0 + .seconds(Int64(round)))
+            }
+        }
+        // Three calls blocked on the row came and went; the pool's two connections are free.
+        #expect(try await store.ingest([StoreConformance.routed("c", key: "Elsewhere")], now: Self.t0 + .seconds(9))
+                .map(\.kind) == [.created])
+        #expect(try await store.incidents(IncidentQuery(status: .all)).count == 2)
+        try await store.close()
+    }
+
     @Test func databaseRestartDuringIngest() async throws {
         let server = try PostgresServer.start()
         defer { server.destroy() }

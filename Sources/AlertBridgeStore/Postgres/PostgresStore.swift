@@ -61,6 +61,14 @@ public final class PostgresStore: IncidentStore {
             database: location.database, tls: try tls(location.tls))
         config.options.connectTimeout = options.connectTimeout
         config.options.maximumConnections = options.maximumConnections
+        // A call that gave up at its deadline cannot stop its query (PostgresNIO ignores
+        // task cancellation): the server must, or a query waiting on a lock would keep its
+        // connection, and ten of them the whole pool. And a session that holds locks but
+        // went quiet (a frozen instance) is ended, so it does not block the others for good.
+        let deadline = "\(max(1, options.callTimeout.milliseconds))"
+        config.options.additionalStartupParameters = [
+            ("statement_timeout", deadline), ("idle_in_transaction_session_timeout", deadline),
+        ]
         config.options.minimumConnections = 1
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let runner = Task { await client.run() }
