@@ -33,9 +33,10 @@ public struct MailMessage: Sendable, Equatable {
             throw .permanent("invalid recipient address \"\(sanitized(recipient))\"")
         }
         let domain = messageIDDomain(sender)
-        let root = rootMessageID(incident: page.incident.incident.id, domain: domain)
+        let incident = page.incident.incident
+        let root = rootMessageID(incident: incident.id, createdAt: incident.createdAt, domain: domain)
         let isRoot = isFirstPage(page.delivery)
-        let id = isRoot ? root : pageMessageID(for: page.delivery, domain: domain)
+        let id = isRoot ? root : pageMessageID(for: page.delivery, createdAt: incident.createdAt, domain: domain)
 
         var headers: [(String, String)] = [
             ("Date", date(now)),
@@ -78,13 +79,16 @@ public struct MailMessage: Sendable, Equatable {
         d.step == 1 && d.event != .acknowledged && d.event != .resolved
     }
 
-    public static func rootMessageID(incident: Int64, domain: String) -> String {
-        "<incident-\(incident)@alertbridge.\(domain)>"
+    /// The incident's id and creation time (milliseconds): ids start again at 1 in a new
+    /// database (a staging copy, a move to PostgreSQL), and mail services such as Gmail
+    /// hide a message whose Message-ID they have already seen.
+    public static func rootMessageID(incident: Int64, createdAt: Timestamp, domain: String) -> String {
+        "<incident-\(incident).\(createdAt.milliseconds)@alertbridge.\(domain)>"
     }
 
     /// Stable across retries of one outbox row, distinct between rows.
-    public static func pageMessageID(for d: Delivery, domain: String) -> String {
-        "<incident-\(d.incidentID).step-\(d.step).tier-\(d.tier).\(d.event.rawValue).\(d.id)@alertbridge.\(domain)>"
+    public static func pageMessageID(for d: Delivery, createdAt: Timestamp, domain: String) -> String {
+        "<incident-\(d.incidentID).\(createdAt.milliseconds).step-\(d.step).tier-\(d.tier).\(d.event.rawValue).\(d.id)@alertbridge.\(domain)>"
     }
 
     /// The sender's domain, for Message-IDs: unique to this deployment.

@@ -54,7 +54,7 @@ enum MailDecoding {
     @Test func firstPageCarriesTheIncidentsRootMessageID() throws {
         let m = try MailMessage.render(Pages.page(.triggered, step: 1), from: from, now: Pages.t0)
         let h = headers(m)
-        #expect(h["Message-ID"] == "<incident-42@alertbridge.example.com>")
+        #expect(h["Message-ID"] == "<incident-42.1795457100000@alertbridge.example.com>")
         #expect(h["In-Reply-To"] == nil)
         #expect(h["References"] == nil)
         #expect(h["Date"] == "Mon, 23 Nov 2026 18:05:00 +0000")
@@ -69,12 +69,12 @@ enum MailDecoding {
     }
 
     @Test func laterPagesThreadUnderTheFirst() throws {
-        let root = "<incident-42@alertbridge.example.com>"
+        let root = "<incident-42.1795457100000@alertbridge.example.com>"
         for (event, step) in [(EscalationPlanner.PageReason.escalated, 2), (.repeated, 5), (.resolved, 3), (.acknowledged, 1)] {
             let page = Pages.page(event, status: event == .resolved ? .resolved : .triggered, step: step, tier: 2, deliveryID: 19)
             let m = try MailMessage.render(page, from: from, now: Pages.t0)
             let h = headers(m)
-            #expect(h["Message-ID"] == "<incident-42.step-\(step).tier-2.\(event.rawValue).19@alertbridge.example.com>")
+            #expect(h["Message-ID"] == "<incident-42.1795457100000.step-\(step).tier-2.\(event.rawValue).19@alertbridge.example.com>")
             #expect(h["In-Reply-To"] == root)
             #expect(h["References"] == root)
         }
@@ -86,6 +86,11 @@ enum MailDecoding {
         let other = try MailMessage.render(Pages.page(.escalated, step: 2, deliveryID: 9), from: from, now: Pages.t0)
         #expect(a.messageID == again.messageID)
         #expect(a.messageID != other.messageID)
+        // Incident 42 of a new database (created at another time) is another thread.
+        var first = Pages.page()
+        let before = try MailMessage.render(first, from: from, now: Pages.t0).messageID
+        first.incident.incident.createdAt = Pages.t0 + .seconds(86_400)
+        #expect(try MailMessage.render(first, from: from, now: Pages.t0).messageID != before)
     }
 
     @Test func koreanSubjectIsEncodedPerRFC2047AndRoundTrips() throws {

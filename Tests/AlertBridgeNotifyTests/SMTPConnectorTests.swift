@@ -43,7 +43,7 @@ struct SMTPConnectorTests {
             #expect(a.header("Date") == "Mon, 23 Nov 2026 18:05:00 +0000")
             #expect(a.header("From") == "Alertbridge <alertbridge@example.com>")
             #expect(a.header("To") == "noc@example.com, lead@example.com")
-            #expect(a.header("Message-ID") == "<incident-42@alertbridge.example.com>")
+            #expect(a.header("Message-ID") == "<incident-42.1795457100000@alertbridge.example.com>")
             #expect(a.header("MIME-Version") == "1.0")
             #expect(a.header("Content-Type") == "text/plain; charset=utf-8")
 
