@@ -105,6 +105,8 @@ public enum IngestPlanner {
         var touched: Set<Int64> = []
         var alerts: [AlertKey: AlertChange] = [:]
         var alertOrder: [AlertKey] = []
+        /// The keys of `alerts` by incident, so a resolution finds the batch's own changes.
+        var alertKeysByIncident: [Int64: [AlertKey]] = [:]
         var timeline: [TimelineEntry] = []
         var resolvedIDs: [Int64] = []
         var pages: [EscalationPlanner.Page] = []
@@ -177,6 +179,7 @@ public enum IngestPlanner {
                 alerts[key] = AlertChange(incidentID: incidentID, alert: alert, received: 1,
                                           firstSeenAt: now, lastSeenAt: now)
                 alertOrder.append(key)
+                alertKeysByIncident[incidentID, default: []].append(key)
             }
         }
 
@@ -264,6 +267,9 @@ public enum IngestPlanner {
                     incident.firingCount = 0
                     incident.nextEscalationAt = nil
                     for k in alertStatus.keys where k.incidentID == incident.id { alertStatus[k] = .resolved }
+                    // This batch's own changes too (`resolve: any` leaves others firing): the
+                    // store marks the stored alerts resolved, then writes these as they end up.
+                    for k in alertKeysByIncident[incident.id] ?? [] { alerts[k]?.alert.status = .resolved }
                     resolvedIDs.append(incident.id)
                     timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .resolved, by: alert.source,
                                                   detail: "all alerts resolved"))

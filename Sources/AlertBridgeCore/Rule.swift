@@ -132,6 +132,19 @@ public struct RuleSet: Sendable, Equatable {
         return out
     }
 
+    /// The keys the incidents of an alert keyed `key` can have: the key itself, and the
+    /// prefixed key of every rule a `continue: true` can lead to. PagerDuty's acknowledge
+    /// and resolve name only the key, and must reach all of them.
+    public func incidentKeys(for key: String) -> [String] {
+        var keys = [key]
+        var afterContinue = false
+        for rule in rules {
+            if afterContinue { keys.append("\(rule.name)/\(key)") }
+            if rule.continue { afterContinue = true }
+        }
+        return keys
+    }
+
     private func route(_ alert: Alert, by rule: Rule) -> RoutedAlert {
         var alert = alert
         if let severity = rule.severity { alert.severity = severity }
@@ -140,8 +153,9 @@ public struct RuleSet: Sendable, Equatable {
             dedupKey: rule.dedupKey?.render(alert.labels) ?? alert.dedupKey ?? alert.fingerprint,
             policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
-        // An alert never inhibits itself (Alertmanager skips sources that are also targets).
-        for source in inhibitRules where source.name != rule.name {
+        // An alert that is itself a source is never inhibited by that rule (as in
+        // Alertmanager), also when `continue: true` routes it to a target rule too.
+        for source in inhibitRules where source.name != rule.name && !source.matchers.matchAll(alert.labels) {
             guard let inhibit = source.inhibit, inhibit.targets.matchAll(alert.labels) else { continue }
             routed.inhibitors.append(InhibitCandidate(sourceRule: source.name, equal: inhibit.equal))
         }

@@ -42,6 +42,22 @@ import Testing
         #expect(rules.route(alert(["x": "1"]), dedupKey: "pd-key").map(\.dedupKey) == ["pd-key"])
     }
 
+    /// An alert that matches an inhibit rule's source is never inhibited by it, also in the
+    /// rule `continue: true` leads it to: a critical PopDown must page the exec desk.
+    @Test func anAlertIsNeverInhibitedByARuleItIsASourceOf() {
+        let set = RuleSet(rules: [
+            Rule(name: "pop-down", matchers: [try! Matcher(parsing: "alertname = PopDown")], policy: "pop-outage",
+                 inhibit: Rule.Inhibit(targets: [try! Matcher(parsing: "severity = critical")], equal: ["pop"]), continue: true),
+            Rule(name: "exec", matchers: [try! Matcher(parsing: "severity = critical")], policy: "exec"),
+        ])
+        let routed = set.route(alert(["alertname": "PopDown", "pop": "ICN1", "severity": "critical"]))
+        #expect(routed.map(\.rule) == ["pop-down", "exec"])
+        #expect(routed.allSatisfy { $0.inhibitors.isEmpty })
+        // Another critical alert of that PoP is still a target.
+        #expect(set.route(alert(["alertname": "EdgeDown", "pop": "ICN1", "severity": "critical"]))[0].inhibitors.count == 1)
+        #expect(set.incidentKeys(for: "k") == ["k", "exec/k"])
+    }
+
     @Test func keyFallsBackToSenderKeyThenFingerprint() {
         #expect(rules.route(alert(["x": "1"], dedupKey: "sender-key"))[0].dedupKey == "sender-key")
         let labels: Labels = ["x": "1"]

@@ -106,6 +106,23 @@ import Testing
         }
     }
 
+    /// A `continue: true` rule opens a second incident for the event; PagerDuty's resolve
+    /// names only the dedup_key and must close both, or the second pages on and on.
+    @Test func acknowledgeAndResolveReachTheIncidentsOfContinuedRules() async throws {
+        let rules = RuleSet(rules: [
+            Rule(name: "desk", matchers: [try Matcher(parsing: "source = grafana")], policy: "pop-outage", continue: true),
+            Rule(name: "default", policy: "cdn-performance"),
+        ])
+        try await TestApp.run(rules: rules) { client, store, _ in
+            #expect(try await client.post("/v2/enqueue", trigger(key: "k1")).0 == .accepted)
+            #expect(try await store.incidents(.init(status: .open)).map(\.dedupKey).sorted() == ["default/k1", "k1"])
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "acknowledge", "dedup_key": "k1"}"#)
+            #expect(try await store.incidents(.init(status: .all)).map(\.status) == [.acknowledged, .acknowledged])
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "k1"}"#)
+            #expect(try await store.incidents(.init(status: .open)).isEmpty)
+        }
+    }
+
     @Test func routingKeyMustBeAnIngestTokenWhenTokensAreConfigured() async throws {
         let tokens = [TokenConfig(name: "grafana", scopes: [.ingest], secret: "grafana-key", rateLimit: 1),
                       TokenConfig(name: "noc", scopes: [.operate], secret: "noc-key")]

@@ -260,5 +260,20 @@ struct StoreConformance {
         _ = try await store.ingest([Self.routed("b", .resolved)], now: t0 + .seconds(120))
         detail = try #require(try await store.incident(id: id))
         #expect(detail.incident.status == .resolved)
+
+        // `resolve: any`: a recovery resolves the incident, and an alert that fired earlier
+        // in the same batch resolves with it, so a later re-fire counts it again.
+        func any(_ instance: String, _ status: AlertStatus = .firing) -> RoutedAlert {
+            var r = Self.routed(instance, status, key: "Any")
+            r.resolve = .any
+            return r
+        }
+        let anyID = try #require(try await store.ingest([any("a")], now: t0)[0].incidentID)
+        #expect(try await store.ingest([any("b"), any("a", .resolved)], now: t0 + .seconds(60)).map(\.kind) == [.merged, .resolved])
+        let resolved = try #require(try await store.incident(id: anyID))
+        #expect(resolved.incident.status == .resolved)
+        #expect(resolved.alerts.allSatisfy { $0.status == .resolved })
+        #expect(try await store.ingest([any("b")], now: t0 + .seconds(90)).map(\.kind) == [.reopened])
+        #expect(try await store.incident(id: anyID)?.incident.firingCount == 1)
     }
 }

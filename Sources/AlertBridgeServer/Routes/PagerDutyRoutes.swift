@@ -64,14 +64,17 @@ struct PagerDutyRoutes {
         return token.name
     }
 
-    /// Acknowledge or resolve the open incident of the key. Like PagerDuty, an event for a
-    /// key with nothing open, or one already in that state, is still processed.
+    /// Acknowledge or resolve the open incidents of the key: its own, and those a
+    /// `continue: true` rule opened for it. Like PagerDuty, an event for a key with
+    /// nothing open, or one already in that state, is still processed.
     private func act(_ action: IncidentAction, key: String) async throws {
-        guard let incident = try await store.openIncident(dedupKey: key) else { return }
-        do {
-            _ = try await store.act(action, on: incident.id, now: ingestor.clock.now())
-            ingestor.wake()
-        } catch is IncidentAction.Refusal {
+        for candidate in ingestor.rules.incidentKeys(for: key) {
+            guard let incident = try await store.openIncident(dedupKey: candidate) else { continue }
+            do {
+                _ = try await store.act(action, on: incident.id, now: ingestor.clock.now())
+                ingestor.wake()
+            } catch is IncidentAction.Refusal {
+            }
         }
     }
 
