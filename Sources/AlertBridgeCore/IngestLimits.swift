@@ -18,9 +18,15 @@ public struct IngestLimits: Sendable, Equatable {
     /// write it as a summary, so its length is no reason to refuse the alert (Alertmanager
     /// does not retry a 400); the whole text stays in the annotation.
     public func derivedSummary(_ text: String) -> String {
-        guard text.utf8.count > maxSummaryLength else { return text }
+        Self.cut(text, toBytes: maxSummaryLength)
+    }
+
+    /// `text` if it fits in `limit` UTF-8 bytes, else its start, cut at a character
+    /// boundary, ending in "…", within the limit.
+    public static func cut(_ text: String, toBytes limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
         let ellipsis = "…"
-        let room = maxSummaryLength - (maxSummaryLength > ellipsis.utf8.count ? ellipsis.utf8.count : 0)
+        let room = limit - (limit > ellipsis.utf8.count ? ellipsis.utf8.count : 0)
         var cut = ""
         var bytes = 0
         for character in text {
@@ -28,7 +34,7 @@ public struct IngestLimits: Sendable, Equatable {
             if bytes > room { break }
             cut.append(character)
         }
-        return room < maxSummaryLength ? cut + ellipsis : cut
+        return room < limit ? cut + ellipsis : cut
     }
 
     /// The YAML keys, each with the property it sets, for the config loader and the docs.

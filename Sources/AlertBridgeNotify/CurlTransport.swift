@@ -179,6 +179,9 @@ public struct CurlTransport: Sendable {
         var uploadOffset = 0
         /// The server's last refusal (SMTP 4xx/5xx reply line), for error messages.
         var lastReply: String?
+        /// The last temporary refusal (SMTP 4xx), also in a transfer that succeeded: one
+        /// recipient greylisted while the others took the message.
+        var temporaryRefusal: String?
 
         init(cancelled: Flag) { self.cancelled = cancelled }
     }
@@ -307,6 +310,7 @@ public struct CurlTransport: Sendable {
                 if line.first == "4" || line.first == "5" {
                     state.lastReply = line.trimmingCharacters(in: .whitespacesAndNewlines)
                 }
+                if line.first == "4" { state.temporaryRefusal = state.lastReply }
                 return 0
             }
             _ = ab_setopt_pointer(handle, CURLOPT_DEBUGDATA, context)
@@ -314,6 +318,12 @@ public struct CurlTransport: Sendable {
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
                 return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: mail.url, smtp: true))
+            }
+            // Some recipients took it, another was refused for now: try again later, to all
+            // of them (a second copy for some beats none for one; at least once).
+            if let refusal = state.temporaryRefusal {
+                return .failure(TransportError(.rejected, "a recipient was refused for now (server said: \(refusal)); sending again to all",
+                                               responseCode: Int(refusal.prefix(3))))
             }
             return .success(())
         }
@@ -326,8 +336,6 @@ public struct CurlTransport: Sendable {
         _ = ab_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         // Signals are process-wide; timeouts must not use them in a threaded program.
         _ = ab_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        // Cleanup does not wait for a DNS lookup still running in libcurl's resolver thread.
-        _ = ab_setopt_long(handle, CURLOPT_QUICK_EXIT, 1)
         _ = ab_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(1, connectTimeout.milliseconds)))
         _ = ab_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(max(1, totalTimeout.milliseconds)))
         _ = ab_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)

@@ -30,11 +30,12 @@ public struct Dispatcher: Service {
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
 
-    /// A lease that outlasts one delivery, which the transport bounds by `timeout` (the
-    /// whole transfer), with room to record it: twice the timeout, at least two minutes.
-    /// A shorter lease would hand a row out again while its first send is still running.
+    /// A lease that outlasts one delivery with room to record it. The transport bounds a
+    /// transfer by `timeout`, and an SMTP session's closing QUIT by `timeout` again: twice
+    /// the timeout and a minute, at least two minutes. A shorter lease would hand a row
+    /// out again while its first send is still running.
     public static func lease(outlasting timeout: Duration) -> Duration {
-        max(.seconds(120), timeout * 2)
+        max(.seconds(120), timeout * 2 + .seconds(60))
     }
 
     public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,

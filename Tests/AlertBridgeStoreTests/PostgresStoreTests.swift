@@ -160,9 +160,6 @@ struct PostgresStoreTests {
 
     // MARK: - Database restart
 
-    /// PostgreSQL stops while alerts arrive: calls fail fast (the server answers 503),
-    /// `ping` fails (`/readyz`), and the same store works again once the database is back;
-    /// nothing reported committed is lost.
     /// Another session holds an incident's row (an operator's transaction, a frozen
     /// instance). Calls waiting on it fail at their deadline, and the server cancels their
     /// queries too, so they give their connections back: the rest of the store goes on
@@ -186,7 +183,8 @@ struct PostgresStoreTests {
         try holder.run()
         defer { holder.terminate() }
         // Until the holder is asleep inside its transaction (it took the lock first).
-        while try PostgresServer.run(PostgresServer.bin + "/psql", [
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, try PostgresServer.run(PostgresServer.bin + "/psql", [
             "-X", "-At", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
             "-c", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND wait_event = 'PgSleep'",
         ]).trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
@@ -205,6 +203,9 @@ struct PostgresStoreTests {
         try await store.close()
     }
 
+    /// PostgreSQL stops while alerts arrive: calls fail fast (the server answers 503),
+    /// `ping` fails (`/readyz`), and the same store works again once the database is back;
+    /// nothing reported committed is lost.
     @Test func databaseRestartDuringIngest() async throws {
         let server = try PostgresServer.start()
         defer { server.destroy() }

@@ -59,57 +59,45 @@ struct PagerDutyEvent: Decodable {
                     errors.append("'payload.\(name)' is longer than \(limits.maxLabelValueLength) bytes")
                 }
             }
-            errors += annotationProblems(limits: limits)
-        }
-        return errors
-    }
 
-    /// The `limits:` of annotations, which a trigger's `custom_details`, `client` and
-    /// `client_url` become: the same bounds a native alert's annotations have.
-    private func annotationProblems(limits: IngestLimits) -> [String] {
-        let notes = annotations
-        guard notes.count <= limits.maxAnnotations else {
-            return ["'payload.custom_details' has \(notes.count) fields, more than the limit of \(limits.maxAnnotations)"]
-        }
-        var errors: [String] = []
-        for (key, value) in notes.sorted(by: { $0.key < $1.key }) {
-            let field = key == "client" || key == "client_url" ? "'\(key)'" : "'payload.custom_details.\(key.prefix(32))'"
-            if key.utf8.count > limits.maxNameLength {
-                errors.append("\(field) has a name longer than \(limits.maxNameLength) bytes")
-            } else if value.utf8.count > limits.maxAnnotationValueLength {
-                errors.append("\(field) is longer than \(limits.maxAnnotationValueLength) bytes")
-            }
         }
         return errors
     }
 
     /// A trigger's annotations: each field of an object `custom_details` (other JSON as
-    /// one `custom_details` text), `client` and `client_url`.
-    private var annotations: Labels {
-        var annotations: Labels = [:]
+    /// one `custom_details` text), `client` and `client_url`, kept within the annotation
+    /// `limits:` rather than refused. Senders such as Grafana put a whole alert group in
+    /// one field and do not retry a 400, so a long value is cut (ending in "…"), a long
+    /// name too, and fields past the limit (in name order) are left out.
+    private func annotations(limits: IngestLimits) -> Labels {
+        var fields: [(String, String)] = []
         switch payload?.custom_details {
-        case .object(let fields)?:
-            for (key, value) in fields { annotations[key] = value.text }
+        case .object(let object)?:
+            fields = object.map { ($0.key, $0.value.text) }.sorted { $0.0 < $1.0 }
         case let value?:
-            annotations["custom_details"] = value.text
+            fields = [("custom_details", value.text)]
         case nil:
             break
         }
+        var annotations: Labels = [:]
         if let client { annotations["client"] = client }
         if let client_url { annotations["client_url"] = client_url }
-        return annotations
+        for (name, value) in fields where annotations.count < limits.maxAnnotations {
+            annotations[IngestLimits.cut(name, toBytes: limits.maxNameLength)] = value
+        }
+        return annotations.mapValues { IngestLimits.cut($0, toBytes: limits.maxAnnotationValueLength) }
     }
 
     /// The alert a valid `trigger` stands for. Its fingerprint is the dedup key: one
     /// PagerDuty key is one alert and one incident.
-    func alert(dedupKey: String) -> Alert {
+    func alert(dedupKey: String, limits: IngestLimits) -> Alert {
         let p = payload!
         var labels: Labels = ["source": p.source!, "severity": p.severity!]
         if let v = p.component { labels["component"] = v }
         if let v = p.group { labels["group"] = v }
         if let v = p.class { labels["class"] = v }
         return Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: p.summary!,
-                     labels: labels, annotations: annotations, dedupKey: dedupKey, fingerprint: dedupKey,
+                     labels: labels, annotations: annotations(limits: limits), dedupKey: dedupKey, fingerprint: dedupKey,
                      startsAt: p.timestamp.flatMap(RFC3339.parse))
     }
 }

@@ -38,7 +38,7 @@ struct PagerDutyRoutes {
             let key = event.dedup_key ?? Self.newDedupKey()
             switch PagerDutyEvent.Action(rawValue: event.event_action!)! {
             case .trigger:
-                let alert = event.alert(dedupKey: key)
+                let alert = event.alert(dedupKey: key, limits: ingestor.limits)
                 _ = try await ingestor.commit([alert], dedupKey: key, format: "pagerduty")
             case .acknowledge:
                 try await act(.acknowledge(by: by, note: "acknowledged through the Events API"), key: key)
