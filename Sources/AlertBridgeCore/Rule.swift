@@ -55,15 +55,21 @@ public struct Rule: Sendable, Equatable {
 public struct InhibitCandidate: Sendable, Equatable {
     public var sourceRule: String
     public var equal: [String]
+    /// The targets, when the alert matches the source rule's matchers too: then, as in
+    /// Alertmanager, a source that is itself a target cannot inhibit it (its own incident
+    /// opened by that rule through `continue: true`, above all).
+    public var twoSidedTargets: [Matcher]?
 
-    public init(sourceRule: String, equal: [String]) {
+    public init(sourceRule: String, equal: [String], twoSidedTargets: [Matcher]? = nil) {
         self.sourceRule = sourceRule
         self.equal = equal
+        self.twoSidedTargets = twoSidedTargets
     }
 
     /// Alertmanager's rule: every `equal` label has the same value in both (absent counts as empty).
     public func isInhibited(_ labels: Labels, by source: Labels) -> Bool {
-        equal.allSatisfy { (labels[$0] ?? "") == (source[$0] ?? "") }
+        if let targets = twoSidedTargets, targets.matchAll(source) { return false }
+        return equal.allSatisfy { (labels[$0] ?? "") == (source[$0] ?? "") }
     }
 }
 
@@ -153,11 +159,12 @@ public struct RuleSet: Sendable, Equatable {
             dedupKey: rule.dedupKey?.render(alert.labels) ?? alert.dedupKey ?? alert.fingerprint,
             policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
-        // An alert that is itself a source is never inhibited by that rule (as in
-        // Alertmanager), also when `continue: true` routes it to a target rule too.
-        for source in inhibitRules where source.name != rule.name && !source.matchers.matchAll(alert.labels) {
+        // An alert never inhibits itself (Alertmanager skips sources that are also targets).
+        for source in inhibitRules where source.name != rule.name {
             guard let inhibit = source.inhibit, inhibit.targets.matchAll(alert.labels) else { continue }
-            routed.inhibitors.append(InhibitCandidate(sourceRule: source.name, equal: inhibit.equal))
+            let twoSided = source.matchers.matchAll(alert.labels)
+            routed.inhibitors.append(InhibitCandidate(sourceRule: source.name, equal: inhibit.equal,
+                                                      twoSidedTargets: twoSided ? inhibit.targets : nil))
         }
         return routed
     }

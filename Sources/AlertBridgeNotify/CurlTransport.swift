@@ -179,9 +179,6 @@ public struct CurlTransport: Sendable {
         var uploadOffset = 0
         /// The server's last refusal (SMTP 4xx/5xx reply line), for error messages.
         var lastReply: String?
-        /// The last temporary refusal (SMTP 4xx), also in a transfer that succeeded: one
-        /// recipient greylisted while the others took the message.
-        var temporaryRefusal: String?
 
         init(cancelled: Flag) { self.cancelled = cancelled }
     }
@@ -272,8 +269,9 @@ public struct CurlTransport: Sendable {
             common(handle, url: mail.url, errorBuffer: errorBuffer, context: context)
             _ = ab_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>")
             _ = ab_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
-            // One refused address (a colleague who left) must not stop the page for the
-            // others; libcurl still fails the transfer when every recipient is refused.
+            // One refused address (a colleague who left, a full mailbox) must not stop the
+            // page for the others; libcurl still fails the transfer when every recipient is
+            // refused. Retrying a partly taken page would send the others copy after copy.
             _ = ab_setopt_long(handle, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1)
             // Bounds each wait for a reply, also QUIT's at cleanup, which the total timeout does not cover.
             _ = ab_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, Int(max(1, totalTimeout.milliseconds / 1000)))
@@ -310,7 +308,6 @@ public struct CurlTransport: Sendable {
                 if line.first == "4" || line.first == "5" {
                     state.lastReply = line.trimmingCharacters(in: .whitespacesAndNewlines)
                 }
-                if line.first == "4" { state.temporaryRefusal = state.lastReply }
                 return 0
             }
             _ = ab_setopt_pointer(handle, CURLOPT_DEBUGDATA, context)
@@ -318,12 +315,6 @@ public struct CurlTransport: Sendable {
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
                 return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: mail.url, smtp: true))
-            }
-            // Some recipients took it, another was refused for now: try again later, to all
-            // of them (a second copy for some beats none for one; at least once).
-            if let refusal = state.temporaryRefusal {
-                return .failure(TransportError(.rejected, "a recipient was refused for now (server said: \(refusal)); sending again to all",
-                                               responseCode: Int(refusal.prefix(3))))
             }
             return .success(())
         }

@@ -59,7 +59,6 @@ struct PagerDutyEvent: Decodable {
                     errors.append("'payload.\(name)' is longer than \(limits.maxLabelValueLength) bytes")
                 }
             }
-
         }
         return errors
     }
@@ -83,7 +82,9 @@ struct PagerDutyEvent: Decodable {
         if let client { annotations["client"] = client }
         if let client_url { annotations["client_url"] = client_url }
         for (name, value) in fields where annotations.count < limits.maxAnnotations {
-            annotations[IngestLimits.cut(name, toBytes: limits.maxNameLength)] = value
+            // The top-level `client` and `client_url` win over details of the same name.
+            let key = IngestLimits.cut(name, toBytes: limits.maxNameLength)
+            if annotations[key] == nil { annotations[key] = value }
         }
         return annotations.mapValues { IngestLimits.cut($0, toBytes: limits.maxAnnotationValueLength) }
     }
