@@ -1,4 +1,8 @@
 /// An escalation policy as loaded from `escalation-policies/*.yaml`.
+///
+/// Its `Codable` form is each incident's stored snapshot: a field added later must decode
+/// when absent (`decodeIfPresent`), or incidents opened before the upgrade cannot read
+/// their snapshot and stop escalating (their timeline says so).
 public struct EscalationPolicy: Sendable, Equatable, Codable {
     /// Who to page: a connector and, for email, its recipients.
     public struct Target: Sendable, Equatable, Codable {

@@ -147,6 +147,13 @@ public struct DeliveryRecord: Sendable, Equatable {
 }
 
 extension TimelineEntry {
+    /// The timeline line of an incident whose due escalation could not run because its
+    /// policy snapshot does not decode: stopped, and said so, rather than silently.
+    static func unreadableSnapshot(incidentID: Int64, at: Timestamp) -> TimelineEntry {
+        TimelineEntry(incidentID: incidentID, at: at, kind: .escalated, by: "alertbridge",
+                      detail: "escalation stopped: the policy snapshot of this incident could not be read; page its people by hand")
+    }
+
     /// The timeline line of a failed delivery, worded alike by every store.
     static func deliveryFailed(incidentID: Int64, tier: Int, connector: String, reason: String,
                                retrying: Bool, at: Timestamp) -> TimelineEntry {

@@ -120,6 +120,22 @@ import Testing
         }
     }
 
+    /// A snapshot that no longer decodes (a policy field added without a default) stops
+    /// that incident's escalation, and its timeline says so instead of going quiet.
+    @Test func anUnreadableSnapshotStopsEscalationVisibly() async throws {
+        try await Self.withStore { conformance in
+            let store = try #require(conformance.store as? SQLiteStore)
+            let t0 = conformance.t0
+            let id = try #require(try await store.ingest([StoreConformance.routed("a")], now: t0)[0].incidentID)
+            try await store.writer.run { try $0.run(#"UPDATE policy_snapshots SET body = '{"name": "cdn-performance"}'"#) }
+            let report = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10)
+            #expect(report.advanced == 1 && report.pages == 0)
+            let detail = try #require(try await store.incident(id: id))
+            #expect(detail.incident.nextEscalationAt == nil)
+            #expect(detail.timeline.last?.detail?.contains("policy snapshot of this incident could not be read") == true)
+        }
+    }
+
     /// The writer keeps each policy's encoded snapshot between batches; a policy that
     /// changed under the same name must still get a snapshot of its own.
     @Test func aChangedPolicyGetsItsOwnSnapshot() async throws {

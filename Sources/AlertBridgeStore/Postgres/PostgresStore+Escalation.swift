@@ -120,7 +120,8 @@ extension PostgresStore {
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
-            try await Self.append(db, timeline: decisions.flatMap(\.timeline), logger: logger)
+            try await Self.append(db, timeline: decisions.flatMap(\.timeline)
+                                  + unpoliced.map { TimelineEntry.unreadableSnapshot(incidentID: $0.id, at: now) }, logger: logger)
             try await Self.enqueue(db, decisions.flatMap(\.pages), now: now, logger: logger)
             let autoResolved = decisions.map(\.incident).filter { $0.status == .resolved }
             try await Self.markAlertsResolved(db, incidentIDs: autoResolved.map(\.id), logger: logger)

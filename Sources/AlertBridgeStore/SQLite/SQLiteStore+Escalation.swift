@@ -48,7 +48,8 @@ extension SQLiteStore {
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
-            try db.append(timeline: decisions.flatMap(\.timeline))
+            try db.append(timeline: decisions.flatMap(\.timeline)
+                          + unpoliced.map { TimelineEntry.unreadableSnapshot(incidentID: $0.id, at: now) })
             try db.enqueue(decisions.flatMap(\.pages), now: now)
             let autoResolved = decisions.map(\.incident).filter { $0.status == .resolved }
             try db.markAlertsResolved(incidentIDs: autoResolved.map(\.id))
