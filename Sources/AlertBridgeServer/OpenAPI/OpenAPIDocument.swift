@@ -315,6 +315,7 @@ paths:
         "401": {$ref: "#/components/responses/Unauthorized"}
         "403": {$ref: "#/components/responses/Forbidden"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
   /api/v1/incidents/{id}:
     get:
       summary: One incident with its alerts and timeline
@@ -328,6 +329,7 @@ paths:
         "403": {$ref: "#/components/responses/Forbidden"}
         "404": {$ref: "#/components/responses/NotFound"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
   /api/v1/incidents/{id}/ack:
     post:
       summary: Acknowledge; stops escalation and notifies the tiers paged so far
@@ -344,6 +346,7 @@ paths:
         "409": {$ref: "#/components/responses/Conflict"}
         "413": {$ref: "#/components/responses/TooLarge"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
   /api/v1/incidents/{id}/resolve:
     post:
       summary: Resolve; notifies the tiers paged so far
