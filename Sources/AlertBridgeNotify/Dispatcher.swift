@@ -101,11 +101,9 @@ public struct Dispatcher: Service {
                             waitedForRoom = false
                             if backlog {
                                 delay = .zero  // maybe more due; claim again (or wait for room)
-                            } else if let due = try await store.nextDeliveryDue() {
-                                delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
-                                // Due but not claimed: another instance's claim holds the rows
-                                // (SKIP LOCKED). Do not spin on the database until it commits.
-                                if claimed.isEmpty && delay == .zero { delay = .milliseconds(100) }
+                            } else {
+                                delay = Wakeup.delay(afterTaking: claimed.count, nextDue: try await store.nextDeliveryDue(),
+                                                     now: clock.now(), idle: idle)
                             }
                         }
                     } catch {

@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import Synchronization
 
 /// Lets one sleeping service loop be woken early by a write that makes work due.
@@ -62,5 +63,21 @@ public final class Wakeup: Sendable {
             }
             waiter?.resume()
         }
+    }
+}
+
+extension Wakeup {
+    /// The wait when something is due that a pass could not take: another transaction
+    /// holds it (PostgreSQL's `SKIP LOCKED`, an ingest merging into the incident).
+    public static let contended = Duration.milliseconds(100)
+
+    /// How long a service loop sleeps after a pass that took `taken` items: until the
+    /// next due time, at most `idle`; ``contended`` rather than not at all when something
+    /// is already due but the pass took nothing, so the loop does not spin on the
+    /// database for as long as another transaction holds the row.
+    public static func delay(afterTaking taken: Int, nextDue: Timestamp?, now: Timestamp, idle: Duration) -> Duration {
+        guard let nextDue else { return idle }
+        let untilDue = min(idle, .milliseconds(max(0, nextDue.milliseconds - now.milliseconds)))
+        return untilDue == .zero && taken == 0 ? contended : untilDue
     }
 }

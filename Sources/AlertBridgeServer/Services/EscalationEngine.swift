@@ -20,10 +20,6 @@ public struct EscalationEngine: Service {
     /// cannot signal this process (another instance) is still picked up.
     let idle: Duration
     static let batch = 500
-    /// The wait when something is due but a pass advanced nothing: another transaction
-    /// holds it (PostgreSQL's `SKIP LOCKED`, an ingest merging into it). Trying again at
-    /// once would spin on the database for as long as that lasts.
-    static let contended = Duration.milliseconds(100)
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
                 metrics: ServerMetrics, logger: Logger, idle: Duration = .seconds(5)) {
@@ -42,10 +38,8 @@ public struct EscalationEngine: Service {
                 var delay = idle
                 do {
                     let report = try await tick()
-                    if let due = try await store.nextEscalationDue() {
-                        delay = min(idle, .milliseconds(max(0, due.milliseconds - clock.now().milliseconds)))
-                    }
-                    if report.advanced == 0 && delay == .zero { delay = Self.contended }
+                    delay = Wakeup.delay(afterTaking: report.advanced, nextDue: try await store.nextEscalationDue(),
+                                         now: clock.now(), idle: idle)
                 } catch {
                     logger.error("escalation pass failed; retrying", metadata: ["error": "\(error)"])
                     delay = .seconds(1)
