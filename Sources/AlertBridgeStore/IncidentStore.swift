@@ -70,10 +70,13 @@ public struct IncidentQuery: Sendable, Equatable {
 
     public var status: StatusFilter
     public var limit: Int
+    /// Only incidents created at or after this time (`alertbridge report --since`).
+    public var createdSince: Timestamp?
 
-    public init(status: StatusFilter = .open, limit: Int = 100) {
+    public init(status: StatusFilter = .open, limit: Int = 100, createdSince: Timestamp? = nil) {
         self.status = status
         self.limit = limit
+        self.createdSince = createdSince
     }
 }
 

@@ -113,6 +113,19 @@ struct CLITests {
             #expect(anonymous.status == 0, "\(anonymous)")
             #expect(try await api.incident(id).timeline?.contains { $0.kind == "note" && $0.by == "operator" } == true)
 
+            // report: the window's incident, acknowledged and resolved, as a summary and as JSON.
+            let report = try await Self.cli("report", "--since", "1h", url: url)
+            #expect(report.status == 0, "\(report)")
+            #expect(report.stdout.contains("(1h): 1 (0 open, 1 resolved)"), "\(report)")
+            #expect(report.stdout.contains("by severity   critical 1"), "\(report)")
+            #expect(report.stdout.contains("acknowledged  1 of 1, after p50"), "\(report)")
+            let reportJSON = try await Self.cli("report", "--json", url: url)
+            #expect(reportJSON.status == 0, "\(reportJSON)")
+            let summary = try JSONSerialization.jsonObject(with: Data(reportJSON.stdout.utf8)) as? [String: Any]
+            #expect(summary?["incidents"] as? Int == 1, "\(reportJSON)")
+            #expect((summary?["time_to_resolve"] as? [String: Any])?["count"] as? Int == 1, "\(reportJSON)")
+            #expect(summary?["truncated"] as? Bool == false, "\(reportJSON)")
+
             // Unknown incident: exit 1, not found.
             Self.expectOneLineRefusal(try await Self.cli("show", "999999", url: url), containing: "not found")
 
@@ -124,7 +137,8 @@ struct CLITests {
             #expect(bogus.status == 2, "\(bogus)")
             #expect(bogus.stderr.contains("--status"), "\(bogus)")
             for arguments in [["incidents", "--limit", "0"], ["incidents", "--limit", "5000"], ["show", "0"],
-                              ["note", "\(id)", ""], ["ack", "\(id)", "--by", ""], ["escalate", "-3"]] {
+                              ["note", "\(id)", ""], ["ack", "\(id)", "--by", ""], ["escalate", "-3"],
+                              ["report", "--since", "0s"], ["report", "--since", "400d"], ["report", "--since", "soon"]] {
                 let usage = try await run(try Paths.alertbridgeBinary(), arguments,
                                           environment: ProcessInfo.processInfo.environment.merging(["ALERTBRIDGE_URL": url]) { $1 })
                 #expect(usage.status == 2, "\(arguments): \(usage)")

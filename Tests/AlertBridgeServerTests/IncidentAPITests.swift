@@ -71,6 +71,21 @@ import Testing
             #expect(try await client.post("/api/v1/incidents/\(id)/ack", "not json").0 == .badRequest)
             #expect(try await client.get("/api/v1/incidents?status=weird").1["field"] as? String == "status")
             #expect(try await client.get("/api/v1/incidents?limit=0").1["field"] as? String == "limit")
+            #expect(try await client.get("/api/v1/incidents?since=yesterday").1["field"] as? String == "since")
+        }
+    }
+
+    /// `?since=` lists the incidents created at or after a time (`alertbridge report`).
+    @Test func listingSinceATime() async throws {
+        try await TestApp.run { client, _, clock in
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1"))
+            clock.advance(by: .seconds(3600))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2"))
+            let since = RFC3339.format(clock.now() - .seconds(60))
+            let (status, body) = try await client.get("/api/v1/incidents?status=all&since=\(since)")
+            #expect(status == .ok)
+            let listed = try #require(body["incidents"] as? [[String: Any]])
+            #expect(listed.map { ($0["labels"] as? [String: String])?["pop"] } == ["NRT2"])
         }
     }
 }

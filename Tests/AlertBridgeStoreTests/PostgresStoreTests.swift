@@ -38,6 +38,9 @@ struct PostgresStoreTests {
     @Test func reopenWithinWindowElseNewIncident() async throws {
         try await Self.withStore { try await $0.reopenWithinWindowElseNewIncident() }
     }
+    @Test func listingSinceACreationTime() async throws {
+        try await Self.withStore { try await $0.listingSinceACreationTime() }
+    }
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }

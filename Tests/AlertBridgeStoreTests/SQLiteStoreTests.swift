@@ -35,6 +35,9 @@ import Testing
     @Test func reopenWithinWindowElseNewIncident() async throws {
         try await Self.withStore { try await $0.reopenWithinWindowElseNewIncident() }
     }
+    @Test func listingSinceACreationTime() async throws {
+        try await Self.withStore { try await $0.listingSinceACreationTime() }
+    }
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }

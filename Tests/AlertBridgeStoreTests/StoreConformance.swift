@@ -276,4 +276,14 @@ struct StoreConformance {
         #expect(try await store.ingest([any("b")], now: t0 + .seconds(90)).map(\.kind) == [.reopened])
         #expect(try await store.incident(id: anyID)?.incident.firingCount == 1)
     }
+
+    /// `alertbridge report --since`: incidents created at or after a time.
+    func listingSinceACreationTime() async throws {
+        _ = try await store.ingest([Self.routed("a", key: "old")], now: t0)
+        _ = try await store.ingest([Self.routed("b", key: "new")], now: t0 + .seconds(3600))
+        let recent = try await store.incidents(IncidentQuery(status: .all, createdSince: t0 + .seconds(3600)))
+        #expect(recent.map(\.dedupKey) == ["new"])
+        #expect(try await store.incidents(IncidentQuery(status: .all, createdSince: t0)).count == 2)
+        #expect(try await store.incidents(IncidentQuery(status: .all)).count == 2)
+    }
 }

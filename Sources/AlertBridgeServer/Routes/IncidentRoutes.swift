@@ -34,6 +34,12 @@ struct IncidentRoutes {
                 }
                 query.limit = limit
             }
+            if let text = params.get("since") {
+                guard let since = RFC3339.parse(text) else {
+                    throw APIError.badRequest("must be an RFC 3339 time such as 2026-11-23T00:00:00Z", field: "since")
+                }
+                query.createdSince = since
+            }
             let incidents = try await store.incidents(query)
             return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0) }])
         }

@@ -304,6 +304,7 @@ public final class PostgresStore: IncidentStore {
         return try await withConnection { db in
             try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = ANY(\(statuses)::text[])
+                AND created_at >= \(query.createdSince?.milliseconds ?? .min)
                 ORDER BY id DESC LIMIT \(query.limit)
                 """, logger: logger)
         }

@@ -156,8 +156,10 @@ public final class SQLiteStore: IncidentStore {
     public func incidents(_ query: IncidentQuery) async throws -> [Incident] {
         let statuses = query.status.statuses.map { "'\($0.rawValue)'" }.joined(separator: ",")
         return try await reader.run { db in
-            try db.rows("SELECT \(SQLiteSession.incidentColumns) FROM incidents WHERE status IN (\(statuses)) ORDER BY id DESC LIMIT ?",
-                        [.integer(query.limit)]).map(SQLiteSession.decodeIncident)
+            try db.rows("""
+                SELECT \(SQLiteSession.incidentColumns) FROM incidents WHERE status IN (\(statuses)) AND created_at >= ?
+                ORDER BY id DESC LIMIT ?
+                """, [.integer(Int(query.createdSince?.milliseconds ?? .min)), .integer(query.limit)]).map(SQLiteSession.decodeIncident)
         }
     }
 

@@ -1,0 +1,76 @@
+/// `alertbridge report`: how a window's incidents went, for the people who own the SLA.
+///
+/// A pure summary of incidents as the API lists them, so the numbers are tested with
+/// fixed times and the command only fetches and prints.
+public struct IncidentReport: Sendable {
+    /// What the summary needs of one incident.
+    public struct Item: Sendable, Equatable {
+        public var status: IncidentStatus
+        public var severity: Severity
+        public var policy: String
+        public var createdAt: Timestamp
+        public var acknowledgedAt: Timestamp?
+        public var resolvedAt: Timestamp?
+        /// `acknowledge`, `resolve`: the SLAs the incident breached.
+        public var slaBreaches: [String]
+
+        public init(status: IncidentStatus, severity: Severity, policy: String, createdAt: Timestamp,
+                    acknowledgedAt: Timestamp?, resolvedAt: Timestamp?, slaBreaches: [String]) {
+            self.status = status
+            self.severity = severity
+            self.policy = policy
+            self.createdAt = createdAt
+            self.acknowledgedAt = acknowledgedAt
+            self.resolvedAt = resolvedAt
+            self.slaBreaches = slaBreaches
+        }
+    }
+
+    /// Durations over the incidents that have one: nearest-rank percentiles.
+    public struct Spread: Sendable, Equatable {
+        public var count: Int
+        public var median: Duration
+        public var p90: Duration
+        public var max: Duration
+
+        init?(_ values: [Duration]) {
+            guard !values.isEmpty else { return nil }
+            let sorted = values.sorted()
+            func rank(_ p: Double) -> Duration { sorted[Swift.max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)] }
+            count = sorted.count
+            median = rank(0.5)
+            p90 = rank(0.9)
+            max = sorted[sorted.count - 1]
+        }
+    }
+
+    public var total = 0
+    public var open = 0
+    public var resolved = 0
+    /// Counts by severity, most severe first; severities with no incident are left out.
+    public var bySeverity: [(Severity, Int)] = []
+    /// Counts by policy, largest first.
+    public var byPolicy: [(String, Int)] = []
+    public var timeToAcknowledge: Spread?
+    public var timeToResolve: Spread?
+    public var acknowledgeSLABreaches = 0
+    public var resolveSLABreaches = 0
+
+    public init(_ items: [Item]) {
+        total = items.count
+        open = items.filter { $0.status.isOpen }.count
+        resolved = total - open
+        var severities: [Severity: Int] = [:]
+        var policies: [String: Int] = [:]
+        for item in items {
+            severities[item.severity, default: 0] += 1
+            policies[item.policy, default: 0] += 1
+        }
+        bySeverity = severities.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
+        byPolicy = policies.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
+        timeToAcknowledge = Spread(items.compactMap { i in i.acknowledgedAt.map { .milliseconds($0.milliseconds - i.createdAt.milliseconds) } })
+        timeToResolve = Spread(items.compactMap { i in i.resolvedAt.map { .milliseconds($0.milliseconds - i.createdAt.milliseconds) } })
+        acknowledgeSLABreaches = items.filter { $0.slaBreaches.contains("acknowledge") }.count
+        resolveSLABreaches = items.filter { $0.slaBreaches.contains("resolve") }.count
+    }
+}

@@ -1,0 +1,81 @@
+import AlertBridgeCore
+import ArgumentParser
+import Foundation
+
+/// `alertbridge report`: how the incidents of a window went, against their SLAs.
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Summarize the incidents created in a window: counts, time to acknowledge and resolve, SLA breaches.")
+
+    /// The most incidents one report reads (the list API's limit).
+    static let maximum = 1000
+
+    @Option(help: "The window, back from now: 30m, 12h, 7d (at most 365d).")
+    var since: String = "7d"
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard let window = DurationText.parse(since), window > .zero, window <= DurationText.longest else {
+            throw ValidationError("--since must be a duration above zero and at most 365d, such as 12h or 7d")
+        }
+    }
+
+    func run() async throws {
+        let window = DurationText.parse(since)!
+        let from = SystemClock().now() - window
+        let query = "status=all&limit=\(Self.maximum)&since=\(RFC3339.format(from))"
+        let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
+        let incidents = try JSONDecoder().decode(IncidentList.self, from: data).incidents
+        let report = IncidentReport(incidents.compactMap(\.reportItem))
+        let truncated = incidents.count == Self.maximum
+        if json { return printRaw(try Self.json(report, from: from, truncated: truncated)) }
+        print("incidents since \(RFC3339.format(from)) (\(DurationText.format(window))): \(report.total)"
+              + " (\(report.open) open, \(report.resolved) resolved)"
+              + (truncated ? "; the newest \(Self.maximum) only" : ""))
+        guard report.total > 0 else { return }
+        printTable(nil, [
+            ["by severity", report.bySeverity.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")],
+            ["by policy", report.byPolicy.map { "\($0.0) \($0.1)" }.joined(separator: ", ")],
+            ["acknowledged", Self.describe(report.timeToAcknowledge, of: report.total)],
+            ["resolved", Self.describe(report.timeToResolve, of: report.total)],
+            ["SLA breaches", "acknowledge \(report.acknowledgeSLABreaches), resolve \(report.resolveSLABreaches)"],
+        ])
+    }
+
+    static func describe(_ spread: IncidentReport.Spread?, of total: Int) -> String {
+        guard let spread else { return "0 of \(total)" }
+        return "\(spread.count) of \(total), after p50 \(DurationText.format(spread.median)), "
+            + "p90 \(DurationText.format(spread.p90)), max \(DurationText.format(spread.max))"
+    }
+
+    static func json(_ report: IncidentReport, from: Timestamp, truncated: Bool) throws -> Data {
+        func spread(_ s: IncidentReport.Spread?) -> [String: Any] {
+            guard let s else { return ["count": 0] }
+            return ["count": s.count, "p50_seconds": Double(s.median.milliseconds) / 1000,
+                    "p90_seconds": Double(s.p90.milliseconds) / 1000, "max_seconds": Double(s.max.milliseconds) / 1000]
+        }
+        let object: [String: Any] = [
+            "since": RFC3339.format(from), "truncated": truncated,
+            "incidents": report.total, "open": report.open, "resolved": report.resolved,
+            "by_severity": Dictionary(uniqueKeysWithValues: report.bySeverity.map { ($0.0.rawValue, $0.1) }),
+            "by_policy": Dictionary(uniqueKeysWithValues: report.byPolicy.map { ($0.0, $0.1) }),
+            "time_to_acknowledge": spread(report.timeToAcknowledge),
+            "time_to_resolve": spread(report.timeToResolve),
+            "sla_breaches": ["acknowledge": report.acknowledgeSLABreaches, "resolve": report.resolveSLABreaches],
+        ]
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+}
+
+extension IncidentView {
+    /// The report's view of a listed incident; `nil` for one whose fields do not read.
+    var reportItem: IncidentReport.Item? {
+        guard let status = IncidentStatus(rawValue: status), let severity = Severity(rawValue: severity),
+              let created = RFC3339.parse(created_at) else { return nil }
+        return IncidentReport.Item(status: status, severity: severity, policy: policy, createdAt: created,
+                                   acknowledgedAt: acknowledged_at.flatMap(RFC3339.parse),
+                                   resolvedAt: resolved_at.flatMap(RFC3339.parse), slaBreaches: sla_breaches ?? [])
+    }
+}

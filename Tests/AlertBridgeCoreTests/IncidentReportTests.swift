@@ -1,0 +1,49 @@
+import AlertBridgeCore
+import Testing
+
+@Suite struct IncidentReportTests {
+    let t0 = Timestamp(seconds: 1_795_457_100)
+    func minutes(_ m: Int64) -> Duration { .seconds(m * 60) }
+
+    func item(_ severity: Severity, policy: String = "cdn-performance", ack: Int64? = nil, resolve: Int64? = nil,
+              breaches: [String] = []) -> IncidentReport.Item {
+        IncidentReport.Item(status: resolve == nil ? (ack == nil ? .triggered : .acknowledged) : .resolved,
+                            severity: severity, policy: policy, createdAt: t0,
+                            acknowledgedAt: ack.map { t0 + minutes($0) }, resolvedAt: resolve.map { t0 + minutes($0) },
+                            slaBreaches: breaches)
+    }
+
+    @Test func countsTimesAndBreachesOfAWindow() throws {
+        let report = IncidentReport([
+            item(.critical, policy: "pop-outage", ack: 2, resolve: 30),
+            item(.warning, ack: 4, resolve: 60),
+            item(.warning, ack: 12, breaches: ["acknowledge"]),
+            item(.error, resolve: 300, breaches: ["acknowledge", "resolve"]),
+            item(.warning),
+        ])
+        #expect(report.total == 5)
+        #expect(report.open == 2)
+        #expect(report.resolved == 3)
+        #expect(report.bySeverity.map(\.0) == [.critical, .error, .warning])
+        #expect(report.bySeverity.map(\.1) == [1, 1, 3])
+        #expect(report.byPolicy.map(\.0) == ["cdn-performance", "pop-outage"])
+        let ack = try #require(report.timeToAcknowledge)
+        #expect(ack.count == 3)
+        #expect(ack.median == minutes(4))
+        #expect(ack.p90 == minutes(12))
+        #expect(ack.max == minutes(12))
+        let resolve = try #require(report.timeToResolve)
+        #expect(resolve.count == 3)
+        #expect(resolve.median == minutes(60))
+        #expect(resolve.max == minutes(300))
+        #expect(report.acknowledgeSLABreaches == 2)
+        #expect(report.resolveSLABreaches == 1)
+    }
+
+    @Test func anEmptyWindowHasNoTimes() {
+        let report = IncidentReport([])
+        #expect(report.total == 0)
+        #expect(report.timeToAcknowledge == nil)
+        #expect(report.timeToResolve == nil)
+    }
+}
