@@ -9,6 +9,8 @@ public struct IncidentReport: Sendable {
         public var severity: Severity
         public var policy: String
         public var createdAt: Timestamp
+        /// The first acknowledgement, as the acknowledge SLA measures it (kept through an
+        /// ack timeout or a reopen).
         public var acknowledgedAt: Timestamp?
         public var resolvedAt: Timestamp?
         /// `acknowledge`, `resolve`: the SLAs the incident breached.
@@ -68,8 +70,12 @@ public struct IncidentReport: Sendable {
         }
         bySeverity = severities.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
         byPolicy = policies.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
-        timeToAcknowledge = Spread(items.compactMap { i in i.acknowledgedAt.map { .milliseconds($0.milliseconds - i.createdAt.milliseconds) } })
-        timeToResolve = Spread(items.compactMap { i in i.resolvedAt.map { .milliseconds($0.milliseconds - i.createdAt.milliseconds) } })
+        // Never negative: instances of a fleet may disagree on the time by a little.
+        func since(_ created: Timestamp, _ at: Timestamp?) -> Duration? {
+            at.map { .milliseconds(Swift.max(0, $0.milliseconds - created.milliseconds)) }
+        }
+        timeToAcknowledge = Spread(items.compactMap { since($0.createdAt, $0.acknowledgedAt) })
+        timeToResolve = Spread(items.compactMap { since($0.createdAt, $0.resolvedAt) })
         acknowledgeSLABreaches = items.filter { $0.slaBreaches.contains("acknowledge") }.count
         resolveSLABreaches = items.filter { $0.slaBreaches.contains("resolve") }.count
     }

@@ -11,7 +11,8 @@ struct IncidentJSON: Encodable {
 
     enum Keys: String, CodingKey {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
-        case firing_alerts, created_at, last_alert_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by
+        case firing_alerts, created_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
+        case resolved_at, resolved_by
         case next_escalation_at, escalation_ended, sla_breaches, alerts, timeline
     }
 
@@ -34,6 +35,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.lastAlertAt, forKey: .last_alert_at)
         try c.encode(i.acknowledgedAt, forKey: .acknowledged_at)
         try c.encode(i.acknowledgedBy, forKey: .acknowledged_by)
+        try c.encode(i.escalation.firstAcknowledgedAt, forKey: .first_acknowledged_at)
         try c.encode(i.resolvedAt, forKey: .resolved_at)
         try c.encode(i.resolvedBy, forKey: .resolved_by)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)

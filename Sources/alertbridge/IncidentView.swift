@@ -32,6 +32,7 @@ struct IncidentView: Decodable {
     var last_alert_at: String
     var acknowledged_at: String?
     var acknowledged_by: String?
+    var first_acknowledged_at: String?
     var resolved_at: String?
     var resolved_by: String?
     var next_escalation_at: String?

@@ -28,12 +28,16 @@ struct Report: AsyncParsableCommand {
         let query = "status=all&limit=\(Self.maximum)&since=\(RFC3339.format(from))"
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
         let incidents = try JSONDecoder().decode(IncidentList.self, from: data).incidents
-        let report = IncidentReport(incidents.compactMap(\.reportItem))
+        // The window is filtered here too: a server older than `since` lists everything.
+        let items = incidents.compactMap(\.reportItem).filter { $0.createdAt >= from }
+        let unreadable = incidents.count - incidents.compactMap(\.reportItem).count
+        let report = IncidentReport(items)
         let truncated = incidents.count == Self.maximum
-        if json { return printRaw(try Self.json(report, from: from, truncated: truncated)) }
+        if json { return printRaw(try Self.json(report, from: from, truncated: truncated, unreadable: unreadable)) }
         print("incidents since \(RFC3339.format(from)) (\(DurationText.format(window))): \(report.total)"
               + " (\(report.open) open, \(report.resolved) resolved)"
-              + (truncated ? "; the newest \(Self.maximum) only" : ""))
+              + (truncated ? "; the newest \(Self.maximum) read, there may be more" : "")
+              + (unreadable > 0 ? "; \(unreadable) left out (fields this version cannot read)" : ""))
         guard report.total > 0 else { return }
         printTable(nil, [
             ["by severity", report.bySeverity.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")],
@@ -50,14 +54,14 @@ struct Report: AsyncParsableCommand {
             + "p90 \(DurationText.format(spread.p90)), max \(DurationText.format(spread.max))"
     }
 
-    static func json(_ report: IncidentReport, from: Timestamp, truncated: Bool) throws -> Data {
+    static func json(_ report: IncidentReport, from: Timestamp, truncated: Bool, unreadable: Int) throws -> Data {
         func spread(_ s: IncidentReport.Spread?) -> [String: Any] {
             guard let s else { return ["count": 0] }
             return ["count": s.count, "p50_seconds": Double(s.median.milliseconds) / 1000,
                     "p90_seconds": Double(s.p90.milliseconds) / 1000, "max_seconds": Double(s.max.milliseconds) / 1000]
         }
         let object: [String: Any] = [
-            "since": RFC3339.format(from), "truncated": truncated,
+            "since": RFC3339.format(from), "truncated": truncated, "unreadable": unreadable,
             "incidents": report.total, "open": report.open, "resolved": report.resolved,
             "by_severity": Dictionary(uniqueKeysWithValues: report.bySeverity.map { ($0.0.rawValue, $0.1) }),
             "by_policy": Dictionary(uniqueKeysWithValues: report.byPolicy.map { ($0.0, $0.1) }),
@@ -75,7 +79,7 @@ extension IncidentView {
         guard let status = IncidentStatus(rawValue: status), let severity = Severity(rawValue: severity),
               let created = RFC3339.parse(created_at) else { return nil }
         return IncidentReport.Item(status: status, severity: severity, policy: policy, createdAt: created,
-                                   acknowledgedAt: acknowledged_at.flatMap(RFC3339.parse),
+                                   acknowledgedAt: (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse),
                                    resolvedAt: resolved_at.flatMap(RFC3339.parse), slaBreaches: sla_breaches ?? [])
     }
 }

@@ -40,6 +40,14 @@ import Testing
         #expect(report.resolveSLABreaches == 1)
     }
 
+    /// Instances of a fleet may disagree on the time: an acknowledgement stamped before the
+    /// creation counts as immediate, not as a negative time.
+    @Test func timesAreNeverNegative() throws {
+        let early = IncidentReport.Item(status: .acknowledged, severity: .error, policy: "p", createdAt: t0,
+                                        acknowledgedAt: t0 - .seconds(2), resolvedAt: nil, slaBreaches: [])
+        #expect(try #require(IncidentReport([early]).timeToAcknowledge).max == .zero)
+    }
+
     @Test func anEmptyWindowHasNoTimes() {
         let report = IncidentReport([])
         #expect(report.total == 0)

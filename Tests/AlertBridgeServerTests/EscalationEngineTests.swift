@@ -54,6 +54,10 @@ import Testing
             #expect(detail.incident.status == .triggered)
             #expect(detail.incident.tier == 1)
             #expect(detail.timeline.last?.kind == .paged)
+            // The API keeps the first acknowledgement (what the SLA and `report` measure).
+            let (_, shown) = try await client.get("/api/v1/incidents/\(id)")
+            #expect(shown["acknowledged_at"] is NSNull)
+            #expect(shown["first_acknowledged_at"] as? String == RFC3339.format(TestApp.t0))
         }
     }
 

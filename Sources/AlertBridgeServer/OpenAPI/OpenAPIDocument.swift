@@ -215,6 +215,10 @@ components:
         last_alert_at: {type: string, format: date-time}
         acknowledged_at: {type: [string, "null"], format: date-time}
         acknowledged_by: {type: [string, "null"]}
+        first_acknowledged_at:
+          type: [string, "null"]
+          format: date-time
+          description: the first acknowledgement, kept through an ack timeout or a reopen; the acknowledge SLA measures it
         resolved_at: {type: [string, "null"], format: date-time}
         resolved_by: {type: [string, "null"]}
         next_escalation_at: {type: [string, "null"], format: date-time}
