@@ -53,14 +53,7 @@ public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
         }
         guard out.utf8.count > Self.maxRenderedBytes else { return out }
         let suffix = "#" + Fingerprint.of(text: out)
-        var start = ""
-        var bytes = 0
-        for character in out {
-            bytes += character.utf8.count
-            if bytes > Self.maxRenderedBytes - suffix.utf8.count { break }
-            start.append(character)
-        }
-        return start + suffix
+        return out.prefix(utf8Bytes: Self.maxRenderedBytes - suffix.utf8.count) + suffix
     }
 }
 

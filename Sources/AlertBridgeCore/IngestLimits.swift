@@ -26,15 +26,8 @@ public struct IngestLimits: Sendable, Equatable {
     public static func cut(_ text: String, toBytes limit: Int) -> String {
         guard text.utf8.count > limit else { return text }
         let ellipsis = "…"
-        let room = limit - (limit > ellipsis.utf8.count ? ellipsis.utf8.count : 0)
-        var cut = ""
-        var bytes = 0
-        for character in text {
-            bytes += character.utf8.count
-            if bytes > room { break }
-            cut.append(character)
-        }
-        return room < limit ? cut + ellipsis : cut
+        guard limit > ellipsis.utf8.count else { return text.prefix(utf8Bytes: limit) }
+        return text.prefix(utf8Bytes: limit - ellipsis.utf8.count) + ellipsis
     }
 
     /// The YAML keys, each with the property it sets, for the config loader and the docs.

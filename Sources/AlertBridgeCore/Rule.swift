@@ -126,7 +126,9 @@ public struct RuleSet: Sendable, Equatable {
             if let override { routed.dedupKey = override }
             // A rule reached through `continue: true` runs its own policy on its own
             // incident: with the earlier rule's key, it would only merge into that one.
-            if out.contains(where: { $0.dedupKey == routed.dedupKey }) { routed.dedupKey = "\(rule.name)/\(routed.dedupKey)" }
+            if out.contains(where: { $0.dedupKey == routed.dedupKey }) {
+                routed.dedupKey = Self.continuedKey(routed.dedupKey, rule: rule.name)
+            }
             out.append(routed)
             if !rule.continue { return out }
         }
@@ -145,11 +147,14 @@ public struct RuleSet: Sendable, Equatable {
         var keys = [key]
         var afterContinue = false
         for rule in rules {
-            if afterContinue { keys.append("\(rule.name)/\(key)") }
+            if afterContinue { keys.append(Self.continuedKey(key, rule: rule.name)) }
             if rule.continue { afterContinue = true }
         }
         return keys
     }
+
+    /// The key of a continued rule's incident whose key would equal an earlier rule's.
+    static func continuedKey(_ key: String, rule: String) -> String { "\(rule)/\(key)" }
 
     private func route(_ alert: Alert, by rule: Rule) -> RoutedAlert {
         var alert = alert

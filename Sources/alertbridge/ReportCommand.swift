@@ -29,9 +29,9 @@ struct Report: AsyncParsableCommand {
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
         let incidents = try JSONDecoder().decode(IncidentList.self, from: data).incidents
         // The window is filtered here too: a server older than `since` lists everything.
-        let items = incidents.compactMap(\.reportItem).filter { $0.createdAt >= from }
-        let unreadable = incidents.count - incidents.compactMap(\.reportItem).count
-        let report = IncidentReport(items)
+        let readable = incidents.compactMap(\.reportItem)
+        let unreadable = incidents.count - readable.count
+        let report = IncidentReport(readable.filter { $0.createdAt >= from })
         let truncated = incidents.count == Self.maximum
         if json { return printRaw(try Self.json(report, from: from, truncated: truncated, unreadable: unreadable)) }
         print("incidents since \(RFC3339.format(from)) (\(DurationText.format(window))): \(report.total)"
