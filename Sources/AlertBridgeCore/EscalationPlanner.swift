@@ -58,8 +58,13 @@ public enum EscalationPlanner {
     }
 
     /// Whatever is due at `now`: auto-resolve, SLA breaches, ack timeout, the next tier.
-    public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp) -> Decision {
+    /// - Parameter silences: the silences active at `now`. One that holds the incident's
+    ///   labels keeps an incident nobody was paged for yet from paging (until it ends);
+    ///   an incident that already paged escalates whatever silences say.
+    public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
+                               silences: [Silence] = []) -> Decision {
         var d = Decision(incident)
+        let hold = incident.escalation.hasPaged ? nil : silences.holding(incident.labels, at: now)
         guard incident.status.isOpen else {
             d.incident.nextEscalationAt = nil
             return d
@@ -85,9 +90,18 @@ public enum EscalationPlanner {
                                     "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): back to triggered"))
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
-            page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
+            if let hold {
+                d.incident.escalation.silencedUntil = hold.endsAt
+            } else {
+                page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
+            }
         } else if d.incident.status == .triggered && !e.ended {
-            if !e.hasPaged {
+            if let hold {
+                d.incident.escalation.silencedUntil = hold.endsAt
+            } else if !e.hasPaged {
+                if e.silencedUntil != nil {
+                    d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"))
+                }
                 page(tier: 1, reason: .triggered, policy: policy, now: now, into: &d)
             } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
                 let current = d.incident.tier
@@ -146,18 +160,20 @@ public enum EscalationPlanner {
         let e = incident.escalation
         var candidates: [Timestamp] = []
         if let after = policy.autoResolveAfter { candidates.append(incident.lastAlertAt + after) }
-        if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached, e.firstAcknowledgedAt == nil {
-            candidates.append(incident.createdAt + within)
-        }
-        if let within = policy.sla.resolveWithin, !e.resolveSLABreached {
-            candidates.append(incident.createdAt + within)
+        if let start = slaStart(incident) {
+            if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached, e.firstAcknowledgedAt == nil {
+                candidates.append(start + within)
+            }
+            if let within = policy.sla.resolveWithin, !e.resolveSLABreached {
+                candidates.append(start + within)
+            }
         }
         switch incident.status {
         case .acknowledged:
             if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt { candidates.append(at + timeout) }
         case .triggered:
             if !e.hasPaged {
-                candidates.append(incident.createdAt)
+                candidates.append(e.silencedUntil ?? incident.createdAt)
             } else if !e.ended, let due = tierDeadline(incident, policy: policy) {
                 candidates.append(due)
             }
@@ -174,17 +190,25 @@ public enum EscalationPlanner {
                                           windows: policy.windows)
     }
 
+    /// When the incident's SLA clocks started: its first page. Nobody can be late for an
+    /// incident nobody was paged for (a silence or an inhibition held it). A row stored
+    /// before `firstPagedAt` existed counts from its creation once it has paged.
+    static func slaStart(_ incident: Incident) -> Timestamp? {
+        incident.escalation.firstPagedAt ?? (incident.escalation.step > 0 ? incident.createdAt : nil)
+    }
+
     private static func checkSLA(policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
         let i = d.incident
+        guard let start = slaStart(i) else { return }
         if let within = policy.sla.acknowledgeWithin, !i.escalation.ackSLABreached {
-            let deadline = i.createdAt + within
+            let deadline = start + within
             if now >= deadline && (i.escalation.firstAcknowledgedAt ?? now) >= deadline {
                 d.incident.escalation.ackSLABreached = true
                 d.slaBreaches.append("acknowledge")
                 d.timeline.append(entry(d, now, .slaBreached, "SLA: not acknowledged within \(DurationText.format(within))"))
             }
         }
-        if let within = policy.sla.resolveWithin, !i.escalation.resolveSLABreached, now >= i.createdAt + within {
+        if let within = policy.sla.resolveWithin, !i.escalation.resolveSLABreached, now >= start + within {
             d.incident.escalation.resolveSLABreached = true
             d.slaBreaches.append("resolve")
             d.timeline.append(entry(d, now, .slaBreached, "SLA: not resolved within \(DurationText.format(within))"))
@@ -195,6 +219,8 @@ public enum EscalationPlanner {
         guard policy.tiers.indices.contains(tier - 1) else { return }
         let t = policy.tiers[tier - 1]
         d.incident.escalation.step += 1
+        d.incident.escalation.silencedUntil = nil
+        if d.incident.escalation.firstPagedAt == nil { d.incident.escalation.firstPagedAt = now }
         d.incident.escalation.tierPagedAt = now
         d.incident.escalation.highestTier = max(d.incident.escalation.highestTier, tier)
         d.incident.tier = tier

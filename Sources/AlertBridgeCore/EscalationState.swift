@@ -21,10 +21,17 @@ public struct EscalationState: Sendable, Equatable, Codable {
     public var highestTier: Int = 0
     /// All tiers and repeats were paged and nobody acknowledged.
     public var ended = false
+    /// The first page of the incident's life: its SLA clocks run from here. For most
+    /// incidents that is their creation; one a silence or an inhibition held starts later.
+    public var firstPagedAt: Timestamp?
     /// The first acknowledgement, which the acknowledge SLA measures.
     public var firstAcknowledgedAt: Timestamp?
     public var ackSLABreached = false
     public var resolveSLABreached = false
+    /// An incident a silence held from its start, not paged yet: when that silence ends.
+    /// Its next escalation is due then, and the engine pages tier 1 unless a silence
+    /// still holds it.
+    public var silencedUntil: Timestamp?
 
     public init() {}
 
@@ -38,6 +45,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
         var next = EscalationState()
         next.step = step
         next.episodeStart = step
+        next.firstPagedAt = firstPagedAt
         next.firstAcknowledgedAt = firstAcknowledgedAt
         next.ackSLABreached = ackSLABreached
         next.resolveSLABreached = resolveSLABreached
@@ -49,7 +57,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
     // or its incident would silently start escalating again from tier 1.
     private enum CodingKeys: String, CodingKey {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
-        case firstAcknowledgedAt, ackSLABreached, resolveSLABreached
+        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, silencedUntil
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,8 +68,10 @@ public struct EscalationState: Sendable, Equatable, Codable {
         tierPagedAt = try c.decodeIfPresent(Timestamp.self, forKey: .tierPagedAt)
         highestTier = try c.decodeIfPresent(Int.self, forKey: .highestTier) ?? 0
         ended = try c.decodeIfPresent(Bool.self, forKey: .ended) ?? false
+        firstPagedAt = try c.decodeIfPresent(Timestamp.self, forKey: .firstPagedAt)
         firstAcknowledgedAt = try c.decodeIfPresent(Timestamp.self, forKey: .firstAcknowledgedAt)
         ackSLABreached = try c.decodeIfPresent(Bool.self, forKey: .ackSLABreached) ?? false
         resolveSLABreached = try c.decodeIfPresent(Bool.self, forKey: .resolveSLABreached) ?? false
+        silencedUntil = try c.decodeIfPresent(Timestamp.self, forKey: .silencedUntil)
     }
 }

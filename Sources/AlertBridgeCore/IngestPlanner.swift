@@ -73,14 +73,16 @@ public enum IngestPlanner {
     ///   - alertStatus: the stored status of alerts of those incidents, by fingerprint.
     ///   - inhibitSources: the open incidents of the rules named by the batch's ``InhibitCandidate``s.
     ///   - alertEnds: when those alerts that have resolved ended (their `endsAt`), to spot stale copies.
+    ///   - silences: the silences that have not ended; those active at `now` hold alerts.
     ///   - now: the time the batch is committed.
     public static func plan(
         _ batch: [RoutedAlert], current: [String: Incident],
         alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident] = [],
-        alertEnds: [AlertKey: Timestamp] = [:], now: Timestamp
+        alertEnds: [AlertKey: Timestamp] = [:], silences: [Silence] = [], now: Timestamp
     ) -> Plan {
         var state = State(current: current, alertStatus: alertStatus, inhibitSources: inhibitSources)
         state.alertEnds = alertEnds
+        state.silences = silences.filter { $0.status(at: now) == .active }
         var plan = Plan()
         plan.outcomes.reserveCapacity(batch.count)
         for routed in batch {
@@ -128,9 +130,20 @@ public enum IngestPlanner {
             snapshots[incident.id] = policy
         }
 
+        /// Holds an incident a silence muted from its start: nobody is paged now, the policy
+        /// is kept, and the engine looks again when the silence ends.
+        mutating func holdEscalation(_ incident: inout Incident, _ routed: RoutedAlert, until end: Timestamp, now: Timestamp) {
+            guard let policy = routed.escalationPolicy else { return startEscalation(&incident, routed, now: now, reason: .triggered) }
+            incident.escalation.silencedUntil = end
+            incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
+            snapshots[incident.id] = policy
+        }
+
         /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
         var byRule: [String: [Int64]] = [:]
         var alertEnds: [AlertKey: Timestamp] = [:]
+        /// The silences active at the batch's time.
+        var silences: [Silence] = []
 
         /// A firing copy of an alert whose episode already ended: it started before the
         /// recorded end. Alertmanager can deliver out of order (retries, HA pairs); such a
@@ -148,6 +161,37 @@ public enum IngestPlanner {
             for incident in current.values { incidents[incident.id] = incident }
             for incident in incidents.values { byRule[incident.rule, default: []].append(incident.id) }
             self.alertStatus = alertStatus
+        }
+
+        /// Why an alert pages nobody: a silence holds it, or an incident inhibits it.
+        enum Mute {
+            case silenced(Silence)
+            case inhibited(Incident)
+
+            var detail: String {
+                switch self {
+                case .silenced(let s):
+                    "suppressed: silenced by silence \(s.id) until \(RFC3339.format(s.endsAt)) (\(s.createdBy): \(s.comment))"
+                case .inhibited(let source):
+                    "suppressed: inhibited by incident \(source.id) (\(source.dedupKey))"
+                }
+            }
+        }
+
+        func mute(of routed: RoutedAlert, now: Timestamp) -> Mute? {
+            if let silence = silences.holding(routed.alert.labels, at: now) { return .silenced(silence) }
+            return inhibitor(of: routed).map(Mute.inhibited)
+        }
+
+        /// Starts paging a new or reopened incident, or holds it while a silence lasts. An
+        /// inhibited one waits for an alert that is not (its source is an open incident).
+        mutating func escalate(_ incident: inout Incident, _ routed: RoutedAlert, muted: Mute?, now: Timestamp,
+                               reason: EscalationPlanner.PageReason) {
+            switch muted {
+            case nil: startEscalation(&incident, routed, now: now, reason: reason)
+            case .silenced(let silence): holdEscalation(&incident, routed, until: silence.endsAt, now: now)
+            case .inhibited: break
+            }
         }
 
         /// An open incident of an inhibiting rule with equal labels, as of this point in the batch.
@@ -192,16 +236,16 @@ public enum IngestPlanner {
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
                                          kind: incident.status.isOpen ? .merged : .resolved)
                 }
-                let inhibitor = inhibitor(of: routed)
+                let muted = mute(of: routed, now: now)
                 if var incident = existing, incident.status.isOpen {
                     merge(alert, into: &incident, now: now)
-                    // Created while inhibited (or without a policy): page once an alert arrives uninhibited.
-                    let startsPaging = inhibitor == nil && routed.escalationPolicy != nil && incident.status == .triggered
+                    // Created muted (or without a policy): page once an alert arrives that is not.
+                    let startsPaging = muted == nil && routed.escalationPolicy != nil && incident.status == .triggered
                         && !incident.escalation.hasPaged
                     if startsPaging { startEscalation(&incident, routed, now: now, reason: .triggered) }
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
-                                         kind: inhibitor == nil ? .merged : .suppressed, startedPaging: startsPaging)
+                                         kind: muted == nil ? .merged : .suppressed, startedPaging: startsPaging)
                 }
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {
@@ -216,11 +260,15 @@ public enum IngestPlanner {
                     timeline.append(TimelineEntry(
                         incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
                         detail: "fired again \(DurationText.format(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"))
+                    if let muted {
+                        timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
+                                                      detail: muted.detail))
+                    }
                     merge(alert, into: &incident, now: now)
-                    if inhibitor == nil { startEscalation(&incident, routed, now: now, reason: .reopened) }
+                    escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
-                                         kind: inhibitor == nil ? .reopened : .suppressed)
+                                         kind: muted == nil ? .reopened : .suppressed)
                 }
                 newCount += 1
                 var incident = Incident(
@@ -230,18 +278,17 @@ public enum IngestPlanner {
                     alertCount: 0, firingCount: 0, createdAt: now, lastAlertAt: now)
                 timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .created, by: alert.source,
                                               detail: "\(alert.severity.rawValue): \(alert.summary)"))
-                if let inhibitor {
-                    timeline.append(TimelineEntry(
-                        incidentID: incident.id, at: now, kind: .alert, by: alert.source,
-                        detail: "suppressed: inhibited by incident \(inhibitor.id) (\(inhibitor.dedupKey))"))
+                if let muted {
+                    timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
+                                                  detail: muted.detail))
                 }
                 merge(alert, into: &incident, now: now, announce: false)
-                if inhibitor == nil { startEscalation(&incident, routed, now: now, reason: .triggered) }
+                escalate(&incident, routed, muted: muted, now: now, reason: .triggered)
                 byKey[routed.dedupKey] = incident.id
                 byRule[incident.rule, default: []].append(incident.id)
                 touch(incident)
                 return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
-                                     kind: inhibitor == nil ? .created : .suppressed)
+                                     kind: muted == nil ? .created : .suppressed)
 
             case .resolved:
                 guard var incident = existing else {

@@ -101,9 +101,11 @@ public struct JSONWriter {
             if let at = e.tierPagedAt { w.field("tierPagedAt", rfc3339: at) }
             w.field("highestTier", e.highestTier)
             w.field("ended", e.ended)
+            if let at = e.firstPagedAt { w.field("firstPagedAt", rfc3339: at) }
             if let at = e.firstAcknowledgedAt { w.field("firstAcknowledgedAt", rfc3339: at) }
             w.field("ackSLABreached", e.ackSLABreached)
             w.field("resolveSLABreached", e.resolveSLABreached)
+            if let at = e.silencedUntil { w.field("silencedUntil", rfc3339: at) }
         }
     }
 

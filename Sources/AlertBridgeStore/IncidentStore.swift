@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import Foundation
 
 /// The repository every store implements: SQLite (embedded) and PostgreSQL.
 ///
@@ -40,6 +41,17 @@ public protocol IncidentStore: Sendable {
     /// The earliest time a pending delivery is due.
     func nextDeliveryDue() async throws -> Timestamp?
 
+    // MARK: Silences
+
+    /// Stores a new silence and returns it with its id.
+    func createSilence(_ silence: Silence) async throws -> Silence
+    /// Silences newest first.
+    func silences(_ query: SilenceQuery) async throws -> [Silence]
+    /// Ends a silence now. The incidents it held become due at once, so the engine pages
+    /// them unless another silence still holds them. Throws ``StoreError/silenceNotFound``
+    /// or ``Silence/Refusal``.
+    func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence
+
     /// Succeeds when the store can serve requests (for `/readyz`).
     func ping() async throws
     func close() async throws
@@ -77,6 +89,37 @@ public struct IncidentQuery: Sendable, Equatable {
         self.status = status
         self.limit = limit
         self.createdSince = createdSince
+    }
+}
+
+/// Which silences to list.
+public struct SilenceQuery: Sendable, Equatable {
+    public enum StatusFilter: String, Sendable, CaseIterable {
+        /// Active or pending: every silence that has not ended.
+        case current, active, pending, expired, all
+
+        /// The SQL condition on `starts_at` and `ends_at` (both stores use the same columns),
+        /// with `t` the placeholder of the time it is judged at (`?1`, `$1`).
+        func condition(_ t: String) -> String {
+            switch self {
+            case .current: "ends_at > \(t)"
+            case .active: "starts_at <= \(t) AND ends_at > \(t)"
+            case .pending: "starts_at > \(t)"
+            case .expired: "ends_at <= \(t)"
+            case .all: "TRUE"
+            }
+        }
+    }
+
+    public var status: StatusFilter
+    public var limit: Int
+    /// The time `status` is judged at.
+    public var now: Timestamp
+
+    public init(status: StatusFilter = .current, limit: Int = 100, now: Timestamp) {
+        self.status = status
+        self.limit = limit
+        self.now = now
     }
 }
 
@@ -149,6 +192,23 @@ public struct DeliveryRecord: Sendable, Equatable {
     }
 }
 
+extension Silence {
+    /// The stored form of the matchers: a JSON array of their quoted texts.
+    var matchersJSON: String { JSONWriter.text { $0.value(matchers.map(\.quoted)) } }
+
+    /// Reads stored matchers back. `nil` if one no longer parses: such a silence must
+    /// hold nothing, never everything (an empty list would match every alert).
+    static func matchers(fromJSON text: String) -> [Matcher]? {
+        guard let texts = try? JSONDecoder().decode([String].self, from: Data(text.utf8)), !texts.isEmpty else { return nil }
+        var out: [Matcher] = []
+        for text in texts {
+            guard let matcher = try? Matcher(parsing: text) else { return nil }
+            out.append(matcher)
+        }
+        return out
+    }
+}
+
 extension TimelineEntry {
     /// The timeline line of an incident whose due escalation could not run because its
     /// policy snapshot does not decode: stopped, and said so, rather than silently.
@@ -204,12 +264,14 @@ public enum DeliveryOutcome: Sendable, Equatable {
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {
     case notFound(Int64)
+    case silenceNotFound(Int64)
     case unavailable(String)
     case invalidLocation(String)
 
     public var description: String {
         switch self {
         case .notFound(let id): "incident \(id) not found"
+        case .silenceNotFound(let id): "silence \(id) not found"
         case .unavailable(let why): "store unavailable: \(why)"
         case .invalidLocation(let why): why
         }

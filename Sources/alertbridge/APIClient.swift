@@ -17,14 +17,14 @@ struct APIClient {
     }
 
     /// Sends a request; returns the body of a 2xx answer or throws a one-line ``Refused``.
-    func send(_ method: String, _ path: String, body: [String: String?]? = nil) async throws -> Data {
+    func send(_ method: String, _ path: String, body: (any Encodable)? = nil) async throws -> Data {
         guard let url = URL(string: baseURL + path) else { throw Refused("invalid ALERTBRIDGE_URL \(baseURL)") }
         var request = URLRequest(url: url, timeoutInterval: 30)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONSerialization.data(withJSONObject: body.compactMapValues { $0 })
+            request.httpBody = try JSONEncoder().encode(body)
         }
         let (data, response): (Data, URLResponse)
         do {

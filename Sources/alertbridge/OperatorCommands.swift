@@ -80,7 +80,8 @@ extension IncidentActionCommand {
     }
 }
 
-private let defaultUser = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "operator"
+/// `--by` when not given: `$USER`, or `operator` when that is unset or empty.
+let defaultUser = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "operator"
 
 struct Ack: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Acknowledge an incident: you are on it.")

@@ -8,6 +8,10 @@ struct CLITests {
 
     /// Runs `alertbridge ARGS` with `ALERTBRIDGE_URL=url` and `USER` set to ``operatorName``.
     static func cli(_ arguments: String..., url: String, user: String = operatorName) async throws -> ProcessResult {
+        try await cli(arguments, url: url, user: user)
+    }
+
+    static func cli(_ arguments: [String], url: String, user: String = operatorName) async throws -> ProcessResult {
         var environment = ProcessInfo.processInfo.environment
         environment["ALERTBRIDGE_URL"] = url
         environment["ALERTBRIDGE_TOKEN"] = nil
@@ -175,11 +179,69 @@ struct CLITests {
         text.unicodeScalars.reduce(0) { $0 + ((0xAC00...0xD7A3).contains($1.value) ? 2 : 1) }
     }
 
+    @Test("silence add, list and expire a maintenance window; what it held pages when it ends")
+    func silenceVerbs() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            let added = try await Self.cli("silence", "add", "pop = ICN1", #"alertname =~ "Edge.*""#, "--duration", "2h",
+                                           "--comment", "ICN1 fibre maintenance", url: url)
+            #expect(added.status == 0, "\(added)")
+            #expect(added.stdout.hasPrefix("silence 1 active from "), "\(added)")
+            #expect(added.stdout.contains(#"pop="ICN1" alertname=~"Edge.*""#), "\(added)")
+
+            // The alert is recorded, and pages nobody while the silence holds.
+            let held = try API.decoder.decode(API.IngestResult.self, from: try await server.api.ingest("/api/v1/alerts", Self.alert))
+            #expect(held.outcome == "suppressed")
+            let before = try await Self.cli("show", "\(try #require(held.incidentId))", url: url)
+            #expect(before.stdout.contains("next escalation"), "due when the silence ends: \(before)")
+
+            let table = try await Self.cli("silence", "list", url: url)
+            #expect(table.status == 0, "\(table)")
+            let lines = table.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2 && lines[0].hasPrefix("ID") && lines[1].hasPrefix("1 "), "\(table)")
+            #expect(lines.last?.contains("\(Self.operatorName)") == true && lines.last?.contains("ICN1 fibre maintenance") == true,
+                    "\(table)")
+            let json = try await Self.cli("silence", "list", "--json", url: url)
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect((parsed?["silences"] as? [[String: Any]])?.first?["status"] as? String == "active", "\(json)")
+
+            let expired = try await Self.cli("silence", "expire", "1", "--by", "night shift", url: url)
+            #expect(expired.status == 0, "\(expired)")
+            #expect(expired.stdout.hasPrefix("silence 1 expired by night shift"), "\(expired)")
+            #expect(try await Self.cli("silence", "list", url: url).stdout == "no current silences\n")
+            let all = try await Self.cli("silence", "list", "--status", "all", url: url)
+            #expect(all.stdout.contains("(expired by night shift)"), "\(all)")
+            Self.expectOneLineRefusal(try await Self.cli("silence", "expire", "1", url: url), containing: "already ended")
+            Self.expectOneLineRefusal(try await Self.cli("silence", "expire", "42", url: url), containing: "silence 42 not found")
+            Self.expectOneLineRefusal(try await Self.cli("silence", "add", "pop =~ .*", "--comment", "all", url: url),
+                                      containing: "matchers: at least one matcher")
+
+            // The server's engine pages what the silence held as soon as it ended.
+            let id = try #require(held.incidentId)
+            var shown = try await Self.cli("show", "\(id)", url: url)
+            for _ in 0..<50 where !shown.stdout.contains("tier 1 (technical-support)") {
+                try await Task.sleep(for: .milliseconds(100))  // the engine runs on its own task
+                shown = try await Self.cli("show", "\(id)", url: url)
+            }
+            #expect(shown.stdout.contains("no silence holds this incident any more"), "\(shown)")
+            #expect(shown.stdout.contains("tier 1 (technical-support)"), "\(shown)")
+
+            for arguments in [["silence", "add", "pop = ICN1"], ["silence", "add", "--comment", "x"],
+                              ["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "1h", "--end", "2026-12-01T00:00:00Z"],
+                              ["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "soon"],
+                              ["silence", "list", "--status", "gone"], ["silence", "expire", "0"], ["silence", "expire"]] {
+                let usage = try await Self.cli(arguments, url: url)
+                #expect(usage.status == 2, "\(arguments): \(usage)")
+            }
+        }
+    }
+
     @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")
     func unreachableServer() async throws {
         let url = "http://127.0.0.1:\(try freeLocalPort())"
         for arguments in [["incidents"], ["incidents", "--json"], ["show", "1"], ["ack", "1"], ["resolve", "1"],
-                          ["note", "1", "text"]] {
+                          ["note", "1", "text"], ["silence", "list"], ["silence", "expire", "1"],
+                          ["silence", "add", "pop = ICN1", "--comment", "maintenance"]] {
             var environment = ProcessInfo.processInfo.environment
             environment["ALERTBRIDGE_URL"] = url
             let result = try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)

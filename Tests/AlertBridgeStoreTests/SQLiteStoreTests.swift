@@ -41,6 +41,15 @@ import Testing
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }
+    @Test func silencesAreListedByStatusAndExpired() async throws {
+        try await Self.withStore { try await $0.silencesAreListedByStatusAndExpired() }
+    }
+    @Test func aSilencedIncidentPagesWhenItsSilenceEnds() async throws {
+        try await Self.withStore { try await $0.aSilencedIncidentPagesWhenItsSilenceEnds() }
+    }
+    @Test func expiringASilenceEarlyPagesWhatItHeld() async throws {
+        try await Self.withStore { try await $0.expiringASilenceEarlyPagesWhatItHeld() }
+    }
     @Test func aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() async throws {
         try await Self.withStore { try await $0.aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() }
     }

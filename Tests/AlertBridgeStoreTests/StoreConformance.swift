@@ -245,6 +245,79 @@ struct StoreConformance {
         #expect(try await store.incident(id: id)?.incident.escalation.step == 6)
     }
 
+    func silence(_ matcher: String, from start: Timestamp, to end: Timestamp) throws -> Silence {
+        Silence(matchers: [try Matcher(parsing: matcher)], startsAt: start, endsAt: end, createdBy: "alice",
+                comment: "ICN1 fibre maintenance", createdAt: t0)
+    }
+
+    func silencesAreListedByStatusAndExpired() async throws {
+        let now = t0 + .seconds(600)
+        let active = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(7200)))
+        let pending = try await store.createSilence(try silence(#"alertname =~ "Edge.*""#, from: t0 + .seconds(3600), to: t0 + .seconds(10_800)))
+        #expect(active.id > 0 && pending.id > active.id)
+        func listed(_ status: SilenceQuery.StatusFilter, at time: Timestamp = t0 + .seconds(600)) async throws -> [Int64] {
+            try await store.silences(SilenceQuery(status: status, now: time)).map(\.id)
+        }
+        #expect(try await listed(.current) == [pending.id, active.id])
+        #expect(try await listed(.active) == [active.id])
+        #expect(try await listed(.pending) == [pending.id])
+        #expect(try await listed(.expired) == [])
+        let stored = try #require(try await store.silences(SilenceQuery(status: .pending, now: now)).first)
+        #expect(stored.matchers == pending.matchers)
+        #expect(stored.startsAt == pending.startsAt && stored.endsAt == pending.endsAt)
+        #expect(stored.createdBy == "alice" && stored.comment == "ICN1 fibre maintenance" && stored.expiredBy == nil)
+
+        let expired = try await store.expireSilence(id: active.id, by: "bob", now: now)
+        #expect(expired.endsAt == now && expired.expiredBy == "bob")
+        #expect(try await listed(.current) == [pending.id])
+        #expect(try await store.silences(SilenceQuery(status: .expired, now: now)).map(\.expiredBy) == ["bob"])
+        await #expect(throws: Silence.Refusal.alreadyExpired(active.id, now)) {
+            try await store.expireSilence(id: active.id, by: "bob", now: now + .seconds(1))
+        }
+        await #expect(throws: StoreError.silenceNotFound(999)) {
+            try await store.expireSilence(id: 999, by: "bob", now: now)
+        }
+        #expect(try await listed(.all, at: now) == [pending.id, active.id])
+    }
+
+    /// A maintenance window on ICN1: its alert opens an incident that pages nobody; when
+    /// the window ends with the incident still open, tier 1 is paged.
+    func aSilencedIncidentPagesWhenItsSilenceEnds() async throws {
+        func claimed(_ now: Timestamp) async throws -> [String] {
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100).map { "\($0.event.rawValue):\($0.tier)" }
+        }
+        let end = t0 + .seconds(3600)
+        _ = try await store.createSilence(try silence("pop = ICN1", from: t0, to: end))
+        let out = try await store.ingest([Self.routed("a")], now: t0 + .seconds(60))
+        #expect(out.map(\.kind) == [.suppressed])
+        let id = try #require(out[0].incidentID)
+        #expect(try await claimed(t0 + .seconds(60)) == [])
+        #expect(try await store.nextEscalationDue() == end)
+        #expect(try await store.advanceEscalations(now: end - .seconds(1), limit: 10).advanced == 0)
+        let report = try await store.advanceEscalations(now: end, limit: 10)
+        #expect(report.pages == 1)
+        #expect(try await claimed(end) == ["triggered:1", "triggered:1"])
+        let details = try #require(try await store.incident(id: id)).timeline.compactMap(\.detail)
+        #expect(details.contains { $0.hasPrefix("suppressed: silenced by silence") })
+        #expect(details.contains("no silence holds this incident any more and it is still open: paging"))
+    }
+
+    /// Expiring the window early makes what it held due at once, and the engine pages it.
+    func expiringASilenceEarlyPagesWhatItHeld() async throws {
+        // Paging before the window began: the silence does not hold it.
+        let other = try #require(try await store.ingest([Self.routed("b", key: "other")], now: t0)[0].incidentID)
+        let otherDue = try #require(try await store.incident(id: other)?.incident.nextEscalationAt)
+        let silence = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(7200)))
+        let held = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(1))[0].incidentID)
+        let now = t0 + .seconds(600)
+        _ = try await store.expireSilence(id: silence.id, by: "bob", now: now)
+        #expect(try await store.nextEscalationDue() == now)
+        #expect(try await store.advanceEscalations(now: now, limit: 10).pages == 1)
+        #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == true)
+        // An incident the silence did not hold keeps its own due time.
+        #expect(try await store.incident(id: other)?.incident.nextEscalationAt == otherDue)
+    }
+
     /// One Alertmanager group can carry the last firing alert's recovery and another
     /// alert's firing: the incident resolves and reopens in one batch, and the new alert
     /// must stay firing, or its own recovery would never resolve the incident.

@@ -31,6 +31,11 @@ components:
       in: path
       required: true
       schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
+    SilenceID:
+      name: id
+      in: path
+      required: true
+      schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
   responses:
     BadRequest:
       description: malformed or invalid input; the message names the field
@@ -42,7 +47,7 @@ components:
       description: the token lacks the scope
       content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
     NotFound:
-      description: no such incident
+      description: no such incident or silence
       content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
     Conflict:
       description: the transition is refused (for example acknowledging a resolved incident)
@@ -238,6 +243,37 @@ components:
       properties:
         by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who writes it}
         note: {type: string, minLength: 1, maxLength: 8192}
+    Silence:
+      type: object
+      required: [id, status, matchers, starts_at, ends_at, created_by, comment, created_at, expired_by]
+      properties:
+        id: {type: integer}
+        status: {type: string, enum: [pending, active, expired], description: as of the answer}
+        matchers: {type: array, items: {type: string}, description: 'quoted matchers such as `pop="ICN1"`'}
+        starts_at: {type: string, format: date-time}
+        ends_at: {type: string, format: date-time}
+        created_by: {type: string}
+        comment: {type: string}
+        created_at: {type: string, format: date-time}
+        expired_by: {type: [string, "null"], description: who ended it early}
+    NewSilence:
+      type: object
+      required: [matchers, by, comment]
+      description: >
+        Alerts all matchers hold for are recorded but page nobody between starts_at and
+        the end. Give the end as ends_at or as a duration from the start, not both. At least
+        one matcher must need a label value (a silence cannot hold every alert).
+      properties:
+        matchers:
+          type: array
+          minItems: 1
+          maxItems: 32
+          items: {type: string, maxLength: 1024, description: 'an Alertmanager matcher: `pop = ICN1`, `alertname =~ "Edge.*"`'}
+        starts_at: {type: string, format: date-time, description: default now; a time in the past means now}
+        ends_at: {type: string, format: date-time}
+        duration: {type: string, description: 'such as `2h` or `1h30m`, at most 365d'}
+        by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who silences}
+        comment: {type: string, minLength: 1, maxLength: 1024, pattern: "\\S", description: why}
 paths:
   /api/v1/alerts:
     post:
@@ -370,6 +406,59 @@ paths:
       parameters: [{$ref: "#/components/parameters/IncidentID"}]
       requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Action"}}}}
       responses: *action
+  /api/v1/silences:
+    get:
+      summary: List silences, newest first
+      parameters:
+        - {name: status, in: query, schema: {type: string, enum: [current, active, pending, expired, all], default: current},
+           description: current is active or pending}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+      responses:
+        "200":
+          description: the silences
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [silences]
+                properties:
+                  silences: {type: array, items: {$ref: "#/components/schemas/Silence"}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+    post:
+      summary: Create a silence (a maintenance window)
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/NewSilence"}}}}
+      responses:
+        "201":
+          description: the silence as stored
+          content: {application/json: {schema: {$ref: "#/components/schemas/Silence"}}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "413": {$ref: "#/components/responses/TooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /api/v1/silences/{id}:
+    delete:
+      summary: Expire a silence now; the incidents it held page at once if nothing else holds them
+      parameters:
+        - {$ref: "#/components/parameters/SilenceID"}
+        - {name: by, in: query, required: true, schema: {type: string, minLength: 1, maxLength: 128, pattern: "\\S"},
+           description: who expires it}
+      responses:
+        "200":
+          description: the silence, now expired
+          content: {application/json: {schema: {$ref: "#/components/schemas/Silence"}}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "409": {$ref: "#/components/responses/Conflict"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
   /healthz:
     get:
       summary: Liveness

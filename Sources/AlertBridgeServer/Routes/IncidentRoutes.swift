@@ -104,16 +104,8 @@ struct IncidentRoutes {
     }
 
     private static func action(_ request: Request) async throws -> ActionBody {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
-        let body: ActionBody
-        do {
-            body = try JSONDecoder().decode(ActionBody.self, from: JSONBody.data(buffer))
-        } catch {
-            throw DecodingErrors.apiError(error)
-        }
-        guard !body.by.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, body.by.utf8.count <= 128 else {
-            throw APIError.badRequest("must name who acts (1 to 128 bytes)", field: "by")
-        }
+        let body = try await OperatorInput.decode(ActionBody.self, from: request)
+        _ = try OperatorInput.checkBy(body.by)
         if let note = body.note, note.utf8.count > 8192 {
             throw APIError.badRequest("is longer than 8192 bytes", field: "note")
         }

@@ -96,5 +96,21 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'pending'",
         ]),
+        // Silences (maintenance windows). `matchers` is a JSON array of quoted matcher texts.
+        (2, [
+            """
+            CREATE TABLE silences (
+                id BIGSERIAL PRIMARY KEY,
+                matchers JSONB NOT NULL,
+                starts_at BIGINT NOT NULL,
+                ends_at BIGINT NOT NULL,
+                created_by TEXT NOT NULL,
+                comment TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expired_by TEXT
+            )
+            """,
+            "CREATE INDEX silences_ends ON silences(ends_at)",
+        ]),
     ]
 }

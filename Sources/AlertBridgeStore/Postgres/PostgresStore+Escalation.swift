@@ -110,6 +110,7 @@ extension PostgresStore {
             var report = EscalationReport()
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
+            let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
             for (incident, text) in due {
                 guard let text, let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) else {
                     var stopped = incident
@@ -117,7 +118,7 @@ extension PostgresStore {
                     unpoliced.append(stopped)
                     continue
                 }
-                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now))
+                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)

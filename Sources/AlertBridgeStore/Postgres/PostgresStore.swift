@@ -252,8 +252,9 @@ public final class PostgresStore: IncidentStore {
             let statuses = try await Self.alertStatuses(db, Array(pairs), logger: logger)
             let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
             let sources = try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger)
+            let silences = try await Self.activeSilences(db, at: now, logger: logger)
             var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses.status, inhibitSources: sources,
-                                          alertEnds: statuses.ends, now: now)
+                                          alertEnds: statuses.ends, silences: silences, now: now)
             if plan.newIncidentCount > 0 {
                 var ids: [Int64] = []
                 for try await row in try await db.execute(NewIncidentIDs.self, plan.newIncidentCount, logger: logger) {

@@ -103,5 +103,21 @@ enum SQLiteMigrations {
             """,
             "ALTER TABLE incidents DROP COLUMN policy_snapshot",
         ]),
+        // Silences (maintenance windows). `matchers` is a JSON array of quoted matcher texts.
+        (3, [
+            """
+            CREATE TABLE silences (
+                id INTEGER PRIMARY KEY,
+                matchers TEXT NOT NULL,
+                starts_at INTEGER NOT NULL,
+                ends_at INTEGER NOT NULL,
+                created_by TEXT NOT NULL,
+                comment TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expired_by TEXT
+            )
+            """,
+            "CREATE INDEX silences_ends ON silences(ends_at)",
+        ]),
     ]
 }

@@ -37,6 +37,7 @@ extension SQLiteStore {
             var report = EscalationReport()
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
+            let silences = due.isEmpty ? [] : try db.activeSilences(at: now)
             for row in due {
                 var incident = SQLiteSession.decodeIncident(row)
                 cache.forget(incident.dedupKey)
@@ -45,7 +46,7 @@ extension SQLiteStore {
                     unpoliced.append(incident)
                     continue
                 }
-                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now))
+                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
             try db.append(timeline: decisions.flatMap(\.timeline)

@@ -107,7 +107,8 @@ public final class SQLiteStore: IncidentStore {
             let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
             let sources = try db.openIncidents(rules: Array(sourceRules))
             var plan = IngestPlanner.plan(batch, current: known.incidents, alertStatus: known.status,
-                                          inhibitSources: sources, alertEnds: known.ends, now: now)
+                                          inhibitSources: sources, alertEnds: known.ends,
+                                          silences: try db.activeSilences(at: now), now: now)
             var firstNewID = Int64.max
             if plan.newIncidentCount > 0 {
                 let maxID = try db.rows("SELECT COALESCE(MAX(id), 0) AS m FROM incidents").first?.column("m")?.integer ?? 0

@@ -54,6 +54,11 @@ final class CommitTimingStore: IncidentStore {
     }
 
     func nextDeliveryDue() async throws -> Timestamp? { try await inner.nextDeliveryDue() }
+    func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
+    func silences(_ query: SilenceQuery) async throws -> [Silence] { try await inner.silences(query) }
+    func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
+        try await inner.expireSilence(id: id, by: by, now: now)
+    }
     func ping() async throws { try await inner.ping() }
     func close() async throws { try await inner.close() }
 }

@@ -1,0 +1,98 @@
+/// A maintenance window: between `startsAt` and `endsAt`, alerts its matchers hold for
+/// are still recorded (incidents, counts, timeline) but page nobody.
+///
+/// An incident a silence held from its start is not forgotten when the silence ends: its
+/// next escalation is due at the silence's end, and if it is still open and no other
+/// silence holds it then, tier 1 is paged (see ``EscalationPlanner/advance(_:policy:now:silences:)``).
+/// An incident that already paged before the silence began keeps escalating: acknowledge it.
+public struct Silence: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable {
+        case pending, active, expired
+    }
+
+    public enum Refusal: Error, Equatable, CustomStringConvertible {
+        case alreadyExpired(Int64, Timestamp)
+
+        public var description: String {
+            switch self {
+            case .alreadyExpired(let id, let at): "silence \(id) already ended at \(RFC3339.format(at))"
+            }
+        }
+    }
+
+    public var id: Int64
+    public var matchers: [Matcher]
+    public var startsAt: Timestamp
+    public var endsAt: Timestamp
+    public var createdBy: String
+    public var comment: String
+    public var createdAt: Timestamp
+    /// Who ended it before its time, if anyone did.
+    public var expiredBy: String?
+
+    public init(id: Int64 = 0, matchers: [Matcher], startsAt: Timestamp, endsAt: Timestamp, createdBy: String,
+                comment: String, createdAt: Timestamp, expiredBy: String? = nil) {
+        self.id = id
+        self.matchers = matchers
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.createdBy = createdBy
+        self.comment = comment
+        self.createdAt = createdAt
+        self.expiredBy = expiredBy
+    }
+
+    public func status(at now: Timestamp) -> Status {
+        now < startsAt ? .pending : now < endsAt ? .active : .expired
+    }
+
+    /// Active at `now`, and every matcher holds for these labels.
+    public func holds(_ labels: Labels, at now: Timestamp) -> Bool {
+        status(at: now) == .active && matchers.matchAll(labels)
+    }
+
+    /// Whether this silence held the incident from its start and it has not paged since:
+    /// the incidents to look at again when the silence ends early.
+    public func held(_ incident: Incident) -> Bool {
+        incident.status == .triggered && !incident.escalation.hasPaged && incident.escalation.silencedUntil != nil
+            && matchers.matchAll(incident.labels)
+    }
+
+    /// Ends the silence now (`alertbridge silence expire`). A pending one never starts.
+    public func expired(by: String, at now: Timestamp) throws(Refusal) -> Silence {
+        guard status(at: now) != .expired else { throw .alreadyExpired(id, endsAt) }
+        var next = self
+        next.endsAt = now
+        next.startsAt = min(startsAt, now)
+        next.expiredBy = by
+        return next
+    }
+}
+
+extension Array where Element == Silence {
+    /// Of the silences active at `now` that hold for these labels, the one that ends last.
+    public func holding(_ labels: Labels, at now: Timestamp) -> Silence? {
+        var found: Silence?
+        for silence in self where silence.holds(labels, at: now) {
+            if found.map({ silence.endsAt > $0.endsAt }) ?? true { found = silence }
+        }
+        return found
+    }
+}
+
+extension Matcher {
+    /// The matcher with its value quoted (`pop="ICN1"`, `alertname=~"Edge.*"`): the form
+    /// silences are stored and shown in, which ``init(parsing:)`` reads back unchanged.
+    public var quoted: String {
+        var escaped = ""
+        for c in value.unicodeScalars {
+            switch c {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.unicodeScalars.append(c)
+            }
+        }
+        return "\(name)\(op.rawValue)\"\(escaped)\""
+    }
+}

@@ -1,0 +1,88 @@
+import AlertBridgeCore
+import Logging
+import PostgresNIO
+
+/// Silences: created, listed and expired by operators; read by every ingest batch and
+/// engine pass.
+extension PostgresStore {
+    static let silenceColumns = "id, matchers::text AS matchers, starts_at, ends_at, created_by, comment, created_at, expired_by"
+
+    enum ActiveSilences: PreparedSQL {
+        static let sql = "SELECT \(silenceColumns) FROM silences WHERE \(SilenceQuery.StatusFilter.active.condition("$1"))"
+    }
+
+    /// The silences in force for an ingest batch or an engine pass at `now`.
+    static func activeSilences(_ db: PostgresConnection, at now: Timestamp, logger: Logger) async throws -> [Silence] {
+        try await decodeSilences(db.execute(ActiveSilences.self, now.milliseconds, logger: logger))
+    }
+
+    public func createSilence(_ silence: Silence) async throws -> Silence {
+        let logger = self.logger
+        return try await transaction { db in
+            var stored = silence
+            for try await id in try await db.query("""
+                INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
+                VALUES (\(silence.matchersJSON)::jsonb, \(silence.startsAt.milliseconds), \(silence.endsAt.milliseconds),
+                        \(silence.createdBy), \(silence.comment), \(silence.createdAt.milliseconds))
+                RETURNING id
+                """, logger: logger).decode(Int64.self) {
+                stored.id = id
+            }
+            return stored
+        }
+    }
+
+    public func silences(_ query: SilenceQuery) async throws -> [Silence] {
+        let logger = self.logger
+        return try await withConnection { db in
+            try await Self.decodeSilences(db.query("""
+                SELECT \(unescaped: Self.silenceColumns) FROM silences
+                WHERE \(unescaped: query.status.condition(String(query.now.milliseconds)))
+                ORDER BY id DESC LIMIT \(query.limit)
+                """, logger: logger))
+        }
+    }
+
+    public func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
+        let logger = self.logger
+        return try await transaction { db in
+            let found = try await Self.decodeSilences(db.query(
+                "SELECT \(unescaped: Self.silenceColumns) FROM silences WHERE id = \(id) FOR UPDATE", logger: logger))
+            guard let silence = found.first else { throw StoreError.silenceNotFound(id) }
+            let expired = try silence.expired(by: by, at: now)
+            _ = try await db.query("""
+                UPDATE silences SET starts_at = \(expired.startsAt.milliseconds), ends_at = \(expired.endsAt.milliseconds),
+                    expired_by = \(by) WHERE id = \(id)
+                """, logger: logger)
+            // The incidents it held wait for its old end: make them due now. Being due early
+            // is harmless (the engine only does what is due), so no row is locked to decide.
+            let waiting = try await Self.incidentRows(db, """
+                SELECT \(unescaped: Self.incidentColumns) FROM incidents
+                WHERE status = 'triggered' AND next_escalation_at > \(now.milliseconds)
+                """, logger: logger)
+            let held = waiting.filter(silence.held).map(\.id)
+            if !held.isEmpty {
+                _ = try await db.query("""
+                    UPDATE incidents SET next_escalation_at = \(now.milliseconds)
+                    WHERE id = ANY(\(held)::bigint[]) AND next_escalation_at > \(now.milliseconds)
+                    """, logger: logger)
+            }
+            return expired
+        }
+    }
+
+    /// Silences from rows of ``silenceColumns``. One whose stored matchers no longer parse
+    /// is left out: it must hold nothing rather than everything.
+    static func decodeSilences<Rows: AsyncSequence>(_ rows: Rows) async throws -> [Silence] where Rows.Element == PostgresRow {
+        var out: [Silence] = []
+        for try await row in rows {
+            let (id, matchers, startsAt, endsAt, createdBy, comment, createdAt, expiredBy) =
+                try row.decode((Int64, String, Int64, Int64, String, String, Int64, String?).self)
+            guard let parsed = Silence.matchers(fromJSON: matchers) else { continue }
+            out.append(Silence(id: id, matchers: parsed, startsAt: Timestamp(milliseconds: startsAt),
+                               endsAt: Timestamp(milliseconds: endsAt), createdBy: createdBy, comment: comment,
+                               createdAt: Timestamp(milliseconds: createdAt), expiredBy: expiredBy))
+        }
+        return out
+    }
+}

@@ -1,0 +1,134 @@
+import AlertBridgeCore
+import ArgumentParser
+import Foundation
+
+/// `alertbridge silence add|list|expire`: maintenance windows.
+struct SilenceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "silence",
+        abstract: "Silence alerts for a maintenance window: recorded, but nobody is paged.",
+        subcommands: [Add.self, List.self, Expire.self])
+
+    /// The client's reading of the server's silence JSON.
+    struct View: Decodable {
+        var id: Int64
+        var status: String
+        var matchers: [String]
+        var starts_at: String
+        var ends_at: String
+        var created_by: String
+        var comment: String
+        var expired_by: String?
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Silence the alerts every matcher holds for, from now (or --start) for --duration or until --end.",
+            discussion: """
+                Matchers are Alertmanager's: alertbridge silence add 'pop = ICN1' 'alertname =~ "Edge.*"' \
+                --duration 2h --comment "ICN1 fibre maintenance"
+                """)
+
+        @Argument(help: "Label matchers, all of which must hold: 'pop = ICN1', 'alertname =~ \"Edge.*\"'.")
+        var matchers: [String]
+
+        @Option(help: "Why: shown in the silence list and on every incident it holds.")
+        var comment: String
+
+        @Option(help: "How long, from the start: 30m, 2h, 1d (default 1h unless --end is given).")
+        var duration: String?
+
+        @Option(help: "When it starts, RFC 3339 (default now).")
+        var start: String?
+
+        @Option(help: "When it ends, RFC 3339; instead of --duration.")
+        var end: String?
+
+        @Option(help: "Who silences (default: $USER).")
+        var by: String = defaultUser
+
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard !matchers.isEmpty else { throw ValidationError("give at least one matcher, such as 'pop = ICN1'") }
+            guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--comment must say why") }
+            if duration != nil && end != nil { throw ValidationError("give --duration or --end, not both") }
+            if let duration, DurationText.parse(duration).map({ $0 > .zero }) != true {
+                throw ValidationError("--duration must be a duration above zero, such as 2h or 1h30m")
+            }
+            for (name, time) in [("--start", start), ("--end", end)] {
+                if let time, RFC3339.parse(time) == nil {
+                    throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-30T02:00:00Z")
+                }
+            }
+        }
+
+        func run() async throws {
+            let body = NewSilence(matchers: matchers, starts_at: start, ends_at: end,
+                                  duration: end == nil ? (duration ?? "1h") : nil, by: by, comment: comment)
+            let data = try await request { try await $0.send("POST", "/api/v1/silences", body: body) }
+            if output.json { return printRaw(data) }
+            let s = try JSONDecoder().decode(View.self, from: data)
+            print("silence \(s.id) \(s.status) from \(s.starts_at) until \(s.ends_at): \(s.matchers.joined(separator: " "))")
+        }
+
+        struct NewSilence: Encodable {
+            var matchers: [String]
+            var starts_at: String?
+            var ends_at: String?
+            var duration: String?
+            var by: String
+            var comment: String
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List silences, newest first.")
+
+        @Option(help: "current (active or pending), active, pending, expired or all.")
+        var status: String = "current"
+
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard ["current", "active", "pending", "expired", "all"].contains(status) else {
+                throw ValidationError("--status must be current, active, pending, expired or all")
+            }
+        }
+
+        func run() async throws {
+            let data = try await request { try await $0.send("GET", "/api/v1/silences?status=\(status)&limit=1000") }
+            if output.json { return printRaw(data) }
+            let list = try JSONDecoder().decode([String: [View]].self, from: data)["silences"] ?? []
+            if list.isEmpty { return print("no \(status == "all" ? "" : status + " ")silences") }
+            printTable(["ID", "STATUS", "STARTS", "ENDS", "BY", "MATCHERS", "COMMENT"],
+                       list.map { s in
+                           [String(s.id), s.status, s.starts_at, s.ends_at, s.expired_by.map { "\(s.created_by) (expired by \($0))" } ?? s.created_by,
+                            s.matchers.joined(separator: " "), s.comment]
+                       })
+        }
+    }
+
+    struct Expire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End a silence now; the incidents it held page at once if they are still open.")
+
+        @Argument(help: "Silence id.") var id: Int64
+        @Option(help: "Who expires it (default: $USER).") var by: String = defaultUser
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard id > 0 else { throw ValidationError("the silence id must be a positive whole number") }
+            guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+        }
+
+        func run() async throws {
+            let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+            let who = by.addingPercentEncoding(withAllowedCharacters: unreserved) ?? by
+            let data = try await request { try await $0.send("DELETE", "/api/v1/silences/\(id)?by=\(who)") }
+            if output.json { return printRaw(data) }
+            let s = try JSONDecoder().decode(View.self, from: data)
+            print("silence \(s.id) expired by \(by): \(s.matchers.joined(separator: " "))")
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import AlertBridgeCore
+import Testing
+
+/// Silences: what they hold and when, what ingest records while they hold, and what the
+/// engine does when they end. All on a manual clock.
+@Suite struct SilenceTests {
+    let t0 = RFC3339.parse("2026-11-30T02:00:00Z")!
+
+    func minutes(_ m: Int64) -> Duration { .seconds(m * 60) }
+
+    func silence(_ id: Int64, _ matchers: [String], from start: Int64 = 0, to end: Int64 = 120) -> Silence {
+        Silence(id: id, matchers: matchers.map { try! Matcher(parsing: $0) }, startsAt: t0 + minutes(start),
+                endsAt: t0 + minutes(end), createdBy: "alice", comment: "ICN1 fibre maintenance", createdAt: t0)
+    }
+
+    let policy = EscalationPolicy(
+        name: "cdn-performance",
+        tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(15 * 60)),
+            .init(name: "rnd", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(30 * 60)),
+        ],
+        repeat: 0, ackTimeout: .seconds(30 * 60))
+
+    func routed(pop: String, _ status: AlertStatus = .firing, instance: String = "edge-01") -> RoutedAlert {
+        let alert = Alert(source: "cdn-monitor", status: status, severity: .critical, summary: "p95 latency at \(pop)",
+                          labels: ["alertname": "EdgeLatencyHigh", "pop": pop, "instance": instance])
+        return RoutedAlert(alert: alert, rule: "latency", dedupKey: "EdgeLatencyHigh/\(pop)", policy: "cdn-performance",
+                           escalationPolicy: policy)
+    }
+
+    /// Plans one batch against no stored state, new incidents numbered from 1.
+    func plan(_ batch: [RoutedAlert], current: [String: Incident] = [:], silences: [Silence], at now: Timestamp) -> IngestPlanner.Plan {
+        let plan = IngestPlanner.plan(batch, current: current, alertStatus: [:], silences: silences, now: now)
+        return plan.assigningIDs((0..<plan.newIncidentCount).map { Int64($0 + 1) })
+    }
+
+    // MARK: The silence itself
+
+    @Test func aSilenceIsPendingThenActiveThenExpired() {
+        let s = silence(1, ["pop = ICN1"], from: 10, to: 70)
+        #expect(s.status(at: t0) == .pending)
+        #expect(s.status(at: t0 + minutes(10)) == .active)
+        #expect(s.status(at: t0 + minutes(70)) == .expired)
+        #expect(!s.holds(["pop": "ICN1"], at: t0))
+        #expect(s.holds(["pop": "ICN1"], at: t0 + minutes(30)))
+        #expect(!s.holds(["pop": "NRT2"], at: t0 + minutes(30)))
+    }
+
+    @Test func expiringEndsItNowAndAPendingOneNeverStarts() throws {
+        let active = try silence(1, ["pop = ICN1"]).expired(by: "bob", at: t0 + minutes(5))
+        #expect(active.endsAt == t0 + minutes(5))
+        #expect(active.startsAt == t0)
+        #expect(active.expiredBy == "bob")
+        let pending = try silence(2, ["pop = ICN1"], from: 60).expired(by: "bob", at: t0 + minutes(5))
+        #expect(pending.startsAt == t0 + minutes(5) && pending.endsAt == t0 + minutes(5))
+        #expect(pending.status(at: t0 + minutes(5)) == .expired)
+        #expect(throws: Silence.Refusal.alreadyExpired(1, t0 + minutes(5))) {
+            try active.expired(by: "bob", at: t0 + minutes(6))
+        }
+    }
+
+    @Test func ofSeveralSilencesTheOneThatEndsLastHolds() {
+        let silences = [silence(1, ["pop = ICN1"], to: 60), silence(2, ["alertname =~ Edge.*"], to: 90),
+                        silence(3, ["pop = NRT2"], to: 300)]
+        #expect(silences.holding(["alertname": "EdgeLatencyHigh", "pop": "ICN1"], at: t0)?.id == 2)
+        #expect(silences.holding(["alertname": "PopDown", "pop": "ICN1"], at: t0)?.id == 1)
+        #expect(silences.holding(["alertname": "PopDown", "pop": "SIN1"], at: t0) == nil)
+    }
+
+    @Test func quotedMatchersReadBackAsTheSameMatcher() throws {
+        for text in [#"pop = ICN1"#, #"alertname =~ "Edge.*|Origin.*""#, #"pop =~ "ICN\d+""#, #"summary != "say \"hi\"""#,
+                     #"path = "C:\\edge""#, #"note = "a\nb""#] {
+            let matcher = try Matcher(parsing: text)
+            #expect(try Matcher(parsing: matcher.quoted) == matcher, "\(text) → \(matcher.quoted)")
+        }
+        #expect(try Matcher(parsing: "pop = ICN1").quoted == #"pop="ICN1""#)
+    }
+
+    // MARK: Ingest while a silence holds
+
+    @Test func aSilencedAlertOpensAnIncidentThatPagesNobodyUntilTheSilenceEnds() throws {
+        let p = plan([routed(pop: "ICN1"), routed(pop: "NRT2")], silences: [silence(7, ["pop = ICN1"])], at: t0 + minutes(1))
+        #expect(p.outcomes.map(\.kind) == [.suppressed, .created])
+        #expect(p.pages.map(\.incidentID) == [2])  // only NRT2 pages
+        let held = try #require(p.incidents.first { $0.id == 1 })
+        #expect(held.escalation.silencedUntil == t0 + minutes(120))
+        #expect(held.nextEscalationAt == t0 + minutes(120))
+        #expect(!held.escalation.hasPaged)
+        #expect(p.policySnapshots[1] == policy)  // kept, so the engine can page it later
+        let said = p.timeline.filter { $0.incidentID == 1 }.compactMap(\.detail)
+        #expect(said.contains("suppressed: silenced by silence 7 until 2026-11-30T04:00:00Z (alice: ICN1 fibre maintenance)"))
+    }
+
+    @Test func aPendingOrEndedSilenceHoldsNothing() {
+        let silences = [silence(1, ["pop = ICN1"], from: 30, to: 60)]
+        #expect(plan([routed(pop: "ICN1")], silences: silences, at: t0).outcomes.map(\.kind) == [.created])
+        #expect(plan([routed(pop: "ICN1")], silences: silences, at: t0 + minutes(60)).outcomes.map(\.kind) == [.created])
+        #expect(plan([routed(pop: "ICN1")], silences: silences, at: t0 + minutes(30)).outcomes.map(\.kind) == [.suppressed])
+    }
+
+    @Test func anAlertNoSilenceHoldsStartsPagingTheHeldIncident() throws {
+        let first = plan([routed(pop: "ICN1", instance: "edge-01")], silences: [silence(1, ["instance = edge-01"])], at: t0)
+        let held = try #require(first.incidents.first)
+        // A second host of the same PoP, not covered by the silence, merges into it.
+        let next = IngestPlanner.plan([routed(pop: "ICN1", instance: "edge-02")], current: [held.dedupKey: held],
+                                      alertStatus: [.init(incidentID: held.id, fingerprint: routed(pop: "ICN1").alert.fingerprint): .firing],
+                                      silences: [silence(1, ["instance = edge-01"])], now: t0 + minutes(5))
+        #expect(next.outcomes.map(\.kind) == [.merged])
+        #expect(next.outcomes[0].startedPaging)
+        #expect(next.pages.map(\.tier) == [1])
+        #expect(next.incidents[0].escalation.silencedUntil == nil)
+        #expect(next.incidents[0].nextEscalationAt == t0 + minutes(20))
+    }
+
+    @Test func aSilencedAlertMergingIntoAPagingIncidentDoesNotStopIt() throws {
+        let first = plan([routed(pop: "ICN1")], silences: [], at: t0)
+        let paging = try #require(first.incidents.first)
+        let next = IngestPlanner.plan([routed(pop: "ICN1")], current: [paging.dedupKey: paging], alertStatus: [:],
+                                      silences: [silence(1, ["pop = ICN1"])], now: t0 + minutes(5))
+        #expect(next.outcomes.map(\.kind) == [.suppressed])
+        #expect(next.incidents[0].nextEscalationAt == t0 + minutes(15))  // tier 2 still due
+    }
+
+    // MARK: The engine when the silence ends
+
+    func heldIncident(until end: Int64 = 120) throws -> Incident {
+        let p = plan([routed(pop: "ICN1")], silences: [silence(1, ["pop = ICN1"], to: end)], at: t0)
+        return try #require(p.incidents.first)
+    }
+
+    @Test func whenTheSilenceEndsAStillOpenIncidentPagesTierOne() throws {
+        let held = try heldIncident()
+        #expect(EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(60), silences: [silence(1, ["pop = ICN1"])]).pages.isEmpty)
+        let d = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(120), silences: [])
+        #expect(d.pages.map(\.tier) == [1])
+        #expect(d.pages.map(\.reason) == [.triggered])
+        #expect(d.timeline.map(\.detail).first == "no silence holds this incident any more and it is still open: paging")
+        #expect(d.incident.escalation.silencedUntil == nil)
+        #expect(d.incident.nextEscalationAt == t0 + minutes(135))  // tier 2 from the page, not from creation
+    }
+
+    @Test func anotherSilenceThatStillHoldsPushesThePageToItsEnd() throws {
+        let held = try heldIncident()
+        let longer = silence(2, ["alertname = EdgeLatencyHigh"], from: 100, to: 240)
+        let d = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(120), silences: [longer])
+        #expect(d.pages.isEmpty)
+        #expect(d.incident.escalation.silencedUntil == t0 + minutes(240))
+        #expect(d.incident.nextEscalationAt == t0 + minutes(240))
+    }
+
+    @Test func aHeldIncidentAcknowledgedDuringTheSilenceDoesNotPageAtItsAckTimeout() throws {
+        var held = try heldIncident(until: 240)
+        held = try IncidentAction.acknowledge(by: "bob", note: nil).apply(to: held, now: t0 + minutes(10)).0
+        let d = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(40), silences: [silence(1, ["pop = ICN1"], to: 240)])
+        #expect(d.incident.status == .triggered)
+        #expect(d.pages.isEmpty)
+        #expect(d.incident.nextEscalationAt == t0 + minutes(240))
+        // Once the silence is over, it pages.
+        #expect(EscalationPlanner.advance(d.incident, policy: policy, now: t0 + minutes(240)).pages.map(\.tier) == [1])
+    }
+
+    @Test func slaClocksRunFromThePageNotFromTheHeldCreation() throws {
+        var sla = policy
+        sla.sla = .init(acknowledgeWithin: minutes(10), resolveWithin: minutes(60))
+        let p = IngestPlanner.plan([{ var r = routed(pop: "ICN1"); r.escalationPolicy = sla; return r }()], current: [:],
+                                   alertStatus: [:], silences: [silence(1, ["pop = ICN1"])], now: t0)
+        var i = try #require(p.assigningIDs([1]).incidents.first)
+        #expect(i.nextEscalationAt == t0 + minutes(120))  // no SLA deadline while nobody was paged
+        var d = EscalationPlanner.advance(i, policy: sla, now: t0 + minutes(120))
+        #expect(d.slaBreaches.isEmpty && d.pages.count == 1)
+        #expect(d.incident.nextEscalationAt == t0 + minutes(130))
+        i = d.incident
+        d = EscalationPlanner.advance(i, policy: sla, now: t0 + minutes(130))
+        #expect(d.slaBreaches == ["acknowledge"])
+    }
+
+    @Test func aResolvedHeldIncidentPagesNobodyWhenTheSilenceEnds() throws {
+        let held = try heldIncident()
+        let resolved = IngestPlanner.plan([routed(pop: "ICN1", .resolved)], current: [held.dedupKey: held],
+                                          alertStatus: [.init(incidentID: held.id, fingerprint: routed(pop: "ICN1").alert.fingerprint): .firing],
+                                          now: t0 + minutes(30))
+        #expect(resolved.outcomes.map(\.kind) == [.resolved])
+        #expect(resolved.incidents[0].nextEscalationAt == nil)
+        #expect(EscalationPlanner.advance(resolved.incidents[0], policy: policy, now: t0 + minutes(120)).pages.isEmpty)
+    }
+}

@@ -1,0 +1,122 @@
+import AlertBridgeCore
+import AlertBridgeServer
+import AlertBridgeStore
+import Hummingbird
+import Foundation
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// `/api/v1/silences`: a maintenance window from create to expire, through the HTTP API,
+/// the engine and the dispatcher, on a manual clock.
+@Suite struct SilenceAPITests {
+    let logger = Logger(label: "test")
+
+    @Test func aMaintenanceWindowRecordsAlertsPagesNobodyAndPagesWhatIsLeftWhenExpired() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            let (status, silence, _) = try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1", "alertname =~ \\"Edge.*\\""], "duration": "2h", "by": "alice",
+                 "comment": "ICN1 fibre maintenance"}
+                """)
+            #expect(status == .created)
+            let id = try #require(silence["id"] as? Int)
+            #expect(silence["status"] as? String == "active")
+            #expect(silence["matchers"] as? [String] == [#"pop="ICN1""#, #"alertname=~"Edge.*""#])
+            #expect(silence["starts_at"] as? String == "2026-11-23T18:05:00Z")
+            #expect(silence["ends_at"] as? String == "2026-11-23T20:05:00Z")
+            #expect(silence["created_by"] as? String == "alice")
+            #expect(silence["expired_by"] is NSNull)
+
+            // ICN1's alert is recorded but pages nobody; NRT2's pages as usual.
+            let held = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1
+            #expect(held["outcome"] as? String == "suppressed")
+            let heldID = try #require(held["incident_id"] as? Int)
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2")).1["outcome"] as? String == "created")
+            #expect(try await dispatcher.tick() == 1)
+            #expect(chat.delivered.map(\.incident.incident.labels["pop"]) == ["NRT2"])
+            let shown = try await client.get("/api/v1/incidents/\(heldID)").1
+            #expect(shown["next_escalation_at"] as? String == "2026-11-23T20:05:00Z")
+
+            let listed = try await client.get("/api/v1/silences").1["silences"] as? [[String: Any]]
+            #expect(listed?.map { $0["id"] as? Int } == [id])
+            #expect(try await client.get("/api/v1/silences?status=expired").1["silences"].map { ($0 as! [Any]).count } == 0)
+
+            // The work ends early: expiring pages ICN1's still-open incident at once.
+            clock.advance(by: .seconds(10 * 60))
+            let (expireStatus, expired) = try await client.delete("/api/v1/silences/\(id)?by=bob")
+            #expect(expireStatus == .ok)
+            #expect(expired["status"] as? String == "expired")
+            #expect(expired["ends_at"] as? String == "2026-11-23T18:15:00Z")
+            #expect(expired["expired_by"] as? String == "bob")
+            #expect(try await engine.tick().pages == 1)  // NRT2's tier 2 is not due before 18:20
+            try await dispatcher.tick()
+            #expect(chat.delivered.map(\.incident.incident.labels["pop"]) == ["NRT2", "ICN1"])
+            // Its SLA clocks run from that page: nobody could acknowledge what paged nobody.
+            let paged = try await client.get("/api/v1/incidents/\(heldID)").1
+            #expect(paged["sla_breaches"] as? [String] == [])
+            #expect(paged["next_escalation_at"] as? String == "2026-11-23T18:25:00Z")  // ack SLA: 10m from the page
+            #expect(try await client.delete("/api/v1/silences/\(id)?by=bob").0 == .conflict)
+            #expect(try await client.delete("/api/v1/silences/9999?by=bob").0 == .notFound)
+        }
+    }
+
+    @Test func badSilencesAreRefusedNamingTheField() async throws {
+        try await TestApp.run { client, store, clock in
+            let cases: [(String, String, String)] = [
+                (#"{"matchers": [], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers", "needs 1 to 32 matchers"),
+                (#"{"matchers": ["pop ~ ICN1"], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers[0]", "invalid matcher"),
+                (#"{"matchers": ["pop =~ \"(\""], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers[0]", "invalid regex"),
+                (#"{"matchers": ["pop =~ \".*\""], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers", "at least one matcher"),
+                (#"{"matchers": ["pop = ICN1"], "by": "a", "comment": "x"}"#, "ends_at", "give ends_at or duration"),
+                (#"{"matchers": ["pop = ICN1"], "duration": "1h", "ends_at": "2026-11-23T20:00:00Z", "by": "a", "comment": "x"}"#,
+                 "duration", "not both"),
+                (#"{"matchers": ["pop = ICN1"], "duration": "soon", "by": "a", "comment": "x"}"#, "duration", "must be a duration"),
+                (#"{"matchers": ["pop = ICN1"], "duration": "366d", "by": "a", "comment": "x"}"#, "duration", "at most 365d"),
+                (#"{"matchers": ["pop = ICN1"], "ends_at": "2026-11-23T18:00:00Z", "by": "a", "comment": "x"}"#, "ends_at", "after the start"),
+                (#"{"matchers": ["pop = ICN1"], "ends_at": "tomorrow", "by": "a", "comment": "x"}"#, "ends_at", "RFC 3339"),
+                (#"{"matchers": ["pop = ICN1"], "starts_at": "2026-11-24T00:00:00Z", "ends_at": "2026-11-23T23:00:00Z", "by": "a", "comment": "x"}"#,
+                 "ends_at", "after the start"),
+                (#"{"matchers": ["pop = ICN1"], "duration": "1h", "by": " ", "comment": "x"}"#, "by", "must name who acts"),
+                (#"{"matchers": ["pop = ICN1"], "duration": "1h", "by": "a", "comment": ""}"#, "comment", "must say why"),
+                (#"{"matchers": "pop = ICN1", "duration": "1h", "by": "a", "comment": "x"}"#, "matchers", "expected"),
+                (#"{"matchers": ["pop = ICN1"], "duration": "1h", "by": "a"}"#, "comment", "is required"),
+            ]
+            for (body, field, message) in cases {
+                let (status, answer, _) = try await client.post("/api/v1/silences", body)
+                #expect(status == .badRequest, "\(body)")
+                #expect(answer["field"] as? String == field, "\(body)")
+                #expect((answer["error"] as? String)?.contains(message) == true, "\(body): \(answer)")
+            }
+            #expect(try await store.silences(SilenceQuery(status: .all, now: clock.now())).isEmpty)  // nothing written
+            #expect(try await client.delete("/api/v1/silences/1").1["field"] as? String == "by")
+            #expect(try await client.delete("/api/v1/silences/x?by=a").1["field"] as? String == "id")
+            #expect(try await client.get("/api/v1/silences?status=gone").1["field"] as? String == "status")
+        }
+    }
+
+    @Test func aFutureWindowIsPendingAndHoldsNothingYet() async throws {
+        try await TestApp.run { client, _, clock in
+            let (status, silence, _) = try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1"], "starts_at": "2026-11-23T22:00:00Z", "ends_at": "2026-11-24T02:00:00Z",
+                 "by": "alice", "comment": "planned"}
+                """)
+            #expect(status == .created)
+            #expect(silence["status"] as? String == "pending")
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1["outcome"] as? String == "created")
+            #expect(try await client.get("/api/v1/silences?status=pending").1["silences"].map { ($0 as! [Any]).count } == 1)
+            clock.advance(by: .seconds(4 * 3600))  // 22:05
+            #expect(try await client.get("/api/v1/silences?status=active").1["silences"].map { ($0 as! [Any]).count } == 1)
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", alertname: "PopDown")).1["outcome"] as? String
+                    == "suppressed")
+        }
+    }
+}
+
+extension TestClientProtocol {
+    func delete(_ uri: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+        try await execute(uri: uri, method: .delete) { response in (response.status, response.jsonObject) }
+    }
+}
