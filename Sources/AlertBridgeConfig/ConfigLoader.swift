@@ -107,6 +107,7 @@ public enum ConfigLoader: Sendable {
             + "\(counted(ruleParser.rules.count, "rule")) in \(counted(ruleFiles.count, "file")), "
             + "\(counted(policyParser.policies.count, "policy", "policies")), "
             + "\(counted(server.config.connectors.count, "connector"))"
+            + (server.config.heartbeats.isEmpty ? "" : ", \(counted(server.config.heartbeats.count, "heartbeat"))")
         return LoadedConfig(server: server.config, rules: RuleSet(rules: ruleParser.rules),
                             policies: policyParser.policies, summary: summary)
     }

@@ -70,6 +70,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxBodyBytes: Int
     public var limits: IngestLimits
     public var delivery = DeliverySettings()
+    /// Monitors that must ping `POST /api/v1/heartbeats/{name}`: `heartbeats:`.
+    public var heartbeats: [Heartbeat] = []
 
     public init(
         listenHost: String = "127.0.0.1", listenPort: Int = 8080, store: String = "sqlite:alertbridge.db",

@@ -13,7 +13,8 @@ struct ServerConfigParser {
         var declaredConnectors: [String: ConnectorType?]? = ["console": .console]
     }
 
-    static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits", "delivery"]
+    static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits", "delivery",
+                       "heartbeats"]
 
     func parse(_ root: Node) -> Output {
         var output = Output()
@@ -42,6 +43,7 @@ struct ServerConfigParser {
         if let node = fields["connectors"] { connectors(node, into: &output) }
         if let node = fields["limits"] { limits(node, into: &output.config.limits) }
         if let node = fields["delivery"] { delivery(node, into: &output.config.delivery) }
+        if let items = file.list(fields["heartbeats"]) { output.config.heartbeats = heartbeats(items) }
         if let node = fields["max_body_bytes"], let bytes = file.int(node) {
             if bytes > 0 {
                 output.config.maxBodyBytes = bytes
@@ -99,6 +101,48 @@ struct ServerConfigParser {
                 file.report("\(key) must be a duration above zero and at most \(DurationText.format(DurationText.longest)) such as 30s, 5m or 1h (got \"\(text)\")", at: valueNode)
             }
         }
+    }
+
+    /// `heartbeats: [{name: prometheus-apac, timeout: 5m, severity: critical, labels: {region: apac}}]`.
+    private func heartbeats(_ items: [Node]) -> [Heartbeat] {
+        var out: [Heartbeat] = []
+        var seen: Set<String> = []
+        for item in items {
+            guard let fields = file.fields(item, allowed: ["name", "timeout", "severity", "labels"], required: ["name", "timeout"],
+                                           expected: "a heartbeat ({name: ..., timeout: 5m})") else { continue }
+            var name: String?
+            if let node = fields["name"], let text = file.string(node) {
+                if !Heartbeat.isValidName(text) {
+                    file.report("invalid heartbeat name \"\(text)\" (1 to 128 of A-Z a-z 0-9 . _ -; it is part of the URL)", at: node)
+                } else if !seen.insert(text).inserted {
+                    file.report("duplicate heartbeat name \"\(text)\"", at: node)
+                } else {
+                    name = text
+                }
+            }
+            let timeout = file.duration(fields["timeout"])
+            let severity: Severity? = fields["severity"].map { file.choice($0, "severity") } ?? .critical
+            var labels: Labels? = [:]
+            if let node = fields["labels"], let entries = file.namedEntries(node) {
+                for entry in entries {
+                    if !Matcher.isValidLabelName(entry.name) {
+                        file.report("invalid label name \"\(entry.name)\"", at: entry.key)
+                        labels = nil
+                    } else if ["alertname", "heartbeat"].contains(entry.name) {
+                        file.report("label \"\(entry.name)\" is set by alertbridge (HeartbeatMissed, the heartbeat's name)", at: entry.key)
+                        labels = nil
+                    } else if let value = file.string(entry.value) {
+                        labels?[entry.name] = value
+                    } else {
+                        labels = nil
+                    }
+                }
+            }
+            if let name, let timeout, let severity, let labels {
+                out.append(Heartbeat(name: name, timeout: timeout, severity: severity, labels: labels))
+            }
+        }
+        return out
     }
 
     private func tokens(_ items: [Node]) -> [TokenConfig] {

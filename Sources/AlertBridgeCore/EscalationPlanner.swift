@@ -58,13 +58,16 @@ public enum EscalationPlanner {
     }
 
     /// Whatever is due at `now`: auto-resolve, SLA breaches, ack timeout, the next tier.
-    /// - Parameter silences: the silences active at `now`. One that holds the incident's
-    ///   labels keeps an incident nobody was paged for yet from paging (until it ends);
-    ///   an incident that already paged escalates whatever silences say.
+    /// - Parameters:
+    ///   - silences: the silences active at `now`. While they hold every firing alert of an
+    ///     incident nobody was paged for yet, it pages nobody; an incident that already
+    ///     paged escalates whatever silences say.
+    ///   - firingLabels: the labels of the incident's firing alerts (its own labels when empty).
     public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
-                               silences: [Silence] = []) -> Decision {
+                               silences: [Silence] = [], firingLabels: [Labels] = []) -> Decision {
         var d = Decision(incident)
-        let hold = incident.escalation.hasPaged ? nil : silences.holding(incident.labels, at: now)
+        let heldUntil = incident.escalation.hasPaged || silences.isEmpty
+            ? nil : silences.holdEnd(of: firingLabels.isEmpty ? [incident.labels] : firingLabels, at: now)
         guard incident.status.isOpen else {
             d.incident.nextEscalationAt = nil
             return d
@@ -90,19 +93,19 @@ public enum EscalationPlanner {
                                     "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): back to triggered"))
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
-            if let hold {
-                d.incident.escalation.silencedUntil = hold.endsAt
+            if let heldUntil {
+                d.incident.escalation.silencedUntil = heldUntil
             } else {
                 page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
             }
         } else if d.incident.status == .triggered && !e.ended {
-            if let hold {
-                d.incident.escalation.silencedUntil = hold.endsAt
+            if let heldUntil {
+                d.incident.escalation.silencedUntil = heldUntil
             } else if !e.hasPaged {
                 if e.silencedUntil != nil {
                     d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"))
                 }
-                page(tier: 1, reason: .triggered, policy: policy, now: now, into: &d)
+                page(tier: 1, reason: e.episodeStart > 0 ? .reopened : .triggered, policy: policy, now: now, into: &d)
             } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
                 let current = d.incident.tier
                 let waited = tierName(current, policy)
@@ -218,9 +221,11 @@ public enum EscalationPlanner {
     private static func page(tier: Int, reason: PageReason, policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
         guard policy.tiers.indices.contains(tier - 1) else { return }
         let t = policy.tiers[tier - 1]
+        // Before the step counts: a row of an earlier build that paged has no firstPagedAt,
+        // and its SLA clocks keep running from its creation.
+        d.incident.escalation.firstPagedAt = slaStart(d.incident) ?? now
         d.incident.escalation.step += 1
         d.incident.escalation.silencedUntil = nil
-        if d.incident.escalation.firstPagedAt == nil { d.incident.escalation.firstPagedAt = now }
         d.incident.escalation.tierPagedAt = now
         d.incident.escalation.highestTier = max(d.incident.escalation.highestTier, tier)
         d.incident.tier = tier

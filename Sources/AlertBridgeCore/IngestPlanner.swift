@@ -134,7 +134,8 @@ public enum IngestPlanner {
         /// is kept, and the engine looks again when the silence ends.
         mutating func holdEscalation(_ incident: inout Incident, _ routed: RoutedAlert, until end: Timestamp, now: Timestamp) {
             guard let policy = routed.escalationPolicy else { return startEscalation(&incident, routed, now: now, reason: .triggered) }
-            incident.escalation.silencedUntil = end
+            // Held by several silences (one alert each), it pages when the first one ends.
+            incident.escalation.silencedUntil = min(incident.escalation.silencedUntil ?? end, end)
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
             snapshots[incident.id] = policy
         }
@@ -178,9 +179,11 @@ public enum IngestPlanner {
             }
         }
 
+        /// Inhibition first: an alert both inhibited and silenced must not page when the
+        /// silence ends while its inhibiting incident is still open.
         func mute(of routed: RoutedAlert, now: Timestamp) -> Mute? {
-            if let silence = silences.holding(routed.alert.labels, at: now) { return .silenced(silence) }
-            return inhibitor(of: routed).map(Mute.inhibited)
+            if let source = inhibitor(of: routed) { return .inhibited(source) }
+            return silences.holding(routed.alert.labels, at: now).map(Mute.silenced)
         }
 
         /// Starts paging a new or reopened incident, or holds it while a silence lasts. An
@@ -243,6 +246,12 @@ public enum IngestPlanner {
                     let startsPaging = muted == nil && routed.escalationPolicy != nil && incident.status == .triggered
                         && !incident.escalation.hasPaged
                     if startsPaging { startEscalation(&incident, routed, now: now, reason: .triggered) }
+                    // A silenced alert of an incident nobody was paged for (created inhibited,
+                    // or held by another silence): it pages when that silence ends.
+                    if case .silenced(let silence) = muted, routed.escalationPolicy != nil, incident.status == .triggered,
+                       !incident.escalation.hasPaged {
+                        holdEscalation(&incident, routed, until: silence.endsAt, now: now)
+                    }
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
                                          kind: muted == nil ? .merged : .suppressed, startedPaging: startsPaging)

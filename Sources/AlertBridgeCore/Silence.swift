@@ -51,13 +51,6 @@ public struct Silence: Sendable, Equatable {
         status(at: now) == .active && matchers.matchAll(labels)
     }
 
-    /// Whether this silence held the incident from its start and it has not paged since:
-    /// the incidents to look at again when the silence ends early.
-    public func held(_ incident: Incident) -> Bool {
-        incident.status == .triggered && !incident.escalation.hasPaged && incident.escalation.silencedUntil != nil
-            && matchers.matchAll(incident.labels)
-    }
-
     /// Ends the silence now (`alertbridge silence expire`). A pending one never starts.
     public func expired(by: String, at now: Timestamp) throws(Refusal) -> Silence {
         guard status(at: now) != .expired else { throw .alreadyExpired(id, endsAt) }
@@ -69,6 +62,14 @@ public struct Silence: Sendable, Equatable {
     }
 }
 
+extension Incident {
+    /// A silence held it from its start and it has not paged since: when a silence ends
+    /// early, these are looked at again (the engine decides whether another still holds them).
+    public var isHeldBySilence: Bool {
+        status == .triggered && !escalation.hasPaged && escalation.silencedUntil != nil
+    }
+}
+
 extension Array where Element == Silence {
     /// Of the silences active at `now` that hold for these labels, the one that ends last.
     public func holding(_ labels: Labels, at now: Timestamp) -> Silence? {
@@ -77,6 +78,18 @@ extension Array where Element == Silence {
             if found.map({ silence.endsAt > $0.endsAt }) ?? true { found = silence }
         }
         return found
+    }
+
+    /// While every one of these alerts (their labels) is held, when the first of them is
+    /// no longer: an incident pages as soon as one of its firing alerts is not silenced.
+    /// `nil` when one of them is not held now (or there are none).
+    public func holdEnd(of alerts: [Labels], at now: Timestamp) -> Timestamp? {
+        var end: Timestamp?
+        for labels in alerts {
+            guard let silence = holding(labels, at: now) else { return nil }
+            end = Swift.min(end ?? silence.endsAt, silence.endsAt)
+        }
+        return end
     }
 }
 

@@ -25,16 +25,20 @@ public struct AlertBridgeApplication: Sendable {
     public var backoff: Backoff
     /// How long a claimed page is the dispatcher's alone (``Dispatcher/lease(outlasting:)``).
     public var deliveryLease: Duration
+    /// Monitors that must ping, from `heartbeats:` in alertbridge.yaml.
+    public var heartbeats: [Heartbeat]
     /// Signalled by writes that make escalation work due earlier than the engine expects.
     public let escalationWakeup = Wakeup()
     /// Signalled by writes that put pages in the outbox.
     public let deliveryWakeup = Wakeup()
+    /// Signalled by a heartbeat's first ping.
+    public let heartbeatWakeup = Wakeup()
 
     public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],
                 connectors: [String: any Connector] = ["console": ConsoleConnector()], tokens: [TokenConfig] = [],
                 clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(),
                 limits: IngestLimits = IngestLimits(), maxBodyBytes: Int = 1 << 20, backoff: Backoff = Backoff(),
-                deliveryLease: Duration = Dispatcher.lease(outlasting: .seconds(20))) {
+                deliveryLease: Duration = Dispatcher.lease(outlasting: .seconds(20)), heartbeats: [Heartbeat] = []) {
         self.store = store
         self.rules = rules
         self.policies = policies
@@ -46,16 +50,18 @@ public struct AlertBridgeApplication: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.backoff = backoff
         self.deliveryLease = deliveryLease
+        self.heartbeats = heartbeats
     }
 
     public func router() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let authenticator = TokenAuthenticator(tokens: tokens, limiter: RateLimiter(clock: clock))
         router.middlewares.add(JSONErrorMiddleware())
-        let ingestor = Ingestor(rules: rules, policies: policies, store: store, limits: limits,
-                                metrics: metrics, clock: clock, wakeups: [escalationWakeup, deliveryWakeup])
-        IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes)
-            .register(on: router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator)))
+        let ingestor = ingestor()
+        let ingest = router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator))
+        IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: ingest)
+        HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: Dictionary(heartbeats.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                        clock: clock, monitorWakeup: heartbeatWakeup).register(on: ingest)
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
@@ -68,6 +74,16 @@ public struct AlertBridgeApplication: Sendable {
     public func engine(logger: Logger) -> EscalationEngine {
         EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
                          metrics: metrics, logger: logger)
+    }
+
+    func ingestor() -> Ingestor {
+        Ingestor(rules: rules, policies: policies, store: store, limits: limits, metrics: metrics, clock: clock,
+                 wakeups: [escalationWakeup, deliveryWakeup])
+    }
+
+    public func heartbeatMonitor(logger: Logger) -> HeartbeatMonitor {
+        HeartbeatMonitor(store: store, ingestor: ingestor(), heartbeats: heartbeats, clock: clock, wakeup: heartbeatWakeup,
+                         logger: logger)
     }
 
     public func dispatcher(logger: Logger) -> Dispatcher {
@@ -83,7 +99,7 @@ public struct AlertBridgeApplication: Sendable {
         Application(
             router: router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "alertbridge"),
-            services: [engine(logger: logger), dispatcher(logger: logger)],
+            services: [engine(logger: logger), dispatcher(logger: logger), heartbeatMonitor(logger: logger)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

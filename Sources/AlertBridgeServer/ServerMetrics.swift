@@ -22,7 +22,7 @@ public final class ServerMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         let factory = PrometheusMetricsFactory(registry: registry)
-        received = Dictionary(uniqueKeysWithValues: ["native", "alertmanager", "pagerduty"].map {
+        received = Dictionary(uniqueKeysWithValues: ["native", "alertmanager", "pagerduty", "heartbeat"].map {
             ($0, CoreMetrics.Counter(label: "alertbridge_alerts_received_total", dimensions: [("format", $0)], factory: factory))
         })
         outcomes = Dictionary(uniqueKeysWithValues: [IngestOutcome.Kind.created, .merged, .resolved, .reopened, .suppressed].map {

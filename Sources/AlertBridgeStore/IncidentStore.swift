@@ -52,6 +52,19 @@ public protocol IncidentStore: Sendable {
     /// or ``Silence/Refusal``.
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence
 
+    // MARK: Heartbeats
+
+    /// Records a ping: the heartbeat is due again at `expiresAt`. Returns its state before
+    /// this ping, `nil` for its first.
+    func pingHeartbeat(name: String, expiresAt: Timestamp, now: Timestamp) async throws -> HeartbeatState?
+    /// Every heartbeat that has pinged at least once.
+    func heartbeats() async throws -> [HeartbeatState]
+    /// Records that the missed alert of the expiry at `expiresAt` was ingested. `false`
+    /// when a ping moved the expiry meanwhile (its recovery is then the caller's to send).
+    func markHeartbeatFired(name: String, expiresAt: Timestamp) async throws -> Bool
+    /// Records that the recovery of the expiry fired at `firedFor` was ingested.
+    func clearHeartbeatFired(name: String, firedFor: Timestamp) async throws
+
     /// Succeeds when the store can serve requests (for `/readyz`).
     func ping() async throws
     func close() async throws

@@ -65,7 +65,8 @@ struct Serve: AsyncParsableCommand {
                                          connectors: try connectors(loaded.server), tokens: loaded.server.tokens,
                                          limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes,
                                          backoff: Backoff(maxAge: loaded.server.delivery.maxAge),
-                                         deliveryLease: Dispatcher.lease(outlasting: loaded.server.delivery.timeout))
+                                         deliveryLease: Dispatcher.lease(outlasting: loaded.server.delivery.timeout),
+                                         heartbeats: loaded.server.heartbeats)
         do {
             try await app.application(host: host, port: port, logger: logger).runService()
         } catch {

@@ -1,4 +1,5 @@
 @testable import AlertBridgeConfig
+import AlertBridgeCore
 import Testing
 
 @Suite struct ServerConfigTests {
@@ -58,7 +59,7 @@ import Testing
     @Test func unknownKeyIsReportedAtTheKey() throws {
         let fixture = try Fixture(["alertbridge.yaml": "store: sqlite:x.db\nlisen: 127.0.0.1:8080\n"])
         expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:2:1",
-                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery)")
+                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery, heartbeats)")
     }
 
     @Test func wrongTypesAreReportedAtTheValue() throws {
@@ -109,6 +110,41 @@ import Testing
         expectProblem(problems, at: "alertbridge.yaml:3:23", containing: "at least one scope")
         expectProblem(problems, at: "alertbridge.yaml:3:35", containing: "secret is empty")
         expectProblem(problems, at: "alertbridge.yaml:4:5", containing: "missing required key \"secret\"")
+    }
+
+    @Test func heartbeatsAreReadWithDefaults() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            heartbeats:
+              - {name: prometheus-apac, timeout: 5m, labels: {region: apac, service: monitoring}}
+              - {name: blackbox.icn1, timeout: 90s, severity: warning}
+            """])
+        let loaded = try fixture.load()
+        #expect(loaded.server.heartbeats == [
+            Heartbeat(name: "prometheus-apac", timeout: .seconds(300), severity: .critical, labels: ["region": "apac", "service": "monitoring"]),
+            Heartbeat(name: "blackbox.icn1", timeout: .seconds(90), severity: .warning),
+        ])
+        #expect(loaded.summary.hasSuffix(", 2 heartbeats"))
+    }
+
+    @Test func heartbeatsAreChecked() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            heartbeats:
+              - {name: "a/b", timeout: 5m}
+              - {name: ok, timeout: 0s}
+              - {name: ok, timeout: 1m, severity: fatal}
+              - {name: c, timeout: 1m, labels: {alertname: X, 9bad: y}}
+              - {timeout: 1m, every: 5m}
+            """])
+        let problems = fixture.problems()
+        #expect(problems.count == 8, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:2:12", containing: "invalid heartbeat name \"a/b\"")
+        expectProblem(problems, at: "alertbridge.yaml:3:25", containing: "must be greater than zero")
+        expectProblem(problems, at: "alertbridge.yaml:4:12", containing: "duplicate heartbeat name \"ok\"")
+        expectProblem(problems, at: "alertbridge.yaml:4:39", containing: "unknown severity \"fatal\"")
+        expectProblem(problems, at: "alertbridge.yaml:5:37", containing: "label \"alertname\" is set by alertbridge")
+        expectProblem(problems, at: "alertbridge.yaml:5:51", containing: "invalid label name \"9bad\"")
+        expectProblem(problems, at: "alertbridge.yaml:6:19", containing: "unknown key \"every\"")
+        expectProblem(problems, at: "alertbridge.yaml:6:5", containing: "missing required key \"name\"")
     }
 
     @Test func directoriesAreRelativeToTheServerFile() throws {

@@ -13,10 +13,10 @@ import Testing
         let loaded = try ConfigLoader.load(configFile: nil, environment: [:],
                                            currentDirectory: Self.repositoryRoot)
         #expect(loaded.rules.rules.map(\.name) == [
-            "pop-down", "edge-latency", "edge-error-rate", "cache-hit-ratio", "origin-unreachable", "default",
+            "pop-down", "edge-latency", "edge-error-rate", "cache-hit-ratio", "origin-unreachable", "heartbeat", "default",
         ])
         #expect(loaded.server == ServerConfig())
-        #expect(loaded.summary == "ok: no alertbridge.yaml, defaults, 6 rules in 1 file, 2 policies, 1 connector")
+        #expect(loaded.summary == "ok: no alertbridge.yaml, defaults, 7 rules in 1 file, 2 policies, 1 connector")
 
         let popDown = try #require(loaded.rules.rules.first)
         #expect(popDown.matchers == [try Matcher(parsing: "alertname = PopDown")])
@@ -69,6 +69,9 @@ import Testing
         #expect(route(["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge"])?.policy
                 == "cdn-performance")
         #expect(route(["alertname": "DiskFull"])?.rule == "default")
+        let heartbeat = route(Heartbeat(name: "prometheus-apac", timeout: .seconds(300)).missed(expiredAt: Timestamp(seconds: 0)).labels)
+        #expect(heartbeat?.dedupKey == "HeartbeatMissed/prometheus-apac")
+        #expect(heartbeat?.policy == "pop-outage")
     }
 
     /// The example server file loads with the shipped rules and policies once its
@@ -91,7 +94,9 @@ import Testing
         #expect(loaded.server.connectors.keys.sorted() == ["console", "noc-chat", "noc-email", "ops-hook", "rnd-chat"])
         #expect(loaded.server.connectors["noc-email"]?.settings["password"] == "pa$$word")
         #expect(loaded.server.rulesDirectory == "rules")
-        #expect(loaded.rules.rules.count == 6)
+        #expect(loaded.rules.rules.count == 7)
+        #expect(loaded.server.heartbeats.map(\.name) == ["prometheus-apac", "blackbox-exporter"])
+        #expect(loaded.server.heartbeats.map(\.timeout) == [.seconds(300), .seconds(120)])
 
         do throws(ConfigError) {
             _ = try ConfigLoader.load(configFile: "alertbridge.example.yaml", environment: [:],

@@ -174,6 +174,78 @@ import Testing
         #expect(d.slaBreaches == ["acknowledge"])
     }
 
+    @Test func anAlertBothInhibitedAndSilencedIsInhibitedAndNotPagedWhenTheSilenceEnds() throws {
+        var edge = routed(pop: "ICN1")
+        edge.inhibitors = [InhibitCandidate(sourceRule: "pop-down", equal: ["pop"])]
+        let popDown = Incident(id: 9, dedupKey: "PopDown/ICN1", status: .triggered, title: "ICN1 down", severity: .critical,
+                               labels: ["alertname": "PopDown", "pop": "ICN1"], annotations: [:], rule: "pop-down",
+                               policy: "pop-outage", alertCount: 1, firingCount: 1, createdAt: t0, lastAlertAt: t0)
+        let p = IngestPlanner.plan([edge], current: [:], alertStatus: [:], inhibitSources: [popDown],
+                                   silences: [silence(1, ["pop = ICN1"])], now: t0).assigningIDs([10])
+        #expect(p.outcomes.map(\.kind) == [.suppressed])
+        let incident = try #require(p.incidents.first { $0.id == 10 })
+        #expect(incident.nextEscalationAt == nil)  // not held: nothing pages at the silence's end
+        #expect(p.timeline.contains { $0.detail?.hasPrefix("suppressed: inhibited by incident 9") == true })
+    }
+
+    @Test func aSilencedAlertOfAnIncidentCreatedInhibitedPagesWhenTheSilenceEnds() throws {
+        let inhibited = Incident(id: 3, dedupKey: "EdgeLatencyHigh/ICN1", status: .triggered, title: "latency", severity: .critical,
+                                 labels: routed(pop: "ICN1").alert.labels, annotations: [:], rule: "latency",
+                                 policy: "cdn-performance", alertCount: 1, firingCount: 1, createdAt: t0, lastAlertAt: t0)
+        let key = IngestPlanner.AlertKey(incidentID: 3, fingerprint: routed(pop: "ICN1").alert.fingerprint)
+        // Its PopDown resolved during the window; the next alert is silenced, not inhibited.
+        let p = IngestPlanner.plan([routed(pop: "ICN1")], current: [inhibited.dedupKey: inhibited], alertStatus: [key: .firing],
+                                   silences: [silence(1, ["pop = ICN1"])], now: t0 + minutes(30))
+        #expect(p.outcomes.map(\.kind) == [.suppressed])
+        let held = try #require(p.incidents.first)
+        #expect(held.nextEscalationAt == t0 + minutes(120))
+        #expect(p.policySnapshots[3] == policy)
+        #expect(EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(120)).pages.map(\.tier) == [1])
+    }
+
+    @Test func anIncidentStaysHeldOnlyWhileEveryFiringAlertIsHeld() throws {
+        let held = try heldIncident(until: 240)
+        let edge01 = routed(pop: "ICN1", instance: "edge-01").alert.labels
+        let edge02 = routed(pop: "ICN1", instance: "edge-02").alert.labels
+        let silences = [silence(1, ["instance = edge-01"], to: 240), silence(2, ["instance = edge-02"], to: 90)]
+        #expect(silences.holdEnd(of: [edge01, edge02], at: t0 + minutes(60)) == t0 + minutes(90))
+        #expect(silences.holdEnd(of: [edge01, edge02], at: t0 + minutes(90)) == nil)
+        #expect(EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(60), silences: silences,
+                                          firingLabels: [edge01, edge02]).incident.nextEscalationAt == t0 + minutes(90))
+        #expect(EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(90), silences: [silences[0]],
+                                          firingLabels: [edge01, edge02]).pages.map(\.tier) == [1])
+    }
+
+    @Test func aReopenedIncidentHeldByASilencePagesAsReopened() throws {
+        var resolved = try heldIncident()
+        resolved = EscalationPlanner.advance(resolved, policy: policy, now: t0 + minutes(120)).incident  // paged
+        resolved.status = .resolved
+        resolved.resolvedAt = t0 + minutes(130)
+        resolved.firingCount = 0
+        let key = IngestPlanner.AlertKey(incidentID: resolved.id, fingerprint: routed(pop: "ICN1").alert.fingerprint)
+        var again = routed(pop: "ICN1")
+        again.reopenWithin = minutes(60)
+        let p = IngestPlanner.plan([again], current: [resolved.dedupKey: resolved], alertStatus: [key: .resolved],
+                                   silences: [silence(2, ["pop = ICN1"], to: 200)], now: t0 + minutes(140))
+        #expect(p.outcomes.map(\.kind) == [.suppressed])
+        let d = EscalationPlanner.advance(try #require(p.incidents.first), policy: policy, now: t0 + minutes(200))
+        #expect(d.pages.map(\.reason) == [.reopened])
+    }
+
+    @Test func anIncidentOfAnEarlierBuildKeepsItsSLAFromCreation() throws {
+        var sla = policy
+        sla.sla = .init(acknowledgeWithin: minutes(30))
+        var old = try heldIncident()
+        old.escalation = EscalationState()
+        old.escalation.step = 1  // paged at creation by a build without firstPagedAt
+        old.escalation.tierPagedAt = t0
+        old.tier = 1
+        let d = EscalationPlanner.advance(old, policy: sla, now: t0 + minutes(15))  // tier 2
+        #expect(d.pages.map(\.tier) == [2])
+        #expect(d.incident.escalation.firstPagedAt == t0)
+        #expect(d.incident.nextEscalationAt == t0 + minutes(30))  // the SLA deadline, from creation
+    }
+
     @Test func aResolvedHeldIncidentPagesNobodyWhenTheSilenceEnds() throws {
         let held = try heldIncident()
         let resolved = IngestPlanner.plan([routed(pop: "ICN1", .resolved)], current: [held.dedupKey: held],

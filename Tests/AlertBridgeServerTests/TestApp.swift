@@ -47,7 +47,7 @@ struct TestApp {
     static func withApp(
         maxBodyBytes: Int = 1 << 20, rules: RuleSet = TestApp.rules, policies: [String: EscalationPolicy] = TestApp.policies,
         connectors: [String: any Connector] = ["console": ConsoleConnector(write: { _ in })],
-        tokens: [TokenConfig] = [], limits: IngestLimits = IngestLimits(),
+        tokens: [TokenConfig] = [], limits: IngestLimits = IngestLimits(), heartbeats: [Heartbeat] = [],
         _ body: @escaping @Sendable (any TestClientProtocol, AlertBridgeApplication, ManualClock) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
@@ -55,7 +55,8 @@ struct TestApp {
         let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
         let clock = ManualClock(t0)
         let app = AlertBridgeApplication(store: store, rules: rules, policies: policies, connectors: connectors,
-                                         tokens: tokens, clock: clock, limits: limits, maxBodyBytes: maxBodyBytes)
+                                         tokens: tokens, clock: clock, limits: limits, maxBodyBytes: maxBodyBytes,
+                                         heartbeats: heartbeats)
         let application = Application(router: app.router())
         do {
             try await application.test(.router) { client in try await body(client, app, clock) }

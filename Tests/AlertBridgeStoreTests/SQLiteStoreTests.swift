@@ -50,6 +50,12 @@ import Testing
     @Test func expiringASilenceEarlyPagesWhatItHeld() async throws {
         try await Self.withStore { try await $0.expiringASilenceEarlyPagesWhatItHeld() }
     }
+    @Test func aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() async throws {
+        try await Self.withStore { try await $0.aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() }
+    }
+    @Test func heartbeatsRecordPingsAndFiredExpiries() async throws {
+        try await Self.withStore { try await $0.heartbeatsRecordPingsAndFiredExpiries() }
+    }
     @Test func aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() async throws {
         try await Self.withStore { try await $0.aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() }
     }

@@ -318,6 +318,39 @@ struct StoreConformance {
         #expect(try await store.incident(id: other)?.incident.nextEscalationAt == otherDue)
     }
 
+    /// Two hosts of one PoP, each under its own silence: the incident pages when the first
+    /// of the two silences ends, judged on its firing alerts, not on the labels it was
+    /// opened with.
+    func aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() async throws {
+        _ = try await store.createSilence(try silence("instance = a", from: t0, to: t0 + .seconds(7200)))
+        _ = try await store.createSilence(try silence("instance = b", from: t0, to: t0 + .seconds(1800)))
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        #expect(try await store.ingest([Self.routed("b")], now: t0 + .seconds(60)).map(\.kind) == [.suppressed])
+        #expect(try await store.nextEscalationDue() == t0 + .seconds(1800))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(1800), limit: 10).pages == 1)
+        #expect(try await store.incident(id: id)?.incident.escalation.hasPaged == true)
+    }
+
+    func heartbeatsRecordPingsAndFiredExpiries() async throws {
+        #expect(try await store.heartbeats() == [])
+        #expect(try await store.pingHeartbeat(name: "prometheus-apac", expiresAt: t0 + .seconds(300), now: t0) == nil)
+        #expect(try await store.heartbeats() == [HeartbeatState(name: "prometheus-apac", lastPingAt: t0, expiresAt: t0 + .seconds(300))])
+        #expect(try await store.markHeartbeatFired(name: "prometheus-apac", expiresAt: t0 + .seconds(300)))
+        #expect(try await store.heartbeats().first?.firedFor == t0 + .seconds(300))
+        // A ping answers the state before it, the fired expiry included, which stays until
+        // its recovery is recorded.
+        let before = try await store.pingHeartbeat(name: "prometheus-apac", expiresAt: t0 + .seconds(700), now: t0 + .seconds(400))
+        #expect(before == HeartbeatState(name: "prometheus-apac", lastPingAt: t0, expiresAt: t0 + .seconds(300), firedFor: t0 + .seconds(300)))
+        #expect(try await store.heartbeats().first?.firedFor == t0 + .seconds(300))
+        try await store.clearHeartbeatFired(name: "prometheus-apac", firedFor: t0 + .seconds(300))
+        #expect(try await store.heartbeats() == [HeartbeatState(name: "prometheus-apac", lastPingAt: t0 + .seconds(400),
+                                                                expiresAt: t0 + .seconds(700))])
+        // An expiry a ping moved is not marked: its recovery is the caller's to send.
+        #expect(try await !store.markHeartbeatFired(name: "prometheus-apac", expiresAt: t0 + .seconds(300)))
+        #expect(try await !store.markHeartbeatFired(name: "unknown", expiresAt: t0 + .seconds(300)))
+        #expect(try await store.heartbeats().map(\.firedFor) == [nil])
+    }
+
     /// One Alertmanager group can carry the last firing alert's recovery and another
     /// alert's firing: the incident resolves and reopens in one batch, and the new alert
     /// must stay firing, or its own recovery would never resolve the incident.

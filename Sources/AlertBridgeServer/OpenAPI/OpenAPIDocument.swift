@@ -47,7 +47,7 @@ components:
       description: the token lacks the scope
       content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
     NotFound:
-      description: no such incident or silence
+      description: no such incident, silence or configured heartbeat
       content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
     Conflict:
       description: the transition is refused (for example acknowledging a resolved incident)
@@ -259,6 +259,8 @@ components:
     NewSilence:
       type: object
       required: [matchers, by, comment]
+      anyOf: [{required: [ends_at]}, {required: [duration]}]
+      not: {required: [ends_at, duration]}
       description: >
         Alerts all matchers hold for are recorded but page nobody between starts_at and
         the end. Give the end as ends_at or as a duration from the start, not both. At least
@@ -333,6 +335,32 @@ paths:
           description: '{"status":"invalid event","message":"Event object is invalid","errors":[...]}'
           content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyResult"}}}
         "413": {$ref: "#/components/responses/TooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /api/v1/heartbeats/{name}:
+    post:
+      summary: A monitor says it is alive
+      description: >
+        The heartbeat must be configured (`heartbeats:` in alertbridge.yaml). From its first
+        ping on, no ping for its `timeout` ingests a `HeartbeatMissed` alert that rules route
+        like any other; the next ping recovers it. Any body is ignored.
+      parameters:
+        - {name: name, in: path, required: true, example: prometheus-apac,
+           schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,128}$"}}
+      responses:
+        "202":
+          description: the ping is recorded
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [heartbeat, expires_at]
+                properties:
+                  heartbeat: {type: string}
+                  expires_at: {type: string, format: date-time, description: missed unless it pings again before}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "404": {$ref: "#/components/responses/NotFound"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
         "503": {$ref: "#/components/responses/Unavailable"}
   /api/v1/incidents:

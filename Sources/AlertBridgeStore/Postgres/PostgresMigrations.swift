@@ -96,7 +96,8 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'pending'",
         ]),
-        // Silences (maintenance windows). `matchers` is a JSON array of quoted matcher texts.
+        // Silences (maintenance windows), `matchers` a JSON array of quoted matcher texts;
+        // and heartbeats, from their first ping.
         (2, [
             """
             CREATE TABLE silences (
@@ -111,6 +112,15 @@ enum PostgresMigrations {
             )
             """,
             "CREATE INDEX silences_ends ON silences(ends_at)",
+            """
+            CREATE TABLE heartbeats (
+                name TEXT PRIMARY KEY,
+                last_ping_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                -- The expiry whose missed alert was ingested and not yet recovered.
+                fired_for BIGINT
+            )
+            """,
         ]),
     ]
 }

@@ -111,6 +111,8 @@ extension PostgresStore {
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
+            let unpaged = silences.isEmpty ? [] : due.map(\.0).filter { !$0.escalation.hasPaged }.map(\.id)
+            let firing = try await Self.firingLabels(db, of: unpaged, logger: logger)
             for (incident, text) in due {
                 guard let text, let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) else {
                     var stopped = incident
@@ -118,7 +120,8 @@ extension PostgresStore {
                     unpoliced.append(stopped)
                     continue
                 }
-                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences))
+                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
+                                                           firingLabels: firing[incident.id] ?? []))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)
@@ -132,6 +135,20 @@ extension PostgresStore {
             report.slaBreaches = decisions.flatMap(\.slaBreaches)
             return report
         }
+    }
+
+    /// The labels of the firing alerts of incidents: a silence must hold each of them for
+    /// an incident to stay held.
+    static func firingLabels(_ db: PostgresConnection, of ids: [Int64], logger: Logger) async throws -> [Int64: [Labels]] {
+        guard !ids.isEmpty else { return [:] }
+        var out: [Int64: [Labels]] = [:]
+        for try await (id, text) in try await db.query(
+            "SELECT incident_id, labels::text FROM alerts WHERE incident_id = ANY(\(ids)::bigint[]) AND status = 'firing'",
+            logger: logger
+        ).decode((Int64, String).self) {
+            out[id, default: []].append(labels(text))
+        }
+        return out
     }
 
     static func apply(_ db: PostgresConnection, _ decision: EscalationPlanner.Decision, now: Timestamp,

@@ -236,7 +236,7 @@ extension PostgresStore {
             detail: try r["detail"].decode(String?.self))
     }
 
-    private static func labels(_ text: String?) -> Labels {
+    static func labels(_ text: String?) -> Labels {
         guard let text else { return [:] }
         return StringMapJSON.decode(text) ?? (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
     }

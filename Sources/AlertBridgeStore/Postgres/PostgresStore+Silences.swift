@@ -7,8 +7,11 @@ import PostgresNIO
 extension PostgresStore {
     static let silenceColumns = "id, matchers::text AS matchers, starts_at, ends_at, created_by, comment, created_at, expired_by"
 
+    /// `FOR SHARE`: an expire of one of them waits for this transaction, so its scan for
+    /// held incidents sees the ones this batch holds; and a batch that comes after an
+    /// uncommitted expire waits for it and reads the silence as ended.
     enum ActiveSilences: PreparedSQL {
-        static let sql = "SELECT \(silenceColumns) FROM silences WHERE \(SilenceQuery.StatusFilter.active.condition("$1"))"
+        static let sql = "SELECT \(silenceColumns) FROM silences WHERE \(SilenceQuery.StatusFilter.active.condition("$1")) FOR SHARE"
     }
 
     /// The silences in force for an ingest batch or an engine pass at `now`.
@@ -54,13 +57,14 @@ extension PostgresStore {
                 UPDATE silences SET starts_at = \(expired.startsAt.milliseconds), ends_at = \(expired.endsAt.milliseconds),
                     expired_by = \(by) WHERE id = \(id)
                 """, logger: logger)
-            // The incidents it held wait for its old end: make them due now. Being due early
-            // is harmless (the engine only does what is due), so no row is locked to decide.
+            // The incidents silences held wait for their old ends: make them due now, and the
+            // engine pages those no other silence still holds. Being due early is harmless
+            // (the engine only does what is due), so no row is locked to decide.
             let waiting = try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents
                 WHERE status = 'triggered' AND next_escalation_at > \(now.milliseconds)
                 """, logger: logger)
-            let held = waiting.filter(silence.held).map(\.id)
+            let held = waiting.filter(\.isHeldBySilence).map(\.id)
             if !held.isEmpty {
                 _ = try await db.query("""
                     UPDATE incidents SET next_escalation_at = \(now.milliseconds)

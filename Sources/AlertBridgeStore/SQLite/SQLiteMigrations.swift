@@ -103,7 +103,8 @@ enum SQLiteMigrations {
             """,
             "ALTER TABLE incidents DROP COLUMN policy_snapshot",
         ]),
-        // Silences (maintenance windows). `matchers` is a JSON array of quoted matcher texts.
+        // Silences (maintenance windows), `matchers` a JSON array of quoted matcher texts;
+        // and heartbeats, from their first ping.
         (3, [
             """
             CREATE TABLE silences (
@@ -118,6 +119,15 @@ enum SQLiteMigrations {
             )
             """,
             "CREATE INDEX silences_ends ON silences(ends_at)",
+            """
+            CREATE TABLE heartbeats (
+                name TEXT PRIMARY KEY,
+                last_ping_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                -- The expiry whose missed alert was ingested and not yet recovered.
+                fired_for INTEGER
+            )
+            """,
         ]),
     ]
 }

@@ -46,7 +46,9 @@ extension SQLiteStore {
                     unpoliced.append(incident)
                     continue
                 }
-                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences))
+                let firing = silences.isEmpty || incident.escalation.hasPaged ? [] : try db.firingLabels(of: incident.id)
+                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
+                                                           firingLabels: firing))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
             try db.append(timeline: decisions.flatMap(\.timeline)
@@ -74,6 +76,13 @@ extension SQLiteSession {
             if let policy = Self.policy(row?.column("policy_snapshot")) { out[id] = policy }
         }
         return out
+    }
+
+    /// The labels of an incident's firing alerts: a silence must hold each of them for the
+    /// incident to stay held.
+    func firingLabels(of id: Int64) throws -> [Labels] {
+        try rows("SELECT labels FROM alerts WHERE incident_id = ? AND status = 'firing'", [.integer(Int(id))])
+            .map { Self.labels($0.column("labels")) }
     }
 
     static func policy(_ data: SQLiteData?) -> EscalationPolicy? {

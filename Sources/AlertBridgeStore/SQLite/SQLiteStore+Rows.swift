@@ -286,7 +286,7 @@ extension SQLiteSession {
         return Timestamp(milliseconds: Int64(ms))
     }
 
-    private static func labels(_ data: SQLiteData?) -> Labels {
+    static func labels(_ data: SQLiteData?) -> Labels {
         guard let text = data?.string else { return [:] }
         return StringMapJSON.decode(text) ?? (try? JSONDecoder().decode(Labels.self, from: Data(text.utf8))) ?? [:]
     }

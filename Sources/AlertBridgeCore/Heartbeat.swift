@@ -1,0 +1,81 @@
+/// A monitor that must ping alertbridge (`POST /api/v1/heartbeats/{name}`) at least every
+/// `timeout`: when one stops, the silence itself is the alert.
+///
+/// A missed heartbeat becomes an ordinary alert (`alertname="HeartbeatMissed"`,
+/// `heartbeat=NAME`, plus the configured labels), so rules route it, dedup merges it,
+/// silences hold it and a policy escalates it like any other. The next ping recovers it.
+/// A heartbeat is watched from its first ping: adding one to the configuration pages
+/// nobody until its monitor has started.
+public struct Heartbeat: Sendable, Equatable {
+    public static let alertname = "HeartbeatMissed"
+
+    public var name: String
+    public var timeout: Duration
+    public var severity: Severity
+    public var labels: Labels
+
+    public init(name: String, timeout: Duration, severity: Severity = .critical, labels: Labels = [:]) {
+        self.name = name
+        self.timeout = timeout
+        self.severity = severity
+        self.labels = labels
+    }
+
+    /// `[A-Za-z0-9._-]`, 1 to 128 characters: the name is a URL path segment.
+    public static func isValidName(_ name: String) -> Bool {
+        (1...128).contains(name.utf8.count) && name.utf8.allSatisfy { c in
+            switch c {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+    }
+
+    /// The alert of a missed heartbeat: firing since it expired at `expiredAt`.
+    public func missed(expiredAt: Timestamp) -> Alert {
+        Alert(source: "alertbridge", status: .firing, severity: severity,
+              summary: "heartbeat \(name) missed: no ping for \(DurationText.format(timeout))",
+              labels: alertLabels, startsAt: expiredAt)
+    }
+
+    /// The recovery of that alert: the heartbeat pinged again at `now`.
+    public func recovered(at now: Timestamp) -> Alert {
+        Alert(source: "alertbridge", status: .resolved, severity: severity,
+              summary: "heartbeat \(name) is pinging again", labels: alertLabels, endsAt: now)
+    }
+
+    var alertLabels: Labels {
+        var out = labels
+        out["alertname"] = Self.alertname
+        out["heartbeat"] = name
+        return out
+    }
+}
+
+/// A heartbeat as the store keeps it, from its first ping on.
+public struct HeartbeatState: Sendable, Equatable {
+    public var name: String
+    public var lastPingAt: Timestamp
+    /// When it is missed unless it pings before.
+    public var expiresAt: Timestamp
+    /// The expiry whose missed alert was ingested and not yet recovered.
+    public var firedFor: Timestamp?
+
+    public init(name: String, lastPingAt: Timestamp, expiresAt: Timestamp, firedFor: Timestamp? = nil) {
+        self.name = name
+        self.lastPingAt = lastPingAt
+        self.expiresAt = expiresAt
+        self.firedFor = firedFor
+    }
+
+    /// Its time ran out and that expiry has not been fired yet.
+    public func isDue(at now: Timestamp) -> Bool {
+        expiresAt <= now && firedFor != expiresAt
+    }
+
+    /// When it falls due, unless this expiry was already fired.
+    public var nextDue: Timestamp? { firedFor == expiresAt ? nil : expiresAt }
+}

@@ -1,0 +1,64 @@
+import AlertBridgeCore
+import Testing
+
+@Suite struct HeartbeatTests {
+    let t0 = RFC3339.parse("2026-11-30T02:00:00Z")!
+    let heartbeat = Heartbeat(name: "prometheus-apac", timeout: .seconds(300), severity: .critical,
+                              labels: ["region": "apac", "service": "monitoring"])
+
+    @Test func namesArePathSafe() {
+        #expect(Heartbeat.isValidName("prometheus-apac.v2_1"))
+        for bad in ["", "a/b", "a b", "서울", "a?b", String(repeating: "a", count: 129)] {
+            #expect(!Heartbeat.isValidName(bad), "\(bad)")
+        }
+    }
+
+    @Test func aMissAndItsRecoveryAreOneAlert() {
+        let missed = heartbeat.missed(expiredAt: t0)
+        let back = heartbeat.recovered(at: t0 + .seconds(60))
+        #expect(missed.status == .firing && back.status == .resolved)
+        #expect(missed.labels == ["alertname": "HeartbeatMissed", "heartbeat": "prometheus-apac", "region": "apac",
+                                  "service": "monitoring"])
+        #expect(missed.fingerprint == back.fingerprint)  // the recovery resolves the miss
+        #expect(missed.summary == "heartbeat prometheus-apac missed: no ping for 5m")
+        #expect(missed.severity == .critical)
+        #expect(missed.startsAt == t0 && back.endsAt == t0 + .seconds(60))
+    }
+
+    @Test func aStateIsDueOnceForEachExpiry() {
+        var state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0, expiresAt: t0 + .seconds(300))
+        #expect(!state.isDue(at: t0 + .seconds(299)))
+        #expect(state.isDue(at: t0 + .seconds(300)))
+        #expect(state.nextDue == t0 + .seconds(300))
+        state.firedFor = state.expiresAt
+        #expect(!state.isDue(at: t0 + .seconds(900)))
+        #expect(state.nextDue == nil)
+        // Pinged again before the recovery was recorded: its next expiry is due again.
+        state.expiresAt = t0 + .seconds(1200)
+        #expect(state.nextDue == t0 + .seconds(1200))
+        #expect(state.isDue(at: t0 + .seconds(1200)))
+    }
+
+    @Test func theRecoveryOfAMissResolvesItsIncidentAndALaterMissReopensIt() throws {
+        func routed(_ alert: Alert) -> RoutedAlert {
+            RoutedAlert(alert: alert, rule: "default", dedupKey: alert.fingerprint, policy: "p", reopenWithin: .seconds(3600))
+        }
+        var plan = IngestPlanner.plan([routed(heartbeat.missed(expiredAt: t0))], current: [:], alertStatus: [:], now: t0)
+        plan = plan.assigningIDs([1])
+        let incident = try #require(plan.incidents.first)
+        let key = IngestPlanner.AlertKey(incidentID: 1, fingerprint: heartbeat.missed(expiredAt: t0).fingerprint)
+        let back = IngestPlanner.plan([routed(heartbeat.recovered(at: t0 + .seconds(60)))], current: [incident.dedupKey: incident],
+                                      alertStatus: [key: .firing], now: t0 + .seconds(60))
+        #expect(back.outcomes.map(\.kind) == [.resolved])
+        let resolved = try #require(back.incidents.first)
+        // The miss of the next expiry (after the ping) is a new episode, not a stale copy.
+        let again = IngestPlanner.plan([routed(heartbeat.missed(expiredAt: t0 + .seconds(360)))], current: [resolved.dedupKey: resolved],
+                                       alertStatus: [key: .resolved], alertEnds: [key: t0 + .seconds(60)], now: t0 + .seconds(360))
+        #expect(again.outcomes.map(\.kind) == [.reopened])
+        // A miss that arrives after the ping that recovered it is stale and changes nothing.
+        let late = IngestPlanner.plan([routed(heartbeat.missed(expiredAt: t0 + .seconds(30)))], current: [resolved.dedupKey: resolved],
+                                      alertStatus: [key: .resolved], alertEnds: [key: t0 + .seconds(60)], now: t0 + .seconds(61))
+        #expect(late.outcomes.map(\.kind) == [.resolved])
+        #expect(late.pages.isEmpty)
+    }
+}

@@ -1,0 +1,87 @@
+import AlertBridgeCore
+@testable import AlertBridgeServer
+import AlertBridgeStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// `POST /api/v1/heartbeats/{name}` and the monitor that notices the silence, on a manual clock.
+@Suite struct HeartbeatAPITests {
+    let logger = Logger(label: "test")
+    static let heartbeat = Heartbeat(name: "prometheus-apac", timeout: .seconds(300), labels: ["region": "apac"])
+
+    func incidents(_ client: any TestClientProtocol, status: String = "all") async throws -> [[String: Any]] {
+        try #require(try await client.get("/api/v1/incidents?status=\(status)").1["incidents"] as? [[String: Any]])
+    }
+
+    @Test func aMonitorThatStopsPingingOpensAnIncidentAndItsNextPingResolvesIt() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat], heartbeats: [Self.heartbeat]) { client, app, clock in
+            let monitor = app.heartbeatMonitor(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            // Not watched before its first ping.
+            #expect(try await monitor.tick().missed == 0)
+            let (status, body, _) = try await client.post("/api/v1/heartbeats/prometheus-apac", "")
+            #expect(status == .accepted)
+            #expect(body["heartbeat"] as? String == "prometheus-apac")
+            #expect(body["expires_at"] as? String == "2026-11-23T18:10:00Z")
+
+            clock.advance(by: .seconds(299))
+            let early = try await monitor.tick()
+            #expect(early.missed == 0)
+            #expect(early.nextDue == TestApp.t0 + .seconds(300))
+            clock.advance(by: .seconds(1))
+            #expect(try await monitor.tick().missed == 1)
+            #expect(try await monitor.tick().missed == 0)  // each expiry once
+            let open = try await incidents(client, status: "open")
+            #expect(open.count == 1)
+            #expect(open.first?["title"] as? String == "heartbeat prometheus-apac missed: no ping for 5m")
+            #expect(open.first?["labels"] as? [String: String]
+                    == ["alertname": "HeartbeatMissed", "heartbeat": "prometheus-apac", "region": "apac"])
+            #expect(open.first?["severity"] as? String == "critical")
+            #expect(try await dispatcher.tick() == 1)
+            #expect(chat.summary == ["triggered:1"])
+
+            // The monitor is back: its ping resolves the incident.
+            clock.advance(by: .seconds(120))
+            #expect(try await client.post("/api/v1/heartbeats/prometheus-apac", "").0 == .accepted)
+            #expect(try await incidents(client, status: "open").isEmpty)
+            #expect(try await incidents(client).first?["resolved_by"] as? String == "alertbridge")
+            #expect(try await app.store.heartbeats().first?.firedFor == nil)
+
+            // And when it stops again, it pages again.
+            clock.advance(by: .seconds(300))
+            #expect(try await monitor.tick().missed == 1)
+            #expect(try await incidents(client, status: "open").count == 1)
+        }
+    }
+
+    /// A ping that lands after the monitor read the heartbeat as due, and before it marked
+    /// the expiry fired: the monitor's mark fails, and it recovers what it just opened.
+    @Test func aPingRacingTheMonitorLeavesNoIncidentOpen() async throws {
+        try await TestApp.withApp(heartbeats: [Self.heartbeat]) { client, app, clock in
+            let monitor = app.heartbeatMonitor(logger: logger)
+            _ = try await client.post("/api/v1/heartbeats/prometheus-apac", "")
+            clock.advance(by: .seconds(300))
+            let due = try await app.store.heartbeats().filter { $0.isDue(at: clock.now()) }
+            #expect(due.count == 1)
+            #expect(try await client.post("/api/v1/heartbeats/prometheus-apac", "").0 == .accepted)
+            try await monitor.fire(due, now: clock.now())
+            let all = try await incidents(client)
+            #expect(all.count == 1)
+            #expect(all.first?["status"] as? String == "resolved")
+            #expect(try await monitor.tick().missed == 0)
+        }
+    }
+
+    @Test func anUnknownHeartbeatIs404AndChangesNothing() async throws {
+        try await TestApp.withApp(heartbeats: [Self.heartbeat]) { client, app, _ in
+            let (status, body, _) = try await client.post("/api/v1/heartbeats/prometheus-emea", "")
+            #expect(status == .notFound)
+            #expect((body["error"] as? String)?.contains("no heartbeat named \"prometheus-emea\"") == true)
+            #expect(try await app.store.heartbeats().isEmpty)
+        }
+    }
+}
