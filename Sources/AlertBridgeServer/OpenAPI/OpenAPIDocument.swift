@@ -270,10 +270,14 @@ components:
           type: array
           minItems: 1
           maxItems: 32
-          items: {type: string, maxLength: 1024, description: 'an Alertmanager matcher: `pop = ICN1`, `alertname =~ "Edge.*"`'}
+          items:
+            type: string
+            maxLength: 1024
+            pattern: '^[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*(=|!=|=~|!~)'
+            description: 'an Alertmanager matcher: `pop = ICN1`, `alertname =~ "Edge.*"`'
         starts_at: {type: string, format: date-time, description: default now; a time in the past means now}
         ends_at: {type: string, format: date-time}
-        duration: {type: string, description: 'such as `2h` or `1h30m`, at most 365d'}
+        duration: {type: string, pattern: '^([0-9]{1,9}(ms|s|m|h|d))+$', description: 'such as `2h` or `1h30m`, above zero, at most 365d'}
         by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who silences}
         comment: {type: string, minLength: 1, maxLength: 1024, pattern: "\\S", description: why}
 paths:
@@ -458,11 +462,14 @@ paths:
         "503": {$ref: "#/components/responses/Unavailable"}
     post:
       summary: Create a silence (a maintenance window)
+      operationId: createSilence
       requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/NewSilence"}}}}
       responses:
         "201":
           description: the silence as stored
           content: {application/json: {schema: {$ref: "#/components/schemas/Silence"}}}
+          links:
+            ExpireSilence: {operationId: expireSilence, parameters: {id: "$response.body#/id"}}
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "403": {$ref: "#/components/responses/Forbidden"}
@@ -472,6 +479,7 @@ paths:
   /api/v1/silences/{id}:
     delete:
       summary: Expire a silence now; the incidents it held page at once if nothing else holds them
+      operationId: expireSilence
       parameters:
         - {$ref: "#/components/parameters/SilenceID"}
         - {name: by, in: query, required: true, schema: {type: string, minLength: 1, maxLength: 128, pattern: "\\S"},
