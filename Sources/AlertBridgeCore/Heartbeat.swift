@@ -5,7 +5,8 @@
 /// `heartbeat=NAME`, plus the configured labels), so rules route it, dedup merges it,
 /// silences hold it and a policy escalates it like any other. The next ping recovers it.
 /// A heartbeat is watched from its first ping: adding one to the configuration pages
-/// nobody until its monitor has started.
+/// nobody until its monitor has started. While it stays missed, the alert is sent again
+/// every `timeout`, as a monitor re-sends a firing alert.
 public struct Heartbeat: Sendable, Equatable {
     public static let alertname = "HeartbeatMissed"
 
@@ -21,9 +22,9 @@ public struct Heartbeat: Sendable, Equatable {
         self.labels = labels
     }
 
-    /// `[A-Za-z0-9._-]`, 1 to 128 characters: the name is a URL path segment.
+    /// `[A-Za-z0-9._-]`, 1 to 128 characters, not `.` or `..`: the name is a URL path segment.
     public static func isValidName(_ name: String) -> Bool {
-        (1...128).contains(name.utf8.count) && name.utf8.allSatisfy { c in
+        (1...128).contains(name.utf8.count) && name != "." && name != ".." && name.utf8.allSatisfy { c in
             switch c {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
@@ -38,14 +39,17 @@ public struct Heartbeat: Sendable, Equatable {
     public func missed(expiredAt: Timestamp) -> Alert {
         Alert(source: "alertbridge", status: .firing, severity: severity,
               summary: "heartbeat \(name) missed: no ping for \(DurationText.format(timeout))",
-              labels: alertLabels, startsAt: expiredAt)
+              labels: alertLabels, fingerprint: fingerprint, startsAt: expiredAt)
     }
 
     /// The recovery of that alert: the heartbeat pinged again at `now`.
     public func recovered(at now: Timestamp) -> Alert {
         Alert(source: "alertbridge", status: .resolved, severity: severity,
-              summary: "heartbeat \(name) is pinging again", labels: alertLabels, endsAt: now)
+              summary: "heartbeat \(name) is pinging again", labels: alertLabels, fingerprint: fingerprint, endsAt: now)
     }
+
+    /// By name, not by labels: a recovery still finds its alert after the labels changed.
+    var fingerprint: String { "heartbeat/\(name)" }
 
     var alertLabels: Labels {
         var out = labels
@@ -59,23 +63,30 @@ public struct Heartbeat: Sendable, Equatable {
 public struct HeartbeatState: Sendable, Equatable {
     public var name: String
     public var lastPingAt: Timestamp
-    /// When it is missed unless it pings before.
-    public var expiresAt: Timestamp
-    /// The expiry whose missed alert was ingested and not yet recovered.
-    public var firedFor: Timestamp?
+    /// When its missed alert was last sent, since its last ping; `nil` while it pings.
+    public var missedAt: Timestamp?
 
-    public init(name: String, lastPingAt: Timestamp, expiresAt: Timestamp, firedFor: Timestamp? = nil) {
+    public init(name: String, lastPingAt: Timestamp, missedAt: Timestamp? = nil) {
         self.name = name
         self.lastPingAt = lastPingAt
-        self.expiresAt = expiresAt
-        self.firedFor = firedFor
+        self.missedAt = missedAt
+    }
+}
+
+extension Heartbeat {
+    /// When the heartbeat is missed: a timeout after its last ping, and not before a
+    /// timeout after `watchingSince` (when this process started watching), so a monitor
+    /// that kept pinging while alertbridge was down gets a timeout to reach it again.
+    public func expiry(of state: HeartbeatState, watchingSince: Timestamp) -> Timestamp {
+        max(state.lastPingAt, watchingSince) + timeout
     }
 
-    /// Its time ran out and that expiry has not been fired yet.
-    public func isDue(at now: Timestamp) -> Bool {
-        expiresAt <= now && firedFor != expiresAt
+    /// When its missed alert is due: at the expiry, then again every timeout while no ping
+    /// comes, so the incident neither auto-resolves nor stays resolved while the monitor
+    /// is still down.
+    public func nextMiss(of state: HeartbeatState, watchingSince: Timestamp) -> Timestamp {
+        let expiry = expiry(of: state, watchingSince: watchingSince)
+        guard let missed = state.missedAt, missed >= expiry else { return expiry }
+        return missed + timeout
     }
-
-    /// When it falls due, unless this expiry was already fired.
-    public var nextDue: Timestamp? { firedFor == expiresAt ? nil : expiresAt }
 }

@@ -51,6 +51,11 @@ public struct Silence: Sendable, Equatable {
         status(at: now) == .active && matchers.matchAll(labels)
     }
 
+    /// Whether its matchers hold for any of these alerts (their labels), active or not.
+    public func matchesAny(_ alerts: [Labels]) -> Bool {
+        alerts.contains { matchers.matchAll($0) }
+    }
+
     /// Ends the silence now (`alertbridge silence expire`). A pending one never starts.
     public func expired(by: String, at now: Timestamp) throws(Refusal) -> Silence {
         guard status(at: now) != .expired else { throw .alreadyExpired(id, endsAt) }
@@ -63,8 +68,9 @@ public struct Silence: Sendable, Equatable {
 }
 
 extension Incident {
-    /// A silence held it from its start and it has not paged since: when a silence ends
-    /// early, these are looked at again (the engine decides whether another still holds them).
+    /// A silence held it from its start and it has not paged since: when a silence that
+    /// matches one of its alerts ends early, it is looked at again (the engine decides
+    /// whether another silence still holds it).
     public var isHeldBySilence: Bool {
         status == .triggered && !escalation.hasPaged && escalation.silencedUntil != nil
     }

@@ -54,16 +54,15 @@ public protocol IncidentStore: Sendable {
 
     // MARK: Heartbeats
 
-    /// Records a ping: the heartbeat is due again at `expiresAt`. Returns its state before
-    /// this ping, `nil` for its first.
-    func pingHeartbeat(name: String, expiresAt: Timestamp, now: Timestamp) async throws -> HeartbeatState?
     /// Every heartbeat that has pinged at least once.
     func heartbeats() async throws -> [HeartbeatState]
-    /// Records that the missed alert of the expiry at `expiresAt` was ingested. `false`
-    /// when a ping moved the expiry meanwhile (its recovery is then the caller's to send).
-    func markHeartbeatFired(name: String, expiresAt: Timestamp) async throws -> Bool
-    /// Records that the recovery of the expiry fired at `firedFor` was ingested.
-    func clearHeartbeatFired(name: String, firedFor: Timestamp) async throws
+    /// Records a ping: its time starts again, and it is no longer missed.
+    func pingHeartbeat(name: String, at now: Timestamp) async throws
+    /// Records that the missed alerts of these heartbeats are being sent: written before
+    /// the alerts, so that a ping from then on sends the recovery.
+    func markHeartbeatsMissed(names: [String], at now: Timestamp) async throws
+    /// Records that the recovery of the miss marked at `missedAt` was sent.
+    func clearHeartbeatMissed(name: String, missedAt: Timestamp) async throws
 
     /// Succeeds when the store can serve requests (for `/readyz`).
     func ping() async throws

@@ -8,7 +8,7 @@ import Testing
 
     @Test func namesArePathSafe() {
         #expect(Heartbeat.isValidName("prometheus-apac.v2_1"))
-        for bad in ["", "a/b", "a b", "서울", "a?b", String(repeating: "a", count: 129)] {
+        for bad in ["", ".", "..", "a/b", "a b", "서울", "a?b", String(repeating: "a", count: 129)] {
             #expect(!Heartbeat.isValidName(bad), "\(bad)")
         }
     }
@@ -25,18 +25,30 @@ import Testing
         #expect(missed.startsAt == t0 && back.endsAt == t0 + .seconds(60))
     }
 
-    @Test func aStateIsDueOnceForEachExpiry() {
-        var state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0, expiresAt: t0 + .seconds(300))
-        #expect(!state.isDue(at: t0 + .seconds(299)))
-        #expect(state.isDue(at: t0 + .seconds(300)))
-        #expect(state.nextDue == t0 + .seconds(300))
-        state.firedFor = state.expiresAt
-        #expect(!state.isDue(at: t0 + .seconds(900)))
-        #expect(state.nextDue == nil)
-        // Pinged again before the recovery was recorded: its next expiry is due again.
-        state.expiresAt = t0 + .seconds(1200)
-        #expect(state.nextDue == t0 + .seconds(1200))
-        #expect(state.isDue(at: t0 + .seconds(1200)))
+    @Test func aMissIsDueAtTheExpiryThenEveryTimeoutUntilAPing() {
+        var state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
+        #expect(heartbeat.expiry(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(300))
+        #expect(heartbeat.nextMiss(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(300))
+        state.missedAt = t0 + .seconds(301)
+        #expect(heartbeat.nextMiss(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(601))
+        // A ping clears the miss, and the time starts again from it.
+        state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0 + .seconds(700))
+        #expect(heartbeat.nextMiss(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(1000))
+    }
+
+    @Test func afterARestartAMonitorGetsATimeoutToReachAlertbridgeAgain() {
+        let state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
+        let restarted = t0 + .seconds(3600)  // down for an hour: its last ping is long past
+        #expect(heartbeat.nextMiss(of: state, watchingSince: restarted) == restarted + .seconds(300))
+        // A miss sent before the restart is sent again once that grace has passed.
+        let missed = HeartbeatState(name: "prometheus-apac", lastPingAt: t0, missedAt: t0 + .seconds(300))
+        #expect(heartbeat.nextMiss(of: missed, watchingSince: restarted) == restarted + .seconds(300))
+    }
+
+    @Test func aMissIsRecoveredByNameEvenWhenItsLabelsChanged() {
+        var relabelled = heartbeat
+        relabelled.labels = ["region": "apac", "team": "sre"]
+        #expect(heartbeat.missed(expiredAt: t0).fingerprint == relabelled.recovered(at: t0).fingerprint)
     }
 
     @Test func theRecoveryOfAMissResolvesItsIncidentAndALaterMissReopensIt() throws {

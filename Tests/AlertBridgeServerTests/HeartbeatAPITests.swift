@@ -33,8 +33,8 @@ import Testing
             #expect(early.missed == 0)
             #expect(early.nextDue == TestApp.t0 + .seconds(300))
             clock.advance(by: .seconds(1))
-            #expect(try await monitor.tick().missed == 1)
-            #expect(try await monitor.tick().missed == 0)  // each expiry once
+            #expect(try await monitor.tick() == (1, TestApp.t0 + .seconds(600)))
+            #expect(try await monitor.tick().missed == 0)
             let open = try await incidents(client, status: "open")
             #expect(open.count == 1)
             #expect(open.first?["title"] as? String == "heartbeat prometheus-apac missed: no ping for 5m")
@@ -44,12 +44,19 @@ import Testing
             #expect(try await dispatcher.tick() == 1)
             #expect(chat.summary == ["triggered:1"])
 
+            // Still missed a timeout later: sent again, merged into the same incident, no new page.
+            clock.advance(by: .seconds(300))
+            #expect(try await monitor.tick().missed == 1)
+            let again = try await incidents(client, status: "open")
+            #expect(again.count == 1 && again.first?["alert_count"] as? Int == 2)
+            #expect(try await dispatcher.tick() == 0)
+
             // The monitor is back: its ping resolves the incident.
             clock.advance(by: .seconds(120))
             #expect(try await client.post("/api/v1/heartbeats/prometheus-apac", "").0 == .accepted)
             #expect(try await incidents(client, status: "open").isEmpty)
             #expect(try await incidents(client).first?["resolved_by"] as? String == "alertbridge")
-            #expect(try await app.store.heartbeats().first?.firedFor == nil)
+            #expect(try await app.store.heartbeats().first?.missedAt == nil)
 
             // And when it stops again, it pages again.
             clock.advance(by: .seconds(300))
@@ -58,21 +65,42 @@ import Testing
         }
     }
 
-    /// A ping that lands after the monitor read the heartbeat as due, and before it marked
-    /// the expiry fired: the monitor's mark fails, and it recovers what it just opened.
+    /// A ping that lands after the monitor read the heartbeat as due, and before it sent
+    /// the miss: the monitor sees it when it reads again, and recovers what it just opened.
     @Test func aPingRacingTheMonitorLeavesNoIncidentOpen() async throws {
         try await TestApp.withApp(heartbeats: [Self.heartbeat]) { client, app, clock in
             let monitor = app.heartbeatMonitor(logger: logger)
             _ = try await client.post("/api/v1/heartbeats/prometheus-apac", "")
             clock.advance(by: .seconds(300))
-            let due = try await app.store.heartbeats().filter { $0.isDue(at: clock.now()) }
-            #expect(due.count == 1)
+            let due = try await app.store.heartbeats()
             #expect(try await client.post("/api/v1/heartbeats/prometheus-apac", "").0 == .accepted)
-            try await monitor.fire(due, now: clock.now())
+            try await monitor.send(due, now: clock.now())
             let all = try await incidents(client)
             #expect(all.count == 1)
             #expect(all.first?["status"] as? String == "resolved")
+            #expect(try await app.store.heartbeats().first?.missedAt == nil)
             #expect(try await monitor.tick().missed == 0)
+        }
+    }
+
+    /// Taken out of the configuration (and alertbridge restarted) while missed: what it
+    /// opened is recovered rather than left to escalate with nothing to end it. And a
+    /// restarted alertbridge gives every monitor a timeout to reach it before missing it.
+    @Test func aRestartNeitherStrandsNorInventsAMiss() async throws {
+        try await TestApp.withApp(heartbeats: [Self.heartbeat]) { client, app, clock in
+            let before = app.heartbeatMonitor(logger: logger)
+            _ = try await client.post("/api/v1/heartbeats/prometheus-apac", "")
+            clock.advance(by: .seconds(300))
+            #expect(try await before.tick().missed == 1)
+            clock.advance(by: .seconds(3600))
+            var restarted = app
+            restarted.heartbeats = []
+            _ = try await restarted.heartbeatMonitor(logger: logger).tick()
+            #expect(try await incidents(client, status: "open").isEmpty)
+            #expect(try await app.store.heartbeats().first?.missedAt == nil)
+            // Configured again after an hour of no pings: no miss before a timeout has passed.
+            let monitor = app.heartbeatMonitor(logger: logger)
+            #expect(try await monitor.tick() == (0, clock.now() + .seconds(300)))
         }
     }
 

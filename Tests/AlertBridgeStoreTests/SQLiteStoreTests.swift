@@ -53,8 +53,8 @@ import Testing
     @Test func aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() async throws {
         try await Self.withStore { try await $0.aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() }
     }
-    @Test func heartbeatsRecordPingsAndFiredExpiries() async throws {
-        try await Self.withStore { try await $0.heartbeatsRecordPingsAndFiredExpiries() }
+    @Test func heartbeatsRecordPingsAndMisses() async throws {
+        try await Self.withStore { try await $0.heartbeatsRecordPingsAndMisses() }
     }
     @Test func aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() async throws {
         try await Self.withStore { try await $0.aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() }

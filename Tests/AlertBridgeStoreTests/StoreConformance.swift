@@ -307,10 +307,14 @@ struct StoreConformance {
         // Paging before the window began: the silence does not hold it.
         let other = try #require(try await store.ingest([Self.routed("b", key: "other")], now: t0)[0].incidentID)
         let otherDue = try #require(try await store.incident(id: other)?.incident.nextEscalationAt)
-        let silence = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(7200)))
+        let window = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(7200)))
         let held = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(1))[0].incidentID)
+        // Ending a silence that matches none of its alerts leaves it held.
+        let unrelated = try await store.createSilence(try silence("pop = NRT2", from: t0, to: t0 + .seconds(7200)))
+        _ = try await store.expireSilence(id: unrelated.id, by: "bob", now: t0 + .seconds(300))
+        #expect(try await store.incident(id: held)?.incident.nextEscalationAt == t0 + .seconds(7200))
         let now = t0 + .seconds(600)
-        _ = try await store.expireSilence(id: silence.id, by: "bob", now: now)
+        _ = try await store.expireSilence(id: window.id, by: "bob", now: now)
         #expect(try await store.nextEscalationDue() == now)
         #expect(try await store.advanceEscalations(now: now, limit: 10).pages == 1)
         #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == true)
@@ -331,24 +335,24 @@ struct StoreConformance {
         #expect(try await store.incident(id: id)?.incident.escalation.hasPaged == true)
     }
 
-    func heartbeatsRecordPingsAndFiredExpiries() async throws {
+    func heartbeatsRecordPingsAndMisses() async throws {
         #expect(try await store.heartbeats() == [])
-        #expect(try await store.pingHeartbeat(name: "prometheus-apac", expiresAt: t0 + .seconds(300), now: t0) == nil)
-        #expect(try await store.heartbeats() == [HeartbeatState(name: "prometheus-apac", lastPingAt: t0, expiresAt: t0 + .seconds(300))])
-        #expect(try await store.markHeartbeatFired(name: "prometheus-apac", expiresAt: t0 + .seconds(300)))
-        #expect(try await store.heartbeats().first?.firedFor == t0 + .seconds(300))
-        // A ping answers the state before it, the fired expiry included, which stays until
-        // its recovery is recorded.
-        let before = try await store.pingHeartbeat(name: "prometheus-apac", expiresAt: t0 + .seconds(700), now: t0 + .seconds(400))
-        #expect(before == HeartbeatState(name: "prometheus-apac", lastPingAt: t0, expiresAt: t0 + .seconds(300), firedFor: t0 + .seconds(300)))
-        #expect(try await store.heartbeats().first?.firedFor == t0 + .seconds(300))
-        try await store.clearHeartbeatFired(name: "prometheus-apac", firedFor: t0 + .seconds(300))
-        #expect(try await store.heartbeats() == [HeartbeatState(name: "prometheus-apac", lastPingAt: t0 + .seconds(400),
-                                                                expiresAt: t0 + .seconds(700))])
-        // An expiry a ping moved is not marked: its recovery is the caller's to send.
-        #expect(try await !store.markHeartbeatFired(name: "prometheus-apac", expiresAt: t0 + .seconds(300)))
-        #expect(try await !store.markHeartbeatFired(name: "unknown", expiresAt: t0 + .seconds(300)))
-        #expect(try await store.heartbeats().map(\.firedFor) == [nil])
+        try await store.pingHeartbeat(name: "prometheus-apac", at: t0)
+        try await store.pingHeartbeat(name: "blackbox", at: t0)
+        #expect(try await store.heartbeats() == [HeartbeatState(name: "blackbox", lastPingAt: t0),
+                                                 HeartbeatState(name: "prometheus-apac", lastPingAt: t0)])
+        try await store.markHeartbeatsMissed(names: ["prometheus-apac"], at: t0 + .seconds(300))
+        #expect(try await store.heartbeats().map(\.missedAt) == [nil, t0 + .seconds(300)])
+        // Clearing another miss than the one marked changes nothing (a newer pass marked it).
+        try await store.clearHeartbeatMissed(name: "prometheus-apac", missedAt: t0 + .seconds(1))
+        #expect(try await store.heartbeats().last?.missedAt == t0 + .seconds(300))
+        try await store.clearHeartbeatMissed(name: "prometheus-apac", missedAt: t0 + .seconds(300))
+        #expect(try await store.heartbeats().last?.missedAt == nil)
+        // A ping starts the time again and clears a miss.
+        try await store.markHeartbeatsMissed(names: ["prometheus-apac", "blackbox"], at: t0 + .seconds(600))
+        try await store.pingHeartbeat(name: "prometheus-apac", at: t0 + .seconds(700))
+        #expect(try await store.heartbeats() == [HeartbeatState(name: "blackbox", lastPingAt: t0, missedAt: t0 + .seconds(600)),
+                                                 HeartbeatState(name: "prometheus-apac", lastPingAt: t0 + .seconds(700))])
     }
 
     /// One Alertmanager group can carry the last firing alert's recovery and another

@@ -23,21 +23,26 @@ struct HeartbeatRoutes {
                 throw APIError(.notFound, "no heartbeat named \"\(name)\" is configured (heartbeats: in alertbridge.yaml)")
             }
             let now = clock.now()
-            let expiresAt = now + heartbeat.timeout
             let before: HeartbeatState?
             do {
-                before = try await store.pingHeartbeat(name: name, expiresAt: expiresAt, now: now)
+                before = try await store.heartbeats().first { $0.name == name }
             } catch {
-                throw APIError(.serviceUnavailable, "the store could not record the ping; retry", retryAfterSeconds: 1)
+                throw Self.unavailable
             }
-            // A missed alert is open: the monitor is back, so recover it. Cleared only once
-            // the recovery is committed, so a failure here recovers at the next ping.
-            if let firedFor = before?.firedFor {
+            // Missed until now: the recovery goes first, and the miss is cleared only once
+            // it is committed, so a failure in between recovers at the next ping.
+            if before?.missedAt != nil {
                 _ = try await ingestor.commit([heartbeat.recovered(at: now)], format: "heartbeat")
-                try await store.clearHeartbeatFired(name: name, firedFor: firedFor)
+            }
+            do {
+                try await store.pingHeartbeat(name: name, at: now)
+            } catch {
+                throw Self.unavailable
             }
             if before == nil { monitorWakeup.signal() }
-            return try JSONResponse.make(Answer(heartbeat: name, expires_at: expiresAt), status: .accepted)
+            return try JSONResponse.make(Answer(heartbeat: name, expires_at: now + heartbeat.timeout), status: .accepted)
         }
     }
+
+    static let unavailable = APIError(.serviceUnavailable, "the store could not record the ping; retry", retryAfterSeconds: 1)
 }

@@ -3,14 +3,15 @@ import AlertBridgeStore
 import Logging
 import ServiceLifecycle
 
-/// Notices monitors that stopped pinging: sleeps until the earliest heartbeat expiry in
-/// the store (or until a ping signals), then ingests a missed alert for every heartbeat
-/// whose time ran out, through the same routing as any alert.
+/// Notices monitors that stopped pinging: sleeps until the earliest heartbeat is due (or
+/// a first ping signals), then sends a missed alert for every heartbeat whose time ran
+/// out, through the same routing as any alert, and again every timeout while it stays
+/// missed.
 ///
-/// The alert is committed before the expiry is marked fired, so a crash in between only
-/// sends it again, and dedup merges the copy. A ping that lands in between moves the
-/// expiry, the mark then fails, and the recovery is sent here: the incident never stays
-/// open for a monitor that is back.
+/// The miss is marked in the store before its alert is sent, so a ping from then on
+/// sends the recovery; a ping that came while the alert was being sent is seen when the
+/// states are read again, and this pass sends the recovery itself. Whatever the order,
+/// an incident never stays open for a monitor that is back.
 public struct HeartbeatMonitor: Service {
     let store: any IncidentStore
     let ingestor: Ingestor
@@ -18,6 +19,8 @@ public struct HeartbeatMonitor: Service {
     let clock: any WallClock
     let wakeup: Wakeup
     let logger: Logger
+    /// When this process started watching (``Heartbeat/expiry(of:watchingSince:)``).
+    let watchingSince: Timestamp
     /// The longest sleep, so a ping taken by another instance is still seen.
     let idle: Duration
 
@@ -29,6 +32,7 @@ public struct HeartbeatMonitor: Service {
         self.clock = clock
         self.wakeup = wakeup
         self.logger = logger
+        self.watchingSince = clock.now()
         self.idle = idle
     }
 
@@ -53,30 +57,56 @@ public struct HeartbeatMonitor: Service {
         }
     }
 
-    /// Fires every heartbeat due now; answers how many, and when the next one is due.
+    /// Sends the missed alerts due now; answers how many, and when the next is due.
     /// Tests call this directly with a manual clock.
     @discardableResult
     public func tick() async throws -> (missed: Int, nextDue: Timestamp?) {
         let now = clock.now()
-        let states = try await store.heartbeats().filter { heartbeats[$0.name] != nil }
-        let due = states.filter { $0.isDue(at: now) }
-        try await fire(due, now: now)
-        let nextDue = states.filter { !$0.isDue(at: now) }.compactMap(\.nextDue).min()
+        let states = try await store.heartbeats()
+        // A heartbeat taken out of the configuration while missed: recover what it opened.
+        for state in states where heartbeats[state.name] == nil {
+            if let missedAt = state.missedAt {
+                try await recover([Heartbeat(name: state.name, timeout: .zero).recovered(at: now)])
+                try await store.clearHeartbeatMissed(name: state.name, missedAt: missedAt)
+            }
+        }
+        var due: [HeartbeatState] = []
+        var nextDue: Timestamp?
+        for var state in states {
+            guard let heartbeat = heartbeats[state.name] else { continue }
+            if now >= heartbeat.nextMiss(of: state, watchingSince: watchingSince) {
+                due.append(state)
+                state.missedAt = now  // as `send` marks it
+            }
+            let next = heartbeat.nextMiss(of: state, watchingSince: watchingSince)
+            nextDue = min(nextDue ?? next, next)
+        }
+        try await send(due, now: now)
         return (due.count, nextDue)
     }
 
-    /// Ingests the missed alerts of `due` (states read at `now`), then marks them fired;
-    /// one a ping moved in between gets its recovery instead.
-    func fire(_ due: [HeartbeatState], now: Timestamp) async throws {
+    /// Marks `due` (states read at `now`) missed, sends their alerts, then reads the
+    /// states again: one that pinged in between gets its recovery from here.
+    func send(_ due: [HeartbeatState], now: Timestamp) async throws {
         guard !due.isEmpty else { return }
-        _ = try await ingestor.commit(due.map { heartbeats[$0.name]!.missed(expiredAt: $0.expiresAt) }, format: "heartbeat")
-        var back: [Alert] = []
+        try await store.markHeartbeatsMissed(names: due.map(\.name), at: now)
+        _ = try await ingestor.commit(due.map { state in
+            let heartbeat = heartbeats[state.name]!
+            return heartbeat.missed(expiredAt: heartbeat.expiry(of: state, watchingSince: watchingSince))
+        }, format: "heartbeat")
         for state in due {
-            logger.warning("heartbeat missed", metadata: ["heartbeat": "\(state.name)", "expired_at": "\(state.expiresAt)"])
-            if try await !store.markHeartbeatFired(name: state.name, expiresAt: state.expiresAt) {
-                back.append(heartbeats[state.name]!.recovered(at: now))
-            }
+            logger.warning("heartbeat missed", metadata: ["heartbeat": "\(state.name)", "last_ping": "\(state.lastPingAt)"])
         }
-        if !back.isEmpty { _ = try await ingestor.commit(back, format: "heartbeat") }
+        let pinged = try await store.heartbeats().filter { after in
+            due.contains { $0.name == after.name && $0.lastPingAt != after.lastPingAt }
+        }
+        try await recover(pinged.map { heartbeats[$0.name]!.recovered(at: now) })
+        for state in pinged where state.missedAt == now {
+            try await store.clearHeartbeatMissed(name: state.name, missedAt: now)
+        }
+    }
+
+    private func recover(_ alerts: [Alert]) async throws {
+        if !alerts.isEmpty { _ = try await ingestor.commit(alerts, format: "heartbeat") }
     }
 }

@@ -116,9 +116,8 @@ enum PostgresMigrations {
             CREATE TABLE heartbeats (
                 name TEXT PRIMARY KEY,
                 last_ping_at BIGINT NOT NULL,
-                expires_at BIGINT NOT NULL,
-                -- The expiry whose missed alert was ingested and not yet recovered.
-                fired_for BIGINT
+                -- When its missed alert was last sent since its last ping; NULL while it pings.
+                missed_at BIGINT
             )
             """,
         ]),

@@ -7,16 +7,25 @@ import PostgresNIO
 extension PostgresStore {
     static let silenceColumns = "id, matchers::text AS matchers, starts_at, ends_at, created_by, comment, created_at, expired_by"
 
-    /// `FOR SHARE`: an expire of one of them waits for this transaction, so its scan for
-    /// held incidents sees the ones this batch holds; and a batch that comes after an
-    /// uncommitted expire waits for it and reads the silence as ended.
     enum ActiveSilences: PreparedSQL {
-        static let sql = "SELECT \(silenceColumns) FROM silences WHERE \(SilenceQuery.StatusFilter.active.condition("$1")) FOR SHARE"
+        static let sql = "SELECT \(silenceColumns) FROM silences WHERE \(SilenceQuery.StatusFilter.active.condition("$1"))"
     }
 
-    /// The silences in force for an ingest batch or an engine pass at `now`.
-    static func activeSilences(_ db: PostgresConnection, at now: Timestamp, logger: Logger) async throws -> [Silence] {
-        try await decodeSilences(db.execute(ActiveSilences.self, now.milliseconds, logger: logger))
+    /// For an ingest, first thing in its transaction. `FOR SHARE`: an expire of one of
+    /// them waits for this transaction, so its scan for held incidents sees the ones this
+    /// batch holds; and a batch that comes after an uncommitted expire waits for it and
+    /// reads the silence as ended. First, because an expire locks the silence before the
+    /// incidents: taking them in the same order cannot deadlock.
+    enum ActiveSilencesShared: PreparedSQL {
+        static let sql = "\(ActiveSilences.sql) FOR SHARE"
+    }
+
+    /// The silences in force at `now`; `shared` for an ingest (see ``ActiveSilencesShared``).
+    static func activeSilences(_ db: PostgresConnection, at now: Timestamp, shared: Bool = false,
+                               logger: Logger) async throws -> [Silence] {
+        shared
+            ? try await decodeSilences(db.execute(ActiveSilencesShared.self, now.milliseconds, logger: logger))
+            : try await decodeSilences(db.execute(ActiveSilences.self, now.milliseconds, logger: logger))
     }
 
     public func createSilence(_ silence: Silence) async throws -> Silence {
@@ -57,14 +66,15 @@ extension PostgresStore {
                 UPDATE silences SET starts_at = \(expired.startsAt.milliseconds), ends_at = \(expired.endsAt.milliseconds),
                     expired_by = \(by) WHERE id = \(id)
                 """, logger: logger)
-            // The incidents silences held wait for their old ends: make them due now, and the
-            // engine pages those no other silence still holds. Being due early is harmless
-            // (the engine only does what is due), so no row is locked to decide.
+            // The incidents it held wait for its old end: make them due now, and the engine
+            // pages those no other silence still holds. Being due early is harmless (the
+            // engine only does what is due), so no row is locked to decide.
             let waiting = try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents
                 WHERE status = 'triggered' AND next_escalation_at > \(now.milliseconds)
-                """, logger: logger)
-            let held = waiting.filter(\.isHeldBySilence).map(\.id)
+                """, logger: logger).filter(\.isHeldBySilence)
+            let firing = try await Self.firingLabels(db, of: waiting.map(\.id), logger: logger)
+            let held = waiting.filter { silence.matchesAny([$0.labels] + (firing[$0.id] ?? [])) }.map(\.id)
             if !held.isEmpty {
                 _ = try await db.query("""
                     UPDATE incidents SET next_escalation_at = \(now.milliseconds)

@@ -240,6 +240,7 @@ public final class PostgresStore: IncidentStore {
     private func ingestTransaction(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
         let logger = self.logger
         return try await transaction { db in
+            let silences = try await Self.activeSilences(db, at: now, shared: true, logger: logger)
             let keys = Array(Set(batch.map(\.dedupKey)))
             _ = try await db.execute(LockKeys.self, keys, logger: logger)
             let current = try await Self.latestIncidents(db, keys: keys, logger: logger)
@@ -252,7 +253,6 @@ public final class PostgresStore: IncidentStore {
             let statuses = try await Self.alertStatuses(db, Array(pairs), logger: logger)
             let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
             let sources = try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger)
-            let silences = try await Self.activeSilences(db, at: now, logger: logger)
             var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses.status, inhibitSources: sources,
                                           alertEnds: statuses.ends, silences: silences, now: now)
             if plan.newIncidentCount > 0 {

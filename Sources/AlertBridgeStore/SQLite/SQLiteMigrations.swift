@@ -123,9 +123,8 @@ enum SQLiteMigrations {
             CREATE TABLE heartbeats (
                 name TEXT PRIMARY KEY,
                 last_ping_at INTEGER NOT NULL,
-                expires_at INTEGER NOT NULL,
-                -- The expiry whose missed alert was ingested and not yet recovered.
-                fired_for INTEGER
+                -- When its missed alert was last sent since its last ping; NULL while it pings.
+                missed_at INTEGER
             )
             """,
         ]),

@@ -31,13 +31,14 @@ extension SQLiteStore {
             let expired = try silence.expired(by: by, at: now)
             try db.run("UPDATE silences SET starts_at = ?, ends_at = ?, expired_by = ? WHERE id = ?",
                        [SQLiteSession.data(expired.startsAt), SQLiteSession.data(expired.endsAt), .text(by), .integer(Int(id))])
-            // The incidents silences held wait for their old ends: make them due now, and the
-            // engine pages those no other silence still holds.
+            // The incidents it held wait for its old end: make them due now, and the engine
+            // pages those no other silence still holds.
             let waiting = try db.rows("""
                 SELECT \(SQLiteSession.incidentColumns) FROM incidents
                 WHERE status = 'triggered' AND next_escalation_at > ?
                 """, [SQLiteSession.data(now)]).map(SQLiteSession.decodeIncident)
             for incident in waiting where incident.isHeldBySilence {
+                guard silence.matchesAny([incident.labels] + (try db.firingLabels(of: incident.id))) else { continue }
                 cache.forget(incident.dedupKey)
                 try db.run("UPDATE incidents SET next_escalation_at = ? WHERE id = ?",
                            [SQLiteSession.data(now), .integer(Int(incident.id))])

@@ -59,15 +59,13 @@ final class CommitTimingStore: IncidentStore {
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
         try await inner.expireSilence(id: id, by: by, now: now)
     }
-    func pingHeartbeat(name: String, expiresAt: Timestamp, now: Timestamp) async throws -> HeartbeatState? {
-        try await inner.pingHeartbeat(name: name, expiresAt: expiresAt, now: now)
-    }
     func heartbeats() async throws -> [HeartbeatState] { try await inner.heartbeats() }
-    func markHeartbeatFired(name: String, expiresAt: Timestamp) async throws -> Bool {
-        try await inner.markHeartbeatFired(name: name, expiresAt: expiresAt)
+    func pingHeartbeat(name: String, at now: Timestamp) async throws { try await inner.pingHeartbeat(name: name, at: now) }
+    func markHeartbeatsMissed(names: [String], at now: Timestamp) async throws {
+        try await inner.markHeartbeatsMissed(names: names, at: now)
     }
-    func clearHeartbeatFired(name: String, firedFor: Timestamp) async throws {
-        try await inner.clearHeartbeatFired(name: name, firedFor: firedFor)
+    func clearHeartbeatMissed(name: String, missedAt: Timestamp) async throws {
+        try await inner.clearHeartbeatMissed(name: name, missedAt: missedAt)
     }
     func ping() async throws { try await inner.ping() }
     func close() async throws { try await inner.close() }
