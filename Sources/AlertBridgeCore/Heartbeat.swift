@@ -60,33 +60,46 @@ public struct Heartbeat: Sendable, Equatable {
 }
 
 /// A heartbeat as the store keeps it, from its first ping on.
+///
+/// A miss is sent in two steps: `missStartedAt` is written before its alert is ingested,
+/// `missSentAt` once it was and no ping came in between. A ping after either needs a
+/// recovery; both are cleared once that recovery is committed.
 public struct HeartbeatState: Sendable, Equatable {
     public var name: String
     public var lastPingAt: Timestamp
-    /// When its missed alert was last sent, since its last ping; `nil` while it pings.
-    public var missedAt: Timestamp?
+    public var missStartedAt: Timestamp?
+    public var missSentAt: Timestamp?
 
-    public init(name: String, lastPingAt: Timestamp, missedAt: Timestamp? = nil) {
+    public init(name: String, lastPingAt: Timestamp, missStartedAt: Timestamp? = nil, missSentAt: Timestamp? = nil) {
         self.name = name
         self.lastPingAt = lastPingAt
-        self.missedAt = missedAt
+        self.missStartedAt = missStartedAt
+        self.missSentAt = missSentAt
+    }
+
+    /// A missed alert may be open: a ping must be followed by a recovery.
+    public var mayBeMissed: Bool { missStartedAt != nil || missSentAt != nil }
+
+    /// It pinged after its last miss, and that miss's recovery is not recorded yet (the
+    /// ping's own recovery failed or is still on its way).
+    public var needsRecovery: Bool {
+        guard let lastMiss = [missStartedAt, missSentAt].compactMap({ $0 }).max() else { return false }
+        return lastPingAt >= lastMiss  // a miss starts a timeout after the last ping: only a new ping reaches it
     }
 }
 
 extension Heartbeat {
-    /// When the heartbeat is missed: a timeout after its last ping, and not before a
-    /// timeout after `watchingSince` (when this process started watching), so a monitor
-    /// that kept pinging while alertbridge was down gets a timeout to reach it again.
-    public func expiry(of state: HeartbeatState, watchingSince: Timestamp) -> Timestamp {
-        max(state.lastPingAt, watchingSince) + timeout
+    /// When the heartbeat is missed: a timeout after its last ping.
+    public func expiry(of state: HeartbeatState) -> Timestamp {
+        state.lastPingAt + timeout
     }
 
     /// When its missed alert is due: at the expiry, then again every timeout while no ping
-    /// comes, so the incident neither auto-resolves nor stays resolved while the monitor
+    /// comes, so the incident does not auto-resolve, nor stay resolved, while the monitor
     /// is still down.
-    public func nextMiss(of state: HeartbeatState, watchingSince: Timestamp) -> Timestamp {
-        let expiry = expiry(of: state, watchingSince: watchingSince)
-        guard let missed = state.missedAt, missed >= expiry else { return expiry }
-        return missed + timeout
+    public func nextMiss(of state: HeartbeatState) -> Timestamp {
+        let expiry = expiry(of: state)
+        guard let sent = state.missSentAt, sent >= expiry else { return expiry }
+        return sent + timeout
     }
 }

@@ -56,13 +56,18 @@ public protocol IncidentStore: Sendable {
 
     /// Every heartbeat that has pinged at least once.
     func heartbeats() async throws -> [HeartbeatState]
-    /// Records a ping: its time starts again, and it is no longer missed.
-    func pingHeartbeat(name: String, at now: Timestamp) async throws
-    /// Records that the missed alerts of these heartbeats are being sent: written before
-    /// the alerts, so that a ping from then on sends the recovery.
-    func markHeartbeatsMissed(names: [String], at now: Timestamp) async throws
-    /// Records that the recovery of the miss marked at `missedAt` was sent.
-    func clearHeartbeatMissed(name: String, missedAt: Timestamp) async throws
+    /// Records a ping; answers the state before it (`nil` for a first ping). Its miss
+    /// marks stay until ``clearHeartbeatMiss(_:)`` records the recovery.
+    func pingHeartbeat(name: String, at now: Timestamp) async throws -> HeartbeatState?
+    /// Marks these heartbeats' misses as being sent, each only if it has not pinged since
+    /// the state was read; answers the names marked.
+    func beginHeartbeatMisses(_ states: [HeartbeatState], at now: Timestamp) async throws -> Set<String>
+    /// Marks these misses sent, each only if it has not pinged since the state was read;
+    /// answers the names marked (the others pinged: their recovery is the caller's).
+    func endHeartbeatMisses(_ states: [HeartbeatState], at now: Timestamp) async throws -> Set<String>
+    /// Clears the miss marks of `state` once its recovery is committed, unless a newer
+    /// miss changed them meanwhile.
+    func clearHeartbeatMiss(_ state: HeartbeatState) async throws
 
     /// Succeeds when the store can serve requests (for `/readyz`).
     func ping() async throws

@@ -27,22 +27,18 @@ import Testing
 
     @Test func aMissIsDueAtTheExpiryThenEveryTimeoutUntilAPing() {
         var state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
-        #expect(heartbeat.expiry(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(300))
-        #expect(heartbeat.nextMiss(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(300))
-        state.missedAt = t0 + .seconds(301)
-        #expect(heartbeat.nextMiss(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(601))
-        // A ping clears the miss, and the time starts again from it.
-        state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0 + .seconds(700))
-        #expect(heartbeat.nextMiss(of: state, watchingSince: t0 - .seconds(3600)) == t0 + .seconds(1000))
-    }
-
-    @Test func afterARestartAMonitorGetsATimeoutToReachAlertbridgeAgain() {
-        let state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
-        let restarted = t0 + .seconds(3600)  // down for an hour: its last ping is long past
-        #expect(heartbeat.nextMiss(of: state, watchingSince: restarted) == restarted + .seconds(300))
-        // A miss sent before the restart is sent again once that grace has passed.
-        let missed = HeartbeatState(name: "prometheus-apac", lastPingAt: t0, missedAt: t0 + .seconds(300))
-        #expect(heartbeat.nextMiss(of: missed, watchingSince: restarted) == restarted + .seconds(300))
+        #expect(heartbeat.expiry(of: state) == t0 + .seconds(300))
+        #expect(heartbeat.nextMiss(of: state) == t0 + .seconds(300))
+        state.missStartedAt = t0 + .seconds(301)
+        #expect(heartbeat.nextMiss(of: state) == t0 + .seconds(300))  // started, not sent: send it now
+        state.missSentAt = t0 + .seconds(301)
+        #expect(heartbeat.nextMiss(of: state) == t0 + .seconds(601))
+        #expect(state.mayBeMissed && !state.needsRecovery)
+        // A ping: the time starts again from it, and the miss is owed a recovery.
+        state.lastPingAt = t0 + .seconds(700)
+        #expect(heartbeat.nextMiss(of: state) == t0 + .seconds(1000))
+        #expect(state.needsRecovery)
+        #expect(!HeartbeatState(name: "prometheus-apac", lastPingAt: t0).needsRecovery)
     }
 
     @Test func aMissIsRecoveredByNameEvenWhenItsLabelsChanged() {

@@ -337,22 +337,30 @@ struct StoreConformance {
 
     func heartbeatsRecordPingsAndMisses() async throws {
         #expect(try await store.heartbeats() == [])
-        try await store.pingHeartbeat(name: "prometheus-apac", at: t0)
-        try await store.pingHeartbeat(name: "blackbox", at: t0)
-        #expect(try await store.heartbeats() == [HeartbeatState(name: "blackbox", lastPingAt: t0),
-                                                 HeartbeatState(name: "prometheus-apac", lastPingAt: t0)])
-        try await store.markHeartbeatsMissed(names: ["prometheus-apac"], at: t0 + .seconds(300))
-        #expect(try await store.heartbeats().map(\.missedAt) == [nil, t0 + .seconds(300)])
-        // Clearing another miss than the one marked changes nothing (a newer pass marked it).
-        try await store.clearHeartbeatMissed(name: "prometheus-apac", missedAt: t0 + .seconds(1))
-        #expect(try await store.heartbeats().last?.missedAt == t0 + .seconds(300))
-        try await store.clearHeartbeatMissed(name: "prometheus-apac", missedAt: t0 + .seconds(300))
-        #expect(try await store.heartbeats().last?.missedAt == nil)
-        // A ping starts the time again and clears a miss.
-        try await store.markHeartbeatsMissed(names: ["prometheus-apac", "blackbox"], at: t0 + .seconds(600))
-        try await store.pingHeartbeat(name: "prometheus-apac", at: t0 + .seconds(700))
-        #expect(try await store.heartbeats() == [HeartbeatState(name: "blackbox", lastPingAt: t0, missedAt: t0 + .seconds(600)),
-                                                 HeartbeatState(name: "prometheus-apac", lastPingAt: t0 + .seconds(700))])
+        #expect(try await store.pingHeartbeat(name: "prometheus-apac", at: t0) == nil)
+        #expect(try await store.pingHeartbeat(name: "blackbox", at: t0) == nil)
+        let states = try await store.heartbeats()
+        #expect(states == [HeartbeatState(name: "blackbox", lastPingAt: t0), HeartbeatState(name: "prometheus-apac", lastPingAt: t0)])
+        // blackbox pings again after its state was read: its miss is not marked.
+        _ = try await store.pingHeartbeat(name: "blackbox", at: t0 + .seconds(299))
+        let miss = t0 + .seconds(300)
+        #expect(try await store.beginHeartbeatMisses(states, at: miss) == ["prometheus-apac"])
+        #expect(try await store.endHeartbeatMisses([states[1]], at: miss) == ["prometheus-apac"])
+        let missed = HeartbeatState(name: "prometheus-apac", lastPingAt: t0, missStartedAt: miss, missSentAt: miss)
+        #expect(try await store.heartbeats().last == missed)
+        // A ping answers the state before it, marks included, and keeps them for its recovery.
+        #expect(try await store.pingHeartbeat(name: "prometheus-apac", at: t0 + .seconds(400)) == missed)
+        #expect(try await store.endHeartbeatMisses([states[1]], at: t0 + .seconds(401)) == [])
+        var pinged = missed
+        pinged.lastPingAt = t0 + .seconds(400)
+        #expect(try await store.heartbeats().last == pinged)
+        // Clearing marks a newer miss has changed does nothing; the ones read, everything.
+        var stale = missed
+        stale.missSentAt = t0 + .seconds(1)
+        try await store.clearHeartbeatMiss(stale)
+        #expect(try await store.heartbeats().last == pinged)
+        try await store.clearHeartbeatMiss(missed)
+        #expect(try await store.heartbeats().last == HeartbeatState(name: "prometheus-apac", lastPingAt: t0 + .seconds(400)))
     }
 
     /// One Alertmanager group can carry the last firing alert's recovery and another

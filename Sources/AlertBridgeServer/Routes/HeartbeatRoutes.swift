@@ -25,24 +25,22 @@ struct HeartbeatRoutes {
             let now = clock.now()
             let before: HeartbeatState?
             do {
-                before = try await store.heartbeats().first { $0.name == name }
+                before = try await store.pingHeartbeat(name: name, at: now)
             } catch {
-                throw Self.unavailable
+                throw APIError(.serviceUnavailable, "the store could not record the ping; retry", retryAfterSeconds: 1)
             }
-            // Missed until now: the recovery goes first, and the miss is cleared only once
-            // it is committed, so a failure in between recovers at the next ping.
-            if before?.missedAt != nil {
-                _ = try await ingestor.commit([heartbeat.recovered(at: now)], format: "heartbeat")
-            }
-            do {
-                try await store.pingHeartbeat(name: name, at: now)
-            } catch {
-                throw Self.unavailable
+            // It was missed: recover, then clear the marks. Should either fail, the ping is
+            // recorded and the monitor's next pass sends the recovery.
+            if let before, before.mayBeMissed {
+                do {
+                    _ = try await ingestor.commit([heartbeat.recovered(at: now)], format: "heartbeat")
+                    try await store.clearHeartbeatMiss(before)
+                } catch {
+                    monitorWakeup.signal()
+                }
             }
             if before == nil { monitorWakeup.signal() }
             return try JSONResponse.make(Answer(heartbeat: name, expires_at: now + heartbeat.timeout), status: .accepted)
         }
     }
-
-    static let unavailable = APIError(.serviceUnavailable, "the store could not record the ping; retry", retryAfterSeconds: 1)
 }

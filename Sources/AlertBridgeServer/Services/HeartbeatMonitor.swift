@@ -8,10 +8,13 @@ import ServiceLifecycle
 /// out, through the same routing as any alert, and again every timeout while it stays
 /// missed.
 ///
-/// The miss is marked in the store before its alert is sent, so a ping from then on
-/// sends the recovery; a ping that came while the alert was being sent is seen when the
-/// states are read again, and this pass sends the recovery itself. Whatever the order,
-/// an incident never stays open for a monitor that is back.
+/// A miss is sent in three steps, each in the store: marked as being sent (only if no
+/// ping came since the state was read), the alert ingested, marked sent (again only if
+/// no ping came). A ping that sees either mark sends the recovery; one that came in
+/// between makes the last mark fail, and this pass sends the recovery after its own
+/// alert. A recovery that was never sent (a crash, a failed commit) is sent by the next
+/// pass. So an incident never stays open for a monitor that is back, and a crash at any
+/// step repeats that step rather than losing or delaying the miss.
 public struct HeartbeatMonitor: Service {
     let store: any IncidentStore
     let ingestor: Ingestor
@@ -19,8 +22,6 @@ public struct HeartbeatMonitor: Service {
     let clock: any WallClock
     let wakeup: Wakeup
     let logger: Logger
-    /// When this process started watching (``Heartbeat/expiry(of:watchingSince:)``).
-    let watchingSince: Timestamp
     /// The longest sleep, so a ping taken by another instance is still seen.
     let idle: Duration
 
@@ -32,7 +33,6 @@ public struct HeartbeatMonitor: Service {
         self.clock = clock
         self.wakeup = wakeup
         self.logger = logger
-        self.watchingSince = clock.now()
         self.idle = idle
     }
 
@@ -57,56 +57,64 @@ public struct HeartbeatMonitor: Service {
         }
     }
 
-    /// Sends the missed alerts due now; answers how many, and when the next is due.
-    /// Tests call this directly with a manual clock.
+    /// Sends the missed alerts due now, and the recoveries still owed; answers how many
+    /// misses, and when the next is due. Tests call this directly with a manual clock.
     @discardableResult
     public func tick() async throws -> (missed: Int, nextDue: Timestamp?) {
         let now = clock.now()
         let states = try await store.heartbeats()
-        // A heartbeat taken out of the configuration while missed: recover what it opened.
-        for state in states where heartbeats[state.name] == nil {
-            if let missedAt = state.missedAt {
-                try await recover([Heartbeat(name: state.name, timeout: .zero).recovered(at: now)])
-                try await store.clearHeartbeatMissed(name: state.name, missedAt: missedAt)
-            }
-        }
-        var due: [HeartbeatState] = []
-        var nextDue: Timestamp?
-        for var state in states {
-            guard let heartbeat = heartbeats[state.name] else { continue }
-            if now >= heartbeat.nextMiss(of: state, watchingSince: watchingSince) {
-                due.append(state)
-                state.missedAt = now  // as `send` marks it
-            }
-            let next = heartbeat.nextMiss(of: state, watchingSince: watchingSince)
-            nextDue = min(nextDue ?? next, next)
-        }
+        // Pinged after a miss whose recovery is not recorded, or taken out of the
+        // configuration while missed: recover what the miss opened.
+        try await recover(states.filter { $0.needsRecovery || ($0.mayBeMissed && heartbeats[$0.name] == nil) }, now: now)
+        let watched = states.filter { heartbeats[$0.name] != nil && !$0.needsRecovery }
+        let due = watched.filter { now >= heartbeats[$0.name]!.nextMiss(of: $0) }
         try await send(due, now: now)
+        let nextDue = watched.map { state in
+            let heartbeat = heartbeats[state.name]!
+            return due.contains(state) ? now + heartbeat.timeout : heartbeat.nextMiss(of: state)
+        }.min()
         return (due.count, nextDue)
     }
 
-    /// Marks `due` (states read at `now`) missed, sends their alerts, then reads the
-    /// states again: one that pinged in between gets its recovery from here.
+    /// Sends the misses of `due` (states read before `now`); see the type's description.
     func send(_ due: [HeartbeatState], now: Timestamp) async throws {
-        guard !due.isEmpty else { return }
-        try await store.markHeartbeatsMissed(names: due.map(\.name), at: now)
-        _ = try await ingestor.commit(due.map { state in
+        let sending = try await begin(due, now: now)
+        try await ingestMisses(sending)
+        try await end(sending, now: now)
+    }
+
+    /// Step 1: marks the misses as being sent; answers those not pinged since they were read.
+    func begin(_ due: [HeartbeatState], now: Timestamp) async throws -> [HeartbeatState] {
+        let started = try await store.beginHeartbeatMisses(due, at: now)
+        return due.filter { started.contains($0.name) }
+    }
+
+    /// Step 2: ingests their missed alerts.
+    func ingestMisses(_ sending: [HeartbeatState]) async throws {
+        guard !sending.isEmpty else { return }
+        _ = try await ingestor.commit(sending.map { state in
             let heartbeat = heartbeats[state.name]!
-            return heartbeat.missed(expiredAt: heartbeat.expiry(of: state, watchingSince: watchingSince))
+            return heartbeat.missed(expiredAt: heartbeat.expiry(of: state))
         }, format: "heartbeat")
-        for state in due {
+        for state in sending {
             logger.warning("heartbeat missed", metadata: ["heartbeat": "\(state.name)", "last_ping": "\(state.lastPingAt)"])
-        }
-        let pinged = try await store.heartbeats().filter { after in
-            due.contains { $0.name == after.name && $0.lastPingAt != after.lastPingAt }
-        }
-        try await recover(pinged.map { heartbeats[$0.name]!.recovered(at: now) })
-        for state in pinged where state.missedAt == now {
-            try await store.clearHeartbeatMissed(name: state.name, missedAt: now)
         }
     }
 
-    private func recover(_ alerts: [Alert]) async throws {
-        if !alerts.isEmpty { _ = try await ingestor.commit(alerts, format: "heartbeat") }
+    /// Step 3: marks them sent; one that pinged meanwhile gets its recovery from here.
+    func end(_ sending: [HeartbeatState], now: Timestamp) async throws {
+        let sent = try await store.endHeartbeatMisses(sending, at: now)
+        let pinged = sending.filter { !sent.contains($0.name) }.map(\.name)
+        guard !pinged.isEmpty else { return }
+        try await recover(try await store.heartbeats().filter { pinged.contains($0.name) }, now: now)
+    }
+
+    /// Sends the recoveries of these states, then clears their miss marks.
+    private func recover(_ states: [HeartbeatState], now: Timestamp) async throws {
+        guard !states.isEmpty else { return }
+        _ = try await ingestor.commit(states.map { state in
+            (heartbeats[state.name] ?? Heartbeat(name: state.name, timeout: .zero)).recovered(at: now)
+        }, format: "heartbeat")
+        for state in states { try await store.clearHeartbeatMiss(state) }
     }
 }

@@ -116,8 +116,9 @@ enum PostgresMigrations {
             CREATE TABLE heartbeats (
                 name TEXT PRIMARY KEY,
                 last_ping_at BIGINT NOT NULL,
-                -- When its missed alert was last sent since its last ping; NULL while it pings.
-                missed_at BIGINT
+                -- A missed alert being sent (written before it), and sent (after it).
+                miss_started_at BIGINT,
+                miss_sent_at BIGINT
             )
             """,
         ]),

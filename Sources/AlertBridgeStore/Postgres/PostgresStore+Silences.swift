@@ -67,12 +67,12 @@ extension PostgresStore {
                     expired_by = \(by) WHERE id = \(id)
                 """, logger: logger)
             // The incidents it held wait for its old end: make them due now, and the engine
-            // pages those no other silence still holds. Being due early is harmless (the
-            // engine only does what is due), so no row is locked to decide.
+            // pages those no other silence still holds. Locked, and filtered only once read:
+            // an engine pass holding one (it read this silence as active) is waited for, and
+            // its hold is seen and made due.
             let waiting = try await Self.incidentRows(db, """
-                SELECT \(unescaped: Self.incidentColumns) FROM incidents
-                WHERE status = 'triggered' AND next_escalation_at > \(now.milliseconds)
-                """, logger: logger).filter(\.isHeldBySilence)
+                SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = 'triggered' FOR UPDATE
+                """, logger: logger).filter { $0.isHeldBySilence && ($0.nextEscalationAt.map { $0 > now } ?? false) }
             let firing = try await Self.firingLabels(db, of: waiting.map(\.id), logger: logger)
             let held = waiting.filter { silence.matchesAny([$0.labels] + (firing[$0.id] ?? [])) }.map(\.id)
             if !held.isEmpty {

@@ -123,8 +123,9 @@ enum SQLiteMigrations {
             CREATE TABLE heartbeats (
                 name TEXT PRIMARY KEY,
                 last_ping_at INTEGER NOT NULL,
-                -- When its missed alert was last sent since its last ping; NULL while it pings.
-                missed_at INTEGER
+                -- A missed alert being sent (written before it), and sent (after it).
+                miss_started_at INTEGER,
+                miss_sent_at INTEGER
             )
             """,
         ]),

@@ -60,13 +60,16 @@ final class CommitTimingStore: IncidentStore {
         try await inner.expireSilence(id: id, by: by, now: now)
     }
     func heartbeats() async throws -> [HeartbeatState] { try await inner.heartbeats() }
-    func pingHeartbeat(name: String, at now: Timestamp) async throws { try await inner.pingHeartbeat(name: name, at: now) }
-    func markHeartbeatsMissed(names: [String], at now: Timestamp) async throws {
-        try await inner.markHeartbeatsMissed(names: names, at: now)
+    func pingHeartbeat(name: String, at now: Timestamp) async throws -> HeartbeatState? {
+        try await inner.pingHeartbeat(name: name, at: now)
     }
-    func clearHeartbeatMissed(name: String, missedAt: Timestamp) async throws {
-        try await inner.clearHeartbeatMissed(name: name, missedAt: missedAt)
+    func beginHeartbeatMisses(_ states: [HeartbeatState], at now: Timestamp) async throws -> Set<String> {
+        try await inner.beginHeartbeatMisses(states, at: now)
     }
+    func endHeartbeatMisses(_ states: [HeartbeatState], at now: Timestamp) async throws -> Set<String> {
+        try await inner.endHeartbeatMisses(states, at: now)
+    }
+    func clearHeartbeatMiss(_ state: HeartbeatState) async throws { try await inner.clearHeartbeatMiss(state) }
     func ping() async throws { try await inner.ping() }
     func close() async throws { try await inner.close() }
 }
