@@ -20,20 +20,8 @@ struct IncidentRoutes {
         router.get("/api/v1/incidents") { request, _ in
             let params = request.uri.queryParameters
             var query = IncidentQuery()
-            if let text = params.get("status") {
-                guard let status = IncidentQuery.StatusFilter(rawValue: text) else {
-                    throw APIError.badRequest(
-                        "unknown status \"\(text)\" (expected open, triggered, acknowledged, resolved or all)",
-                        field: "status")
-                }
-                query.status = status
-            }
-            if let text = params.get("limit") {
-                guard let limit = Int(text), (1...1000).contains(limit) else {
-                    throw APIError.badRequest("must be a whole number from 1 to 1000", field: "limit")
-                }
-                query.limit = limit
-            }
+            if let status = try OperatorInput.status(params.get("status"), as: IncidentQuery.StatusFilter.self) { query.status = status }
+            if let limit = try OperatorInput.limit(params.get("limit")) { query.limit = limit }
             if let text = params.get("since") {
                 guard let since = RFC3339.parse(text) else {
                     throw APIError.badRequest("must be an RFC 3339 time such as 2026-11-23T00:00:00Z", field: "since")

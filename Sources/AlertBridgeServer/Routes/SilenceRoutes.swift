@@ -27,19 +27,8 @@ struct SilenceRoutes {
             let params = request.uri.queryParameters
             let now = clock.now()
             var query = SilenceQuery(now: now)
-            if let text = params.get("status") {
-                guard let status = SilenceQuery.StatusFilter(rawValue: text) else {
-                    throw APIError.badRequest("unknown status \"\(text)\" (expected current, active, pending, expired or all)",
-                                              field: "status")
-                }
-                query.status = status
-            }
-            if let text = params.get("limit") {
-                guard let limit = Int(text), (1...1000).contains(limit) else {
-                    throw APIError.badRequest("must be a whole number from 1 to 1000", field: "limit")
-                }
-                query.limit = limit
-            }
+            if let status = try OperatorInput.status(params.get("status"), as: SilenceQuery.StatusFilter.self) { query.status = status }
+            if let limit = try OperatorInput.limit(params.get("limit")) { query.limit = limit }
             let silences = try await store.silences(query)
             return try JSONResponse.make(["silences": silences.map { SilenceJSON(silence: $0, now: now) }])
         }
