@@ -40,7 +40,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
     public var hasPaged: Bool { step > episodeStart }
 
     /// The state a reopened incident starts its new episode with: the step count and the
-    /// SLA record (measured from the incident's creation) carry over, the rest starts again.
+    /// SLA record (measured from the incident's first page) carry over, the rest starts again.
     public func reopened() -> EscalationState {
         var next = EscalationState()
         next.step = step

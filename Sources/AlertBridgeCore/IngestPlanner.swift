@@ -73,7 +73,7 @@ public enum IngestPlanner {
     ///   - alertStatus: the stored status of alerts of those incidents, by fingerprint.
     ///   - inhibitSources: the open incidents of the rules named by the batch's ``InhibitCandidate``s.
     ///   - alertEnds: when those alerts that have resolved ended (their `endsAt`), to spot stale copies.
-    ///   - silences: the silences that have not ended; those active at `now` hold alerts.
+    ///   - silences: the silences active at `now` (others are left out): they hold alerts.
     ///   - now: the time the batch is committed.
     public static func plan(
         _ batch: [RoutedAlert], current: [String: Incident],

@@ -68,9 +68,10 @@ public struct Silence: Sendable, Equatable {
 }
 
 extension Incident {
-    /// A silence held it from its start and it has not paged since: when a silence that
-    /// matches one of its alerts ends early, it is looked at again (the engine decides
-    /// whether another silence still holds it).
+    /// A silence holds it and nobody was paged for it yet (it opened silenced, or a
+    /// silenced alert merged into it while it paged nobody): when a silence that matches
+    /// one of its alerts ends early, it is looked at again (the engine decides whether
+    /// another silence still holds it).
     public var isHeldBySilence: Bool {
         status == .triggered && !escalation.hasPaged && escalation.silencedUntil != nil
     }

@@ -31,7 +31,7 @@ public struct AlertBridgeApplication: Sendable {
     public let escalationWakeup = Wakeup()
     /// Signalled by writes that put pages in the outbox.
     public let deliveryWakeup = Wakeup()
-    /// Signalled by a heartbeat's first ping.
+    /// Signalled by a heartbeat's first ping, and by a ping whose recovery failed.
     public let heartbeatWakeup = Wakeup()
 
     public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],

@@ -8,7 +8,8 @@ struct HeartbeatRoutes {
     let store: any IncidentStore
     let heartbeats: [String: Heartbeat]
     let clock: any WallClock
-    /// The ``HeartbeatMonitor``'s: a first ping gives it something to watch.
+    /// The ``HeartbeatMonitor``'s: a first ping gives it something to watch, and a
+    /// recovery this route could not send is its to send.
     let monitorWakeup: Wakeup
 
     struct Answer: Encodable {

@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 
 /// Notices monitors that stopped pinging: sleeps until the earliest heartbeat is due (or
-/// a first ping signals), then sends a missed alert for every heartbeat whose time ran
+/// a ping signals: a first one, or one whose recovery failed), then sends a missed alert for every heartbeat whose time ran
 /// out, through the same routing as any alert, and again every timeout while it stays
 /// missed.
 ///
@@ -63,24 +63,29 @@ public struct HeartbeatMonitor: Service {
     public func tick() async throws -> (missed: Int, nextDue: Timestamp?) {
         let now = clock.now()
         let states = try await store.heartbeats()
-        // Pinged after a miss whose recovery is not recorded, or taken out of the
-        // configuration while missed: recover what the miss opened.
-        try await recover(states.filter { $0.needsRecovery || ($0.mayBeMissed && heartbeats[$0.name] == nil) }, now: now)
-        let watched = states.filter { heartbeats[$0.name] != nil && !$0.needsRecovery }
-        let due = watched.filter { now >= heartbeats[$0.name]!.nextMiss(of: $0) }
-        try await send(due, now: now)
-        let nextDue = watched.map { state in
+        // Pinged after a miss whose recovery is not recorded: recover what the miss opened.
+        // (Only configured ones: instances of a fleet whose configurations differ must not
+        // undo each other's misses. One taken out of the configuration while missed keeps
+        // its incident open until someone resolves it; README says so.)
+        let watched = states.filter { heartbeats[$0.name] != nil }
+        try await recover(watched.filter(\.needsRecovery))
+        let waiting = watched.filter { !$0.needsRecovery }
+        let due = waiting.filter { now >= heartbeats[$0.name]!.nextMiss(of: $0) }
+        let missed = try await send(due, now: now)
+        let nextDue = waiting.map { state in
             let heartbeat = heartbeats[state.name]!
             return due.contains(state) ? now + heartbeat.timeout : heartbeat.nextMiss(of: state)
         }.min()
-        return (due.count, nextDue)
+        return (missed, nextDue)
     }
 
     /// Sends the misses of `due` (states read before `now`); see the type's description.
-    func send(_ due: [HeartbeatState], now: Timestamp) async throws {
+    /// Answers how many were sent (not pinged before the first mark).
+    func send(_ due: [HeartbeatState], now: Timestamp) async throws -> Int {
         let sending = try await begin(due, now: now)
         try await ingestMisses(sending)
         try await end(sending, now: now)
+        return sending.count
     }
 
     /// Step 1: marks the misses as being sent; answers those not pinged since they were read.
@@ -106,15 +111,15 @@ public struct HeartbeatMonitor: Service {
         let sent = try await store.endHeartbeatMisses(sending, at: now)
         let pinged = sending.filter { !sent.contains($0.name) }.map(\.name)
         guard !pinged.isEmpty else { return }
-        try await recover(try await store.heartbeats().filter { pinged.contains($0.name) }, now: now)
+        try await recover(try await store.heartbeats().filter { pinged.contains($0.name) })
     }
 
-    /// Sends the recoveries of these states, then clears their miss marks.
-    private func recover(_ states: [HeartbeatState], now: Timestamp) async throws {
+    /// Sends the recoveries of these pinged states, then clears their miss marks. A
+    /// recovery ends at its ping, whenever it is sent: a later miss starts a timeout after
+    /// that ping, so it is never mistaken for a stale copy of this one.
+    private func recover(_ states: [HeartbeatState]) async throws {
         guard !states.isEmpty else { return }
-        _ = try await ingestor.commit(states.map { state in
-            (heartbeats[state.name] ?? Heartbeat(name: state.name, timeout: .zero)).recovered(at: now)
-        }, format: "heartbeat")
+        _ = try await ingestor.commit(states.map { heartbeats[$0.name]!.recovered(at: $0.lastPingAt) }, format: "heartbeat")
         for state in states { try await store.clearHeartbeatMiss(state) }
     }
 }
