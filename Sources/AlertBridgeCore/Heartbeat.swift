@@ -59,6 +59,13 @@ public struct Heartbeat: Sendable, Equatable {
     }
 }
 
+extension Array where Element == Heartbeat {
+    /// By name, as the ping route and the monitor look them up.
+    public var byName: [String: Heartbeat] {
+        Dictionary(map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
 /// A heartbeat as the store keeps it, from its first ping on.
 ///
 /// A miss is sent in two steps: `missStartedAt` is written before its alert is ingested,

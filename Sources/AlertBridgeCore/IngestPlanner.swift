@@ -73,7 +73,7 @@ public enum IngestPlanner {
     ///   - alertStatus: the stored status of alerts of those incidents, by fingerprint.
     ///   - inhibitSources: the open incidents of the rules named by the batch's ``InhibitCandidate``s.
     ///   - alertEnds: when those alerts that have resolved ended (their `endsAt`), to spot stale copies.
-    ///   - silences: the silences active at `now` (others are left out): they hold alerts.
+    ///   - silences: the silences of the batch's time; those active at `now` hold alerts.
     ///   - now: the time the batch is committed.
     public static func plan(
         _ batch: [RoutedAlert], current: [String: Incident],
@@ -82,7 +82,7 @@ public enum IngestPlanner {
     ) -> Plan {
         var state = State(current: current, alertStatus: alertStatus, inhibitSources: inhibitSources)
         state.alertEnds = alertEnds
-        state.silences = silences.filter { $0.status(at: now) == .active }
+        state.silences = silences
         var plan = Plan()
         plan.outcomes.reserveCapacity(batch.count)
         for routed in batch {
@@ -143,7 +143,7 @@ public enum IngestPlanner {
         /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
         var byRule: [String: [Int64]] = [:]
         var alertEnds: [AlertKey: Timestamp] = [:]
-        /// The silences active at the batch's time.
+        /// The silences of the batch's time (``Array/holding(_:at:)`` looks only at active ones).
         var silences: [Silence] = []
 
         /// A firing copy of an alert whose episode already ended: it started before the
@@ -184,6 +184,12 @@ public enum IngestPlanner {
         func mute(of routed: RoutedAlert, now: Timestamp) -> Mute? {
             if let source = inhibitor(of: routed) { return .inhibited(source) }
             return silences.holding(routed.alert.labels, at: now).map(Mute.silenced)
+        }
+
+        /// Says on a new or reopened incident's timeline why it pages nobody.
+        mutating func note(_ muted: Mute?, on incidentID: Int64, by source: String, at now: Timestamp) {
+            guard let muted else { return }
+            timeline.append(TimelineEntry(incidentID: incidentID, at: now, kind: .alert, by: source, detail: muted.detail))
         }
 
         /// Starts paging a new or reopened incident, or holds it while a silence lasts. An
@@ -269,10 +275,7 @@ public enum IngestPlanner {
                     timeline.append(TimelineEntry(
                         incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
                         detail: "fired again \(DurationText.format(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"))
-                    if let muted {
-                        timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
-                                                      detail: muted.detail))
-                    }
+                    note(muted, on: incident.id, by: alert.source, at: now)
                     merge(alert, into: &incident, now: now)
                     escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
                     touch(incident)
@@ -287,10 +290,7 @@ public enum IngestPlanner {
                     alertCount: 0, firingCount: 0, createdAt: now, lastAlertAt: now)
                 timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .created, by: alert.source,
                                               detail: "\(alert.severity.rawValue): \(alert.summary)"))
-                if let muted {
-                    timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
-                                                  detail: muted.detail))
-                }
+                note(muted, on: incident.id, by: alert.source, at: now)
                 merge(alert, into: &incident, now: now, announce: false)
                 escalate(&incident, routed, muted: muted, now: now, reason: .triggered)
                 byKey[routed.dedupKey] = incident.id

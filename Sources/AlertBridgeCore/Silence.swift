@@ -3,7 +3,7 @@
 ///
 /// An incident a silence held from its start is not forgotten when the silence ends: its
 /// next escalation is due at the silence's end, and if it is still open and no other
-/// silence holds it then, tier 1 is paged (see ``EscalationPlanner/advance(_:policy:now:silences:)``).
+/// silence holds it then, tier 1 is paged (see ``EscalationPlanner/advance(_:policy:now:silences:firingLabels:)``).
 /// An incident that already paged before the silence began keeps escalating: acknowledge it.
 public struct Silence: Sendable, Equatable {
     public enum Status: String, Sendable, CaseIterable {
@@ -51,9 +51,13 @@ public struct Silence: Sendable, Equatable {
         status(at: now) == .active && matchers.matchAll(labels)
     }
 
-    /// Whether its matchers hold for any of these alerts (their labels), active or not.
-    public func matchesAny(_ alerts: [Labels]) -> Bool {
-        alerts.contains { matchers.matchAll($0) }
+    /// Whether ending this silence at `now` must make `incident` due at once: a silence
+    /// holds it, it waits for a later time, and this silence matches its labels or one of
+    /// its firing alerts. The engine then decides whether another silence still holds it.
+    /// Both stores' expire decide by this, so they cannot disagree.
+    public func endingWakes(_ incident: Incident, firing: [Labels], now: Timestamp) -> Bool {
+        incident.isHeldBySilence && (incident.nextEscalationAt.map { $0 > now } ?? false)
+            && ([incident.labels] + firing).contains { matchers.matchAll($0) }
     }
 
     /// Ends the silence now (`alertbridge silence expire`). A pending one never starts.
@@ -69,9 +73,7 @@ public struct Silence: Sendable, Equatable {
 
 extension Incident {
     /// A silence holds it and nobody was paged for it yet (it opened silenced, or a
-    /// silenced alert merged into it while it paged nobody): when a silence that matches
-    /// one of its alerts ends early, it is looked at again (the engine decides whether
-    /// another silence still holds it).
+    /// silenced alert merged into it while it paged nobody).
     public var isHeldBySilence: Bool {
         status == .triggered && !escalation.hasPaged && escalation.silencedUntil != nil
     }

@@ -60,7 +60,7 @@ public struct AlertBridgeApplication: Sendable {
         let ingestor = ingestor()
         let ingest = router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator))
         IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: ingest)
-        HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: Dictionary(heartbeats.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+        HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
                         clock: clock, monitorWakeup: heartbeatWakeup).register(on: ingest)
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)

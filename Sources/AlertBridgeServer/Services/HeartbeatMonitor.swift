@@ -29,7 +29,7 @@ public struct HeartbeatMonitor: Service {
                 logger: Logger, idle: Duration = .seconds(5)) {
         self.store = store
         self.ingestor = ingestor
-        self.heartbeats = Dictionary(heartbeats.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.heartbeats = heartbeats.byName
         self.clock = clock
         self.wakeup = wakeup
         self.logger = logger

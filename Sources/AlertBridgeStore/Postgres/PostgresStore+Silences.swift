@@ -72,9 +72,9 @@ extension PostgresStore {
             // its hold is seen and made due.
             let waiting = try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = 'triggered' FOR UPDATE
-                """, logger: logger).filter { $0.isHeldBySilence && ($0.nextEscalationAt.map { $0 > now } ?? false) }
+                """, logger: logger).filter(\.isHeldBySilence)
             let firing = try await Self.firingLabels(db, of: waiting.map(\.id), logger: logger)
-            let held = waiting.filter { silence.matchesAny([$0.labels] + (firing[$0.id] ?? [])) }.map(\.id)
+            let held = waiting.filter { silence.endingWakes($0, firing: firing[$0.id] ?? [], now: now) }.map(\.id)
             if !held.isEmpty {
                 _ = try await db.query("""
                     UPDATE incidents SET next_escalation_at = \(now.milliseconds)

@@ -38,7 +38,7 @@ extension SQLiteStore {
                 WHERE status = 'triggered' AND next_escalation_at > ?
                 """, [SQLiteSession.data(now)]).map(SQLiteSession.decodeIncident)
             for incident in waiting where incident.isHeldBySilence {
-                guard silence.matchesAny([incident.labels] + (try db.firingLabels(of: incident.id))) else { continue }
+                guard silence.endingWakes(incident, firing: try db.firingLabels(of: incident.id), now: now) else { continue }
                 cache.forget(incident.dedupKey)
                 try db.run("UPDATE incidents SET next_escalation_at = ? WHERE id = ?",
                            [SQLiteSession.data(now), .integer(Int(incident.id))])
