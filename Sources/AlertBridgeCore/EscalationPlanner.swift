@@ -193,12 +193,7 @@ public enum EscalationPlanner {
                                           windows: policy.windows)
     }
 
-    /// When the incident's SLA clocks started: its first page. Nobody can be late for an
-    /// incident nobody was paged for (a silence or an inhibition held it). A row stored
-    /// before `firstPagedAt` existed counts from its creation once it has paged.
-    static func slaStart(_ incident: Incident) -> Timestamp? {
-        incident.escalation.firstPagedAt ?? (incident.escalation.step > 0 ? incident.createdAt : nil)
-    }
+    static func slaStart(_ incident: Incident) -> Timestamp? { incident.firstPagedAt }
 
     private static func checkSLA(policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
         let i = d.incident

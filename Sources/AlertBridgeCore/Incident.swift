@@ -107,3 +107,12 @@ public struct IngestOutcome: Sendable, Equatable {
         self.startedPaging = startedPaging
     }
 }
+
+extension Incident {
+    /// When the incident was first paged, and so when its SLA clocks started: nobody can be
+    /// late for an incident nobody was paged for (a silence or an inhibition held it).
+    /// A row stored before `firstPagedAt` existed was paged at its creation if it paged.
+    public var firstPagedAt: Timestamp? {
+        escalation.firstPagedAt ?? (escalation.step > 0 ? createdAt : nil)
+    }
+}

@@ -9,6 +9,8 @@ public struct IncidentReport: Sendable {
         public var severity: Severity
         public var policy: String
         public var createdAt: Timestamp
+        /// `nil` while nothing paged (a silence or an inhibition held it).
+        public var firstPagedAt: Timestamp?
         /// The first acknowledgement, as the acknowledge SLA measures it (kept through an
         /// ack timeout or a reopen).
         public var acknowledgedAt: Timestamp?
@@ -17,11 +19,12 @@ public struct IncidentReport: Sendable {
         public var slaBreaches: [String]
 
         public init(status: IncidentStatus, severity: Severity, policy: String, createdAt: Timestamp,
-                    acknowledgedAt: Timestamp?, resolvedAt: Timestamp?, slaBreaches: [String]) {
+                    firstPagedAt: Timestamp?, acknowledgedAt: Timestamp?, resolvedAt: Timestamp?, slaBreaches: [String]) {
             self.status = status
             self.severity = severity
             self.policy = policy
             self.createdAt = createdAt
+            self.firstPagedAt = firstPagedAt
             self.acknowledgedAt = acknowledgedAt
             self.resolvedAt = resolvedAt
             self.slaBreaches = slaBreaches
@@ -70,12 +73,15 @@ public struct IncidentReport: Sendable {
         }
         bySeverity = severities.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
         byPolicy = policies.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
-        // Never negative: instances of a fleet may disagree on the time by a little.
-        func since(_ created: Timestamp, _ at: Timestamp?) -> Duration? {
-            at.map { .milliseconds(Swift.max(0, $0.milliseconds - created.milliseconds)) }
+        // From the first page, as the SLAs count: the hours a silence held an incident are
+        // nobody's response time. Never negative: instances of a fleet may disagree on the
+        // time by a little.
+        func since(_ item: Item, _ at: Timestamp?) -> Duration? {
+            let start = item.firstPagedAt ?? item.createdAt
+            return at.map { .milliseconds(Swift.max(0, $0.milliseconds - start.milliseconds)) }
         }
-        timeToAcknowledge = Spread(items.compactMap { since($0.createdAt, $0.acknowledgedAt) })
-        timeToResolve = Spread(items.compactMap { since($0.createdAt, $0.resolvedAt) })
+        timeToAcknowledge = Spread(items.compactMap { since($0, $0.acknowledgedAt) })
+        timeToResolve = Spread(items.compactMap { since($0, $0.resolvedAt) })
         acknowledgeSLABreaches = items.filter { $0.slaBreaches.contains("acknowledge") }.count
         resolveSLABreaches = items.filter { $0.slaBreaches.contains("resolve") }.count
     }

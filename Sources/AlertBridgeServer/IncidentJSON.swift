@@ -11,7 +11,7 @@ struct IncidentJSON: Encodable {
 
     enum Keys: String, CodingKey {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
-        case firing_alerts, created_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
+        case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by
         case next_escalation_at, escalation_ended, sla_breaches, alerts, timeline
     }
@@ -32,6 +32,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.alertCount, forKey: .alert_count)
         try c.encode(i.firingCount, forKey: .firing_alerts)
         try c.encode(i.createdAt, forKey: .created_at)
+        try c.encode(i.firstPagedAt, forKey: .first_paged_at)
         try c.encode(i.lastAlertAt, forKey: .last_alert_at)
         try c.encode(i.acknowledgedAt, forKey: .acknowledged_at)
         try c.encode(i.acknowledgedBy, forKey: .acknowledged_by)

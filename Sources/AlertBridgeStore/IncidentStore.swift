@@ -284,6 +284,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case silenceNotFound(Int64)
     case unavailable(String)
     case invalidLocation(String)
+    /// The store was migrated by a newer build: this one would misread what it wrote.
+    case newerSchema(found: Int, known: Int)
 
     public var description: String {
         switch self {
@@ -291,6 +293,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .silenceNotFound(let id): "silence \(id) not found"
         case .unavailable(let why): "store unavailable: \(why)"
         case .invalidLocation(let why): why
+        case .newerSchema(let found, let known):
+            "the store is at schema \(found), written by a newer alertbridge; this build knows schema \(known) at most. "
+                + "Run the newer build (or restore a backup taken before it started)"
         }
     }
 }

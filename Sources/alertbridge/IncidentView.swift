@@ -29,6 +29,7 @@ struct IncidentView: Decodable {
     var alert_count: Int
     var firing_alerts: Int
     var created_at: String
+    var first_paged_at: String?
     var last_alert_at: String
     var acknowledged_at: String?
     var acknowledged_by: String?

@@ -79,6 +79,7 @@ extension IncidentView {
         guard let status = IncidentStatus(rawValue: status), let severity = Severity(rawValue: severity),
               let created = RFC3339.parse(created_at) else { return nil }
         return IncidentReport.Item(status: status, severity: severity, policy: policy, createdAt: created,
+                                   firstPagedAt: first_paged_at.flatMap(RFC3339.parse),
                                    acknowledgedAt: (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse),
                                    resolvedAt: resolved_at.flatMap(RFC3339.parse), slaBreaches: sla_breaches ?? [])
     }

@@ -52,13 +52,17 @@ struct Serve: AsyncParsableCommand {
             throw fail("\(error)")
         }
         let incidentStore: any IncidentStore
-        switch location {
-        case .sqlite(let path):
-            incidentStore = try await SQLiteStore.open(path: path, logger: logger)
-            logger.info("store ready", metadata: ["sqlite": "\(path)"])
-        case .postgres(let location):
-            incidentStore = try await PostgresStore.open(location, logger: logger)
-            logger.info("store ready", metadata: ["postgres": "\(location)"])
+        do {
+            switch location {
+            case .sqlite(let path):
+                incidentStore = try await SQLiteStore.open(path: path, logger: logger)
+                logger.info("store ready", metadata: ["sqlite": "\(path)"])
+            case .postgres(let location):
+                incidentStore = try await PostgresStore.open(location, logger: logger)
+                logger.info("store ready", metadata: ["postgres": "\(location)"])
+            }
+        } catch {
+            throw fail("cannot open the store: \(error)")
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,

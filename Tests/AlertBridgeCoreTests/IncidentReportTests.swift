@@ -8,7 +8,7 @@ import Testing
     func item(_ severity: Severity, policy: String = "cdn-performance", ack: Int64? = nil, resolve: Int64? = nil,
               breaches: [String] = []) -> IncidentReport.Item {
         IncidentReport.Item(status: resolve == nil ? (ack == nil ? .triggered : .acknowledged) : .resolved,
-                            severity: severity, policy: policy, createdAt: t0,
+                            severity: severity, policy: policy, createdAt: t0, firstPagedAt: t0,
                             acknowledgedAt: ack.map { t0 + minutes($0) }, resolvedAt: resolve.map { t0 + minutes($0) },
                             slaBreaches: breaches)
     }
@@ -43,9 +43,24 @@ import Testing
     /// Instances of a fleet may disagree on the time: an acknowledgement stamped before the
     /// creation counts as immediate, not as a negative time.
     @Test func timesAreNeverNegative() throws {
-        let early = IncidentReport.Item(status: .acknowledged, severity: .error, policy: "p", createdAt: t0,
+        let early = IncidentReport.Item(status: .acknowledged, severity: .error, policy: "p", createdAt: t0, firstPagedAt: t0,
                                         acknowledgedAt: t0 - .seconds(2), resolvedAt: nil, slaBreaches: [])
         #expect(try #require(IncidentReport([early]).timeToAcknowledge).max == .zero)
+    }
+
+    /// A silence held the incident for two hours; tier 1 was paged when it ended and
+    /// acknowledged 3 minutes later. The response took 3 minutes, as the SLA counts it.
+    /// One never paged (held until it resolved) counts from its creation.
+    @Test func timesCountFromTheFirstPage() throws {
+        let held = IncidentReport.Item(status: .resolved, severity: .critical, policy: "p", createdAt: t0,
+                                       firstPagedAt: t0 + minutes(120), acknowledgedAt: t0 + minutes(123),
+                                       resolvedAt: t0 + minutes(150), slaBreaches: [])
+        let neverPaged = IncidentReport.Item(status: .resolved, severity: .warning, policy: "p", createdAt: t0,
+                                             firstPagedAt: nil, acknowledgedAt: nil, resolvedAt: t0 + minutes(40), slaBreaches: [])
+        let report = IncidentReport([held, neverPaged])
+        #expect(try #require(report.timeToAcknowledge).max == minutes(3))
+        #expect(try #require(report.timeToResolve).median == minutes(30))
+        #expect(try #require(report.timeToResolve).max == minutes(40))
     }
 
     @Test func anEmptyWindowHasNoTimes() {

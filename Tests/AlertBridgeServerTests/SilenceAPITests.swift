@@ -39,6 +39,7 @@ import Testing
             #expect(chat.delivered.map(\.incident.incident.labels["pop"]) == ["NRT2"])
             let shown = try await client.get("/api/v1/incidents/\(heldID)").1
             #expect(shown["next_escalation_at"] as? String == "2026-11-23T20:05:00Z")
+            #expect(shown["first_paged_at"] is NSNull)
 
             let listed = try await client.get("/api/v1/silences").1["silences"] as? [[String: Any]]
             #expect(listed?.map { $0["id"] as? Int } == [id])
@@ -57,6 +58,7 @@ import Testing
             // Its SLA clocks run from that page: nobody could acknowledge what paged nobody.
             let paged = try await client.get("/api/v1/incidents/\(heldID)").1
             #expect(paged["sla_breaches"] as? [String] == [])
+            #expect(paged["first_paged_at"] as? String == "2026-11-23T18:15:00Z")
             #expect(paged["next_escalation_at"] as? String == "2026-11-23T18:25:00Z")  // ack SLA: 10m from the page
             #expect(try await client.delete("/api/v1/silences/\(id)?by=bob").0 == .conflict)
             #expect(try await client.delete("/api/v1/silences/9999?by=bob").0 == .notFound)

@@ -1,5 +1,5 @@
 import AlertBridgeCore
-import AlertBridgeStore
+@testable import AlertBridgeStore
 import Foundation
 import Logging
 import Synchronization
@@ -86,6 +86,22 @@ struct PostgresStoreTests {
         #expect(try await store.ingest([StoreConformance.routed("a")], now: Self.t0)[0]
             == IngestOutcome(incidentID: id, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .merged))
         try await store.close()
+    }
+
+    /// A database a newer build migrated is refused at start, with what to do, and left as
+    /// it was: an older build would drop what it does not know when it rewrites a row.
+    @Test func aStoreMigratedByANewerBuildIsRefused() async throws {
+        let location = try Self.freshDatabase()
+        try await Self.open(location).close()
+        let newer = PostgresMigrations.all.count + 1
+        let server = try PostgresServer.shared.get()
+        let psql = ["-X", "-At", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database, "-c"]
+        try PostgresServer.run(PostgresServer.bin + "/psql", psql + ["INSERT INTO schema_migrations VALUES (\(newer), 0)"])
+        await #expect(throws: StoreError.newerSchema(found: newer, known: newer - 1)) {
+            try await Self.open(location).close()
+        }
+        let versions = try PostgresServer.run(PostgresServer.bin + "/psql", psql + ["SELECT count(*) FROM schema_migrations"])
+        #expect(versions.trimmingCharacters(in: .whitespacesAndNewlines) == "\(newer)")
     }
 
     // MARK: - Two instances on one database

@@ -187,6 +187,26 @@ import Testing
         }
     }
 
+    /// A file a newer build migrated is refused at start, with what to do, and left as it
+    /// was: an older build would drop what it does not know when it rewrites a row.
+    @Test func aFileMigratedByANewerBuildIsRefused() async throws {
+        try await Self.withDatabasePath { path in
+            try await SQLiteStore.open(path: path, logger: Logger(label: "test")).close()
+            let newer = SQLiteMigrations.all.count + 1
+            let raw = try await SQLiteWorker.open(path: path)
+            try await raw.run { try $0.run("INSERT INTO schema_migrations VALUES (?, 0)", [.integer(newer)]) }
+            try await raw.close()
+            await #expect(throws: StoreError.newerSchema(found: newer, known: newer - 1)) {
+                try await SQLiteStore.open(path: path, logger: Logger(label: "test")).close()
+            }
+            // Refused before anything ran: the lock is released, the file opens once a build knows it.
+            let again = try await SQLiteWorker.open(path: path)
+            let count = try await again.run { try $0.rows("SELECT COUNT(*) AS n FROM schema_migrations").first?.column("n")?.integer }
+            #expect(count == newer)
+            try await again.close()
+        }
+    }
+
     /// A file written before policy snapshots had a table of their own (schema 1) keeps
     /// each incident's snapshot: the incident escalates by the policy it was opened with.
     @Test func schemaOneSnapshotsMoveToTheirTable() async throws {

@@ -217,6 +217,10 @@ components:
         alert_count: {type: integer}
         firing_alerts: {type: integer}
         created_at: {type: string, format: date-time}
+        first_paged_at:
+          type: [string, "null"]
+          format: date-time
+          description: the first page (null while a silence or an inhibition has held every page); the SLA clocks start here
         last_alert_at: {type: string, format: date-time}
         acknowledged_at: {type: [string, "null"], format: date-time}
         acknowledged_by: {type: [string, "null"]}

@@ -103,6 +103,7 @@ public final class PostgresStore: IncidentStore {
                 .decode(Int.self) {
                 applied.insert(version)
             }
+            try SchemaVersion.refuseNewer(applied, known: PostgresMigrations.all.map(\.version))
             for migration in PostgresMigrations.all where !applied.contains(migration.version) {
                 for statement in migration.statements {
                     try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger)

@@ -73,6 +73,7 @@ public final class SQLiteStore: IncidentStore {
     static func migrate(_ db: SQLiteSession, logger: Logger) throws {
         try db.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
         let applied = Set(try db.rows("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
+        try SchemaVersion.refuseNewer(applied, known: SQLiteMigrations.all.map(\.version))
         for migration in SQLiteMigrations.all where !applied.contains(migration.version) {
             try db.transaction { db in
                 for statement in migration.statements { try db.run(statement) }
