@@ -110,3 +110,21 @@ extension Heartbeat {
         return sent + timeout
     }
 }
+
+extension Heartbeat {
+    /// What an operator asks of a heartbeat: is its monitor alive?
+    public enum Status: String, Sendable, CaseIterable {
+        /// Never pinged: not watched yet (a heartbeat is watched from its first ping).
+        case waiting
+        /// Pinged within its timeout.
+        case up
+        /// No ping for longer than its timeout: its `HeartbeatMissed` alert is (or is about
+        /// to be) sent.
+        case missed
+    }
+
+    public func status(of state: HeartbeatState?, at now: Timestamp) -> Status {
+        guard let state else { return .waiting }
+        return now >= expiry(of: state) ? .missed : .up
+    }
+}

@@ -60,9 +60,9 @@ public struct AlertBridgeApplication: Sendable {
         let ingestor = ingestor()
         let ingest = router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator))
         IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: ingest)
-        HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
-                        clock: clock, monitorWakeup: heartbeatWakeup).register(on: ingest)
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
+        HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
+                        clock: clock, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
         IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)

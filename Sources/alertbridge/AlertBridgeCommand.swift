@@ -8,7 +8,7 @@ struct AlertBridgeCommand: AsyncParsableCommand {
         commandName: "alertbridge",
         abstract: "Turns monitoring alerts into incidents and gets a human on them.",
         subcommands: [
-            Serve.self, Check.self, Incidents.self, Show.self, Ack.self, Resolve.self, Note.self, Escalate.self, SilenceCommand.self, Report.self,
+            Serve.self, Check.self, Incidents.self, Show.self, Ack.self, Resolve.self, Note.self, Escalate.self, SilenceCommand.self, Heartbeats.self, Report.self,
         ])
 
     /// Exit codes as DESIGN.md §5 fixes them: 0 success, 1 refused, 2 usage error.

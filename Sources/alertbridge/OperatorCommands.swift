@@ -150,6 +150,11 @@ func printIncident(_ i: IncidentView) {
         ["alerts", "\(i.alert_count) received, \(i.firing_alerts) firing"], ["created", i.created_at],
         ["last alert", i.last_alert_at],
     ]
+    if i.first_paged_at == nil {
+        fields.append(["paged", "nobody (a silence or an inhibition held it)"])
+    } else if let at = i.first_paged_at, at != i.created_at {
+        fields.append(["first paged", at])
+    }
     if let at = i.acknowledged_at { fields.append(["acknowledged", "\(at) by \(i.acknowledged_by ?? "?")"]) }
     if let at = i.resolved_at { fields.append(["resolved", "\(at) by \(i.resolved_by ?? "?")"]) }
     if let at = i.next_escalation_at { fields.append(["next escalation", at]) }

@@ -13,6 +13,13 @@ import Testing
         }
     }
 
+    @Test func statusIsWaitingUntilTheFirstPingThenUpUntilTheTimeoutRunsOut() {
+        #expect(heartbeat.status(of: nil, at: t0) == .waiting)
+        let state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
+        #expect(heartbeat.status(of: state, at: t0 + .seconds(299)) == .up)
+        #expect(heartbeat.status(of: state, at: t0 + .seconds(300)) == .missed)
+    }
+
     @Test func aMissAndItsRecoveryAreOneAlert() {
         let missed = heartbeat.missed(expiredAt: t0)
         let back = heartbeat.recovered(at: t0 + .seconds(60))

@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import Foundation
 import Testing
 
@@ -194,6 +195,9 @@ struct CLITests {
             #expect(held.outcome == "suppressed")
             let before = try await Self.cli("show", "\(try #require(held.incidentId))", url: url)
             #expect(before.stdout.contains("next escalation"), "due when the silence ends: \(before)")
+            #expect(before.stdout.split(separator: "\n").contains {
+                $0.hasPrefix("  paged ") && $0.hasSuffix(" nobody (a silence or an inhibition held it)")
+            }, "\(before)")
 
             let table = try await Self.cli("silence", "list", url: url)
             #expect(table.status == 0, "\(table)")
@@ -236,11 +240,38 @@ struct CLITests {
         }
     }
 
+    @Test("heartbeats lists each configured monitor: waiting, then up after its ping")
+    func heartbeatList() async throws {
+        let heartbeats = [Heartbeat(name: "prometheus-apac", timeout: .seconds(3600)),
+                          Heartbeat(name: "blackbox-eu", timeout: .seconds(300), severity: .warning)]
+        try await LiveServer.with(heartbeats: heartbeats) { server in
+            let url = server.baseURL
+            let waiting = try await Self.cli("heartbeats", url: url)
+            #expect(waiting.status == 0, "\(waiting)")
+            let rows = waiting.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+            #expect(rows.map { $0.first.map(String.init) } == ["NAME", "blackbox-eu", "prometheus-apac"], "\(waiting)")
+            #expect(rows.dropFirst().allSatisfy { $0.count == 5 && $0[1] == "waiting" && $0[4] == "never" }, "\(waiting)")
+
+            let ping = try await HTTP.send("POST", url + "/api/v1/heartbeats/prometheus-apac")
+            try ping.expect(202, "ping")
+            let up = try await Self.cli("heartbeats", url: url)
+            let line = try #require(up.stdout.split(separator: "\n").first { $0.hasPrefix("prometheus-apac") })
+            #expect(line.contains(" up ") && line.contains(" 1h ") && !line.contains("never"), "\(up)")
+            let json = try await Self.cli("heartbeats", "--json", url: url)
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect((parsed?["heartbeats"] as? [[String: Any]])?.map { $0["status"] as? String } == ["waiting", "up"], "\(json)")
+        }
+        try await LiveServer.with { server in
+            let none = try await Self.cli("heartbeats", url: server.baseURL)
+            #expect(none.stdout == "no heartbeats configured (heartbeats: in alertbridge.yaml)\n", "\(none)")
+        }
+    }
+
     @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")
     func unreachableServer() async throws {
         let url = "http://127.0.0.1:\(try freeLocalPort())"
         for arguments in [["incidents"], ["incidents", "--json"], ["show", "1"], ["ack", "1"], ["resolve", "1"],
-                          ["note", "1", "text"], ["silence", "list"], ["silence", "expire", "1"],
+                          ["note", "1", "text"], ["heartbeats"], ["silence", "list"], ["silence", "expire", "1"],
                           ["silence", "add", "pop = ICN1", "--comment", "maintenance"]] {
             var environment = ProcessInfo.processInfo.environment
             environment["ALERTBRIDGE_URL"] = url

@@ -1,4 +1,5 @@
 import AlertBridgeConfig
+import AlertBridgeCore
 import AlertBridgeServer
 import AlertBridgeStore
 import Foundation
@@ -15,7 +16,7 @@ struct LiveServer: Sendable {
 
     /// Starts a server, runs `body` against it, then stops the server and removes its files,
     /// also when `body` throws.
-    static func with(_ body: (LiveServer) async throws -> Void) async throws {
+    static func with(heartbeats: [Heartbeat] = [], _ body: (LiveServer) async throws -> Void) async throws {
         let directory = try TemporaryDirectory("alertbridge-e2e")
         defer { directory.remove() }
 
@@ -28,7 +29,7 @@ struct LiveServer: Sendable {
         let store = try await SQLiteStore.open(path: directory.path("alertbridge.db"), logger: logger)
         // As `alertbridge serve` builds it, with the default (console) connectors.
         let app = AlertBridgeApplication(store: store, rules: config.rules, policies: config.policies,
-                                         maxBodyBytes: config.server.maxBodyBytes)
+                                         maxBodyBytes: config.server.maxBodyBytes, heartbeats: heartbeats)
 
         let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
         let service = app.application(host: "127.0.0.1", port: 0, logger: logger, onServerRunning: { port in

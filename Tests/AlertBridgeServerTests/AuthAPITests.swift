@@ -45,6 +45,7 @@ import Testing
         .init(method: .post, path: "/api/v1/incidents/1/escalate", body: #"{"by": "alice"}"#, scope: .operate),
         .init(method: .post, path: "/api/v1/incidents/1/resolve", body: #"{"by": "alice"}"#, scope: .operate),
         .init(method: .post, path: "/api/v1/heartbeats/prometheus-apac", body: "", scope: .ingest),
+        .init(method: .get, path: "/api/v1/heartbeats", body: "", scope: .operate),
         .init(method: .get, path: "/api/v1/silences", body: "", scope: .operate),
         .init(method: .post, path: "/api/v1/silences",
               body: #"{"matchers": ["pop = ICN1"], "duration": "1h", "by": "alice", "comment": "maintenance"}"#, scope: .operate),

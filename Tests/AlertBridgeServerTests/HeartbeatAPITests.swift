@@ -65,6 +65,35 @@ import Testing
         }
     }
 
+    /// What a NOC asks at 3 a.m.: which monitors are alive? Every configured heartbeat, by
+    /// name: waiting for its first ping, up until its timeout runs out, then missed.
+    @Test func theListSaysWhichMonitorsAreAlive() async throws {
+        let idle = Heartbeat(name: "blackbox-eu", timeout: .seconds(60), severity: .warning)
+        try await TestApp.withApp(heartbeats: [Self.heartbeat, idle]) { client, _, clock in
+            func listed() async throws -> [[String: Any]] {
+                let (status, body) = try await client.get("/api/v1/heartbeats")
+                #expect(status == .ok)
+                return try #require(body["heartbeats"] as? [[String: Any]])
+            }
+            let before = try await listed()
+            #expect(before.map { $0["name"] as? String } == ["blackbox-eu", "prometheus-apac"])
+            #expect(before.map { $0["status"] as? String } == ["waiting", "waiting"])
+            #expect(before[0]["timeout"] as? String == "1m")
+            #expect(before[0]["severity"] as? String == "warning")
+            #expect(before[1]["labels"] as? [String: String] == ["region": "apac"])
+            #expect(before[1]["last_ping_at"] is NSNull && before[1]["expires_at"] is NSNull)
+
+            #expect(try await client.post("/api/v1/heartbeats/prometheus-apac", "").0 == .accepted)
+            clock.advance(by: .seconds(299))
+            let up = try await listed()[1]
+            #expect(up["status"] as? String == "up")
+            #expect(up["last_ping_at"] as? String == "2026-11-23T18:05:00Z")
+            #expect(up["expires_at"] as? String == "2026-11-23T18:10:00Z")
+            clock.advance(by: .seconds(1))
+            #expect(try await listed()[1]["status"] as? String == "missed")
+        }
+    }
+
     /// A ping that lands after the monitor read the heartbeat as due, at each step of its
     /// pass: no miss at all, or a miss recovered after it, never an incident left open.
     @Test(arguments: 0...3)

@@ -201,7 +201,7 @@ components:
         received_count: {type: integer}
     Incident:
       type: object
-      required: [id, status, dedup_key, title, severity, labels, policy, tier, alert_count, created_at, last_alert_at,
+      required: [id, status, dedup_key, title, severity, labels, policy, tier, alert_count, created_at, first_paged_at, last_alert_at,
                  acknowledged_at, acknowledged_by, resolved_at, next_escalation_at]
       properties:
         id: {type: integer}
@@ -343,6 +343,38 @@ paths:
           description: '{"status":"invalid event","message":"Event object is invalid","errors":[...]}'
           content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyResult"}}}
         "413": {$ref: "#/components/responses/TooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /api/v1/heartbeats:
+    get:
+      summary: The configured heartbeats and whether their monitors are alive, by name
+      responses:
+        "200":
+          description: every heartbeat of `heartbeats:` in alertbridge.yaml
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [heartbeats]
+                properties:
+                  heartbeats:
+                    type: array
+                    items:
+                      type: object
+                      required: [name, status, timeout, severity, labels, last_ping_at, expires_at]
+                      properties:
+                        name: {type: string}
+                        status:
+                          type: string
+                          enum: [waiting, up, missed]
+                          description: waiting for its first ping (not watched yet), pinged within its timeout, or not
+                        timeout: {type: string, example: 5m}
+                        severity: {type: string, enum: [critical, error, warning, info]}
+                        labels: {type: object, additionalProperties: {type: string}}
+                        last_ping_at: {type: [string, "null"], format: date-time}
+                        expires_at: {type: [string, "null"], format: date-time, description: missed unless it pings before}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
         "503": {$ref: "#/components/responses/Unavailable"}
   /api/v1/heartbeats/{name}:

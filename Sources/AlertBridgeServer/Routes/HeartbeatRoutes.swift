@@ -2,7 +2,8 @@ import AlertBridgeCore
 import AlertBridgeStore
 import Hummingbird
 
-/// `POST /api/v1/heartbeats/{name}`: a monitor saying it is alive.
+/// `POST /api/v1/heartbeats/{name}`: a monitor saying it is alive (`ingest` scope).
+/// `GET /api/v1/heartbeats`: which monitors are alive, for operators (`operate` scope).
 struct HeartbeatRoutes {
     let ingestor: Ingestor
     let store: any IncidentStore
@@ -17,8 +18,47 @@ struct HeartbeatRoutes {
         var expires_at: Timestamp
     }
 
-    func register(on router: some RouterMethods<AppRequestContext>) {
-        router.post("/api/v1/heartbeats/:name") { _, context in
+    /// One configured heartbeat as `GET /api/v1/heartbeats` lists it.
+    struct Listed: Encodable {
+        var name: String
+        var status: String
+        var timeout: String
+        var severity: String
+        var labels: Labels
+        var last_ping_at: Timestamp?
+        var expires_at: Timestamp?
+
+        init(_ heartbeat: Heartbeat, state: HeartbeatState?, now: Timestamp) {
+            name = heartbeat.name
+            status = heartbeat.status(of: state, at: now).rawValue
+            timeout = DurationText.format(heartbeat.timeout)
+            severity = heartbeat.severity.rawValue
+            labels = heartbeat.labels
+            last_ping_at = state?.lastPingAt
+            expires_at = state.map(heartbeat.expiry)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            enum Keys: String, CodingKey { case name, status, timeout, severity, labels, last_ping_at, expires_at }
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(status, forKey: .status)
+            try c.encode(timeout, forKey: .timeout)
+            try c.encode(severity, forKey: .severity)
+            try c.encode(labels, forKey: .labels)
+            try c.encode(last_ping_at, forKey: .last_ping_at)  // explicit nulls: every key is always there
+            try c.encode(expires_at, forKey: .expires_at)
+        }
+    }
+
+    func register(ping: some RouterMethods<AppRequestContext>, list: some RouterMethods<AppRequestContext>) {
+        list.get("/api/v1/heartbeats") { _, _ in
+            let states = Dictionary(try await store.heartbeats().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let now = clock.now()
+            let listed = heartbeats.values.sorted { $0.name < $1.name }.map { Listed($0, state: states[$0.name], now: now) }
+            return try JSONResponse.make(["heartbeats": listed], status: .ok)
+        }
+        ping.post("/api/v1/heartbeats/:name") { _, context in
             let name = context.parameters.get("name") ?? ""
             guard let heartbeat = heartbeats[name] else {
                 throw APIError(.notFound, "no heartbeat named \"\(name)\" is configured (heartbeats: in alertbridge.yaml)")
