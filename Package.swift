@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore"]),
         .testTarget(name: "AlertBridgeNotifyTests", dependencies: [
             "AlertBridgeNotify",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "AlertBridgeServerTests", dependencies: [

@@ -3,7 +3,21 @@ import AlertBridgeStore
 
 /// Delivers one page somewhere (console, SMTP, Slack, Teams, a webhook).
 public protocol Connector: Sendable {
-    func deliver(_ page: PageMessage) async throws(DeliveryError)
+    /// Returns once the receiver took the page; throws when it did not.
+    func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered
+}
+
+/// A page the receiver took, and what it still has to say.
+public struct Delivered: Sendable, Equatable {
+    /// Recipients the receiver refused while it took the page for the others (an email
+    /// address of several that bounced at `RCPT TO`), each with the receiver's reply.
+    /// Nobody would otherwise learn that one person on the list was never paged.
+    public var refused: [String]
+
+    public init(refused: [String] = []) { self.refused = refused }
+
+    /// Taken for everyone it was addressed to.
+    public static let toAll = Delivered()
 }
 
 /// Why a delivery failed, and whether trying again can help.

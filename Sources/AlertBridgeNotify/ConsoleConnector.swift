@@ -9,11 +9,12 @@ public struct ConsoleConnector: Connector {
         self.write = write
     }
 
-    public func deliver(_ page: PageMessage) async throws(DeliveryError) {
+    public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         let d = page.delivery
         let recipients = d.recipients.isEmpty ? "" : " to \(d.recipients.joined(separator: ", "))"
         let header = "=== PAGE tier \(d.tier) (\(d.tierName))\(recipients) via \(d.connector): \(PageText.subject(page))"
         write(header + "\n" + PageText.body(page) + "\n")
+        return .toAll
     }
 
     public static let standardOutput: @Sendable (String) -> Void = { text in

@@ -129,12 +129,14 @@ public struct CurlTransport: Sendable {
         return try result.get()
     }
 
-    /// Hands one message to an SMTP server; returns when the server accepted it.
-    public func send(_ mail: MailEnvelope) async throws(TransportError) {
+    /// Hands one message to an SMTP server; returns when the server accepted it, with the
+    /// recipients it refused while it took the message for the others (each with its reply).
+    @discardableResult
+    public func send(_ mail: MailEnvelope) async throws(TransportError) -> [String] {
         let result = await Self.runOnThread { cancelled in
             self.performSend(mail, cancelled: cancelled)
         }
-        try result.get()
+        return try result.get()
     }
 
     // MARK: Threads
@@ -179,6 +181,10 @@ public struct CurlTransport: Sendable {
         var uploadOffset = 0
         /// The server's last refusal (SMTP 4xx/5xx reply line), for error messages.
         var lastReply: String?
+        /// The address of the `RCPT TO` last sent, until the next command.
+        var recipientAsked: String?
+        /// `address (reply)` of each recipient the server refused.
+        var refusedRecipients: [String] = []
 
         init(cancelled: Flag) { self.cancelled = cancelled }
     }
@@ -251,7 +257,7 @@ public struct CurlTransport: Sendable {
         }
     }
 
-    private func performSend(_ mail: MailEnvelope, cancelled: Flag) -> Result<Void, TransportError> {
+    private func performSend(_ mail: MailEnvelope, cancelled: Flag) -> Result<[String], TransportError> {
         let state = TransferState(cancelled: cancelled)
         state.upload = mail.message
         var recipients: UnsafeMutablePointer<curl_slist>?
@@ -296,17 +302,26 @@ public struct CurlTransport: Sendable {
                 return n
             }
             _ = ab_setopt_pointer(handle, CURLOPT_READDATA, context)
-            // Keep the server's reply lines, so a rejection says what the server said.
+            // Keep the server's reply lines, so a rejection says what the server said, and
+            // pair each refusal with the `RCPT TO` it answers (libcurl sends them one at a
+            // time), so a refused address of several is named on the timeline.
             _ = ab_setopt_long(handle, CURLOPT_VERBOSE, 1)
             _ = ab_setopt_debug_callback(handle) { _, type, data, size, context in
-                guard type == CURLINFO_HEADER_IN, let data, let context else { return 0 }
+                guard type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
                 let state = Unmanaged<TransferState>.fromOpaque(context).takeUnretainedValue()
                 let line = data.withMemoryRebound(to: UInt8.self, capacity: size) {
                     String(decoding: UnsafeBufferPointer(start: $0, count: min(size, 512)), as: UTF8.self)
-                }
-                // Only refusals (4xx, 5xx): the polite `221 Bye` after a refusal says nothing.
-                if line.first == "4" || line.first == "5" {
-                    state.lastReply = line.trimmingCharacters(in: .whitespacesAndNewlines)
+                }.trimmingCharacters(in: .whitespacesAndNewlines)
+                if type == CURLINFO_HEADER_OUT {
+                    state.recipientAsked = line.uppercased().hasPrefix("RCPT TO:")
+                        ? String(line.dropFirst(8)).trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) : nil
+                } else if line.first == "4" || line.first == "5" {
+                    // Only refusals (4xx, 5xx): the polite `221 Bye` after a refusal says nothing.
+                    state.lastReply = line
+                    if let address = state.recipientAsked {
+                        state.refusedRecipients.append("\(address) (\(line))")
+                        state.recipientAsked = nil
+                    }
                 }
                 return 0
             }
@@ -316,7 +331,7 @@ public struct CurlTransport: Sendable {
             guard code == CURLE_OK else {
                 return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: mail.url, smtp: true))
             }
-            return .success(())
+            return .success(state.refusedRecipients)
         }
     }
 

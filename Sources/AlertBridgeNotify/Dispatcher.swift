@@ -26,6 +26,7 @@ public struct Dispatcher: Service {
     let sent: Counter
     let failed: Counter
     let retried: Counter
+    let refusedRecipients: Counter
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
@@ -55,6 +56,7 @@ public struct Dispatcher: Service {
         sent = Counter(label: "alertbridge_pages_delivered_total", factory: metrics)
         failed = Counter(label: "alertbridge_pages_failed_total", factory: metrics)
         retried = Counter(label: "alertbridge_page_retries_total", factory: metrics)
+        refusedRecipients = Counter(label: "alertbridge_page_recipients_refused_total", factory: metrics)
         recorder = Batcher()
     }
 
@@ -163,8 +165,8 @@ public struct Dispatcher: Service {
                            else { try await store.incident(id: delivery.incidentID) }
             if let incident {
                 do {
-                    try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
-                    outcome = .delivered
+                    let delivered = try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
+                    outcome = delivered.refused.isEmpty ? .delivered : .partlyDelivered(refused: delivered.refused)
                 } catch {
                     // Shutting down mid-send: due again at once after a restart, no backoff.
                     outcome = Task.isCancelled
@@ -179,6 +181,11 @@ public struct Dispatcher: Service {
         }
         switch outcome {
         case .delivered: sent.increment()
+        case .partlyDelivered(let refused):
+            sent.increment()
+            refusedRecipients.increment(by: refused.count)
+            logger.warning("page delivered, but recipients were refused", metadata: [
+                "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
         case .retry: retried.increment()
         case .failed(let reason):
             failed.increment()

@@ -271,14 +271,14 @@ public struct SMTPConnector: Connector {
         self.clock = clock
     }
 
-    public func deliver(_ page: PageMessage) async throws(DeliveryError) {
+    public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         let message = try MailMessage.render(page, from: settings.from, now: clock.now())
         let envelope = MailEnvelope(
             url: settings.url, from: try MailMessage.address(in: settings.from), recipients: message.recipients,
             message: Array(message.text.utf8), username: settings.username, password: settings.password,
             startTLS: settings.startTLS)
         do throws(TransportError) {
-            try await transport.send(envelope)
+            return Delivered(refused: try await transport.send(envelope))
         } catch {
             throw DeliveryClassifier.classify(error)
         }

@@ -15,8 +15,9 @@ public struct SlackConnector: Connector {
         poster = WebhookPoster(transport: transport, clock: clock)
     }
 
-    public func deliver(_ page: PageMessage) async throws(DeliveryError) {
+    public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         try await poster.post(url: webhookURL, body: SlackMessage.payload(page).encoded())
+        return .toAll
     }
 }
 

@@ -11,8 +11,9 @@ public struct TeamsConnector: Connector {
         poster = WebhookPoster(transport: transport, clock: clock)
     }
 
-    public func deliver(_ page: PageMessage) async throws(DeliveryError) {
+    public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         try await poster.post(url: webhookURL, body: TeamsMessage.payload(page).encoded())
+        return .toAll
     }
 }
 

@@ -28,7 +28,7 @@ public struct WebhookConnector: Connector {
         poster = WebhookPoster(transport: transport, clock: clock)
     }
 
-    public func deliver(_ page: PageMessage) async throws(DeliveryError) {
+    public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         let body = WebhookDocument.payload(page).encoded()
         let timestamp = clock.now().milliseconds / 1000
         var headers = [
@@ -40,6 +40,7 @@ public struct WebhookConnector: Connector {
             headers.append(("X-Alertbridge-Signature", WebhookSignature.sign(body: body, timestamp: timestamp, secret: secret)))
         }
         try await poster.post(url: url, headers: headers, body: body)
+        return .toAll
     }
 }
 

@@ -240,6 +240,14 @@ extension TimelineEntry {
         TimelineEntry(incidentID: incidentID, at: at, kind: .deliveryFailed, by: "alertbridge",
                       detail: "tier \(tier) via \(connector): \(reason)\(retrying ? "; retrying" : "")")
     }
+
+    /// The timeline line of a page some of whose recipients were refused.
+    static func recipientsRefused(incidentID: Int64, tier: Int, connector: String, refused: [String],
+                                  at: Timestamp) -> TimelineEntry {
+        deliveryFailed(incidentID: incidentID, tier: tier, connector: connector,
+                       reason: "refused \(refused.joined(separator: ", ")); the other recipients have the page",
+                       retrying: false, at: at)
+    }
 }
 
 /// One page to one connector, as the outbox holds it.
@@ -273,6 +281,9 @@ public struct Delivery: Sendable, Equatable {
 
 public enum DeliveryOutcome: Sendable, Equatable {
     case delivered
+    /// Taken, but some of its recipients were refused (named, with the receiver's reply):
+    /// sent, not retried (the others would get copy after copy), and on the timeline.
+    case partlyDelivered(refused: [String])
     /// A transient failure: try again at the given time.
     case retry(at: Timestamp, reason: String)
     /// A permanent failure: recorded on the incident's timeline, not retried.

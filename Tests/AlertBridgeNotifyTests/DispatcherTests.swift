@@ -4,6 +4,7 @@ import AlertBridgeStore
 import Foundation
 import Logging
 import Metrics
+import MetricsTestKit
 import Synchronization
 import Testing
 
@@ -11,13 +12,19 @@ final class ScriptedConnector: Connector {
     let script: Mutex<[DeliveryError]>
     let delivered = Mutex<[PageMessage]>([])
     let attempts = Mutex(0)
+    /// What each successful delivery answers.
+    let answer: Delivered
 
-    init(_ script: [DeliveryError] = []) { self.script = Mutex(script) }
+    init(_ script: [DeliveryError] = [], answer: Delivered = .toAll) {
+        self.script = Mutex(script)
+        self.answer = answer
+    }
 
-    func deliver(_ page: PageMessage) async throws(DeliveryError) {
+    func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         attempts.withLock { $0 += 1 }
         if let e = script.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw e }
         delivered.withLock { $0.append(page) }
+        return answer
     }
 }
 
@@ -41,9 +48,9 @@ final class ScriptedConnector: Connector {
     }
 
     func dispatcher(_ store: any IncidentStore, _ connectors: [String: any Connector], _ clock: ManualClock,
-                    backoff: Backoff = Backoff()) -> Dispatcher {
+                    backoff: Backoff = Backoff(), metrics: any MetricsFactory = NOOPMetricsHandler.instance) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: Wakeup(), backoff: backoff,
-                   logger: Logger(label: "test"), metrics: NOOPMetricsHandler.instance, random: { 1.0 })
+                   logger: Logger(label: "test"), metrics: metrics, random: { 1.0 })
     }
 
     /// The incidents of a claim are read together; each page must still carry its own.
@@ -103,6 +110,27 @@ final class ScriptedConnector: Connector {
             #expect(chat.attempts.withLock { $0 } == 1)
             let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
             #expect(failures.map(\.detail) == ["tier 1 via chat: HTTP 400: invalid_payload"])
+        }
+    }
+
+    /// A colleague who left, on a list of three: the others are paged, the page is not sent
+    /// again, and the timeline and metrics name who was not reached.
+    @Test func aRecipientRefusedAmongOthersIsNamedAndNotRetried() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let metrics = TestMetrics()
+            let mail = ScriptedConnector(answer: Delivered(refused: ["bob@example.com (550 5.1.1 User unknown)"]))
+            let d = dispatcher(store, ["chat": ScriptedConnector(), "mail": mail], clock, metrics: metrics)
+            #expect(try await d.tick() == 2)
+            clock.advance(by: .seconds(3600))
+            #expect(try await d.tick() == 0)
+            #expect(mail.attempts.withLock { $0 } == 1)
+            let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
+            #expect(failures.map(\.detail) == [
+                "tier 1 via mail: refused bob@example.com (550 5.1.1 User unknown); the other recipients have the page",
+            ])
+            #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total").totalValue == 1)
+            #expect(try metrics.expectCounter("alertbridge_pages_delivered_total").totalValue == 2)
         }
     }
 

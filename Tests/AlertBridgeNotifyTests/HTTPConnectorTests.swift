@@ -12,7 +12,7 @@ import Testing
 
     func deliver(_ connector: some Connector, _ page: PageMessage) async -> DeliveryError? {
         do throws(DeliveryError) {
-            try await connector.deliver(page)
+            _ = try await connector.deliver(page)
             return nil
         } catch {
             return error
@@ -208,8 +208,9 @@ struct Logged: Connector {
     let log: EventLog
     let inner: any Connector
 
-    func deliver(_ page: PageMessage) async throws(DeliveryError) {
-        try await inner.deliver(page)
+    func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
+        let delivered = try await inner.deliver(page)
         log.append("delivered \(name)")
+        return delivered
     }
 }

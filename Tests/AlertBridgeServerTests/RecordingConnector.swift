@@ -9,9 +9,10 @@ final class RecordingConnector: Connector {
 
     init(failures: [DeliveryError] = []) { self.failures = Mutex(failures) }
 
-    func deliver(_ page: PageMessage) async throws(DeliveryError) {
+    func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         if let failure = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { throw failure }
         pages.withLock { $0.append(page) }
+        return .toAll
     }
 
     var delivered: [PageMessage] { pages.withLock { $0 } }

@@ -38,6 +38,9 @@ import Testing
     @Test func listingSinceACreationTime() async throws {
         try await Self.withStore { try await $0.listingSinceACreationTime() }
     }
+    @Test func deliveryOutcomesReachTheTimeline() async throws {
+        try await Self.withStore { try await $0.deliveryOutcomesReachTheTimeline() }
+    }
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }

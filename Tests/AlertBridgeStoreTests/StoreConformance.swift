@@ -221,6 +221,31 @@ struct StoreConformance {
 
     /// Every page and notice of each episode reaches the outbox: a reopened incident's
     /// steps continue from the earlier episode's, so none collides with an old row.
+    /// Each outcome of a page as the timeline shows it: a refused recipient of several and
+    /// the first failure of a retried page are written once; a page some recipients were
+    /// refused is sent, not handed out again.
+    func deliveryOutcomesReachTheTimeline() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
+        let mail = try #require(claimed.first { $0.connector == "noc-email" })
+        let chat = try #require(claimed.first { $0.connector == "console" })
+        try await store.recordDeliveries([
+            DeliveryRecord(id: mail.id, outcome: .partlyDelivered(refused: ["bob@example.com (550 5.1.1 User unknown)"])),
+            DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(10), reason: "connection refused")),
+        ], now: t0 + .seconds(1))
+        // After the lease: only the page to retry is handed out again.
+        let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(60), limit: 10)
+        #expect(again.map(\.id) == [chat.id])
+        try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .failed(reason: "gave up"))], now: t0 + .seconds(121))
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(600), lease: .seconds(60), limit: 10).isEmpty)
+        let timeline = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
+        #expect(timeline.filter { $0.kind == .deliveryFailed }.map(\.detail) == [
+            "tier 1 via noc-email: refused bob@example.com (550 5.1.1 User unknown); the other recipients have the page",
+            "tier 1 via console: connection refused; retrying",
+            "tier 1 via console: gave up",
+        ])
+    }
+
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)

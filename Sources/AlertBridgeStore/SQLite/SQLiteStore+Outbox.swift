@@ -61,6 +61,16 @@ extension SQLiteSession {
         case .delivered:
             try run("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
                     [.integer(Int(now.milliseconds)), .integer(Int(id))])
+        case .partlyDelivered(let refused):
+            let row = try rows("""
+                UPDATE outbox SET status = 'sent', sent_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
+                RETURNING incident_id, connector, tier
+                """, [.integer(Int(now.milliseconds)), .text("refused " + refused.joined(separator: ", ")), .integer(Int(id))]).first
+            if let row {
+                try append(timeline: [.recipientsRefused(
+                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
+                    connector: row.column("connector")!.string!, refused: refused, at: now)])
+            }
         case .retry(let at, let reason):
             let row = try rows("""
                 UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
