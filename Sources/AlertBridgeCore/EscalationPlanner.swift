@@ -46,6 +46,12 @@ public enum EscalationPlanner {
 
     static let engine = "alertbridge"
 
+    /// How often the engine looks whether the incident that inhibits a held one is still
+    /// open. Inhibition is decided when an alert arrives; a minute later than its source
+    /// resolved, a target still firing pages (by then most targets of a recovered PoP have
+    /// sent their own recovery, so they page nobody).
+    public static let inhibitionRecheck: Duration = .seconds(60)
+
     /// Pages tier 1 at once: a new or reopened incident, or an acknowledgement that timed out.
     public static func start(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
                              reason: PageReason = .triggered) -> Decision {
@@ -63,11 +69,14 @@ public enum EscalationPlanner {
     ///     incident nobody was paged for yet, it pages nobody; an incident that already
     ///     paged escalates whatever silences say.
     ///   - firingLabels: the labels of the incident's firing alerts (its own labels when empty).
+    ///   - inhibitor: the incident named by `escalation.inhibitedBy`, as stored now (`nil`
+    ///     when there is none). While it is open, an incident nobody was paged for yet
+    ///     stays held.
     public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
-                               silences: [Silence] = [], firingLabels: [Labels] = []) -> Decision {
+                               silences: [Silence] = [], firingLabels: [Labels] = [],
+                               inhibitor: Incident? = nil) -> Decision {
         var d = Decision(incident)
-        let heldUntil = incident.escalation.hasPaged || silences.isEmpty
-            ? nil : silences.holdEnd(of: firingLabels.isEmpty ? [incident.labels] : firingLabels, at: now)
+        let heldUntil = heldUntil(incident, now: now, silences: silences, firingLabels: firingLabels, inhibitor: inhibitor)
         guard incident.status.isOpen else {
             d.incident.nextEscalationAt = nil
             return d
@@ -94,15 +103,18 @@ public enum EscalationPlanner {
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
             if let heldUntil {
-                d.incident.escalation.silencedUntil = heldUntil
+                d.incident.escalation.heldUntil = heldUntil
             } else {
                 page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
             }
         } else if d.incident.status == .triggered && !e.ended {
             if let heldUntil {
-                d.incident.escalation.silencedUntil = heldUntil
+                d.incident.escalation.heldUntil = heldUntil
             } else if !e.hasPaged {
-                if e.silencedUntil != nil {
+                if let source = e.inhibitedBy {
+                    let name = inhibitor.map { "incident \(source) (\($0.dedupKey))" } ?? "incident \(source)"
+                    d.timeline.append(entry(d, now, .escalated, "\(name), which inhibited this one, is resolved, and this one is still open: paging"))
+                } else if e.heldUntil != nil {
                     d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"))
                 }
                 page(tier: 1, reason: e.episodeStart > 0 ? .reopened : .triggered, policy: policy, now: now, into: &d)
@@ -129,6 +141,20 @@ public enum EscalationPlanner {
         }
         d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
         return d
+    }
+
+    /// While an incident nobody was paged for yet is held, when to look again: the next
+    /// check of its open inhibitor, else the end of the silences that hold every one of
+    /// its firing alerts. `nil` when nothing holds it.
+    static func heldUntil(_ incident: Incident, now: Timestamp, silences: [Silence], firingLabels: [Labels],
+                          inhibitor: Incident?) -> Timestamp? {
+        let e = incident.escalation
+        guard !e.hasPaged else { return nil }
+        if let source = e.inhibitedBy, let inhibitor, inhibitor.id == source, inhibitor.status.isOpen {
+            return now + inhibitionRecheck
+        }
+        guard !silences.isEmpty else { return nil }
+        return silences.holdEnd(of: firingLabels.isEmpty ? [incident.labels] : firingLabels, at: now)
     }
 
     /// `alertbridge escalate ID`: page the next tier now.
@@ -176,7 +202,7 @@ public enum EscalationPlanner {
             if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt { candidates.append(at + timeout) }
         case .triggered:
             if !e.hasPaged {
-                candidates.append(e.silencedUntil ?? incident.createdAt)
+                candidates.append(e.heldUntil ?? incident.createdAt)
             } else if !e.ended, let due = tierDeadline(incident, policy: policy) {
                 candidates.append(due)
             }
@@ -220,7 +246,8 @@ public enum EscalationPlanner {
         // and its SLA clocks keep running from its creation.
         d.incident.escalation.firstPagedAt = slaStart(d.incident) ?? now
         d.incident.escalation.step += 1
-        d.incident.escalation.silencedUntil = nil
+        d.incident.escalation.heldUntil = nil
+        d.incident.escalation.inhibitedBy = nil
         d.incident.escalation.tierPagedAt = now
         d.incident.escalation.highestTier = max(d.incident.escalation.highestTier, tier)
         d.incident.tier = tier

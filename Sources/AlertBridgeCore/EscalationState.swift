@@ -28,10 +28,15 @@ public struct EscalationState: Sendable, Equatable, Codable {
     public var firstAcknowledgedAt: Timestamp?
     public var ackSLABreached = false
     public var resolveSLABreached = false
-    /// An incident a silence held from its start, not paged yet: when that silence ends.
-    /// Its next escalation is due then, and the engine pages tier 1 unless a silence
-    /// still holds it.
-    public var silencedUntil: Timestamp?
+    /// An incident held from its start, not paged yet: when to look again. For a silence,
+    /// when it ends; for an inhibition, the next check of the inhibiting incident
+    /// (``EscalationPlanner/inhibitionRecheck``). The engine then pages tier 1 unless
+    /// something still holds it.
+    public var heldUntil: Timestamp?
+    /// The open incident that inhibited this one, not paged yet: once that one resolves
+    /// and this one is still open, tier 1 is paged (as Alertmanager notifies a target
+    /// alert that outlives its source).
+    public var inhibitedBy: Int64?
 
     public init() {}
 
@@ -57,7 +62,8 @@ public struct EscalationState: Sendable, Equatable, Codable {
     // or its incident would silently start escalating again from tier 1.
     private enum CodingKeys: String, CodingKey {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
-        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, silencedUntil
+        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, inhibitedBy
+        case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +78,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
         firstAcknowledgedAt = try c.decodeIfPresent(Timestamp.self, forKey: .firstAcknowledgedAt)
         ackSLABreached = try c.decodeIfPresent(Bool.self, forKey: .ackSLABreached) ?? false
         resolveSLABreached = try c.decodeIfPresent(Bool.self, forKey: .resolveSLABreached) ?? false
-        silencedUntil = try c.decodeIfPresent(Timestamp.self, forKey: .silencedUntil)
+        heldUntil = try c.decodeIfPresent(Timestamp.self, forKey: .heldUntil)
+        inhibitedBy = try c.decodeIfPresent(Int64.self, forKey: .inhibitedBy)
     }
 }

@@ -49,6 +49,15 @@ public enum IngestPlanner {
         /// The policy each of those incidents now runs (its snapshot).
         public var policySnapshots: [Int64: EscalationPolicy] = [:]
         public var newIncidentCount = 0
+        /// Timeline lines that name an inhibiting incident this batch opened: their text
+        /// names its id, known only once the store allocated it.
+        var inhibitionNotes: [InhibitionNote] = []
+
+        struct InhibitionNote: Sendable, Equatable {
+            var timelineIndex: Int
+            var source: Int64
+            var sourceKey: String
+        }
 
         /// Replaces provisional ids (-1, -2, ...) with the ids the store allocated.
         public func assigningIDs(_ ids: [Int64]) -> Plan {
@@ -56,9 +65,15 @@ public enum IngestPlanner {
             func map(_ id: Int64) -> Int64 { id < 0 ? ids[Int(-id) - 1] : id }
             var plan = self
             for i in plan.outcomes.indices { plan.outcomes[i].incidentID = plan.outcomes[i].incidentID.map(map) }
-            for i in plan.incidents.indices { plan.incidents[i].id = map(plan.incidents[i].id) }
+            for i in plan.incidents.indices {
+                plan.incidents[i].id = map(plan.incidents[i].id)
+                plan.incidents[i].escalation.inhibitedBy = plan.incidents[i].escalation.inhibitedBy.map(map)
+            }
             for i in plan.alerts.indices { plan.alerts[i].incidentID = map(plan.alerts[i].incidentID) }
             for i in plan.timeline.indices { plan.timeline[i].incidentID = map(plan.timeline[i].incidentID) }
+            for note in plan.inhibitionNotes {
+                plan.timeline[note.timelineIndex].detail = State.Mute.inhibitedDetail(map(note.source), note.sourceKey)
+            }
             plan.resolvedIncidentIDs = plan.resolvedIncidentIDs.map(map)
             for i in plan.pages.indices { plan.pages[i].incidentID = map(plan.pages[i].incidentID) }
             plan.policySnapshots = Dictionary(uniqueKeysWithValues: plan.policySnapshots.map { (map($0.key), $0.value) })
@@ -84,10 +99,13 @@ public enum IngestPlanner {
         state.alertEnds = alertEnds
         state.silences = silences
         var plan = Plan()
-        plan.outcomes.reserveCapacity(batch.count)
-        for routed in batch {
-            plan.outcomes.append(state.apply(routed, now: now))
+        plan.outcomes = Array(unsafeUninitializedCapacity: batch.count) { buffer, count in
+            for index in applyingOrder(batch) {
+                (buffer.baseAddress! + index).initialize(to: state.apply(batch[index], now: now))
+            }
+            count = batch.count
         }
+        plan.inhibitionNotes = state.inhibitionNotes
         plan.incidents = state.touchedOrder.map { state.incidents[$0]! }
         plan.alerts = state.alertOrder.map { state.alerts[$0]! }
         plan.timeline = state.timeline
@@ -98,7 +116,20 @@ public enum IngestPlanner {
         return plan
     }
 
-    private struct State {
+    /// Alerts of inhibiting rules first, the rest after, each in arrival order: within one
+    /// request (an Alertmanager group of a PoP holds `PopDown` and its `Edge*` alerts in any
+    /// order) a source inhibits its targets wherever it stands, and a source that resolves
+    /// in the batch no longer does.
+    static func applyingOrder(_ batch: [RoutedAlert]) -> [Int] {
+        var sourceRules: Set<String> = []
+        for routed in batch { for candidate in routed.inhibitors { sourceRules.insert(candidate.sourceRule) } }
+        guard !sourceRules.isEmpty else { return Array(batch.indices) }
+        let sources = batch.indices.filter { sourceRules.contains(batch[$0].rule) }
+        guard !sources.isEmpty else { return Array(batch.indices) }
+        return sources + batch.indices.filter { !sourceRules.contains(batch[$0].rule) }
+    }
+
+    struct State {
         /// Latest incident per dedup key, updated as the batch is applied.
         var byKey: [String: Int64]
         var incidents: [Int64: Incident]
@@ -130,12 +161,24 @@ public enum IngestPlanner {
             snapshots[incident.id] = policy
         }
 
-        /// Holds an incident a silence muted from its start: nobody is paged now, the policy
-        /// is kept, and the engine looks again when the silence ends.
-        mutating func holdEscalation(_ incident: inout Incident, _ routed: RoutedAlert, until end: Timestamp, now: Timestamp) {
-            guard let policy = routed.escalationPolicy else { return startEscalation(&incident, routed, now: now, reason: .triggered) }
+        /// Holds an incident a silence or an inhibition muted from its start: nobody is paged
+        /// now, the policy is kept (its timers, `auto_resolve_after` too, run), and the engine
+        /// looks again when the silence ends or to see whether the inhibitor resolved.
+        mutating func holdEscalation(_ incident: inout Incident, _ routed: RoutedAlert, _ muted: Mute, now: Timestamp) {
+            guard let policy = routed.escalationPolicy else {
+                // Nothing to hold: without a policy nobody is paged anyway (and the timeline says so).
+                if case .silenced = muted { startEscalation(&incident, routed, now: now, reason: .triggered) }
+                return
+            }
+            let end: Timestamp
+            switch muted {
+            case .silenced(let silence): end = silence.endsAt
+            case .inhibited(let source):
+                end = now + EscalationPlanner.inhibitionRecheck
+                incident.escalation.inhibitedBy = source.id
+            }
             // Held by several silences (one alert each), it pages when the first one ends.
-            incident.escalation.silencedUntil = min(incident.escalation.silencedUntil ?? end, end)
+            incident.escalation.heldUntil = min(incident.escalation.heldUntil ?? end, end)
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
             snapshots[incident.id] = policy
         }
@@ -145,6 +188,7 @@ public enum IngestPlanner {
         var alertEnds: [AlertKey: Timestamp] = [:]
         /// The silences of the batch's time (``Array/holding(_:at:)`` looks only at active ones).
         var silences: [Silence] = []
+        var inhibitionNotes: [Plan.InhibitionNote] = []
 
         /// A firing copy of an alert whose episode already ended: it started before the
         /// recorded end. Alertmanager can deliver out of order (retries, HA pairs); such a
@@ -174,8 +218,12 @@ public enum IngestPlanner {
                 case .silenced(let s):
                     "suppressed: silenced by silence \(s.id) until \(RFC3339.format(s.endsAt)) (\(s.createdBy): \(s.comment))"
                 case .inhibited(let source):
-                    "suppressed: inhibited by incident \(source.id) (\(source.dedupKey))"
+                    Self.inhibitedDetail(source.id, source.dedupKey)
                 }
+            }
+
+            static func inhibitedDetail(_ source: Int64, _ key: String) -> String {
+                "suppressed: inhibited by incident \(source) (\(key))"
             }
         }
 
@@ -189,17 +237,20 @@ public enum IngestPlanner {
         /// Says on a new or reopened incident's timeline why it pages nobody.
         mutating func note(_ muted: Mute?, on incidentID: Int64, by source: String, at now: Timestamp) {
             guard let muted else { return }
+            if case .inhibited(let inhibitor) = muted, inhibitor.id < 0 {
+                inhibitionNotes.append(.init(timelineIndex: timeline.count, source: inhibitor.id, sourceKey: inhibitor.dedupKey))
+            }
             timeline.append(TimelineEntry(incidentID: incidentID, at: now, kind: .alert, by: source, detail: muted.detail))
         }
 
-        /// Starts paging a new or reopened incident, or holds it while a silence lasts. An
-        /// inhibited one waits for an alert that is not (its source is an open incident).
+        /// Starts paging a new or reopened incident, or holds it while a silence lasts or
+        /// its inhibitor is open.
         mutating func escalate(_ incident: inout Incident, _ routed: RoutedAlert, muted: Mute?, now: Timestamp,
                                reason: EscalationPlanner.PageReason) {
-            switch muted {
-            case nil: startEscalation(&incident, routed, now: now, reason: reason)
-            case .silenced(let silence): holdEscalation(&incident, routed, until: silence.endsAt, now: now)
-            case .inhibited: break
+            if let muted {
+                holdEscalation(&incident, routed, muted, now: now)
+            } else {
+                startEscalation(&incident, routed, now: now, reason: reason)
             }
         }
 
@@ -252,11 +303,10 @@ public enum IngestPlanner {
                     let startsPaging = muted == nil && routed.escalationPolicy != nil && incident.status == .triggered
                         && !incident.escalation.hasPaged
                     if startsPaging { startEscalation(&incident, routed, now: now, reason: .triggered) }
-                    // A silenced alert of an incident nobody was paged for (created inhibited,
-                    // or held by another silence): it pages when that silence ends.
-                    if case .silenced(let silence) = muted, routed.escalationPolicy != nil, incident.status == .triggered,
-                       !incident.escalation.hasPaged {
-                        holdEscalation(&incident, routed, until: silence.endsAt, now: now)
+                    // A muted alert of an incident nobody was paged for (created muted): it is
+                    // held by this silence or inhibitor too, and pages once nothing holds it.
+                    if let muted, routed.escalationPolicy != nil, incident.status == .triggered, !incident.escalation.hasPaged {
+                        holdEscalation(&incident, routed, muted, now: now)
                     }
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,

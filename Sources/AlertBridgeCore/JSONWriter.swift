@@ -105,7 +105,8 @@ public struct JSONWriter {
             if let at = e.firstAcknowledgedAt { w.field("firstAcknowledgedAt", rfc3339: at) }
             w.field("ackSLABreached", e.ackSLABreached)
             w.field("resolveSLABreached", e.resolveSLABreached)
-            if let at = e.silencedUntil { w.field("silencedUntil", rfc3339: at) }
+            if let at = e.heldUntil { w.field("silencedUntil", rfc3339: at) }
+            if let id = e.inhibitedBy { w.field("inhibitedBy", id) }
         }
     }
 

@@ -56,7 +56,7 @@ public struct Silence: Sendable, Equatable {
     /// its firing alerts. The engine then decides whether another silence still holds it.
     /// Both stores' expire decide by this, so they cannot disagree.
     public func endingWakes(_ incident: Incident, firing: [Labels], now: Timestamp) -> Bool {
-        incident.isHeldBySilence && (incident.nextEscalationAt.map { $0 > now } ?? false)
+        incident.isHeld && (incident.nextEscalationAt.map { $0 > now } ?? false)
             && ([incident.labels] + firing).contains { matchers.matchAll($0) }
     }
 
@@ -74,8 +74,8 @@ public struct Silence: Sendable, Equatable {
 extension Incident {
     /// A silence holds it and nobody was paged for it yet (it opened silenced, or a
     /// silenced alert merged into it while it paged nobody).
-    public var isHeldBySilence: Bool {
-        status == .triggered && !escalation.hasPaged && escalation.silencedUntil != nil
+    public var isHeld: Bool {
+        status == .triggered && !escalation.hasPaged && escalation.heldUntil != nil
     }
 }
 

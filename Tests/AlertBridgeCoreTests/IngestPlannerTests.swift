@@ -156,14 +156,86 @@ import Testing
         #expect(alert("PopDown", pop: "ICN1").inhibitors.isEmpty)
     }
 
-    @Test func sourceInTheSameBatchSuppressesTargetsWithEqualLabels() {
-        let plan = IngestPlanner.plan(
-            [alert("PopDown", pop: "ICN1"), alert("EdgeLatencyHigh", pop: "ICN1"), alert("EdgeLatencyHigh", pop: "NRT2")],
-            current: [:], alertStatus: [:], now: t0)
-        #expect(plan.outcomes.map(\.kind) == [.created, .suppressed, .created])
+    /// A policy for the targets, so an inhibited incident has timers to hold.
+    let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+        .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+    ], autoResolveAfter: .seconds(4 * 3600))
+
+    func target(_ pop: String) -> RoutedAlert {
+        var routed = alert("EdgeLatencyHigh", pop: pop)
+        routed.escalationPolicy = policy
+        return routed
+    }
+
+    func popDown(_ status: IncidentStatus = .triggered) -> Incident {
+        Incident(id: 9, dedupKey: "PopDown/ICN1", status: status, title: "down", severity: .critical,
+                 labels: ["alertname": "PopDown", "pop": "ICN1"], annotations: [:], rule: "pop-down",
+                 policy: "pop-outage", alertCount: 1, firingCount: status.isOpen ? 1 : 0, createdAt: t0, lastAlertAt: t0)
+    }
+
+    /// One request (an Alertmanager group of a PoP) holds the source and its targets in any
+    /// order: the source inhibits them wherever it stands, and the timeline names its real id.
+    @Test(arguments: [false, true])
+    func sourceInTheSameBatchSuppressesTargetsWithEqualLabelsInAnyOrder(_ sourceLast: Bool) throws {
+        var batch = [alert("EdgeLatencyHigh", pop: "ICN1"), alert("EdgeLatencyHigh", pop: "NRT2")]
+        batch.insert(alert("PopDown", pop: "ICN1"), at: sourceLast ? 2 : 0)
+        let plan = IngestPlanner.plan(batch, current: [:], alertStatus: [:], now: t0)
+        let source = sourceLast ? 2 : 0
+        #expect(plan.outcomes.map(\.kind) == batch.indices.map { $0 == source ? .created : batch[$0].alert.labels["pop"] == "ICN1" ? .suppressed : .created })
         // Suppressed alerts are still recorded: the incident exists and says why it did not page.
         #expect(plan.incidents.count == 3)
-        #expect(plan.timeline.contains { $0.detail == "suppressed: inhibited by incident -1 (PopDown/ICN1)" })
+        // The source is created first, so it gets the first id the store hands out.
+        let stored = plan.assigningIDs([41, 42, 43])
+        #expect(stored.outcomes[source].incidentID == 41)
+        #expect(stored.timeline.contains { $0.detail == "suppressed: inhibited by incident 41 (PopDown/ICN1)" })
+        #expect(!stored.timeline.contains { $0.detail?.contains("incident -") == true })
+    }
+
+    /// The source resolves in the same request as a target fires: it no longer inhibits.
+    @Test func aSourceResolvingInTheSameBatchDoesNotInhibit() {
+        var recovered = alert("PopDown", pop: "ICN1")
+        recovered.alert.status = .resolved
+        let firing = IngestPlanner.AlertKey(incidentID: 9, fingerprint: recovered.alert.fingerprint)
+        let plan = IngestPlanner.plan([target("ICN1"), recovered], current: ["PopDown/ICN1": popDown()],
+                                      alertStatus: [firing: .firing], inhibitSources: [popDown()], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.created, .resolved])
+        #expect(plan.pages.count == 1)
+    }
+
+    /// An inhibited incident is held, not forgotten: its policy's timers run (it
+    /// auto-resolves), and once its inhibitor resolved while it still fires, it pages.
+    @Test func anInhibitedIncidentIsHeldUntilItsInhibitorResolvesThenPages() throws {
+        let plan = IngestPlanner.plan([target("ICN1")], current: [:], alertStatus: [:], inhibitSources: [popDown()], now: t0)
+            .assigningIDs([10])
+        #expect(plan.outcomes.map(\.kind) == [.suppressed])
+        #expect(plan.pages.isEmpty)
+        #expect(plan.policySnapshots[10] == policy)
+        var held = try #require(plan.incidents.first)
+        #expect(held.escalation.inhibitedBy == 9)
+        #expect(held.nextEscalationAt == t0 + EscalationPlanner.inhibitionRecheck)
+
+        // A minute on, PopDown is still open: still held, looked at again a minute later.
+        var d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(60), inhibitor: popDown())
+        #expect(d.pages.isEmpty && d.timeline.isEmpty)
+        #expect(d.incident.nextEscalationAt == t0 + .seconds(120))
+        held = d.incident
+
+        // PopDown resolved, the edge alert still fires: tier 1 is paged, and says why.
+        d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(120), inhibitor: popDown(.resolved))
+        #expect(d.pages.map(\.tier) == [1])
+        #expect(d.timeline.first?.detail
+                == "incident 9 (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open: paging")
+        #expect(d.incident.escalation.inhibitedBy == nil && d.incident.escalation.heldUntil == nil)
+        #expect(d.incident.firstPagedAt == t0 + .seconds(120))
+        #expect(d.incident.nextEscalationAt == t0 + .seconds(120 + 900))
+    }
+
+    @Test func anInhibitedIncidentAutoResolvesWhileItsInhibitorIsOpen() throws {
+        let held = try #require(IngestPlanner.plan([target("ICN1")], current: [:], alertStatus: [:],
+                                                   inhibitSources: [popDown()], now: t0).assigningIDs([10]).incidents.first)
+        let d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(4 * 3600), inhibitor: popDown())
+        #expect(d.incident.status == .resolved)
+        #expect(d.pages.isEmpty)
     }
 
     @Test func storedOpenSourceSuppressesAndResolvedSourceDoesNot() {

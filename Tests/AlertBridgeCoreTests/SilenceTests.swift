@@ -83,7 +83,7 @@ import Testing
         #expect(p.outcomes.map(\.kind) == [.suppressed, .created])
         #expect(p.pages.map(\.incidentID) == [2])  // only NRT2 pages
         let held = try #require(p.incidents.first { $0.id == 1 })
-        #expect(held.escalation.silencedUntil == t0 + minutes(120))
+        #expect(held.escalation.heldUntil == t0 + minutes(120))
         #expect(held.nextEscalationAt == t0 + minutes(120))
         #expect(!held.escalation.hasPaged)
         #expect(p.policySnapshots[1] == policy)  // kept, so the engine can page it later
@@ -108,7 +108,7 @@ import Testing
         #expect(next.outcomes.map(\.kind) == [.merged])
         #expect(next.outcomes[0].startedPaging)
         #expect(next.pages.map(\.tier) == [1])
-        #expect(next.incidents[0].escalation.silencedUntil == nil)
+        #expect(next.incidents[0].escalation.heldUntil == nil)
         #expect(next.incidents[0].nextEscalationAt == t0 + minutes(20))
     }
 
@@ -135,7 +135,7 @@ import Testing
         #expect(d.pages.map(\.tier) == [1])
         #expect(d.pages.map(\.reason) == [.triggered])
         #expect(d.timeline.map(\.detail).first == "no silence holds this incident any more and it is still open: paging")
-        #expect(d.incident.escalation.silencedUntil == nil)
+        #expect(d.incident.escalation.heldUntil == nil)
         #expect(d.incident.nextEscalationAt == t0 + minutes(135))  // tier 2 from the page, not from creation
     }
 
@@ -144,7 +144,7 @@ import Testing
         let longer = silence(2, ["alertname = EdgeLatencyHigh"], from: 100, to: 240)
         let d = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(120), silences: [longer])
         #expect(d.pages.isEmpty)
-        #expect(d.incident.escalation.silencedUntil == t0 + minutes(240))
+        #expect(d.incident.escalation.heldUntil == t0 + minutes(240))
         #expect(d.incident.nextEscalationAt == t0 + minutes(240))
     }
 
@@ -184,8 +184,20 @@ import Testing
                                    silences: [silence(1, ["pop = ICN1"])], now: t0).assigningIDs([10])
         #expect(p.outcomes.map(\.kind) == [.suppressed])
         let incident = try #require(p.incidents.first { $0.id == 10 })
-        #expect(incident.nextEscalationAt == nil)  // not held: nothing pages at the silence's end
+        #expect(incident.escalation.inhibitedBy == 9)
         #expect(p.timeline.contains { $0.detail?.hasPrefix("suppressed: inhibited by incident 9") == true })
+        // The silence ends while PopDown is still open: nobody is paged.
+        var d = EscalationPlanner.advance(incident, policy: policy, now: t0 + minutes(121), silences: [],
+                                          inhibitor: popDown)
+        #expect(d.pages.isEmpty)
+        #expect(d.incident.nextEscalationAt == t0 + minutes(122))
+        // PopDown resolved while the silence still holds: held until the silence ends.
+        var recovered = popDown
+        recovered.status = .resolved
+        d = EscalationPlanner.advance(incident, policy: policy, now: t0 + minutes(60), silences: [silence(1, ["pop = ICN1"])],
+                                      inhibitor: recovered)
+        #expect(d.pages.isEmpty)
+        #expect(d.incident.nextEscalationAt == t0 + minutes(120))
     }
 
     @Test func aSilencedAlertOfAnIncidentCreatedInhibitedPagesWhenTheSilenceEnds() throws {

@@ -14,7 +14,7 @@ import Testing
                                 lastAlertAt: Timestamp(milliseconds: 1_795_457_200_000), acknowledgedBy: nil)
         incident.escalation.step = 2
         incident.escalation.tierPagedAt = Timestamp(milliseconds: 1_795_457_100_000)
-        incident.escalation.silencedUntil = Timestamp(milliseconds: 1_795_464_300_000)
+        incident.escalation.heldUntil = Timestamp(milliseconds: 1_795_464_300_000)
         let text = JSONWriter.incidents([incident, incident])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(parsed.count == 2)

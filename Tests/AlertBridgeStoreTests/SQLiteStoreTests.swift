@@ -38,6 +38,9 @@ import Testing
     @Test func listingSinceACreationTime() async throws {
         try await Self.withStore { try await $0.listingSinceACreationTime() }
     }
+    @Test func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {
+        try await Self.withStore { try await $0.anInhibitedIncidentPagesOnceItsInhibitorResolves() }
+    }
     @Test func deliveryOutcomesReachTheTimeline() async throws {
         try await Self.withStore { try await $0.deliveryOutcomesReachTheTimeline() }
     }

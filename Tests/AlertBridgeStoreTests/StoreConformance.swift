@@ -246,6 +246,36 @@ struct StoreConformance {
         ])
     }
 
+    /// An edge alert a PoP-down incident inhibits is held, not forgotten: it pages once
+    /// that incident is resolved and the edge alert still fires.
+    func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {
+        func claimed(_ now: Timestamp) async throws -> [String] {
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)
+                .map { "\($0.incidentID):\($0.event.rawValue):\($0.tier)" }.sorted()
+        }
+        var down = Self.routed("pop", key: "PopDown/ICN1")
+        down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
+        down.rule = "pop-down"
+        var edge = Self.routed("edge-01")
+        edge.inhibitors = [InhibitCandidate(sourceRule: "pop-down", equal: ["pop"])]
+        let source = try #require(try await store.ingest([down], now: t0)[0].incidentID)
+        let outcome = try await store.ingest([edge], now: t0 + .seconds(1))[0]
+        #expect(outcome.kind == .suppressed)
+        let target = try #require(outcome.incidentID)
+        #expect(try await claimed(t0 + .seconds(1)) == ["\(source):triggered:1", "\(source):triggered:1"])
+
+        // PopDown still open a minute on: nobody is paged for the edge incident.
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(61), limit: 10).pages == 0)
+        #expect(try await store.incident(id: target)?.incident.nextEscalationAt == t0 + .seconds(121))
+        _ = try await store.act(.resolve(by: "alice", note: "fibre repaired"), on: source, now: t0 + .seconds(90))
+        _ = try await claimed(t0 + .seconds(90))  // the resolve notices
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(121), limit: 10).pages == 1)  // tier 1, two targets
+        #expect(try await claimed(t0 + .seconds(121)) == ["\(target):triggered:1", "\(target):triggered:1"])
+        let timeline = try #require(try await store.incidentDetails(ids: [target])[target]).timeline.map(\.detail)
+        #expect(timeline.contains("suppressed: inhibited by incident \(source) (PopDown/ICN1)"))
+        #expect(timeline.contains("incident \(source) (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open: paging"))
+    }
+
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)

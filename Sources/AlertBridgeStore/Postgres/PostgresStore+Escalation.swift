@@ -113,6 +113,11 @@ extension PostgresStore {
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
             let unpaged = silences.isEmpty ? [] : due.map(\.0).filter { !$0.escalation.hasPaged }.map(\.id)
             let firing = try await Self.firingLabels(db, of: unpaged, logger: logger)
+            let inhibitorIDs = due.compactMap { $0.0.escalation.hasPaged ? nil : $0.0.escalation.inhibitedBy }
+            let inhibitors = inhibitorIDs.isEmpty ? [:] : Dictionary(
+                try await Self.incidentRows(db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = ANY(\(inhibitorIDs)::bigint[])",
+                                            logger: logger).map { ($0.id, $0) },
+                uniquingKeysWith: { a, _ in a })
             for (incident, text) in due {
                 guard let text, let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) else {
                     var stopped = incident
@@ -121,7 +126,8 @@ extension PostgresStore {
                     continue
                 }
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
-                                                           firingLabels: firing[incident.id] ?? []))
+                                                           firingLabels: firing[incident.id] ?? [],
+                                                           inhibitor: incident.escalation.inhibitedBy.flatMap { inhibitors[$0] }))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)

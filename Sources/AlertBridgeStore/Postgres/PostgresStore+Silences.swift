@@ -72,7 +72,7 @@ extension PostgresStore {
             // its hold is seen and made due.
             let waiting = try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = 'triggered' FOR UPDATE
-                """, logger: logger).filter(\.isHeldBySilence)
+                """, logger: logger).filter(\.isHeld)
             let firing = try await Self.firingLabels(db, of: waiting.map(\.id), logger: logger)
             let held = waiting.filter { silence.endingWakes($0, firing: firing[$0.id] ?? [], now: now) }.map(\.id)
             if !held.isEmpty {

@@ -47,8 +47,9 @@ extension SQLiteStore {
                     continue
                 }
                 let firing = silences.isEmpty || incident.escalation.hasPaged ? [] : try db.firingLabels(of: incident.id)
+                let inhibitor = incident.escalation.hasPaged ? nil : try incident.escalation.inhibitedBy.flatMap(db.incident)
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
-                                                           firingLabels: firing))
+                                                           firingLabels: firing, inhibitor: inhibitor))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
             try db.append(timeline: decisions.flatMap(\.timeline)

@@ -37,7 +37,7 @@ extension SQLiteStore {
                 SELECT \(SQLiteSession.incidentColumns) FROM incidents
                 WHERE status = 'triggered' AND next_escalation_at > ?
                 """, [SQLiteSession.data(now)]).map(SQLiteSession.decodeIncident)
-            for incident in waiting where incident.isHeldBySilence {
+            for incident in waiting where incident.isHeld {
                 guard silence.endingWakes(incident, firing: try db.firingLabels(of: incident.id), now: now) else { continue }
                 cache.forget(incident.dedupKey)
                 try db.run("UPDATE incidents SET next_escalation_at = ? WHERE id = ?",
