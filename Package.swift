@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Already under Hummingbird; named so `serve` can read a failed bind's errno (NIOCore.IOError).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         .target(name: "AlertBridgeCore"),
@@ -50,6 +52,7 @@ let package = Package(
         .executableTarget(name: "alertbridge", dependencies: [
             "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "alertbridge-bench", dependencies: [
             "AlertBridgeCore", "AlertBridgeStore", "AlertBridgeServer", "AlertBridgeNotify",

@@ -23,7 +23,7 @@ extension PageText {
         facts.append(Fact(name: "Tier", value: "\(d.tier) (\(d.tierName))"))
         facts.append(Fact(name: "Status", value: i.status.rawValue))
         facts.append(Fact(name: "Since", value: "\(i.createdAt)"))
-        facts.append(Fact(name: "Alerts", value: "\(i.alertCount) merged, \(i.firingCount) firing"))
+        facts.append(Fact(name: "Alerts", value: alertTally(i)))
         return facts
     }
 

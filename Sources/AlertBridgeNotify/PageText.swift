@@ -42,7 +42,7 @@ public enum PageText {
             lines.append("Measured: \(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")")
         }
         lines.append("Severity: \(i.severity.rawValue)")
-        lines.append("Since:    \(i.createdAt) (\(i.alertCount) alert\(i.alertCount == 1 ? "" : "s") merged, \(i.firingCount) firing)")
+        lines.append("Since:    \(i.createdAt) (\(alertTally(i)))")
         lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
         if let runbook = i.annotations["runbook"] ?? i.annotations["runbook_url"] {
             lines.append("Runbook:  \(runbook)")
@@ -53,6 +53,14 @@ public enum PageText {
             lines.append("Acknowledge: alertbridge ack \(i.id)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
+    /// (first and duplicates) and how many distinct alerts still fire. A new incident has
+    /// received one alert and merged none, so the count says nothing about merging.
+    static func alertTally(_ i: Incident) -> String {
+        guard i.alertCount != 1 else { return "1 alert, \(i.firingCount > 0 ? "firing" : "no longer firing")" }
+        return "\(i.alertCount) alerts received, \(i.firingCount) firing"
     }
 
     static func reason(_ event: EscalationPlanner.PageReason) -> String {

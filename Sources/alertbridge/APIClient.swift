@@ -34,12 +34,27 @@ struct APIClient {
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
-            let message = (try? JSONDecoder().decode(ErrorBody.self, from: data)).map { body in
-                body.field.map { "\($0): \(body.error)" } ?? body.error
-            } ?? "HTTP \(status)"
-            throw Refused(message)
+            let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
+            if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
+            throw Refused(body.map { body in body.field.map { "\($0): \(body.error)" } ?? body.error } ?? "HTTP \(status)")
         }
         return data
+    }
+
+    /// A 401 or 403 in the CLI's terms: the server's own words name an HTTP header, but
+    /// what an operator can change is `ALERTBRIDGE_TOKEN`. Every verb needs `operate`.
+    private func authRefusal(status: Int, serverSays: String?) -> Refused? {
+        let fix = "a token with the operate scope"
+        switch (status, token) {
+        case (401, nil):
+            return Refused("this server needs a token: set ALERTBRIDGE_TOKEN to \(fix)")
+        case (401, _):
+            return Refused("the server does not accept ALERTBRIDGE_TOKEN (\(serverSays ?? "HTTP 401")): set it to \(fix)")
+        case (403, _):
+            return Refused("ALERTBRIDGE_TOKEN may not do this (\(serverSays ?? "HTTP 403")): set it to \(fix)")
+        default:
+            return nil
+        }
     }
 
     private struct ErrorBody: Decodable {

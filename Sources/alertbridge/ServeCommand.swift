@@ -3,8 +3,10 @@ import AlertBridgeNotify
 import AlertBridgeServer
 import AlertBridgeStore
 import ArgumentParser
+import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the alertbridge server.")
@@ -75,6 +77,9 @@ struct Serve: AsyncParsableCommand {
             try await app.application(host: host, port: port, logger: logger).runService()
         } catch {
             try? await incidentStore.close()
+            if let why = ListenAddress.bindFailure(error) {
+                throw fail("cannot listen on \(ListenAddress.text(host: host, port: port)): \(why)")
+            }
             throw error
         }
         try await incidentStore.close()
@@ -136,5 +141,19 @@ struct ListenAddress {
 
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// `HOST:PORT` as `--listen` takes it back.
+    static func text(host: String, port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// What an operator can act on when the socket could not be bound: NIO reports it as an
+    /// `IOError` whose errno says why (its own text names the syscall, not the address).
+    /// `nil` for any other error.
+    static func bindFailure(_ error: any Error) -> String? {
+        guard let error = error as? IOError else { return nil }
+        if error.errnoCode == EADDRINUSE { return "address already in use (is another alertbridge running?)" }
+        return String(cString: strerror(error.errnoCode))
     }
 }

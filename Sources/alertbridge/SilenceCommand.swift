@@ -51,6 +51,19 @@ struct SilenceCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard !matchers.isEmpty else { throw ValidationError("give at least one matcher, such as 'pop = ICN1'") }
+            // Parsed here as the server parses them, so a typo is a usage error (exit 2) that
+            // says which argument is wrong, not a refusal (exit 1) after a round trip.
+            for (i, text) in matchers.enumerated() {
+                do {
+                    _ = try Matcher(parsing: text)
+                } catch {
+                    let why = switch error {
+                    case .syntax(_, let reason): reason
+                    case .invalidLabelName, .invalidRegex: error.description
+                    }
+                    throw ValidationError("matcher \(i + 1) ('\(text)') is not valid: \(why)")
+                }
+            }
             guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--comment must say why") }
             if duration != nil && end != nil { throw ValidationError("give --duration or --end, not both") }
             if let duration, DurationText.parse(duration).map({ $0 > .zero }) != true {

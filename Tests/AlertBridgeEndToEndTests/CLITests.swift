@@ -1,3 +1,4 @@
+import AlertBridgeConfig
 import AlertBridgeCore
 import Foundation
 import Testing
@@ -7,15 +8,16 @@ import Testing
 struct CLITests {
     static let operatorName = "e2e-operator"
 
-    /// Runs `alertbridge ARGS` with `ALERTBRIDGE_URL=url` and `USER` set to ``operatorName``.
-    static func cli(_ arguments: String..., url: String, user: String = operatorName) async throws -> ProcessResult {
-        try await cli(arguments, url: url, user: user)
+    /// Runs `alertbridge ARGS` with `ALERTBRIDGE_URL=url`, `ALERTBRIDGE_TOKEN=token` (unset
+    /// by default) and `USER` set to ``operatorName``.
+    static func cli(_ arguments: String..., url: String, user: String = operatorName, token: String? = nil) async throws -> ProcessResult {
+        try await cli(arguments, url: url, user: user, token: token)
     }
 
-    static func cli(_ arguments: [String], url: String, user: String = operatorName) async throws -> ProcessResult {
+    static func cli(_ arguments: [String], url: String, user: String = operatorName, token: String? = nil) async throws -> ProcessResult {
         var environment = ProcessInfo.processInfo.environment
         environment["ALERTBRIDGE_URL"] = url
-        environment["ALERTBRIDGE_TOKEN"] = nil
+        environment["ALERTBRIDGE_TOKEN"] = token
         environment["USER"] = user
         return try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)
     }
@@ -233,10 +235,20 @@ struct CLITests {
             for arguments in [["silence", "add", "pop = ICN1"], ["silence", "add", "--comment", "x"],
                               ["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "1h", "--end", "2026-12-01T00:00:00Z"],
                               ["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "soon"],
+                              ["silence", "add", "pop == ICN1", "--comment", "x"], ["silence", "add", "1pop = ICN1", "--comment", "x"],
+                              ["silence", "add", "pop = ICN1", #"alertname =~ "Edge(""#, "--comment", "x"],
                               ["silence", "list", "--status", "gone"], ["silence", "expire", "0"], ["silence", "expire"]] {
                 let usage = try await Self.cli(arguments, url: url)
                 #expect(usage.status == 2, "\(arguments): \(usage)")
             }
+            // A bad matcher is named, with what is wrong with it, before anything is sent.
+            let typo = try await Self.cli("silence", "add", "pop = ICN1", "pop == NRT2", "--comment", "x", url: url)
+            #expect(typo.stderr.contains("matcher 2 ('pop == NRT2') is not valid: expected one of =, !=, =~, !~ after pop"),
+                    "\(typo)")
+            let regex = try await Self.cli("silence", "add", #"alertname =~ "Edge(""#, "--comment", "x", url: url)
+            #expect(regex.stderr.contains(#"matcher 1 ('alertname =~ "Edge("') is not valid: invalid regex "Edge(""#), "\(regex)")
+            #expect(try await Self.cli("silence", "list", "--status", "all", url: url).stdout.split(separator: "\n").count == 2,
+                    "only the one silence added above")
         }
     }
 
@@ -264,6 +276,32 @@ struct CLITests {
         try await LiveServer.with { server in
             let none = try await Self.cli("heartbeats", url: server.baseURL)
             #expect(none.stdout == "no heartbeats configured (heartbeats: in alertbridge.yaml)\n", "\(none)")
+        }
+    }
+
+    @Test("without a token the server takes, operator verbs say to set ALERTBRIDGE_TOKEN to an operate token")
+    func tokenRefusalsSayWhatToSet() async throws {
+        let tokens = [TokenConfig(name: "noc", scopes: [.operate], secret: "noc-secret-1"),
+                      TokenConfig(name: "monitoring", scopes: [.ingest], secret: "ingest-secret-2")]
+        try await LiveServer.with(tokens: tokens) { server in
+            let url = server.baseURL
+            for arguments in [["incidents"], ["ack", "1"], ["silence", "list"], ["heartbeats"], ["report"]] {
+                Self.expectOneLineRefusal(try await Self.cli(arguments, url: url), containing:
+                    "alertbridge: this server needs a token: set ALERTBRIDGE_TOKEN to a token with the operate scope")
+            }
+            let unknown = try await Self.cli("incidents", url: url, token: "typo-secret-3")
+            Self.expectOneLineRefusal(unknown, containing: """
+                alertbridge: the server does not accept ALERTBRIDGE_TOKEN (the bearer token is not valid): \
+                set it to a token with the operate scope
+                """)
+            #expect(!unknown.stderr.contains("typo-secret-3"), "the secret is not echoed: \(unknown)")
+            Self.expectOneLineRefusal(try await Self.cli("ack", "1", url: url, token: "ingest-secret-2"), containing: """
+                alertbridge: ALERTBRIDGE_TOKEN may not do this (token "monitoring" does not have the operate scope): \
+                set it to a token with the operate scope
+                """)
+            let allowed = try await Self.cli("incidents", url: url, token: "noc-secret-1")
+            #expect(allowed.status == 0, "\(allowed)")
+            #expect(allowed.stdout == "no open incidents\n", "\(allowed)")
         }
     }
 

@@ -15,8 +15,9 @@ struct LiveServer: Sendable {
     let api: API
 
     /// Starts a server, runs `body` against it, then stops the server and removes its files,
-    /// also when `body` throws.
-    static func with(heartbeats: [Heartbeat] = [], _ body: (LiveServer) async throws -> Void) async throws {
+    /// also when `body` throws. With `tokens`, requests need one, as with `tokens:` in alertbridge.yaml.
+    static func with(heartbeats: [Heartbeat] = [], tokens: [TokenConfig] = [],
+                     _ body: (LiveServer) async throws -> Void) async throws {
         let directory = try TemporaryDirectory("alertbridge-e2e")
         defer { directory.remove() }
 
@@ -29,7 +30,7 @@ struct LiveServer: Sendable {
         let store = try await SQLiteStore.open(path: directory.path("alertbridge.db"), logger: logger)
         // As `alertbridge serve` builds it, with the default (console) connectors.
         let app = AlertBridgeApplication(store: store, rules: config.rules, policies: config.policies,
-                                         maxBodyBytes: config.server.maxBodyBytes, heartbeats: heartbeats)
+                                         tokens: tokens, maxBodyBytes: config.server.maxBodyBytes, heartbeats: heartbeats)
 
         let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
         let service = app.application(host: "127.0.0.1", port: 0, logger: logger, onServerRunning: { port in

@@ -34,4 +34,29 @@ struct ServeCommandTests {
 
             """), "\(result)")
     }
+
+    /// A second server on a taken port (another alertbridge, or anything else) stops with
+    /// one line that names the address and the likely cause, exit 1.
+    @Test("a port another process listens on is refused at start with one line naming it")
+    func aTakenPortIsRefused() async throws {
+        let dir = try TemporaryDirectory("alertbridge-serve-taken")
+        defer { dir.remove() }
+        try """
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+            """.write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+        let taken = try ListeningSocket()
+        defer { taken.close() }
+
+        let result = try await run(try Paths.alertbridgeBinary(), [
+            "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(taken.port)",
+            "--store", "sqlite:\(dir.path("alertbridge.db"))",
+        ], environment: ProcessInfo.processInfo.environment)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr.hasSuffix("""
+            alertbridge: cannot listen on 127.0.0.1:\(taken.port): address already in use (is another alertbridge running?)
+
+            """), "\(result)")
+        #expect(!result.stderr.contains("errno"), "\(result)")
+    }
 }

@@ -130,13 +130,42 @@ func run(
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's pick for port 0).
 func freeLocalPort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket()
+    closeSocket(fd)
+    return port
+}
+
+/// A port on 127.0.0.1 that something else listens on, until ``close()``: taken, as by
+/// another server.
+struct ListeningSocket {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        (fd, port) = try boundLoopbackSocket()
+        guard listen(fd, 1) == 0 else {
+            let error = errno
+            closeSocket(fd)
+            throw E2EError("listen() failed: errno \(error)")
+        }
+    }
+
+    func close() { closeSocket(fd) }
+}
+
+/// A TCP socket bound to 127.0.0.1 at the port the kernel picked, and that port.
+private func boundLoopbackSocket() throws -> (fd: Int32, port: Int) {
     #if os(Linux)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
     let fd = socket(AF_INET, SOCK_STREAM, 0)
     #endif
     guard fd >= 0 else { throw E2EError("socket() failed: errno \(errno)") }
-    defer { close(fd) }
+    func failed(_ call: String) -> E2EError {
+        let error = errno
+        closeSocket(fd)
+        return E2EError("\(call)() failed: errno \(error)")
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
@@ -145,10 +174,14 @@ func freeLocalPort() throws -> Int {
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-    guard bound == 0 else { throw E2EError("bind() failed: errno \(errno)") }
+    guard bound == 0 else { throw failed("bind") }
     let named = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    guard named == 0 else { throw E2EError("getsockname() failed: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard named == 0 else { throw failed("getsockname") }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+private func closeSocket(_ fd: Int32) {
+    _ = close(fd)
 }

@@ -195,13 +195,14 @@ final class ScriptedConnector: Connector {
 @Suite struct PageTextTests {
     let t0 = Timestamp(seconds: 1_795_457_100)
 
-    func page(_ event: EscalationPlanner.PageReason, status: IncidentStatus = .triggered) -> PageMessage {
+    func page(_ event: EscalationPlanner.PageReason, status: IncidentStatus = .triggered, alertCount: Int = 3,
+              firingCount: Int = 2) -> PageMessage {
         let incident = Incident(id: 42, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", status: status,
                                 title: "p95 latency 1.4s at ICN1 (threshold 800ms)", severity: .critical,
                                 labels: ["pop": "ICN1", "region": "apac", "service": "cdn-edge"],
                                 annotations: ["runbook": "https://wiki.example.com/runbooks/edge-latency"],
-                                rule: "edge", policy: "cdn-performance", tier: 2, alertCount: 3, firingCount: 2,
-                                createdAt: t0, lastAlertAt: t0, acknowledgedBy: "alice")
+                                rule: "edge", policy: "cdn-performance", tier: 2, alertCount: alertCount,
+                                firingCount: firingCount, createdAt: t0, lastAlertAt: t0, acknowledgedBy: "alice")
         let alert = StoredAlert(fingerprint: "f", status: .firing, severity: .critical, summary: "s", labels: [:],
                                 annotations: [:], source: "t", value: 1.4, threshold: 0.8, firstSeenAt: t0,
                                 lastSeenAt: t0, receivedCount: 3)
@@ -221,11 +222,22 @@ final class ScriptedConnector: Connector {
         #expect(body.contains("needs tier 2 (rnd): the previous tier did not acknowledge in time"))
         #expect(body.contains("Where:    pop ICN1, region apac, service cdn-edge"))
         #expect(body.contains("Measured: 1.4 (threshold 0.8)"))
-        #expect(body.contains("Since:    2026-11-23T18:05:00Z (3 alerts merged, 2 firing)"))
+        #expect(body.contains("Since:    2026-11-23T18:05:00Z (3 alerts received, 2 firing)"))
         #expect(body.contains("Runbook:  https://wiki.example.com/runbooks/edge-latency"))
         #expect(body.hasSuffix("Acknowledge: alertbridge ack 42"))
         #expect(!PageText.body(page(.resolved, status: .resolved)).contains("alertbridge ack"))
         #expect(PageText.body(page(.acknowledged, status: .acknowledged)).hasPrefix("Incident #42 was acknowledged by alice."))
         #expect(!PageText.body(page(.acknowledged, status: .acknowledged)).contains("alertbridge ack"))
+    }
+
+    /// The first page of an incident: one alert arrived and nothing merged into it yet.
+    @Test func aNewIncidentsPageCountsOneFiringAlert() {
+        let first = page(.triggered, alertCount: 1, firingCount: 1)
+        #expect(PageText.body(first).contains("Since:    2026-11-23T18:05:00Z (1 alert, firing)"))
+        #expect(PageText.facts(first).last.map { "\($0.name): \($0.value)" } == "Alerts: 1 alert, firing")
+        #expect(!PageText.body(first).contains("merged"))
+        let recovered = page(.resolved, status: .resolved, alertCount: 1, firingCount: 0)
+        #expect(PageText.body(recovered).contains("(1 alert, no longer firing)"))
+        #expect(PageText.facts(page(.escalated)).last.map { "\($0.name): \($0.value)" } == "Alerts: 3 alerts received, 2 firing")
     }
 }

@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeStore
 import Foundation
 import HummingbirdTesting
 import Testing
@@ -72,6 +73,40 @@ import Testing
             #expect(try await client.get("/api/v1/incidents?status=weird").1["field"] as? String == "status")
             #expect(try await client.get("/api/v1/incidents?limit=0").1["field"] as? String == "limit")
             #expect(try await client.get("/api/v1/incidents?since=yesterday").1["field"] as? String == "since")
+        }
+    }
+
+    /// `curl -X POST …/resolve` without `-d`: the answer says what to send instead of
+    /// "malformed JSON", and nothing changes.
+    @Test func aRequestWithoutABodyIsToldWhatToSend() async throws {
+        try await TestApp.run { client, store, _ in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            let expected = [
+                "ack": #"the body must be a JSON object such as {"by": "alice"}"#,
+                "resolve": #"the body must be a JSON object such as {"by": "alice"}"#,
+                "escalate": #"the body must be a JSON object such as {"by": "alice"}"#,
+                "notes": #"the body must be a JSON object such as {"by": "alice", "note": "origin TLS certificate expired"}"#,
+            ]
+            for (action, message) in expected {
+                for empty in ["", " \r\n"] {
+                    let (status, answer, _) = try await client.post("/api/v1/incidents/\(id)/\(action)", empty)
+                    #expect(status == .badRequest, "\(action)")
+                    #expect(answer["error"] as? String == message, "\(action): \(answer)")
+                    #expect(answer["field"] is NSNull, "\(action): \(answer)")
+                }
+            }
+            let (status, answer, _) = try await client.post("/api/v1/silences", "")
+            #expect(status == .badRequest)
+            #expect(answer["error"] as? String == #"""
+                the body must be a JSON object such as \#
+                {"matchers": ["pop = ICN1"], "duration": "2h", "by": "alice", "comment": "ICN1 fibre maintenance"}
+                """#, "\(answer)")
+            let incident = try #require(try await store.incident(id: Int64(id))?.incident)
+            #expect(incident.status == .triggered && incident.tier == 1)
+            #expect(try await store.incident(id: Int64(id))?.timeline.contains { $0.kind == .note } == false)
+            #expect(try await store.silences(SilenceQuery(status: .all, now: TestApp.t0)).isEmpty)
+            // A body that is there but broken is still malformed JSON.
+            #expect((try await client.post("/api/v1/incidents/\(id)/ack", "{").1["error"] as? String)?.hasPrefix("malformed JSON") == true)
         }
     }
 

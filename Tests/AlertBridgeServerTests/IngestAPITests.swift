@@ -97,16 +97,18 @@ import Testing
         ("{\"labels\": {\"pop\": \"ICN1\"}, \"severity\": \"sev1\"}", "severity", "unknown severity \"sev1\""),
         ("{\"labels\": {\"pop\": \"ICN1\"}, \"value\": \"high\"}", "value", "expected a number"),
         ("{\"labels\": {\"pop\": \"ICN1\"}, \"starts_at\": \"yesterday\"}", "starts_at", "not an RFC 3339 time"),
-        ("{\"labels\": {\"bad-name\": \"x\"}}", "labels", "not a valid label name"),
+        ("{\"labels\": {\"bad-name\": \"x\"}}", "labels.bad-name", "not a valid label name"),
         ("[{\"labels\": {\"a\": \"b\"}}, {\"labels\": {\"a\": \"b\"}, \"severity\": 1}]", "[1].severity", "expected a string"),
         ("[]", nil, "holds no alert"),
         ("\"just a string\"", nil, "malformed JSON"),
+        ("null", nil, "expected an object, found null"),
     ])
     func badNativeInputIsA400NamingTheField(json: String, field: String?, message: String) async throws {
         try await TestApp.run { client, store, _ in
             let (status, body, _) = try await client.post("/api/v1/alerts", json)
             #expect(status == .badRequest)
-            #expect(body["field"] as? String == field)
+            // No field is `null`, never "" or absent.
+            #expect(field.map { body["field"] as? String == $0 } ?? (body["field"] is NSNull), "\(body)")
             #expect((body["error"] as? String)?.contains(message) == true, "\(body)")
             #expect(try await store.incidents(IncidentQuery(status: .all)).isEmpty)
         }
@@ -155,6 +157,12 @@ import Testing
             #expect(badTime.1["field"] as? String == "alerts[0].startsAt")
             let missing = try await client.post("/api/v1/alertmanager", #"{"version": "4"}"#)
             #expect(missing.1["field"] as? String == "alerts")
+            let array = try await client.post("/api/v1/alertmanager", "[]")
+            #expect(array.0 == .badRequest)
+            #expect(array.1["error"] as? String == "malformed JSON: expected an object")
+            #expect(array.1["field"] is NSNull)
+            let null = try await client.post("/api/v1/alertmanager", "null")
+            #expect(null.1["field"] is NSNull, "\(null.1)")
         }
     }
 

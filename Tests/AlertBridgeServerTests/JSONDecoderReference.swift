@@ -5,9 +5,10 @@ import Hummingbird
 
 /// The ingest decoding that ``IngestJSON`` replaced, kept as the reference of the
 /// differential tests: `JSONDecoder` into `Codable` structs, `DecodingErrors` for the
-/// messages, then the same validation as before. Two rules came later and are here too:
-/// `\u0000` reads as U+FFFD (through ``JSONBody``, as the `JSONDecoder` endpoints do), and
-/// a summary taken from an annotation or label is cut (``IngestLimits/derivedSummary(_:)``).
+/// messages, then the same validation as before. Rules that came later are here too:
+/// `\u0000` reads as U+FFFD (through ``JSONBody``, as the `JSONDecoder` endpoints do), a
+/// summary taken from an annotation or label is cut (``IngestLimits/derivedSummary(_:)``),
+/// and an invalid label name is named as `labels.NAME`, once its length is checked.
 enum JSONDecoderReference {
     static func native(_ body: [UInt8], limits: IngestLimits = IngestLimits()) -> Result<[Alert], APIError> {
         let data = JSONBody.data(ByteBuffer(bytes: body))
@@ -162,11 +163,11 @@ enum JSONDecoderReference {
                                  limits: IngestLimits) throws(APIError) {
         guard map.count <= max else { throw .badRequest("has \(map.count) entries, more than the limit of \(max)", field: field) }
         for (name, value) in map {
-            if validateNames && !Matcher.isValidLabelName(name) {
-                throw .badRequest("\"\(name)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", field: field)
-            }
             if name.utf8.count > limits.maxNameLength {
                 throw .badRequest("name is longer than \(limits.maxNameLength) bytes", field: "\(field).\(name.prefix(32))")
+            }
+            if validateNames && !Matcher.isValidLabelName(name) {
+                throw .badRequest("\"\(name)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", field: "\(field).\(name)")
             }
             if value.utf8.count > maxValue {
                 throw .badRequest("is longer than \(maxValue) bytes", field: "\(field).\(name)")

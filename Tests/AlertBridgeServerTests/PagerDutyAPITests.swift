@@ -1,7 +1,11 @@
 import AlertBridgeConfig
 import AlertBridgeCore
+import AlertBridgeServer
+import AlertBridgeStore
 import Foundation
+import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 
 /// `POST /v2/enqueue` answers as PagerDuty's Events API v2 does.
@@ -154,7 +158,42 @@ import Testing
             let limited = try await client.post("/v2/enqueue", trigger(routingKey: "grafana-key"))
             #expect(limited.0 == .tooManyRequests)
             #expect(limited.2[.retryAfter] == "1")
+            // In PagerDuty's shape, as its 400 is: a sender logs `status` and `message`.
+            #expect(limited.1["status"] as? String == "throttle exceeded", "\(limited.1)")
+            #expect(limited.1["message"] as? String == "Requests for this routing key are arriving too quickly. Please retry later.")
+            #expect(limited.1["errors"] as? [String] == [#"token "grafana" is over its rate limit of 1 requests per second"#])
+            #expect(limited.1["field"] == nil && limited.1["error"] == nil, "not alertbridge's own error shape: \(limited.1)")
             #expect(try await app.store.openIncident(dedupKey: "icn1-edge-latency")?.alertCount == 2)
+        }
+    }
+
+    @Test func aBodyOverTheLimitIs413InPagerDutyShape() async throws {
+        try await TestApp.run(maxBodyBytes: 256) { client, store, _ in
+            let (status, body, _) = try await client.post("/v2/enqueue", trigger())
+            #expect(status == .contentTooLarge)
+            #expect(body["status"] as? String == "invalid event", "\(body)")
+            #expect(body["message"] as? String == "Event object is invalid")
+            #expect(body["errors"] as? [String] == ["the request body is larger than the limit of 256 bytes"])
+            #expect(body["field"] == nil, "\(body)")
+            #expect(try await store.incidents(.init(status: .all)).isEmpty)
+        }
+    }
+
+    /// The store cannot commit: 503 with `Retry-After`, which PagerDuty's clients retry.
+    @Test func aStoreThatCannotCommitIs503InPagerDutyShape() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        try await store.close()
+        let app = AlertBridgeApplication(store: store, rules: TestApp.rules, policies: TestApp.policies,
+                                         clock: ManualClock(TestApp.t0))
+        try await Application(router: app.router()).test(.router) { client in
+            let (status, body, headers) = try await client.post("/v2/enqueue", trigger())
+            #expect(status == .serviceUnavailable, "\(body)")
+            #expect(headers[.retryAfter] == "1")
+            #expect(body["status"] as? String == "unavailable", "\(body)")
+            #expect(body["message"] as? String == "The event was not stored. Please retry later.")
+            #expect(body["errors"] as? [String] == ["the store could not commit the alerts; retry"], "\(body)")
         }
     }
 }

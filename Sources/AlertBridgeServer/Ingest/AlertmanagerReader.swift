@@ -24,8 +24,8 @@ enum AlertmanagerReader {
         guard kind == .object else {
             try reader.skipValue()
             try reader.expectEnd()
-            if kind == .null { throw .badRequest("expected an object, found null", field: "") }
-            throw .badRequest("malformed JSON: expected an object or an array of objects")
+            if kind == .null { throw .badRequest("expected an object, found null") }
+            throw .badRequest("malformed JSON: expected an object")
         }
         var problem = DecodingProblem()
         var version: String?

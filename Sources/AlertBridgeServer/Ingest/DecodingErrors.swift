@@ -12,11 +12,14 @@ enum DecodingErrors {
         }
         switch error {
         case .typeMismatch(_, let context) where context.codingPath.isEmpty:
-            return .badRequest("malformed JSON: expected an object or an array of objects")
+            // Every body decoded here is one object; only the native reader takes an array.
+            return .badRequest("malformed JSON: expected an object")
         case .typeMismatch(let type, let context):
             return .badRequest("expected \(describe(type))", field: path(context.codingPath))
         case .valueNotFound(let type, let context):
-            return .badRequest("expected \(describe(type)), found null", field: path(context.codingPath))
+            // A `null` body is no field: `null`, as in every other error about the whole body.
+            return .badRequest("expected \(describe(type)), found null",
+                               field: context.codingPath.isEmpty ? nil : path(context.codingPath))
         case .keyNotFound(let key, let context):
             return .badRequest("is required", field: path(context.codingPath + [key]))
         case .dataCorrupted(let context):

@@ -21,11 +21,12 @@ extension IngestLimits {
             throw .badRequest("has \(map.count) entries, more than the limit of \(max)", field: path.field(name))
         }
         for (key, value) in map {
-            if validateNames && !Matcher.isValidLabelName(key) {
-                throw .badRequest("\"\(key)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", field: path.field(name))
-            }
+            // The length first: a name named in the answer (`labels.NAME`) is then at most that long.
             if key.utf8.count > maxNameLength {
                 throw .badRequest("name is longer than \(maxNameLength) bytes", field: "\(path.field(name)).\(key.prefix(32))")
+            }
+            if validateNames && !Matcher.isValidLabelName(key) {
+                throw .badRequest("\"\(key)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", field: "\(path.field(name)).\(key)")
             }
             if value.utf8.count > maxValue {
                 throw .badRequest("is longer than \(maxValue) bytes", field: "\(path.field(name)).\(key)")

@@ -22,7 +22,7 @@ enum NativeAlertReader {
         case let first:
             try reader.skipValue()
             try reader.expectEnd()
-            if first == UInt8(ascii: "n") { throw .badRequest("expected an object, found null", field: "") }
+            if first == UInt8(ascii: "n") { throw .badRequest("expected an object, found null") }
             throw .badRequest("malformed JSON: expected an object or an array of objects")
         }
     }

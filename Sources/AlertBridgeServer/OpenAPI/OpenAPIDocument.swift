@@ -11,7 +11,8 @@ info:
   version: "1"
   description: >
     Turns monitoring alerts into deduplicated incidents and pages people through a tiered
-    escalation policy. All times are RFC 3339 UTC. Errors are `{"error": ..., "field": ...}`.
+    escalation policy. All times are RFC 3339 UTC. Errors are `{"error": ..., "field": ...}`,
+    except on /v2/enqueue, which answers in PagerDuty's shape.
 servers:
   - url: http://127.0.0.1:8080
 security:
@@ -166,11 +167,18 @@ components:
         client_url: {type: string}
     PagerDutyResult:
       type: object
-      required: [status, message]
+      required: [status, message, dedup_key]
       properties:
-        status: {type: string}
+        status: {type: string, const: success}
         message: {type: string}
         dedup_key: {type: string}
+    PagerDutyError:
+      type: object
+      description: PagerDuty's error shape, for every refusal of /v2/enqueue
+      required: [status, message, errors]
+      properties:
+        status: {type: string, description: "a short name: invalid event, throttle exceeded, unavailable"}
+        message: {type: string}
         errors: {type: array, items: {type: string}}
     TimelineEntry:
       type: object
@@ -341,10 +349,20 @@ paths:
           content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyResult"}}}
         "400":
           description: '{"status":"invalid event","message":"Event object is invalid","errors":[...]}'
-          content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyResult"}}}
-        "413": {$ref: "#/components/responses/TooLarge"}
-        "429": {$ref: "#/components/responses/TooManyRequests"}
-        "503": {$ref: "#/components/responses/Unavailable"}
+          content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyError"}}}
+        "413":
+          description: 'the body is over the configured limit: {"status":"invalid event","message":"Event object is invalid","errors":[...]}'
+          content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyError"}}}
+        "429":
+          description: 'the routing key is over its rate limit: {"status":"throttle exceeded","message":...,"errors":[...]}'
+          headers:
+            Retry-After: {schema: {type: integer}, description: seconds to wait}
+          content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyError"}}}
+        "503":
+          description: 'the store could not commit; retry: {"status":"unavailable","message":...,"errors":[...]}'
+          headers:
+            Retry-After: {schema: {type: integer}, description: seconds to wait}
+          content: {application/json: {schema: {$ref: "#/components/schemas/PagerDutyError"}}}
   /api/v1/heartbeats:
     get:
       summary: The configured heartbeats and whether their monitors are alive, by name

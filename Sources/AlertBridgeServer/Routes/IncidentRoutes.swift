@@ -14,6 +14,10 @@ struct IncidentRoutes {
     struct ActionBody: Decodable {
         var by: String
         var note: String?
+
+        /// What a request without a body is told to send.
+        static let example = #"{"by": "alice"}"#
+        static let noteExample = #"{"by": "alice", "note": "origin TLS certificate expired"}"#
     }
 
     func register(on router: some RouterMethods<AppRequestContext>) {
@@ -47,7 +51,7 @@ struct IncidentRoutes {
             return try await act(.resolve(by: body.by, note: body.note), context)
         }
         router.post("/api/v1/incidents/:id/notes") { request, context in
-            let body = try await Self.action(request)
+            let body = try await Self.action(request, example: ActionBody.noteExample)
             guard let note = body.note, !note.isEmpty else { throw APIError.badRequest("is required", field: "note") }
             return try await act(.note(by: body.by, text: note), context)
         }
@@ -91,8 +95,8 @@ struct IncidentRoutes {
         return id
     }
 
-    private static func action(_ request: Request) async throws -> ActionBody {
-        let body = try await OperatorInput.decode(ActionBody.self, from: request)
+    private static func action(_ request: Request, example: String = ActionBody.example) async throws -> ActionBody {
+        let body = try await OperatorInput.decode(ActionBody.self, from: request, example: example)
         _ = try OperatorInput.checkBy(body.by)
         if let note = body.note, note.utf8.count > 8192 {
             throw APIError.badRequest("is longer than 8192 bytes", field: "note")

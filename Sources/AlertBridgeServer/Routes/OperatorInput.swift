@@ -6,14 +6,21 @@ enum OperatorInput {
     /// Operator bodies are a few fields; anything larger is a mistake, not a request.
     static let maxBodyBytes = 64 * 1024
 
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    /// - Parameter example: a body that would do, shown when there is none at all: an empty
+    ///   body is a request sent without one (`curl -X POST` and no `-d`), not broken JSON.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, example: String) async throws -> T {
         let buffer = try await request.body.collect(upTo: maxBodyBytes)
+        guard buffer.readableBytesView.contains(where: { !jsonWhitespace.contains($0) }) else {
+            throw APIError.badRequest("the body must be a JSON object such as \(example)")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: JSONBody.data(buffer))
         } catch {
             throw DecodingErrors.apiError(error)
         }
     }
+
+    private static let jsonWhitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
 
     /// `?status=` of a listing: one of the filter's values, or `nil` when not given.
     static func status<Filter: RawRepresentable & CaseIterable>(_ text: String?, as _: Filter.Type) throws -> Filter?

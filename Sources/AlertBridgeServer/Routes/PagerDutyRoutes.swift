@@ -4,8 +4,9 @@ import Foundation
 import Hummingbird
 
 /// `POST /v2/enqueue`, answering as PagerDuty's Events API v2 does: 202 with
-/// `{"status":"success","message":"Event processed","dedup_key":...}`, 400 with
-/// `{"status":"invalid event",...,"errors":[...]}`, 429 when the token is over its limit.
+/// `{"status":"success","message":"Event processed","dedup_key":...}`, and every refusal
+/// (400, 413, 429 when the token is over its limit, 503 when the store cannot commit) in
+/// PagerDuty's error shape, ``PagerDutyRefusal``.
 struct PagerDutyRoutes {
     let ingestor: Ingestor
     let store: any IncidentStore
@@ -14,28 +15,33 @@ struct PagerDutyRoutes {
 
     func register(on router: some RouterMethods<AppRequestContext>) {
         router.post("/v2/enqueue") { request, _ in
-            let body: ByteBuffer
             do {
-                body = try await request.body.collect(upTo: maxBodyBytes)
-            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-                throw APIError(.contentTooLarge, "request body is larger than the limit of \(maxBodyBytes) bytes")
+                return try await enqueue(request)
+            } catch let refusal as PagerDutyRefusal {
+                return try refusal.response()
             }
-            let event: PagerDutyEvent
-            do {
-                event = try JSONDecoder().decode(PagerDutyEvent.self, from: JSONBody.data(body))
-            } catch {
-                let api = DecodingErrors.apiError(error)
-                return try Self.invalid([api.field.map { "'\($0)' \(api.message)" } ?? api.message])
-            }
-            let problems = event.problems(limits: ingestor.limits)
-            guard problems.isEmpty else { return try Self.invalid(problems) }
-            let by: String
-            do {
-                by = try authorize(event.routing_key!)
-            } catch let invalid as PagerDutyInvalid {
-                return try invalid.response()
-            }
-            let key = event.dedup_key ?? Self.newDedupKey()
+        }
+    }
+
+    private func enqueue(_ request: Request) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw PagerDutyRefusal.tooLarge(limit: maxBodyBytes)
+        }
+        let event: PagerDutyEvent
+        do {
+            event = try JSONDecoder().decode(PagerDutyEvent.self, from: JSONBody.data(body))
+        } catch {
+            let api = DecodingErrors.apiError(error)
+            throw PagerDutyRefusal.invalid([api.field.map { "'\($0)' \(api.message)" } ?? api.message])
+        }
+        let problems = event.problems(limits: ingestor.limits)
+        guard problems.isEmpty else { throw PagerDutyRefusal.invalid(problems) }
+        let by = try authorize(event.routing_key!)
+        let key = event.dedup_key ?? Self.newDedupKey()
+        do {
             switch PagerDutyEvent.Action(rawValue: event.event_action!)! {
             case .trigger:
                 let alert = event.alert(dedupKey: key, limits: ingestor.limits)
@@ -45,21 +51,24 @@ struct PagerDutyRoutes {
             case .resolve:
                 try await act(.resolve(by: by, note: "resolved through the Events API"), key: key)
             }
-            return try JSONResponse.make(["status": "success", "message": "Event processed", "dedup_key": key], status: .accepted)
+        } catch let error as APIError where error.status == .serviceUnavailable {
+            throw PagerDutyRefusal.unavailable(error.message)
+        } catch StoreError.unavailable(let why) {
+            throw PagerDutyRefusal.unavailable("the store is unavailable (\(why)); retry")
         }
+        return try JSONResponse.make(["status": "success", "message": "Event processed", "dedup_key": key], status: .accepted)
     }
 
     /// The routing key is an `ingest` token (any key in protected mode); returns who acts.
-    private func authorize(_ routingKey: String) throws -> String {
+    private func authorize(_ routingKey: String) throws(PagerDutyRefusal) -> String {
         guard !authenticator.isOpen else { return "pagerduty" }
         guard let token = authenticator.token(presenting: Substring(routingKey)), token.scopes.contains(.ingest) else {
-            throw PagerDutyInvalid(errors: ["'routing_key' is not a valid ingest token"])
+            throw .invalid(["'routing_key' is not a valid ingest token"])
         }
         do {
             try authenticator.authorize(token, for: .ingest)
         } catch {
-            throw APIError(.tooManyRequests, "Requests for this routing key are arriving too quickly. Please retry later.",
-                           retryAfterSeconds: error.retryAfterSeconds)
+            throw .throttled(error.message, retryAfterSeconds: error.retryAfterSeconds)
         }
         return token.name
     }
@@ -81,19 +90,43 @@ struct PagerDutyRoutes {
     static func newDedupKey() -> String {
         UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     }
-
-    static func invalid(_ errors: [String]) throws -> Response {
-        try PagerDutyInvalid(errors: errors).response()
-    }
 }
 
-/// PagerDuty's 400 answer.
-struct PagerDutyInvalid: Error {
+/// A refusal in PagerDuty's error shape, `{"status": SHORT NAME, "message": ..., "errors": [...]}`,
+/// which PagerDuty's clients log, whatever the HTTP status: its 400 for an invalid event,
+/// and the same shape for a body over the limit, a routing key over its rate limit and a
+/// store that cannot commit (the last two with `Retry-After`; PagerDuty's clients retry them).
+struct PagerDutyRefusal: Error {
+    var status: HTTPResponse.Status
+    var summary: String
+    var message: String
     var errors: [String]
+    var retryAfterSeconds: Int?
+
+    static func invalid(_ errors: [String]) -> Self {
+        Self(status: .badRequest, summary: "invalid event", message: "Event object is invalid", errors: errors)
+    }
+
+    static func tooLarge(limit: Int) -> Self {
+        Self(status: .contentTooLarge, summary: "invalid event", message: "Event object is invalid",
+             errors: ["the request body is larger than the limit of \(limit) bytes"])
+    }
+
+    static func throttled(_ why: String, retryAfterSeconds: Int?) -> Self {
+        Self(status: .tooManyRequests, summary: "throttle exceeded",
+             message: "Requests for this routing key are arriving too quickly. Please retry later.", errors: [why],
+             retryAfterSeconds: retryAfterSeconds)
+    }
+
+    static func unavailable(_ why: String) -> Self {
+        Self(status: .serviceUnavailable, summary: "unavailable",
+             message: "The event was not stored. Please retry later.", errors: [why], retryAfterSeconds: 1)
+    }
 
     func response() throws -> Response {
         struct Body: Encodable { var status: String; var message: String; var errors: [String] }
-        return try JSONResponse.make(Body(status: "invalid event", message: "Event object is invalid", errors: errors),
-                                     status: .badRequest)
+        var response = try JSONResponse.make(Body(status: summary, message: message, errors: errors), status: status)
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        return response
     }
 }

@@ -18,6 +18,9 @@ struct SilenceRoutes {
         var duration: String?
         var by: String
         var comment: String
+
+        /// What a request without a body is told to send.
+        static let example = #"{"matchers": ["pop = ICN1"], "duration": "2h", "by": "alice", "comment": "ICN1 fibre maintenance"}"#
     }
 
     static let maxMatchers = 32
@@ -34,7 +37,8 @@ struct SilenceRoutes {
         }
         router.post("/api/v1/silences") { request, _ in
             let now = clock.now()
-            let silence = try Self.silence(from: try await OperatorInput.decode(NewSilenceBody.self, from: request), now: now)
+            let body = try await OperatorInput.decode(NewSilenceBody.self, from: request, example: NewSilenceBody.example)
+            let silence = try Self.silence(from: body, now: now)
             let stored = try await store.createSilence(silence)
             return try JSONResponse.make(SilenceJSON(silence: stored, now: now), status: .created)
         }
