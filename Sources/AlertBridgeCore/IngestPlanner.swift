@@ -156,6 +156,7 @@ public enum IngestPlanner {
             }
             let decision = EscalationPlanner.start(incident, policy: policy, now: now, reason: reason)
             incident = decision.incident
+            incident.policy = routed.policy
             pages += decision.pages
             timeline += decision.timeline
             snapshots[incident.id] = policy
@@ -243,6 +244,25 @@ public enum IngestPlanner {
             timeline.append(TimelineEntry(incidentID: incidentID, at: now, kind: .alert, by: source, detail: muted.detail))
         }
 
+        /// The severity rose, and the rule's `severity_policies` picks another policy for the
+        /// new severity: the incident runs that one from now. One already paging pages the
+        /// new policy's tier 1 at once (a PoP gone from warning to critical gets the critical
+        /// response, not the rest of the warning timers); an acknowledged or held one keeps
+        /// its state under the new policy's timers.
+        mutating func switchPolicy(_ incident: inout Incident, to routed: RoutedAlert, muted: Mute?, now: Timestamp) {
+            guard let policy = routed.escalationPolicy, routed.policy != incident.policy else { return }
+            timeline.append(TimelineEntry(
+                incidentID: incident.id, at: now, kind: .escalated, by: routed.alert.source,
+                detail: "\(incident.severity.rawValue): escalating by policy \(routed.policy) instead of \(incident.policy) (severity_policies)"))
+            incident.policy = routed.policy
+            snapshots[incident.id] = policy
+            if incident.status == .triggered, incident.escalation.hasPaged, muted == nil {
+                startEscalation(&incident, routed, now: now, reason: .escalated)
+            } else {
+                incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
+            }
+        }
+
         /// Starts paging a new or reopened incident, or holds it while a silence lasts or
         /// its inhibitor is open.
         mutating func escalate(_ incident: inout Incident, _ routed: RoutedAlert, muted: Mute?, now: Timestamp,
@@ -298,6 +318,7 @@ public enum IngestPlanner {
                 }
                 let muted = mute(of: routed, now: now)
                 if var incident = existing, incident.status.isOpen {
+                    let severityBefore = incident.severity
                     merge(alert, into: &incident, now: now)
                     // Created muted (or without a policy): page once an alert arrives that is not.
                     let startsPaging = muted == nil && routed.escalationPolicy != nil && incident.status == .triggered
@@ -307,6 +328,9 @@ public enum IngestPlanner {
                     // held by this silence or inhibitor too, and pages once nothing holds it.
                     if let muted, routed.escalationPolicy != nil, incident.status == .triggered, !incident.escalation.hasPaged {
                         holdEscalation(&incident, routed, muted, now: now)
+                    }
+                    if !startsPaging, incident.severity > severityBefore {
+                        switchPolicy(&incident, to: routed, muted: muted, now: now)
                     }
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,

@@ -290,3 +290,63 @@ import Testing
         #expect(fresh.outcomes.map(\.kind) == [.reopened])
     }
 }
+
+/// `severity_policies`: an incident whose severity rises runs the policy of its new severity.
+@Suite struct SeverityPolicyPlannerTests {
+    let t0 = Timestamp(seconds: 1_795_457_100)
+    let performance = EscalationPolicy(name: "cdn-performance", tiers: [
+        .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+    ], ackTimeout: .seconds(1800))
+    let outage = EscalationPolicy(name: "pop-outage", tiers: [
+        .init(name: "noc-phone", notify: [.init(connector: "console")], escalateAfter: .seconds(300)),
+    ], ackTimeout: .seconds(600))
+
+    func routed(_ severity: Severity) -> RoutedAlert {
+        let policy = severity == .critical ? outage : performance
+        let alert = Alert(source: "cdn-monitor", status: .firing, severity: severity, summary: "5xx at SYD1",
+                          labels: ["alertname": "EdgeErrorRateHigh", "pop": "SYD1"])
+        return RoutedAlert(alert: alert, rule: "edge-errors", dedupKey: "EdgeErrorRateHigh/SYD1", policy: policy.name,
+                           escalationPolicy: policy)
+    }
+
+    func opened() throws -> Incident {
+        try #require(IngestPlanner.plan([routed(.warning)], current: [:], alertStatus: [:], now: t0).assigningIDs([5]).incidents.first)
+    }
+
+    @Test func aPagingIncidentThatTurnsCriticalPagesTheCriticalPolicyAtOnce() throws {
+        let incident = try opened()
+        #expect(incident.policy == "cdn-performance")
+        let key = IngestPlanner.AlertKey(incidentID: 5, fingerprint: routed(.critical).alert.fingerprint)
+        let plan = IngestPlanner.plan([routed(.critical)], current: [incident.dedupKey: incident], alertStatus: [key: .firing],
+                                      now: t0 + .seconds(120))
+        #expect(plan.outcomes.map(\.kind) == [.merged])
+        let now = try #require(plan.incidents.first)
+        #expect(now.policy == "pop-outage" && now.severity == .critical)
+        #expect(plan.policySnapshots[5] == outage)
+        #expect(plan.pages.map { "\($0.tierName):\($0.reason.rawValue)" } == ["noc-phone:escalated"])
+        #expect(now.nextEscalationAt == t0 + .seconds(120 + 300))
+        #expect(plan.timeline.contains { $0.detail == "critical: escalating by policy pop-outage instead of cdn-performance (severity_policies)" })
+    }
+
+    @Test func anAcknowledgedIncidentKeepsItsAcknowledgementUnderTheNewTimers() throws {
+        var incident = try opened()
+        incident.status = .acknowledged
+        incident.acknowledgedAt = t0 + .seconds(60)
+        incident.acknowledgedBy = "alice"
+        let plan = IngestPlanner.plan([routed(.critical)], current: [incident.dedupKey: incident], alertStatus: [:],
+                                      now: t0 + .seconds(120))
+        let now = try #require(plan.incidents.first)
+        #expect(plan.pages.isEmpty)
+        #expect(now.status == .acknowledged && now.policy == "pop-outage")
+        #expect(now.nextEscalationAt == t0 + .seconds(60 + 600))  // pop-outage's ack_timeout
+    }
+
+    @Test func theSamePolicyOrAnUnchangedSeverityChangesNothing() throws {
+        let incident = try opened()
+        var sameSeverity = routed(.warning)
+        sameSeverity.alert.labels["instance"] = "edge-02"
+        let plan = IngestPlanner.plan([sameSeverity], current: [incident.dedupKey: incident], alertStatus: [:], now: t0 + .seconds(60))
+        #expect(plan.pages.isEmpty && plan.policySnapshots.isEmpty)
+        #expect(plan.incidents.first?.policy == "cdn-performance")
+    }
+}

@@ -41,6 +41,9 @@ import Testing
     @Test func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {
         try await Self.withStore { try await $0.anInhibitedIncidentPagesOnceItsInhibitorResolves() }
     }
+    @Test func aRiseInSeverityRunsTheSeverityPolicy() async throws {
+        try await Self.withStore { try await $0.aRiseInSeverityRunsTheSeverityPolicy() }
+    }
     @Test func deliveryOutcomesReachTheTimeline() async throws {
         try await Self.withStore { try await $0.deliveryOutcomesReachTheTimeline() }
     }

@@ -276,6 +276,29 @@ struct StoreConformance {
         #expect(timeline.contains("incident \(source) (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open: paging"))
     }
 
+    /// A rise in severity that the rule's `severity_policies` maps to another policy: the
+    /// incident is stored under that policy and escalates by it.
+    func aRiseInSeverityRunsTheSeverityPolicy() async throws {
+        let outage = EscalationPolicy(name: "pop-outage", tiers: [
+            .init(name: "noc-phone", notify: [.init(connector: "console")], escalateAfter: .seconds(300)),
+            .init(name: "rnd-phone", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(300)),
+        ])
+        let id = try #require(try await store.ingest([Self.routed("a", severity: .warning)], now: t0)[0].incidentID)
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(86_400), limit: 100)
+        var critical = Self.routed("a", severity: .critical)
+        critical.policy = outage.name
+        critical.escalationPolicy = outage
+        #expect(try await store.ingest([critical], now: t0 + .seconds(60))[0].kind == .merged)
+        let stored = try #require(try await store.incident(id: id)?.incident)
+        #expect(stored.policy == "pop-outage" && stored.severity == .critical)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(86_400), limit: 100)
+            .map { "\($0.tierName):\($0.event.rawValue)" } == ["noc-phone:escalated"])
+        // Five minutes on (not cdn-performance's fifteen), its tier 2 is paged.
+        _ = try await store.advanceEscalations(now: t0 + .seconds(360), limit: 10)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100)
+            .map(\.tierName) == ["rnd-phone"])
+    }
+
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)

@@ -97,7 +97,7 @@ extension PostgresStore {
                 resolved_by text, next_escalation_at bigint, escalation jsonb)
             ON CONFLICT (id) DO UPDATE SET
                 status = excluded.status, title = excluded.title, severity = excluded.severity,
-                tier = excluded.tier, alert_count = excluded.alert_count, firing_count = excluded.firing_count,
+                policy = excluded.policy, tier = excluded.tier, alert_count = excluded.alert_count, firing_count = excluded.firing_count,
                 last_alert_at = excluded.last_alert_at, acknowledged_at = excluded.acknowledged_at,
                 acknowledged_by = excluded.acknowledged_by, resolved_at = excluded.resolved_at,
                 resolved_by = excluded.resolved_by, next_escalation_at = excluded.next_escalation_at,

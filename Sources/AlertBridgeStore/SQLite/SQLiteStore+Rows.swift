@@ -71,7 +71,7 @@ extension SQLiteSession {
         let update = try prepare("""
             UPDATE incidents SET status = ?2, title = ?3, severity = ?4, tier = ?5, alert_count = ?6, firing_count = ?7,
                 last_alert_at = ?8, acknowledged_at = ?9, acknowledged_by = ?10, resolved_at = ?11, resolved_by = ?12,
-                next_escalation_at = ?13, escalation = ?14
+                next_escalation_at = ?13, escalation = ?14, policy = ?15
             WHERE id = ?1
             """)
         // The incidents a batch creates share one escalation state (paged at the same
@@ -108,7 +108,7 @@ extension SQLiteSession {
                     .integer(Int(i.id)), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue), .integer(i.tier),
                     .integer(i.alertCount), .integer(i.firingCount), Self.data(i.lastAlertAt), Self.data(i.acknowledgedAt),
                     Self.data(i.acknowledgedBy), Self.data(i.resolvedAt), Self.data(i.resolvedBy), Self.data(i.nextEscalationAt),
-                    escalation,
+                    escalation, .text(i.policy),
                 ])
             try expectOneRowChanged(incident: i.id)
             if snapshots[i.id] != nil {
