@@ -157,7 +157,9 @@ func printIncident(_ i: IncidentView) {
     }
     if let at = i.acknowledged_at { fields.append(["acknowledged", "\(at) by \(i.acknowledged_by ?? "?")"]) }
     if let at = i.resolved_at { fields.append(["resolved", "\(at) by \(i.resolved_by ?? "?")"]) }
-    if let at = i.next_escalation_at { fields.append(["next escalation", at]) }
+    // The earliest of its timers (next tier, an SLA deadline, ack timeout, auto-resolve, the
+    // end of a hold), not always a page: an operator must not read it as "tier 2 at".
+    if let at = i.next_escalation_at { fields.append(["next timer", at]) }
     if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody acknowledged"]) }
     if let breaches = i.sla_breaches, !breaches.isEmpty { fields.append(["SLA breached", breaches.joined(separator: ", ")]) }
     fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])

@@ -196,7 +196,7 @@ struct CLITests {
             let held = try API.decoder.decode(API.IngestResult.self, from: try await server.api.ingest("/api/v1/alerts", Self.alert))
             #expect(held.outcome == "suppressed")
             let before = try await Self.cli("show", "\(try #require(held.incidentId))", url: url)
-            #expect(before.stdout.contains("next escalation"), "due when the silence ends: \(before)")
+            #expect(before.stdout.contains("next timer"), "due when the silence ends: \(before)")
             #expect(before.stdout.split(separator: "\n").contains {
                 $0.hasPrefix("  paged ") && $0.hasSuffix(" nobody (a silence or an inhibition held it)")
             }, "\(before)")

@@ -238,7 +238,12 @@ components:
           description: the first acknowledgement, kept through an ack timeout or a reopen; the acknowledge SLA measures it
         resolved_at: {type: [string, "null"], format: date-time}
         resolved_by: {type: [string, "null"]}
-        next_escalation_at: {type: [string, "null"], format: date-time}
+        next_escalation_at:
+          type: [string, "null"]
+          format: date-time
+          description: >
+            when alertbridge next looks at the incident: the earliest of the next tier's page, an SLA
+            deadline, the ack timeout, auto_resolve_after and the end of a hold; null once resolved
         escalation_ended: {type: boolean}
         sla_breaches: {type: array, items: {type: string, enum: [acknowledge, resolve]}}
         alerts: {type: array, items: {$ref: "#/components/schemas/StoredAlert"}}
