@@ -69,14 +69,13 @@ public enum EscalationPlanner {
     ///     incident nobody was paged for yet, it pages nobody; an incident that already
     ///     paged escalates whatever silences say.
     ///   - firingLabels: the labels of the incident's firing alerts (its own labels when empty).
-    ///   - inhibitor: the incident named by `escalation.inhibitedBy`, as stored now (`nil`
-    ///     when there is none). While it is open, an incident nobody was paged for yet
-    ///     stays held.
+    ///   - inhibitors: the incidents named by `escalation.inhibitedBy`, as stored now. While
+    ///     one of them is open, an incident nobody was paged for yet stays held.
     public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
                                silences: [Silence] = [], firingLabels: [Labels] = [],
-                               inhibitor: Incident? = nil) -> Decision {
+                               inhibitors: [Incident] = []) -> Decision {
         var d = Decision(incident)
-        let heldUntil = heldUntil(incident, now: now, silences: silences, firingLabels: firingLabels, inhibitor: inhibitor)
+        let heldUntil = heldUntil(incident, now: now, silences: silences, firingLabels: firingLabels, inhibitors: inhibitors)
         guard incident.status.isOpen else {
             d.incident.nextEscalationAt = nil
             return d
@@ -111,9 +110,12 @@ public enum EscalationPlanner {
             if let heldUntil {
                 d.incident.escalation.heldUntil = heldUntil
             } else if !e.hasPaged {
-                if let source = e.inhibitedBy {
-                    let name = inhibitor.map { "incident \(source) (\($0.dedupKey))" } ?? "incident \(source)"
-                    d.timeline.append(entry(d, now, .escalated, "\(name), which inhibited this one, is resolved, and this one is still open: paging"))
+                if !e.inhibitedBy.isEmpty {
+                    let names = e.inhibitedBy.map { id in
+                        inhibitors.first { $0.id == id }.map { "incident \(id) (\($0.dedupKey))" } ?? "incident \(id)"
+                    }
+                    let (which, are) = names.count == 1 ? (names[0], "is") : (names.joined(separator: " and "), "are")
+                    d.timeline.append(entry(d, now, .escalated, "\(which), which inhibited this one, \(are) resolved, and this one is still open: paging"))
                 } else if e.heldUntil != nil {
                     d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"))
                 }
@@ -144,13 +146,13 @@ public enum EscalationPlanner {
     }
 
     /// While an incident nobody was paged for yet is held, when to look again: the next
-    /// check of its open inhibitor, else the end of the silences that hold every one of
+    /// check of its open inhibitors, else the end of the silences that hold every one of
     /// its firing alerts. `nil` when nothing holds it.
     static func heldUntil(_ incident: Incident, now: Timestamp, silences: [Silence], firingLabels: [Labels],
-                          inhibitor: Incident?) -> Timestamp? {
+                          inhibitors: [Incident]) -> Timestamp? {
         let e = incident.escalation
         guard !e.hasPaged else { return nil }
-        if let source = e.inhibitedBy, let inhibitor, inhibitor.id == source, inhibitor.status.isOpen {
+        if inhibitors.contains(where: { e.inhibitedBy.contains($0.id) && $0.status.isOpen }) {
             return now + inhibitionRecheck
         }
         guard !silences.isEmpty else { return nil }
@@ -247,7 +249,7 @@ public enum EscalationPlanner {
         d.incident.escalation.firstPagedAt = slaStart(d.incident) ?? now
         d.incident.escalation.step += 1
         d.incident.escalation.heldUntil = nil
-        d.incident.escalation.inhibitedBy = nil
+        d.incident.escalation.inhibitedBy = []
         d.incident.escalation.tierPagedAt = now
         d.incident.escalation.highestTier = max(d.incident.escalation.highestTier, tier)
         d.incident.tier = tier

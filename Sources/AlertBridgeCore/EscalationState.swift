@@ -33,10 +33,10 @@ public struct EscalationState: Sendable, Equatable, Codable {
     /// (``EscalationPlanner/inhibitionRecheck``). The engine then pages tier 1 unless
     /// something still holds it.
     public var heldUntil: Timestamp?
-    /// The open incident that inhibited this one, not paged yet: once that one resolves
-    /// and this one is still open, tier 1 is paged (as Alertmanager notifies a target
-    /// alert that outlives its source).
-    public var inhibitedBy: Int64?
+    /// The open incidents that inhibited this one, not paged yet: once none of them is
+    /// open and this one still is, tier 1 is paged (as Alertmanager notifies a target
+    /// alert that outlives its sources).
+    public var inhibitedBy: [Int64] = []
 
     public init() {}
 
@@ -79,6 +79,6 @@ public struct EscalationState: Sendable, Equatable, Codable {
         ackSLABreached = try c.decodeIfPresent(Bool.self, forKey: .ackSLABreached) ?? false
         resolveSLABreached = try c.decodeIfPresent(Bool.self, forKey: .resolveSLABreached) ?? false
         heldUntil = try c.decodeIfPresent(Timestamp.self, forKey: .heldUntil)
-        inhibitedBy = try c.decodeIfPresent(Int64.self, forKey: .inhibitedBy)
+        inhibitedBy = try c.decodeIfPresent([Int64].self, forKey: .inhibitedBy) ?? []
     }
 }

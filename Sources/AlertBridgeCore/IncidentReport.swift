@@ -74,11 +74,11 @@ public struct IncidentReport: Sendable {
         bySeverity = severities.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
         byPolicy = policies.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
         // From the first page, as the SLAs count: the hours a silence held an incident are
-        // nobody's response time. Never negative: instances of a fleet may disagree on the
-        // time by a little.
+        // nobody's response time, and an incident never paged has none. Never negative:
+        // instances of a fleet may disagree on the time by a little.
         func since(_ item: Item, _ at: Timestamp?) -> Duration? {
-            let start = item.firstPagedAt ?? item.createdAt
-            return at.map { .milliseconds(Swift.max(0, $0.milliseconds - start.milliseconds)) }
+            guard let start = item.firstPagedAt, let at else { return nil }
+            return .milliseconds(Swift.max(0, at.milliseconds - start.milliseconds))
         }
         timeToAcknowledge = Spread(items.compactMap { since($0, $0.acknowledgedAt) })
         timeToResolve = Spread(items.compactMap { since($0, $0.resolvedAt) })

@@ -116,17 +116,19 @@ public enum IngestPlanner {
         return plan
     }
 
-    /// Alerts of inhibiting rules first, the rest after, each in arrival order: within one
-    /// request (an Alertmanager group of a PoP holds `PopDown` and its `Edge*` alerts in any
-    /// order) a source inhibits its targets wherever it stands, and a source that resolves
-    /// in the batch no longer does.
+    /// Firing alerts of inhibiting rules first, the rest after, each in arrival order: an
+    /// Alertmanager group of a PoP holds `PopDown` and its `Edge*` alerts in any order, and
+    /// the source inhibits its targets wherever it stands. A recovery keeps its place: a
+    /// target that fired before its source recovered was inhibited (and, still firing a
+    /// minute on, pages then).
     static func applyingOrder(_ batch: [RoutedAlert]) -> [Int] {
         var sourceRules: Set<String> = []
         for routed in batch { for candidate in routed.inhibitors { sourceRules.insert(candidate.sourceRule) } }
         guard !sourceRules.isEmpty else { return Array(batch.indices) }
-        let sources = batch.indices.filter { sourceRules.contains(batch[$0].rule) }
+        func isSource(_ i: Int) -> Bool { batch[i].alert.status == .firing && sourceRules.contains(batch[i].rule) }
+        let sources = batch.indices.filter(isSource)
         guard !sources.isEmpty else { return Array(batch.indices) }
-        return sources + batch.indices.filter { !sourceRules.contains(batch[$0].rule) }
+        return sources + batch.indices.filter { !isSource($0) }
     }
 
     struct State {
@@ -146,17 +148,18 @@ public enum IngestPlanner {
         var snapshots: [Int64: EscalationPolicy] = [:]
         var newCount = 0
 
-        /// Pages tier 1 of the routed alert's policy and keeps that policy as the snapshot.
+        /// Pages tier 1 of the policy of the incident's severity and keeps that policy as the snapshot.
         mutating func startEscalation(_ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp,
                                       reason: EscalationPlanner.PageReason) {
-            guard let policy = routed.escalationPolicy else {
+            let chosen = routed.policy(at: incident.severity)
+            guard let policy = chosen.policy else {
                 timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: "alertbridge",
-                                              detail: "not paged: no escalation policy named \"\(routed.policy)\" is loaded"))
+                                              detail: "not paged: no escalation policy named \"\(chosen.name)\" is loaded"))
                 return
             }
             let decision = EscalationPlanner.start(incident, policy: policy, now: now, reason: reason)
             incident = decision.incident
-            incident.policy = routed.policy
+            incident.policy = chosen.name
             pages += decision.pages
             timeline += decision.timeline
             snapshots[incident.id] = policy
@@ -166,7 +169,8 @@ public enum IngestPlanner {
         /// now, the policy is kept (its timers, `auto_resolve_after` too, run), and the engine
         /// looks again when the silence ends or to see whether the inhibitor resolved.
         mutating func holdEscalation(_ incident: inout Incident, _ routed: RoutedAlert, _ muted: Mute, now: Timestamp) {
-            guard let policy = routed.escalationPolicy else {
+            let chosen = routed.policy(at: incident.severity)
+            guard let policy = chosen.policy else {
                 // Nothing to hold: without a policy nobody is paged anyway (and the timeline says so).
                 if case .silenced = muted { startEscalation(&incident, routed, now: now, reason: .triggered) }
                 return
@@ -174,10 +178,11 @@ public enum IngestPlanner {
             let end: Timestamp
             switch muted {
             case .silenced(let silence): end = silence.endsAt
-            case .inhibited(let source):
+            case .inhibited(let sources):
                 end = now + EscalationPlanner.inhibitionRecheck
-                incident.escalation.inhibitedBy = source.id
+                incident.escalation.inhibitedBy = sources.map(\.id)
             }
+            incident.policy = chosen.name
             // Held by several silences (one alert each), it pages when the first one ends.
             incident.escalation.heldUntil = min(incident.escalation.heldUntil ?? end, end)
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
@@ -212,14 +217,15 @@ public enum IngestPlanner {
         /// Why an alert pages nobody: a silence holds it, or an incident inhibits it.
         enum Mute {
             case silenced(Silence)
-            case inhibited(Incident)
+            /// Every open incident that inhibits the alert; the first is named.
+            case inhibited([Incident])
 
             var detail: String {
                 switch self {
                 case .silenced(let s):
                     "suppressed: silenced by silence \(s.id) until \(RFC3339.format(s.endsAt)) (\(s.createdBy): \(s.comment))"
-                case .inhibited(let source):
-                    Self.inhibitedDetail(source.id, source.dedupKey)
+                case .inhibited(let sources):
+                    Self.inhibitedDetail(sources[0].id, sources[0].dedupKey)
                 }
             }
 
@@ -231,15 +237,16 @@ public enum IngestPlanner {
         /// Inhibition first: an alert both inhibited and silenced must not page when the
         /// silence ends while its inhibiting incident is still open.
         func mute(of routed: RoutedAlert, now: Timestamp) -> Mute? {
-            if let source = inhibitor(of: routed) { return .inhibited(source) }
+            let sources = inhibitors(of: routed)
+            if !sources.isEmpty { return .inhibited(sources) }
             return silences.holding(routed.alert.labels, at: now).map(Mute.silenced)
         }
 
         /// Says on a new or reopened incident's timeline why it pages nobody.
         mutating func note(_ muted: Mute?, on incidentID: Int64, by source: String, at now: Timestamp) {
             guard let muted else { return }
-            if case .inhibited(let inhibitor) = muted, inhibitor.id < 0 {
-                inhibitionNotes.append(.init(timelineIndex: timeline.count, source: inhibitor.id, sourceKey: inhibitor.dedupKey))
+            if case .inhibited(let sources) = muted, sources[0].id < 0 {
+                inhibitionNotes.append(.init(timelineIndex: timeline.count, source: sources[0].id, sourceKey: sources[0].dedupKey))
             }
             timeline.append(TimelineEntry(incidentID: incidentID, at: now, kind: .alert, by: source, detail: muted.detail))
         }
@@ -249,18 +256,26 @@ public enum IngestPlanner {
         /// new policy's tier 1 at once (a PoP gone from warning to critical gets the critical
         /// response, not the rest of the warning timers); an acknowledged or held one keeps
         /// its state under the new policy's timers.
-        mutating func switchPolicy(_ incident: inout Incident, to routed: RoutedAlert, muted: Mute?, now: Timestamp) {
-            guard let policy = routed.escalationPolicy, routed.policy != incident.policy else { return }
+        /// - Returns: whether it paged.
+        mutating func switchPolicy(_ incident: inout Incident, to routed: RoutedAlert, now: Timestamp) -> Bool {
+            let chosen = routed.policy(at: incident.severity)
+            guard let policy = chosen.policy, chosen.name != incident.policy else { return false }
             timeline.append(TimelineEntry(
                 incidentID: incident.id, at: now, kind: .escalated, by: routed.alert.source,
-                detail: "\(incident.severity.rawValue): escalating by policy \(routed.policy) instead of \(incident.policy) (severity_policies)"))
-            incident.policy = routed.policy
+                detail: "\(incident.severity.rawValue): escalating by policy \(chosen.name) instead of \(incident.policy) (severity_policies)"))
+            incident.policy = chosen.name
             snapshots[incident.id] = policy
-            if incident.status == .triggered, incident.escalation.hasPaged, muted == nil {
+            // The tiers paged so far were the old policy's: notices go to the new one's.
+            incident.escalation.highestTier = 0
+            // Paging already (also for a muted alert: a running escalation goes on): the new
+            // policy from its tier 1, so no tier number of the old policy is left behind.
+            if incident.status == .triggered, incident.escalation.hasPaged {
                 startEscalation(&incident, routed, now: now, reason: .escalated)
-            } else {
-                incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
+                return true
             }
+            incident.tier = min(incident.tier, max(1, policy.tiers.count))
+            incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
+            return false
         }
 
         /// Starts paging a new or reopened incident, or holds it while a silence lasts or
@@ -274,17 +289,19 @@ public enum IngestPlanner {
             }
         }
 
-        /// An open incident of an inhibiting rule with equal labels, as of this point in the batch.
-        func inhibitor(of routed: RoutedAlert) -> Incident? {
+        /// The open incidents of inhibiting rules with equal labels, as of this point in the
+        /// batch: the alert pages once none of them is open.
+        func inhibitors(of routed: RoutedAlert) -> [Incident] {
+            var found: [Incident] = []
             for candidate in routed.inhibitors {
                 for id in byRule[candidate.sourceRule] ?? [] {
                     if let source = incidents[id], source.status.isOpen,
-                       candidate.isInhibited(routed.alert.labels, by: source.labels) {
-                        return source
+                       candidate.isInhibited(routed.alert.labels, by: source.labels), !found.contains(where: { $0.id == id }) {
+                        found.append(source)
                     }
                 }
             }
-            return nil
+            return found
         }
 
         mutating func touch(_ incident: Incident) {
@@ -321,16 +338,17 @@ public enum IngestPlanner {
                     let severityBefore = incident.severity
                     merge(alert, into: &incident, now: now)
                     // Created muted (or without a policy): page once an alert arrives that is not.
-                    let startsPaging = muted == nil && routed.escalationPolicy != nil && incident.status == .triggered
-                        && !incident.escalation.hasPaged
+                    var startsPaging = muted == nil && routed.policy(at: incident.severity).policy != nil
+                        && incident.status == .triggered && !incident.escalation.hasPaged
                     if startsPaging { startEscalation(&incident, routed, now: now, reason: .triggered) }
                     // A muted alert of an incident nobody was paged for (created muted): it is
                     // held by this silence or inhibitor too, and pages once nothing holds it.
-                    if let muted, routed.escalationPolicy != nil, incident.status == .triggered, !incident.escalation.hasPaged {
+                    if let muted, routed.policy(at: incident.severity).policy != nil, incident.status == .triggered,
+                       !incident.escalation.hasPaged {
                         holdEscalation(&incident, routed, muted, now: now)
                     }
-                    if !startsPaging, incident.severity > severityBefore {
-                        switchPolicy(&incident, to: routed, muted: muted, now: now)
+                    if !startsPaging, incident.severity > severityBefore, switchPolicy(&incident, to: routed, now: now) {
+                        startsPaging = true
                     }
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,

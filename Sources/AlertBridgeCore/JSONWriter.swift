@@ -106,7 +106,10 @@ public struct JSONWriter {
             w.field("ackSLABreached", e.ackSLABreached)
             w.field("resolveSLABreached", e.resolveSLABreached)
             if let at = e.heldUntil { w.field("silencedUntil", rfc3339: at) }
-            if let id = e.inhibitedBy { w.field("inhibitedBy", id) }
+            if !e.inhibitedBy.isEmpty {
+                w.key("inhibitedBy")
+                w.bytes.append(contentsOf: "[\(e.inhibitedBy.map(String.init).joined(separator: ","))]".utf8)
+            }
         }
     }
 

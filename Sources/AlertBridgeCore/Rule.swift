@@ -86,10 +86,15 @@ public struct RoutedAlert: Sendable, Equatable {
     /// The policy named by `policy`, as loaded; a new incident keeps it as its snapshot.
     /// `nil` when no such policy is loaded: the incident is recorded but not paged.
     public var escalationPolicy: EscalationPolicy?
+    /// The loaded policy of each severity, when the rule's `severity_policies` names any:
+    /// an incident runs the policy of its own severity, which (severity only rises) may be
+    /// above this alert's. Empty otherwise.
+    public var severityPolicies: [Severity: EscalationPolicy]
 
     public init(alert: Alert, rule: String, dedupKey: String, policy: String,
                 reopenWithin: Duration = .zero, resolve: Rule.ResolveMode = .all,
-                inhibitors: [InhibitCandidate] = [], escalationPolicy: EscalationPolicy? = nil) {
+                inhibitors: [InhibitCandidate] = [], escalationPolicy: EscalationPolicy? = nil,
+                severityPolicies: [Severity: EscalationPolicy] = [:]) {
         self.alert = alert
         self.rule = rule
         self.dedupKey = dedupKey
@@ -98,6 +103,14 @@ public struct RoutedAlert: Sendable, Equatable {
         self.resolve = resolve
         self.inhibitors = inhibitors
         self.escalationPolicy = escalationPolicy
+        self.severityPolicies = severityPolicies
+    }
+
+    /// The policy an incident of this alert's key runs at `severity`: its severity's, else
+    /// this alert's.
+    public func policy(at severity: Severity) -> (name: String, policy: EscalationPolicy?) {
+        if let policy = severityPolicies[severity] { return (policy.name, policy) }
+        return (policy, escalationPolicy)
     }
 }
 

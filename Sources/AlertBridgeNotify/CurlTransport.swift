@@ -309,9 +309,11 @@ public struct CurlTransport: Sendable {
             _ = ab_setopt_debug_callback(handle) { _, type, data, size, context in
                 guard type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
                 let state = Unmanaged<TransferState>.fromOpaque(context).takeUnretainedValue()
+                // One printable line (control characters, a NUL above all, would not store
+                // in PostgreSQL nor show in a terminal), bounded as the HTTP answers are.
                 let line = data.withMemoryRebound(to: UInt8.self, capacity: size) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: min(size, 512)), as: UTF8.self)
-                }.trimmingCharacters(in: .whitespacesAndNewlines)
+                    DeliveryClassifier.excerpt(Array(UnsafeBufferPointer(start: $0, count: min(size, 1024))))
+                }
                 if type == CURLINFO_HEADER_OUT {
                     state.recipientAsked = line.uppercased().hasPrefix("RCPT TO:")
                         ? String(line.dropFirst(8)).trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) : nil

@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("bearer tokens required", metadata: ["tokens": "\(loaded.server.tokens.map(\.name).sorted().joined(separator: ", "))"])
         }
 
+        // Before the store: a start that fails on its configuration must not have migrated
+        // a shared database, which every instance of the earlier build would refuse at its next start.
+        let pagers = try connectors(loaded.server)
         let location: StoreLocation
         do {
             location = try StoreLocation(parsing: store ?? loaded.server.store)
@@ -68,7 +71,7 @@ struct Serve: AsyncParsableCommand {
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
-                                         connectors: try connectors(loaded.server), tokens: loaded.server.tokens,
+                                         connectors: pagers, tokens: loaded.server.tokens,
                                          limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes,
                                          backoff: Backoff(maxAge: loaded.server.delivery.maxAge),
                                          deliveryLease: Dispatcher.lease(outlasting: loaded.server.delivery.timeout),

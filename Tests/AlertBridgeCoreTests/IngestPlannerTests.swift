@@ -191,15 +191,48 @@ import Testing
         #expect(!stored.timeline.contains { $0.detail?.contains("incident -") == true })
     }
 
-    /// The source resolves in the same request as a target fires: it no longer inhibits.
-    @Test func aSourceResolvingInTheSameBatchDoesNotInhibit() {
+    /// A recovery keeps its place: a source that resolves after its target fired in the
+    /// same batch inhibited it (held a minute, then paged if it still fires); one that
+    /// resolved before the target fired no longer inhibits it.
+    @Test func aSourceRecoveryKeepsItsPlaceInTheBatch() {
         var recovered = alert("PopDown", pop: "ICN1")
         recovered.alert.status = .resolved
         let firing = IngestPlanner.AlertKey(incidentID: 9, fingerprint: recovered.alert.fingerprint)
-        let plan = IngestPlanner.plan([target("ICN1"), recovered], current: ["PopDown/ICN1": popDown()],
-                                      alertStatus: [firing: .firing], inhibitSources: [popDown()], now: t0)
-        #expect(plan.outcomes.map(\.kind) == [.created, .resolved])
-        #expect(plan.pages.count == 1)
+        let after = IngestPlanner.plan([target("ICN1"), recovered], current: ["PopDown/ICN1": popDown()],
+                                       alertStatus: [firing: .firing], inhibitSources: [popDown()], now: t0)
+        #expect(after.outcomes.map(\.kind) == [.suppressed, .resolved])
+        #expect(after.pages.isEmpty)
+        let before = IngestPlanner.plan([recovered, target("ICN1")], current: ["PopDown/ICN1": popDown()],
+                                        alertStatus: [firing: .firing], inhibitSources: [popDown()], now: t0)
+        #expect(before.outcomes.map(\.kind) == [.resolved, .created])
+        #expect(before.pages.count == 1)
+    }
+
+    /// With a policy, a target inhibited by a source of its own batch is held by that
+    /// source's real id once the store allocated it.
+    @Test func aHoldOnASourceOfTheSameBatchNamesItsRealID() throws {
+        let plan = IngestPlanner.plan([target("ICN1"), alert("PopDown", pop: "ICN1")], current: [:], alertStatus: [:], now: t0)
+            .assigningIDs([41, 42])
+        #expect(plan.outcomes.map(\.kind) == [.suppressed, .created])
+        let held = try #require(plan.incidents.first { $0.id == 42 })
+        #expect(held.escalation.inhibitedBy == [41])
+    }
+
+    /// Two open incidents inhibit the target (a PoP down, and its region down): it stays
+    /// held until neither is open.
+    @Test func aTargetOfTwoSourcesIsHeldUntilBothResolve() throws {
+        var region = popDown()
+        region.id = 12
+        region.dedupKey = "PopDown/ICN1/backup-probe"
+        let held = try #require(IngestPlanner.plan([target("ICN1")], current: [:], alertStatus: [:],
+                                                   inhibitSources: [popDown(), region], now: t0).assigningIDs([10]).incidents.first)
+        #expect(Set(held.escalation.inhibitedBy) == [9, 12])
+        var d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(60), inhibitors: [popDown(.resolved), region])
+        #expect(d.pages.isEmpty)
+        region.status = .resolved
+        d = EscalationPlanner.advance(d.incident, policy: policy, now: t0 + .seconds(120), inhibitors: [popDown(.resolved), region])
+        #expect(d.pages.count == 1)
+        #expect(d.timeline.first?.detail?.hasPrefix("incident 9 (PopDown/ICN1) and incident 12 (PopDown/ICN1/backup-probe), which inhibited this one, are resolved") == true)
     }
 
     /// An inhibited incident is held, not forgotten: its policy's timers run (it
@@ -211,21 +244,21 @@ import Testing
         #expect(plan.pages.isEmpty)
         #expect(plan.policySnapshots[10] == policy)
         var held = try #require(plan.incidents.first)
-        #expect(held.escalation.inhibitedBy == 9)
+        #expect(held.escalation.inhibitedBy == [9])
         #expect(held.nextEscalationAt == t0 + EscalationPlanner.inhibitionRecheck)
 
         // A minute on, PopDown is still open: still held, looked at again a minute later.
-        var d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(60), inhibitor: popDown())
+        var d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(60), inhibitors: [popDown()])
         #expect(d.pages.isEmpty && d.timeline.isEmpty)
         #expect(d.incident.nextEscalationAt == t0 + .seconds(120))
         held = d.incident
 
         // PopDown resolved, the edge alert still fires: tier 1 is paged, and says why.
-        d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(120), inhibitor: popDown(.resolved))
+        d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(120), inhibitors: [popDown(.resolved)])
         #expect(d.pages.map(\.tier) == [1])
         #expect(d.timeline.first?.detail
                 == "incident 9 (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open: paging")
-        #expect(d.incident.escalation.inhibitedBy == nil && d.incident.escalation.heldUntil == nil)
+        #expect(d.incident.escalation.inhibitedBy.isEmpty && d.incident.escalation.heldUntil == nil)
         #expect(d.incident.firstPagedAt == t0 + .seconds(120))
         #expect(d.incident.nextEscalationAt == t0 + .seconds(120 + 900))
     }
@@ -233,7 +266,7 @@ import Testing
     @Test func anInhibitedIncidentAutoResolvesWhileItsInhibitorIsOpen() throws {
         let held = try #require(IngestPlanner.plan([target("ICN1")], current: [:], alertStatus: [:],
                                                    inhibitSources: [popDown()], now: t0).assigningIDs([10]).incidents.first)
-        let d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(4 * 3600), inhibitor: popDown())
+        let d = EscalationPlanner.advance(held, policy: policy, now: t0 + .seconds(4 * 3600), inhibitors: [popDown()])
         #expect(d.incident.status == .resolved)
         #expect(d.pages.isEmpty)
     }
@@ -301,12 +334,14 @@ import Testing
         .init(name: "noc-phone", notify: [.init(connector: "console")], escalateAfter: .seconds(300)),
     ], ackTimeout: .seconds(600))
 
-    func routed(_ severity: Severity) -> RoutedAlert {
+    /// As the Ingestor routes it for `severity_policies: {critical: pop-outage}`.
+    func routed(_ severity: Severity, instance: String = "edge-01") -> RoutedAlert {
         let policy = severity == .critical ? outage : performance
         let alert = Alert(source: "cdn-monitor", status: .firing, severity: severity, summary: "5xx at SYD1",
-                          labels: ["alertname": "EdgeErrorRateHigh", "pop": "SYD1"])
+                          labels: ["alertname": "EdgeErrorRateHigh", "pop": "SYD1", "instance": instance])
         return RoutedAlert(alert: alert, rule: "edge-errors", dedupKey: "EdgeErrorRateHigh/SYD1", policy: policy.name,
-                           escalationPolicy: policy)
+                           escalationPolicy: policy,
+                           severityPolicies: [.critical: outage, .error: performance, .warning: performance, .info: performance])
     }
 
     func opened() throws -> Incident {
@@ -339,6 +374,46 @@ import Testing
         #expect(plan.pages.isEmpty)
         #expect(now.status == .acknowledged && now.policy == "pop-outage")
         #expect(now.nextEscalationAt == t0 + .seconds(60 + 600))  // pop-outage's ack_timeout
+    }
+
+    @Test func aRepeatedCriticalAlertPagesOnce() throws {
+        let incident = try opened()
+        let key = IngestPlanner.AlertKey(incidentID: 5, fingerprint: routed(.critical).alert.fingerprint)
+        let plan = IngestPlanner.plan([routed(.critical), routed(.critical)], current: [incident.dedupKey: incident],
+                                      alertStatus: [key: .firing], now: t0 + .seconds(120))
+        #expect(plan.pages.count == 1)
+        #expect(plan.outcomes.map(\.startedPaging) == [true, false])  // the first wakes the dispatcher
+    }
+
+    /// A silenced critical alert still switches a paging incident: a running escalation
+    /// goes on, by the new policy from its tier 1 (no tier number of the old one is left).
+    @Test func aMutedRiseSwitchesAPagingIncidentFromTierOne() throws {
+        var incident = try opened()
+        incident.tier = 3  // say the warning policy had three tiers and reached the last
+        let silence = Silence(id: 1, matchers: [try Matcher(parsing: "instance = edge-02")], startsAt: t0,
+                              endsAt: t0 + .seconds(7200), createdBy: "alice", comment: "edge-02 rebuild", createdAt: t0)
+        let plan = IngestPlanner.plan([routed(.critical, instance: "edge-02")], current: [incident.dedupKey: incident],
+                                      alertStatus: [:], silences: [silence], now: t0 + .seconds(120))
+        #expect(plan.outcomes.map(\.kind) == [.suppressed])
+        let now = try #require(plan.incidents.first)
+        #expect(now.policy == "pop-outage" && now.tier == 1)
+        #expect(plan.pages.map(\.tierName) == ["noc-phone"])
+    }
+
+    /// An incident that went critical while a silence held it, and starts paging on a
+    /// warning alert no silence holds: it pages by the critical policy, its severity's.
+    @Test func lateFirstPagesRunTheIncidentsSeverityPolicy() throws {
+        let silence = Silence(id: 1, matchers: [try Matcher(parsing: "instance = edge-01")], startsAt: t0,
+                              endsAt: t0 + .seconds(7200), createdBy: "alice", comment: "edge-01 rebuild", createdAt: t0)
+        let held = try #require(IngestPlanner.plan([routed(.critical)], current: [:], alertStatus: [:], silences: [silence], now: t0)
+            .assigningIDs([5]).incidents.first)
+        #expect(held.policy == "pop-outage")
+        let plan = IngestPlanner.plan([routed(.warning, instance: "edge-02")], current: [held.dedupKey: held], alertStatus: [:],
+                                      silences: [silence], now: t0 + .seconds(60))
+        #expect(plan.outcomes.map(\.startedPaging) == [true])
+        #expect(plan.pages.map(\.tierName) == ["noc-phone"])
+        #expect(plan.incidents.first?.policy == "pop-outage")
+        #expect(plan.policySnapshots[5] == outage)
     }
 
     @Test func theSamePolicyOrAnUnchangedSeverityChangesNothing() throws {

@@ -184,18 +184,18 @@ import Testing
                                    silences: [silence(1, ["pop = ICN1"])], now: t0).assigningIDs([10])
         #expect(p.outcomes.map(\.kind) == [.suppressed])
         let incident = try #require(p.incidents.first { $0.id == 10 })
-        #expect(incident.escalation.inhibitedBy == 9)
+        #expect(incident.escalation.inhibitedBy == [9])
         #expect(p.timeline.contains { $0.detail?.hasPrefix("suppressed: inhibited by incident 9") == true })
         // The silence ends while PopDown is still open: nobody is paged.
         var d = EscalationPlanner.advance(incident, policy: policy, now: t0 + minutes(121), silences: [],
-                                          inhibitor: popDown)
+                                          inhibitors: [popDown])
         #expect(d.pages.isEmpty)
         #expect(d.incident.nextEscalationAt == t0 + minutes(122))
         // PopDown resolved while the silence still holds: held until the silence ends.
         var recovered = popDown
         recovered.status = .resolved
         d = EscalationPlanner.advance(incident, policy: policy, now: t0 + minutes(60), silences: [silence(1, ["pop = ICN1"])],
-                                      inhibitor: recovered)
+                                      inhibitors: [recovered])
         #expect(d.pages.isEmpty)
         #expect(d.incident.nextEscalationAt == t0 + minutes(120))
     }

@@ -198,7 +198,7 @@ struct CLITests {
             let before = try await Self.cli("show", "\(try #require(held.incidentId))", url: url)
             #expect(before.stdout.contains("next timer"), "due when the silence ends: \(before)")
             #expect(before.stdout.split(separator: "\n").contains {
-                $0.hasPrefix("  paged ") && $0.hasSuffix(" nobody (a silence or an inhibition held it)")
+                $0.hasPrefix("  paged ") && $0.hasSuffix(" nobody yet (the timeline says why)")
             }, "\(before)")
 
             let table = try await Self.cli("silence", "list", url: url)

@@ -15,6 +15,7 @@ import Testing
         incident.escalation.step = 2
         incident.escalation.tierPagedAt = Timestamp(milliseconds: 1_795_457_100_000)
         incident.escalation.heldUntil = Timestamp(milliseconds: 1_795_464_300_000)
+        incident.escalation.inhibitedBy = [16, 12]
         let text = JSONWriter.incidents([incident, incident])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(parsed.count == 2)

@@ -219,8 +219,6 @@ struct StoreConformance {
         }
     }
 
-    /// Every page and notice of each episode reaches the outbox: a reopened incident's
-    /// steps continue from the earlier episode's, so none collides with an old row.
     /// Each outcome of a page as the timeline shows it: a refused recipient of several and
     /// the first failure of a retried page are written once; a page some recipients were
     /// refused is sent, not handed out again.
@@ -299,6 +297,8 @@ struct StoreConformance {
             .map(\.tierName) == ["rnd-phone"])
     }
 
+    /// Every page and notice of each episode reaches the outbox: a reopened incident's
+    /// steps continue from the earlier episode's, so none collides with an old row.
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)

@@ -9,6 +9,9 @@ import Hummingbird
 public struct Ingestor: Sendable {
     let rules: RuleSet
     let policies: [String: EscalationPolicy]
+    /// Per rule with `severity_policies`, its loaded policy of every severity: built once,
+    /// so each routed alert only shares a reference to it.
+    let severityPolicies: [String: [Severity: EscalationPolicy]]
     let store: any IncidentStore
     let limits: IngestLimits
     let metrics: ServerMetrics
@@ -19,6 +22,13 @@ public struct Ingestor: Sendable {
                 metrics: ServerMetrics, clock: any WallClock, wakeups: [Wakeup]) {
         self.rules = rules
         self.policies = policies
+        var bySeverity: [String: [Severity: EscalationPolicy]] = [:]
+        for rule in rules.rules where !rule.policyBySeverity.isEmpty {
+            bySeverity[rule.name] = Dictionary(uniqueKeysWithValues: Severity.allCases.compactMap { severity in
+                policies[rule.policyBySeverity[severity] ?? rule.policy].map { (severity, $0) }
+            })
+        }
+        severityPolicies = bySeverity
         self.wakeups = wakeups
         self.store = store
         self.limits = limits
@@ -64,6 +74,7 @@ public struct Ingestor: Sendable {
             firstIndex.append(routed.count)
             for var r in rules.route(alert, dedupKey: dedupKey) {
                 r.escalationPolicy = policies[r.policy]
+                if !severityPolicies.isEmpty { r.severityPolicies = severityPolicies[r.rule] ?? [:] }
                 routed.append(r)
             }
         }

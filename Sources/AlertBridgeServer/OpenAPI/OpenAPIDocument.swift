@@ -228,7 +228,7 @@ components:
         first_paged_at:
           type: [string, "null"]
           format: date-time
-          description: the first page (null while a silence or an inhibition has held every page); the SLA clocks start here
+          description: the first page (null while nobody was paged, for example while a silence or an inhibition holds it); the SLA clocks start here
         last_alert_at: {type: string, format: date-time}
         acknowledged_at: {type: [string, "null"], format: date-time}
         acknowledged_by: {type: [string, "null"]}

@@ -122,5 +122,9 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // No table changes: the stored escalation state gained `inhibitedBy` and incidents'
+        // `policy` may now change (severity_policies). The number alone makes a build that
+        // does not know them refuse the database instead of dropping them (SchemaVersion).
+        (3, []),
     ]
 }

@@ -113,7 +113,7 @@ extension PostgresStore {
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
             let unpaged = silences.isEmpty ? [] : due.map(\.0).filter { !$0.escalation.hasPaged }.map(\.id)
             let firing = try await Self.firingLabels(db, of: unpaged, logger: logger)
-            let inhibitorIDs = due.compactMap { $0.0.escalation.hasPaged ? nil : $0.0.escalation.inhibitedBy }
+            let inhibitorIDs = due.flatMap { $0.0.escalation.hasPaged ? [] : $0.0.escalation.inhibitedBy }
             let inhibitors = inhibitorIDs.isEmpty ? [:] : Dictionary(
                 try await Self.incidentRows(db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = ANY(\(inhibitorIDs)::bigint[])",
                                             logger: logger).map { ($0.id, $0) },
@@ -127,7 +127,7 @@ extension PostgresStore {
                 }
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
                                                            firingLabels: firing[incident.id] ?? [],
-                                                           inhibitor: incident.escalation.inhibitedBy.flatMap { inhibitors[$0] }))
+                                                           inhibitors: incident.escalation.inhibitedBy.compactMap { inhibitors[$0] }))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)

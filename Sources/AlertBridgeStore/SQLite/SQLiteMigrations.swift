@@ -129,5 +129,9 @@ enum SQLiteMigrations {
             )
             """,
         ]),
+        // No table changes: the stored escalation state gained `inhibitedBy` and incidents'
+        // `policy` may now change (severity_policies). The number alone makes a build that
+        // does not know them refuse the file instead of dropping them (SchemaVersion).
+        (4, []),
     ]
 }

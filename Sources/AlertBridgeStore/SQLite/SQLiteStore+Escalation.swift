@@ -47,9 +47,9 @@ extension SQLiteStore {
                     continue
                 }
                 let firing = silences.isEmpty || incident.escalation.hasPaged ? [] : try db.firingLabels(of: incident.id)
-                let inhibitor = incident.escalation.hasPaged ? nil : try incident.escalation.inhibitedBy.flatMap(db.incident)
+                let inhibitors = incident.escalation.hasPaged ? [] : try incident.escalation.inhibitedBy.compactMap(db.incident)
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
-                                                           firingLabels: firing, inhibitor: inhibitor))
+                                                           firingLabels: firing, inhibitors: inhibitors))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
             try db.append(timeline: decisions.flatMap(\.timeline)
