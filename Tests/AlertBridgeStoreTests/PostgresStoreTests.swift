@@ -113,6 +113,21 @@ struct PostgresStoreTests {
         #expect(versions.trimmingCharacters(in: .whitespacesAndNewlines) == "\(newer)")
     }
 
+    /// A start that fails in PostgreSQL itself says what PostgreSQL said: here a role that
+    /// may not create tables (PostgreSQL 15 gives PUBLIC no CREATE on schema public).
+    @Test func aStartPostgreSQLRefusesSaysWhatItSaid() async throws {
+        var location = try Self.freshDatabase()
+        let server = try PostgresServer.shared.get()
+        try PostgresServer.run(PostgresServer.bin + "/psql", [
+            "-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database, "-c",
+            "DO $$ BEGIN CREATE ROLE ab_no_create LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        ])
+        location.username = "ab_no_create"
+        await #expect(throws: StoreError.unavailable("PostgreSQL refused: permission denied for schema public (SQLSTATE 42501)")) {
+            try await Self.open(location).close()
+        }
+    }
+
     // MARK: - Two instances on one database
 
     /// An alert storm split across two instances (two pools): one incident per key,

@@ -77,6 +77,11 @@ public final class PostgresStore: IncidentStore {
             try await store.migrate()
         } catch {
             try? await store.close()
+            // PostgresNIO's own text hides the server's answer; at start it is what the
+            // operator needs (a role that may not create tables, a missing database).
+            if let error = error as? PSQLError, let message = error.serverInfo?[.message] {
+                throw StoreError.unavailable("PostgreSQL refused: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))")
+            }
             throw error
         }
         return store
