@@ -79,6 +79,11 @@ public struct EscalationState: Sendable, Equatable, Codable {
         ackSLABreached = try c.decodeIfPresent(Bool.self, forKey: .ackSLABreached) ?? false
         resolveSLABreached = try c.decodeIfPresent(Bool.self, forKey: .resolveSLABreached) ?? false
         heldUntil = try c.decodeIfPresent(Timestamp.self, forKey: .heldUntil)
-        inhibitedBy = try c.decodeIfPresent([Int64].self, forKey: .inhibitedBy) ?? []
+        // One id, as the first builds that held inhibited incidents wrote it, or a list.
+        if let one = try? c.decodeIfPresent(Int64.self, forKey: .inhibitedBy) {
+            inhibitedBy = [one]
+        } else {
+            inhibitedBy = try c.decodeIfPresent([Int64].self, forKey: .inhibitedBy) ?? []
+        }
     }
 }

@@ -52,6 +52,8 @@ public struct IncidentReport: Sendable {
     public var total = 0
     public var open = 0
     public var resolved = 0
+    /// Incidents that paged someone: the response times are theirs.
+    public var paged = 0
     /// Counts by severity, most severe first; severities with no incident are left out.
     public var bySeverity: [(Severity, Int)] = []
     /// Counts by policy, largest first.
@@ -65,6 +67,7 @@ public struct IncidentReport: Sendable {
         total = items.count
         open = items.filter { $0.status.isOpen }.count
         resolved = total - open
+        paged = items.filter { $0.firstPagedAt != nil }.count
         var severities: [Severity: Int] = [:]
         var policies: [String: Int] = [:]
         for item in items {

@@ -118,17 +118,28 @@ public enum IngestPlanner {
 
     /// Firing alerts of inhibiting rules first, the rest after, each in arrival order: an
     /// Alertmanager group of a PoP holds `PopDown` and its `Edge*` alerts in any order, and
-    /// the source inhibits its targets wherever it stands. A recovery keeps its place: a
-    /// target that fired before its source recovered was inhibited (and, still firing a
-    /// minute on, pages then).
+    /// the source inhibits its targets wherever it stands. A recovery keeps its place (a
+    /// target that fired before its source recovered was inhibited, and still firing a
+    /// minute on, pages then), and so does every later alert of its key: a source that
+    /// recovers and fires again in one commit ends up firing.
     static func applyingOrder(_ batch: [RoutedAlert]) -> [Int] {
         var sourceRules: Set<String> = []
         for routed in batch { for candidate in routed.inhibitors { sourceRules.insert(candidate.sourceRule) } }
         guard !sourceRules.isEmpty else { return Array(batch.indices) }
-        func isSource(_ i: Int) -> Bool { batch[i].alert.status == .firing && sourceRules.contains(batch[i].rule) }
-        let sources = batch.indices.filter(isSource)
-        guard !sources.isEmpty else { return Array(batch.indices) }
-        return sources + batch.indices.filter { !isSource($0) }
+        var first: [Int] = []
+        var rest: [Int] = []
+        var keptKeys: Set<String> = []
+        for i in batch.indices {
+            let routed = batch[i]
+            guard sourceRules.contains(routed.rule) else { rest.append(i); continue }
+            if routed.alert.status == .firing && !keptKeys.contains(routed.dedupKey) {
+                first.append(i)
+            } else {
+                keptKeys.insert(routed.dedupKey)
+                rest.append(i)
+            }
+        }
+        return first.isEmpty ? rest : first + rest
     }
 
     struct State {
@@ -148,6 +159,16 @@ public enum IngestPlanner {
         var snapshots: [Int64: EscalationPolicy] = [:]
         var newCount = 0
 
+        /// Runs `chosen` from now; says so when it replaces another policy (the incident's
+        /// severity rose while it was held, or `severity_policies` switched it).
+        mutating func adopt(_ chosen: String, _ incident: inout Incident, by source: String, now: Timestamp) {
+            guard chosen != incident.policy else { return }
+            timeline.append(TimelineEntry(
+                incidentID: incident.id, at: now, kind: .escalated, by: source,
+                detail: "\(incident.severity.rawValue): escalating by policy \(chosen) instead of \(incident.policy) (severity_policies)"))
+            incident.policy = chosen
+        }
+
         /// Pages tier 1 of the policy of the incident's severity and keeps that policy as the snapshot.
         mutating func startEscalation(_ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp,
                                       reason: EscalationPlanner.PageReason) {
@@ -157,9 +178,9 @@ public enum IngestPlanner {
                                               detail: "not paged: no escalation policy named \"\(chosen.name)\" is loaded"))
                 return
             }
+            adopt(chosen.name, &incident, by: routed.alert.source, now: now)
             let decision = EscalationPlanner.start(incident, policy: policy, now: now, reason: reason)
             incident = decision.incident
-            incident.policy = chosen.name
             pages += decision.pages
             timeline += decision.timeline
             snapshots[incident.id] = policy
@@ -180,9 +201,12 @@ public enum IngestPlanner {
             case .silenced(let silence): end = silence.endsAt
             case .inhibited(let sources):
                 end = now + EscalationPlanner.inhibitionRecheck
-                incident.escalation.inhibitedBy = sources.map(\.id)
+                // Every alert's inhibitors: held while any of them is open.
+                for source in sources where !incident.escalation.inhibitedBy.contains(source.id) {
+                    incident.escalation.inhibitedBy.append(source.id)
+                }
             }
-            incident.policy = chosen.name
+            adopt(chosen.name, &incident, by: routed.alert.source, now: now)
             // Held by several silences (one alert each), it pages when the first one ends.
             incident.escalation.heldUntil = min(incident.escalation.heldUntil ?? end, end)
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
@@ -256,24 +280,24 @@ public enum IngestPlanner {
         /// new policy's tier 1 at once (a PoP gone from warning to critical gets the critical
         /// response, not the rest of the warning timers); an acknowledged or held one keeps
         /// its state under the new policy's timers.
+        /// Only for a rule with `severity_policies`, and only while triggered: an acknowledged
+        /// incident has someone on it and keeps its policy (and its notices go to the tiers
+        /// that were paged).
         /// - Returns: whether it paged.
         mutating func switchPolicy(_ incident: inout Incident, to routed: RoutedAlert, now: Timestamp) -> Bool {
+            guard !routed.severityPolicies.isEmpty, incident.status == .triggered else { return false }
             let chosen = routed.policy(at: incident.severity)
             guard let policy = chosen.policy, chosen.name != incident.policy else { return false }
-            timeline.append(TimelineEntry(
-                incidentID: incident.id, at: now, kind: .escalated, by: routed.alert.source,
-                detail: "\(incident.severity.rawValue): escalating by policy \(chosen.name) instead of \(incident.policy) (severity_policies)"))
-            incident.policy = chosen.name
+            adopt(chosen.name, &incident, by: routed.alert.source, now: now)
             snapshots[incident.id] = policy
-            // The tiers paged so far were the old policy's: notices go to the new one's.
-            incident.escalation.highestTier = 0
             // Paging already (also for a muted alert: a running escalation goes on): the new
-            // policy from its tier 1, so no tier number of the old policy is left behind.
-            if incident.status == .triggered, incident.escalation.hasPaged {
+            // policy from its tier 1, so no tier number of the old policy is left behind, and
+            // notices go to the new policy's tiers paged from now.
+            if incident.escalation.hasPaged {
+                incident.escalation.highestTier = 0
                 startEscalation(&incident, routed, now: now, reason: .escalated)
                 return true
             }
-            incident.tier = min(incident.tier, max(1, policy.tiers.count))
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
             return false
         }
@@ -340,7 +364,10 @@ public enum IngestPlanner {
                     // Created muted (or without a policy): page once an alert arrives that is not.
                     var startsPaging = muted == nil && routed.policy(at: incident.severity).policy != nil
                         && incident.status == .triggered && !incident.escalation.hasPaged
-                    if startsPaging { startEscalation(&incident, routed, now: now, reason: .triggered) }
+                    if startsPaging {
+                        startEscalation(&incident, routed, now: now,
+                                        reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)
+                    }
                     // A muted alert of an incident nobody was paged for (created muted): it is
                     // held by this silence or inhibitor too, and pages once nothing holds it.
                     if let muted, routed.policy(at: incident.severity).policy != nil, incident.status == .triggered,
@@ -358,6 +385,8 @@ public enum IngestPlanner {
                    now < resolvedAt + routed.reopenWithin {
                     incident.status = .triggered
                     incident.tier = 1
+                    // A new episode is as severe as what fires now, and runs that severity's policy.
+                    incident.severity = alert.severity
                     incident.acknowledgedAt = nil
                     incident.acknowledgedBy = nil
                     incident.resolvedAt = nil

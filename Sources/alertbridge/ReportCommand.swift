@@ -42,15 +42,16 @@ struct Report: AsyncParsableCommand {
         printTable(nil, [
             ["by severity", report.bySeverity.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")],
             ["by policy", report.byPolicy.map { "\($0.0) \($0.1)" }.joined(separator: ", ")],
-            ["acknowledged", Self.describe(report.timeToAcknowledge, of: report.total)],
-            ["resolved", Self.describe(report.timeToResolve, of: report.total)],
+            ["acknowledged", Self.describe(report.timeToAcknowledge, of: report.paged)],
+            ["resolved", Self.describe(report.timeToResolve, of: report.paged)],
             ["SLA breaches", "acknowledge \(report.acknowledgeSLABreaches), resolve \(report.resolveSLABreaches)"],
         ])
     }
 
-    static func describe(_ spread: IncidentReport.Spread?, of total: Int) -> String {
-        guard let spread else { return "0 of \(total)" }
-        return "\(spread.count) of \(total), after p50 \(DurationText.format(spread.median)), "
+    /// `1 of 2 paged, after p50 4m, ...`: timed from the first page, so only paged incidents count.
+    static func describe(_ spread: IncidentReport.Spread?, of paged: Int) -> String {
+        guard let spread else { return "0 of \(paged) paged" }
+        return "\(spread.count) of \(paged) paged, after p50 \(DurationText.format(spread.median)), "
             + "p90 \(DurationText.format(spread.p90)), max \(DurationText.format(spread.max))"
     }
 
@@ -62,7 +63,7 @@ struct Report: AsyncParsableCommand {
         }
         let object: [String: Any] = [
             "since": RFC3339.format(from), "truncated": truncated, "unreadable": unreadable,
-            "incidents": report.total, "open": report.open, "resolved": report.resolved,
+            "incidents": report.total, "open": report.open, "resolved": report.resolved, "paged": report.paged,
             "by_severity": Dictionary(uniqueKeysWithValues: report.bySeverity.map { ($0.0.rawValue, $0.1) }),
             "by_policy": Dictionary(uniqueKeysWithValues: report.byPolicy.map { ($0.0, $0.1) }),
             "time_to_acknowledge": spread(report.timeToAcknowledge),

@@ -208,6 +208,19 @@ import Testing
         #expect(before.pages.count == 1)
     }
 
+    /// A source that recovers and fires again in one commit ends up firing, and its target
+    /// stays inhibited: only a firing copy ahead of any recovery of its key moves first.
+    @Test func aSourceThatRecoversAndFiresAgainInOneCommitEndsUpFiring() {
+        var recovered = alert("PopDown", pop: "ICN1")
+        recovered.alert.status = .resolved
+        let firing = IngestPlanner.AlertKey(incidentID: 9, fingerprint: recovered.alert.fingerprint)
+        let plan = IngestPlanner.plan([recovered, alert("PopDown", pop: "ICN1"), target("ICN1")],
+                                      current: ["PopDown/ICN1": popDown()], alertStatus: [firing: .firing],
+                                      inhibitSources: [popDown()], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.resolved, .created, .suppressed])
+        #expect(plan.incidents.contains { $0.dedupKey == "PopDown/ICN1" && $0.status == .triggered })
+    }
+
     /// With a policy, a target inhibited by a source of its own batch is held by that
     /// source's real id once the store allocated it.
     @Test func aHoldOnASourceOfTheSameBatchNamesItsRealID() throws {
@@ -363,7 +376,9 @@ import Testing
         #expect(plan.timeline.contains { $0.detail == "critical: escalating by policy pop-outage instead of cdn-performance (severity_policies)" })
     }
 
-    @Test func anAcknowledgedIncidentKeepsItsAcknowledgementUnderTheNewTimers() throws {
+    /// Someone is on it: an acknowledged incident keeps its policy, so its ack timeout and
+    /// its notices stay with the people who were paged.
+    @Test func anAcknowledgedIncidentKeepsItsPolicy() throws {
         var incident = try opened()
         incident.status = .acknowledged
         incident.acknowledgedAt = t0 + .seconds(60)
@@ -371,9 +386,36 @@ import Testing
         let plan = IngestPlanner.plan([routed(.critical)], current: [incident.dedupKey: incident], alertStatus: [:],
                                       now: t0 + .seconds(120))
         let now = try #require(plan.incidents.first)
-        #expect(plan.pages.isEmpty)
-        #expect(now.status == .acknowledged && now.policy == "pop-outage")
-        #expect(now.nextEscalationAt == t0 + .seconds(60 + 600))  // pop-outage's ack_timeout
+        #expect(plan.pages.isEmpty && plan.policySnapshots.isEmpty)
+        #expect(now.status == .acknowledged && now.severity == .critical && now.policy == "cdn-performance")
+    }
+
+    /// Without `severity_policies` the rule has one policy: a key that another rule's alert
+    /// also renders (a PagerDuty dedup_key shared by two integrations) switches nothing.
+    @Test func withoutSeverityPoliciesNothingSwitches() throws {
+        let incident = try opened()
+        var other = routed(.critical)
+        other.severityPolicies = [:]
+        let plan = IngestPlanner.plan([other], current: [incident.dedupKey: incident], alertStatus: [:], now: t0 + .seconds(60))
+        #expect(plan.pages.isEmpty && plan.policySnapshots.isEmpty)
+        #expect(plan.incidents.first?.policy == "cdn-performance")
+    }
+
+    /// A flap: a critical episode resolved, and a warning re-fires within reopen_within.
+    /// The new episode is a warning one and runs the warning policy.
+    @Test func aReopenTakesTheSeverityOfWhatFiresNow() throws {
+        var incident = try opened()
+        incident.severity = .critical
+        incident.policy = "pop-outage"
+        incident.status = .resolved
+        incident.resolvedAt = t0 + .seconds(300)
+        var again = routed(.warning)
+        again.reopenWithin = .seconds(600)
+        let plan = IngestPlanner.plan([again], current: [incident.dedupKey: incident], alertStatus: [:], now: t0 + .seconds(400))
+        #expect(plan.outcomes.map(\.kind) == [.reopened])
+        let now = try #require(plan.incidents.first)
+        #expect(now.severity == .warning && now.policy == "cdn-performance")
+        #expect(plan.pages.map(\.tierName) == ["technical-support"])
     }
 
     @Test func aRepeatedCriticalAlertPagesOnce() throws {

@@ -125,11 +125,12 @@ struct CLITests {
             #expect(report.status == 0, "\(report)")
             #expect(report.stdout.contains("(1h): 1 (0 open, 1 resolved)"), "\(report)")
             #expect(report.stdout.contains("by severity   critical 1"), "\(report)")
-            #expect(report.stdout.contains("acknowledged  1 of 1, after p50"), "\(report)")
+            #expect(report.stdout.contains("acknowledged  1 of 1 paged, after p50"), "\(report)")
             let reportJSON = try await Self.cli("report", "--json", url: url)
             #expect(reportJSON.status == 0, "\(reportJSON)")
             let summary = try JSONSerialization.jsonObject(with: Data(reportJSON.stdout.utf8)) as? [String: Any]
             #expect(summary?["incidents"] as? Int == 1, "\(reportJSON)")
+            #expect(summary?["paged"] as? Int == 1, "\(reportJSON)")
             #expect((summary?["time_to_resolve"] as? [String: Any])?["count"] as? Int == 1, "\(reportJSON)")
             #expect(summary?["truncated"] as? Bool == false, "\(reportJSON)")
 

@@ -29,6 +29,12 @@ import Testing
         #expect(state == incident.escalation)
     }
 
+    /// The first builds that held inhibited incidents wrote one id, not a list.
+    @Test func aSingleInhibitorIDReadsAsAList() throws {
+        let state = try JSONDecoder().decode(EscalationState.self, from: Data(#"{"step": 0, "inhibitedBy": 9}"#.utf8))
+        #expect(state.inhibitedBy == [9])
+    }
+
     @Test func alertsAndTimelineRoundTrip() throws {
         let alert = Alert(source: tricky, status: .firing, severity: .warning, summary: tricky, labels: ["a": tricky],
                           value: .infinity, threshold: 0.8)

@@ -286,6 +286,7 @@ struct StoreConformance {
         var critical = Self.routed("a", severity: .critical)
         critical.policy = outage.name
         critical.escalationPolicy = outage
+        critical.severityPolicies = [.critical: outage, .error: Self.policy, .warning: Self.policy, .info: Self.policy]
         #expect(try await store.ingest([critical], now: t0 + .seconds(60))[0].kind == .merged)
         let stored = try #require(try await store.incident(id: id)?.incident)
         #expect(stored.policy == "pop-outage" && stored.severity == .critical)
