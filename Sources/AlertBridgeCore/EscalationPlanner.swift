@@ -111,7 +111,7 @@ public enum EscalationPlanner {
                 d.incident.escalation.heldUntil = heldUntil
             } else if !e.hasPaged {
                 if !e.inhibitedBy.isEmpty {
-                    let names = e.inhibitedBy.map { id in
+                    let names = e.inhibitedBy.sorted().map { id in
                         inhibitors.first { $0.id == id }.map { "incident \(id) (\($0.dedupKey))" } ?? "incident \(id)"
                     }
                     let (which, are) = names.count == 1 ? (names[0], "is") : (names.joined(separator: " and "), "are")

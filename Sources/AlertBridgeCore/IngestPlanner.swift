@@ -325,7 +325,8 @@ public enum IngestPlanner {
                     }
                 }
             }
-            return found
+            // By id, so the timeline names the same one whatever order they were loaded in.
+            return found.count > 1 ? found.sorted { $0.id < $1.id } : found
         }
 
         mutating func touch(_ incident: Incident) {
