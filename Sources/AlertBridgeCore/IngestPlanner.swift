@@ -120,26 +120,34 @@ public enum IngestPlanner {
     /// Alertmanager group of a PoP holds `PopDown` and its `Edge*` alerts in any order, and
     /// the source inhibits its targets wherever it stands. A recovery keeps its place (a
     /// target that fired before its source recovered was inhibited, and still firing a
-    /// minute on, pages then), and so does every later alert of its key: a source that
-    /// recovers and fires again in one commit ends up firing.
+    /// minute on, pages then), and so does every later copy of that alert: a source that
+    /// recovers and fires again in one commit ends up firing. (Another alert of the same
+    /// key, a second probe of the PoP, still moves ahead and keeps the source open.)
     static func applyingOrder(_ batch: [RoutedAlert]) -> [Int] {
         var sourceRules: Set<String> = []
         for routed in batch { for candidate in routed.inhibitors { sourceRules.insert(candidate.sourceRule) } }
         guard !sourceRules.isEmpty else { return Array(batch.indices) }
         var first: [Int] = []
         var rest: [Int] = []
-        var keptKeys: Set<String> = []
+        var kept: Set<AlertCopy> = []
         for i in batch.indices {
             let routed = batch[i]
             guard sourceRules.contains(routed.rule) else { rest.append(i); continue }
-            if routed.alert.status == .firing && !keptKeys.contains(routed.dedupKey) {
+            let copy = AlertCopy(dedupKey: routed.dedupKey, fingerprint: routed.alert.fingerprint)
+            if routed.alert.status == .firing && !kept.contains(copy) {
                 first.append(i)
             } else {
-                keptKeys.insert(routed.dedupKey)
+                kept.insert(copy)
                 rest.append(i)
             }
         }
         return first.isEmpty ? rest : first + rest
+    }
+
+    /// One alert of one incident key, as ``applyingOrder(_:)`` keeps copies in order.
+    private struct AlertCopy: Hashable {
+        var dedupKey: String
+        var fingerprint: String
     }
 
     struct State {
@@ -159,13 +167,14 @@ public enum IngestPlanner {
         var snapshots: [Int64: EscalationPolicy] = [:]
         var newCount = 0
 
-        /// Runs `chosen` from now; says so when it replaces another policy (the incident's
-        /// severity rose while it was held, or `severity_policies` switched it).
-        mutating func adopt(_ chosen: String, _ incident: inout Incident, by source: String, now: Timestamp) {
+        /// Runs `chosen` from now; says so when it replaces another policy (`severity_policies`
+        /// picked it for the incident's severity, or the rule names another policy since).
+        mutating func adopt(_ chosen: String, _ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp) {
             guard chosen != incident.policy else { return }
+            let why = routed.severityPolicies.isEmpty ? "rule \(routed.rule)" : "severity_policies"
             timeline.append(TimelineEntry(
-                incidentID: incident.id, at: now, kind: .escalated, by: source,
-                detail: "\(incident.severity.rawValue): escalating by policy \(chosen) instead of \(incident.policy) (severity_policies)"))
+                incidentID: incident.id, at: now, kind: .escalated, by: routed.alert.source,
+                detail: "\(incident.severity.rawValue): escalating by policy \(chosen) instead of \(incident.policy) (\(why))"))
             incident.policy = chosen
         }
 
@@ -178,7 +187,7 @@ public enum IngestPlanner {
                                               detail: "not paged: no escalation policy named \"\(chosen.name)\" is loaded"))
                 return
             }
-            adopt(chosen.name, &incident, by: routed.alert.source, now: now)
+            adopt(chosen.name, &incident, routed, now: now)
             let decision = EscalationPlanner.start(incident, policy: policy, now: now, reason: reason)
             incident = decision.incident
             pages += decision.pages
@@ -206,7 +215,7 @@ public enum IngestPlanner {
                     incident.escalation.inhibitedBy.append(source.id)
                 }
             }
-            adopt(chosen.name, &incident, by: routed.alert.source, now: now)
+            adopt(chosen.name, &incident, routed, now: now)
             // Held by several silences (one alert each), it pages when the first one ends.
             incident.escalation.heldUntil = min(incident.escalation.heldUntil ?? end, end)
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
@@ -288,7 +297,7 @@ public enum IngestPlanner {
             guard !routed.severityPolicies.isEmpty, incident.status == .triggered else { return false }
             let chosen = routed.policy(at: incident.severity)
             guard let policy = chosen.policy, chosen.name != incident.policy else { return false }
-            adopt(chosen.name, &incident, by: routed.alert.source, now: now)
+            adopt(chosen.name, &incident, routed, now: now)
             snapshots[incident.id] = policy
             // Paging already (also for a muted alert: a running escalation goes on): the new
             // policy from its tier 1, so no tier number of the old policy is left behind, and
@@ -384,6 +393,7 @@ public enum IngestPlanner {
                 }
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {
+                    let severityBefore = incident.severity
                     incident.status = .triggered
                     incident.tier = 1
                     // A new episode is as severe as what fires now, and runs that severity's policy.
@@ -396,7 +406,8 @@ public enum IngestPlanner {
                     incident.escalation = incident.escalation.reopened()
                     timeline.append(TimelineEntry(
                         incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
-                        detail: "fired again \(DurationText.format(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"))
+                        detail: "fired again \(DurationText.format(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"
+                            + (alert.severity == severityBefore ? "" : ", now \(alert.severity.rawValue) (was \(severityBefore.rawValue))")))
                     note(muted, on: incident.id, by: alert.source, at: now)
                     merge(alert, into: &incident, now: now)
                     escalate(&incident, routed, muted: muted, now: now, reason: .reopened)

@@ -221,6 +221,24 @@ import Testing
         #expect(plan.incidents.contains { $0.dedupKey == "PopDown/ICN1" && $0.status == .triggered })
     }
 
+    /// Two probes of one PoP share the key PopDown/ICN1: probe 1 recovers, its target
+    /// fires, probe 2 still fires, all in one commit. Probe 2 moves ahead: the PoP-down
+    /// incident stays open and holds the target (no page for it, no second page for the PoP).
+    @Test func anotherProbeOfTheSameKeyStillMovesAhead() {
+        func probe(_ name: String, _ status: AlertStatus) -> RoutedAlert {
+            rules.route(Alert(source: "t", status: status, severity: .critical, summary: "PopDown",
+                              labels: ["alertname": "PopDown", "pop": "ICN1", "probe": name]))[0]
+        }
+        var source = popDown()
+        source.firingCount = 2
+        let status = [IngestPlanner.AlertKey(incidentID: 9, fingerprint: probe("p1", .firing).alert.fingerprint): AlertStatus.firing,
+                      IngestPlanner.AlertKey(incidentID: 9, fingerprint: probe("p2", .firing).alert.fingerprint): .firing]
+        let plan = IngestPlanner.plan([probe("p1", .resolved), target("ICN1"), probe("p2", .firing)],
+                                      current: ["PopDown/ICN1": source], alertStatus: status, inhibitSources: [source], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.merged, .suppressed, .merged])
+        #expect(plan.pages.isEmpty)
+    }
+
     /// With a policy, a target inhibited by a source of its own batch is held by that
     /// source's real id once the store allocated it.
     @Test func aHoldOnASourceOfTheSameBatchNamesItsRealID() throws {
@@ -390,6 +408,21 @@ import Testing
         #expect(now.status == .acknowledged && now.severity == .critical && now.policy == "cdn-performance")
     }
 
+    /// The rule names another policy since the incident opened (renamed in the config):
+    /// its first page runs the rule's policy, and the timeline says why, not "severity".
+    @Test func aLateFirstPageByARenamedPolicySaysTheRule() throws {
+        var held = try opened()
+        held.policy = "cdn-perf-old"
+        held.escalation = EscalationState()
+        held.escalation.heldUntil = t0 + .seconds(60)
+        var plain = routed(.warning, instance: "edge-02")
+        plain.severityPolicies = [:]
+        let plan = IngestPlanner.plan([plain], current: [held.dedupKey: held], alertStatus: [:], now: t0 + .seconds(30))
+        #expect(plan.pages.count == 1)
+        #expect(plan.incidents.first?.policy == "cdn-performance")
+        #expect(plan.timeline.map(\.detail).contains("warning: escalating by policy cdn-performance instead of cdn-perf-old (rule edge-errors)"))
+    }
+
     /// Without `severity_policies` the rule has one policy: a key that another rule's alert
     /// also renders (a PagerDuty dedup_key shared by two integrations) switches nothing.
     @Test func withoutSeverityPoliciesNothingSwitches() throws {
@@ -415,6 +448,9 @@ import Testing
         #expect(plan.outcomes.map(\.kind) == [.reopened])
         let now = try #require(plan.incidents.first)
         #expect(now.severity == .warning && now.policy == "cdn-performance")
+        #expect(plan.timeline.map(\.detail).contains("fired again 1m40s after it resolved, now warning (was critical)"))
+        #expect(plan.timeline.map(\.detail).contains(
+            "warning: escalating by policy cdn-performance instead of pop-outage (severity_policies)"))
         #expect(plan.pages.map(\.tierName) == ["technical-support"])
     }
 
