@@ -372,16 +372,16 @@ public enum IngestPlanner {
                     let severityBefore = incident.severity
                     merge(alert, into: &incident, now: now)
                     // Created muted (or without a policy): page once an alert arrives that is not.
-                    var startsPaging = muted == nil && routed.policy(at: incident.severity).policy != nil
-                        && incident.status == .triggered && !incident.escalation.hasPaged
+                    // Cheap tests first: a storm merges into incidents that already paged.
+                    let unpaged = incident.status == .triggered && !incident.escalation.hasPaged
+                    var startsPaging = unpaged && muted == nil && routed.policy(at: incident.severity).policy != nil
                     if startsPaging {
                         startEscalation(&incident, routed, now: now,
                                         reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)
                     }
                     // A muted alert of an incident nobody was paged for (created muted): it is
                     // held by this silence or inhibitor too, and pages once nothing holds it.
-                    if let muted, routed.policy(at: incident.severity).policy != nil, incident.status == .triggered,
-                       !incident.escalation.hasPaged {
+                    if unpaged, let muted, routed.policy(at: incident.severity).policy != nil {
                         holdEscalation(&incident, routed, muted, now: now)
                     }
                     if !startsPaging, incident.severity > severityBefore, switchPolicy(&incident, to: routed, now: now) {
