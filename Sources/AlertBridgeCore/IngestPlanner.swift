@@ -172,8 +172,9 @@ public enum IngestPlanner {
         mutating func adopt(_ chosen: String, _ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp) {
             guard chosen != incident.policy else { return }
             let why = routed.severityPolicies.isEmpty ? "rule \(routed.rule)" : "severity_policies"
+            // An alert's doing, and not a page by itself (a held incident switches silently).
             timeline.append(TimelineEntry(
-                incidentID: incident.id, at: now, kind: .escalated, by: routed.alert.source,
+                incidentID: incident.id, at: now, kind: .alert, by: routed.alert.source,
                 detail: "\(incident.severity.rawValue): escalating by policy \(chosen) instead of \(incident.policy) (\(why))"))
             incident.policy = chosen
         }

@@ -241,12 +241,18 @@ extension TimelineEntry {
                       detail: "tier \(tier) via \(connector): \(reason)\(retrying ? "; retrying" : "")")
     }
 
-    /// The timeline line of a page some of whose recipients were refused.
-    static func recipientsRefused(incidentID: Int64, tier: Int, connector: String, refused: [String],
+    /// The timeline line of a page (or notice: `event` is the outbox row's) some of whose
+    /// recipients were refused.
+    static func recipientsRefused(incidentID: Int64, tier: Int, connector: String, event: String, refused: [String],
                                   at: Timestamp) -> TimelineEntry {
-        deliveryFailed(incidentID: incidentID, tier: tier, connector: connector,
-                       reason: "refused \(refused.joined(separator: ", ")); the other recipients have the page",
-                       retrying: false, at: at)
+        let what = switch EscalationPlanner.PageReason(rawValue: event) {
+        case .acknowledged: "acknowledge notice"
+        case .resolved: "resolve notice"
+        default: "page"
+        }
+        return deliveryFailed(incidentID: incidentID, tier: tier, connector: connector,
+                              reason: "refused \(refused.joined(separator: ", ")) the \(what); the other recipients have it",
+                              retrying: false, at: at)
     }
 }
 

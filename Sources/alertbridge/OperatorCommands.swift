@@ -151,7 +151,7 @@ func printIncident(_ i: IncidentView) {
         ["last alert", i.last_alert_at],
     ]
     if i.first_paged_at == nil {
-        fields.append(["paged", "nobody yet (the timeline says why)"])
+        fields.append(["paged", i.resolved_at == nil ? "nobody yet (the timeline says why)" : "nobody (the timeline says why)"])
     } else if let at = i.first_paged_at, at != i.created_at {
         fields.append(["first paged", at])
     }

@@ -127,7 +127,7 @@ final class ScriptedConnector: Connector {
             #expect(mail.attempts.withLock { $0 } == 1)
             let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
             #expect(failures.map(\.detail) == [
-                "tier 1 via mail: refused bob@example.com (550 5.1.1 User unknown); the other recipients have the page",
+                "tier 1 via mail: refused bob@example.com (550 5.1.1 User unknown) the page; the other recipients have it",
             ])
             #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total").totalValue == 1)
             #expect(try metrics.expectCounter("alertbridge_pages_delivered_total").totalValue == 2)

@@ -60,14 +60,14 @@ extension PostgresStore {
                 case .delivered:
                     continue
                 case .partlyDelivered(let refused):
-                    for try await (incident, connector, tier) in try await db.query("""
+                    for try await (incident, connector, tier, event) in try await db.query("""
                         UPDATE outbox SET status = 'sent', sent_at = \(now.milliseconds),
                             last_error = \("refused " + refused.joined(separator: ", "))
                         WHERE id = \(record.id) AND status = 'pending'
-                        RETURNING incident_id, connector, tier
-                        """, logger: logger).decode((Int64, String, Int).self) {
+                        RETURNING incident_id, connector, tier, event
+                        """, logger: logger).decode((Int64, String, Int, String).self) {
                         entries.append(.recipientsRefused(incidentID: incident, tier: tier, connector: connector,
-                                                          refused: refused, at: now))
+                                                          event: event, refused: refused, at: now))
                     }
                 case .retry(let at, let reason):
                     // As in the SQLite store: the first failure of a page goes on the timeline,

@@ -64,12 +64,13 @@ extension SQLiteSession {
         case .partlyDelivered(let refused):
             let row = try rows("""
                 UPDATE outbox SET status = 'sent', sent_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
-                RETURNING incident_id, connector, tier
+                RETURNING incident_id, connector, tier, event
                 """, [.integer(Int(now.milliseconds)), .text("refused " + refused.joined(separator: ", ")), .integer(Int(id))]).first
             if let row {
                 try append(timeline: [.recipientsRefused(
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, refused: refused, at: now)])
+                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "",
+                    refused: refused, at: now)])
             }
         case .retry(let at, let reason):
             let row = try rows("""
