@@ -191,7 +191,7 @@ public enum EscalationPlanner {
         let e = incident.escalation
         var candidates: [Timestamp] = []
         if let after = policy.autoResolveAfter { candidates.append(incident.lastAlertAt + after) }
-        if let start = slaStart(incident) {
+        if let start = incident.firstPagedAt {
             if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached, e.firstAcknowledgedAt == nil {
                 candidates.append(start + within)
             }
@@ -221,11 +221,9 @@ public enum EscalationPlanner {
                                           windows: policy.windows)
     }
 
-    static func slaStart(_ incident: Incident) -> Timestamp? { incident.firstPagedAt }
-
     private static func checkSLA(policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
         let i = d.incident
-        guard let start = slaStart(i) else { return }
+        guard let start = i.firstPagedAt else { return }
         if let within = policy.sla.acknowledgeWithin, !i.escalation.ackSLABreached {
             let deadline = start + within
             if now >= deadline && (i.escalation.firstAcknowledgedAt ?? now) >= deadline {
@@ -246,7 +244,7 @@ public enum EscalationPlanner {
         let t = policy.tiers[tier - 1]
         // Before the step counts: a row of an earlier build that paged has no firstPagedAt,
         // and its SLA clocks keep running from its creation.
-        d.incident.escalation.firstPagedAt = slaStart(d.incident) ?? now
+        d.incident.escalation.firstPagedAt = d.incident.firstPagedAt ?? now
         d.incident.escalation.step += 1
         d.incident.escalation.heldUntil = nil
         d.incident.escalation.inhibitedBy = []

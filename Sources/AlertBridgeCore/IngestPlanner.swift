@@ -99,12 +99,9 @@ public enum IngestPlanner {
         state.alertEnds = alertEnds
         state.silences = silences
         var plan = Plan()
-        plan.outcomes = Array(unsafeUninitializedCapacity: batch.count) { buffer, count in
-            for index in applyingOrder(batch) {
-                (buffer.baseAddress! + index).initialize(to: state.apply(batch[index], now: now))
-            }
-            count = batch.count
-        }
+        var outcomes = [IngestOutcome?](repeating: nil, count: batch.count)
+        for index in applyingOrder(batch) { outcomes[index] = state.apply(batch[index], now: now) }
+        plan.outcomes = outcomes.map { $0! }
         plan.inhibitionNotes = state.inhibitionNotes
         plan.incidents = state.touchedOrder.map { state.incidents[$0]! }
         plan.alerts = state.alertOrder.map { state.alerts[$0]! }
@@ -124,15 +121,13 @@ public enum IngestPlanner {
     /// recovers and fires again in one commit ends up firing. (Another alert of the same
     /// key, a second probe of the PoP, still moves ahead and keeps the source open.)
     static func applyingOrder(_ batch: [RoutedAlert]) -> [Int] {
-        var sourceRules: Set<String> = []
-        for routed in batch { for candidate in routed.inhibitors { sourceRules.insert(candidate.sourceRule) } }
-        guard !sourceRules.isEmpty else { return Array(batch.indices) }
+        guard batch.contains(where: { $0.inhibitsOthers && $0.alert.status == .firing }) else { return Array(batch.indices) }
         var first: [Int] = []
         var rest: [Int] = []
         var kept: Set<AlertCopy> = []
         for i in batch.indices {
             let routed = batch[i]
-            guard sourceRules.contains(routed.rule) else { rest.append(i); continue }
+            guard routed.inhibitsOthers else { rest.append(i); continue }
             let copy = AlertCopy(dedupKey: routed.dedupKey, fingerprint: routed.alert.fingerprint)
             if routed.alert.status == .firing && !kept.contains(copy) {
                 first.append(i)
@@ -141,7 +136,7 @@ public enum IngestPlanner {
                 rest.append(i)
             }
         }
-        return first.isEmpty ? rest : first + rest
+        return first + rest
     }
 
     /// One alert of one incident key, as ``applyingOrder(_:)`` keeps copies in order.
@@ -286,13 +281,11 @@ public enum IngestPlanner {
         }
 
         /// The severity rose, and the rule's `severity_policies` picks another policy for the
-        /// new severity: the incident runs that one from now. One already paging pages the
-        /// new policy's tier 1 at once (a PoP gone from warning to critical gets the critical
-        /// response, not the rest of the warning timers); an acknowledged or held one keeps
-        /// its state under the new policy's timers.
-        /// Only for a rule with `severity_policies`, and only while triggered: an acknowledged
-        /// incident has someone on it and keeps its policy (and its notices go to the tiers
-        /// that were paged).
+        /// new severity: a triggered incident runs that one from now. One already paging
+        /// pages the new policy's tier 1 at once (a PoP gone from warning to critical gets the
+        /// critical response, not the rest of the warning timers); a held one stays held
+        /// under it. An acknowledged incident has someone on it and keeps its policy (and its
+        /// notices go to the tiers that were paged).
         /// - Returns: whether it paged.
         mutating func switchPolicy(_ incident: inout Incident, to routed: RoutedAlert, now: Timestamp) -> Bool {
             guard !routed.severityPolicies.isEmpty, incident.status == .triggered else { return false }
@@ -374,15 +367,16 @@ public enum IngestPlanner {
                     merge(alert, into: &incident, now: now)
                     // Created muted (or without a policy): page once an alert arrives that is not.
                     // Cheap tests first: a storm merges into incidents that already paged.
-                    let unpaged = incident.status == .triggered && !incident.escalation.hasPaged
-                    var startsPaging = unpaged && muted == nil && routed.policy(at: incident.severity).policy != nil
+                    let canStart = incident.status == .triggered && !incident.escalation.hasPaged
+                        && routed.policy(at: incident.severity).policy != nil
+                    var startsPaging = canStart && muted == nil
                     if startsPaging {
                         startEscalation(&incident, routed, now: now,
                                         reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)
                     }
                     // A muted alert of an incident nobody was paged for (created muted): it is
                     // held by this silence or inhibitor too, and pages once nothing holds it.
-                    if unpaged, let muted, routed.policy(at: incident.severity).policy != nil {
+                    if canStart, let muted {
                         holdEscalation(&incident, routed, muted, now: now)
                     }
                     if !startsPaging, incident.severity > severityBefore, switchPolicy(&incident, to: routed, now: now) {

@@ -83,6 +83,8 @@ public struct RoutedAlert: Sendable, Equatable {
     public var resolve: Rule.ResolveMode
     /// Inhibit rules whose targets match this alert; the store looks up their sources.
     public var inhibitors: [InhibitCandidate]
+    /// Its rule inhibits others (has `inhibit:`): an incident of it may hold other alerts.
+    public var inhibitsOthers = false
     /// The policy named by `policy`, as loaded; a new incident keeps it as its snapshot.
     /// `nil` when no such policy is loaded: the incident is recorded but not paged.
     public var escalationPolicy: EscalationPolicy?
@@ -177,6 +179,7 @@ public struct RuleSet: Sendable, Equatable {
             dedupKey: rule.dedupKey?.render(alert.labels) ?? alert.dedupKey ?? alert.fingerprint,
             policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
+        routed.inhibitsOthers = rule.inhibit != nil
         // An alert never inhibits itself (Alertmanager skips sources that are also targets).
         for source in inhibitRules where source.name != rule.name {
             guard let inhibit = source.inhibit, inhibit.targets.matchAll(alert.labels) else { continue }

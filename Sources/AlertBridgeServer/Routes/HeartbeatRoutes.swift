@@ -18,36 +18,24 @@ struct HeartbeatRoutes {
         var expires_at: Timestamp
     }
 
-    /// One configured heartbeat as `GET /api/v1/heartbeats` lists it.
-    struct Listed: Encodable {
-        var name: String
-        var status: String
-        var timeout: String
-        var severity: String
-        var labels: Labels
-        var last_ping_at: Timestamp?
-        var expires_at: Timestamp?
+    /// One configured heartbeat as `GET /api/v1/heartbeats` lists it; absent values are
+    /// explicit `null`s, as in ``SilenceJSON``.
+    struct HeartbeatJSON: Encodable {
+        var heartbeat: Heartbeat
+        var state: HeartbeatState?
+        var now: Timestamp
 
-        init(_ heartbeat: Heartbeat, state: HeartbeatState?, now: Timestamp) {
-            name = heartbeat.name
-            status = heartbeat.status(of: state, at: now).rawValue
-            timeout = DurationText.format(heartbeat.timeout)
-            severity = heartbeat.severity.rawValue
-            labels = heartbeat.labels
-            last_ping_at = state?.lastPingAt
-            expires_at = state.map(heartbeat.expiry)
-        }
+        enum Keys: String, CodingKey { case name, status, timeout, severity, labels, last_ping_at, expires_at }
 
         func encode(to encoder: any Encoder) throws {
-            enum Keys: String, CodingKey { case name, status, timeout, severity, labels, last_ping_at, expires_at }
             var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(name, forKey: .name)
-            try c.encode(status, forKey: .status)
-            try c.encode(timeout, forKey: .timeout)
-            try c.encode(severity, forKey: .severity)
-            try c.encode(labels, forKey: .labels)
-            try c.encode(last_ping_at, forKey: .last_ping_at)  // explicit nulls: every key is always there
-            try c.encode(expires_at, forKey: .expires_at)
+            try c.encode(heartbeat.name, forKey: .name)
+            try c.encode(heartbeat.status(of: state, at: now).rawValue, forKey: .status)
+            try c.encode(DurationText.format(heartbeat.timeout), forKey: .timeout)
+            try c.encode(heartbeat.severity.rawValue, forKey: .severity)
+            try c.encode(heartbeat.labels, forKey: .labels)
+            try c.encode(state?.lastPingAt, forKey: .last_ping_at)
+            try c.encode(state.map(heartbeat.expiry), forKey: .expires_at)
         }
     }
 
@@ -55,7 +43,7 @@ struct HeartbeatRoutes {
         list.get("/api/v1/heartbeats") { _, _ in
             let states = Dictionary(try await store.heartbeats().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let now = clock.now()
-            let listed = heartbeats.values.sorted { $0.name < $1.name }.map { Listed($0, state: states[$0.name], now: now) }
+            let listed = heartbeats.values.sorted { $0.name < $1.name }.map { HeartbeatJSON(heartbeat: $0, state: states[$0.name], now: now) }
             return try JSONResponse.make(["heartbeats": listed], status: .ok)
         }
         ping.post("/api/v1/heartbeats/:name") { _, context in
