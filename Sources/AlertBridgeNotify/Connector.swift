@@ -12,12 +12,30 @@ public struct Delivered: Sendable, Equatable {
     /// Recipients the receiver refused while it took the page for the others (an email
     /// address of several that bounced at `RCPT TO`), each with the receiver's reply.
     /// Nobody would otherwise learn that one person on the list was never paged.
-    public var refused: [String]
+    public var refused: [RefusedRecipient]
 
-    public init(refused: [String] = []) { self.refused = refused }
+    public init(refused: [RefusedRecipient] = []) { self.refused = refused }
 
     /// Taken for everyone it was addressed to.
     public static let toAll = Delivered()
+}
+
+/// One address a mail server refused at `RCPT TO`, and what it replied.
+public struct RefusedRecipient: Sendable, Equatable, CustomStringConvertible {
+    public var address: String
+    /// The server's reply line, such as `451 4.7.1 Greylisted, try again later`.
+    public var reply: String
+
+    public init(address: String, reply: String) {
+        self.address = address
+        self.reply = reply
+    }
+
+    /// A 4xx reply (greylisting, a full mailbox, a busy server): asking again later may
+    /// succeed, so the page is sent to this address again.
+    public var isTemporary: Bool { reply.first == "4" }
+
+    public var description: String { "\(address) (\(reply))" }
 }
 
 /// Why a delivery failed, and whether trying again can help.

@@ -132,7 +132,7 @@ public struct CurlTransport: Sendable {
     /// Hands one message to an SMTP server; returns when the server accepted it, with the
     /// recipients it refused while it took the message for the others (each with its reply).
     @discardableResult
-    public func send(_ mail: MailEnvelope) async throws(TransportError) -> [String] {
+    public func send(_ mail: MailEnvelope) async throws(TransportError) -> [RefusedRecipient] {
         let result = await Self.runOnThread { cancelled in
             self.performSend(mail, cancelled: cancelled)
         }
@@ -183,8 +183,8 @@ public struct CurlTransport: Sendable {
         var lastReply: String?
         /// The address of the `RCPT TO` last sent, until the next command.
         var recipientAsked: String?
-        /// `address (reply)` of each recipient the server refused.
-        var refusedRecipients: [String] = []
+        /// Each recipient the server refused, with its reply.
+        var refusedRecipients: [RefusedRecipient] = []
 
         init(cancelled: Flag) { self.cancelled = cancelled }
     }
@@ -257,7 +257,7 @@ public struct CurlTransport: Sendable {
         }
     }
 
-    private func performSend(_ mail: MailEnvelope, cancelled: Flag) -> Result<[String], TransportError> {
+    private func performSend(_ mail: MailEnvelope, cancelled: Flag) -> Result<[RefusedRecipient], TransportError> {
         let state = TransferState(cancelled: cancelled)
         state.upload = mail.message
         var recipients: UnsafeMutablePointer<curl_slist>?
@@ -277,7 +277,7 @@ public struct CurlTransport: Sendable {
             _ = ab_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
             // One refused address (a colleague who left, a full mailbox) must not stop the
             // page for the others; libcurl still fails the transfer when every recipient is
-            // refused. Retrying a partly taken page would send the others copy after copy.
+            // refused. The dispatcher sends it again only to those refused for now (4xx).
             _ = ab_setopt_long(handle, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1)
             // Bounds each wait for a reply, also QUIT's at cleanup, which the total timeout does not cover.
             _ = ab_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, Int(max(1, totalTimeout.milliseconds / 1000)))
@@ -321,7 +321,7 @@ public struct CurlTransport: Sendable {
                     // Only refusals (4xx, 5xx): the polite `221 Bye` after a refusal says nothing.
                     state.lastReply = line
                     if let address = state.recipientAsked {
-                        state.refusedRecipients.append("\(address) (\(line))")
+                        state.refusedRecipients.append(RefusedRecipient(address: address, reply: line))
                         state.recipientAsked = nil
                     }
                 }

@@ -166,7 +166,7 @@ public struct Dispatcher: Service {
             if let incident {
                 do {
                     let delivered = try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
-                    outcome = delivered.refused.isEmpty ? .delivered : .partlyDelivered(refused: delivered.refused)
+                    outcome = delivered.refused.isEmpty ? .delivered : partly(delivered.refused, of: delivery)
                 } catch {
                     // Shutting down mid-send: due again at once after a restart, no backoff.
                     outcome = Task.isCancelled
@@ -181,9 +181,10 @@ public struct Dispatcher: Service {
         }
         switch outcome {
         case .delivered: sent.increment()
-        case .partlyDelivered(let refused):
+        case .partlyDelivered(let refused, let retry):
             sent.increment()
             refusedRecipients.increment(by: refused.count)
+            if retry != nil { retried.increment() }
             logger.warning("page delivered, but recipients were refused", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
         case .retry: retried.increment()
@@ -211,6 +212,20 @@ public struct Dispatcher: Service {
         private let value = Mutex(false)
         var isSet: Bool { value.withLock { $0 } }
         func set() { value.withLock { $0 = true } }
+    }
+
+    /// Taken for some of its recipients: never sent to them again. Those refused for now
+    /// (4xx: greylisting, a full mailbox) get it later, on the schedule of a failed page,
+    /// until it is too old; those refused for good (5xx) are only named.
+    func partly(_ refused: [RefusedRecipient], of delivery: Delivery) -> DeliveryOutcome {
+        let temporary = Set(refused.filter(\.isTemporary).map { $0.address.lowercased() })
+        // The row's own addresses, so a retry goes exactly where the policy said.
+        let again = delivery.recipients.filter { temporary.contains($0.lowercased()) }
+        var retry: RecipientRetry?
+        if !again.isEmpty, case .retry(let at, _) = decide(.transient("refused for now"), for: delivery) {
+            retry = RecipientRetry(recipients: again, at: at)
+        }
+        return .partlyDelivered(refused: refused.map(\.description), retry: retry)
     }
 
     func decide(_ error: DeliveryError, for delivery: Delivery) -> DeliveryOutcome {

@@ -244,15 +244,41 @@ extension TimelineEntry {
     /// The timeline line of a page (or notice: `event` is the outbox row's) some of whose
     /// recipients were refused.
     static func recipientsRefused(incidentID: Int64, tier: Int, connector: String, event: String, refused: [String],
-                                  at: Timestamp) -> TimelineEntry {
-        let what = switch EscalationPlanner.PageReason(rawValue: event) {
+                                  retrying: [String], at: Timestamp) -> TimelineEntry {
+        let again = retrying.isEmpty ? "" : "; retrying \(retrying.joined(separator: ", "))"
+        return deliveryFailed(incidentID: incidentID, tier: tier, connector: connector,
+                              reason: "refused \(refused.joined(separator: ", ")) the \(pageName(event)); the other recipients have it\(again)",
+                              retrying: false, at: at)
+    }
+
+    /// The timeline line of a page (or notice) delivered after its failures or refusals
+    /// were on the timeline: without it, "retrying" would be the last word an operator reads.
+    static func deliveredAfterFailing(incidentID: Int64, tier: Int, connector: String, event: String,
+                                      recipients: [String], attempts: Int, at: Timestamp) -> TimelineEntry {
+        let to = recipients.isEmpty ? "" : " to \(recipients.joined(separator: ", "))"
+        return TimelineEntry(incidentID: incidentID, at: at, kind: .paged, by: "alertbridge",
+                             detail: "tier \(tier) via \(connector): delivered the \(pageName(event))\(to) on attempt \(attempts)")
+    }
+
+    /// What an outbox row's `event` sends, as the timeline names it.
+    private static func pageName(_ event: String) -> String {
+        switch EscalationPlanner.PageReason(rawValue: event) {
         case .acknowledged: "acknowledge notice"
         case .resolved: "resolve notice"
         default: "page"
         }
-        return deliveryFailed(incidentID: incidentID, tier: tier, connector: connector,
-                              reason: "refused \(refused.joined(separator: ", ")) the \(what); the other recipients have it",
-                              retrying: false, at: at)
+    }
+}
+
+/// The recipients of a page to send it to again, and when: those a mail server refused
+/// for now while it took the page for the others.
+public struct RecipientRetry: Sendable, Equatable {
+    public var recipients: [String]
+    public var at: Timestamp
+
+    public init(recipients: [String], at: Timestamp) {
+        self.recipients = recipients
+        self.at = at
     }
 }
 
@@ -269,6 +295,11 @@ public struct Delivery: Sendable, Equatable {
     /// Attempts so far, this one included.
     public var attempts: Int
     public var createdAt: Timestamp
+
+    /// An outbox row's `recipients` column, a JSON array of addresses.
+    static func recipients(json: String?) -> [String] {
+        json.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+    }
 
     public init(id: Int64, incidentID: Int64, step: Int, event: EscalationPlanner.PageReason, tier: Int, tierName: String,
                 connector: String, recipients: [String], attempts: Int, createdAt: Timestamp) {
@@ -287,9 +318,11 @@ public struct Delivery: Sendable, Equatable {
 
 public enum DeliveryOutcome: Sendable, Equatable {
     case delivered
-    /// Taken, but some of its recipients were refused (named, with the receiver's reply):
-    /// sent, not retried (the others would get copy after copy), and on the timeline.
-    case partlyDelivered(refused: [String])
+    /// Taken, but some of its recipients were refused (named, with the receiver's reply,
+    /// on the timeline). Never sent to the others again (they would get copy after copy);
+    /// sent again to `retry`'s recipients, those refused for now (greylisting, a full
+    /// mailbox), at its time. Without `retry` the row is done.
+    case partlyDelivered(refused: [String], retry: RecipientRetry? = nil)
     /// A transient failure: try again at the given time.
     case retry(at: Timestamp, reason: String)
     /// A permanent failure: recorded on the incident's timeline, not retried.

@@ -119,7 +119,8 @@ final class ScriptedConnector: Connector {
         try await withIncident { (store: any IncidentStore, id: Int64) async throws in
             let clock = ManualClock(t0)
             let metrics = TestMetrics()
-            let mail = ScriptedConnector(answer: Delivered(refused: ["bob@example.com (550 5.1.1 User unknown)"]))
+            let mail = ScriptedConnector(answer: Delivered(refused: [RefusedRecipient(address: "bob@example.com",
+                                                                                     reply: "550 5.1.1 User unknown")]))
             let d = dispatcher(store, ["chat": ScriptedConnector(), "mail": mail], clock, metrics: metrics)
             #expect(try await d.tick() == 2)
             clock.advance(by: .seconds(3600))

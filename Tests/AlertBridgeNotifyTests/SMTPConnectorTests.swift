@@ -173,17 +173,55 @@ struct SMTPConnectorTests {
         try await SMTPSink.with { (sink: SMTPSink) async throws in
             let delivered = try await connector(sink.url, sink).deliver(
                 Pages.page(recipients: ["noc@example.com", "reject-me@example.com", "oncall@example.com"]))
-            #expect(delivered.refused == ["reject-me@example.com (550 5.1.1 <reject-me@example.com>: Recipient address rejected: User unknown)"])
+            #expect(delivered.refused == [RefusedRecipient(
+                address: "reject-me@example.com",
+                reply: "550 5.1.1 <reject-me@example.com>: Recipient address rejected: User unknown")])
+            #expect(delivered.refused.map(\.isTemporary) == [false])
             let received = try sink.received()
             #expect(received.count == 1)
             #expect(received.first?.recipients == ["noc@example.com", "oncall@example.com"])
 
-            // Refused for now (451) while another took it: the tier is paged, no retry that
-            // would send the other copy after copy.
+            // Refused for now (451) while another took it: taken, and the refusal is temporary.
             let busy = try await connector(sink.url, sink).deliver(Pages.page(recipients: ["noc@example.com", "busy@example.com"]))
-            #expect(busy.refused.count == 1 && busy.refused[0].hasPrefix("busy@example.com (451 "), "\(busy)")
+            #expect(busy.refused.map(\.address) == ["busy@example.com"])
+            #expect(busy.refused.first?.reply.hasPrefix("451 ") == true, "\(busy)")
+            #expect(busy.refused.map(\.isTemporary) == [true])
             #expect(try sink.received().count == 2)
             #expect(try await connector(sink.url, sink).deliver(Pages.page(recipients: ["noc@example.com"])) == .toAll)
+        }
+    }
+
+    /// Greylisting, through the dispatcher and the store: the address refused for now gets
+    /// the same message (same Message-ID) once the server takes it; the others get one copy
+    /// only; an address refused for good is named and not tried again.
+    @Test func aGreylistedRecipientGetsThePageLaterAndTheOthersOnlyOnce() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            let to = ["noc@example.com", "greylist-lead@example.com", "reject-old@example.com"]
+            try await TestStore.with(targets: [.init(connector: "mail", to: to)]) { s in
+                let id = try await s.newIncident("EdgeLatencyHigh/ICN1")
+                let clock = ManualClock(Pages.t0)
+                let d = s.dispatcher(["mail": connector(sink.url, sink)], clock: clock)
+                #expect(try await d.tick() == 1)
+                #expect(try sink.received().map(\.recipients) == [["noc@example.com"]])
+                let failures = try await s.failures(id)
+                #expect(failures.count == 1)
+                #expect(failures.first?.hasPrefix("tier 1 via mail: refused greylist-lead@example.com (451 4.7.1 Greylisted") == true,
+                        "\(failures)")
+                #expect(failures.first?.contains("reject-old@example.com (550 ") == true, "\(failures)")
+                #expect(failures.first?.hasSuffix("the page; the other recipients have it; retrying greylist-lead@example.com") == true,
+                        "\(failures)")
+
+                #expect(try await d.tick() == 0)  // not before the back-off
+                clock.advance(by: .seconds(2))
+                #expect(try await d.tick() == 1)
+                let received = try sink.received()
+                #expect(received.map(\.recipients) == [["noc@example.com"], ["greylist-lead@example.com"]])
+                #expect(received.count == 2 && received[0].header("Message-ID") == received[1].header("Message-ID"))
+                clock.advance(by: .seconds(3600))
+                #expect(try await d.tick() == 0)
+                let paged = try #require(try await s.store.incident(id: id)).timeline.filter { $0.kind == .paged }.compactMap(\.detail)
+                #expect(paged.last == "tier 1 via mail: delivered the page to greylist-lead@example.com on attempt 2")
+            }
         }
     }
 

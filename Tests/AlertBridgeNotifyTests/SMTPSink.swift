@@ -5,7 +5,8 @@ import Foundation
 ///
 /// It can require AUTH, offer or require STARTTLS, or speak implicit TLS (smtps), with
 /// a self-signed certificate made by `openssl req`. Recipients whose local part starts
-/// with `reject` get `550`, with `busy` get `451`.
+/// with `reject` get `550`, with `busy` get `451`, with `greylist` get `451` the first
+/// time only (as a greylisting server answers an unknown sender).
 struct SMTPSink {
     struct Options: Sendable {
         var auth: (user: String, password: String)?
@@ -185,6 +186,7 @@ struct SMTPSink {
         parser.add_argument("--smtps", nargs=2)
         args = parser.parse_args()
         counter = itertools.count(1)
+        greylisted = set()
 
         class Handler:
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -193,6 +195,9 @@ struct SMTPSink {
                     return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
                 if local.startswith("busy"):
                     return "451 4.3.0 Mailbox busy, try again later"
+                if local.startswith("greylist") and address not in greylisted:
+                    greylisted.add(address)
+                    return "451 4.7.1 Greylisted, try again later"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 

@@ -47,6 +47,10 @@ import Testing
     @Test func deliveryOutcomesReachTheTimeline() async throws {
         try await Self.withStore { try await $0.deliveryOutcomesReachTheTimeline() }
     }
+
+    @Test func aRecipientRefusedForNowGetsThePageAgain() async throws {
+        try await Self.withStore { try await $0.aRecipientRefusedForNowGetsThePageAgain() }
+    }
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }

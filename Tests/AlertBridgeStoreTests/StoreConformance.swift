@@ -252,6 +252,51 @@ struct StoreConformance {
         ])
     }
 
+    /// Greylisting: an address refused for now gets the page again, and nobody else does;
+    /// the timeline says so, and says how it ended, as it does for a page that failed and
+    /// went out later.
+    func aRecipientRefusedForNowGetsThePageAgain() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
+        let mail = try #require(claimed.first { $0.connector == "noc-email" })
+        let chat = try #require(claimed.first { $0.connector == "console" })
+        let refused = "bob@example.com (451 4.7.1 Greylisted, try again later)"
+        try await store.recordDeliveries([
+            DeliveryRecord(id: mail.id, outcome: .partlyDelivered(
+                refused: [refused], retry: RecipientRetry(recipients: ["bob@example.com"], at: t0 + .seconds(300)))),
+            DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(10), reason: "connection refused")),
+        ], now: t0 + .seconds(1))
+        #expect(try await store.nextDeliveryDue() == t0 + .seconds(10))
+        let chatAgain = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10)
+        #expect(chatAgain.map(\.id) == [chat.id])
+        try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .delivered)], now: t0 + .seconds(11))
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(299), lease: .seconds(60), limit: 10).isEmpty)
+        // Due at the retry's time, to bob only; the same row (so the same Message-ID).
+        let mailAgain = try await store.claimDeliveries(now: t0 + .seconds(300), lease: .seconds(60), limit: 10)
+        #expect(mailAgain.map(\.id) == [mail.id])
+        #expect(mailAgain.first?.recipients == ["bob@example.com"])
+        #expect(mailAgain.first?.attempts == 2)
+        try await store.recordDeliveries([DeliveryRecord(id: mail.id, outcome: .delivered)], now: t0 + .seconds(301))
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10).isEmpty)
+        #expect(try await store.nextDeliveryDue() == nil)
+
+        let timeline = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
+            .filter { $0.at > t0 && ($0.kind == .deliveryFailed || $0.kind == .paged) }
+        #expect(timeline.map { "\($0.kind.rawValue): \($0.detail ?? "")" } == [
+            "delivery_failed: tier 1 via noc-email: refused \(refused) the page; the other recipients have it; retrying bob@example.com",
+            "delivery_failed: tier 1 via console: connection refused; retrying",
+            "paged: tier 1 via console: delivered the page on attempt 2",
+            "paged: tier 1 via noc-email: delivered the page to bob@example.com on attempt 2",
+        ])
+        // A page delivered at the first try adds nothing: the planner's own line says who was paged.
+        _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(400))
+        let notices = try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(60), limit: 10)
+        #expect(notices.count == 2)
+        try await store.recordDeliveries(notices.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: t0 + .seconds(401))
+        let after = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
+        #expect(after.filter { $0.kind == .paged && $0.at == t0 + .seconds(401) }.isEmpty)
+    }
+
     /// An edge alert a PoP-down incident inhibits is held, not forgotten: it pages once
     /// that incident is resolved and the edge alert still fires.
     func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {

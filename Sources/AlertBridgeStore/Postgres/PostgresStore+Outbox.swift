@@ -24,7 +24,6 @@ extension PostgresStore {
             var out: [Delivery] = []
             for try await row in try await db.execute(ClaimDeliveries.self, leaseEnd, now.milliseconds, limit, logger: logger) {
                 let r = row.makeRandomAccess()
-                let recipients = try r["recipients"].decode(String.self)
                 out.append(Delivery(
                     id: try r["id"].decode(Int64.self),
                     incidentID: try r["incident_id"].decode(Int64.self),
@@ -33,7 +32,7 @@ extension PostgresStore {
                     tier: try r["tier"].decode(Int.self),
                     tierName: try r["tier_name"].decode(String.self),
                     connector: try r["connector"].decode(String.self),
-                    recipients: (try? JSONDecoder().decode([String].self, from: Data(recipients.utf8))) ?? [],
+                    recipients: Delivery.recipients(json: try r["recipients"].decode(String.self)),
                     attempts: try r["attempts"].decode(Int.self),
                     createdAt: Timestamp(milliseconds: try r["created_at"].decode(Int64.self))))
             }
@@ -41,8 +40,15 @@ extension PostgresStore {
         }
     }
 
+    /// Marks delivered rows sent; returns those whose failures were on the timeline, which
+    /// now gets how they ended (`last_error` stays: it is what the row went through).
     enum MarkSent: PreparedSQL {
-        static let sql = "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = ANY($2::bigint[])"
+        static let sql = """
+            WITH sent AS (
+                UPDATE outbox SET status = 'sent', sent_at = $1 WHERE id = ANY($2::bigint[]) AND status = 'pending'
+                RETURNING incident_id, connector, tier, event, recipients::text AS recipients, attempts, last_error)
+            SELECT incident_id, connector, tier, event, recipients, attempts FROM sent WHERE last_error IS NOT NULL
+            """
     }
 
     /// One transaction for the batch; all deliveries that succeeded in one statement.
@@ -50,24 +56,42 @@ extension PostgresStore {
         guard !outcomes.isEmpty else { return }
         let logger = self.logger
         try await transaction { db in
+            var entries: [TimelineEntry] = []
             let sent = outcomes.compactMap { $0.outcome == .delivered ? $0.id : nil }
             if !sent.isEmpty {
-                _ = try await db.execute(MarkSent.self, now.milliseconds, sent, logger: logger)
+                for try await row in try await db.execute(MarkSent.self, now.milliseconds, sent, logger: logger) {
+                    let (incident, connector, tier, event, recipients, attempts) =
+                        try row.decode((Int64, String, Int, String, String, Int).self)
+                    entries.append(.deliveredAfterFailing(incidentID: incident, tier: tier, connector: connector, event: event,
+                                                          recipients: Delivery.recipients(json: recipients),
+                                                          attempts: attempts, at: now))
+                }
             }
-            var entries: [TimelineEntry] = []
             for record in outcomes {
                 switch record.outcome {
                 case .delivered:
                     continue
-                case .partlyDelivered(let refused):
-                    for try await (incident, connector, tier, event) in try await db.query("""
-                        UPDATE outbox SET status = 'sent', sent_at = \(now.milliseconds),
-                            last_error = \("refused " + refused.joined(separator: ", "))
+                case .partlyDelivered(let refused, let retry):
+                    let reason = "refused " + refused.joined(separator: ", ")
+                    // Refused for now: the row stays pending, addressed to those only.
+                    let update: PostgresQuery = if let retry {
+                        """
+                        UPDATE outbox SET recipients = \(JSONWriter.text { $0.value(retry.recipients) })::jsonb,
+                            next_attempt_at = \(retry.at.milliseconds), last_error = \(reason)
                         WHERE id = \(record.id) AND status = 'pending'
                         RETURNING incident_id, connector, tier, event
-                        """, logger: logger).decode((Int64, String, Int, String).self) {
-                        entries.append(.recipientsRefused(incidentID: incident, tier: tier, connector: connector,
-                                                          event: event, refused: refused, at: now))
+                        """
+                    } else {
+                        """
+                        UPDATE outbox SET status = 'sent', sent_at = \(now.milliseconds), last_error = \(reason)
+                        WHERE id = \(record.id) AND status = 'pending'
+                        RETURNING incident_id, connector, tier, event
+                        """
+                    }
+                    for try await (incident, connector, tier, event) in try await db.query(update, logger: logger)
+                        .decode((Int64, String, Int, String).self) {
+                        entries.append(.recipientsRefused(incidentID: incident, tier: tier, connector: connector, event: event,
+                                                          refused: refused, retrying: retry?.recipients ?? [], at: now))
                     }
                 case .retry(let at, let reason):
                     // As in the SQLite store: the first failure of a page goes on the timeline,

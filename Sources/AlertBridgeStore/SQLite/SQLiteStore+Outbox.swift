@@ -31,7 +31,7 @@ extension SQLiteStore {
                     tier: row.column("tier")!.integer!,
                     tierName: row.column("tier_name")!.string!,
                     connector: row.column("connector")!.string!,
-                    recipients: (try? JSONDecoder().decode([String].self, from: Data(row.column("recipients")!.string!.utf8))) ?? [],
+                    recipients: Delivery.recipients(json: row.column("recipients")?.string),
                     attempts: row.column("attempts")!.integer!,
                     createdAt: Timestamp(milliseconds: Int64(row.column("created_at")!.integer!)))
             }.sorted { $0.id < $1.id }
@@ -59,18 +59,37 @@ extension SQLiteSession {
     func record(_ id: Int64, _ outcome: DeliveryOutcome, now: Timestamp) throws {
         switch outcome {
         case .delivered:
-            try run("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-                    [.integer(Int(now.milliseconds)), .integer(Int(id))])
-        case .partlyDelivered(let refused):
+            // `last_error` stays: it is what the row went through, and a row with one had
+            // its failure on the timeline, which now gets how it ended.
             let row = try rows("""
+                UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'pending'
+                RETURNING incident_id, connector, tier, event, recipients, attempts, last_error IS NOT NULL AS failed_before
+                """, [.integer(Int(now.milliseconds)), .integer(Int(id))]).first
+            if let row, row.column("failed_before")?.integer == 1 {
+                try append(timeline: [.deliveredAfterFailing(
+                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
+                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "",
+                    recipients: Delivery.recipients(json: row.column("recipients")?.string), attempts: row.column("attempts")!.integer!,
+                    at: now)])
+            }
+        case .partlyDelivered(let refused, let retry):
+            let reason = SQLiteData.text("refused " + refused.joined(separator: ", "))
+            // Refused for now: the row stays pending, addressed to those only.
+            let row = try retry.map { retry in
+                try rows("""
+                    UPDATE outbox SET recipients = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
+                    RETURNING incident_id, connector, tier, event
+                    """, [.text(JSONWriter.text { $0.value(retry.recipients) }), .integer(Int(retry.at.milliseconds)),
+                          reason, .integer(Int(id))]).first
+            } ?? rows("""
                 UPDATE outbox SET status = 'sent', sent_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
                 RETURNING incident_id, connector, tier, event
-                """, [.integer(Int(now.milliseconds)), .text("refused " + refused.joined(separator: ", ")), .integer(Int(id))]).first
+                """, [.integer(Int(now.milliseconds)), reason, .integer(Int(id))]).first
             if let row {
                 try append(timeline: [.recipientsRefused(
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
                     connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "",
-                    refused: refused, at: now)])
+                    refused: refused, retrying: retry?.recipients ?? [], at: now)])
             }
         case .retry(let at, let reason):
             let row = try rows("""
