@@ -132,6 +132,22 @@ struct PostgresStoreTests {
         }
     }
 
+    /// A start with no connection says why, not only that none came in time: the pool
+    /// keeps the cause in its log, where an operator starting a service does not look.
+    @Test func aStartWithNoConnectionSaysWhy() async throws {
+        var location = try Self.freshDatabase()
+        location.database = "no_such_database"
+        await #expect(throws: StoreError.unavailable(
+            "PostgreSQL refused: database \"no_such_database\" does not exist (SQLSTATE 3D000)")) {
+            try await Self.open(location).close()
+        }
+        location = try Self.freshDatabase()
+        location.port = try PostgresServer.freePort()
+        await #expect(throws: StoreError.unavailable("cannot connect to 127.0.0.1:\(location.port): connection refused")) {
+            try await Self.open(location).close()
+        }
+    }
+
     // MARK: - Two instances on one database
 
     /// An alert storm split across two instances (two pools): one incident per key,

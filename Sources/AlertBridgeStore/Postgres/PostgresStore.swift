@@ -1,6 +1,8 @@
 import AlertBridgeCore
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 import Synchronization
@@ -77,14 +79,60 @@ public final class PostgresStore: IncidentStore {
             try await store.migrate()
         } catch {
             try? await store.close()
-            // PostgresNIO's own text hides the server's answer; at start it is what the
-            // operator needs (a role that may not create tables, a missing database).
-            if let error = error as? PSQLError, let message = error.serverInfo?[.message] {
-                throw StoreError.unavailable("PostgreSQL refused: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))")
+            if let refused = refusal(error) { throw refused }
+            // The pool retries and only logs why it got no connection; one connection of
+            // our own says it (connection refused, a password or database PostgreSQL refused).
+            if case StoreError.unavailable = error, let why = await whyNoConnection(location, options: options, logger: logger) {
+                throw why
             }
             throw error
         }
         return store
+    }
+
+    /// PostgresNIO's own text hides the server's answer; at start it is what the operator
+    /// needs (a role that may not create tables, a missing database, a wrong password).
+    private static func refusal(_ error: any Error) -> StoreError? {
+        guard let error = error as? PSQLError, let message = error.serverInfo?[.message] else { return nil }
+        return .unavailable("PostgreSQL refused: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))")
+    }
+
+    /// Why no connection to `location` can be made, or `nil` if one can now.
+    private static func whyNoConnection(_ location: PostgresLocation, options: Options, logger: Logger) async -> StoreError? {
+        var config = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: .disable)
+        do {
+            config.tls = switch location.tls {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            config.options.connectTimeout = .milliseconds(options.connectTimeout.milliseconds)
+            let connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch {
+            if let refused = refusal(error) { return refused }
+            let cause = (error as? PSQLError)?.underlying ?? error
+            return .unavailable("cannot connect to \(location.host):\(location.port): \(describe(cause))")
+        }
+    }
+
+    /// A connection failure in an operator's words: NIO's own text names its internals.
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as NIOConnectionError:
+            if let failure = error.connectionErrors.first { return describe(failure.error) }
+            if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve \(error.host): \(dns)" }
+            return "\(error)"
+        case let error as IOError:
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        case ChannelError.connectTimeout(let after):
+            return "no answer within \(after.nanoseconds / 1_000_000) ms"
+        default:
+            return "\(error)"
+        }
     }
 
     private static func tls(_ mode: PostgresLocation.TLSMode) throws -> PostgresClient.Configuration.TLS {
