@@ -12,12 +12,25 @@ public struct Silence: Sendable, Equatable {
 
     public enum Refusal: Error, Equatable, CustomStringConvertible {
         case alreadyExpired(Int64, Timestamp)
+        /// An extension that would not end later than the silence it extends.
+        case notLater(Int64, Timestamp)
+        /// An extension that would last over ``DurationText/longest`` from its start.
+        case tooLong
 
         public var description: String {
             switch self {
             case .alreadyExpired(let id, let at): "silence \(id) already ended at \(RFC3339.format(at))"
+            case .notLater(let id, let at):
+                "must end after silence \(id) does (\(RFC3339.format(at))); to end it sooner, expire it"
+            case .tooLong: "a silence lasts at most 365d"
             }
         }
+    }
+
+    /// Where an extension ends: at a time, or a duration after its start.
+    public enum End: Sendable, Equatable {
+        case at(Timestamp)
+        case after(Duration)
     }
 
     public var id: Int64
@@ -68,6 +81,28 @@ public struct Silence: Sendable, Equatable {
         next.startsAt = min(startsAt, now)
         next.expiredBy = by
         return next
+    }
+}
+
+extension Silence {
+    /// A maintenance that runs over (`alertbridge silence extend`): this silence ends now
+    /// and a new one with the same matchers holds from the later of its start and now
+    /// until `end`, in one step, so nothing it holds pages in between. Both are kept, so
+    /// the list says who extended it and when. A `duration` counts from the new start,
+    /// as when adding one. `comment` keeps this one's when `nil`.
+    public func extended(to end: End, by: String, comment: String?, at now: Timestamp) throws(Refusal)
+        -> (ended: Silence, replacement: Silence) {
+        let ended = try expired(by: by, at: now)
+        let start = max(startsAt, now)
+        let newEnd = switch end {
+        case .at(let at): at
+        case .after(let length): start + length
+        }
+        guard newEnd > endsAt else { throw .notLater(id, endsAt) }
+        guard newEnd.milliseconds - start.milliseconds <= DurationText.longest.milliseconds else { throw .tooLong }
+        let replacement = Silence(matchers: matchers, startsAt: start, endsAt: newEnd, createdBy: by,
+                                  comment: comment ?? self.comment, createdAt: now)
+        return (ended, replacement)
     }
 }
 

@@ -2,12 +2,12 @@ import AlertBridgeCore
 import ArgumentParser
 import Foundation
 
-/// `alertbridge silence add|list|expire`: maintenance windows.
+/// `alertbridge silence add|list|extend|expire`: maintenance windows.
 struct SilenceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "silence",
         abstract: "Silence alerts for a maintenance window: recorded, but nobody is paged.",
-        subcommands: [Add.self, List.self, Expire.self])
+        subcommands: [Add.self, List.self, Extend.self, Expire.self])
 
     /// The client's reading of the server's silence JSON.
     struct View: Decodable {
@@ -119,6 +119,61 @@ struct SilenceCommand: AsyncParsableCommand {
                            [String(s.id), s.status, s.starts_at, s.ends_at, s.expired_by.map { "\(s.created_by) (expired by \($0))" } ?? s.created_by,
                             s.matchers.joined(separator: " "), s.comment]
                        })
+        }
+    }
+
+    struct Extend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Keep a silence longer (maintenance runs over); nothing it holds pages in between.",
+            discussion: """
+                The silence ends and a new one with the same matchers holds until the new end; \
+                both stay in the list. --duration counts from now (or from a pending silence's start).
+                """)
+
+        @Argument(help: "Silence id.") var id: Int64
+
+        @Option(help: "How long from now: 30m, 2h.")
+        var duration: String?
+
+        @Option(help: "When it ends, RFC 3339; instead of --duration.")
+        var end: String?
+
+        @Option(help: "Why (default: the silence's own comment).")
+        var comment: String?
+
+        @Option(help: "Who extends it (default: $USER).")
+        var by: String = defaultUser
+
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard id > 0 else { throw ValidationError("the silence id must be a positive whole number") }
+            guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+            guard (duration == nil) != (end == nil) else { throw ValidationError("give --duration or --end (one of them)") }
+            if let duration, DurationText.parse(duration).map({ $0 > .zero }) != true {
+                throw ValidationError("--duration must be a duration above zero, such as 1h or 30m")
+            }
+            if let end, RFC3339.parse(end) == nil {
+                throw ValidationError("--end must be an RFC 3339 time such as 2026-11-30T06:00:00Z")
+            }
+            if let comment, comment.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--comment must say why")
+            }
+        }
+
+        func run() async throws {
+            let body = Extension(ends_at: end, duration: duration, by: by, comment: comment)
+            let data = try await request { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
+            if output.json { return printRaw(data) }
+            let s = try JSONDecoder().decode(View.self, from: data)
+            print("silence \(s.id) replaces silence \(id), \(s.status) until \(s.ends_at): \(s.matchers.joined(separator: " "))")
+        }
+
+        struct Extension: Encodable {
+            var ends_at: String?
+            var duration: String?
+            var by: String
+            var comment: String?
         }
     }
 

@@ -59,6 +59,43 @@ import Testing
         }
     }
 
+    /// Maintenance runs over: the silence ends and its replacement, with the same
+    /// matchers, holds from now (or its pending start) until the later end.
+    @Test func anExtensionReplacesTheSilenceUntilALaterEnd() throws {
+        let now = t0 + minutes(100)
+        let active = silence(7, ["pop = ICN1"], from: 0, to: 120)
+        let (ended, next) = try active.extended(to: .after(minutes(60)), by: "bob", comment: nil, at: now)
+        #expect(ended.endsAt == now && ended.expiredBy == "bob")
+        #expect(next.matchers == active.matchers && next.startsAt == now && next.endsAt == now + minutes(60))
+        #expect(next.createdBy == "bob" && next.comment == "ICN1 fibre maintenance" && next.id == 0)
+        // Only the end changes: the alerts it held are held by the replacement.
+        #expect([next].holding(["pop": "ICN1"], at: t0 + minutes(150)) == next)
+
+        let pending = silence(8, ["pop = NRT2"], from: 200, to: 260)
+        let later = try pending.extended(to: .at(t0 + minutes(300)), by: "bob", comment: "vendor asked for more time", at: now)
+        #expect(later.replacement.startsAt == t0 + minutes(200) && later.replacement.endsAt == t0 + minutes(300))
+        #expect(later.replacement.comment == "vendor asked for more time")
+        #expect(later.ended.status(at: now) == .expired)  // the pending one never starts
+        #expect(try pending.extended(to: .after(minutes(90)), by: "bob", comment: nil, at: now).replacement.endsAt
+                == t0 + minutes(290))  // a duration counts from a pending silence's start
+    }
+
+    @Test func anExtensionMustEndLaterAndTheSilenceMustNotHaveEnded() {
+        let s = silence(7, ["pop = ICN1"], from: 0, to: 120)
+        #expect(throws: Silence.Refusal.notLater(7, t0 + minutes(120))) {
+            try s.extended(to: .at(t0 + minutes(110)), by: "bob", comment: nil, at: t0 + minutes(100))
+        }
+        #expect(throws: Silence.Refusal.notLater(7, t0 + minutes(120))) {
+            try s.extended(to: .after(minutes(20)), by: "bob", comment: nil, at: t0 + minutes(100))
+        }
+        #expect(throws: Silence.Refusal.alreadyExpired(7, t0 + minutes(120))) {
+            try s.extended(to: .after(minutes(60)), by: "bob", comment: nil, at: t0 + minutes(120))
+        }
+        #expect(throws: Silence.Refusal.tooLong) {
+            try s.extended(to: .after(DurationText.longest + .seconds(1)), by: "bob", comment: nil, at: t0 + minutes(100))
+        }
+    }
+
     @Test func ofSeveralSilencesTheOneThatEndsLastHolds() {
         let silences = [silence(1, ["pop = ICN1"], to: 60), silence(2, ["alertname =~ Edge.*"], to: 90),
                         silence(3, ["pop = NRT2"], to: 300)]

@@ -99,6 +99,75 @@ import Testing
         }
     }
 
+    /// Maintenance runs over: `extend` keeps ICN1 held past the old end; its answer is the
+    /// replacement, and what it refuses names the field (or is a 409 for an ended silence).
+    @Test func extendingAWindowKeepsItsIncidentHeldPastTheOldEnd() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            let id = try #require(try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1"], "duration": "1h", "by": "alice", "comment": "ICN1 fibre maintenance"}
+                """).1["id"] as? Int)
+            let heldID = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(50 * 60))  // 18:55
+            let (status, next, _) = try await client.post("/api/v1/silences/\(id)/extend", #"{"duration": "1h", "by": "bob"}"#)
+            #expect(status == .created)
+            let nextID = try #require(next["id"] as? Int)
+            #expect(nextID != id)
+            #expect(next["status"] as? String == "active")
+            #expect(next["matchers"] as? [String] == [#"pop="ICN1""#])
+            #expect(next["ends_at"] as? String == "2026-11-23T19:55:00Z")
+            #expect(next["created_by"] as? String == "bob")
+            #expect(next["comment"] as? String == "ICN1 fibre maintenance")
+            let all = try #require(try await client.get("/api/v1/silences?status=all").1["silences"] as? [[String: Any]])
+            #expect(all.map { $0["id"] as? Int } == [nextID, id])
+            #expect(all.last?["expired_by"] as? String == "bob")
+
+            clock.advance(by: .seconds(10 * 60))  // 19:05, the old end: nobody paged
+            #expect(try await engine.tick().pages == 0)
+            #expect(try await dispatcher.tick() == 0)
+            #expect(try await client.get("/api/v1/incidents/\(heldID)").1["next_escalation_at"] as? String == "2026-11-23T19:55:00Z")
+            clock.advance(by: .seconds(50 * 60))  // 19:55, the new end: still down, so tier 1 is paged
+            #expect(try await engine.tick().pages == 1)
+            try await dispatcher.tick()
+            #expect(chat.delivered.map(\.incident.incident.id) == [Int64(heldID)])
+
+            let refusals: [(String, String, HTTPResponse.Status, String?, String)] = [
+                ("/api/v1/silences/\(id)/extend", #"{"duration": "1h", "by": "bob"}"#, .conflict, nil, "already ended"),
+                ("/api/v1/silences/9999/extend", #"{"duration": "1h", "by": "bob"}"#, .notFound, nil, "not found"),
+                ("/api/v1/silences/x/extend", #"{"duration": "1h", "by": "bob"}"#, .badRequest, "id", "positive whole number"),
+                ("/api/v1/silences/\(nextID)/extend", #"{"by": "bob"}"#, .badRequest, "ends_at", "give ends_at or duration"),
+                ("/api/v1/silences/\(nextID)/extend", #"{"duration": "1h", "by": " "}"#, .badRequest, "by", "must name who acts"),
+                ("/api/v1/silences/\(nextID)/extend", #"{"duration": "1h", "by": "bob", "comment": " "}"#, .badRequest, "comment", "must say why"),
+            ]
+            for (uri, body, expected, field, message) in refusals {
+                let (status, answer, _) = try await client.post(uri, body)
+                #expect(status == expected, "\(uri) \(body)")
+                #expect(answer["field"] as? String == field, "\(uri) \(body)")
+                #expect((answer["error"] as? String)?.contains(message) == true, "\(uri) \(body): \(answer)")
+            }
+        }
+    }
+
+    /// An extension that ends no later is refused with what to do instead, and writes nothing.
+    @Test func anExtensionThatEndsSoonerIsRefused() async throws {
+        try await TestApp.run { client, store, clock in
+            let id = try #require(try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1"], "duration": "2h", "by": "alice", "comment": "ICN1 fibre maintenance"}
+                """).1["id"] as? Int)
+            let (status, answer, _) = try await client.post("/api/v1/silences/\(id)/extend",
+                                                            #"{"ends_at": "2026-11-23T19:00:00Z", "by": "bob"}"#)
+            #expect(status == .badRequest)
+            #expect(answer["field"] as? String == "ends_at")
+            #expect(answer["error"] as? String
+                    == "must end after silence \(id) does (2026-11-23T20:05:00Z); to end it sooner, expire it")
+            #expect(try await client.post("/api/v1/silences/\(id)/extend", #"{"duration": "30m", "by": "bob"}"#).1["field"] as? String
+                    == "duration")
+            #expect(try await store.silences(SilenceQuery(status: .all, now: clock.now())).count == 1)
+        }
+    }
+
     @Test func aFutureWindowIsPendingAndHoldsNothingYet() async throws {
         try await TestApp.run { client, _, clock in
             let (status, silence, _) = try await client.post("/api/v1/silences", """

@@ -434,6 +434,40 @@ struct StoreConformance {
         #expect(details.contains("no silence holds this incident any more and it is still open: paging"))
     }
 
+    /// Maintenance runs over: extended before its end, the window keeps holding its
+    /// incident (nobody paged at the old end), which pages at the new end; both silences
+    /// are listed, the first expired by who extended it.
+    func extendingASilenceKeepsWhatItHeldHeld() async throws {
+        let window = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(3600)))
+        let held = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(60))[0].incidentID)
+        let now = t0 + .seconds(3000)
+        let next = try await store.extendSilence(id: window.id, to: .after(.seconds(3600)), by: "bob", comment: nil, now: now)
+        #expect(next.id > window.id && next.endsAt == now + .seconds(3600) && next.createdBy == "bob")
+        #expect(next.matchers == window.matchers && next.comment == window.comment)
+        let all = try await store.silences(SilenceQuery(status: .all, now: now))
+        #expect(all.map(\.id) == [next.id, window.id])
+        #expect(all.last?.expiredBy == "bob" && all.last?.endsAt == now)
+        // Nothing became due: the extension pages nobody.
+        #expect(try await store.nextEscalationDue() == t0 + .seconds(3600))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(3600), limit: 10).pages == 0)
+        #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == false)
+        #expect(try await store.nextEscalationDue() == next.endsAt)
+        #expect(try await store.advanceEscalations(now: next.endsAt, limit: 10).pages == 1)
+        #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == true)
+
+        await #expect(throws: Silence.Refusal.alreadyExpired(window.id, now)) {
+            try await store.extendSilence(id: window.id, to: .after(.seconds(60)), by: "bob", comment: nil, now: now + .seconds(1))
+        }
+        await #expect(throws: Silence.Refusal.notLater(next.id, next.endsAt)) {
+            try await store.extendSilence(id: next.id, to: .at(next.endsAt), by: "bob", comment: nil, now: now + .seconds(1))
+        }
+        await #expect(throws: StoreError.silenceNotFound(999)) {
+            try await store.extendSilence(id: 999, to: .after(.seconds(60)), by: "bob", comment: nil, now: now)
+        }
+        // A refused extension writes nothing.
+        #expect(try await store.silences(SilenceQuery(status: .all, now: now)).count == 2)
+    }
+
     /// Expiring the window early makes what it held due at once, and the engine pages it.
     func expiringASilenceEarlyPagesWhatItHeld() async throws {
         // Paging before the window began: the silence does not hold it.

@@ -297,6 +297,19 @@ components:
         duration: {type: string, pattern: '^([0-9]{1,9}(ms|s|m|h|d))+$', description: 'such as `2h` or `1h30m`, above zero, at most 365d'}
         by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who silences}
         comment: {type: string, minLength: 1, maxLength: 1024, pattern: "\\S", description: why}
+    SilenceExtension:
+      type: object
+      required: [by]
+      anyOf: [{required: [ends_at]}, {required: [duration]}]
+      not: {required: [ends_at, duration]}
+      description: >
+        The new end, as ends_at or as a duration from the start (now, for a silence that
+        already started), not both; it must be later than the silence's end.
+      properties:
+        ends_at: {type: string, format: date-time}
+        duration: {type: string, pattern: '^([0-9]{1,9}(ms|s|m|h|d))+$', description: 'such as `1h` or `1h30m`, above zero, at most 365d'}
+        by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who extends it}
+        comment: {type: string, minLength: 1, maxLength: 1024, pattern: "\\S", description: why; default the silence's own}
 paths:
   /api/v1/alerts:
     post:
@@ -529,6 +542,7 @@ paths:
           content: {application/json: {schema: {$ref: "#/components/schemas/Silence"}}}
           links:
             ExpireSilence: {operationId: expireSilence, parameters: {id: "$response.body#/id"}}
+            ExtendSilence: {operationId: extendSilence, parameters: {id: "$response.body#/id"}}
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "403": {$ref: "#/components/responses/Forbidden"}
@@ -552,6 +566,29 @@ paths:
         "403": {$ref: "#/components/responses/Forbidden"}
         "404": {$ref: "#/components/responses/NotFound"}
         "409": {$ref: "#/components/responses/Conflict"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+  /api/v1/silences/{id}/extend:
+    post:
+      summary: Extend a silence (maintenance runs over)
+      description: >
+        Ends the silence and creates one with the same matchers until the new end, in one
+        transaction, so nothing it holds pages in between. Both are kept (the old one
+        expired by `by`), so the list shows who extended it. Answers the new silence.
+      operationId: extendSilence
+      parameters:
+        - {$ref: "#/components/parameters/SilenceID"}
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/SilenceExtension"}}}}
+      responses:
+        "201":
+          description: the silence that replaces it
+          content: {application/json: {schema: {$ref: "#/components/schemas/Silence"}}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "409": {$ref: "#/components/responses/Conflict"}
+        "413": {$ref: "#/components/responses/TooLarge"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
         "503": {$ref: "#/components/responses/Unavailable"}
   /healthz:

@@ -3,7 +3,7 @@ import AlertBridgeStore
 import Foundation
 import Hummingbird
 
-/// Silences (maintenance windows): create, list, expire.
+/// Silences (maintenance windows): create, list, extend, expire.
 struct SilenceRoutes {
     let store: any IncidentStore
     let clock: any WallClock
@@ -21,6 +21,17 @@ struct SilenceRoutes {
 
         /// What a request without a body is told to send.
         static let example = #"{"matchers": ["pop = ICN1"], "duration": "2h", "by": "alice", "comment": "ICN1 fibre maintenance"}"#
+    }
+
+    /// `POST /api/v1/silences/{id}/extend`: a new end, `ends_at` or `duration` from the
+    /// start (now for a silence that already started); `comment` keeps the old one if absent.
+    struct ExtendBody: Decodable {
+        var ends_at: String?
+        var duration: String?
+        var by: String
+        var comment: String?
+
+        static let example = #"{"duration": "1h", "by": "alice", "comment": "maintenance runs over"}"#
     }
 
     static let maxMatchers = 32
@@ -42,10 +53,28 @@ struct SilenceRoutes {
             let stored = try await store.createSilence(silence)
             return try JSONResponse.make(SilenceJSON(silence: stored, now: now), status: .created)
         }
-        router.delete("/api/v1/silences/:id") { request, context in
-            guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
-                throw APIError.badRequest("silence id must be a positive whole number", field: "id")
+        router.post("/api/v1/silences/:id/extend") { request, context in
+            let id = try Self.id(context)
+            let body = try await OperatorInput.decode(ExtendBody.self, from: request, example: ExtendBody.example)
+            let end = try Self.end(ends_at: body.ends_at, duration: body.duration)
+            let by = try OperatorInput.checkBy(body.by)
+            if let comment = body.comment { try Self.checkComment(comment) }
+            let now = clock.now()
+            let replacement: Silence
+            do {
+                replacement = try await store.extendSilence(id: id, to: end, by: by, comment: body.comment, now: now)
+            } catch let refusal as Silence.Refusal {
+                switch refusal {
+                case .alreadyExpired: throw APIError(.conflict, refusal.description)
+                case .notLater, .tooLong: throw APIError.badRequest(refusal.description, field: body.duration == nil ? "ends_at" : "duration")
+                }
+            } catch StoreError.silenceNotFound {
+                throw APIError(.notFound, "silence \(id) not found")
             }
+            return try JSONResponse.make(SilenceJSON(silence: replacement, now: now), status: .created)
+        }
+        router.delete("/api/v1/silences/:id") { request, context in
+            let id = try Self.id(context)
             let by = try OperatorInput.checkBy(request.uri.queryParameters.get("by"))
             let now = clock.now()
             let expired: Silence
@@ -58,6 +87,40 @@ struct SilenceRoutes {
             }
             escalationWakeup.signal()
             return try JSONResponse.make(SilenceJSON(silence: expired, now: now))
+        }
+    }
+
+    static func id(_ context: AppRequestContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw APIError.badRequest("silence id must be a positive whole number", field: "id")
+        }
+        return id
+    }
+
+    /// `ends_at` or `duration`, exactly one.
+    static func end(ends_at: String?, duration: String?) throws -> Silence.End {
+        switch (ends_at, duration) {
+        case (let text?, nil):
+            guard let at = RFC3339.parse(text) else {
+                throw APIError.badRequest("must be an RFC 3339 time such as 2026-11-30T04:00:00Z", field: "ends_at")
+            }
+            return .at(at)
+        case (nil, let text?):
+            guard let length = DurationText.parse(text), length > .zero else {
+                throw APIError.badRequest("must be a duration such as 2h or 1h30m", field: "duration")
+            }
+            guard length <= DurationText.longest else { throw APIError.badRequest("must be at most 365d", field: "duration") }
+            return .after(length)
+        case (nil, nil):
+            throw APIError.badRequest("give ends_at or duration", field: "ends_at")
+        case (.some, .some):
+            throw APIError.badRequest("give ends_at or duration, not both", field: "duration")
+        }
+    }
+
+    static func checkComment(_ comment: String) throws {
+        guard !comment.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, comment.utf8.count <= 1024 else {
+            throw APIError.badRequest("must say why (1 to 1024 bytes)", field: "comment")
         }
     }
 
@@ -89,31 +152,18 @@ struct SilenceRoutes {
             start = max(at, now)  // a start in the past is now
         }
         let end: Timestamp
-        switch (body.ends_at, body.duration) {
-        case (let text?, nil):
-            guard let at = RFC3339.parse(text) else {
-                throw APIError.badRequest("must be an RFC 3339 time such as 2026-11-30T04:00:00Z", field: "ends_at")
-            }
+        switch try Self.end(ends_at: body.ends_at, duration: body.duration) {
+        case .at(let at):
             guard at > start else { throw APIError.badRequest("must be after the start", field: "ends_at") }
             end = at
-        case (nil, let text?):
-            guard let length = DurationText.parse(text), length > .zero else {
-                throw APIError.badRequest("must be a duration such as 2h or 1h30m", field: "duration")
-            }
-            guard length <= DurationText.longest else { throw APIError.badRequest("must be at most 365d", field: "duration") }
+        case .after(let length):
             end = start + length
-        case (nil, nil):
-            throw APIError.badRequest("give ends_at or duration", field: "ends_at")
-        case (.some, .some):
-            throw APIError.badRequest("give ends_at or duration, not both", field: "duration")
         }
         guard end.milliseconds - start.milliseconds <= DurationText.longest.milliseconds else {
             throw APIError.badRequest("a silence lasts at most 365d", field: "ends_at")
         }
         let by = try OperatorInput.checkBy(body.by)
-        guard !body.comment.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, body.comment.utf8.count <= 1024 else {
-            throw APIError.badRequest("must say why (1 to 1024 bytes)", field: "comment")
-        }
+        try Self.checkComment(body.comment)
         return Silence(matchers: matchers, startsAt: start, endsAt: end, createdBy: by, comment: body.comment, createdAt: now)
     }
 }

@@ -30,18 +30,48 @@ extension PostgresStore {
 
     public func createSilence(_ silence: Silence) async throws -> Silence {
         let logger = self.logger
-        return try await transaction { db in
-            var stored = silence
-            for try await id in try await db.query("""
-                INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
-                VALUES (\(silence.matchersJSON)::jsonb, \(silence.startsAt.milliseconds), \(silence.endsAt.milliseconds),
-                        \(silence.createdBy), \(silence.comment), \(silence.createdAt.milliseconds))
-                RETURNING id
-                """, logger: logger).decode(Int64.self) {
-                stored.id = id
-            }
-            return stored
+        return try await transaction { db in try await Self.insert(silence, db, logger: logger) }
+    }
+
+    /// Stores a new silence; returns it with its id.
+    static func insert(_ silence: Silence, _ db: PostgresConnection, logger: Logger) async throws -> Silence {
+        var stored = silence
+        for try await id in try await db.query("""
+            INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
+            VALUES (\(silence.matchersJSON)::jsonb, \(silence.startsAt.milliseconds), \(silence.endsAt.milliseconds),
+                    \(silence.createdBy), \(silence.comment), \(silence.createdAt.milliseconds))
+            RETURNING id
+            """, logger: logger).decode(Int64.self) {
+            stored.id = id
         }
+        return stored
+    }
+
+    /// The silence is locked first, as an expire does; the incidents it holds are not
+    /// touched: the replacement holds them, and the engine finds it at the old end.
+    public func extendSilence(id: Int64, to end: Silence.End, by: String, comment: String?, now: Timestamp) async throws -> Silence {
+        let logger = self.logger
+        return try await transaction { db in
+            let silence = try await Self.lockedSilence(id, db, logger: logger)
+            let (ended, replacement) = try silence.extended(to: end, by: by, comment: comment, at: now)
+            try await Self.end(ended, db, logger: logger)
+            return try await Self.insert(replacement, db, logger: logger)
+        }
+    }
+
+    static func lockedSilence(_ id: Int64, _ db: PostgresConnection, logger: Logger) async throws -> Silence {
+        let found = try await decodeSilences(db.query(
+            "SELECT \(unescaped: silenceColumns) FROM silences WHERE id = \(id) FOR UPDATE", logger: logger))
+        guard let silence = found.first else { throw StoreError.silenceNotFound(id) }
+        return silence
+    }
+
+    /// Writes an expired silence's new start, end and `expired_by`.
+    static func end(_ expired: Silence, _ db: PostgresConnection, logger: Logger) async throws {
+        _ = try await db.query("""
+            UPDATE silences SET starts_at = \(expired.startsAt.milliseconds), ends_at = \(expired.endsAt.milliseconds),
+                expired_by = \(expired.expiredBy) WHERE id = \(expired.id)
+            """, logger: logger)
     }
 
     public func silences(_ query: SilenceQuery) async throws -> [Silence] {
@@ -58,14 +88,9 @@ extension PostgresStore {
     public func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
         let logger = self.logger
         return try await transaction { db in
-            let found = try await Self.decodeSilences(db.query(
-                "SELECT \(unescaped: Self.silenceColumns) FROM silences WHERE id = \(id) FOR UPDATE", logger: logger))
-            guard let silence = found.first else { throw StoreError.silenceNotFound(id) }
+            let silence = try await Self.lockedSilence(id, db, logger: logger)
             let expired = try silence.expired(by: by, at: now)
-            _ = try await db.query("""
-                UPDATE silences SET starts_at = \(expired.startsAt.milliseconds), ends_at = \(expired.endsAt.milliseconds),
-                    expired_by = \(by) WHERE id = \(id)
-                """, logger: logger)
+            try await Self.end(expired, db, logger: logger)
             // The incidents it held wait for its old end: make them due now, and the engine
             // pages those no other silence still holds. Locked, and filtered only once read:
             // an engine pass holding one (it read this silence as active) is waited for, and

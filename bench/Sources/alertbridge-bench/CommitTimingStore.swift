@@ -59,6 +59,9 @@ final class CommitTimingStore: IncidentStore {
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
         try await inner.expireSilence(id: id, by: by, now: now)
     }
+    func extendSilence(id: Int64, to end: Silence.End, by: String, comment: String?, now: Timestamp) async throws -> Silence {
+        try await inner.extendSilence(id: id, to: end, by: by, comment: comment, now: now)
+    }
     func heartbeats() async throws -> [HeartbeatState] { try await inner.heartbeats() }
     func pingHeartbeat(name: String, at now: Timestamp) async throws -> HeartbeatState? {
         try await inner.pingHeartbeat(name: name, at: now)
