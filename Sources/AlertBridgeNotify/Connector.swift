@@ -5,6 +5,16 @@ import AlertBridgeStore
 public protocol Connector: Sendable {
     /// Returns once the receiver took the page; throws when it did not.
     func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered
+
+    /// Whether a page an acknowledgement or resolve overtook is dropped rather than sent
+    /// (``Delivery/overtaken(by:)``): yes for people, who get the notice instead; no for a
+    /// machine that keeps its own state from every event (a webhook's ticket system would
+    /// otherwise see an incident acknowledged that it never saw open).
+    var dropsOvertakenPages: Bool { get }
+}
+
+extension Connector {
+    public var dropsOvertakenPages: Bool { true }
 }
 
 /// A page the receiver took, and what it still has to say.

@@ -27,6 +27,7 @@ public struct Dispatcher: Service {
     let failed: Counter
     let retried: Counter
     let refusedRecipients: Counter
+    let cancelled: Counter
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
@@ -57,6 +58,7 @@ public struct Dispatcher: Service {
         failed = Counter(label: "alertbridge_pages_failed_total", factory: metrics)
         retried = Counter(label: "alertbridge_page_retries_total", factory: metrics)
         refusedRecipients = Counter(label: "alertbridge_page_recipients_refused_total", factory: metrics)
+        cancelled = Counter(label: "alertbridge_pages_cancelled_total", factory: metrics)
         recorder = Batcher()
     }
 
@@ -163,7 +165,9 @@ public struct Dispatcher: Service {
         if let connector = connectors[delivery.connector] {
             let incident = if let claimedIncidents { claimedIncidents[delivery.incidentID] }
                            else { try await store.incident(id: delivery.incidentID) }
-            if let incident {
+            if let incident, connector.dropsOvertakenPages, let reason = delivery.overtaken(by: incident.incident) {
+                outcome = .cancelled(reason: reason)
+            } else if let incident {
                 do {
                     let delivered = try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
                     outcome = delivered.refused.isEmpty ? .delivered : partly(delivered.refused, of: delivery)
@@ -188,6 +192,7 @@ public struct Dispatcher: Service {
             logger.warning("page delivered, but recipients were refused", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
         case .retry: retried.increment()
+        case .cancelled: cancelled.increment()
         case .failed(let reason):
             failed.increment()
             logger.warning("page not delivered", metadata: [

@@ -19,6 +19,9 @@ public struct WebhookConnector: Connector {
     let secret: String?
     let poster: WebhookPoster
     let clock: any WallClock
+    /// Every event reaches a webhook, also a page that an acknowledgement overtook: the
+    /// system behind it may keep its own state from them.
+    public var dropsOvertakenPages: Bool { false }
 
     public init(url: String, secret: String?, transport: CurlTransport = CurlTransport(),
                 clock: any WallClock = SystemClock()) {

@@ -264,6 +264,12 @@ extension TimelineEntry {
                              detail: "tier \(tier) via \(connector): delivered the \(pageName(event))\(to) on attempt \(attempts)")
     }
 
+    /// The timeline line of a page not sent because an action overtook it.
+    static func pageCancelled(incidentID: Int64, tier: Int, connector: String, reason: String, at: Timestamp) -> TimelineEntry {
+        TimelineEntry(incidentID: incidentID, at: at, kind: .paged, by: "alertbridge",
+                      detail: "tier \(tier) via \(connector): page not sent: \(reason)")
+    }
+
     /// What an outbox row's `event` sends, as the timeline names it.
     private static func pageName(_ event: String) -> String {
         switch EscalationPlanner.PageReason(rawValue: event) {
@@ -300,6 +306,25 @@ public struct Delivery: Sendable, Equatable {
     public var attempts: Int
     public var createdAt: Timestamp
 
+    /// Why this page is not worth sending any more, or `nil`: the incident was acknowledged
+    /// or resolved after the page was decided (a retry that outlived an outage, or a claim
+    /// that lost the race with an operator). It would call people to something already
+    /// handled; the notice of that action reaches them instead. Notices are always sent,
+    /// and so is a page decided after the acknowledgement (`alertbridge escalate`).
+    public func overtaken(by incident: Incident) -> String? {
+        guard event != .acknowledged && event != .resolved else { return nil }
+        switch incident.status {
+        case .resolved:
+            guard let at = incident.resolvedAt, at >= createdAt else { return nil }
+            return "the incident was resolved\(incident.resolvedBy.map { " by \($0)" } ?? "") first"
+        case .acknowledged:
+            guard let at = incident.acknowledgedAt, at >= createdAt else { return nil }
+            return "the incident was acknowledged\(incident.acknowledgedBy.map { " by \($0)" } ?? "") first"
+        case .triggered:
+            return nil
+        }
+    }
+
     /// An outbox row's `recipients` column, a JSON array of addresses.
     static func recipients(json: String?) -> [String] {
         json.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
@@ -331,6 +356,9 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case retry(at: Timestamp, reason: String)
     /// A permanent failure: recorded on the incident's timeline, not retried.
     case failed(reason: String)
+    /// Not sent: an operator's action overtook it (``Delivery/overtaken(by:)``). On the
+    /// timeline, not counted as a failure.
+    case cancelled(reason: String)
 }
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {

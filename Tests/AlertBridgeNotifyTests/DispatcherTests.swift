@@ -14,10 +14,12 @@ final class ScriptedConnector: Connector {
     let attempts = Mutex(0)
     /// What each successful delivery answers.
     let answer: Delivered
+    let dropsOvertakenPages: Bool
 
-    init(_ script: [DeliveryError] = [], answer: Delivered = .toAll) {
+    init(_ script: [DeliveryError] = [], answer: Delivered = .toAll, dropsOvertakenPages: Bool = true) {
         self.script = Mutex(script)
         self.answer = answer
+        self.dropsOvertakenPages = dropsOvertakenPages
     }
 
     func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
@@ -132,6 +134,63 @@ final class ScriptedConnector: Connector {
             ])
             #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total").totalValue == 1)
             #expect(try metrics.expectCounter("alertbridge_pages_delivered_total").totalValue == 2)
+        }
+    }
+
+    /// Chat was down while someone acknowledged from the CLI: when chat is back, the queued
+    /// page is not posted (it would call the NOC to something already handled); the
+    /// acknowledge notice is. A page decided after the acknowledgement (a manual
+    /// escalation) goes out.
+    @Test func aPageAnAcknowledgementOvertookIsNotSent() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let metrics = TestMetrics()
+            let chat = ScriptedConnector([.transient("HTTP 503")])
+            let mail = ScriptedConnector()
+            let d = dispatcher(store, ["chat": chat, "mail": mail], clock, metrics: metrics)
+            #expect(try await d.tick() == 2)
+            clock.advance(by: .seconds(1))
+            _ = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: clock.now())
+            clock.advance(by: .seconds(1))
+            #expect(try await d.tick() == 3)  // the queued page and the two acknowledge notices
+            #expect(chat.delivered.withLock { $0.map(\.delivery.event) } == [.acknowledged])
+            #expect(mail.delivered.withLock { $0.map(\.delivery.event) } == [.triggered, .acknowledged])
+            let timeline = try #require(try await store.incident(id: id)).timeline.filter { $0.by == "alertbridge" }
+            #expect(timeline.compactMap(\.detail).suffix(2) == [
+                "tier 1 via chat: HTTP 503; retrying",
+                "tier 1 via chat: page not sent: the incident was acknowledged by alice first",
+            ])
+            #expect(try metrics.expectCounter("alertbridge_pages_cancelled_total").totalValue == 1)
+            clock.advance(by: .seconds(3600))
+            #expect(try await d.tick() == 0)  // not handed out again
+
+            // Decided after the acknowledgement (`alertbridge escalate`): sent.
+            let incident = try #require(try await store.incident(id: id)).incident
+            let manual = Delivery(id: 99, incidentID: id, step: 2, event: .manual, tier: 1, tierName: "noc", connector: "chat",
+                                  recipients: [], attempts: 1, createdAt: t0 + .seconds(5))
+            #expect(manual.overtaken(by: incident) == nil)
+            var before = manual
+            before.createdAt = t0
+            #expect(before.overtaken(by: incident) == "the incident was acknowledged by alice first")
+            before.event = .resolved
+            #expect(before.overtaken(by: incident) == nil)  // notices always go out
+        }
+    }
+
+    /// A webhook gets every event, also a page an acknowledgement overtook: the ticket
+    /// system behind it must not see an incident acknowledged that it never saw open.
+    @Test func aWebhookGetsAPageAnAcknowledgementOvertook() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let hook = ScriptedConnector([.transient("HTTP 503")], dropsOvertakenPages: false)
+            let d = dispatcher(store, ["chat": hook, "mail": ScriptedConnector()], clock)
+            #expect(try await d.tick() == 2)
+            clock.advance(by: .seconds(1))
+            _ = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: clock.now())
+            clock.advance(by: .seconds(1))
+            #expect(try await d.tick() == 3)
+            #expect(hook.delivered.withLock { $0.map(\.delivery.event) }.sorted { $0.rawValue > $1.rawValue } == [.triggered, .acknowledged])
+            #expect(!WebhookConnector(url: "http://127.0.0.1:9/hook", secret: nil).dropsOvertakenPages)
         }
     }
 

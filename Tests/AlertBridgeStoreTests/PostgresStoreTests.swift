@@ -54,6 +54,9 @@ struct PostgresStoreTests {
     @Test func aRecipientRefusedForNowGetsThePageAgain() async throws {
         try await Self.withStore { try await $0.aRecipientRefusedForNowGetsThePageAgain() }
     }
+    @Test func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
+        try await Self.withStore { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() }
+    }
     @Test func extendingASilenceKeepsWhatItHeldHeld() async throws {
         try await Self.withStore { try await $0.extendingASilenceKeepsWhatItHeldHeld() }
     }

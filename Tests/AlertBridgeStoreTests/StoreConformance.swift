@@ -297,6 +297,26 @@ struct StoreConformance {
         #expect(after.filter { $0.kind == .paged && $0.at == t0 + .seconds(401) }.isEmpty)
     }
 
+    /// A page an acknowledgement overtook is done: on the timeline once, never handed out again.
+    func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
+        #expect(claimed.count == 2)
+        let reason = "the incident was acknowledged by alice first"
+        try await store.recordDeliveries(claimed.map { DeliveryRecord(id: $0.id, outcome: .cancelled(reason: reason)) },
+                                         now: t0 + .seconds(5))
+        try await store.recordDeliveries(claimed.map { DeliveryRecord(id: $0.id, outcome: .cancelled(reason: reason)) },
+                                         now: t0 + .seconds(6))  // a second record of a done row changes nothing
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10).isEmpty)
+        #expect(try await store.nextDeliveryDue() == nil)
+        let lines = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
+            .filter { $0.at > t0 }.map { "\($0.kind.rawValue): \($0.detail ?? "")" }
+        #expect(lines.sorted() == [
+            "paged: tier 1 via console: page not sent: \(reason)",
+            "paged: tier 1 via noc-email: page not sent: \(reason)",
+        ])
+    }
+
     /// An edge alert a PoP-down incident inhibits is held, not forgotten: it pages once
     /// that incident is resolved and the edge alert still fires.
     func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {

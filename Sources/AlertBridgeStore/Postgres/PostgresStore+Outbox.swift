@@ -104,6 +104,14 @@ extension PostgresStore {
                         entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector,
                                                        reason: reason, retrying: true, at: now))
                     }
+                case .cancelled(let reason):
+                    for try await (incident, connector, tier) in try await db.query("""
+                        UPDATE outbox SET status = 'cancelled', last_error = \(reason)
+                        WHERE id = \(record.id) AND status = 'pending'
+                        RETURNING incident_id, connector, tier
+                        """, logger: logger).decode((Int64, String, Int).self) {
+                        entries.append(.pageCancelled(incidentID: incident, tier: tier, connector: connector, reason: reason, at: now))
+                    }
                 case .failed(let reason):
                     for try await (incident, connector, tier) in try await db.query("""
                         UPDATE outbox SET status = 'failed', last_error = \(reason)

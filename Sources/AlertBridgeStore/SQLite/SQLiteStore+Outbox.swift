@@ -103,6 +103,16 @@ extension SQLiteSession {
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
                     connector: row.column("connector")!.string!, reason: reason, retrying: true, at: now)])
             }
+        case .cancelled(let reason):
+            let row = try rows("""
+                UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ? AND status = 'pending'
+                RETURNING incident_id, connector, tier
+                """, [.text(reason), .integer(Int(id))]).first
+            if let row {
+                try append(timeline: [.pageCancelled(
+                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
+                    connector: row.column("connector")!.string!, reason: reason, at: now)])
+            }
         case .failed(let reason):
             let row = try rows("""
                 UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'
