@@ -238,12 +238,18 @@ public struct Dispatcher: Service {
         case .permanent(let reason):
             return .failed(reason: reason)
         case .transient(let reason, let retryAfter):
+            // Tried until the page is `maxAge` old: a wait that would go past it (a long
+            // back-off, a receiver's long `Retry-After`) is cut to end there, so the last
+            // attempt is at `maxAge` and nobody gives up on a page before its time.
             let now = clock.now()
-            let next = now + backoff.delay(afterAttempts: delivery.attempts, retryAfter: retryAfter, random: random())
-            if next.milliseconds - delivery.createdAt.milliseconds > backoff.maxAge.milliseconds {
-                return .failed(reason: "gave up after \(delivery.attempts) attempts over \(DurationText.format(backoff.maxAge)): \(reason)")
+            let deadline = delivery.createdAt + backoff.maxAge
+            guard now < deadline else {
+                let waited = Duration.seconds((now.milliseconds - delivery.createdAt.milliseconds) / 1000)
+                let attempts = delivery.attempts == 1 ? "1 attempt" : "\(delivery.attempts) attempts"
+                return .failed(reason: "gave up after \(attempts) over \(DurationText.format(waited)): \(reason)")
             }
-            return .retry(at: next, reason: reason)
+            let next = now + backoff.delay(afterAttempts: delivery.attempts, retryAfter: retryAfter, random: random())
+            return .retry(at: min(next, deadline), reason: reason)
         }
     }
 }

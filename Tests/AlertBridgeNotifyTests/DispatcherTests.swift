@@ -215,11 +215,35 @@ final class ScriptedConnector: Connector {
             let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
             #expect(failures.count == 2)
             #expect(failures.first?.detail == "tier 1 via chat: connection refused; retrying")
-            #expect(failures.last?.detail?.contains("gave up after") == true)
-            #expect(failures.last?.detail?.contains("connection refused") == true)
+            // Given up at its maximum age, not before, after an attempt at that age.
+            #expect(failures.last?.at == t0 + .seconds(300))
+            #expect(failures.last?.detail?.hasPrefix("tier 1 via chat: gave up after ") == true)
+            #expect(failures.last?.detail?.hasSuffix(" attempts over 5m: connection refused") == true, "\(failures)")
             #expect(down.attempts.withLock { $0 } < 10)
         }
     }
+
+    /// A receiver asking for a longer wait than the page has left is tried once more at the
+    /// page's maximum age, not given up at once.
+    @Test func aRetryAfterBeyondTheMaximumAgeIsCutToIt() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let limited = ScriptedConnector([.transient("HTTP 429", retryAfter: .seconds(120)), .transient("HTTP 429", retryAfter: .seconds(120))])
+            let d = dispatcher(store, ["chat": limited, "mail": ScriptedConnector()], clock,
+                               backoff: Backoff(maxAge: .seconds(60)))
+            #expect(try await d.tick() == 2)
+            clock.advance(by: .seconds(59))
+            #expect(try await d.tick() == 0)
+            clock.advance(by: .seconds(1))
+            #expect(try await d.tick() == 1)  // at 60 s, the page's maximum age
+            let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
+            #expect(failures.compactMap(\.detail) == [
+                "tier 1 via chat: HTTP 429; retrying",
+                "tier 1 via chat: gave up after 2 attempts over 1m: HTTP 429",
+            ])
+        }
+    }
+
 
     @Test func aDeliveryInterruptedBeforeItWasRecordedIsRetriedAfterTheLease() async throws {
         try await withIncident { (store: any IncidentStore, _: Int64) async throws in
