@@ -238,11 +238,14 @@ extension TimelineEntry {
                       detail: "escalation stopped: the policy snapshot of this incident could not be read; page its people by hand")
     }
 
-    /// The timeline line of a failed delivery, worded alike by every store.
-    static func deliveryFailed(incidentID: Int64, tier: Int, connector: String, reason: String,
+    /// The timeline line of a failed delivery, worded alike by every store. A notice's
+    /// failure (`event` of the outbox row) says so: a page and the notices after it fail
+    /// alike in an outage, and their lines must not read the same.
+    static func deliveryFailed(incidentID: Int64, tier: Int, connector: String, event: String = "", reason: String,
                                retrying: Bool, at: Timestamp) -> TimelineEntry {
-        TimelineEntry(incidentID: incidentID, at: at, kind: .deliveryFailed, by: "alertbridge",
-                      detail: "tier \(tier) via \(connector): \(reason)\(retrying ? "; retrying" : "")")
+        let what = pageName(event) == "page" ? "" : " (\(pageName(event)))"
+        return TimelineEntry(incidentID: incidentID, at: at, kind: .deliveryFailed, by: "alertbridge",
+                             detail: "tier \(tier) via \(connector)\(what): \(reason)\(retrying ? "; retrying" : "")")
     }
 
     /// The timeline line of a page (or notice: `event` is the outbox row's) some of whose

@@ -238,10 +238,12 @@ struct StoreConformance {
         #expect(try await store.claimDeliveries(now: t0 + .seconds(600), lease: .seconds(60), limit: 10).isEmpty)
         // A notice is named as one: the refusal belongs to the resolve notice, not to a page.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(700))
-        let notice = try #require(try await store.claimDeliveries(now: t0 + .seconds(700), lease: .seconds(60), limit: 10)
-            .first { $0.connector == "noc-email" })
+        let notices = try await store.claimDeliveries(now: t0 + .seconds(700), lease: .seconds(60), limit: 10)
+        let notice = try #require(notices.first { $0.connector == "noc-email" })
+        let chatNotice = try #require(notices.first { $0.connector == "console" })
         try await store.recordDeliveries([
             DeliveryRecord(id: notice.id, outcome: .partlyDelivered(refused: ["bob@example.com (550 5.1.1 User unknown)"])),
+            DeliveryRecord(id: chatNotice.id, outcome: .retry(at: t0 + .seconds(710), reason: "connection refused")),
         ], now: t0 + .seconds(701))
         let timeline = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
         #expect(timeline.filter { $0.kind == .deliveryFailed }.map(\.detail) == [
@@ -249,6 +251,7 @@ struct StoreConformance {
             "tier 1 via console: connection refused; retrying",
             "tier 1 via console: gave up",
             "tier 1 via noc-email: refused bob@example.com (550 5.1.1 User unknown) the resolve notice; the other recipients have it",
+            "tier 1 via console (resolve notice): connection refused; retrying",  // not to be read as the page's
         ])
     }
 

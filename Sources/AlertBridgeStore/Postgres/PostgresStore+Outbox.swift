@@ -96,12 +96,12 @@ extension PostgresStore {
                 case .retry(let at, let reason):
                     // As in the SQLite store: the first failure of a page goes on the timeline,
                     // its retries do not.
-                    for try await (incident, connector, tier, attempts) in try await db.query("""
+                    for try await (incident, connector, tier, event, attempts) in try await db.query("""
                         UPDATE outbox SET next_attempt_at = \(at.milliseconds), last_error = \(reason)
                         WHERE id = \(record.id) AND status = 'pending'
-                        RETURNING incident_id, connector, tier, attempts
-                        """, logger: logger).decode((Int64, String, Int, Int).self) where attempts == 1 {
-                        entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector,
+                        RETURNING incident_id, connector, tier, event, attempts
+                        """, logger: logger).decode((Int64, String, Int, String, Int).self) where attempts == 1 {
+                        entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector, event: event,
                                                        reason: reason, retrying: true, at: now))
                     }
                 case .cancelled(let reason):
@@ -113,12 +113,12 @@ extension PostgresStore {
                         entries.append(.pageCancelled(incidentID: incident, tier: tier, connector: connector, reason: reason, at: now))
                     }
                 case .failed(let reason):
-                    for try await (incident, connector, tier) in try await db.query("""
+                    for try await (incident, connector, tier, event) in try await db.query("""
                         UPDATE outbox SET status = 'failed', last_error = \(reason)
                         WHERE id = \(record.id) AND status = 'pending'
-                        RETURNING incident_id, connector, tier
-                        """, logger: logger).decode((Int64, String, Int).self) {
-                        entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector,
+                        RETURNING incident_id, connector, tier, event
+                        """, logger: logger).decode((Int64, String, Int, String).self) {
+                        entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector, event: event,
                                                        reason: reason, retrying: false, at: now))
                     }
                 }

@@ -94,14 +94,15 @@ extension SQLiteSession {
         case .retry(let at, let reason):
             let row = try rows("""
                 UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
-                RETURNING incident_id, connector, tier, attempts
+                RETURNING incident_id, connector, tier, event, attempts
                 """, [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))]).first
             // The first failure of a page goes on the timeline; its retries do not, so an
             // outage of a chat service does not flood every incident's history.
             if let row, row.column("attempts")?.integer == 1 {
                 try append(timeline: [.deliveryFailed(
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, reason: reason, retrying: true, at: now)])
+                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "", reason: reason,
+                    retrying: true, at: now)])
             }
         case .cancelled(let reason):
             let row = try rows("""
@@ -116,12 +117,13 @@ extension SQLiteSession {
         case .failed(let reason):
             let row = try rows("""
                 UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'
-                RETURNING incident_id, connector, tier
+                RETURNING incident_id, connector, tier, event
                 """, [.text(reason), .integer(Int(id))]).first
             if let row {
                 try append(timeline: [.deliveryFailed(
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, reason: reason, retrying: false, at: now)])
+                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "", reason: reason,
+                    retrying: false, at: now)])
             }
         }
     }
