@@ -27,6 +27,29 @@ import Testing
         try await body(path)
     }
 
+    /// alertbridge died mid-send: after a restart its first attempts go out at once, not
+    /// when their two-minute lease ends (one process opens the file, so nobody else holds
+    /// them); a page that failed before keeps its back-off.
+    @Test func pagesInterruptedByACrashAreDueAtOnceAfterARestart() async throws {
+        try await Self.withDatabasePath { path in
+            let now = SystemClock().now()
+            var store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            _ = try await store.ingest([StoreConformance.routed("a")], now: now)
+            let claimed = try await store.claimDeliveries(now: now, lease: .seconds(600), limit: 10)
+            try #require(claimed.count == 2)
+            try await store.recordDeliveries([DeliveryRecord(id: claimed[0].id, outcome: .retry(at: now + .seconds(300), reason: "HTTP 503"))],
+                                             now: now)
+            #expect(try await store.claimDeliveries(now: now + .seconds(1), lease: .seconds(600), limit: 10).isEmpty)
+            try await store.close()  // as if killed: nothing else recorded
+
+            store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let again = try await store.claimDeliveries(now: SystemClock().now(), lease: .seconds(600), limit: 10)
+            #expect(again.map(\.id) == [claimed[1].id])
+            #expect(again.first?.attempts == 2)
+            try await store.close()
+        }
+    }
+
     @Test func ingestCreatesThenMerges() async throws { try await Self.withStore { try await $0.ingestCreatesThenMerges() } }
     @Test func severityOnlyRises() async throws { try await Self.withStore { try await $0.severityOnlyRises() } }
     @Test func multiAlertIncidentResolvesWhenAllResolve() async throws {

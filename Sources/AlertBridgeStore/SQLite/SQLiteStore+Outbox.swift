@@ -55,6 +55,17 @@ extension SQLiteStore {
 }
 
 extension SQLiteSession {
+    /// At start: pages the last process claimed for their first attempt and never recorded
+    /// (it died mid-send) are due now, not when their lease ends. Only one process opens
+    /// the file (``FileLock``), so no other dispatcher can hold them. First attempts only:
+    /// a row that failed before (`last_error`) may be waiting out a back-off or a
+    /// receiver's `Retry-After`, which a restart must not cut short.
+    func releaseInterruptedDeliveries(now: Timestamp) throws {
+        try run("""
+            UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ? AND last_error IS NULL
+            """, [Self.data(now), Self.data(now)])
+    }
+
     /// A delivery's outcome, inside the caller's transaction.
     func record(_ id: Int64, _ outcome: DeliveryOutcome, now: Timestamp) throws {
         switch outcome {

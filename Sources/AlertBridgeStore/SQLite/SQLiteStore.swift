@@ -53,6 +53,7 @@ public final class SQLiteStore: IncidentStore {
                 try db.run("PRAGMA synchronous=FULL")
                 try db.run("PRAGMA foreign_keys=ON")
                 try migrate(db, logger: logger)
+                try db.releaseInterruptedDeliveries(now: SystemClock().now())
             }
             reader = try await SQLiteWorker.open(path: path)
             try await reader!.run { try $0.run("PRAGMA query_only=ON") }
