@@ -23,11 +23,7 @@ public struct Dispatcher: Service {
     let idle: Duration
     let maxInFlight: Int
     let random: @Sendable () -> Double
-    let sent: Counter
-    let failed: Counter
-    let retried: Counter
-    let refusedRecipients: Counter
-    let cancelled: Counter
+    let metrics: DeliveryMetrics
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
@@ -54,11 +50,7 @@ public struct Dispatcher: Service {
         self.idle = idle
         self.maxInFlight = max(1, maxInFlight)
         self.random = random
-        sent = Counter(label: "alertbridge_pages_delivered_total", factory: metrics)
-        failed = Counter(label: "alertbridge_pages_failed_total", factory: metrics)
-        retried = Counter(label: "alertbridge_page_retries_total", factory: metrics)
-        refusedRecipients = Counter(label: "alertbridge_page_recipients_refused_total", factory: metrics)
-        cancelled = Counter(label: "alertbridge_pages_cancelled_total", factory: metrics)
+        self.metrics = DeliveryMetrics(connectors: connectors.keys, factory: metrics)
         recorder = Batcher()
     }
 
@@ -79,7 +71,9 @@ public struct Dispatcher: Service {
             await withDiscardingTaskGroup { group in
                 var backlog = false
                 var waitedForRoom = false
+                var backlogMeasuredAt: Timestamp?
                 while !Task.isCancelled && !stopping.isSet {
+                    await measureBacklog(last: &backlogMeasuredAt)
                     var delay = idle
                     do {
                         let room = maxInFlight - inFlight.count
@@ -135,7 +129,6 @@ public struct Dispatcher: Service {
     @discardableResult
     public func tick(limit: Int = 200) async throws -> Int {
         let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit)
-        guard !claimed.isEmpty else { return 0 }
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
@@ -143,7 +136,21 @@ public struct Dispatcher: Service {
             }
             try await group.waitForAll()
         }
+        var measured: Timestamp?
+        await measureBacklog(last: &measured)
         return claimed.count
+    }
+
+    /// Sets the backlog gauges, at most once per `idle`: one indexed count of the outbox.
+    private func measureBacklog(last: inout Timestamp?) async {
+        let now = clock.now()
+        if let last, now.milliseconds - last.milliseconds < idle.milliseconds { return }
+        last = now
+        do {
+            metrics.record(try await store.outboxBacklog(), now: now)
+        } catch {
+            logger.debug("measuring the outbox backlog failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The incidents of a claim's pages, read together: one read for a storm of new
@@ -183,18 +190,19 @@ public struct Dispatcher: Service {
         } else {
             outcome = .failed(reason: "connector \"\(delivery.connector)\" is not configured")
         }
+        let counters = metrics.of(delivery.connector)
         switch outcome {
-        case .delivered: sent.increment()
+        case .delivered: counters.delivered.increment()
         case .partlyDelivered(let refused, let retry):
-            sent.increment()
-            refusedRecipients.increment(by: refused.count)
-            if retry != nil { retried.increment() }
+            counters.delivered.increment()
+            counters.refusedRecipients.increment(by: refused.count)
+            if retry != nil { counters.retried.increment() }
             logger.warning("page delivered, but recipients were refused", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
-        case .retry: retried.increment()
-        case .cancelled: cancelled.increment()
+        case .retry: counters.retried.increment()
+        case .cancelled: counters.cancelled.increment()
         case .failed(let reason):
-            failed.increment()
+            counters.failed.increment()
             logger.warning("page not delivered", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }

@@ -40,6 +40,9 @@ public protocol IncidentStore: Sendable {
     func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws
     /// The earliest time a pending delivery is due.
     func nextDeliveryDue() async throws -> Timestamp?
+    /// Pages and notices not delivered yet, and when the oldest of them was decided: what
+    /// shows an outage of a receiver while its pages are still being retried.
+    func outboxBacklog() async throws -> OutboxBacklog
 
     // MARK: Silences
 
@@ -280,6 +283,18 @@ extension TimelineEntry {
         case .resolved: "resolve notice"
         default: "page"
         }
+    }
+}
+
+/// The deliveries still to make.
+public struct OutboxBacklog: Sendable, Equatable {
+    public var pending: Int
+    /// When the oldest pending one was decided; `nil` when none is pending.
+    public var oldest: Timestamp?
+
+    public init(pending: Int, oldest: Timestamp?) {
+        self.pending = pending
+        self.oldest = oldest
     }
 }
 

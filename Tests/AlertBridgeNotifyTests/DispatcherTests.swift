@@ -132,8 +132,9 @@ final class ScriptedConnector: Connector {
             #expect(failures.map(\.detail) == [
                 "tier 1 via mail: refused bob@example.com (550 5.1.1 User unknown) the page; the other recipients have it",
             ])
-            #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total").totalValue == 1)
-            #expect(try metrics.expectCounter("alertbridge_pages_delivered_total").totalValue == 2)
+            #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total", [("connector", "mail")]).totalValue == 1)
+            #expect(try metrics.expectCounter("alertbridge_pages_delivered_total", [("connector", "mail")]).totalValue == 1)
+            #expect(try metrics.expectCounter("alertbridge_pages_delivered_total", [("connector", "chat")]).totalValue == 1)
         }
     }
 
@@ -160,7 +161,7 @@ final class ScriptedConnector: Connector {
                 "tier 1 via chat: HTTP 503; retrying",
                 "tier 1 via chat: page not sent: the incident was acknowledged by alice first",
             ])
-            #expect(try metrics.expectCounter("alertbridge_pages_cancelled_total").totalValue == 1)
+            #expect(try metrics.expectCounter("alertbridge_pages_cancelled_total", [("connector", "chat")]).totalValue == 1)
             clock.advance(by: .seconds(3600))
             #expect(try await d.tick() == 0)  // not handed out again
 
@@ -191,6 +192,35 @@ final class ScriptedConnector: Connector {
             #expect(try await d.tick() == 3)
             #expect(hook.delivered.withLock { $0.map(\.delivery.event) }.sorted { $0.rawValue > $1.rawValue } == [.triggered, .acknowledged])
             #expect(!WebhookConnector(url: "http://127.0.0.1:9/hook", secret: nil).dropsOvertakenPages)
+        }
+    }
+
+    /// A chat outage shows in the metrics while it lasts, by connector: its pages wait
+    /// (the failure counter moves only when one is given up, an hour later), the backlog
+    /// gauges say how many and since when, and they fall back once chat answers.
+    @Test func anOutageShowsInTheBacklogGaugesWhileItLasts() async throws {
+        try await withIncident { (store: any IncidentStore, _: Int64) async throws in
+            let clock = ManualClock(t0)
+            let metrics = TestMetrics()
+            let chat = ScriptedConnector(Array(repeating: .transient("HTTP 503"), count: 3))
+            let d = dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock, metrics: metrics)
+            try await d.tick()
+            #expect(try metrics.expectGauge("alertbridge_pages_pending").lastValue == 1)
+            #expect(try metrics.expectGauge("alertbridge_oldest_pending_page_age_seconds").lastValue == 0)
+            for _ in 0..<2 {
+                clock.advance(by: .seconds(10))
+                try await d.tick()
+            }
+            #expect(try metrics.expectGauge("alertbridge_pages_pending").lastValue == 1)
+            #expect(try metrics.expectGauge("alertbridge_oldest_pending_page_age_seconds").lastValue == 20)
+            #expect(try metrics.expectCounter("alertbridge_pages_failed_total", [("connector", "chat")]).totalValue == 0)
+            clock.advance(by: .seconds(10))
+            try await d.tick()
+            #expect(try metrics.expectCounter("alertbridge_page_retries_total", [("connector", "chat")]).totalValue == 3)
+            #expect(try metrics.expectCounter("alertbridge_pages_delivered_total", [("connector", "mail")]).totalValue == 1)
+            #expect(try metrics.expectCounter("alertbridge_pages_delivered_total", [("connector", "chat")]).totalValue == 1)
+            #expect(try metrics.expectGauge("alertbridge_pages_pending").lastValue == 0)
+            #expect(try metrics.expectGauge("alertbridge_oldest_pending_page_age_seconds").lastValue == 0)
         }
     }
 

@@ -260,6 +260,7 @@ struct StoreConformance {
     /// went out later.
     func aRecipientRefusedForNowGetsThePageAgain() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 2, oldest: t0))
         let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
         let chat = try #require(claimed.first { $0.connector == "console" })
@@ -273,6 +274,7 @@ struct StoreConformance {
         let chatAgain = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10)
         #expect(chatAgain.map(\.id) == [chat.id])
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .delivered)], now: t0 + .seconds(11))
+        #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 1, oldest: t0))  // bob's copy
         #expect(try await store.claimDeliveries(now: t0 + .seconds(299), lease: .seconds(60), limit: 10).isEmpty)
         // Due at the retry's time, to bob only; the same row (so the same Message-ID).
         let mailAgain = try await store.claimDeliveries(now: t0 + .seconds(300), lease: .seconds(60), limit: 10)
@@ -282,6 +284,7 @@ struct StoreConformance {
         try await store.recordDeliveries([DeliveryRecord(id: mail.id, outcome: .delivered)], now: t0 + .seconds(301))
         #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10).isEmpty)
         #expect(try await store.nextDeliveryDue() == nil)
+        #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 0, oldest: nil))
 
         let timeline = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
             .filter { $0.at > t0 && ($0.kind == .deliveryFailed || $0.kind == .paged) }

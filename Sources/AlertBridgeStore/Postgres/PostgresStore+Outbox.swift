@@ -128,6 +128,19 @@ extension PostgresStore {
         }
     }
 
+    public func outboxBacklog() async throws -> OutboxBacklog {
+        let logger = self.logger
+        return try await withConnection { db in
+            var backlog = OutboxBacklog(pending: 0, oldest: nil)
+            for try await (count, oldest) in try await db.query(
+                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'", logger: logger
+            ).decode((Int, Int64?).self) {
+                backlog = OutboxBacklog(pending: count, oldest: oldest.map(Timestamp.init(milliseconds:)))
+            }
+            return backlog
+        }
+    }
+
     public func nextDeliveryDue() async throws -> Timestamp? {
         let logger = self.logger
         return try await withConnection { db in

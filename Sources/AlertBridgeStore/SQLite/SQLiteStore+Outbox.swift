@@ -46,6 +46,13 @@ extension SQLiteStore {
         }
     }
 
+    public func outboxBacklog() async throws -> OutboxBacklog {
+        try await reader.run { db in
+            let row = try db.rows("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'").first
+            return OutboxBacklog(pending: row?.column("n")?.integer ?? 0, oldest: SQLiteSession.time(row?.column("oldest")))
+        }
+    }
+
     public func nextDeliveryDue() async throws -> Timestamp? {
         try await reader.run { db in
             SQLiteSession.time(try db.rows("SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending'")

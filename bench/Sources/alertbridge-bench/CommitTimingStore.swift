@@ -54,6 +54,7 @@ final class CommitTimingStore: IncidentStore {
     }
 
     func nextDeliveryDue() async throws -> Timestamp? { try await inner.nextDeliveryDue() }
+    func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
     func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await inner.silences(query) }
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
