@@ -44,7 +44,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     public var kind: Kind
-    /// libcurl's own message, with the server's last reply line when there was one.
+    /// What went wrong: for an SMTP server's refusal, what it refused and its own reply
+    /// (``SMTPRefusal``); otherwise libcurl's message.
     public var message: String
     /// The last SMTP reply code (or HTTP status) seen, when there was one.
     public var responseCode: Int?
@@ -179,8 +180,11 @@ public struct CurlTransport: Sendable {
         var headers: [String: String] = [:]
         var upload: [UInt8] = []
         var uploadOffset = 0
-        /// The server's last refusal (SMTP 4xx/5xx reply line), for error messages.
-        var lastReply: String?
+        /// What the server's next reply answers.
+        var step: SMTPRefusal.Step = .greeting
+        /// The server's refusal (SMTP 4xx/5xx reply line) when it was the last word: a
+        /// command sent after it means the session went on, and it is not why it failed.
+        var refusal: SMTPRefusal?
         /// The address of the `RCPT TO` last sent, until the next command.
         var recipientAsked: String?
         /// Each recipient the server refused, with its reply.
@@ -249,7 +253,7 @@ public struct CurlTransport: Sendable {
 
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
-                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: url, smtp: false))
+                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, url: url, smtp: false))
             }
             var status = 0
             _ = ab_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -317,9 +321,17 @@ public struct CurlTransport: Sendable {
                 if type == CURLINFO_HEADER_OUT {
                     state.recipientAsked = line.uppercased().hasPrefix("RCPT TO:")
                         ? String(line.dropFirst(8)).trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) : nil
+                    // An AUTH exchange's encoded credentials are no command: AUTH is still the step.
+                    let command = SMTPRefusal.command(line)
+                    if let command { state.step = .command(command) }
+                    // A session that went on after a refusal did not fail of it; one that
+                    // only said QUIT (libcurl does, closing after a failure) did.
+                    if command != "QUIT" { state.refusal = nil }
+                } else if line.hasPrefix("354") {
+                    state.step = .message
                 } else if line.first == "4" || line.first == "5" {
                     // Only refusals (4xx, 5xx): the polite `221 Bye` after a refusal says nothing.
-                    state.lastReply = line
+                    state.refusal = SMTPRefusal(step: state.step, reply: line)
                     if let address = state.recipientAsked {
                         state.refusedRecipients.append(RefusedRecipient(address: address, reply: line))
                         state.recipientAsked = nil
@@ -331,7 +343,9 @@ public struct CurlTransport: Sendable {
 
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
-                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, state: state, url: mail.url, smtp: true))
+                let refusal = state.refusal?.text(refused: state.refusedRecipients, of: mail.recipients.count)
+                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, url: mail.url, smtp: true,
+                                             refusal: refusal))
             }
             return .success(state.refusedRecipients)
         }
@@ -358,17 +372,17 @@ public struct CurlTransport: Sendable {
         _ = ab_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
     }
 
-    /// - Parameter smtp: only an SMTP reply code says whether trying again can help; an
-    ///   HTTP transfer that failed got no usable answer, whatever status came before it broke.
+    /// - Parameters:
+    ///   - smtp: only an SMTP reply code says whether trying again can help; an HTTP
+    ///     transfer that failed got no usable answer, whatever status came before it broke.
+    ///   - refusal: the SMTP server's refusal that ended the session, in its own words; it
+    ///     says more than libcurl's `RCPT failed: 451 (last error)`, so it replaces it.
     private static func failure(_ code: CURLcode, handle: UnsafeMutableRawPointer, errorBuffer: UnsafeMutablePointer<CChar>,
-                                state: TransferState, url: String, smtp: Bool) -> TransportError {
+                                url: String, smtp: Bool, refusal: String? = nil) -> TransportError {
         var responseCode = 0
         if smtp { _ = ab_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode) }
         let detail = String(cString: errorBuffer)
-        var message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        if let reply = state.lastReply, responseCode >= 400, !reply.isEmpty {
-            message += " (server said: \(reply))"
-        }
+        var message = refusal ?? (detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         let kind: TransportError.Kind
         switch code {
         case CURLE_COULDNT_CONNECT, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_COULDNT_RESOLVE_PROXY:

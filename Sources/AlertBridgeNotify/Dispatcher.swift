@@ -122,7 +122,11 @@ public struct Dispatcher: Service {
         } onGracefulShutdown: {
             stopping.set()
             wakeup.signal()
+            // The wait can take up to a connector's timeout: say what it is waiting for.
+            let count = inFlight.count
+            logger.info("shutting down: finishing \(count) \(count == 1 ? "delivery" : "deliveries") in flight")
         }
+        if stopping.isSet { logger.info("dispatcher stopped: every delivery in flight finished") }
     }
 
     /// Delivers everything due now; returns how many deliveries were attempted.

@@ -13,7 +13,10 @@ struct Incidents: AsyncParsableCommand {
     @Option(help: "open, triggered, acknowledged, resolved or all.")
     var status: String = "open"
 
-    @Option(help: "How many at most (1-1000).")
+    /// The most one listing returns (the list API's own limit).
+    static let maximum = 1000
+
+    @Option(help: "How many at most (1-\(Incidents.maximum)).")
     var limit: Int = 100
 
     @OptionGroup var output: OutputOptions
@@ -22,7 +25,7 @@ struct Incidents: AsyncParsableCommand {
         guard ["open", "triggered", "acknowledged", "resolved", "all"].contains(status) else {
             throw ValidationError("--status must be open, triggered, acknowledged, resolved or all")
         }
-        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
+        guard (1...Self.maximum).contains(limit) else { throw ValidationError("--limit must be from 1 to \(Self.maximum)") }
     }
 
     func run() async throws {
@@ -35,6 +38,17 @@ struct Incidents: AsyncParsableCommand {
                        [String(i.id), i.status, i.severity, String(i.tier), String(i.alert_count), i.created_at,
                         i.dedup_key, i.title]
                    })
+        if list.incidents.count == limit { printNote(cutNotice) }
+    }
+
+    /// A full page may not be all there is: without this line a cut list reads as
+    /// everything that is open. It names only the ways out that can show more.
+    var cutNotice: String {
+        var ways: [String] = []
+        if limit < Self.maximum { ways.append("--limit up to \(Self.maximum)") }
+        if status == "open" || status == "all" { ways.append("--status to narrow") }
+        return "(the newest \(limit) shown; there may be more"
+            + (ways.isEmpty ? ")" : ": \(ways.joined(separator: ", or ")))")
     }
 }
 
@@ -137,6 +151,13 @@ func request(_ body: (APIClient) async throws -> Data) async throws -> Data {
     } catch let refused as Refused {
         throw fail(refused.description)
     }
+}
+
+/// A remark about the output rather than part of it: on stderr, so a pipe reading the
+/// table sees only rows; stdout is flushed first, so a terminal shows it below the table.
+func printNote(_ text: String) {
+    fflush(nil)
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 func printRaw(_ data: Data) {

@@ -178,6 +178,37 @@ struct CLITests {
         }
     }
 
+    @Test("incidents says on stderr when the list may be cut at --limit; --json does not")
+    func incidentsSaysWhenTheListMayBeCut() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            for pop in ["ICN1", "NRT1", "SIN1"] {
+                let alert = Data(#"{"summary": "p95 latency high at \#(pop)", "labels": {"alertname": "EdgeLatencyHigh", "pop": "\#(pop)", "service": "cdn-edge"}}"#.utf8)
+                _ = try await server.api.ingest("/api/v1/alerts", alert)
+            }
+
+            // Two of three: the table holds two rows, and stderr says there may be more.
+            let cut = try await Self.cli("incidents", "--limit", "2", url: url)
+            #expect(cut.status == 0, "\(cut)")
+            #expect(cut.stdout.split(separator: "\n").count == 3, "a header and two rows: \(cut)")
+            #expect(cut.stderr == "(the newest 2 shown; there may be more: --limit up to 1000, or --status to narrow)\n", "\(cut)")
+            // A status that cannot be narrowed further is not offered as a way out.
+            let triggered = try await Self.cli("incidents", "--status", "triggered", "--limit", "3", url: url)
+            #expect(triggered.stderr == "(the newest 3 shown; there may be more: --limit up to 1000)\n", "\(triggered)")
+
+            // Fewer than the limit: everything is shown, and nothing is said.
+            let whole = try await Self.cli("incidents", "--limit", "4", url: url)
+            #expect(whole.stdout.split(separator: "\n").count == 4, "\(whole)")
+            #expect(whole.stderr.isEmpty, "\(whole)")
+
+            // Scripts read the JSON as before: no remark, on either stream.
+            let json = try await Self.cli("incidents", "--json", "--limit", "2", url: url)
+            #expect(json.stderr.isEmpty, "\(json)")
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect((parsed?["incidents"] as? [[String: Any]])?.count == 2, "\(json)")
+        }
+    }
+
     /// Terminal columns of a prefix: Hangul takes two.
     func displayColumns(_ text: String) -> Int {
         text.unicodeScalars.reduce(0) { $0 + ((0xAC00...0xD7A3).contains($1.value) ? 2 : 1) }

@@ -81,10 +81,11 @@ import Testing
     }
 
     @Test func smtpRepliesDecide4xxTransient5xxPermanent() {
-        let busy = TransportError(.rejected, "RCPT failed: 451 (server said: 451 4.3.0 Mailbox busy)", responseCode: 451)
+        let busy = TransportError(.rejected, "the server refused every recipient: noc@example.com (451 4.3.0 Mailbox busy)",
+                                  responseCode: 451)
         #expect(DeliveryClassifier.classify(busy) == .transient(busy.message))
-        let unknown = TransportError(.rejected, "RCPT failed: 550", responseCode: 550)
-        #expect(DeliveryClassifier.classify(unknown) == .permanent("RCPT failed: 550"))
+        let unknown = TransportError(.rejected, "MAIL FROM refused: 550 5.7.1 Sender rejected", responseCode: 550)
+        #expect(DeliveryClassifier.classify(unknown) == .permanent("MAIL FROM refused: 550 5.7.1 Sender rejected"))
         #expect(DeliveryClassifier.classify(TransportError(.loginDenied, "Login denied", responseCode: 535)) == .permanent("Login denied"))
         #expect(DeliveryClassifier.classify(TransportError(.loginDenied, "try later", responseCode: 454)) == .transient("try later"))
     }

@@ -87,11 +87,11 @@ struct SMTPConnectorTests {
 
             let wrong = await deliver(connector(sink.url, sink, user: "alertbridge", password: "nope"), Pages.page())
             guard case .permanent(let why) = wrong else { Issue.record("wrong password: \(String(describing: wrong))"); return }
-            #expect(why.contains("535") || why.lowercased().contains("login denied"), "\(why)")
+            #expect(why == "AUTH refused: 535 5.7.8 Authentication credentials invalid", "\(why)")
 
             let anonymous = await deliver(connector(sink.url, sink), Pages.page())
             guard case .permanent(let why) = anonymous else { Issue.record("no credentials: \(String(describing: anonymous))"); return }
-            #expect(why.contains("530"), "\(why)")
+            #expect(why == "MAIL FROM refused: 530 5.7.0 Authentication required", "\(why)")
             #expect(try sink.received().count == 1)
         }
     }
@@ -157,12 +157,26 @@ struct SMTPConnectorTests {
             let mail = connector(sink.url, sink)
             let rejected = await deliver(mail, Pages.page(recipients: ["reject-me@example.com"]))
             guard case .permanent(let why) = rejected else { Issue.record("550: \(String(describing: rejected))"); return }
-            #expect(why.contains("550"), "\(why)")
-            #expect(why.contains("User unknown"), "the server's own words: \(why)")
+            #expect(why == "the server refused every recipient: reject-me@example.com "
+                    + "(550 5.1.1 <reject-me@example.com>: Recipient address rejected: User unknown)",
+                    "the address and the server's own words, without libcurl's: \(why)")
 
             let busy = await deliver(mail, Pages.page(recipients: ["busy@example.com"]))
             guard case .transient(let reason, _) = busy else { Issue.record("451: \(String(describing: busy))"); return }
-            #expect(reason.contains("451"), "\(reason)")
+            #expect(reason == "the server refused every recipient: busy@example.com (451 4.3.0 Mailbox busy, try again later)",
+                    "\(reason)")
+
+            // Several, all refused: each is named with its reply; the last refusal was for now.
+            let all = await deliver(mail, Pages.page(recipients: ["reject-old@example.com", "greylist-lead@example.com"]))
+            #expect(all == .transient("the server refused every recipient: reject-old@example.com "
+                                      + "(550 5.1.1 <reject-old@example.com>: Recipient address rejected: User unknown), "
+                                      + "greylist-lead@example.com (451 4.7.1 Greylisted, try again later)"),
+                    "\(String(describing: all))")
+
+            // Refused after its data: the message, not an address, was refused.
+            let spam = await deliver(mail, Pages.page(recipients: ["spamtrap@example.com"]))
+            #expect(spam == .permanent("the server refused the message: 554 5.7.1 Message rejected as spam"),
+                    "\(String(describing: spam))")
             #expect(try sink.received().isEmpty)
         }
     }

@@ -6,7 +6,8 @@ import Foundation
 /// It can require AUTH, offer or require STARTTLS, or speak implicit TLS (smtps), with
 /// a self-signed certificate made by `openssl req`. Recipients whose local part starts
 /// with `reject` get `550`, with `busy` get `451`, with `greylist` get `451` the first
-/// time only (as a greylisting server answers an unknown sender).
+/// time only (as a greylisting server answers an unknown sender); a message to one whose
+/// local part starts with `spamtrap` is refused after its data with `554`.
 struct SMTPSink {
     struct Options: Sendable {
         var auth: (user: String, password: String)?
@@ -202,6 +203,8 @@ struct SMTPSink {
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope):
+                if any(r.split("@")[0].startswith("spamtrap") for r in envelope.rcpt_tos):
+                    return "554 5.7.1 Message rejected as spam"
                 tls = session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None
                 auth = None
                 if session.authenticated and isinstance(session.auth_data, LoginPassword):

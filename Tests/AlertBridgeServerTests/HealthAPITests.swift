@@ -1,3 +1,5 @@
+@testable import AlertBridgeServer
+import AlertBridgeStore
 import Foundation
 import HummingbirdTesting
 import Testing
@@ -16,5 +18,13 @@ import Testing
             #expect(text.contains(#"alertbridge_alert_outcomes_total{outcome="merged"} 1"#))
             #expect(text.contains("alertbridge_ingest_rejected_total 1"))
         }
+    }
+
+    /// `/readyz` says why the store did not answer once, in the store's words (the
+    /// PostgreSQL store's text for a full pool is pinned in PostgresStoreTests).
+    @Test func notReadySaysWhyOnce() {
+        #expect(HealthRoutes.reason(StoreError.unavailable("no database connection within 3s"))
+                == "no database connection within 3s")
+        #expect(HealthRoutes.reason(StoreError.newerSchema(found: 9, known: 8)).hasPrefix("the store is at schema 9"))
     }
 }

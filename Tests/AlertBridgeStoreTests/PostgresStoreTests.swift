@@ -154,6 +154,29 @@ struct PostgresStoreTests {
         }
     }
 
+    /// Every connection busy: a call gives up after `acquireTimeout` and says so with the
+    /// wait written as the configuration writes durations; `/readyz` shows this text.
+    @Test func aCallWithNoFreeConnectionSaysHowLongItWaited() async throws {
+        var options = PostgresStore.Options()
+        options.maximumConnections = 1
+        options.acquireTimeout = .seconds(1)
+        let store = try await PostgresStore.open(try Self.freshDatabase(), logger: Logger(label: "test"), options: options)
+        let (leased, markLeased) = AsyncStream<Void>.makeStream()
+        let (released, release) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await store.withConnection { _ in
+                markLeased.yield()
+                for await _ in released {}
+            }
+        }
+        for await _ in leased { break }
+        await #expect(throws: StoreError.unavailable("no database connection within 1s")) { try await store.ping() }
+        release.finish()
+        try await holder.value
+        try await store.ping()
+        try await store.close()
+    }
+
     // MARK: - Two instances on one database
 
     /// An alert storm split across two instances (two pools): one incident per key,

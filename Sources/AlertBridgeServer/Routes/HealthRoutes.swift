@@ -15,7 +15,7 @@ struct HealthRoutes {
                 try await store.ping()
                 return try JSONResponse.make(["status": "ready"])
             } catch {
-                throw APIError(.serviceUnavailable, "store unreachable: \(error)", retryAfterSeconds: 1)
+                throw APIError(.serviceUnavailable, "store unreachable: \(Self.reason(error))", retryAfterSeconds: 1)
             }
         }
         router.get("/openapi.yaml") { _, _ in
@@ -26,5 +26,12 @@ struct HealthRoutes {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
+    }
+
+    /// Why the store did not answer, said once: an unavailable store's own text starts
+    /// "store unavailable", which after "store unreachable" says the same thing twice.
+    static func reason(_ error: any Error) -> String {
+        if case StoreError.unavailable(let why) = error { return why }
+        return "\(error)"
     }
 }

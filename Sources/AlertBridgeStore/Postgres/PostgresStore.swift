@@ -206,7 +206,7 @@ public final class PostgresStore: IncidentStore {
                 }
                 let timer = Task {
                     try? await Task.sleep(for: timeout)
-                    if race.expire(StoreError.unavailable("no database connection within \(timeout)"), leasedToo: false) {
+                    if race.expire(StoreError.unavailable("no database connection within \(DurationText.format(timeout))"), leasedToo: false) {
                         work.cancel()
                         return
                     }
@@ -224,7 +224,7 @@ public final class PostgresStore: IncidentStore {
                     }
                     if !Task.isCancelled,
                        race.expire(StoreError.unavailable(closedFor > .zero ? "database connection lost"
-                                                                               : "database call took over \(callTimeout)"),
+                                                                               : "database call took over \(DurationText.format(callTimeout))"),
                                    leasedToo: true) {
                         work.cancel()
                     }
