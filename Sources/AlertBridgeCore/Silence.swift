@@ -42,9 +42,11 @@ public struct Silence: Sendable, Equatable {
     public var createdAt: Timestamp
     /// Who ended it before its time, if anyone did.
     public var expiredBy: String?
+    /// Who last moved its end later, if anyone did.
+    public var extendedBy: String?
 
     public init(id: Int64 = 0, matchers: [Matcher], startsAt: Timestamp, endsAt: Timestamp, createdBy: String,
-                comment: String, createdAt: Timestamp, expiredBy: String? = nil) {
+                comment: String, createdAt: Timestamp, expiredBy: String? = nil, extendedBy: String? = nil) {
         self.id = id
         self.matchers = matchers
         self.startsAt = startsAt
@@ -53,6 +55,7 @@ public struct Silence: Sendable, Equatable {
         self.comment = comment
         self.createdAt = createdAt
         self.expiredBy = expiredBy
+        self.extendedBy = extendedBy
     }
 
     public func status(at now: Timestamp) -> Status {
@@ -85,24 +88,23 @@ public struct Silence: Sendable, Equatable {
 }
 
 extension Silence {
-    /// A maintenance that runs over (`alertbridge silence extend`): this silence ends now
-    /// and a new one with the same matchers holds from the later of its start and now
-    /// until `end`, in one step, so nothing it holds pages in between. Both are kept, so
-    /// the list says who extended it and when. A `duration` counts from the new start,
-    /// as when adding one. `comment` keeps this one's when `nil`.
-    public func extended(to end: End, by: String, comment: String?, at now: Timestamp) throws(Refusal)
-        -> (ended: Silence, replacement: Silence) {
-        let ended = try expired(by: by, at: now)
-        let start = max(startsAt, now)
+    /// A maintenance that runs over (`alertbridge silence extend`): the same silence, ending
+    /// later. Changed in place, not replaced, so what it holds stays held throughout, also
+    /// for an ingest that read it while the change committed. A `duration` counts from the
+    /// later of its start and now, as when adding one; `comment` keeps the old one when `nil`.
+    public func extended(to end: End, by: String, comment: String?, at now: Timestamp) throws(Refusal) -> Silence {
+        guard status(at: now) != .expired else { throw .alreadyExpired(id, endsAt) }
         let newEnd = switch end {
         case .at(let at): at
-        case .after(let length): start + length
+        case .after(let length): max(startsAt, now) + length
         }
         guard newEnd > endsAt else { throw .notLater(id, endsAt) }
-        guard newEnd.milliseconds - start.milliseconds <= DurationText.longest.milliseconds else { throw .tooLong }
-        let replacement = Silence(matchers: matchers, startsAt: start, endsAt: newEnd, createdBy: by,
-                                  comment: comment ?? self.comment, createdAt: now)
-        return (ended, replacement)
+        guard newEnd.milliseconds - startsAt.milliseconds <= DurationText.longest.milliseconds else { throw .tooLong }
+        var next = self
+        next.endsAt = newEnd
+        next.extendedBy = by
+        if let comment { next.comment = comment }
+        return next
     }
 }
 

@@ -54,9 +54,8 @@ public protocol IncidentStore: Sendable {
     /// them unless another silence still holds them. Throws ``StoreError/silenceNotFound``
     /// or ``Silence/Refusal``.
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence
-    /// Ends a silence and stores the one that continues it (``Silence/extended(to:by:comment:at:)``)
-    /// in one transaction; returns the new one. What the old one held stays held. Throws
-    /// ``StoreError/silenceNotFound`` or ``Silence/Refusal``.
+    /// Moves a silence's end later (``Silence/extended(to:by:comment:at:)``); returns it.
+    /// What it holds stays held. Throws ``StoreError/silenceNotFound`` or ``Silence/Refusal``.
     func extendSilence(id: Int64, to end: Silence.End, by: String, comment: String?, now: Timestamp) async throws -> Silence
 
     // MARK: Heartbeats

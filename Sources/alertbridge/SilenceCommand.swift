@@ -19,6 +19,15 @@ struct SilenceCommand: AsyncParsableCommand {
         var created_by: String
         var comment: String
         var expired_by: String?
+        var extended_by: String?
+
+        /// Who set it, and who changed it since.
+        var who: String {
+            var changes: [String] = []
+            if let extended_by { changes.append("extended by \(extended_by)") }
+            if let expired_by { changes.append("expired by \(expired_by)") }
+            return changes.isEmpty ? created_by : "\(created_by) (\(changes.joined(separator: ", ")))"
+        }
     }
 
     struct Add: AsyncParsableCommand {
@@ -116,19 +125,15 @@ struct SilenceCommand: AsyncParsableCommand {
             if list.isEmpty { return print("no \(status == "all" ? "" : status + " ")silences") }
             printTable(["ID", "STATUS", "STARTS", "ENDS", "BY", "MATCHERS", "COMMENT"],
                        list.map { s in
-                           [String(s.id), s.status, s.starts_at, s.ends_at, s.expired_by.map { "\(s.created_by) (expired by \($0))" } ?? s.created_by,
-                            s.matchers.joined(separator: " "), s.comment]
+                           [String(s.id), s.status, s.starts_at, s.ends_at, s.who, s.matchers.joined(separator: " "), s.comment]
                        })
         }
     }
 
     struct Extend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Keep a silence longer (maintenance runs over); nothing it holds pages in between.",
-            discussion: """
-                The silence ends and a new one with the same matchers holds until the new end; \
-                both stay in the list. --duration counts from now (or from a pending silence's start).
-                """)
+            abstract: "Keep a silence longer (maintenance runs over); nothing it holds pages at the old end.",
+            discussion: "--duration counts from now (or from a pending silence's start).")
 
         @Argument(help: "Silence id.") var id: Int64
 
@@ -166,7 +171,7 @@ struct SilenceCommand: AsyncParsableCommand {
             let data = try await request { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
             if output.json { return printRaw(data) }
             let s = try JSONDecoder().decode(View.self, from: data)
-            print("silence \(s.id) replaces silence \(id), \(s.status) until \(s.ends_at): \(s.matchers.joined(separator: " "))")
+            print("silence \(s.id) extended by \(by), \(s.status) until \(s.ends_at): \(s.matchers.joined(separator: " "))")
         }
 
         struct Extension: Encodable {

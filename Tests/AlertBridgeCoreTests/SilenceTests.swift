@@ -59,24 +59,23 @@ import Testing
         }
     }
 
-    /// Maintenance runs over: the silence ends and its replacement, with the same
-    /// matchers, holds from now (or its pending start) until the later end.
-    @Test func anExtensionReplacesTheSilenceUntilALaterEnd() throws {
+    /// Maintenance runs over: the same silence ends later, from now (or its pending start),
+    /// and says who extended it.
+    @Test func anExtensionMovesTheEndLater() throws {
         let now = t0 + minutes(100)
         let active = silence(7, ["pop = ICN1"], from: 0, to: 120)
-        let (ended, next) = try active.extended(to: .after(minutes(60)), by: "bob", comment: nil, at: now)
-        #expect(ended.endsAt == now && ended.expiredBy == "bob")
-        #expect(next.matchers == active.matchers && next.startsAt == now && next.endsAt == now + minutes(60))
-        #expect(next.createdBy == "bob" && next.comment == "ICN1 fibre maintenance" && next.id == 0)
-        // Only the end changes: the alerts it held are held by the replacement.
+        let next = try active.extended(to: .after(minutes(60)), by: "bob", comment: nil, at: now)
+        #expect(next.id == 7 && next.matchers == active.matchers && next.startsAt == active.startsAt)
+        #expect(next.endsAt == now + minutes(60) && next.extendedBy == "bob" && next.expiredBy == nil)
+        #expect(next.createdBy == "alice" && next.comment == "ICN1 fibre maintenance")
+        // Past the old end, it still holds.
         #expect([next].holding(["pop": "ICN1"], at: t0 + minutes(150)) == next)
 
         let pending = silence(8, ["pop = NRT2"], from: 200, to: 260)
         let later = try pending.extended(to: .at(t0 + minutes(300)), by: "bob", comment: "vendor asked for more time", at: now)
-        #expect(later.replacement.startsAt == t0 + minutes(200) && later.replacement.endsAt == t0 + minutes(300))
-        #expect(later.replacement.comment == "vendor asked for more time")
-        #expect(later.ended.status(at: now) == .expired)  // the pending one never starts
-        #expect(try pending.extended(to: .after(minutes(90)), by: "bob", comment: nil, at: now).replacement.endsAt
+        #expect(later.startsAt == t0 + minutes(200) && later.endsAt == t0 + minutes(300))
+        #expect(later.comment == "vendor asked for more time" && later.status(at: now) == .pending)
+        #expect(try pending.extended(to: .after(minutes(90)), by: "bob", comment: nil, at: now).endsAt
                 == t0 + minutes(290))  // a duration counts from a pending silence's start
     }
 

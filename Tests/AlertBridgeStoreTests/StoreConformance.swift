@@ -461,37 +461,41 @@ struct StoreConformance {
     }
 
     /// Maintenance runs over: extended before its end, the window keeps holding its
-    /// incident (nobody paged at the old end), which pages at the new end; both silences
-    /// are listed, the first expired by who extended it.
+    /// incident (nobody paged at the old end), which pages at the new end; the silence
+    /// keeps its id and says who extended it.
     func extendingASilenceKeepsWhatItHeldHeld() async throws {
         let window = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(3600)))
         let held = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(60))[0].incidentID)
         let now = t0 + .seconds(3000)
-        let next = try await store.extendSilence(id: window.id, to: .after(.seconds(3600)), by: "bob", comment: nil, now: now)
-        #expect(next.id > window.id && next.endsAt == now + .seconds(3600) && next.createdBy == "bob")
-        #expect(next.matchers == window.matchers && next.comment == window.comment)
-        let all = try await store.silences(SilenceQuery(status: .all, now: now))
-        #expect(all.map(\.id) == [next.id, window.id])
-        #expect(all.last?.expiredBy == "bob" && all.last?.endsAt == now)
-        // Nothing became due: the extension pages nobody.
+        let extended = try await store.extendSilence(id: window.id, to: .after(.seconds(3600)), by: "bob", comment: nil, now: now)
+        #expect(extended.id == window.id && extended.endsAt == now + .seconds(3600) && extended.extendedBy == "bob")
+        let stored = try await store.silences(SilenceQuery(status: .all, now: now))
+        #expect(stored == [extended])
+        #expect(stored.first?.createdBy == "alice" && stored.first?.comment == window.comment)
+        // Nothing became due: the extension pages nobody, at the old end either.
         #expect(try await store.nextEscalationDue() == t0 + .seconds(3600))
         #expect(try await store.advanceEscalations(now: t0 + .seconds(3600), limit: 10).pages == 0)
         #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == false)
-        #expect(try await store.nextEscalationDue() == next.endsAt)
-        #expect(try await store.advanceEscalations(now: next.endsAt, limit: 10).pages == 1)
+        // An alert arriving after the old end is held too.
+        #expect(try await store.ingest([Self.routed("b")], now: t0 + .seconds(4000)).map(\.kind) == [.suppressed])
+        #expect(try await store.nextEscalationDue() == extended.endsAt)
+        #expect(try await store.advanceEscalations(now: extended.endsAt, limit: 10).pages == 1)
         #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == true)
 
-        await #expect(throws: Silence.Refusal.alreadyExpired(window.id, now)) {
-            try await store.extendSilence(id: window.id, to: .after(.seconds(60)), by: "bob", comment: nil, now: now + .seconds(1))
+        let again = try await store.extendSilence(id: window.id, to: .at(extended.endsAt + .seconds(60)), by: "carol",
+                                                  comment: "vendor asked for more time", now: now + .seconds(1))
+        #expect(again.extendedBy == "carol" && again.comment == "vendor asked for more time")
+        await #expect(throws: Silence.Refusal.notLater(window.id, again.endsAt)) {
+            try await store.extendSilence(id: window.id, to: .at(again.endsAt), by: "bob", comment: nil, now: now + .seconds(2))
         }
-        await #expect(throws: Silence.Refusal.notLater(next.id, next.endsAt)) {
-            try await store.extendSilence(id: next.id, to: .at(next.endsAt), by: "bob", comment: nil, now: now + .seconds(1))
+        await #expect(throws: Silence.Refusal.alreadyExpired(window.id, again.endsAt)) {
+            try await store.extendSilence(id: window.id, to: .after(.seconds(60)), by: "bob", comment: nil, now: again.endsAt)
         }
         await #expect(throws: StoreError.silenceNotFound(999)) {
             try await store.extendSilence(id: 999, to: .after(.seconds(60)), by: "bob", comment: nil, now: now)
         }
         // A refused extension writes nothing.
-        #expect(try await store.silences(SilenceQuery(status: .all, now: now)).count == 2)
+        #expect(try await store.silences(SilenceQuery(status: .all, now: now)) == [again])
     }
 
     /// Expiring the window early makes what it held due at once, and the engine pages it.

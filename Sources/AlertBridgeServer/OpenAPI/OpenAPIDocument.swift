@@ -273,6 +273,7 @@ components:
         comment: {type: string}
         created_at: {type: string, format: date-time}
         expired_by: {type: [string, "null"], description: who ended it early}
+        extended_by: {type: [string, "null"], description: who last moved its end later}
     NewSilence:
       type: object
       required: [matchers, by, comment]
@@ -304,7 +305,8 @@ components:
       not: {required: [ends_at, duration]}
       description: >
         The new end, as ends_at or as a duration from the start (now, for a silence that
-        already started), not both; it must be later than the silence's end.
+        already started), not both; it must be later than the silence's end. The comment
+        replaces the silence's own when given.
       properties:
         ends_at: {type: string, format: date-time}
         duration: {type: string, pattern: '^([0-9]{1,9}(ms|s|m|h|d))+$', description: 'such as `1h` or `1h30m`, above zero, at most 365d'}
@@ -572,16 +574,15 @@ paths:
     post:
       summary: Extend a silence (maintenance runs over)
       description: >
-        Ends the silence and creates one with the same matchers until the new end, in one
-        transaction, so nothing it holds pages in between. Both are kept (the old one
-        expired by `by`), so the list shows who extended it. Answers the new silence.
+        Moves the silence's end later; it goes on holding what it holds, so nothing pages
+        at the old end. `extended_by` records who did.
       operationId: extendSilence
       parameters:
         - {$ref: "#/components/parameters/SilenceID"}
       requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/SilenceExtension"}}}}
       responses:
-        "201":
-          description: the silence that replaces it
+        "200":
+          description: the silence, with its new end
           content: {application/json: {schema: {$ref: "#/components/schemas/Silence"}}}
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}

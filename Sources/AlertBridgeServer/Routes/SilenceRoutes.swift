@@ -60,9 +60,9 @@ struct SilenceRoutes {
             let by = try OperatorInput.checkBy(body.by)
             if let comment = body.comment { try Self.checkComment(comment) }
             let now = clock.now()
-            let replacement: Silence
+            let extended: Silence
             do {
-                replacement = try await store.extendSilence(id: id, to: end, by: by, comment: body.comment, now: now)
+                extended = try await store.extendSilence(id: id, to: end, by: by, comment: body.comment, now: now)
             } catch let refusal as Silence.Refusal {
                 switch refusal {
                 case .alreadyExpired: throw APIError(.conflict, refusal.description)
@@ -71,7 +71,7 @@ struct SilenceRoutes {
             } catch StoreError.silenceNotFound {
                 throw APIError(.notFound, "silence \(id) not found")
             }
-            return try JSONResponse.make(SilenceJSON(silence: replacement, now: now), status: .created)
+            return try JSONResponse.make(SilenceJSON(silence: extended, now: now))
         }
         router.delete("/api/v1/silences/:id") { request, context in
             let id = try Self.id(context)
@@ -174,7 +174,7 @@ struct SilenceJSON: Encodable {
     var now: Timestamp
 
     enum Keys: String, CodingKey {
-        case id, status, matchers, starts_at, ends_at, created_by, comment, created_at, expired_by
+        case id, status, matchers, starts_at, ends_at, created_by, comment, created_at, expired_by, extended_by
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -189,5 +189,6 @@ struct SilenceJSON: Encodable {
         try c.encode(s.comment, forKey: .comment)
         try c.encode(s.createdAt, forKey: .created_at)
         try c.encode(s.expiredBy, forKey: .expired_by)
+        try c.encode(s.extendedBy, forKey: .extended_by)
     }
 }

@@ -126,5 +126,7 @@ enum PostgresMigrations {
         // `policy` may now change (severity_policies). The number alone makes a build that
         // does not know them refuse the database instead of dropping them (SchemaVersion).
         (3, []),
+        // Who last extended a silence (`alertbridge silence extend`, which moves its end).
+        (4, ["ALTER TABLE silences ADD COLUMN extended_by TEXT"]),
     ]
 }

@@ -5,7 +5,7 @@ import PostgresNIO
 /// Silences: created, listed and expired by operators; read by every ingest batch and
 /// engine pass.
 extension PostgresStore {
-    static let silenceColumns = "id, matchers::text AS matchers, starts_at, ends_at, created_by, comment, created_at, expired_by"
+    static let silenceColumns = "id, matchers::text AS matchers, starts_at, ends_at, created_by, comment, created_at, expired_by, extended_by"
 
     enum ActiveSilences: PreparedSQL {
         static let sql = "SELECT \(silenceColumns) FROM silences WHERE \(SilenceQuery.StatusFilter.active.condition("$1"))"
@@ -47,15 +47,19 @@ extension PostgresStore {
         return stored
     }
 
-    /// The silence is locked first, as an expire does; the incidents it holds are not
-    /// touched: the replacement holds them, and the engine finds it at the old end.
+    /// The silence is locked, as an expire locks it. An ingest reading it `FOR SHARE`
+    /// meanwhile waits and then reads the new end (the same row, still active), so it
+    /// holds what it held. The incidents it holds are not touched: the engine finds it
+    /// still active at the old end and holds them until the new one.
     public func extendSilence(id: Int64, to end: Silence.End, by: String, comment: String?, now: Timestamp) async throws -> Silence {
         let logger = self.logger
         return try await transaction { db in
-            let silence = try await Self.lockedSilence(id, db, logger: logger)
-            let (ended, replacement) = try silence.extended(to: end, by: by, comment: comment, at: now)
-            try await Self.end(ended, db, logger: logger)
-            return try await Self.insert(replacement, db, logger: logger)
+            let extended = try await Self.lockedSilence(id, db, logger: logger).extended(to: end, by: by, comment: comment, at: now)
+            _ = try await db.query("""
+                UPDATE silences SET ends_at = \(extended.endsAt.milliseconds), comment = \(extended.comment), extended_by = \(by)
+                WHERE id = \(id)
+                """, logger: logger)
+            return extended
         }
     }
 
@@ -115,12 +119,12 @@ extension PostgresStore {
     static func decodeSilences<Rows: AsyncSequence>(_ rows: Rows) async throws -> [Silence] where Rows.Element == PostgresRow {
         var out: [Silence] = []
         for try await row in rows {
-            let (id, matchers, startsAt, endsAt, createdBy, comment, createdAt, expiredBy) =
-                try row.decode((Int64, String, Int64, Int64, String, String, Int64, String?).self)
+            let (id, matchers, startsAt, endsAt, createdBy, comment, createdAt, expiredBy, extendedBy) =
+                try row.decode((Int64, String, Int64, Int64, String, String, Int64, String?, String?).self)
             guard let parsed = Silence.matchers(fromJSON: matchers) else { continue }
             out.append(Silence(id: id, matchers: parsed, startsAt: Timestamp(milliseconds: startsAt),
                                endsAt: Timestamp(milliseconds: endsAt), createdBy: createdBy, comment: comment,
-                               createdAt: Timestamp(milliseconds: createdAt), expiredBy: expiredBy))
+                               createdAt: Timestamp(milliseconds: createdAt), expiredBy: expiredBy, extendedBy: extendedBy))
         }
         return out
     }

@@ -133,5 +133,7 @@ enum SQLiteMigrations {
         // `policy` may now change (severity_policies). The number alone makes a build that
         // does not know them refuse the file instead of dropping them (SchemaVersion).
         (4, []),
+        // Who last extended a silence (`alertbridge silence extend`, which moves its end).
+        (5, ["ALTER TABLE silences ADD COLUMN extended_by TEXT"]),
     ]
 }

@@ -37,9 +37,10 @@ extension SQLiteStore {
 
     public func extendSilence(id: Int64, to end: Silence.End, by: String, comment: String?, now: Timestamp) async throws -> Silence {
         try await writer.transaction { db in
-            let (ended, replacement) = try db.silence(id).extended(to: end, by: by, comment: comment, at: now)
-            try db.end(ended)
-            return try db.insert(replacement)
+            let extended = try db.silence(id).extended(to: end, by: by, comment: comment, at: now)
+            try db.run("UPDATE silences SET ends_at = ?, comment = ?, extended_by = ? WHERE id = ?",
+                       [SQLiteSession.data(extended.endsAt), .text(extended.comment), .text(by), .integer(Int(id))])
+            return extended
         }
     }
 }
@@ -75,7 +76,7 @@ extension SQLiteSession {
     /// must hold nothing rather than everything.
     func silences(where condition: String, _ binds: [SQLiteData], limit: Int) throws -> [Silence] {
         try rows("""
-            SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at, expired_by FROM silences
+            SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at, expired_by, extended_by FROM silences
             WHERE \(condition) ORDER BY id DESC LIMIT ?\(binds.count + 1)
             """, binds + [.integer(limit)]).compactMap { row in
             guard let matchers = Silence.matchers(fromJSON: row.column("matchers")?.string ?? "") else { return nil }
@@ -83,7 +84,7 @@ extension SQLiteSession {
                 id: Int64(row.column("id")!.integer!), matchers: matchers, startsAt: Self.time(row.column("starts_at"))!,
                 endsAt: Self.time(row.column("ends_at"))!, createdBy: row.column("created_by")!.string!,
                 comment: row.column("comment")!.string!, createdAt: Self.time(row.column("created_at"))!,
-                expiredBy: row.column("expired_by")?.string)
+                expiredBy: row.column("expired_by")?.string, extendedBy: row.column("extended_by")?.string)
         }
     }
 
