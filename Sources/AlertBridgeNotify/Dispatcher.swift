@@ -126,7 +126,15 @@ public struct Dispatcher: Service {
             let count = inFlight.count
             logger.info("shutting down: finishing \(count) \(count == 1 ? "delivery" : "deliveries") in flight")
         }
-        if stopping.isSet { logger.info("dispatcher stopped: every delivery in flight finished") }
+        // Cancelled (a second signal, or the shutdown's own deadline), the deliveries in
+        // flight were cut short: their rows go out again.
+        if stopping.isSet {
+            if Task.isCancelled {
+                logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite, after their lease on PostgreSQL)")
+            } else {
+                logger.info("dispatcher stopped: every delivery in flight finished")
+            }
+        }
     }
 
     /// Delivers everything due now; returns how many deliveries were attempted.

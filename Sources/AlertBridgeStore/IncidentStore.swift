@@ -269,10 +269,15 @@ extension TimelineEntry {
                              detail: "tier \(tier) via \(connector): delivered the \(pageName(event))\(to) on attempt \(attempts)")
     }
 
-    /// The timeline line of a page not sent because an action overtook it.
-    static func pageCancelled(incidentID: Int64, tier: Int, connector: String, reason: String, at: Timestamp) -> TimelineEntry {
-        TimelineEntry(incidentID: incidentID, at: at, kind: .paged, by: "alertbridge",
-                      detail: "tier \(tier) via \(connector): page not sent: \(reason)")
+    /// The timeline line of a page not sent because an action overtook it. `lastError`
+    /// is the row's: one that was partly delivered was only to be sent again to the
+    /// recipients refused for now, and the others have it.
+    static func pageCancelled(incidentID: Int64, tier: Int, connector: String, reason: String, recipients: [String],
+                              lastError: String?, at: Timestamp) -> TimelineEntry {
+        let what = lastError?.hasPrefix("refused ") == true
+            ? "not sent again to \(recipients.joined(separator: ", "))" : "page not sent"
+        return TimelineEntry(incidentID: incidentID, at: at, kind: .paged, by: "alertbridge",
+                             detail: "tier \(tier) via \(connector): \(what): \(reason)")
     }
 
     /// What an outbox row's `event` sends, as the timeline names it.

@@ -57,6 +57,9 @@ struct PostgresStoreTests {
     @Test func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         try await Self.withStore { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() }
     }
+    @Test func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {
+        try await Self.withStore { try await $0.theFirstRecordedFailureIsOnTheTimelineAfterACrash() }
+    }
     @Test func extendingASilenceKeepsWhatItHeldHeld() async throws {
         try await Self.withStore { try await $0.extendingASilenceKeepsWhatItHeldHeld() }
     }

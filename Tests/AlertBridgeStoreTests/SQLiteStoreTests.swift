@@ -77,6 +77,9 @@ import Testing
     @Test func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         try await Self.withStore { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() }
     }
+    @Test func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {
+        try await Self.withStore { try await $0.theFirstRecordedFailureIsOnTheTimelineAfterACrash() }
+    }
     @Test func extendingASilenceKeepsWhatItHeldHeld() async throws {
         try await Self.withStore { try await $0.extendingASilenceKeepsWhatItHeldHeld() }
     }

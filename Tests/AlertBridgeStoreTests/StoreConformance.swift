@@ -303,24 +303,51 @@ struct StoreConformance {
         #expect(after.filter { $0.kind == .paged && $0.at == t0 + .seconds(401) }.isEmpty)
     }
 
-    /// A page an acknowledgement overtook is done: on the timeline once, never handed out again.
+    /// A page an acknowledgement overtook is done: on the timeline once, never handed out
+    /// again; one only waiting to go to a greylisted recipient says that the others have it.
     func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
-        #expect(claimed.count == 2)
+        let mail = try #require(claimed.first { $0.connector == "noc-email" })
+        let chat = try #require(claimed.first { $0.connector == "console" })
+        try await store.recordDeliveries([
+            DeliveryRecord(id: mail.id, outcome: .partlyDelivered(
+                refused: ["bob@example.com (451 4.7.1 Greylisted)"],
+                retry: RecipientRetry(recipients: ["bob@example.com"], at: t0 + .seconds(300)))),
+        ], now: t0 + .seconds(1))
         let reason = "the incident was acknowledged by alice first"
-        try await store.recordDeliveries(claimed.map { DeliveryRecord(id: $0.id, outcome: .cancelled(reason: reason)) },
-                                         now: t0 + .seconds(5))
-        try await store.recordDeliveries(claimed.map { DeliveryRecord(id: $0.id, outcome: .cancelled(reason: reason)) },
-                                         now: t0 + .seconds(6))  // a second record of a done row changes nothing
+        let cancelled = [DeliveryRecord(id: chat.id, outcome: .cancelled(reason: reason)),
+                         DeliveryRecord(id: mail.id, outcome: .cancelled(reason: reason))]
+        try await store.recordDeliveries(cancelled, now: t0 + .seconds(5))
+        try await store.recordDeliveries(cancelled, now: t0 + .seconds(6))  // a second record of a done row changes nothing
         #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10).isEmpty)
         #expect(try await store.nextDeliveryDue() == nil)
         let lines = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
-            .filter { $0.at > t0 }.map { "\($0.kind.rawValue): \($0.detail ?? "")" }
+            .filter { $0.kind == .paged && $0.at > t0 }.map { $0.detail ?? "" }
         #expect(lines.sorted() == [
-            "paged: tier 1 via console: page not sent: \(reason)",
-            "paged: tier 1 via noc-email: page not sent: \(reason)",
+            "tier 1 via console: page not sent: \(reason)",
+            "tier 1 via noc-email: not sent again to bob@example.com: \(reason)",
         ])
+    }
+
+    /// An attempt cut short by a crash records nothing; the next attempt's failure is then
+    /// the first on the timeline, so a later "delivered on attempt 3" never stands alone.
+    func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)  // then the process died
+        let again = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10)
+        #expect(again.map(\.attempts) == [2, 2])
+        let chat = try #require(again.first { $0.connector == "console" })
+        try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(70), reason: "HTTP 503"))],
+                                         now: t0 + .seconds(61))
+        _ = try await store.claimDeliveries(now: t0 + .seconds(70), lease: .seconds(60), limit: 10)
+        try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(80), reason: "HTTP 503"))],
+                                         now: t0 + .seconds(71))
+        _ = try await store.claimDeliveries(now: t0 + .seconds(80), lease: .seconds(60), limit: 10)
+        try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .delivered)], now: t0 + .seconds(81))
+        let lines = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
+            .filter { $0.at > t0 && $0.detail?.contains("via console") == true }.map { $0.detail ?? "" }
+        #expect(lines == ["tier 1 via console: HTTP 503; retrying", "tier 1 via console: delivered the page on attempt 4"])
     }
 
     /// An edge alert a PoP-down incident inhibits is held, not forgotten: it pages once

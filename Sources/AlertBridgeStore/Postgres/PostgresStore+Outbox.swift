@@ -40,12 +40,13 @@ extension PostgresStore {
         }
     }
 
-    /// Marks delivered rows sent; returns those whose failures were on the timeline, which
-    /// now gets how they ended (`last_error` stays: it is what the row went through).
+    /// Marks delivered rows sent, also one another instance closed after its lease ran out
+    /// (it did go out); returns those whose failures were on the timeline, which now gets
+    /// how they ended (`last_error` stays: it is what the row went through).
     enum MarkSent: PreparedSQL {
         static let sql = """
             WITH sent AS (
-                UPDATE outbox SET status = 'sent', sent_at = $1 WHERE id = ANY($2::bigint[]) AND status = 'pending'
+                UPDATE outbox SET status = 'sent', sent_at = $1 WHERE id = ANY($2::bigint[]) AND status <> 'sent'
                 RETURNING incident_id, connector, tier, event, recipients::text AS recipients, attempts, last_error)
             SELECT incident_id, connector, tier, event, recipients, attempts FROM sent WHERE last_error IS NOT NULL
             """
@@ -94,23 +95,26 @@ extension PostgresStore {
                                                           refused: refused, retrying: retry?.recipients ?? [], at: now))
                     }
                 case .retry(let at, let reason):
-                    // As in the SQLite store: the first failure of a page goes on the timeline,
-                    // its retries do not.
-                    for try await (incident, connector, tier, event, attempts) in try await db.query("""
-                        UPDATE outbox SET next_attempt_at = \(at.milliseconds), last_error = \(reason)
-                        WHERE id = \(record.id) AND status = 'pending'
-                        RETURNING incident_id, connector, tier, event, attempts
-                        """, logger: logger).decode((Int64, String, Int, String, Int).self) where attempts == 1 {
+                    // As in the SQLite store: the first failure of a page (the one that finds
+                    // no `last_error`) goes on the timeline, its retries do not.
+                    for try await (incident, connector, tier, event, first) in try await db.query("""
+                        WITH before AS (SELECT id, last_error IS NULL AS first FROM outbox WHERE id = \(record.id) FOR UPDATE)
+                        UPDATE outbox o SET next_attempt_at = \(at.milliseconds), last_error = \(reason)
+                        FROM before WHERE o.id = before.id AND o.status = 'pending'
+                        RETURNING o.incident_id, o.connector, o.tier, o.event, before.first
+                        """, logger: logger).decode((Int64, String, Int, String, Bool).self) where first {
                         entries.append(.deliveryFailed(incidentID: incident, tier: tier, connector: connector, event: event,
                                                        reason: reason, retrying: true, at: now))
                     }
                 case .cancelled(let reason):
-                    for try await (incident, connector, tier) in try await db.query("""
-                        UPDATE outbox SET status = 'cancelled', last_error = \(reason)
-                        WHERE id = \(record.id) AND status = 'pending'
-                        RETURNING incident_id, connector, tier
-                        """, logger: logger).decode((Int64, String, Int).self) {
-                        entries.append(.pageCancelled(incidentID: incident, tier: tier, connector: connector, reason: reason, at: now))
+                    // As in the SQLite store: `last_error` stays.
+                    for try await (incident, connector, tier, recipients, lastError) in try await db.query("""
+                        UPDATE outbox SET status = 'cancelled' WHERE id = \(record.id) AND status = 'pending'
+                        RETURNING incident_id, connector, tier, recipients::text, last_error
+                        """, logger: logger).decode((Int64, String, Int, String, String?).self) {
+                        entries.append(.pageCancelled(incidentID: incident, tier: tier, connector: connector, reason: reason,
+                                                      recipients: Delivery.recipients(json: recipients), lastError: lastError,
+                                                      at: now))
                     }
                 case .failed(let reason):
                     for try await (incident, connector, tier, event) in try await db.query("""

@@ -79,8 +79,9 @@ extension SQLiteSession {
         case .delivered:
             // `last_error` stays: it is what the row went through, and a row with one had
             // its failure on the timeline, which now gets how it ended.
+            // Also a row another outcome closed (a lease that ran out): it did go out.
             let row = try rows("""
-                UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'pending'
+                UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status <> 'sent'
                 RETURNING incident_id, connector, tier, event, recipients, attempts, last_error IS NOT NULL AS failed_before
                 """, [.integer(Int(now.milliseconds)), .integer(Int(id))]).first
             if let row, row.column("failed_before")?.integer == 1 {
@@ -110,27 +111,34 @@ extension SQLiteSession {
                     refused: refused, retrying: retry?.recipients ?? [], at: now)])
             }
         case .retry(let at, let reason):
+            // The first failure of a page goes on the timeline; its retries do not, so an
+            // outage of a chat service does not flood every incident's history. The first
+            // is the one that finds no `last_error` (not attempt 1: an attempt cut short
+            // by a crash records nothing).
+            let firstFailure = try rows("SELECT last_error IS NULL AS first FROM outbox WHERE id = ?", [.integer(Int(id))])
+                .first?.column("first")?.integer == 1
             let row = try rows("""
                 UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
-                RETURNING incident_id, connector, tier, event, attempts
+                RETURNING incident_id, connector, tier, event
                 """, [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))]).first
-            // The first failure of a page goes on the timeline; its retries do not, so an
-            // outage of a chat service does not flood every incident's history.
-            if let row, row.column("attempts")?.integer == 1 {
+            if let row, firstFailure {
                 try append(timeline: [.deliveryFailed(
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
                     connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "", reason: reason,
                     retrying: true, at: now)])
             }
         case .cancelled(let reason):
+            // `last_error` stays: whether the row was partly delivered words its line.
             let row = try rows("""
-                UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ? AND status = 'pending'
-                RETURNING incident_id, connector, tier
-                """, [.text(reason), .integer(Int(id))]).first
+                UPDATE outbox SET status = 'cancelled' WHERE id = ? AND status = 'pending'
+                RETURNING incident_id, connector, tier, recipients, last_error
+                """, [.integer(Int(id))]).first
             if let row {
                 try append(timeline: [.pageCancelled(
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, reason: reason, at: now)])
+                    connector: row.column("connector")!.string!, reason: reason,
+                    recipients: Delivery.recipients(json: row.column("recipients")?.string),
+                    lastError: row.column("last_error")?.string, at: now)])
             }
         case .failed(let reason):
             let row = try rows("""
