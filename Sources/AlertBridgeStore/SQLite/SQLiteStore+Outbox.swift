@@ -62,15 +62,15 @@ extension SQLiteStore {
 }
 
 extension SQLiteSession {
-    /// At start: pages the last process claimed for their first attempt and never recorded
-    /// (it died mid-send) are due now, not when their lease ends. Only one process opens
-    /// the file (``FileLock``), so no other dispatcher can hold them. First attempts only:
-    /// a row that failed before (`last_error`) may be waiting out a back-off or a
-    /// receiver's `Retry-After`, which a restart must not cut short.
+    /// At start: every pending page is due now. Those the last process was sending when it
+    /// died would otherwise wait out their lease, and only one process opens the file
+    /// (``FileLock``), so no other dispatcher can hold them. A lease cannot be told from a
+    /// back-off in the row, so pages waiting out a back-off (or a receiver's `Retry-After`)
+    /// are tried once more at start too: one early attempt after a restart, where a page
+    /// held for minutes in an outage that just ended would be worse.
     func releaseInterruptedDeliveries(now: Timestamp) throws {
-        try run("""
-            UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ? AND last_error IS NULL
-            """, [Self.data(now), Self.data(now)])
+        try run("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ?",
+                [Self.data(now), Self.data(now)])
     }
 
     /// A delivery's outcome, inside the caller's transaction.
