@@ -194,7 +194,7 @@ public struct Dispatcher: Service {
                     // Shutting down mid-send: due again at once after a restart, no backoff.
                     outcome = Task.isCancelled
                         ? .retry(at: clock.now(), reason: "interrupted by shutdown: \(error)")
-                        : decide(error, for: delivery)
+                        : decide(error, for: delivery).aboutRefusedRecipients(of: delivery)
                 }
             } else {
                 outcome = .failed(reason: "incident \(delivery.incidentID) no longer exists")
@@ -213,6 +213,10 @@ public struct Dispatcher: Service {
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
         case .retry: counters.retried.increment()
         case .cancelled: counters.cancelled.increment()
+        case .failed(let reason) where delivery.isForRefusedRecipients:
+            // The page reached the others; these recipients were counted as refused already.
+            logger.warning("page not delivered to some of its recipients", metadata: [
+                "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         case .failed(let reason):
             counters.failed.increment()
             logger.warning("page not delivered", metadata: [
@@ -239,7 +243,9 @@ public struct Dispatcher: Service {
         func set() { value.withLock { $0 = true } }
     }
 
-    /// Taken for some of its recipients: never sent to them again. Those refused for now
+    /// Taken for some of its recipients: never sent to them again. An attempt for only
+    /// those refused for now that fails for good says whom it did not reach, and that the
+    /// others have the page: without that, the line reads as if the whole tier went unpaged. Those refused for now
     /// (4xx: greylisting, a full mailbox) get it later, on the schedule of a failed page,
     /// until it is too old; those refused for good (5xx) are only named.
     func partly(_ refused: [RefusedRecipient], of delivery: Delivery) -> DeliveryOutcome {
@@ -270,6 +276,24 @@ public struct Dispatcher: Service {
             }
             let next = now + backoff.delay(afterAttempts: delivery.attempts, retryAfter: retryAfter, random: random())
             return .retry(at: min(next, deadline), reason: reason)
+        }
+    }
+}
+
+extension DeliveryOutcome {
+    /// For an attempt that was only for recipients a mail server refused for now: a retry
+    /// keeps the row marked as such, and a final failure names them and says the others
+    /// have the page.
+    func aboutRefusedRecipients(of delivery: Delivery) -> DeliveryOutcome {
+        guard delivery.isForRefusedRecipients else { return self }
+        let whom = delivery.recipients.joined(separator: ", ")
+        switch self {
+        case .retry(let at, let reason):
+            return .retry(at: at, reason: "\(TimelineEntry.refusedPrefix)\(whom) again: \(reason)")
+        case .failed(let reason):
+            return .failed(reason: "not delivered to \(whom): \(reason); the other recipients have it")
+        default:
+            return self
         }
     }
 }

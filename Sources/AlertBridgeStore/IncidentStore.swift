@@ -269,12 +269,16 @@ extension TimelineEntry {
                              detail: "tier \(tier) via \(connector): delivered the \(pageName(event))\(to) on attempt \(attempts)")
     }
 
+    /// How the `last_error` of a row that reached some of its recipients starts, as long as
+    /// it is sent again to the others (``Delivery/isForRefusedRecipients``).
+    public static let refusedPrefix = "refused "
+
     /// The timeline line of a page not sent because an action overtook it. `lastError`
     /// is the row's: one that was partly delivered was only to be sent again to the
     /// recipients refused for now, and the others have it.
     static func pageCancelled(incidentID: Int64, tier: Int, connector: String, reason: String, recipients: [String],
                               lastError: String?, at: Timestamp) -> TimelineEntry {
-        let what = lastError?.hasPrefix("refused ") == true
+        let what = lastError?.hasPrefix(refusedPrefix) == true
             ? "not sent again to \(recipients.joined(separator: ", "))" : "page not sent"
         return TimelineEntry(incidentID: incidentID, at: at, kind: .paged, by: "alertbridge",
                              detail: "tier \(tier) via \(connector): \(what): \(reason)")
@@ -327,6 +331,12 @@ public struct Delivery: Sendable, Equatable {
     /// Attempts so far, this one included.
     public var attempts: Int
     public var createdAt: Timestamp
+    /// Why the last attempt did not reach everyone, if one did not.
+    public var lastError: String?
+
+    /// Sent to some of its recipients already: this attempt is only for those a mail
+    /// server refused for now (``DeliveryOutcome/partlyDelivered(refused:retry:)``).
+    public var isForRefusedRecipients: Bool { lastError?.hasPrefix(TimelineEntry.refusedPrefix) == true }
 
     /// Why this page is not worth sending any more, or `nil`: the incident was acknowledged
     /// or resolved after the page was decided (a retry that outlived an outage, or a claim
@@ -363,7 +373,7 @@ public struct Delivery: Sendable, Equatable {
     }
 
     public init(id: Int64, incidentID: Int64, step: Int, event: EscalationPlanner.PageReason, tier: Int, tierName: String,
-                connector: String, recipients: [String], attempts: Int, createdAt: Timestamp) {
+                connector: String, recipients: [String], attempts: Int, createdAt: Timestamp, lastError: String? = nil) {
         self.id = id
         self.incidentID = incidentID
         self.step = step
@@ -374,6 +384,7 @@ public struct Delivery: Sendable, Equatable {
         self.recipients = recipients
         self.attempts = attempts
         self.createdAt = createdAt
+        self.lastError = lastError
     }
 }
 

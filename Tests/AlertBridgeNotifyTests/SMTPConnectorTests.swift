@@ -239,6 +239,31 @@ struct SMTPConnectorTests {
         }
     }
 
+    /// A recipient refused for now until the page is too old: the line that gives up names
+    /// only that address and says the others have the page, and no page counts as failed.
+    @Test func givingUpOnARefusedRecipientSaysTheOthersHaveThePage() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            try await TestStore.with(targets: [.init(connector: "mail", to: ["noc@example.com", "busy-lead@example.com"])]) { s in
+                let id = try await s.newIncident("EdgeLatencyHigh/ICN1")
+                let clock = ManualClock(Pages.t0)
+                let d = s.dispatcher(["mail": connector(sink.url, sink)], clock: clock, backoff: Backoff(maxAge: .seconds(10)))
+                for _ in 0..<8 {
+                    try await d.tick()
+                    clock.advance(by: .seconds(2))
+                }
+                #expect(try sink.received().map(\.recipients) == [["noc@example.com"]])
+                let failures = try await s.failures(id)
+                #expect(failures.count == 2, "\(failures)")
+                #expect(failures.first?.hasSuffix("; retrying busy-lead@example.com") == true, "\(failures)")
+                let last = try #require(failures.last)
+                #expect(last.hasPrefix("tier 1 via mail: not delivered to busy-lead@example.com: gave up after "), "\(last)")
+                #expect(last.contains(" over 10s: the server refused every recipient: busy-lead@example.com (451 "), "\(last)")
+                #expect(last.hasSuffix("; the other recipients have it"), "\(last)")
+                #expect(try await s.store.nextDeliveryDue() == nil)
+            }
+        }
+    }
+
     @Test func aServerThatIsNotThereIsTransient() async throws {
         let port = try await HTTPReceiver.closedPort()
         let mail = SMTPConnector(settings: .init(url: "smtp://127.0.0.1:\(port)", from: from),

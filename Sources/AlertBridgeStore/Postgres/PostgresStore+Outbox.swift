@@ -11,7 +11,7 @@ extension PostgresStore {
             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
                          ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients::text AS recipients,
-                      attempts, created_at
+                      attempts, created_at, last_error
             """
     }
 
@@ -34,7 +34,8 @@ extension PostgresStore {
                     connector: try r["connector"].decode(String.self),
                     recipients: Delivery.recipients(json: try r["recipients"].decode(String.self)),
                     attempts: try r["attempts"].decode(Int.self),
-                    createdAt: Timestamp(milliseconds: try r["created_at"].decode(Int64.self))))
+                    createdAt: Timestamp(milliseconds: try r["created_at"].decode(Int64.self)),
+                    lastError: try r["last_error"].decode(String?.self)))
             }
             return out.sorted { $0.id < $1.id }
         }
@@ -73,7 +74,7 @@ extension PostgresStore {
                 case .delivered:
                     continue
                 case .partlyDelivered(let refused, let retry):
-                    let reason = "refused " + refused.joined(separator: ", ")
+                    let reason = TimelineEntry.refusedPrefix + refused.joined(separator: ", ")
                     // Refused for now: the row stays pending, addressed to those only.
                     let update: PostgresQuery = if let retry {
                         """

@@ -20,7 +20,7 @@ extension SQLiteStore {
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
                              ORDER BY next_attempt_at, id LIMIT ? + 0)
-                RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients, attempts, created_at
+                RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients, attempts, created_at, last_error
                 """, [.integer(Int((now + lease).milliseconds)), .integer(Int(now.milliseconds)), .integer(limit)]
             ).map { row in
                 Delivery(
@@ -33,7 +33,8 @@ extension SQLiteStore {
                     connector: row.column("connector")!.string!,
                     recipients: Delivery.recipients(json: row.column("recipients")?.string),
                     attempts: row.column("attempts")!.integer!,
-                    createdAt: Timestamp(milliseconds: Int64(row.column("created_at")!.integer!)))
+                    createdAt: Timestamp(milliseconds: Int64(row.column("created_at")!.integer!)),
+                    lastError: row.column("last_error")?.string)
             }.sorted { $0.id < $1.id }
         }
     }
@@ -92,7 +93,7 @@ extension SQLiteSession {
                     at: now)])
             }
         case .partlyDelivered(let refused, let retry):
-            let reason = SQLiteData.text("refused " + refused.joined(separator: ", "))
+            let reason = SQLiteData.text(TimelineEntry.refusedPrefix + refused.joined(separator: ", "))
             // Refused for now: the row stays pending, addressed to those only.
             let row = try retry.map { retry in
                 try rows("""
