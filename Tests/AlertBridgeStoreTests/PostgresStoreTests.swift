@@ -155,6 +155,14 @@ struct PostgresStoreTests {
         await #expect(throws: StoreError.unavailable("cannot connect to 127.0.0.1:\(location.port): connection refused")) {
             try await Self.open(location).close()
         }
+        location = try Self.freshDatabase()
+        location.tls = .require  // the test server offers no TLS
+        await #expect(throws: StoreError.unavailable("""
+            cannot connect to 127.0.0.1:\(location.port): the server does not offer TLS, which sslmode=require needs \
+            (sslmode=prefer or disable connect without it)
+            """)) {
+            try await Self.open(location).close()
+        }
     }
 
     /// Every connection busy: a call gives up after `acquireTimeout` and says so with the

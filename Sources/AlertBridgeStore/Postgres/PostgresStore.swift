@@ -114,7 +114,7 @@ public final class PostgresStore: IncidentStore {
             return nil
         } catch {
             if let refused = refusal(error) { return refused }
-            let cause = (error as? PSQLError)?.underlying ?? error
+            let cause = (error as? PSQLError).map { $0.underlying ?? $0 } ?? error
             return .unavailable("cannot connect to \(location.host):\(location.port): \(describe(cause))")
         }
     }
@@ -129,7 +129,12 @@ public final class PostgresStore: IncidentStore {
         case let error as IOError:
             return String(cString: strerror(error.errnoCode)).lowercased()
         case ChannelError.connectTimeout(let after):
-            return "no answer within \(after.nanoseconds / 1_000_000) ms"
+            return "no answer within \(DurationText.format(.nanoseconds(after.nanoseconds)))"
+        case let error as PSQLError where error.code == .sslUnsupported:
+            return "the server does not offer TLS, which sslmode=require needs (sslmode=prefer or disable connect without it)"
+        case let error as PSQLError:
+            // Its description hides everything (it may hold credentials); its code does not.
+            return "\(error.code)"
         default:
             return "\(error)"
         }
