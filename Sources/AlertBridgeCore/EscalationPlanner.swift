@@ -102,13 +102,13 @@ public enum EscalationPlanner {
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
             if let heldUntil {
-                d.incident.escalation.heldUntil = heldUntil
+                hold(until: heldUntil, now: now, into: &d)
             } else {
                 page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
             }
         } else if d.incident.status == .triggered && !e.ended {
             if let heldUntil {
-                d.incident.escalation.heldUntil = heldUntil
+                hold(until: heldUntil, now: now, into: &d)
             } else if !e.hasPaged {
                 if !e.inhibitedBy.isEmpty {
                     let names = e.inhibitedBy.sorted().map { id in
@@ -157,6 +157,18 @@ public enum EscalationPlanner {
         }
         guard !silences.isEmpty else { return nil }
         return silences.holdEnd(of: firingLabels.isEmpty ? [incident.labels] : firingLabels, at: now)
+    }
+
+    /// Keeps a held incident waiting. A silence holding it past the end its timeline
+    /// named (extended, or another silence) is said once, so the timeline does not keep
+    /// naming an end that passed without a page; an inhibition's minute-by-minute check
+    /// is not.
+    static func hold(until end: Timestamp, now: Timestamp, into d: inout Decision) {
+        let e = d.incident.escalation
+        if e.inhibitedBy.isEmpty, let previous = e.heldUntil, end > previous {
+            d.timeline.append(entry(d, now, .alert, "still silenced: nobody is paged before \(RFC3339.format(end))"))
+        }
+        d.incident.escalation.heldUntil = end
     }
 
     /// `alertbridge escalate ID`: page the next tier now.

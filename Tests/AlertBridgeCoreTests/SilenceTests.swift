@@ -182,6 +182,10 @@ import Testing
         #expect(d.pages.isEmpty)
         #expect(d.incident.escalation.heldUntil == t0 + minutes(240))
         #expect(d.incident.nextEscalationAt == t0 + minutes(240))
+        // Said once, so the timeline does not end on the first silence's end, which passed.
+        #expect(d.timeline.map(\.detail) == ["still silenced: nobody is paged before 2026-11-30T06:00:00Z"])
+        let again = EscalationPlanner.advance(d.incident, policy: policy, now: t0 + minutes(150), silences: [longer])
+        #expect(again.timeline.isEmpty)
     }
 
     @Test func aHeldIncidentAcknowledgedDuringTheSilenceDoesNotPageAtItsAckTimeout() throws {
