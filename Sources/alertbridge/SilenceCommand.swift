@@ -9,6 +9,14 @@ struct SilenceCommand: AsyncParsableCommand {
         abstract: "Silence alerts for a maintenance window: recorded, but nobody is paged.",
         subcommands: [Add.self, List.self, Extend.self, Expire.self])
 
+    /// Read here as the server reads it, so a bad one is a usage error (exit 2).
+    static func checkDuration(_ text: String) throws {
+        guard let length = DurationText.parse(text), length > .zero else {
+            throw ValidationError("--duration must be a duration above zero, such as 2h or 1h30m")
+        }
+        guard length <= DurationText.longest else { throw ValidationError("--duration must be at most 365d") }
+    }
+
     /// The client's reading of the server's silence JSON.
     struct View: Decodable {
         var id: Int64
@@ -75,9 +83,7 @@ struct SilenceCommand: AsyncParsableCommand {
             }
             guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--comment must say why") }
             if duration != nil && end != nil { throw ValidationError("give --duration or --end, not both") }
-            if let duration, DurationText.parse(duration).map({ $0 > .zero }) != true {
-                throw ValidationError("--duration must be a duration above zero, such as 2h or 1h30m")
-            }
+            if let duration { try SilenceCommand.checkDuration(duration) }
             for (name, time) in [("--start", start), ("--end", end)] {
                 if let time, RFC3339.parse(time) == nil {
                     throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-30T02:00:00Z")
@@ -155,9 +161,7 @@ struct SilenceCommand: AsyncParsableCommand {
             guard id > 0 else { throw ValidationError("the silence id must be a positive whole number") }
             guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
             guard (duration == nil) != (end == nil) else { throw ValidationError("give --duration or --end (one of them)") }
-            if let duration, DurationText.parse(duration).map({ $0 > .zero }) != true {
-                throw ValidationError("--duration must be a duration above zero, such as 1h or 30m")
-            }
+            if let duration { try SilenceCommand.checkDuration(duration) }
             if let end, RFC3339.parse(end) == nil {
                 throw ValidationError("--end must be an RFC 3339 time such as 2026-11-30T06:00:00Z")
             }

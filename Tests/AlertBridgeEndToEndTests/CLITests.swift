@@ -274,6 +274,8 @@ struct CLITests {
 
             for arguments in [["silence", "extend", "1"], ["silence", "extend", "1", "--duration", "1h", "--end", "2026-12-01T00:00:00Z"],
                               ["silence", "extend", "0", "--duration", "1h"], ["silence", "extend", "1", "--duration", "later"],
+                              ["silence", "extend", "1", "--duration", "400d"],
+                              ["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "400d"],
                               ["silence", "add", "pop = ICN1"], ["silence", "add", "--comment", "x"],
                               ["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "1h", "--end", "2026-12-01T00:00:00Z"],
                               ["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "soon"],
