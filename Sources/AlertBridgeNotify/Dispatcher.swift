@@ -180,7 +180,7 @@ public struct Dispatcher: Service {
     /// - Parameter claimedIncidents: the incidents read with the claim (one missing there
     ///   no longer exists), or `nil` if that read failed and each delivery reads its own.
     private func deliver(_ delivery: Delivery, claimedIncidents: [Int64: IncidentDetail]?) async throws {
-        let outcome: DeliveryOutcome
+        var outcome: DeliveryOutcome
         if let connector = connectors[delivery.connector] {
             let incident = if let claimedIncidents { claimedIncidents[delivery.incidentID] }
                            else { try await store.incident(id: delivery.incidentID) }
@@ -194,7 +194,7 @@ public struct Dispatcher: Service {
                     // Shutting down mid-send: due again at once after a restart, no backoff.
                     outcome = Task.isCancelled
                         ? .retry(at: clock.now(), reason: "interrupted by shutdown: \(error)")
-                        : decide(error, for: delivery).aboutRefusedRecipients(of: delivery)
+                        : decide(error, for: delivery)
                 }
             } else {
                 outcome = .failed(reason: "incident \(delivery.incidentID) no longer exists")
@@ -202,6 +202,7 @@ public struct Dispatcher: Service {
         } else {
             outcome = .failed(reason: "connector \"\(delivery.connector)\" is not configured")
         }
+        outcome = outcome.aboutRefusedRecipients(of: delivery)
         let counters = metrics.of(delivery.connector)
         switch outcome {
         case .delivered: counters.delivered.increment()

@@ -340,20 +340,16 @@ public struct Delivery: Sendable, Equatable {
 
     /// Why this page is not worth sending any more, or `nil`: the incident was acknowledged
     /// or resolved after the page was decided (a retry that outlived an outage, or a claim
-    /// that lost the race with an operator), or this tier was paged again since (an ack
-    /// timeout or a repeat). It would call people to something already handled, or page
-    /// them twice; the notice of that action, or the later page, reaches them instead.
-    /// Notices are always sent, and so is a page decided after the acknowledgement
-    /// (`alertbridge escalate`).
+    /// that lost the race with an operator). It would call people to something already
+    /// handled; the notice of that action reaches them instead. Notices are always sent,
+    /// and so is a page decided after the acknowledgement (`alertbridge escalate`). A page
+    /// that a later one to the same tier number followed (an ack timeout, a repeat) is
+    /// sent: after a severity switch that number is another policy's, other people.
     public func overtaken(by incident: Incident) -> String? {
         guard event != .acknowledged && event != .resolved else { return nil }
-        // Both of these are gone from an incident that was reopened or went back to
-        // triggered, but its step count says a later decision was taken.
+        // A reopened incident no longer has its resolve time, but its episode says it.
         if step <= incident.escalation.episodeStart {
             return "the incident was resolved before it could be delivered (it has opened again since)"
-        }
-        if step < incident.escalation.step && tier == incident.tier && incident.status == .triggered {
-            return "tier \(tier) was paged again since"
         }
         switch incident.status {
         case .resolved:

@@ -57,9 +57,10 @@ struct TestStore {
     }
 
     func dispatcher(_ connectors: [String: any Connector], clock: any WallClock, backoff: Backoff = Backoff(),
-                    wakeup: Wakeup = Wakeup(), idle: Duration = .seconds(5)) -> Dispatcher {
+                    wakeup: Wakeup = Wakeup(), idle: Duration = .seconds(5),
+                    metrics: any MetricsFactory = NOOPMetricsHandler.instance) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: wakeup, backoff: backoff,
-                   logger: Logger(label: "test"), metrics: NOOPMetricsHandler.instance, idle: idle, random: { 1.0 })
+                   logger: Logger(label: "test"), metrics: metrics, idle: idle, random: { 1.0 })
     }
 
     func failures(_ id: Int64) async throws -> [String] {

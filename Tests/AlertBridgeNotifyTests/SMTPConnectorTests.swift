@@ -2,6 +2,7 @@ import AlertBridgeCore
 @testable import AlertBridgeNotify
 import AlertBridgeStore
 import Foundation
+import MetricsTestKit
 import Testing
 
 /// The smtp connector against a real SMTP server (aiosmtpd).
@@ -246,7 +247,9 @@ struct SMTPConnectorTests {
             try await TestStore.with(targets: [.init(connector: "mail", to: ["noc@example.com", "busy-lead@example.com"])]) { s in
                 let id = try await s.newIncident("EdgeLatencyHigh/ICN1")
                 let clock = ManualClock(Pages.t0)
-                let d = s.dispatcher(["mail": connector(sink.url, sink)], clock: clock, backoff: Backoff(maxAge: .seconds(10)))
+                let metrics = TestMetrics()
+                let d = s.dispatcher(["mail": connector(sink.url, sink)], clock: clock, backoff: Backoff(maxAge: .seconds(10)),
+                                     metrics: metrics)
                 for _ in 0..<8 {
                     try await d.tick()
                     clock.advance(by: .seconds(2))
@@ -260,6 +263,9 @@ struct SMTPConnectorTests {
                 #expect(last.contains(" over 10s: the server refused every recipient: busy-lead@example.com (451 "), "\(last)")
                 #expect(last.hasSuffix("; the other recipients have it"), "\(last)")
                 #expect(try await s.store.nextDeliveryDue() == nil)
+                // The tier was paged: the one refused address is counted, no failed page.
+                #expect(try metrics.expectCounter("alertbridge_pages_failed_total", [("connector", "mail")]).totalValue == 0)
+                #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total", [("connector", "mail")]).totalValue == 1)
             }
         }
     }
