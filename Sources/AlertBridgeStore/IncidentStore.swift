@@ -276,10 +276,10 @@ extension TimelineEntry {
     /// The timeline line of a page not sent because an action overtook it. `lastError`
     /// is the row's: one that was partly delivered was only to be sent again to the
     /// recipients refused for now, and the others have it.
-    static func pageCancelled(incidentID: Int64, tier: Int, connector: String, reason: String, recipients: [String],
-                              lastError: String?, at: Timestamp) -> TimelineEntry {
+    static func pageCancelled(incidentID: Int64, tier: Int, connector: String, event: String, reason: String,
+                              recipients: [String], lastError: String?, at: Timestamp) -> TimelineEntry {
         let what = lastError?.hasPrefix(refusedPrefix) == true
-            ? "not sent again to \(recipients.joined(separator: ", "))" : "page not sent"
+            ? "not sent again to \(recipients.joined(separator: ", "))" : "\(pageName(event)) not sent"
         return TimelineEntry(incidentID: incidentID, at: at, kind: .paged, by: "alertbridge",
                              detail: "tier \(tier) via \(connector): \(what): \(reason)")
     }
@@ -346,7 +346,7 @@ public struct Delivery: Sendable, Equatable {
     /// that a later one to the same tier number followed (an ack timeout, a repeat) is
     /// sent: after a severity switch that number is another policy's, other people.
     public func overtaken(by incident: Incident) -> String? {
-        guard event != .acknowledged && event != .resolved else { return nil }
+        if event == .acknowledged || event == .resolved { return staleNotice(incident) }
         // A reopened incident no longer has its resolve time, but its episode says it.
         if step <= incident.escalation.episodeStart {
             return "the incident was resolved before it could be delivered (it has opened again since)"
@@ -361,6 +361,17 @@ public struct Delivery: Sendable, Equatable {
         case .triggered:
             return nil
         }
+    }
+
+    /// A notice is sent even when its page was not (it says what happened), unless the
+    /// incident has moved past it: it opened again since (a resolve notice arriving after
+    /// the new page would say the live incident is resolved), or an acknowledgement it
+    /// announces has ended (ack timeout). Notices are worded from the incident as it is
+    /// when sent, so a stale one would contradict itself too.
+    private func staleNotice(_ incident: Incident) -> String? {
+        if step <= incident.escalation.episodeStart { return "the incident has opened again since" }
+        if event == .acknowledged && incident.status == .triggered { return "the acknowledgement has ended since" }
+        return nil
     }
 
     /// An outbox row's `recipients` column, a JSON array of addresses.

@@ -194,12 +194,47 @@ final class ScriptedConnector: Connector {
         incident.escalation.episodeStart = 2
         #expect(page(step: 2).overtaken(by: incident) == "the incident was resolved before it could be delivered (it has opened again since)")
         #expect(page(step: 3, .reopened).overtaken(by: incident) == nil)
-        #expect(page(step: 2, .resolved).overtaken(by: incident) == nil)  // notices always go out
+        // Its notices too: a resolve notice after the new page would call the live incident resolved.
+        #expect(page(step: 2, .resolved).overtaken(by: incident) == "the incident has opened again since")
+        #expect(page(step: 3, .resolved).overtaken(by: incident) == nil)
         // Back to triggered after an ack timeout (or a severity switch), tier 1 paged again at step 5.
         incident.escalation.episodeStart = 0
         incident.escalation.step = 5
         #expect(page(step: 4).overtaken(by: incident) == nil)
         #expect(page(step: 5, .ackTimeout).overtaken(by: incident) == nil)
+        #expect(page(step: 4, .acknowledged).overtaken(by: incident) == "the acknowledgement has ended since")
+    }
+
+    /// Chat was down while the incident was acknowledged, resolved and fired again: when
+    /// chat is back it gets the new page only, not the old page nor the old notices (a
+    /// resolve notice after the new page would call the live incident resolved).
+    @Test func afterAnOutageChatGetsOnlyTheEpisodeThatIsLive() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let chat = ScriptedConnector([.transient("HTTP 503")])
+            let mail = ScriptedConnector()
+            let d = dispatcher(store, ["chat": chat, "mail": mail], clock)
+            #expect(try await d.tick() == 2)
+            _ = try await store.act(.acknowledge(by: "carol", note: nil), on: id, now: t0 + .seconds(1))
+            _ = try await store.act(.resolve(by: "carol", note: nil), on: id, now: t0 + .seconds(2))
+            let alert = Alert(source: "t", status: .firing, severity: .critical, summary: "p95 latency 1.4s at ICN1",
+                              labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1"], value: 1.4, threshold: 0.8)
+            let again = RoutedAlert(alert: alert, rule: "r", dedupKey: "k", policy: "p", reopenWithin: .seconds(600),
+                                    escalationPolicy: policy)
+            #expect(try await store.ingest([again], now: t0 + .seconds(3)).map(\.kind) == [.reopened])
+            clock.advance(by: .seconds(10))
+            try await d.tick()
+            #expect(chat.delivered.withLock { $0.map(\.delivery.event) } == [.reopened])
+            #expect(mail.delivered.withLock { $0.map(\.delivery.event) }.sorted { $0.rawValue < $1.rawValue } == [.reopened, .triggered])
+            let lines = try #require(try await store.incident(id: id)).timeline.compactMap(\.detail).filter { $0.contains(" not sent") }
+            #expect(lines.sorted() == [
+                "tier 1 via chat: acknowledge notice not sent: the incident has opened again since",
+                "tier 1 via chat: page not sent: the incident was resolved before it could be delivered (it has opened again since)",
+                "tier 1 via chat: resolve notice not sent: the incident has opened again since",
+                "tier 1 via mail: acknowledge notice not sent: the incident has opened again since",
+                "tier 1 via mail: resolve notice not sent: the incident has opened again since",
+            ])
+        }
     }
 
     /// A webhook gets every event, also a page an acknowledgement overtook: the ticket

@@ -109,11 +109,12 @@ extension PostgresStore {
                     }
                 case .cancelled(let reason):
                     // As in the SQLite store: `last_error` stays.
-                    for try await (incident, connector, tier, recipients, lastError) in try await db.query("""
+                    for try await (incident, connector, tier, event, recipients, lastError) in try await db.query("""
                         UPDATE outbox SET status = 'cancelled' WHERE id = \(record.id) AND status = 'pending'
-                        RETURNING incident_id, connector, tier, recipients::text, last_error
-                        """, logger: logger).decode((Int64, String, Int, String, String?).self) {
-                        entries.append(.pageCancelled(incidentID: incident, tier: tier, connector: connector, reason: reason,
+                        RETURNING incident_id, connector, tier, event, recipients::text, last_error
+                        """, logger: logger).decode((Int64, String, Int, String, String, String?).self) {
+                        entries.append(.pageCancelled(incidentID: incident, tier: tier, connector: connector, event: event,
+                                                      reason: reason,
                                                       recipients: Delivery.recipients(json: recipients), lastError: lastError,
                                                       at: now))
                     }

@@ -132,12 +132,12 @@ extension SQLiteSession {
             // `last_error` stays: whether the row was partly delivered words its line.
             let row = try rows("""
                 UPDATE outbox SET status = 'cancelled' WHERE id = ? AND status = 'pending'
-                RETURNING incident_id, connector, tier, recipients, last_error
+                RETURNING incident_id, connector, tier, event, recipients, last_error
                 """, [.integer(Int(id))]).first
             if let row {
                 try append(timeline: [.pageCancelled(
                     incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, reason: reason,
+                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "", reason: reason,
                     recipients: Delivery.recipients(json: row.column("recipients")?.string),
                     lastError: row.column("last_error")?.string, at: now)])
             }
