@@ -73,7 +73,12 @@ public struct Dispatcher: Service {
                 var waitedForRoom = false
                 var backlogMeasuredAt: Timestamp?
                 while !Task.isCancelled && !stopping.isSet {
-                    await measureBacklog(last: &backlogMeasuredAt)
+                    // At most once per `idle`: one indexed count of the outbox.
+                    let now = clock.now()
+                    if backlogMeasuredAt.map({ now.milliseconds - $0.milliseconds >= idle.milliseconds }) ?? true {
+                        backlogMeasuredAt = now
+                        await measureBacklog()
+                    }
                     var delay = idle
                     do {
                         let room = maxInFlight - inFlight.count
@@ -148,18 +153,14 @@ public struct Dispatcher: Service {
             }
             try await group.waitForAll()
         }
-        var measured: Timestamp?
-        await measureBacklog(last: &measured)
+        await measureBacklog()
         return claimed.count
     }
 
-    /// Sets the backlog gauges, at most once per `idle`: one indexed count of the outbox.
-    private func measureBacklog(last: inout Timestamp?) async {
-        let now = clock.now()
-        if let last, now.milliseconds - last.milliseconds < idle.milliseconds { return }
-        last = now
+    /// Sets the backlog gauges.
+    private func measureBacklog() async {
         do {
-            metrics.record(try await store.outboxBacklog(), now: now)
+            metrics.record(try await store.outboxBacklog(), now: clock.now())
         } catch {
             logger.debug("measuring the outbox backlog failed", metadata: ["error": "\(error)"])
         }
@@ -244,19 +245,14 @@ public struct Dispatcher: Service {
         func set() { value.withLock { $0 = true } }
     }
 
-    /// Taken for some of its recipients: never sent to them again. An attempt for only
-    /// those refused for now that fails for good says whom it did not reach, and that the
-    /// others have the page: without that, the line reads as if the whole tier went unpaged. Those refused for now
+    /// Taken for some of its recipients: never sent to them again. Those refused for now
     /// (4xx: greylisting, a full mailbox) get it later, on the schedule of a failed page,
     /// until it is too old; those refused for good (5xx) are only named.
     func partly(_ refused: [RefusedRecipient], of delivery: Delivery) -> DeliveryOutcome {
         let temporary = Set(refused.filter(\.isTemporary).map { $0.address.lowercased() })
         // The row's own addresses, so a retry goes exactly where the policy said.
         let again = delivery.recipients.filter { temporary.contains($0.lowercased()) }
-        var retry: RecipientRetry?
-        if !again.isEmpty, case .retry(let at, _) = decide(.transient("refused for now"), for: delivery) {
-            retry = RecipientRetry(recipients: again, at: at)
-        }
+        let retry = again.isEmpty ? nil : nextAttempt(of: delivery, retryAfter: nil).map { RecipientRetry(recipients: again, at: $0) }
         return .partlyDelivered(refused: refused.map(\.description), retry: retry)
     }
 
@@ -265,19 +261,21 @@ public struct Dispatcher: Service {
         case .permanent(let reason):
             return .failed(reason: reason)
         case .transient(let reason, let retryAfter):
-            // Tried until the page is `maxAge` old: a wait that would go past it (a long
-            // back-off, a receiver's long `Retry-After`) is cut to end there, so the last
-            // attempt is at `maxAge` and nobody gives up on a page before its time.
-            let now = clock.now()
-            let deadline = delivery.createdAt + backoff.maxAge
-            guard now < deadline else {
-                let waited = Duration.seconds((now.milliseconds - delivery.createdAt.milliseconds) / 1000)
-                let attempts = delivery.attempts == 1 ? "1 attempt" : "\(delivery.attempts) attempts"
-                return .failed(reason: "gave up after \(attempts) over \(DurationText.format(waited)): \(reason)")
-            }
-            let next = now + backoff.delay(afterAttempts: delivery.attempts, retryAfter: retryAfter, random: random())
-            return .retry(at: min(next, deadline), reason: reason)
+            if let next = nextAttempt(of: delivery, retryAfter: retryAfter) { return .retry(at: next, reason: reason) }
+            let waited = Duration.seconds((clock.now().milliseconds - delivery.createdAt.milliseconds) / 1000)
+            let attempts = delivery.attempts == 1 ? "1 attempt" : "\(delivery.attempts) attempts"
+            return .failed(reason: "gave up after \(attempts) over \(DurationText.format(waited)): \(reason)")
         }
+    }
+
+    /// When to try again, or `nil` once the page is `maxAge` old. A wait that would go past
+    /// that age (a long back-off, a receiver's long `Retry-After`) is cut to end there, so
+    /// the last attempt is made at `maxAge` and nobody gives up on a page before its time.
+    func nextAttempt(of delivery: Delivery, retryAfter: Duration?) -> Timestamp? {
+        let now = clock.now()
+        let deadline = delivery.createdAt + backoff.maxAge
+        guard now < deadline else { return nil }
+        return min(now + backoff.delay(afterAttempts: delivery.attempts, retryAfter: retryAfter, random: random()), deadline)
     }
 }
 
@@ -290,7 +288,7 @@ extension DeliveryOutcome {
         let whom = delivery.recipients.joined(separator: ", ")
         switch self {
         case .retry(let at, let reason):
-            return .retry(at: at, reason: "\(TimelineEntry.refusedPrefix)\(whom) again: \(reason)")
+            return .retry(at: at, reason: "\(Delivery.refusedPrefix)\(whom) again: \(reason)")
         case .failed(let reason):
             return .failed(reason: "not delivered to \(whom): \(reason); the other recipients have it")
         default:

@@ -245,7 +245,7 @@ extension TimelineEntry {
     /// alike in an outage, and their lines must not read the same.
     static func deliveryFailed(incidentID: Int64, tier: Int, connector: String, event: String = "", reason: String,
                                retrying: Bool, at: Timestamp) -> TimelineEntry {
-        let what = pageName(event) == "page" ? "" : " (\(pageName(event)))"
+        let what = noticeName(event).map { " (\($0))" } ?? ""
         return TimelineEntry(incidentID: incidentID, at: at, kind: .deliveryFailed, by: "alertbridge",
                              detail: "tier \(tier) via \(connector)\(what): \(reason)\(retrying ? "; retrying" : "")")
     }
@@ -269,27 +269,25 @@ extension TimelineEntry {
                              detail: "tier \(tier) via \(connector): delivered the \(pageName(event))\(to) on attempt \(attempts)")
     }
 
-    /// How the `last_error` of a row that reached some of its recipients starts, as long as
-    /// it is sent again to the others (``Delivery/isForRefusedRecipients``).
-    public static let refusedPrefix = "refused "
-
     /// The timeline line of a page not sent because an action overtook it. `lastError`
     /// is the row's: one that was partly delivered was only to be sent again to the
     /// recipients refused for now, and the others have it.
     static func pageCancelled(incidentID: Int64, tier: Int, connector: String, event: String, reason: String,
                               recipients: [String], lastError: String?, at: Timestamp) -> TimelineEntry {
-        let what = lastError?.hasPrefix(refusedPrefix) == true
+        let what = lastError?.hasPrefix(Delivery.refusedPrefix) == true
             ? "not sent again to \(recipients.joined(separator: ", "))" : "\(pageName(event)) not sent"
         return TimelineEntry(incidentID: incidentID, at: at, kind: .paged, by: "alertbridge",
                              detail: "tier \(tier) via \(connector): \(what): \(reason)")
     }
 
     /// What an outbox row's `event` sends, as the timeline names it.
-    private static func pageName(_ event: String) -> String {
+    private static func pageName(_ event: String) -> String { noticeName(event) ?? "page" }
+
+    private static func noticeName(_ event: String) -> String? {
         switch EscalationPlanner.PageReason(rawValue: event) {
         case .acknowledged: "acknowledge notice"
         case .resolved: "resolve notice"
-        default: "page"
+        default: nil
         }
     }
 }
@@ -334,9 +332,13 @@ public struct Delivery: Sendable, Equatable {
     /// Why the last attempt did not reach everyone, if one did not.
     public var lastError: String?
 
+    /// How `last_error` starts for a row that reached some of its recipients, as long as it
+    /// is sent again to the others (``isForRefusedRecipients``).
+    public static let refusedPrefix = "refused "
+
     /// Sent to some of its recipients already: this attempt is only for those a mail
     /// server refused for now (``DeliveryOutcome/partlyDelivered(refused:retry:)``).
-    public var isForRefusedRecipients: Bool { lastError?.hasPrefix(TimelineEntry.refusedPrefix) == true }
+    public var isForRefusedRecipients: Bool { lastError?.hasPrefix(Self.refusedPrefix) == true }
 
     /// Why this page is not worth sending any more, or `nil`: the incident was acknowledged
     /// or resolved after the page was decided (a retry that outlived an outage, or a claim

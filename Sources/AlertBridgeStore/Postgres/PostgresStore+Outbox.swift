@@ -74,7 +74,7 @@ extension PostgresStore {
                 case .delivered:
                     continue
                 case .partlyDelivered(let refused, let retry):
-                    let reason = TimelineEntry.refusedPrefix + refused.joined(separator: ", ")
+                    let reason = Delivery.refusedPrefix + refused.joined(separator: ", ")
                     // Refused for now: the row stays pending, addressed to those only.
                     let update: PostgresQuery = if let retry {
                         """

@@ -30,21 +30,18 @@ extension PostgresStore {
 
     public func createSilence(_ silence: Silence) async throws -> Silence {
         let logger = self.logger
-        return try await transaction { db in try await Self.insert(silence, db, logger: logger) }
-    }
-
-    /// Stores a new silence; returns it with its id.
-    static func insert(_ silence: Silence, _ db: PostgresConnection, logger: Logger) async throws -> Silence {
-        var stored = silence
-        for try await id in try await db.query("""
-            INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
-            VALUES (\(silence.matchersJSON)::jsonb, \(silence.startsAt.milliseconds), \(silence.endsAt.milliseconds),
-                    \(silence.createdBy), \(silence.comment), \(silence.createdAt.milliseconds))
-            RETURNING id
-            """, logger: logger).decode(Int64.self) {
-            stored.id = id
+        return try await transaction { db in
+            var stored = silence
+            for try await id in try await db.query("""
+                INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
+                VALUES (\(silence.matchersJSON)::jsonb, \(silence.startsAt.milliseconds), \(silence.endsAt.milliseconds),
+                        \(silence.createdBy), \(silence.comment), \(silence.createdAt.milliseconds))
+                RETURNING id
+                """, logger: logger).decode(Int64.self) {
+                stored.id = id
+            }
+            return stored
         }
-        return stored
     }
 
     /// The silence is locked, as an expire locks it. An ingest reading it `FOR SHARE`
@@ -70,14 +67,6 @@ extension PostgresStore {
         return silence
     }
 
-    /// Writes an expired silence's new start, end and `expired_by`.
-    static func end(_ expired: Silence, _ db: PostgresConnection, logger: Logger) async throws {
-        _ = try await db.query("""
-            UPDATE silences SET starts_at = \(expired.startsAt.milliseconds), ends_at = \(expired.endsAt.milliseconds),
-                expired_by = \(expired.expiredBy) WHERE id = \(expired.id)
-            """, logger: logger)
-    }
-
     public func silences(_ query: SilenceQuery) async throws -> [Silence] {
         let logger = self.logger
         return try await withConnection { db in
@@ -94,7 +83,10 @@ extension PostgresStore {
         return try await transaction { db in
             let silence = try await Self.lockedSilence(id, db, logger: logger)
             let expired = try silence.expired(by: by, at: now)
-            try await Self.end(expired, db, logger: logger)
+            _ = try await db.query("""
+                UPDATE silences SET starts_at = \(expired.startsAt.milliseconds), ends_at = \(expired.endsAt.milliseconds),
+                    expired_by = \(by) WHERE id = \(id)
+                """, logger: logger)
             // The incidents it held wait for its old end: make them due now, and the engine
             // pages those no other silence still holds. Locked, and filtered only once read:
             // an engine pass holding one (it read this silence as active) is waited for, and

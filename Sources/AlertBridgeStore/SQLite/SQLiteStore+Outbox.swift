@@ -86,14 +86,14 @@ extension SQLiteSession {
                 RETURNING incident_id, connector, tier, event, recipients, attempts, last_error IS NOT NULL AS failed_before
                 """, [.integer(Int(now.milliseconds)), .integer(Int(id))]).first
             if let row, row.column("failed_before")?.integer == 1 {
+                let r = OutboxRow(row)
                 try append(timeline: [.deliveredAfterFailing(
-                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "",
+                    incidentID: r.incident, tier: r.tier, connector: r.connector, event: r.event,
                     recipients: Delivery.recipients(json: row.column("recipients")?.string), attempts: row.column("attempts")!.integer!,
                     at: now)])
             }
         case .partlyDelivered(let refused, let retry):
-            let reason = SQLiteData.text(TimelineEntry.refusedPrefix + refused.joined(separator: ", "))
+            let reason = SQLiteData.text(Delivery.refusedPrefix + refused.joined(separator: ", "))
             // Refused for now: the row stays pending, addressed to those only.
             let row = try retry.map { retry in
                 try rows("""
@@ -106,9 +106,9 @@ extension SQLiteSession {
                 RETURNING incident_id, connector, tier, event
                 """, [.integer(Int(now.milliseconds)), reason, .integer(Int(id))]).first
             if let row {
+                let r = OutboxRow(row)
                 try append(timeline: [.recipientsRefused(
-                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "",
+                    incidentID: r.incident, tier: r.tier, connector: r.connector, event: r.event,
                     refused: refused, retrying: retry?.recipients ?? [], at: now)])
             }
         case .retry(let at, let reason):
@@ -123,9 +123,9 @@ extension SQLiteSession {
                 RETURNING incident_id, connector, tier, event
                 """, [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))]).first
             if let row, firstFailure {
+                let r = OutboxRow(row)
                 try append(timeline: [.deliveryFailed(
-                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "", reason: reason,
+                    incidentID: r.incident, tier: r.tier, connector: r.connector, event: r.event, reason: reason,
                     retrying: true, at: now)])
             }
         case .cancelled(let reason):
@@ -135,9 +135,9 @@ extension SQLiteSession {
                 RETURNING incident_id, connector, tier, event, recipients, last_error
                 """, [.integer(Int(id))]).first
             if let row {
+                let r = OutboxRow(row)
                 try append(timeline: [.pageCancelled(
-                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "", reason: reason,
+                    incidentID: r.incident, tier: r.tier, connector: r.connector, event: r.event, reason: reason,
                     recipients: Delivery.recipients(json: row.column("recipients")?.string),
                     lastError: row.column("last_error")?.string, at: now)])
             }
@@ -147,11 +147,27 @@ extension SQLiteSession {
                 RETURNING incident_id, connector, tier, event
                 """, [.text(reason), .integer(Int(id))]).first
             if let row {
+                let r = OutboxRow(row)
                 try append(timeline: [.deliveryFailed(
-                    incidentID: Int64(row.column("incident_id")!.integer!), tier: row.column("tier")!.integer!,
-                    connector: row.column("connector")!.string!, event: row.column("event")?.string ?? "", reason: reason,
+                    incidentID: r.incident, tier: r.tier, connector: r.connector, event: r.event, reason: reason,
                     retrying: false, at: now)])
             }
         }
+    }
+}
+
+/// What every timeline line of a delivery names, from `RETURNING incident_id, connector,
+/// tier, event`.
+private struct OutboxRow {
+    let incident: Int64
+    let tier: Int
+    let connector: String
+    let event: String
+
+    init(_ row: SQLiteResultRow) {
+        incident = Int64(row.column("incident_id")!.integer!)
+        tier = row.column("tier")!.integer!
+        connector = row.column("connector")!.string!
+        event = row.column("event")?.string ?? ""
     }
 }

@@ -4,7 +4,16 @@ import SQLiteNIO
 /// Silences: written and expired on the writer, listed on the reader.
 extension SQLiteStore {
     public func createSilence(_ silence: Silence) async throws -> Silence {
-        try await writer.transaction { db in try db.insert(silence) }
+        try await writer.transaction { db in
+            var stored = silence
+            let row = try db.rows("""
+                INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
+                VALUES (?, ?, ?, ?, ?, ?) RETURNING id
+                """, [.text(silence.matchersJSON), SQLiteSession.data(silence.startsAt), SQLiteSession.data(silence.endsAt),
+                      .text(silence.createdBy), .text(silence.comment), SQLiteSession.data(silence.createdAt)])
+            stored.id = Int64(row.first?.column("id")?.integer ?? 0)
+            return stored
+        }
     }
 
     public func silences(_ query: SilenceQuery) async throws -> [Silence] {
@@ -18,7 +27,8 @@ extension SQLiteStore {
         return try await writer.transaction { db in
             let silence = try db.silence(id)
             let expired = try silence.expired(by: by, at: now)
-            try db.end(expired)
+            try db.run("UPDATE silences SET starts_at = ?, ends_at = ?, expired_by = ? WHERE id = ?",
+                       [SQLiteSession.data(expired.startsAt), SQLiteSession.data(expired.endsAt), .text(by), .integer(Int(id))])
             // The incidents it held wait for its old end: make them due now, and the engine
             // pages those no other silence still holds.
             let waiting = try db.rows("""
@@ -51,24 +61,6 @@ extension SQLiteSession {
             throw StoreError.silenceNotFound(id)
         }
         return silence
-    }
-
-    /// Writes an expired silence's new start, end and `expired_by`.
-    func end(_ expired: Silence) throws {
-        try run("UPDATE silences SET starts_at = ?, ends_at = ?, expired_by = ? WHERE id = ?",
-                [Self.data(expired.startsAt), Self.data(expired.endsAt), .text(expired.expiredBy ?? ""), .integer(Int(expired.id))])
-    }
-
-    /// Stores a new silence; returns it with its id.
-    func insert(_ silence: Silence) throws -> Silence {
-        var stored = silence
-        let row = try rows("""
-            INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at)
-            VALUES (?, ?, ?, ?, ?, ?) RETURNING id
-            """, [.text(silence.matchersJSON), Self.data(silence.startsAt), Self.data(silence.endsAt),
-                  .text(silence.createdBy), .text(silence.comment), Self.data(silence.createdAt)])
-        stored.id = Int64(row.first?.column("id")?.integer ?? 0)
-        return stored
     }
 
     /// Silences meeting an SQL condition on their columns (its parameters `?1`… bound to
