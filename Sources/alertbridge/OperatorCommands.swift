@@ -38,18 +38,17 @@ struct Incidents: AsyncParsableCommand {
                        [String(i.id), i.status, i.severity, String(i.tier), String(i.alert_count), i.created_at,
                         i.dedup_key, i.title]
                    })
-        if list.incidents.count == limit { printNote(cutNotice) }
+        if list.incidents.count == limit { printNote(cutNotice(limit: limit, canNarrow: status == "open" || status == "all")) }
     }
+}
 
-    /// A full page may not be all there is: without this line a cut list reads as
-    /// everything that is open. It names only the ways out that can show more.
-    var cutNotice: String {
-        var ways: [String] = []
-        if limit < Self.maximum { ways.append("--limit up to \(Self.maximum)") }
-        if status == "open" || status == "all" { ways.append("--status to narrow") }
-        return "(the newest \(limit) shown; there may be more"
-            + (ways.isEmpty ? ")" : ": \(ways.joined(separator: ", or ")))")
-    }
+/// A full page of a list may not be all there is: without this line a cut list reads as
+/// everything there is. It names only the ways out that can show more.
+func cutNotice(limit: Int, canNarrow: Bool) -> String {
+    var ways: [String] = []
+    if limit < Incidents.maximum { ways.append("--limit up to \(Incidents.maximum)") }
+    if canNarrow { ways.append("--status to narrow") }
+    return "(the newest \(limit) shown; there may be more" + (ways.isEmpty ? ")" : ": \(ways.joined(separator: ", or ")))")
 }
 
 struct Show: AsyncParsableCommand {

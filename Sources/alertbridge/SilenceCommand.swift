@@ -116,16 +116,20 @@ struct SilenceCommand: AsyncParsableCommand {
         @Option(help: "current (active or pending), active, pending, expired or all.")
         var status: String = "current"
 
+        @Option(help: "How many at most (1-\(Incidents.maximum)).")
+        var limit: Int = Incidents.maximum
+
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard ["current", "active", "pending", "expired", "all"].contains(status) else {
                 throw ValidationError("--status must be current, active, pending, expired or all")
             }
+            guard (1...Incidents.maximum).contains(limit) else { throw ValidationError("--limit must be from 1 to \(Incidents.maximum)") }
         }
 
         func run() async throws {
-            let data = try await request { try await $0.send("GET", "/api/v1/silences?status=\(status)&limit=1000") }
+            let data = try await request { try await $0.send("GET", "/api/v1/silences?status=\(status)&limit=\(limit)") }
             if output.json { return printRaw(data) }
             let list = try JSONDecoder().decode([String: [View]].self, from: data)["silences"] ?? []
             if list.isEmpty { return print("no \(status == "all" ? "" : status + " ")silences") }
@@ -133,6 +137,7 @@ struct SilenceCommand: AsyncParsableCommand {
                        list.map { s in
                            [String(s.id), s.status, s.starts_at, s.ends_at, s.who, s.matchers.joined(separator: " "), s.comment]
                        })
+            if list.count == limit { printNote(cutNotice(limit: limit, canNarrow: ["current", "all"].contains(status))) }
         }
     }
 

@@ -239,6 +239,11 @@ struct CLITests {
             #expect(lines.count == 2 && lines[0].hasPrefix("ID") && lines[1].hasPrefix("1 "), "\(table)")
             #expect(lines.last?.contains("\(Self.operatorName)") == true && lines.last?.contains("ICN1 fibre maintenance") == true,
                     "\(table)")
+            #expect(table.stderr.isEmpty, "\(table)")
+            // A full page may be cut: stderr says so, as for incidents.
+            let cut = try await Self.cli("silence", "list", "--limit", "1", url: url)
+            #expect(cut.stdout == table.stdout, "\(cut)")
+            #expect(cut.stderr == "(the newest 1 shown; there may be more: --limit up to 1000, or --status to narrow)\n", "\(cut)")
             let json = try await Self.cli("silence", "list", "--json", url: url)
             let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
             #expect((parsed?["silences"] as? [[String: Any]])?.first?["status"] as? String == "active", "\(json)")
