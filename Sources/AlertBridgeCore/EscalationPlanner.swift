@@ -20,6 +20,10 @@ public enum EscalationPlanner {
         public var tierName: String
         public var targets: [EscalationPolicy.Target]
         public var reason: PageReason
+        /// The outbox numbers a page's targets from here within its (step, event, tier):
+        /// a notice to an earlier policy's tier follows the current policy's tier of the
+        /// same number instead of colliding with it.
+        public var firstTarget = 0
     }
 
     public struct Decision: Sendable, Equatable {
@@ -186,14 +190,32 @@ public enum EscalationPlanner {
     }
 
     /// Acknowledge and resolve notices: every tier paged in this episode hears that someone
-    /// acted, also the higher ones a repeat or an ack timeout went back down from.
+    /// acted, also the higher ones a repeat or an ack timeout went back down from, and those
+    /// of a policy the incident ran before its severity rose (a target the current policy's
+    /// notices reach already, once).
     public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason) -> [Page] {
+        let current = pagedTiers(of: incident, policy: policy)
+        var told = Set(current.flatMap(\.notify))
+        let earlier = incident.escalation.earlierTiers.compactMap { tier -> EscalationState.PagedTier? in
+            var tier = tier
+            tier.notify = tier.notify.filter { told.insert($0).inserted }
+            return tier.notify.isEmpty ? nil : tier
+        }
+        var used: [Int: Int] = [:]
+        return (current + earlier).map { tier in
+            defer { used[tier.tier, default: 0] += tier.notify.count }
+            return Page(incidentID: incident.id, step: incident.escalation.step, tier: tier.tier, tierName: tier.name,
+                        targets: tier.notify, reason: event, firstTarget: used[tier.tier, default: 0])
+        }
+    }
+
+    /// The tiers of `policy` paged in this episode: 1 through the highest one reached.
+    public static func pagedTiers(of incident: Incident, policy: EscalationPolicy) -> [EscalationState.PagedTier] {
         let e = incident.escalation
         guard e.hasPaged else { return [] }
         let paged = max(e.highestTier, incident.tier)  // a row stored before highestTier existed has only `tier`
         return policy.tiers.prefix(max(0, min(paged, policy.tiers.count))).enumerated().map { index, tier in
-            Page(incidentID: incident.id, step: incident.escalation.step, tier: index + 1, tierName: tier.name,
-                 targets: tier.notify, reason: event)
+            .init(tier: index + 1, name: tier.name, notify: tier.notify)
         }
     }
 

@@ -5,7 +5,7 @@
 /// their snapshot and stop escalating (their timeline says so).
 public struct EscalationPolicy: Sendable, Equatable, Codable {
     /// Who to page: a connector and, for email, its recipients.
-    public struct Target: Sendable, Equatable, Codable {
+    public struct Target: Sendable, Hashable, Codable {
         public var connector: String
         public var to: [String]
 

@@ -37,6 +37,23 @@ public struct EscalationState: Sendable, Equatable, Codable {
     /// open and this one still is, tier 1 is paged (as Alertmanager notifies a target
     /// alert that outlives its sources).
     public var inhibitedBy: [Int64] = []
+    /// The tiers an earlier policy of this episode paged before a rise in severity moved
+    /// the incident to another (`severity_policies`): the people they called hear the
+    /// acknowledge and resolve notices too, not only the new policy's tiers.
+    public var earlierTiers: [PagedTier] = []
+
+    /// A tier paged in this episode, with whom it paged.
+    public struct PagedTier: Sendable, Equatable, Codable {
+        public var tier: Int
+        public var name: String
+        public var notify: [EscalationPolicy.Target]
+
+        public init(tier: Int, name: String, notify: [EscalationPolicy.Target]) {
+            self.tier = tier
+            self.name = name
+            self.notify = notify
+        }
+    }
 
     public init() {}
 
@@ -62,7 +79,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
     // or its incident would silently start escalating again from tier 1.
     private enum CodingKeys: String, CodingKey {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
-        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, inhibitedBy
+        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers
         case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
@@ -85,5 +102,6 @@ public struct EscalationState: Sendable, Equatable, Codable {
         } else {
             inhibitedBy = try c.decodeIfPresent([Int64].self, forKey: .inhibitedBy) ?? []
         }
+        earlierTiers = try c.decodeIfPresent([PagedTier].self, forKey: .earlierTiers) ?? []
     }
 }

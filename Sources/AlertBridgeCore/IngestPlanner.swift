@@ -291,12 +291,17 @@ public enum IngestPlanner {
             guard !routed.severityPolicies.isEmpty, incident.status == .triggered else { return false }
             let chosen = routed.policy(at: incident.severity)
             guard let policy = chosen.policy, chosen.name != incident.policy else { return false }
+            let before = routed.severityPolicies.values.first { $0.name == incident.policy }
             adopt(chosen.name, &incident, routed, now: now)
             snapshots[incident.id] = policy
             // Paging already (also for a muted alert: a running escalation goes on): the new
-            // policy from its tier 1, so no tier number of the old policy is left behind, and
-            // notices go to the new policy's tiers paged from now.
+            // policy from its tier 1, so no tier number of the old policy is left behind.
+            // Notices go to the new policy's tiers paged from now and to those the old one
+            // paged (as loaded now: a policy renamed since is not found, and its tiers hear nothing).
             if incident.escalation.hasPaged {
+                if let before {
+                    incident.escalation.earlierTiers += EscalationPlanner.pagedTiers(of: incident, policy: before)
+                }
                 incident.escalation.highestTier = 0
                 startEscalation(&incident, routed, now: now, reason: .escalated)
                 return true

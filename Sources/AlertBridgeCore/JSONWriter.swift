@@ -13,13 +13,19 @@ public struct JSONWriter {
     /// `[row, row, ...]`, each row an object written by `body`.
     public static func array<T>(_ rows: [T], _ body: (inout JSONWriter, T) -> Void) -> String {
         var w = JSONWriter(capacity: rows.count * 256)
-        w.bytes.append(UInt8(ascii: "["))
-        for (i, row) in rows.enumerated() {
-            if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
-            w.object { body(&$0, row) }
-        }
-        w.bytes.append(UInt8(ascii: "]"))
+        w.list(rows, body)
         return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    /// `[row, row, ...]` as a value (the document, or after ``key(_:)``), each row an
+    /// object written by `body`.
+    public mutating func list<T>(_ rows: [T], _ body: (inout JSONWriter, T) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (i, row) in rows.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            object { body(&$0, row) }
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     public mutating func object(_ body: (inout JSONWriter) -> Void) {
@@ -109,6 +115,18 @@ public struct JSONWriter {
             if !e.inhibitedBy.isEmpty {
                 w.key("inhibitedBy")
                 w.bytes.append(contentsOf: "[\(e.inhibitedBy.map(String.init).joined(separator: ","))]".utf8)
+            }
+            if !e.earlierTiers.isEmpty {
+                w.key("earlierTiers")
+                w.list(e.earlierTiers) { w, tier in
+                    w.field("tier", tier.tier)
+                    w.field("name", tier.name)
+                    w.key("notify")
+                    w.list(tier.notify) { w, target in
+                        w.field("connector", target.connector)
+                        w.field("to", target.to)
+                    }
+                }
             }
         }
     }

@@ -394,6 +394,32 @@ import Testing
         #expect(plan.timeline.contains { $0.detail == "critical: escalating by policy pop-outage instead of cdn-performance (severity_policies)" })
     }
 
+    /// R&D was paged by the warning policy when the incident turned critical: the new
+    /// policy pages technical support, and the resolve notice reaches R&D too, so nobody
+    /// works on for an hour on what is over. A target both policies page hears it once.
+    @Test func thoseAnEarlierPolicyPagedHearTheNotices() throws {
+        let warning = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console"), .init(connector: "noc-email", to: ["noc@example.com"])],
+                  escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(900)),
+        ])
+        var incident = try opened()
+        incident.tier = 2
+        incident.escalation.highestTier = 2
+        incident.escalation.step = 2
+        var critical = routed(.critical)
+        critical.severityPolicies = [.critical: outage, .error: warning, .warning: warning, .info: warning]
+        let plan = IngestPlanner.plan([critical], current: [incident.dedupKey: incident], alertStatus: [:], now: t0 + .seconds(960))
+        let now = try #require(plan.incidents.first)
+        #expect(now.policy == "pop-outage" && now.tier == 1)
+        #expect(now.escalation.earlierTiers.map(\.name) == ["technical-support", "rnd"])
+        let notices = EscalationPlanner.notices(for: now, policy: outage, event: .resolved)
+        #expect(notices.flatMap { page in page.targets.enumerated().map { "\(page.tier).\(page.firstTarget + $0.offset) \(page.tierName) \($0.element.connector)" } }
+            == ["1.0 noc-phone console", "1.1 technical-support noc-email", "2.0 rnd rnd-chat"])
+        // A new episode is paged by its own policy only: the earlier one's people are not told of it.
+        #expect(now.escalation.reopened().earlierTiers.isEmpty)
+    }
+
     /// Someone is on it: an acknowledged incident keeps its policy, so its ack timeout and
     /// its notices stay with the people who were paged.
     @Test func anAcknowledgedIncidentKeepsItsPolicy() throws {

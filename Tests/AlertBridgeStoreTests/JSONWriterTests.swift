@@ -16,6 +16,10 @@ import Testing
         incident.escalation.tierPagedAt = Timestamp(milliseconds: 1_795_457_100_000)
         incident.escalation.heldUntil = Timestamp(milliseconds: 1_795_464_300_000)
         incident.escalation.inhibitedBy = [16, 12]
+        incident.escalation.earlierTiers = [
+            .init(tier: 1, name: tricky, notify: [.init(connector: "noc-email", to: [tricky, "b@example.com"]), .init(connector: "console")]),
+            .init(tier: 2, name: "rnd", notify: []),
+        ]
         let text = JSONWriter.incidents([incident, incident])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(parsed.count == 2)

@@ -402,6 +402,13 @@ struct StoreConformance {
         _ = try await store.advanceEscalations(now: t0 + .seconds(360), limit: 10)
         #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100)
             .map(\.tierName) == ["rnd-phone"])
+        // The resolve notice reaches whom either policy paged, each target once: the
+        // warning policy's noc-email too, which shares tier number 1 with noc-phone.
+        _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(400))
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(86_400), limit: 100)
+            .map { "\($0.event.rawValue):\($0.tier):\($0.tierName):\($0.connector)" }.sorted() == [
+                "resolved:1:noc-phone:console", "resolved:1:technical-support:noc-email", "resolved:2:rnd-phone:rnd-chat",
+            ])
     }
 
     /// Every page and notice of each episode reaches the outbox: a reopened incident's

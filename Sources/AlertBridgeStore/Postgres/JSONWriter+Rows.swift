@@ -53,7 +53,7 @@ extension JSONWriter {
 
     /// One outbox row per target of each page, all due at `now`.
     static func outbox(_ pages: [EscalationPlanner.Page], now: Timestamp) -> String {
-        let rows = pages.flatMap { page in page.targets.enumerated().map { (page, $0.offset, $0.element) } }
+        let rows = pages.flatMap { page in page.targets.enumerated().map { (page, page.firstTarget + $0.offset, $0.element) } }
         return array(rows) { w, row in
             let (page, index, target) = row
             w.field("incident_id", page.incidentID)

@@ -104,7 +104,7 @@ extension SQLiteSession {
             for (index, target) in page.targets.enumerated() {
                 try run(insert, [
                         .integer(Int(page.incidentID)), .integer(page.step), .text(page.reason.rawValue), .integer(page.tier),
-                        .text(page.tierName), .integer(index), .text(target.connector),
+                        .text(page.tierName), .integer(page.firstTarget + index), .text(target.connector),
                         .text(JSONWriter.text { $0.value(target.to) }), .integer(Int(now.milliseconds)),
                     ])
             }
