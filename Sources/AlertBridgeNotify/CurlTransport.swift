@@ -189,6 +189,8 @@ public struct CurlTransport: Sendable {
         var recipientAsked: String?
         /// Each recipient the server refused, with its reply.
         var refusedRecipients: [RefusedRecipient] = []
+        /// The lines so far of a multi-line refusal (`550-…`), said whole at its last line.
+        var replyLines: [String] = []
 
         init(cancelled: Flag) { self.cancelled = cancelled }
     }
@@ -331,9 +333,13 @@ public struct CurlTransport: Sendable {
                     state.step = .message
                 } else if line.first == "4" || line.first == "5" {
                     // Only refusals (4xx, 5xx): the polite `221 Bye` after a refusal says nothing.
-                    state.refusal = SMTPRefusal(step: state.step, reply: line)
+                    state.replyLines.append(line)
+                    guard !SMTPRefusal.continues(line) else { return 0 }
+                    let reply = SMTPRefusal.reply(state.replyLines)
+                    state.replyLines = []
+                    state.refusal = SMTPRefusal(step: state.step, reply: reply)
                     if let address = state.recipientAsked {
-                        state.refusedRecipients.append(RefusedRecipient(address: address, reply: line))
+                        state.refusedRecipients.append(RefusedRecipient(address: address, reply: reply))
                         state.recipientAsked = nil
                     }
                 }

@@ -28,6 +28,26 @@ struct SMTPRefusal: Equatable {
         }
     }
 
+    /// Whether a reply line has more lines after it (`550-5.7.1 …`; the last says `550 …`).
+    static func continues(_ line: String) -> Bool {
+        line.utf8.count > 3 && line.utf8.dropFirst(3).first == UInt8(ascii: "-")
+    }
+
+    /// One reply from its lines. A multi-line refusal is said whole, with its code and its
+    /// enhanced status code once: its first line alone is half a sentence, and its last is
+    /// often only a help URL.
+    static func reply(_ lines: [String]) -> String {
+        guard lines.count > 1, let first = lines.first else { return lines.first ?? "" }
+        var texts = lines.map { String($0.dropFirst(4)) }
+        // `5.7.1` repeated at the start of every line.
+        if let status = texts[0].split(separator: " ", maxSplits: 1).first, status.first == first.first, status.contains(".") {
+            for i in texts.indices.dropFirst() where texts[i].hasPrefix(status + " ") {
+                texts[i].removeFirst(status.count + 1)
+            }
+        }
+        return DeliveryClassifier.excerpt(Array((first.prefix(3) + " " + texts.joined(separator: " ")).utf8), limit: 400)
+    }
+
     /// - Parameters:
     ///   - refused: the recipients the server refused in this session, with their replies.
     ///   - recipients: how many the message was addressed to. libcurl gives up at `RCPT TO`

@@ -167,6 +167,13 @@ struct SMTPConnectorTests {
             #expect(reason == "the server refused every recipient: busy@example.com (451 4.3.0 Mailbox busy, try again later)",
                     "\(reason)")
 
+            // A multi-line refusal is said whole, not by its last line (the URL alone).
+            let rate = await deliver(mail, Pages.page(recipients: ["ratelimited@example.com"]))
+            #expect(rate == .transient("the server refused every recipient: ratelimited@example.com (450 4.2.1 The user you "
+                                       + "are trying to contact is receiving mail at a rate that prevents additional messages "
+                                       + "from being delivered. Please resend later. https://support.example.com/mail/?p=ReceivingRate)"),
+                    "\(String(describing: rate))")
+
             // Several, all refused: each is named with its reply; the last refusal was for now.
             let all = await deliver(mail, Pages.page(recipients: ["reject-old@example.com", "greylist-lead@example.com"]))
             #expect(all == .transient("the server refused every recipient: reject-old@example.com "

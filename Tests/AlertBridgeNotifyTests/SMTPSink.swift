@@ -5,7 +5,8 @@ import Foundation
 ///
 /// It can require AUTH, offer or require STARTTLS, or speak implicit TLS (smtps), with
 /// a self-signed certificate made by `openssl req`. Recipients whose local part starts
-/// with `reject` get `550`, with `busy` get `451`, with `greylist` get `451` the first
+/// with `reject` get `550`, with `busy` get `451`, with `ratelimited` a three-line `450`
+/// (as Gmail words it), with `greylist` get `451` the first
 /// time only (as a greylisting server answers an unknown sender); a message to one whose
 /// local part starts with `spamtrap` is refused after its data with `554`.
 struct SMTPSink {
@@ -196,6 +197,10 @@ struct SMTPSink {
                     return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
                 if local.startswith("busy"):
                     return "451 4.3.0 Mailbox busy, try again later"
+                if local.startswith("ratelimited"):
+                    return ("450-4.2.1 The user you are trying to contact is receiving mail at a rate that\r\n"
+                            "450-4.2.1 prevents additional messages from being delivered. Please resend later.\r\n"
+                            "450 4.2.1 https://support.example.com/mail/?p=ReceivingRate")
                 if local.startswith("greylist") and address not in greylisted:
                     greylisted.add(address)
                     return "451 4.7.1 Greylisted, try again later"
