@@ -132,13 +132,10 @@ public struct RuleSet: Sendable, Equatable {
 
     /// Routes one alert. An alert no rule matches still becomes an incident on the
     /// last rule's policy (or `default`): alertbridge never drops an alert.
-    /// - Parameter override: a key that names the incident whatever the rules' templates
-    ///   say (PagerDuty's `dedup_key`).
-    public func route(_ alert: Alert, dedupKey override: String? = nil) -> [RoutedAlert] {
+    public func route(_ alert: Alert) -> [RoutedAlert] {
         var out: [RoutedAlert] = []
         for rule in rules where rule.matchers.matchAll(alert.labels) {
             var routed = route(alert, by: rule)
-            if let override { routed.dedupKey = override }
             // A rule reached through `continue: true` runs its own policy on its own
             // incident: with the earlier rule's key, it would only merge into that one.
             if out.contains(where: { $0.dedupKey == routed.dedupKey }) {
@@ -148,24 +145,9 @@ public struct RuleSet: Sendable, Equatable {
             if !rule.continue { return out }
         }
         if out.isEmpty {
-            var routed = route(alert, by: Rule(name: "default", policy: rules.last?.policy ?? Self.fallbackPolicy))
-            if let override { routed.dedupKey = override }
-            out.append(routed)
+            out.append(route(alert, by: Rule(name: "default", policy: rules.last?.policy ?? Self.fallbackPolicy)))
         }
         return out
-    }
-
-    /// The keys the incidents of an alert keyed `key` can have: the key itself, and the
-    /// prefixed key of every rule a `continue: true` can lead to. PagerDuty's acknowledge
-    /// and resolve name only the key, and must reach all of them.
-    public func incidentKeys(for key: String) -> [String] {
-        var keys = [key]
-        var afterContinue = false
-        for rule in rules {
-            if afterContinue { keys.append(Self.continuedKey(key, rule: rule.name)) }
-            if rule.continue { afterContinue = true }
-        }
-        return keys
     }
 
     /// The key of a continued rule's incident whose key would equal an earlier rule's.

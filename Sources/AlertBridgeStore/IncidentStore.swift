@@ -14,8 +14,10 @@ public protocol IncidentStore: Sendable {
     /// Incidents with their alerts and timelines, by id; ids that do not exist are left
     /// out. The dispatcher loads every page's incident of a claim in one call.
     func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail]
-    /// The open incident of a dedup key, if there is one (PagerDuty acknowledge and resolve).
-    func openIncident(dedupKey: String) async throws -> Incident?
+    /// The alerts of this fingerprint that open incidents hold, by incident id: PagerDuty's
+    /// acknowledge and resolve name only the `dedup_key` of the trigger they follow up,
+    /// and its incident's key may be a rule's template.
+    func openAlerts(fingerprint: String) async throws -> [Int64: StoredAlert]
     /// Applies an operator action. Throws ``StoreError/notFound`` or ``IncidentAction/Refusal``.
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident
     /// `alertbridge escalate ID`: pages the next tier now. Throws ``StoreError/notFound``,

@@ -72,6 +72,7 @@ import Testing
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "sev1"}}"#, "'payload.severity' must be one of"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "severity": "info"}}"#, "'payload.source' is missing"),
         (#"{"routing_key": "k", "event_action": "resolve"}"#, "'dedup_key' is required to resolve"),
+        (#"{"routing_key": "k", "event_action": "resolve", "dedup_key": "\#(String(repeating: "키", count: 256))"}"#, "'dedup_key' must be 1 to 255 characters"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": 3, "source": "x", "severity": "info"}}"#, "'payload.summary' expected a string"),
         (#"{"routing_key": "#, "malformed JSON"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "timestamp": "2026-02-30T10:00:00Z"}}"#, "'payload.timestamp' is not an ISO 8601 time"),
@@ -142,6 +143,68 @@ import Testing
             #expect(try await store.incidents(.init(status: .all)).map(\.status) == [.acknowledged, .acknowledged])
             _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "k1"}"#)
             #expect(try await store.incidents(.init(status: .open)).isEmpty)
+        }
+    }
+
+    /// DESIGN §4: a rule's `dedup_key` template names the incident, also for PagerDuty
+    /// events: a script sending one key per event still makes one incident per PoP. Each
+    /// resolve recovers its own event's alert, and the incident resolves with the last.
+    @Test func aRuleTemplateGroupsEventsAndEachResolveRecoversItsAlert() async throws {
+        let rules = RuleSet(rules: [
+            Rule(name: "latency", matchers: [try Matcher(parsing: "class = latency")],
+                 dedupKey: try DedupKeyTemplate(parsing: "{{class}}/{{group}}"), policy: "cdn-performance"),
+            Rule(name: "default", policy: "cdn-performance"),
+        ])
+        try await TestApp.run(rules: rules) { client, store, _ in
+            #expect(try await client.post("/v2/enqueue", trigger(key: "zabbix-event-1")).1["dedup_key"] as? String == "zabbix-event-1")
+            #expect(try await client.post("/v2/enqueue", trigger(key: "zabbix-event-2")).0 == .accepted)
+            let incident = try #require(try await store.openIncident(dedupKey: "latency/ICN1"))
+            #expect(try await store.incidents(.init(status: .all)).count == 1)
+            #expect(incident.alertCount == 2 && incident.firingCount == 2)
+
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "acknowledge", "dedup_key": "zabbix-event-2"}"#)
+            #expect(try await store.incident(id: incident.id)?.incident.status == .acknowledged)
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "zabbix-event-1"}"#)
+            let half = try #require(try await store.incident(id: incident.id))
+            #expect(half.incident.status == .acknowledged && half.incident.firingCount == 1, "the other event still fires")
+            #expect(half.alerts.map { "\($0.fingerprint):\($0.status.rawValue)" } == ["zabbix-event-1:resolved", "zabbix-event-2:firing"])
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "zabbix-event-2"}"#)
+            let done = try #require(try await store.incident(id: incident.id)?.incident)
+            #expect(done.status == .resolved && done.resolvedBy == "grafana")
+        }
+    }
+
+    /// An ingest token names the key of a trigger it sent, not an incident: a resolve
+    /// whose dedup_key is another integration's incident key closes nothing.
+    @Test func aResolveNeverClosesAnIncidentItHasNoAlertIn() async throws {
+        try await TestApp.run { client, store, _ in
+            let native = #"{"summary": "ICN1 down", "severity": "critical", "labels": {"alertname": "PopDown", "pop": "ICN1"}}"#
+            #expect(try await client.post("/api/v1/alerts", native).0 == .accepted)
+            let incident = try #require(try await store.incidents(.init(status: .open)).first)
+            for action in ["resolve", "acknowledge"] {
+                let event = #"{"routing_key": "any", "event_action": "\#(action)", "dedup_key": "\#(incident.dedupKey)"}"#
+                #expect(try await client.post("/v2/enqueue", event).0 == .accepted, "processed, as PagerDuty does")
+            }
+            #expect(try await store.incident(id: incident.id)?.incident.status == .triggered)
+        }
+    }
+
+    /// PagerDuty allows 1,024 characters, and Alertmanager and Grafana trim to that and do
+    /// not retry a 400: a longer summary (in Hangul, three bytes a character) is cut to
+    /// `max_summary_bytes`, the whole text kept in the `summary` annotation, and pages.
+    @Test func aLongSummaryIsCutNotRefused() async throws {
+        try await TestApp.run { client, store, _ in
+            let long = String(repeating: "서울 PoP 지연 ", count: 80)  // 800 characters, 1,440 bytes
+            let key = String(repeating: "키", count: 255)
+            let event = #"""
+            {"routing_key": "k", "event_action": "trigger", "dedup_key": "\#(key)",
+             "payload": {"summary": "\#(long)", "source": "alertmanager", "severity": "critical"}}
+            """#
+            let (status, body, _) = try await client.post("/v2/enqueue", event)
+            #expect(status == .accepted, "\(body)")
+            let incident = try #require(try await store.openIncident(dedupKey: key))
+            #expect(incident.title.utf8.count <= 1024 && incident.title.hasSuffix("…") && long.hasPrefix(incident.title.dropLast()))
+            #expect(incident.annotations["summary"] == long)
         }
     }
 
@@ -222,5 +285,12 @@ import Testing
             })
             #expect(documented == served)
         }
+    }
+}
+
+extension IncidentStore {
+    /// The open incident of a key, as an operator finds it in `incidents`.
+    func openIncident(dedupKey: String) async throws -> Incident? {
+        try await incidents(.init(status: .open)).first { $0.dedupKey == dedupKey }
     }
 }

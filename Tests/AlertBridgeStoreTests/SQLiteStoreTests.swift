@@ -51,6 +51,7 @@ import Testing
     }
 
     @Test func ingestCreatesThenMerges() async throws { try await Self.withStore { try await $0.ingestCreatesThenMerges() } }
+    @Test func openAlertsAreFoundByFingerprint() async throws { try await Self.withStore { try await $0.openAlertsAreFoundByFingerprint() } }
     @Test func severityOnlyRises() async throws { try await Self.withStore { try await $0.severityOnlyRises() } }
     @Test func multiAlertIncidentResolvesWhenAllResolve() async throws {
         try await Self.withStore { try await $0.multiAlertIncidentResolvesWhenAllResolve() }

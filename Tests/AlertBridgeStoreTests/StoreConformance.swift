@@ -28,6 +28,20 @@ struct StoreConformance {
         ],
         repeat: 1, ackTimeout: .seconds(1800))
 
+    /// PagerDuty's acknowledge and resolve find the incidents holding their event's alert:
+    /// open ones only, each with the alert as stored.
+    func openAlertsAreFoundByFingerprint() async throws {
+        let edge1 = Self.routed("edge-01")
+        let other = Self.routed("edge-01", key: "EdgeLatencyHigh/NRT1/cdn-edge")
+        let ids = try await store.ingest([edge1, Self.routed("edge-02"), other], now: t0).compactMap(\.incidentID)
+        let found = try await store.openAlerts(fingerprint: edge1.alert.fingerprint)
+        #expect(found.keys.sorted() == [ids[0], ids[2]])
+        #expect(found[ids[0]]?.labels["instance"] == "edge-01" && found[ids[0]]?.source == "test")
+        #expect(try await store.openAlerts(fingerprint: "no-such-alert").isEmpty)
+        _ = try await store.act(.resolve(by: "alice", note: nil), on: ids[2], now: t0 + .seconds(60))
+        #expect(try await store.openAlerts(fingerprint: edge1.alert.fingerprint).keys.sorted() == [ids[0]])
+    }
+
     func ingestCreatesThenMerges() async throws {
         let first = try await store.ingest([Self.routed("edge-01")], now: t0)
         #expect(first.map(\.kind) == [.created])

@@ -64,15 +64,14 @@ public struct Ingestor: Sendable {
 
     /// Routes and commits; answers one outcome per alert (the first rule's, when a
     /// rule says `continue`). Store failures become 503 so senders retry.
-    /// - Parameter dedupKey: a key that overrides the rules' templates (PagerDuty's `dedup_key` names the incident).
-    func commit(_ alerts: [Alert], dedupKey: String? = nil, format: String) async throws -> [IngestOutcome] {
+    func commit(_ alerts: [Alert], format: String) async throws -> [IngestOutcome] {
         metrics.received[format]?.increment(by: alerts.count)
         var routed: [RoutedAlert] = []
         var firstIndex: [Int] = []
         routed.reserveCapacity(alerts.count)
         for alert in alerts {
             firstIndex.append(routed.count)
-            for var r in rules.route(alert, dedupKey: dedupKey) {
+            for var r in rules.route(alert) {
                 r.escalationPolicy = policies[r.policy]
                 if !severityPolicies.isEmpty { r.severityPolicies = severityPolicies[r.rule] ?? [:] }
                 routed.append(r)

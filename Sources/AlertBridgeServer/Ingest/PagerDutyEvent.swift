@@ -32,7 +32,7 @@ struct PagerDutyEvent: Decodable {
         guard let action = Action(rawValue: text) else {
             return errors + ["'event_action' must be one of trigger, acknowledge, resolve (got \"\(text)\")"]
         }
-        if let key = dedup_key, key.isEmpty || key.utf8.count > 255 {
+        if let key = dedup_key, key.isEmpty || key.count > 255 {
             errors.append("'dedup_key' must be 1 to 255 characters")
         }
         switch action {
@@ -42,8 +42,6 @@ struct PagerDutyEvent: Decodable {
             guard let p = payload else { return errors + ["'payload' is missing"] }
             if p.summary?.trimmingCharacters(in: .whitespaces).isEmpty ?? true {
                 errors.append("'payload.summary' is missing or blank")
-            } else if let s = p.summary, s.utf8.count > limits.maxSummaryLength {
-                errors.append("'payload.summary' is longer than \(limits.maxSummaryLength) bytes")
             }
             if p.source?.trimmingCharacters(in: .whitespaces).isEmpty ?? true { errors.append("'payload.source' is missing or blank") }
             if let s = p.severity {
@@ -97,8 +95,16 @@ struct PagerDutyEvent: Decodable {
         if let v = p.component { labels["component"] = v }
         if let v = p.group { labels["group"] = v }
         if let v = p.class { labels["class"] = v }
-        return Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: p.summary!,
-                     labels: labels, annotations: annotations(limits: limits), dedupKey: dedupKey, fingerprint: dedupKey,
+        // Cut, not refused: PagerDuty allows 1024 characters, which senders (Alertmanager,
+        // Grafana) trim to and do not retry a 400 for, and Hangul takes three bytes each.
+        // The whole text stays in the `summary` annotation.
+        let summary = IngestLimits.cut(p.summary!, toBytes: limits.maxSummaryLength)
+        var annotations = annotations(limits: limits)
+        if summary != p.summary!, annotations["summary"] == nil {
+            annotations["summary"] = IngestLimits.cut(p.summary!, toBytes: limits.maxAnnotationValueLength)
+        }
+        return Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: summary,
+                     labels: labels, annotations: annotations, dedupKey: dedupKey, fingerprint: dedupKey,
                      startsAt: p.timestamp.flatMap(RFC3339.parse))
     }
 }

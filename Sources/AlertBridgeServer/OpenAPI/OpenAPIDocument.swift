@@ -140,7 +140,7 @@ components:
         truncatedAlerts: {type: integer}
     PagerDutyEvent:
       type: object
-      description: A trigger carries a payload; acknowledge and resolve name the dedup_key of what they act on.
+      description: A trigger carries a payload; acknowledge and resolve name the dedup_key of the trigger whose alert they act on.
       required: [routing_key, event_action]
       oneOf:
         - properties: {event_action: {const: trigger}}
@@ -150,12 +150,12 @@ components:
       properties:
         routing_key: {type: string, minLength: 1, description: an ingest token (any value in protected mode)}
         event_action: {type: string, enum: [trigger, acknowledge, resolve]}
-        dedup_key: {type: string, minLength: 1, maxLength: 255, description: "at most 255 bytes; on trigger, generated and returned when absent"}
+        dedup_key: {type: string, minLength: 1, maxLength: 255, description: "at most 255 characters; on trigger, generated and returned when absent"}
         payload:
           type: object
           required: [summary, source, severity]
           properties:
-            summary: {type: string, minLength: 1, maxLength: 1024, pattern: "\\S"}
+            summary: {type: string, minLength: 1, pattern: "\\S", description: "cut to max_summary_bytes (1024), not refused"}
             source: {type: string, minLength: 1, pattern: "\\S"}
             severity: {$ref: "#/components/schemas/Severity"}
             timestamp: {type: string, format: date-time}

@@ -44,12 +44,11 @@ struct PagerDutyRoutes {
         do {
             switch PagerDutyEvent.Action(rawValue: event.event_action!)! {
             case .trigger:
-                let alert = event.alert(dedupKey: key, limits: ingestor.limits)
-                _ = try await ingestor.commit([alert], dedupKey: key, format: "pagerduty")
+                _ = try await ingestor.commit([event.alert(dedupKey: key, limits: ingestor.limits)], format: "pagerduty")
             case .acknowledge:
-                try await act(.acknowledge(by: by, note: "acknowledged through the Events API"), key: key)
+                try await acknowledge(key: key, by: by)
             case .resolve:
-                try await act(.resolve(by: by, note: "resolved through the Events API"), key: key)
+                try await resolve(key: key)
             }
         } catch let error as APIError where error.status == .serviceUnavailable {
             throw PagerDutyRefusal.unavailable(error.message)
@@ -73,18 +72,31 @@ struct PagerDutyRoutes {
         return token.name
     }
 
-    /// Acknowledge or resolve the open incidents of the key: its own, and those a
-    /// `continue: true` rule opened for it. Like PagerDuty, an event for a key with
-    /// nothing open, or one already in that state, is still processed.
-    private func act(_ action: IncidentAction, key: String) async throws {
-        for candidate in ingestor.rules.incidentKeys(for: key) {
-            guard let incident = try await store.openIncident(dedupKey: candidate) else { continue }
+    /// Acknowledges every open incident holding the key's alert (a `continue: true` rule
+    /// opens more than one). Like PagerDuty, an event for a key with nothing open, or one
+    /// already acknowledged, is still processed.
+    private func acknowledge(key: String, by: String) async throws {
+        for id in try await store.openAlerts(fingerprint: key).keys.sorted() {
             do {
-                _ = try await store.act(action, on: incident.id, now: ingestor.clock.now())
+                _ = try await store.act(.acknowledge(by: by, note: "acknowledged through the Events API"), on: id,
+                                        now: ingestor.clock.now())
                 ingestor.wake()
             } catch is IncidentAction.Refusal {
             }
         }
+    }
+
+    /// The key's alert has recovered, as a resolved Alertmanager alert has: it is ingested
+    /// resolved, with the labels it fired with, so it reaches the incidents it is in, and
+    /// each resolves as its rule's `resolve` says. An incident a rule's `dedup_key` template
+    /// grouped several events into stays open while the others fire, and an event never
+    /// closes an incident it has no alert in.
+    private func resolve(key: String) async throws {
+        guard let fired = try await store.openAlerts(fingerprint: key).values.first else { return }
+        let recovered = Alert(source: fired.source, status: .resolved, severity: fired.severity, summary: fired.summary,
+                              labels: fired.labels, annotations: fired.annotations, dedupKey: key, fingerprint: key,
+                              startsAt: fired.startsAt, endsAt: ingestor.clock.now())
+        _ = try await ingestor.commit([recovered], format: "pagerduty")
     }
 
     static func newDedupKey() -> String {

@@ -413,12 +413,17 @@ public final class PostgresStore: IncidentStore {
         }
     }
 
-    public func openIncident(dedupKey: String) async throws -> Incident? {
+    public func openAlerts(fingerprint: String) async throws -> [Int64: StoredAlert] {
         let logger = self.logger
         return try await withConnection { db in
-            try await Self.incidentRows(db, """
-                SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE dedup_key = \(dedupKey) AND status <> 'resolved'
-                """, logger: logger).first
+            var out: [Int64: StoredAlert] = [:]
+            for try await row in try await db.query("""
+                SELECT incident_id, \(unescaped: Self.alertColumns) FROM alerts WHERE fingerprint = \(fingerprint)
+                AND incident_id IN (SELECT id FROM incidents WHERE status IN ('triggered', 'acknowledged'))
+                """, logger: logger) {
+                out[try row.makeRandomAccess()["incident_id"].decode(Int64.self)] = try Self.decodeAlert(row)
+            }
+            return out
         }
     }
 

@@ -182,10 +182,18 @@ public final class SQLiteStore: IncidentStore {
         }
     }
 
-    public func openIncident(dedupKey: String) async throws -> Incident? {
+    /// Probes the alerts' primary key (incident_id, fingerprint) once per open incident
+    /// (found by the status index: `<> 'resolved'` would scan it whole).
+    public func openAlerts(fingerprint: String) async throws -> [Int64: StoredAlert] {
         try await reader.run { db in
-            try db.rows("SELECT \(SQLiteSession.incidentColumns) FROM incidents WHERE dedup_key = ? AND status <> 'resolved'",
-                        [.text(dedupKey)]).first.map(SQLiteSession.decodeIncident)
+            var out: [Int64: StoredAlert] = [:]
+            for row in try db.rows("""
+                SELECT * FROM alerts WHERE fingerprint = ?
+                AND incident_id IN (SELECT id FROM incidents WHERE status IN ('triggered', 'acknowledged'))
+                """, [.text(fingerprint)]) {
+                out[Int64(row.column("incident_id")!.integer!)] = SQLiteSession.decodeAlert(row)
+            }
+            return out
         }
     }
 
