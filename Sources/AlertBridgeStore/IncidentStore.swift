@@ -14,10 +14,10 @@ public protocol IncidentStore: Sendable {
     /// Incidents with their alerts and timelines, by id; ids that do not exist are left
     /// out. The dispatcher loads every page's incident of a claim in one call.
     func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail]
-    /// The alerts of this fingerprint that open incidents hold, by incident id: PagerDuty's
-    /// acknowledge and resolve name only the `dedup_key` of the trigger they follow up,
-    /// and its incident's key may be a rule's template.
-    func openAlerts(fingerprint: String) async throws -> [Int64: StoredAlert]
+    /// The open incidents holding an alert of this fingerprint, by id, each with that alert:
+    /// PagerDuty's acknowledge and resolve name only the `dedup_key` of the trigger they
+    /// follow up, and its incident's key may be a rule's template.
+    func openAlerts(fingerprint: String) async throws -> [HeldAlert]
     /// Applies an operator action. Throws ``StoreError/notFound`` or ``IncidentAction/Refusal``.
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident
     /// `alertbridge escalate ID`: pages the next tier now. Throws ``StoreError/notFound``,
@@ -149,6 +149,12 @@ public struct SilenceQuery: Sendable, Equatable {
 }
 
 /// An alert as stored inside its incident: the latest copy and how often it came.
+/// An alert with the open incident that holds it.
+public struct HeldAlert: Sendable, Equatable {
+    public var incident: Incident
+    public var alert: StoredAlert
+}
+
 public struct StoredAlert: Sendable, Equatable {
     public var fingerprint: String
     public var status: AlertStatus

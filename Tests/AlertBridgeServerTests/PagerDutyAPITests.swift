@@ -171,6 +171,16 @@ import Testing
             _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "zabbix-event-2"}"#)
             let done = try #require(try await store.incident(id: incident.id)?.incident)
             #expect(done.status == .resolved && done.resolvedBy == "grafana")
+
+            // An incident a build before templates applied to events keyed by the event's
+            // own key: its resolve still reaches it.
+            let old = Alert(source: "grafana", status: .firing, severity: .critical, summary: "p95 latency 1.4s at ICN1",
+                            labels: ["source": "grafana", "severity": "critical", "class": "latency", "group": "ICN1"],
+                            dedupKey: "zabbix-event-0", fingerprint: "zabbix-event-0")
+            let legacy = try #require(try await store.ingest([RoutedAlert(alert: old, rule: "latency", dedupKey: "zabbix-event-0",
+                                                                           policy: "cdn-performance")], now: TestApp.t0)[0].incidentID)
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "zabbix-event-0"}"#)
+            #expect(try await store.incident(id: legacy)?.incident.status == .resolved)
         }
     }
 

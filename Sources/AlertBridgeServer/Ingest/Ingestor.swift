@@ -72,11 +72,36 @@ public struct Ingestor: Sendable {
         for alert in alerts {
             firstIndex.append(routed.count)
             for var r in rules.route(alert) {
-                r.escalationPolicy = policies[r.policy]
-                if !severityPolicies.isEmpty { r.severityPolicies = severityPolicies[r.rule] ?? [:] }
+                addPolicies(&r)
                 routed.append(r)
             }
         }
+        let outcomes = try await store(routed)
+        return firstIndex.map { outcomes[$0] }
+    }
+
+    /// The recovery of an alert that `incidents` hold, reaching exactly those: routed as
+    /// its rules route it now, under each incident's own key (a template changed since, or
+    /// a key from before a template applied, would miss it).
+    func commitRecovery(_ alert: Alert, of incidents: [Incident], format: String) async throws {
+        metrics.received[format]?.increment()
+        let routes = rules.route(alert)
+        _ = try await store(incidents.map { incident in
+            var r = routes.first { $0.rule == incident.rule }
+                ?? RoutedAlert(alert: alert, rule: incident.rule, dedupKey: incident.dedupKey, policy: incident.policy)
+            r.dedupKey = incident.dedupKey
+            addPolicies(&r)
+            return r
+        })
+    }
+
+    private func addPolicies(_ r: inout RoutedAlert) {
+        r.escalationPolicy = policies[r.policy]
+        if !severityPolicies.isEmpty { r.severityPolicies = severityPolicies[r.rule] ?? [:] }
+    }
+
+    /// Commits routed alerts; a store failure becomes 503 so senders retry.
+    private func store(_ routed: [RoutedAlert]) async throws -> [IngestOutcome] {
         let start = clock.now()
         let outcomes: [IngestOutcome]
         do {
@@ -87,9 +112,8 @@ public struct Ingestor: Sendable {
         }
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
         if outcomes.contains(where: { $0.kind != .merged || $0.startedPaging }) { wake() }
-        let answers = firstIndex.map { outcomes[$0] }
         for outcome in outcomes { metrics.outcomes[outcome.kind]?.increment() }
-        return answers
+        return outcomes
     }
 
     /// Wakes the engine and the dispatcher after a write that may have made work due.

@@ -76,9 +76,9 @@ struct PagerDutyRoutes {
     /// opens more than one). Like PagerDuty, an event for a key with nothing open, or one
     /// already acknowledged, is still processed.
     private func acknowledge(key: String, by: String) async throws {
-        for id in try await store.openAlerts(fingerprint: key).keys.sorted() {
+        for held in try await store.openAlerts(fingerprint: key) {
             do {
-                _ = try await store.act(.acknowledge(by: by, note: "acknowledged through the Events API"), on: id,
+                _ = try await store.act(.acknowledge(by: by, note: "acknowledged through the Events API"), on: held.incident.id,
                                         now: ingestor.clock.now())
                 ingestor.wake()
             } catch is IncidentAction.Refusal {
@@ -87,16 +87,17 @@ struct PagerDutyRoutes {
     }
 
     /// The key's alert has recovered, as a resolved Alertmanager alert has: it is ingested
-    /// resolved, with the labels it fired with, so it reaches the incidents it is in, and
-    /// each resolves as its rule's `resolve` says. An incident a rule's `dedup_key` template
+    /// resolved, with the labels it fired with, into the incidents it is in, and each
+    /// resolves as its rule's `resolve` says. An incident a rule's `dedup_key` template
     /// grouped several events into stays open while the others fire, and an event never
     /// closes an incident it has no alert in.
     private func resolve(key: String) async throws {
-        guard let fired = try await store.openAlerts(fingerprint: key).values.first else { return }
+        let held = try await store.openAlerts(fingerprint: key)
+        guard let fired = held.first?.alert else { return }
         let recovered = Alert(source: fired.source, status: .resolved, severity: fired.severity, summary: fired.summary,
                               labels: fired.labels, annotations: fired.annotations, dedupKey: key, fingerprint: key,
                               startsAt: fired.startsAt, endsAt: ingestor.clock.now())
-        _ = try await ingestor.commit([recovered], format: "pagerduty")
+        try await ingestor.commitRecovery(recovered, of: held.map(\.incident), format: "pagerduty")
     }
 
     static func newDedupKey() -> String {

@@ -413,17 +413,22 @@ public final class PostgresStore: IncidentStore {
         }
     }
 
-    public func openAlerts(fingerprint: String) async throws -> [Int64: StoredAlert] {
+    public func openAlerts(fingerprint: String) async throws -> [HeldAlert] {
         let logger = self.logger
         return try await withConnection { db in
-            var out: [Int64: StoredAlert] = [:]
+            var alerts: [(Int64, StoredAlert)] = []
             for try await row in try await db.query("""
                 SELECT incident_id, \(unescaped: Self.alertColumns) FROM alerts WHERE fingerprint = \(fingerprint)
                 AND incident_id IN (SELECT id FROM incidents WHERE status IN ('triggered', 'acknowledged'))
+                ORDER BY incident_id
                 """, logger: logger) {
-                out[try row.makeRandomAccess()["incident_id"].decode(Int64.self)] = try Self.decodeAlert(row)
+                alerts.append((try row.makeRandomAccess()["incident_id"].decode(Int64.self), try Self.decodeAlert(row)))
             }
-            return out
+            guard !alerts.isEmpty else { return [] }
+            let incidents = try await Self.decodeIncidents(db.execute(IncidentsByID.self, alerts.map(\.0), logger: logger))
+            return alerts.compactMap { id, alert in
+                incidents.first { $0.id == id }.map { HeldAlert(incident: $0, alert: alert) }
+            }
         }
     }
 

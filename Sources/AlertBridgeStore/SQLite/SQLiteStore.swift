@@ -184,16 +184,17 @@ public final class SQLiteStore: IncidentStore {
 
     /// Probes the alerts' primary key (incident_id, fingerprint) once per open incident
     /// (found by the status index: `<> 'resolved'` would scan it whole).
-    public func openAlerts(fingerprint: String) async throws -> [Int64: StoredAlert] {
+    public func openAlerts(fingerprint: String) async throws -> [HeldAlert] {
         try await reader.run { db in
-            var out: [Int64: StoredAlert] = [:]
-            for row in try db.rows("""
+            try db.rows("""
                 SELECT * FROM alerts WHERE fingerprint = ?
                 AND incident_id IN (SELECT id FROM incidents WHERE status IN ('triggered', 'acknowledged'))
-                """, [.text(fingerprint)]) {
-                out[Int64(row.column("incident_id")!.integer!)] = SQLiteSession.decodeAlert(row)
+                ORDER BY incident_id
+                """, [.text(fingerprint)]).compactMap { row in
+                try db.incident(Int64(row.column("incident_id")!.integer!)).map {
+                    HeldAlert(incident: $0, alert: SQLiteSession.decodeAlert(row))
+                }
             }
-            return out
         }
     }
 

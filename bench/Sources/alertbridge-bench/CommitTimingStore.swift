@@ -33,7 +33,7 @@ final class CommitTimingStore: IncidentStore {
 
     func incidents(_ query: IncidentQuery) async throws -> [Incident] { try await inner.incidents(query) }
     func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] { try await inner.incidentDetails(ids: ids) }
-    func openAlerts(fingerprint: String) async throws -> [Int64: StoredAlert] { try await inner.openAlerts(fingerprint: fingerprint) }
+    func openAlerts(fingerprint: String) async throws -> [HeldAlert] { try await inner.openAlerts(fingerprint: fingerprint) }
 
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {
         try await inner.act(action, on: id, now: now)
