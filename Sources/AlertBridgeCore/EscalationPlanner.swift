@@ -191,14 +191,20 @@ public enum EscalationPlanner {
 
     /// Acknowledge and resolve notices: every tier paged in this episode hears that someone
     /// acted, also the higher ones a repeat or an ack timeout went back down from, and those
-    /// of a policy the incident ran before its severity rose (a target the current policy's
-    /// notices reach already, once).
+    /// of a policy the incident ran before its severity rose (less the connectors and email
+    /// addresses that the notices before them reach already).
     public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason) -> [Page] {
         let current = pagedTiers(of: incident, policy: policy)
-        var told = Set(current.flatMap(\.notify))
+        // A chat connector is one audience; an email connector, one per address.
+        var told = Set(current.flatMap(\.notify).flatMap(audiences))
         let earlier = incident.escalation.earlierTiers.compactMap { tier -> EscalationState.PagedTier? in
             var tier = tier
-            tier.notify = tier.notify.filter { told.insert($0).inserted }
+            tier.notify = tier.notify.compactMap { target in
+                if target.to.isEmpty { return told.insert(target).inserted ? target : nil }
+                var target = target
+                target.to = target.to.filter { told.insert(.init(connector: target.connector, to: [$0])).inserted }
+                return target.to.isEmpty ? nil : target
+            }
             return tier.notify.isEmpty ? nil : tier
         }
         var used: [Int: Int] = [:]
@@ -207,6 +213,10 @@ public enum EscalationPlanner {
             return Page(incidentID: incident.id, step: incident.escalation.step, tier: tier.tier, tierName: tier.name,
                         targets: tier.notify, reason: event, firstTarget: used[tier.tier, default: 0])
         }
+    }
+
+    private static func audiences(_ target: EscalationPolicy.Target) -> [EscalationPolicy.Target] {
+        target.to.isEmpty ? [target] : target.to.map { .init(connector: target.connector, to: [$0]) }
     }
 
     /// The tiers of `policy` paged in this episode: 1 through the highest one reached.

@@ -329,6 +329,7 @@ public struct CurlTransport: Sendable {
                     // A session that went on after a refusal did not fail of it; one that
                     // only said QUIT (libcurl does, closing after a failure) did.
                     if command != "QUIT" { state.refusal = nil }
+                    state.replyLines = []  // a reply the server never finished answers nothing sent since
                 } else if line.hasPrefix("354") {
                     state.step = .message
                 } else if line.first == "4" || line.first == "5" {

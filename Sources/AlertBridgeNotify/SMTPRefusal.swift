@@ -35,17 +35,17 @@ struct SMTPRefusal: Equatable {
 
     /// One reply from its lines. A multi-line refusal is said whole, with its code and its
     /// enhanced status code once: its first line alone is half a sentence, and its last is
-    /// often only a help URL.
+    /// often only a help URL. The code is the last line's, which libcurl acts on.
     static func reply(_ lines: [String]) -> String {
-        guard lines.count > 1, let first = lines.first else { return lines.first ?? "" }
+        guard lines.count > 1, let last = lines.last else { return lines.first ?? "" }
         var texts = lines.map { String($0.dropFirst(4)) }
         // `5.7.1` repeated at the start of every line.
-        if let status = texts[0].split(separator: " ", maxSplits: 1).first, status.first == first.first, status.contains(".") {
+        if let status = texts[0].split(separator: " ", maxSplits: 1).first, status.first == last.first, status.contains(".") {
             for i in texts.indices.dropFirst() where texts[i].hasPrefix(status + " ") {
                 texts[i].removeFirst(status.count + 1)
             }
         }
-        return DeliveryClassifier.excerpt(Array((first.prefix(3) + " " + texts.joined(separator: " ")).utf8), limit: 400)
+        return DeliveryClassifier.excerpt(Array((last.prefix(3) + " " + texts.joined(separator: " ")).utf8), limit: 400)
     }
 
     /// - Parameters:

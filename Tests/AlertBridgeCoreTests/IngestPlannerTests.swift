@@ -399,23 +399,37 @@ import Testing
     /// works on for an hour on what is over. A target both policies page hears it once.
     @Test func thoseAnEarlierPolicyPagedHearTheNotices() throws {
         let warning = EscalationPolicy(name: "cdn-performance", tiers: [
-            .init(name: "technical-support", notify: [.init(connector: "console"), .init(connector: "noc-email", to: ["noc@example.com"])],
+            .init(name: "technical-support", notify: [.init(connector: "console"),
+                                                      .init(connector: "noc-email", to: ["noc@example.com", "lead@example.com"])],
                   escalateAfter: .seconds(900)),
             .init(name: "rnd", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(900)),
         ])
-        var incident = try opened()
-        incident.tier = 2
-        incident.escalation.highestTier = 2
-        incident.escalation.step = 2
-        var critical = routed(.critical)
-        critical.severityPolicies = [.critical: outage, .error: warning, .warning: warning, .info: warning]
-        let plan = IngestPlanner.plan([critical], current: [incident.dedupKey: incident], alertStatus: [:], now: t0 + .seconds(960))
+        let outage = EscalationPolicy(name: "pop-outage", tiers: [
+            .init(name: "noc-phone", notify: [.init(connector: "console"), .init(connector: "noc-email", to: ["noc@example.com"])],
+                  escalateAfter: .seconds(300)),
+        ])
+        let policies: [Severity: EscalationPolicy] = [.critical: outage, .error: warning, .warning: warning, .info: warning]
+        func routed(_ severity: Severity) -> RoutedAlert {
+            var r = self.routed(severity)
+            r.escalationPolicy = severity == .critical ? outage : warning
+            r.severityPolicies = policies
+            return r
+        }
+        // Opened as a warning, escalated to R&D 15 minutes on, then critical.
+        let opened = try #require(IngestPlanner.plan([routed(.warning)], current: [:], alertStatus: [:], now: t0).assigningIDs([5]).incidents.first)
+        let escalated = EscalationPlanner.advance(opened, policy: warning, now: t0 + .seconds(900)).incident
+        #expect(escalated.tier == 2)
+        let plan = IngestPlanner.plan([routed(.critical)], current: [escalated.dedupKey: escalated], alertStatus: [:],
+                                      now: t0 + .seconds(960))
         let now = try #require(plan.incidents.first)
         #expect(now.policy == "pop-outage" && now.tier == 1)
         #expect(now.escalation.earlierTiers.map(\.name) == ["technical-support", "rnd"])
+        // noc@ and the console are told by the new policy's tier 1; lead@ and R&D only by the old one's tiers.
         let notices = EscalationPlanner.notices(for: now, policy: outage, event: .resolved)
-        #expect(notices.flatMap { page in page.targets.enumerated().map { "\(page.tier).\(page.firstTarget + $0.offset) \(page.tierName) \($0.element.connector)" } }
-            == ["1.0 noc-phone console", "1.1 technical-support noc-email", "2.0 rnd rnd-chat"])
+        #expect(notices.flatMap { page in
+            page.targets.enumerated().map { "\(page.tier).\(page.firstTarget + $0.offset) \(page.tierName) \($0.element.connector)\($0.element.to)" }
+        } == ["1.0 noc-phone console[]", "1.1 noc-phone noc-email[\"noc@example.com\"]",
+              "1.2 technical-support noc-email[\"lead@example.com\"]", "2.0 rnd rnd-chat[]"])
         // A new episode is paged by its own policy only: the earlier one's people are not told of it.
         #expect(now.escalation.reopened().earlierTiers.isEmpty)
     }

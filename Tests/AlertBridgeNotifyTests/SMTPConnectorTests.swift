@@ -285,3 +285,18 @@ struct SMTPConnectorTests {
         guard case .transient = failure else { Issue.record("got \(String(describing: failure))"); return }
     }
 }
+
+/// How a multi-line SMTP reply reads on the timeline, and which code decides.
+@Suite struct SMTPReplyTests {
+    @Test func aMultiLineReplyIsSaidOnceWithItsLastLinesCode() {
+        #expect(SMTPRefusal.reply(["550 5.1.1 <x@example.com>: unknown"]) == "550 5.1.1 <x@example.com>: unknown")
+        #expect(SMTPRefusal.reply(["421-4.7.0 Try again later,", "421 4.7.0 closing connection."])
+            == "421 4.7.0 Try again later, closing connection.")
+        // Against RFC 5321, but seen: the last line's code is the one libcurl and the
+        // retry decision (temporary or not) act on, so the text must lead with it.
+        let mixed = SMTPRefusal.reply(["450-4.2.1 Mailbox full", "550 5.1.1 No such user"])
+        #expect(mixed == "550 4.2.1 Mailbox full 5.1.1 No such user")
+        #expect(!RefusedRecipient(address: "x@example.com", reply: mixed).isTemporary)
+        #expect(SMTPRefusal.continues("250-PIPELINING") && !SMTPRefusal.continues("250 OK") && !SMTPRefusal.continues("250"))
+    }
+}
