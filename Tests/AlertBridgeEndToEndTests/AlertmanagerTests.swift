@@ -20,7 +20,11 @@ struct AlertmanagerTests {
     func twoHostsOneIncident() async throws {
         let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
         try await LiveServer.with { server in
-            let alertmanager = try await Alertmanager.start(binary: binary, webhook: server.baseURL + "/api/v1/alertmanager")
+            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
+                webhook_configs:
+                  - url: "\(server.baseURL)/api/v1/alertmanager"
+                    send_resolved: true
+                """)
             defer { alertmanager.stop() }
             let api = server.api
             let key = "EdgeLatencyHigh/ICN1/cdn-edge"
@@ -74,6 +78,49 @@ struct AlertmanagerTests {
             #expect(try await api.incidents(status: "all").count == 1, "still one incident")
         }
     }
+
+    /// Alertmanager's own PagerDuty integration, pointed at `/v2/enqueue`: its trigger opens
+    /// an incident, also with a summary PagerDuty allows (1,024 characters) that is more
+    /// than 1,024 bytes, and its resolve of the same group resolves it.
+    @Test("Alertmanager's pagerduty_configs page through /v2/enqueue, trigger and resolve",
+          .enabled(if: binary != nil || requireAll,
+                   "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
+          .timeLimit(.minutes(3)))
+    func pagerDutyIntegration() async throws {
+        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
+        try await LiveServer.with { server in
+            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
+                pagerduty_configs:
+                  - routing_key: "alertmanager"
+                    url: "\(server.baseURL)/v2/enqueue"
+                    description: '{{ .CommonAnnotations.summary }}'
+                    severity: critical
+                    send_resolved: true
+                """)
+            defer { alertmanager.stop() }
+            let api = server.api
+            let summary = String(repeating: "서울 PoP 지연 ", count: 80)  // 800 characters, 1,440 bytes
+            var alert = Alertmanager.edgeAlert(instance: "icn1-edge-01:9113", startsAt: Date().addingTimeInterval(-60))
+            alert["annotations"] = ["summary": summary]
+            try await alertmanager.post([alert])
+            let opened = try await eventually("an incident from Alertmanager's PagerDuty event") { observed in
+                let all = try await api.incidents(status: "all")
+                observed = "\(all.map { "#\($0.id) \($0.dedupKey) \($0.status)" })"
+                return all.first
+            }
+            #expect(opened.title.hasSuffix("…") && summary.hasPrefix(opened.title.dropLast()), "cut, not refused: \(opened.title)")
+            #expect(opened.severity == "critical")
+
+            alert["endsAt"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-1))
+            try await alertmanager.post([alert])
+            let resolved = try await eventually("Alertmanager's resolve event to resolve it") { observed in
+                let incident = try await api.incident(opened.id)
+                observed = "\(incident.status), timeline \(incident.timeline ?? [])"
+                return incident.status == "resolved" ? incident : nil
+            }
+            #expect(try await api.incidents(status: "all").count == 1, "one incident: \(resolved.timeline ?? [])")
+        }
+    }
 }
 
 /// A `prometheus-alertmanager` child process with its own config and storage, no clustering.
@@ -88,9 +135,11 @@ final class Alertmanager {
         self.directory = directory
     }
 
-    /// Starts Alertmanager on a free port, routing everything to `webhook`, and waits until
-    /// `/-/ready` answers. Retries on another port if the one picked was taken meanwhile.
-    static func start(binary: String, webhook: String) async throws -> Alertmanager {
+    /// Starts Alertmanager on a free port, routing everything to one receiver (its YAML
+    /// after `- name: bridge`), and waits until `/-/ready` answers. Retries on another port
+    /// if the one picked was taken meanwhile.
+    static func start(binary: String, receiver: String) async throws -> Alertmanager {
+        let receiver = receiver.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
         var failures: [String] = []
         for _ in 1...3 {
             let directory = try TemporaryDirectory("alertbridge-e2e-alertmanager")
@@ -105,9 +154,7 @@ final class Alertmanager {
                   repeat_interval: 1h
                 receivers:
                   - name: bridge
-                    webhook_configs:
-                      - url: "\(webhook)"
-                        send_resolved: true
+                \(receiver)
                 """.write(toFile: config, atomically: true, encoding: .utf8)
             let logPath = directory.path("alertmanager.log")
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
