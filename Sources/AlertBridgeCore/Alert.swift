@@ -14,6 +14,11 @@ public struct Alert: Sendable, Equatable {
     public var endsAt: Timestamp?
     public var value: Double?
     public var threshold: Double?
+    /// Whether a firing copy that started before this alert's recorded end is a late copy
+    /// of the ended episode, and dropped: Alertmanager retries and HA pairs deliver out of
+    /// order. A PagerDuty trigger is not: after a resolve it is the problem back, whatever
+    /// its `timestamp` says, as in PagerDuty.
+    public var dropsLateCopies = true
 
     public init(
         source: String, status: AlertStatus, severity: Severity, summary: String,

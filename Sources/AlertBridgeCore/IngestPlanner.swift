@@ -229,7 +229,7 @@ public enum IngestPlanner {
         /// recorded end. Alertmanager can deliver out of order (retries, HA pairs); such a
         /// copy must not re-fire, reopen or open anything.
         func isStale(_ alert: Alert, in incident: Incident?) -> Bool {
-            guard let incident, let startsAt = alert.startsAt else { return false }
+            guard alert.dropsLateCopies, let incident, let startsAt = alert.startsAt else { return false }
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
             guard alertStatus[key] == .resolved, let ended = alertEnds[key] else { return false }
             return startsAt < ended

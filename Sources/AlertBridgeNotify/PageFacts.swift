@@ -24,7 +24,16 @@ extension PageText {
         facts.append(Fact(name: "Status", value: i.status.rawValue))
         facts.append(Fact(name: "Since", value: "\(i.createdAt)"))
         facts.append(Fact(name: "Alerts", value: alertTally(i)))
+        if let source = sourceView(page) { facts.append(Fact(name: "Source", value: source)) }
         return facts
+    }
+
+    /// The sender's own view of the problem (a PagerDuty event's `client` and
+    /// `client_url`, such as Grafana's alert page): where the person paged looks next.
+    public static func sourceView(_ page: PageMessage) -> String? {
+        let a = page.incident.incident.annotations
+        guard let url = a["client_url"] else { return nil }
+        return a["client"].map { "\($0) \(url)" } ?? url
     }
 
     /// `1.4 (threshold 0.8)`, from the first alert that carries a value.

@@ -44,9 +44,8 @@ public enum PageText {
         lines.append("Severity: \(i.severity.rawValue)")
         lines.append("Since:    \(i.createdAt) (\(alertTally(i)))")
         lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
-        if let runbook = i.annotations["runbook"] ?? i.annotations["runbook_url"] {
-            lines.append("Runbook:  \(runbook)")
-        }
+        if let runbook = runbook(page) { lines.append("Runbook:  \(runbook)") }
+        if let source = sourceView(page) { lines.append("Source:   \(source)") }
         lines.append("Key:      \(i.dedupKey)")
         if i.status == .triggered {
             lines.append("")

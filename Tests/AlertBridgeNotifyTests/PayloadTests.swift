@@ -123,3 +123,17 @@ import Testing
         #expect(payload["text"]?.stringValue?.contains("alertbridge ack 42") == true)
     }
 }
+
+/// Where the person paged looks next: a PagerDuty sender's own page for the problem.
+@Suite struct SourceViewTests {
+    @Test func aSendersClientURLIsOnEveryPage() throws {
+        var page = Pages.page()
+        #expect(PageText.sourceView(page) == nil && !PageText.body(page).contains("Source:"))
+        page.incident.incident.annotations["client"] = "Grafana"
+        page.incident.incident.annotations["client_url"] = "https://grafana.example.com/alerting/list"
+        #expect(PageText.body(page).contains("\nSource:   Grafana https://grafana.example.com/alerting/list\n"))
+        #expect(PageText.facts(page).last == PageText.Fact(name: "Source", value: "Grafana https://grafana.example.com/alerting/list"))
+        let fields = try #require(SlackMessage.payload(page)["blocks"]?[2]?["fields"]?.arrayValue).compactMap { $0["text"]?.stringValue }
+        #expect(fields.contains("*Source*\nGrafana https://grafana.example.com/alerting/list"), "\(fields)")
+    }
+}

@@ -162,12 +162,18 @@ import Testing
             #expect(try await store.incidents(.init(status: .all)).count == 1)
             #expect(incident.alertCount == 2 && incident.firingCount == 2)
 
-            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "acknowledge", "dedup_key": "zabbix-event-2"}"#)
-            #expect(try await store.incident(id: incident.id)?.incident.status == .acknowledged)
             _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "zabbix-event-1"}"#)
             let half = try #require(try await store.incident(id: incident.id))
-            #expect(half.incident.status == .acknowledged && half.incident.firingCount == 1, "the other event still fires")
-            #expect(half.alerts.map { "\($0.fingerprint):\($0.status.rawValue)" } == ["zabbix-event-1:resolved", "zabbix-event-2:firing"])
+            #expect(half.incident.status == .triggered && half.incident.firingCount == 1, "the other event still fires")
+            #expect(half.alerts.map { "\($0.fingerprint):\($0.status.rawValue)" }
+                    == ["pagerduty/zabbix-event-1:resolved", "pagerduty/zabbix-event-2:firing"], "the sender's key, in protected mode")
+            // A late acknowledge of the key that recovered stops no paging; the firing one's does.
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "acknowledge", "dedup_key": "zabbix-event-1"}"#)
+            #expect(try await store.incident(id: incident.id)?.incident.status == .triggered)
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "acknowledge", "dedup_key": "zabbix-event-2"}"#)
+            let acked = try #require(try await store.incident(id: incident.id))
+            #expect(acked.incident.status == .acknowledged)
+            #expect(acked.timeline.last?.detail == "acknowledged through the Events API (dedup_key zabbix-event-2)")
             _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "zabbix-event-2"}"#)
             let done = try #require(try await store.incident(id: incident.id)?.incident)
             #expect(done.status == .resolved && done.resolvedBy == "grafana")
@@ -184,18 +190,92 @@ import Testing
         }
     }
 
-    /// An ingest token names the key of a trigger it sent, not an incident: a resolve
-    /// whose dedup_key is another integration's incident key closes nothing.
+    /// An ingest token names the key of a trigger it sent, not an incident nor an alert of
+    /// another integration: neither the incident key nor the label fingerprint of a
+    /// native alert (the same value when no template names it) reaches it.
     @Test func aResolveNeverClosesAnIncidentItHasNoAlertIn() async throws {
         try await TestApp.run { client, store, _ in
-            let native = #"{"summary": "ICN1 down", "severity": "critical", "labels": {"alertname": "PopDown", "pop": "ICN1"}}"#
-            #expect(try await client.post("/api/v1/alerts", native).0 == .accepted)
-            let incident = try #require(try await store.incidents(.init(status: .open)).first)
-            for action in ["resolve", "acknowledge"] {
-                let event = #"{"routing_key": "any", "event_action": "\#(action)", "dedup_key": "\#(incident.dedupKey)"}"#
-                #expect(try await client.post("/v2/enqueue", event).0 == .accepted, "processed, as PagerDuty does")
+            for native in [#"{"summary": "ICN1 down", "severity": "critical", "labels": {"alertname": "PopDown", "pop": "ICN1"}}"#,
+                           #"{"summary": "disk full", "severity": "critical", "labels": {"alertname": "DiskFull", "host": "db1"}}"#] {
+                #expect(try await client.post("/api/v1/alerts", native).0 == .accepted)
             }
-            #expect(try await store.incident(id: incident.id)?.incident.status == .triggered)
+            for incident in try await store.incidents(.init(status: .open)) {
+                let fingerprints = try #require(try await store.incident(id: incident.id)).alerts.map(\.fingerprint)
+                for key in Set([incident.dedupKey] + fingerprints) {
+                    for action in ["resolve", "acknowledge"] {
+                        let event = #"{"routing_key": "any", "event_action": "\#(action)", "dedup_key": "\#(key)"}"#
+                        #expect(try await client.post("/v2/enqueue", event).0 == .accepted, "processed, as PagerDuty does")
+                    }
+                }
+            }
+            #expect(try await store.incidents(.init(status: .open)).map(\.status) == [.triggered, .triggered])
+        }
+    }
+
+    /// A PagerDuty key belongs to one service: another token's acknowledge and resolve of
+    /// the same key reach nothing, and its trigger of that key is another alert.
+    @Test func aKeyBelongsToTheTokenThatSentIt() async throws {
+        let tokens = [TokenConfig(name: "team-a", scopes: [.ingest], secret: "key-a"),
+                      TokenConfig(name: "team-b", scopes: [.ingest], secret: "key-b")]
+        try await TestApp.withApp(tokens: tokens) { client, app, _ in
+            #expect(try await client.post("/v2/enqueue", trigger(key: "backup", routingKey: "key-b")).0 == .accepted)
+            let incident = try #require(try await app.store.openIncident(dedupKey: "backup"))
+            for action in ["acknowledge", "resolve"] {
+                _ = try await client.post("/v2/enqueue", #"{"routing_key": "key-a", "event_action": "\#(action)", "dedup_key": "backup"}"#)
+            }
+            #expect(try await app.store.incident(id: incident.id)?.incident.status == .triggered)
+            // Team A's own trigger of the key is its own alert in the incident; its resolve
+            // recovers that one, and team B's still fires.
+            _ = try await client.post("/v2/enqueue", trigger(key: "backup", routingKey: "key-a"))
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "key-a", "event_action": "resolve", "dedup_key": "backup"}"#)
+            let detail = try #require(try await app.store.incident(id: incident.id))
+            #expect(detail.incident.status == .triggered)
+            #expect(detail.alerts.map { "\($0.fingerprint):\($0.status.rawValue)" }.sorted() == ["team-a/backup:resolved", "team-b/backup:firing"])
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "key-b", "event_action": "resolve", "dedup_key": "backup"}"#)
+            #expect(try await app.store.incident(id: incident.id)?.incident.status == .resolved)
+        }
+    }
+
+    /// After a resolve, a trigger is the problem back, as in PagerDuty, also when its
+    /// `timestamp` is older than the resolve (a sender stamping the problem's start).
+    @Test func aTriggerAfterAResolveFiresAgainWhateverItsTimestamp() async throws {
+        let rules = RuleSet(rules: [Rule(name: "default", policy: "cdn-performance", reopenWithin: .seconds(600))])
+        try await TestApp.run(rules: rules) { client, store, clock in
+            let event = #"""
+            {"routing_key": "k", "event_action": "trigger", "dedup_key": "ts-1",
+             "payload": {"summary": "origin 5xx", "source": "zabbix", "severity": "error", "timestamp": "2026-11-20T06:00:00Z"}}
+            """#
+            #expect(try await client.post("/v2/enqueue", event).0 == .accepted)
+            let id = try #require(try await store.openIncident(dedupKey: "ts-1")?.id)
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "k", "event_action": "resolve", "dedup_key": "ts-1"}"#)
+            #expect(try await store.incident(id: id)?.incident.status == .resolved)
+            clock.advance(by: .seconds(60))
+            #expect(try await client.post("/v2/enqueue", event).0 == .accepted)
+            #expect(try await store.incident(id: id)?.incident.status == .triggered, "reopened")
+        }
+    }
+
+    /// One key in two incidents (a template putting its events apart): a resolve recovers
+    /// each incident's own alert as that incident holds it.
+    @Test func aKeyInTwoIncidentsRecoversEachAsItsIncidentHoldsIt() async throws {
+        let rules = RuleSet(rules: [
+            Rule(name: "by-pop", dedupKey: try DedupKeyTemplate(parsing: "{{group}}"), policy: "cdn-performance"),
+        ])
+        try await TestApp.run(rules: rules) { client, store, _ in
+            for pop in ["PAR1", "PAR2"] {
+                let event = #"""
+                {"routing_key": "k", "event_action": "trigger", "dedup_key": "m-1",
+                 "payload": {"summary": "m-1 at \#(pop)", "source": "probe-\#(pop)", "severity": "error", "group": "\#(pop)"}}
+                """#
+                #expect(try await client.post("/v2/enqueue", event).0 == .accepted)
+            }
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "k", "event_action": "resolve", "dedup_key": "m-1"}"#)
+            for pop in ["PAR1", "PAR2"] {
+                let incident = try #require(try await store.incidents(.init(status: .all)).first { $0.dedupKey == pop })
+                let detail = try #require(try await store.incident(id: incident.id))
+                #expect(detail.incident.status == .resolved && detail.incident.resolvedBy == "probe-\(pop)")
+                #expect(detail.alerts.map { "\($0.summary) \($0.source) \($0.status.rawValue)" } == ["m-1 at \(pop) probe-\(pop) resolved"])
+            }
         }
     }
 

@@ -80,16 +80,20 @@ public struct Ingestor: Sendable {
         return firstIndex.map { outcomes[$0] }
     }
 
-    /// The recovery of an alert that `incidents` hold, reaching exactly those: routed as
-    /// its rules route it now, under each incident's own key (a template changed since, or
-    /// a key from before a template applied, would miss it).
-    func commitRecovery(_ alert: Alert, of incidents: [Incident], format: String) async throws {
+    /// The recovery of alerts as open incidents hold them, reaching exactly those: each
+    /// routed as its rules route it now, under its incident's own key (a template changed
+    /// since, or a key from before a template applied, would miss it).
+    func commitRecovery(_ held: [HeldAlert], format: String) async throws {
         metrics.received[format]?.increment()
-        let routes = rules.route(alert)
-        _ = try await store(incidents.map { incident in
-            var r = routes.first { $0.rule == incident.rule }
-                ?? RoutedAlert(alert: alert, rule: incident.rule, dedupKey: incident.dedupKey, policy: incident.policy)
-            r.dedupKey = incident.dedupKey
+        let now = clock.now()
+        _ = try await store(held.map { held in
+            let fired = held.alert
+            let alert = Alert(source: fired.source, status: .resolved, severity: fired.severity, summary: fired.summary,
+                              labels: fired.labels, annotations: fired.annotations, fingerprint: fired.fingerprint,
+                              startsAt: fired.startsAt, endsAt: now)
+            var r = rules.route(alert).first { $0.rule == held.incident.rule }
+                ?? RoutedAlert(alert: alert, rule: held.incident.rule, dedupKey: held.incident.dedupKey, policy: held.incident.policy)
+            r.dedupKey = held.incident.dedupKey
             addPolicies(&r)
             return r
         })

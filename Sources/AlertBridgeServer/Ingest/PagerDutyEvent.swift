@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeStore
 import Foundation
 
 /// `POST /v2/enqueue`: an event in PagerDuty's Events API v2 shape, so any tool that can
@@ -87,9 +88,8 @@ struct PagerDutyEvent: Decodable {
         return annotations.mapValues { IngestLimits.cut($0, toBytes: limits.maxAnnotationValueLength) }
     }
 
-    /// The alert a valid `trigger` stands for. Its fingerprint is the dedup key: one
-    /// PagerDuty key is one alert and one incident.
-    func alert(dedupKey: String, limits: IngestLimits) -> Alert {
+    /// The alert a valid `trigger` stands for: one per key and sender (``fingerprint(key:sender:)``).
+    func alert(dedupKey: String, sender: String, limits: IngestLimits) -> Alert {
         let p = payload!
         var labels: Labels = ["source": p.source!, "severity": p.severity!]
         if let v = p.component { labels["component"] = v }
@@ -103,8 +103,23 @@ struct PagerDutyEvent: Decodable {
         if summary != p.summary!, annotations["summary"] == nil {
             annotations["summary"] = IngestLimits.cut(p.summary!, toBytes: limits.maxAnnotationValueLength)
         }
-        return Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: summary,
-                     labels: labels, annotations: annotations, dedupKey: dedupKey, fingerprint: dedupKey,
-                     startsAt: p.timestamp.flatMap(RFC3339.parse))
+        var alert = Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: summary,
+                          labels: labels, annotations: annotations, dedupKey: dedupKey,
+                          fingerprint: Self.fingerprint(key: dedupKey, sender: sender), startsAt: p.timestamp.flatMap(RFC3339.parse))
+        alert.dropsLateCopies = false
+        return alert
+    }
+
+    /// The identity of the alert a key names: the key of one sender (its token's name, or
+    /// `pagerduty` in protected mode), as a PagerDuty key belongs to one service. With the
+    /// `/` it never equals a label fingerprint (hex), so an event cannot name another
+    /// integration's alert; another sender's trigger of the same key is another alert.
+    static func fingerprint(key: String, sender: String) -> String { "\(sender)/\(key)" }
+
+    /// An alert a build before ``fingerprint(key:sender:)`` opened from an event: the bare
+    /// key as its fingerprint, and only the labels an event gives.
+    static func isBareKeyAlert(_ alert: StoredAlert) -> Bool {
+        alert.labels["source"] == alert.source && alert.labels["severity"] != nil
+            && alert.labels.keys.allSatisfy { ["source", "severity", "component", "group", "class"].contains($0) }
     }
 }

@@ -44,11 +44,11 @@ struct PagerDutyRoutes {
         do {
             switch PagerDutyEvent.Action(rawValue: event.event_action!)! {
             case .trigger:
-                _ = try await ingestor.commit([event.alert(dedupKey: key, limits: ingestor.limits)], format: "pagerduty")
+                _ = try await ingestor.commit([event.alert(dedupKey: key, sender: by, limits: ingestor.limits)], format: "pagerduty")
             case .acknowledge:
                 try await acknowledge(key: key, by: by)
             case .resolve:
-                try await resolve(key: key)
+                try await resolve(key: key, by: by)
             }
         } catch let error as APIError where error.status == .serviceUnavailable {
             throw PagerDutyRefusal.unavailable(error.message)
@@ -72,14 +72,25 @@ struct PagerDutyRoutes {
         return token.name
     }
 
-    /// Acknowledges every open incident holding the key's alert (a `continue: true` rule
-    /// opens more than one). Like PagerDuty, an event for a key with nothing open, or one
-    /// already acknowledged, is still processed.
+    /// The sender's alert of the key, firing, with the open incidents holding it (a
+    /// `continue: true` rule opens more than one). A key that recovered names nothing: a
+    /// late acknowledge must not stop the paging for the alerts still firing.
+    private func firing(key: String, sender: String) async throws -> [HeldAlert] {
+        var held = try await store.openAlerts(fingerprint: PagerDutyEvent.fingerprint(key: key, sender: sender))
+        if held.isEmpty {
+            held = try await store.openAlerts(fingerprint: key).filter { PagerDutyEvent.isBareKeyAlert($0.alert) }
+        }
+        return held.filter { $0.alert.status == .firing }
+    }
+
+    /// Acknowledges the open incidents holding the sender's firing alert of the key. Like
+    /// PagerDuty, an event for a key with nothing open, or one already acknowledged, is
+    /// still processed.
     private func acknowledge(key: String, by: String) async throws {
-        for held in try await store.openAlerts(fingerprint: key) {
+        for held in try await firing(key: key, sender: by) {
             do {
-                _ = try await store.act(.acknowledge(by: by, note: "acknowledged through the Events API"), on: held.incident.id,
-                                        now: ingestor.clock.now())
+                _ = try await store.act(.acknowledge(by: by, note: "acknowledged through the Events API (dedup_key \(key))"),
+                                        on: held.incident.id, now: ingestor.clock.now())
                 ingestor.wake()
             } catch is IncidentAction.Refusal {
             }
@@ -91,13 +102,10 @@ struct PagerDutyRoutes {
     /// resolves as its rule's `resolve` says. An incident a rule's `dedup_key` template
     /// grouped several events into stays open while the others fire, and an event never
     /// closes an incident it has no alert in.
-    private func resolve(key: String) async throws {
-        let held = try await store.openAlerts(fingerprint: key)
-        guard let fired = held.first?.alert else { return }
-        let recovered = Alert(source: fired.source, status: .resolved, severity: fired.severity, summary: fired.summary,
-                              labels: fired.labels, annotations: fired.annotations, dedupKey: key, fingerprint: key,
-                              startsAt: fired.startsAt, endsAt: ingestor.clock.now())
-        try await ingestor.commitRecovery(recovered, of: held.map(\.incident), format: "pagerduty")
+    private func resolve(key: String, by: String) async throws {
+        let held = try await firing(key: key, sender: by)
+        guard !held.isEmpty else { return }
+        try await ingestor.commitRecovery(held, format: "pagerduty")
     }
 
     static func newDedupKey() -> String {
