@@ -46,6 +46,7 @@ public enum ConfigLoader: Sendable {
         var server = ServerConfigParser.Output()
         // A server file that does not parse may have moved the directories elsewhere.
         var directoriesKnown = true
+        let base = configPath.map { ($0 as NSString).deletingLastPathComponent } ?? ""
         if let configPath {
             let file = YAMLFile(path: configPath, log: serverLog, environment: environment)
             // Directories are relative to a missing file, so nothing else can be checked.
@@ -54,14 +55,13 @@ public enum ConfigLoader: Sendable {
                 throw ConfigError(problems: serverLog.sorted)
             }
             switch file.read(from: files.location(of: configPath)) {
-            case .node(let root): server = ServerConfigParser(file: file).parse(root)
+            case .node(let root): server = ServerConfigParser(file: file, directory: base, files: files).parse(root)
             case .empty: break
             case .failed:
                 server.declaredConnectors = nil
                 directoriesKnown = false
             }
         }
-        let base = configPath.map { ($0 as NSString).deletingLastPathComponent } ?? ""
         server.config.rulesDirectory = ConfigFiles.join(base, server.config.rulesDirectory)
         server.config.policiesDirectory = ConfigFiles.join(base, server.config.policiesDirectory)
 

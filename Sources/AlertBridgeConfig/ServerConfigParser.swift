@@ -1,9 +1,14 @@
 import AlertBridgeCore
+import Foundation
 import Yams
 
 /// Reads `alertbridge.yaml` into a `ServerConfig`, reporting problems as it goes.
 struct ServerConfigParser {
     let file: YAMLFile
+    /// The file's directory, which a relative `sqlite:` store is in, as `rules:` and
+    /// `policies:` are: a start from another directory must not open another, empty store.
+    var directory = ""
+    var files = ConfigFiles(currentDirectory: FileManager.default.currentDirectoryPath)
 
     struct Output {
         var config = ServerConfig()
@@ -15,6 +20,21 @@ struct ServerConfigParser {
 
     static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits", "delivery",
                        "heartbeats"]
+
+    /// A relative store path under this file's directory. Builds before read it from the
+    /// current directory: when only that file exists, the start stops and says where it is,
+    /// instead of opening an empty store beside this file (incidents, timers and pages gone).
+    private func sqlitePath(_ path: String, at node: Node) -> String {
+        let resolved = ConfigFiles.join(directory, path)
+        if resolved != path, !path.isEmpty, !files.isFile(resolved), files.isFile(path) {
+            file.report("""
+                store "sqlite:\(path)" is relative to this file's directory, so it is \(resolved), which does not \
+                exist; \(files.location(of: path)) does (where earlier builds looked): move it there, or write its \
+                absolute path
+                """, at: node)
+        }
+        return resolved
+    }
 
     func parse(_ root: Node) -> Output {
         var output = Output()
@@ -31,7 +51,9 @@ struct ServerConfigParser {
             }
         }
         if let node = fields["store"], let text = file.string(node) {
-            if ["sqlite:", "postgres://", "postgresql://"].contains(where: text.hasPrefix) {
+            if text.hasPrefix("sqlite:") {
+                output.config.store = "sqlite:" + sqlitePath(String(text.dropFirst("sqlite:".count)), at: node)
+            } else if ["postgres://", "postgresql://"].contains(where: text.hasPrefix) {
                 output.config.store = text
             } else {
                 file.report("unsupported store (expected sqlite:PATH or postgres://user@host:5432/db)", at: node)

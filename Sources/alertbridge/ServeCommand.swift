@@ -61,7 +61,8 @@ struct Serve: AsyncParsableCommand {
             switch location {
             case .sqlite(let path):
                 incidentStore = try await SQLiteStore.open(path: path, logger: logger)
-                logger.info("store ready", metadata: ["sqlite": "\(path)"])
+                // The absolute path: which file holds the incidents must never be a guess.
+                logger.info("store ready", metadata: ["sqlite": "\(URL(fileURLWithPath: path).standardizedFileURL.path)"])
             case .postgres(let location):
                 incidentStore = try await PostgresStore.open(location, logger: logger)
                 logger.info("store ready", metadata: ["postgres": "\(location)"])

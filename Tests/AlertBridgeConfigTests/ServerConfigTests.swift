@@ -47,6 +47,21 @@ import Testing
         #expect(loaded.server.connectors["console"]?.type == .console)
     }
 
+    /// A relative SQLite store is beside the file, as `rules:` and `policies:` are: started
+    /// from another directory, the server opens the same incidents, not a new empty file.
+    @Test func aRelativeSQLiteStoreIsInTheFilesDirectory() throws {
+        let server = "store: sqlite:ab.db\nrules: ../rules\npolicies: ../escalation-policies\n"
+        let fixture = try Fixture(["etc/alertbridge.yaml": server, "etc/ab.db": ""])
+        #expect(try fixture.load(configFile: "etc/alertbridge.yaml").server.store == "sqlite:etc/ab.db")
+        let absolute = try Fixture(["etc/alertbridge.yaml": "store: sqlite:/var/lib/ab.db\nrules: ../rules\npolicies: ../escalation-policies\n"])
+        #expect(try absolute.load(configFile: "etc/alertbridge.yaml").server.store == "sqlite:/var/lib/ab.db")
+        #expect(try Fixture(["alertbridge.yaml": "store: sqlite:ab.db\n"]).load().server.store == "sqlite:ab.db")
+        // Where an earlier build looked, and only there: the start stops and says so.
+        let moved = try Fixture(["etc/alertbridge.yaml": server, "ab.db": ""])
+        expectSingleProblem(moved.problems(configFile: "etc/alertbridge.yaml"), at: "etc/alertbridge.yaml:1:8",
+                            containing: #"store "sqlite:ab.db" is relative to this file's directory, so it is etc/ab.db, which does not exist"#)
+    }
+
     @Test func unsetVariableIsReportedAtItsValue() throws {
         let fixture = try Fixture(["alertbridge.yaml": """
             connectors:
