@@ -56,6 +56,8 @@ let package = Package(
             "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "alertbridge-bench", dependencies: [
             "AlertBridgeCore", "AlertBridgeStore", "AlertBridgeServer", "AlertBridgeNotify",

@@ -7,6 +7,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the alertbridge server.")
@@ -78,7 +79,12 @@ struct Serve: AsyncParsableCommand {
                                          deliveryLease: Dispatcher.lease(outlasting: loaded.server.delivery.timeout),
                                          heartbeats: loaded.server.heartbeats)
         do {
-            try await app.application(host: host, port: port, logger: logger).runService()
+            // As `runService()` runs the application, with SIGHUP taken care of beside it.
+            try await ServiceGroup(configuration: .init(
+                services: [.init(service: app.application(host: host, port: port, logger: logger)),
+                           // Done at shutdown; its end must not cancel the server's graceful one.
+                           .init(service: HangupSignal(logger: logger), successTerminationBehavior: .ignore)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
         } catch {
             try? await incidentStore.close()
             if let why = ListenAddress.bindFailure(error) {

@@ -59,4 +59,48 @@ struct ServeCommandTests {
             """), "\(result)")
         #expect(!result.stderr.contains("errno"), "\(result)")
     }
+
+    /// `kill -HUP` (a "reload" to Prometheus and Alertmanager) must not end the server on
+    /// the spot, which would cut pages in flight: it says it does not reload and goes on;
+    /// SIGTERM still stops it gracefully.
+    @Test("SIGHUP is logged and ignored; the server goes on, and SIGTERM stops it cleanly")
+    func aHangupDoesNotStopTheServer() async throws {
+        let dir = try TemporaryDirectory("alertbridge-serve-hup")
+        defer { dir.remove() }
+        try """
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+            """.write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+        let port = try freeLocalPort()
+        _ = FileManager.default.createFile(atPath: dir.path("log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path("log")))
+        defer { try? log.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Paths.alertbridgeBinary())
+        process.arguments = ["serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(port)",
+                             "--store", "sqlite:\(dir.path("alertbridge.db"))"]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        func healthy() async throws -> Bool? {
+            (try? await HTTP.send("GET", "http://127.0.0.1:\(port)/healthz"))?.status == 200 ? true : nil
+        }
+        _ = try await eventually("the server to answer /healthz") { _ in try await healthy() }
+
+        kill(process.processIdentifier, SIGHUP)
+        let said = try await eventually("the server to log the SIGHUP") { observed -> String? in
+            observed = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
+            return observed.contains("SIGHUP: alertbridge does not reload its configuration") ? observed : nil
+        }
+        #expect(process.isRunning, "\(said)")
+        #expect(try await healthy() == true)
+
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let output = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
+        #expect(output.contains("dispatcher stopped"), "a graceful stop: \(output)")
+    }
 }
