@@ -1,3 +1,4 @@
+import AlertBridgeConfig
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -13,17 +14,26 @@ struct AlertmanagerTests {
     /// `.ci/run` sets this so that a missing Alertmanager fails the run instead of skipping.
     static let requireAll = ProcessInfo.processInfo.environment["ALERTBRIDGE_REQUIRE_ALL"] == "1"
 
+    /// As the README configures it: a webhook receiver with an ingest token as its bearer
+    /// credentials, read from a file.
     @Test("two ICN1 edge hosts make one incident, which resolves only when both recover",
           .enabled(if: binary != nil || requireAll,
                    "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
           .timeLimit(.minutes(3)))
     func twoHostsOneIncident() async throws {
         let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
-        try await LiveServer.with { server in
+        let tokens = [TokenConfig(name: "alertmanager", scopes: [.ingest], secret: "am-ingest-secret"),
+                      TokenConfig(name: "noc", scopes: [.operate], secret: "noc-operate-secret")]
+        let secrets = try TemporaryDirectory("alertbridge-e2e-token")
+        defer { secrets.remove() }
+        try "am-ingest-secret\n".write(toFile: secrets.path("alertbridge-token"), atomically: true, encoding: .utf8)
+        try await LiveServer.with(tokens: tokens) { server in
             let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
                 webhook_configs:
                   - url: "\(server.baseURL)/api/v1/alertmanager"
                     send_resolved: true
+                    http_config:
+                      authorization: {credentials_file: "\(secrets.path("alertbridge-token"))"}
                 """)
             defer { alertmanager.stop() }
             let api = server.api

@@ -53,7 +53,8 @@ struct LiveServer: Sendable {
                 }
                 let base = "http://127.0.0.1:\(port)"
                 do {
-                    try await body(LiveServer(baseURL: base, api: API(baseURL: base)))
+                    let operate = tokens.first { $0.scopes.contains(.operate) }?.secret
+                    try await body(LiveServer(baseURL: base, api: API(baseURL: base, token: operate)))
                 } catch {
                     await serviceGroup.triggerGracefulShutdown()
                     _ = try? await group.waitForAll()
@@ -96,6 +97,8 @@ struct LiveServer: Sendable {
 /// The server's HTTP API as the tests use it.
 struct API: Sendable {
     let baseURL: String
+    /// Sent as the bearer token when the server has tokens: one with the operate scope.
+    var token: String?
 
     struct Incident: Decodable, Sendable {
         struct Alert: Decodable, Sendable {
@@ -143,13 +146,13 @@ struct API: Sendable {
     }()
 
     func incidents(status: String = "all") async throws -> [Incident] {
-        let response = try await HTTP.send("GET", baseURL + "/api/v1/incidents?status=\(status)")
+        let response = try await HTTP.send("GET", baseURL + "/api/v1/incidents?status=\(status)", token: token)
         try response.expect(200)
         return try Self.decoder.decode(IncidentList.self, from: response.body).incidents
     }
 
     func incident(_ id: Int64) async throws -> Incident {
-        let response = try await HTTP.send("GET", baseURL + "/api/v1/incidents/\(id)")
+        let response = try await HTTP.send("GET", baseURL + "/api/v1/incidents/\(id)", token: token)
         try response.expect(200)
         return try Self.decoder.decode(Incident.self, from: response.body)
     }
@@ -157,7 +160,7 @@ struct API: Sendable {
     /// Posts a JSON body to an ingest endpoint and expects 202.
     @discardableResult
     func ingest(_ path: String, _ body: Data) async throws -> Data {
-        let response = try await HTTP.send("POST", baseURL + path, body: body)
+        let response = try await HTTP.send("POST", baseURL + path, body: body, token: token)
         try response.expect(202)
         return response.body
     }

@@ -25,10 +25,11 @@ enum HTTP {
 
     private static let session = URLSession(configuration: .ephemeral)
 
-    static func send(_ method: String, _ url: String, body: Data? = nil) async throws -> Response {
+    static func send(_ method: String, _ url: String, body: Data? = nil, token: String? = nil) async throws -> Response {
         guard let target = URL(string: url) else { throw E2EError("invalid URL \(url)") }
         var request = URLRequest(url: target, timeoutInterval: 10)
         request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = body
