@@ -8,6 +8,9 @@ public enum EscalationPlanner {
     public enum PageReason: String, Sendable, Codable {
         case triggered, reopened, escalated, repeated, manual
         case ackTimeout = "ack_timeout"
+        /// A paging incident's severity rose into another policy (`severity_policies`),
+        /// whose tier 1 is paged at once. An earlier build reads it as `triggered`.
+        case severityRaised = "severity_raised"
         /// Notices to the tiers already paged.
         case acknowledged, resolved
     }

@@ -303,7 +303,7 @@ public enum IngestPlanner {
                     incident.escalation.earlierTiers += EscalationPlanner.pagedTiers(of: incident, policy: before)
                 }
                 incident.escalation.highestTier = 0
-                startEscalation(&incident, routed, now: now, reason: .escalated)
+                startEscalation(&incident, routed, now: now, reason: .severityRaised)
                 return true
             }
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
@@ -396,8 +396,10 @@ public enum IngestPlanner {
                     let severityBefore = incident.severity
                     incident.status = .triggered
                     incident.tier = 1
-                    // A new episode is as severe as what fires now, and runs that severity's policy.
+                    // A new episode is as severe as what fires now, runs that severity's policy
+                    // and is titled by it: its page says what fired again, not what fired first.
                     incident.severity = alert.severity
+                    incident.title = alert.summary
                     incident.acknowledgedAt = nil
                     incident.acknowledgedBy = nil
                     incident.resolvedAt = nil
@@ -469,7 +471,9 @@ public enum IngestPlanner {
             }
         }
 
-        /// Adds a firing alert to an open incident: counts, last seen, severity only upward.
+        /// Adds a firing alert to an open incident: counts, last seen, severity only upward. The
+        /// title is the summary of the alert that set the severity: a page for a PoP gone
+        /// critical says what is critical, not the warning it started as.
         mutating func merge(_ alert: Alert, into incident: inout Incident, now: Timestamp, announce: Bool = true) {
             incident.alertCount += 1
             incident.lastAlertAt = now
@@ -477,6 +481,7 @@ public enum IngestPlanner {
                 timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
                                               detail: "severity raised from \(incident.severity.rawValue) to \(alert.severity.rawValue)"))
                 incident.severity = alert.severity
+                incident.title = alert.summary
             }
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
             if alertStatus[key] != .firing {

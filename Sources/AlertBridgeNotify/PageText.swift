@@ -15,6 +15,7 @@ public enum PageText {
         case .acknowledged: prefix = "ACKNOWLEDGED "
         case .resolved: prefix = "RESOLVED "
         case .escalated, .repeated, .ackTimeout, .manual: prefix = "ESCALATED "
+        case .severityRaised: prefix = "RAISED "
         case .triggered, .reopened: prefix = ""
         }
         let whereText = place.isEmpty ? "" : place.joined(separator: " ") + ": "
@@ -67,6 +68,7 @@ public enum PageText {
         case .triggered: "new incident"
         case .reopened: "it fired again soon after resolving"
         case .escalated: "the previous tier did not acknowledge in time"
+        case .severityRaised: "its severity rose, and its new severity's policy pages from its first tier"
         case .repeated: "no tier acknowledged; the policy repeats"
         case .ackTimeout: "acknowledged but not resolved in time"
         case .manual: "escalated by hand"

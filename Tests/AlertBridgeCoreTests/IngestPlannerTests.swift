@@ -51,13 +51,20 @@ import Testing
 
     @Test func mergeRaisesSeverityButNeverLowersIt() {
         var w = World()
-        _ = apply([routed("edge-01", severity: .warning)], to: &w, at: t0)
-        _ = apply([routed("edge-01", severity: .critical)], to: &w, at: t0 + .seconds(10))
+        func routed(_ severity: Severity, _ summary: String) -> RoutedAlert {
+            var r = self.routed("edge-01", severity: severity)
+            r.alert.summary = summary
+            return r
+        }
+        _ = apply([routed(.warning, "p95 900ms at ICN1")], to: &w, at: t0)
+        _ = apply([routed(.critical, "p95 2.5s at ICN1")], to: &w, at: t0 + .seconds(10))
         #expect(w.incidents[1]?.severity == .critical)
-        _ = apply([routed("edge-01", severity: .info)], to: &w, at: t0 + .seconds(20))
+        _ = apply([routed(.info, "p95 300ms at ICN1")], to: &w, at: t0 + .seconds(20))
         #expect(w.incidents[1]?.severity == .critical)
         #expect(w.incidents[1]?.lastAlertAt == t0 + .seconds(20))
         #expect(w.timeline.contains { $0.detail == "severity raised from warning to critical" })
+        // The title follows the alert that set the severity; a lower one changes nothing.
+        #expect(w.incidents[1]?.title == "p95 2.5s at ICN1")
     }
 
     @Test func incidentResolvesOnlyWhenEveryAlertHasResolved() {
@@ -389,7 +396,7 @@ import Testing
         let now = try #require(plan.incidents.first)
         #expect(now.policy == "pop-outage" && now.severity == .critical)
         #expect(plan.policySnapshots[5] == outage)
-        #expect(plan.pages.map { "\($0.tierName):\($0.reason.rawValue)" } == ["noc-phone:escalated"])
+        #expect(plan.pages.map { "\($0.tierName):\($0.reason.rawValue)" } == ["noc-phone:severity_raised"])
         #expect(now.nextEscalationAt == t0 + .seconds(120 + 300))
         #expect(plan.timeline.contains { $0.detail == "critical: escalating by policy pop-outage instead of cdn-performance (severity_policies)" })
     }
@@ -482,12 +489,14 @@ import Testing
         incident.policy = "pop-outage"
         incident.status = .resolved
         incident.resolvedAt = t0 + .seconds(300)
+        incident.title = "SYD1 down"
         var again = routed(.warning)
         again.reopenWithin = .seconds(600)
         let plan = IngestPlanner.plan([again], current: [incident.dedupKey: incident], alertStatus: [:], now: t0 + .seconds(400))
         #expect(plan.outcomes.map(\.kind) == [.reopened])
         let now = try #require(plan.incidents.first)
         #expect(now.severity == .warning && now.policy == "cdn-performance")
+        #expect(now.title == "5xx at SYD1", "titled by what fired again")
         #expect(plan.timeline.map(\.detail).contains("fired again 1m40s after it resolved, now warning (was critical)"))
         #expect(plan.timeline.map(\.detail).contains(
             "warning: escalating by policy cdn-performance instead of pop-outage (severity_policies)"))

@@ -388,6 +388,10 @@ final class ScriptedConnector: Connector {
         #expect(PageText.subject(page(.triggered)) == "[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
         #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))
         #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))
+        // Not "escalated": nobody missed a page; the incident got worse.
+        #expect(PageText.subject(page(.severityRaised)).hasPrefix("RAISED [CRITICAL]"))
+        #expect(PageText.body(page(.severityRaised)).hasPrefix(
+            "Incident #42 needs tier 2 (rnd): its severity rose, and its new severity's policy pages from its first tier."))
     }
 
     @Test func bodySaysWhatWhereHowBadSinceWhenAndHowToAck() {

@@ -412,7 +412,7 @@ struct StoreConformance {
         let stored = try #require(try await store.incident(id: id)?.incident)
         #expect(stored.policy == "pop-outage" && stored.severity == .critical)
         #expect(try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(86_400), limit: 100)
-            .map { "\($0.tierName):\($0.event.rawValue)" } == ["noc-phone:escalated"])
+            .map { "\($0.tierName):\($0.event.rawValue)" } == ["noc-phone:severity_raised"])
         // Five minutes on (not cdn-performance's fifteen), its tier 2 is paged.
         _ = try await store.advanceEscalations(now: t0 + .seconds(360), limit: 10)
         #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100)
