@@ -12,7 +12,9 @@ public struct ConsoleConnector: Connector {
     public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
         let d = page.delivery
         let recipients = d.recipients.isEmpty ? "" : " to \(d.recipients.joined(separator: ", "))"
-        let header = "=== PAGE tier \(d.tier) (\(d.tierName))\(recipients) via \(d.connector): \(PageText.subject(page))"
+        // A notice calls nobody to act: it must not read as a page.
+        let kind = d.event == .acknowledged || d.event == .resolved ? "NOTICE" : "PAGE"
+        let header = "=== \(kind) tier \(d.tier) (\(d.tierName))\(recipients) via \(d.connector): \(PageText.subject(page))"
         write(header + "\n" + PageText.body(page) + "\n")
         return .toAll
     }

@@ -1,5 +1,6 @@
 import AlertBridgeCore
 @testable import AlertBridgeNotify
+import Foundation
 import Testing
 
 @Suite struct SlackPayloadTests {
@@ -135,5 +136,26 @@ import Testing
         #expect(PageText.facts(page).last == PageText.Fact(name: "Source", value: "Grafana https://grafana.example.com/alerting/list"))
         let fields = try #require(SlackMessage.payload(page)["blocks"]?[2]?["fields"]?.arrayValue).compactMap { $0["text"]?.stringValue }
         #expect(fields.contains("*Source*\nGrafana https://grafana.example.com/alerting/list"), "\(fields)")
+    }
+}
+
+/// The console connector: what a first run shows on the server's standard output.
+@Suite struct ConsoleOutputTests {
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var all: [String] = []
+        func add(_ text: String) { lock.withLock { all.append(text) } }
+        var text: [String] { lock.withLock { all } }
+    }
+
+    @Test func aPageSaysPageAndANoticeSaysNotice() async throws {
+        let lines = Lines()
+        let console = ConsoleConnector(write: { lines.add($0) })
+        _ = try await console.deliver(Pages.page(.triggered))
+        _ = try await console.deliver(Pages.page(.acknowledged, status: .acknowledged))
+        _ = try await console.deliver(Pages.page(.resolved, status: .resolved))
+        #expect(lines.text.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+            == ["=== PAGE", "=== NOTICE", "=== NOTICE"], "\(lines.text)")
+        #expect(lines.text[1].contains(": ACKNOWLEDGED [CRITICAL]"))
     }
 }
