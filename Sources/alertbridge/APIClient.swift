@@ -38,6 +38,12 @@ struct APIClient {
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
             throw Refused(body.map { body in body.field.map { "\($0): \(body.error)" } ?? body.error } ?? "HTTP \(status)")
         }
+        // Every answer of alertbridge is JSON: anything else is another server on that
+        // address (or a proxy's page), which must not end in a decoding error's dump.
+        let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? "no Content-Type"
+        guard type.lowercased().contains("json") else {
+            throw Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type)): is ALERTBRIDGE_URL right?")
+        }
         return data
     }
 

@@ -51,8 +51,14 @@ struct Report: AsyncParsableCommand {
     /// `1 of 2 paged, after p50 4m, ...`: timed from the first page, so only paged incidents count.
     static func describe(_ spread: IncidentReport.Spread?, of paged: Int) -> String {
         guard let spread else { return "0 of \(paged) paged" }
-        return "\(spread.count) of \(paged) paged, after p50 \(DurationText.format(spread.median)), "
-            + "p90 \(DurationText.format(spread.p90)), max \(DurationText.format(spread.max))"
+        return "\(spread.count) of \(paged) paged, after p50 \(seconds(spread.median)), "
+            + "p90 \(seconds(spread.p90)), max \(seconds(spread.max))"
+    }
+
+    /// A response time in whole seconds (at least 1s): `5m33s`, where milliseconds made
+    /// `1s38ms` read like 38 seconds. `--json` keeps the milliseconds.
+    static func seconds(_ d: Duration) -> String {
+        DurationText.format(.seconds(max(1, (d.milliseconds + 500) / 1000)))
     }
 
     static func json(_ report: IncidentReport, from: Timestamp, truncated: Bool, unreadable: Int) throws -> Data {

@@ -126,6 +126,9 @@ struct CLITests {
             #expect(report.stdout.contains("(1h): 1 (0 open, 1 resolved)"), "\(report)")
             #expect(report.stdout.contains("by severity   critical 1"), "\(report)")
             #expect(report.stdout.contains("acknowledged  1 of 1 paged, after p50"), "\(report)")
+            // Whole seconds for people: acknowledged within the second, not "38ms".
+            #expect(report.stdout.split(separator: "\n").filter { $0.hasPrefix("acknowledged") || $0.hasPrefix("resolved") }
+                .allSatisfy { !$0.contains("ms") && $0.contains("p50 ") }, "\(report)")
             let reportJSON = try await Self.cli("report", "--json", url: url)
             #expect(reportJSON.status == 0, "\(reportJSON)")
             let summary = try JSONSerialization.jsonObject(with: Data(reportJSON.stdout.utf8)) as? [String: Any]
@@ -352,6 +355,32 @@ struct CLITests {
             #expect(allowed.status == 0, "\(allowed)")
             #expect(allowed.stdout == "no open incidents\n", "\(allowed)")
         }
+    }
+
+    /// ALERTBRIDGE_URL pointing at another web server (a typo'd port): one line that says
+    /// so, not a decoding error's dump.
+    @Test("a server that is not alertbridge is named as such in one line")
+    func anotherServerIsNamed() async throws {
+        let root = try TemporaryDirectory("alertbridge-e2e-other-server")
+        defer { root.remove() }
+        try FileManager.default.createDirectory(atPath: root.path("api/v1"), withIntermediateDirectories: true)
+        try "<html>Grafana</html>".write(toFile: root.path("api/v1/incidents"), atomically: true, encoding: .utf8)
+        let port = try freeLocalPort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root.path(""), "\(port)"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        // SIGKILL: a SIGTERM the test runner ignores, its children ignore too.
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        let url = "http://127.0.0.1:\(port)"
+        _ = try await eventually("the other server to listen") { _ in
+            (try? await HTTP.send("GET", url + "/api/v1/incidents"))?.status == 200 ? true : nil
+        }
+        let result = try await Self.cli("incidents", url: url)
+        Self.expectOneLineRefusal(result, containing: "the server at \(url) does not answer as alertbridge does (HTTP 200, ")
+        #expect(result.stderr.hasSuffix("is ALERTBRIDGE_URL right?\n"), "\(result)")
     }
 
     @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")
