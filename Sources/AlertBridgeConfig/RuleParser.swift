@@ -13,6 +13,9 @@ struct RuleParser {
     private(set) var rules: [Rule] = []
     /// Where each rule name was first defined, for "duplicate" problems across files.
     private var definitions: [String: String] = [:]
+    /// The first rule that takes every alert and stops (no matchers, no `continue: true`),
+    /// with how many rules come after it across all files: those can never match.
+    private var catchAll: (name: String, node: Node, file: YAMLFile, rulesAfter: Int)?
 
     init(policyNames: Set<String>?, policiesDirectory: String) {
         self.policyNames = policyNames
@@ -29,8 +32,22 @@ struct RuleParser {
         // `rules:` with every rule commented out is an empty file, not a mistake.
         guard let list = top["rules"], !list.isNull, let items = file.list(list) else { return }
         for item in items {
-            if let rule = parseRule(item, in: file) { rules.append(rule) }
+            catchAll?.rulesAfter += 1
+            guard let rule = parseRule(item, in: file) else { continue }
+            rules.append(rule)
+            if catchAll == nil, rule.matchers.isEmpty, !rule.continue {
+                catchAll = (rule.name, item, file, 0)
+            }
         }
+    }
+
+    /// Called after the last file: a catch-all before other rules makes them unreachable,
+    /// which is never meant (a rule file named to sort before the others, a rule moved up).
+    func reportUnreachableRules() {
+        guard let catchAll, catchAll.rulesAfter > 0 else { return }
+        let after = catchAll.rulesAfter == 1 ? "the rule after it never matches" : "the \(catchAll.rulesAfter) rules after it never match"
+        catchAll.file.report("rule \"\(catchAll.name)\" matches every alert and has no continue: true, so \(after); put it last",
+                             at: catchAll.node)
     }
 
     private mutating func parseRule(_ node: Node, in file: YAMLFile) -> Rule? {

@@ -170,6 +170,10 @@ struct ServerConfigParser {
     private func tokens(_ items: [Node]) -> [TokenConfig] {
         var tokens: [TokenConfig] = []
         var seen: Set<String> = []
+        // Each secret (after `${VAR}` substitution) with the first token that has it: a
+        // request is matched to the first token presenting its secret, so a second token
+        // with the same secret would never be used and its scopes would silently not apply.
+        var secretOwners: [String: String] = [:]
         for item in items {
             let keys = ["name", "scopes", "secret"]
             guard let fields = file.fields(item, allowed: keys + ["rate_limit"], required: keys) else { continue }
@@ -199,6 +203,15 @@ struct ServerConfigParser {
             let secret = file.string(fields["secret"])
             if secret == "", let node = fields["secret"] {
                 file.report("the token secret is empty", at: node)
+            } else if let secret, let node = fields["secret"] {
+                // Never quote the secret: the problem names only the tokens.
+                if let owner = secretOwners[secret] {
+                    let this = name.map { "token \"\($0)\"" } ?? "this token"
+                    file.report("\(this) has the same secret as token \"\(owner)\"; "
+                                + "a request with it is always token \"\(owner)\", so give each token its own secret", at: node)
+                } else if let name {
+                    secretOwners[secret] = name
+                }
             }
             if let name, let scopes, let secret, !secret.isEmpty {
                 tokens.append(TokenConfig(name: name, scopes: scopes, secret: secret, rateLimit: rateLimit))

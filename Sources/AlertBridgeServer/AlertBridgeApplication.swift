@@ -59,14 +59,15 @@ public struct AlertBridgeApplication: Sendable {
         router.middlewares.add(JSONErrorMiddleware())
         let ingestor = ingestor()
         let ingest = router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator))
-        IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: ingest)
+        let refusals = IngestRefusalCounter<AppRequestContext>(rejected: metrics.rejected)
+        IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: ingest.group().add(middleware: refusals))
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
                         clock: clock, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
         IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
-            .register(on: router)
+            .register(on: router.group().add(middleware: refusals))
         HealthRoutes(store: store, metrics: metrics).register(on: router)
         return router
     }

@@ -11,6 +11,7 @@ public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let received: [String: CoreMetrics.Counter]
     let outcomes: [IngestOutcome.Kind: CoreMetrics.Counter]
+    /// Ingest requests refused with 400 or 413; counted only by ``IngestRefusalCounter``.
     let rejected: CoreMetrics.Counter
     let storeFailures: CoreMetrics.Counter
     let commitSeconds: CoreMetrics.Timer

@@ -180,7 +180,9 @@ struct SilenceCommand: AsyncParsableCommand {
             let data = try await request { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
             if output.json { return printRaw(data) }
             let s = try JSONDecoder().decode(View.self, from: data)
-            print("silence \(s.id) extended by \(by), \(s.status) until \(s.ends_at): \(s.matchers.joined(separator: " "))")
+            // A pending silence is pending until its start, not its end: say both.
+            let when = s.status == "pending" ? "pending from \(s.starts_at) until \(s.ends_at)" : "\(s.status) until \(s.ends_at)"
+            print("silence \(s.id) extended by \(by), \(when): \(s.matchers.joined(separator: " "))")
         }
 
         struct Extension: Encodable {

@@ -7,7 +7,8 @@ import Testing
 final class Fixture {
     let directory: String
 
-    /// A valid minimal setup: one policy `standard` on the console, one catch-all rule.
+    /// A valid minimal setup: one policy `standard` on the console, one catch-all rule, in a
+    /// file named to come after the rules a test adds (`rules/20-test.yaml`), as a catch-all must.
     static let baseFiles: [String: String] = [
         "escalation-policies/standard.yaml": """
             name: standard
@@ -16,7 +17,7 @@ final class Fixture {
                 notify: [{connector: console}]
                 escalate_after: 5m
             """,
-        "rules/10-base.yaml": """
+        "rules/90-base.yaml": """
             rules:
               - name: catch-all
                 policy: standard

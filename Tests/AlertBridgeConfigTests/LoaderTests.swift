@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func missingDirectoryIsOneProblem() throws {
-        let fixture = try Fixture(["rules/10-base.yaml": nil])
+        let fixture = try Fixture(["rules/90-base.yaml": nil])
         expectSingleProblem(fixture.problems(), at: "rules:1:1", containing: "the directory does not exist")
     }
 
@@ -40,7 +40,7 @@ import Testing
         let fixture = try Fixture([
             "alertbridge.yaml": "rules: mine\npolicies: [\n",
             "mine/10-a.yaml": "rules:\n  - {name: a, policy: elsewhere}\n",
-            "rules/10-base.yaml": nil, "escalation-policies/standard.yaml": nil,
+            "rules/90-base.yaml": nil, "escalation-policies/standard.yaml": nil,
         ])
         expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:3:1", containing: "YAML syntax error")
     }
@@ -66,12 +66,12 @@ import Testing
     /// No rule means every alert goes to the policy `default`: without it, nobody would
     /// ever be paged, and `check` says so instead of passing.
     @Test func noRuleAndNoDefaultPolicyIsAProblem() throws {
-        let empty = try Fixture(["rules/10-base.yaml": "# all rules commented out\n"])
+        let empty = try Fixture(["rules/90-base.yaml": "# all rules commented out\n"])
         expectSingleProblem(empty.problems(), at: "rules:1:1", containing: "no rule is loaded")
-        let noFiles = try Fixture(["rules/10-base.yaml": nil, "rules/README": "not yaml"])
+        let noFiles = try Fixture(["rules/90-base.yaml": nil, "rules/README": "not yaml"])
         expectSingleProblem(noFiles.problems(), at: "rules:1:1", containing: "a policy named default")
         let withDefault = try Fixture([
-            "rules/10-base.yaml": "rules: []\n",
+            "rules/90-base.yaml": "rules: []\n",
             "escalation-policies/default.yaml": Fixture.defaultPolicy,
         ])
         #expect(withDefault.problems() == [])

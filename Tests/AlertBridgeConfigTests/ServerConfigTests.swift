@@ -127,6 +127,24 @@ import Testing
         expectProblem(problems, at: "alertbridge.yaml:4:5", containing: "missing required key \"secret\"")
     }
 
+    /// A request is matched to the first token with its secret, so a second token with
+    /// the same secret would silently never be used; the problem never shows the secret.
+    @Test func aSecretSharedByTwoTokensIsReportedAtTheSecondAfterSubstitution() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            tokens:
+              - {name: monitoring, scopes: [ingest], secret: "${INGEST_TOKEN}"}
+              - {name: noc, scopes: [operate], secret: "${OPERATOR_TOKEN}"}
+              - {name: grafana, scopes: [ingest], secret: other}
+            """])
+        let problems = fixture.problems(environment: [
+            "INGEST_TOKEN": "s3cret-shared", "OPERATOR_TOKEN": "s3cret-shared",
+        ])
+        expectSingleProblem(problems, at: "alertbridge.yaml:3:44",
+                            containing: "token \"noc\" has the same secret as token \"monitoring\"; a request with it is always token \"monitoring\", so give each token its own secret")
+        #expect(!problems.joined().contains("s3cret-shared"))
+        #expect(fixture.problems(environment: ["INGEST_TOKEN": "one", "OPERATOR_TOKEN": "two"]).isEmpty)
+    }
+
     @Test func heartbeatsAreReadWithDefaults() throws {
         let fixture = try Fixture(["alertbridge.yaml": """
             heartbeats:

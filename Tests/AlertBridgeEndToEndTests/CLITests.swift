@@ -304,6 +304,29 @@ struct CLITests {
         }
     }
 
+    @Test("silence extend of a pending silence says when it starts; a past start with a duration is refused")
+    func pendingSilenceExtendAndPastStart() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            let added = try await Self.cli("silence", "add", "pop = NRT2", "--start", "2099-01-01T00:00:00Z", "--duration", "2h",
+                                           "--comment", "NRT2 planned work", url: url)
+            #expect(added.stdout == "silence 1 pending from 2099-01-01T00:00:00Z until 2099-01-01T02:00:00Z: pop=\"NRT2\"\n", "\(added)")
+            let extended = try await Self.cli("silence", "extend", "1", "--duration", "3h", "--by", "bob", url: url)
+            #expect(extended.status == 0, "\(extended)")
+            #expect(extended.stdout
+                    == "silence 1 extended by bob, pending from 2099-01-01T00:00:00Z until 2099-01-01T03:00:00Z: pop=\"NRT2\"\n",
+                    "\(extended)")
+
+            // A pasted date: the window is over, so nothing is silenced from now instead.
+            Self.expectOneLineRefusal(
+                try await Self.cli("silence", "add", "pop = ICN1", "--start", "2020-11-29T06:00:00Z", "--duration", "2h",
+                                   "--comment", "ICN1 fibre maintenance", url: url),
+                containing: "starts_at: is in the past (2020-11-29T06:00:00Z); with duration, give a start from now on, or leave it out to start now")
+            #expect(try await Self.cli("silence", "list", "--status", "all", url: url).stdout.split(separator: "\n").count == 2,
+                    "only the pending silence")
+        }
+    }
+
     @Test("heartbeats lists each configured monitor: waiting, then up after its ping")
     func heartbeatList() async throws {
         let heartbeats = [Heartbeat(name: "prometheus-apac", timeout: .seconds(3600)),

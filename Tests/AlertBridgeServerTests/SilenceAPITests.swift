@@ -167,6 +167,38 @@ import Testing
         }
     }
 
+    /// A past start with a duration is a window that is already (partly) over, usually a
+    /// pasted date: refused, where it used to silence from now. With `ends_at` the end the
+    /// operator wrote still holds, so the silence simply starts now.
+    @Test func aPastStartWithADurationIsRefusedButWithAnEndStartsNow() async throws {
+        try await TestApp.run { client, store, clock in
+            let (status, answer, _) = try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1"], "starts_at": "2026-11-23T06:00:00Z", "duration": "2h", "by": "alice", "comment": "pasted"}
+                """)
+            #expect(status == .badRequest)
+            #expect(answer["field"] as? String == "starts_at")
+            #expect(answer["error"] as? String
+                    == "is in the past (2026-11-23T06:00:00Z); with duration, give a start from now on, or leave it out to start now")
+            #expect(try await store.silences(SilenceQuery(status: .all, now: clock.now())).isEmpty)
+
+            // The current second, as `date -u` prints it a moment later, is now.
+            let (justNow, silence, _) = try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1"], "starts_at": "2026-11-23T18:04:30Z", "duration": "2h", "by": "alice", "comment": "now"}
+                """)
+            #expect(justNow == .created)
+            #expect(silence["starts_at"] as? String == "2026-11-23T18:05:00Z")
+            #expect(silence["ends_at"] as? String == "2026-11-23T20:05:00Z")
+
+            let (withEnd, ending, _) = try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = NRT2"], "starts_at": "2026-11-23T06:00:00Z", "ends_at": "2026-11-23T22:00:00Z",
+                 "by": "alice", "comment": "until tonight"}
+                """)
+            #expect(withEnd == .created)
+            #expect(ending["starts_at"] as? String == "2026-11-23T18:05:00Z")
+            #expect(ending["ends_at"] as? String == "2026-11-23T22:00:00Z")
+        }
+    }
+
     @Test func aFutureWindowIsPendingAndHoldsNothingYet() async throws {
         try await TestApp.run { client, _, clock in
             let (status, silence, _) = try await client.post("/api/v1/silences", """

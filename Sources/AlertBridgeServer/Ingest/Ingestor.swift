@@ -38,26 +38,14 @@ public struct Ingestor: Sendable {
 
     /// Native alerts: a JSON object answers an object, an array answers an array.
     func native(_ body: ByteBuffer) async throws -> Response {
-        let decoded: (alerts: [Alert], isArray: Bool)
-        do {
-            decoded = try IngestJSON.nativeAlerts(from: body, limits: limits)
-        } catch {
-            metrics.rejected.increment()
-            throw error
-        }
+        let decoded = try IngestJSON.nativeAlerts(from: body, limits: limits)
         let outcomes = try await commit(decoded.alerts, format: "native")
         return IngestAnswer.response(outcomes, single: !decoded.isArray)
     }
 
     /// Alertmanager webhook v4.
     func alertmanager(_ body: ByteBuffer) async throws -> Response {
-        let alerts: [Alert]
-        do {
-            alerts = try IngestJSON.alertmanagerAlerts(from: body, limits: limits)
-        } catch {
-            metrics.rejected.increment()
-            throw error
-        }
+        let alerts = try IngestJSON.alertmanagerAlerts(from: body, limits: limits)
         let outcomes = try await commit(alerts, format: "alertmanager")
         return IngestAnswer.response(outcomes)
     }

@@ -35,6 +35,8 @@ struct SilenceRoutes {
     }
 
     static let maxMatchers = 32
+    /// How far in the past a start given with a duration may be and still mean "now".
+    static let pastStartSlack: Duration = .seconds(60)
 
     func register(on router: some RouterMethods<AppRequestContext>) {
         router.get("/api/v1/silences") { request, _ in
@@ -149,7 +151,14 @@ struct SilenceRoutes {
             guard let at = RFC3339.parse(text) else {
                 throw APIError.badRequest("must be an RFC 3339 time such as 2026-11-30T02:00:00Z", field: "starts_at")
             }
-            start = max(at, now)  // a start in the past is now
+            // With a duration, a past start means a window that is (partly) over, usually a
+            // pasted date: counting the duration from now would silence hours nobody asked
+            // for. A minute's slack lets `--start "$(date -u +%FT%TZ)"` and skewed clocks through.
+            if body.duration != nil, body.ends_at == nil, at < now - Self.pastStartSlack {
+                throw APIError.badRequest("is in the past (\(text)); with duration, give a start from now on, or leave it out to start now",
+                                          field: "starts_at")
+            }
+            start = max(at, now)  // a start in the past is now (with ends_at, the end still holds)
         }
         let end: Timestamp
         switch try Self.end(ends_at: body.ends_at, duration: body.duration) {
