@@ -201,7 +201,11 @@ public struct Dispatcher: Service {
                 outcome = .failed(reason: "incident \(delivery.incidentID) no longer exists")
             }
         } else {
-            outcome = .failed(reason: "connector \"\(delivery.connector)\" is not configured")
+            // Taken out of alertbridge.yaml since the page was decided, or not yet in this
+            // instance's during a rolling change: retried like an outage, so another
+            // instance that has it, or a restart with it, sends the page before max_age.
+            outcome = decide(.transient("connector \"\(delivery.connector)\" is not configured on this instance", retryAfter: nil),
+                             for: delivery)
         }
         outcome = outcome.aboutRefusedRecipients(of: delivery)
         let counters = metrics.of(delivery.connector)

@@ -283,11 +283,21 @@ final class ScriptedConnector: Connector {
         }
     }
 
-    @Test func anUnknownConnectorFailsAtOnce() async throws {
+    /// A connector taken out of alertbridge.yaml while a page to it was queued (or not yet
+    /// in this instance's during a rolling change): retried, so a restart with it, or an
+    /// instance that has it, sends the page, instead of it being lost for good.
+    @Test func aConnectorNotConfiguredHereIsRetriedUntilOneThatHasItSendsIt() async throws {
         try await withIncident { (store: any IncidentStore, id: Int64) async throws in
-            try await dispatcher(store, ["mail": ScriptedConnector()], ManualClock(t0)).tick()
+            let clock = ManualClock(t0)
+            try await dispatcher(store, ["mail": ScriptedConnector()], clock).tick()
             let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
-            #expect(failures.map(\.detail) == ["tier 1 via chat: connector \"chat\" is not configured"])
+            #expect(failures.map(\.detail) == ["tier 1 via chat: connector \"chat\" is not configured on this instance; retrying"])
+            clock.advance(by: .seconds(120))
+            let chat = ScriptedConnector()
+            try await dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock).tick()
+            #expect(chat.delivered.withLock { $0.count } == 1)
+            #expect(try #require(try await store.incident(id: id)).timeline.last?.detail
+                    == "tier 1 via chat: delivered the page on attempt 2")
         }
     }
 
