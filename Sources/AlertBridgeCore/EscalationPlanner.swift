@@ -87,16 +87,17 @@ public enum EscalationPlanner {
             d.incident.nextEscalationAt = nil
             return d
         }
+        // Before an auto-resolve: after a stop that outlasted both, the breaches still count.
+        checkSLA(policy: policy, now: now, into: &d)
         if let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after {
             d.incident.status = .resolved
             d.incident.resolvedAt = now
             d.incident.resolvedBy = engine
             d.incident.firingCount = 0
             d.incident.nextEscalationAt = nil
-            d.timeline.append(entry(d, now, .resolved, "no new alert for \(DurationText.format(after)) (auto_resolve_after)"))
+            d.timeline.append(entry(d, now, .resolved, autoResolved(after: after, quiet: .milliseconds(now.milliseconds - incident.lastAlertAt.milliseconds))))
             return d
         }
-        checkSLA(policy: policy, now: now, into: &d)
         var e = d.incident.escalation
         if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
            let ackAt = d.incident.acknowledgedAt, now >= ackAt + timeout {
@@ -176,6 +177,15 @@ public enum EscalationPlanner {
             d.timeline.append(entry(d, now, .alert, "still silenced: nobody is paged before \(RFC3339.format(end))"))
         }
         d.incident.escalation.heldUntil = end
+    }
+
+    /// How long no alert came, and, when the check ran well after the deadline (alertbridge
+    /// was stopped), that the silence may be alertbridge's own: senders could not reach it.
+    static func autoResolved(after: Duration, quiet: Duration) -> String {
+        guard quiet - after >= .seconds(30) else { return "no new alert for \(DurationText.format(after)) (auto_resolve_after)" }
+        let seconds = Duration.seconds(quiet.milliseconds / 1000)
+        return "no new alert for \(DurationText.format(seconds)) (auto_resolve_after \(DurationText.format(after)); "
+            + "checked late: alertbridge was not running, so senders may not have reached it)"
     }
 
     /// `alertbridge escalate ID`: page the next tier now.

@@ -381,6 +381,8 @@ public struct Delivery: Sendable, Equatable {
     private func staleNotice(_ incident: Incident) -> String? {
         if step <= incident.escalation.episodeStart { return "the incident has opened again since" }
         if event == .acknowledged && incident.status == .triggered { return "the acknowledgement has ended since" }
+        // After an outage the resolve notice may have gone first: ACKNOWLEDGED must not be the last word.
+        if event == .acknowledged && incident.status == .resolved { return "the incident is resolved since" }
         return nil
     }
 

@@ -161,6 +161,21 @@ import Testing
         #expect(d.timeline.map(\.detail) == ["no new alert for 4h (auto_resolve_after)"])
     }
 
+    /// alertbridge was stopped past both the SLA deadlines and `auto_resolve_after`: the
+    /// breaches still count, and the auto-resolve says it was checked late (the monitors
+    /// may have been sending to a server that was not there).
+    @Test func aLateAutoResolveStillCountsTheSLAAndSaysItIsLate() {
+        let p = policy(autoResolve: .seconds(120), sla: .init(acknowledgeWithin: .seconds(30), resolveWithin: .seconds(90)))
+        let i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let d = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(216))
+        #expect(d.incident.status == .resolved)
+        #expect(d.slaBreaches == ["acknowledge", "resolve"])
+        #expect(d.timeline.map(\.detail) == [
+            "SLA: not acknowledged within 30s", "SLA: not resolved within 1m30s",
+            "no new alert for 3m36s (auto_resolve_after 2m; checked late: alertbridge was not running, so senders may not have reached it)",
+        ])
+    }
+
     @Test func slaBreachesAreRecordedOnce() throws {
         let p = policy(repeat: 0, sla: .init(acknowledgeWithin: minutes(10), resolveWithin: minutes(60)))
         let started = EscalationPlanner.start(incident, policy: p, now: t0).incident

@@ -115,7 +115,7 @@ struct AlertmanagerTests {
             try await alertmanager.post([alert])
             let opened = try await eventually("an incident from Alertmanager's PagerDuty event") { observed in
                 let all = try await api.incidents(status: "all")
-                observed = "\(all.map { "#\($0.id) \($0.dedupKey) \($0.status)" })"
+                observed = "\(all.map { "#\($0.id) \($0.dedupKey) \($0.status)" }); Alertmanager's log:\n\(alertmanager.log)"
                 return all.first
             }
             #expect(opened.title.hasSuffix("…") && summary.hasPrefix(opened.title.dropLast()), "cut, not refused: \(opened.title)")
@@ -204,6 +204,9 @@ final class Alertmanager {
         }
         throw E2EError("Alertmanager did not start:\n\(failures.joined(separator: "\n---\n"))")
     }
+
+    /// What Alertmanager logged so far (its notification errors, for a failing test).
+    var log: String { (try? String(contentsOfFile: directory.path("alertmanager.log"), encoding: .utf8)) ?? "" }
 
     /// Posts alerts to `/api/v2/alerts`.
     func post(_ alerts: [[String: Any]]) async throws {

@@ -203,6 +203,11 @@ final class ScriptedConnector: Connector {
         #expect(page(step: 4).overtaken(by: incident) == nil)
         #expect(page(step: 5, .ackTimeout).overtaken(by: incident) == nil)
         #expect(page(step: 4, .acknowledged).overtaken(by: incident) == "the acknowledgement has ended since")
+        // Resolved while an outage held the acknowledge notice: RESOLVED may have gone
+        // first, and ACKNOWLEDGED must not be the last word.
+        incident.status = .resolved
+        #expect(page(step: 5, .acknowledged).overtaken(by: incident) == "the incident is resolved since")
+        #expect(page(step: 5, .resolved).overtaken(by: incident) == nil)
     }
 
     /// Chat was down while the incident was acknowledged, resolved and fired again: when
