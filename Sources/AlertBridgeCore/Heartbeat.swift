@@ -38,7 +38,7 @@ public struct Heartbeat: Sendable, Equatable {
     /// The alert of a missed heartbeat: firing since it expired at `expiredAt`.
     public func missed(expiredAt: Timestamp) -> Alert {
         Alert(source: "alertbridge", status: .firing, severity: severity,
-              summary: "heartbeat \(name) missed: no ping for \(DurationText.format(timeout))",
+              summary: "heartbeat \(name) missed: no ping within its \(DurationText.format(timeout)) timeout",
               labels: alertLabels, fingerprint: fingerprint, startsAt: expiredAt)
     }
 

@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import Foundation
 
 /// The plain-text wording of a page, shared by every connector that sends text.
 ///
@@ -77,7 +78,9 @@ public enum PageText {
         }
     }
 
+    /// A whole number as it is; anything else to four significant digits (`0.09262`, not
+    /// `0.092622568134057`): a page is read, not parsed.
     static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
     }
 }

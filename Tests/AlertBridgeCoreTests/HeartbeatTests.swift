@@ -27,7 +27,7 @@ import Testing
         #expect(missed.labels == ["alertname": "HeartbeatMissed", "heartbeat": "prometheus-apac", "region": "apac",
                                   "service": "monitoring"])
         #expect(missed.fingerprint == back.fingerprint)  // the recovery resolves the miss
-        #expect(missed.summary == "heartbeat prometheus-apac missed: no ping for 5m")
+        #expect(missed.summary == "heartbeat prometheus-apac missed: no ping within its 5m timeout")
         #expect(missed.severity == .critical)
         #expect(missed.startsAt == t0 && back.endsAt == t0 + .seconds(60))
     }

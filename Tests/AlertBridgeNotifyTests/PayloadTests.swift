@@ -159,3 +159,13 @@ import Testing
         #expect(lines.text[1].contains(": ACKNOWLEDGED [CRITICAL]"))
     }
 }
+
+/// A measured value as a page shows it.
+@Suite struct MeasuredValueTests {
+    @Test func fourSignificantDigitsAndWholeNumbersAsTheyAre() {
+        #expect(PageText.format(0.092622568134057) == "0.09262")
+        #expect(PageText.format(1400) == "1400")
+        #expect(PageText.format(2.5) == "2.5")
+        #expect(PageText.format(1234.56) == "1235")
+    }
+}

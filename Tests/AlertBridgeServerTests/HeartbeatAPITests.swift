@@ -37,7 +37,7 @@ import Testing
             #expect(try await monitor.tick().missed == 0)
             let open = try await incidents(client, status: "open")
             #expect(open.count == 1)
-            #expect(open.first?["title"] as? String == "heartbeat prometheus-apac missed: no ping for 5m")
+            #expect(open.first?["title"] as? String == "heartbeat prometheus-apac missed: no ping within its 5m timeout")
             #expect(open.first?["labels"] as? [String: String]
                     == ["alertname": "HeartbeatMissed", "heartbeat": "prometheus-apac", "region": "apac"])
             #expect(open.first?["severity"] as? String == "critical")
