@@ -27,17 +27,19 @@ public enum ConfigLoader: Sendable {
     /// `configFile` nil → `./alertbridge.yaml` if it exists, else defaults. Rule and policy
     /// directories are relative to the server file's directory (or the current directory).
     /// Throws every problem found, not only the first.
+    /// - Parameter storeOverridden: `serve --store` names the store, so the file's is not checked.
     public static func load(
-        configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+        configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        storeOverridden: Bool = false
     ) throws(ConfigError) -> LoadedConfig {
         try load(configFile: configFile, environment: environment,
-                 currentDirectory: FileManager.default.currentDirectoryPath)
+                 currentDirectory: FileManager.default.currentDirectoryPath, storeOverridden: storeOverridden)
     }
 
     /// `currentDirectory` lets tests resolve relative paths without `chdir`, which would
     /// race with other tests running in the same process.
     static func load(
-        configFile: String?, environment: [String: String], currentDirectory: String
+        configFile: String?, environment: [String: String], currentDirectory: String, storeOverridden: Bool = false
     ) throws(ConfigError) -> LoadedConfig {
         let files = ConfigFiles(currentDirectory: currentDirectory)
         let serverLog = ProblemLog(), rulesLog = ProblemLog(), policiesLog = ProblemLog()
@@ -55,7 +57,8 @@ public enum ConfigLoader: Sendable {
                 throw ConfigError(problems: serverLog.sorted)
             }
             switch file.read(from: files.location(of: configPath)) {
-            case .node(let root): server = ServerConfigParser(file: file, directory: base, files: files).parse(root)
+            case .node(let root):
+                server = ServerConfigParser(file: file, directory: base, files: files, checksMovedStore: !storeOverridden).parse(root)
             case .empty: break
             case .failed:
                 server.declaredConnectors = nil

@@ -9,6 +9,8 @@ struct ServerConfigParser {
     /// `policies:` are: a start from another directory must not open another, empty store.
     var directory = ""
     var files = ConfigFiles(currentDirectory: FileManager.default.currentDirectoryPath)
+    /// False when `serve --store` overrides the file's store, which then does not matter.
+    var checksMovedStore = true
 
     struct Output {
         var config = ServerConfig()
@@ -25,8 +27,10 @@ struct ServerConfigParser {
     /// current directory: when only that file exists, the start stops and says where it is,
     /// instead of opening an empty store beside this file (incidents, timers and pages gone).
     private func sqlitePath(_ path: String, at node: Node) -> String {
+        // What is no file path stays as written, for the store to refuse with its reason.
+        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return path }
         let resolved = ConfigFiles.join(directory, path)
-        if resolved != path, !path.isEmpty, !files.isFile(resolved), files.isFile(path) {
+        if checksMovedStore, resolved != path, !files.isFile(resolved), files.isFile(path) {
             file.report("""
                 store "sqlite:\(path)" is relative to this file's directory, so it is \(resolved), which does not \
                 exist; \(files.location(of: path)) does (where earlier builds looked): move it there, or write its \

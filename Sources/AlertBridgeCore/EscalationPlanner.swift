@@ -87,9 +87,11 @@ public enum EscalationPlanner {
             d.incident.nextEscalationAt = nil
             return d
         }
-        // Before an auto-resolve: after a stop that outlasted both, the breaches still count.
-        checkSLA(policy: policy, now: now, into: &d)
-        if let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after {
+        // Before an auto-resolve, as of when it was due: after a stop that outlasted both, the
+        // breaches before it still count, and none after it does.
+        let resolvesAt = policy.autoResolveAfter.map { incident.lastAlertAt + $0 }
+        checkSLA(policy: policy, now: resolvesAt.map { min(now, $0) } ?? now, into: &d)
+        if let after = policy.autoResolveAfter, let resolvesAt, now >= resolvesAt {
             d.incident.status = .resolved
             d.incident.resolvedAt = now
             d.incident.resolvedBy = engine
@@ -185,7 +187,7 @@ public enum EscalationPlanner {
         guard quiet - after >= .seconds(30) else { return "no new alert for \(DurationText.format(after)) (auto_resolve_after)" }
         let seconds = Duration.seconds(quiet.milliseconds / 1000)
         return "no new alert for \(DurationText.format(seconds)) (auto_resolve_after \(DurationText.format(after)); "
-            + "checked late: alertbridge was not running, so senders may not have reached it)"
+            + "checked late: alertbridge was stopped or behind, so senders may not have reached it)"
     }
 
     /// `alertbridge escalate ID`: page the next tier now.

@@ -78,9 +78,15 @@ public enum PageText {
         }
     }
 
-    /// A whole number as it is; anything else to four significant digits (`0.09262`, not
-    /// `0.092622568134057`): a page is read, not parsed.
+    /// As a person reads it, not as a parser would: whole from 1,000 on (`15235`), two
+    /// decimals from 1 (`100.04`, `1.4`), three significant digits below (`0.0926`, not
+    /// `0.092622568134057`).
     static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
+        guard value.isFinite else { return String(value) }
+        if value == value.rounded() || abs(value) >= 1000, abs(value) < 1e15 { return String(Int64(value.rounded())) }
+        guard abs(value) >= 1 else { return String(format: "%.3g", value) }
+        var text = String(format: "%.2f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text
     }
 }

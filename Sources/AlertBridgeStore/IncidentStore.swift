@@ -148,13 +148,13 @@ public struct SilenceQuery: Sendable, Equatable {
     }
 }
 
-/// An alert as stored inside its incident: the latest copy and how often it came.
 /// An alert with the open incident that holds it.
 public struct HeldAlert: Sendable, Equatable {
     public var incident: Incident
     public var alert: StoredAlert
 }
 
+/// An alert as stored inside its incident: the latest copy and how often it came.
 public struct StoredAlert: Sendable, Equatable {
     public var fingerprint: String
     public var status: AlertStatus

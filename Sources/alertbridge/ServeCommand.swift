@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = .info
         let loaded: LoadedConfig
         do {
-            loaded = try ConfigLoader.load(configFile: config)
+            loaded = try ConfigLoader.load(configFile: config, storeOverridden: store != nil)
         } catch {
             throw fail("configuration has problems:\n\(error)")
         }

@@ -60,6 +60,13 @@ import Testing
         let moved = try Fixture(["etc/alertbridge.yaml": server, "ab.db": ""])
         expectSingleProblem(moved.problems(configFile: "etc/alertbridge.yaml"), at: "etc/alertbridge.yaml:1:8",
                             containing: #"store "sqlite:ab.db" is relative to this file's directory, so it is etc/ab.db, which does not exist"#)
+        // Unless `serve --store` names the store; and what is no file path stays for the store to refuse.
+        #expect(throws: Never.self) {
+            try ConfigLoader.load(configFile: "etc/alertbridge.yaml", environment: [:], currentDirectory: moved.directory,
+                                  storeOverridden: true)
+        }
+        let memory = try Fixture(["etc/alertbridge.yaml": "store: \"sqlite::memory:\"\nrules: ../rules\npolicies: ../escalation-policies\n"])
+        #expect(try memory.load(configFile: "etc/alertbridge.yaml").server.store == "sqlite::memory:")
     }
 
     @Test func unsetVariableIsReportedAtItsValue() throws {

@@ -172,8 +172,18 @@ import Testing
         #expect(d.slaBreaches == ["acknowledge", "resolve"])
         #expect(d.timeline.map(\.detail) == [
             "SLA: not acknowledged within 30s", "SLA: not resolved within 1m30s",
-            "no new alert for 3m36s (auto_resolve_after 2m; checked late: alertbridge was not running, so senders may not have reached it)",
+            "no new alert for 3m36s (auto_resolve_after 2m; checked late: alertbridge was stopped or behind, so senders may not have reached it)",
         ])
+    }
+
+    /// Due to auto-resolve before its SLA deadline, checked after it: no breach, since it
+    /// would have closed in time had the engine run then.
+    @Test func aLateAutoResolveDueBeforeTheDeadlineBreachesNothing() {
+        let p = policy(autoResolve: .seconds(300), sla: .init(resolveWithin: .seconds(1800)))
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        i.lastAlertAt = t0 + .seconds(1470)  // due to resolve at 29m30s
+        let d = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(1860))
+        #expect(d.incident.status == .resolved && d.slaBreaches.isEmpty)
     }
 
     @Test func slaBreachesAreRecordedOnce() throws {

@@ -6,6 +6,14 @@ import Testing
 /// `alertbridge serve` refusing to start, as an operator sees it.
 @Suite("alertbridge serve")
 struct ServeCommandTests {
+    /// An `alertbridge.yaml` naming the shipped rules and policies by absolute path.
+    static func writeServerFile(in dir: TemporaryDirectory) throws {
+        try """
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+            """.write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+    }
+
     /// After a rollback to an older build, the store a newer build migrated is refused with
     /// one line that says what to do, exit 1, and the file is left as it was.
     @Test("a store migrated by a newer build is refused at start with one line")
@@ -18,10 +26,7 @@ struct ServeCommandTests {
         let raw = try await SQLiteWorker.open(path: database)
         try await raw.run { try $0.run("INSERT INTO schema_migrations VALUES (?, 0)", [.integer(newer)]) }
         try await raw.close()
-        try """
-            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
-            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
-            """.write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+        try Self.writeServerFile(in: dir)
 
         let result = try await run(try Paths.alertbridgeBinary(), [
             "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())",
@@ -41,10 +46,7 @@ struct ServeCommandTests {
     func aTakenPortIsRefused() async throws {
         let dir = try TemporaryDirectory("alertbridge-serve-taken")
         defer { dir.remove() }
-        try """
-            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
-            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
-            """.write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+        try Self.writeServerFile(in: dir)
         let taken = try ListeningSocket()
         defer { taken.close() }
 
@@ -67,10 +69,7 @@ struct ServeCommandTests {
     func aHangupDoesNotStopTheServer() async throws {
         let dir = try TemporaryDirectory("alertbridge-serve-hup")
         defer { dir.remove() }
-        try """
-            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
-            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
-            """.write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+        try Self.writeServerFile(in: dir)
         let port = try freeLocalPort()
         _ = FileManager.default.createFile(atPath: dir.path("log"), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path("log")))

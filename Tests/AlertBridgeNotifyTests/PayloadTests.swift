@@ -162,10 +162,12 @@ import Testing
 
 /// A measured value as a page shows it.
 @Suite struct MeasuredValueTests {
-    @Test func fourSignificantDigitsAndWholeNumbersAsTheyAre() {
-        #expect(PageText.format(0.092622568134057) == "0.09262")
+    @Test func asAPersonReadsIt() {
+        #expect(PageText.format(0.092622568134057) == "0.0926")
         #expect(PageText.format(1400) == "1400")
         #expect(PageText.format(2.5) == "2.5")
-        #expect(PageText.format(1234.56) == "1235")
+        #expect(PageText.format(100.04) == "100.04", "not 100 against a threshold of 100")
+        #expect(PageText.format(15234.7) == "15235", "not 1.523e+04")
+        #expect(PageText.format(-0.5) == "-0.5")
     }
 }

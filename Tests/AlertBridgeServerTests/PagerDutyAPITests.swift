@@ -190,6 +190,23 @@ import Testing
         }
     }
 
+    /// An incident an earlier build opened from an event (its alert the bare key), which a
+    /// trigger since joined (as `pagerduty/KEY`): the sender's resolve recovers both.
+    @Test func anIncidentFromBeforeResolvesAlsoAfterANewTriggerJoinedIt() async throws {
+        let rules = RuleSet(rules: [Rule(name: "default", policy: "cdn-performance")])
+        try await TestApp.run(rules: rules) { client, store, _ in
+            let old = Alert(source: "grafana", status: .firing, severity: .critical, summary: "p95 latency 1.4s at ICN1",
+                            labels: ["source": "grafana", "severity": "critical", "class": "latency", "group": "ICN1"],
+                            dedupKey: "k1", fingerprint: "k1")
+            let id = try #require(try await store.ingest([RoutedAlert(alert: old, rule: "default", dedupKey: "k1",
+                                                                       policy: "cdn-performance")], now: TestApp.t0)[0].incidentID)
+            #expect(try await client.post("/v2/enqueue", trigger(key: "k1")).0 == .accepted)
+            #expect(try await store.incident(id: id)?.alerts.map(\.fingerprint).sorted() == ["k1", "pagerduty/k1"])
+            _ = try await client.post("/v2/enqueue", #"{"routing_key": "any", "event_action": "resolve", "dedup_key": "k1"}"#)
+            #expect(try await store.incident(id: id)?.incident.status == .resolved)
+        }
+    }
+
     /// An ingest token names the key of a trigger it sent, not an incident nor an alert of
     /// another integration: neither the incident key nor the label fingerprint of a
     /// native alert (the same value when no template names it) reaches it.

@@ -33,7 +33,9 @@ struct PagerDutyEvent: Decodable {
         guard let action = Action(rawValue: text) else {
             return errors + ["'event_action' must be one of trigger, acknowledge, resolve (got \"\(text)\")"]
         }
-        if let key = dedup_key, key.isEmpty || key.count > 255 {
+        // Code points, as PagerDuty and the OpenAPI document count: at most 1,020 bytes,
+        // which any index takes (a grapheme can be one letter and a thousand marks).
+        if let key = dedup_key, key.isEmpty || key.unicodeScalars.count > 255 {
             errors.append("'dedup_key' must be 1 to 255 characters")
         }
         switch action {

@@ -73,14 +73,14 @@ struct PagerDutyRoutes {
     }
 
     /// The sender's alert of the key, firing, with the open incidents holding it (a
-    /// `continue: true` rule opens more than one). A key that recovered names nothing: a
-    /// late acknowledge must not stop the paging for the alerts still firing.
+    /// `continue: true` rule opens more than one), and the key's alert as an earlier build
+    /// stored it, which a trigger since may have joined in the same incident. A key that
+    /// recovered names nothing: a late acknowledge must not stop the paging for the alerts
+    /// still firing.
     private func firing(key: String, sender: String) async throws -> [HeldAlert] {
-        var held = try await store.openAlerts(fingerprint: PagerDutyEvent.fingerprint(key: key, sender: sender))
-        if held.isEmpty {
-            held = try await store.openAlerts(fingerprint: key).filter { PagerDutyEvent.isBareKeyAlert($0.alert) }
-        }
-        return held.filter { $0.alert.status == .firing }
+        let own = try await store.openAlerts(fingerprint: PagerDutyEvent.fingerprint(key: key, sender: sender))
+        let earlier = try await store.openAlerts(fingerprint: key).filter { PagerDutyEvent.isBareKeyAlert($0.alert) }
+        return (own + earlier).filter { $0.alert.status == .firing }
     }
 
     /// Acknowledges the open incidents holding the sender's firing alert of the key. Like
