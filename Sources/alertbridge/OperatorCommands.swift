@@ -35,11 +35,20 @@ struct Incidents: AsyncParsableCommand {
         if list.incidents.isEmpty { return print("no \(status == "all" ? "" : status + " ")incidents") }
         printTable(["ID", "STATUS", "SEVERITY", "TIER", "ALERTS", "CREATED", "DEDUP KEY", "TITLE"],
                    list.incidents.map { i in
-                       [String(i.id), i.status, i.severity, String(i.tier), String(i.alert_count), i.created_at,
+                       [String(i.id), i.status, i.severity, tierText(i), String(i.alert_count), i.created_at,
                         i.dedup_key, i.title]
                    })
         if list.incidents.count == limit { printNote(cutNotice(limit: limit, canNarrow: status == "open" || status == "all")) }
     }
+}
+
+/// The tier, or why nobody is being paged for an open incident: a silence or an
+/// inhibition holds it (`held`), or every tier was paged and nobody acknowledged
+/// (`2, ended`). A plain number for those read as "someone is being paged".
+func tierText(_ i: IncidentView) -> String {
+    guard i.status != "resolved" else { return String(i.tier) }
+    if i.first_paged_at == nil { return "held" }
+    return i.escalation_ended == true && i.status == "triggered" ? "\(i.tier), ended" : String(i.tier)
 }
 
 /// A full page of a list may not be all there is: without this line a cut list reads as

@@ -236,6 +236,10 @@ struct CLITests {
                 $0.hasPrefix("  paged ") && $0.hasSuffix(" nobody yet (the timeline says why)")
             }, "\(before)")
 
+            // The list says nobody is being paged for it.
+            let listed = try await Self.cli("incidents", url: url)
+            let columns = listed.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").map(String.init) ?? []
+            #expect(columns.count > 3 && columns[0] == "1" && columns[1] == "triggered" && columns[3] == "held", "\(listed)")
             let table = try await Self.cli("silence", "list", url: url)
             #expect(table.status == 0, "\(table)")
             let lines = table.stdout.split(separator: "\n").map(String.init)
