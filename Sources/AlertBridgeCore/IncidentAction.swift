@@ -9,12 +9,16 @@ public enum IncidentAction: Sendable, Equatable {
         case alreadyResolved(by: String?, at: Timestamp?)
         case emptyNote
 
-        public var description: String {
+        public var description: String { text(about: "incident") }
+
+        /// The refusal about `subject`: `incident 42 is already acknowledged by alice at …`,
+        /// so an operator working several incidents at 3 a.m. sees which one.
+        public func text(about subject: String) -> String {
             switch self {
             case .alreadyAcknowledged(let by, let at):
-                "incident is already acknowledged\(Self.who(by, at))"
+                "\(subject) is already acknowledged\(Self.who(by, at))"
             case .alreadyResolved(let by, let at):
-                "incident is already resolved\(Self.who(by, at))"
+                "\(subject) is already resolved\(Self.who(by, at))"
             case .emptyNote:
                 "a note needs text"
             }

@@ -52,7 +52,7 @@ import Testing
             _ = try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "bob"}"#)
             let (status, body, _) = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#)
             #expect(status == .conflict)
-            #expect((body["error"] as? String)?.hasPrefix("incident is already resolved by bob") == true)
+            #expect((body["error"] as? String)?.hasPrefix("incident \(id) is already resolved by bob") == true, "\(body)")
             let again = try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "bob"}"#)
             #expect(again.0 == .conflict)
         }

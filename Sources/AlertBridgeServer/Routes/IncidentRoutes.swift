@@ -75,7 +75,7 @@ struct IncidentRoutes {
         do {
             _ = try await store.act(action, on: id, now: clock.now())
         } catch let refusal as IncidentAction.Refusal {
-            throw APIError(.conflict, refusal.description)
+            throw APIError(.conflict, refusal.text(about: "incident \(id)"))
         } catch StoreError.notFound {
             throw APIError(.notFound, "incident \(id) not found")
         }
