@@ -217,7 +217,14 @@ public struct Dispatcher: Service {
             if retry != nil { counters.retried.increment() }
             logger.warning("page delivered, but recipients were refused", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
-        case .retry: counters.retried.increment()
+        case .retry(_, let reason):
+            counters.retried.increment()
+            // Once per page, as its timeline does: an outage shows in the log as it starts,
+            // not only at the give-up an hour later.
+            if delivery.attempts == 1 {
+                logger.warning("page not delivered yet; retrying", metadata: [
+                    "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
+            }
         case .cancelled: counters.cancelled.increment()
         case .failed(let reason) where delivery.isForRefusedRecipients:
             // The page reached the others; these recipients were counted as refused already.

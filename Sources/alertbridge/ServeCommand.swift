@@ -61,7 +61,16 @@ struct Serve: AsyncParsableCommand {
         do {
             switch location {
             case .sqlite(let path):
+                let isNew = !FileManager.default.fileExists(atPath: path)
                 incidentStore = try await SQLiteStore.open(path: path, logger: logger)
+                if isNew {
+                    // The one moment a wrong `store:` (or working directory) can still be caught:
+                    // a server that ran before keeps its incidents, timers and pages elsewhere.
+                    logger.warning("""
+                        created a new, empty store at \(URL(fileURLWithPath: path).standardizedFileURL.path); if alertbridge \
+                        ran before, its incidents, timers and pending pages are in another file: stop it and check store:
+                        """)
+                }
                 // The absolute path: which file holds the incidents must never be a guess.
                 logger.info("store ready", metadata: ["sqlite": "\(URL(fileURLWithPath: path).standardizedFileURL.path)"])
             case .postgres(let location):

@@ -50,9 +50,10 @@ final class ScriptedConnector: Connector {
     }
 
     func dispatcher(_ store: any IncidentStore, _ connectors: [String: any Connector], _ clock: ManualClock,
-                    backoff: Backoff = Backoff(), metrics: any MetricsFactory = NOOPMetricsHandler.instance) -> Dispatcher {
+                    backoff: Backoff = Backoff(), metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+                    logger: Logger = Logger(label: "test")) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: Wakeup(), backoff: backoff,
-                   logger: Logger(label: "test"), metrics: metrics, random: { 1.0 })
+                   logger: logger, metrics: metrics, random: { 1.0 })
     }
 
     /// The incidents of a claim are read together; each page must still carry its own.
@@ -294,15 +295,21 @@ final class ScriptedConnector: Connector {
     @Test func aConnectorNotConfiguredHereIsRetriedUntilOneThatHasItSendsIt() async throws {
         try await withIncident { (store: any IncidentStore, id: Int64) async throws in
             let clock = ManualClock(t0)
-            try await dispatcher(store, ["mail": ScriptedConnector()], clock).tick()
+            let log = LogLines()
+            let without = dispatcher(store, ["mail": ScriptedConnector()], clock, logger: Logger(label: "test") { _ in log })
+            try await without.tick()
             let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
             #expect(failures.map(\.detail) == ["tier 1 via chat: connector \"chat\" is not configured on this instance; retrying"])
-            clock.advance(by: .seconds(120))
+            // The log says so too, once per page as the timeline does.
+            clock.advance(by: .seconds(30))
+            try await without.tick()
+            #expect(log.lines == [#"warning page not delivered yet; retrying connector=chat reason=connector "chat" is not configured on this instance"#])
+            clock.advance(by: .seconds(90))
             let chat = ScriptedConnector()
             try await dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock).tick()
             #expect(chat.delivered.withLock { $0.count } == 1)
             #expect(try #require(try await store.incident(id: id)).timeline.last?.detail
-                    == "tier 1 via chat: delivered the page on attempt 2")
+                    == "tier 1 via chat: delivered the page on attempt 3")
         }
     }
 
@@ -431,5 +438,25 @@ final class ScriptedConnector: Connector {
         let recovered = page(.resolved, status: .resolved, alertCount: 1, firingCount: 0)
         #expect(PageText.body(recovered).contains("(1 alert, no longer firing)"))
         #expect(PageText.facts(page(.escalated)).last.map { "\($0.name): \($0.value)" } == "Alerts: 3 alerts received, 2 firing")
+    }
+}
+
+/// Log lines as `LEVEL message key=value…` (keys in order, incident left out), for a test to read.
+final class LogLines: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var all: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+    var lines: [String] { lock.withLock { all } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        let fields = (metadata ?? [:]).filter { $0.key != "incident" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        lock.withLock { all.append(([level.rawValue, message.description] + fields).joined(separator: " ")) }
     }
 }
