@@ -89,6 +89,15 @@ struct SilenceCommand: AsyncParsableCommand {
                     throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-30T02:00:00Z")
                 }
             }
+            // Said in the operator's own terms (a pasted date), before the server's, which
+            // speaks of the duration the CLI adds and of a start the server moved to now.
+            let now = SystemClock().now()
+            if let end, let at = RFC3339.parse(end), at <= now {
+                throw ValidationError("--end \(end) is in the past: a silence ends later than now")
+            }
+            if let start, end == nil, let at = RFC3339.parse(start), at + .seconds(60) < now {
+                throw ValidationError("--start \(start) is in the past: leave it out to start now, or give --end")
+            }
         }
 
         func run() async throws {
