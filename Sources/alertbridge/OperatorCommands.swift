@@ -109,7 +109,7 @@ struct Ack: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Acknowledge an incident: you are on it.")
     @Argument(help: "Incident id.") var id: Int64
     @Option(help: "A note for the timeline.") var note: String?
-    @Option(help: "Who acknowledges (default: $USER).") var by: String = defaultUser
+    @Option(help: "Who acknowledges ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
     var path: String { "ack" }
     var noteText: String? { note }
@@ -120,7 +120,7 @@ struct Resolve: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Resolve an incident.")
     @Argument(help: "Incident id.") var id: Int64
     @Option(help: "A note for the timeline.") var note: String?
-    @Option(help: "Who resolves (default: $USER).") var by: String = defaultUser
+    @Option(help: "Who resolves ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
     var path: String { "resolve" }
     var noteText: String? { note }
@@ -131,7 +131,7 @@ struct Note: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Add a note to an incident's timeline.")
     @Argument(help: "Incident id.") var id: Int64
     @Argument(help: "The note.") var text: String
-    @Option(help: "Who writes it (default: $USER).") var by: String = defaultUser
+    @Option(help: "Who writes it ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
     var path: String { "notes" }
     var noteText: String? { text }
@@ -141,7 +141,7 @@ struct Note: IncidentActionCommand {
 struct Escalate: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Page the incident's next tier now.")
     @Argument(help: "Incident id.") var id: Int64
-    @Option(help: "Who escalates (default: $USER).") var by: String = defaultUser
+    @Option(help: "Who escalates ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
     var path: String { "escalate" }
     var noteText: String? { nil }

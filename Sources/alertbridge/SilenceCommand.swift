@@ -61,7 +61,7 @@ struct SilenceCommand: AsyncParsableCommand {
         @Option(help: "When it ends, RFC 3339; instead of --duration.")
         var end: String?
 
-        @Option(help: "Who silences (default: $USER).")
+        @Option(help: "Who silences ($USER unless given).")
         var by: String = defaultUser
 
         @OptionGroup var output: OutputOptions
@@ -166,7 +166,7 @@ struct SilenceCommand: AsyncParsableCommand {
         @Option(help: "Why (default: the silence's own comment).")
         var comment: String?
 
-        @Option(help: "Who extends it (default: $USER).")
+        @Option(help: "Who extends it ($USER unless given).")
         var by: String = defaultUser
 
         @OptionGroup var output: OutputOptions
@@ -207,7 +207,7 @@ struct SilenceCommand: AsyncParsableCommand {
             abstract: "End a silence now; the incidents it held page at once if they are still open.")
 
         @Argument(help: "Silence id.") var id: Int64
-        @Option(help: "Who expires it (default: $USER).") var by: String = defaultUser
+        @Option(help: "Who expires it ($USER unless given).") var by: String = defaultUser
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
