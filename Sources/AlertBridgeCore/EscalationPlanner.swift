@@ -43,10 +43,13 @@ public enum EscalationPlanner {
         case resolved
         case lastTier(String)
 
-        public var description: String {
+        public var description: String { text(about: "incident") }
+
+        /// The refusal about `subject`, such as `incident 42`.
+        public func text(about subject: String) -> String {
             switch self {
-            case .resolved: "incident is resolved; nothing to escalate"
-            case .lastTier(let name): "incident is already at its last tier (\(name)); there is no higher tier to page"
+            case .resolved: "\(subject) is resolved; nothing to escalate"
+            case .lastTier(let name): "\(subject) is already at its last tier (\(name)); there is no higher tier to page"
             }
         }
     }

@@ -219,11 +219,13 @@ public struct Dispatcher: Service {
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
         case .retry(_, let reason):
             counters.retried.increment()
-            // Once per page, as its timeline does: an outage shows in the log as it starts,
-            // not only at the give-up an hour later.
-            if delivery.attempts == 1 {
-                logger.warning("page not delivered yet; retrying", metadata: [
-                    "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
+            // Once per row, when its timeline records the first failure (also after a crash
+            // cut attempt 1 short): an outage shows in the log as it starts, not only at the
+            // give-up an hour later.
+            if delivery.lastError == nil {
+                logger.warning("\(delivery.name) not delivered yet; retrying", metadata: [
+                    "incident": "\(delivery.incidentID)", "tier": "\(delivery.tier)", "connector": "\(delivery.connector)",
+                    "reason": "\(reason)"])
             }
         case .cancelled: counters.cancelled.increment()
         case .failed(let reason) where delivery.isForRefusedRecipients:

@@ -13,7 +13,7 @@ struct IncidentJSON: Encodable {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by
-        case next_escalation_at, escalation_ended, sla_breaches, alerts, timeline
+        case next_escalation_at, paged, escalation_ended, sla_breaches, alerts, timeline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -40,6 +40,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.resolvedAt, forKey: .resolved_at)
         try c.encode(i.resolvedBy, forKey: .resolved_by)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
+        try c.encode(i.escalation.hasPaged, forKey: .paged)
         try c.encode(i.escalation.ended, forKey: .escalation_ended)
         var breaches: [String] = []
         if i.escalation.ackSLABreached { breaches.append("acknowledge") }

@@ -289,7 +289,7 @@ extension TimelineEntry {
     }
 
     /// What an outbox row's `event` sends, as the timeline names it.
-    private static func pageName(_ event: String) -> String { noticeName(event) ?? "page" }
+    static func pageName(_ event: String) -> String { noticeName(event) ?? "page" }
 
     private static func noticeName(_ event: String) -> String? {
         switch EscalationPlanner.PageReason(rawValue: event) {
@@ -355,6 +355,9 @@ public struct Delivery: Sendable, Equatable {
     /// and so is a page decided after the acknowledgement (`alertbridge escalate`). A page
     /// that a later one to the same tier number followed (an ack timeout, a repeat) is
     /// sent: after a severity switch that number is another policy's, other people.
+    /// What it sends, as the timeline names it: `page`, `acknowledge notice`, `resolve notice`.
+    public var name: String { TimelineEntry.pageName(event.rawValue) }
+
     public func overtaken(by incident: Incident) -> String? {
         if event == .acknowledged || event == .resolved { return staleNotice(incident) }
         // A reopened incident no longer has its resolve time, but its episode says it.

@@ -37,6 +37,7 @@ struct IncidentView: Decodable {
     var resolved_at: String?
     var resolved_by: String?
     var next_escalation_at: String?
+    var paged: Bool?
     var escalation_ended: Bool?
     var sla_breaches: [String]?
     var alerts: [AlertView]?

@@ -42,13 +42,14 @@ struct Incidents: AsyncParsableCommand {
     }
 }
 
-/// The tier, or why nobody is being paged for an open incident: a silence or an
-/// inhibition holds it (`held`), or every tier was paged and nobody acknowledged
+/// The tier, or that nobody is being paged for a triggered incident: nobody was paged in
+/// this episode (`none yet`: a silence or an inhibition holds it, or its rule has no
+/// policy; `show` says which), or every tier was paged and nobody acknowledged
 /// (`2, ended`). A plain number for those read as "someone is being paged".
 func tierText(_ i: IncidentView) -> String {
-    guard i.status != "resolved" else { return String(i.tier) }
-    if i.first_paged_at == nil { return "held" }
-    return i.escalation_ended == true && i.status == "triggered" ? "\(i.tier), ended" : String(i.tier)
+    guard i.status == "triggered" else { return String(i.tier) }
+    if i.paged == false { return "none yet" }
+    return i.escalation_ended == true ? "\(i.tier), ended" : String(i.tier)
 }
 
 /// A full page of a list may not be all there is: without this line a cut list reads as
@@ -179,7 +180,7 @@ func printIncident(_ i: IncidentView) {
         ["alerts", "\(i.alert_count) received, \(i.firing_alerts) firing"], ["created", i.created_at],
         ["last alert", i.last_alert_at],
     ]
-    if i.first_paged_at == nil {
+    if i.paged == false {
         fields.append(["paged", i.resolved_at == nil ? "nobody yet (the timeline says why)" : "nobody (the timeline says why)"])
     } else if let at = i.first_paged_at, at != i.created_at {
         fields.append(["first paged", at])

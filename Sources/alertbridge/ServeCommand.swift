@@ -61,13 +61,12 @@ struct Serve: AsyncParsableCommand {
         do {
             switch location {
             case .sqlite(let path):
-                let isNew = !FileManager.default.fileExists(atPath: path)
                 incidentStore = try await SQLiteStore.open(path: path, logger: logger)
-                if isNew {
-                    // The one moment a wrong `store:` (or working directory) can still be caught:
-                    // a server that ran before keeps its incidents, timers and pages elsewhere.
+                // A wrong `store:` (or working directory) opens an empty store, also when an
+                // earlier failed start already created the file: say so while it can be caught.
+                if try await incidentStore.incidents(IncidentQuery(status: .all, limit: 1)).isEmpty {
                     logger.warning("""
-                        created a new, empty store at \(URL(fileURLWithPath: path).standardizedFileURL.path); if alertbridge \
+                        the store at \(URL(fileURLWithPath: path).standardizedFileURL.path) holds no incident; if alertbridge \
                         ran before, its incidents, timers and pending pages are in another file: stop it and check store:
                         """)
                 }

@@ -177,7 +177,8 @@ struct CLITests {
             let escalated = try await Self.cli("escalate", "\(id)", url: server.baseURL)
             #expect(escalated.status == 0, "\(escalated)")
             #expect(try await server.api.incident(id).tier == 2)
-            Self.expectOneLineRefusal(try await Self.cli("escalate", "\(id)", url: server.baseURL), containing: "last tier")
+            Self.expectOneLineRefusal(try await Self.cli("escalate", "\(id)", url: server.baseURL),
+                                      containing: "incident \(id) is already at its last tier")
         }
     }
 
@@ -239,7 +240,7 @@ struct CLITests {
             // The list says nobody is being paged for it.
             let listed = try await Self.cli("incidents", url: url)
             let columns = listed.stdout.split(separator: "\n").dropFirst().first?.split(separator: " ").map(String.init) ?? []
-            #expect(columns.count > 3 && columns[0] == "1" && columns[1] == "triggered" && columns[3] == "held", "\(listed)")
+            #expect(columns.count > 4 && columns[0] == "1" && columns[1] == "triggered" && columns[3...4] == ["none", "yet"], "\(listed)")
             let table = try await Self.cli("silence", "list", url: url)
             #expect(table.status == 0, "\(table)")
             let lines = table.stdout.split(separator: "\n").map(String.init)

@@ -303,7 +303,7 @@ final class ScriptedConnector: Connector {
             // The log says so too, once per page as the timeline does.
             clock.advance(by: .seconds(30))
             try await without.tick()
-            #expect(log.lines == [#"warning page not delivered yet; retrying connector=chat reason=connector "chat" is not configured on this instance"#])
+            #expect(log.lines == [#"warning page not delivered yet; retrying connector=chat reason=connector "chat" is not configured on this instance tier=1"#])
             clock.advance(by: .seconds(90))
             let chat = ScriptedConnector()
             try await dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock).tick()

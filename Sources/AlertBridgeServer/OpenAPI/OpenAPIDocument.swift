@@ -244,6 +244,11 @@ components:
           description: >
             when alertbridge next looks at the incident: the earliest of the next tier's page, an SLA
             deadline, the ack timeout, auto_resolve_after and the end of a hold; null once resolved
+        paged:
+          type: boolean
+          description: >
+            whether anyone was paged in the current episode (since the incident opened or last reopened);
+            false while a silence or an inhibition holds it, or when its rule names no loaded policy
         escalation_ended: {type: boolean}
         sla_breaches: {type: array, items: {type: string, enum: [acknowledge, resolve]}}
         alerts: {type: array, items: {$ref: "#/components/schemas/StoredAlert"}}

@@ -61,7 +61,7 @@ struct IncidentRoutes {
             do {
                 _ = try await store.escalate(id: id, by: body.by, now: clock.now())
             } catch let refusal as EscalationPlanner.Refusal {
-                throw APIError(.conflict, refusal.description)
+                throw APIError(.conflict, refusal.text(about: "incident \(id)"))
             } catch StoreError.notFound {
                 throw APIError(.notFound, "incident \(id) not found")
             }
