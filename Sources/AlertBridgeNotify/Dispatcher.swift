@@ -27,6 +27,7 @@ public struct Dispatcher: Service {
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
+    let failing = FailingConnectors()
 
     /// A lease that outlasts one delivery with room to record it. The transport bounds a
     /// transfer by `timeout`, and an SMTP session's closing QUIT by `timeout` again: twice
@@ -210,6 +211,14 @@ public struct Dispatcher: Service {
         outcome = outcome.aboutRefusedRecipients(of: delivery)
         let counters = metrics.of(delivery.connector)
         switch outcome {
+        case .delivered, .partlyDelivered:
+            if failing.delivered(delivery.connector) {
+                logger.notice("connector delivers again", metadata: ["connector": "\(delivery.connector)"])
+            }
+        default:
+            break
+        }
+        switch outcome {
         case .delivered: counters.delivered.increment()
         case .partlyDelivered(let refused, let retry):
             counters.delivered.increment()
@@ -219,13 +228,13 @@ public struct Dispatcher: Service {
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
         case .retry(_, let reason):
             counters.retried.increment()
-            // Once per row, when its timeline records the first failure (also after a crash
-            // cut attempt 1 short): an outage shows in the log as it starts, not only at the
-            // give-up an hour later.
-            if delivery.lastError == nil {
-                logger.warning("\(delivery.name) not delivered yet; retrying", metadata: [
-                    "incident": "\(delivery.incidentID)", "tier": "\(delivery.tier)", "connector": "\(delivery.connector)",
-                    "reason": "\(reason)"])
+            // When a connector starts failing, once, not once per page of its outage (the
+            // timelines have each): it shows in the log as it starts, not only at the
+            // give-up an hour later; "connector delivers again" ends it.
+            if failing.failed(delivery.connector) {
+                logger.warning("\(delivery.name) not delivered yet; retrying, as every page to this connector until it delivers again",
+                               metadata: ["incident": "\(delivery.incidentID)", "tier": "\(delivery.tier)",
+                                          "connector": "\(delivery.connector)", "reason": "\(reason)"])
             }
         case .cancelled: counters.cancelled.increment()
         case .failed(let reason) where delivery.isForRefusedRecipients:
@@ -250,6 +259,16 @@ public struct Dispatcher: Service {
         func add() { value.withLock { $0 += 1 } }
         /// Returns the count before this one finished.
         func remove() -> Int { value.withLock { count in defer { count -= 1 }; return count } }
+    }
+
+    /// The connectors whose last attempt failed and is retried, so the log says when one
+    /// starts failing and when it delivers again, once each.
+    final class FailingConnectors: Sendable {
+        private let names = Mutex<Set<String>>([])
+        /// Whether this failure starts an outage of `connector`.
+        func failed(_ connector: String) -> Bool { names.withLock { $0.insert(connector).inserted } }
+        /// Whether this delivery ends one.
+        func delivered(_ connector: String) -> Bool { names.withLock { $0.remove(connector) != nil } }
     }
 
     final class Flag: Sendable {

@@ -303,13 +303,33 @@ final class ScriptedConnector: Connector {
             // The log says so too, once per page as the timeline does.
             clock.advance(by: .seconds(30))
             try await without.tick()
-            #expect(log.lines == [#"warning page not delivered yet; retrying connector=chat reason=connector "chat" is not configured on this instance tier=1"#])
+            #expect(log.lines == [#"warning page not delivered yet; retrying, as every page to this connector until it delivers again connector=chat reason=connector "chat" is not configured on this instance tier=1"#])
             clock.advance(by: .seconds(90))
             let chat = ScriptedConnector()
             try await dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock).tick()
             #expect(chat.delivered.withLock { $0.count } == 1)
             #expect(try #require(try await store.incident(id: id)).timeline.last?.detail
                     == "tier 1 via chat: delivered the page on attempt 3")
+        }
+    }
+
+    /// A chat outage in the log: one line when it starts, one when the connector delivers
+    /// again, not one per page; each page's own failure is on its timeline.
+    @Test func theLogSaysWhenAConnectorStartsFailingAndWhenItDeliversAgain() async throws {
+        try await withIncident { (store: any IncidentStore, id: Int64) async throws in
+            let clock = ManualClock(t0)
+            let log = LogLines()
+            let chat = ScriptedConnector([.transient("HTTP 503"), .transient("HTTP 503")])
+            let d = dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock, logger: Logger(label: "test") { _ in log })
+            for _ in 0..<3 {
+                try await d.tick()
+                clock.advance(by: .seconds(120))
+            }
+            #expect(chat.delivered.withLock { $0.count } == 1)
+            #expect(log.lines == [
+                "warning page not delivered yet; retrying, as every page to this connector until it delivers again connector=chat reason=HTTP 503 tier=1",
+                "notice connector delivers again connector=chat",
+            ])
         }
     }
 
