@@ -53,4 +53,10 @@ public enum DurationText {
         }
         return out
     }
+
+    /// To the nearest whole second, at least `1s`: a time people read (`3m36s`), where
+    /// milliseconds made `1s38ms` read like 38 seconds.
+    public static func formatSeconds(_ d: Duration) -> String {
+        format(.seconds(max(1, (d.milliseconds + 500) / 1000)))
+    }
 }

@@ -13,6 +13,9 @@ public enum EscalationPlanner {
         case severityRaised = "severity_raised"
         /// Notices to the tiers already paged.
         case acknowledged, resolved
+
+        /// A notice of what someone did, not a call to act.
+        public var isNotice: Bool { self == .acknowledged || self == .resolved }
     }
 
     /// Notify every target of one tier, decided at one step.
@@ -100,7 +103,8 @@ public enum EscalationPlanner {
             d.incident.resolvedBy = engine
             d.incident.firingCount = 0
             d.incident.nextEscalationAt = nil
-            d.timeline.append(entry(d, now, .resolved, autoResolved(after: after, quiet: .milliseconds(now.milliseconds - incident.lastAlertAt.milliseconds))))
+            d.timeline.append(entry(d, now, .resolved,
+                                    autoResolved(after: after, quiet: .milliseconds(now.milliseconds - incident.lastAlertAt.milliseconds))))
             return d
         }
         var e = d.incident.escalation
@@ -188,8 +192,7 @@ public enum EscalationPlanner {
     /// was stopped), that the silence may be alertbridge's own: senders could not reach it.
     static func autoResolved(after: Duration, quiet: Duration) -> String {
         guard quiet - after >= .seconds(30) else { return "no new alert for \(DurationText.format(after)) (auto_resolve_after)" }
-        let seconds = Duration.seconds(quiet.milliseconds / 1000)
-        return "no new alert for \(DurationText.format(seconds)) (auto_resolve_after \(DurationText.format(after)); "
+        return "no new alert for \(DurationText.formatSeconds(quiet)) (auto_resolve_after \(DurationText.format(after)); "
             + "checked late: alertbridge was stopped or behind, so senders may not have reached it)"
     }
 

@@ -408,7 +408,7 @@ public enum IngestPlanner {
                     incident.escalation = incident.escalation.reopened()
                     timeline.append(TimelineEntry(
                         incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
-                        detail: "fired again \(DurationText.format(.seconds(max(1, (now.milliseconds - resolvedAt.milliseconds + 500) / 1000)))) after it resolved"
+                        detail: "fired again \(DurationText.formatSeconds(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"
                             + (alert.severity == severityBefore ? "" : ", now \(alert.severity.rawValue) (was \(severityBefore.rawValue))")))
                     note(muted, on: incident.id, by: alert.source, at: now)
                     merge(alert, into: &incident, now: now)

@@ -13,7 +13,7 @@ public struct ConsoleConnector: Connector {
         let d = page.delivery
         let recipients = d.recipients.isEmpty ? "" : " to \(d.recipients.joined(separator: ", "))"
         // A notice calls nobody to act: it must not read as a page.
-        let kind = d.event == .acknowledged || d.event == .resolved ? "NOTICE" : "PAGE"
+        let kind = d.event.isNotice ? "NOTICE" : "PAGE"
         let header = "=== \(kind) tier \(d.tier) (\(d.tierName))\(recipients) via \(d.connector): \(PageText.subject(page))"
         write(header + "\n" + PageText.body(page) + "\n")
         return .toAll

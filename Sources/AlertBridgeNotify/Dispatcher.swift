@@ -211,17 +211,12 @@ public struct Dispatcher: Service {
         outcome = outcome.aboutRefusedRecipients(of: delivery)
         let counters = metrics.of(delivery.connector)
         switch outcome {
-        case .delivered, .partlyDelivered:
-            if failing.delivered(delivery.connector) {
-                logger.notice("connector delivers again", metadata: ["connector": "\(delivery.connector)"])
-            }
-        default:
-            break
-        }
-        switch outcome {
-        case .delivered: counters.delivered.increment()
+        case .delivered:
+            counters.delivered.increment()
+            noteDelivered(delivery.connector)
         case .partlyDelivered(let refused, let retry):
             counters.delivered.increment()
+            noteDelivered(delivery.connector)
             counters.refusedRecipients.increment(by: refused.count)
             if retry != nil { counters.retried.increment() }
             logger.warning("page delivered, but recipients were refused", metadata: [
@@ -259,6 +254,11 @@ public struct Dispatcher: Service {
         func add() { value.withLock { $0 += 1 } }
         /// Returns the count before this one finished.
         func remove() -> Int { value.withLock { count in defer { count -= 1 }; return count } }
+    }
+
+    /// Ends the log's outage of `connector`, if it had one.
+    private func noteDelivered(_ connector: String) {
+        if failing.delivered(connector) { logger.notice("connector delivers again", metadata: ["connector": "\(connector)"]) }
     }
 
     /// The connectors whose last attempt failed and is retried, so the log says when one

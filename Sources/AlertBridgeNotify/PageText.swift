@@ -87,6 +87,7 @@ public enum PageText {
         guard abs(value) >= 1 else { return String(format: "%.3g", value) }
         var text = String(format: "%.2f", value)
         while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }  // 2.999 rounds to "3.00"
         return text
     }
 }

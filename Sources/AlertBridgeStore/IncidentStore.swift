@@ -348,18 +348,19 @@ public struct Delivery: Sendable, Equatable {
     /// server refused for now (``DeliveryOutcome/partlyDelivered(refused:retry:)``).
     public var isForRefusedRecipients: Bool { lastError?.hasPrefix(Self.refusedPrefix) == true }
 
-    /// Why this page is not worth sending any more, or `nil`: the incident was acknowledged
-    /// or resolved after the page was decided (a retry that outlived an outage, or a claim
-    /// that lost the race with an operator). It would call people to something already
-    /// handled; the notice of that action reaches them instead. Notices are always sent,
-    /// and so is a page decided after the acknowledgement (`alertbridge escalate`). A page
-    /// that a later one to the same tier number followed (an ack timeout, a repeat) is
-    /// sent: after a severity switch that number is another policy's, other people.
     /// What it sends, as the timeline names it: `page`, `acknowledge notice`, `resolve notice`.
     public var name: String { TimelineEntry.pageName(event.rawValue) }
 
+    /// Why this page is not worth sending any more, or `nil`: the incident was acknowledged
+    /// or resolved after the page was decided (a retry that outlived an outage, or a claim
+    /// that lost the race with an operator). It would call people to something already
+    /// handled; the notice of that action reaches them instead. A notice is sent unless the
+    /// incident moved past it (``staleNotice(_:)``), and so is a page decided after the
+    /// acknowledgement (`alertbridge escalate`). A page that a later one to the same tier
+    /// number followed (an ack timeout, a repeat) is sent: after a severity switch that
+    /// number is another policy's, other people.
     public func overtaken(by incident: Incident) -> String? {
-        if event == .acknowledged || event == .resolved { return staleNotice(incident) }
+        if event.isNotice { return staleNotice(incident) }
         // A reopened incident no longer has its resolve time, but its episode says it.
         if step <= incident.escalation.episodeStart {
             return "the incident was resolved before it could be delivered (it has opened again since)"
@@ -379,12 +380,12 @@ public struct Delivery: Sendable, Equatable {
     /// A notice is sent even when its page was not (it says what happened), unless the
     /// incident has moved past it: it opened again since (a resolve notice arriving after
     /// the new page would say the live incident is resolved), or an acknowledgement it
-    /// announces has ended (ack timeout). Notices are worded from the incident as it is
+    /// announces has ended (ack timeout) or the incident resolved since (after an outage the
+    /// resolve notice may have gone first). Notices are worded from the incident as it is
     /// when sent, so a stale one would contradict itself too.
     private func staleNotice(_ incident: Incident) -> String? {
         if step <= incident.escalation.episodeStart { return "the incident has opened again since" }
         if event == .acknowledged && incident.status == .triggered { return "the acknowledgement has ended since" }
-        // After an outage the resolve notice may have gone first: ACKNOWLEDGED must not be the last word.
         if event == .acknowledged && incident.status == .resolved { return "the incident is resolved since" }
         return nil
     }

@@ -13,10 +13,7 @@ struct Incidents: AsyncParsableCommand {
     @Option(help: "open, triggered, acknowledged, resolved or all.")
     var status: String = "open"
 
-    /// The most one listing returns (the list API's own limit).
-    static let maximum = 1000
-
-    @Option(help: "How many at most (1-\(Incidents.maximum)).")
+    @Option(help: "How many at most (1-\(listMaximum)).")
     var limit: Int = 100
 
     @OptionGroup var output: OutputOptions
@@ -25,7 +22,7 @@ struct Incidents: AsyncParsableCommand {
         guard ["open", "triggered", "acknowledged", "resolved", "all"].contains(status) else {
             throw ValidationError("--status must be open, triggered, acknowledged, resolved or all")
         }
-        guard (1...Self.maximum).contains(limit) else { throw ValidationError("--limit must be from 1 to \(Self.maximum)") }
+        try checkLimit(limit)
     }
 
     func run() async throws {
@@ -52,11 +49,18 @@ func tierText(_ i: IncidentView) -> String {
     return i.escalation_ended == true ? "\(i.tier), ended" : String(i.tier)
 }
 
+/// The most one listing returns: the list APIs' own limit.
+let listMaximum = 1000
+
+func checkLimit(_ limit: Int) throws {
+    guard (1...listMaximum).contains(limit) else { throw ValidationError("--limit must be from 1 to \(listMaximum)") }
+}
+
 /// A full page of a list may not be all there is: without this line a cut list reads as
 /// everything there is. It names only the ways out that can show more.
 func cutNotice(limit: Int, canNarrow: Bool) -> String {
     var ways: [String] = []
-    if limit < Incidents.maximum { ways.append("--limit up to \(Incidents.maximum)") }
+    if limit < listMaximum { ways.append("--limit up to \(listMaximum)") }
     if canNarrow { ways.append("--status to narrow") }
     return "(the newest \(limit) shown; there may be more" + (ways.isEmpty ? ")" : ": \(ways.joined(separator: ", or ")))")
 }

@@ -7,9 +7,6 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarize the incidents created in a window: counts, time to acknowledge and resolve, SLA breaches.")
 
-    /// The most incidents one report reads (the list API's limit).
-    static let maximum = 1000
-
     @Option(help: "The window, back from now: 30m, 12h, 7d (at most 365d).")
     var since: String = "7d"
 
@@ -25,18 +22,18 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let window = DurationText.parse(since)!
         let from = SystemClock().now() - window
-        let query = "status=all&limit=\(Self.maximum)&since=\(RFC3339.format(from))"
+        let query = "status=all&limit=\(listMaximum)&since=\(RFC3339.format(from))"
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
         let incidents = try JSONDecoder().decode(IncidentList.self, from: data).incidents
         // The window is filtered here too: a server older than `since` lists everything.
         let readable = incidents.compactMap(\.reportItem)
         let unreadable = incidents.count - readable.count
         let report = IncidentReport(readable.filter { $0.createdAt >= from })
-        let truncated = incidents.count == Self.maximum
+        let truncated = incidents.count == listMaximum
         if json { return printRaw(try Self.json(report, from: from, truncated: truncated, unreadable: unreadable)) }
         print("incidents since \(RFC3339.format(from)) (\(DurationText.format(window))): \(report.total)"
               + " (\(report.open) open, \(report.resolved) resolved)"
-              + (truncated ? "; the newest \(Self.maximum) read, there may be more" : "")
+              + (truncated ? "; the newest \(listMaximum) read, there may be more" : "")
               + (unreadable > 0 ? "; \(unreadable) left out (fields this version cannot read)" : ""))
         guard report.total > 0 else { return }
         printTable(nil, [
@@ -51,14 +48,9 @@ struct Report: AsyncParsableCommand {
     /// `1 of 2 paged, after p50 4m, ...`: timed from the first page, so only paged incidents count.
     static func describe(_ spread: IncidentReport.Spread?, of paged: Int) -> String {
         guard let spread else { return "0 of \(paged) paged" }
-        return "\(spread.count) of \(paged) paged, after p50 \(seconds(spread.median)), "
-            + "p90 \(seconds(spread.p90)), max \(seconds(spread.max))"
-    }
-
-    /// A response time in whole seconds (at least 1s): `5m33s`, where milliseconds made
-    /// `1s38ms` read like 38 seconds. `--json` keeps the milliseconds.
-    static func seconds(_ d: Duration) -> String {
-        DurationText.format(.seconds(max(1, (d.milliseconds + 500) / 1000)))
+        // Whole seconds for people; `--json` keeps the milliseconds.
+        return "\(spread.count) of \(paged) paged, after p50 \(DurationText.formatSeconds(spread.median)), "
+            + "p90 \(DurationText.formatSeconds(spread.p90)), max \(DurationText.formatSeconds(spread.max))"
     }
 
     static func json(_ report: IncidentReport, from: Timestamp, truncated: Bool, unreadable: Int) throws -> Data {

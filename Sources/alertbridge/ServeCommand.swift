@@ -62,16 +62,17 @@ struct Serve: AsyncParsableCommand {
             switch location {
             case .sqlite(let path):
                 incidentStore = try await SQLiteStore.open(path: path, logger: logger)
+                // The absolute path: which file holds the incidents must never be a guess.
+                let file = URL(fileURLWithPath: path).standardizedFileURL.path
                 // A wrong `store:` (or working directory) opens an empty store, also when an
                 // earlier failed start already created the file: say so while it can be caught.
                 if try await incidentStore.incidents(IncidentQuery(status: .all, limit: 1)).isEmpty {
                     logger.warning("""
-                        the store at \(URL(fileURLWithPath: path).standardizedFileURL.path) holds no incident; if alertbridge \
-                        ran before, its incidents, timers and pending pages are in another file: stop it and check store:
+                        the store at \(file) holds no incident; if alertbridge ran before, its incidents, timers and \
+                        pending pages are in another file: stop it and check store:
                         """)
                 }
-                // The absolute path: which file holds the incidents must never be a guess.
-                logger.info("store ready", metadata: ["sqlite": "\(URL(fileURLWithPath: path).standardizedFileURL.path)"])
+                logger.info("store ready", metadata: ["sqlite": "\(file)"])
             case .postgres(let location):
                 incidentStore = try await PostgresStore.open(location, logger: logger)
                 logger.info("store ready", metadata: ["postgres": "\(location)"])

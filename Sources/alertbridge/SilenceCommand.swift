@@ -17,6 +17,15 @@ struct SilenceCommand: AsyncParsableCommand {
         guard length <= DurationText.longest else { throw ValidationError("--duration must be at most 365d") }
     }
 
+    /// An RFC 3339 option, read here as the server reads it, so a bad one is a usage error.
+    static func time(_ name: String, _ text: String?) throws -> Timestamp? {
+        guard let text else { return nil }
+        guard let at = RFC3339.parse(text) else {
+            throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-30T02:00:00Z")
+        }
+        return at
+    }
+
     /// The client's reading of the server's silence JSON.
     struct View: Decodable {
         var id: Int64
@@ -84,18 +93,14 @@ struct SilenceCommand: AsyncParsableCommand {
             guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--comment must say why") }
             if duration != nil && end != nil { throw ValidationError("give --duration or --end, not both") }
             if let duration { try SilenceCommand.checkDuration(duration) }
-            for (name, time) in [("--start", start), ("--end", end)] {
-                if let time, RFC3339.parse(time) == nil {
-                    throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-30T02:00:00Z")
-                }
-            }
+            let startsAt = try SilenceCommand.time("--start", start), endsAt = try SilenceCommand.time("--end", end)
             // Said in the operator's own terms (a pasted date), before the server's, which
             // speaks of the duration the CLI adds and of a start the server moved to now.
             let now = SystemClock().now()
-            if let end, let at = RFC3339.parse(end), at <= now {
+            if let end, let at = endsAt, at <= now {
                 throw ValidationError("--end \(end) is in the past: a silence ends later than now")
             }
-            if let start, end == nil, let at = RFC3339.parse(start), at + .seconds(60) < now {
+            if let start, endsAt == nil, let at = startsAt, at + .seconds(60) < now {
                 throw ValidationError("--start \(start) is in the past: leave it out to start now, or give --end")
             }
         }
@@ -125,8 +130,8 @@ struct SilenceCommand: AsyncParsableCommand {
         @Option(help: "current (active or pending), active, pending, expired or all.")
         var status: String = "current"
 
-        @Option(help: "How many at most (1-\(Incidents.maximum)).")
-        var limit: Int = Incidents.maximum
+        @Option(help: "How many at most (1-\(listMaximum)).")
+        var limit: Int = listMaximum
 
         @OptionGroup var output: OutputOptions
 
@@ -134,7 +139,7 @@ struct SilenceCommand: AsyncParsableCommand {
             guard ["current", "active", "pending", "expired", "all"].contains(status) else {
                 throw ValidationError("--status must be current, active, pending, expired or all")
             }
-            guard (1...Incidents.maximum).contains(limit) else { throw ValidationError("--limit must be from 1 to \(Incidents.maximum)") }
+            try checkLimit(limit)
         }
 
         func run() async throws {
@@ -176,9 +181,7 @@ struct SilenceCommand: AsyncParsableCommand {
             guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
             guard (duration == nil) != (end == nil) else { throw ValidationError("give --duration or --end (one of them)") }
             if let duration { try SilenceCommand.checkDuration(duration) }
-            if let end, RFC3339.parse(end) == nil {
-                throw ValidationError("--end must be an RFC 3339 time such as 2026-11-30T06:00:00Z")
-            }
+            _ = try SilenceCommand.time("--end", end)
             if let comment, comment.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw ValidationError("--comment must say why")
             }

@@ -169,5 +169,6 @@ import Testing
         #expect(PageText.format(100.04) == "100.04", "not 100 against a threshold of 100")
         #expect(PageText.format(15234.7) == "15235", "not 1.523e+04")
         #expect(PageText.format(-0.5) == "-0.5")
+        #expect(PageText.format(2.999) == "3")
     }
 }

@@ -36,7 +36,7 @@ struct IncidentRoutes {
             return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0) }])
         }
         router.get("/api/v1/incidents/:id") { _, context in
-            let id = try Self.id(context)
+            let id = try OperatorInput.id(context, of: "incident")
             guard let detail = try await store.incident(id: id) else {
                 throw APIError(.notFound, "incident \(id) not found")
             }
@@ -57,7 +57,7 @@ struct IncidentRoutes {
         }
         router.post("/api/v1/incidents/:id/escalate") { request, context in
             let body = try await Self.action(request)
-            let id = try Self.id(context)
+            let id = try OperatorInput.id(context, of: "incident")
             do {
                 _ = try await store.escalate(id: id, by: body.by, now: clock.now())
             } catch let refusal as EscalationPlanner.Refusal {
@@ -71,7 +71,7 @@ struct IncidentRoutes {
     }
 
     private func act(_ action: IncidentAction, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
+        let id = try OperatorInput.id(context, of: "incident")
         do {
             _ = try await store.act(action, on: id, now: clock.now())
         } catch let refusal as IncidentAction.Refusal {
@@ -86,13 +86,6 @@ struct IncidentRoutes {
     private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, alerts: detail.alerts, timeline: detail.timeline))
-    }
-
-    private static func id(_ context: AppRequestContext) throws -> Int64 {
-        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
-            throw APIError.badRequest("incident id must be a positive whole number", field: "id")
-        }
-        return id
     }
 
     private static func action(_ request: Request, example: String = ActionBody.example) async throws -> ActionBody {

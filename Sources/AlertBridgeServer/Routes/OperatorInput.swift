@@ -35,6 +35,15 @@ enum OperatorInput {
         return status
     }
 
+    /// The `:id` of `/api/v1/incidents/:id` or `/api/v1/silences/:id`: a positive whole number.
+    /// - Parameter what: `incident` or `silence`, as the refusal names it.
+    static func id(_ context: AppRequestContext, of what: String) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw APIError.badRequest("\(what) id must be a positive whole number", field: "id")
+        }
+        return id
+    }
+
     /// `?limit=` of a listing: 1 to 1000, or `nil` when not given.
     static func limit(_ text: String?) throws -> Int? {
         guard let text else { return nil }

@@ -56,7 +56,7 @@ struct SilenceRoutes {
             return try JSONResponse.make(SilenceJSON(silence: stored, now: now), status: .created)
         }
         router.post("/api/v1/silences/:id/extend") { request, context in
-            let id = try Self.id(context)
+            let id = try OperatorInput.id(context, of: "silence")
             let body = try await OperatorInput.decode(ExtendBody.self, from: request, example: ExtendBody.example)
             let end = try Self.end(ends_at: body.ends_at, duration: body.duration)
             let by = try OperatorInput.checkBy(body.by)
@@ -76,7 +76,7 @@ struct SilenceRoutes {
             return try JSONResponse.make(SilenceJSON(silence: extended, now: now))
         }
         router.delete("/api/v1/silences/:id") { request, context in
-            let id = try Self.id(context)
+            let id = try OperatorInput.id(context, of: "silence")
             let by = try OperatorInput.checkBy(request.uri.queryParameters.get("by"))
             let now = clock.now()
             let expired: Silence
@@ -90,13 +90,6 @@ struct SilenceRoutes {
             escalationWakeup.signal()
             return try JSONResponse.make(SilenceJSON(silence: expired, now: now))
         }
-    }
-
-    static func id(_ context: AppRequestContext) throws -> Int64 {
-        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
-            throw APIError.badRequest("silence id must be a positive whole number", field: "id")
-        }
-        return id
     }
 
     /// `ends_at` or `duration`, exactly one.
