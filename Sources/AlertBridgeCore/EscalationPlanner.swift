@@ -84,9 +84,10 @@ public enum EscalationPlanner {
     ///   - firingLabels: the labels of the incident's firing alerts (its own labels when empty).
     ///   - inhibitors: the incidents named by `escalation.inhibitedBy`, as stored now. While
     ///     one of them is open, an incident nobody was paged for yet stays held.
+    ///   - autoResolvesFrom: no auto-resolve before this (``autoResolveGrace`` after a start).
     public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
                                silences: [Silence] = [], firingLabels: [Labels] = [],
-                               inhibitors: [Incident] = []) -> Decision {
+                               inhibitors: [Incident] = [], autoResolvesFrom: Timestamp? = nil) -> Decision {
         var d = Decision(incident)
         let heldUntil = heldUntil(incident, now: now, silences: silences, firingLabels: firingLabels, inhibitors: inhibitors)
         guard incident.status.isOpen else {
@@ -95,7 +96,7 @@ public enum EscalationPlanner {
         }
         // Before an auto-resolve, as of when it was due: after a stop that outlasted both, the
         // breaches before it still count, and none after it does.
-        let resolvesAt = policy.autoResolveAfter.map { incident.lastAlertAt + $0 }
+        let resolvesAt = autoResolveDue(incident, policy: policy, from: autoResolvesFrom)
         checkSLA(policy: policy, now: resolvesAt.map { min(now, $0) } ?? now, into: &d)
         if let after = policy.autoResolveAfter, let resolvesAt, now >= resolvesAt {
             d.incident.status = .resolved
@@ -158,8 +159,24 @@ public enum EscalationPlanner {
                 }
             }
         }
-        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
         return d
+    }
+
+    /// How long after a start nothing auto-resolves. Senders could not reach a stopped
+    /// alertbridge: an incident whose quiet time ran out meanwhile may still be firing, and
+    /// resolving it at once would send a RESOLVED notice and then page it again when its
+    /// sender re-sends. Alertmanager sends a group it could not deliver again at its next
+    /// `group_interval` (5m by default); a monitor that re-sends every minute, sooner.
+    public static let autoResolveGrace: Duration = .seconds(600)
+
+    /// When `auto_resolve_after` closes the incident: that long after its last alert, and
+    /// not before `from`.
+    static func autoResolveDue(_ incident: Incident, policy: EscalationPolicy, from: Timestamp?) -> Timestamp? {
+        guard let after = policy.autoResolveAfter else { return nil }
+        let due = incident.lastAlertAt + after
+        guard let from, from > due else { return due }
+        return from
     }
 
     /// While an incident nobody was paged for yet is held, when to look again: the next
@@ -251,13 +268,16 @@ public enum EscalationPlanner {
     }
 
     /// The earliest time anything may be due for this incident.
-    public static func nextDue(_ incident: Incident, policy: EscalationPolicy) -> Timestamp? {
+    public static func nextDue(_ incident: Incident, policy: EscalationPolicy, autoResolvesFrom: Timestamp? = nil) -> Timestamp? {
         guard incident.status.isOpen else { return nil }
         let e = incident.escalation
         var candidates: [Timestamp] = []
-        if let after = policy.autoResolveAfter { candidates.append(incident.lastAlertAt + after) }
+        if let resolves = autoResolveDue(incident, policy: policy, from: autoResolvesFrom) { candidates.append(resolves) }
         if let start = incident.firstPagedAt {
-            if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached, e.firstAcknowledgedAt == nil {
+            // Also after an acknowledgement that came after the deadline, but before the engine
+            // looked (it was behind): the next look records the breach.
+            if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached,
+               e.firstAcknowledgedAt.map({ $0 >= start + within }) ?? true {
                 candidates.append(start + within)
             }
             if let within = policy.sla.resolveWithin, !e.resolveSLABreached {

@@ -189,6 +189,26 @@ public enum IngestPlanner {
             pages += decision.pages
             timeline += decision.timeline
             snapshots[incident.id] = policy
+            startedHere[incident.id] = StartedPage(step: incident.escalation.step, reason: reason)
+        }
+
+        /// A tier-1 page decided in this commit, which a rise in severity later in the same
+        /// commit replaces.
+        struct StartedPage {
+            var step: Int
+            var reason: EscalationPlanner.PageReason
+        }
+
+        /// Incidents whose tier-1 page this commit decided.
+        var startedHere: [Int64: StartedPage] = [:]
+
+        /// Takes back a page decided in this commit, and the timeline line that named it.
+        mutating func retract(_ started: StartedPage, of incidentID: Int64) {
+            pages.removeAll { $0.incidentID == incidentID && $0.step == started.step }
+            if let line = timeline.lastIndex(where: { $0.incidentID == incidentID && $0.kind == .paged }) {
+                timeline.remove(at: line)
+                for i in inhibitionNotes.indices where inhibitionNotes[i].timelineIndex > line { inhibitionNotes[i].timelineIndex -= 1 }
+            }
         }
 
         /// Holds an incident a silence or an inhibition muted from its start: nobody is paged
@@ -298,6 +318,15 @@ public enum IngestPlanner {
             // policy from its tier 1, so no tier number of the old policy is left behind.
             // Notices go to the new policy's tiers paged from now and to those the old one
             // paged (as loaded now: a policy renamed since is not found, and its tiers hear nothing).
+            if let started = startedHere.removeValue(forKey: incident.id) {
+                // Its page was decided in this commit (one webhook holding a warning and then
+                // a critical alert of one key): nobody has it yet, so the new policy's replaces
+                // it, for the same reason, instead of following it as a second page at once.
+                retract(started, of: incident.id)
+                incident.escalation.highestTier = 0
+                startEscalation(&incident, routed, now: now, reason: started.reason)
+                return true
+            }
             if incident.escalation.hasPaged {
                 if let before {
                     incident.escalation.earlierTiers += EscalationPlanner.pagedTiers(of: incident, policy: before)

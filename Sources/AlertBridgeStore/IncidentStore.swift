@@ -29,8 +29,9 @@ public protocol IncidentStore: Sendable {
     /// The earliest `next_escalation_at` of any open incident.
     func nextEscalationDue() async throws -> Timestamp?
     /// Advances up to `limit` incidents whose due time has come, each with its policy
-    /// snapshot, in one transaction that also writes their pages to the outbox.
-    func advanceEscalations(now: Timestamp, limit: Int) async throws -> EscalationReport
+    /// snapshot, in one transaction that also writes their pages to the outbox. None
+    /// auto-resolves before `autoResolvesFrom` (see ``EscalationPlanner/autoResolveGrace``).
+    func advanceEscalations(now: Timestamp, limit: Int, autoResolvesFrom: Timestamp?) async throws -> EscalationReport
 
     // MARK: Notification outbox
 

@@ -44,7 +44,7 @@ import Testing
         #expect(performance.tiers.allSatisfy { $0.notify == [.init(connector: "console")] })
         #expect(performance.repeat == 1)
         #expect(performance.ackTimeout == .seconds(1800))
-        #expect(performance.autoResolveAfter == .seconds(4 * 3600))
+        #expect(performance.autoResolveAfter == .seconds(12 * 3600))
         #expect(performance.windows == [
             .init(name: "peak", startMinute: 18 * 60, endMinute: 23 * 60, timeZone: "Asia/Seoul",
                   escalateAfter: .seconds(600)),
@@ -55,6 +55,19 @@ import Testing
         #expect(outage.tiers.map(\.escalateAfter) == [.seconds(300), .seconds(600)])
         #expect(outage.repeat == 2)
         #expect(outage.sla == .init(acknowledgeWithin: .seconds(300), resolveWithin: .seconds(3600)))
+    }
+
+    /// Alertmanager re-sends an unchanged firing group only every `repeat_interval` (4h by
+    /// default), at a `group_interval` tick (5m by default): a shipped policy that resolved
+    /// sooner would resolve a still-firing outage and page it again at the next re-send;
+    /// twice that, so one re-send lost on the way does not do it either.
+    @Test func shippedPoliciesOutlastAlertmanagersDefaultResend() throws {
+        let loaded = try ConfigLoader.load(configFile: nil, environment: [:], currentDirectory: Self.repositoryRoot)
+        let resend = Duration.seconds(4 * 3600 + 5 * 60)
+        for policy in loaded.policies.values {
+            let after = try #require(policy.autoResolveAfter, "\(policy.name)")
+            #expect(after >= resend * 2, "\(policy.name): auto_resolve_after \(after) is not twice \(resend)")
+        }
     }
 
     @Test func shippedRulesRouteCDNAlerts() throws {

@@ -176,6 +176,22 @@ import Testing
         ])
     }
 
+    /// Fallen due while alertbridge was stopped: it waits for the grace after the start,
+    /// and its next look is then, not now (the engine would spin on a due time in the past).
+    @Test func anAutoResolveDueBeforeTheGraceWaitsForItsEnd() {
+        let p = policy(autoResolve: .seconds(120))
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        i.status = .acknowledged  // no tier timer: only the auto-resolve is due
+        i.acknowledgedAt = t0
+        let graceEnds = t0 + .seconds(3600)
+        let waiting = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(3000), autoResolvesFrom: graceEnds)
+        #expect(waiting.incident.status == .acknowledged && waiting.timeline.isEmpty)
+        #expect(waiting.incident.nextEscalationAt == graceEnds)
+        #expect(EscalationPlanner.advance(i, policy: p, now: graceEnds, autoResolvesFrom: graceEnds).incident.status == .resolved)
+        // One due after the grace is not moved.
+        #expect(EscalationPlanner.nextDue(i, policy: p, autoResolvesFrom: t0 + .seconds(60)) == t0 + .seconds(120))
+    }
+
     /// Due to auto-resolve before its SLA deadline, checked after it: no breach, since it
     /// would have closed in time had the engine run then.
     @Test func aLateAutoResolveDueBeforeTheDeadlineBreachesNothing() {
@@ -205,6 +221,19 @@ import Testing
         let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
         let (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: started, now: t0 + minutes(9))
         #expect(EscalationPlanner.advance(acked, policy: p, now: t0 + minutes(10)).slaBreaches.isEmpty)
+    }
+
+    /// Acknowledged a moment after the deadline, before the engine's look at it (it was
+    /// behind, in a storm): the breach is still recorded, at the next look, which is due at once.
+    @Test func anAcknowledgementAfterTheDeadlineBeforeTheEngineLookedIsABreach() throws {
+        let p = policy(sla: .init(acknowledgeWithin: minutes(10)))
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        var (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: started, now: t0 + minutes(10) + .seconds(2))
+        acked.nextEscalationAt = EscalationPlanner.nextDue(acked, policy: p)  // as the store's act does
+        #expect(acked.nextEscalationAt == t0 + minutes(10))
+        let look = EscalationPlanner.advance(acked, policy: p, now: t0 + minutes(10) + .seconds(3))
+        #expect(look.slaBreaches == ["acknowledge"])
+        #expect(look.incident.nextEscalationAt == nil, "nothing else is due for an acknowledged incident without timers")
     }
 
     @Test func escalateByHandPagesTheNextTierAndRefusesPastTheLast() throws {

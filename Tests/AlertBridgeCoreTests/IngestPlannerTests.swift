@@ -503,6 +503,56 @@ import Testing
         #expect(plan.pages.map(\.tierName) == ["technical-support"])
     }
 
+    /// One Alertmanager webhook holds a warning and then a critical alert of one key (its
+    /// alerts are in no severity order): the incident pages once, by the critical policy,
+    /// not the warning tier 1 and then the critical one at the same instant.
+    @Test func aWarningThenACriticalInOneCommitPageOnceByTheCriticalPolicy() throws {
+        let plan = IngestPlanner.plan([routed(.warning), routed(.critical, instance: "edge-02")], current: [:],
+                                      alertStatus: [:], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.created, .merged])
+        let incident = try #require(plan.incidents.first)
+        #expect(incident.policy == "pop-outage" && incident.tier == 1 && incident.escalation.earlierTiers.isEmpty)
+        #expect(plan.pages.map { "\($0.tierName):\($0.reason.rawValue)" } == ["noc-phone:triggered"])
+        #expect(plan.timeline.filter { $0.kind == .paged }.map(\.detail) == ["tier 1 (noc-phone): console"])
+        #expect(incident.nextEscalationAt == t0 + .seconds(300))
+    }
+
+    /// The same for a flap: the reopen and the rise in one commit are one page, `reopened`.
+    @Test func aReopenAndARiseInOneCommitPageOnce() throws {
+        var incident = try opened()
+        incident.status = .resolved
+        incident.resolvedAt = t0 + .seconds(300)
+        var warning = routed(.warning)
+        var critical = routed(.critical, instance: "edge-02")
+        warning.reopenWithin = .seconds(600)
+        critical.reopenWithin = .seconds(600)
+        let plan = IngestPlanner.plan([warning, critical], current: [incident.dedupKey: incident], alertStatus: [:],
+                                      now: t0 + .seconds(400))
+        #expect(plan.outcomes.map(\.kind) == [.reopened, .merged])
+        #expect(plan.pages.map { "\($0.tierName):\($0.reason.rawValue)" } == ["noc-phone:reopened"])
+        #expect(plan.incidents.first?.policy == "pop-outage")
+    }
+
+    /// A page taken back keeps the timeline's other lines where they were: an inhibition
+    /// line written after it still gets its source's real id.
+    @Test func aTakenBackPageLeavesLaterTimelineLinesIntact() throws {
+        let down = Alert(source: "cdn-monitor", status: .firing, severity: .critical, summary: "SYD1 down",
+                         labels: ["alertname": "PopDown", "pop": "SYD1"])
+        var source = RoutedAlert(alert: down, rule: "pop-down", dedupKey: "PopDown/SYD1", policy: outage.name,
+                                 escalationPolicy: outage)
+        source.inhibitsOthers = true
+        let latency = Alert(source: "cdn-monitor", status: .firing, severity: .warning, summary: "slow at SYD1",
+                            labels: ["alertname": "EdgeLatencyHigh", "pop": "SYD1"])
+        let target = RoutedAlert(alert: latency, rule: "edge", dedupKey: "EdgeLatencyHigh/SYD1", policy: performance.name,
+                                 inhibitors: [InhibitCandidate(sourceRule: "pop-down", equal: ["pop"])],
+                                 escalationPolicy: performance)
+        let plan = IngestPlanner.plan([source, routed(.warning), target, routed(.critical, instance: "edge-02")],
+                                      current: [:], alertStatus: [:], now: t0).assigningIDs([41, 42, 43])
+        #expect(plan.outcomes.map(\.kind) == [.created, .created, .suppressed, .merged])
+        #expect(plan.timeline.contains { $0.incidentID == 43 && $0.detail == "suppressed: inhibited by incident 41 (PopDown/SYD1)" })
+        #expect(plan.pages.map { "\($0.incidentID) \($0.tierName)" } == ["41 noc-phone", "42 noc-phone"])
+    }
+
     @Test func aRepeatedCriticalAlertPagesOnce() throws {
         let incident = try opened()
         let key = IngestPlanner.AlertKey(incidentID: 5, fingerprint: routed(.critical).alert.fingerprint)

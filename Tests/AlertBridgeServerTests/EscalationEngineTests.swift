@@ -147,6 +147,45 @@ import Testing
         try await store.close()
     }
 
+    /// Stopped for two hours with `auto_resolve_after: 1h`: the monitors could not reach it,
+    /// so the first pass after the start resolves nothing. An incident whose alert is sent
+    /// again within the grace stays open (no RESOLVED, then a new page); one nobody sends
+    /// again resolves when the grace ends, saying it was checked late.
+    @Test func afterAStopAutoResolveWaitsForSendersToSendAgain() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let clock = ManualClock(TestApp.t0)
+        var policies = TestApp.policies
+        policies["cdn-performance"]?.autoResolveAfter = .seconds(3600)
+        func alert(_ pop: String) -> [RoutedAlert] {
+            TestApp.rules.route(Alert(source: "t", status: .firing, severity: .critical, summary: "s",
+                                      labels: ["alertname": "EdgeLatencyHigh", "pop": pop, "service": "cdn-edge"]))
+                .map { r -> RoutedAlert in var r = r; r.escalationPolicy = policies[r.policy]; return r }
+        }
+        var store: any IncidentStore = try await SQLiteStore.open(path: path, logger: logger)
+        let still = try #require(try await store.ingest(alert("ICN1"), now: clock.now())[0].incidentID)
+        let quiet = try #require(try await store.ingest(alert("NRT2"), now: clock.now())[0].incidentID)
+        try await store.close()
+
+        clock.advance(by: .seconds(2 * 3600))
+        store = try await SQLiteStore.open(path: path, logger: logger)
+        let engine = AlertBridgeApplication(store: store, rules: TestApp.rules, policies: policies, clock: clock).engine(logger: logger)
+        _ = try await engine.tick()
+        for id in [still, quiet] { #expect(try await store.incident(id: id)?.incident.status == .triggered) }
+        clock.advance(by: .seconds(180))
+        _ = try await store.ingest(alert("ICN1"), now: clock.now())  // its monitor sends it again
+        clock.advance(by: EscalationPlanner.autoResolveGrace - .seconds(181))
+        #expect(try await engine.tick().advanced == 0)
+        clock.advance(by: .seconds(1))
+        _ = try await engine.tick()
+        #expect(try await store.incident(id: still)?.incident.status == .triggered)
+        let resolved = try #require(try await store.incident(id: quiet))
+        #expect(resolved.incident.status == .resolved)
+        #expect(resolved.timeline.last?.detail
+                == "no new alert for 2h10m (auto_resolve_after 1h; checked late: alertbridge was stopped or behind, so senders may not have reached it)")
+        try await store.close()
+    }
+
     @Test func theRunningEngineFiresADueTimerWithoutBeingTicked() async throws {
         // The real loop with the real clock: a 1-second tier must reach tier 2 on its own.
         let fast = ["cdn-performance": EscalationPolicy(name: "cdn-performance", tiers: [

@@ -241,7 +241,7 @@ struct PostgresStoreTests {
                 group.addTask {
                     var reports: [EscalationReport] = []
                     while true {
-                        let report = try await store.advanceEscalations(now: due, limit: 4)
+                        let report = try await store.advanceEscalations(now: due, limit: 4, autoResolvesFrom: nil)
                         if report.advanced == 0 { return reports }
                         reports.append(report)
                     }

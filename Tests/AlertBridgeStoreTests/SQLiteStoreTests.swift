@@ -192,7 +192,7 @@ import Testing
             let t0 = conformance.t0
             let id = try #require(try await store.ingest([StoreConformance.routed("a")], now: t0)[0].incidentID)
             try await store.writer.run { try $0.run(#"UPDATE policy_snapshots SET body = '{"name": "cdn-performance"}'"#) }
-            let report = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10)
+            let report = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, autoResolvesFrom: nil)
             #expect(report.advanced == 1 && report.pages == 0)
             let detail = try #require(try await store.incident(id: id))
             #expect(detail.incident.nextEscalationAt == nil)

@@ -19,10 +19,13 @@ public struct EscalationEngine: Service {
     /// The longest sleep when nothing is due, so a due time written by something that
     /// cannot signal this process (another instance) is still picked up.
     let idle: Duration
+    /// The end of the grace after this start (``EscalationPlanner/autoResolveGrace``).
+    let autoResolvesFrom: Timestamp
     static let batch = 500
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
-                metrics: ServerMetrics, logger: Logger, idle: Duration = .seconds(5)) {
+                metrics: ServerMetrics, logger: Logger, idle: Duration = .seconds(5),
+                autoResolveGrace: Duration = EscalationPlanner.autoResolveGrace) {
         self.store = store
         self.clock = clock
         self.wakeup = wakeup
@@ -30,6 +33,7 @@ public struct EscalationEngine: Service {
         self.metrics = metrics
         self.logger = logger
         self.idle = idle
+        autoResolvesFrom = clock.now() + autoResolveGrace
     }
 
     public func run() async throws {
@@ -54,7 +58,8 @@ public struct EscalationEngine: Service {
     public func tick() async throws -> EscalationReport {
         var total = EscalationReport()
         while true {
-            let report = try await store.advanceEscalations(now: clock.now(), limit: Self.batch)
+            let report = try await store.advanceEscalations(now: clock.now(), limit: Self.batch,
+                                                            autoResolvesFrom: autoResolvesFrom)
             total.advanced += report.advanced
             total.pages += report.pages
             total.slaBreaches += report.slaBreaches

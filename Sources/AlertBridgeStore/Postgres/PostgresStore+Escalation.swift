@@ -95,7 +95,7 @@ extension PostgresStore {
     /// Claims due incidents with `FOR UPDATE SKIP LOCKED`: an incident another instance is
     /// advancing (or an ingest is merging into) is left to it, and once that commits its
     /// due time has moved on, so every step fires exactly once across all instances.
-    public func advanceEscalations(now: Timestamp, limit: Int) async throws -> EscalationReport {
+    public func advanceEscalations(now: Timestamp, limit: Int, autoResolvesFrom: Timestamp?) async throws -> EscalationReport {
         let logger = self.logger
         return try await transaction { db in
             var due: [(Incident, String?)] = []
@@ -127,7 +127,8 @@ extension PostgresStore {
                 }
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
                                                            firingLabels: firing[incident.id] ?? [],
-                                                           inhibitors: incident.escalation.inhibitedBy.compactMap { inhibitors[$0] }))
+                                                           inhibitors: incident.escalation.inhibitedBy.compactMap { inhibitors[$0] },
+                                                           autoResolvesFrom: autoResolvesFrom))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)

@@ -25,7 +25,7 @@ extension SQLiteStore {
         }
     }
 
-    public func advanceEscalations(now: Timestamp, limit: Int) async throws -> EscalationReport {
+    public func advanceEscalations(now: Timestamp, limit: Int, autoResolvesFrom: Timestamp?) async throws -> EscalationReport {
         let cache = self.cache
         return try await writer.transaction { db in
             let due = try db.rows("""
@@ -49,7 +49,8 @@ extension SQLiteStore {
                 let firing = silences.isEmpty || incident.escalation.hasPaged ? [] : try db.firingLabels(of: incident.id)
                 let inhibitors = incident.escalation.hasPaged ? [] : try incident.escalation.inhibitedBy.compactMap(db.incident)
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
-                                                           firingLabels: firing, inhibitors: inhibitors))
+                                                           firingLabels: firing, inhibitors: inhibitors,
+                                                           autoResolvesFrom: autoResolvesFrom))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
             try db.append(timeline: decisions.flatMap(\.timeline)
