@@ -156,6 +156,11 @@ struct PolicyParser {
                 file.report("unknown time zone \"\(zone)\" in \(label) (expected an IANA name such as Asia/Seoul)",
                             at: whenNode)
                 continue
+            case .failure(.abbreviatedTimeZone(let zone)):
+                file.report("time zone \"\(zone)\" in \(label) is not an Area/City name (expected an IANA name such as "
+                            + "America/New_York or Asia/Seoul, which follow daylight saving; a fixed offset is written Etc/GMT-9 for UTC+9)",
+                            at: whenNode)
+                continue
             case .failure(.empty):
                 file.report("\(label) \"\(when)\" starts when it ends, so it is empty", at: whenNode)
                 continue

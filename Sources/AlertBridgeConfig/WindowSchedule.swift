@@ -14,6 +14,7 @@ struct WindowSchedule: Equatable {
     enum Failure: Error, Equatable {
         case malformed
         case unknownTimeZone(String)
+        case abbreviatedTimeZone(String)
         case empty
     }
 
@@ -29,6 +30,9 @@ struct WindowSchedule: Equatable {
         else { return .failure(.malformed) }
         let zone = String(words[1])
         guard TimeZone(identifier: zone) != nil else { return .failure(.unknownTimeZone(zone)) }
+        // Foundation also takes abbreviations, which are not zones: `EST` is UTC-5 all
+        // year, so a New York window written with it is an hour off all summer.
+        guard zone.contains("/") || zone == "UTC" || zone == "GMT" else { return .failure(.abbreviatedTimeZone(zone)) }
         guard start != end else { return .failure(.empty) }
         return .success(WindowSchedule(startMinute: start, endMinute: end, timeZone: zone))
     }

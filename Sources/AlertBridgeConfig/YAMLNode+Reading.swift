@@ -126,7 +126,8 @@ extension YAMLFile {
     }
 
     /// Every duration in these files is a timer, and a timer of zero or less would fire
-    /// at once or never, so only positive durations are accepted.
+    /// at once or never, so only positive durations are accepted; and none under a second,
+    /// which is a typo for minutes (`escalate_after: 10ms` paged every tier at once).
     func duration(_ node: Node?) -> Duration? {
         guard let node, let text = string(node) else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -140,6 +141,11 @@ extension YAMLFile {
         }
         guard duration > .zero else {
             report("duration \"\(text)\" must be greater than zero", at: node)
+            return nil
+        }
+        guard duration >= .seconds(1) else {
+            let meant = trimmed.hasSuffix("ms") ? " (did you mean \"\(trimmed.dropLast())\"?)" : ""
+            report("duration \"\(text)\" is under a second, the shortest timer alertbridge accepts\(meant)", at: node)
             return nil
         }
         guard duration <= DurationText.longest else {

@@ -91,6 +91,18 @@ import Testing
         expectProblem(problems, at: "escalation-policies/test.yaml:7:21", containing: "invalid duration")
     }
 
+    /// `10ms` is a typo for `10m`: a tier that escalates after it pages every tier at once.
+    @Test func timersUnderASecondAreRefused() throws {
+        let problems = try problems(Self.head + """
+            ack_timeout: 10ms
+            auto_resolve_after: 999ms
+            """)
+        #expect(problems.count == 2, "\(problems)")
+        expectProblem(problems, at: "escalation-policies/test.yaml:6:14",
+                      containing: "duration \"10ms\" is under a second, the shortest timer alertbridge accepts (did you mean \"10m\"?)")
+        expectProblem(problems, at: "escalation-policies/test.yaml:7:21", containing: "duration \"999ms\" is under a second")
+    }
+
     @Test func malformedWindow() throws {
         let problems = try problems(Self.head + """
             windows:
@@ -110,6 +122,23 @@ import Testing
             """)
         expectSingleProblem(problems, at: "escalation-policies/test.yaml:7:24",
                             containing: "unknown time zone \"Asia/Seol\" in window \"peak\"")
+    }
+
+    /// Foundation reads `EST` as UTC-5 all year and `UTC+9` as a fixed offset: a New York
+    /// peak written `EST` would run an hour late all summer. Only Area/City names (and
+    /// UTC) pass; every window in another zone is still accepted.
+    @Test func abbreviationsAreNotZones() throws {
+        let problems = try problems(Self.head + """
+            windows:
+              - {name: ny, when: "18:00-23:00 EST", escalate_after: 10m}
+              - {name: kr, when: "18:00-23:00 UTC+9", escalate_after: 10m}
+              - {name: fixed, when: "01:00-02:00 Etc/GMT-9", escalate_after: 10m}
+              - {name: utc, when: "03:00-04:00 UTC", escalate_after: 10m}
+            """)
+        #expect(problems.count == 2, "\(problems)")
+        expectProblem(problems, at: "escalation-policies/test.yaml:7:22",
+                      containing: "time zone \"EST\" in window \"ny\" is not an Area/City name (expected an IANA name such as America/New_York")
+        expectProblem(problems, at: "escalation-policies/test.yaml:8:22", containing: "time zone \"UTC+9\" in window \"kr\"")
     }
 
     @Test func emptyWindow() throws {
