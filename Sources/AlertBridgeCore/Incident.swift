@@ -84,6 +84,11 @@ public struct TimelineEntry: Sendable, Equatable {
         self.by = by
         self.detail = detail
     }
+
+    /// `auto_resolve_after` closed the incident: nothing recovered, its alerts only went quiet.
+    public var isAutoResolve: Bool {
+        kind == .resolved && by == EscalationPlanner.engine && detail?.hasPrefix(EscalationPlanner.autoResolvePrefix) == true
+    }
 }
 
 /// What ingesting one alert did, as the ingest endpoints answer it.

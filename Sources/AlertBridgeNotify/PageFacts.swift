@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeStore
 import Foundation
 
 /// The facts every chat card shows, in order, and the marks that say at a glance how bad
@@ -23,7 +24,7 @@ extension PageText {
         facts.append(Fact(name: "Tier", value: "\(d.tier) (\(d.tierName))"))
         facts.append(Fact(name: "Status", value: i.status.rawValue))
         facts.append(Fact(name: "Since", value: "\(i.createdAt)"))
-        facts.append(Fact(name: "Alerts", value: alertTally(i)))
+        facts.append(Fact(name: "Alerts", value: alertTally(page)))
         if let source = sourceView(page) { facts.append(Fact(name: "Source", value: source)) }
         return facts
     }
@@ -36,10 +37,22 @@ extension PageText {
         return a["client"].map { "\($0) \(url)" } ?? url
     }
 
-    /// `1.4 (threshold 0.8)`, from the first alert that carries a value.
+    /// `1.4 (threshold 0.8)`: the value of the alert the page is titled by, so the number
+    /// and the host in the title are one alert's (a storm of 400 hosts paged the title of
+    /// its critical host with the value of whichever host sorted first).
     public static func measured(_ page: PageMessage) -> String? {
-        guard let alert = page.incident.alerts.first(where: { $0.value != nil }), let value = alert.value else { return nil }
+        guard let alert = titleAlert(page), let value = alert.value else { return nil }
         return "\(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")"
+    }
+
+    /// Of the alerts that carry a value: the one whose summary is the title, else one at the
+    /// incident's severity (which the alert that set the title had), firing first, latest seen.
+    static func titleAlert(_ page: PageMessage) -> StoredAlert? {
+        let i = page.incident.incident
+        let measured = page.incident.alerts.filter { $0.value != nil }
+        if let titled = measured.last(where: { $0.summary == i.title }) { return titled }
+        return measured.filter { $0.severity == i.severity }
+            .max { ($0.status == .firing ? 1 : 0, $0.lastSeenAt) < ($1.status == .firing ? 1 : 0, $1.lastSeenAt) }
     }
 
     /// The one-line headline of a chat card: what happened, then the subject.

@@ -30,9 +30,15 @@ public enum PageText {
         var lines: [String] = []
         switch d.event {
         case .acknowledged:
-            lines.append("Incident #\(i.id) was acknowledged by \(i.acknowledgedBy ?? "someone").")
+            // With the note, which says what whoever is on it knows so far.
+            let note = page.incident.timeline.last { $0.kind == .acknowledged }?.detail
+            lines.append("Incident #\(i.id) was acknowledged by \(i.acknowledgedBy ?? "someone")\(note.map { ": \($0)" } ?? ".")")
         case .resolved:
-            lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "").")
+            if let closing = autoResolve(page) {
+                lines.append("Incident #\(i.id) was closed by alertbridge, not by a recovery: \(closing).")
+            } else {
+                lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "").")
+            }
         default:
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(d.event)).")
         }
@@ -40,11 +46,9 @@ public enum PageText {
         lines.append("What:     \(i.title)")
         let place = ["pop", "region", "service"].compactMap { key in i.labels[key].map { "\(key) \($0)" } }
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
-        if let alert = page.incident.alerts.first(where: { $0.value != nil }), let value = alert.value {
-            lines.append("Measured: \(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")")
-        }
+        if let measured = measured(page) { lines.append("Measured: \(measured)") }
         lines.append("Severity: \(i.severity.rawValue)")
-        lines.append("Since:    \(i.createdAt) (\(alertTally(i)))")
+        lines.append("Since:    \(i.createdAt) (\(alertTally(page)))")
         lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
         if let runbook = runbook(page) { lines.append("Runbook:  \(runbook)") }
         if let source = sourceView(page) { lines.append("Source:   \(source)") }
@@ -59,9 +63,21 @@ public enum PageText {
     /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
     /// (first and duplicates) and how many distinct alerts still fire. A new incident has
     /// received one alert and merged none, so the count says nothing about merging.
-    static func alertTally(_ i: Incident) -> String {
+    /// An auto-resolved incident's alerts did not recover; nobody knows whether they fire.
+    static func alertTally(_ page: PageMessage) -> String {
+        let i = page.incident.incident
+        if i.status == .resolved, autoResolve(page) != nil {
+            return "\(i.alertCount == 1 ? "1 alert" : "\(i.alertCount) alerts received"), no recovery received"
+        }
         guard i.alertCount != 1 else { return "1 alert, \(i.firingCount > 0 ? "firing" : "no longer firing")" }
         return "\(i.alertCount) alerts received, \(i.firingCount) firing"
+    }
+
+    /// What the auto-resolve that closed the incident said (`no new alert for 15m
+    /// (auto_resolve_after)`), or `nil` when something else resolved it.
+    static func autoResolve(_ page: PageMessage) -> String? {
+        guard let last = page.incident.timeline.last(where: { $0.kind == .resolved }), last.isAutoResolve else { return nil }
+        return last.detail
     }
 
     static func reason(_ event: EscalationPlanner.PageReason) -> String {

@@ -80,9 +80,10 @@ struct Show: AsyncParsableCommand {
     }
 }
 
-/// The verbs that change an incident share their shape: an id, who, an optional note.
+/// The verbs that change an incident share their shape: ids, who, an optional note.
 protocol IncidentActionCommand: AsyncParsableCommand {
-    var id: Int64 { get }
+    /// `ack` and `resolve` take several: one PoP's storm at 3 a.m. is a handful of incidents.
+    var ids: [Int64] { get }
     var by: String { get }
     var output: OutputOptions { get }
     var path: String { get }
@@ -92,18 +93,33 @@ protocol IncidentActionCommand: AsyncParsableCommand {
 
 extension IncidentActionCommand {
     func validate() throws {
-        try validateID(id)
+        guard !ids.isEmpty else { throw ValidationError("give the incident id (or several)") }
+        for id in ids { try validateID(id) }
         guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
         if let noteText, noteText.isEmpty { throw ValidationError("the note must not be empty") }
     }
 
+    /// Each id in turn: a refusal of one (already acknowledged by a colleague) is said on
+    /// stderr and the others still go; the exit status is 1 if any was refused. `--json`
+    /// prints one answer per line.
     func run() async throws {
-        let data = try await request {
-            try await $0.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
+        let client = APIClient.fromEnvironment()
+        var refused = false
+        for id in ids {
+            let data: Data
+            do {
+                data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
+            } catch let refusal as Refused {
+                fflush(nil)  // after the lines of the ids before it
+                _ = fail(refusal.description)
+                refused = true
+                continue
+            }
+            if output.json { printRaw(data); continue }
+            let incident = try JSONDecoder().decode(IncidentView.self, from: data)
+            print("incident \(incident.id) \(done) by \(by): \(incident.title)")
         }
-        if output.json { return printRaw(data) }
-        let incident = try JSONDecoder().decode(IncidentView.self, from: data)
-        print("incident \(incident.id) \(done) by \(by): \(incident.title)")
+        if refused { throw ExitCode(1) }
     }
 }
 
@@ -111,8 +127,8 @@ extension IncidentActionCommand {
 let defaultUser = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "operator"
 
 struct Ack: IncidentActionCommand {
-    static let configuration = CommandConfiguration(abstract: "Acknowledge an incident: you are on it.")
-    @Argument(help: "Incident id.") var id: Int64
+    static let configuration = CommandConfiguration(abstract: "Acknowledge incidents: you are on them.")
+    @Argument(help: "Incident ids.") var ids: [Int64]
     @Option(help: "A note for the timeline.") var note: String?
     @Option(help: "Who acknowledges ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
@@ -122,8 +138,8 @@ struct Ack: IncidentActionCommand {
 }
 
 struct Resolve: IncidentActionCommand {
-    static let configuration = CommandConfiguration(abstract: "Resolve an incident.")
-    @Argument(help: "Incident id.") var id: Int64
+    static let configuration = CommandConfiguration(abstract: "Resolve incidents.")
+    @Argument(help: "Incident ids.") var ids: [Int64]
     @Option(help: "A note for the timeline.") var note: String?
     @Option(help: "Who resolves ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
@@ -138,6 +154,7 @@ struct Note: IncidentActionCommand {
     @Argument(help: "The note.") var text: String
     @Option(help: "Who writes it ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
+    var ids: [Int64] { [id] }
     var path: String { "notes" }
     var noteText: String? { text }
     var done: String { "annotated" }
@@ -148,6 +165,7 @@ struct Escalate: IncidentActionCommand {
     @Argument(help: "Incident id.") var id: Int64
     @Option(help: "Who escalates ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
+    var ids: [Int64] { [id] }
     var path: String { "escalate" }
     var noteText: String? { nil }
     var done: String { "escalated" }

@@ -40,6 +40,32 @@ struct CLITests {
          "value": 1.4, "threshold": 0.8}
         """.utf8)
 
+    /// One PoP's storm at 3 a.m. is a handful of incidents: `ack 3 4 5` takes them all. One a
+    /// colleague took already is said on stderr, the others still go, and the exit is 1.
+    @Test("ack and resolve take several ids; a refused one does not stop the others")
+    func severalIDs() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            var ids: [Int64] = []
+            for alertname in ["EdgeLatencyHigh", "EdgeErrorRateHigh", "CacheHitRatioLow"] {
+                let alert = Data(#"{"source": "m", "summary": "\#(alertname) at SIN1", "labels": {"alertname": "\#(alertname)", "pop": "SIN1", "service": "cdn-edge"}}"#.utf8)
+                ids.append(try #require(try API.decoder.decode(API.IngestResult.self, from: try await server.api.ingest("/api/v1/alerts", alert)).incidentId))
+            }
+            #expect(Set(ids).count == 3)
+            #expect(try await Self.cli("ack", "\(ids[1])", "--by", "bob", url: url).status == 0)
+            let all = try await Self.cli(["ack"] + ids.map(String.init) + ["--note", "SIN1 storm"], url: url)
+            #expect(all.status == 1, "\(all)")
+            #expect(all.stdout.split(separator: "\n").map { $0.prefix { $0 != ":" } }
+                    == ["incident \(ids[0]) acknowledged by \(Self.operatorName)", "incident \(ids[2]) acknowledged by \(Self.operatorName)"], "\(all)")
+            #expect(all.stderr.split(separator: "\n").count == 1 && all.stderr.contains("incident \(ids[1]) is already acknowledged by bob"), "\(all)")
+            for id in ids { #expect(try await server.api.incident(id).status == "acknowledged") }
+            let resolved = try await Self.cli(["resolve"] + ids.map(String.init) + ["--json"], url: url)
+            #expect(resolved.status == 0, "\(resolved)")
+            #expect(resolved.stdout.split(separator: "\n").count == 3, "one JSON answer per line: \(resolved)")
+            for id in ids { #expect(try await server.api.incident(id).status == "resolved") }
+        }
+    }
+
     @Test("list, show, ack, resolve and note an incident; refusals exit 1 with one line")
     func operatorVerbs() async throws {
         try await LiveServer.with { server in

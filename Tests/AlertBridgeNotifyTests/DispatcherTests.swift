@@ -449,6 +449,30 @@ final class ScriptedConnector: Connector {
         #expect(!PageText.body(page(.acknowledged, status: .acknowledged)).contains("alertbridge ack"))
     }
 
+    /// The acknowledgement notice carries the note: what whoever is on it knows so far.
+    @Test func anAcknowledgementNoticeSaysItsNote() {
+        var acked = page(.acknowledged, status: .acknowledged)
+        acked.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .acknowledged, by: "alice", detail: "ICN1 origin is slow")]
+        #expect(PageText.body(acked).hasPrefix("Incident #42 was acknowledged by alice: ICN1 origin is slow\n"))
+    }
+
+    /// `auto_resolve_after` is no recovery: the notice says the alerts only went quiet, not
+    /// that they stopped firing, and a recovery still reads as one.
+    @Test func anAutoResolveNoticeDoesNotReadAsARecovery() {
+        var closed = page(.resolved, status: .resolved, alertCount: 1, firingCount: 0)
+        closed.incident.incident.resolvedBy = "alertbridge"
+        closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "alertbridge",
+                                                  detail: "no new alert for 15m (auto_resolve_after)")]
+        #expect(PageText.body(closed).hasPrefix(
+            "Incident #42 was closed by alertbridge, not by a recovery: no new alert for 15m (auto_resolve_after).\n"))
+        #expect(PageText.body(closed).contains("(1 alert, no recovery received)"))
+        #expect(PageText.facts(closed).last.map { "\($0.name): \($0.value)" } == "Alerts: 1 alert, no recovery received")
+        // A heartbeat's recovery is by "alertbridge" too, and is a recovery.
+        closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "alertbridge", detail: "all alerts resolved")]
+        #expect(PageText.body(closed).hasPrefix("Incident #42 is resolved (by alertbridge)."))
+        #expect(PageText.body(closed).contains("(1 alert, no longer firing)"))
+    }
+
     /// The first page of an incident: one alert arrived and nothing merged into it yet.
     @Test func aNewIncidentsPageCountsOneFiringAlert() {
         let first = page(.triggered, alertCount: 1, firingCount: 1)

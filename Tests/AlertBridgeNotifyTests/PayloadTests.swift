@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeStore
 @testable import AlertBridgeNotify
 import Foundation
 import Testing
@@ -170,5 +171,24 @@ import Testing
         #expect(PageText.format(15234.7) == "15235", "not 1.523e+04")
         #expect(PageText.format(-0.5) == "-0.5")
         #expect(PageText.format(2.999) == "3")
+    }
+
+    /// A storm of one PoP's hosts, titled by the host that turned it critical: the value
+    /// shown is that host's, not that of whichever host sorts first.
+    @Test func theValueIsThatOfTheAlertThePageIsTitledBy() {
+        var page = Pages.page(title: "p95 latency 1000ms at SIN1 edge100")
+        func alert(_ host: Int, _ value: Double, _ severity: Severity, summary: String? = nil) -> StoredAlert {
+            StoredAlert(fingerprint: String(format: "%03d", (host * 37) % 200), status: .firing, severity: severity,
+                        summary: summary ?? "p95 latency \(Int(value))ms at SIN1 edge\(host)", labels: ["instance": "sin1-edge\(host)"],
+                        annotations: [:], source: "cdn-monitor", value: value, threshold: 800,
+                        firstSeenAt: Pages.t0, lastSeenAt: Pages.t0, receivedCount: 1)
+        }
+        page.incident.alerts = [alert(94, 994, .warning), alert(100, 1000, .critical), alert(3, 952, .warning)]
+        page.incident.alerts.sort { $0.fingerprint < $1.fingerprint }
+        #expect(PageText.measured(page) == "1000 (threshold 800)")
+        #expect(PageText.body(page).contains("Measured: 1000 (threshold 800)"))
+        // Its summary moved on since (a later copy said 1012ms): the critical alert still.
+        page.incident.alerts = [alert(94, 994, .warning), alert(100, 1012, .critical, summary: "p95 latency 1012ms at SIN1 edge100")]
+        #expect(PageText.measured(page) == "1012 (threshold 800)")
     }
 }
