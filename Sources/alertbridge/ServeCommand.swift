@@ -61,12 +61,16 @@ struct Serve: AsyncParsableCommand {
         do {
             switch location {
             case .sqlite(let path):
-                incidentStore = try await SQLiteStore.open(path: path, logger: logger)
                 // The absolute path: which file holds the incidents must never be a guess.
                 let file = URL(fileURLWithPath: path).standardizedFileURL.path
+                let existed = FileManager.default.fileExists(atPath: file)
+                incidentStore = try await SQLiteStore.open(path: path, logger: logger)
                 // A wrong `store:` (or working directory) opens an empty store, also when an
                 // earlier failed start already created the file: say so while it can be caught.
-                if try await incidentStore.incidents(IncidentQuery(status: .all, limit: 1)).isEmpty {
+                // A first start creates its file, which is no surprise.
+                if !existed {
+                    logger.notice("created a new store at \(file)")
+                } else if try await incidentStore.incidents(IncidentQuery(status: .all, limit: 1)).isEmpty {
                     logger.warning("""
                         the store at \(file) holds no incident; if alertbridge ran before, its incidents, timers and \
                         pending pages are in another file: stop it and check store:

@@ -94,8 +94,9 @@ struct ServeCommandTests {
             return observed.contains("SIGHUP: alertbridge does not reload its configuration") ? observed : nil
         }
         #expect(process.isRunning, "\(said)")
-        // A start on an empty store says so, and where: a wrong store: shows at once.
-        #expect(said.contains("the store at \(URL(fileURLWithPath: dir.path("alertbridge.db")).standardizedFileURL.path) holds no incident"), "\(said)")
+        // A first start creates its store and says where, with no warning about it.
+        let file = URL(fileURLWithPath: dir.path("alertbridge.db")).standardizedFileURL.path
+        #expect(said.contains("created a new store at \(file)") && !said.contains("holds no incident"), "\(said)")
         #expect(try await healthy() == true)
 
         process.terminate()
@@ -103,5 +104,22 @@ struct ServeCommandTests {
         #expect(process.terminationStatus == 0)
         let output = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
         #expect(output.contains("dispatcher stopped"), "a graceful stop: \(output)")
+
+        // A later start on a store that exists and holds no incident says so, and where: a
+        // wrong store: (an earlier build's file elsewhere) shows at once.
+        try log.truncate(atOffset: 0)
+        let again = Process()
+        again.executableURL = process.executableURL
+        again.arguments = process.arguments
+        again.standardInput = FileHandle.nullDevice
+        again.standardOutput = log
+        again.standardError = log
+        try again.run()
+        defer { if again.isRunning { kill(again.processIdentifier, SIGKILL) } }
+        _ = try await eventually("the server to answer /healthz again") { _ in try await healthy() }
+        let warned = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
+        #expect(warned.contains("the store at \(file) holds no incident"), "\(warned)")
+        again.terminate()
+        again.waitUntilExit()
     }
 }
