@@ -97,11 +97,16 @@ public struct AlertBridgeApplication: Sendable {
         host: String, port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let listening = ListeningGate()
+        let background: [any Service] = [engine(logger: logger), dispatcher(logger: logger), heartbeatMonitor(logger: logger)]
+        return Application(
             router: router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "alertbridge"),
-            services: [engine(logger: logger), dispatcher(logger: logger), heartbeatMonitor(logger: logger)],
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            services: background.map { AfterListening(gate: listening, service: $0) },
+            onServerRunning: { channel in
+                listening.open()
+                await onServerRunning(channel.localAddress?.port ?? port)
+            },
             logger: logger)
     }
 }

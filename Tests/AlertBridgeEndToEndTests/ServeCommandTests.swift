@@ -1,3 +1,4 @@
+import AlertBridgeCore
 @testable import AlertBridgeStore
 import Foundation
 import Logging
@@ -42,6 +43,8 @@ struct ServeCommandTests {
 
     /// A second server on a taken port (another alertbridge, or anything else) stops with
     /// one line that names the address and the likely cause, exit 1.
+    /// It changes nothing in the store on its way out: a crash loop beside a running
+    /// instance must not fire timers or claim pages it will not stay up to send.
     @Test("a port another process listens on is refused at start with one line naming it")
     func aTakenPortIsRefused() async throws {
         let dir = try TemporaryDirectory("alertbridge-serve-taken")
@@ -49,6 +52,16 @@ struct ServeCommandTests {
         try Self.writeServerFile(in: dir)
         let taken = try ListeningSocket()
         defer { taken.close() }
+        // An incident paged an hour ago, its tier 2 long due, its page still pending.
+        let policy = EscalationPolicy(name: "fast", tiers: [
+            .init(name: "first", notify: [.init(connector: "console")], escalateAfter: .seconds(60)),
+            .init(name: "second", notify: [.init(connector: "console")], escalateAfter: .seconds(60)),
+        ])
+        let alert = Alert(source: "t", status: .firing, severity: .critical, summary: "s", labels: ["alertname": "X"])
+        let routed = RoutedAlert(alert: alert, rule: "r", dedupKey: "X", policy: "fast", escalationPolicy: policy)
+        var store: any IncidentStore = try await SQLiteStore.open(path: dir.path("alertbridge.db"), logger: Logger(label: "test"))
+        let id = try #require(try await store.ingest([routed], now: SystemClock().now() - .seconds(3600))[0].incidentID)
+        try await store.close()
 
         let result = try await run(try Paths.alertbridgeBinary(), [
             "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(taken.port)",
@@ -60,6 +73,12 @@ struct ServeCommandTests {
 
             """), "\(result)")
         #expect(!result.stderr.contains("errno"), "\(result)")
+        store = try await SQLiteStore.open(path: dir.path("alertbridge.db"), logger: Logger(label: "test"))
+        let after = try #require(try await store.incident(id: id))
+        #expect(after.incident.tier == 1 && !after.timeline.contains { $0.kind == .escalated }, "\(after.timeline)")
+        #expect(try await store.claimDeliveries(now: SystemClock().now(), lease: .seconds(60), limit: 10).map(\.attempts) == [1],
+                "the page was never claimed")
+        try await store.close()
     }
 
     /// `kill -HUP` (a "reload" to Prometheus and Alertmanager) must not end the server on
