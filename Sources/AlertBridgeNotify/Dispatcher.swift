@@ -9,7 +9,9 @@ import Synchronization
 ///
 /// Deliveries run concurrently, so a slow or dead connector holds up only its own
 /// pages: ``run()`` keeps claiming and starting new deliveries while earlier ones are
-/// still in flight, up to `maxInFlight` at once. A claim is a lease: if the process
+/// still in flight, up to `maxInFlight` at once, and at most a quarter of them for one
+/// connector (a receiver that hangs until the timeout held every slot, and every other
+/// connector's pages waited a timeout per batch). A claim is a lease: if the process
 /// dies between sending and recording, the row is handed out again when the lease
 /// ends (at least once, never lost). The lease must outlast a connector's timeout.
 public struct Dispatcher: Service {
@@ -22,6 +24,7 @@ public struct Dispatcher: Service {
     let lease: Duration
     let idle: Duration
     let maxInFlight: Int
+    let maxInFlightPerConnector: Int
     let random: @Sendable () -> Double
     let metrics: DeliveryMetrics
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
@@ -50,6 +53,7 @@ public struct Dispatcher: Service {
         self.lease = lease
         self.idle = idle
         self.maxInFlight = max(1, maxInFlight)
+        maxInFlightPerConnector = max(1, maxInFlight / 4)
         self.random = random
         self.metrics = DeliveryMetrics(connectors: connectors.keys, factory: metrics)
         recorder = Batcher()
@@ -84,10 +88,15 @@ public struct Dispatcher: Service {
                     do {
                         let room = maxInFlight - inFlight.count
                         if room > 0 && (!backlog || room >= refill || waitedForRoom) {
-                            let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: room)
+                            // One claim takes at most a connector's share, so no connector
+                            // ends up with more than twice its share in flight.
+                            let limit = min(room, maxInFlightPerConnector)
+                            let full = inFlight.connectors(atLeast: maxInFlightPerConnector)
+                            let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit,
+                                                                          excluding: full)
                             let incidents = await incidents(of: claimed)
                             for delivery in claimed {
-                                inFlight.add()
+                                inFlight.add(delivery.connector)
                                 group.addTask {
                                     do {
                                         try await deliver(delivery, claimedIncidents: incidents)
@@ -97,16 +106,18 @@ public struct Dispatcher: Service {
                                             "incident": "\(delivery.incidentID)", "error": "\(error)"])
                                     }
                                     // Wake the loop if it is waiting for room and now has enough.
-                                    let before = inFlight.remove()
-                                    if before == maxInFlight || before == maxInFlight - refill + 1 { wakeup.signal() }
+                                    let (before, connectorBefore) = inFlight.remove(delivery.connector)
+                                    if before == maxInFlight || before == maxInFlight - refill + 1
+                                        || connectorBefore == maxInFlightPerConnector { wakeup.signal() }
                                 }
                             }
-                            backlog = claimed.count == room
+                            backlog = claimed.count == limit
                             waitedForRoom = false
                             if backlog {
                                 delay = .zero  // maybe more due; claim again (or wait for room)
                             } else {
-                                delay = Wakeup.delay(afterTaking: claimed.count, nextDue: try await store.nextDeliveryDue(),
+                                // A full connector's due rows wait for one of its deliveries to end.
+                                delay = Wakeup.delay(afterTaking: claimed.count, nextDue: try await store.nextDeliveryDue(excluding: full),
                                                      now: clock.now(), idle: idle)
                             }
                         }
@@ -146,7 +157,7 @@ public struct Dispatcher: Service {
     /// Delivers everything due now; returns how many deliveries were attempted.
     @discardableResult
     public func tick(limit: Int = 200) async throws -> Int {
-        let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit)
+        let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, excluding: [])
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
@@ -247,13 +258,24 @@ public struct Dispatcher: Service {
         }
     }
 
-    /// How many deliveries ``run()`` has started and not finished.
+    /// How many deliveries ``run()`` has started and not finished, in all and per connector.
     final class InFlight: Sendable {
-        private let value = Mutex(0)
-        var count: Int { value.withLock { $0 } }
-        func add() { value.withLock { $0 += 1 } }
-        /// Returns the count before this one finished.
-        func remove() -> Int { value.withLock { count in defer { count -= 1 }; return count } }
+        private let value = Mutex<(count: Int, byConnector: [String: Int])>((0, [:]))
+        var count: Int { value.withLock { $0.count } }
+        func add(_ connector: String) {
+            value.withLock { $0.count += 1; $0.byConnector[connector, default: 0] += 1 }
+        }
+        /// Returns the counts, in all and of its connector, before this one finished.
+        func remove(_ connector: String) -> (Int, Int) {
+            value.withLock { v in
+                defer { v.count -= 1; v.byConnector[connector, default: 1] -= 1 }
+                return (v.count, v.byConnector[connector, default: 1])
+            }
+        }
+        /// The connectors with at least `limit` deliveries in flight.
+        func connectors(atLeast limit: Int) -> [String] {
+            value.withLock { v in v.byConnector.filter { $0.value >= limit }.map(\.key) }
+        }
     }
 
     /// Ends the log's outage of `connector`, if it had one.

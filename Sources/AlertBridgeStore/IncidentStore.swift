@@ -37,12 +37,13 @@ public protocol IncidentStore: Sendable {
 
     /// Claims up to `limit` due deliveries for `lease`: a claimed row is not handed out
     /// again until the lease ends, so a crash mid-delivery retries it (at least once).
-    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery]
+    /// Rows for the connectors in `excluding` stay (they have as many in flight as they may).
+    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, excluding: [String]) async throws -> [Delivery]
     /// Records the outcomes of claimed deliveries in one transaction (the dispatcher
     /// batches them, so a storm of pages does not cost an fsync each).
     func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws
-    /// The earliest time a pending delivery is due.
-    func nextDeliveryDue() async throws -> Timestamp?
+    /// The earliest time a pending delivery is due, of connectors not in `excluding`.
+    func nextDeliveryDue(excluding: [String]) async throws -> Timestamp?
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what
     /// shows an outage of a receiver while its pages are still being retried.
     func outboxBacklog() async throws -> OutboxBacklog

@@ -95,7 +95,7 @@ final class ScriptedConnector: Connector {
             #expect(chat.attempts.withLock { $0 } == 3)
             clock.advance(by: .seconds(3600))
             #expect(try await d.tick() == 0)             // delivered rows are never sent again
-            #expect(try await store.nextDeliveryDue() == nil)
+            #expect(try await store.nextDeliveryDue(excluding: []) == nil)
             // The first transient failure is recorded once; retries and the 429 are not.
             let failures = try #require(try await store.incident(id: id)).timeline.filter { $0.kind == .deliveryFailed }
             #expect(failures.map(\.detail) == ["tier 1 via chat: HTTP 503; retrying"])
@@ -379,10 +379,10 @@ final class ScriptedConnector: Connector {
     @Test func aDeliveryInterruptedBeforeItWasRecordedIsRetriedAfterTheLease() async throws {
         try await withIncident { (store: any IncidentStore, _: Int64) async throws in
             // Claimed but never recorded, as if the process died mid-send.
-            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10)
+            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10, excluding: [])
             #expect(claimed.count == 2)
-            #expect(try await store.claimDeliveries(now: t0 + .seconds(119), lease: .seconds(120), limit: 10).isEmpty)
-            let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(120), limit: 10)
+            #expect(try await store.claimDeliveries(now: t0 + .seconds(119), lease: .seconds(120), limit: 10, excluding: []).isEmpty)
+            let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(120), limit: 10, excluding: [])
             #expect(again.map(\.id) == claimed.map(\.id))
             #expect(again.map(\.attempts) == [2, 2])
         }

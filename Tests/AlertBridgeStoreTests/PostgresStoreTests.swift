@@ -229,7 +229,7 @@ struct PostgresStoreTests {
         let keys = (0..<60).map { "Escalate/\($0)" }
         _ = try await stores[0].ingest(keys.map { StoreConformance.routed("h", key: $0) }, now: Self.t0)
         // Tier 1 pages are out; deliver them so only what the engines write is pending.
-        let initial = try await stores[0].claimDeliveries(now: Self.t0, lease: .seconds(60), limit: 10_000)
+        let initial = try await stores[0].claimDeliveries(now: Self.t0, lease: .seconds(60), limit: 10_000, excluding: [])
         #expect(initial.count == keys.count * 2)
         try await stores[0].recordDeliveries(initial.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: Self.t0)
 
@@ -258,7 +258,7 @@ struct PostgresStoreTests {
                 group.addTask {
                     var all: [Delivery] = []
                     while true {
-                        let batch = try await store.claimDeliveries(now: due, lease: .seconds(60), limit: 3)
+                        let batch = try await store.claimDeliveries(now: due, lease: .seconds(60), limit: 3, excluding: [])
                         if batch.isEmpty { return all }
                         all += batch
                     }

@@ -239,7 +239,7 @@ struct StoreConformance {
     /// refused is sent, not handed out again.
     func deliveryOutcomesReachTheTimeline() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
         let chat = try #require(claimed.first { $0.connector == "console" })
         try await store.recordDeliveries([
@@ -247,13 +247,13 @@ struct StoreConformance {
             DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(10), reason: "connection refused")),
         ], now: t0 + .seconds(1))
         // After the lease: only the page to retry is handed out again.
-        let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(60), limit: 10)
+        let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(60), limit: 10, excluding: [])
         #expect(again.map(\.id) == [chat.id])
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .failed(reason: "gave up"))], now: t0 + .seconds(121))
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(600), lease: .seconds(60), limit: 10).isEmpty)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(600), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
         // A notice is named as one: the refusal belongs to the resolve notice, not to a page.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(700))
-        let notices = try await store.claimDeliveries(now: t0 + .seconds(700), lease: .seconds(60), limit: 10)
+        let notices = try await store.claimDeliveries(now: t0 + .seconds(700), lease: .seconds(60), limit: 10, excluding: [])
         let notice = try #require(notices.first { $0.connector == "noc-email" })
         let chatNotice = try #require(notices.first { $0.connector == "console" })
         try await store.recordDeliveries([
@@ -276,7 +276,7 @@ struct StoreConformance {
     func aRecipientRefusedForNowGetsThePageAgain() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 2, oldest: t0))
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
         let chat = try #require(claimed.first { $0.connector == "console" })
         let refused = "bob@example.com (451 4.7.1 Greylisted, try again later)"
@@ -285,20 +285,20 @@ struct StoreConformance {
                 refused: [refused], retry: RecipientRetry(recipients: ["bob@example.com"], at: t0 + .seconds(300)))),
             DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(10), reason: "connection refused")),
         ], now: t0 + .seconds(1))
-        #expect(try await store.nextDeliveryDue() == t0 + .seconds(10))
-        let chatAgain = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10)
+        #expect(try await store.nextDeliveryDue(excluding: []) == t0 + .seconds(10))
+        let chatAgain = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10, excluding: [])
         #expect(chatAgain.map(\.id) == [chat.id])
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .delivered)], now: t0 + .seconds(11))
         #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 1, oldest: t0))  // bob's copy
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(299), lease: .seconds(60), limit: 10).isEmpty)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(299), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
         // Due at the retry's time, to bob only; the same row (so the same Message-ID).
-        let mailAgain = try await store.claimDeliveries(now: t0 + .seconds(300), lease: .seconds(60), limit: 10)
+        let mailAgain = try await store.claimDeliveries(now: t0 + .seconds(300), lease: .seconds(60), limit: 10, excluding: [])
         #expect(mailAgain.map(\.id) == [mail.id])
         #expect(mailAgain.first?.recipients == ["bob@example.com"])
         #expect(mailAgain.first?.attempts == 2)
         try await store.recordDeliveries([DeliveryRecord(id: mail.id, outcome: .delivered)], now: t0 + .seconds(301))
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10).isEmpty)
-        #expect(try await store.nextDeliveryDue() == nil)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
+        #expect(try await store.nextDeliveryDue(excluding: []) == nil)
         #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 0, oldest: nil))
 
         let timeline = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
@@ -311,7 +311,7 @@ struct StoreConformance {
         ])
         // A page delivered at the first try adds nothing: the planner's own line says who was paged.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(400))
-        let notices = try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(60), limit: 10)
+        let notices = try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(60), limit: 10, excluding: [])
         #expect(notices.count == 2)
         try await store.recordDeliveries(notices.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: t0 + .seconds(401))
         let after = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
@@ -322,7 +322,7 @@ struct StoreConformance {
     /// again; one only waiting to go to a greylisted recipient says that the others have it.
     func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
         let chat = try #require(claimed.first { $0.connector == "console" })
         try await store.recordDeliveries([
@@ -335,8 +335,8 @@ struct StoreConformance {
                          DeliveryRecord(id: mail.id, outcome: .cancelled(reason: reason))]
         try await store.recordDeliveries(cancelled, now: t0 + .seconds(5))
         try await store.recordDeliveries(cancelled, now: t0 + .seconds(6))  // a second record of a done row changes nothing
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10).isEmpty)
-        #expect(try await store.nextDeliveryDue() == nil)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
+        #expect(try await store.nextDeliveryDue(excluding: []) == nil)
         let lines = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
             .filter { $0.kind == .paged && $0.at > t0 }.map { $0.detail ?? "" }
         #expect(lines.sorted() == [
@@ -349,16 +349,16 @@ struct StoreConformance {
     /// the first on the timeline, so a later "delivered on attempt 3" never stands alone.
     func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
-        _ = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10)  // then the process died
-        let again = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10)
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])  // then the process died
+        let again = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10, excluding: [])
         #expect(again.map(\.attempts) == [2, 2])
         let chat = try #require(again.first { $0.connector == "console" })
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(70), reason: "HTTP 503"))],
                                          now: t0 + .seconds(61))
-        _ = try await store.claimDeliveries(now: t0 + .seconds(70), lease: .seconds(60), limit: 10)
+        _ = try await store.claimDeliveries(now: t0 + .seconds(70), lease: .seconds(60), limit: 10, excluding: [])
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(80), reason: "HTTP 503"))],
                                          now: t0 + .seconds(71))
-        _ = try await store.claimDeliveries(now: t0 + .seconds(80), lease: .seconds(60), limit: 10)
+        _ = try await store.claimDeliveries(now: t0 + .seconds(80), lease: .seconds(60), limit: 10, excluding: [])
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .delivered)], now: t0 + .seconds(81))
         let lines = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
             .filter { $0.at > t0 && $0.detail?.contains("via console") == true }.map { $0.detail ?? "" }
@@ -369,7 +369,7 @@ struct StoreConformance {
     /// that incident is resolved and the edge alert still fires.
     func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
-            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, excluding: [])
                 .map { "\($0.incidentID):\($0.event.rawValue):\($0.tier)" }.sorted()
         }
         var down = Self.routed("pop", key: "PopDown/ICN1")
@@ -403,7 +403,7 @@ struct StoreConformance {
             .init(name: "rnd-phone", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(300)),
         ])
         let id = try #require(try await store.ingest([Self.routed("a", severity: .warning)], now: t0)[0].incidentID)
-        _ = try await store.claimDeliveries(now: t0, lease: .seconds(86_400), limit: 100)
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(86_400), limit: 100, excluding: [])
         var critical = Self.routed("a", severity: .critical)
         critical.policy = outage.name
         critical.escalationPolicy = outage
@@ -411,16 +411,16 @@ struct StoreConformance {
         #expect(try await store.ingest([critical], now: t0 + .seconds(60))[0].kind == .merged)
         let stored = try #require(try await store.incident(id: id)?.incident)
         #expect(stored.policy == "pop-outage" && stored.severity == .critical)
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(86_400), limit: 100)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(86_400), limit: 100, excluding: [])
             .map { "\($0.tierName):\($0.event.rawValue)" } == ["noc-phone:severity_raised"])
         // Five minutes on (not cdn-performance's fifteen), its tier 2 is paged.
         _ = try await store.advanceEscalations(now: t0 + .seconds(360), limit: 10, autoResolvesFrom: nil)
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100, excluding: [])
             .map(\.tierName) == ["rnd-phone"])
         // The resolve notice reaches whom either policy paged, each target once: the
         // warning policy's noc-email too, which shares tier number 1 with noc-phone.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(400))
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(86_400), limit: 100)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(86_400), limit: 100, excluding: [])
             .map { "\($0.event.rawValue):\($0.tier):\($0.tierName):\($0.connector)" }.sorted() == [
                 "resolved:1:noc-phone:console", "resolved:1:technical-support:noc-email", "resolved:2:rnd-phone:rnd-chat",
             ])
@@ -430,7 +430,7 @@ struct StoreConformance {
     /// steps continue from the earlier episode's, so none collides with an old row.
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
-            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100)
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, excluding: [])
                 .map { "\($0.event.rawValue):\($0.tier)" }.sorted()
         }
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
@@ -491,7 +491,7 @@ struct StoreConformance {
     /// the window ends with the incident still open, tier 1 is paged.
     func aSilencedIncidentPagesWhenItsSilenceEnds() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
-            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100).map { "\($0.event.rawValue):\($0.tier)" }
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, excluding: []).map { "\($0.event.rawValue):\($0.tier)" }
         }
         let end = t0 + .seconds(3600)
         _ = try await store.createSilence(try silence("pop = ICN1", from: t0, to: end))

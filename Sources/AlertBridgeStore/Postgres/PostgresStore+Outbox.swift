@@ -9,6 +9,7 @@ extension PostgresStore {
         static let sql = """
             UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1
             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
+                         AND connector <> ALL($4::text[])
                          ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients::text AS recipients,
                       attempts, created_at, last_error
@@ -17,12 +18,12 @@ extension PostgresStore {
 
     /// Claims with `FOR UPDATE SKIP LOCKED`: two dispatchers (on one instance or many)
     /// never receive the same row, and neither waits for the other.
-    public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery] {
+    public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, excluding: [String]) async throws -> [Delivery] {
         let logger = self.logger
         let leaseEnd = (now + lease).milliseconds
         return try await transaction { db in
             var out: [Delivery] = []
-            for try await row in try await db.execute(ClaimDeliveries.self, leaseEnd, now.milliseconds, limit, logger: logger) {
+            for try await row in try await db.execute(ClaimDeliveries.self, leaseEnd, now.milliseconds, limit, excluding, logger: logger) {
                 let r = row.makeRandomAccess()
                 out.append(Delivery(
                     id: try r["id"].decode(Int64.self),
@@ -147,12 +148,13 @@ extension PostgresStore {
         }
     }
 
-    public func nextDeliveryDue() async throws -> Timestamp? {
+    public func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? {
         let logger = self.logger
         return try await withConnection { db in
             var due: Int64?
             for try await value in try await db.query(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'", logger: logger
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' AND connector <> ALL(\(excluding)::text[])",
+                logger: logger
             ).decode(Int64?.self) {
                 due = value
             }

@@ -45,15 +45,15 @@ final class CommitTimingStore: IncidentStore {
 
     func nextEscalationDue() async throws -> Timestamp? { try await inner.nextEscalationDue() }
 
-    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int) async throws -> [Delivery] {
-        try await inner.claimDeliveries(now: now, lease: lease, limit: limit)
+    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, excluding: [String]) async throws -> [Delivery] {
+        try await inner.claimDeliveries(now: now, lease: lease, limit: limit, excluding: excluding)
     }
 
     func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
         try await inner.recordDeliveries(outcomes, now: now)
     }
 
-    func nextDeliveryDue() async throws -> Timestamp? { try await inner.nextDeliveryDue() }
+    func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await inner.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
     func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await inner.silences(query) }
