@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// Paths as the user wrote them, opened relative to a working directory.
 struct ConfigFiles {
@@ -18,21 +19,28 @@ struct ConfigFiles {
     /// rules are evaluated in. Hidden files are skipped: editors leave swap and backup
     /// files there. Nil, with a problem unless `reportMissing` is false, when the
     /// directory is missing.
-    func yamlFiles(in directory: String, log: ProblemLog, reportMissing: Bool = true) -> [String]? {
+    /// - Parameter namedAt: the `rules:` or `policies:` value that named the directory, where
+    ///   its problems go: `rulez:1:1` would point into a path that does not exist.
+    func yamlFiles(in directory: String, log: ProblemLog, reportMissing: Bool = true,
+                   namedAt: (file: YAMLFile, node: Node)? = nil) -> [String]? {
+        let named = namedAt == nil ? "" : " \"\(directory)\""
+        func report(_ problem: String) {
+            if let namedAt { namedAt.file.report(problem, at: namedAt.node) } else { log.add(directory, .start, problem) }
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location(of: directory), isDirectory: &isDirectory) else {
-            if reportMissing { log.add(directory, .start, "the directory does not exist") }
+            if reportMissing { report("the directory\(named) does not exist") }
             return nil
         }
         guard isDirectory.boolValue else {
-            log.add(directory, .start, "expected a directory, found a file")
+            report("expected a directory, found a file\(named)")
             return nil
         }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: location(of: directory))
         } catch {
-            log.add(directory, .start, "cannot list the directory: \(error.localizedDescription)")
+            report("cannot list the directory\(named): \(error.localizedDescription)")
             return nil
         }
         return names

@@ -71,7 +71,7 @@ public enum ConfigLoader: Sendable {
         var policyParser = PolicyParser(connectors: server.declaredConnectors,
                                         serverFile: configPath ?? defaultConfigFile)
         let policyFiles = files.yamlFiles(in: server.config.policiesDirectory, log: policiesLog,
-                                          reportMissing: directoriesKnown)
+                                          reportMissing: directoriesKnown, namedAt: server.policiesNamedAt)
         var unreadPolicyFiles = 0
         for path in policyFiles ?? [] {
             let file = YAMLFile(path: path, log: policiesLog, environment: nil)
@@ -86,8 +86,8 @@ public enum ConfigLoader: Sendable {
         var ruleParser = RuleParser(policyNames: policyNamesKnown ? policyParser.declaredNames : nil,
                                     policiesDirectory: server.config.policiesDirectory)
         let ruleFiles = files.yamlFiles(in: server.config.rulesDirectory, log: rulesLog,
-                                        reportMissing: directoriesKnown) ?? []
-        for path in ruleFiles {
+                                        reportMissing: directoriesKnown, namedAt: server.rulesNamedAt)
+        for path in ruleFiles ?? [] {
             let file = YAMLFile(path: path, log: rulesLog, environment: nil)
             if case .node(let root) = file.read(from: files.location(of: path)) {
                 ruleParser.parse(root, in: file)
@@ -98,7 +98,7 @@ public enum ConfigLoader: Sendable {
         if rulesLog.isEmpty { ruleParser.reportUnreachableRules() }
         // With no rule, every alert goes to the fallback policy; without one, every alert
         // would become an incident that pages nobody.
-        if ruleParser.rules.isEmpty, rulesLog.isEmpty, policyNamesKnown,
+        if ruleParser.rules.isEmpty, ruleFiles != nil, rulesLog.isEmpty, policyNamesKnown,
            !policyParser.declaredNames.contains(RuleSet.fallbackPolicy) {
             rulesLog.add(server.config.rulesDirectory, .start, """
                 no rule is loaded, so every alert would go to the policy "\(RuleSet.fallbackPolicy)", and there is \
@@ -110,7 +110,7 @@ public enum ConfigLoader: Sendable {
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
 
         let summary = "ok: \(configPath ?? "no \(defaultConfigFile), defaults"), "
-            + "\(counted(ruleParser.rules.count, "rule")) in \(counted(ruleFiles.count, "file")), "
+            + "\(counted(ruleParser.rules.count, "rule")) in \(counted(ruleFiles?.count ?? 0, "file")), "
             + "\(counted(policyParser.policies.count, "policy", "policies")), "
             + "\(counted(server.config.connectors.count, "connector"))"
             + (server.config.heartbeats.isEmpty ? "" : ", \(counted(server.config.heartbeats.count, "heartbeat"))")

@@ -111,11 +111,13 @@ struct PolicyParser {
                   let connectorNode = fields["connector"], let connector = file.name(connectorNode)
             else { continue }
             var recipients: [String]?
+            var recipientNodes: [Node] = []
             if let toNode = fields["to"] {
                 guard let list = file.list(toNode) else { continue }
                 let read = list.compactMap { file.string($0) }
                 guard read.count == list.count else { continue }
                 recipients = read
+                recipientNodes = list
             }
             if let connectors {
                 guard let type = connectors[connector] else {
@@ -127,6 +129,16 @@ struct PolicyParser {
                 if type == .smtp, recipients?.isEmpty ?? true {
                     file.report("connector \"\(connector)\" sends email and needs recipients in \"to\"", at: item)
                     continue
+                }
+                // Delivery fails a page with any address it cannot send to, so each is checked
+                // here; a chat or webhook target's `to` names whom the page is for ("for noc-apac").
+                if type == .smtp {
+                    let invalid = zip(recipients ?? [], recipientNodes).filter { !EmailAddress.isValid($0.0) }
+                    for (address, node) in invalid {
+                        file.report("\"\(address)\" is not an email address (expected a bare address such as noc@example.com)",
+                                    at: node)
+                    }
+                    guard invalid.isEmpty else { continue }
                 }
             }
             targets.append(EscalationPolicy.Target(connector: connector, to: recipients ?? []))

@@ -18,6 +18,9 @@ struct ServerConfigParser {
         /// policy naming a connector whose definition is broken is not reported twice.
         /// Nil when the connectors could not be read at all: then no name can be checked.
         var declaredConnectors: [String: ConnectorType?]? = ["console": .console]
+        /// The `rules:` and `policies:` values, where a problem with their directory is reported.
+        var rulesNamedAt: (file: YAMLFile, node: Node)?
+        var policiesNamedAt: (file: YAMLFile, node: Node)?
     }
 
     static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits", "delivery",
@@ -63,8 +66,14 @@ struct ServerConfigParser {
                 file.report("unsupported store (expected sqlite:PATH or postgres://user@host:5432/db)", at: node)
             }
         }
-        if let directory = file.name(fields["rules"]) { output.config.rulesDirectory = directory }
-        if let directory = file.name(fields["policies"]) { output.config.policiesDirectory = directory }
+        if let node = fields["rules"], let directory = file.name(node) {
+            output.config.rulesDirectory = directory
+            output.rulesNamedAt = (file, node)
+        }
+        if let node = fields["policies"], let directory = file.name(node) {
+            output.config.policiesDirectory = directory
+            output.policiesNamedAt = (file, node)
+        }
         if let items = file.list(fields["tokens"]) { output.config.tokens = tokens(items) }
         if let node = fields["connectors"] { connectors(node, into: &output) }
         if let node = fields["limits"] { limits(node, into: &output.config.limits) }

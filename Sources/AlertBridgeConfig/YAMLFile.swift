@@ -3,7 +3,7 @@ import Yams
 
 /// A 1-based line and column. Yams' `Mark` cannot be created outside Yams, and some
 /// problems (a missing directory, an unreadable file) have no node to point at.
-struct Position: Equatable {
+struct Position: Hashable {
     var line: Int
     var column: Int
 
@@ -53,6 +53,12 @@ struct YAMLFile {
             if node.isNull { return .empty }
             return .node(node)
         } catch let error as YamlError {
+            if case .duplicatedKeysInMapping = error, let repeats = Self.repeatedKeys(in: text), !repeats.isEmpty {
+                for (key, first, position) in repeats {
+                    report("duplicate key \"\(key)\" in one mapping (first at line \(first.line))", at: position)
+                }
+                return .failed
+            }
             let (position, message) = Self.describe(error, in: text)
             report(message, at: position)
             return .failed
@@ -65,11 +71,16 @@ struct YAMLFile {
     /// Yams' own descriptions span several lines with a snippet; problems are one line each.
     static func describe(_ error: YamlError, in text: String) -> (Position, String) {
         func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> (Position, String) {
+            let position = Position(line: mark.line, column: mark.column)
+            // libyaml's "found character that cannot start any token" does not say which.
+            if let index = index(of: position, in: text), text.unicodeScalars[index] == "\t" {
+                return (position, "a tab character: YAML indents with spaces, not tabs")
+            }
             var message = "YAML syntax error: \(problem)"
             if let context {
                 message += " (\(context.text) at \(context.mark.line):\(context.mark.column))"
             }
-            return (Position(line: mark.line, column: mark.column), message)
+            return (position, message)
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),
@@ -86,6 +97,79 @@ struct YAMLFile {
         default:
             return (.start, "cannot parse YAML: \(error)")
         }
+    }
+
+    private typealias RepeatedKey = (key: String, first: Position, at: Position)
+
+    /// Each key that repeats an earlier key of its mapping, at the repeat. Yams names a
+    /// mapping's repeated keys only at the first occurrence of one of them, so that
+    /// occurrence is renamed (its first character, so no position moves) and the text
+    /// composed again until it composes; the tree then holds every key at its own position.
+    /// Nil when a renamed text does not compose (an empty quoted key, a key that is a mapping).
+    private static func repeatedKeys(in text: String) -> [RepeatedKey]? {
+        var text = text
+        var renamed: [Position: String] = [:]
+        while true {
+            do {
+                guard let root = try Yams.compose(yaml: text) else { return nil }
+                return repeatedKeys(in: root, renamed: renamed)
+            } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
+                let position = Position(line: context.mark.line, column: context.mark.column)
+                // A private-use character, another for each rename: no key a user writes
+                // starts with one, and two renamed occurrences of a key stay apart.
+                guard renamed[position] == nil, let key = keys.first,
+                      let mark = Unicode.Scalar(0xE000 + UInt32(renamed.count)),
+                      var index = index(of: position, in: text) else { return nil }
+                if ["\"", "'"].contains(text.unicodeScalars[index]) { index = text.unicodeScalars.index(after: index) }
+                guard index < text.unicodeScalars.endIndex else { return nil }
+                text.unicodeScalars.replaceSubrange(index...index, with: [mark])
+                renamed[position] = key
+            } catch {
+                return nil
+            }
+        }
+    }
+
+    private static func repeatedKeys(in node: Node, renamed: [Position: String]) -> [RepeatedKey] {
+        switch node {
+        case .mapping(let mapping):
+            var first: [String: Position] = [:]
+            var out: [RepeatedKey] = []
+            for (key, value) in mapping {
+                out += repeatedKeys(in: value, renamed: renamed)
+                guard let name = renamed[key.position] ?? key.string else { continue }
+                if let earlier = first[name] {
+                    out.append((name, earlier, key.position))
+                } else {
+                    first[name] = key.position
+                }
+            }
+            return out
+        case .sequence(let sequence):
+            return sequence.flatMap { repeatedKeys(in: $0, renamed: renamed) }
+        case .scalar, .alias:
+            return []
+        }
+    }
+
+    /// The scalar at a libyaml mark: columns count Unicode scalars, and a line ends at
+    /// \n, \r\n, \r, NEL, LS or PS.
+    private static func index(of position: Position, in text: String) -> String.UnicodeScalarView.Index? {
+        let scalars = text.unicodeScalars
+        var current = Position.start
+        var index = scalars.startIndex
+        while index < scalars.endIndex, current != position {
+            let scalar = scalars[index]
+            index = scalars.index(after: index)
+            if scalar == "\r", index < scalars.endIndex, scalars[index] == "\n" { continue }
+            if ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar) {
+                current.line += 1
+                current.column = 1
+            } else {
+                current.column += 1
+            }
+        }
+        return current == position && index < scalars.endIndex ? index : nil
     }
 
     private static func position(ofCharacterOffset offset: Int, in text: String) -> Position {

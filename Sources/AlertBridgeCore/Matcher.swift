@@ -149,7 +149,11 @@ struct AnchoredRegex: @unchecked Sendable {
             // `\z`, not `$`: ICU's `$` also matches before a final line break, Go's does not.
             compiled = try NSRegularExpression(pattern: "^(?:\(pattern))\\z", options: [])
         } catch {
-            throw .invalidRegex(pattern, "does not compile")
+            // NSRegularExpression's error on Linux says only "the value is invalid"; Swift's
+            // own regex parser says why (`expected ']'`) for the mistakes both refuse.
+            var reason = "does not compile"
+            do { _ = try Regex(pattern) } catch { reason = "\(error)" }
+            throw .invalidRegex(pattern, reason)
         }
         alternatives = Self.alternatives(of: pattern)
     }

@@ -29,7 +29,7 @@ public struct MailMessage: Sendable, Equatable {
         guard !recipients.isEmpty else {
             throw .permanent("no recipients: give the policy target a \"to:\" list of email addresses")
         }
-        for recipient in recipients where !isAddress(recipient) {
+        for recipient in recipients where !EmailAddress.isValid(recipient) {
             throw .permanent("invalid recipient address \"\(sanitized(recipient))\"")
         }
         let domain = messageIDDomain(sender)
@@ -106,16 +106,8 @@ public struct MailMessage: Sendable, Equatable {
         if let open = text.lastIndex(of: "<"), let close = text.lastIndex(of: ">"), open < close {
             text = String(text[text.index(after: open)..<close])
         }
-        guard isAddress(text) else { throw .permanent("invalid from address \"\(sanitized(from))\"") }
+        guard EmailAddress.isValid(text) else { throw .permanent("invalid from address \"\(sanitized(from))\"") }
         return text
-    }
-
-    /// A plain `local@domain`: no spaces, controls, brackets or separators that would
-    /// break the SMTP command or the header.
-    static func isAddress(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, text.utf8.count <= 254 else { return false }
-        return !text.unicodeScalars.contains { $0.value <= 0x20 || $0.value == 0x7f || "<>(),;:\\\"[]".unicodeScalars.contains($0) }
     }
 
     static func fromHeader(_ from: String, address: String) -> String {

@@ -20,6 +20,20 @@ import Testing
         expectSingleProblem(problems, at: "escalation-policies/broken.yaml:3:1", containing: "YAML syntax error")
     }
 
+    /// A tab is no token libyaml knows, and its own words do not say that it is one.
+    @Test func tabIndentationIsNamed() throws {
+        let fixture = try Fixture(["escalation-policies/standard.yaml": """
+            name: standard
+            tiers:
+              - name: first
+            \tnotify: [{connector: console}]
+                escalate_after: 5m
+            """])
+        expectSingleProblem(fixture.problems(), at: "escalation-policies/standard.yaml:4:1",
+                            containing: "a tab character: YAML indents with spaces, not tabs")
+    }
+
+    /// At the repeat, which is the line to delete or rename, not at the key it repeats.
     @Test func duplicateYamlKeyIsPositioned() throws {
         let fixture = try Fixture(["rules/20-test.yaml": """
             rules:
@@ -27,12 +41,40 @@ import Testing
                 policy: standard
                 name: b
             """])
-        expectSingleProblem(fixture.problems(), at: "rules/20-test.yaml:2:5", containing: "duplicate key \"name\"")
+        expectSingleProblem(fixture.problems(), at: "rules/20-test.yaml:4:5",
+                            containing: "duplicate key \"name\" in one mapping (first at line 2)")
+    }
+
+    /// Two policies pasted into one file: each repeated key where it repeats, also a key
+    /// written twice before (quoted or not).
+    @Test func everyDuplicateYamlKeyIsPositioned() throws {
+        let fixture = try Fixture(["escalation-policies/standard.yaml": """
+            name: standard
+            tiers: [{name: first, notify: [{connector: console}], escalate_after: 5m}]
+            repeat: 1
+            name: other
+            tiers: [{name: first, notify: [{connector: console}], escalate_after: 5m}]
+            "repeat": 2
+            """])
+        let problems = fixture.problems()
+        #expect(problems == [
+            "escalation-policies/standard.yaml:4:1: duplicate key \"name\" in one mapping (first at line 1)",
+            "escalation-policies/standard.yaml:5:1: duplicate key \"tiers\" in one mapping (first at line 2)",
+            "escalation-policies/standard.yaml:6:1: duplicate key \"repeat\" in one mapping (first at line 3)",
+        ])
     }
 
     @Test func missingDirectoryIsOneProblem() throws {
         let fixture = try Fixture(["rules/90-base.yaml": nil])
         expectSingleProblem(fixture.problems(), at: "rules:1:1", containing: "the directory does not exist")
+    }
+
+    /// A directory the server file names is reported where it is named: `rulez:1:1` would
+    /// point into a path that does not exist. No "no rule is loaded" follows it.
+    @Test func missingDirectoryOfTheServerFileIsReportedThere() throws {
+        let fixture = try Fixture(["etc/alertbridge.yaml": "policies: ../escalation-policies\nrules: rulez\n"])
+        expectSingleProblem(fixture.problems(configFile: "etc/alertbridge.yaml"), at: "etc/alertbridge.yaml:2:8",
+                            containing: "the directory \"etc/rulez\" does not exist")
     }
 
     /// The broken file may have named other directories: only its own problem counts.
@@ -47,7 +89,8 @@ import Testing
 
     @Test func missingPoliciesDirectoryDoesNotCascadeIntoRules() throws {
         let fixture = try Fixture(["alertbridge.yaml": "policies: policies\n"])
-        expectSingleProblem(fixture.problems(), at: "policies:1:1", containing: "the directory does not exist")
+        expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:1:11",
+                            containing: "the directory \"policies\" does not exist")
     }
 
     @Test func topLevelThatIsNotAMappingIsPositioned() throws {

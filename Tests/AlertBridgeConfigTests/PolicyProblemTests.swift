@@ -53,6 +53,25 @@ import Testing
                             containing: "connector \"mail\" sends email and needs recipients in \"to\"")
     }
 
+    /// Delivery would refuse every page to it; a chat target's `to` names people, not addresses.
+    @Test func emailRecipientThatIsNotAnAddress() throws {
+        let problems = try problems("""
+            name: test
+            tiers:
+              - name: first
+                notify:
+                  - {connector: mail, to: [noc@example.com, noc-apac-at-cdn.example.com]}
+                  - {connector: chat, to: [noc-apac]}
+                escalate_after: 5m
+            """, server: """
+            connectors:
+              mail: {type: smtp, url: "smtp://mail:25", from: "ab@example.com"}
+              chat: {type: slack, webhook_url: "https://hooks.slack.com/x"}
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:5:49",
+                            containing: "\"noc-apac-at-cdn.example.com\" is not an email address")
+    }
+
     @Test func zeroTiers() throws {
         expectSingleProblem(try problems("name: test\ntiers: []\n"),
                             at: "escalation-policies/test.yaml:2:8", containing: "a policy needs at least one tier")

@@ -51,7 +51,7 @@ import Testing
                 policy: standard
                 match: ["pop = ICN1", 'alertname =~ "Edge(.*"']
             """)
-        expectSingleProblem(problems, at: "rules/20-test.yaml:4:27", containing: "invalid regex \"Edge(.*\"")
+        expectSingleProblem(problems, at: "rules/20-test.yaml:4:27", containing: "invalid regex \"Edge(.*\": expected ')'")
     }
 
     @Test func badDedupTemplate() throws {
