@@ -122,6 +122,7 @@ public struct Dispatcher: Service {
                             }
                         }
                     } catch {
+                        metrics.storeFailures.increment()
                         logger.error("delivery pass failed; retrying", metadata: ["error": "\(error)"])
                         delay = .seconds(1)
                     }
@@ -174,6 +175,8 @@ public struct Dispatcher: Service {
         do {
             metrics.record(try await store.outboxBacklog(), now: clock.now())
         } catch {
+            // The store is down: the pages counted last are still waiting, and getting older.
+            metrics.recordLastBacklog(now: clock.now())
             logger.debug("measuring the outbox backlog failed", metadata: ["error": "\(error)"])
         }
     }

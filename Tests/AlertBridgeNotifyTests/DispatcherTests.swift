@@ -289,6 +289,28 @@ final class ScriptedConnector: Connector {
         }
     }
 
+    /// The database goes away while a page waits: the pending gauges keep the last count,
+    /// the oldest page's age keeps growing (an alert on it fires, when pages are stuck for
+    /// sure), and each failed pass counts as a store failure.
+    @Test func whileTheStoreIsDownTheOldestPageKeepsAging() async throws {
+        try await withIncident { (store: any IncidentStore, _: Int64) async throws in
+            let clock = ManualClock(t0)
+            let metrics = TestMetrics()
+            let chat = ScriptedConnector([.transient("HTTP 503")])
+            let d = dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock, metrics: metrics)
+            try await d.tick()
+            #expect(try metrics.expectGauge("alertbridge_pages_pending").lastValue == 1)
+            try await store.close()
+            clock.advance(by: .seconds(600))
+            let run = Task { try await d.run() }
+            #expect(try await eventually { (try? metrics.expectCounter("alertbridge_store_failures_total").totalValue ?? 0) ?? 0 >= 1 })
+            run.cancel()
+            _ = await run.result
+            #expect(try metrics.expectGauge("alertbridge_pages_pending").lastValue == 1)
+            #expect(try metrics.expectGauge("alertbridge_oldest_pending_page_age_seconds").lastValue == 600)
+        }
+    }
+
     /// A connector taken out of alertbridge.yaml while a page to it was queued (or not yet
     /// in this instance's during a rolling change): retried, so a restart with it, or an
     /// instance that has it, sends the page, instead of it being lost for good.

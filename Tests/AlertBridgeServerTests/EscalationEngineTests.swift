@@ -186,6 +186,23 @@ import Testing
         try await store.close()
     }
 
+    /// A pass the store fails (a database that went away) counts in
+    /// `alertbridge_store_failures_total`, as a failed ingest does: paging has stopped.
+    @Test func aFailedPassCountsAsAStoreFailure() async throws {
+        try await TestApp.withApp { client, app, _ in
+            let engine = app.engine(logger: logger)
+            try await app.store.close()
+            let run = Task { try await engine.run() }
+            defer { run.cancel() }
+            var metrics = ""
+            for _ in 0..<100 where !metrics.contains("alertbridge_store_failures_total 1") {
+                try await Task.sleep(for: .milliseconds(50))
+                metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            }
+            #expect(metrics.contains("alertbridge_store_failures_total 1"), "\(metrics)")
+        }
+    }
+
     @Test func theRunningEngineFiresADueTimerWithoutBeingTicked() async throws {
         // The real loop with the real clock: a 1-second tier must reach tier 2 on its own.
         let fast = ["cdn-performance": EscalationPolicy(name: "cdn-performance", tiers: [

@@ -1,10 +1,41 @@
 import AlertBridgeCore
-import AlertBridgeStore
+@testable import AlertBridgeStore
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Testing
 
 @Suite struct IncidentAPITests {
+    /// A full disk is an outage of the store, not a bug: the operator's action and the
+    /// sender's alerts get 503 with why, and the store failures are counted.
+    @Test func aFullDiskAnswers503WithWhy() async throws {
+        try await TestApp.run { client, store, _ in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            let sqlite = try #require(store as? SQLiteStore)
+            // No page more than the file has now: the next that needs one finds the disk full.
+            try await sqlite.writer.run { db in
+                let pages = try db.rows("PRAGMA page_count").first?.column("page_count")?.integer ?? 0
+                try db.run("PRAGMA max_page_count = \(pages)")
+            }
+            let note = String(repeating: "x", count: 2000)
+            var answer: (HTTPResponse.Status, [String: Any], HTTPFields) = (.ok, [:], [:])
+            for _ in 0..<50 {
+                answer = try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "alice", "note": "\#(note)"}"#)
+                if answer.0 != .created && answer.0 != .ok { break }
+            }
+            #expect(answer.0 == .serviceUnavailable, "\(answer)")
+            #expect((answer.1["error"] as? String)?.contains("SQLite cannot write: database or disk is full") == true, "\(answer.1)")
+            // New incidents, more than the free space left in the file's pages holds.
+            let storm = "[" + (0..<200).map { nativeAlert(pop: "P\($0)") }.joined(separator: ",") + "]"
+            let ingest = try await client.post("/api/v1/alerts", storm)
+            #expect(ingest.0 == .serviceUnavailable)
+            #expect((ingest.1["error"] as? String)?.hasPrefix("the store could not commit the alerts (SQLite cannot write: database or disk is full)") == true,
+                    "\(ingest.1)")
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains("alertbridge_store_failures_total 1"), "\(metrics)")
+        }
+    }
+
     @Test func listShowAckNoteResolve() async throws {
         try await TestApp.run { client, _, clock in
             let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)

@@ -363,7 +363,7 @@ import Testing
             #expect(headers[.retryAfter] == "1")
             #expect(body["status"] as? String == "unavailable", "\(body)")
             #expect(body["message"] as? String == "The event was not stored. Please retry later.")
-            #expect(body["errors"] as? [String] == ["the store could not commit the alerts; retry"], "\(body)")
+            #expect(body["errors"] as? [String] == ["the store could not commit the alerts (the store is closed); retry"], "\(body)")
         }
     }
 }

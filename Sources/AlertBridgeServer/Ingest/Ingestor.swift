@@ -100,7 +100,10 @@ public struct Ingestor: Sendable {
             outcomes = try await store.ingest(routed, now: start)
         } catch {
             metrics.storeFailures.increment()
-            throw APIError(.serviceUnavailable, "the store could not commit the alerts; retry", retryAfterSeconds: 1)
+            // Why, when the store knows (a database that is down, a full disk): the sender's
+            // log is where someone looks first.
+            let why = if case StoreError.unavailable(let reason) = error { " (\(reason))" } else { "" }
+            throw APIError(.serviceUnavailable, "the store could not commit the alerts\(why); retry", retryAfterSeconds: 1)
         }
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
         if outcomes.contains(where: { $0.kind != .merged || $0.startedPaging }) { wake() }

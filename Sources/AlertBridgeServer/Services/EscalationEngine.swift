@@ -45,6 +45,7 @@ public struct EscalationEngine: Service {
                     delay = Wakeup.delay(afterTaking: report.advanced, nextDue: try await store.nextEscalationDue(),
                                          now: clock.now(), idle: idle)
                 } catch {
+                    metrics.storeFailures.increment()
                     logger.error("escalation pass failed; retrying", metadata: ["error": "\(error)"])
                     delay = .seconds(1)
                 }

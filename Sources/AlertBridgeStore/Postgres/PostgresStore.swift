@@ -205,6 +205,10 @@ public final class PostgresStore: IncidentStore {
                         race.finish(.success(value))
                     } catch let error as PSQLError where Self.isConnectionLevel(error) {
                         race.finish(.failure(StoreError.unavailable("\(error.code)")))
+                    } catch where !race.wasLeased && !(error is PSQLError) {
+                        // The pool gave no connection: after a minute of failed connects its
+                        // circuit breaker fails every request at once, until one connects.
+                        race.finish(.failure(StoreError.unavailable("no database connection (connecting keeps failing)")))
                     } catch {
                         race.finish(.failure(error))
                     }
@@ -486,6 +490,10 @@ private final class Race<T: Sendable>: Sendable {
 
     var connectionClosed: Bool {
         state.withLock { $0.connection?.isClosed ?? false }
+    }
+
+    var wasLeased: Bool {
+        state.withLock { $0.leased }
     }
 
     func finish(_ result: Result<T, any Error>) {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import SQLiteNIO
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode, one writer, one reader.
 ///
@@ -26,6 +27,7 @@ public final class SQLiteStore: IncidentStore {
     let snapshotBodies = SQLiteSession.SnapshotBodies()
     private let checkpointer: WALCheckpointer?
     private let lock: FileLock?
+    private let closed = Mutex(false)
 
     private init(writer: SQLiteWorker, reader: SQLiteWorker, checkpointer: WALCheckpointer?, lock: FileLock?, ingestBatchLimit: Int) {
         ingests = Batcher(maxBatch: ingestBatchLimit)
@@ -202,7 +204,9 @@ public final class SQLiteStore: IncidentStore {
         try await reader.run { try $0.run("SELECT 1") }
     }
 
+    /// Closing again does nothing.
     public func close() async throws {
+        guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
         try await reader.close()
         if let checkpointer {
             try await writer.run { checkpointer.detach(from: $0) }

@@ -148,7 +148,7 @@ final class SQLiteSession {
             return result
         } catch {
             try? run("ROLLBACK")
-            throw error
+            throw SQLiteFailure.cannotWrite(error)
         }
     }
 
@@ -271,4 +271,13 @@ struct SQLiteFailure: Error, CustomStringConvertible {
     var code: Int32
     var message: String
     var description: String { "SQLite error \(code): \(message)" }
+
+    /// A full disk, an I/O error or a file made read-only: the store cannot write now, and
+    /// callers answer 503 "retry" (as for a database that is down), not "internal error".
+    /// It clears by itself once space is freed.
+    static func cannotWrite(_ error: any Error) -> any Error {
+        // SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, extended codes too.
+        guard let failure = error as? SQLiteFailure, [7, 8, 10, 13, 14].contains(failure.code & 0xFF) else { return error }
+        return StoreError.unavailable("SQLite cannot write: \(failure.message)")
+    }
 }
