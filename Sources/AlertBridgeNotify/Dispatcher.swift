@@ -251,8 +251,9 @@ public struct Dispatcher: Service {
             logger.warning("page not delivered to some of its recipients", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         case .failed(let reason):
+            // Given up for good: nobody of this tier got it (an error, where a retry is a warning).
             counters.failed.increment()
-            logger.warning("page not delivered", metadata: [
+            logger.error("\(delivery.name) not delivered, given up", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
         _ = try await recorder.submit([DeliveryRecord(id: delivery.id, outcome: outcome)], now: clock.now()) { [store] records, now in

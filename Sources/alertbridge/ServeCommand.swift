@@ -58,11 +58,18 @@ struct Serve: AsyncParsableCommand {
             throw fail("\(error)")
         }
         let incidentStore: any IncidentStore
+        var which = "the store"
         do {
             switch location {
             case .sqlite(let path):
                 // The absolute path: which file holds the incidents must never be a guess.
                 let file = URL(fileURLWithPath: path).standardizedFileURL.path
+                which = "the store at \(file)"
+                // SQLite says only "unable to open database file".
+                let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+                guard FileManager.default.fileExists(atPath: directory) else {
+                    throw Refused("the directory \(directory) does not exist")
+                }
                 let existed = FileManager.default.fileExists(atPath: file)
                 incidentStore = try await SQLiteStore.open(path: path, logger: logger)
                 // A wrong `store:` (or working directory) opens an empty store, also when an
@@ -82,7 +89,7 @@ struct Serve: AsyncParsableCommand {
                 logger.info("store ready", metadata: ["postgres": "\(location)"])
             }
         } catch {
-            throw fail("cannot open the store: \(error)")
+            throw fail("cannot open \(which): \(error)")
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,

@@ -35,10 +35,32 @@ struct ServeCommandTests {
         ], environment: ProcessInfo.processInfo.environment)
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.hasSuffix("""
-            alertbridge: cannot open the store: the store is at schema \(newer), written by a newer alertbridge; \
+            alertbridge: cannot open the store at \(URL(fileURLWithPath: database).standardizedFileURL.path): \
+            the store is at schema \(newer), written by a newer alertbridge; \
             this build knows schema \(newer - 1) at most. Run the newer build (or restore a backup taken before it started)
 
             """), "\(result)")
+    }
+
+    /// A store that cannot be opened names its file, and a missing directory says so
+    /// (SQLite says only "unable to open database file"); a file that is not a store too.
+    @Test("a store path in a missing directory, or a file that is not a store, is refused naming it")
+    func anUnopenableStoreIsNamed() async throws {
+        let dir = try TemporaryDirectory("alertbridge-serve-nostore")
+        defer { dir.remove() }
+        try Self.writeServerFile(in: dir)
+        let missing = URL(fileURLWithPath: dir.path("nodir/ab.db")).standardizedFileURL.path
+        let garbage = URL(fileURLWithPath: dir.path("notes.txt")).standardizedFileURL.path
+        try String(repeating: "not a database\n", count: 100).write(toFile: garbage, atomically: true, encoding: .utf8)
+        for (store, said) in [(missing, "cannot open the store at \(missing): the directory \(URL(fileURLWithPath: missing).deletingLastPathComponent().path) does not exist"),
+                              (garbage, "cannot open the store at \(garbage): SQLite error 26: file is not a database")] {
+            let result = try await run(try Paths.alertbridgeBinary(), [
+                "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())", "--store", "sqlite:\(store)",
+            ], environment: ProcessInfo.processInfo.environment)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.hasSuffix("alertbridge: \(said)\n"), "\(result)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("nodir")))
     }
 
     /// A second server on a taken port (another alertbridge, or anything else) stops with

@@ -358,9 +358,11 @@ final class ScriptedConnector: Connector {
     @Test func givesUpAfterTheMaximumAge() async throws {
         try await withIncident { (store: any IncidentStore, id: Int64) async throws in
             let clock = ManualClock(t0)
+            let log = LogLines()
             let down = ScriptedConnector(Array(repeating: .transient("connection refused"), count: 100))
             let d = dispatcher(store, ["chat": down, "mail": ScriptedConnector()], clock,
-                               backoff: Backoff(initial: .seconds(10), maximum: .seconds(60), maxAge: .seconds(300)))
+                               backoff: Backoff(initial: .seconds(10), maximum: .seconds(60), maxAge: .seconds(300)),
+                               logger: Logger(label: "test") { _ in log })
             for _ in 0..<40 {
                 try await d.tick()
                 clock.advance(by: .seconds(60))
@@ -373,6 +375,8 @@ final class ScriptedConnector: Connector {
             #expect(failures.last?.detail?.hasPrefix("tier 1 via chat: gave up after ") == true)
             #expect(failures.last?.detail?.hasSuffix(" attempts over 5m: connection refused") == true, "\(failures)")
             #expect(down.attempts.withLock { $0 } < 10)
+            // A page given up is an error in the log: nobody of its tier got it.
+            #expect(log.lines.last?.hasPrefix("error page not delivered, given up connector=chat reason=gave up after ") == true, "\(log.lines)")
         }
     }
 
