@@ -48,7 +48,7 @@ public enum PageText {
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
         if let measured = measured(page) { lines.append("Measured: \(measured)") }
         lines.append("Severity: \(i.severity.rawValue)")
-        lines.append("Since:    \(i.createdAt) (\(alertTally(page)))")
+        lines.append("Since:    \(since(page)) (\(alertTally(page)))")
         lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
         if let runbook = runbook(page) { lines.append("Runbook:  \(runbook)") }
         if let source = sourceView(page) { lines.append("Source:   \(source)") }
@@ -63,6 +63,16 @@ public enum PageText {
     /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
     /// (first and duplicates) and how many distinct alerts still fire. A new incident has
     /// received one alert and merged none, so the count says nothing about merging.
+    /// When the problem started as its monitor saw it: the earliest `startsAt` of the firing
+    /// alerts (Alertmanager's is when Prometheus first saw it fire, often minutes before it
+    /// reached alertbridge; a reopen's is the new episode's), else when the incident opened.
+    /// A `startsAt` after the page was decided is a sender's clock running ahead, not used.
+    static func since(_ page: PageMessage) -> Timestamp {
+        let started = page.incident.alerts.filter { $0.status == .firing }.compactMap(\.startsAt)
+            .filter { $0 <= page.delivery.createdAt }.min()
+        return started ?? page.incident.incident.createdAt
+    }
+
     /// An auto-resolved incident's alerts did not recover; nobody knows whether they fire.
     static func alertTally(_ page: PageMessage) -> String {
         let i = page.incident.incident

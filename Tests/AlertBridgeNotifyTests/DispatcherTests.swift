@@ -499,6 +499,18 @@ final class ScriptedConnector: Connector {
         #expect(PageText.body(closed).contains("(1 alert, no longer firing)"))
     }
 
+    /// Since when, as the monitor saw it: Alertmanager's `startsAt` is minutes before the
+    /// alert reached alertbridge; one ahead of the page (a sender's clock) is not believed.
+    @Test func sinceIsWhenTheMonitorSawItStart() {
+        var p = page(.triggered)
+        #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z"))
+        p.incident.alerts[0].startsAt = t0 - .seconds(381)
+        #expect(PageText.body(p).contains("Since:    2026-11-23T17:58:39Z (3 alerts received, 2 firing)"))
+        #expect(PageText.facts(p).contains { $0.name == "Since" && $0.value == "2026-11-23T17:58:39Z" })
+        p.incident.alerts[0].startsAt = t0 + .seconds(3600)
+        #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z"))
+    }
+
     /// The first page of an incident: one alert arrived and nothing merged into it yet.
     @Test func aNewIncidentsPageCountsOneFiringAlert() {
         let first = page(.triggered, alertCount: 1, firingCount: 1)
