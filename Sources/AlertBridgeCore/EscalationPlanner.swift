@@ -83,8 +83,10 @@ public enum EscalationPlanner {
     ///     incident nobody was paged for yet, it pages nobody; an incident that already
     ///     paged escalates whatever silences say.
     ///   - firingLabels: the labels of the incident's firing alerts (its own labels when empty).
-    ///   - inhibitors: the incidents named by `escalation.inhibitedBy`, as stored now. While
-    ///     one of them is open, an incident nobody was paged for yet stays held.
+    ///   - inhibitors: for an incident nobody was paged for yet, the incidents named by
+    ///     `escalation.inhibitedBy`, as stored now: while one of them is open, it stays held.
+    ///     For one already paging, the open incidents that inhibit it now: while there is one,
+    ///     its next tier waits (the symptom paged before its PoP-down incident opened).
     ///   - autoResolvesFrom: no auto-resolve before this (``autoResolveGrace`` after a start).
     public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
                                silences: [Silence] = [], firingLabels: [Labels] = [],
@@ -130,10 +132,7 @@ public enum EscalationPlanner {
                 hold(until: heldUntil, now: now, into: &d)
             } else if !e.hasPaged {
                 if !e.inhibitedBy.isEmpty {
-                    let names = e.inhibitedBy.sorted().map { id in
-                        inhibitors.first { $0.id == id }.map { "incident \(id) (\($0.dedupKey))" } ?? "incident \(id)"
-                    }
-                    let (which, are) = names.count == 1 ? (names[0], "is") : (names.joined(separator: " and "), "are")
+                    let (which, are) = (named(e.inhibitedBy, in: inhibitors), e.inhibitedBy.count == 1 ? "is" : "are")
                     d.timeline.append(entry(d, now, .escalated, "\(which), which inhibited this one, \(are) resolved, and this one is still open: paging"))
                 } else if e.heldUntil != nil {
                     d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"))
@@ -142,6 +141,17 @@ public enum EscalationPlanner {
             } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
                 let current = d.incident.tier
                 let waited = tierName(current, policy)
+                let holding = inhibitors.filter { $0.status.isOpen && $0.id != incident.id }
+                if !holding.isEmpty {
+                    holdNextTier(by: holding, now: now, policy: policy, into: &d)
+                    d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
+                    return d
+                }
+                if !e.inhibitedBy.isEmpty {
+                    d.timeline.append(entry(d, now, .escalated, "\(named(e.inhibitedBy, in: inhibitors)) no longer inhibits this one, which is still open: escalation goes on"))
+                    d.incident.escalation.inhibitedBy = []
+                    d.incident.escalation.heldUntil = nil
+                }
                 if current < policy.tiers.count {
                     d.timeline.append(entry(d, now, .escalated,
                                             "tier \(current) (\(waited)) did not acknowledge in time: paging tier \(current + 1) (\(tierName(current + 1, policy)))"))
@@ -178,6 +188,29 @@ public enum EscalationPlanner {
         let due = incident.lastAlertAt + after
         guard let from, from > due else { return due }
         return from
+    }
+
+    /// `incident 16 (PopDown/ICN1)`, `incident 16 (…) and incident 17 (…)`, by id.
+    static func named(_ ids: [Int64], in incidents: [Incident]) -> String {
+        ids.sorted().map { id in
+            incidents.first { $0.id == id }.map { "incident \(id) (\($0.dedupKey))" } ?? "incident \(id)"
+        }.joined(separator: " and ")
+    }
+
+    /// An incident already paging whose next step fell due while an incident that inhibits
+    /// it is open (its latency alert paged, then its PoP went down): the step waits, as
+    /// Alertmanager mutes a target that is already firing, and the engine looks again in a
+    /// minute. Once nothing inhibits it and it is still open, the step is taken then.
+    static func holdNextTier(by holding: [Incident], now: Timestamp, policy: EscalationPolicy, into d: inout Decision) {
+        let ids = holding.map(\.id).sorted()
+        if d.incident.escalation.inhibitedBy.sorted() != ids {
+            let next = d.incident.tier < policy.tiers.count
+                ? "tier \(d.incident.tier + 1) (\(tierName(d.incident.tier + 1, policy))) is" : "the policy's next step is"
+            let (which, are) = (named(ids, in: holding), ids.count == 1 ? "is" : "are")
+            d.timeline.append(entry(d, now, .escalated, "\(next) not paged while \(which), which inhibits this one, \(are) open"))
+        }
+        d.incident.escalation.inhibitedBy = ids
+        d.incident.escalation.heldUntil = now + inhibitionRecheck
     }
 
     /// While an incident nobody was paged for yet is held, when to look again: the next
@@ -295,7 +328,8 @@ public enum EscalationPlanner {
             if !e.hasPaged {
                 candidates.append(e.heldUntil ?? incident.createdAt)
             } else if !e.ended, let due = tierDeadline(incident, policy: policy) {
-                candidates.append(due)
+                // Held by an inhibiting incident: its next look, not the step that waits.
+                candidates.append(max(due, e.heldUntil ?? due))
             }
         case .resolved:
             break

@@ -162,13 +162,21 @@ public struct RuleSet: Sendable, Equatable {
             policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
         routed.inhibitsOthers = rule.inhibit != nil
-        // An alert never inhibits itself (Alertmanager skips sources that are also targets).
-        for source in inhibitRules where source.name != rule.name {
-            guard let inhibit = source.inhibit, inhibit.targets.matchAll(alert.labels) else { continue }
-            let twoSided = source.matchers.matchAll(alert.labels)
-            routed.inhibitors.append(InhibitCandidate(sourceRule: source.name, equal: inhibit.equal,
-                                                      twoSidedTargets: twoSided ? inhibit.targets : nil))
-        }
+        routed.inhibitors = inhibitCandidates(of: alert.labels, rule: rule.name)
         return routed
+    }
+
+    /// The inhibit rules whose targets match these labels, taken by `rule`: an alert as it
+    /// arrives, or an incident already paging whose next tier falls due. An alert never
+    /// inhibits itself (Alertmanager skips sources that are also targets).
+    public func inhibitCandidates(of labels: Labels, rule: String) -> [InhibitCandidate] {
+        var out: [InhibitCandidate] = []
+        for source in inhibitRules where source.name != rule {
+            guard let inhibit = source.inhibit, inhibit.targets.matchAll(labels) else { continue }
+            let twoSided = source.matchers.matchAll(labels)
+            out.append(InhibitCandidate(sourceRule: source.name, equal: inhibit.equal,
+                                        twoSidedTargets: twoSided ? inhibit.targets : nil))
+        }
+        return out
     }
 }

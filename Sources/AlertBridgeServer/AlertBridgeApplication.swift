@@ -74,7 +74,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func engine(logger: Logger) -> EscalationEngine {
         EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
-                         metrics: metrics, logger: logger)
+                         metrics: metrics, logger: logger, rules: rules)
     }
 
     func ingestor() -> Ingestor {

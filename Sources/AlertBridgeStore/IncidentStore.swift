@@ -29,9 +29,8 @@ public protocol IncidentStore: Sendable {
     /// The earliest `next_escalation_at` of any open incident.
     func nextEscalationDue() async throws -> Timestamp?
     /// Advances up to `limit` incidents whose due time has come, each with its policy
-    /// snapshot, in one transaction that also writes their pages to the outbox. None
-    /// auto-resolves before `autoResolvesFrom` (see ``EscalationPlanner/autoResolveGrace``).
-    func advanceEscalations(now: Timestamp, limit: Int, autoResolvesFrom: Timestamp?) async throws -> EscalationReport
+    /// snapshot, in one transaction that also writes their pages to the outbox.
+    func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport
 
     // MARK: Notification outbox
 
@@ -88,6 +87,33 @@ extension IncidentStore {
     /// One incident with its alerts and timeline, or `nil`.
     public func incident(id: Int64) async throws -> IncidentDetail? {
         try await incidentDetails(ids: [id])[id]
+    }
+}
+
+/// What an escalation pass takes from the running server besides the store.
+public struct EscalationContext: Sendable {
+    /// No auto-resolve before this (``EscalationPlanner/autoResolveGrace`` after a start).
+    public var autoResolvesFrom: Timestamp?
+    /// The loaded rules: which open incidents inhibit one already paging now.
+    public var rules: RuleSet
+
+    public init(autoResolvesFrom: Timestamp? = nil, rules: RuleSet = RuleSet(rules: [])) {
+        self.autoResolvesFrom = autoResolvesFrom
+        self.rules = rules
+    }
+
+    /// Of `sources` (the open incidents of the rules `incident`'s labels are a target of),
+    /// those that inhibit it: the candidates' `equal` labels agree, and it is not itself.
+    func inhibiting(_ incident: Incident, sources: (String) throws -> [Incident]) rethrows -> [Incident] {
+        var out: [Incident] = []
+        for candidate in rules.inhibitCandidates(of: incident.labels, rule: incident.rule) {
+            for source in try sources(candidate.sourceRule)
+            where source.id != incident.id && candidate.isInhibited(incident.labels, by: source.labels)
+                && !out.contains(where: { $0.id == source.id }) {
+                out.append(source)
+            }
+        }
+        return out
     }
 }
 

@@ -45,6 +45,10 @@ struct PostgresStoreTests {
     @Test func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {
         try await Self.withStore { try await $0.anInhibitedIncidentPagesOnceItsInhibitorResolves() }
     }
+
+    @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
+        try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
+    }
     @Test func aRiseInSeverityRunsTheSeverityPolicy() async throws {
         try await Self.withStore { try await $0.aRiseInSeverityRunsTheSeverityPolicy() }
     }
@@ -241,7 +245,7 @@ struct PostgresStoreTests {
                 group.addTask {
                     var reports: [EscalationReport] = []
                     while true {
-                        let report = try await store.advanceEscalations(now: due, limit: 4, autoResolvesFrom: nil)
+                        let report = try await store.advanceEscalations(now: due, limit: 4, context: .init())
                         if report.advanced == 0 { return reports }
                         reports.append(report)
                     }

@@ -65,6 +65,10 @@ import Testing
     @Test func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {
         try await Self.withStore { try await $0.anInhibitedIncidentPagesOnceItsInhibitorResolves() }
     }
+
+    @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
+        try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
+    }
     @Test func aRiseInSeverityRunsTheSeverityPolicy() async throws {
         try await Self.withStore { try await $0.aRiseInSeverityRunsTheSeverityPolicy() }
     }
@@ -192,7 +196,7 @@ import Testing
             let t0 = conformance.t0
             let id = try #require(try await store.ingest([StoreConformance.routed("a")], now: t0)[0].incidentID)
             try await store.writer.run { try $0.run(#"UPDATE policy_snapshots SET body = '{"name": "cdn-performance"}'"#) }
-            let report = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, autoResolvesFrom: nil)
+            let report = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: .init())
             #expect(report.advanced == 1 && report.pages == 0)
             let detail = try #require(try await store.incident(id: id))
             #expect(detail.incident.nextEscalationAt == nil)

@@ -135,7 +135,7 @@ struct StoreConformance {
         #expect(incident.alertCount == 3)
 
         // Past the ack timeout the engine re-triggers it and pages tier 1 again.
-        let report = try await store.advanceEscalations(now: t0 + .seconds(2 + 1800), limit: 10, autoResolvesFrom: nil)
+        let report = try await store.advanceEscalations(now: t0 + .seconds(2 + 1800), limit: 10, context: .init())
         #expect(report.advanced == 1)
         _ = try await store.ingest([Self.routed("a")], now: t0 + .seconds(1810))
         incident = try #require(try await store.incident(id: id)?.incident)
@@ -384,15 +384,55 @@ struct StoreConformance {
         #expect(try await claimed(t0 + .seconds(1)) == ["\(source):triggered:1", "\(source):triggered:1"])
 
         // PopDown still open a minute on: nobody is paged for the edge incident.
-        #expect(try await store.advanceEscalations(now: t0 + .seconds(61), limit: 10, autoResolvesFrom: nil).pages == 0)
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(61), limit: 10, context: .init()).pages == 0)
         #expect(try await store.incident(id: target)?.incident.nextEscalationAt == t0 + .seconds(121))
         _ = try await store.act(.resolve(by: "alice", note: "fibre repaired"), on: source, now: t0 + .seconds(90))
         _ = try await claimed(t0 + .seconds(90))  // the resolve notices
-        #expect(try await store.advanceEscalations(now: t0 + .seconds(121), limit: 10, autoResolvesFrom: nil).pages == 1)  // tier 1, two targets
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(121), limit: 10, context: .init()).pages == 1)  // tier 1, two targets
         #expect(try await claimed(t0 + .seconds(121)) == ["\(target):triggered:1", "\(target):triggered:1"])
         let timeline = try #require(try await store.incidentDetails(ids: [target])[target]).timeline.map(\.detail)
         #expect(timeline.contains("suppressed: inhibited by incident \(source) (PopDown/ICN1)"))
         #expect(timeline.contains("incident \(source) (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open: paging"))
+    }
+
+    /// The symptom paged before its cause: ICN1's latency paged tier 1, then ICN1 went down.
+    /// R&D is not paged for the latency while the PoP-down incident is open (Alertmanager
+    /// mutes a firing target too); once it is resolved and the latency still fires, the
+    /// waiting step is taken.
+    func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
+        let rules = RuleSet(rules: [
+            Rule(name: "pop-down", matchers: [try Matcher(parsing: "alertname = PopDown")], policy: "pop-outage",
+                 inhibit: Rule.Inhibit(targets: [try Matcher(parsing: "alertname =~ Edge.*")], equal: ["pop"])),
+            Rule(name: "latency", matchers: [try Matcher(parsing: "alertname = EdgeLatencyHigh")], policy: "cdn-performance"),
+        ])
+        let context = EscalationContext(rules: rules)
+        let target = try #require(try await store.ingest([Self.routed("edge-01")], now: t0)[0].incidentID)
+        var down = Self.routed("pop", key: "PopDown/ICN1")
+        down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
+        down.rule = "pop-down"
+        let source = try #require(try await store.ingest([down], now: t0 + .seconds(60))[0].incidentID)
+
+        // Tier 1's 15 minutes ran out while ICN1 is down: nobody is paged, a minute later neither.
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: context).pages == 0)
+        #expect(try await store.incident(id: target)?.incident.nextEscalationAt == t0 + .seconds(960))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(960), limit: 10, context: context)  // ICN1's own tier 2
+        #expect(try await store.incident(id: target)?.incident.tier == 1)
+        _ = try await store.ingest([{ var r = down; r.alert.status = .resolved; return r }()], now: t0 + .seconds(1000))
+        let report = try await store.advanceEscalations(now: t0 + .seconds(1020), limit: 10, context: context)
+        #expect(report.pages == 1)  // tier 2, R&D
+        let detail = try #require(try await store.incident(id: target))
+        #expect(detail.incident.tier == 2)
+        let lines = detail.timeline.filter { $0.kind == .escalated }.map { $0.detail ?? "" }
+        #expect(lines == [
+            "tier 2 (rnd) is not paged while incident \(source) (PopDown/ICN1), which inhibits this one, is open",
+            "incident \(source) (PopDown/ICN1) no longer inhibits this one, which is still open: escalation goes on",
+            "tier 1 (technical-support) did not acknowledge in time: paging tier 2 (rnd)",
+        ])
+        // Without rules (no inhibit), the step is not held: as before.
+        let other = try #require(try await store.ingest([Self.routed("edge-01", key: "other")], now: t0)[0].incidentID)
+        _ = try await store.ingest([down], now: t0 + .seconds(1100))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(1200), limit: 10, context: .init()).pages >= 1)
+        #expect(try await store.incident(id: other)?.incident.tier == 2)
     }
 
     /// A rise in severity that the rule's `severity_policies` maps to another policy: the
@@ -414,7 +454,7 @@ struct StoreConformance {
         #expect(try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(86_400), limit: 100, excluding: [])
             .map { "\($0.tierName):\($0.event.rawValue)" } == ["noc-phone:severity_raised"])
         // Five minutes on (not cdn-performance's fifteen), its tier 2 is paged.
-        _ = try await store.advanceEscalations(now: t0 + .seconds(360), limit: 10, autoResolvesFrom: nil)
+        _ = try await store.advanceEscalations(now: t0 + .seconds(360), limit: 10, context: .init())
         #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100, excluding: [])
             .map(\.tierName) == ["rnd-phone"])
         // The resolve notice reaches whom either policy paged, each target once: the
@@ -435,7 +475,7 @@ struct StoreConformance {
         }
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         #expect(try await claimed(t0) == ["triggered:1", "triggered:1"])
-        _ = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, autoResolvesFrom: nil)
+        _ = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: .init())
         #expect(try await claimed(t0 + .seconds(900)) == ["escalated:2"])
         var now = t0 + .seconds(1000)
         for _ in 1...2 {
@@ -445,7 +485,7 @@ struct StoreConformance {
             #expect(try await store.ingest([Self.routed("a")], now: now).map(\.kind) == [.reopened])
             #expect(try await claimed(now) == ["reopened:1", "reopened:1"])
             now = now + .seconds(900)
-            _ = try await store.advanceEscalations(now: now, limit: 10, autoResolvesFrom: nil)
+            _ = try await store.advanceEscalations(now: now, limit: 10, context: .init())
             #expect(try await claimed(now) == ["escalated:2"])
             now = now + .seconds(100)
         }
@@ -500,8 +540,8 @@ struct StoreConformance {
         let id = try #require(out[0].incidentID)
         #expect(try await claimed(t0 + .seconds(60)) == [])
         #expect(try await store.nextEscalationDue() == end)
-        #expect(try await store.advanceEscalations(now: end - .seconds(1), limit: 10, autoResolvesFrom: nil).advanced == 0)
-        let report = try await store.advanceEscalations(now: end, limit: 10, autoResolvesFrom: nil)
+        #expect(try await store.advanceEscalations(now: end - .seconds(1), limit: 10, context: .init()).advanced == 0)
+        let report = try await store.advanceEscalations(now: end, limit: 10, context: .init())
         #expect(report.pages == 1)
         #expect(try await claimed(end) == ["triggered:1", "triggered:1"])
         let details = try #require(try await store.incident(id: id)).timeline.compactMap(\.detail)
@@ -523,12 +563,12 @@ struct StoreConformance {
         #expect(stored.first?.createdBy == "alice" && stored.first?.comment == window.comment)
         // Nothing became due: the extension pages nobody, at the old end either.
         #expect(try await store.nextEscalationDue() == t0 + .seconds(3600))
-        #expect(try await store.advanceEscalations(now: t0 + .seconds(3600), limit: 10, autoResolvesFrom: nil).pages == 0)
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(3600), limit: 10, context: .init()).pages == 0)
         #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == false)
         // An alert arriving after the old end is held too.
         #expect(try await store.ingest([Self.routed("b")], now: t0 + .seconds(4000)).map(\.kind) == [.suppressed])
         #expect(try await store.nextEscalationDue() == extended.endsAt)
-        #expect(try await store.advanceEscalations(now: extended.endsAt, limit: 10, autoResolvesFrom: nil).pages == 1)
+        #expect(try await store.advanceEscalations(now: extended.endsAt, limit: 10, context: .init()).pages == 1)
         #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == true)
 
         let again = try await store.extendSilence(id: window.id, to: .at(extended.endsAt + .seconds(60)), by: "carol",
@@ -561,7 +601,7 @@ struct StoreConformance {
         let now = t0 + .seconds(600)
         _ = try await store.expireSilence(id: window.id, by: "bob", now: now)
         #expect(try await store.nextEscalationDue() == now)
-        #expect(try await store.advanceEscalations(now: now, limit: 10, autoResolvesFrom: nil).pages == 1)
+        #expect(try await store.advanceEscalations(now: now, limit: 10, context: .init()).pages == 1)
         #expect(try await store.incident(id: held)?.incident.escalation.hasPaged == true)
         // An incident the silence did not hold keeps its own due time.
         #expect(try await store.incident(id: other)?.incident.nextEscalationAt == otherDue)
@@ -576,7 +616,7 @@ struct StoreConformance {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         #expect(try await store.ingest([Self.routed("b")], now: t0 + .seconds(60)).map(\.kind) == [.suppressed])
         #expect(try await store.nextEscalationDue() == t0 + .seconds(1800))
-        #expect(try await store.advanceEscalations(now: t0 + .seconds(1800), limit: 10, autoResolvesFrom: nil).pages == 1)
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(1800), limit: 10, context: .init()).pages == 1)
         #expect(try await store.incident(id: id)?.incident.escalation.hasPaged == true)
     }
 

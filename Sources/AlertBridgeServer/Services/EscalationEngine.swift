@@ -19,12 +19,13 @@ public struct EscalationEngine: Service {
     /// The longest sleep when nothing is due, so a due time written by something that
     /// cannot signal this process (another instance) is still picked up.
     let idle: Duration
-    /// The end of the grace after this start (``EscalationPlanner/autoResolveGrace``).
-    let autoResolvesFrom: Timestamp
+    /// The end of the grace after this start (``EscalationPlanner/autoResolveGrace``), and
+    /// the rules, for what inhibits an incident already paging.
+    let context: EscalationContext
     static let batch = 500
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
-                metrics: ServerMetrics, logger: Logger, idle: Duration = .seconds(5),
+                metrics: ServerMetrics, logger: Logger, rules: RuleSet, idle: Duration = .seconds(5),
                 autoResolveGrace: Duration = EscalationPlanner.autoResolveGrace) {
         self.store = store
         self.clock = clock
@@ -33,7 +34,7 @@ public struct EscalationEngine: Service {
         self.metrics = metrics
         self.logger = logger
         self.idle = idle
-        autoResolvesFrom = clock.now() + autoResolveGrace
+        context = EscalationContext(autoResolvesFrom: clock.now() + autoResolveGrace, rules: rules)
     }
 
     public func run() async throws {
@@ -59,8 +60,7 @@ public struct EscalationEngine: Service {
     public func tick() async throws -> EscalationReport {
         var total = EscalationReport()
         while true {
-            let report = try await store.advanceEscalations(now: clock.now(), limit: Self.batch,
-                                                            autoResolvesFrom: autoResolvesFrom)
+            let report = try await store.advanceEscalations(now: clock.now(), limit: Self.batch, context: context)
             total.advanced += report.advanced
             total.pages += report.pages
             total.slaBreaches += report.slaBreaches

@@ -95,7 +95,7 @@ extension PostgresStore {
     /// Claims due incidents with `FOR UPDATE SKIP LOCKED`: an incident another instance is
     /// advancing (or an ingest is merging into) is left to it, and once that commits its
     /// due time has moved on, so every step fires exactly once across all instances.
-    public func advanceEscalations(now: Timestamp, limit: Int, autoResolvesFrom: Timestamp?) async throws -> EscalationReport {
+    public func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {
         let logger = self.logger
         return try await transaction { db in
             var due: [(Incident, String?)] = []
@@ -113,11 +113,15 @@ extension PostgresStore {
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
             let unpaged = silences.isEmpty ? [] : due.map(\.0).filter { !$0.escalation.hasPaged }.map(\.id)
             let firing = try await Self.firingLabels(db, of: unpaged, logger: logger)
-            let inhibitorIDs = due.flatMap { $0.0.escalation.hasPaged ? [] : $0.0.escalation.inhibitedBy }
+            let inhibitorIDs = due.flatMap { $0.0.escalation.inhibitedBy }
             let inhibitors = inhibitorIDs.isEmpty ? [:] : Dictionary(
                 try await Self.incidentRows(db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = ANY(\(inhibitorIDs)::bigint[])",
                                             logger: logger).map { ($0.id, $0) },
                 uniquingKeysWith: { a, _ in a })
+            // Incidents already paging: the open incidents of the rules that may inhibit them now.
+            let paging = due.map(\.0).filter { $0.escalation.hasPaged && $0.status == .triggered }
+            let sourceRules = Set(paging.flatMap { context.rules.inhibitCandidates(of: $0.labels, rule: $0.rule).map(\.sourceRule) })
+            let sources = Dictionary(grouping: try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger), by: \.rule)
             for (incident, text) in due {
                 guard let text, let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) else {
                     var stopped = incident
@@ -125,10 +129,14 @@ extension PostgresStore {
                     unpoliced.append(stopped)
                     continue
                 }
+                let named = incident.escalation.inhibitedBy.compactMap { inhibitors[$0] }
+                // Paging already: whatever inhibits it now (and, to name them, those that did).
+                let current = incident.escalation.hasPaged && incident.status == .triggered
+                    ? context.inhibiting(incident) { sources[$0] ?? [] } + named.filter { !$0.status.isOpen }
+                    : named
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
-                                                           firingLabels: firing[incident.id] ?? [],
-                                                           inhibitors: incident.escalation.inhibitedBy.compactMap { inhibitors[$0] },
-                                                           autoResolvesFrom: autoResolvesFrom))
+                                                           firingLabels: firing[incident.id] ?? [], inhibitors: current,
+                                                           autoResolvesFrom: context.autoResolvesFrom))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)

@@ -25,7 +25,7 @@ extension SQLiteStore {
         }
     }
 
-    public func advanceEscalations(now: Timestamp, limit: Int, autoResolvesFrom: Timestamp?) async throws -> EscalationReport {
+    public func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {
         let cache = self.cache
         return try await writer.transaction { db in
             let due = try db.rows("""
@@ -38,6 +38,13 @@ extension SQLiteStore {
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
             let silences = due.isEmpty ? [] : try db.activeSilences(at: now)
+            var sourcesByRule: [String: [Incident]] = [:]
+            func openIncidents(of rule: String) throws -> [Incident] {
+                if let known = sourcesByRule[rule] { return known }
+                let found = try db.openIncidents(rules: [rule])
+                sourcesByRule[rule] = found
+                return found
+            }
             for row in due {
                 var incident = SQLiteSession.decodeIncident(row)
                 cache.forget(incident.dedupKey)
@@ -47,10 +54,14 @@ extension SQLiteStore {
                     continue
                 }
                 let firing = silences.isEmpty || incident.escalation.hasPaged ? [] : try db.firingLabels(of: incident.id)
-                let inhibitors = incident.escalation.hasPaged ? [] : try incident.escalation.inhibitedBy.compactMap(db.incident)
+                let named = try incident.escalation.inhibitedBy.compactMap(db.incident)
+                // Paging already: whatever inhibits it now (and, to name them, those that did).
+                let inhibitors = incident.escalation.hasPaged && incident.status == .triggered
+                    ? try context.inhibiting(incident, sources: openIncidents) + named.filter { !$0.status.isOpen }
+                    : named
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
                                                            firingLabels: firing, inhibitors: inhibitors,
-                                                           autoResolvesFrom: autoResolvesFrom))
+                                                           autoResolvesFrom: context.autoResolvesFrom))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
             try db.append(timeline: decisions.flatMap(\.timeline)

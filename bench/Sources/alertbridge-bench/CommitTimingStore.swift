@@ -18,8 +18,8 @@ final class CommitTimingStore: IncidentStore {
     /// `now` of each escalation pass → the time it returned, committed (milliseconds).
     func commitTimes() -> [Int64: Int64] { commits.withLock { $0 } }
 
-    func advanceEscalations(now: Timestamp, limit: Int, autoResolvesFrom: Timestamp?) async throws -> EscalationReport {
-        let report = try await inner.advanceEscalations(now: now, limit: limit, autoResolvesFrom: autoResolvesFrom)
+    func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {
+        let report = try await inner.advanceEscalations(now: now, limit: limit, context: context)
         let end = clock.now().milliseconds
         if report.advanced > 0 {
             commits.withLock { $0[now.milliseconds] = max($0[now.milliseconds] ?? end, end) }
