@@ -30,6 +30,8 @@ let package = Package(
             "AlertBridgeCore",
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            // Its pool's error, to tell "connecting keeps failing" from a cancelled call.
+            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             // Connection failures at start, in an operator's words.
             .product(name: "NIOCore", package: "swift-nio"),

@@ -169,7 +169,7 @@ struct PolicyParser {
                             at: whenNode)
                 continue
             case .failure(.abbreviatedTimeZone(let zone)):
-                file.report("time zone \"\(zone)\" in \(label) is not an Area/City name (expected an IANA name such as "
+                file.report("time zone \"\(zone)\" in \(label) is an abbreviation or an offset, not a zone (expected an IANA name such as "
                             + "America/New_York or Asia/Seoul, which follow daylight saving; a fixed offset is written Etc/GMT-9 for UTC+9)",
                             at: whenNode)
                 continue

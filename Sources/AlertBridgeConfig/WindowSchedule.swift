@@ -30,11 +30,18 @@ struct WindowSchedule: Equatable {
         else { return .failure(.malformed) }
         let zone = String(words[1])
         guard TimeZone(identifier: zone) != nil else { return .failure(.unknownTimeZone(zone)) }
-        // Foundation also takes abbreviations, which are not zones: `EST` is UTC-5 all
-        // year, so a New York window written with it is an hour off all summer.
-        guard zone.contains("/") || zone == "UTC" || zone == "GMT" else { return .failure(.abbreviatedTimeZone(zone)) }
+        guard !isAbbreviation(zone) else { return .failure(.abbreviatedTimeZone(zone)) }
         guard start != end else { return .failure(.empty) }
         return .success(WindowSchedule(startMinute: start, endMinute: end, timeZone: zone))
+    }
+
+    /// Foundation also takes abbreviations and offsets, which are not zones: `EST` is UTC-5
+    /// all year, so a New York window written with it is an hour off all summer; `PST`,
+    /// `UTC+9`. Names such as `Japan` or `EST5EDT` are IANA's (links and rules) and pass.
+    static func isAbbreviation(_ zone: String) -> Bool {
+        if zone == "UTC" || zone == "GMT" { return false }
+        if zone.hasPrefix("UTC+") || zone.hasPrefix("UTC-") || zone.hasPrefix("GMT+") || zone.hasPrefix("GMT-") { return true }
+        return (2...5).contains(zone.count) && zone.allSatisfy { $0.isASCII && $0.isUppercase }
     }
 
     /// Whether some minute of the day lies in both windows. Windows in different zones

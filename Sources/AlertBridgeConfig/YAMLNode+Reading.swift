@@ -144,7 +144,8 @@ extension YAMLFile {
             return nil
         }
         guard duration >= .seconds(1) else {
-            let meant = trimmed.hasSuffix("ms") ? " (did you mean \"\(trimmed.dropLast())\"?)" : ""
+            // `10ms` for `10m`; not `500ms`, which is no typo for 8h20m.
+            let meant = trimmed.hasSuffix("ms") && duration < .milliseconds(60) ? " (did you mean \"\(trimmed.dropLast())\"?)" : ""
             report("duration \"\(text)\" is under a second, the shortest timer alertbridge accepts\(meant)", at: node)
             return nil
         }

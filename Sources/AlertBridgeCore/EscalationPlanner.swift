@@ -99,8 +99,16 @@ public enum EscalationPlanner {
         }
         // Before an auto-resolve, as of when it was due: after a stop that outlasted both, the
         // breaches before it still count, and none after it does.
+        let quietUntil = policy.autoResolveAfter.map { incident.lastAlertAt + $0 }
+        checkSLA(policy: policy, now: quietUntil.map { min(now, $0) } ?? now, into: &d)
         let resolvesAt = autoResolveDue(incident, policy: policy, from: autoResolvesFrom)
-        checkSLA(policy: policy, now: resolvesAt.map { min(now, $0) } ?? now, into: &d)
+        if let quietUntil, let resolvesAt, now >= quietUntil, now < resolvesAt {
+            // Fell quiet while alertbridge was stopped: it waits for its sender to send it
+            // again, or for the grace to end, and nothing else is due meanwhile (no ack
+            // timeout, no next tier for what is about to resolve).
+            d.incident.nextEscalationAt = resolvesAt
+            return d
+        }
         if let after = policy.autoResolveAfter, let resolvesAt, now >= resolvesAt {
             d.incident.status = .resolved
             d.incident.resolvedAt = now

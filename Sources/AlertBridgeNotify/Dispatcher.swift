@@ -88,12 +88,8 @@ public struct Dispatcher: Service {
                     do {
                         let room = maxInFlight - inFlight.count
                         if room > 0 && (!backlog || room >= refill || waitedForRoom) {
-                            // One claim takes at most a connector's share, so no connector
-                            // ends up with more than twice its share in flight.
-                            let limit = min(room, maxInFlightPerConnector)
-                            let full = inFlight.connectors(atLeast: maxInFlightPerConnector)
-                            let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit,
-                                                                          excluding: full)
+                            let quota = ClaimQuota(perConnector: maxInFlightPerConnector, inFlight: inFlight.byConnector)
+                            let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: room, quota: quota)
                             let incidents = await incidents(of: claimed)
                             for delivery in claimed {
                                 inFlight.add(delivery.connector)
@@ -111,13 +107,13 @@ public struct Dispatcher: Service {
                                         || connectorBefore == maxInFlightPerConnector { wakeup.signal() }
                                 }
                             }
-                            backlog = claimed.count == limit
+                            backlog = claimed.count == room
                             waitedForRoom = false
                             if backlog {
                                 delay = .zero  // maybe more due; claim again (or wait for room)
                             } else {
                                 // A full connector's due rows wait for one of its deliveries to end.
-                                delay = Wakeup.delay(afterTaking: claimed.count, nextDue: try await store.nextDeliveryDue(excluding: full),
+                                delay = Wakeup.delay(afterTaking: claimed.count, nextDue: try await store.nextDeliveryDue(excluding: quota.full),
                                                      now: clock.now(), idle: idle)
                             }
                         }
@@ -158,7 +154,7 @@ public struct Dispatcher: Service {
     /// Delivers everything due now; returns how many deliveries were attempted.
     @discardableResult
     public func tick(limit: Int = 200) async throws -> Int {
-        let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, excluding: [])
+        let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, quota: .none)
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for delivery in claimed {
@@ -276,10 +272,7 @@ public struct Dispatcher: Service {
                 return (v.count, v.byConnector[connector, default: 1])
             }
         }
-        /// The connectors with at least `limit` deliveries in flight.
-        func connectors(atLeast limit: Int) -> [String] {
-            value.withLock { v in v.byConnector.filter { $0.value >= limit }.map(\.key) }
-        }
+        var byConnector: [String: Int] { value.withLock { $0.byConnector } }
     }
 
     /// Ends the log's outage of `connector`, if it had one.

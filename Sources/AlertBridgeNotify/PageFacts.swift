@@ -45,13 +45,13 @@ extension PageText {
         return "\(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")"
     }
 
-    /// Of the alerts that carry a value: the one whose summary is the title, else one at the
-    /// incident's severity (which the alert that set the title had), firing first, latest seen.
+    /// Of the alerts that carry a value at the incident's severity (which the alert that set
+    /// the title had): the one whose summary is the title, else firing first, latest seen.
     static func titleAlert(_ page: PageMessage) -> StoredAlert? {
         let i = page.incident.incident
-        let measured = page.incident.alerts.filter { $0.value != nil }
+        let measured = page.incident.alerts.filter { $0.value != nil && $0.severity == i.severity }
         if let titled = measured.last(where: { $0.summary == i.title }) { return titled }
-        return measured.filter { $0.severity == i.severity }
+        return measured
             .max { ($0.status == .firing ? 1 : 0, $0.lastSeenAt) < ($1.status == .firing ? 1 : 0, $1.lastSeenAt) }
     }
 

@@ -36,8 +36,8 @@ public protocol IncidentStore: Sendable {
 
     /// Claims up to `limit` due deliveries for `lease`: a claimed row is not handed out
     /// again until the lease ends, so a crash mid-delivery retries it (at least once).
-    /// Rows for the connectors in `excluding` stay (they have as many in flight as they may).
-    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, excluding: [String]) async throws -> [Delivery]
+    /// No connector gets more rows than its `quota` leaves it.
+    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery]
     /// Records the outcomes of claimed deliveries in one transaction (the dispatcher
     /// batches them, so a storm of pages does not cost an fsync each).
     func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws
@@ -326,6 +326,34 @@ extension TimelineEntry {
         default: nil
         }
     }
+}
+
+/// How many deliveries one connector may have in flight, and how many each has: a claim
+/// gives a connector at most the difference, so a receiver that hangs cannot take every
+/// slot of the dispatcher.
+public struct ClaimQuota: Sendable, Equatable {
+    public var perConnector: Int
+    public var inFlight: [String: Int]
+
+    public init(perConnector: Int, inFlight: [String: Int] = [:]) {
+        self.perConnector = perConnector
+        self.inFlight = inFlight
+    }
+
+    /// No cap: a claim takes whatever is due, in order.
+    public static let none = ClaimQuota(perConnector: Int(Int32.max))
+
+    /// The connectors with no room left: their rows are not even looked at.
+    public var full: [String] { inFlight.filter { $0.value >= perConnector }.map(\.key).sorted() }
+
+    /// The room of each connector that has some in flight (the others have `perConnector`).
+    var room: [(connector: String, room: Int)] {
+        inFlight.filter { $0.value > 0 && $0.value < perConnector }.map { ($0.key, perConnector - $0.value) }.sorted { $0.0 < $1.0 }
+    }
+
+    /// How many due rows a claim reads to choose from: enough that one connector's rows
+    /// rarely hide the others', few enough that choosing stays cheap in a backlog.
+    static func window(for limit: Int) -> Int { limit * 4 }
 }
 
 /// The deliveries still to make.

@@ -36,7 +36,9 @@ struct APIClient {
         guard (200..<300).contains(status) else {
             let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
-            throw Refused(body.map { body in body.field.map { "\($0): \(body.error)" } ?? body.error } ?? "HTTP \(status)")
+            var refused = Refused(body.map { body in body.field.map { "\($0): \(body.error)" } ?? body.error } ?? "HTTP \(status)")
+            refused.aboutTheTarget = status == 404 || status == 409
+            throw refused
         }
         // Every answer of alertbridge is JSON: anything else is another server on that
         // address (or a proxy's page), which must not end in a decoding error's dump.

@@ -33,6 +33,9 @@ struct AlertBridgeCommand: AsyncParsableCommand {
 /// A one-line refusal: printed to stderr, exit 1.
 struct Refused: Error, CustomStringConvertible {
     var description: String
+    /// About the incident or silence asked for (404, 409), not the server, the network or
+    /// the token: a verb given several ids goes on with the next one.
+    var aboutTheTarget = false
     init(_ description: String) { self.description = description }
 }
 

@@ -99,18 +99,21 @@ extension IncidentActionCommand {
         if let noteText, noteText.isEmpty { throw ValidationError("the note must not be empty") }
     }
 
-    /// Each id in turn: a refusal of one (already acknowledged by a colleague) is said on
-    /// stderr and the others still go; the exit status is 1 if any was refused. `--json`
-    /// prints one answer per line.
+    /// Each id in turn, once: a refusal of one (already acknowledged by a colleague, not
+    /// found) is said on stderr and the others still go; the exit status is 1 if any was
+    /// refused. A server that cannot be reached, or a token it refuses, stops at once.
+    /// `--json` prints one answer per line.
     func run() async throws {
         let client = APIClient.fromEnvironment()
         var refused = false
-        for id in ids {
+        var seen: Set<Int64> = []
+        for id in ids where seen.insert(id).inserted {
             let data: Data
             do {
                 data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
             } catch let refusal as Refused {
                 fflush(nil)  // after the lines of the ids before it
+                guard refusal.aboutTheTarget else { throw fail(refusal.description) }
                 _ = fail(refusal.description)
                 refused = true
                 continue

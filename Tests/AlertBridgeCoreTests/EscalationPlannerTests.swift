@@ -192,6 +192,21 @@ import Testing
         #expect(EscalationPlanner.nextDue(i, policy: p, autoResolvesFrom: t0 + .seconds(60)) == t0 + .seconds(120))
     }
 
+    /// While it waits out the grace, nothing else of an incident that fell quiet is due:
+    /// no ack timeout pages tier 1, and no SLA deadline after its quiet time is a breach.
+    @Test func duringTheGraceAQuietIncidentOnlyWaits() {
+        let p = policy(ackTimeout: .seconds(1800), autoResolve: .seconds(3600), sla: .init(resolveWithin: .seconds(5400)))
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        i.status = .acknowledged
+        i.acknowledgedAt = t0 + .seconds(2400)  // its ack timeout at 1h10m, after the quiet hour
+        let graceEnds = t0 + .seconds(7200)
+        let waiting = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(6000), autoResolvesFrom: graceEnds)
+        #expect(waiting.pages.isEmpty && waiting.timeline.isEmpty && waiting.slaBreaches.isEmpty)
+        #expect(waiting.incident.status == .acknowledged && waiting.incident.nextEscalationAt == graceEnds)
+        let resolved = EscalationPlanner.advance(waiting.incident, policy: p, now: graceEnds, autoResolvesFrom: graceEnds)
+        #expect(resolved.incident.status == .resolved && resolved.slaBreaches.isEmpty && resolved.pages.isEmpty)
+    }
+
     /// Due to auto-resolve before its SLA deadline, checked after it: no breach, since it
     /// would have closed in time had the engine run then.
     @Test func aLateAutoResolveDueBeforeTheDeadlineBreachesNothing() {

@@ -63,6 +63,13 @@ struct CLITests {
             #expect(resolved.status == 0, "\(resolved)")
             #expect(resolved.stdout.split(separator: "\n").count == 3, "one JSON answer per line: \(resolved)")
             for id in ids { #expect(try await server.api.incident(id).status == "resolved") }
+            // An id given twice is acted on once; a server that cannot be reached stops at the first.
+            let fresh = Data(#"{"source": "m", "summary": "s", "labels": {"alertname": "OriginDown", "pop": "SIN1"}}"#.utf8)
+            let again = try #require(try API.decoder.decode(API.IngestResult.self, from: try await server.api.ingest("/api/v1/alerts", fresh)).incidentId)
+            let twice = try await Self.cli("ack", "\(again)", "\(again)", url: url)
+            #expect(twice.status == 0 && twice.stdout.split(separator: "\n").count == 1, "\(twice)")
+            Self.expectOneLineRefusal(try await Self.cli("ack", "1", "2", "3", url: "http://127.0.0.1:\(try freeLocalPort())"),
+                                      containing: "cannot reach alertbridge")
         }
     }
 

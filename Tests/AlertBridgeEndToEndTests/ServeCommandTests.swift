@@ -98,7 +98,7 @@ struct ServeCommandTests {
         store = try await SQLiteStore.open(path: dir.path("alertbridge.db"), logger: Logger(label: "test"))
         let after = try #require(try await store.incident(id: id))
         #expect(after.incident.tier == 1 && !after.timeline.contains { $0.kind == .escalated }, "\(after.timeline)")
-        #expect(try await store.claimDeliveries(now: SystemClock().now(), lease: .seconds(60), limit: 10, excluding: []).map(\.attempts) == [1],
+        #expect(try await store.claimDeliveries(now: SystemClock().now(), lease: .seconds(60), limit: 10, quota: .none).map(\.attempts) == [1],
                 "the page was never claimed")
         try await store.close()
     }

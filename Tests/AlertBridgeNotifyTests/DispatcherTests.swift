@@ -405,10 +405,10 @@ final class ScriptedConnector: Connector {
     @Test func aDeliveryInterruptedBeforeItWasRecordedIsRetriedAfterTheLease() async throws {
         try await withIncident { (store: any IncidentStore, _: Int64) async throws in
             // Claimed but never recorded, as if the process died mid-send.
-            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10, excluding: [])
+            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10, quota: .none)
             #expect(claimed.count == 2)
-            #expect(try await store.claimDeliveries(now: t0 + .seconds(119), lease: .seconds(120), limit: 10, excluding: []).isEmpty)
-            let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(120), limit: 10, excluding: [])
+            #expect(try await store.claimDeliveries(now: t0 + .seconds(119), lease: .seconds(120), limit: 10, quota: .none).isEmpty)
+            let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(120), limit: 10, quota: .none)
             #expect(again.map(\.id) == claimed.map(\.id))
             #expect(again.map(\.attempts) == [2, 2])
         }

@@ -190,5 +190,9 @@ import Testing
         // Its summary moved on since (a later copy said 1012ms): the critical alert still.
         page.incident.alerts = [alert(94, 994, .warning), alert(100, 1012, .critical, summary: "p95 latency 1012ms at SIN1 edge100")]
         #expect(PageText.measured(page) == "1012 (threshold 800)")
+        // A warning host with the title's very summary is not the critical one.
+        page.incident.alerts = [alert(100, 1000, .critical, summary: "5xx at SIN1"), alert(7, 12, .warning, summary: "5xx at SIN1")]
+        page.incident.incident.title = "5xx at SIN1"
+        #expect(PageText.measured(page) == "1000 (threshold 800)")
     }
 }

@@ -49,6 +49,10 @@ struct PostgresStoreTests {
     @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }
+
+    @Test func aClaimKeepsEachConnectorWithinItsRoom() async throws {
+        try await Self.withStore { try await $0.aClaimKeepsEachConnectorWithinItsRoom() }
+    }
     @Test func aRiseInSeverityRunsTheSeverityPolicy() async throws {
         try await Self.withStore { try await $0.aRiseInSeverityRunsTheSeverityPolicy() }
     }
@@ -233,7 +237,7 @@ struct PostgresStoreTests {
         let keys = (0..<60).map { "Escalate/\($0)" }
         _ = try await stores[0].ingest(keys.map { StoreConformance.routed("h", key: $0) }, now: Self.t0)
         // Tier 1 pages are out; deliver them so only what the engines write is pending.
-        let initial = try await stores[0].claimDeliveries(now: Self.t0, lease: .seconds(60), limit: 10_000, excluding: [])
+        let initial = try await stores[0].claimDeliveries(now: Self.t0, lease: .seconds(60), limit: 10_000, quota: .none)
         #expect(initial.count == keys.count * 2)
         try await stores[0].recordDeliveries(initial.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: Self.t0)
 
@@ -262,7 +266,7 @@ struct PostgresStoreTests {
                 group.addTask {
                     var all: [Delivery] = []
                     while true {
-                        let batch = try await store.claimDeliveries(now: due, lease: .seconds(60), limit: 3, excluding: [])
+                        let batch = try await store.claimDeliveries(now: due, lease: .seconds(60), limit: 3, quota: .none)
                         if batch.isEmpty { return all }
                         all += batch
                     }

@@ -35,15 +35,15 @@ import Testing
             let now = SystemClock().now()
             var store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
             _ = try await store.ingest([StoreConformance.routed("a")], now: now)
-            let claimed = try await store.claimDeliveries(now: now, lease: .seconds(600), limit: 10, excluding: [])
+            let claimed = try await store.claimDeliveries(now: now, lease: .seconds(600), limit: 10, quota: .none)
             try #require(claimed.count == 2)
             try await store.recordDeliveries([DeliveryRecord(id: claimed[0].id, outcome: .retry(at: now + .seconds(300), reason: "HTTP 503"))],
                                              now: now)
-            #expect(try await store.claimDeliveries(now: now + .seconds(1), lease: .seconds(600), limit: 10, excluding: []).isEmpty)
+            #expect(try await store.claimDeliveries(now: now + .seconds(1), lease: .seconds(600), limit: 10, quota: .none).isEmpty)
             try await store.close()  // as if killed: nothing else recorded
 
             store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-            let again = try await store.claimDeliveries(now: SystemClock().now(), lease: .seconds(600), limit: 10, excluding: [])
+            let again = try await store.claimDeliveries(now: SystemClock().now(), lease: .seconds(600), limit: 10, quota: .none)
             #expect(again.map(\.id) == claimed.map(\.id))
             #expect(again.map(\.attempts) == [2, 2])
             try await store.close()
@@ -68,6 +68,10 @@ import Testing
 
     @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
+    }
+
+    @Test func aClaimKeepsEachConnectorWithinItsRoom() async throws {
+        try await Self.withStore { try await $0.aClaimKeepsEachConnectorWithinItsRoom() }
     }
     @Test func aRiseInSeverityRunsTheSeverityPolicy() async throws {
         try await Self.withStore { try await $0.aRiseInSeverityRunsTheSeverityPolicy() }
@@ -172,7 +176,7 @@ import Testing
             }
             #expect(try await synchronous() == 2)  // FULL
             _ = try await store.ingest([StoreConformance.routed("a")], now: t0)
-            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10, excluding: [])
+            let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(120), limit: 10, quota: .none)
             #expect(!claimed.isEmpty)
             let during = try await store.writer.transaction(durable: false) { db in
                 try db.rows("PRAGMA synchronous").first?.column("synchronous")?.integer
@@ -283,7 +287,7 @@ import Testing
             let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
             let escalated = try await store.escalate(id: 7, by: "bob", now: t0 + .seconds(60))
             #expect(escalated.tier == 2)
-            let pages = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10, excluding: [])
+            let pages = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10, quota: .none)
             #expect(pages.map(\.tierName) == ["rnd"])
             try await store.close()
         }

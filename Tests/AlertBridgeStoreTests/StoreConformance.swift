@@ -239,7 +239,7 @@ struct StoreConformance {
     /// refused is sent, not handed out again.
     func deliveryOutcomesReachTheTimeline() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
         let chat = try #require(claimed.first { $0.connector == "console" })
         try await store.recordDeliveries([
@@ -247,13 +247,13 @@ struct StoreConformance {
             DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(10), reason: "connection refused")),
         ], now: t0 + .seconds(1))
         // After the lease: only the page to retry is handed out again.
-        let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(60), limit: 10, excluding: [])
+        let again = try await store.claimDeliveries(now: t0 + .seconds(120), lease: .seconds(60), limit: 10, quota: .none)
         #expect(again.map(\.id) == [chat.id])
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .failed(reason: "gave up"))], now: t0 + .seconds(121))
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(600), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(600), lease: .seconds(60), limit: 10, quota: .none).isEmpty)
         // A notice is named as one: the refusal belongs to the resolve notice, not to a page.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(700))
-        let notices = try await store.claimDeliveries(now: t0 + .seconds(700), lease: .seconds(60), limit: 10, excluding: [])
+        let notices = try await store.claimDeliveries(now: t0 + .seconds(700), lease: .seconds(60), limit: 10, quota: .none)
         let notice = try #require(notices.first { $0.connector == "noc-email" })
         let chatNotice = try #require(notices.first { $0.connector == "console" })
         try await store.recordDeliveries([
@@ -276,7 +276,7 @@ struct StoreConformance {
     func aRecipientRefusedForNowGetsThePageAgain() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 2, oldest: t0))
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
         let chat = try #require(claimed.first { $0.connector == "console" })
         let refused = "bob@example.com (451 4.7.1 Greylisted, try again later)"
@@ -286,18 +286,18 @@ struct StoreConformance {
             DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(10), reason: "connection refused")),
         ], now: t0 + .seconds(1))
         #expect(try await store.nextDeliveryDue(excluding: []) == t0 + .seconds(10))
-        let chatAgain = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10, excluding: [])
+        let chatAgain = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10, quota: .none)
         #expect(chatAgain.map(\.id) == [chat.id])
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .delivered)], now: t0 + .seconds(11))
         #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 1, oldest: t0))  // bob's copy
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(299), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(299), lease: .seconds(60), limit: 10, quota: .none).isEmpty)
         // Due at the retry's time, to bob only; the same row (so the same Message-ID).
-        let mailAgain = try await store.claimDeliveries(now: t0 + .seconds(300), lease: .seconds(60), limit: 10, excluding: [])
+        let mailAgain = try await store.claimDeliveries(now: t0 + .seconds(300), lease: .seconds(60), limit: 10, quota: .none)
         #expect(mailAgain.map(\.id) == [mail.id])
         #expect(mailAgain.first?.recipients == ["bob@example.com"])
         #expect(mailAgain.first?.attempts == 2)
         try await store.recordDeliveries([DeliveryRecord(id: mail.id, outcome: .delivered)], now: t0 + .seconds(301))
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10, quota: .none).isEmpty)
         #expect(try await store.nextDeliveryDue(excluding: []) == nil)
         #expect(try await store.outboxBacklog() == OutboxBacklog(pending: 0, oldest: nil))
 
@@ -311,7 +311,7 @@ struct StoreConformance {
         ])
         // A page delivered at the first try adds nothing: the planner's own line says who was paged.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(400))
-        let notices = try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(60), limit: 10, excluding: [])
+        let notices = try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(60), limit: 10, quota: .none)
         #expect(notices.count == 2)
         try await store.recordDeliveries(notices.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: t0 + .seconds(401))
         let after = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
@@ -322,7 +322,7 @@ struct StoreConformance {
     /// again; one only waiting to go to a greylisted recipient says that the others have it.
     func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
         let chat = try #require(claimed.first { $0.connector == "console" })
         try await store.recordDeliveries([
@@ -335,7 +335,7 @@ struct StoreConformance {
                          DeliveryRecord(id: mail.id, outcome: .cancelled(reason: reason))]
         try await store.recordDeliveries(cancelled, now: t0 + .seconds(5))
         try await store.recordDeliveries(cancelled, now: t0 + .seconds(6))  // a second record of a done row changes nothing
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10, excluding: []).isEmpty)
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(3600), lease: .seconds(60), limit: 10, quota: .none).isEmpty)
         #expect(try await store.nextDeliveryDue(excluding: []) == nil)
         let lines = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
             .filter { $0.kind == .paged && $0.at > t0 }.map { $0.detail ?? "" }
@@ -349,27 +349,42 @@ struct StoreConformance {
     /// the first on the timeline, so a later "delivered on attempt 3" never stands alone.
     func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
-        _ = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, excluding: [])  // then the process died
-        let again = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10, excluding: [])
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)  // then the process died
+        let again = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10, quota: .none)
         #expect(again.map(\.attempts) == [2, 2])
         let chat = try #require(again.first { $0.connector == "console" })
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(70), reason: "HTTP 503"))],
                                          now: t0 + .seconds(61))
-        _ = try await store.claimDeliveries(now: t0 + .seconds(70), lease: .seconds(60), limit: 10, excluding: [])
+        _ = try await store.claimDeliveries(now: t0 + .seconds(70), lease: .seconds(60), limit: 10, quota: .none)
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .retry(at: t0 + .seconds(80), reason: "HTTP 503"))],
                                          now: t0 + .seconds(71))
-        _ = try await store.claimDeliveries(now: t0 + .seconds(80), lease: .seconds(60), limit: 10, excluding: [])
+        _ = try await store.claimDeliveries(now: t0 + .seconds(80), lease: .seconds(60), limit: 10, quota: .none)
         try await store.recordDeliveries([DeliveryRecord(id: chat.id, outcome: .delivered)], now: t0 + .seconds(81))
         let lines = try #require(try await store.incidentDetails(ids: [id])[id]).timeline
             .filter { $0.at > t0 && $0.detail?.contains("via console") == true }.map { $0.detail ?? "" }
         #expect(lines == ["tier 1 via console: HTTP 503; retrying", "tier 1 via console: delivered the page on attempt 4"])
     }
 
+    /// A claim gives no connector more than its room (a hung receiver's backlog must not
+    /// take the dispatcher's every slot), and leaves out the rows of one with none.
+    func aClaimKeepsEachConnectorWithinItsRoom() async throws {
+        for key in ["a", "b", "c"] { _ = try await store.ingest([Self.routed("edge-01", key: key)], now: t0) }
+        let first = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10,
+                                                    quota: ClaimQuota(perConnector: 2, inFlight: ["console": 1, "idle": 0]))
+        #expect(first.map(\.connector).sorted() == ["console", "noc-email", "noc-email"])
+        #expect(try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10,
+                                                quota: ClaimQuota(perConnector: 2, inFlight: ["console": 2, "noc-email": 2])).isEmpty)
+        #expect(try await store.nextDeliveryDue(excluding: ["console", "noc-email"]) == nil)
+        #expect(try await store.nextDeliveryDue(excluding: ["noc-email"]) == t0)
+        let rest = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
+        #expect(rest.map(\.connector).sorted() == ["console", "console", "noc-email"])
+    }
+
     /// An edge alert a PoP-down incident inhibits is held, not forgotten: it pages once
     /// that incident is resolved and the edge alert still fires.
     func anInhibitedIncidentPagesOnceItsInhibitorResolves() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
-            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, excluding: [])
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
                 .map { "\($0.incidentID):\($0.event.rawValue):\($0.tier)" }.sorted()
         }
         var down = Self.routed("pop", key: "PopDown/ICN1")
@@ -443,7 +458,7 @@ struct StoreConformance {
             .init(name: "rnd-phone", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(300)),
         ])
         let id = try #require(try await store.ingest([Self.routed("a", severity: .warning)], now: t0)[0].incidentID)
-        _ = try await store.claimDeliveries(now: t0, lease: .seconds(86_400), limit: 100, excluding: [])
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(86_400), limit: 100, quota: .none)
         var critical = Self.routed("a", severity: .critical)
         critical.policy = outage.name
         critical.escalationPolicy = outage
@@ -451,16 +466,16 @@ struct StoreConformance {
         #expect(try await store.ingest([critical], now: t0 + .seconds(60))[0].kind == .merged)
         let stored = try #require(try await store.incident(id: id)?.incident)
         #expect(stored.policy == "pop-outage" && stored.severity == .critical)
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(86_400), limit: 100, excluding: [])
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(86_400), limit: 100, quota: .none)
             .map { "\($0.tierName):\($0.event.rawValue)" } == ["noc-phone:severity_raised"])
         // Five minutes on (not cdn-performance's fifteen), its tier 2 is paged.
         _ = try await store.advanceEscalations(now: t0 + .seconds(360), limit: 10, context: .init())
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100, excluding: [])
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(360), lease: .seconds(86_400), limit: 100, quota: .none)
             .map(\.tierName) == ["rnd-phone"])
         // The resolve notice reaches whom either policy paged, each target once: the
         // warning policy's noc-email too, which shares tier number 1 with noc-phone.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(400))
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(86_400), limit: 100, excluding: [])
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(400), lease: .seconds(86_400), limit: 100, quota: .none)
             .map { "\($0.event.rawValue):\($0.tier):\($0.tierName):\($0.connector)" }.sorted() == [
                 "resolved:1:noc-phone:console", "resolved:1:technical-support:noc-email", "resolved:2:rnd-phone:rnd-chat",
             ])
@@ -470,7 +485,7 @@ struct StoreConformance {
     /// steps continue from the earlier episode's, so none collides with an old row.
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
-            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, excluding: [])
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
                 .map { "\($0.event.rawValue):\($0.tier)" }.sorted()
         }
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
@@ -531,7 +546,7 @@ struct StoreConformance {
     /// the window ends with the incident still open, tier 1 is paged.
     func aSilencedIncidentPagesWhenItsSilenceEnds() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
-            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, excluding: []).map { "\($0.event.rawValue):\($0.tier)" }
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none).map { "\($0.event.rawValue):\($0.tier)" }
         }
         let end = t0 + .seconds(3600)
         _ = try await store.createSilence(try silence("pop = ICN1", from: t0, to: end))

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import _ConnectionPoolModule
 import Synchronization
 
 /// The shared store: any number of alertbridge instances on one PostgreSQL database.
@@ -205,9 +206,9 @@ public final class PostgresStore: IncidentStore {
                         race.finish(.success(value))
                     } catch let error as PSQLError where Self.isConnectionLevel(error) {
                         race.finish(.failure(StoreError.unavailable("\(error.code)")))
-                    } catch where !race.wasLeased && !(error is PSQLError) {
-                        // The pool gave no connection: after a minute of failed connects its
-                        // circuit breaker fails every request at once, until one connects.
+                    } catch let error as ConnectionPoolError where error == .connectionCreationCircuitBreakerTripped {
+                        // After a minute of failed connects the pool fails every request at
+                        // once, until one connects.
                         race.finish(.failure(StoreError.unavailable("no database connection (connecting keeps failing)")))
                     } catch {
                         race.finish(.failure(error))
@@ -490,10 +491,6 @@ private final class Race<T: Sendable>: Sendable {
 
     var connectionClosed: Bool {
         state.withLock { $0.connection?.isClosed ?? false }
-    }
-
-    var wasLeased: Bool {
-        state.withLock { $0.leased }
     }
 
     func finish(_ result: Result<T, any Error>) {

@@ -14,17 +14,28 @@ extension SQLiteStore {
     /// statement was compiled again whenever the dispatcher asked for a different number
     /// of rows (1.3% of the writer's time in a storm of new incidents). It does not plan
     /// with the value of an expression.
-    /// The connectors left out are one JSON array, so the statement stays one compiled statement.
-    public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, excluding: [String]) async throws -> [Delivery] {
-        let skipped = JSONWriter.text { $0.value(excluding) }
+    ///
+    /// The quota is applied to the first due rows (``ClaimQuota/window(for:)``), full
+    /// connectors left out, each connector's rows numbered in order. The connectors' names
+    /// and rooms are JSON, so the statement stays one compiled statement.
+    public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
+        let full = JSONWriter.text { $0.value(quota.full) }
+        let room = JSONWriter.text { w in w.value(Labels(uniqueKeysWithValues: quota.room.map { ($0.connector, String($0.room)) })) }
         return try await writer.transaction(durable: false) { db in
             try db.rows("""
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
-                WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
-                             AND connector NOT IN (SELECT value FROM json_each(?))
-                             ORDER BY next_attempt_at, id LIMIT ? + 0)
+                WHERE id IN (
+                    SELECT id FROM (
+                        SELECT id, next_attempt_at,
+                               ROW_NUMBER() OVER (PARTITION BY connector ORDER BY next_attempt_at, id) AS n,
+                               COALESCE((SELECT CAST(value AS INTEGER) FROM json_each(?) WHERE key = connector), ?) AS room
+                        FROM (SELECT id, connector, next_attempt_at FROM outbox
+                              WHERE status = 'pending' AND next_attempt_at <= ? AND connector NOT IN (SELECT value FROM json_each(?))
+                              ORDER BY next_attempt_at, id LIMIT ? + 0))
+                    WHERE n <= room ORDER BY next_attempt_at, id LIMIT ? + 0)
                 RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients, attempts, created_at, last_error
-                """, [.integer(Int((now + lease).milliseconds)), .integer(Int(now.milliseconds)), .text(skipped), .integer(limit)]
+                """, [.integer(Int((now + lease).milliseconds)), .text(room), .integer(quota.perConnector),
+                      .integer(Int(now.milliseconds)), .text(full), .integer(ClaimQuota.window(for: limit)), .integer(limit)]
             ).map { row in
                 Delivery(
                     id: Int64(row.column("id")!.integer!),

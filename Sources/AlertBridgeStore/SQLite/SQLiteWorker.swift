@@ -141,7 +141,7 @@ final class SQLiteSession {
             try run("PRAGMA synchronous=FULL")
             return try result.get()
         }
-        try run("BEGIN IMMEDIATE")
+        do { try run("BEGIN IMMEDIATE") } catch { throw SQLiteFailure.cannotWrite(error) }
         do {
             let result = try body(self)
             try run("COMMIT")

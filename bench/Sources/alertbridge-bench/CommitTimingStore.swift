@@ -45,8 +45,8 @@ final class CommitTimingStore: IncidentStore {
 
     func nextEscalationDue() async throws -> Timestamp? { try await inner.nextEscalationDue() }
 
-    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, excluding: [String]) async throws -> [Delivery] {
-        try await inner.claimDeliveries(now: now, lease: lease, limit: limit, excluding: excluding)
+    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
+        try await inner.claimDeliveries(now: now, lease: lease, limit: limit, quota: quota)
     }
 
     func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
