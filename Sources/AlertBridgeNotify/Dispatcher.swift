@@ -9,9 +9,12 @@ import Synchronization
 ///
 /// Deliveries run concurrently, so a slow or dead connector holds up only its own
 /// pages: ``run()`` keeps claiming and starting new deliveries while earlier ones are
-/// still in flight, up to `maxInFlight` at once, and at most a quarter of them for one
-/// connector (a receiver that hangs until the timeout held every slot, and every other
-/// connector's pages waited a timeout per batch). A claim is a lease: if the process
+/// still in flight, up to `maxInFlight` at once. A connector that is failing (its last
+/// attempt timed out or was refused) has at most a quarter of them: one that hangs until
+/// the timeout held every slot, and every other connector's pages waited a timeout per
+/// batch. A healthy one is not capped, so a storm's pages go out in large claims (a cap
+/// for every connector cut them to a few rows each and halved ingest in a storm of new
+/// incidents, measured). A claim is a lease: if the process
 /// dies between sending and recording, the row is handed out again when the lease
 /// ends (at least once, never lost). The lease must outlast a connector's timeout.
 public struct Dispatcher: Service {
@@ -86,10 +89,13 @@ public struct Dispatcher: Service {
                     }
                     var delay = idle
                     do {
+                        // The room a claim has: the free slots, and the busiest connector's (a
+                        // storm to one connector batches at its share, not at all the slots).
+                        let quota = claimQuota(inFlight)
                         let room = maxInFlight - inFlight.count
-                        if room > 0 && (!backlog || room >= refill || waitedForRoom) {
-                            let quota = ClaimQuota(perConnector: maxInFlightPerConnector, inFlight: inFlight.byConnector)
-                            let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: room, quota: quota)
+                        let limit = quota.limit(room)
+                        if room > 0 && (!backlog || limit >= refill || waitedForRoom) {
+                            let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, quota: quota)
                             let incidents = await incidents(of: claimed)
                             for delivery in claimed {
                                 inFlight.add(delivery.connector)
@@ -107,7 +113,7 @@ public struct Dispatcher: Service {
                                         || connectorBefore == maxInFlightPerConnector { wakeup.signal() }
                                 }
                             }
-                            backlog = claimed.count == room
+                            backlog = claimed.count == limit
                             waitedForRoom = false
                             if backlog {
                                 delay = .zero  // maybe more due; claim again (or wait for room)
@@ -125,7 +131,7 @@ public struct Dispatcher: Service {
                     if stopping.isSet { break }
                     if inFlight.count >= maxInFlight {
                         await wakeup.wait(timeout: idle)  // full: until a delivery ends
-                    } else if backlog && maxInFlight - inFlight.count < refill {
+                    } else if backlog && claimRoom(inFlight) < refill {
                         await wakeup.wait(timeout: .milliseconds(20))  // until half the slots are free
                         waitedForRoom = true
                     } else if delay > .zero {
@@ -149,6 +155,19 @@ public struct Dispatcher: Service {
                 logger.info("dispatcher stopped: every delivery in flight finished")
             }
         }
+    }
+
+    /// How many rows a claim could take now: the free slots, and the busiest connector's.
+    private func claimRoom(_ inFlight: InFlight) -> Int {
+        let room = maxInFlight - inFlight.count
+        return room > 0 ? claimQuota(inFlight).limit(room) : 0
+    }
+
+    /// The failing connectors' deliveries in flight, against their share.
+    private func claimQuota(_ inFlight: InFlight) -> ClaimQuota {
+        let failingNow = failing.current
+        return ClaimQuota(perConnector: maxInFlightPerConnector,
+                          inFlight: failingNow.isEmpty ? [:] : inFlight.byConnector.filter { failingNow.contains($0.key) })
     }
 
     /// Delivers everything due now; returns how many deliveries were attempted.
@@ -288,6 +307,8 @@ public struct Dispatcher: Service {
         func failed(_ connector: String) -> Bool { names.withLock { $0.insert(connector).inserted } }
         /// Whether this delivery ends one.
         func delivered(_ connector: String) -> Bool { names.withLock { $0.remove(connector) != nil } }
+        /// The connectors failing now.
+        var current: Set<String> { names.withLock { $0 } }
     }
 
     final class Flag: Sendable {

@@ -328,9 +328,12 @@ extension TimelineEntry {
     }
 }
 
-/// How many deliveries one connector may have in flight, and how many each has: a claim
-/// gives a connector at most the difference, so a receiver that hangs cannot take every
-/// slot of the dispatcher.
+/// How many deliveries one connector may have in flight, and how many each has, so a
+/// receiver that hangs cannot take every slot of the dispatcher.
+///
+/// A claim leaves full connectors out and takes no more rows than the connector with the
+/// least room has left: whichever connector's rows it gets, none ends above
+/// `perConnector`. The dispatcher counts only failing connectors here (see its doc).
 public struct ClaimQuota: Sendable, Equatable {
     public var perConnector: Int
     public var inFlight: [String: Int]
@@ -346,14 +349,11 @@ public struct ClaimQuota: Sendable, Equatable {
     /// The connectors with no room left: their rows are not even looked at.
     public var full: [String] { inFlight.filter { $0.value >= perConnector }.map(\.key).sorted() }
 
-    /// The room of each connector that has some in flight (the others have `perConnector`).
-    var room: [(connector: String, room: Int)] {
-        inFlight.filter { $0.value > 0 && $0.value < perConnector }.map { ($0.key, perConnector - $0.value) }.sorted { $0.0 < $1.0 }
+    /// At most `limit` rows, and no more than the least room of a connector not full.
+    public func limit(_ limit: Int) -> Int {
+        let busiest = inFlight.values.filter { $0 < perConnector }.max() ?? 0
+        return max(1, min(limit, perConnector - busiest))
     }
-
-    /// How many due rows a claim reads to choose from: enough that one connector's rows
-    /// rarely hide the others', few enough that choosing stays cheap in a backlog.
-    static func window(for limit: Int) -> Int { limit * 4 }
 }
 
 /// The deliveries still to make.

@@ -170,21 +170,26 @@ import Testing
         }
     }
 
-    /// More pages to a hung receiver than there are delivery slots: it never holds more
-    /// than its share of them (2 of 8), so another connector's pages all go out meanwhile.
-    /// (Without the share it took every slot, and the other pages waited for its answers.)
-    @Test func aHungReceiverHoldsOnlyItsShareOfTheSlots() async throws {
+    /// A receiver that failed and now hangs, with more pages than there are delivery slots:
+    /// it never holds more than its share of them (2 of 8), so another connector's pages
+    /// all go out meanwhile. (Without the share it took every slot, and the other pages
+    /// waited for its timeouts.)
+    @Test func aFailingReceiverHoldsOnlyItsShareOfTheSlots() async throws {
         let log = EventLog()
         try await HTTPReceiver.with(receiver: HTTPReceiver(log: log)) { (receiver: HTTPReceiver, base: String) async throws in
-            receiver.script("/hung", Array(repeating: .init(status: 200, delay: .seconds(3)), count: 12))
+            receiver.script("/hung", [.init(status: 503)] + Array(repeating: .init(status: 200, delay: .seconds(3)), count: 12))
             try await TestStore.with(targets: [.init(connector: "hung"), .init(connector: "fast")]) { (t: TestStore) async throws in
                 let wakeup = Wakeup()
                 let hung = WebhookConnector(url: base + "/hung", secret: nil, transport: transport)
                 let fast = Logged(name: "fast", log: log, inner: WebhookConnector(url: base + "/fast", secret: nil, transport: transport))
                 let d = t.dispatcher(["hung": hung, "fast": fast], clock: ManualClock(Pages.t0), wakeup: wakeup, maxInFlight: 8)
-                for i in 0..<12 { _ = try await t.newIncident("k\(i)") }
+                let first = try await t.newIncident("k0")
                 try await withThrowingTaskGroup(of: Void.self) { (group: inout ThrowingTaskGroup<Void, any Error>) async throws in
                     group.addTask { try await d.run() }
+                    // Its first page refused: it is failing from now on.
+                    #expect(try await eventually { try await t.failures(first).count == 1 })
+                    for i in 1...11 { _ = try await t.newIncident("k\(i)") }
+                    wakeup.signal()
                     #expect(try await eventually { log.all.filter { $0 == "delivered fast" }.count == 12 })
                     group.cancelAll()
                 }

@@ -7,19 +7,10 @@ import PostgresNIO
 extension PostgresStore {
     enum ClaimDeliveries: PreparedSQL {
         static let sql = """
-            WITH due AS (
-                SELECT id, connector, next_attempt_at FROM outbox
-                WHERE status = 'pending' AND next_attempt_at <= $2 AND connector <> ALL($4::text[])
-                ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED),
-            chosen AS (
-                SELECT id FROM (
-                    SELECT d.id, d.next_attempt_at,
-                           ROW_NUMBER() OVER (PARTITION BY d.connector ORDER BY d.next_attempt_at, d.id) AS n,
-                           COALESCE(q.room, $8) AS room
-                    FROM due d LEFT JOIN unnest($6::text[], $7::bigint[]) AS q(connector, room) ON q.connector = d.connector) r
-                WHERE n <= room ORDER BY next_attempt_at, id LIMIT $3)
             UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1
-            WHERE id IN (SELECT id FROM chosen)
+            WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
+                         AND connector <> ALL($4::text[])
+                         ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients::text AS recipients,
                       attempts, created_at, last_error
             """
@@ -27,15 +18,13 @@ extension PostgresStore {
 
     /// Claims with `FOR UPDATE SKIP LOCKED`: two dispatchers (on one instance or many)
     /// never receive the same row, and neither waits for the other.
-    /// The quota is applied as on SQLite: to the first due rows, full connectors left out.
     public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
         let logger = self.logger
         let leaseEnd = (now + lease).milliseconds
         return try await transaction { db in
             var out: [Delivery] = []
-            for try await row in try await db.execute(ClaimDeliveries.self, leaseEnd, now.milliseconds, limit, quota.full,
-                                                          ClaimQuota.window(for: limit), quota.room.map(\.connector),
-                                                          quota.room.map { Int64($0.room) }, Int64(quota.perConnector), logger: logger) {
+            for try await row in try await db.execute(ClaimDeliveries.self, leaseEnd, now.milliseconds, quota.limit(limit), quota.full,
+                                                          logger: logger) {
                 let r = row.makeRandomAccess()
                 out.append(Delivery(
                     id: try r["id"].decode(Int64.self),
@@ -165,7 +154,11 @@ extension PostgresStore {
         return try await withConnection { db in
             var due: Int64?
             for try await value in try await db.query(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' AND connector <> ALL(\(excluding)::text[])",
+                // In index order, stopping at the first row it may take (see SQLite's).
+                """
+                SELECT next_attempt_at FROM outbox WHERE status = 'pending' AND connector <> ALL(\(excluding)::text[])
+                ORDER BY next_attempt_at LIMIT 1
+                """,
                 logger: logger
             ).decode(Int64?.self) {
                 due = value

@@ -14,28 +14,19 @@ extension SQLiteStore {
     /// statement was compiled again whenever the dispatcher asked for a different number
     /// of rows (1.3% of the writer's time in a storm of new incidents). It does not plan
     /// with the value of an expression.
-    ///
-    /// The quota is applied to the first due rows (``ClaimQuota/window(for:)``), full
-    /// connectors left out, each connector's rows numbered in order. The connectors' names
-    /// and rooms are JSON, so the statement stays one compiled statement.
+    /// The full connectors left out are one JSON array, so the statement stays one compiled statement.
     public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
-        let full = JSONWriter.text { $0.value(quota.full) }
-        let room = JSONWriter.text { w in w.value(Labels(uniqueKeysWithValues: quota.room.map { ($0.connector, String($0.room)) })) }
+        let full = quota.full
+        let skipped = JSONWriter.text { $0.value(full) }
         return try await writer.transaction(durable: false) { db in
             try db.rows("""
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
-                WHERE id IN (
-                    SELECT id FROM (
-                        SELECT id, next_attempt_at,
-                               ROW_NUMBER() OVER (PARTITION BY connector ORDER BY next_attempt_at, id) AS n,
-                               COALESCE((SELECT CAST(value AS INTEGER) FROM json_each(?) WHERE key = connector), ?) AS room
-                        FROM (SELECT id, connector, next_attempt_at FROM outbox
-                              WHERE status = 'pending' AND next_attempt_at <= ? AND connector NOT IN (SELECT value FROM json_each(?))
-                              ORDER BY next_attempt_at, id LIMIT ? + 0))
-                    WHERE n <= room ORDER BY next_attempt_at, id LIMIT ? + 0)
+                WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
+                             \(full.isEmpty ? "" : "AND connector NOT IN (SELECT value FROM json_each(?))")
+                             ORDER BY next_attempt_at, id LIMIT ? + 0)
                 RETURNING id, incident_id, step, event, tier, tier_name, connector, recipients, attempts, created_at, last_error
-                """, [.integer(Int((now + lease).milliseconds)), .text(room), .integer(quota.perConnector),
-                      .integer(Int(now.milliseconds)), .text(full), .integer(ClaimQuota.window(for: limit)), .integer(limit)]
+                """, [.integer(Int((now + lease).milliseconds)), .integer(Int(now.milliseconds))]
+                + (full.isEmpty ? [] : [.text(skipped)]) + [.integer(quota.limit(limit))]
             ).map { row in
                 Delivery(
                     id: Int64(row.column("id")!.integer!),
@@ -68,13 +59,20 @@ extension SQLiteStore {
         }
     }
 
+    /// `MIN` with a plain `status` term is one probe of the index; with the connectors left
+    /// out it would read every pending row (a storm's backlog, on every pass), so that one
+    /// walks the index in order and stops at the first row it may take.
     public func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? {
         let skipped = JSONWriter.text { $0.value(excluding) }
         return try await reader.run { db in
-            SQLiteSession.time(try db.rows("""
-                SELECT MIN(next_attempt_at) AS due FROM outbox
-                WHERE status = 'pending' AND connector NOT IN (SELECT value FROM json_each(?))
-                """, [.text(skipped)]).first?.column("due"))
+            let row = excluding.isEmpty
+                ? try db.rows("SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending'").first
+                : try db.rows("""
+                    SELECT next_attempt_at AS due FROM outbox
+                    WHERE status = 'pending' AND connector NOT IN (SELECT value FROM json_each(?))
+                    ORDER BY next_attempt_at LIMIT 1
+                    """, [.text(skipped)]).first
+            return SQLiteSession.time(row?.column("due"))
         }
     }
 }
