@@ -37,12 +37,20 @@ struct WindowSchedule: Equatable {
 
     /// Foundation also takes abbreviations and offsets, which are not zones: `EST` is UTC-5
     /// all year, so a New York window written with it is an hour off all summer; `PST`,
-    /// `UTC+9`. Names such as `Japan` or `EST5EDT` are IANA's (links and rules) and pass.
+    /// `KST`, `UTC+9`. The common ones people write for a region's time are refused; IANA's
+    /// own names (`CET`, `Japan`, `EST5EDT`, `GMT+0`) pass.
     static func isAbbreviation(_ zone: String) -> Bool {
-        if zone == "UTC" || zone == "GMT" { return false }
-        if zone.hasPrefix("UTC+") || zone.hasPrefix("UTC-") || zone.hasPrefix("GMT+") || zone.hasPrefix("GMT-") { return true }
-        return (2...5).contains(zone.count) && zone.allSatisfy { $0.isASCII && $0.isUppercase }
+        for prefix in ["UTC+", "UTC-", "GMT+", "GMT-"] where zone.hasPrefix(prefix) {
+            return zone.dropFirst(4).contains { $0 != "0" && $0 != ":" }  // UTC+0 is UTC
+        }
+        return abbreviations.contains(zone)
     }
+
+    private static let abbreviations: Set<String> = [
+        "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "HST", "AKST", "AKDT", "AST", "ADT", "NST", "NDT",
+        "BST", "IST", "CEST", "EEST", "WEST", "MSK", "JST", "KST", "SGT", "HKT", "PHT", "ICT", "WIB",
+        "AEST", "AEDT", "ACST", "ACDT", "AWST", "NZST", "NZDT", "BRT", "ART", "CLT", "SAST",
+    ]
 
     /// Whether some minute of the day lies in both windows. Windows in different zones
     /// are not compared: their offset changes with daylight saving time.

@@ -105,8 +105,9 @@ public enum EscalationPlanner {
         if let quietUntil, let resolvesAt, now >= quietUntil, now < resolvesAt {
             // Fell quiet while alertbridge was stopped: it waits for its sender to send it
             // again, or for the grace to end, and nothing else is due meanwhile (no ack
-            // timeout, no next tier for what is about to resolve).
-            d.incident.nextEscalationAt = resolvesAt
+            // timeout, no next tier for what is about to resolve). A merge does not move the
+            // due time, so it looks again soon: a re-sent alert's overdue step then fires.
+            d.incident.nextEscalationAt = min(resolvesAt, now + graceRecheck)
             return d
         }
         if let after = policy.autoResolveAfter, let resolvesAt, now >= resolvesAt {
@@ -188,6 +189,8 @@ public enum EscalationPlanner {
     /// sender re-sends. Alertmanager sends a group it could not deliver again at its next
     /// `group_interval` (5m by default); a monitor that re-sends every minute, sooner.
     public static let autoResolveGrace: Duration = .seconds(600)
+    /// How often an incident waiting out the grace is looked at again.
+    static let graceRecheck: Duration = .seconds(30)
 
     /// When `auto_resolve_after` closes the incident: that long after its last alert, and
     /// not before `from`.

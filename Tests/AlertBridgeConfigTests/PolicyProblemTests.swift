@@ -157,6 +157,9 @@ import Testing
               - {name: utc, when: "03:00-04:00 UTC", escalate_after: 10m}
               - {name: jp, when: "05:00-06:00 Japan", escalate_after: 10m}
               - {name: us, when: "07:00-08:00 EST5EDT", escalate_after: 10m}
+              - {name: eu, when: "09:00-10:00 CET", escalate_after: 10m}
+              - {name: nz, when: "11:00-12:00 NZ", escalate_after: 10m}
+              - {name: zero, when: "13:00-14:00 GMT+0", escalate_after: 10m}
             """)
         #expect(problems.count == 2, "\(problems)")
         expectProblem(problems, at: "escalation-policies/test.yaml:7:22",

@@ -186,7 +186,9 @@ import Testing
         let graceEnds = t0 + .seconds(3600)
         let waiting = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(3000), autoResolvesFrom: graceEnds)
         #expect(waiting.incident.status == .acknowledged && waiting.timeline.isEmpty)
-        #expect(waiting.incident.nextEscalationAt == graceEnds)
+        #expect(waiting.incident.nextEscalationAt == t0 + .seconds(3030), "looked at again in 30s, for a re-send")
+        #expect(EscalationPlanner.advance(i, policy: p, now: graceEnds - .seconds(10), autoResolvesFrom: graceEnds)
+            .incident.nextEscalationAt == graceEnds)
         #expect(EscalationPlanner.advance(i, policy: p, now: graceEnds, autoResolvesFrom: graceEnds).incident.status == .resolved)
         // One due after the grace is not moved.
         #expect(EscalationPlanner.nextDue(i, policy: p, autoResolvesFrom: t0 + .seconds(60)) == t0 + .seconds(120))
@@ -202,7 +204,7 @@ import Testing
         let graceEnds = t0 + .seconds(7200)
         let waiting = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(6000), autoResolvesFrom: graceEnds)
         #expect(waiting.pages.isEmpty && waiting.timeline.isEmpty && waiting.slaBreaches.isEmpty)
-        #expect(waiting.incident.status == .acknowledged && waiting.incident.nextEscalationAt == graceEnds)
+        #expect(waiting.incident.status == .acknowledged && waiting.incident.nextEscalationAt == t0 + .seconds(6030))
         let resolved = EscalationPlanner.advance(waiting.incident, policy: p, now: graceEnds, autoResolvesFrom: graceEnds)
         #expect(resolved.incident.status == .resolved && resolved.slaBreaches.isEmpty && resolved.pages.isEmpty)
     }

@@ -141,7 +141,7 @@ struct ServeCommandTests {
         #expect(try await healthy() == true)
 
         process.terminate()
-        process.waitUntilExit()
+        await exited(process)
         #expect(process.terminationStatus == 0)
         let output = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
         #expect(output.contains("dispatcher stopped"), "a graceful stop: \(output)")
@@ -161,6 +161,6 @@ struct ServeCommandTests {
         let warned = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
         #expect(warned.contains("the store at \(file) holds no incident"), "\(warned)")
         again.terminate()
-        again.waitUntilExit()
+        await exited(again)
     }
 }

@@ -186,3 +186,9 @@ private func boundLoopbackSocket() throws -> (fd: Int32, port: Int) {
 private func closeSocket(_ fd: Int32) {
     _ = close(fd)
 }
+
+/// Waits for a child to exit without blocking a thread of the test's concurrency pool:
+/// `waitUntilExit()` blocks one, and a few of those at once stall every test of the run.
+func exited(_ process: Process) async {
+    while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+}

@@ -174,8 +174,14 @@ import Testing
         for id in [still, quiet] { #expect(try await store.incident(id: id)?.incident.status == .triggered) }
         clock.advance(by: .seconds(180))
         _ = try await store.ingest(alert("ICN1"), now: clock.now())  // its monitor sends it again
-        clock.advance(by: EscalationPlanner.autoResolveGrace - .seconds(181))
-        #expect(try await engine.tick().advanced == 0)
+        // Still firing: its overdue tier 2, held while it waited, is paged within 30s.
+        #expect(try await store.incident(id: still)?.incident.tier == 1)
+        clock.advance(by: .seconds(30))
+        _ = try await engine.tick()
+        #expect(try await store.incident(id: still)?.incident.tier == 2)
+        clock.advance(by: EscalationPlanner.autoResolveGrace - .seconds(211))
+        _ = try await engine.tick()
+        #expect(try await store.incident(id: quiet)?.incident.status == .triggered, "a second before the grace ends")
         clock.advance(by: .seconds(1))
         _ = try await engine.tick()
         #expect(try await store.incident(id: still)?.incident.status == .triggered)

@@ -210,6 +210,8 @@ public final class PostgresStore: IncidentStore {
                         // After a minute of failed connects the pool fails every request at
                         // once, until one connects.
                         race.finish(.failure(StoreError.unavailable("no database connection (connecting keeps failing)")))
+                    } catch let error as ConnectionPoolError where error == .poolShutdown {
+                        race.finish(.failure(StoreError.unavailable("the store is shutting down")))
                     } catch {
                         race.finish(.failure(error))
                     }
