@@ -353,17 +353,7 @@ public enum IngestPlanner {
         /// The open incidents of inhibiting rules with equal labels, as of this point in the
         /// batch: the alert pages once none of them is open.
         func inhibitors(of routed: RoutedAlert) -> [Incident] {
-            var found: [Incident] = []
-            for candidate in routed.inhibitors {
-                for id in byRule[candidate.sourceRule] ?? [] {
-                    if let source = incidents[id], source.status.isOpen,
-                       candidate.isInhibited(routed.alert.labels, by: source.labels), !found.contains(where: { $0.id == id }) {
-                        found.append(source)
-                    }
-                }
-            }
-            // By id, so the timeline names the same one whatever order they were loaded in.
-            return found.count > 1 ? found.sorted { $0.id < $1.id } : found
+            routed.inhibitors.inhibiting(routed.alert.labels) { rule in (byRule[rule] ?? []).compactMap { incidents[$0] } }
         }
 
         mutating func touch(_ incident: Incident) {

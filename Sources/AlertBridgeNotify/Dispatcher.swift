@@ -89,12 +89,8 @@ public struct Dispatcher: Service {
                     }
                     var delay = idle
                     do {
-                        // The room a claim has: the free slots, and the busiest connector's (a
-                        // storm to one connector batches at its share, not at all the slots).
-                        let quota = claimQuota(inFlight)
-                        let room = maxInFlight - inFlight.count
-                        let limit = quota.limit(room)
-                        if room > 0 && (!backlog || limit >= refill || waitedForRoom) {
+                        let (quota, limit) = claimRoom(inFlight)
+                        if limit > 0 && (!backlog || limit >= refill || waitedForRoom) {
                             let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, quota: quota)
                             let incidents = await incidents(of: claimed)
                             for delivery in claimed {
@@ -131,7 +127,7 @@ public struct Dispatcher: Service {
                     if stopping.isSet { break }
                     if inFlight.count >= maxInFlight {
                         await wakeup.wait(timeout: idle)  // full: until a delivery ends
-                    } else if backlog && claimRoom(inFlight) < refill {
+                    } else if backlog && claimRoom(inFlight).limit < refill {
                         await wakeup.wait(timeout: .milliseconds(20))  // until half the slots are free
                         waitedForRoom = true
                     } else if delay > .zero {
@@ -157,17 +153,15 @@ public struct Dispatcher: Service {
         }
     }
 
-    /// How many rows a claim could take now: the free slots, and the busiest connector's.
-    private func claimRoom(_ inFlight: InFlight) -> Int {
-        let room = maxInFlight - inFlight.count
-        return room > 0 ? claimQuota(inFlight).limit(room) : 0
-    }
-
-    /// The failing connectors' deliveries in flight, against their share.
-    private func claimQuota(_ inFlight: InFlight) -> ClaimQuota {
+    /// How many rows a claim could take now (0 with no free slot): the free slots, and the
+    /// room of the busiest failing connector, whose deliveries in flight count against
+    /// their share.
+    private func claimRoom(_ inFlight: InFlight) -> (quota: ClaimQuota, limit: Int) {
         let failingNow = failing.current
-        return ClaimQuota(perConnector: maxInFlightPerConnector,
-                          inFlight: failingNow.isEmpty ? [:] : inFlight.byConnector.filter { failingNow.contains($0.key) })
+        let quota = ClaimQuota(perConnector: maxInFlightPerConnector,
+                               inFlight: failingNow.isEmpty ? [:] : inFlight.byConnector.filter { failingNow.contains($0.key) })
+        let room = maxInFlight - inFlight.count
+        return (quota, room > 0 ? quota.limit(room) : 0)
     }
 
     /// Delivers everything due now; returns how many deliveries were attempted.

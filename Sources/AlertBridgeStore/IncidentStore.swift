@@ -102,18 +102,10 @@ public struct EscalationContext: Sendable {
         self.rules = rules
     }
 
-    /// Of `sources` (the open incidents of the rules `incident`'s labels are a target of),
-    /// those that inhibit it: the candidates' `equal` labels agree, and it is not itself.
+    /// Of `sources` (the incidents of the rules `incident`'s labels are a target of), the
+    /// open ones that inhibit it now. (Its own rule is never among them.)
     func inhibiting(_ incident: Incident, sources: (String) throws -> [Incident]) rethrows -> [Incident] {
-        var out: [Incident] = []
-        for candidate in rules.inhibitCandidates(of: incident.labels, rule: incident.rule) {
-            for source in try sources(candidate.sourceRule)
-            where source.id != incident.id && candidate.isInhibited(incident.labels, by: source.labels)
-                && !out.contains(where: { $0.id == source.id }) {
-                out.append(source)
-            }
-        }
-        return out
+        try rules.inhibitCandidates(of: incident.labels, rule: incident.rule).inhibiting(incident.labels, sources: sources)
     }
 }
 

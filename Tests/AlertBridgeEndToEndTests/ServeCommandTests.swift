@@ -115,14 +115,19 @@ struct ServeCommandTests {
         _ = FileManager.default.createFile(atPath: dir.path("log"), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path("log")))
         defer { try? log.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Paths.alertbridgeBinary())
-        process.arguments = ["serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(port)",
-                             "--store", "sqlite:\(dir.path("alertbridge.db"))"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        /// The server on this directory's store, logging to `log`.
+        func serve() throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try Paths.alertbridgeBinary())
+            process.arguments = ["serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(port)",
+                                 "--store", "sqlite:\(dir.path("alertbridge.db"))"]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            return process
+        }
+        let process = try serve()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         func healthy() async throws -> Bool? {
             (try? await HTTP.send("GET", "http://127.0.0.1:\(port)/healthz"))?.status == 200 ? true : nil
@@ -149,13 +154,7 @@ struct ServeCommandTests {
         // A later start on a store that exists and holds no incident says so, and where: a
         // wrong store: (an earlier build's file elsewhere) shows at once.
         try log.truncate(atOffset: 0)
-        let again = Process()
-        again.executableURL = process.executableURL
-        again.arguments = process.arguments
-        again.standardInput = FileHandle.nullDevice
-        again.standardOutput = log
-        again.standardError = log
-        try again.run()
+        let again = try serve()
         defer { if again.isRunning { kill(again.processIdentifier, SIGKILL) } }
         _ = try await eventually("the server to answer /healthz again") { _ in try await healthy() }
         let warned = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
