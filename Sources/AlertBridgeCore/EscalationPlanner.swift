@@ -114,6 +114,7 @@ public enum EscalationPlanner {
             d.incident.status = .resolved
             d.incident.resolvedAt = now
             d.incident.resolvedBy = engine
+            d.incident.escalation.resolution = .autoResolve
             d.incident.firingCount = 0
             d.incident.nextEscalationAt = nil
             d.timeline.append(entry(d, now, .resolved,
@@ -253,13 +254,11 @@ public enum EscalationPlanner {
     /// How long no alert came, and, when the check ran well after the deadline (alertbridge
     /// was stopped), that the silence may be alertbridge's own: senders could not reach it.
     static func autoResolved(after: Duration, quiet: Duration) -> String {
-        guard quiet - after >= .seconds(30) else { return "\(autoResolvePrefix)\(DurationText.format(after)) (auto_resolve_after)" }
-        return "\(autoResolvePrefix)\(DurationText.formatSeconds(quiet)) (auto_resolve_after \(DurationText.format(after)); "
+        guard quiet - after >= .seconds(30) else { return "no new alert for \(DurationText.format(after)) (auto_resolve_after)" }
+        return "no new alert for \(DurationText.formatSeconds(quiet)) (auto_resolve_after \(DurationText.format(after)); "
             + "checked late: alertbridge was stopped or behind, so senders may not have reached it)"
     }
 
-    /// How an auto-resolve's timeline line starts (``TimelineEntry/isAutoResolve``).
-    static let autoResolvePrefix = "no new alert for "
 
     /// `alertbridge escalate ID`: page the next tier now.
     public static func escalateNow(_ incident: Incident, policy: EscalationPolicy, now: Timestamp, by: String) throws(Refusal) -> Decision {

@@ -41,6 +41,9 @@ public struct EscalationState: Sendable, Equatable, Codable {
     /// the incident to another (`severity_policies`): the people they called hear the
     /// acknowledge and resolve notices too, not only the new policy's tiers.
     public var earlierTiers: [PagedTier] = []
+    /// What closed the current episode; `nil` while it is open, and for an incident
+    /// resolved before alertbridge recorded it.
+    public var resolution: Resolution?
 
     /// A tier paged in this episode, with whom it paged.
     public struct PagedTier: Sendable, Equatable, Codable {
@@ -79,7 +82,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
     // or its incident would silently start escalating again from tier 1.
     private enum CodingKeys: String, CodingKey {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
-        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers
+        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers, resolution
         case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
@@ -103,5 +106,6 @@ public struct EscalationState: Sendable, Equatable, Codable {
             inhibitedBy = try c.decodeIfPresent([Int64].self, forKey: .inhibitedBy) ?? []
         }
         earlierTiers = try c.decodeIfPresent([PagedTier].self, forKey: .earlierTiers) ?? []
+        resolution = try? c.decodeIfPresent(Resolution.self, forKey: .resolution)
     }
 }

@@ -5,6 +5,18 @@ public enum IncidentStatus: String, Sendable, Codable, CaseIterable {
     public var isOpen: Bool { self != .resolved }
 }
 
+/// What closed an incident. `report` times only the first two as responses: an
+/// auto-resolve closes an incident nobody fixed, as long after its last alert as the
+/// policy says.
+public enum Resolution: String, Sendable, Codable, CaseIterable {
+    /// Its monitor said it recovered: every alert resolved (the first, under `resolve: any`).
+    case alerts
+    /// An operator resolved it (`alertbridge resolve`, the API).
+    case `operator`
+    /// `auto_resolve_after`: its alerts went quiet and nothing recovered.
+    case autoResolve = "auto_resolve"
+}
+
 /// An incident ticket: one per open dedup key, holding every alert merged into it.
 public struct Incident: Sendable, Equatable {
     public var id: Int64
@@ -83,11 +95,6 @@ public struct TimelineEntry: Sendable, Equatable {
         self.kind = kind
         self.by = by
         self.detail = detail
-    }
-
-    /// `auto_resolve_after` closed the incident: nothing recovered, its alerts only went quiet.
-    public var isAutoResolve: Bool {
-        kind == .resolved && by == EscalationPlanner.engine && detail?.hasPrefix(EscalationPlanner.autoResolvePrefix) == true
     }
 }
 

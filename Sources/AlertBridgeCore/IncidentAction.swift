@@ -54,6 +54,7 @@ public enum IncidentAction: Sendable, Equatable {
             next.status = .resolved
             next.resolvedAt = now
             next.resolvedBy = by
+            next.escalation.resolution = .operator
             next.firingCount = 0
             next.nextEscalationAt = nil
             return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .resolved, by: by, detail: note))

@@ -15,11 +15,14 @@ public struct IncidentReport: Sendable {
         /// ack timeout or a reopen).
         public var acknowledgedAt: Timestamp?
         public var resolvedAt: Timestamp?
+        /// What closed it; `nil` while open, and for one resolved before alertbridge recorded it.
+        public var resolution: Resolution?
         /// `acknowledge`, `resolve`: the SLAs the incident breached.
         public var slaBreaches: [String]
 
         public init(status: IncidentStatus, severity: Severity, policy: String, createdAt: Timestamp,
-                    firstPagedAt: Timestamp?, acknowledgedAt: Timestamp?, resolvedAt: Timestamp?, slaBreaches: [String]) {
+                    firstPagedAt: Timestamp?, acknowledgedAt: Timestamp?, resolvedAt: Timestamp?,
+                    resolution: Resolution? = nil, slaBreaches: [String]) {
             self.status = status
             self.severity = severity
             self.policy = policy
@@ -27,6 +30,7 @@ public struct IncidentReport: Sendable {
             self.firstPagedAt = firstPagedAt
             self.acknowledgedAt = acknowledgedAt
             self.resolvedAt = resolvedAt
+            self.resolution = resolution
             self.slaBreaches = slaBreaches
         }
     }
@@ -52,6 +56,10 @@ public struct IncidentReport: Sendable {
     public var total = 0
     public var open = 0
     public var resolved = 0
+    /// Resolved incidents by what closed them, in ``Resolution`` order; those resolved
+    /// before alertbridge recorded it are ``unrecordedResolutions``.
+    public var resolvedBy: [(Resolution, Int)] = []
+    public var unrecordedResolutions = 0
     /// Incidents that paged someone: the response times are theirs.
     public var paged = 0
     /// Counts by severity, most severe first; severities with no incident are left out.
@@ -59,7 +67,11 @@ public struct IncidentReport: Sendable {
     /// Counts by policy, largest first.
     public var byPolicy: [(String, Int)] = []
     public var timeToAcknowledge: Spread?
+    /// Resolutions by an operator or by the alerts: an auto-resolve is nobody's response,
+    /// only the policy's `auto_resolve_after` after the last alert.
     public var timeToResolve: Spread?
+    /// Paged incidents that auto-resolved, and so are not in ``timeToResolve``.
+    public var autoResolvedUntimed = 0
     public var acknowledgeSLABreaches = 0
     public var resolveSLABreaches = 0
 
@@ -74,6 +86,9 @@ public struct IncidentReport: Sendable {
             severities[item.severity, default: 0] += 1
             policies[item.policy, default: 0] += 1
         }
+        let closed = items.filter { $0.status == .resolved }
+        resolvedBy = Resolution.allCases.map { how in (how, closed.filter { $0.resolution == how }.count) }
+        unrecordedResolutions = closed.filter { $0.resolution == nil }.count
         bySeverity = severities.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
         byPolicy = policies.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
         // From the first page, as the SLAs count: the hours a silence held an incident are
@@ -84,7 +99,8 @@ public struct IncidentReport: Sendable {
             return .milliseconds(Swift.max(0, at.milliseconds - start.milliseconds))
         }
         timeToAcknowledge = Spread(items.compactMap { since($0, $0.acknowledgedAt) })
-        timeToResolve = Spread(items.compactMap { since($0, $0.resolvedAt) })
+        timeToResolve = Spread(items.filter { $0.resolution != .autoResolve }.compactMap { since($0, $0.resolvedAt) })
+        autoResolvedUntimed = items.filter { $0.resolution == .autoResolve && $0.firstPagedAt != nil }.count
         acknowledgeSLABreaches = items.filter { $0.slaBreaches.contains("acknowledge") }.count
         resolveSLABreaches = items.filter { $0.slaBreaches.contains("resolve") }.count
     }

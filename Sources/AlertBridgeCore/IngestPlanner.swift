@@ -474,6 +474,7 @@ public enum IngestPlanner {
                     incident.status = .resolved
                     incident.resolvedAt = now
                     incident.resolvedBy = alert.source
+                    incident.escalation.resolution = .alerts
                     incident.firingCount = 0
                     incident.nextEscalationAt = nil
                     for k in alertStatus.keys where k.incidentID == incident.id { alertStatus[k] = .resolved }

@@ -128,6 +128,7 @@ public struct JSONWriter {
                     }
                 }
             }
+            if let resolution = e.resolution { w.field("resolution", resolution.rawValue) }
         }
     }
 

@@ -86,8 +86,8 @@ public enum PageText {
     /// What the auto-resolve that closed the incident said (`no new alert for 15m
     /// (auto_resolve_after)`), or `nil` when something else resolved it.
     static func autoResolve(_ page: PageMessage) -> String? {
-        guard let last = page.incident.timeline.last(where: { $0.kind == .resolved }), last.isAutoResolve else { return nil }
-        return last.detail
+        guard page.incident.incident.escalation.resolution == .autoResolve else { return nil }
+        return page.incident.timeline.last(where: { $0.kind == .resolved })?.detail
     }
 
     static func reason(_ event: EscalationPlanner.PageReason) -> String {

@@ -12,7 +12,7 @@ struct IncidentJSON: Encodable {
     enum Keys: String, CodingKey {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
-        case resolved_at, resolved_by
+        case resolved_at, resolved_by, resolution
         case next_escalation_at, paged, escalation_ended, sla_breaches, alerts, timeline
     }
 
@@ -39,6 +39,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.escalation.firstAcknowledgedAt, forKey: .first_acknowledged_at)
         try c.encode(i.resolvedAt, forKey: .resolved_at)
         try c.encode(i.resolvedBy, forKey: .resolved_by)
+        try c.encode(i.escalation.resolution?.rawValue, forKey: .resolution)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
         try c.encode(i.escalation.hasPaged, forKey: .paged)
         try c.encode(i.escalation.ended, forKey: .escalation_ended)

@@ -36,6 +36,7 @@ struct IncidentView: Decodable {
     var first_acknowledged_at: String?
     var resolved_at: String?
     var resolved_by: String?
+    var resolution: String?
     var next_escalation_at: String?
     var paged: Bool?
     var escalation_ended: Bool?

@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import ArgumentParser
 import Foundation
 
@@ -211,7 +212,14 @@ func printIncident(_ i: IncidentView) {
         fields.append(["first paged", at])
     }
     if let at = i.acknowledged_at { fields.append(["acknowledged", "\(at) by \(i.acknowledged_by ?? "?")"]) }
-    if let at = i.resolved_at { fields.append(["resolved", "\(at) by \(i.resolved_by ?? "?")"]) }
+    if let at = i.resolved_at {
+        let how = switch i.resolution.flatMap(Resolution.init(rawValue:)) {
+        case .alerts: " (its alerts recovered)"
+        case .autoResolve: " (auto_resolve_after: no new alert, no recovery received)"
+        case .operator, nil: ""
+        }
+        fields.append(["resolved", "\(at) by \(i.resolved_by ?? "?")\(how)"])
+    }
     // The earliest of its timers (next tier, an SLA deadline, ack timeout, auto-resolve, the
     // end of a hold), not always a page: an operator must not read it as "tier 2 at".
     if let at = i.next_escalation_at { fields.append(["next timer", at]) }

@@ -40,7 +40,9 @@ struct Report: AsyncParsableCommand {
             ["by severity", report.bySeverity.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")],
             ["by policy", report.byPolicy.map { "\($0.0) \($0.1)" }.joined(separator: ", ")],
             ["acknowledged", Self.describe(report.timeToAcknowledge, of: report.paged)],
-            ["resolved", Self.describe(report.timeToResolve, of: report.paged)],
+            ["resolved", Self.describe(report.timeToResolve, of: report.paged)
+                + (report.autoResolvedUntimed > 0 ? "; \(report.autoResolvedUntimed) auto-resolved, not timed" : "")],
+            ["resolved by", Self.describe(resolvedBy: report)],
             ["SLA breaches", "acknowledge \(report.acknowledgeSLABreaches), resolve \(report.resolveSLABreaches)"],
         ])
     }
@@ -51,6 +53,13 @@ struct Report: AsyncParsableCommand {
         // Whole seconds for people; `--json` keeps the milliseconds.
         return "\(spread.count) of \(paged) paged, after p50 \(DurationText.formatSeconds(spread.median)), "
             + "p90 \(DurationText.formatSeconds(spread.p90)), max \(DurationText.formatSeconds(spread.max))"
+    }
+
+    /// `alerts 6, operator 1, auto_resolve_after 10`: what closed the window's resolved incidents.
+    static func describe(resolvedBy report: IncidentReport) -> String {
+        let counts = report.resolvedBy.map { "\($0.0.reportName) \($0.1)" }
+            + (report.unrecordedResolutions > 0 ? ["not recorded \(report.unrecordedResolutions)"] : [])
+        return counts.joined(separator: ", ")
     }
 
     static func json(_ report: IncidentReport, from: Timestamp, truncated: Bool, unreadable: Int) throws -> Data {
@@ -65,10 +74,23 @@ struct Report: AsyncParsableCommand {
             "by_severity": Dictionary(uniqueKeysWithValues: report.bySeverity.map { ($0.0.rawValue, $0.1) }),
             "by_policy": Dictionary(uniqueKeysWithValues: report.byPolicy.map { ($0.0, $0.1) }),
             "time_to_acknowledge": spread(report.timeToAcknowledge),
-            "time_to_resolve": spread(report.timeToResolve),
+            "time_to_resolve": spread(report.timeToResolve).merging(["auto_resolved_not_timed": report.autoResolvedUntimed]) { $1 },
+            "resolved_by": Dictionary(uniqueKeysWithValues: report.resolvedBy.map { ($0.0.rawValue, $0.1) })
+                .merging(["not_recorded": report.unrecordedResolutions]) { $1 },
             "sla_breaches": ["acknowledge": report.acknowledgeSLABreaches, "resolve": report.resolveSLABreaches],
         ]
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+}
+
+extension Resolution {
+    /// As `report` and `show` name it: the policy key for an auto-resolve.
+    var reportName: String {
+        switch self {
+        case .alerts: "alerts"
+        case .operator: "operator"
+        case .autoResolve: "auto_resolve_after"
+        }
     }
 }
 
@@ -80,6 +102,7 @@ extension IncidentView {
         return IncidentReport.Item(status: status, severity: severity, policy: policy, createdAt: created,
                                    firstPagedAt: first_paged_at.flatMap(RFC3339.parse),
                                    acknowledgedAt: (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse),
-                                   resolvedAt: resolved_at.flatMap(RFC3339.parse), slaBreaches: sla_breaches ?? [])
+                                   resolvedAt: resolved_at.flatMap(RFC3339.parse),
+                                   resolution: resolution.flatMap(Resolution.init(rawValue:)), slaBreaches: sla_breaches ?? [])
     }
 }

@@ -157,6 +157,7 @@ import Testing
         let d = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(5 * 3600))
         #expect(d.incident.status == .resolved)
         #expect(d.incident.resolvedBy == "alertbridge")
+        #expect(d.incident.escalation.resolution == .autoResolve)
         #expect(d.incident.nextEscalationAt == nil)
         #expect(d.timeline.map(\.detail) == ["no new alert for 4h (auto_resolve_after)"])
     }

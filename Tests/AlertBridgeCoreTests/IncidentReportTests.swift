@@ -65,6 +65,27 @@ import Testing
         #expect(try #require(report.timeToResolve).max == minutes(30))
     }
 
+    /// Ten incidents went quiet and closed by `auto_resolve_after: 12h`: nobody resolved
+    /// them, so they are counted by what closed them and left out of the time to resolve
+    /// (12h each would read as the team's response). One resolved before alertbridge
+    /// recorded how is counted as such, and timed.
+    @Test func autoResolvesAreCountedButNotTimed() throws {
+        func closed(_ how: Resolution?, after m: Int64) -> IncidentReport.Item {
+            IncidentReport.Item(status: .resolved, severity: .warning, policy: "p", createdAt: t0, firstPagedAt: t0,
+                                acknowledgedAt: nil, resolvedAt: t0 + minutes(m), resolution: how, slaBreaches: [])
+        }
+        let report = IncidentReport([closed(.alerts, after: 20), closed(.operator, after: 40), closed(nil, after: 60), item(.critical)]
+                                    + (0..<10).map { _ in closed(.autoResolve, after: 725) })
+        #expect(report.resolved == 13)
+        #expect(report.resolvedBy.map(\.0) == [.alerts, .operator, .autoResolve])
+        #expect(report.resolvedBy.map(\.1) == [1, 1, 10])
+        #expect(report.unrecordedResolutions == 1)
+        let resolve = try #require(report.timeToResolve)
+        #expect(resolve.count == 3)
+        #expect(resolve.max == minutes(60))
+        #expect(report.autoResolvedUntimed == 10)
+    }
+
     @Test func anEmptyWindowHasNoTimes() {
         let report = IncidentReport([])
         #expect(report.total == 0)

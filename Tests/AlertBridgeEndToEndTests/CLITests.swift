@@ -159,8 +159,9 @@ struct CLITests {
             #expect(report.stdout.contains("(1h): 1 (0 open, 1 resolved)"), "\(report)")
             #expect(report.stdout.contains("by severity   critical 1"), "\(report)")
             #expect(report.stdout.contains("acknowledged  1 of 1 paged, after p50"), "\(report)")
+            #expect(report.stdout.contains("resolved by   alerts 0, operator 1, auto_resolve_after 0\n"), "\(report)")
             // Whole seconds for people: acknowledged within the second, not "38ms".
-            #expect(report.stdout.split(separator: "\n").filter { $0.hasPrefix("acknowledged") || $0.hasPrefix("resolved") }
+            #expect(report.stdout.split(separator: "\n").filter { $0.hasPrefix("acknowledged ") || $0.hasPrefix("resolved  ") }
                 .allSatisfy { !$0.contains("ms") && $0.contains("p50 ") }, "\(report)")
             let reportJSON = try await Self.cli("report", "--json", url: url)
             #expect(reportJSON.status == 0, "\(reportJSON)")
@@ -169,6 +170,8 @@ struct CLITests {
             #expect(summary?["paged"] as? Int == 1, "\(reportJSON)")
             #expect((summary?["time_to_resolve"] as? [String: Any])?["count"] as? Int == 1, "\(reportJSON)")
             #expect(summary?["truncated"] as? Bool == false, "\(reportJSON)")
+            #expect(summary?["resolved_by"] as? [String: Int] == ["alerts": 0, "operator": 1, "auto_resolve": 0, "not_recorded": 0],
+                    "\(reportJSON)")
 
             // Unknown incident: exit 1, not found.
             Self.expectOneLineRefusal(try await Self.cli("show", "999999", url: url), containing: "not found")

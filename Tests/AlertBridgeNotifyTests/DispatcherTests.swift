@@ -303,7 +303,7 @@ final class ScriptedConnector: Connector {
             try await store.close()
             clock.advance(by: .seconds(600))
             let run = Task { try await d.run() }
-            #expect(try await eventually { (try? metrics.expectCounter("alertbridge_store_failures_total").totalValue ?? 0) ?? 0 >= 1 })
+            #expect(try await eventually { (try? metrics.expectCounter("alertbridge_store_failures_total").totalValue) ?? 0 >= 1 })
             run.cancel()
             _ = await run.result
             #expect(try metrics.expectGauge("alertbridge_pages_pending").lastValue == 1)
@@ -487,6 +487,7 @@ final class ScriptedConnector: Connector {
     @Test func anAutoResolveNoticeDoesNotReadAsARecovery() {
         var closed = page(.resolved, status: .resolved, alertCount: 1, firingCount: 0)
         closed.incident.incident.resolvedBy = "alertbridge"
+        closed.incident.incident.escalation.resolution = .autoResolve
         closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "alertbridge",
                                                   detail: "no new alert for 15m (auto_resolve_after)")]
         #expect(PageText.body(closed).hasPrefix(
@@ -494,6 +495,7 @@ final class ScriptedConnector: Connector {
         #expect(PageText.body(closed).contains("(1 alert, no recovery received)"))
         #expect(PageText.facts(closed).last.map { "\($0.name): \($0.value)" } == "Alerts: 1 alert, no recovery received")
         // A heartbeat's recovery is by "alertbridge" too, and is a recovery.
+        closed.incident.incident.escalation.resolution = .alerts
         closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "alertbridge", detail: "all alerts resolved")]
         #expect(PageText.body(closed).hasPrefix("Incident #42 is resolved (by alertbridge)."))
         #expect(PageText.body(closed).contains("(1 alert, no longer firing)"))
@@ -536,9 +538,8 @@ final class LogLines: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let fields = (metadata ?? [:]).filter { $0.key != "incident" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        lock.withLock { all.append(([level.rawValue, message.description] + fields).joined(separator: " ")) }
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).filter { $0.key != "incident" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        lock.withLock { all.append(([event.level.rawValue, event.message.description] + fields).joined(separator: " ")) }
     }
 }

@@ -103,6 +103,42 @@ import Testing
         }
     }
 
+    /// What closed each incident is on it for `show` and `report`: its alerts, an operator, or
+    /// `auto_resolve_after` — whose notice says nothing recovered. A reopen clears it.
+    @Test func everyIncidentSaysWhatClosedIt() async throws {
+        var policies = TestApp.policies
+        policies["cdn-performance"]?.autoResolveAfter = .seconds(3600)
+        let chat = RecordingConnector()
+        try await TestApp.withApp(policies: policies, connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            func open(_ pop: String) async throws -> Int { try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: pop)).1["incident_id"] as? Int) }
+            func resolution(_ id: Int) async throws -> Any? { try await client.get("/api/v1/incidents/\(id)").1["resolution"] }
+            let recovered = try await open("ICN1"), byHand = try await open("NRT2"), quiet = try await open("SIN1")
+            #expect(try await resolution(quiet) is NSNull, "open: nothing closed it yet")
+
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", status: "resolved"))
+            _ = try await client.post("/api/v1/incidents/\(byHand)/resolve", #"{"by": "alice"}"#)
+            clock.advance(by: .seconds(300))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2"))  // fires again within reopen_within: reopens it
+            clock.advance(by: .seconds(3300))
+            try await engine.tick()
+            #expect(try await resolution(recovered) as? String == "alerts")
+            #expect(try await resolution(quiet) as? String == "auto_resolve")
+            #expect(try await client.get("/api/v1/incidents/\(byHand)").1["status"] as? String == "triggered")
+            #expect(try await resolution(byHand) is NSNull, "reopened: its earlier resolution no longer closes it")
+            _ = try await client.post("/api/v1/incidents/\(byHand)/resolve", #"{"by": "alice"}"#)
+            #expect(try await resolution(byHand) as? String == "operator")
+
+            let listed = try await client.get("/api/v1/incidents?status=resolved").1["incidents"] as? [[String: Any]] ?? []
+            #expect(Set(listed.compactMap { $0["resolution"] as? String }) == ["alerts", "operator", "auto_resolve"])
+            try await app.dispatcher(logger: logger).tick()
+            let notices = chat.delivered.filter { $0.delivery.event == .resolved }
+            #expect(notices.count == 4)
+            #expect(notices.filter { PageText.body($0).contains("closed by alertbridge, not by a recovery") }
+                .map(\.incident.incident.id) == [Int64(quiet)])
+        }
+    }
+
     @Test func escalateByHandPagesTheNextTierThenRefuses() async throws {
         let chat = RecordingConnector()
         try await TestApp.withApp(connectors: ["console": chat]) { client, app, _ in

@@ -20,6 +20,7 @@ import Testing
             .init(tier: 1, name: tricky, notify: [.init(connector: "noc-email", to: [tricky, "b@example.com"]), .init(connector: "console")]),
             .init(tier: 2, name: "rnd", notify: []),
         ]
+        incident.escalation.resolution = .autoResolve
         let text = JSONWriter.incidents([incident, incident])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(parsed.count == 2)

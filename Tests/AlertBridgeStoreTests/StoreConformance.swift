@@ -82,6 +82,7 @@ struct StoreConformance {
         detail = try #require(try await store.incident(id: id))
         #expect(detail.incident.status == .resolved)
         #expect(detail.incident.resolvedAt == t0 + .seconds(90))
+        #expect(detail.incident.escalation.resolution == .alerts)
         #expect(detail.alerts.allSatisfy { $0.status == .resolved })
     }
 
@@ -116,6 +117,7 @@ struct StoreConformance {
         #expect(detail.incident.status == .resolved)
         #expect(detail.incident.acknowledgedBy == "alice")
         #expect(detail.incident.resolvedBy == "alice")
+        #expect(detail.incident.escalation.resolution == .operator)
         #expect(detail.alerts.allSatisfy { $0.status == .resolved })
         #expect(detail.timeline.map(\.kind) == [.created, .paged, .acknowledged, .note, .resolved])
         #expect(detail.timeline[2].detail == "looking")

@@ -238,6 +238,12 @@ components:
           description: the first acknowledgement, kept through an ack timeout or a reopen; the acknowledge SLA measures it
         resolved_at: {type: [string, "null"], format: date-time}
         resolved_by: {type: [string, "null"]}
+        resolution:
+          type: [string, "null"]
+          enum: [alerts, operator, auto_resolve, null]
+          description: >
+            what closed it: its alerts recovered, an operator, or auto_resolve_after (its alerts went
+            quiet, nothing recovered); null while open and for incidents resolved before alertbridge recorded it
         next_escalation_at:
           type: [string, "null"]
           format: date-time

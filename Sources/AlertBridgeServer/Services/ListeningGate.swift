@@ -51,7 +51,7 @@ struct AfterListening: Service {
 
     /// A stop asked for before the server listened ends the wait too.
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { await gate.wait() }
+        await cancelWhenGracefulShutdown { await gate.wait() }
         guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
         try await service.run()
     }
