@@ -13,9 +13,13 @@ public enum EscalationPlanner {
         case severityRaised = "severity_raised"
         /// Notices to the tiers already paged.
         case acknowledged, resolved
+        /// A notice to the tiers paged: the last tier and every repeat went unacknowledged,
+        /// and nobody is paged for the incident any more. An earlier build reads it as
+        /// `triggered`.
+        case escalationEnded = "escalation_ended"
 
-        /// A notice of what someone did, not a call to act.
-        public var isNotice: Bool { self == .acknowledged || self == .resolved }
+        /// A notice to whom was paged, not a page of a tier: it does not move the step.
+        public var isNotice: Bool { self == .acknowledged || self == .resolved || self == .escalationEnded }
     }
 
     /// Notify every target of one tier, decided at one step.
@@ -177,6 +181,9 @@ public enum EscalationPlanner {
                     d.incident.escalation = e
                     d.timeline.append(entry(d, now, .escalated,
                                             "escalation ended: \(policy.tiers.count) tier(s) paged \(policy.repeat + 1) time(s) and nobody acknowledged"))
+                    // Whom it paged hear that nobody will be paged any more: the incident is
+                    // open, and silent from here on unless someone takes it.
+                    d.pages += notices(for: d.incident, policy: policy, event: .escalationEnded)
                 }
             }
         }

@@ -73,10 +73,9 @@ public struct MailMessage: Sendable, Equatable {
     // MARK: Message-IDs
 
     /// Step 1 is the first page an incident ever gets (steps only grow, also across
-    /// reopens); acknowledge and resolve notices reuse the current step, so they are
-    /// never the root.
+    /// reopens); notices reuse the current step, so they are never the root.
     public static func isFirstPage(_ d: Delivery) -> Bool {
-        d.step == 1 && d.event != .acknowledged && d.event != .resolved
+        d.step == 1 && !d.event.isNotice
     }
 
     /// The incident's id and creation time (milliseconds): ids start again at 1 in a new

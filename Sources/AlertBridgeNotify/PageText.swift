@@ -15,6 +15,7 @@ public enum PageText {
         switch page.delivery.event {
         case .acknowledged: prefix = "ACKNOWLEDGED "
         case .resolved: prefix = "RESOLVED "
+        case .escalationEnded: prefix = "UNACKNOWLEDGED "
         case .escalated, .repeated, .ackTimeout, .manual: prefix = "ESCALATED "
         case .severityRaised: prefix = "RAISED "
         case .triggered, .reopened: prefix = ""
@@ -39,6 +40,9 @@ public enum PageText {
             } else {
                 lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "").")
             }
+        case .escalationEnded:
+            lines.append("Nobody acknowledged incident #\(i.id): every tier was paged and its escalation has ended, "
+                         + "so nobody will be paged for it again. It is still open: someone must take it.")
         default:
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(d.event)).")
         }
@@ -101,6 +105,7 @@ public enum PageText {
         case .manual: "escalated by hand"
         case .acknowledged: "acknowledged"
         case .resolved: "resolved"
+        case .escalationEnded: "nobody acknowledged; escalation ended"
         }
     }
 

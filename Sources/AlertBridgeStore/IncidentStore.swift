@@ -227,6 +227,7 @@ public struct IncidentDetail: Sendable, Equatable {
 /// What one pass of the escalation engine did.
 public struct EscalationReport: Sendable, Equatable {
     public var advanced = 0
+    /// Tier pages decided; notices (escalation ended) are not pages.
     public var pages = 0
     public var slaBreaches: [String] = []
 
@@ -315,6 +316,7 @@ extension TimelineEntry {
         switch EscalationPlanner.PageReason(rawValue: event) {
         case .acknowledged: "acknowledge notice"
         case .resolved: "resolve notice"
+        case .escalationEnded: "escalation-ended notice"
         default: nil
         }
     }
@@ -435,6 +437,7 @@ public struct Delivery: Sendable, Equatable {
         if step <= incident.escalation.episodeStart { return "the incident has opened again since" }
         if event == .acknowledged && incident.status == .triggered { return "the acknowledgement has ended since" }
         if event == .acknowledged && incident.status == .resolved { return "the incident is resolved since" }
+        if event == .escalationEnded && incident.status != .triggered { return "the incident was \(incident.status.rawValue) since" }
         return nil
     }
 

@@ -54,8 +54,11 @@ import Testing
         #expect(repeated.pages.map(\.tier) == [1])
         #expect(repeated.pages.map(\.reason) == [.repeated])
         #expect(step(at: 60).pages.map(\.tier) == [2])
+        // Nobody is paged any more; whom it paged hear so, once, at the last step's number.
         let ended = step(at: 90)
-        #expect(ended.pages.isEmpty)
+        #expect(ended.pages.map(\.reason) == [.escalationEnded, .escalationEnded])
+        #expect(ended.pages.map(\.tier) == [1, 2])
+        #expect(ended.pages.allSatisfy { $0.step == 4 })
         #expect(i.escalation.ended)
         #expect(ended.timeline.last?.detail?.hasPrefix("escalation ended") == true)
         #expect(i.nextEscalationAt == nil)

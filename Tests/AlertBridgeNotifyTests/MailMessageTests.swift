@@ -70,7 +70,9 @@ enum MailDecoding {
 
     @Test func laterPagesThreadUnderTheFirst() throws {
         let root = "<incident-42.1795457100000@alertbridge.example.com>"
-        for (event, step) in [(EscalationPlanner.PageReason.escalated, 2), (.repeated, 5), (.resolved, 3), (.acknowledged, 1)] {
+        // Notices reuse the step of the page before them: at step 1 they are still replies.
+        for (event, step) in [(EscalationPlanner.PageReason.escalated, 2), (.repeated, 5), (.resolved, 3), (.acknowledged, 1),
+                              (.escalationEnded, 1)] {
             let page = Pages.page(event, status: event == .resolved ? .resolved : .triggered, step: step, tier: 2, deliveryID: 19)
             let m = try MailMessage.render(page, from: from, now: Pages.t0)
             let h = headers(m)

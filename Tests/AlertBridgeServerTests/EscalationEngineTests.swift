@@ -103,6 +103,35 @@ import Testing
         }
     }
 
+    /// Tier 1, then tier 2, and nobody acknowledged: escalation ends, and both tiers hear
+    /// that nobody will be paged again while the incident stays open. Their notice is a
+    /// reply in the incident's thread, not a new page.
+    @Test func whenEscalationEndsEveryPagedTierHearsNobodyAcknowledged() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(900))
+            try await engine.tick()
+            clock.advance(by: .seconds(1800))
+            try await engine.tick()
+            try await dispatcher.tick()
+            #expect(chat.summary == ["triggered:1", "escalated:2", "escalation_ended:1", "escalation_ended:2"])
+            let ended = try #require(chat.delivered.last)
+            #expect(PageText.subject(ended).hasPrefix("UNACKNOWLEDGED [CRITICAL] ICN1 cdn-edge: "))
+            #expect(PageText.body(ended).hasPrefix("Nobody acknowledged incident #\(id): every tier was paged and its escalation has ended"))
+            #expect(PageText.body(ended).contains("Acknowledge: alertbridge ack \(id)"))
+            let incident = try await client.get("/api/v1/incidents/\(id)").1
+            #expect(incident["status"] as? String == "triggered" && incident["escalation_ended"] as? Bool == true)
+            clock.advance(by: .seconds(3600))
+            #expect(try await engine.tick().pages == 0, "said once")
+            _ = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#)
+            try await dispatcher.tick()
+            #expect(chat.summary.suffix(2) == ["acknowledged:1", "acknowledged:2"])
+        }
+    }
+
     /// What closed each incident is on it for `show` and `report`: its alerts, an operator, or
     /// `auto_resolve_after` — whose notice says nothing recovered. A reopen clears it.
     @Test func everyIncidentSaysWhatClosedIt() async throws {
