@@ -351,8 +351,15 @@ public struct CurlTransport: Sendable {
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
                 let refusal = state.refusal?.text(refused: state.refusedRecipients, of: mail.recipients.count)
-                return .failure(Self.failure(code, handle: handle, errorBuffer: errorBuffer, url: mail.url, smtp: true,
-                                             refusal: refusal))
+                var failure = Self.failure(code, handle: handle, errorBuffer: errorBuffer, url: mail.url, smtp: true, refusal: refusal)
+                // Every recipient refused: libcurl's reply code is the last one's. One refused
+                // for now (greylisted) makes the page worth sending again, in whatever order
+                // the addresses came; the others are refused again until it is taken.
+                if state.refusedRecipients.count >= mail.recipients.count,
+                   let temporary = state.refusedRecipients.first(where: \.isTemporary) {
+                    failure.responseCode = Int(temporary.reply.prefix(3))
+                }
+                return .failure(failure)
             }
             return .success(state.refusedRecipients)
         }

@@ -155,11 +155,12 @@ public struct Dispatcher: Service {
 
     /// How many rows a claim could take now (0 with no free slot): the free slots, and the
     /// room of the busiest failing connector, whose deliveries in flight count against
-    /// their share.
+    /// their share (one with none in flight has all of it, no more).
     private func claimRoom(_ inFlight: InFlight) -> (quota: ClaimQuota, limit: Int) {
         let failingNow = failing.current
+        let busy = failingNow.isEmpty ? [:] : inFlight.byConnector
         let quota = ClaimQuota(perConnector: maxInFlightPerConnector,
-                               inFlight: failingNow.isEmpty ? [:] : inFlight.byConnector.filter { failingNow.contains($0.key) })
+                               inFlight: Dictionary(uniqueKeysWithValues: failingNow.map { ($0, busy[$0] ?? 0) }))
         let room = maxInFlight - inFlight.count
         return (quota, room > 0 ? quota.limit(room) : 0)
     }
@@ -234,13 +235,17 @@ public struct Dispatcher: Service {
         outcome = outcome.aboutRefusedRecipients(of: delivery)
         let counters = metrics.of(delivery.connector)
         switch outcome {
+        // A row sent again to recipients a mail server refused for now is the same page:
+        // it was counted delivered, and its refusals counted, the first time.
         case .delivered:
-            counters.delivered.increment()
+            if !delivery.isForRefusedRecipients { counters.delivered.increment() }
             noteDelivered(delivery.connector)
         case .partlyDelivered(let refused, let retry):
-            counters.delivered.increment()
+            if !delivery.isForRefusedRecipients {
+                counters.delivered.increment()
+                counters.refusedRecipients.increment(by: refused.count)
+            }
             noteDelivered(delivery.connector)
-            counters.refusedRecipients.increment(by: refused.count)
             if retry != nil { counters.retried.increment() }
             logger.warning("page delivered, but recipients were refused", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
@@ -248,8 +253,9 @@ public struct Dispatcher: Service {
             counters.retried.increment()
             // When a connector starts failing, once, not once per page of its outage (the
             // timelines have each): it shows in the log as it starts, not only at the
-            // give-up an hour later; "connector delivers again" ends it.
-            if failing.failed(delivery.connector) {
+            // give-up an hour later; "connector delivers again" ends it. A mail server that
+            // refuses one address for now (greylisting) is no outage of the connector.
+            if !delivery.isForRefusedRecipients && failing.failed(delivery.connector) {
                 logger.warning("\(delivery.name) not delivered yet; retrying, as every page to this connector until it delivers again",
                                metadata: ["incident": "\(delivery.incidentID)", "tier": "\(delivery.tier)",
                                           "connector": "\(delivery.connector)", "reason": "\(reason)"])
@@ -318,8 +324,12 @@ public struct Dispatcher: Service {
         let temporary = Set(refused.filter(\.isTemporary).map { $0.address.lowercased() })
         // The row's own addresses, so a retry goes exactly where the policy said.
         let again = delivery.recipients.filter { temporary.contains($0.lowercased()) }
-        let retry = again.isEmpty ? nil : nextAttempt(of: delivery, retryAfter: nil).map { RecipientRetry(recipients: again, at: $0) }
-        return .partlyDelivered(refused: refused.map(\.description), retry: retry)
+        guard !again.isEmpty else { return .partlyDelivered(refused: refused.map(\.description)) }
+        if let at = nextAttempt(of: delivery, retryAfter: nil) {
+            return .partlyDelivered(refused: refused.map(\.description), retry: RecipientRetry(recipients: again, at: at))
+        }
+        // Too old to send again: those refused for now are given up on, and the line says so.
+        return .partlyDelivered(refused: refused.map { $0.isTemporary ? "\($0.address) (\($0.reply); \(gaveUp(on: delivery)))" : $0.description })
     }
 
     func decide(_ error: DeliveryError, for delivery: Delivery) -> DeliveryOutcome {
@@ -328,10 +338,14 @@ public struct Dispatcher: Service {
             return .failed(reason: reason)
         case .transient(let reason, let retryAfter):
             if let next = nextAttempt(of: delivery, retryAfter: retryAfter) { return .retry(at: next, reason: reason) }
-            let waited = Duration.seconds((clock.now().milliseconds - delivery.createdAt.milliseconds) / 1000)
-            let attempts = delivery.attempts == 1 ? "1 attempt" : "\(delivery.attempts) attempts"
-            return .failed(reason: "gave up after \(attempts) over \(DurationText.format(waited)): \(reason)")
+            return .failed(reason: "\(gaveUp(on: delivery)): \(reason)")
         }
+    }
+
+    /// `gave up after 5 attempts over 1h`: a page at `max_age`.
+    private func gaveUp(on delivery: Delivery) -> String {
+        let waited = Duration.seconds((clock.now().milliseconds - delivery.createdAt.milliseconds) / 1000)
+        return "gave up after \(delivery.attempts == 1 ? "1 attempt" : "\(delivery.attempts) attempts") over \(DurationText.format(waited))"
     }
 
     /// When to try again, or `nil` once the page is `maxAge` old. A wait that would go past

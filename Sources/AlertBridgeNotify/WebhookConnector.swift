@@ -76,6 +76,7 @@ public enum WebhookDocument {
         var breaches: [JSONValue] = []
         if i.escalation.ackSLABreached { breaches.append("acknowledge") }
         if i.escalation.resolveSLABreached { breaches.append("resolve") }
+        let listed = listed(page.incident.alerts)
         let incident: JSONValue = [
             "id": .integer(i.id),
             "status": .string(i.status.rawValue),
@@ -96,7 +97,8 @@ public enum WebhookDocument {
             "resolved_at": time(i.resolvedAt),
             "resolved_by": JSONValue(i.resolvedBy),
             "sla_breaches": .array(breaches),
-            "alerts": .array(page.incident.alerts.map(alert)),
+            "alerts": .array(listed.map(alert)),
+            "alerts_omitted": .integer(Int64(page.incident.alerts.count - listed.count)),
         ]
         return [
             "version": .integer(version),
@@ -115,6 +117,16 @@ public enum WebhookDocument {
                 "created_at": time(d.createdAt),
             ],
         ]
+    }
+
+    /// The most alerts a document lists. A PoP's storm can hold thousands: at ~600 bytes
+    /// each, every event of it would be megabytes, which a receiver behind a proxy's
+    /// default 1 MB limit refuses (a 413 is not retried).
+    public static let maxAlerts = 100
+
+    /// The alerts a document lists: the firing ones first, at most ``maxAlerts``.
+    static func listed(_ alerts: [StoredAlert]) -> ArraySlice<StoredAlert> {
+        (alerts.filter { $0.status == .firing } + alerts.filter { $0.status != .firing }).prefix(maxAlerts)
     }
 
     static func alert(_ a: StoredAlert) -> JSONValue {

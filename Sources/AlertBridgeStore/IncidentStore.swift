@@ -327,9 +327,11 @@ extension TimelineEntry {
 ///
 /// A claim leaves full connectors out and takes no more rows than the connector with the
 /// least room has left: whichever connector's rows it gets, none ends above
-/// `perConnector`. The dispatcher counts only failing connectors here (see its doc).
+/// `perConnector`. The dispatcher caps only failing connectors (see its doc): with none,
+/// a claim takes every free slot.
 public struct ClaimQuota: Sendable, Equatable {
     public var perConnector: Int
+    /// The capped connectors and their deliveries in flight (0 for one with none).
     public var inFlight: [String: Int]
 
     public init(perConnector: Int, inFlight: [String: Int] = [:]) {
@@ -343,10 +345,10 @@ public struct ClaimQuota: Sendable, Equatable {
     /// The connectors with no room left: their rows are not even looked at.
     public var full: [String] { inFlight.filter { $0.value >= perConnector }.map(\.key).sorted() }
 
-    /// At most `limit` rows, and no more than the least room of a connector not full.
+    /// At most `limit` rows, and no more than the least room of a capped connector not full.
     public func limit(_ limit: Int) -> Int {
-        let busiest = inFlight.values.filter { $0 < perConnector }.max() ?? 0
-        return max(1, min(limit, perConnector - busiest))
+        let least = inFlight.values.filter { $0 < perConnector }.map { perConnector - $0 }.min()
+        return max(1, min(limit, least ?? limit))
     }
 }
 

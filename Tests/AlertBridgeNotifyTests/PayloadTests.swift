@@ -123,6 +123,27 @@ import Testing
         #expect(delivery["connector"] == "ops-hook")
         #expect(payload["subject"]?.stringValue?.hasPrefix("ESCALATED [CRITICAL]") == true)
         #expect(payload["text"]?.stringValue?.contains("alertbridge ack 42") == true)
+        #expect(incident["alerts_omitted"] == 0)
+    }
+
+    /// A PoP storm of 5,000 alerts: the document lists 100, the firing ones first, and says
+    /// how many it left out, so every event stays well under a proxy's 1 MB limit.
+    @Test func aStormsDocumentListsTheFirstHundredFiringAlerts() throws {
+        var page = Pages.page()
+        let one = page.incident.alerts[0]
+        page.incident.alerts = (0..<5000).map { n in
+            var a = one
+            a.fingerprint = "edge-\(n)"
+            a.status = n < 300 ? .resolved : .firing
+            return a
+        }
+        let incident = try #require(WebhookDocument.payload(page)["incident"])
+        let alerts = try #require(incident["alerts"]?.arrayValue)
+        #expect(alerts.count == 100)
+        #expect(alerts.allSatisfy { $0["status"] == "firing" })
+        #expect(alerts.first?["fingerprint"] == "edge-300")
+        #expect(incident["alerts_omitted"] == 4900)
+        #expect(WebhookDocument.payload(page).encoded().count < 100_000)
     }
 }
 

@@ -180,6 +180,13 @@ struct SMTPConnectorTests {
                                       + "(550 5.1.1 <reject-old@example.com>: Recipient address rejected: User unknown), "
                                       + "greylist-lead@example.com (451 4.7.1 Greylisted, try again later)"),
                     "\(String(describing: all))")
+            // The other way round: the last refusal is for good, the first still for now.
+            // The page is sent again, or the lead would never get it.
+            let reversed = await deliver(mail, Pages.page(recipients: ["greylist-rnd@example.com", "reject-old@example.com"]))
+            #expect(reversed == .transient("the server refused every recipient: "
+                                           + "greylist-rnd@example.com (451 4.7.1 Greylisted, try again later), reject-old@example.com "
+                                           + "(550 5.1.1 <reject-old@example.com>: Recipient address rejected: User unknown)"),
+                    "\(String(describing: reversed))")
 
             // Refused after its data: the message, not an address, was refused.
             let spam = await deliver(mail, Pages.page(recipients: ["spamtrap@example.com"]))
@@ -273,6 +280,33 @@ struct SMTPConnectorTests {
                 // The tier was paged: the one refused address is counted, no failed page.
                 #expect(try metrics.expectCounter("alertbridge_pages_failed_total", [("connector", "mail")]).totalValue == 0)
                 #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total", [("connector", "mail")]).totalValue == 1)
+            }
+        }
+    }
+
+    /// Sent again to two addresses refused for now, one takes it and the other refuses it
+    /// again, at `max_age`: the line says that address was given up on (it said nothing
+    /// more than a refusal), and the metrics count one page delivered, not two, and each
+    /// refused address once.
+    @Test func aRefusalAtMaxAgeIsAGiveUpAndCountedOnce() async throws {
+        try await SMTPSink.with { (sink: SMTPSink) async throws in
+            let to = ["noc@example.com", "greylist-oncall@example.com", "busy-lead@example.com"]
+            try await TestStore.with(targets: [.init(connector: "mail", to: to)]) { s in
+                let id = try await s.newIncident("EdgeLatencyHigh/ICN1")
+                let clock = ManualClock(Pages.t0)
+                let metrics = TestMetrics()
+                let d = s.dispatcher(["mail": connector(sink.url, sink)], clock: clock, backoff: Backoff(maxAge: .seconds(1)),
+                                     metrics: metrics)
+                try await d.tick()
+                clock.advance(by: .seconds(5))
+                try await d.tick()
+                #expect(try sink.received().map(\.recipients) == [["noc@example.com"], ["greylist-oncall@example.com"]])
+                let last = try #require(try await s.failures(id).last)
+                #expect(last == "tier 1 via mail: refused busy-lead@example.com (451 4.3.0 Mailbox busy, try again later; "
+                        + "gave up after 2 attempts over 5s) the page; the other recipients have it", "\(last)")
+                #expect(try await s.store.nextDeliveryDue(excluding: []) == nil)
+                #expect(try metrics.expectCounter("alertbridge_pages_delivered_total", [("connector", "mail")]).totalValue == 1)
+                #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total", [("connector", "mail")]).totalValue == 2)
             }
         }
     }
