@@ -208,8 +208,19 @@ public struct Dispatcher: Service {
     private func deliver(_ delivery: Delivery, claimedIncidents: [Int64: IncidentDetail]?) async throws {
         var outcome: DeliveryOutcome
         if let connector = connectors[delivery.connector] {
-            let incident = if let claimedIncidents { claimedIncidents[delivery.incidentID] }
-                           else { try await store.incident(id: delivery.incidentID) }
+            let incident: IncidentDetail?
+            if let claimedIncidents {
+                incident = claimedIncidents[delivery.incidentID]
+            } else {
+                do {
+                    incident = try await store.incident(id: delivery.incidentID)
+                } catch {
+                    // The store is down: nothing can be recorded either. The lease hands it out again.
+                    logger.error("reading the incident of a claimed page failed; it is sent when its lease ends", metadata: [
+                        "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "error": "\(error)"])
+                    return
+                }
+            }
             if let incident, connector.dropsOvertakenPages, let reason = delivery.overtaken(by: incident.incident) {
                 outcome = .cancelled(reason: reason)
             } else if let incident {

@@ -114,7 +114,8 @@ public struct MailMessage: Sendable, Equatable {
         let name = from[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         if name.isEmpty { return address }
         let display = needsEncoding(name) || name.contains(where: { "()<>[]:;@\\,.\"".contains($0) })
-            ? (needsEncoding(name) ? encodedWords(name, firstLineRoom: 60).joined(separator: " ") : "\"\(name)\"")
+            ? (needsEncoding(name) ? encodedWords(name, firstLineRoom: 60).joined(separator: " ")
+                : "\"\(name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"")
             : name
         return "\(display) <\(address)>"
     }

@@ -45,7 +45,8 @@ public enum SlackMessage {
             parts.append("for \(escape(page.delivery.recipients.joined(separator: ", ")))")
         }
         if let runbook = PageText.runbookLink(page) {
-            parts.append("<\(escape(runbook))|Runbook>")
+            // `|` ends a link's URL in mrkdwn: percent-encoded, the link still opens.
+            parts.append("<\(escape(runbook).replacingOccurrences(of: "|", with: "%7C"))|Runbook>")
         } else if let runbook = PageText.runbook(page) {
             parts.append("runbook: \(escape(runbook))")
         }
@@ -70,8 +71,12 @@ public enum SlackMessage {
             .replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    /// Slack rejects a block whose text is over its limit; cut it instead.
+    /// Slack rejects a block whose text is over its limit; cut it instead, not inside an
+    /// escape (half of `&amp;` would show as text).
     static func clip(_ text: String, _ limit: Int) -> String {
-        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+        guard text.count > limit else { return text }
+        var cut = String(text.prefix(limit - 1))
+        if let amp = cut.lastIndex(of: "&"), !cut[amp...].contains(";") { cut = String(cut[..<amp]) }
+        return cut + "…"
     }
 }

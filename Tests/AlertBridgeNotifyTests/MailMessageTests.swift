@@ -115,6 +115,15 @@ enum MailDecoding {
         #expect(headers(m)["From"] == "Alertbridge NOC <alertbridge@example.com>")
     }
 
+    /// A display name with a quote or a backslash is quoted with them escaped (RFC 5322
+    /// quoted-string): unescaped, the quote ended the name and the header did not parse.
+    @Test func aDisplayNameWithQuotesStaysOneQuotedString() {
+        #expect(MailMessage.fromHeader(#"NOC "Night" Shift <noc@example.com>"#, address: "noc@example.com")
+                == #""NOC \"Night\" Shift" <noc@example.com>"#)
+        #expect(MailMessage.fromHeader(#"Ops\Seoul <ops@example.com>"#, address: "ops@example.com") == #""Ops\\Seoul" <ops@example.com>"#)
+        #expect(MailMessage.fromHeader("Alertbridge NOC <a@example.com>", address: "a@example.com") == "Alertbridge NOC <a@example.com>")
+    }
+
     @Test func encodedWordsNeverSplitACharacter() {
         let text = String(repeating: "가😀é", count: 40)
         let words = MailMessage.encodedWords(text)

@@ -5,6 +5,20 @@ import Foundation
 import Testing
 
 @Suite struct SlackPayloadTests {
+    /// A cut never ends inside an escape: `&am…` would show as text.
+    @Test func clippingKeepsEscapesWhole() {
+        #expect(SlackMessage.clip("a &amp; b", 6) == "a …")
+        #expect(SlackMessage.clip("a &amp; b", 9) == "a &amp; b")
+        #expect(SlackMessage.clip("ab &lt;xy", 8) == "ab &lt;…")
+    }
+
+    /// A runbook URL with `|` (a Grafana variable list) still links, to the whole URL.
+    @Test func aRunbookURLWithAPipeStillLinks() {
+        var page = Pages.page()
+        page.incident.incident.annotations["runbook"] = "https://grafana.example.com/d/edge?var-pop=ICN1|NRT2"
+        #expect(SlackMessage.context(page).hasSuffix("<https://grafana.example.com/d/edge?var-pop=ICN1%7CNRT2|Runbook>"))
+    }
+
     @Test func blockKitWithHeaderFieldsAckCommandContextAndTextFallback() throws {
         let payload = SlackMessage.payload(Pages.page(.escalated, step: 2, tier: 2, recipients: []))
         let blocks = try #require(payload["blocks"]?.arrayValue)
