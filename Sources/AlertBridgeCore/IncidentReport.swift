@@ -19,10 +19,11 @@ public struct IncidentReport: Sendable {
         public var resolution: Resolution?
         /// `acknowledge`, `resolve`: the SLAs the incident breached.
         public var slaBreaches: [String]
+        public var labels: Labels
 
         public init(status: IncidentStatus, severity: Severity, policy: String, createdAt: Timestamp,
                     firstPagedAt: Timestamp?, acknowledgedAt: Timestamp?, resolvedAt: Timestamp?,
-                    resolution: Resolution? = nil, slaBreaches: [String]) {
+                    resolution: Resolution? = nil, slaBreaches: [String], labels: Labels = [:]) {
             self.status = status
             self.severity = severity
             self.policy = policy
@@ -32,6 +33,7 @@ public struct IncidentReport: Sendable {
             self.resolvedAt = resolvedAt
             self.resolution = resolution
             self.slaBreaches = slaBreaches
+            self.labels = labels
         }
     }
 
@@ -52,6 +54,11 @@ public struct IncidentReport: Sendable {
             max = sorted[sorted.count - 1]
         }
     }
+
+    /// Counts by the value of each label asked for (`report --by pop`), largest first;
+    /// incidents without the label count under ``IncidentReport/noValue``.
+    public var byLabel: [(label: String, counts: [(String, Int)])] = []
+    public static let noValue = "(none)"
 
     public var total = 0
     public var open = 0
@@ -75,7 +82,7 @@ public struct IncidentReport: Sendable {
     public var acknowledgeSLABreaches = 0
     public var resolveSLABreaches = 0
 
-    public init(_ items: [Item]) {
+    public init(_ items: [Item], byLabels: [String] = []) {
         total = items.count
         open = items.filter { $0.status.isOpen }.count
         resolved = total - open
@@ -90,7 +97,10 @@ public struct IncidentReport: Sendable {
         resolvedBy = Resolution.allCases.map { how in (how, closed.filter { $0.resolution == how }.count) }
         unrecordedResolutions = closed.filter { $0.resolution == nil }.count
         bySeverity = severities.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
-        byPolicy = policies.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
+        byPolicy = Self.largestFirst(policies)
+        byLabel = byLabels.map { label in
+            (label, Self.largestFirst(Dictionary(items.map { ($0.labels[label] ?? Self.noValue, 1) }, uniquingKeysWith: +)))
+        }
         // From the first page, as the SLAs count: the hours a silence held an incident are
         // nobody's response time, and an incident never paged has none. Never negative:
         // instances of a fleet may disagree on the time by a little.
@@ -103,5 +113,10 @@ public struct IncidentReport: Sendable {
         autoResolvedUntimed = items.filter { $0.resolution == .autoResolve && $0.firstPagedAt != nil }.count
         acknowledgeSLABreaches = items.filter { $0.slaBreaches.contains("acknowledge") }.count
         resolveSLABreaches = items.filter { $0.slaBreaches.contains("resolve") }.count
+    }
+
+    /// Largest count first; equal counts by name.
+    private static func largestFirst(_ counts: [String: Int]) -> [(String, Int)] {
+        counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
     }
 }

@@ -10,12 +10,22 @@ struct Report: AsyncParsableCommand {
     @Option(help: "The window, back from now: 30m, 12h, 7d (at most 365d).")
     var since: String = "7d"
 
+    @Option(name: .customLong("group-by"), help: "Also count the incidents by this label's value, such as pop or region (repeatable).")
+    var groupBy: [String] = []
+
     @Flag(help: "Print the report as JSON.")
     var json = false
+
+    /// How many values of a label the table shows; `--json` has them all.
+    static let valuesShown = 10
 
     func validate() throws {
         guard let window = DurationText.parse(since), window > .zero, window <= DurationText.longest else {
             throw ValidationError("--since must be a duration above zero and at most 365d, such as 12h or 7d")
+        }
+        for label in groupBy where label.isEmpty || !label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+            || label.first!.isNumber {
+            throw ValidationError("--group-by \"\(label)\" is not a label name (letters, digits and _, not starting with a digit)")
         }
     }
 
@@ -28,7 +38,7 @@ struct Report: AsyncParsableCommand {
         // The window is filtered here too: a server older than `since` lists everything.
         let readable = incidents.compactMap(\.reportItem)
         let unreadable = incidents.count - readable.count
-        let report = IncidentReport(readable.filter { $0.createdAt >= from })
+        let report = IncidentReport(readable.filter { $0.createdAt >= from }, byLabels: groupBy)
         let truncated = incidents.count == listMaximum
         if json { return printRaw(try Self.json(report, from: from, truncated: truncated, unreadable: unreadable)) }
         print("incidents since \(RFC3339.format(from)) (\(DurationText.format(window))): \(report.total)"
@@ -39,6 +49,10 @@ struct Report: AsyncParsableCommand {
         printTable(nil, [
             ["by severity", report.bySeverity.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")],
             ["by policy", report.byPolicy.map { "\($0.0) \($0.1)" }.joined(separator: ", ")],
+        ] + report.byLabel.map { label, counts in
+            let more = counts.count > Self.valuesShown ? ", +\(counts.count - Self.valuesShown) more" : ""
+            return ["by \(label)", counts.prefix(Self.valuesShown).map { "\($0.0) \($0.1)" }.joined(separator: ", ") + more]
+        } + [
             ["acknowledged", Self.describe(report.timeToAcknowledge, of: report.paged)],
             ["resolved", Self.describe(report.timeToResolve, of: report.paged)
                 + (report.autoResolvedUntimed > 0 ? "; \(report.autoResolvedUntimed) auto-resolved, not timed" : "")],
@@ -73,6 +87,9 @@ struct Report: AsyncParsableCommand {
             "incidents": report.total, "open": report.open, "resolved": report.resolved, "paged": report.paged,
             "by_severity": Dictionary(uniqueKeysWithValues: report.bySeverity.map { ($0.0.rawValue, $0.1) }),
             "by_policy": Dictionary(uniqueKeysWithValues: report.byPolicy.map { ($0.0, $0.1) }),
+            "by_label": Dictionary(uniqueKeysWithValues: report.byLabel.map { label, counts in
+                (label, Dictionary(uniqueKeysWithValues: counts.map { ($0.0, $0.1) }))
+            }),
             "time_to_acknowledge": spread(report.timeToAcknowledge),
             "time_to_resolve": spread(report.timeToResolve).merging(["auto_resolved_not_timed": report.autoResolvedUntimed]) { $1 },
             "resolved_by": Dictionary(uniqueKeysWithValues: report.resolvedBy.map { ($0.0.rawValue, $0.1) })
@@ -103,6 +120,7 @@ extension IncidentView {
                                    firstPagedAt: first_paged_at.flatMap(RFC3339.parse),
                                    acknowledgedAt: (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse),
                                    resolvedAt: resolved_at.flatMap(RFC3339.parse),
-                                   resolution: resolution.flatMap(Resolution.init(rawValue:)), slaBreaches: sla_breaches ?? [])
+                                   resolution: resolution.flatMap(Resolution.init(rawValue:)), slaBreaches: sla_breaches ?? [],
+                                   labels: labels)
     }
 }

@@ -86,6 +86,22 @@ import Testing
         #expect(report.autoResolvedUntimed == 10)
     }
 
+    /// Which PoPs and regions had the most incidents: counts by a label's value, largest
+    /// first, and those without the label under "(none)".
+    @Test func countsByTheValuesOfALabel() {
+        func at(_ pop: String?, _ region: String = "apac") -> IncidentReport.Item {
+            var i = item(.warning)
+            i.labels = ["region": region]
+            i.labels["pop"] = pop
+            return i
+        }
+        let report = IncidentReport([at("ICN1"), at("NRT2"), at("ICN1"), at("FRA1", "emea"), at(nil)], byLabels: ["pop", "region"])
+        #expect(report.byLabel.map(\.label) == ["pop", "region"])
+        #expect(report.byLabel[0].counts.map { "\($0.0) \($0.1)" } == ["ICN1 2", "(none) 1", "FRA1 1", "NRT2 1"])
+        #expect(report.byLabel[1].counts.map { "\($0.0) \($0.1)" } == ["apac 4", "emea 1"])
+        #expect(IncidentReport([at("ICN1")]).byLabel.isEmpty)
+    }
+
     @Test func anEmptyWindowHasNoTimes() {
         let report = IncidentReport([])
         #expect(report.total == 0)

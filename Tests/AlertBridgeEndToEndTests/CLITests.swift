@@ -163,13 +163,16 @@ struct CLITests {
             // Whole seconds for people: acknowledged within the second, not "38ms".
             #expect(report.stdout.split(separator: "\n").filter { $0.hasPrefix("acknowledged ") || $0.hasPrefix("resolved  ") }
                 .allSatisfy { !$0.contains("ms") && $0.contains("p50 ") }, "\(report)")
-            let reportJSON = try await Self.cli("report", "--json", url: url)
+            let byPoP = try await Self.cli("report", "--group-by", "pop", "--group-by", "region", url: url)
+            #expect(byPoP.stdout.contains("\nby pop        ICN1 1\nby region     apac 1\n"), "\(byPoP)")
+            let reportJSON = try await Self.cli("report", "--json", "--group-by", "pop", url: url)
             #expect(reportJSON.status == 0, "\(reportJSON)")
             let summary = try JSONSerialization.jsonObject(with: Data(reportJSON.stdout.utf8)) as? [String: Any]
             #expect(summary?["incidents"] as? Int == 1, "\(reportJSON)")
             #expect(summary?["paged"] as? Int == 1, "\(reportJSON)")
             #expect((summary?["time_to_resolve"] as? [String: Any])?["count"] as? Int == 1, "\(reportJSON)")
             #expect(summary?["truncated"] as? Bool == false, "\(reportJSON)")
+            #expect(summary?["by_label"] as? [String: [String: Int]] == ["pop": ["ICN1": 1]], "\(reportJSON)")
             #expect(summary?["resolved_by"] as? [String: Int] == ["alerts": 0, "operator": 1, "auto_resolve": 0, "not_recorded": 0],
                     "\(reportJSON)")
 
@@ -185,7 +188,8 @@ struct CLITests {
             #expect(bogus.stderr.contains("--status"), "\(bogus)")
             for arguments in [["incidents", "--limit", "0"], ["incidents", "--limit", "5000"], ["show", "0"],
                               ["note", "\(id)", ""], ["ack", "\(id)", "--by", ""], ["escalate", "-3"],
-                              ["report", "--since", "0s"], ["report", "--since", "400d"], ["report", "--since", "soon"]] {
+                              ["report", "--since", "0s"], ["report", "--since", "400d"], ["report", "--since", "soon"],
+                              ["report", "--group-by", "9pop"], ["report", "--group-by", ""]] {
                 let usage = try await run(try Paths.alertbridgeBinary(), arguments,
                                           environment: ProcessInfo.processInfo.environment.merging(["ALERTBRIDGE_URL": url]) { $1 })
                 #expect(usage.status == 2, "\(arguments): \(usage)")
