@@ -37,6 +37,14 @@ public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
         self.description = text
     }
 
+    /// The labels the template names that `labels` lacks: each renders empty, so every
+    /// alert without it shares one incident.
+    public func missingLabels(_ labels: Labels) -> [String] {
+        var missing: [String] = []
+        for case .label(let name) in parts where labels[name] == nil && !missing.contains(name) { missing.append(name) }
+        return missing
+    }
+
     /// The longest key a template renders. Label values may be 1 KiB each, and PostgreSQL
     /// refuses an index entry over about 2.7 KB, which would fail the whole batch.
     public static let maxRenderedBytes = 512

@@ -444,6 +444,14 @@ public enum IngestPlanner {
                     alertCount: 0, firingCount: 0, createdAt: now, lastAlertAt: now)
                 timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .created, by: alert.source,
                                               detail: "\(alert.severity.rawValue): \(alert.summary)"))
+                if !routed.missingKeyLabels.isEmpty {
+                    // A label typo in a rule or a sender that does not set it: said where the
+                    // operator looks, since every such alert will merge here.
+                    let names = routed.missingKeyLabels.joined(separator: ", ")
+                    timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
+                                                  detail: "the alert has no \(names), which rule \(routed.rule)'s dedup_key uses: "
+                                                      + "key \"\(routed.dedupKey)\" holds every alert of that rule without it"))
+                }
                 note(muted, on: incident.id, by: alert.source, at: now)
                 merge(alert, into: &incident, now: now, announce: false)
                 escalate(&incident, routed, muted: muted, now: now, reason: .triggered)

@@ -101,6 +101,8 @@ public struct RoutedAlert: Sendable, Equatable {
     public var inhibitors: [InhibitCandidate]
     /// Its rule inhibits others (has `inhibit:`): an incident of it may hold other alerts.
     public var inhibitsOthers = false
+    /// Labels the rule's `dedup_key` names and the alert lacks (they rendered empty).
+    public var missingKeyLabels: [String] = []
     /// The policy named by `policy`, as loaded; a new incident keeps it as its snapshot.
     /// `nil` when no such policy is loaded: the incident is recorded but not paged.
     public var escalationPolicy: EscalationPolicy?
@@ -178,6 +180,7 @@ public struct RuleSet: Sendable, Equatable {
             policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
         routed.inhibitsOthers = rule.inhibit != nil
+        routed.missingKeyLabels = rule.dedupKey?.missingLabels(alert.labels) ?? []
         routed.inhibitors = inhibitCandidates(of: alert.labels, rule: rule.name)
         return routed
     }

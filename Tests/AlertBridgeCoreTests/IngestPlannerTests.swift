@@ -49,6 +49,25 @@ import Testing
         #expect(w.timeline[1].detail == "not paged: no escalation policy named \"cdn-performance\" is loaded")
     }
 
+    /// `{{pops}}` for `{{pop}}`: every PoP's alert renders `PopDown/` and merges into one
+    /// incident. Its timeline says why at once, naming the label and the rule.
+    @Test func aKeyLabelTheAlertLacksIsOnTheTimeline() throws {
+        let rules = RuleSet(rules: [Rule(name: "pop-down", matchers: [try Matcher(parsing: "alertname = PopDown")],
+                                         dedupKey: try DedupKeyTemplate(parsing: "PopDown/{{pops}}"), policy: "pop-outage")])
+        func down(_ pop: String) -> RoutedAlert {
+            rules.route(Alert(source: "am", status: .firing, severity: .critical, summary: "\(pop) down",
+                              labels: ["alertname": "PopDown", "pop": pop]))[0]
+        }
+        var w = World()
+        let out = apply([down("ICN1"), down("NRT2")], to: &w, at: t0)
+        #expect(out.map(\.kind) == [.created, .merged])
+        #expect(w.timeline.filter { $0.kind == .note }.map(\.detail) == [
+            "the alert has no pops, which rule pop-down's dedup_key uses: key \"PopDown/\" holds every alert of that rule without it"])
+        let fine = try RuleSet(rules: [Rule(name: "pop-down", dedupKey: DedupKeyTemplate(parsing: "PopDown/{{pop}}"), policy: "p")])
+        #expect(fine.route(Alert(source: "am", status: .firing, severity: .critical, summary: "s", labels: ["pop": "ICN1"]))[0]
+            .missingKeyLabels.isEmpty)
+    }
+
     @Test func mergeRaisesSeverityButNeverLowersIt() {
         var w = World()
         func routed(_ severity: Severity, _ summary: String) -> RoutedAlert {
