@@ -129,6 +129,16 @@ public enum EscalationPlanner {
         if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
            let ackAt = d.incident.acknowledgedAt, now >= ackAt + timeout {
             let who = d.incident.acknowledgedBy ?? "someone"
+            let holding = inhibitors.filter { $0.status.isOpen && $0.id != incident.id }
+            if !holding.isEmpty {
+                // The PoP-down incident that inhibits this one is open: paging the symptom's
+                // tier 1 again is noise. It waits, acknowledged, until that one resolves.
+                holdNextTier(by: holding, now: now, policy: policy, into: &d,
+                             waiting: "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): "
+                                 + "tier 1 (\(tierName(1, policy))) is")
+                d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
+                return d
+            }
             d.incident.status = .triggered
             d.incident.acknowledgedAt = nil
             d.incident.acknowledgedBy = nil
@@ -220,11 +230,14 @@ public enum EscalationPlanner {
     /// it is open (its latency alert paged, then its PoP went down): the step waits, as
     /// Alertmanager mutes a target that is already firing, and the engine looks again in a
     /// minute. Once nothing inhibits it and it is still open, the step is taken then.
-    static func holdNextTier(by holding: [Incident], now: Timestamp, policy: EscalationPolicy, into d: inout Decision) {
+    ///   - waiting: what waits, as the timeline says it (`tier 2 (rnd) is`); the next tier's
+    ///     step by default.
+    static func holdNextTier(by holding: [Incident], now: Timestamp, policy: EscalationPolicy, into d: inout Decision,
+                             waiting: String? = nil) {
         let ids = holding.map(\.id).sorted()
         if d.incident.escalation.inhibitedBy.sorted() != ids {
-            let next = d.incident.tier < policy.tiers.count
-                ? "tier \(d.incident.tier + 1) (\(tierName(d.incident.tier + 1, policy))) is" : "the policy's next step is"
+            let next = waiting ?? (d.incident.tier < policy.tiers.count
+                ? "tier \(d.incident.tier + 1) (\(tierName(d.incident.tier + 1, policy))) is" : "the policy's next step is")
             let (which, are) = (named(ids, in: holding), ids.count == 1 ? "is" : "are")
             d.timeline.append(entry(d, now, .escalated, "\(next) not paged while \(which), which inhibits this one, \(are) open"))
         }
@@ -340,7 +353,8 @@ public enum EscalationPlanner {
         }
         switch incident.status {
         case .acknowledged:
-            if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt { candidates.append(at + timeout) }
+            // Held by an inhibiting incident: its next look.
+            if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt { candidates.append(max(at + timeout, e.heldUntil ?? at)) }
         case .triggered:
             if !e.hasPaged {
                 candidates.append(e.heldUntil ?? incident.createdAt)

@@ -102,6 +102,13 @@ public struct EscalationContext: Sendable {
         self.rules = rules
     }
 
+    /// Whether the incident's next step (a tier, an ack timeout) waits while an incident
+    /// that inhibits it is open: one that paged and is open. One not paged yet has its own
+    /// hold (`escalation.inhibitedBy`).
+    static func holdsSteps(of incident: Incident) -> Bool {
+        incident.escalation.hasPaged && incident.status.isOpen
+    }
+
     /// Of `sources` (the incidents of the rules `incident`'s labels are a target of), the
     /// open ones that inhibit it now. (Its own rule is never among them.)
     func inhibiting(_ incident: Incident, sources: (String) throws -> [Incident]) rethrows -> [Incident] {

@@ -50,6 +50,10 @@ struct PostgresStoreTests {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }
 
+    @Test func anAckTimeoutWaitsWhileAnInhibitorIsOpen() async throws {
+        try await Self.withStore { try await $0.anAckTimeoutWaitsWhileAnInhibitorIsOpen() }
+    }
+
     @Test func aClaimKeepsEachConnectorWithinItsRoom() async throws {
         try await Self.withStore { try await $0.aClaimKeepsEachConnectorWithinItsRoom() }
     }

@@ -70,6 +70,10 @@ import Testing
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }
 
+    @Test func anAckTimeoutWaitsWhileAnInhibitorIsOpen() async throws {
+        try await Self.withStore { try await $0.anAckTimeoutWaitsWhileAnInhibitorIsOpen() }
+    }
+
     @Test func aClaimKeepsEachConnectorWithinItsRoom() async throws {
         try await Self.withStore { try await $0.aClaimKeepsEachConnectorWithinItsRoom() }
     }

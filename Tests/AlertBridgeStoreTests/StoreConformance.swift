@@ -456,6 +456,43 @@ struct StoreConformance {
         #expect(try await store.incident(id: other)?.incident.tier == 2)
     }
 
+    /// Acknowledged, then its PoP went down: the ack timeout does not page the latency's
+    /// tier 1 again while the PoP-down incident is open. It stays acknowledged and waits;
+    /// once that one is resolved and the latency is still unresolved, tier 1 is paged.
+    func anAckTimeoutWaitsWhileAnInhibitorIsOpen() async throws {
+        let rules = RuleSet(rules: [
+            Rule(name: "pop-down", matchers: [try Matcher(parsing: "alertname = PopDown")], policy: "pop-outage",
+                 inhibit: Rule.Inhibit(targets: [try Matcher(parsing: "alertname =~ Edge.*")], equal: ["pop"])),
+            Rule(name: "latency", matchers: [try Matcher(parsing: "alertname = EdgeLatencyHigh")], policy: "cdn-performance"),
+        ])
+        let context = EscalationContext(rules: rules)
+        let target = try #require(try await store.ingest([Self.routed("edge-01")], now: t0)[0].incidentID)
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: target, now: t0 + .seconds(60))
+        var down = Self.routed("pop", key: "PopDown/ICN1")
+        down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
+        down.rule = "pop-down"
+        _ = try await store.ingest([down], now: t0 + .seconds(120))
+
+        // ack_timeout (30m) ran out at 31m: held, looked at again a minute later.
+        _ = try await store.advanceEscalations(now: t0 + .seconds(1860), limit: 10, context: context)
+        var detail = try #require(try await store.incident(id: target))
+        #expect(detail.incident.status == .acknowledged)
+        #expect(detail.incident.nextEscalationAt == t0 + .seconds(1920))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(1920), limit: 10, context: context)
+        #expect(try await store.incident(id: target)?.incident.status == .acknowledged)
+        _ = try await store.ingest([{ var r = down; r.alert.status = .resolved; return r }()], now: t0 + .seconds(1950))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(1980), limit: 10, context: context)
+        detail = try #require(try await store.incident(id: target))
+        #expect(detail.incident.status == .triggered && detail.incident.tier == 1)
+        let lines = detail.timeline.filter { $0.kind == .escalated }.map { $0.detail ?? "" }
+        #expect(lines.first == "acknowledged by alice but unresolved after 30m (ack_timeout): tier 1 (technical-support) is not paged "
+                + "while incident \(target + 1) (PopDown/ICN1), which inhibits this one, is open", "\(lines)")
+        #expect(lines.count == 2, "said once while held, then the ack timeout itself: \(lines)")
+        let pagedAgain = try await store.claimDeliveries(now: t0 + .seconds(1980), lease: .seconds(60), limit: 50, quota: .none)
+            .filter { $0.incidentID == target && $0.event == .ackTimeout }
+        #expect(pagedAgain.map(\.tier) == [1, 1])
+    }
+
     /// A rise in severity that the rule's `severity_policies` maps to another policy: the
     /// incident is stored under that policy and escalates by it.
     func aRiseInSeverityRunsTheSeverityPolicy() async throws {

@@ -119,7 +119,7 @@ extension PostgresStore {
                                             logger: logger).map { ($0.id, $0) },
                 uniquingKeysWith: { a, _ in a })
             // Incidents already paging: the open incidents of the rules that may inhibit them now.
-            let paging = due.map(\.0).filter { $0.escalation.hasPaged && $0.status == .triggered }
+            let paging = due.map(\.0).filter(EscalationContext.holdsSteps)
             let sourceRules = Set(paging.flatMap { context.rules.inhibitCandidates(of: $0.labels, rule: $0.rule).map(\.sourceRule) })
             let sources = Dictionary(grouping: try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger), by: \.rule)
             for (incident, text) in due {
@@ -131,7 +131,7 @@ extension PostgresStore {
                 }
                 let named = incident.escalation.inhibitedBy.compactMap { inhibitors[$0] }
                 // Paging already: whatever inhibits it now (and, to name them, those that did).
-                let current = incident.escalation.hasPaged && incident.status == .triggered
+                let current = EscalationContext.holdsSteps(of: incident)
                     ? context.inhibiting(incident) { sources[$0] ?? [] } + named.filter { !$0.status.isOpen }
                     : named
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,

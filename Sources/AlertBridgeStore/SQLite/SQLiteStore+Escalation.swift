@@ -56,7 +56,7 @@ extension SQLiteStore {
                 let firing = silences.isEmpty || incident.escalation.hasPaged ? [] : try db.firingLabels(of: incident.id)
                 let named = try incident.escalation.inhibitedBy.compactMap(db.incident)
                 // Paging already: whatever inhibits it now (and, to name them, those that did).
-                let inhibitors = incident.escalation.hasPaged && incident.status == .triggered
+                let inhibitors = EscalationContext.holdsSteps(of: incident)
                     ? try context.inhibiting(incident, sources: openIncidents) + named.filter { !$0.status.isOpen }
                     : named
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
