@@ -204,6 +204,11 @@ struct ServerConfigParser {
             if let name, let node = fields["name"], !seen.insert(name).inserted {
                 file.report("duplicate token name \"\(name)\"", at: node)
             }
+            // A PagerDuty event's alert is TOKEN/KEY and a heartbeat's heartbeat/NAME: this
+            // token's `resolve` would reach the heartbeats' incidents.
+            if name == "heartbeat", let node = fields["name"] {
+                file.report("the token name \"heartbeat\" is reserved for heartbeats' alerts; choose another", at: node)
+            }
             var scopes: Set<Scope>?
             if let node = fields["scopes"], let list = file.list(node) {
                 let read = list.compactMap { file.choice($0, "scope") as Scope? }

@@ -10,15 +10,21 @@ public struct Alert: Sendable, Equatable {
     public var dedupKey: String?
     /// Identity of this alert inside its incident; Alertmanager sends its own.
     public var fingerprint: String
+    /// Whether the fingerprint is a hash of the labels (ours, or Alertmanager's), so a
+    /// copy with the same fingerprint has the same labels. A PagerDuty key or a heartbeat
+    /// name is not: its labels may change from one event to the next.
+    public var fingerprintCoversLabels: Bool
     public var startsAt: Timestamp?
     public var endsAt: Timestamp?
     public var value: Double?
     public var threshold: Double?
     /// Whether a firing copy that started before this alert's recorded end is a late copy
     /// of the ended episode, and dropped: Alertmanager retries and HA pairs deliver out of
-    /// order. A PagerDuty trigger is not: after a resolve it is the problem back, whatever
-    /// its `timestamp` says, as in PagerDuty.
-    public var dropsLateCopies = true
+    /// order; a heartbeat's miss decided before the ping that recovered it is too. Other
+    /// senders' alerts are not: a script that sends the same `starts_at`
+    /// again, or a PagerDuty trigger after a resolve (whatever its `timestamp` says, as in
+    /// PagerDuty), is the problem back.
+    public var dropsLateCopies = false
 
     public init(
         source: String, status: AlertStatus, severity: Severity, summary: String,
@@ -34,6 +40,7 @@ public struct Alert: Sendable, Equatable {
         self.annotations = annotations
         self.dedupKey = dedupKey
         self.fingerprint = fingerprint ?? Fingerprint.of(labels)
+        self.fingerprintCoversLabels = fingerprint == nil
         self.startsAt = startsAt
         self.endsAt = endsAt
         self.value = value

@@ -37,11 +37,12 @@ public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
         self.description = text
     }
 
-    /// The labels the template names that `labels` lacks: each renders empty, so every
-    /// alert without it shares one incident.
+    /// The labels the template names that `labels` lacks or has empty (as Prometheus, which
+    /// treats an empty label as absent): each renders empty, so every alert without it
+    /// shares one incident.
     public func missingLabels(_ labels: Labels) -> [String] {
         var missing: [String] = []
-        for case .label(let name) in parts where labels[name] == nil && !missing.contains(name) { missing.append(name) }
+        for case .label(let name) in parts where labels[name]?.isEmpty ?? true && !missing.contains(name) { missing.append(name) }
         return missing
     }
 

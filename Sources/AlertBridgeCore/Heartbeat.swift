@@ -36,10 +36,13 @@ public struct Heartbeat: Sendable, Equatable {
     }
 
     /// The alert of a missed heartbeat: firing since it expired at `expiredAt`.
+    /// A miss decided before the ping that recovered it, committed after, is stale.
     public func missed(expiredAt: Timestamp) -> Alert {
-        Alert(source: "alertbridge", status: .firing, severity: severity,
-              summary: "heartbeat \(name) missed: no ping within its \(DurationText.format(timeout)) timeout",
-              labels: alertLabels, fingerprint: fingerprint, startsAt: expiredAt)
+        var alert = Alert(source: "alertbridge", status: .firing, severity: severity,
+                          summary: "heartbeat \(name) missed: no ping within its \(DurationText.format(timeout)) timeout",
+                          labels: alertLabels, fingerprint: fingerprint, startsAt: expiredAt)
+        alert.dropsLateCopies = true
+        return alert
     }
 
     /// The recovery of that alert: the heartbeat pinged again at `now`.

@@ -21,6 +21,17 @@ public struct IngestLimits: Sendable, Equatable {
         Self.cut(text, toBytes: maxSummaryLength)
     }
 
+    /// An alert from a sender that does not retry a 400 (Alertmanager): a refusal would lose
+    /// its whole group, so values over their limits are cut (ending in "…") rather than
+    /// refused. Alertmanager sends its own fingerprint, so a cut label value does not
+    /// change which alert it is.
+    public func fitted(_ alert: Alert) -> Alert {
+        var alert = alert
+        alert.labels = alert.labels.mapValues { Self.cut($0, toBytes: maxLabelValueLength) }
+        alert.annotations = alert.annotations.mapValues { Self.cut($0, toBytes: maxAnnotationValueLength) }
+        return alert
+    }
+
     /// `text` if it fits in `limit` UTF-8 bytes, else its start, cut at a character
     /// boundary, ending in "…", within the limit.
     public static func cut(_ text: String, toBytes limit: Int) -> String {

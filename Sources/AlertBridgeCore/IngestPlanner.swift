@@ -377,7 +377,10 @@ public enum IngestPlanner {
         }
 
         mutating func apply(_ routed: RoutedAlert, now: Timestamp) -> IngestOutcome {
-            let alert = routed.alert
+            var alert = routed.alert
+            // A recovery that ended in the future (a sender's clock ahead) ended now: else
+            // every later copy of the alert would start before its end and be dropped as late.
+            if alert.status == .resolved, let end = alert.endsAt, end > now { alert.endsAt = now }
             let existing = byKey[routed.dedupKey].flatMap { incidents[$0] }
             switch alert.status {
             case .firing:

@@ -124,9 +124,11 @@ import Testing
               - {name: a, scopes: [ingest, admin], secret: x}
               - {name: a, scopes: [], secret: ""}
               - {name: b, scopes: [operate]}
+              - {name: heartbeat, scopes: [ingest], secret: y}
             """])
         let problems = fixture.problems()
-        #expect(problems.count == 5, "\(problems)")
+        #expect(problems.count == 6, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:5:12", containing: "the token name \"heartbeat\" is reserved")
         expectProblem(problems, at: "alertbridge.yaml:2:32", containing: "unknown scope \"admin\" (expected one of: ingest, operate)")
         expectProblem(problems, at: "alertbridge.yaml:3:12", containing: "duplicate token name \"a\"")
         expectProblem(problems, at: "alertbridge.yaml:3:23", containing: "at least one scope")

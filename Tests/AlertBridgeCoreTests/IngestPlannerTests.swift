@@ -66,6 +66,8 @@ import Testing
         let fine = try RuleSet(rules: [Rule(name: "pop-down", dedupKey: DedupKeyTemplate(parsing: "PopDown/{{pop}}"), policy: "p")])
         #expect(fine.route(Alert(source: "am", status: .firing, severity: .critical, summary: "s", labels: ["pop": "ICN1"]))[0]
             .missingKeyLabels.isEmpty)
+        #expect(fine.route(Alert(source: "am", status: .firing, severity: .critical, summary: "s", labels: ["pop": ""]))[0]
+            .missingKeyLabels == ["pop"], "an empty label is an absent one")
     }
 
     @Test func mergeRaisesSeverityButNeverLowersIt() {
@@ -346,10 +348,45 @@ import Testing
 @Suite struct StaleCopyPlannerTests {
     let t0 = Timestamp(seconds: 1_795_457_100)
 
-    func routed(_ instance: String, _ status: AlertStatus, startsAt: Timestamp, endsAt: Timestamp? = nil) -> RoutedAlert {
-        let alert = Alert(source: "alertmanager", status: status, severity: .critical, summary: "latency",
+    /// As the Alertmanager reader makes it (`dropsLateCopies`); other senders' alerts are
+    /// never dropped as late.
+    func routed(_ instance: String, _ status: AlertStatus, startsAt: Timestamp, endsAt: Timestamp? = nil,
+                dropsLateCopies: Bool = true) -> RoutedAlert {
+        var alert = Alert(source: "alertmanager", status: status, severity: .critical, summary: "latency",
                           labels: ["alertname": "EdgeLatencyHigh", "instance": instance], startsAt: startsAt, endsAt: endsAt)
+        alert.dropsLateCopies = dropsLateCopies
         return RoutedAlert(alert: alert, rule: "edge", dedupKey: "K", policy: "p", reopenWithin: .seconds(600))
+    }
+
+    /// A script fires, resolves with `ends_at`, and fires again with the same `starts_at`
+    /// (it sends the one it always sends): the problem is back, and pages. It answered
+    /// "resolved" and dropped it, as if it were a late Alertmanager copy.
+    @Test func aNativeAlertFiringAgainIsNeverDroppedAsLate() {
+        let started = t0 - .seconds(300)
+        let batch = [
+            routed("e1", .firing, startsAt: started, dropsLateCopies: false),
+            routed("e1", .resolved, startsAt: started, endsAt: t0 - .seconds(1), dropsLateCopies: false),
+            routed("e1", .firing, startsAt: started, dropsLateCopies: false),
+        ]
+        let plan = IngestPlanner.plan(batch, current: [:], alertStatus: [:], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.created, .resolved, .reopened])
+    }
+
+    /// A recovery stamped in the future (a sender's clock years ahead) ended now: it must
+    /// not turn every later firing copy of the alert into a "late" one.
+    @Test func aRecoveryEndingInTheFutureEndedNow() {
+        let started = t0 - .seconds(300)
+        let first = IngestPlanner.plan([routed("e1", .firing, startsAt: started),
+                                        routed("e1", .resolved, startsAt: started, endsAt: t0 + .seconds(86_400 * 365))],
+                                       current: [:], alertStatus: [:], now: t0).assigningIDs([7])
+        let stored = first.alerts.last
+        #expect(stored?.alert.endsAt == t0)
+        let resolved = try! #require(first.incidents.first)
+        let key = IngestPlanner.AlertKey(incidentID: 7, fingerprint: routed("e1", .firing, startsAt: started).alert.fingerprint)
+        let again = IngestPlanner.plan([routed("e1", .firing, startsAt: t0 + .seconds(60))], current: ["K": resolved],
+                                       alertStatus: [key: .resolved], alertEnds: [key: stored?.alert.endsAt ?? t0],
+                                       now: t0 + .seconds(61))
+        #expect(again.outcomes.map(\.kind) == [.reopened])
     }
 
     @Test func aStaleFiringCopyAfterTheResolvedOneChangesNothing() {

@@ -166,6 +166,46 @@ import Testing
         }
     }
 
+    /// Alertmanager does not retry a 400, so one odd alert must not lose its whole group:
+    /// a Prometheus 3 UTF-8 label name is taken, and over-long values are cut, not refused.
+    @Test func oneOddAlertDoesNotLoseAnAlertmanagerGroup() async throws {
+        try await TestApp.run { client, store, _ in
+            let long = String(repeating: "가", count: 3000)  // 9000 bytes
+            let body = #"""
+                {"version": "4", "status": "firing", "alerts": [
+                  {"status": "firing", "labels": {"alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge", "instance": "e1"}},
+                  {"status": "firing", "labels": {"alertname": "EdgeLatencyHigh", "pop": "NRT2", "service": "cdn-edge",
+                   "service.name": "edge", "build": "\#(long)"}, "annotations": {"description": "\#(long)"}}]}
+                """#
+            let (status, results) = try await client.postArray("/api/v1/alertmanager", body)
+            #expect(status == .accepted)
+            #expect(results.compactMap { $0["outcome"] as? String } == ["created", "created"])
+            let id = try #require(results.last?["incident_id"] as? Int)
+            let alert = try #require(try await store.incident(id: Int64(id))?.alerts.first)
+            #expect(alert.labels["service.name"] == "edge")
+            #expect(alert.labels["build"]?.utf8.count ?? 0 <= 1024 && alert.labels["build"]?.hasSuffix("…") == true)
+            #expect(alert.annotations["description"]?.utf8.count ?? 0 <= 8192 && alert.annotations["description"]?.hasSuffix("…") == true)
+            // The native endpoint still names such fields: its senders read a 400 and fix them.
+            let native = try await client.post("/api/v1/alerts", #"{"labels": {"service.name": "edge"}}"#)
+            #expect(native.0 == .badRequest && native.1["field"] as? String == "labels.service.name")
+        }
+    }
+
+    /// A script that sends the same `starts_at` on every firing alert, and `ends_at` on its
+    /// recovery: firing again is the problem back, within `reopen_within` a reopen.
+    @Test func aNativeAlertFiringAgainAfterARecoveryWithEndsAtReopens() async throws {
+        try await TestApp.run { client, _, clock in
+            let id = try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int
+            clock.advance(by: .seconds(60))
+            let recovery = nativeAlert(status: "resolved").replacingOccurrences(
+                of: #""starts_at": "2026-11-23T18:05:00Z""#, with: #""starts_at": "2026-11-23T18:05:00Z", "ends_at": "2026-11-23T18:30:00Z""#)
+            #expect(try await client.post("/api/v1/alerts", recovery).1["outcome"] as? String == "resolved")
+            clock.advance(by: .seconds(60))
+            let again = try await client.post("/api/v1/alerts", nativeAlert()).1
+            #expect(again["outcome"] as? String == "reopened" && again["incident_id"] as? Int == id, "\(again)")
+        }
+    }
+
     @Test func unknownRouteIsAJSON404() async throws {
         try await TestApp.run { client, _, _ in
             let (status, body) = try await client.get("/api/v1/nothing-here")

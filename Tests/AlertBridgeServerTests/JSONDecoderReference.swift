@@ -131,8 +131,12 @@ enum JSONDecoderReference {
                     summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? item.labels["alertname"] ?? "alert"),
                     labels: item.labels, annotations: annotations, fingerprint: item.fingerprint,
                     startsAt: startsAt, endsAt: endsAt)
-                try check(alert, at: prefix, summaryField: "annotations.summary", limits: limits)
-                out.append(alert)
+                // Alertmanager's: fitted, not refused (it does not retry a 400).
+                var fitted = limits.fitted(alert)
+                fitted.dropsLateCopies = true
+                fitted.fingerprintCoversLabels = true
+                try check(fitted, at: prefix, summaryField: "annotations.summary", limits: limits, utf8Names: true)
+                out.append(fitted)
             }
             return out
         }
@@ -144,11 +148,15 @@ enum JSONDecoderReference {
         }
     }
 
-    static func check(_ alert: Alert, at prefix: String, summaryField: String, limits: IngestLimits) throws(APIError) {
+    static func check(_ alert: Alert, at prefix: String, summaryField: String, limits: IngestLimits,
+                      utf8Names: Bool = false) throws(APIError) {
         func field(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
         guard !alert.labels.isEmpty else { throw .badRequest("needs at least one label", field: field("labels")) }
         try checkMap(alert.labels, field: field("labels"), max: limits.maxLabels, maxValue: limits.maxLabelValueLength,
-                     validateNames: true, limits: limits)
+                     validateNames: !utf8Names, limits: limits)
+        if utf8Names, let bad = alert.labels.keys.first(where: { $0.isEmpty || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {
+            throw .badRequest("is not a valid name (empty, or with control characters)", field: "\(field("labels")).\(bad)")
+        }
         try checkMap(alert.annotations, field: field("annotations"), max: limits.maxAnnotations,
                      maxValue: limits.maxAnnotationValueLength, validateNames: false, limits: limits)
         if alert.summary.utf8.count > limits.maxSummaryLength {

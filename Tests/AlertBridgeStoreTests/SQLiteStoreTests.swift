@@ -70,6 +70,10 @@ import Testing
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }
 
+    @Test func anAlertKeyedByItsSenderKeepsItsLatestLabels() async throws {
+        try await Self.withStore { try await $0.anAlertKeyedByItsSenderKeepsItsLatestLabels() }
+    }
+
     @Test func anAckTimeoutWaitsWhileAnInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.anAckTimeoutWaitsWhileAnInhibitorIsOpen() }
     }

@@ -493,6 +493,22 @@ struct StoreConformance {
         #expect(pagedAgain.map(\.tier) == [1, 1])
     }
 
+    /// A PagerDuty event's alert is its key (`TOKEN/KEY`), not a hash of its labels: a
+    /// later trigger with another `component` updates the stored labels, on every store
+    /// (SQLite kept the first ones, PostgreSQL the last).
+    func anAlertKeyedByItsSenderKeepsItsLatestLabels() async throws {
+        func event(_ component: String) -> RoutedAlert {
+            var r = Self.routed("srv01", key: "srv01-disk")
+            r.alert = Alert(source: "pagerduty", status: .firing, severity: .critical, summary: "disk 95%",
+                            labels: ["source": "srv01", "component": component], fingerprint: "team-a/srv01-disk")
+            return r
+        }
+        let id = try #require(try await store.ingest([event("disk")], now: t0)[0].incidentID)
+        _ = try await store.ingest([event("var-cache")], now: t0 + .seconds(60))
+        let alerts = try #require(try await store.incident(id: id)).alerts
+        #expect(alerts.map { $0.labels["component"] } == ["var-cache"])
+    }
+
     /// A rise in severity that the rule's `severity_policies` maps to another policy: the
     /// incident is stored under that policy and escalates by it.
     func aRiseInSeverityRunsTheSeverityPolicy() async throws {

@@ -170,8 +170,13 @@ struct WebhookAlertFields {
             summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? labels["alertname"] ?? "alert"),
             labels: labels, annotations: annotations, fingerprint: fingerprint,
             startsAt: startsAt, endsAt: endsAt)
-        try limits.check(alert, at: path, summaryField: "annotations.summary")
-        return alert
+        // Alertmanager does not retry a 400: over-long values are cut, not refused, and
+        // Prometheus 3's UTF-8 label names are taken.
+        var fitted = limits.fitted(alert)
+        fitted.dropsLateCopies = true
+        fitted.fingerprintCoversLabels = true  // Alertmanager's fingerprint is a hash of the labels
+        try limits.check(fitted, at: path, summaryField: "annotations.summary", utf8Names: true)
+        return fitted
     }
 
     private static func timestamp(_ time: WebhookTime, field: @autoclosure () -> String) throws(APIError) -> Timestamp? {

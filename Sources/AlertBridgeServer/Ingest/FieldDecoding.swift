@@ -95,7 +95,10 @@ extension JSONReader {
         case .number:
             switch try readDouble() {
             case .success(let value): return value
-            case .failure(let error): problem.note(order, error)
+            case .failure(var error):
+                // Well-formed JSON a Double cannot hold (`1e999`): the field says which.
+                error.field = field()
+                problem.note(order, error)
             }
         case .null: try readNull()
         default:

@@ -105,11 +105,9 @@ struct PagerDutyEvent: Decodable {
         if summary != p.summary!, annotations["summary"] == nil {
             annotations["summary"] = IngestLimits.cut(p.summary!, toBytes: limits.maxAnnotationValueLength)
         }
-        var alert = Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: summary,
+        return Alert(source: p.source!, status: .firing, severity: Severity(rawValue: p.severity!)!, summary: summary,
                           labels: labels, annotations: annotations, dedupKey: dedupKey,
                           fingerprint: Self.fingerprint(key: dedupKey, sender: sender), startsAt: p.timestamp.flatMap(RFC3339.parse))
-        alert.dropsLateCopies = false
-        return alert
     }
 
     /// The identity of the alert a key names: the key of one sender (its token's name, or

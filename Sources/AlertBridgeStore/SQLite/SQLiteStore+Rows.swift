@@ -140,7 +140,8 @@ extension SQLiteSession {
     }
 
     /// Upserts alert rows. A row already `stored` updates in place without rewriting its
-    /// labels: an alert's fingerprint is a hash of its labels, so they cannot have changed.
+    /// labels when its fingerprint is a hash of them (they cannot have changed); a
+    /// PagerDuty key's or a heartbeat's labels are written again.
     func write(alerts: [IngestPlanner.AlertChange], stored: [IngestPlanner.AlertKey: AlertStatus] = [:]) throws {
         guard !alerts.isEmpty else { return }
         let update = try prepare("""
@@ -161,7 +162,7 @@ extension SQLiteSession {
             """)
         for c in alerts {
             let a = c.alert
-            if stored[IngestPlanner.AlertKey(incidentID: c.incidentID, fingerprint: a.fingerprint)] != nil {
+            if a.fingerprintCoversLabels, stored[IngestPlanner.AlertKey(incidentID: c.incidentID, fingerprint: a.fingerprint)] != nil {
                 try run(update, [
                         .integer(Int(c.incidentID)), .text(a.fingerprint), .text(a.status.rawValue), .text(a.severity.rawValue),
                         .text(a.summary), .text(JSONWriter.text { $0.value(a.annotations) }), .text(a.source),
