@@ -210,12 +210,15 @@ public enum EscalationPlanner {
     /// How often an incident waiting out the grace is looked at again.
     static let graceRecheck: Duration = .seconds(30)
 
-    /// When `auto_resolve_after` closes the incident: that long after its last alert, and
-    /// not before `from`.
+    /// When `auto_resolve_after` closes the incident: that long after its last alert, and,
+    /// for one whose last alert came before this start (`from` less the grace), not before
+    /// `from`. An alert that arrived after the start shows its sender reaches alertbridge:
+    /// its quiet time is its own, and the incident resolves (and breaches, and ends its
+    /// escalation) on time.
     static func autoResolveDue(_ incident: Incident, policy: EscalationPolicy, from: Timestamp?) -> Timestamp? {
         guard let after = policy.autoResolveAfter else { return nil }
         let due = incident.lastAlertAt + after
-        guard let from, from > due else { return due }
+        guard let from, from > due, incident.lastAlertAt < from - autoResolveGrace else { return due }
         return from
     }
 

@@ -198,6 +198,22 @@ import Testing
         #expect(EscalationPlanner.nextDue(i, policy: p, autoResolvesFrom: t0 + .seconds(60)) == t0 + .seconds(120))
     }
 
+    /// Opened after the start (its sender reached this alertbridge), it owes nothing to the
+    /// grace: it auto-resolves on time, and its SLA breach and escalation end are not held
+    /// back. A first round saw every incident of the first 10 minutes after a deploy wait.
+    @Test func anIncidentOpenedAfterTheStartResolvesOnTime() {
+        let p = policy(repeat: 0, autoResolve: .seconds(60), sla: .init(acknowledgeWithin: .seconds(30)))
+        var i = EscalationPlanner.start(incident, policy: p, now: t0 + .seconds(12)).incident
+        i.lastAlertAt = t0 + .seconds(12)
+        let graceEnds = t0 + EscalationPlanner.autoResolveGrace  // started at t0
+        #expect(EscalationPlanner.nextDue(i, policy: p, autoResolvesFrom: graceEnds) == t0 + .seconds(42), "the SLA deadline")
+        let breached = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(42), autoResolvesFrom: graceEnds)
+        #expect(breached.slaBreaches == ["acknowledge"])
+        let closed = EscalationPlanner.advance(breached.incident, policy: p, now: t0 + .seconds(72), autoResolvesFrom: graceEnds)
+        #expect(closed.incident.status == .resolved)
+        #expect(closed.timeline.last?.detail == "no new alert for 1m (auto_resolve_after)")
+    }
+
     /// While it waits out the grace, nothing else of an incident that fell quiet is due:
     /// no ack timeout pages tier 1, and no SLA deadline after its quiet time is a breach.
     @Test func duringTheGraceAQuietIncidentOnlyWaits() {
