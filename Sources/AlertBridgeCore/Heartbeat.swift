@@ -112,6 +112,16 @@ extension Heartbeat {
         guard let sent = state.missSentAt, sent >= expiry else { return expiry }
         return sent + timeout
     }
+
+    /// ``nextMiss(of:)`` for a monitor watched since `startedAt`: one whose last ping came
+    /// before the start, and that was not missed, could not reach a stopped alertbridge, so
+    /// its first miss waits a timeout after the start (a deploy longer than the timeout
+    /// paged the NOC critical, and RESOLVED at the next ping).
+    public func nextMiss(of state: HeartbeatState, startedAt: Timestamp) -> Timestamp {
+        let due = nextMiss(of: state)
+        guard !state.mayBeMissed, state.lastPingAt < startedAt else { return due }
+        return max(due, startedAt + timeout)
+    }
 }
 
 extension Heartbeat {

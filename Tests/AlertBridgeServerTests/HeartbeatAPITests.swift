@@ -65,6 +65,25 @@ import Testing
         }
     }
 
+    /// alertbridge was stopped for 10 minutes, past the heartbeat's 5-minute timeout: its
+    /// monitor could not reach it, so the first miss waits a timeout after the start. A
+    /// ping meanwhile keeps it up; one that does not come is a miss then. (A deploy longer
+    /// than the timeout paged the NOC critical, and RESOLVED at the next ping.)
+    @Test func afterAStopAMonitorGetsATimeoutToPingBeforeItIsMissed() async throws {
+        try await TestApp.withApp(heartbeats: [Self.heartbeat]) { client, app, clock in
+            #expect(try await client.post("/api/v1/heartbeats/prometheus-apac", "").0 == .accepted)
+            clock.advance(by: .seconds(600))  // stopped meanwhile: the monitor below starts now
+            let monitor = app.heartbeatMonitor(logger: logger)
+            let started = try await monitor.tick()
+            #expect(started.missed == 0 && started.nextDue == TestApp.t0 + .seconds(900))
+            clock.advance(by: .seconds(299))
+            #expect(try await monitor.tick().missed == 0)
+            clock.advance(by: .seconds(1))
+            #expect(try await monitor.tick().missed == 1, "no ping a timeout after the start: missed")
+            #expect(try await incidents(client, status: "open").count == 1)
+        }
+    }
+
     /// What a NOC asks at 3 a.m.: which monitors are alive? Every configured heartbeat, by
     /// name: waiting for its first ping, up until its timeout runs out, then missed.
     @Test func theListSaysWhichMonitorsAreAlive() async throws {

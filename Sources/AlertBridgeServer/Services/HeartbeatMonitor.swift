@@ -24,6 +24,8 @@ public struct HeartbeatMonitor: Service {
     let logger: Logger
     /// The longest sleep, so a ping taken by another instance is still seen.
     let idle: Duration
+    /// When this monitor began watching: pings before it had no alertbridge to reach.
+    let startedAt: Timestamp
 
     public init(store: any IncidentStore, ingestor: Ingestor, heartbeats: [Heartbeat], clock: any WallClock, wakeup: Wakeup,
                 logger: Logger, idle: Duration = .seconds(5)) {
@@ -34,6 +36,7 @@ public struct HeartbeatMonitor: Service {
         self.wakeup = wakeup
         self.logger = logger
         self.idle = idle
+        startedAt = clock.now()
     }
 
     public func run() async throws {
@@ -70,11 +73,11 @@ public struct HeartbeatMonitor: Service {
         let watched = states.filter { heartbeats[$0.name] != nil }
         try await recover(watched.filter(\.needsRecovery))
         let waiting = watched.filter { !$0.needsRecovery }
-        let due = waiting.filter { now >= heartbeats[$0.name]!.nextMiss(of: $0) }
+        let due = waiting.filter { now >= heartbeats[$0.name]!.nextMiss(of: $0, startedAt: startedAt) }
         let missed = try await send(due, now: now)
         let nextDue = waiting.map { state in
             let heartbeat = heartbeats[state.name]!
-            return due.contains(state) ? now + heartbeat.timeout : heartbeat.nextMiss(of: state)
+            return due.contains(state) ? now + heartbeat.timeout : heartbeat.nextMiss(of: state, startedAt: startedAt)
         }.min()
         return (missed, nextDue)
     }
