@@ -346,9 +346,9 @@ public enum EscalationPlanner {
         if let start = incident.firstPagedAt {
             // Also after an acknowledgement that came after the deadline, but before the engine
             // looked (it was behind): the next look records the breach.
-            if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached,
-               e.firstAcknowledgedAt.map({ $0 >= start + within }) ?? true {
-                candidates.append(start + within)
+            if let within = policy.sla.acknowledgeWithin, !e.ackSLABreached, let from = incident.acknowledgeSLAFrom,
+               e.firstAcknowledgedAt.map({ $0 >= from + within }) ?? true {
+                candidates.append(from + within)
             }
             if let within = policy.sla.resolveWithin, !e.resolveSLABreached {
                 candidates.append(start + within)
@@ -381,8 +381,8 @@ public enum EscalationPlanner {
     private static func checkSLA(policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
         let i = d.incident
         guard let start = i.firstPagedAt else { return }
-        if let within = policy.sla.acknowledgeWithin, !i.escalation.ackSLABreached {
-            let deadline = start + within
+        if let within = policy.sla.acknowledgeWithin, !i.escalation.ackSLABreached, let from = i.acknowledgeSLAFrom {
+            let deadline = from + within
             if now >= deadline && (i.escalation.firstAcknowledgedAt ?? now) >= deadline {
                 d.incident.escalation.ackSLABreached = true
                 d.slaBreaches.append("acknowledge")
@@ -402,6 +402,12 @@ public enum EscalationPlanner {
         // Before the step counts: a row of an earlier build that paged has no firstPagedAt,
         // and its SLA clocks keep running from its creation.
         d.incident.escalation.firstPagedAt = d.incident.firstPagedAt ?? now
+        let e = d.incident.escalation
+        if e.episodeStart > 0, !e.hasPaged, e.firstAcknowledgedAt == nil, !e.ackSLABreached {
+            // A reopen nobody had to acknowledge before (it resolved in time): its own page
+            // starts the clock, not the first episode's, which would breach it at once.
+            d.incident.escalation.ackClockFrom = now
+        }
         d.incident.escalation.step += 1
         d.incident.escalation.heldUntil = nil
         d.incident.escalation.inhibitedBy = []

@@ -26,6 +26,10 @@ public struct EscalationState: Sendable, Equatable, Codable {
     public var firstPagedAt: Timestamp?
     /// The first acknowledgement, which the acknowledge SLA measures.
     public var firstAcknowledgedAt: Timestamp?
+    /// When the acknowledge SLA counts from, if not from the first page: the first page of
+    /// a reopened episode when nobody had acknowledged and no deadline had passed before
+    /// (it resolved on its own in time, so nobody could acknowledge it while resolved).
+    public var ackClockFrom: Timestamp?
     public var ackSLABreached = false
     public var resolveSLABreached = false
     /// An incident held from its start, not paged yet: when to look again. For a silence,
@@ -72,6 +76,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
         next.episodeStart = step
         next.firstPagedAt = firstPagedAt
         next.firstAcknowledgedAt = firstAcknowledgedAt
+        next.ackClockFrom = ackClockFrom
         next.ackSLABreached = ackSLABreached
         next.resolveSLABreached = resolveSLABreached
         return next
@@ -82,7 +87,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
     // or its incident would silently start escalating again from tier 1.
     private enum CodingKeys: String, CodingKey {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
-        case firstPagedAt, firstAcknowledgedAt, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers, resolution
+        case firstPagedAt, firstAcknowledgedAt, ackClockFrom, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers, resolution
         case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
@@ -96,6 +101,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
         ended = try c.decodeIfPresent(Bool.self, forKey: .ended) ?? false
         firstPagedAt = try c.decodeIfPresent(Timestamp.self, forKey: .firstPagedAt)
         firstAcknowledgedAt = try c.decodeIfPresent(Timestamp.self, forKey: .firstAcknowledgedAt)
+        ackClockFrom = try c.decodeIfPresent(Timestamp.self, forKey: .ackClockFrom)
         ackSLABreached = try c.decodeIfPresent(Bool.self, forKey: .ackSLABreached) ?? false
         resolveSLABreached = try c.decodeIfPresent(Bool.self, forKey: .resolveSLABreached) ?? false
         heldUntil = try c.decodeIfPresent(Timestamp.self, forKey: .heldUntil)

@@ -127,4 +127,10 @@ extension Incident {
     public var firstPagedAt: Timestamp? {
         escalation.firstPagedAt ?? (escalation.step > 0 ? createdAt : nil)
     }
+
+    /// When `acknowledge_within` counts from: the first page, or a reopened episode's
+    /// (``EscalationState/ackClockFrom``).
+    public var acknowledgeSLAFrom: Timestamp? {
+        escalation.ackClockFrom ?? firstPagedAt
+    }
 }

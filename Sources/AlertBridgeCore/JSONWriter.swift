@@ -109,6 +109,7 @@ public struct JSONWriter {
             w.field("ended", e.ended)
             if let at = e.firstPagedAt { w.field("firstPagedAt", rfc3339: at) }
             if let at = e.firstAcknowledgedAt { w.field("firstAcknowledgedAt", rfc3339: at) }
+            if let at = e.ackClockFrom { w.field("ackClockFrom", rfc3339: at) }
             w.field("ackSLABreached", e.ackSLABreached)
             w.field("resolveSLABreached", e.resolveSLABreached)
             if let at = e.heldUntil { w.field("silencedUntil", rfc3339: at) }

@@ -122,6 +122,37 @@ import Testing
         #expect(w.timeline.last { $0.kind == .reopened } != nil)
     }
 
+    /// A flap: paged, recovered 30 s later (before its 30 s acknowledge deadline), fired
+    /// again 5 s after, acknowledged 5 s after that. Nobody was late: the reopened
+    /// episode's page starts its acknowledge clock. (It breached the moment it reopened.)
+    /// After an acknowledgement, or a deadline that passed, the first page still counts.
+    @Test func aReopenNobodyHadToAcknowledgeStartsTheAcknowledgeClock() throws {
+        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+        ], sla: .init(acknowledgeWithin: .seconds(30)))
+        func flapping(_ status: AlertStatus = .firing) -> RoutedAlert {
+            var r = routed("edge-01", status)
+            r.escalationPolicy = policy
+            return r
+        }
+        var w = World()
+        _ = apply([flapping()], to: &w, at: t0)
+        _ = apply([flapping(.resolved)], to: &w, at: t0 + .seconds(30))
+        _ = apply([flapping()], to: &w, at: t0 + .seconds(35))
+        let reopened = try #require(w.incidents[1])
+        #expect(reopened.acknowledgeSLAFrom == t0 + .seconds(35))
+        #expect(EscalationPlanner.nextDue(reopened, policy: policy) == t0 + .seconds(65))
+        #expect(EscalationPlanner.advance(reopened, policy: policy, now: t0 + .seconds(40)).slaBreaches.isEmpty)
+
+        var acked = reopened
+        acked.escalation.firstAcknowledgedAt = t0 + .seconds(40)
+        acked.status = .resolved
+        acked.resolvedAt = t0 + .seconds(60)
+        w.incidents[1] = acked
+        _ = apply([flapping()], to: &w, at: t0 + .seconds(100))
+        #expect(w.incidents[1]?.acknowledgeSLAFrom == t0 + .seconds(35), "acknowledged before: the clock is not reset")
+    }
+
     @Test func refiringAfterTheReopenWindowOpensANewIncident() {
         var w = World()
         _ = apply([routed("edge-01")], to: &w, at: t0)
