@@ -5,6 +5,7 @@
 public struct IncidentReport: Sendable {
     /// What the summary needs of one incident.
     public struct Item: Sendable, Equatable {
+        public var id: Int64
         public var status: IncidentStatus
         public var severity: Severity
         public var policy: String
@@ -21,9 +22,10 @@ public struct IncidentReport: Sendable {
         public var slaBreaches: [String]
         public var labels: Labels
 
-        public init(status: IncidentStatus, severity: Severity, policy: String, createdAt: Timestamp,
+        public init(id: Int64 = 0, status: IncidentStatus, severity: Severity, policy: String, createdAt: Timestamp,
                     firstPagedAt: Timestamp?, acknowledgedAt: Timestamp?, resolvedAt: Timestamp?,
                     resolution: Resolution? = nil, slaBreaches: [String], labels: Labels = [:]) {
+            self.id = id
             self.status = status
             self.severity = severity
             self.policy = policy
@@ -79,8 +81,11 @@ public struct IncidentReport: Sendable {
     public var timeToResolve: Spread?
     /// Paged incidents that auto-resolved, and so are not in ``timeToResolve``.
     public var autoResolvedUntimed = 0
-    public var acknowledgeSLABreaches = 0
-    public var resolveSLABreaches = 0
+    /// The incidents that breached each SLA, by id: the review asks which.
+    public var acknowledgeSLABreached: [Int64] = []
+    public var resolveSLABreached: [Int64] = []
+    public var acknowledgeSLABreaches: Int { acknowledgeSLABreached.count }
+    public var resolveSLABreaches: Int { resolveSLABreached.count }
 
     public init(_ items: [Item], byLabels: [String] = []) {
         total = items.count
@@ -111,8 +116,8 @@ public struct IncidentReport: Sendable {
         timeToAcknowledge = Spread(items.compactMap { since($0, $0.acknowledgedAt) })
         timeToResolve = Spread(items.filter { $0.resolution != .autoResolve }.compactMap { since($0, $0.resolvedAt) })
         autoResolvedUntimed = items.filter { $0.resolution == .autoResolve && $0.firstPagedAt != nil }.count
-        acknowledgeSLABreaches = items.filter { $0.slaBreaches.contains("acknowledge") }.count
-        resolveSLABreaches = items.filter { $0.slaBreaches.contains("resolve") }.count
+        acknowledgeSLABreached = items.filter { $0.slaBreaches.contains("acknowledge") }.map(\.id).sorted()
+        resolveSLABreached = items.filter { $0.slaBreaches.contains("resolve") }.map(\.id).sorted()
     }
 
     /// Largest count first; equal counts by name.

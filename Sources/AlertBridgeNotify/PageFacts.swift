@@ -16,9 +16,7 @@ extension PageText {
         let i = page.incident.incident
         let d = page.delivery
         var facts: [Fact] = []
-        if let pop = i.labels["pop"] { facts.append(Fact(name: "PoP", value: pop)) }
-        if let region = i.labels["region"] { facts.append(Fact(name: "Region", value: region)) }
-        if let service = i.labels["service"] { facts.append(Fact(name: "Service", value: service)) }
+        for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: value)) }
         if let measured = measured(page) { facts.append(Fact(name: "Value", value: measured)) }
         facts.append(Fact(name: "Severity", value: i.severity.rawValue))
         facts.append(Fact(name: "Tier", value: "\(d.tier) (\(d.tierName))"))
@@ -27,6 +25,17 @@ extension PageText {
         facts.append(Fact(name: "Alerts", value: alertTally(page)))
         if let source = sourceView(page) { facts.append(Fact(name: "Source", value: source)) }
         return facts
+    }
+
+    /// Where the problem is: the CDN's `pop`, `region` and `service` labels; for an alert
+    /// without them, a PagerDuty event's `source` (the affected host, said as `host`: its
+    /// `client` is the page's Source), `component`, `group` and `class`.
+    static func place(_ i: Incident) -> [(String, String)] {
+        let cdn = ["pop", "region", "service"].compactMap { key in i.labels[key].map { (key, $0) } }
+        guard cdn.isEmpty else { return cdn }
+        return ["source", "component", "group", "class"].compactMap { key in
+            i.labels[key].map { (key == "source" ? "host" : key, $0) }
+        }
     }
 
     /// The sender's own view of the problem (a PagerDuty event's `client` and

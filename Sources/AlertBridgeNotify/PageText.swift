@@ -48,7 +48,7 @@ public enum PageText {
         }
         lines.append("")
         lines.append("What:     \(i.title)")
-        let place = ["pop", "region", "service"].compactMap { key in i.labels[key].map { "\(key) \($0)" } }
+        let place = Self.place(i).map { "\($0.0) \($0.1)" }
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
         if let measured = measured(page) { lines.append("Measured: \(measured)") }
         lines.append("Severity: \(i.severity.rawValue)")

@@ -7,8 +7,11 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarize the incidents created in a window: counts, time to acknowledge and resolve, SLA breaches.")
 
-    @Option(help: "The window, back from now: 30m, 12h, 7d (at most 365d).")
+    @Option(help: "Where the window starts: back from now (30m, 12h, 7d; at most 365d), or a time (2026-11-23T00:00:00+09:00).")
     var since: String = "7d"
+
+    @Option(help: "Where the window ends (not included): a time, or back from now (1d). Now unless told.")
+    var until: String?
 
     @Option(name: .customLong("group-by"), help: "Also count the incidents by this label's value, such as pop or region (repeatable).")
     var groupBy: [String] = []
@@ -19,10 +22,29 @@ struct Report: AsyncParsableCommand {
     /// How many values of a label the table shows; `--json` has them all.
     static let valuesShown = 10
 
-    func validate() throws {
-        guard let window = DurationText.parse(since), window > .zero, window <= DurationText.longest else {
-            throw ValidationError("--since must be a duration above zero and at most 365d, such as 12h or 7d")
+    /// A time, or a duration back from `now`.
+    static func moment(_ text: String, now: Timestamp) -> Timestamp? {
+        if let time = RFC3339.parse(text) { return time }
+        guard let back = DurationText.parse(text), back >= .zero, back <= DurationText.longest else { return nil }
+        return now - back
+    }
+
+    /// The window `[from, to)`, or why it is not one.
+    func window(now: Timestamp) throws -> (from: Timestamp, to: Timestamp) {
+        guard let from = Self.moment(since, now: now), DurationText.parse(since).map({ $0 > .zero }) ?? true else {
+            throw ValidationError("--since must be a duration above zero and at most 365d (12h, 7d) or an RFC 3339 time")
         }
+        guard let to = until.map({ Self.moment($0, now: now) }) ?? now else {
+            throw ValidationError("--until must be an RFC 3339 time or a duration back from now (1d)")
+        }
+        guard from < to, to.milliseconds - from.milliseconds <= DurationText.longest.milliseconds else {
+            throw ValidationError("the window must start before it ends (--since before --until) and span at most 365d")
+        }
+        return (from, to)
+    }
+
+    func validate() throws {
+        _ = try window(now: SystemClock().now())
         for label in groupBy where label.isEmpty || !label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
             || label.first!.isNumber {
             throw ValidationError("--group-by \"\(label)\" is not a label name (letters, digits and _, not starting with a digit)")
@@ -30,18 +52,19 @@ struct Report: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let window = DurationText.parse(since)!
-        let from = SystemClock().now() - window
+        let (from, to) = try window(now: SystemClock().now())
         let query = "status=all&limit=\(listMaximum)&since=\(RFC3339.format(from))"
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
         let incidents = try JSONDecoder().decode(IncidentList.self, from: data).incidents
         // The window is filtered here too: a server older than `since` lists everything.
         let readable = incidents.compactMap(\.reportItem)
         let unreadable = incidents.count - readable.count
-        let report = IncidentReport(readable.filter { $0.createdAt >= from }, byLabels: groupBy)
+        let report = IncidentReport(readable.filter { $0.createdAt >= from && $0.createdAt < to }, byLabels: groupBy)
         let truncated = incidents.count == listMaximum
-        if json { return printRaw(try Self.json(report, from: from, truncated: truncated, unreadable: unreadable)) }
-        print("incidents since \(RFC3339.format(from)) (\(DurationText.format(window))): \(report.total)"
+        if json { return printRaw(try Self.json(report, from: from, to: to, truncated: truncated, unreadable: unreadable)) }
+        let span = until == nil ? "since \(RFC3339.format(from)) (\(DurationText.format(.milliseconds(to.milliseconds - from.milliseconds))))"
+            : "from \(RFC3339.format(from)) to \(RFC3339.format(to))"
+        print("incidents \(span): \(report.total)"
               + " (\(report.open) open, \(report.resolved) resolved)"
               + (truncated ? "; the newest \(listMaximum) read, there may be more" : "")
               + (unreadable > 0 ? "; \(unreadable) left out (fields this version cannot read)" : ""))
@@ -57,7 +80,8 @@ struct Report: AsyncParsableCommand {
             ["resolved", Self.describe(report.timeToResolve, of: report.paged)
                 + (report.autoResolvedUntimed > 0 ? "; \(report.autoResolvedUntimed) auto-resolved, not timed" : "")],
             ["resolved by", Self.describe(resolvedBy: report)],
-            ["SLA breaches", "acknowledge \(report.acknowledgeSLABreaches), resolve \(report.resolveSLABreaches)"],
+            ["SLA breaches", "acknowledge \(report.acknowledgeSLABreaches)\(Self.named(report.acknowledgeSLABreached)), "
+                + "resolve \(report.resolveSLABreaches)\(Self.named(report.resolveSLABreached))"],
         ])
     }
 
@@ -76,14 +100,21 @@ struct Report: AsyncParsableCommand {
         return counts.joined(separator: ", ")
     }
 
-    static func json(_ report: IncidentReport, from: Timestamp, truncated: Bool, unreadable: Int) throws -> Data {
+    /// ` (#4, #5, #9)`: which incidents, the first ten.
+    static func named(_ ids: [Int64]) -> String {
+        guard !ids.isEmpty else { return "" }
+        let more = ids.count > valuesShown ? ", +\(ids.count - valuesShown) more" : ""
+        return " (" + ids.prefix(valuesShown).map { "#\($0)" }.joined(separator: ", ") + more + ")"
+    }
+
+    static func json(_ report: IncidentReport, from: Timestamp, to: Timestamp, truncated: Bool, unreadable: Int) throws -> Data {
         func spread(_ s: IncidentReport.Spread?) -> [String: Any] {
             guard let s else { return ["count": 0] }
             return ["count": s.count, "p50_seconds": Double(s.median.milliseconds) / 1000,
                     "p90_seconds": Double(s.p90.milliseconds) / 1000, "max_seconds": Double(s.max.milliseconds) / 1000]
         }
         let object: [String: Any] = [
-            "since": RFC3339.format(from), "truncated": truncated, "unreadable": unreadable,
+            "since": RFC3339.format(from), "until": RFC3339.format(to), "truncated": truncated, "unreadable": unreadable,
             "incidents": report.total, "open": report.open, "resolved": report.resolved, "paged": report.paged,
             "by_severity": Dictionary(uniqueKeysWithValues: report.bySeverity.map { ($0.0.rawValue, $0.1) }),
             "by_policy": Dictionary(uniqueKeysWithValues: report.byPolicy.map { ($0.0, $0.1) }),
@@ -95,6 +126,7 @@ struct Report: AsyncParsableCommand {
             "resolved_by": Dictionary(uniqueKeysWithValues: report.resolvedBy.map { ($0.0.rawValue, $0.1) })
                 .merging(["not_recorded": report.unrecordedResolutions]) { $1 },
             "sla_breaches": ["acknowledge": report.acknowledgeSLABreaches, "resolve": report.resolveSLABreaches],
+            "sla_breached_incidents": ["acknowledge": report.acknowledgeSLABreached, "resolve": report.resolveSLABreached],
         ]
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
@@ -116,7 +148,7 @@ extension IncidentView {
     var reportItem: IncidentReport.Item? {
         guard let status = IncidentStatus(rawValue: status), let severity = Severity(rawValue: severity),
               let created = RFC3339.parse(created_at) else { return nil }
-        return IncidentReport.Item(status: status, severity: severity, policy: policy, createdAt: created,
+        return IncidentReport.Item(id: id, status: status, severity: severity, policy: policy, createdAt: created,
                                    firstPagedAt: first_paged_at.flatMap(RFC3339.parse),
                                    acknowledgedAt: (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse),
                                    resolvedAt: resolved_at.flatMap(RFC3339.parse),

@@ -40,6 +40,18 @@ import Testing
         #expect(report.resolveSLABreaches == 1)
     }
 
+    /// The review asks which incidents breached, not only how many.
+    @Test func breachesNameTheirIncidents() {
+        func breached(_ id: Int64, _ slas: [String]) -> IncidentReport.Item {
+            var i = item(.warning, breaches: slas)
+            i.id = id
+            return i
+        }
+        let report = IncidentReport([breached(9, ["acknowledge"]), breached(4, ["acknowledge", "resolve"]), breached(5, [])])
+        #expect(report.acknowledgeSLABreached == [4, 9])
+        #expect(report.resolveSLABreached == [4])
+    }
+
     /// Instances of a fleet may disagree on the time: an acknowledgement stamped before the
     /// creation counts as immediate, not as a negative time.
     @Test func timesAreNeverNegative() throws {

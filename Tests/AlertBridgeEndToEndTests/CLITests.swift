@@ -163,6 +163,13 @@ struct CLITests {
             // Whole seconds for people: acknowledged within the second, not "38ms".
             #expect(report.stdout.split(separator: "\n").filter { $0.hasPrefix("acknowledged ") || $0.hasPrefix("resolved  ") }
                 .allSatisfy { !$0.contains("ms") && $0.contains("p50 ") }, "\(report)")
+            // A fixed window: the last hour as two times, and one that ended before the incident.
+            let now = Date()
+            let hourAgo = ISO8601DateFormatter().string(from: now.addingTimeInterval(-3600))
+            let fixed = try await Self.cli("report", "--since", hourAgo, "--until", ISO8601DateFormatter().string(from: now.addingTimeInterval(60)), url: url)
+            #expect(fixed.stdout.hasPrefix("incidents from ") && fixed.stdout.contains(": 1 (0 open, 1 resolved)"), "\(fixed)")
+            let before = try await Self.cli("report", "--since", "2h", "--until", "1h", url: url)
+            #expect(before.stdout.contains(": 0 (0 open, 0 resolved)"), "\(before)")
             let byPoP = try await Self.cli("report", "--group-by", "pop", "--group-by", "region", url: url)
             #expect(byPoP.stdout.contains("\nby pop        ICN1 1\nby region     apac 1\n"), "\(byPoP)")
             let reportJSON = try await Self.cli("report", "--json", "--group-by", "pop", url: url)
@@ -189,7 +196,9 @@ struct CLITests {
             for arguments in [["incidents", "--limit", "0"], ["incidents", "--limit", "5000"], ["show", "0"],
                               ["note", "\(id)", ""], ["ack", "\(id)", "--by", ""], ["escalate", "-3"],
                               ["report", "--since", "0s"], ["report", "--since", "400d"], ["report", "--since", "soon"],
-                              ["report", "--group-by", "9pop"], ["report", "--group-by", ""]] {
+                              ["report", "--group-by", "9pop"], ["report", "--group-by", ""],
+                              ["report", "--since", "1h", "--until", "2h"], ["report", "--until", "tomorrow"],
+                              ["report", "--since", "2025-01-01T00:00:00Z"]] {
                 let usage = try await run(try Paths.alertbridgeBinary(), arguments,
                                           environment: ProcessInfo.processInfo.environment.merging(["ALERTBRIDGE_URL": url]) { $1 })
                 #expect(usage.status == 2, "\(arguments): \(usage)")

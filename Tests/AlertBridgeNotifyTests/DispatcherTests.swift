@@ -466,6 +466,15 @@ final class ScriptedConnector: Connector {
             "Incident #42 needs tier 2 (rnd): its severity rose, and its new severity's policy pages from its first tier."))
     }
 
+    /// A PagerDuty event has no `pop`: its `source` (the affected host, said as host), `component`, `group`
+    /// and `class` say where, in the body and in the chat facts. Pages left them out.
+    @Test func aPagerDutyEventsPageSaysWhichHost() {
+        var event = page(.triggered)
+        event.incident.incident.labels = ["source": "srv01.icn1", "component": "disk", "group": "ICN1", "class": "capacity"]
+        #expect(PageText.body(event).contains("Where:    host srv01.icn1, component disk, group ICN1, class capacity\n"))
+        #expect(PageText.facts(event).prefix(2).map { "\($0.name): \($0.value)" } == ["Host: srv01.icn1", "Component: disk"])
+    }
+
     @Test func bodySaysWhatWhereHowBadSinceWhenAndHowToAck() {
         let body = PageText.body(page(.escalated))
         #expect(body.contains("needs tier 2 (rnd): the previous tier did not acknowledge in time"))
