@@ -297,15 +297,15 @@ public enum EscalationPlanner {
         return d
     }
 
-    /// Acknowledge and resolve notices: every tier paged in this episode hears that someone
-    /// acted, also the higher ones a repeat or an ack timeout went back down from, and those
-    /// of a policy the incident ran before its severity rose (less the connectors and email
-    /// addresses that the notices before them reach already).
+    /// Notices (acknowledged, resolved, escalation ended): every tier paged in this episode
+    /// hears them, also the higher ones a repeat or an ack timeout went back down from, and
+    /// those of a policy the incident ran before its severity rose. Each audience hears a
+    /// notice once, from the first tier that reaches it: a webhook or chat channel in two
+    /// tiers got it twice (a ticketing receiver made two comments).
     public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason) -> [Page] {
-        let current = pagedTiers(of: incident, policy: policy)
         // A chat connector is one audience; an email connector, one per address.
-        var told = Set(current.flatMap(\.notify).flatMap(audiences))
-        let earlier = incident.escalation.earlierTiers.compactMap { tier -> EscalationState.PagedTier? in
+        var told = Set<EscalationPolicy.Target>()
+        let tiers = (pagedTiers(of: incident, policy: policy) + incident.escalation.earlierTiers).compactMap { tier -> EscalationState.PagedTier? in
             var tier = tier
             tier.notify = tier.notify.compactMap { target in
                 if target.to.isEmpty { return told.insert(target).inserted ? target : nil }
@@ -316,15 +316,11 @@ public enum EscalationPlanner {
             return tier.notify.isEmpty ? nil : tier
         }
         var used: [Int: Int] = [:]
-        return (current + earlier).map { tier in
+        return tiers.map { tier in
             defer { used[tier.tier, default: 0] += tier.notify.count }
             return Page(incidentID: incident.id, step: incident.escalation.step, tier: tier.tier, tierName: tier.name,
                         targets: tier.notify, reason: event, firstTarget: used[tier.tier, default: 0])
         }
-    }
-
-    private static func audiences(_ target: EscalationPolicy.Target) -> [EscalationPolicy.Target] {
-        target.to.isEmpty ? [target] : target.to.map { .init(connector: target.connector, to: [$0]) }
     }
 
     /// The tiers of `policy` paged in this episode: 1 through the highest one reached.

@@ -94,6 +94,25 @@ import Testing
         #expect(EscalationPlanner.notices(for: j, policy: p, event: .resolved).map(\.tier) == [1, 2])
     }
 
+    /// The NOC channel and the ops webhook are in both tiers, lead@ only in tier 2: each
+    /// hears a notice once, from the first tier that reaches it (a ticketing webhook made
+    /// two comments per notice); an email target is one audience per address.
+    @Test func eachAudienceHearsANoticeOnce() throws {
+        let p = EscalationPolicy(name: "pop-outage", tiers: [
+            .init(name: "noc", notify: [.init(connector: "noc-chat"), .init(connector: "ops-hook"),
+                                        .init(connector: "mail", to: ["noc@example.com"])], escalateAfter: minutes(5)),
+            .init(name: "rnd", notify: [.init(connector: "noc-chat"), .init(connector: "ops-hook"),
+                                        .init(connector: "mail", to: ["noc@example.com", "lead@example.com"])], escalateAfter: minutes(5)),
+        ])
+        var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        i = EscalationPlanner.advance(i, policy: p, now: t0 + minutes(5)).incident
+        let notices = EscalationPlanner.notices(for: i, policy: p, event: .acknowledged)
+        #expect(notices.map { "\($0.tier): \($0.targets.map { $0.connector + $0.to.joined() }.joined(separator: " "))" } == [
+            "1: noc-chat ops-hook mailnoc@example.com",
+            "2: maillead@example.com",
+        ])
+    }
+
     /// Reopening starts a new episode but keeps counting steps: its pages must never carry
     /// the (step, event, tier) of a page the outbox already holds, or they would be dropped.
     @Test func aReopenedEpisodeNumbersItsStepsAfterTheEarlierOnes() {

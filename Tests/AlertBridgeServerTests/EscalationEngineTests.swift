@@ -36,10 +36,9 @@ import Testing
             clock.advance(by: .seconds(10 * 60))
             #expect(try await engine.tick().pages == 0)
             try await dispatcher.tick()
-            // Both tiers that were paged hear about the acknowledgement (delivered concurrently,
-            // so in either order), and nobody is paged again.
-            #expect(chat.summary.prefix(2) == ["triggered:1", "escalated:2"])
-            #expect(chat.summary.dropFirst(2).sorted() == ["acknowledged:1", "acknowledged:2"])
+            // Both tiers paged the console: it hears about the acknowledgement once, from the
+            // first tier that reaches it, and nobody is paged again.
+            #expect(chat.summary == ["triggered:1", "escalated:2", "acknowledged:1"])
         }
     }
 
@@ -108,7 +107,9 @@ import Testing
     /// reply in the incident's thread, not a new page.
     @Test func whenEscalationEndsEveryPagedTierHearsNobodyAcknowledged() async throws {
         let chat = RecordingConnector()
-        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+        var policies = TestApp.policies
+        policies["cdn-performance"]?.tiers[1].notify = [.init(connector: "rnd-chat")]
+        try await TestApp.withApp(policies: policies, connectors: ["console": chat, "rnd-chat": chat]) { client, app, clock in
             let engine = app.engine(logger: logger)
             let dispatcher = app.dispatcher(logger: logger)
             let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
@@ -161,8 +162,10 @@ import Testing
             let listed = try await client.get("/api/v1/incidents?status=resolved").1["incidents"] as? [[String: Any]] ?? []
             #expect(Set(listed.compactMap { $0["resolution"] as? String }) == ["alerts", "operator", "auto_resolve"])
             try await app.dispatcher(logger: logger).tick()
+            // The first resolve of NRT2 is not sent (it reopened since); its second reaches the
+            // console once, although both tiers paged it.
             let notices = chat.delivered.filter { $0.delivery.event == .resolved }
-            #expect(notices.count == 4)
+            #expect(notices.count == 3)
             #expect(notices.filter { PageText.body($0).contains("closed by alertbridge, not by a recovery") }
                 .map(\.incident.incident.id) == [Int64(quiet)])
         }
