@@ -115,13 +115,18 @@ extension Heartbeat {
 
     /// ``nextMiss(of:)`` for a monitor watched since `startedAt`: one whose last ping came
     /// before the start, and that was not missed, could not reach a stopped alertbridge, so
-    /// its first miss waits a timeout after the start (a deploy longer than the timeout
-    /// paged the NOC critical, and RESOLVED at the next ping).
+    /// a miss due before the start, or soon after it, waits until the monitor has had time
+    /// to ping again: its timeout after the start, at most ``restartGrace`` (a deploy longer
+    /// than the timeout paged the NOC critical, and RESOLVED at the next ping; a daily
+    /// job's 25h heartbeat is not put off by a day).
     public func nextMiss(of state: HeartbeatState, startedAt: Timestamp) -> Timestamp {
         let due = nextMiss(of: state)
         guard !state.mayBeMissed, state.lastPingAt < startedAt else { return due }
-        return max(due, startedAt + timeout)
+        return max(due, startedAt + min(timeout, Self.restartGrace))
     }
+
+    /// The longest a start puts off a heartbeat's miss.
+    public static let restartGrace: Duration = .seconds(600)
 }
 
 extension Heartbeat {

@@ -57,7 +57,7 @@ public struct IncidentReport: Sendable {
         }
     }
 
-    /// Counts by the value of each label asked for (`report --by pop`), largest first;
+    /// Counts by the value of each label asked for (`report --group-by pop`), largest first;
     /// incidents without the label count under ``IncidentReport/noValue``.
     public var byLabel: [(label: String, counts: [(String, Int)])] = []
     public static let noValue = "(none)"

@@ -111,7 +111,11 @@ public struct MailMessage: Sendable, Equatable {
 
     static func fromHeader(_ from: String, address: String) -> String {
         guard let open = from.lastIndex(of: "<") else { return address }
-        let name = from[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        let written = from[..<open].trimmingCharacters(in: .whitespaces)
+        // Written as a quoted string already: its `\"` and `\\` are the characters, escaped once below.
+        let name = written.count >= 2 && written.hasPrefix("\"") && written.hasSuffix("\"")
+            ? String(written.dropFirst().dropLast()).replacingOccurrences(of: #"\\(.)"#, with: "$1", options: .regularExpression)
+            : written.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         if name.isEmpty { return address }
         let display = needsEncoding(name) || name.contains(where: { "()<>[]:;@\\,.\"".contains($0) })
             ? (needsEncoding(name) ? encodedWords(name, firstLineRoom: 60).joined(separator: " ")

@@ -136,11 +136,14 @@ public struct IncidentQuery: Sendable, Equatable {
     public var limit: Int
     /// Only incidents created at or after this time (`alertbridge report --since`).
     public var createdSince: Timestamp?
+    /// Only incidents created before this time (`alertbridge report --until`).
+    public var createdBefore: Timestamp?
 
-    public init(status: StatusFilter = .open, limit: Int = 100, createdSince: Timestamp? = nil) {
+    public init(status: StatusFilter = .open, limit: Int = 100, createdSince: Timestamp? = nil, createdBefore: Timestamp? = nil) {
         self.status = status
         self.limit = limit
         self.createdSince = createdSince
+        self.createdBefore = createdBefore
     }
 }
 
@@ -447,6 +450,7 @@ public struct Delivery: Sendable, Equatable {
         if event == .acknowledged && incident.status == .triggered { return "the acknowledgement has ended since" }
         if event == .acknowledged && incident.status == .resolved { return "the incident is resolved since" }
         if event == .escalationEnded && incident.status != .triggered { return "the incident was \(incident.status.rawValue) since" }
+        if event == .escalationEnded && !incident.escalation.ended { return "its escalation started again since" }
         return nil
     }
 

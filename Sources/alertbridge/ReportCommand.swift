@@ -53,13 +53,14 @@ struct Report: AsyncParsableCommand {
 
     func run() async throws {
         let (from, to) = try window(now: SystemClock().now())
-        let query = "status=all&limit=\(listMaximum)&since=\(RFC3339.format(from))"
+        let query = "status=all&limit=\(listMaximum)&since=\(RFC3339.format(from))&until=\(RFC3339.format(to))"
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
         let incidents = try JSONDecoder().decode(IncidentList.self, from: data).incidents
         // The window is filtered here too: a server older than `since` lists everything.
         let readable = incidents.compactMap(\.reportItem)
         let unreadable = incidents.count - readable.count
-        let report = IncidentReport(readable.filter { $0.createdAt >= from && $0.createdAt < to }, byLabels: groupBy)
+        let labels = groupBy.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }  // each once
+        let report = IncidentReport(readable.filter { $0.createdAt >= from && $0.createdAt < to }, byLabels: labels)
         let truncated = incidents.count == listMaximum
         if json { return printRaw(try Self.json(report, from: from, to: to, truncated: truncated, unreadable: unreadable)) }
         let span = until == nil ? "since \(RFC3339.format(from)) (\(DurationText.format(.milliseconds(to.milliseconds - from.milliseconds))))"

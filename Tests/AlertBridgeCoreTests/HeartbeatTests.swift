@@ -32,6 +32,23 @@ import Testing
         #expect(missed.startsAt == t0 && back.endsAt == t0 + .seconds(60))
     }
 
+    /// After a start, a miss due before it (or soon after) waits until the monitor could
+    /// ping again: its timeout, at most 10 minutes. A daily job's 25h heartbeat due five
+    /// minutes after a deploy is missed five minutes late, not a day late; one already
+    /// missed, or pinged since the start, is not put off.
+    @Test func aStartPutsOffAMissByAtMostItsTimeoutOrTenMinutes() {
+        let state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
+        #expect(heartbeat.nextMiss(of: state, startedAt: t0 + .seconds(900)) == t0 + .seconds(1200), "5m timeout, stopped past it")
+        let daily = Heartbeat(name: "backup", timeout: .seconds(25 * 3600))
+        let deploy = t0 + .seconds(25 * 3600 - 300)
+        #expect(daily.nextMiss(of: state, startedAt: deploy) == deploy + .seconds(600))
+        #expect(daily.nextMiss(of: state, startedAt: t0 + .seconds(3600)) == t0 + .seconds(25 * 3600), "due long after the start")
+        var missed = state
+        missed.missSentAt = t0 + .seconds(300)
+        #expect(heartbeat.nextMiss(of: missed, startedAt: t0 + .seconds(900)) == heartbeat.nextMiss(of: missed))
+        #expect(heartbeat.nextMiss(of: state, startedAt: t0 - .seconds(1)) == t0 + .seconds(300), "pinged after the start")
+    }
+
     @Test func aMissIsDueAtTheExpiryThenEveryTimeoutUntilAPing() {
         var state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
         #expect(heartbeat.expiry(of: state) == t0 + .seconds(300))

@@ -170,9 +170,9 @@ struct CLITests {
             #expect(fixed.stdout.hasPrefix("incidents from ") && fixed.stdout.contains(": 1 (0 open, 1 resolved)"), "\(fixed)")
             let before = try await Self.cli("report", "--since", "2h", "--until", "1h", url: url)
             #expect(before.stdout.contains(": 0 (0 open, 0 resolved)"), "\(before)")
-            let byPoP = try await Self.cli("report", "--group-by", "pop", "--group-by", "region", url: url)
+            let byPoP = try await Self.cli("report", "--group-by", "pop", "--group-by", "region", "--group-by", "pop", url: url)
             #expect(byPoP.stdout.contains("\nby pop        ICN1 1\nby region     apac 1\n"), "\(byPoP)")
-            let reportJSON = try await Self.cli("report", "--json", "--group-by", "pop", url: url)
+            let reportJSON = try await Self.cli("report", "--json", "--group-by", "pop", "--group-by", "pop", url: url)
             #expect(reportJSON.status == 0, "\(reportJSON)")
             let summary = try JSONSerialization.jsonObject(with: Data(reportJSON.stdout.utf8)) as? [String: Any]
             #expect(summary?["incidents"] as? Int == 1, "\(reportJSON)")

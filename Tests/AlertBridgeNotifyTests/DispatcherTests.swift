@@ -204,6 +204,8 @@ final class ScriptedConnector: Connector {
         #expect(page(step: 4).overtaken(by: incident) == nil)
         #expect(page(step: 5, .ackTimeout).overtaken(by: incident) == nil)
         #expect(page(step: 4, .acknowledged).overtaken(by: incident) == "the acknowledgement has ended since")
+        #expect(page(step: 5, .escalationEnded).overtaken(by: incident) == "its escalation started again since")
+        incident.escalation.ended = true
         #expect(page(step: 5, .escalationEnded).overtaken(by: incident) == nil)
         // "Nobody acknowledged" is false once someone has: the acknowledge notice says who.
         incident.status = .acknowledged

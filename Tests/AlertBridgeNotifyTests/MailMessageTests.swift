@@ -122,6 +122,9 @@ enum MailDecoding {
                 == #""NOC \"Night\" Shift" <noc@example.com>"#)
         #expect(MailMessage.fromHeader(#"Ops\Seoul <ops@example.com>"#, address: "ops@example.com") == #""Ops\\Seoul" <ops@example.com>"#)
         #expect(MailMessage.fromHeader("Alertbridge NOC <a@example.com>", address: "a@example.com") == "Alertbridge NOC <a@example.com>")
+        // Already a quoted string: escaped once, not twice.
+        #expect(MailMessage.fromHeader(#""Ops \"Seoul\" NOC" <noc@example.com>"#, address: "noc@example.com")
+                == #""Ops \"Seoul\" NOC" <noc@example.com>"#)
     }
 
     @Test func encodedWordsNeverSplitACharacter() {

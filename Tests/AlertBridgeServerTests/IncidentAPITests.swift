@@ -141,7 +141,7 @@ import Testing
         }
     }
 
-    /// `?since=` lists the incidents created at or after a time (`alertbridge report`).
+    /// `?since=` lists the incidents created at or after a time, `?until=` before one (`alertbridge report`).
     @Test func listingSinceATime() async throws {
         try await TestApp.run { client, _, clock in
             _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1"))
@@ -152,6 +152,10 @@ import Testing
             #expect(status == .ok)
             let listed = try #require(body["incidents"] as? [[String: Any]])
             #expect(listed.map { ($0["labels"] as? [String: String])?["pop"] } == ["NRT2"])
+            // `until` (not included) ends the window: `report --until`, also past the newest 1,000.
+            let before = try #require(try await client.get("/api/v1/incidents?status=all&until=\(since)").1["incidents"] as? [[String: Any]])
+            #expect(before.map { ($0["labels"] as? [String: String])?["pop"] } == ["ICN1"])
+            #expect(try await client.get("/api/v1/incidents?until=soon").1["field"] as? String == "until")
         }
     }
 }

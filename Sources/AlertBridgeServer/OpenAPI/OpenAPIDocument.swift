@@ -459,6 +459,7 @@ paths:
         - {name: status, in: query, schema: {type: string, enum: [open, triggered, acknowledged, resolved, all], default: open}}
         - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
         - {name: since, in: query, description: only incidents created at or after this time, schema: {type: string, format: date-time}}
+        - {name: until, in: query, description: only incidents created before this time, schema: {type: string, format: date-time}}
       responses:
         "200":
           description: incidents without timeline

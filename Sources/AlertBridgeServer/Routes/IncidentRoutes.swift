@@ -26,11 +26,12 @@ struct IncidentRoutes {
             var query = IncidentQuery()
             if let status = try OperatorInput.status(params.get("status"), as: IncidentQuery.StatusFilter.self) { query.status = status }
             if let limit = try OperatorInput.limit(params.get("limit")) { query.limit = limit }
-            if let text = params.get("since") {
-                guard let since = RFC3339.parse(text) else {
-                    throw APIError.badRequest("must be an RFC 3339 time such as 2026-11-23T00:00:00Z", field: "since")
+            for (name, bound) in [("since", \IncidentQuery.createdSince), ("until", \IncidentQuery.createdBefore)] {
+                guard let text = params.get(name) else { continue }
+                guard let time = RFC3339.parse(text) else {
+                    throw APIError.badRequest("must be an RFC 3339 time such as 2026-11-23T00:00:00Z", field: name)
                 }
-                query.createdSince = since
+                query[keyPath: bound] = time
             }
             let incidents = try await store.incidents(query)
             return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0) }])

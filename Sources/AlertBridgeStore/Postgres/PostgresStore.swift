@@ -371,7 +371,7 @@ public final class PostgresStore: IncidentStore {
         return try await withConnection { db in
             try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = ANY(\(statuses)::text[])
-                AND created_at >= \(query.createdSince?.milliseconds ?? .min)
+                AND created_at >= \(query.createdSince?.milliseconds ?? .min) AND created_at < \(query.createdBefore?.milliseconds ?? .max)
                 ORDER BY id DESC LIMIT \(query.limit)
                 """, logger: logger)
         }
