@@ -42,6 +42,8 @@ public enum EscalationPlanner {
         public var timeline: [TimelineEntry] = []
         /// `acknowledge` or `resolve`, for metrics.
         public var slaBreaches: [String] = []
+        /// Tiers paged (`alertbridge_escalation_pages_total`): its notices are not pages.
+        public var tierPages: Int { pages.filter { !$0.reason.isNotice }.count }
 
         init(_ incident: Incident) { self.incident = incident }
     }
@@ -129,7 +131,7 @@ public enum EscalationPlanner {
         if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
            let ackAt = d.incident.acknowledgedAt, now >= ackAt + timeout {
             let who = d.incident.acknowledgedBy ?? "someone"
-            let holding = inhibitors.filter { $0.status.isOpen && $0.id != incident.id }
+            let holding = holding(incident, among: inhibitors)
             if !holding.isEmpty {
                 // The PoP-down incident that inhibits this one is open: paging the symptom's
                 // tier 1 again is noise. It waits, acknowledged, until that one resolves.
@@ -165,7 +167,7 @@ public enum EscalationPlanner {
             } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
                 let current = d.incident.tier
                 let waited = tierName(current, policy)
-                let holding = inhibitors.filter { $0.status.isOpen && $0.id != incident.id }
+                let holding = holding(incident, among: inhibitors)
                 if !holding.isEmpty {
                     holdNextTier(by: holding, now: now, policy: policy, into: &d)
                     d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
@@ -220,6 +222,11 @@ public enum EscalationPlanner {
         let due = incident.lastAlertAt + after
         guard let from, from > due, incident.lastAlertAt < from - autoResolveGrace else { return due }
         return from
+    }
+
+    /// Of an incident's inhibitors, those that hold its next step now: the open ones.
+    static func holding(_ incident: Incident, among inhibitors: [Incident]) -> [Incident] {
+        inhibitors.filter { $0.status.isOpen && $0.id != incident.id }
     }
 
     /// `incident 16 (PopDown/ICN1)`, `incident 16 (…) and incident 17 (…)`, by id.

@@ -393,9 +393,7 @@ struct StoreConformance {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
                 .map { "\($0.incidentID):\($0.event.rawValue):\($0.tier)" }.sorted()
         }
-        var down = Self.routed("pop", key: "PopDown/ICN1")
-        down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
-        down.rule = "pop-down"
+        let down = Self.popDown()
         var edge = Self.routed("edge-01")
         edge.inhibitors = [InhibitCandidate(sourceRule: "pop-down", equal: ["pop"])]
         let source = try #require(try await store.ingest([down], now: t0)[0].incidentID)
@@ -416,21 +414,31 @@ struct StoreConformance {
         #expect(timeline.contains("incident \(source) (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open: paging"))
     }
 
+    /// PoP down inhibits the edge alerts of its PoP, as the shipped rules say.
+    static func popDownInhibitsEdge() throws -> RuleSet {
+        RuleSet(rules: [
+            Rule(name: "pop-down", matchers: [try Matcher(parsing: "alertname = PopDown")], policy: "pop-outage",
+                 inhibit: Rule.Inhibit(targets: [try Matcher(parsing: "alertname =~ Edge.*")], equal: ["pop"])),
+            Rule(name: "latency", matchers: [try Matcher(parsing: "alertname = EdgeLatencyHigh")], policy: "cdn-performance"),
+        ])
+    }
+
+    /// ICN1's PoP-down alert, routed by ``popDownInhibitsEdge()``'s first rule.
+    static func popDown() -> RoutedAlert {
+        var down = routed("pop", key: "PopDown/ICN1")
+        down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
+        down.rule = "pop-down"
+        return down
+    }
+
     /// The symptom paged before its cause: ICN1's latency paged tier 1, then ICN1 went down.
     /// R&D is not paged for the latency while the PoP-down incident is open (Alertmanager
     /// mutes a firing target too); once it is resolved and the latency still fires, the
     /// waiting step is taken.
     func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
-        let rules = RuleSet(rules: [
-            Rule(name: "pop-down", matchers: [try Matcher(parsing: "alertname = PopDown")], policy: "pop-outage",
-                 inhibit: Rule.Inhibit(targets: [try Matcher(parsing: "alertname =~ Edge.*")], equal: ["pop"])),
-            Rule(name: "latency", matchers: [try Matcher(parsing: "alertname = EdgeLatencyHigh")], policy: "cdn-performance"),
-        ])
-        let context = EscalationContext(rules: rules)
+        let context = EscalationContext(rules: try Self.popDownInhibitsEdge())
         let target = try #require(try await store.ingest([Self.routed("edge-01")], now: t0)[0].incidentID)
-        var down = Self.routed("pop", key: "PopDown/ICN1")
-        down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
-        down.rule = "pop-down"
+        let down = Self.popDown()
         let source = try #require(try await store.ingest([down], now: t0 + .seconds(60))[0].incidentID)
 
         // Tier 1's 15 minutes ran out while ICN1 is down: nobody is paged, a minute later neither.
@@ -460,17 +468,10 @@ struct StoreConformance {
     /// tier 1 again while the PoP-down incident is open. It stays acknowledged and waits;
     /// once that one is resolved and the latency is still unresolved, tier 1 is paged.
     func anAckTimeoutWaitsWhileAnInhibitorIsOpen() async throws {
-        let rules = RuleSet(rules: [
-            Rule(name: "pop-down", matchers: [try Matcher(parsing: "alertname = PopDown")], policy: "pop-outage",
-                 inhibit: Rule.Inhibit(targets: [try Matcher(parsing: "alertname =~ Edge.*")], equal: ["pop"])),
-            Rule(name: "latency", matchers: [try Matcher(parsing: "alertname = EdgeLatencyHigh")], policy: "cdn-performance"),
-        ])
-        let context = EscalationContext(rules: rules)
+        let context = EscalationContext(rules: try Self.popDownInhibitsEdge())
         let target = try #require(try await store.ingest([Self.routed("edge-01")], now: t0)[0].incidentID)
         _ = try await store.act(.acknowledge(by: "alice", note: nil), on: target, now: t0 + .seconds(60))
-        var down = Self.routed("pop", key: "PopDown/ICN1")
-        down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
-        down.rule = "pop-down"
+        let down = Self.popDown()
         _ = try await store.ingest([down], now: t0 + .seconds(120))
 
         // ack_timeout (30m) ran out at 31m: held, looked at again a minute later.

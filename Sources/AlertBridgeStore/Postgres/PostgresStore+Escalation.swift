@@ -146,7 +146,7 @@ extension PostgresStore {
             try await Self.markAlertsResolved(db, incidentIDs: autoResolved.map(\.id), logger: logger)
             try await Self.notify(db, autoResolved, event: .resolved, now: now, logger: logger)
             report.advanced = due.count
-            report.pages = decisions.reduce(0) { $0 + $1.pages.filter { !$0.reason.isNotice }.count }
+            report.pages = decisions.reduce(0) { $0 + $1.tierPages }
             report.slaBreaches = decisions.flatMap(\.slaBreaches)
             return report
         }

@@ -71,7 +71,7 @@ extension SQLiteStore {
             try db.markAlertsResolved(incidentIDs: autoResolved.map(\.id))
             try db.notify(autoResolved, event: .resolved, now: now)
             report.advanced = due.count
-            report.pages = decisions.reduce(0) { $0 + $1.pages.filter { !$0.reason.isNotice }.count }
+            report.pages = decisions.reduce(0) { $0 + $1.tierPages }
             report.slaBreaches = decisions.flatMap(\.slaBreaches)
             return report
         }
