@@ -18,7 +18,8 @@ public enum PageText {
         case .escalationEnded: prefix = "UNACKNOWLEDGED "
         case .escalated, .repeated, .ackTimeout, .manual: prefix = "ESCALATED "
         case .severityRaised: prefix = "RAISED "
-        case .triggered, .reopened: prefix = ""
+        case .reopened: prefix = "REOPENED "
+        case .triggered: prefix = ""
         }
         let whereText = place.isEmpty ? "" : place.joined(separator: " ") + ": "
         return "\(prefix)[\(i.severity.rawValue.uppercased())] \(whereText)\(i.title) (#\(i.id))"
@@ -43,6 +44,11 @@ public enum PageText {
         case .escalationEnded:
             lines.append("Nobody acknowledged incident #\(i.id): every tier was paged and its escalation has ended, "
                          + "so nobody will be paged for it again. It is still open: someone must take it.")
+        case .triggered where d.createdAt.milliseconds - i.createdAt.milliseconds >= 1000:
+            // Decided after the incident opened: something held it until now. The engineer
+            // wants to know it is not a fresh problem (a maintenance window just ended).
+            lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): not paged until now, since it opened at "
+                         + "\(i.createdAt) (a silence, an inhibition or a missing policy held it; its timeline says which).")
         default:
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(d.event)).")
         }

@@ -462,6 +462,8 @@ final class ScriptedConnector: Connector {
         #expect(PageText.subject(page(.triggered)) == "[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
         #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))
         #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))
+        // In a mail thread it follows RESOLVED: it must not read as the first page again.
+        #expect(PageText.subject(page(.reopened)).hasPrefix("REOPENED [CRITICAL]"))
         // Not "escalated": nobody missed a page; the incident got worse.
         #expect(PageText.subject(page(.severityRaised)).hasPrefix("RAISED [CRITICAL]"))
         #expect(PageText.body(page(.severityRaised)).hasPrefix(
@@ -475,6 +477,16 @@ final class ScriptedConnector: Connector {
         event.incident.incident.labels = ["source": "srv01.icn1", "component": "disk", "group": "ICN1", "class": "capacity"]
         #expect(PageText.body(event).contains("Where:    host srv01.icn1, component disk, group ICN1, class capacity\n"))
         #expect(PageText.facts(event).prefix(2).map { "\($0.name): \($0.value)" } == ["Host: srv01.icn1", "Component: disk"])
+    }
+
+    /// A silence held the incident for its maintenance window and it still fires at the
+    /// end: the page says it was held since the incident opened, not "new incident".
+    @Test func aPageDecidedAfterAHoldSaysSo() {
+        var held = page(.triggered)
+        held.delivery.createdAt = t0 + .seconds(1800)
+        #expect(PageText.body(held).hasPrefix("Incident #42 needs tier 2 (rnd): not paged until now, since it opened at "
+                                              + "2026-11-23T18:05:00Z (a silence, an inhibition or a missing policy held it"))
+        #expect(PageText.body(page(.triggered)).hasPrefix("Incident #42 needs tier 2 (rnd): new incident."))
     }
 
     @Test func bodySaysWhatWhereHowBadSinceWhenAndHowToAck() {
