@@ -208,6 +208,9 @@ struct ServerConfigParser {
             // token's `resolve` would reach the heartbeats' incidents.
             if name == "heartbeat", let node = fields["name"] {
                 file.report("the token name \"heartbeat\" is reserved for heartbeats' alerts; choose another", at: node)
+            } else if let name, name.contains("/"), let node = fields["name"] {
+                // TOKEN/KEY must name one sender's key: `a` + `b/x` would be `a/b` + `x`.
+                file.report("a token name may not contain \"/\" (its PagerDuty events' alerts are TOKEN/KEY)", at: node)
             }
             var scopes: Set<Scope>?
             if let node = fields["scopes"], let list = file.list(node) {

@@ -310,14 +310,18 @@ public enum EscalationPlanner {
     /// notice once, from the first tier that reaches it: a webhook or chat channel in two
     /// tiers got it twice (a ticketing receiver made two comments).
     public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason) -> [Page] {
-        // A chat connector is one audience; an email connector, one per address.
-        var told = Set<EscalationPolicy.Target>()
+        // An email target is one audience per address (any case: mail domains are not
+        // case-sensitive, and nor are mailboxes in practice); a chat or webhook target is
+        // one, whatever its `to:` says it is for (`check` makes every email `to:` an address).
+        var told = Set<String>()
         let tiers = (pagedTiers(of: incident, policy: policy) + incident.escalation.earlierTiers).compactMap { tier -> EscalationState.PagedTier? in
             var tier = tier
             tier.notify = tier.notify.compactMap { target in
-                if target.to.isEmpty { return told.insert(target).inserted ? target : nil }
+                guard !target.to.isEmpty, target.to.allSatisfy(EmailAddress.isValid) else {
+                    return told.insert(target.connector).inserted ? target : nil
+                }
                 var target = target
-                target.to = target.to.filter { told.insert(.init(connector: target.connector, to: [$0])).inserted }
+                target.to = target.to.filter { told.insert(target.connector + "\u{0}" + $0.lowercased()).inserted }
                 return target.to.isEmpty ? nil : target
             }
             return tier.notify.isEmpty ? nil : tier
@@ -389,13 +393,14 @@ public enum EscalationPlanner {
             if now >= deadline && (i.escalation.firstAcknowledgedAt ?? now) >= deadline {
                 d.incident.escalation.ackSLABreached = true
                 d.slaBreaches.append("acknowledge")
-                d.timeline.append(entry(d, now, .slaBreached, "SLA: not acknowledged within \(DurationText.format(within))"))
+                // At the deadline, when it was missed, also if alertbridge looks later.
+                d.timeline.append(entry(d, deadline, .slaBreached, "SLA: not acknowledged within \(DurationText.format(within))"))
             }
         }
         if let within = policy.sla.resolveWithin, !i.escalation.resolveSLABreached, now >= start + within {
             d.incident.escalation.resolveSLABreached = true
             d.slaBreaches.append("resolve")
-            d.timeline.append(entry(d, now, .slaBreached, "SLA: not resolved within \(DurationText.format(within))"))
+            d.timeline.append(entry(d, start + within, .slaBreached, "SLA: not resolved within \(DurationText.format(within))"))
         }
     }
 

@@ -113,16 +113,21 @@ extension Heartbeat {
         return sent + timeout
     }
 
-    /// ``nextMiss(of:)`` for a monitor watched since `startedAt`: one whose last ping came
-    /// before the start, and that was not missed, could not reach a stopped alertbridge, so
-    /// a miss due before the start, or soon after it, waits until the monitor has had time
-    /// to ping again: its timeout after the start, at most ``restartGrace`` (a deploy longer
-    /// than the timeout paged the NOC critical, and RESOLVED at the next ping; a daily
-    /// job's 25h heartbeat is not put off by a day).
+    /// When the heartbeat counts as missed, watched since `startedAt`: one whose last ping
+    /// came before the start, and that was not missed, could not reach a stopped
+    /// alertbridge, so an expiry before the start, or soon after it, waits until the
+    /// monitor has had time to ping again: its timeout after the start, at most
+    /// ``restartGrace`` (a deploy longer than the timeout paged the NOC critical, and
+    /// RESOLVED at the next ping; a daily job's 25h heartbeat is not put off by a day).
+    public func expiry(of state: HeartbeatState, startedAt: Timestamp) -> Timestamp {
+        let expiry = expiry(of: state)
+        guard !state.mayBeMissed, state.lastPingAt < startedAt else { return expiry }
+        return max(expiry, startedAt + min(timeout, Self.restartGrace))
+    }
+
+    /// ``nextMiss(of:)`` for a monitor watched since `startedAt` (``expiry(of:startedAt:)``).
     public func nextMiss(of state: HeartbeatState, startedAt: Timestamp) -> Timestamp {
-        let due = nextMiss(of: state)
-        guard !state.mayBeMissed, state.lastPingAt < startedAt else { return due }
-        return max(due, startedAt + min(timeout, Self.restartGrace))
+        state.mayBeMissed ? nextMiss(of: state) : expiry(of: state, startedAt: startedAt)
     }
 
     /// The longest a start puts off a heartbeat's miss.
@@ -141,8 +146,10 @@ extension Heartbeat {
         case missed
     }
 
-    public func status(of state: HeartbeatState?, at now: Timestamp) -> Status {
+    /// - Parameter startedAt: when this alertbridge started watching: a heartbeat inside
+    ///   the grace a start gives it is up until ``expiry(of:startedAt:)``.
+    public func status(of state: HeartbeatState?, at now: Timestamp, startedAt: Timestamp) -> Status {
         guard let state else { return .waiting }
-        return now >= expiry(of: state) ? .missed : .up
+        return now >= expiry(of: state, startedAt: startedAt) ? .missed : .up
     }
 }

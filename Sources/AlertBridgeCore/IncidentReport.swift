@@ -104,7 +104,9 @@ public struct IncidentReport: Sendable {
         bySeverity = severities.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
         byPolicy = Self.largestFirst(policies)
         byLabel = byLabels.map { label in
-            (label, Self.largestFirst(Dictionary(items.map { ($0.labels[label] ?? Self.noValue, 1) }, uniquingKeysWith: +)))
+            // An empty value is an absent one, as in Prometheus.
+            (label, Self.largestFirst(Dictionary(items.map { ($0.labels[label].flatMap { $0.isEmpty ? nil : $0 } ?? Self.noValue, 1) },
+                                                 uniquingKeysWith: +)))
         }
         // From the first page, as the SLAs count: the hours a silence held an incident are
         // nobody's response time, and an incident never paged has none. Never negative:

@@ -450,10 +450,11 @@ public enum IngestPlanner {
                 if !routed.missingKeyLabels.isEmpty {
                     // A label typo in a rule or a sender that does not set it: said where the
                     // operator looks, since every such alert will merge here.
-                    let names = routed.missingKeyLabels.joined(separator: ", ")
+                    let missing = routed.missingKeyLabels
+                    let (names, it) = (missing.joined(separator: " or "), missing.count == 1 ? "it renders" : "they render")
                     timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
                                                   detail: "the alert has no \(names), which rule \(routed.rule)'s dedup_key uses: "
-                                                      + "key \"\(routed.dedupKey)\" holds every alert of that rule without it"))
+                                                      + "\(it) empty in key \"\(routed.dedupKey)\", so alerts that differ only there share this incident"))
                 }
                 note(muted, on: incident.id, by: alert.source, at: now)
                 merge(alert, into: &incident, now: now, announce: false)

@@ -33,6 +33,9 @@ public struct AlertBridgeApplication: Sendable {
     public let deliveryWakeup = Wakeup()
     /// Signalled by a heartbeat's first ping, and by a ping whose recovery failed.
     public let heartbeatWakeup = Wakeup()
+    /// When this alertbridge started: heartbeats that pinged before it get a grace
+    /// (``Heartbeat/expiry(of:startedAt:)``), for the monitor and the list alike.
+    public let startedAt: Timestamp
 
     public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],
                 connectors: [String: any Connector] = ["console": ConsoleConnector()], tokens: [TokenConfig] = [],
@@ -51,6 +54,7 @@ public struct AlertBridgeApplication: Sendable {
         self.backoff = backoff
         self.deliveryLease = deliveryLease
         self.heartbeats = heartbeats
+        startedAt = clock.now()
     }
 
     public func router() -> Router<AppRequestContext> {
@@ -63,7 +67,7 @@ public struct AlertBridgeApplication: Sendable {
         IngestRoutes(ingestor: ingestor, maxBodyBytes: maxBodyBytes).register(on: ingest.group().add(middleware: refusals))
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
-                        clock: clock, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
+                        clock: clock, startedAt: startedAt, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
         IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
@@ -84,7 +88,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func heartbeatMonitor(logger: Logger) -> HeartbeatMonitor {
         HeartbeatMonitor(store: store, ingestor: ingestor(), heartbeats: heartbeats, clock: clock, wakeup: heartbeatWakeup,
-                         logger: logger)
+                         logger: logger, startedAt: startedAt)
     }
 
     public func dispatcher(logger: Logger) -> Dispatcher {

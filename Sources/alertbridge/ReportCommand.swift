@@ -45,9 +45,9 @@ struct Report: AsyncParsableCommand {
 
     func validate() throws {
         _ = try window(now: SystemClock().now())
-        for label in groupBy where label.isEmpty || !label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
-            || label.first!.isNumber {
-            throw ValidationError("--group-by \"\(label)\" is not a label name (letters, digits and _, not starting with a digit)")
+        // Any name a stored label can have: Alertmanager's may be UTF-8 (`service.name`).
+        for label in groupBy where label.isEmpty || label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw ValidationError("--group-by needs a label name (not empty, no control characters)")
         }
     }
 

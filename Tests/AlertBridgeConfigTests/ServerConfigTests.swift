@@ -125,9 +125,11 @@ import Testing
               - {name: a, scopes: [], secret: ""}
               - {name: b, scopes: [operate]}
               - {name: heartbeat, scopes: [ingest], secret: y}
+              - {name: a/b, scopes: [ingest], secret: z}
             """])
         let problems = fixture.problems()
-        #expect(problems.count == 6, "\(problems)")
+        #expect(problems.count == 7, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:6:12", containing: "a token name may not contain \"/\"")
         expectProblem(problems, at: "alertbridge.yaml:5:12", containing: "the token name \"heartbeat\" is reserved")
         expectProblem(problems, at: "alertbridge.yaml:2:32", containing: "unknown scope \"admin\" (expected one of: ingest, operate)")
         expectProblem(problems, at: "alertbridge.yaml:3:12", containing: "duplicate token name \"a\"")

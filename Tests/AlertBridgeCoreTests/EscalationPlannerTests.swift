@@ -94,15 +94,16 @@ import Testing
         #expect(EscalationPlanner.notices(for: j, policy: p, event: .resolved).map(\.tier) == [1, 2])
     }
 
-    /// The NOC channel and the ops webhook are in both tiers, lead@ only in tier 2: each
-    /// hears a notice once, from the first tier that reaches it (a ticketing webhook made
-    /// two comments per notice); an email target is one audience per address.
+    /// The NOC channel and the ops webhook are in both tiers (tier 2's `to:` says whom it is
+    /// for, as chat and webhooks show it), lead@ only in tier 2: each hears a notice once,
+    /// from the first tier that reaches it (a ticketing webhook made two comments per
+    /// notice); an email target is one audience per address, in any case.
     @Test func eachAudienceHearsANoticeOnce() throws {
         let p = EscalationPolicy(name: "pop-outage", tiers: [
             .init(name: "noc", notify: [.init(connector: "noc-chat"), .init(connector: "ops-hook"),
                                         .init(connector: "mail", to: ["noc@example.com"])], escalateAfter: minutes(5)),
-            .init(name: "rnd", notify: [.init(connector: "noc-chat"), .init(connector: "ops-hook"),
-                                        .init(connector: "mail", to: ["noc@example.com", "lead@example.com"])], escalateAfter: minutes(5)),
+            .init(name: "rnd", notify: [.init(connector: "noc-chat", to: ["rnd"]), .init(connector: "ops-hook", to: ["ticket-rnd"]),
+                                        .init(connector: "mail", to: ["NOC@Example.com", "lead@example.com"])], escalateAfter: minutes(5)),
         ])
         var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
         i = EscalationPlanner.advance(i, policy: p, now: t0 + minutes(5)).incident
@@ -197,6 +198,8 @@ import Testing
             "SLA: not acknowledged within 30s", "SLA: not resolved within 1m30s",
             "no new alert for 3m36s (auto_resolve_after 2m; checked late: alertbridge was stopped or behind, so senders may not have reached it)",
         ])
+        // Each breach at its deadline, when it was missed, not when alertbridge looked.
+        #expect(d.timeline.map(\.at) == [t0 + .seconds(30), t0 + .seconds(90), t0 + .seconds(216)])
     }
 
     /// Fallen due while alertbridge was stopped: it waits for the grace after the start,

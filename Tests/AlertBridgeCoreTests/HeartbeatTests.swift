@@ -14,10 +14,10 @@ import Testing
     }
 
     @Test func statusIsWaitingUntilTheFirstPingThenUpUntilTheTimeoutRunsOut() {
-        #expect(heartbeat.status(of: nil, at: t0) == .waiting)
+        #expect(heartbeat.status(of: nil, at: t0, startedAt: t0) == .waiting)
         let state = HeartbeatState(name: "prometheus-apac", lastPingAt: t0)
-        #expect(heartbeat.status(of: state, at: t0 + .seconds(299)) == .up)
-        #expect(heartbeat.status(of: state, at: t0 + .seconds(300)) == .missed)
+        #expect(heartbeat.status(of: state, at: t0 + .seconds(299), startedAt: t0) == .up)
+        #expect(heartbeat.status(of: state, at: t0 + .seconds(300), startedAt: t0) == .missed)
     }
 
     @Test func aMissAndItsRecoveryAreOneAlert() {

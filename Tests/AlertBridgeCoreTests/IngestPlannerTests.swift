@@ -62,7 +62,7 @@ import Testing
         let out = apply([down("ICN1"), down("NRT2")], to: &w, at: t0)
         #expect(out.map(\.kind) == [.created, .merged])
         #expect(w.timeline.filter { $0.kind == .note }.map(\.detail) == [
-            "the alert has no pops, which rule pop-down's dedup_key uses: key \"PopDown/\" holds every alert of that rule without it"])
+            "the alert has no pops, which rule pop-down's dedup_key uses: it renders empty in key \"PopDown/\", so alerts that differ only there share this incident"])
         let fine = try RuleSet(rules: [Rule(name: "pop-down", dedupKey: DedupKeyTemplate(parsing: "PopDown/{{pop}}"), policy: "p")])
         #expect(fine.route(Alert(source: "am", status: .firing, severity: .critical, summary: "s", labels: ["pop": "ICN1"]))[0]
             .missingKeyLabels.isEmpty)

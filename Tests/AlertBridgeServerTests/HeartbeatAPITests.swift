@@ -72,8 +72,16 @@ import Testing
     @Test func afterAStopAMonitorGetsATimeoutToPingBeforeItIsMissed() async throws {
         try await TestApp.withApp(heartbeats: [Self.heartbeat]) { client, app, clock in
             #expect(try await client.post("/api/v1/heartbeats/prometheus-apac", "").0 == .accepted)
-            clock.advance(by: .seconds(600))  // stopped meanwhile: the monitor below starts now
-            let monitor = app.heartbeatMonitor(logger: logger)
+            clock.advance(by: .seconds(600))  // stopped meanwhile: this start is now
+            let restarted = AlertBridgeApplication(store: app.store, rules: app.rules, policies: app.policies, clock: clock,
+                                                   heartbeats: app.heartbeats)
+            // The list says what the monitor does: up, until a timeout after the start.
+            try await Application(router: restarted.router()).test(.router) { after in
+                let listed = try #require(try await after.get("/api/v1/heartbeats").1["heartbeats"] as? [[String: Any]])
+                #expect(listed.first?["status"] as? String == "up")
+                #expect(listed.first?["expires_at"] as? String == "2026-11-23T18:20:00Z")
+            }
+            let monitor = restarted.heartbeatMonitor(logger: logger)
             let started = try await monitor.tick()
             #expect(started.missed == 0 && started.nextDue == TestApp.t0 + .seconds(900))
             clock.advance(by: .seconds(299))

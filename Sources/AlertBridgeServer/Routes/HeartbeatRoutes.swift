@@ -9,6 +9,8 @@ struct HeartbeatRoutes {
     let store: any IncidentStore
     let heartbeats: [String: Heartbeat]
     let clock: any WallClock
+    /// When this alertbridge started: the list says what the monitor does after a start.
+    let startedAt: Timestamp
     /// The ``HeartbeatMonitor``'s: a first ping gives it something to watch, and a
     /// recovery this route could not send is its to send.
     let monitorWakeup: Wakeup
@@ -24,18 +26,19 @@ struct HeartbeatRoutes {
         var heartbeat: Heartbeat
         var state: HeartbeatState?
         var now: Timestamp
+        var startedAt: Timestamp
 
         enum Keys: String, CodingKey { case name, status, timeout, severity, labels, last_ping_at, expires_at }
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
             try c.encode(heartbeat.name, forKey: .name)
-            try c.encode(heartbeat.status(of: state, at: now).rawValue, forKey: .status)
+            try c.encode(heartbeat.status(of: state, at: now, startedAt: startedAt).rawValue, forKey: .status)
             try c.encode(DurationText.format(heartbeat.timeout), forKey: .timeout)
             try c.encode(heartbeat.severity.rawValue, forKey: .severity)
             try c.encode(heartbeat.labels, forKey: .labels)
             try c.encode(state?.lastPingAt, forKey: .last_ping_at)
-            try c.encode(state.map(heartbeat.expiry), forKey: .expires_at)
+            try c.encode(state.map { heartbeat.expiry(of: $0, startedAt: startedAt) }, forKey: .expires_at)
         }
     }
 
@@ -43,7 +46,7 @@ struct HeartbeatRoutes {
         list.get("/api/v1/heartbeats") { _, _ in
             let states = Dictionary(try await store.heartbeats().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let now = clock.now()
-            let listed = heartbeats.values.sorted { $0.name < $1.name }.map { HeartbeatJSON(heartbeat: $0, state: states[$0.name], now: now) }
+            let listed = heartbeats.values.sorted { $0.name < $1.name }.map { HeartbeatJSON(heartbeat: $0, state: states[$0.name], now: now, startedAt: startedAt) }
             return try JSONResponse.make(["heartbeats": listed], status: .ok)
         }
         ping.post("/api/v1/heartbeats/:name") { _, context in

@@ -24,11 +24,11 @@ public struct HeartbeatMonitor: Service {
     let logger: Logger
     /// The longest sleep, so a ping taken by another instance is still seen.
     let idle: Duration
-    /// When this monitor began watching: pings before it had no alertbridge to reach.
+    /// When this alertbridge started: pings before it had no alertbridge to reach.
     let startedAt: Timestamp
 
     public init(store: any IncidentStore, ingestor: Ingestor, heartbeats: [Heartbeat], clock: any WallClock, wakeup: Wakeup,
-                logger: Logger, idle: Duration = .seconds(5)) {
+                logger: Logger, idle: Duration = .seconds(5), startedAt: Timestamp) {
         self.store = store
         self.ingestor = ingestor
         self.heartbeats = heartbeats.byName
@@ -36,7 +36,7 @@ public struct HeartbeatMonitor: Service {
         self.wakeup = wakeup
         self.logger = logger
         self.idle = idle
-        startedAt = clock.now()
+        self.startedAt = startedAt
     }
 
     public func run() async throws {
