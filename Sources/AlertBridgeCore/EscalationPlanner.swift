@@ -141,6 +141,11 @@ public enum EscalationPlanner {
                 d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
                 return d
             }
+            if !e.inhibitedBy.isEmpty {
+                d.timeline.append(entry(d, now, .escalated,
+                                        "\(named(e.inhibitedBy, in: inhibitors)) no longer inhibits this one, which is still unresolved"))
+                d.incident.escalation.inhibitedBy = []
+            }
             d.incident.status = .triggered
             d.incident.acknowledgedAt = nil
             d.incident.acknowledgedBy = nil

@@ -89,9 +89,11 @@ struct Report: AsyncParsableCommand {
     /// `1 of 2 paged, after p50 4m, ...`: timed from the first page, so only paged incidents count.
     static func describe(_ spread: IncidentReport.Spread?, of paged: Int) -> String {
         guard let spread else { return "0 of \(paged) paged" }
-        // Whole seconds for people; `--json` keeps the milliseconds.
-        return "\(spread.count) of \(paged) paged, after p50 \(DurationText.formatSeconds(spread.median)), "
-            + "p90 \(DurationText.formatSeconds(spread.p90)), max \(DurationText.formatSeconds(spread.max))"
+        // Whole seconds for people (`--json` keeps the milliseconds); under half a second
+        // says so, where a 16 ms answer read as `1s`.
+        func seconds(_ d: Duration) -> String { d < .milliseconds(500) ? "<1s" : DurationText.formatSeconds(d) }
+        return "\(spread.count) of \(paged) paged, after p50 \(seconds(spread.median)), "
+            + "p90 \(seconds(spread.p90)), max \(seconds(spread.max))"
     }
 
     /// `alerts 6, operator 1, auto_resolve_after 10`: what closed the window's resolved incidents.
