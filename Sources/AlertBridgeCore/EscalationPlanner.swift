@@ -83,6 +83,18 @@ public enum EscalationPlanner {
         return d
     }
 
+    /// A paging incident whose severity rose within its policy (no `severity_policies`
+    /// switch): the tier it is at hears it (`RAISED`; the last page said warning, and
+    /// nobody has acknowledged it), and its timers run on: the next tier is not put off.
+    public static func raise(_ incident: Incident, policy: EscalationPolicy, now: Timestamp) -> Decision {
+        var d = Decision(incident)
+        let pagedAt = incident.escalation.tierPagedAt
+        page(tier: incident.tier, reason: .severityRaised, policy: policy, now: now, into: &d)
+        d.incident.escalation.tierPagedAt = pagedAt
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
+        return d
+    }
+
     /// Whatever is due at `now`: auto-resolve, SLA breaches, ack timeout, the next tier.
     /// - Parameters:
     ///   - silences: the silences active at `now`. While they hold every firing alert of an

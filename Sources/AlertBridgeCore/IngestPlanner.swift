@@ -339,6 +339,21 @@ public enum IngestPlanner {
             return false
         }
 
+        /// A rise in severity within the incident's policy: the tier it is at is paged again
+        /// (``EscalationPlanner/raise(_:policy:now:)``), unless someone acknowledged it or its
+        /// page was decided in this commit (it is worded at sending, so it says the new
+        /// severity already).
+        /// - Returns: whether it paged.
+        mutating func raise(_ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp) -> Bool {
+            guard incident.status == .triggered, incident.escalation.hasPaged, startedHere[incident.id] == nil,
+                  let policy = routed.policy(at: incident.severity).policy, policy.name == incident.policy else { return false }
+            let decision = EscalationPlanner.raise(incident, policy: policy, now: now)
+            incident = decision.incident
+            pages += decision.pages
+            timeline += decision.timeline
+            return true
+        }
+
         /// Starts paging a new or reopened incident, or holds it while a silence lasts or
         /// its inhibitor is open.
         mutating func escalate(_ incident: inout Incident, _ routed: RoutedAlert, muted: Mute?, now: Timestamp,
@@ -406,7 +421,8 @@ public enum IngestPlanner {
                     if canStart, let muted {
                         holdEscalation(&incident, routed, muted, now: now)
                     }
-                    if !startsPaging, incident.severity > severityBefore, switchPolicy(&incident, to: routed, now: now) {
+                    if !startsPaging, incident.severity > severityBefore,
+                       switchPolicy(&incident, to: routed, now: now) || muted == nil && raise(&incident, routed, now: now) {
                         startsPaging = true
                     }
                     touch(incident)

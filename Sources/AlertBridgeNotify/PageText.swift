@@ -49,6 +49,8 @@ public enum PageText {
             // wants to know it is not a fresh problem (a maintenance window just ended).
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): not paged until now, since it opened at "
                          + "\(i.createdAt) (a silence, an inhibition or a missing policy held it; its timeline says which).")
+        case .severityRaised:
+            lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): its severity rose to \(i.severity.rawValue).")
         default:
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(d.event)).")
         }
@@ -105,7 +107,7 @@ public enum PageText {
         case .triggered: "new incident"
         case .reopened: "it fired again soon after resolving"
         case .escalated: "the previous tier did not acknowledge in time"
-        case .severityRaised: "its severity rose, and its new severity's policy pages from its first tier"
+        case .severityRaised: "its severity rose"
         case .repeated: "no tier acknowledged; the policy repeats"
         case .ackTimeout: "acknowledged but not resolved in time"
         case .manual: "escalated by hand"

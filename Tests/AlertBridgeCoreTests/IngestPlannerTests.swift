@@ -153,6 +153,43 @@ import Testing
         #expect(w.incidents[1]?.acknowledgeSLAFrom == t0 + .seconds(35), "acknowledged before: the clock is not reset")
     }
 
+    /// No `severity_policies`: a warning paging tier 2 turns critical. Tier 2 hears it
+    /// (`RAISED`; its last page said warning), and its timer runs on: tier 3 is not put
+    /// off. Acknowledged, or paged in this very commit, nobody is paged again.
+    @Test func aRiseWithinThePolicyPagesTheTierItIsAt() throws {
+        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "rnd-chat")], escalateAfter: .seconds(900)),
+            .init(name: "lead", notify: [.init(connector: "lead-chat")], escalateAfter: .seconds(900)),
+        ])
+        func alert(_ severity: Severity) -> RoutedAlert {
+            var r = routed("edge-01", severity: severity)
+            r.escalationPolicy = policy
+            return r
+        }
+        var w = World()
+        _ = apply([alert(.warning)], to: &w, at: t0)
+        var paging = try #require(w.incidents[1])
+        paging = EscalationPlanner.advance(paging, policy: policy, now: t0 + .seconds(900)).incident  // tier 2
+        w.incidents[1] = paging
+        let key = IngestPlanner.AlertKey(incidentID: 1, fingerprint: alert(.critical).alert.fingerprint)
+        let plan = IngestPlanner.plan([alert(.critical)], current: [paging.dedupKey: paging], alertStatus: [key: .firing],
+                                      now: t0 + .seconds(1000))
+        #expect(plan.pages.map { "\($0.tier):\($0.reason.rawValue)" } == ["2:severity_raised"])
+        #expect(plan.outcomes.first?.startedPaging == true)
+        let raised = try #require(plan.incidents.first)
+        #expect(raised.severity == .critical && raised.tier == 2)
+        #expect(raised.escalation.tierPagedAt == t0 + .seconds(900), "tier 3 is due when it was")
+        #expect(raised.nextEscalationAt == t0 + .seconds(1800))
+
+        var acked = paging
+        acked.status = .acknowledged
+        #expect(IngestPlanner.plan([alert(.critical)], current: [acked.dedupKey: acked], alertStatus: [key: .firing],
+                                   now: t0 + .seconds(1000)).pages.isEmpty, "someone is on it")
+        let oneCommit = IngestPlanner.plan([alert(.warning), alert(.critical)], current: [:], alertStatus: [:], now: t0)
+        #expect(oneCommit.pages.map(\.tier) == [1], "one page, worded with the severity it has when sent")
+    }
+
     @Test func refiringAfterTheReopenWindowOpensANewIncident() {
         var w = World()
         _ = apply([routed("edge-01")], to: &w, at: t0)

@@ -467,7 +467,7 @@ final class ScriptedConnector: Connector {
         // Not "escalated": nobody missed a page; the incident got worse.
         #expect(PageText.subject(page(.severityRaised)).hasPrefix("RAISED [CRITICAL]"))
         #expect(PageText.body(page(.severityRaised)).hasPrefix(
-            "Incident #42 needs tier 2 (rnd): its severity rose, and its new severity's policy pages from its first tier."))
+            "Incident #42 needs tier 2 (rnd): its severity rose to critical."))
     }
 
     /// A PagerDuty event has no `pop`: its `source` (the affected host, said as host), `component`, `group`
