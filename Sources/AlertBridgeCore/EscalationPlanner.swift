@@ -83,6 +83,19 @@ public enum EscalationPlanner {
         return d
     }
 
+    /// Where the acknowledge SLA counts from after a switch of policy (`severity_policies`):
+    /// a stricter target is not applied to the time before the switch, so the deadline is
+    /// the earlier of the old policy's and the switch plus the new target (a warning paged
+    /// 20 s before it turned critical was breached the instant it did, under a 20 s target).
+    static func ackClock(of incident: Incident, from old: EscalationPolicy?, to new: EscalationPolicy,
+                         switchedAt now: Timestamp) -> Timestamp? {
+        let e = incident.escalation
+        guard let within = new.sla.acknowledgeWithin, !e.ackSLABreached, e.firstAcknowledgedAt == nil,
+              let from = incident.acknowledgeSLAFrom else { return e.ackClockFrom }
+        let oldDeadline = old?.sla.acknowledgeWithin.map { from + $0 }
+        return min(oldDeadline ?? now + within, now + within) - within
+    }
+
     /// A paging incident whose severity rose within its policy (no `severity_policies`
     /// switch): the tier it is at hears it (`RAISED`; the last page said warning, and
     /// nobody has acknowledged it), and its timers run on: the next tier is not put off.

@@ -331,6 +331,7 @@ public enum IngestPlanner {
                 if let before {
                     incident.escalation.earlierTiers += EscalationPlanner.pagedTiers(of: incident, policy: before)
                 }
+                incident.escalation.ackClockFrom = EscalationPlanner.ackClock(of: incident, from: before, to: policy, switchedAt: now)
                 incident.escalation.highestTier = 0
                 startEscalation(&incident, routed, now: now, reason: .severityRaised)
                 return true

@@ -525,6 +525,39 @@ import Testing
         #expect(plan.timeline.contains { $0.detail == "critical: escalating by policy pop-outage instead of cdn-performance (severity_policies)" })
     }
 
+    /// Paged as a warning (acknowledge within 30s), critical 20 s later (within 20s): the
+    /// deadline is the earlier of the warning's (30 s) and the switch plus 20 s (40 s), so
+    /// it is not breached the instant it turns critical; a switch after 25 s keeps 30 s, and
+    /// a policy without a target before counts the new one from the switch.
+    @Test func aStricterPolicyAfterASwitchIsNotAppliedToTheTimeBefore() throws {
+        func sla(_ p: EscalationPolicy, _ within: Duration?) -> EscalationPolicy {
+            var p = p
+            p.sla.acknowledgeWithin = within
+            return p
+        }
+        func switched(at seconds: Int64, warningWithin: Duration?) throws -> Incident {
+            let (slow, strict) = (sla(performance, warningWithin), sla(outage, .seconds(20)))
+            func alert(_ severity: Severity) -> RoutedAlert {
+                var r = routed(severity)
+                r.escalationPolicy = severity == .critical ? strict : slow
+                r.severityPolicies = [.critical: strict, .error: slow, .warning: slow, .info: slow]
+                return r
+            }
+            let opened = try #require(IngestPlanner.plan([alert(.warning)], current: [:], alertStatus: [:], now: t0)
+                .assigningIDs([5]).incidents.first)
+            let key = IngestPlanner.AlertKey(incidentID: 5, fingerprint: alert(.critical).alert.fingerprint)
+            return try #require(IngestPlanner.plan([alert(.critical)], current: [opened.dedupKey: opened], alertStatus: [key: .firing],
+                                                   now: t0 + .seconds(seconds)).incidents.first)
+        }
+        let at20 = try switched(at: 20, warningWithin: .seconds(30))
+        #expect(at20.policy == "pop-outage")
+        #expect(EscalationPlanner.nextDue(at20, policy: sla(outage, .seconds(20))).map { $0 <= t0 + .seconds(30) } == true)
+        #expect(EscalationPlanner.advance(at20, policy: sla(outage, .seconds(20)), now: t0 + .seconds(21)).slaBreaches.isEmpty)
+        #expect(EscalationPlanner.advance(at20, policy: sla(outage, .seconds(20)), now: t0 + .seconds(30)).slaBreaches == ["acknowledge"])
+        #expect(try switched(at: 5, warningWithin: .seconds(30)).acknowledgeSLAFrom == t0 + .seconds(5), "5 + 20 is before 30")
+        #expect(try switched(at: 20, warningWithin: nil).acknowledgeSLAFrom == t0 + .seconds(20))
+    }
+
     /// R&D was paged by the warning policy when the incident turned critical: the new
     /// policy pages technical support, and the resolve notice reaches R&D too, so nobody
     /// works on for an hour on what is over. A target both policies page hears it once.
