@@ -244,8 +244,16 @@ struct SMTPSink {
                 kw["auth_require_tls"] = not args.auth_plaintext
             return SMTP(Handler(), **kw)
 
+        async def orphaned(parent):
+            # Stops itself when the test process is gone (a crashed run must not leave it
+            # listening): its parent becomes another process.
+            while os.getppid() == parent:
+                await asyncio.sleep(1)
+            os._exit(0)
+
         async def main():
             loop = asyncio.get_running_loop()
+            watchdog = asyncio.create_task(orphaned(os.getppid()))
             server = await loop.create_server(factory, "127.0.0.1", 0,
                                               ssl=context(*args.smtps) if args.smtps else None)
             port = server.sockets[0].getsockname()[1]
