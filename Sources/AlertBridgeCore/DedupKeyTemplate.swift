@@ -37,15 +37,6 @@ public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
         self.description = text
     }
 
-    /// The labels the template names that `labels` lacks or has empty (as Prometheus, which
-    /// treats an empty label as absent): each renders empty, so every alert without it
-    /// shares one incident.
-    public func missingLabels(_ labels: Labels) -> [String] {
-        var missing: [String] = []
-        for case .label(let name) in parts where labels[name]?.isEmpty ?? true && !missing.contains(name) { missing.append(name) }
-        return missing
-    }
-
     /// The longest key a template renders. Label values may be 1 KiB each, and PostgreSQL
     /// refuses an index entry over about 2.7 KB, which would fail the whole batch.
     public static let maxRenderedBytes = 512
@@ -53,11 +44,24 @@ public struct DedupKeyTemplate: Sendable, Equatable, CustomStringConvertible {
     /// The key for these labels. One longer than ``maxRenderedBytes`` keeps its start and
     /// ends in `#` and the FNV-1a of the whole key, so distinct keys stay distinct.
     public func render(_ labels: Labels) -> String {
+        var missing: [String] = []
+        return render(labels, missing: &missing)
+    }
+
+    /// The key, and in `missing` the labels it names that `labels` lacks or has empty (as
+    /// Prometheus, which treats an empty label as absent): each renders empty, so every
+    /// alert without it shares one incident. One pass: routing asks both of every alert.
+    public func render(_ labels: Labels, missing: inout [String]) -> String {
         var out = ""
         for part in parts {
             switch part {
             case .literal(let s): out += s
-            case .label(let name): out += labels[name] ?? ""
+            case .label(let name):
+                if let value = labels[name], !value.isEmpty {
+                    out += value
+                } else if !missing.contains(name) {
+                    missing.append(name)
+                }
             }
         }
         guard out.utf8.count > Self.maxRenderedBytes else { return out }

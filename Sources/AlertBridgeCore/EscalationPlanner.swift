@@ -160,17 +160,13 @@ public enum EscalationPlanner {
             if !holding.isEmpty {
                 // The PoP-down incident that inhibits this one is open: paging the symptom's
                 // tier 1 again is noise. It waits, acknowledged, until that one resolves.
-                holdNextTier(by: holding, now: now, policy: policy, into: &d,
-                             waiting: "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): "
-                                 + "tier 1 (\(tierName(1, policy))) is")
+                holdStep(by: holding, now: now, policy: policy, into: &d,
+                         waiting: "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): "
+                             + "tier 1 (\(tierName(1, policy))) is")
                 d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
                 return d
             }
-            if !e.inhibitedBy.isEmpty {
-                d.timeline.append(entry(d, now, .escalated,
-                                        "\(named(e.inhibitedBy, in: inhibitors)) no longer inhibits this one, which is still unresolved"))
-                d.incident.escalation.inhibitedBy = []
-            }
+            release(from: inhibitors, now: now, into: &d, goingOn: "which is still unresolved")
             d.incident.status = .triggered
             d.incident.acknowledgedAt = nil
             d.incident.acknowledgedBy = nil
@@ -199,15 +195,11 @@ public enum EscalationPlanner {
                 let waited = tierName(current, policy)
                 let holding = holding(incident, among: inhibitors)
                 if !holding.isEmpty {
-                    holdNextTier(by: holding, now: now, policy: policy, into: &d)
+                    holdStep(by: holding, now: now, policy: policy, into: &d)
                     d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
                     return d
                 }
-                if !e.inhibitedBy.isEmpty {
-                    d.timeline.append(entry(d, now, .escalated, "\(named(e.inhibitedBy, in: inhibitors)) no longer inhibits this one, which is still open: escalation goes on"))
-                    d.incident.escalation.inhibitedBy = []
-                    d.incident.escalation.heldUntil = nil
-                }
+                release(from: inhibitors, now: now, into: &d, goingOn: "which is still open: escalation goes on")
                 if current < policy.tiers.count {
                     d.timeline.append(entry(d, now, .escalated,
                                             "tier \(current) (\(waited)) did not acknowledge in time: paging tier \(current + 1) (\(tierName(current + 1, policy)))"))
@@ -266,14 +258,15 @@ public enum EscalationPlanner {
         }.joined(separator: " and ")
     }
 
-    /// An incident already paging whose next step fell due while an incident that inhibits
-    /// it is open (its latency alert paged, then its PoP went down): the step waits, as
-    /// Alertmanager mutes a target that is already firing, and the engine looks again in a
-    /// minute. Once nothing inhibits it and it is still open, the step is taken then.
+    /// An incident already paging whose next step (its next tier, its ack timeout) fell due
+    /// while an incident that inhibits it is open (its latency alert paged, then its PoP
+    /// went down): the step waits, as Alertmanager mutes a target that is already firing,
+    /// and the engine looks again in a minute. Once nothing inhibits it and it is still
+    /// open, the step is taken then (``release(from:now:into:goingOn:)``).
     ///   - waiting: what waits, as the timeline says it (`tier 2 (rnd) is`); the next tier's
     ///     step by default.
-    static func holdNextTier(by holding: [Incident], now: Timestamp, policy: EscalationPolicy, into d: inout Decision,
-                             waiting: String? = nil) {
+    static func holdStep(by holding: [Incident], now: Timestamp, policy: EscalationPolicy, into d: inout Decision,
+                         waiting: String? = nil) {
         let ids = holding.map(\.id).sorted()
         if d.incident.escalation.inhibitedBy.sorted() != ids {
             let next = waiting ?? (d.incident.tier < policy.tiers.count
@@ -283,6 +276,17 @@ public enum EscalationPlanner {
         }
         d.incident.escalation.inhibitedBy = ids
         d.incident.escalation.heldUntil = now + inhibitionRecheck
+    }
+
+    /// The end of a ``holdStep(by:now:policy:into:waiting:)``: the incidents that held the
+    /// step are resolved, the timeline says so (`… no longer inhibits this one, which is
+    /// still open: escalation goes on`), and the step is taken.
+    static func release(from inhibitors: [Incident], now: Timestamp, into d: inout Decision, goingOn: String) {
+        let held = d.incident.escalation.inhibitedBy
+        guard !held.isEmpty else { return }
+        d.timeline.append(entry(d, now, .escalated, "\(named(held, in: inhibitors)) no longer inhibits this one, \(goingOn)"))
+        d.incident.escalation.inhibitedBy = []
+        d.incident.escalation.heldUntil = nil
     }
 
     /// While an incident nobody was paged for yet is held, when to look again: the next
@@ -318,7 +322,6 @@ public enum EscalationPlanner {
         return "no new alert for \(DurationText.formatSeconds(quiet)) (auto_resolve_after \(DurationText.format(after)); "
             + "checked late: alertbridge was stopped or behind, so senders may not have reached it)"
     }
-
 
     /// `alertbridge escalate ID`: page the next tier now.
     public static func escalateNow(_ incident: Incident, policy: EscalationPolicy, now: Timestamp, by: String) throws(Refusal) -> Decision {

@@ -184,10 +184,7 @@ public enum IngestPlanner {
                 return
             }
             adopt(chosen.name, &incident, routed, now: now)
-            let decision = EscalationPlanner.start(incident, policy: policy, now: now, reason: reason)
-            incident = decision.incident
-            pages += decision.pages
-            timeline += decision.timeline
+            take(EscalationPlanner.start(incident, policy: policy, now: now, reason: reason), into: &incident)
             snapshots[incident.id] = policy
             startedHere[incident.id] = StartedPage(step: incident.escalation.step, reason: reason)
         }
@@ -348,11 +345,15 @@ public enum IngestPlanner {
         mutating func raise(_ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp) -> Bool {
             guard incident.status == .triggered, incident.escalation.hasPaged, startedHere[incident.id] == nil,
                   let policy = routed.policy(at: incident.severity).policy, policy.name == incident.policy else { return false }
-            let decision = EscalationPlanner.raise(incident, policy: policy, now: now)
+            take(EscalationPlanner.raise(incident, policy: policy, now: now), into: &incident)
+            return true
+        }
+
+        /// An escalation decision made in this commit: its incident, pages and timeline.
+        mutating func take(_ decision: EscalationPlanner.Decision, into incident: inout Incident) {
             incident = decision.incident
             pages += decision.pages
             timeline += decision.timeline
-            return true
         }
 
         /// Starts paging a new or reopened incident, or holds it while a silence lasts or

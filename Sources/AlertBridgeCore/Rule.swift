@@ -174,13 +174,14 @@ public struct RuleSet: Sendable, Equatable {
     private func route(_ alert: Alert, by rule: Rule) -> RoutedAlert {
         var alert = alert
         if let severity = rule.severity { alert.severity = severity }
+        var missing: [String] = []
         var routed = RoutedAlert(
             alert: alert, rule: rule.name,
-            dedupKey: rule.dedupKey?.render(alert.labels) ?? alert.dedupKey ?? alert.fingerprint,
+            dedupKey: rule.dedupKey?.render(alert.labels, missing: &missing) ?? alert.dedupKey ?? alert.fingerprint,
             policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
         routed.inhibitsOthers = rule.inhibit != nil
-        routed.missingKeyLabels = rule.dedupKey?.missingLabels(alert.labels) ?? []
+        routed.missingKeyLabels = missing
         routed.inhibitors = inhibitCandidates(of: alert.labels, rule: rule.name)
         return routed
     }

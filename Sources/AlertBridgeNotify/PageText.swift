@@ -44,15 +44,8 @@ public enum PageText {
         case .escalationEnded:
             lines.append("Nobody acknowledged incident #\(i.id): every tier was paged and its escalation has ended, "
                          + "so nobody will be paged for it again. It is still open: someone must take it.")
-        case .triggered where d.createdAt.milliseconds - i.createdAt.milliseconds >= 1000:
-            // Decided after the incident opened: something held it until now. The engineer
-            // wants to know it is not a fresh problem (a maintenance window just ended).
-            lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): not paged until now, since it opened at "
-                         + "\(i.createdAt) (a silence, an inhibition or a missing policy held it; its timeline says which).")
-        case .severityRaised:
-            lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): its severity rose to \(i.severity.rawValue).")
         default:
-            lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(d.event)).")
+            lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(page)).")
         }
         lines.append("")
         lines.append("What:     \(i.title)")
@@ -72,9 +65,6 @@ public enum PageText {
         return lines.joined(separator: "\n")
     }
 
-    /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
-    /// (first and duplicates) and how many distinct alerts still fire. A new incident has
-    /// received one alert and merged none, so the count says nothing about merging.
     /// When the problem started as its monitor saw it: the earliest `startsAt` of the firing
     /// alerts (Alertmanager's is when Prometheus first saw it fire, often minutes before it
     /// reached alertbridge; a reopen's is the new episode's), else when the incident opened.
@@ -85,7 +75,10 @@ public enum PageText {
         return started ?? page.incident.incident.createdAt
     }
 
-    /// An auto-resolved incident's alerts did not recover; nobody knows whether they fire.
+    /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
+    /// (first and duplicates) and how many distinct alerts still fire. A new incident has
+    /// received one alert and merged none, so the count says nothing about merging. An
+    /// auto-resolved incident's alerts did not recover; nobody knows whether they fire.
     static func alertTally(_ page: PageMessage) -> String {
         let i = page.incident.incident
         if i.status == .resolved, autoResolve(page) != nil {
@@ -102,18 +95,25 @@ public enum PageText {
         return page.incident.timeline.last(where: { $0.kind == .resolved })?.detail
     }
 
-    static func reason(_ event: EscalationPlanner.PageReason) -> String {
-        switch event {
-        case .triggered: "new incident"
-        case .reopened: "it fired again soon after resolving"
-        case .escalated: "the previous tier did not acknowledge in time"
-        case .severityRaised: "its severity rose"
-        case .repeated: "no tier acknowledged; the policy repeats"
-        case .ackTimeout: "acknowledged but not resolved in time"
-        case .manual: "escalated by hand"
-        case .acknowledged: "acknowledged"
-        case .resolved: "resolved"
-        case .escalationEnded: "nobody acknowledged; escalation ended"
+    /// Why a page calls its tier.
+    static func reason(_ page: PageMessage) -> String {
+        let i = page.incident.incident
+        switch page.delivery.event {
+        case .triggered where page.delivery.createdAt.milliseconds - i.createdAt.milliseconds >= 1000:
+            // Decided after the incident opened: something held it until now. The engineer
+            // wants to know it is not a fresh problem (a maintenance window just ended).
+            return "not paged until now, since it opened at \(i.createdAt) "
+                + "(a silence, an inhibition or a missing policy held it; its timeline says which)"
+        case .triggered: return "new incident"
+        case .reopened: return "it fired again soon after resolving"
+        case .escalated: return "the previous tier did not acknowledge in time"
+        case .severityRaised: return "its severity rose to \(i.severity.rawValue)"
+        case .repeated: return "no tier acknowledged; the policy repeats"
+        case .ackTimeout: return "acknowledged but not resolved in time"
+        case .manual: return "escalated by hand"
+        case .acknowledged: return "acknowledged"
+        case .resolved: return "resolved"
+        case .escalationEnded: return "nobody acknowledged; escalation ended"
         }
     }
 
