@@ -67,11 +67,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "bench/Sources/alertbridge-bench"),
+        // What the tests start stops when the test process is gone (see its doc comment).
+        .target(name: "ParentWatch", path: "Tests/ParentWatch"),
         .testTarget(name: "AlertBridgeCoreTests", dependencies: ["AlertBridgeCore"]),
         .testTarget(name: "AlertBridgeConfigTests", dependencies: ["AlertBridgeConfig"]),
-        .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore"]),
+        .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore", "ParentWatch"]),
         .testTarget(name: "AlertBridgeNotifyTests", dependencies: [
-            "AlertBridgeNotify",
+            "AlertBridgeNotify", "ParentWatch",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
@@ -80,7 +82,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "AlertBridgeEndToEndTests", dependencies: [
-            "AlertBridgeServer", "AlertBridgeStore", "AlertBridgeConfig", "AlertBridgeCore", "alertbridge",
+            "AlertBridgeServer", "AlertBridgeStore", "AlertBridgeConfig", "AlertBridgeCore", "alertbridge", "ParentWatch",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import AlertBridgeConfig
 import Foundation
+import ParentWatch
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -183,6 +184,7 @@ final class Alertmanager {
             process.standardOutput = log
             process.standardError = log
             try process.run()
+            ParentWatch.kill(process.processIdentifier, removing: directory.url.path)
             let alertmanager = Alertmanager(process: process, baseURL: "http://127.0.0.1:\(port)", directory: directory)
 
             do {

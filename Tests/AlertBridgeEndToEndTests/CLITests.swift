@@ -1,6 +1,7 @@
 import AlertBridgeConfig
 import AlertBridgeCore
 import Foundation
+import ParentWatch
 import Testing
 
 /// The built `alertbridge` binary's operator verbs, run as a subprocess against a live server.
@@ -455,6 +456,7 @@ struct CLITests {
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
+        ParentWatch.kill(server.processIdentifier)
         // SIGKILL: a SIGTERM the test runner ignores, its children ignore too.
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
         let url = "http://127.0.0.1:\(port)"

@@ -2,6 +2,7 @@ import AlertBridgeCore
 @testable import AlertBridgeStore
 import Foundation
 import Logging
+import ParentWatch
 import Testing
 
 /// `alertbridge serve` refusing to start, as an operator sees it.
@@ -125,6 +126,7 @@ struct ServeCommandTests {
             process.standardOutput = log
             process.standardError = log
             try process.run()
+            ParentWatch.kill(process.processIdentifier)
             return process
         }
         let process = try serve()

@@ -1,4 +1,5 @@
 import Foundation
+import ParentWatch
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -111,6 +112,7 @@ func run(
     }
     try process.run()
     let pid = process.processIdentifier
+    ParentWatch.kill(pid)
     let watchdog = Task.detached {
         try await Task.sleep(for: timeout)
         kill(pid, SIGKILL)  // cancelled as soon as the process ends, so this only hits our own child

@@ -1,4 +1,5 @@
 import Foundation
+import ParentWatch
 
 /// A real SMTP server for the email tests: aiosmtpd (Python) on 127.0.0.1, saving every
 /// message it accepts (envelope and raw bytes) as a JSON file in a temporary directory.
@@ -110,6 +111,7 @@ struct SMTPSink {
         process.standardOutput = logHandle
         process.standardError = logHandle
         try process.run()
+        ParentWatch.kill(process.processIdentifier, removing: directory.path)
 
         // Bounded wait until it listens: the script writes its port once bound.
         let portFile = directory.appendingPathComponent("port")
@@ -244,16 +246,8 @@ struct SMTPSink {
                 kw["auth_require_tls"] = not args.auth_plaintext
             return SMTP(Handler(), **kw)
 
-        async def orphaned(parent):
-            # Stops itself when the test process is gone (a crashed run must not leave it
-            # listening): its parent becomes another process.
-            while os.getppid() == parent:
-                await asyncio.sleep(1)
-            os._exit(0)
-
         async def main():
             loop = asyncio.get_running_loop()
-            watchdog = asyncio.create_task(orphaned(os.getppid()))
             server = await loop.create_server(factory, "127.0.0.1", 0,
                                               ssl=context(*args.smtps) if args.smtps else None)
             port = server.sockets[0].getsockname()[1]

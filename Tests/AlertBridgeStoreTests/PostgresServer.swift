@@ -1,5 +1,6 @@
 import AlertBridgeStore
 import Foundation
+import ParentWatch
 import Synchronization
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// owned by `postgres` (the server refuses to run as root), trust auth, loopback only,
 /// `fsync=off`. One shared server per test process (each test makes its own database);
 /// tests that stop and start the server get one of their own. Every server started is
-/// stopped when the process exits.
+/// stopped when the process exits, or by a ``ParentWatch`` when it crashed.
 final class PostgresServer: Sendable {
     static let bin = ProcessInfo.processInfo.environment["ALERTBRIDGE_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
     static let available = FileManager.default.isExecutableFile(atPath: bin + "/initdb")
@@ -96,18 +97,14 @@ final class PostgresServer: Sendable {
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-pg-out-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let command = ([executable] + arguments).map(shellQuoted).joined(separator: " ")
-            + " </dev/null >\(shellQuoted(output)) 2>&1"
+        let command = ([executable] + arguments).map(ParentWatch.quoted).joined(separator: " ")
+            + " </dev/null >\(ParentWatch.quoted(output)) 2>&1"
         let status = system(command)
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         guard status == 0 else {
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
         }
         return text
-    }
-
-    private static func shellQuoted(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     static func freePort() throws -> Int {
@@ -136,6 +133,9 @@ final class PostgresServer: Sendable {
 
     private static func registerForCleanup(_ dir: String) {
         started.withLock { $0.append(dir) }
+        let quoted = ParentWatch.quoted(dir)
+        ParentWatch.start(while: "test -d \(quoted)", cleanup: "test -f \(quoted)/postmaster.pid && /usr/sbin/runuser -u postgres -- "
+                          + "\(ParentWatch.quoted(bin + "/pg_ctl")) -D \(quoted) -w -m immediate stop; rm -rf \(quoted)")
         let first = atexitRegistered.withLock { done -> Bool in
             defer { done = true }
             return !done
