@@ -9,6 +9,11 @@ struct ConfigFiles {
         path.hasPrefix("/") ? path : ConfigFiles.join(currentDirectory, path)
     }
 
+    func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: location(of: path), isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
     func isFile(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: location(of: path), isDirectory: &isDirectory)

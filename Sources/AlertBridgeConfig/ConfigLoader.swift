@@ -27,19 +27,31 @@ public enum ConfigLoader: Sendable {
     /// `configFile` nil → `./alertbridge.yaml` if it exists, else defaults. Rule and policy
     /// directories are relative to the server file's directory (or the current directory).
     /// Throws every problem found, not only the first.
-    /// - Parameter storeOverridden: `serve --store` names the store, so the file's is not checked.
+    /// - Parameter overrides: what `serve --listen`/`--store` set instead of the file: the
+    ///   file's value is then neither checked nor used.
     public static func load(
         configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-        storeOverridden: Bool = false
+        overrides: Overrides = Overrides()
     ) throws(ConfigError) -> LoadedConfig {
         try load(configFile: configFile, environment: environment,
-                 currentDirectory: FileManager.default.currentDirectoryPath, storeOverridden: storeOverridden)
+                 currentDirectory: FileManager.default.currentDirectoryPath, overrides: overrides)
+    }
+
+    /// The `serve` flags that replace a server-file setting.
+    public struct Overrides: Sendable {
+        public var listen: Bool
+        public var store: Bool
+
+        public init(listen: Bool = false, store: Bool = false) {
+            self.listen = listen
+            self.store = store
+        }
     }
 
     /// `currentDirectory` lets tests resolve relative paths without `chdir`, which would
     /// race with other tests running in the same process.
     static func load(
-        configFile: String?, environment: [String: String], currentDirectory: String, storeOverridden: Bool = false
+        configFile: String?, environment: [String: String], currentDirectory: String, overrides: Overrides = Overrides()
     ) throws(ConfigError) -> LoadedConfig {
         let files = ConfigFiles(currentDirectory: currentDirectory)
         let serverLog = ProblemLog(), rulesLog = ProblemLog(), policiesLog = ProblemLog()
@@ -58,7 +70,7 @@ public enum ConfigLoader: Sendable {
             }
             switch file.read(from: files.location(of: configPath)) {
             case .node(let root):
-                server = ServerConfigParser(file: file, directory: base, files: files, checksMovedStore: !storeOverridden).parse(root)
+                server = ServerConfigParser(file: file, directory: base, files: files, overrides: overrides).parse(root)
             case .empty: break
             case .failed:
                 server.declaredConnectors = nil

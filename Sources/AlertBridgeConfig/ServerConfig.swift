@@ -56,8 +56,9 @@ public struct DeliverySettings: Sendable, Equatable {
 
 /// The settings of `alertbridge.yaml`.
 public struct ServerConfig: Sendable, Equatable {
-    public var listenHost: String
-    public var listenPort: Int
+    public var listen: ListenAddress
+    /// A store URL that parses (`StoreLocation`); a relative `sqlite:` path is resolved
+    /// against the file's directory.
     public var store: String
     /// Already resolved against the config file's directory, so it can be opened from
     /// the current directory as is.
@@ -74,14 +75,13 @@ public struct ServerConfig: Sendable, Equatable {
     public var heartbeats: [Heartbeat] = []
 
     public init(
-        listenHost: String = "127.0.0.1", listenPort: Int = 8080, store: String = "sqlite:alertbridge.db",
+        listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), store: String = "sqlite:alertbridge.db",
         rulesDirectory: String = "rules", policiesDirectory: String = "escalation-policies",
         tokens: [TokenConfig] = [], connectors: [String: ConnectorConfig] = ["console": .console],
         maxBodyBytes: Int = 1_048_576, limits: IngestLimits = IngestLimits()
     ) {
         self.limits = limits
-        self.listenHost = listenHost
-        self.listenPort = listenPort
+        self.listen = listen
         self.store = store
         self.rulesDirectory = rulesDirectory
         self.policiesDirectory = policiesDirectory

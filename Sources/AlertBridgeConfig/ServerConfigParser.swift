@@ -9,8 +9,8 @@ struct ServerConfigParser {
     /// `policies:` are: a start from another directory must not open another, empty store.
     var directory = ""
     var files = ConfigFiles(currentDirectory: FileManager.default.currentDirectoryPath)
-    /// False when `serve --store` overrides the file's store, which then does not matter.
-    var checksMovedStore = true
+    /// What `serve` flags override: the file's value then does not matter.
+    var overrides = ConfigLoader.Overrides()
 
     struct Output {
         var config = ServerConfig()
@@ -33,12 +33,17 @@ struct ServerConfigParser {
         // What is no file path stays as written, for the store to refuse with its reason.
         guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return path }
         let resolved = ConfigFiles.join(directory, path)
-        if checksMovedStore, resolved != path, !files.isFile(resolved), files.isFile(path) {
+        if resolved != path, !files.isFile(resolved), files.isFile(path) {
             file.report("""
                 store "sqlite:\(path)" is relative to this file's directory, so it is \(resolved), which does not \
                 exist; \(files.location(of: path)) does (where earlier builds looked): move it there, or write its \
                 absolute path
                 """, at: node)
+        }
+        // SQLite says only "unable to open database file".
+        let directory = (resolved as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !files.isDirectory(directory) {
+            file.report("store \"sqlite:\(path)\" is in \(files.location(of: directory)), which does not exist", at: node)
         }
         return resolved
     }
@@ -49,21 +54,23 @@ struct ServerConfigParser {
             output.declaredConnectors = nil
             return output
         }
-        if let node = fields["listen"], let text = file.string(node) {
-            if let (host, port) = Self.hostAndPort(text) {
-                output.config.listenHost = host
-                output.config.listenPort = port
+        if let node = fields["listen"], let text = file.string(node), !overrides.listen {
+            if let address = ListenAddress(text) {
+                output.config.listen = address
             } else {
-                file.report("invalid listen address \"\(text)\" (expected host:port, e.g. 127.0.0.1:8080)", at: node)
+                file.report("invalid listen address \"\(text)\" (expected host:port with a port from 1 to 65535, "
+                            + "e.g. 127.0.0.1:8080)", at: node)
             }
         }
-        if let node = fields["store"], let text = file.string(node) {
-            if text.hasPrefix("sqlite:") {
-                output.config.store = "sqlite:" + sqlitePath(String(text.dropFirst("sqlite:".count)), at: node)
-            } else if ["postgres://", "postgresql://"].contains(where: text.hasPrefix) {
-                output.config.store = text
-            } else {
-                file.report("unsupported store (expected sqlite:PATH or postgres://user@host:5432/db)", at: node)
+        if let node = fields["store"], let text = file.string(node), !overrides.store {
+            do {
+                if case .sqlite(let path) = try StoreLocation(parsing: text) {
+                    output.config.store = "sqlite:" + sqlitePath(path, at: node)
+                } else {
+                    output.config.store = text
+                }
+            } catch {
+                file.report(error.description, at: node)
             }
         }
         if let node = fields["rules"], let directory = file.name(node) {
@@ -74,11 +81,19 @@ struct ServerConfigParser {
             output.config.policiesDirectory = directory
             output.policiesNamedAt = (file, node)
         }
-        if let items = file.list(fields["tokens"]) { output.config.tokens = tokens(items) }
-        if let node = fields["connectors"] { connectors(node, into: &output) }
-        if let node = fields["limits"] { limits(node, into: &output.config.limits) }
-        if let node = fields["delivery"] { delivery(node, into: &output.config.delivery) }
-        if let items = file.list(fields["heartbeats"]) { output.config.heartbeats = heartbeats(items) }
+        // A section whose every entry is commented out holds nothing, as `rules:` may.
+        func section(_ key: String) -> Node? { fields[key].flatMap { $0.isNull ? nil : $0 } }
+        let tokenItems = file.list(section("tokens"))
+        if let tokenItems { output.config.tokens = tokens(tokenItems) }
+        // Refused here, not only by `serve`, so that `check` passes no file `serve` refuses.
+        if tokenItems?.isEmpty ?? (section("tokens") == nil), let node = fields["listen"], !overrides.listen,
+           !output.config.listen.isLoopback {
+            file.report("listening on \(output.config.listen.host) needs tokens: \(ListenAddress.tokensNeeded)", at: node)
+        }
+        if let node = section("connectors") { connectors(node, into: &output) }
+        if let node = section("limits") { limits(node, into: &output.config.limits) }
+        if let node = section("delivery") { delivery(node, into: &output.config.delivery) }
+        if let items = file.list(section("heartbeats")) { output.config.heartbeats = heartbeats(items) }
         if let node = fields["max_body_bytes"], let bytes = file.int(node) {
             if bytes > 0 {
                 output.config.maxBodyBytes = bytes
@@ -87,23 +102,6 @@ struct ServerConfigParser {
             }
         }
         return output
-    }
-
-    /// `127.0.0.1:8080`, `[::1]:8080`; the host is required so that listening on every
-    /// interface is a written decision.
-    static func hostAndPort(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":") else { return nil }
-        var host = String(text[..<colon])
-        let portText = text[text.index(after: colon)...]
-        if host.hasPrefix("["), host.hasSuffix("]") {
-            host = String(host.dropFirst().dropLast())
-        } else if host.contains(":") {
-            return nil
-        }
-        guard !host.isEmpty, !host.contains(" "), !portText.isEmpty, portText.allSatisfy(\.isASCII),
-              portText.allSatisfy(\.isNumber), let port = Int(portText), (0...65535).contains(port)
-        else { return nil }
-        return (host, port)
     }
 
     /// `limits: {max_labels: 32, ...}`: every value a whole number above zero. A sender's
@@ -122,19 +120,15 @@ struct ServerConfigParser {
         }
     }
 
-    /// `delivery: {max_age: 1h, connect_timeout: 5s, timeout: 20s}`: durations above zero.
+    /// `delivery: {max_age: 1h, connect_timeout: 5s, timeout: 20s}`: timers like any other
+    /// (`timeout: 20ms` would time every transfer out, and `max_age: 5ms` give pages up).
     private func delivery(_ node: Node, into settings: inout DeliverySettings) {
         let keys: [(String, WritableKeyPath<DeliverySettings, Duration>)] = [
             ("max_age", \.maxAge), ("connect_timeout", \.connectTimeout), ("timeout", \.timeout),
         ]
         guard let fields = file.fields(node, allowed: keys.map(\.0), expected: "a mapping of delivery settings") else { return }
         for (key, path) in keys {
-            guard let valueNode = fields[key], let text = file.string(valueNode) else { continue }
-            if let duration = DurationText.parse(text), duration > .zero, duration <= DurationText.longest {
-                settings[keyPath: path] = duration
-            } else {
-                file.report("\(key) must be a duration above zero and at most \(DurationText.format(DurationText.longest)) such as 30s, 5m or 1h (got \"\(text)\")", at: valueNode)
-            }
+            if let duration = file.duration(fields[key]) { settings[keyPath: path] = duration }
         }
     }
 
@@ -192,9 +186,10 @@ struct ServerConfigParser {
             guard let fields = file.fields(item, allowed: keys + ["rate_limit"], required: keys) else { continue }
             var rateLimit: Double? = 1000
             if let node = fields["rate_limit"] {
-                if file.string(node) == "none" {
+                // Read without `file.string`/`file.int`, which would each report `0.5` too.
+                if node.string == "none" {
                     rateLimit = nil
-                } else if let value = file.int(node), value > 0 {
+                } else if let value = node.int, node.tag.description == Tag.Name.int.rawValue, value > 0 {
                     rateLimit = Double(value)
                 } else {
                     file.report("rate_limit must be a whole number of requests per second above zero, or none", at: node)
@@ -296,7 +291,12 @@ struct ServerConfigParser {
             guard let node = fields[key] else { continue }
             guard let text = file.string(node) else { complete = false; continue }
             // Values may be secrets (a Slack webhook URL is one), so problems never quote them.
-            if let why = Self.invalidSetting(key, text, type) {
+            if text.isEmpty {
+                // `${VAR}` set to nothing: an empty secret would send unsigned pages, an empty
+                // password try AUTH without one; either would fail only at the first page.
+                file.report("\(key) is empty\(node.string?.contains("${") == true ? " (its environment variable is set to nothing)" : "")", at: node)
+                complete = false
+            } else if let why = Self.invalidSetting(key, text, type) {
                 file.report(why, at: node)
                 complete = false
             }

@@ -29,16 +29,21 @@ struct WindowSchedule: Equatable {
               let end = minute(of: times[1], allowMidnightEnd: true)
         else { return .failure(.malformed) }
         let zone = String(words[1])
-        guard TimeZone(identifier: zone) != nil else { return .failure(.unknownTimeZone(zone)) }
+        // Abbreviations first: Foundation knows some (`EST`) and not others (`KST`), and
+        // either way the reason to give is that an abbreviation is not a zone.
         guard !isAbbreviation(zone) else { return .failure(.abbreviatedTimeZone(zone)) }
+        guard TimeZone(identifier: zone) != nil else { return .failure(.unknownTimeZone(zone)) }
         guard start != end else { return .failure(.empty) }
         return .success(WindowSchedule(startMinute: start, endMinute: end, timeZone: zone))
     }
 
     /// Foundation also takes abbreviations and offsets, which are not zones: `EST` is UTC-5
     /// all year, so a New York window written with it is an hour off all summer; `PST`,
-    /// `KST`, `UTC+9`. The common ones people write for a region's time are refused; IANA's
-    /// own names (`CET`, `Japan`, `EST5EDT`, `GMT+0`) pass.
+    /// `KST`, `UTC+9`. The common ones people write for a region's time are refused, and so
+    /// are the three-letter IDs Java once had, which Foundation still takes and which mean
+    /// another place than a reader would guess (`SST` is the Solomon Islands, not
+    /// Singapore; `ECT` Paris, not Ecuador). IANA's own names (`CET`, `Japan`, `EST5EDT`,
+    /// `GMT+0`) pass.
     static func isAbbreviation(_ zone: String) -> Bool {
         for prefix in ["UTC+", "UTC-", "GMT+", "GMT-"] where zone.hasPrefix(prefix) {
             return zone.dropFirst(4).contains { $0 != "0" && $0 != ":" }  // UTC+0 is UTC
@@ -50,6 +55,9 @@ struct WindowSchedule: Equatable {
         "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "HST", "AKST", "AKDT", "AST", "ADT", "NST", "NDT",
         "BST", "IST", "CEST", "EEST", "WEST", "MSK", "JST", "KST", "SGT", "HKT", "PHT", "ICT", "WIB",
         "AEST", "AEDT", "ACST", "ACDT", "AWST", "NZST", "NZDT", "BRT", "ART", "CLT", "SAST",
+        // Java's old IDs not listed above.
+        "ACT", "AET", "AGT", "BET", "CAT", "CNT", "CTT", "EAT", "ECT", "IET", "MIT", "NET", "PLT", "PNT", "PRT",
+        "SST", "VST",
     ]
 
     /// Whether some minute of the day lies in both windows. Windows in different zones

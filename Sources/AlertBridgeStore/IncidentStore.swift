@@ -495,7 +495,6 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case notFound(Int64)
     case silenceNotFound(Int64)
     case unavailable(String)
-    case invalidLocation(String)
     /// The store was migrated by a newer build: this one would misread what it wrote.
     case newerSchema(found: Int, known: Int)
 
@@ -504,7 +503,6 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .notFound(let id): "incident \(id) not found"
         case .silenceNotFound(let id): "silence \(id) not found"
         case .unavailable(let why): "store unavailable: \(why)"
-        case .invalidLocation(let why): why
         case .newerSchema(let found, let known):
             "the store is at schema \(found), written by a newer alertbridge; this build knows schema \(known) at most. "
                 + "Run the newer build (or restore a backup taken before it started)"

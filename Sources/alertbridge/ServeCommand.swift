@@ -1,4 +1,5 @@
 import AlertBridgeConfig
+import AlertBridgeCore
 import AlertBridgeNotify
 import AlertBridgeServer
 import AlertBridgeStore
@@ -21,42 +22,41 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Store URL (sqlite:FILE or postgres://user:pass@host:5432/db[?sslmode=require]), overriding the file.")
     var store: String?
 
+    func validate() throws {
+        if let listen, ListenAddress(listen) == nil {
+            throw ValidationError("--listen must be HOST:PORT with a port from 1 to 65535, got \"\(listen)\"")
+        }
+        if let store {
+            do { _ = try StoreLocation(parsing: store) } catch { throw ValidationError("--store: \(error)") }
+        }
+    }
+
     func run() async throws {
+        // Until the service that says so runs (after the store opened, which takes seconds
+        // when PostgreSQL is slow to answer), a `systemctl reload` would end the start.
+        signal(SIGHUP, SIG_IGN)
         LoggingSystem.bootstrap(DeferredMetadataLogHandler.init)
         var logger = Logger(label: "alertbridge")
         logger.logLevel = .info
         let loaded: LoadedConfig
         do {
-            loaded = try ConfigLoader.load(configFile: config, storeOverridden: store != nil)
+            loaded = try ConfigLoader.load(configFile: config, overrides: .init(listen: listen != nil, store: store != nil))
         } catch {
             throw fail("configuration has problems:\n\(error)")
         }
-        var host = loaded.server.listenHost
-        var port = loaded.server.listenPort
-        if let listen {
-            guard let parsed = ListenAddress(listen) else {
-                throw ValidationError("--listen must be HOST:PORT, got \"\(listen)\"")
-            }
-            (host, port) = (parsed.host, parsed.port)
-        }
+        // Both parse: validate() checked the flags, the loader the file.
+        let address = listen.flatMap(ListenAddress.init) ?? loaded.server.listen
+        let location = try store.map { try StoreLocation(parsing: $0) } ?? StoreLocation(parsing: loaded.server.store)
         if loaded.server.tokens.isEmpty {
-            guard ListenAddress.isLoopback(host) else {
-                throw fail("refusing to listen on \(host) without tokens: anyone who reaches it could post alerts and act on incidents; configure tokens in alertbridge.yaml (see alertbridge.example.yaml) or listen on 127.0.0.1")
+            // The file's `listen:` was checked by the loader (so `check` refuses it too).
+            guard address.isLoopback else {
+                throw fail("refusing to listen on \(address.host) without tokens: \(ListenAddress.tokensNeeded)")
             }
-            logger.notice("protected mode: no tokens configured, so alertbridge listens on loopback only", metadata: ["listen": "\(host):\(port)"])
+            logger.notice("protected mode: no tokens configured, so alertbridge listens on loopback only", metadata: ["listen": "\(address)"])
         } else {
             logger.info("bearer tokens required", metadata: ["tokens": "\(loaded.server.tokens.map(\.name).sorted().joined(separator: ", "))"])
         }
 
-        // Before the store: a start that fails on its configuration must not have migrated
-        // a shared database, which every instance of the earlier build would refuse at its next start.
-        let pagers = try connectors(loaded.server)
-        let location: StoreLocation
-        do {
-            location = try StoreLocation(parsing: store ?? loaded.server.store)
-        } catch {
-            throw fail("\(error)")
-        }
         let incidentStore: any IncidentStore
         var which = "the store"
         do {
@@ -93,7 +93,7 @@ struct Serve: AsyncParsableCommand {
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
-                                         connectors: pagers, tokens: loaded.server.tokens,
+                                         connectors: connectors(loaded.server), tokens: loaded.server.tokens,
                                          limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes,
                                          backoff: Backoff(maxAge: loaded.server.delivery.maxAge),
                                          deliveryLease: Dispatcher.lease(outlasting: loaded.server.delivery.timeout),
@@ -101,14 +101,14 @@ struct Serve: AsyncParsableCommand {
         do {
             // As `runService()` runs the application, with SIGHUP taken care of beside it.
             try await ServiceGroup(configuration: .init(
-                services: [.init(service: app.application(host: host, port: port, logger: logger)),
+                services: [.init(service: app.application(host: address.host, port: address.port, logger: logger)),
                            // Done at shutdown; its end must not cancel the server's graceful one.
                            .init(service: HangupSignal(logger: logger), successTerminationBehavior: .ignore)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
         } catch {
             try? await incidentStore.close()
-            if let why = ListenAddress.bindFailure(error) {
-                throw fail("cannot listen on \(ListenAddress.text(host: host, port: port)): \(why)")
+            if let why = bindFailure(error) {
+                throw fail("cannot listen on \(address): \(why)")
             }
             throw error
         }
@@ -116,74 +116,35 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// The connectors of the server file, ready to deliver.
-/// Settings were checked by the config parser (required keys, URL schemes, `starttls`
-/// values); an empty `${VAR}` is caught here, since sending to it could never work.
-func connectors(_ server: ServerConfig) throws -> [String: any Connector] {
-    var out: [String: any Connector] = [:]
+/// The connectors of the server file, ready to deliver. The parser checked their settings
+/// (required keys present and not empty, URL schemes, `starttls` values).
+func connectors(_ server: ServerConfig) -> [String: any Connector] {
     let transport = CurlTransport(connectTimeout: server.delivery.connectTimeout, totalTimeout: server.delivery.timeout)
-    for (name, config) in server.connectors {
-        func setting(_ key: String) throws -> String {
-            guard let value = config.settings[key], !value.isEmpty else {
-                throw fail("connector \"\(name)\": \(key) is empty (is its environment variable set?)")
-            }
-            return value
-        }
-        func optional(_ key: String) -> String? {
-            config.settings[key].flatMap { $0.isEmpty ? nil : $0 }
-        }
+    return server.connectors.mapValues { config -> any Connector in
+        let setting = { (key: String) in config.settings[key] ?? "" }
         switch config.type {
         case .console:
-            out[name] = ConsoleConnector()
+            return ConsoleConnector()
         case .slack:
-            out[name] = SlackConnector(webhookURL: try setting("webhook_url"), transport: transport)
+            return SlackConnector(webhookURL: setting("webhook_url"), transport: transport)
         case .teams:
-            out[name] = TeamsConnector(webhookURL: try setting("webhook_url"), transport: transport)
+            return TeamsConnector(webhookURL: setting("webhook_url"), transport: transport)
         case .webhook:
-            // A secret written but empty would send unsigned pages the receiver rejects.
-            out[name] = WebhookConnector(url: try setting("url"),
-                                         secret: config.settings["secret"] == nil ? nil : try setting("secret"),
-                                         transport: transport)
+            return WebhookConnector(url: setting("url"), secret: config.settings["secret"], transport: transport)
         case .smtp:
-            let startTLS = optional("starttls").flatMap(StartTLS.init(rawValue:)) ?? .optional
-            out[name] = SMTPConnector(settings: SMTPConnector.Settings(
-                url: try setting("url"), from: try setting("from"), username: optional("username"),
-                password: optional("password"), startTLS: startTLS), transport: transport)
+            return SMTPConnector(settings: SMTPConnector.Settings(
+                url: setting("url"), from: setting("from"), username: config.settings["username"],
+                password: config.settings["password"],
+                startTLS: config.settings["starttls"].flatMap(StartTLS.init(rawValue:)) ?? .optional), transport: transport)
         }
     }
-    return out
 }
 
-/// `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`).
-struct ListenAddress {
-    var host: String
-    var port: Int
-
-    init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.host = host
-        self.port = port
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
-
-    /// `HOST:PORT` as `--listen` takes it back.
-    static func text(host: String, port: Int) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-
-    /// What an operator can act on when the socket could not be bound: NIO reports it as an
-    /// `IOError` whose errno says why (its own text names the syscall, not the address).
-    /// `nil` for any other error.
-    static func bindFailure(_ error: any Error) -> String? {
-        guard let error = error as? IOError else { return nil }
-        if error.errnoCode == EADDRINUSE { return "address already in use (is another alertbridge running?)" }
-        return String(cString: strerror(error.errnoCode))
-    }
+/// What an operator can act on when the socket could not be bound: NIO reports it as an
+/// `IOError` whose errno says why (its own text names the syscall, not the address).
+/// `nil` for any other error.
+func bindFailure(_ error: any Error) -> String? {
+    guard let error = error as? IOError else { return nil }
+    if error.errnoCode == EADDRINUSE { return "address already in use (is another alertbridge running?)" }
+    return String(cString: strerror(error.errnoCode))
 }

@@ -160,8 +160,14 @@ import Testing
               - {name: eu, when: "09:00-10:00 CET", escalate_after: 10m}
               - {name: nz, when: "11:00-12:00 NZ", escalate_after: 10m}
               - {name: zero, when: "13:00-14:00 GMT+0", escalate_after: 10m}
+              - {name: seoul, when: "15:00-16:00 KST", escalate_after: 10m}
+              - {name: sg, when: "16:00-17:00 SST", escalate_after: 10m}
             """)
-        #expect(problems.count == 2, "\(problems)")
+        #expect(problems.count == 4, "\(problems)")
+        // Foundation does not know `KST`: still the abbreviation's reason, not "unknown".
+        expectProblem(problems, at: "escalation-policies/test.yaml:16:25", containing: "time zone \"KST\" in window \"seoul\" is an abbreviation")
+        // Foundation reads Java's old `SST` as the Solomon Islands (UTC+11), not Singapore.
+        expectProblem(problems, at: "escalation-policies/test.yaml:17:22", containing: "time zone \"SST\" in window \"sg\" is an abbreviation")
         expectProblem(problems, at: "escalation-policies/test.yaml:7:22",
                       containing: "time zone \"EST\" in window \"ny\" is an abbreviation or an offset, not a zone (expected an IANA name such as America/New_York")
         expectProblem(problems, at: "escalation-policies/test.yaml:8:22", containing: "time zone \"UTC+9\" in window \"kr\"")

@@ -5,8 +5,7 @@ import Testing
 @Suite struct ServerConfigTests {
     @Test func withoutAFileDefaultsApplyAndConsoleExists() throws {
         let loaded = try Fixture().load()
-        #expect(loaded.server.listenHost == "127.0.0.1")
-        #expect(loaded.server.listenPort == 8080)
+        #expect(loaded.server.listen == ListenAddress(host: "127.0.0.1", port: 8080))
         #expect(loaded.server.store == "sqlite:alertbridge.db")
         #expect(loaded.server.maxBodyBytes == 1_048_576)
         #expect(loaded.server.tokens.isEmpty)
@@ -14,10 +13,9 @@ import Testing
     }
 
     @Test func alertbridgeYamlInTheCurrentDirectoryIsUsedWhenNoFileIsNamed() throws {
-        let fixture = try Fixture(["alertbridge.yaml": "listen: 0.0.0.0:9090\nmax_body_bytes: 2048\n"])
+        let fixture = try Fixture(["alertbridge.yaml": "listen: \"[::1]:9090\"\nmax_body_bytes: 2048\n"])
         let loaded = try fixture.load()
-        #expect(loaded.server.listenHost == "0.0.0.0")
-        #expect(loaded.server.listenPort == 9090)
+        #expect(loaded.server.listen == ListenAddress(host: "::1", port: 9090))
         #expect(loaded.server.maxBodyBytes == 2048)
         #expect(loaded.summary.hasPrefix("ok: alertbridge.yaml, 1 rule in 1 file, 1 policy, 1 connector"))
     }
@@ -63,10 +61,65 @@ import Testing
         // Unless `serve --store` names the store; and what is no file path stays for the store to refuse.
         #expect(throws: Never.self) {
             try ConfigLoader.load(configFile: "etc/alertbridge.yaml", environment: [:], currentDirectory: moved.directory,
-                                  storeOverridden: true)
+                                  overrides: .init(store: true))
         }
-        let memory = try Fixture(["etc/alertbridge.yaml": "store: \"sqlite::memory:\"\nrules: ../rules\npolicies: ../escalation-policies\n"])
-        #expect(try memory.load(configFile: "etc/alertbridge.yaml").server.store == "sqlite::memory:")
+    }
+
+    /// `check` passes no store `serve` would refuse: each is reported at the value.
+    @Test func aStoreServeCannotOpenIsReportedAtTheValue() throws {
+        for (store, words) in [
+            ("\"sqlite::memory:\"", "store \"sqlite::memory:\" is not a file path"),
+            ("sqlite:nodir/x.db", "store \"sqlite:nodir/x.db\" is in "),
+            ("\"postgres://ab@db/alerts?sslmode=bogus\"", "sslmode \"bogus\" is not disable, prefer or require"),
+            ("\"postgres://ab:pw@db\"", "names no database"),
+            ("mysql://db/alerts", "is neither sqlite:FILE nor postgres://"),
+        ] {
+            let problems = try Fixture(["alertbridge.yaml": "store: \(store)\n"]).problems()
+            expectSingleProblem(problems, at: "alertbridge.yaml:1:8", containing: words)
+            #expect(!problems.joined().contains(":pw@"), "\(problems)")
+        }
+        #expect(try Fixture(["alertbridge.yaml": "store: sqlite:nodir/x.db\n"]).problems().joined().contains("nodir, which does not exist"))
+    }
+
+    /// Without tokens anyone who reaches the server could post and act: `serve` refuses
+    /// every address but loopback, and so does `check`, where the file says it.
+    @Test func listeningBeyondLoopbackWithoutTokensIsReportedAtListen() throws {
+        for tokens in ["", "tokens:\n", "tokens: []\n", "tokens:\n#  - {name: a, scopes: [ingest], secret: x}\n"] {
+            expectSingleProblem(try Fixture(["alertbridge.yaml": "listen: 0.0.0.0:8080\n" + tokens]).problems(),
+                                at: "alertbridge.yaml:1:9",
+                                containing: "listening on 0.0.0.0 needs tokens: anyone who reaches it could post alerts")
+        }
+        // A host name is no loopback address, whatever it starts with.
+        #expect(!(try Fixture(["alertbridge.yaml": "listen: 127.example.com:8080\n"]).problems()).isEmpty)
+        for listen in ["127.0.0.1:8080", "127.1.2.3:8080", "localhost:8080", "\"[::1]:8080\""] {
+            #expect(try Fixture(["alertbridge.yaml": "listen: \(listen)\n"]).problems().isEmpty, "\(listen)")
+        }
+        #expect(try Fixture(["alertbridge.yaml": "listen: 0.0.0.0:8080\ntokens:\n  - {name: a, scopes: [ingest], secret: x}\n"])
+            .problems().isEmpty)
+        // `serve --listen` decides then; the file's address is not checked.
+        let fixture = try Fixture(["alertbridge.yaml": "listen: 0.0.0.0:8080\n"])
+        #expect(throws: Never.self) {
+            try ConfigLoader.load(configFile: "alertbridge.yaml", environment: [:], currentDirectory: fixture.directory,
+                                  overrides: .init(listen: true))
+        }
+        // Port 0 would listen where nobody can find it.
+        #expect(try Fixture(["alertbridge.yaml": "listen: 127.0.0.1:0\n"]).problems().joined().contains("invalid listen address"))
+    }
+
+    /// A section whose entries are all commented out is empty, as `rules:` may be.
+    @Test func sectionsWithEveryEntryCommentedOutAreEmpty() throws {
+        let loaded = try Fixture(["alertbridge.yaml": """
+            tokens:
+            #  - {name: monitoring, scopes: [ingest], secret: "${INGEST}"}
+            connectors:
+            #  noc-mail: {type: smtp, url: "smtp://mail:587", from: "ab@example.com"}
+            heartbeats:
+            limits:
+            delivery:
+            """]).load()
+        #expect(loaded.server.tokens.isEmpty)
+        #expect(loaded.server.connectors.keys.sorted() == ["console"])
+        #expect(loaded.server.heartbeats.isEmpty)
     }
 
     @Test func unsetVariableIsReportedAtItsValue() throws {
@@ -116,6 +169,23 @@ import Testing
         expectProblem(problems, at: "alertbridge.yaml:5:43", containing: "unknown key \"webhook_url\" (expected one of: type, url, secret)")
         expectProblem(problems, at: "alertbridge.yaml:6:17", containing: "unknown connector type \"pagerduty\"")
         expectProblem(problems, at: "alertbridge.yaml:7:3", containing: "reserved for the built-in console connector")
+    }
+
+    /// A `${VAR}` set to nothing: an empty webhook secret would sign nothing and an empty
+    /// SMTP password try AUTH without one; both failed only at the first page.
+    @Test func emptyConnectorSettingsAreReportedAtTheValue() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            connectors:
+              hook: {type: webhook, url: "https://ops.example.com/hook", secret: "${HOOK_SECRET}"}
+              mail: {type: smtp, url: "smtp://mail:587", from: "ab@example.com", username: noc, password: "${SMTP_PASSWORD}"}
+              chat: {type: slack, webhook_url: ""}
+            """])
+        let problems = fixture.problems(environment: ["HOOK_SECRET": "", "SMTP_PASSWORD": ""])
+        #expect(problems.count == 3, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:2:70", containing: "secret is empty (its environment variable is set to nothing)")
+        expectProblem(problems, at: "alertbridge.yaml:3:95", containing: "password is empty (its environment variable is set to nothing)")
+        expectProblem(problems, at: "alertbridge.yaml:4:36", containing: "webhook_url is empty")
+        #expect(fixture.problems(environment: ["HOOK_SECRET": "k", "SMTP_PASSWORD": "p"]).count == 1)
     }
 
     @Test func tokensAreChecked() throws {
@@ -233,6 +303,11 @@ import Testing
         #expect(problems.contains("alertbridge.yaml:1:22: max_labels must be greater than zero"), "\(problems)")
         #expect(problems.contains("alertbridge.yaml:1:61: max_dedup_key_bytes must be at most 1024 (the key is indexed)"), "\(problems)")
         #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:3:57: rate_limit must be") }, "\(problems)")
+        // One problem for one bad value.
+        for value in ["0.5", "{a: 1}", "lots"] {
+            let problems = try Fixture(["alertbridge.yaml": "tokens:\n  - {name: a, scopes: [ingest], secret: s1, rate_limit: \(value)}\n"]).problems()
+            expectSingleProblem(problems, at: "alertbridge.yaml:2:57", containing: "rate_limit must be a whole number of requests per second above zero, or none")
+        }
     }
 }
 
@@ -243,8 +318,11 @@ import Testing
         #expect(loaded.server.delivery.connectTimeout == .seconds(2))
         #expect(loaded.server.delivery.timeout == .seconds(10))
         #expect(try Fixture(["alertbridge.yaml": "store: sqlite:x.db\n"]).load().server.delivery == DeliverySettings())
-        let problems = try Fixture(["alertbridge.yaml": "delivery: {max_age: 0s, timeout: soon}\n"]).problems()
-        #expect(problems.contains("alertbridge.yaml:1:21: max_age must be a duration above zero and at most 365d such as 30s, 5m or 1h (got \"0s\")"), "\(problems)")
-        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:34: timeout must be a duration") }, "\(problems)")
+        let problems = try Fixture(["alertbridge.yaml": "delivery: {max_age: 0s, timeout: soon, connect_timeout: 20ms}\n"]).problems()
+        #expect(problems.count == 3, "\(problems)")
+        #expect(problems.contains("alertbridge.yaml:1:21: duration \"0s\" must be greater than zero"), "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:34: invalid duration \"soon\"") }, "\(problems)")
+        // Every transfer would time out: the shortest timer is a second, as in policies.
+        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:57: duration \"20ms\" is under a second") }, "\(problems)")
     }
 }

@@ -46,4 +46,34 @@ struct CheckCommandTests {
         #expect(lines.contains { $0.contains("rules/10-bad.yaml:4:13:") && $0.contains("nowhere") }, "\(result)")
         #expect(lines.contains { $0.contains("escalation-policies/empty.yaml:2:") && $0.contains("tier") }, "\(result)")
     }
+
+    /// The README's way to change a configuration is `check`, then restart: a file `check`
+    /// passes must start. Each of these passed `check` and stopped `serve`.
+    @Test("check refuses every file serve refuses, at the same position")
+    func checkRefusesWhatServeRefuses() async throws {
+        let dir = try TemporaryDirectory("alertbridge-check-serve")
+        defer { dir.remove() }
+        let shipped = """
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+
+            """
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOOK_SECRET"] = ""
+        for (file, problem) in [
+            ("listen: 0.0.0.0:\(try freeLocalPort())\n", "alertbridge.yaml:3:9: listening on 0.0.0.0 needs tokens"),
+            ("connectors:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/\", secret: \"${HOOK_SECRET}\"}\n",
+             "alertbridge.yaml:4:61: secret is empty (its environment variable is set to nothing)"),
+            ("store: \"sqlite::memory:\"\n", "alertbridge.yaml:3:8: store \"sqlite::memory:\" is not a file path"),
+            ("store: sqlite:nodir/ab.db\n", "alertbridge.yaml:3:8: store \"sqlite:nodir/ab.db\" is in "),
+        ] {
+            try (shipped + file).write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+            let check = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
+                                      environment: environment)
+            #expect(check.status == 1 && check.stdout.contains(problem), "\(check)")
+            let serve = try await run(try Paths.alertbridgeBinary(), ["serve", "--config", dir.path("alertbridge.yaml")],
+                                      environment: environment, timeout: .seconds(20))
+            #expect(serve.status == 1 && serve.stderr.contains(problem), "\(serve)")
+        }
+    }
 }

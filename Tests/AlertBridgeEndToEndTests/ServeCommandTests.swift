@@ -64,6 +64,59 @@ struct ServeCommandTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path("nodir")))
     }
 
+    /// `--listen` and `--store` are read with the file's parsers, before anything starts:
+    /// a usage error (exit 2) naming the flag.
+    @Test("a bad --listen or --store is a usage error naming the flag")
+    func badFlagsAreUsageErrors() async throws {
+        let dir = try TemporaryDirectory("alertbridge-serve-flags")
+        defer { dir.remove() }
+        try Self.writeServerFile(in: dir)
+        for (flags, said) in [
+            (["--listen", "127.0.0.1:0"], "--listen must be HOST:PORT with a port from 1 to 65535, got \"127.0.0.1:0\""),
+            (["--listen", "::1:8080"], "--listen must be HOST:PORT"),
+            (["--store", "sqlite::memory:"], "--store: store \"sqlite::memory:\" is not a file path"),
+            (["--store", "postgres://ab:pw@db/alerts?sslmode=bogus"], "sslmode \"bogus\" is not disable, prefer or require"),
+        ] {
+            let result = try await run(try Paths.alertbridgeBinary(), ["serve", "--config", dir.path("alertbridge.yaml")] + flags,
+                                       environment: ProcessInfo.processInfo.environment)
+            #expect(result.status == 2, "\(result)")
+            #expect(result.stderr.contains(said) && !result.stderr.contains(":pw@"), "\(result)")
+            #expect(result.stderr.contains("Usage: alertbridge serve"), "the serve command's usage: \(result)")
+        }
+    }
+
+    /// `systemctl reload` while a start waits for its database: the start goes on (and
+    /// here fails on the store, as it would have), it is not killed by the signal.
+    @Test("a SIGHUP while the store opens does not end the start")
+    func aHangupDuringStartIsIgnored() async throws {
+        let dir = try TemporaryDirectory("alertbridge-serve-early-hup")
+        defer { dir.remove() }
+        try Self.writeServerFile(in: dir)
+        _ = FileManager.default.createFile(atPath: dir.path("log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path("log")))
+        defer { try? log.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Paths.alertbridgeBinary())
+        // Nothing listens there: the store open retries for seconds before it gives up.
+        process.arguments = ["serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())",
+                             "--store", "postgres://ab@127.0.0.1:\(try freeLocalPort())/alerts"]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        ParentWatch.kill(process.processIdentifier)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        _ = try await eventually("the start to reach the store") { observed -> Bool? in
+            observed = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
+            return observed.contains("protected mode") ? true : nil
+        }
+        kill(process.processIdentifier, SIGHUP)
+        await exited(process)
+        let output = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(output)")
+        #expect(output.contains("cannot open the store"), "\(output)")
+    }
+
     /// A second server on a taken port (another alertbridge, or anything else) stops with
     /// one line that names the address and the likely cause, exit 1.
     /// It changes nothing in the store on its way out: a crash loop beside a running

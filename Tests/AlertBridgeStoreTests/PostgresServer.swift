@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import AlertBridgeStore
 import Foundation
 import ParentWatch

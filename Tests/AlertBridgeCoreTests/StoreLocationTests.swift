@@ -1,13 +1,13 @@
-import AlertBridgeStore
+import AlertBridgeCore
 import Testing
 
 @Suite struct StoreLocationTests {
     @Test func sqlite() throws {
         #expect(try StoreLocation(parsing: "sqlite:alertbridge.db") == .sqlite(path: "alertbridge.db"))
-        #expect(throws: StoreError.self) { try StoreLocation(parsing: "sqlite:") }
+        #expect(throws: StoreLocation.Invalid.self) { try StoreLocation(parsing: "sqlite:") }
         // The writer and the readers each open the store: in memory, each would get its own.
-        #expect(throws: StoreError.self) { try StoreLocation(parsing: "sqlite::memory:") }
-        #expect(throws: StoreError.self) { try StoreLocation(parsing: "sqlite:file::memory:?cache=shared") }
+        #expect(throws: StoreLocation.Invalid.self) { try StoreLocation(parsing: "sqlite::memory:") }
+        #expect(throws: StoreLocation.Invalid.self) { try StoreLocation(parsing: "sqlite:file::memory:?cache=shared") }
     }
 
     @Test func postgresURLs() throws {

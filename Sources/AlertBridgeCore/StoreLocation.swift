@@ -8,18 +8,25 @@ public enum StoreLocation: Sendable, Equatable {
     /// `postgres://user:pass@host:5432/db[?sslmode=disable|prefer|require]` (or `postgresql://`).
     case postgres(PostgresLocation)
 
-    public init(parsing text: String) throws(StoreError) {
+    /// Why a `store:` or `--store` value names no store, in the operator's words (never
+    /// with a password in it).
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    public init(parsing text: String) throws(StoreLocation.Invalid) {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
-            guard !path.isEmpty else { throw .invalidLocation("store \"\(text)\" names no file") }
+            guard !path.isEmpty else { throw StoreLocation.Invalid("store \"\(text)\" names no file") }
             guard path != ":memory:", !path.hasPrefix("file:") else {
-                throw .invalidLocation("store \"\(text)\" is not a file path; alertbridge keeps incidents in a file (sqlite:alertbridge.db)")
+                throw StoreLocation.Invalid("store \"\(text)\" is not a file path; alertbridge keeps incidents in a file (sqlite:alertbridge.db)")
             }
             self = .sqlite(path: path)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             self = .postgres(try PostgresLocation(parsing: text))
         } else {
-            throw .invalidLocation("store \"\(text)\" is neither sqlite:FILE nor postgres://...")
+            throw StoreLocation.Invalid("store \"\(text)\" is neither sqlite:FILE nor postgres://...")
         }
     }
 }
@@ -52,24 +59,24 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.tls = tls
     }
 
-    public init(parsing text: String) throws(StoreError) {
+    public init(parsing text: String) throws(StoreLocation.Invalid) {
         // Say what is wrong without echoing a password into logs.
         let shown = Self.redacted(text)
         guard let url = URLComponents(string: text), let scheme = url.scheme,
               ["postgres", "postgresql"].contains(scheme) else {
-            throw .invalidLocation("store \"\(shown)\" is not a valid postgres://user:pass@host:5432/db URL")
+            throw StoreLocation.Invalid("store \"\(shown)\" is not a valid postgres://user:pass@host:5432/db URL")
         }
         guard let host = url.host, !host.isEmpty else {
-            throw .invalidLocation("store \"\(shown)\" names no host")
+            throw StoreLocation.Invalid("store \"\(shown)\" names no host")
         }
         let port = url.port ?? 5432
-        guard (1...65_535).contains(port) else { throw .invalidLocation("store \"\(shown)\": port \(port) is out of range") }
+        guard (1...65_535).contains(port) else { throw StoreLocation.Invalid("store \"\(shown)\": port \(port) is out of range") }
         guard let user = url.user, !user.isEmpty else {
-            throw .invalidLocation("store \"\(shown)\" names no user (postgres://USER@host/db)")
+            throw StoreLocation.Invalid("store \"\(shown)\" names no user (postgres://USER@host/db)")
         }
         let database = String(url.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {
-            throw .invalidLocation("store \"\(shown)\" names no database (postgres://user@host:5432/DATABASE)")
+            throw StoreLocation.Invalid("store \"\(shown)\" names no database (postgres://user@host:5432/DATABASE)")
         }
         var tls = TLSMode.disable
         for item in url.queryItems ?? [] {
@@ -78,9 +85,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             case ("sslmode", "allow"), ("sslmode", "prefer"): tls = .prefer
             case ("sslmode", "require"), ("sslmode", "verify-ca"), ("sslmode", "verify-full"): tls = .require
             case ("sslmode", let other):
-                throw .invalidLocation("store \"\(shown)\": sslmode \"\(other)\" is not disable, prefer or require")
+                throw StoreLocation.Invalid("store \"\(shown)\": sslmode \"\(other)\" is not disable, prefer or require")
             case (let name, _):
-                throw .invalidLocation("store \"\(shown)\": unknown parameter \"\(name)\" (only sslmode is supported)")
+                throw StoreLocation.Invalid("store \"\(shown)\": unknown parameter \"\(name)\" (only sslmode is supported)")
             }
         }
         self.init(host: host, port: port, username: user,
