@@ -112,10 +112,16 @@ public enum ConfigLoader: Sendable {
         // would become an incident that pages nobody.
         if ruleParser.rules.isEmpty, ruleFiles != nil, rulesLog.isEmpty, policyNamesKnown,
            !policyParser.declaredNames.contains(RuleSet.fallbackPolicy) {
-            rulesLog.add(server.config.rulesDirectory, .start, """
+            let problem = """
                 no rule is loaded, so every alert would go to the policy "\(RuleSet.fallbackPolicy)", and there is \
                 none: add a rule (one with no match: catches everything) or a policy named \(RuleSet.fallbackPolicy)
-                """)
+                """
+            // At the `rules:` that named the directory: `rules:1:1` points into a directory.
+            if let named = server.rulesNamedAt {
+                named.file.report(problem, at: named.node)
+            } else {
+                rulesLog.add(server.config.rulesDirectory, .start, problem)
+            }
         }
 
         let problems = serverLog.sorted + rulesLog.sorted + policiesLog.sorted

@@ -63,7 +63,7 @@ struct Report: AsyncParsableCommand {
         let report = IncidentReport(readable.filter { $0.createdAt >= from && $0.createdAt < to }, byLabels: labels)
         let truncated = incidents.count == listMaximum
         if json { return printRaw(try Self.json(report, from: from, to: to, truncated: truncated, unreadable: unreadable)) }
-        let span = until == nil ? "since \(RFC3339.format(from)) (\(DurationText.format(.milliseconds(to.milliseconds - from.milliseconds))))"
+        let span = until == nil ? "since \(RFC3339.format(from)) (\(DurationText.formatSeconds(.milliseconds(to.milliseconds - from.milliseconds))))"
             : "from \(RFC3339.format(from)) to \(RFC3339.format(to))"
         print("incidents \(span): \(report.total)"
               + " (\(report.open) open, \(report.resolved) resolved)"

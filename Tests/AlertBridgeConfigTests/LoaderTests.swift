@@ -113,6 +113,9 @@ import Testing
         expectSingleProblem(empty.problems(), at: "rules:1:1", containing: "no rule is loaded")
         let noFiles = try Fixture(["rules/90-base.yaml": nil, "rules/README": "not yaml"])
         expectSingleProblem(noFiles.problems(), at: "rules:1:1", containing: "a policy named default")
+        // Named in the server file: reported at that name, not inside the directory.
+        let named = try Fixture(["my-rules/a.yaml": "rules: []\n", "alertbridge.yaml": "store: sqlite:ab.db\nrules: my-rules\n"])
+        expectSingleProblem(named.problems(), at: "alertbridge.yaml:2:8", containing: "no rule is loaded")
         let withDefault = try Fixture([
             "rules/90-base.yaml": "rules: []\n",
             "escalation-policies/default.yaml": Fixture.defaultPolicy,

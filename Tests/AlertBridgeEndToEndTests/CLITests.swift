@@ -169,6 +169,9 @@ struct CLITests {
             let hourAgo = ISO8601DateFormatter().string(from: now.addingTimeInterval(-3600))
             let fixed = try await Self.cli("report", "--since", hourAgo, "--until", ISO8601DateFormatter().string(from: now.addingTimeInterval(60)), url: url)
             #expect(fixed.stdout.hasPrefix("incidents from ") && fixed.stdout.contains(": 1 (0 open, 1 resolved)"), "\(fixed)")
+            // Since a time: its length in whole seconds (it said `(1h0m0s523ms)`).
+            let sinceTime = try await Self.cli("report", "--since", hourAgo, url: url)
+            #expect(sinceTime.stdout.hasPrefix("incidents since \(hourAgo) (1h") && !sinceTime.stdout.contains("ms)"), "\(sinceTime)")
             let before = try await Self.cli("report", "--since", "2h", "--until", "1h", url: url)
             #expect(before.stdout.contains(": 0 (0 open, 0 resolved)"), "\(before)")
             let byPoP = try await Self.cli("report", "--group-by", "pop", "--group-by", "region", "--group-by", "pop", url: url)
