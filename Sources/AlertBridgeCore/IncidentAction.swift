@@ -33,7 +33,15 @@ public enum IncidentAction: Sendable, Equatable {
     }
 
     /// Applies the action, returning the new incident and the timeline entry to append.
+    ///
+    /// An acknowledgement or a resolve is never earlier than the page of the tier the
+    /// incident is at. `now` was read before the store locked the incident: an ack read at
+    /// 14:59:59.9 that committed after the engine paged tier 2 at 15:00 (its deadline), or
+    /// an instance whose clock is behind, would read as coming first, so tier 2's page
+    /// would go out, and the acknowledgement notice after it. At the page's time, the
+    /// page reads as overtaken and is not sent.
     public func apply(to incident: Incident, now: Timestamp) throws(Refusal) -> (Incident, TimelineEntry) {
+        let now = max(now, incident.escalation.tierPagedAt ?? now)
         var next = incident
         switch self {
         case .acknowledge(let by, let note):

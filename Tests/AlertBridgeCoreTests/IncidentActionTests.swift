@@ -20,6 +20,22 @@ import Testing
         #expect(resolved.nextEscalationAt == nil)
     }
 
+    /// The engine paged tier 2 at its deadline while an ack read the clock just before
+    /// and committed just after: the ack takes the page's time, never an earlier one, so
+    /// the page reads as overtaken instead of going out with the ack notice behind it.
+    @Test func anActionIsNeverEarlierThanTheCurrentTiersPage() throws {
+        var paged = incident
+        paged.tier = 2
+        paged.escalation.tierPagedAt = now + .seconds(900)
+        let (acked, entry) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: paged, now: now + .milliseconds(899_900))
+        #expect(acked.acknowledgedAt == now + .seconds(900) && entry.at == now + .seconds(900))
+        let (resolved, _) = try IncidentAction.resolve(by: "bob", note: nil).apply(to: paged, now: now + .seconds(10))
+        #expect(resolved.resolvedAt == now + .seconds(900))
+        // Later than the page: its own time.
+        #expect(try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: paged, now: now + .seconds(901)).0.acknowledgedAt
+            == now + .seconds(901))
+    }
+
     @Test func triggeredCanResolveDirectly() throws {
         #expect(try IncidentAction.resolve(by: "bob", note: nil).apply(to: incident, now: now).0.status == .resolved)
     }

@@ -80,6 +80,10 @@ struct PostgresStoreTests {
     @Test func extendingASilenceKeepsWhatItHeldHeld() async throws {
         try await Self.withStore { try await $0.extendingASilenceKeepsWhatItHeldHeld() }
     }
+    @Test func anAckCommittedAfterTheNextTiersPageOvertakesIt() async throws {
+        try await Self.withStore { try await $0.anAckCommittedAfterTheNextTiersPageOvertakesIt() }
+    }
+
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }

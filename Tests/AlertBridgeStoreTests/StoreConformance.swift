@@ -545,6 +545,20 @@ struct StoreConformance {
 
     /// Every page and notice of each episode reaches the outbox: a reopened incident's
     /// steps continue from the earlier episode's, so none collides with an old row.
+    /// An acknowledgement whose clock reading came before tier 2's deadline but whose
+    /// write came after the engine paged tier 2 (a wait for a connection, or another
+    /// instance's clock a little behind): tier 2's page is overtaken, not sent.
+    func anAckCommittedAfterTheNextTiersPageOvertakesIt() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(86_400), limit: 100, quota: .none)
+        _ = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: .init())
+        let acked = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: t0 + .milliseconds(899_900))
+        #expect(acked.acknowledgedAt == t0 + .seconds(900))
+        let page = try #require(try await store.claimDeliveries(now: t0 + .seconds(900), lease: .seconds(60), limit: 100, quota: .none)
+            .first { $0.event == .escalated })
+        #expect(page.overtaken(by: acked) == "the incident was acknowledged by alice first")
+    }
+
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
