@@ -1,25 +1,53 @@
+import AlertBridgeCore
+import ArgumentParser
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// Talks to a running server for the operator verbs: `ALERTBRIDGE_URL` (default
-/// `http://127.0.0.1:8080`) and `ALERTBRIDGE_TOKEN`.
+/// `http://127.0.0.1:8080`), `ALERTBRIDGE_TOKEN` and `ALERTBRIDGE_TIMEOUT`.
 struct APIClient {
     var baseURL: String
     var token: String?
+    /// How long one request may take, from connecting to the answer's last byte.
+    var timeout: Duration
+    private let session: URLSession
 
-    static func fromEnvironment() -> APIClient {
+    /// `ALERTBRIDGE_TIMEOUT` when not set: a server that takes the connection and never
+    /// answers (hung, or a firewall accepting for it) must not hold a shell for good.
+    static let defaultTimeout = Duration.seconds(30)
+
+    static func fromEnvironment() throws -> APIClient {
         let env = ProcessInfo.processInfo.environment
         var base = env["ALERTBRIDGE_URL"] ?? "http://127.0.0.1:8080"
         while base.hasSuffix("/") { base.removeLast() }
-        return APIClient(baseURL: base, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        var timeout = defaultTimeout
+        if let text = env["ALERTBRIDGE_TIMEOUT"], !text.isEmpty {
+            guard let parsed = DurationText.parse(text), parsed >= .seconds(1), parsed <= .seconds(3600) else {
+                throw ValidationError("ALERTBRIDGE_TIMEOUT must be a duration from 1s to 1h, such as 10s or 2m")
+            }
+            timeout = parsed
+        }
+        return APIClient(baseURL: base, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
+    }
+
+    init(baseURL: String, token: String?, timeout: Duration) {
+        self.baseURL = baseURL
+        self.token = token
+        self.timeout = timeout
+        // The session's own limits, which Linux's URLSession keeps: with URLSession.shared
+        // and a request `timeoutInterval` of 30s, a server that never answered held it 60s.
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = Double(timeout.milliseconds) / 1000
+        configuration.timeoutIntervalForResource = configuration.timeoutIntervalForRequest
+        session = URLSession(configuration: configuration)
     }
 
     /// Sends a request; returns the body of a 2xx answer or throws a one-line ``Refused``.
     func send(_ method: String, _ path: String, body: (any Encodable)? = nil) async throws -> Data {
         guard let url = URL(string: baseURL + path) else { throw Refused("invalid ALERTBRIDGE_URL \(baseURL)") }
-        var request = URLRequest(url: url, timeoutInterval: 30)
+        var request = URLRequest(url: url)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
@@ -28,9 +56,9 @@ struct APIClient {
         }
         let (data, response): (Data, URLResponse)
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            (data, response) = try await session.data(for: request)
         } catch {
-            throw Refused("cannot reach alertbridge at \(baseURL): \(error.localizedDescription)")
+            throw unanswered(error)
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
@@ -47,6 +75,19 @@ struct APIClient {
             throw Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type)): is ALERTBRIDGE_URL right?")
         }
         return data
+    }
+
+    /// No answer, in an operator's words: on Linux a URLError's own text is
+    /// `The operation could not be completed. (NSURLErrorDomain error -1001.)`.
+    private func unanswered(_ error: any Error) -> Refused {
+        let why: String
+        switch (error as? URLError)?.code {
+        case .timedOut?: return Refused("no answer from alertbridge at \(baseURL) within \(DurationText.format(timeout))")
+        case .cannotConnectToHost?: why = "connection refused"
+        case .cannotFindHost?: why = "no such host"
+        default: why = error.localizedDescription
+        }
+        return Refused("cannot reach alertbridge at \(baseURL): \(why)")
     }
 
     /// A 401 or 403 in the CLI's terms: the server's own words name an HTTP header, but

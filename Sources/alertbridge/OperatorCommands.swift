@@ -105,7 +105,7 @@ extension IncidentActionCommand {
     /// refused. A server that cannot be reached, or a token it refuses, stops at once.
     /// `--json` prints one answer per line.
     func run() async throws {
-        let client = APIClient.fromEnvironment()
+        let client = try APIClient.fromEnvironment()
         var refused = false
         var seen: Set<Int64> = []
         for id in ids where seen.insert(id).inserted {

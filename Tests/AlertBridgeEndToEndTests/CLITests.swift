@@ -15,8 +15,9 @@ struct CLITests {
         try await cli(arguments, url: url, user: user, token: token)
     }
 
-    static func cli(_ arguments: [String], url: String, user: String = operatorName, token: String? = nil) async throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
+    static func cli(_ arguments: [String], url: String, user: String = operatorName, token: String? = nil,
+                    environment extra: [String: String] = [:]) async throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["ALERTBRIDGE_URL"] = url
         environment["ALERTBRIDGE_TOKEN"] = token
         environment["USER"] = user
@@ -477,8 +478,26 @@ struct CLITests {
             var environment = ProcessInfo.processInfo.environment
             environment["ALERTBRIDGE_URL"] = url
             let result = try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)
-            Self.expectOneLineRefusal(result, containing: "cannot reach")
-            #expect(result.stderr.contains(url), "names where it tried: \(result)")
+            Self.expectOneLineRefusal(result, containing: "cannot reach alertbridge at \(url): connection refused")
+        }
+    }
+
+    /// A server that takes the connection and never answers (hung, or a firewall that
+    /// accepts for it): the verb gives up after ALERTBRIDGE_TIMEOUT and says so in one line.
+    @Test("a server that never answers is given up on after ALERTBRIDGE_TIMEOUT, in one line")
+    func hungServer() async throws {
+        let socket = try ListeningSocket()  // never accepts: the kernel completes the handshake for it
+        defer { socket.close() }
+        let url = "http://127.0.0.1:\(socket.port)"
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = try await Self.cli(["ack", "1", "2"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": "2s"])
+        let took = clock.now - started
+        Self.expectOneLineRefusal(result, containing: "alertbridge: no answer from alertbridge at \(url) within 2s")
+        #expect(took < .seconds(10), "gave up at its timeout: \(took)")
+        for value in ["soon", "0s", "500ms", "2h"] {
+            let usage = try await Self.cli(["incidents"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": value])
+            #expect(usage.status == 2 && usage.stderr.contains("ALERTBRIDGE_TIMEOUT must be"), "\(value): \(usage)")
         }
     }
 }
