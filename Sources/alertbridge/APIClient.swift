@@ -61,20 +61,27 @@ struct APIClient {
             throw unanswered(error)
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")
         guard (200..<300).contains(status) else {
             let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
-            var refused = Refused(body.map { body in body.field.map { "\($0): \(body.error)" } ?? body.error } ?? "HTTP \(status)")
+            guard let body else { throw notAlertbridge(status: status, type: type) }
+            var refused = Refused(body.field.map { "\($0): \(body.error)" } ?? body.error)
             refused.aboutTheTarget = status == 404 || status == 409
             throw refused
         }
-        // Every answer of alertbridge is JSON: anything else is another server on that
-        // address (or a proxy's page), which must not end in a decoding error's dump.
-        let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? "no Content-Type"
-        guard type.lowercased().contains("json") else {
-            throw Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type)): is ALERTBRIDGE_URL right?")
-        }
+        guard type?.lowercased().contains("json") == true else { throw notAlertbridge(status: status, type: type) }
         return data
+    }
+
+    /// Every answer of alertbridge, a refusal too, is its JSON: anything else is another
+    /// server on that address or a proxy's own page. It must not end in a decoding error's
+    /// dump, nor read as a refusal of one incident (a 404 page would let `ack 8 10 12` go on).
+    private func notAlertbridge(status: Int, type: String?) -> Refused {
+        if [502, 503, 504].contains(status) {
+            return Refused("the server at \(baseURL) (or a proxy in front of it) answered HTTP \(status): alertbridge behind it may be down or restarting")
+        }
+        return Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type ?? "no Content-Type")): is ALERTBRIDGE_URL right?")
     }
 
     /// No answer, in an operator's words: on Linux a URLError's own text is

@@ -102,7 +102,8 @@ extension IncidentActionCommand {
 
     /// Each id in turn, once: a refusal of one (already acknowledged by a colleague, not
     /// found) is said on stderr and the others still go; the exit status is 1 if any was
-    /// refused. A server that cannot be reached, or a token it refuses, stops at once.
+    /// refused. A server that cannot be reached, a token it refuses, or an answer that is
+    /// not alertbridge's (another server's page) stops at once.
     /// `--json` prints one answer per line.
     func run() async throws {
         let client = try APIClient.fromEnvironment()

@@ -450,10 +450,20 @@ struct CLITests {
         defer { root.remove() }
         try FileManager.default.createDirectory(atPath: root.path("api/v1"), withIntermediateDirectories: true)
         try "<html>Grafana</html>".write(toFile: root.path("api/v1/incidents"), atomically: true, encoding: .utf8)
+        try await Self.withPython(["-m", "http.server", "--bind", "127.0.0.1", "--directory", root.path("")]) { url in
+            let result = try await Self.cli("incidents", url: url)
+            Self.expectOneLineRefusal(result, containing: "the server at \(url) does not answer as alertbridge does (HTTP 200, ")
+            #expect(result.stderr.hasSuffix("is ALERTBRIDGE_URL right?\n"), "\(result)")
+        }
+    }
+
+    /// Runs `python3 ARGUMENTS PORT` (a small web server on 127.0.0.1:PORT) while `body`
+    /// runs, with the server's URL once it answers.
+    static func withPython(_ arguments: [String], _ body: (_ url: String) async throws -> Void) async throws {
         let port = try freeLocalPort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root.path(""), "\(port)"]
+        server.arguments = ["python3"] + arguments + ["\(port)"]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
@@ -462,11 +472,40 @@ struct CLITests {
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
         let url = "http://127.0.0.1:\(port)"
         _ = try await eventually("the other server to listen") { _ in
-            (try? await HTTP.send("GET", url + "/api/v1/incidents"))?.status == 200 ? true : nil
+            (try? await HTTP.send("GET", url + "/")) != nil ? true : nil
         }
-        let result = try await Self.cli("incidents", url: url)
-        Self.expectOneLineRefusal(result, containing: "the server at \(url) does not answer as alertbridge does (HTTP 200, ")
-        #expect(result.stderr.hasSuffix("is ALERTBRIDGE_URL right?\n"), "\(result)")
+        try await body(url)
+    }
+
+    /// A web server that answers every request with `status`, `contentType` and `body` (its
+    /// `{id}` the number after `/incidents/` in the path), and the requests it took
+    /// (`POST /api/v1/incidents/8/ack`), read after `body` ran.
+    static func withFakeServer(status: Int, contentType: String, body answer: String,
+                               _ body: (_ url: String) async throws -> Void) async throws -> [String] {
+        let directory = try TemporaryDirectory("alertbridge-e2e-fake-server")
+        defer { directory.remove() }
+        let log = directory.path("requests")
+        let script = #"""
+            import http.server, re, sys
+            status, ctype, answer, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def answer(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    with open(log, "a") as f: f.write(self.command + " " + self.path + "\n")
+                    number = re.search(r"/incidents/(\d+)", self.path)
+                    data = answer.replace("{id}", number.group(1) if number else "0").encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                do_GET = do_POST = do_DELETE = answer
+                def log_message(self, *arguments): pass
+            http.server.HTTPServer(("127.0.0.1", int(sys.argv[5])), Handler).serve_forever()
+            """#
+        try await withPython(["-c", script, "\(status)", contentType, answer, log], body)
+        let requests = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return requests.split(separator: "\n").map(String.init).filter { $0 != "GET /" }  // not the readiness probe's
     }
 
     @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")
@@ -498,6 +537,23 @@ struct CLITests {
         for value in ["soon", "0s", "500ms", "2h"] {
             let usage = try await Self.cli(["incidents"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": value])
             #expect(usage.status == 2 && usage.stderr.contains("ALERTBRIDGE_TIMEOUT must be"), "\(value): \(usage)")
+        }
+    }
+
+    /// ALERTBRIDGE_URL pointing at another web server, or a proxy whose upstream is down:
+    /// its error page is not alertbridge's refusal of one incident, so `ack 8 10 12` stops at 8.
+    @Test("an error page that is not alertbridge's says so in one line and stops at the first id")
+    func errorPageOfAnotherServer() async throws {
+        let requests = try await Self.withFakeServer(status: 404, contentType: "text/html", body: "<html>Not Found</html>") {
+            Self.expectOneLineRefusal(try await Self.cli("ack", "8", "10", "12", url: $0), containing:
+                "the server at \($0) does not answer as alertbridge does (HTTP 404, text/html): is ALERTBRIDGE_URL right?")
+        }
+        #expect(requests == ["POST /api/v1/incidents/8/ack"])
+        for status in [502, 503, 504] {
+            _ = try await Self.withFakeServer(status: status, contentType: "text/html", body: "<html><h1>Bad Gateway</h1>\n</html>") {
+                Self.expectOneLineRefusal(try await Self.cli("incidents", url: $0),
+                                          containing: "the server at \($0) (or a proxy in front of it) answered HTTP \(status)")
+            }
         }
     }
 }
