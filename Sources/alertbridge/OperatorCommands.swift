@@ -114,7 +114,6 @@ extension IncidentActionCommand {
             do {
                 data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
             } catch let refusal as Refused {
-                fflush(nil)  // after the lines of the ids before it
                 guard refusal.aboutTheTarget else { throw fail(refusal.description) }
                 _ = fail(refusal.description)
                 refused = true
@@ -122,7 +121,7 @@ extension IncidentActionCommand {
             }
             if output.json { printRaw(data); continue }
             let incident = try JSONDecoder().decode(IncidentView.self, from: data)
-            print("incident \(incident.id) \(done) by \(by): \(incident.title)")
+            print(oneLine("incident \(incident.id) \(done) by \(by): \(incident.title)"))
         }
         if refused { throw ExitCode(1) }
     }
@@ -201,7 +200,7 @@ func printRaw(_ data: Data) {
 }
 
 func printIncident(_ i: IncidentView) {
-    print("Incident \(i.id): \(i.title)")
+    print(oneLine("Incident \(i.id): \(i.title)"))
     var fields: [[String]] = [
         ["status", i.status], ["severity", i.severity], ["dedup key", i.dedup_key], ["policy", "\(i.policy) (tier \(i.tier))"],
         ["alerts", "\(i.alert_count) received, \(i.firing_alerts) firing"], ["created", i.created_at],

@@ -111,7 +111,7 @@ struct SilenceCommand: AsyncParsableCommand {
             let data = try await request { try await $0.send("POST", "/api/v1/silences", body: body) }
             if output.json { return printRaw(data) }
             let s = try JSONDecoder().decode(View.self, from: data)
-            print("silence \(s.id) \(s.status) from \(s.starts_at) until \(s.ends_at): \(s.matchers.joined(separator: " "))")
+            print(oneLine("silence \(s.id) \(s.status) from \(s.starts_at) until \(s.ends_at): \(s.matchers.joined(separator: " "))"))
         }
 
         struct NewSilence: Encodable {
@@ -194,7 +194,7 @@ struct SilenceCommand: AsyncParsableCommand {
             let s = try JSONDecoder().decode(View.self, from: data)
             // A pending silence is pending until its start, not its end: say both.
             let when = s.status == "pending" ? "pending from \(s.starts_at) until \(s.ends_at)" : "\(s.status) until \(s.ends_at)"
-            print("silence \(s.id) extended by \(by), \(when): \(s.matchers.joined(separator: " "))")
+            print(oneLine("silence \(s.id) extended by \(by), \(when): \(s.matchers.joined(separator: " "))"))
         }
 
         struct Extension: Encodable {
@@ -224,7 +224,7 @@ struct SilenceCommand: AsyncParsableCommand {
             let data = try await request { try await $0.send("DELETE", "/api/v1/silences/\(id)?by=\(who)") }
             if output.json { return printRaw(data) }
             let s = try JSONDecoder().decode(View.self, from: data)
-            print("silence \(s.id) expired by \(by): \(s.matchers.joined(separator: " "))")
+            print(oneLine("silence \(s.id) expired by \(by): \(s.matchers.joined(separator: " "))"))
         }
     }
 }

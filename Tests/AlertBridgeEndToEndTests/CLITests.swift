@@ -556,4 +556,41 @@ struct CLITests {
             }
         }
     }
+
+    /// An Alertmanager alert without `summary` is titled by its `description`, often several
+    /// lines: every table row and message stays one line, with the control characters shown.
+    @Test("a multi-line title or note keeps each table row and message on one line; --json keeps it")
+    func multiLineText() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            let alertmanager = Data(#"""
+                {"version": "4", "status": "firing", "alerts": [{"status": "firing",
+                 "labels": {"alertname": "DiskFull", "pop": "ICN1", "service": "storage", "severity": "warning"},
+                 "annotations": {"description": "Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck"}}]}
+                """#.utf8)
+            try await server.api.ingest("/api/v1/alertmanager", alertmanager)
+            let id = try #require(try await server.api.incidents().first?.id)
+            let shown = #"Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck"#
+
+            let table = try await Self.cli("incidents", url: url)
+            let lines = table.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            #expect(lines.count == 2 && lines.last?.hasSuffix("  " + shown) == true, "\(table)")
+            let note = try await Self.cli("note", "\(id)", "checked\nfreed 20%", url: url)
+            #expect(note.stdout == "incident \(id) annotated by \(Self.operatorName): \(shown)\n", "\(note)")
+            let acked = try await Self.cli("ack", "\(id)", url: url)
+            #expect(acked.stdout == "incident \(id) acknowledged by \(Self.operatorName): \(shown)\n", "\(acked)")
+
+            let show = try await Self.cli("show", "\(id)", url: url)
+            let rows = show.stdout.split(separator: "\n").map(String.init)
+            #expect(rows.first == "Incident \(id): \(shown)", "\(show)")
+            #expect(rows.contains { $0.hasPrefix("  ") && $0.hasSuffix("  " + shown) }, "the alert's summary: \(show)")
+            #expect(rows.contains { $0.hasPrefix("  ") && $0.hasSuffix(#"  checked\nfreed 20%"#) }, "the note: \(show)")
+            #expect(rows.allSatisfy { $0.hasPrefix("  ") || $0.hasPrefix("Incident ") || ["Alerts", "Timeline"].contains($0) },
+                    "no row wraps onto column 0: \(show)")
+
+            let json = try await Self.cli("show", "\(id)", "--json", url: url)
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect(parsed?["title"] as? String == "Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck", "\(json)")
+        }
+    }
 }
