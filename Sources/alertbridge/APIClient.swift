@@ -18,10 +18,15 @@ struct APIClient {
     /// answers (hung, or a firewall accepting for it) must not hold a shell for good.
     static let defaultTimeout = Duration.seconds(30)
 
+    /// `ALERTBRIDGE_URL` without a trailing `/`: the server every message names.
+    static var configuredURL: String {
+        var base = ProcessInfo.processInfo.environment["ALERTBRIDGE_URL"] ?? "http://127.0.0.1:8080"
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
     static func fromEnvironment() throws -> APIClient {
         let env = ProcessInfo.processInfo.environment
-        var base = env["ALERTBRIDGE_URL"] ?? "http://127.0.0.1:8080"
-        while base.hasSuffix("/") { base.removeLast() }
         var timeout = defaultTimeout
         if let text = env["ALERTBRIDGE_TIMEOUT"], !text.isEmpty {
             guard let parsed = DurationText.parse(text), parsed >= .seconds(1), parsed <= .seconds(3600) else {
@@ -29,7 +34,7 @@ struct APIClient {
             }
             timeout = parsed
         }
-        return APIClient(baseURL: base, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
+        return APIClient(baseURL: configuredURL, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
     }
 
     init(baseURL: String, token: String?, timeout: Duration) {

@@ -45,6 +45,14 @@ struct IncidentView: Decodable {
     var timeline: [Entry]?
 }
 
+/// What the verbs that change an incident print of the server's answer: only these, so a
+/// field they do not show (missing from a server of another version) cannot fail a verb
+/// whose action is done, and stop it before the next id.
+struct IncidentHeadline: Decodable {
+    var id: Int64
+    var title: String
+}
+
 struct IncidentList: Decodable {
     var incidents: [IncidentView]
 }

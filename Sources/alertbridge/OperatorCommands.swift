@@ -29,7 +29,7 @@ struct Incidents: AsyncParsableCommand {
     func run() async throws {
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?status=\(status)&limit=\(limit)") }
         if output.json { return printRaw(data) }
-        let list = try JSONDecoder().decode(IncidentList.self, from: data)
+        let list = try decodeAnswer(IncidentList.self, from: data)
         if list.incidents.isEmpty { return print("no \(status == "all" ? "" : status + " ")incidents") }
         printTable(["ID", "STATUS", "SEVERITY", "TIER", "ALERTS", "CREATED", "DEDUP KEY", "TITLE"],
                    list.incidents.map { i in
@@ -77,7 +77,7 @@ struct Show: AsyncParsableCommand {
     func run() async throws {
         let data = try await request { try await $0.send("GET", "/api/v1/incidents/\(id)") }
         if output.json { return printRaw(data) }
-        printIncident(try JSONDecoder().decode(IncidentView.self, from: data))
+        printIncident(try decodeAnswer(IncidentView.self, from: data))
     }
 }
 
@@ -120,7 +120,7 @@ extension IncidentActionCommand {
                 continue
             }
             if output.json { printRaw(data); continue }
-            let incident = try JSONDecoder().decode(IncidentView.self, from: data)
+            let incident = try decodeAnswer(IncidentHeadline.self, from: data)
             print(oneLine("incident \(incident.id) \(done) by \(by): \(incident.title)"))
         }
         if refused { throw ExitCode(1) }
@@ -185,6 +185,25 @@ func request(_ body: (APIClient) async throws -> Data) async throws -> Data {
         return try await body(APIClient.fromEnvironment())
     } catch let refused as Refused {
         throw fail(refused.description)
+    }
+}
+
+/// The server's answer read as `T`: JSON that alertbridge does not send (a field missing,
+/// another server's) is one line naming the server, not a decoding error's dump.
+func decodeAnswer<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    do {
+        return try JSONDecoder().decode(type, from: data)
+    } catch {
+        func name(_ path: [any CodingKey]) -> String {
+            "\"" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") + "\""
+        }
+        let why = switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?: "no \(name(context.codingPath + [key]))"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?: "\(name(context.codingPath)) of another type"
+        case .dataCorrupted(let context)? where !context.codingPath.isEmpty: "\(name(context.codingPath)) unreadable"
+        default: "not valid JSON"
+        }
+        throw fail("the server at \(APIClient.configuredURL) answers with JSON alertbridge does not send (\(why)): is ALERTBRIDGE_URL right?")
     }
 }
 

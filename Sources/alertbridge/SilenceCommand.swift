@@ -110,7 +110,7 @@ struct SilenceCommand: AsyncParsableCommand {
                                   duration: end == nil ? (duration ?? "1h") : nil, by: by, comment: comment)
             let data = try await request { try await $0.send("POST", "/api/v1/silences", body: body) }
             if output.json { return printRaw(data) }
-            let s = try JSONDecoder().decode(View.self, from: data)
+            let s = try decodeAnswer(View.self, from: data)
             print(oneLine("silence \(s.id) \(s.status) from \(s.starts_at) until \(s.ends_at): \(s.matchers.joined(separator: " "))"))
         }
 
@@ -145,7 +145,7 @@ struct SilenceCommand: AsyncParsableCommand {
         func run() async throws {
             let data = try await request { try await $0.send("GET", "/api/v1/silences?status=\(status)&limit=\(limit)") }
             if output.json { return printRaw(data) }
-            let list = try JSONDecoder().decode([String: [View]].self, from: data)["silences"] ?? []
+            let list = try decodeAnswer([String: [View]].self, from: data)["silences"] ?? []
             if list.isEmpty { return print("no \(status == "all" ? "" : status + " ")silences") }
             printTable(["ID", "STATUS", "STARTS", "ENDS", "BY", "MATCHERS", "COMMENT"],
                        list.map { s in
@@ -191,7 +191,7 @@ struct SilenceCommand: AsyncParsableCommand {
             let body = Extension(ends_at: end, duration: duration, by: by, comment: comment)
             let data = try await request { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
             if output.json { return printRaw(data) }
-            let s = try JSONDecoder().decode(View.self, from: data)
+            let s = try decodeAnswer(View.self, from: data)
             // A pending silence is pending until its start, not its end: say both.
             let when = s.status == "pending" ? "pending from \(s.starts_at) until \(s.ends_at)" : "\(s.status) until \(s.ends_at)"
             print(oneLine("silence \(s.id) extended by \(by), \(when): \(s.matchers.joined(separator: " "))"))
@@ -223,7 +223,7 @@ struct SilenceCommand: AsyncParsableCommand {
             let who = by.addingPercentEncoding(withAllowedCharacters: unreserved) ?? by
             let data = try await request { try await $0.send("DELETE", "/api/v1/silences/\(id)?by=\(who)") }
             if output.json { return printRaw(data) }
-            let s = try JSONDecoder().decode(View.self, from: data)
+            let s = try decodeAnswer(View.self, from: data)
             print(oneLine("silence \(s.id) expired by \(by): \(s.matchers.joined(separator: " "))"))
         }
     }

@@ -557,6 +557,30 @@ struct CLITests {
         }
     }
 
+    /// `ack` prints the id and title of what it acknowledged: an answer lacking another field
+    /// (a newer or older server) is no reason to stop before the next id.
+    @Test("ack reads only the id and title of the answer; an answer without them is one line")
+    func ackReadsOnlyWhatItPrints() async throws {
+        let title = #"Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck"#
+        let requests = try await Self.withFakeServer(status: 200, contentType: "application/json",
+                                                     body: #"{"id": {id}, "title": "\#(title)", "status": "acknowledged"}"#) { url in
+            let acked = try await Self.cli("ack", "1", "2", url: url)
+            #expect(acked.status == 0 && acked.stderr.isEmpty, "\(acked)")
+            #expect(acked.stdout == """
+                incident 1 acknowledged by \(Self.operatorName): \(title)
+                incident 2 acknowledged by \(Self.operatorName): \(title)
+
+                """, "a control character is shown, not obeyed: \(acked)")
+        }
+        #expect(requests == ["POST /api/v1/incidents/1/ack", "POST /api/v1/incidents/2/ack"])
+        let stopped = try await Self.withFakeServer(status: 200, contentType: "application/json", body: #"{"ok": true}"#) { url in
+            let result = try await Self.cli("resolve", "1", "2", url: url)
+            Self.expectOneLineRefusal(result, containing: "the server at \(url) answers with JSON alertbridge does not send (no \"id\")")
+            #expect(!result.stderr.contains("DecodingError"), "\(result)")
+        }
+        #expect(stopped == ["POST /api/v1/incidents/1/resolve"])
+    }
+
     /// An Alertmanager alert without `summary` is titled by its `description`, often several
     /// lines: every table row and message stays one line, with the control characters shown.
     @Test("a multi-line title or note keeps each table row and message on one line; --json keeps it")
