@@ -96,7 +96,7 @@ extension IncidentActionCommand {
     func validate() throws {
         guard !ids.isEmpty else { throw ValidationError("give the incident id (or several)") }
         for id in ids { try validateID(id) }
-        guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+        try checkBy(by)
         if let noteText, noteText.isEmpty { throw ValidationError("the note must not be empty") }
     }
 
@@ -175,8 +175,14 @@ struct Escalate: IncidentActionCommand {
     var done: String { "escalated" }
 }
 
-func validateID(_ id: Int64) throws {
-    guard id > 0 else { throw ValidationError("the incident id must be a positive whole number") }
+/// An incident's or a silence's id, as the server numbers them.
+func validateID(_ id: Int64, of what: String = "incident") throws {
+    guard id > 0 else { throw ValidationError("the \(what) id must be a positive whole number") }
+}
+
+/// `--by` of every verb that acts: the timeline names who did it.
+func checkBy(_ by: String) throws {
+    guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
 }
 
 /// Runs a request, turning a refusal into the one-line message and exit 1.

@@ -312,7 +312,8 @@ struct CLITests {
             #expect(extended.status == 0, "\(extended)")
             #expect(extended.stdout.hasPrefix("silence 1 extended by day shift, active until "), "\(extended)")
             #expect(extended.stdout.hasSuffix(#": pop="ICN1" alertname=~"Edge.*""# + "\n"), "\(extended)")
-            Self.expectOneLineRefusal(try await Self.cli("silence", "extend", "1", "--end", "2020-01-01T00:00:00Z", url: url),
+            let sooner = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+            Self.expectOneLineRefusal(try await Self.cli("silence", "extend", "1", "--end", sooner, url: url),
                                       containing: "ends_at: must end after silence 1 does")
 
             let expired = try await Self.cli("silence", "expire", "1", "--by", "night shift", url: url)
@@ -348,6 +349,18 @@ struct CLITests {
                               ["silence", "list", "--status", "gone"], ["silence", "expire", "0"], ["silence", "expire"]] {
                 let usage = try await Self.cli(arguments, url: url)
                 #expect(usage.status == 2, "\(arguments): \(usage)")
+            }
+            // Each verb checks what the others check, before anything is sent, and names the option.
+            for (arguments, says) in [(["silence", "add", "pop = ICN1", "--comment", "x", "--by", ""], "--by must name who acts"),
+                                      (["silence", "extend", "1", "--duration", "1h", "--by", " "], "--by must name who acts"),
+                                      (["silence", "expire", "1", "--by", ""], "--by must name who acts"),
+                                      (["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "10ms"], "--duration must be"),
+                                      (["silence", "extend", "1", "--duration", "10ms"], "--duration must be"),
+                                      (["silence", "extend", "1", "--end", "2020-01-01T00:00:00Z"],
+                                       "--end 2020-01-01T00:00:00Z is in the past: a silence ends later than now"),
+                                      (["silence", "expire", "0"], "the silence id must be a positive whole number")] {
+                let usage = try await Self.cli(arguments, url: url)
+                #expect(usage.status == 2 && usage.stderr.contains(says), "\(arguments): \(usage)")
             }
             // A bad matcher is named, with what is wrong with it, before anything is sent.
             let typo = try await Self.cli("silence", "add", "pop = ICN1", "pop == NRT2", "--comment", "x", url: url)
