@@ -1,25 +1,58 @@
+import AlertBridgeCore
+import ArgumentParser
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// Talks to a running server for the operator verbs: `ALERTBRIDGE_URL` (default
-/// `http://127.0.0.1:8080`) and `ALERTBRIDGE_TOKEN`.
+/// `http://127.0.0.1:8080`), `ALERTBRIDGE_TOKEN` and `ALERTBRIDGE_TIMEOUT`.
 struct APIClient {
     var baseURL: String
     var token: String?
+    /// How long one request may take, from connecting to the answer's last byte.
+    var timeout: Duration
+    private let session: URLSession
 
-    static func fromEnvironment() -> APIClient {
-        let env = ProcessInfo.processInfo.environment
-        var base = env["ALERTBRIDGE_URL"] ?? "http://127.0.0.1:8080"
+    /// `ALERTBRIDGE_TIMEOUT` when not set: a server that takes the connection and never
+    /// answers (hung, or a firewall accepting for it) must not hold a shell for good.
+    static let defaultTimeout = Duration.seconds(30)
+
+    /// `ALERTBRIDGE_URL` without a trailing `/`: the server every message names.
+    static var configuredURL: String {
+        var base = ProcessInfo.processInfo.environment["ALERTBRIDGE_URL"] ?? "http://127.0.0.1:8080"
         while base.hasSuffix("/") { base.removeLast() }
-        return APIClient(baseURL: base, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        return base
+    }
+
+    static func fromEnvironment() throws -> APIClient {
+        let env = ProcessInfo.processInfo.environment
+        var timeout = defaultTimeout
+        if let text = env["ALERTBRIDGE_TIMEOUT"], !text.isEmpty {
+            guard let parsed = DurationText.parse(text), parsed >= .seconds(1), parsed <= .seconds(3600) else {
+                throw ValidationError("ALERTBRIDGE_TIMEOUT must be a duration from 1s to 1h, such as 10s or 2m")
+            }
+            timeout = parsed
+        }
+        return APIClient(baseURL: configuredURL, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
+    }
+
+    init(baseURL: String, token: String?, timeout: Duration) {
+        self.baseURL = baseURL
+        self.token = token
+        self.timeout = timeout
+        // The session's own limits, which Linux's URLSession keeps: with URLSession.shared
+        // and a request `timeoutInterval` of 30s, a server that never answered held it 60s.
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = Double(timeout.milliseconds) / 1000
+        configuration.timeoutIntervalForResource = configuration.timeoutIntervalForRequest
+        session = URLSession(configuration: configuration)
     }
 
     /// Sends a request; returns the body of a 2xx answer or throws a one-line ``Refused``.
     func send(_ method: String, _ path: String, body: (any Encodable)? = nil) async throws -> Data {
         guard let url = URL(string: baseURL + path) else { throw Refused("invalid ALERTBRIDGE_URL \(baseURL)") }
-        var request = URLRequest(url: url, timeoutInterval: 30)
+        var request = URLRequest(url: url)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
@@ -28,25 +61,45 @@ struct APIClient {
         }
         let (data, response): (Data, URLResponse)
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            (data, response) = try await session.data(for: request)
         } catch {
-            throw Refused("cannot reach alertbridge at \(baseURL): \(error.localizedDescription)")
+            throw unanswered(error)
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")
         guard (200..<300).contains(status) else {
             let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
-            var refused = Refused(body.map { body in body.field.map { "\($0): \(body.error)" } ?? body.error } ?? "HTTP \(status)")
+            guard let body else { throw notAlertbridge(status: status, type: type) }
+            var refused = Refused(body.field.map { "\($0): \(body.error)" } ?? body.error)
             refused.aboutTheTarget = status == 404 || status == 409
             throw refused
         }
-        // Every answer of alertbridge is JSON: anything else is another server on that
-        // address (or a proxy's page), which must not end in a decoding error's dump.
-        let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? "no Content-Type"
-        guard type.lowercased().contains("json") else {
-            throw Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type)): is ALERTBRIDGE_URL right?")
-        }
+        guard type?.lowercased().contains("json") == true else { throw notAlertbridge(status: status, type: type) }
         return data
+    }
+
+    /// Every answer of alertbridge, a refusal too, is its JSON: anything else is another
+    /// server on that address or a proxy's own page. It must not end in a decoding error's
+    /// dump, nor read as a refusal of one incident (a 404 page would let `ack 8 10 12` go on).
+    private func notAlertbridge(status: Int, type: String?) -> Refused {
+        if [502, 503, 504].contains(status) {
+            return Refused("the server at \(baseURL) (or a proxy in front of it) answered HTTP \(status): alertbridge behind it may be down or restarting")
+        }
+        return Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type ?? "no Content-Type")): is ALERTBRIDGE_URL right?")
+    }
+
+    /// No answer, in an operator's words: on Linux a URLError's own text is
+    /// `The operation could not be completed. (NSURLErrorDomain error -1001.)`.
+    private func unanswered(_ error: any Error) -> Refused {
+        let why: String
+        switch (error as? URLError)?.code {
+        case .timedOut?: return Refused("no answer from alertbridge at \(baseURL) within \(DurationText.format(timeout))")
+        case .cannotConnectToHost?: why = "connection refused"
+        case .cannotFindHost?: why = "no such host"
+        default: why = error.localizedDescription
+        }
+        return Refused("cannot reach alertbridge at \(baseURL): \(why)")
     }
 
     /// A 401 or 403 in the CLI's terms: the server's own words name an HTTP header, but

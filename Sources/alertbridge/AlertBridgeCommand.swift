@@ -39,7 +39,10 @@ struct Refused: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Says `message` on stderr in one line (it may quote the server: a title, who acted),
+/// after what stdout holds so far; the exit status is 1.
 func fail(_ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("alertbridge: \(message)\n".utf8))
+    fflush(nil)
+    FileHandle.standardError.write(Data("alertbridge: \(oneLine(message))\n".utf8))
     return ExitCode(1)
 }

@@ -21,7 +21,7 @@ struct Heartbeats: AsyncParsableCommand {
     func run() async throws {
         let data = try await request { try await $0.send("GET", "/api/v1/heartbeats") }
         if output.json { return printRaw(data) }
-        let list = try JSONDecoder().decode([String: [View]].self, from: data)["heartbeats"] ?? []
+        let list = try decodeAnswer([String: [View]].self, from: data)["heartbeats"] ?? []
         if list.isEmpty { return print("no heartbeats configured (heartbeats: in alertbridge.yaml)") }
         printTable(["NAME", "STATUS", "TIMEOUT", "SEVERITY", "LAST PING", "EXPIRES"],
                    list.map { [$0.name, $0.status, $0.timeout, $0.severity, $0.last_ping_at ?? "never", $0.expires_at ?? ""] })

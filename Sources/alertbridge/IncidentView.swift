@@ -45,13 +45,22 @@ struct IncidentView: Decodable {
     var timeline: [Entry]?
 }
 
+/// What the verbs that change an incident print of the server's answer: only these, so a
+/// field they do not show (missing from a server of another version) cannot fail a verb
+/// whose action is done, and stop it before the next id.
+struct IncidentHeadline: Decodable {
+    var id: Int64
+    var title: String
+}
+
 struct IncidentList: Decodable {
     var incidents: [IncidentView]
 }
 
-/// Prints rows as a table whose columns line up, the last column unpadded.
+/// Prints rows as a table whose columns line up, the last column unpadded; each cell on
+/// one line (``oneLine(_:)``).
 func printTable(_ header: [String]?, _ rows: [[String]]) {
-    let all = (header.map { [$0] } ?? []) + rows
+    let all = ((header.map { [$0] } ?? []) + rows).map { $0.map(oneLine) }
     var widths = [Int](repeating: 0, count: all.first?.count ?? 0)
     for row in all {
         for (i, cell) in row.enumerated() { widths[i] = max(widths[i], displayWidth(cell)) }
@@ -74,4 +83,20 @@ func displayWidth(_ text: String) -> Int {
         default: width + 1
         }
     }
+}
+
+/// Text from the server (a title, a note, a label value) on one line: an Alertmanager
+/// alert without `summary` is titled by its `description`, often several lines, which
+/// wrapped a table row onto column 0. A control character is shown as Swift writes it in
+/// a string: `\n`, `\r`, `\t`, others as `\u{1b}`. `--json` keeps the text as it is.
+func oneLine(_ text: String) -> String {
+    text.unicodeScalars.map { scalar in
+        switch scalar {
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case _ where scalar.properties.generalCategory == .control: "\\u{\(String(scalar.value, radix: 16))}"
+        default: String(scalar)
+        }
+    }.joined()
 }

@@ -29,7 +29,7 @@ struct Incidents: AsyncParsableCommand {
     func run() async throws {
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?status=\(status)&limit=\(limit)") }
         if output.json { return printRaw(data) }
-        let list = try JSONDecoder().decode(IncidentList.self, from: data)
+        let list = try decodeAnswer(IncidentList.self, from: data)
         if list.incidents.isEmpty { return print("no \(status == "all" ? "" : status + " ")incidents") }
         printTable(["ID", "STATUS", "SEVERITY", "TIER", "ALERTS", "CREATED", "DEDUP KEY", "TITLE"],
                    list.incidents.map { i in
@@ -77,7 +77,7 @@ struct Show: AsyncParsableCommand {
     func run() async throws {
         let data = try await request { try await $0.send("GET", "/api/v1/incidents/\(id)") }
         if output.json { return printRaw(data) }
-        printIncident(try JSONDecoder().decode(IncidentView.self, from: data))
+        printIncident(try decodeAnswer(IncidentView.self, from: data))
     }
 }
 
@@ -96,16 +96,17 @@ extension IncidentActionCommand {
     func validate() throws {
         guard !ids.isEmpty else { throw ValidationError("give the incident id (or several)") }
         for id in ids { try validateID(id) }
-        guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+        try checkBy(by)
         if let noteText, noteText.isEmpty { throw ValidationError("the note must not be empty") }
     }
 
     /// Each id in turn, once: a refusal of one (already acknowledged by a colleague, not
     /// found) is said on stderr and the others still go; the exit status is 1 if any was
-    /// refused. A server that cannot be reached, or a token it refuses, stops at once.
+    /// refused. A server that cannot be reached, a token it refuses, or an answer that is
+    /// not alertbridge's (another server's page) stops at once.
     /// `--json` prints one answer per line.
     func run() async throws {
-        let client = APIClient.fromEnvironment()
+        let client = try APIClient.fromEnvironment()
         var refused = false
         var seen: Set<Int64> = []
         for id in ids where seen.insert(id).inserted {
@@ -113,15 +114,14 @@ extension IncidentActionCommand {
             do {
                 data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
             } catch let refusal as Refused {
-                fflush(nil)  // after the lines of the ids before it
                 guard refusal.aboutTheTarget else { throw fail(refusal.description) }
                 _ = fail(refusal.description)
                 refused = true
                 continue
             }
             if output.json { printRaw(data); continue }
-            let incident = try JSONDecoder().decode(IncidentView.self, from: data)
-            print("incident \(incident.id) \(done) by \(by): \(incident.title)")
+            let incident = try decodeAnswer(IncidentHeadline.self, from: data)
+            print(oneLine("incident \(incident.id) \(done) by \(by): \(incident.title)"))
         }
         if refused { throw ExitCode(1) }
     }
@@ -175,8 +175,14 @@ struct Escalate: IncidentActionCommand {
     var done: String { "escalated" }
 }
 
-func validateID(_ id: Int64) throws {
-    guard id > 0 else { throw ValidationError("the incident id must be a positive whole number") }
+/// An incident's or a silence's id, as the server numbers them.
+func validateID(_ id: Int64, of what: String = "incident") throws {
+    guard id > 0 else { throw ValidationError("the \(what) id must be a positive whole number") }
+}
+
+/// `--by` of every verb that acts: the timeline names who did it.
+func checkBy(_ by: String) throws {
+    guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
 }
 
 /// Runs a request, turning a refusal into the one-line message and exit 1.
@@ -185,6 +191,25 @@ func request(_ body: (APIClient) async throws -> Data) async throws -> Data {
         return try await body(APIClient.fromEnvironment())
     } catch let refused as Refused {
         throw fail(refused.description)
+    }
+}
+
+/// The server's answer read as `T`: JSON that alertbridge does not send (a field missing,
+/// another server's) is one line naming the server, not a decoding error's dump.
+func decodeAnswer<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    do {
+        return try JSONDecoder().decode(type, from: data)
+    } catch {
+        func name(_ path: [any CodingKey]) -> String {
+            "\"" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") + "\""
+        }
+        let why = switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?: "no \(name(context.codingPath + [key]))"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?: "\(name(context.codingPath)) of another type"
+        case .dataCorrupted(let context)? where !context.codingPath.isEmpty: "\(name(context.codingPath)) unreadable"
+        default: "not valid JSON"
+        }
+        throw fail("the server at \(APIClient.configuredURL) answers with JSON alertbridge does not send (\(why)): is ALERTBRIDGE_URL right?")
     }
 }
 
@@ -200,7 +225,7 @@ func printRaw(_ data: Data) {
 }
 
 func printIncident(_ i: IncidentView) {
-    print("Incident \(i.id): \(i.title)")
+    print(oneLine("Incident \(i.id): \(i.title)"))
     var fields: [[String]] = [
         ["status", i.status], ["severity", i.severity], ["dedup key", i.dedup_key], ["policy", "\(i.policy) (tier \(i.tier))"],
         ["alerts", "\(i.alert_count) received, \(i.firing_alerts) firing"], ["created", i.created_at],

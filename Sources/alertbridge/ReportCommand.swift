@@ -55,7 +55,7 @@ struct Report: AsyncParsableCommand {
         let (from, to) = try window(now: SystemClock().now())
         let query = "status=all&limit=\(listMaximum)&since=\(RFC3339.format(from))&until=\(RFC3339.format(to))"
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
-        let incidents = try JSONDecoder().decode(IncidentList.self, from: data).incidents
+        let incidents = try decodeAnswer(IncidentList.self, from: data).incidents
         // The window is filtered here too: a server older than `since` lists everything.
         let readable = incidents.compactMap(\.reportItem)
         let unreadable = incidents.count - readable.count

@@ -9,10 +9,11 @@ struct SilenceCommand: AsyncParsableCommand {
         abstract: "Silence alerts for a maintenance window: recorded, but nobody is paged.",
         subcommands: [Add.self, List.self, Extend.self, Expire.self])
 
-    /// Read here as the server reads it, so a bad one is a usage error (exit 2).
+    /// Read here as the server reads it, so a bad one is a usage error (exit 2); and none
+    /// under a second, as for the timers of the configuration files (`10ms` for `10m`).
     static func checkDuration(_ text: String) throws {
-        guard let length = DurationText.parse(text), length > .zero else {
-            throw ValidationError("--duration must be a duration above zero, such as 2h or 1h30m")
+        guard let length = DurationText.parse(text), length >= .seconds(1) else {
+            throw ValidationError("--duration must be a duration of at least 1s, such as 2h or 1h30m")
         }
         guard length <= DurationText.longest else { throw ValidationError("--duration must be at most 365d") }
     }
@@ -23,6 +24,15 @@ struct SilenceCommand: AsyncParsableCommand {
         guard let at = RFC3339.parse(text) else {
             throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-30T02:00:00Z")
         }
+        return at
+    }
+
+    /// `--end`, which must be later than `now`: said in the operator's own terms (a pasted
+    /// date), before the server's, which speaks of the duration the CLI adds (`add`) or of
+    /// the silence's current end (`extend`).
+    static func end(_ text: String?, now: Timestamp) throws -> Timestamp? {
+        guard let text, let at = try time("--end", text) else { return nil }
+        guard at > now else { throw ValidationError("--end \(text) is in the past: a silence ends later than now") }
         return at
     }
 
@@ -93,13 +103,11 @@ struct SilenceCommand: AsyncParsableCommand {
             guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--comment must say why") }
             if duration != nil && end != nil { throw ValidationError("give --duration or --end, not both") }
             if let duration { try SilenceCommand.checkDuration(duration) }
-            let startsAt = try SilenceCommand.time("--start", start), endsAt = try SilenceCommand.time("--end", end)
-            // Said in the operator's own terms (a pasted date), before the server's, which
-            // speaks of the duration the CLI adds and of a start the server moved to now.
+            try checkBy(by)
             let now = SystemClock().now()
-            if let end, let at = endsAt, at <= now {
-                throw ValidationError("--end \(end) is in the past: a silence ends later than now")
-            }
+            let startsAt = try SilenceCommand.time("--start", start), endsAt = try SilenceCommand.end(end, now: now)
+            // Said in the operator's own terms, before the server's, which speaks of a start
+            // it moved to now.
             if let start, endsAt == nil, let at = startsAt, at + .seconds(60) < now {
                 throw ValidationError("--start \(start) is in the past: leave it out to start now, or give --end")
             }
@@ -110,8 +118,8 @@ struct SilenceCommand: AsyncParsableCommand {
                                   duration: end == nil ? (duration ?? "1h") : nil, by: by, comment: comment)
             let data = try await request { try await $0.send("POST", "/api/v1/silences", body: body) }
             if output.json { return printRaw(data) }
-            let s = try JSONDecoder().decode(View.self, from: data)
-            print("silence \(s.id) \(s.status) from \(s.starts_at) until \(s.ends_at): \(s.matchers.joined(separator: " "))")
+            let s = try decodeAnswer(View.self, from: data)
+            print(oneLine("silence \(s.id) \(s.status) from \(s.starts_at) until \(s.ends_at): \(s.matchers.joined(separator: " "))"))
         }
 
         struct NewSilence: Encodable {
@@ -145,7 +153,7 @@ struct SilenceCommand: AsyncParsableCommand {
         func run() async throws {
             let data = try await request { try await $0.send("GET", "/api/v1/silences?status=\(status)&limit=\(limit)") }
             if output.json { return printRaw(data) }
-            let list = try JSONDecoder().decode([String: [View]].self, from: data)["silences"] ?? []
+            let list = try decodeAnswer([String: [View]].self, from: data)["silences"] ?? []
             if list.isEmpty { return print("no \(status == "all" ? "" : status + " ")silences") }
             printTable(["ID", "STATUS", "STARTS", "ENDS", "BY", "MATCHERS", "COMMENT"],
                        list.map { s in
@@ -177,11 +185,11 @@ struct SilenceCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard id > 0 else { throw ValidationError("the silence id must be a positive whole number") }
-            guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+            try validateID(id, of: "silence")
+            try checkBy(by)
             guard (duration == nil) != (end == nil) else { throw ValidationError("give --duration or --end (one of them)") }
             if let duration { try SilenceCommand.checkDuration(duration) }
-            _ = try SilenceCommand.time("--end", end)
+            _ = try SilenceCommand.end(end, now: SystemClock().now())
             if let comment, comment.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw ValidationError("--comment must say why")
             }
@@ -191,10 +199,10 @@ struct SilenceCommand: AsyncParsableCommand {
             let body = Extension(ends_at: end, duration: duration, by: by, comment: comment)
             let data = try await request { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
             if output.json { return printRaw(data) }
-            let s = try JSONDecoder().decode(View.self, from: data)
+            let s = try decodeAnswer(View.self, from: data)
             // A pending silence is pending until its start, not its end: say both.
             let when = s.status == "pending" ? "pending from \(s.starts_at) until \(s.ends_at)" : "\(s.status) until \(s.ends_at)"
-            print("silence \(s.id) extended by \(by), \(when): \(s.matchers.joined(separator: " "))")
+            print(oneLine("silence \(s.id) extended by \(by), \(when): \(s.matchers.joined(separator: " "))"))
         }
 
         struct Extension: Encodable {
@@ -214,8 +222,8 @@ struct SilenceCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard id > 0 else { throw ValidationError("the silence id must be a positive whole number") }
-            guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+            try validateID(id, of: "silence")
+            try checkBy(by)
         }
 
         func run() async throws {
@@ -223,8 +231,8 @@ struct SilenceCommand: AsyncParsableCommand {
             let who = by.addingPercentEncoding(withAllowedCharacters: unreserved) ?? by
             let data = try await request { try await $0.send("DELETE", "/api/v1/silences/\(id)?by=\(who)") }
             if output.json { return printRaw(data) }
-            let s = try JSONDecoder().decode(View.self, from: data)
-            print("silence \(s.id) expired by \(by): \(s.matchers.joined(separator: " "))")
+            let s = try decodeAnswer(View.self, from: data)
+            print(oneLine("silence \(s.id) expired by \(by): \(s.matchers.joined(separator: " "))"))
         }
     }
 }

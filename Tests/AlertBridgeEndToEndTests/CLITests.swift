@@ -15,8 +15,9 @@ struct CLITests {
         try await cli(arguments, url: url, user: user, token: token)
     }
 
-    static func cli(_ arguments: [String], url: String, user: String = operatorName, token: String? = nil) async throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
+    static func cli(_ arguments: [String], url: String, user: String = operatorName, token: String? = nil,
+                    environment extra: [String: String] = [:]) async throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["ALERTBRIDGE_URL"] = url
         environment["ALERTBRIDGE_TOKEN"] = token
         environment["USER"] = user
@@ -314,7 +315,8 @@ struct CLITests {
             #expect(extended.status == 0, "\(extended)")
             #expect(extended.stdout.hasPrefix("silence 1 extended by day shift, active until "), "\(extended)")
             #expect(extended.stdout.hasSuffix(#": pop="ICN1" alertname=~"Edge.*""# + "\n"), "\(extended)")
-            Self.expectOneLineRefusal(try await Self.cli("silence", "extend", "1", "--end", "2020-01-01T00:00:00Z", url: url),
+            let sooner = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+            Self.expectOneLineRefusal(try await Self.cli("silence", "extend", "1", "--end", sooner, url: url),
                                       containing: "ends_at: must end after silence 1 does")
 
             let expired = try await Self.cli("silence", "expire", "1", "--by", "night shift", url: url)
@@ -350,6 +352,18 @@ struct CLITests {
                               ["silence", "list", "--status", "gone"], ["silence", "expire", "0"], ["silence", "expire"]] {
                 let usage = try await Self.cli(arguments, url: url)
                 #expect(usage.status == 2, "\(arguments): \(usage)")
+            }
+            // Each verb checks what the others check, before anything is sent, and names the option.
+            for (arguments, says) in [(["silence", "add", "pop = ICN1", "--comment", "x", "--by", ""], "--by must name who acts"),
+                                      (["silence", "extend", "1", "--duration", "1h", "--by", " "], "--by must name who acts"),
+                                      (["silence", "expire", "1", "--by", ""], "--by must name who acts"),
+                                      (["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "10ms"], "--duration must be"),
+                                      (["silence", "extend", "1", "--duration", "10ms"], "--duration must be"),
+                                      (["silence", "extend", "1", "--end", "2020-01-01T00:00:00Z"],
+                                       "--end 2020-01-01T00:00:00Z is in the past: a silence ends later than now"),
+                                      (["silence", "expire", "0"], "the silence id must be a positive whole number")] {
+                let usage = try await Self.cli(arguments, url: url)
+                #expect(usage.status == 2 && usage.stderr.contains(says), "\(arguments): \(usage)")
             }
             // A bad matcher is named, with what is wrong with it, before anything is sent.
             let typo = try await Self.cli("silence", "add", "pop = ICN1", "pop == NRT2", "--comment", "x", url: url)
@@ -452,10 +466,20 @@ struct CLITests {
         defer { root.remove() }
         try FileManager.default.createDirectory(atPath: root.path("api/v1"), withIntermediateDirectories: true)
         try "<html>Grafana</html>".write(toFile: root.path("api/v1/incidents"), atomically: true, encoding: .utf8)
+        try await Self.withPython(["-m", "http.server", "--bind", "127.0.0.1", "--directory", root.path("")]) { url in
+            let result = try await Self.cli("incidents", url: url)
+            Self.expectOneLineRefusal(result, containing: "the server at \(url) does not answer as alertbridge does (HTTP 200, ")
+            #expect(result.stderr.hasSuffix("is ALERTBRIDGE_URL right?\n"), "\(result)")
+        }
+    }
+
+    /// Runs `python3 ARGUMENTS PORT` (a small web server on 127.0.0.1:PORT) while `body`
+    /// runs, with the server's URL once it answers.
+    static func withPython(_ arguments: [String], _ body: (_ url: String) async throws -> Void) async throws {
         let port = try freeLocalPort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root.path(""), "\(port)"]
+        server.arguments = ["python3"] + arguments + ["\(port)"]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
@@ -464,11 +488,40 @@ struct CLITests {
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
         let url = "http://127.0.0.1:\(port)"
         _ = try await eventually("the other server to listen") { _ in
-            (try? await HTTP.send("GET", url + "/api/v1/incidents"))?.status == 200 ? true : nil
+            (try? await HTTP.send("GET", url + "/")) != nil ? true : nil
         }
-        let result = try await Self.cli("incidents", url: url)
-        Self.expectOneLineRefusal(result, containing: "the server at \(url) does not answer as alertbridge does (HTTP 200, ")
-        #expect(result.stderr.hasSuffix("is ALERTBRIDGE_URL right?\n"), "\(result)")
+        try await body(url)
+    }
+
+    /// A web server that answers every request with `status`, `contentType` and `body` (its
+    /// `{id}` the number after `/incidents/` in the path), and the requests it took
+    /// (`POST /api/v1/incidents/8/ack`), read after `body` ran.
+    static func withFakeServer(status: Int, contentType: String, body answer: String,
+                               _ body: (_ url: String) async throws -> Void) async throws -> [String] {
+        let directory = try TemporaryDirectory("alertbridge-e2e-fake-server")
+        defer { directory.remove() }
+        let log = directory.path("requests")
+        let script = #"""
+            import http.server, re, sys
+            status, ctype, answer, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def answer(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    with open(log, "a") as f: f.write(self.command + " " + self.path + "\n")
+                    number = re.search(r"/incidents/(\d+)", self.path)
+                    data = answer.replace("{id}", number.group(1) if number else "0").encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                do_GET = do_POST = do_DELETE = answer
+                def log_message(self, *arguments): pass
+            http.server.HTTPServer(("127.0.0.1", int(sys.argv[5])), Handler).serve_forever()
+            """#
+        try await withPython(["-c", script, "\(status)", contentType, answer, log], body)
+        let requests = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return requests.split(separator: "\n").map(String.init).filter { $0 != "GET /" }  // not the readiness probe's
     }
 
     @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")
@@ -480,8 +533,104 @@ struct CLITests {
             var environment = ProcessInfo.processInfo.environment
             environment["ALERTBRIDGE_URL"] = url
             let result = try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)
-            Self.expectOneLineRefusal(result, containing: "cannot reach")
-            #expect(result.stderr.contains(url), "names where it tried: \(result)")
+            Self.expectOneLineRefusal(result, containing: "cannot reach alertbridge at \(url): connection refused")
+        }
+    }
+
+    /// A server that takes the connection and never answers (hung, or a firewall that
+    /// accepts for it): the verb gives up after ALERTBRIDGE_TIMEOUT and says so in one line.
+    @Test("a server that never answers is given up on after ALERTBRIDGE_TIMEOUT, in one line")
+    func hungServer() async throws {
+        let socket = try ListeningSocket()  // never accepts: the kernel completes the handshake for it
+        defer { socket.close() }
+        let url = "http://127.0.0.1:\(socket.port)"
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = try await Self.cli(["ack", "1", "2"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": "2s"])
+        let took = clock.now - started
+        Self.expectOneLineRefusal(result, containing: "alertbridge: no answer from alertbridge at \(url) within 2s")
+        #expect(took < .seconds(10), "gave up at its timeout: \(took)")
+        for value in ["soon", "0s", "500ms", "2h"] {
+            let usage = try await Self.cli(["incidents"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": value])
+            #expect(usage.status == 2 && usage.stderr.contains("ALERTBRIDGE_TIMEOUT must be"), "\(value): \(usage)")
+        }
+    }
+
+    /// ALERTBRIDGE_URL pointing at another web server, or a proxy whose upstream is down:
+    /// its error page is not alertbridge's refusal of one incident, so `ack 8 10 12` stops at 8.
+    @Test("an error page that is not alertbridge's says so in one line and stops at the first id")
+    func errorPageOfAnotherServer() async throws {
+        let requests = try await Self.withFakeServer(status: 404, contentType: "text/html", body: "<html>Not Found</html>") {
+            Self.expectOneLineRefusal(try await Self.cli("ack", "8", "10", "12", url: $0), containing:
+                "the server at \($0) does not answer as alertbridge does (HTTP 404, text/html): is ALERTBRIDGE_URL right?")
+        }
+        #expect(requests == ["POST /api/v1/incidents/8/ack"])
+        for status in [502, 503, 504] {
+            _ = try await Self.withFakeServer(status: status, contentType: "text/html", body: "<html><h1>Bad Gateway</h1>\n</html>") {
+                Self.expectOneLineRefusal(try await Self.cli("incidents", url: $0),
+                                          containing: "the server at \($0) (or a proxy in front of it) answered HTTP \(status)")
+            }
+        }
+    }
+
+    /// `ack` prints the id and title of what it acknowledged: an answer lacking another field
+    /// (a newer or older server) is no reason to stop before the next id.
+    @Test("ack reads only the id and title of the answer; an answer without them is one line")
+    func ackReadsOnlyWhatItPrints() async throws {
+        let title = #"Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck"#
+        let requests = try await Self.withFakeServer(status: 200, contentType: "application/json",
+                                                     body: #"{"id": {id}, "title": "\#(title)", "status": "acknowledged"}"#) { url in
+            let acked = try await Self.cli("ack", "1", "2", url: url)
+            #expect(acked.status == 0 && acked.stderr.isEmpty, "\(acked)")
+            #expect(acked.stdout == """
+                incident 1 acknowledged by \(Self.operatorName): \(title)
+                incident 2 acknowledged by \(Self.operatorName): \(title)
+
+                """, "a control character is shown, not obeyed: \(acked)")
+        }
+        #expect(requests == ["POST /api/v1/incidents/1/ack", "POST /api/v1/incidents/2/ack"])
+        let stopped = try await Self.withFakeServer(status: 200, contentType: "application/json", body: #"{"ok": true}"#) { url in
+            let result = try await Self.cli("resolve", "1", "2", url: url)
+            Self.expectOneLineRefusal(result, containing: "the server at \(url) answers with JSON alertbridge does not send (no \"id\")")
+            #expect(!result.stderr.contains("DecodingError"), "\(result)")
+        }
+        #expect(stopped == ["POST /api/v1/incidents/1/resolve"])
+    }
+
+    /// An Alertmanager alert without `summary` is titled by its `description`, often several
+    /// lines: every table row and message stays one line, with the control characters shown.
+    @Test("a multi-line title or note keeps each table row and message on one line; --json keeps it")
+    func multiLineText() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            let alertmanager = Data(#"""
+                {"version": "4", "status": "firing", "alerts": [{"status": "firing",
+                 "labels": {"alertname": "DiskFull", "pop": "ICN1", "service": "storage", "severity": "warning"},
+                 "annotations": {"description": "Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck"}}]}
+                """#.utf8)
+            try await server.api.ingest("/api/v1/alertmanager", alertmanager)
+            let id = try #require(try await server.api.incidents().first?.id)
+            let shown = #"Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck"#
+
+            let table = try await Self.cli("incidents", url: url)
+            let lines = table.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            #expect(lines.count == 2 && lines.last?.hasSuffix("  " + shown) == true, "\(table)")
+            let note = try await Self.cli("note", "\(id)", "checked\nfreed 20%", url: url)
+            #expect(note.stdout == "incident \(id) annotated by \(Self.operatorName): \(shown)\n", "\(note)")
+            let acked = try await Self.cli("ack", "\(id)", url: url)
+            #expect(acked.stdout == "incident \(id) acknowledged by \(Self.operatorName): \(shown)\n", "\(acked)")
+
+            let show = try await Self.cli("show", "\(id)", url: url)
+            let rows = show.stdout.split(separator: "\n").map(String.init)
+            #expect(rows.first == "Incident \(id): \(shown)", "\(show)")
+            #expect(rows.contains { $0.hasPrefix("  ") && $0.hasSuffix("  " + shown) }, "the alert's summary: \(show)")
+            #expect(rows.contains { $0.hasPrefix("  ") && $0.hasSuffix(#"  checked\nfreed 20%"#) }, "the note: \(show)")
+            #expect(rows.allSatisfy { $0.hasPrefix("  ") || $0.hasPrefix("Incident ") || ["Alerts", "Timeline"].contains($0) },
+                    "no row wraps onto column 0: \(show)")
+
+            let json = try await Self.cli("show", "\(id)", "--json", url: url)
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect(parsed?["title"] as? String == "Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck", "\(json)")
         }
     }
 }
