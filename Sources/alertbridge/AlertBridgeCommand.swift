@@ -40,9 +40,11 @@ struct Refused: Error, CustomStringConvertible {
 }
 
 /// Says `message` on stderr in one line (it may quote the server: a title, who acted),
-/// after what stdout holds so far; the exit status is 1.
-func fail(_ message: String) -> ExitCode {
+/// then each of `details` on a line of its own, after what stdout holds so far; the exit
+/// status is 1.
+func fail(_ message: String, details: [String] = []) -> ExitCode {
     fflush(nil)
-    FileHandle.standardError.write(Data("alertbridge: \(oneLine(message))\n".utf8))
+    let lines = ["alertbridge: \(message)"] + details
+    FileHandle.standardError.write(Data(lines.map { oneLine($0) + "\n" }.joined().utf8))
     return ExitCode(1)
 }

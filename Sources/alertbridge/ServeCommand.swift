@@ -42,7 +42,7 @@ struct Serve: AsyncParsableCommand {
         do {
             loaded = try ConfigLoader.load(configFile: config, overrides: .init(listen: listen != nil, store: store != nil))
         } catch {
-            throw fail("configuration has problems:\n\(error)")
+            throw fail("configuration has problems:", details: error.problems.map(\.description))
         }
         // Both parse: validate() checked the flags, the loader the file.
         let address = listen.flatMap(ListenAddress.init) ?? loaded.server.listen

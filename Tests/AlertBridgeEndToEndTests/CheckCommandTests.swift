@@ -73,7 +73,10 @@ struct CheckCommandTests {
             #expect(check.status == 1 && check.stdout.contains(problem), "\(check)")
             let serve = try await run(try Paths.alertbridgeBinary(), ["serve", "--config", dir.path("alertbridge.yaml")],
                                       environment: environment, timeout: .seconds(20))
-            #expect(serve.status == 1 && serve.stderr.contains(problem), "\(serve)")
+            // Each problem on a line of its own, as `check` prints them.
+            #expect(serve.status == 1 && serve.stderr.contains("alertbridge: configuration has problems:\n")
+                     && serve.stderr.split(separator: "\n").contains { $0.hasSuffix(problem) || $0.contains(problem) && !$0.hasPrefix("alertbridge:") },
+                     "\(serve)")
         }
     }
 }
