@@ -342,6 +342,41 @@ struct PostgresStoreTests {
         try await store.close()
     }
 
+    /// Expiring a silence reads only the incidents something holds: a paging incident
+    /// another session has locked (an engine pass, a merge) does not make it wait. It used
+    /// to lock every triggered incident, so in a storm the operator's `silence expire`
+    /// queued behind every merge, and every merge behind it.
+    @Test func expiringASilenceDoesNotWaitForIncidentsItDoesNotHold() async throws {
+        let location = try Self.freshDatabase()
+        var options = PostgresStore.Options()
+        options.callTimeout = .seconds(2)
+        let store = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
+        let id = try #require(try await store.ingest([StoreConformance.routed("a", key: "Paging")], now: Self.t0)[0].incidentID)
+        let silence = try await store.createSilence(
+            try StoreConformance(store: store).silence("pop = NRT2", from: Self.t0, to: Self.t0 + .seconds(7200)))
+
+        let server = try PostgresServer.shared.get()
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: PostgresServer.bin + "/psql")
+        holder.arguments = ["-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
+                            "-c", "BEGIN; SELECT id FROM incidents WHERE id = \(id) FOR UPDATE; SELECT pg_sleep(30); COMMIT;"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, try PostgresServer.run(PostgresServer.bin + "/psql", [
+            "-X", "-At", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
+            "-c", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND wait_event = 'PgSleep'",
+        ]).trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        let expired = try await store.expireSilence(id: silence.id, by: "alice", now: Self.t0 + .seconds(60))
+        #expect(expired.endsAt == Self.t0 + .seconds(60))
+        try await store.close()
+    }
+
     /// PostgreSQL stops while alerts arrive: calls fail fast (the server answers 503),
     /// `ping` fails (`/readyz`), and the same store works again once the database is back;
     /// nothing reported committed is lost.

@@ -92,7 +92,7 @@ extension PostgresStore {
         }
     }
 
-    /// Claims due incidents with `FOR UPDATE SKIP LOCKED`: an incident another instance is
+    /// Claims due incidents with `FOR NO KEY UPDATE SKIP LOCKED`: an incident another instance is
     /// advancing (or an ingest is merging into) is left to it, and once that commits its
     /// due time has moved on, so every step fires exactly once across all instances.
     public func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {
@@ -103,7 +103,7 @@ extension PostgresStore {
                 SELECT \(unescaped: Self.incidentColumns), policy_snapshot::text AS policy_snapshot FROM incidents
                 WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= \(now.milliseconds)
                 ORDER BY next_escalation_at LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
+                FOR NO KEY UPDATE SKIP LOCKED
                 """, logger: logger) {
                 due.append((try Self.decodeIncident(row), try row.makeRandomAccess()["policy_snapshot"].decode(String?.self)))
             }

@@ -34,7 +34,7 @@ extension PostgresStore {
         static let sql = """
             SELECT \(incidentColumns) FROM incidents WHERE id IN (
                 SELECT MAX(id) FROM incidents WHERE dedup_key = ANY($1::text[]) GROUP BY dedup_key)
-            ORDER BY id FOR UPDATE
+            ORDER BY id FOR NO KEY UPDATE
             """
     }
 
@@ -162,7 +162,7 @@ extension PostgresStore {
     }
 
     static func incidentForUpdate(_ db: PostgresConnection, _ id: Int64, logger: Logger) async throws -> Incident? {
-        try await incidentRows(db, "SELECT \(unescaped: incidentColumns) FROM incidents WHERE id = \(id) FOR UPDATE",
+        try await incidentRows(db, "SELECT \(unescaped: incidentColumns) FROM incidents WHERE id = \(id) FOR NO KEY UPDATE",
                                logger: logger).first
     }
 

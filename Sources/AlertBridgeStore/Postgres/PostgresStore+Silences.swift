@@ -88,11 +88,16 @@ extension PostgresStore {
                     expired_by = \(by) WHERE id = \(id)
                 """, logger: logger)
             // The incidents it held wait for its old end: make them due now, and the engine
-            // pages those no other silence still holds. Locked, and filtered only once read:
-            // an engine pass holding one (it read this silence as active) is waited for, and
-            // its hold is seen and made due.
+            // pages those no other silence still holds. Only held ones are read (a storm's
+            // thousands of paging incidents are not locked, nor do merges into them wait),
+            // in id order as every other lock on incidents. Locked, and filtered again once
+            // read: an engine pass holding one (it read this silence as active) is waited
+            // for, and its hold is seen and made due.
             let waiting = try await Self.incidentRows(db, """
-                SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = 'triggered' FOR UPDATE
+                SELECT \(unescaped: Self.incidentColumns) FROM incidents
+                WHERE status = 'triggered' AND next_escalation_at > \(now.milliseconds)
+                    AND escalation->>'silencedUntil' IS NOT NULL
+                ORDER BY id FOR NO KEY UPDATE
                 """, logger: logger).filter(\.isHeld)
             let firing = try await Self.firingLabels(db, of: waiting.map(\.id), logger: logger)
             let held = waiting.filter { silence.endingWakes($0, firing: firing[$0.id] ?? [], now: now) }.map(\.id)
