@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "alertbridge", dependencies: [
-            "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeServer",
+            "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeServer", "AlertBridgeNotify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

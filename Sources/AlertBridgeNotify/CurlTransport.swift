@@ -121,11 +121,22 @@ public struct CurlTransport: Sendable {
     }
 
     /// POSTs `body` and returns whatever status the server answered; throws only when
-    /// there was no HTTP answer at all.
+    /// there was no HTTP answer at all. The answer's body is cut at ``maxResponseBytes``
+    /// (a receiver's reply is only ever quoted in an error).
     public func post(url: String, headers: [(String, String)], body: [UInt8]) async throws(TransportError) -> HTTPResponse {
+        try await request("POST", url: url, headers: headers, body: body, maxResponseBytes: Self.maxResponseBytes)
+    }
+
+    /// Any HTTP request (`GET`, `POST`, `DELETE`, …; a body only when given), answered as
+    /// ``post(url:headers:body:)`` is, with up to `maxResponseBytes` of the answer's body.
+    /// The CLI's client too: libcurl waits in `poll`, where Linux's URLSession spun a core
+    /// for as long as a server took to answer.
+    public func request(_ method: String, url: String, headers: [(String, String)], body: [UInt8]?,
+                        maxResponseBytes: Int) async throws(TransportError) -> HTTPResponse {
         let headers = headers.map { HeaderField(name: $0.0, value: $0.1) }
         let result = await Self.runOnThread { cancelled in
-            self.performPost(url: url, headers: headers, body: body, cancelled: cancelled)
+            self.performRequest(method, url: url, headers: headers, body: body, maxResponseBytes: maxResponseBytes,
+                                cancelled: cancelled)
         }
         return try result.get()
     }
@@ -177,6 +188,8 @@ public struct CurlTransport: Sendable {
     private final class TransferState {
         let cancelled: Flag
         var body: [UInt8] = []
+        /// How much of an HTTP answer's body is kept.
+        var maxBody = CurlTransport.maxResponseBytes
         var headers: [String: String] = [:]
         var upload: [UInt8] = []
         var uploadOffset = 0
@@ -195,9 +208,10 @@ public struct CurlTransport: Sendable {
         init(cancelled: Flag) { self.cancelled = cancelled }
     }
 
-    private func performPost(url: String, headers: [HeaderField], body: [UInt8], cancelled: Flag)
-        -> Result<HTTPResponse, TransportError> {
+    private func performRequest(_ method: String, url: String, headers: [HeaderField], body: [UInt8]?,
+                                maxResponseBytes: Int, cancelled: Flag) -> Result<HTTPResponse, TransportError> {
         let state = TransferState(cancelled: cancelled)
+        state.maxBody = maxResponseBytes
         var list: UnsafeMutablePointer<curl_slist>?
         // No `Expect: 100-continue` round trip before the body.
         for line in headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
@@ -214,21 +228,25 @@ public struct CurlTransport: Sendable {
             defer { curl_easy_cleanup(handle) }
             let context = Unmanaged.passUnretained(state).toOpaque()
             common(handle, url: url, errorBuffer: errorBuffer, context: context)
-            _ = ab_setopt_long(handle, CURLOPT_POST, 1)
-            _ = ab_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            // COPYPOSTFIELDS copies the body, so the buffer need not outlive this call.
-            if body.isEmpty {
-                _ = ab_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
-            } else {
-                body.withUnsafeBytes { bytes in
-                    _ = ab_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress!))
+            if let body = body ?? (method == "POST" ? [] : nil) {
+                _ = ab_setopt_long(handle, CURLOPT_POST, 1)
+                _ = ab_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                // COPYPOSTFIELDS copies the body, so the buffer need not outlive this call.
+                if body.isEmpty {
+                    _ = ab_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
+                } else {
+                    body.withUnsafeBytes { bytes in
+                        _ = ab_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress!))
+                    }
                 }
             }
+            // GET unless a body made it a POST; any other method by name.
+            if method != "GET" && method != "POST" { _ = ab_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }
             _ = ab_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
             _ = ab_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
                 let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
                 let n = size * count
-                let room = CurlTransport.maxResponseBytes - state.body.count
+                let room = state.maxBody - state.body.count
                 if room > 0, let data {
                     data.withMemoryRebound(to: UInt8.self, capacity: n) { state.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: min(n, room))) }
                 }

@@ -1,9 +1,7 @@
 import AlertBridgeCore
+import AlertBridgeNotify
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Talks to a running server for the operator verbs: `ALERTBRIDGE_URL` (default
 /// `http://127.0.0.1:8080`), `ALERTBRIDGE_TOKEN` and `ALERTBRIDGE_TIMEOUT`.
@@ -12,7 +10,10 @@ struct APIClient {
     var token: String?
     /// How long one request may take, from connecting to the answer's last byte.
     var timeout: Duration
-    private let session: URLSession
+    /// libcurl, as the connectors use: it waits for the answer in `poll`. Linux's
+    /// URLSession spun a core while it waited, and a few commands run at once on a
+    /// two-core server host starved alertbridge itself of the CPU for its database calls.
+    private let transport: CurlTransport
 
     /// `ALERTBRIDGE_TIMEOUT` when not set: a server that takes the connection and never
     /// answers (hung, or a firewall accepting for it) must not hold a shell for good.
@@ -41,32 +42,30 @@ struct APIClient {
         self.baseURL = baseURL
         self.token = token
         self.timeout = timeout
-        // The session's own limits, which Linux's URLSession keeps: with URLSession.shared
-        // and a request `timeoutInterval` of 30s, a server that never answered held it 60s.
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = Double(timeout.milliseconds) / 1000
-        configuration.timeoutIntervalForResource = configuration.timeoutIntervalForRequest
-        session = URLSession(configuration: configuration)
+        transport = CurlTransport(connectTimeout: timeout, totalTimeout: timeout, userAgent: "alertbridge-cli")
     }
 
     /// Sends a request; returns the body of a 2xx answer or throws a one-line ``Refused``.
     func send(_ method: String, _ path: String, body: (any Encodable)? = nil) async throws -> Data {
-        guard let url = URL(string: baseURL + path) else { throw Refused("invalid ALERTBRIDGE_URL \(baseURL)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        guard URL(string: baseURL + path) != nil else { throw Refused("invalid ALERTBRIDGE_URL \(baseURL)") }
+        var headers: [(String, String)] = [("Accept", "application/json")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        var bytes: [UInt8]?
         if let body {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONEncoder().encode(body)
+            headers.append(("Content-Type", "application/json"))
+            bytes = Array(try JSONEncoder().encode(body))
         }
-        let (data, response): (Data, URLResponse)
+        let response: HTTPResponse
         do {
-            (data, response) = try await session.data(for: request)
+            // A storm incident's `show` is megabytes; only memory bounds what a person asked for.
+            response = try await transport.request(method, url: baseURL + path, headers: headers, body: bytes,
+                                                   maxResponseBytes: Int.max)
         } catch {
             throw unanswered(error)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")
+        let data = Data(response.body)
+        let status = response.status
+        let type = response.headers["content-type"]
         guard (200..<300).contains(status) else {
             let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
@@ -89,15 +88,15 @@ struct APIClient {
         return Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type ?? "no Content-Type")): is ALERTBRIDGE_URL right?")
     }
 
-    /// No answer, in an operator's words: on Linux a URLError's own text is
-    /// `The operation could not be completed. (NSURLErrorDomain error -1001.)`.
-    private func unanswered(_ error: any Error) -> Refused {
+    /// No answer, in an operator's words rather than libcurl's (`Failed to connect to
+    /// 127.0.0.1 port 8080 after 0 ms: Couldn't connect to server`).
+    private func unanswered(_ error: TransportError) -> Refused {
         let why: String
-        switch (error as? URLError)?.code {
-        case .timedOut?: return Refused("no answer from alertbridge at \(baseURL) within \(DurationText.format(timeout))")
-        case .cannotConnectToHost?: why = "connection refused"
-        case .cannotFindHost?: why = "no such host"
-        default: why = error.localizedDescription
+        switch error.kind {
+        case .timeout: return Refused("no answer from alertbridge at \(baseURL) within \(DurationText.format(timeout))")
+        case .connect: why = "connection refused"
+        case .resolve: why = "no such host"
+        default: why = error.message
         }
         return Refused("cannot reach alertbridge at \(baseURL): \(why)")
     }
