@@ -48,6 +48,10 @@ public struct EscalationState: Sendable, Equatable, Codable {
     /// What closed the current episode; `nil` while it is open, and for an incident
     /// resolved before alertbridge recorded it.
     public var resolution: Resolution?
+    /// ``step`` when the incident was last acknowledged: every page decided up to it was
+    /// answered by that acknowledgement, also once its `ack_timeout` made the incident
+    /// triggered again (a page held up by an outage must not reach its tier after that).
+    public var acknowledgedThrough: Int?
 
     /// A tier paged in this episode, with whom it paged.
     public struct PagedTier: Sendable, Equatable, Codable {
@@ -88,6 +92,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
     private enum CodingKeys: String, CodingKey {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
         case firstPagedAt, firstAcknowledgedAt, ackClockFrom, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers, resolution
+        case acknowledgedThrough
         case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
@@ -113,5 +118,6 @@ public struct EscalationState: Sendable, Equatable, Codable {
         }
         earlierTiers = try c.decodeIfPresent([PagedTier].self, forKey: .earlierTiers) ?? []
         resolution = try? c.decodeIfPresent(Resolution.self, forKey: .resolution)
+        acknowledgedThrough = try c.decodeIfPresent(Int.self, forKey: .acknowledgedThrough)
     }
 }

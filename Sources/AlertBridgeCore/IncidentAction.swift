@@ -54,6 +54,7 @@ public enum IncidentAction: Sendable, Equatable {
             next.acknowledgedAt = now
             next.acknowledgedBy = by
             next.escalation.firstAcknowledgedAt = next.escalation.firstAcknowledgedAt ?? now
+            next.escalation.acknowledgedThrough = incident.escalation.step
             return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .acknowledged, by: by, detail: note))
         case .resolve(let by, let note):
             guard incident.status.isOpen else {

@@ -130,6 +130,7 @@ public struct JSONWriter {
                 }
             }
             if let resolution = e.resolution { w.field("resolution", resolution.rawValue) }
+            if let step = e.acknowledgedThrough { w.field("acknowledgedThrough", step) }
         }
     }
 

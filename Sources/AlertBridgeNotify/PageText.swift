@@ -42,7 +42,12 @@ public enum PageText {
                 lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "").")
             }
         case .escalationEnded:
-            lines.append("Nobody acknowledged incident #\(i.id): every tier was paged and its escalation has ended, "
+            // Someone had acknowledged it and the acknowledgement timed out: "nobody
+            // acknowledged" would read as if the earlier on-call never answered.
+            let opening = i.escalation.acknowledgedThrough == nil
+                ? "Nobody acknowledged incident #\(i.id): every tier was paged"
+                : "Nobody holds incident #\(i.id): its acknowledgement timed out (ack_timeout), every tier was paged again"
+            lines.append(opening + " and its escalation has ended, "
                          + "so nobody will be paged for it again. It is still open: someone must take it.")
         default:
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(page)).")

@@ -435,7 +435,10 @@ public struct Delivery: Sendable, Equatable {
             guard let at = incident.acknowledgedAt, at >= createdAt else { return nil }
             return "the incident was acknowledged\(incident.acknowledgedBy.map { " by \($0)" } ?? "") first"
         case .triggered:
-            return nil
+            // Acknowledged after it was decided, and triggered again since (the ack timed
+            // out): the acknowledgement answered this page; the ack timeout's own follow it.
+            guard let through = incident.escalation.acknowledgedThrough, step <= through else { return nil }
+            return "the incident was acknowledged first (the acknowledgement has timed out since, and its tier is paged again)"
         }
     }
 

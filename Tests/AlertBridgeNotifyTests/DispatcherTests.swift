@@ -458,6 +458,17 @@ final class ScriptedConnector: Connector {
         return PageMessage(delivery: delivery, incident: IncidentDetail(incident: incident, alerts: [alert], timeline: []))
     }
 
+    /// Escalation ended after an acknowledgement timed out: someone did answer, and the
+    /// notice must not say nobody did.
+    @Test func theEndOfEscalationSaysWhetherAnAcknowledgementTimedOut() {
+        #expect(PageText.body(page(.escalationEnded)).hasPrefix(
+            "Nobody acknowledged incident #42: every tier was paged and its escalation has ended"))
+        var timedOut = page(.escalationEnded)
+        timedOut.incident.incident.escalation.acknowledgedThrough = 1
+        #expect(PageText.body(timedOut).hasPrefix("Nobody holds incident #42: its acknowledgement timed out (ack_timeout), "
+                                                  + "every tier was paged again and its escalation has ended"))
+    }
+
     @Test func subjectSaysSeverityPlaceAndTitle() {
         #expect(PageText.subject(page(.triggered)) == "[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
         #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))

@@ -21,6 +21,7 @@ import Testing
             .init(tier: 2, name: "rnd", notify: []),
         ]
         incident.escalation.resolution = .autoResolve
+        incident.escalation.acknowledgedThrough = 2
         let text = JSONWriter.incidents([incident, incident])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(parsed.count == 2)

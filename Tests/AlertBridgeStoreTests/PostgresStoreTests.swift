@@ -84,6 +84,10 @@ struct PostgresStoreTests {
         try await Self.withStore { try await $0.anAckCommittedAfterTheNextTiersPageOvertakesIt() }
     }
 
+    @Test func aPageAnsweredByAnAckThatTimedOutIsNotSent() async throws {
+        try await Self.withStore { try await $0.aPageAnsweredByAnAckThatTimedOutIsNotSent() }
+    }
+
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }

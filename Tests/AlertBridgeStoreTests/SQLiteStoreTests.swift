@@ -104,6 +104,10 @@ import Testing
         try await Self.withStore { try await $0.anAckCommittedAfterTheNextTiersPageOvertakesIt() }
     }
 
+    @Test func aPageAnsweredByAnAckThatTimedOutIsNotSent() async throws {
+        try await Self.withStore { try await $0.aPageAnsweredByAnAckThatTimedOutIsNotSent() }
+    }
+
     @Test func aReopenedIncidentPagesEveryTierAgain() async throws {
         try await Self.withStore { try await $0.aReopenedIncidentPagesEveryTierAgain() }
     }

@@ -559,6 +559,26 @@ struct StoreConformance {
         #expect(page.overtaken(by: acked) == "the incident was acknowledged by alice first")
     }
 
+    /// Tier 2's page waits out a dead instance's lease; meanwhile the incident is
+    /// acknowledged and its ack times out. The page the acknowledgement answered is not
+    /// sent (it went out after the ack timeout's own page, so tier 2 got two pages in
+    /// seconds, the first saying tier 1); the ack timeout's page is.
+    func aPageAnsweredByAnAckThatTimedOutIsNotSent() async throws {
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        _ = try await store.claimDeliveries(now: t0, lease: .seconds(86_400), limit: 100, quota: .none)
+        _ = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: .init())
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: t0 + .seconds(950))
+        let timedOut = t0 + .seconds(950 + 1800)
+        _ = try await store.advanceEscalations(now: timedOut, limit: 10, context: .init())
+        let incident = try #require(try await store.incident(id: id)?.incident)
+        #expect(incident.status == .triggered)
+        let claimed = try await store.claimDeliveries(now: timedOut, lease: .seconds(60), limit: 100, quota: .none)
+        let escalated = try #require(claimed.first { $0.event == .escalated })
+        #expect(escalated.overtaken(by: incident)?.hasPrefix("the incident was acknowledged first") == true)
+        let repaged = claimed.filter { $0.event == .ackTimeout }
+        #expect(!repaged.isEmpty && repaged.allSatisfy { $0.overtaken(by: incident) == nil }, "\(claimed)")
+    }
+
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
