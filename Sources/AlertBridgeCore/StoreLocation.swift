@@ -85,7 +85,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             case ("sslmode", "allow"), ("sslmode", "prefer"): tls = .prefer
             case ("sslmode", "require"), ("sslmode", "verify-ca"), ("sslmode", "verify-full"): tls = .require
             case ("sslmode", let other):
-                throw StoreLocation.Invalid("store \"\(shown)\": sslmode \"\(other)\" is not disable, prefer or require")
+                throw StoreLocation.Invalid("store \"\(shown)\": sslmode \"\(other)\" is not one of disable, allow, prefer, require, verify-ca, verify-full")
             case (let name, _):
                 throw StoreLocation.Invalid("store \"\(shown)\": unknown parameter \"\(name)\" (only sslmode is supported)")
             }

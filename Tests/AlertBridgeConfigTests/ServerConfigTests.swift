@@ -70,7 +70,7 @@ import Testing
         for (store, words) in [
             ("\"sqlite::memory:\"", "store \"sqlite::memory:\" is not a file path"),
             ("sqlite:nodir/x.db", "store \"sqlite:nodir/x.db\" is in "),
-            ("\"postgres://ab@db/alerts?sslmode=bogus\"", "sslmode \"bogus\" is not disable, prefer or require"),
+            ("\"postgres://ab@db/alerts?sslmode=bogus\"", "sslmode \"bogus\" is not one of disable, allow, prefer, require, verify-ca, verify-full"),
             ("\"postgres://ab:pw@db\"", "names no database"),
             ("mysql://db/alerts", "is neither sqlite:FILE nor postgres://"),
         ] {

@@ -75,7 +75,7 @@ struct ServeCommandTests {
             (["--listen", "127.0.0.1:0"], "--listen must be HOST:PORT with a port from 1 to 65535, got \"127.0.0.1:0\""),
             (["--listen", "::1:8080"], "--listen must be HOST:PORT"),
             (["--store", "sqlite::memory:"], "--store: store \"sqlite::memory:\" is not a file path"),
-            (["--store", "postgres://ab:pw@db/alerts?sslmode=bogus"], "sslmode \"bogus\" is not disable, prefer or require"),
+            (["--store", "postgres://ab:pw@db/alerts?sslmode=bogus"], "sslmode \"bogus\" is not one of disable, allow, prefer, require, verify-ca, verify-full"),
         ] {
             let result = try await run(try Paths.alertbridgeBinary(), ["serve", "--config", dir.path("alertbridge.yaml")] + flags,
                                        environment: ProcessInfo.processInfo.environment)

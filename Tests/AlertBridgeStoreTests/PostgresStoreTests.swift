@@ -183,7 +183,7 @@ struct PostgresStoreTests {
         location = try Self.freshDatabase()
         location.tls = .require  // the test server offers no TLS
         await #expect(throws: StoreError.unavailable("""
-            cannot connect to 127.0.0.1:\(location.port): the server does not offer TLS, which sslmode=require needs \
+            cannot connect to 127.0.0.1:\(location.port): the server does not offer TLS, which the store's sslmode needs \
             (sslmode=prefer or disable connect without it)
             """)) {
             try await Self.open(location).close()

@@ -132,7 +132,7 @@ public final class PostgresStore: IncidentStore {
         case ChannelError.connectTimeout(let after):
             return "no answer within \(DurationText.format(.nanoseconds(after.nanoseconds)))"
         case let error as PSQLError where error.code == .sslUnsupported:
-            return "the server does not offer TLS, which sslmode=require needs (sslmode=prefer or disable connect without it)"
+            return "the server does not offer TLS, which the store's sslmode needs (sslmode=prefer or disable connect without it)"
         case let error as PSQLError:
             // Its description hides everything (it may hold credentials); its code does not.
             return "\(error.code)"
