@@ -49,7 +49,7 @@ struct ConfigFiles {
             return nil
         }
         return names
-            .filter { !$0.hasPrefix(".") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }
+            .filter { name in !name.hasPrefix(".") && [".yaml", ".yml"].contains { name.lowercased().hasSuffix($0) } }
             .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             .map { ConfigFiles.join(directory, $0) }
             .filter(isFile)

@@ -123,7 +123,13 @@ public struct IncidentReport: Sendable {
     }
 
     /// Largest count first; equal counts by name.
+    /// Largest count first; a tie by name, with ``noValue`` after the named values (its
+    /// `(` sorted it before every PoP).
     private static func largestFirst(_ counts: [String: Int]) -> [(String, Int)] {
-        counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
+        counts.sorted { a, b in
+            guard a.value == b.value else { return a.value > b.value }
+            guard a.key != noValue, b.key != noValue else { return b.key == noValue }
+            return a.key < b.key
+        }.map { ($0.key, $0.value) }
     }
 }

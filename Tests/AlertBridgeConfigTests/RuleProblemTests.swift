@@ -182,14 +182,16 @@ import Testing
                 """,
             "rules/90-base.yaml": nil,
             "rules/99-last.yml": "rules:\n  - {name: last, policy: standard, resolve: any}\n",
+            // Any case: a file the editor or a colleague named `.YAML` was silently ignored.
+            "rules/50-upper.YAML": "rules:\n  - {name: upper, policy: standard, match: [\"pop = NRT2\"]}\n",
             "rules/README.md": "not a rule file",
             "rules/.20-swap.yaml": "rules: [",
             "rules/empty.yaml": "# every rule commented out\nrules:\n",
         ])
         let rules = try fixture.load().rules.rules
-        #expect(rules.map(\.name) == ["one", "two", "last"])
+        #expect(rules.map(\.name) == ["one", "two", "upper", "last"])
         #expect(rules[0].continue)
-        #expect(rules[2].resolve == .any)
+        #expect(rules[3].resolve == .any)
     }
 
     /// With a policy named `default` to take every alert (without one, LoaderTests).

@@ -109,7 +109,7 @@ import Testing
         }
         let report = IncidentReport([at("ICN1"), at("NRT2"), at("ICN1"), at("FRA1", "emea"), at(nil), at("")], byLabels: ["pop", "region"])
         #expect(report.byLabel.map(\.label) == ["pop", "region"])
-        #expect(report.byLabel[0].counts.map { "\($0.0) \($0.1)" } == ["(none) 2", "ICN1 2", "FRA1 1", "NRT2 1"], "empty is absent")
+        #expect(report.byLabel[0].counts.map { "\($0.0) \($0.1)" } == ["ICN1 2", "(none) 2", "FRA1 1", "NRT2 1"], "empty is absent; a tie puts it last")
         #expect(report.byLabel[1].counts.map { "\($0.0) \($0.1)" } == ["apac 5", "emea 1"])
         #expect(IncidentReport([at("ICN1")]).byLabel.isEmpty)
     }
