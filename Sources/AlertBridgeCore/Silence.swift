@@ -76,6 +76,13 @@ public struct Silence: Sendable, Equatable {
             && ([incident.labels] + firing).contains { matchers.matchAll($0) }
     }
 
+    /// Why matchers that all hold for an alert without labels are refused, as Alertmanager
+    /// refuses them: `pop != ICN1` alone would hold every alert not at ICN1, an outage
+    /// alert that carries no `pop` label included.
+    public static let holdsEveryAlert = "every matcher holds for an alert that has none of these labels, so the silence "
+        + "would hold alerts you did not mean (pop != ICN1 holds every alert not at ICN1, a PoP-less outage too): "
+        + "add one that needs a value, such as 'alertname = EdgeLatencyHigh'"
+
     /// Ends the silence now (`alertbridge silence expire`). A pending one never starts.
     public func expired(by: String, at now: Timestamp) throws(Refusal) -> Silence {
         guard status(at: now) != .expired else { throw .alreadyExpired(id, endsAt) }

@@ -186,11 +186,17 @@ func checkBy(_ by: String) throws {
 }
 
 /// Runs a request, turning a refusal into the one-line message and exit 1.
-func request(_ body: (APIClient) async throws -> Data) async throws -> Data {
+/// - Parameter options: the option each request field came from: the server names its
+///   JSON field (`duration: must end after …`), and the operator typed an option.
+func request(options: [String: String] = [:], _ body: (APIClient) async throws -> Data) async throws -> Data {
     do {
         return try await body(APIClient.fromEnvironment())
     } catch let refused as Refused {
-        throw fail(refused.description)
+        var text = refused.description
+        if let (field, option) = options.first(where: { text.hasPrefix($0.key + ": ") }) {
+            text = option + ": " + text.dropFirst(field.count + 2)
+        }
+        throw fail(text)
     }
 }
 

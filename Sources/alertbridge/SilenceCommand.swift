@@ -89,16 +89,24 @@ struct SilenceCommand: AsyncParsableCommand {
             guard !matchers.isEmpty else { throw ValidationError("give at least one matcher, such as 'pop = ICN1'") }
             // Parsed here as the server parses them, so a typo is a usage error (exit 2) that
             // says which argument is wrong, not a refusal (exit 1) after a round trip.
+            var parsed: [Matcher] = []
             for (i, text) in matchers.enumerated() {
                 do {
-                    _ = try Matcher(parsing: text)
+                    parsed.append(try Matcher(parsing: text))
                 } catch {
                     let why = switch error {
                     case .syntax(_, let reason): reason
                     case .invalidLabelName, .invalidRegex: error.description
                     }
-                    throw ValidationError("matcher \(i + 1) ('\(text)') is not valid: \(why)")
+                    // `silence add pop = ICN1` unquoted: the shell made three arguments of it.
+                    let split = !["=", "!=", "=~", "!~"].contains { text.contains($0) } && matchers.count > 1
+                    throw ValidationError("matcher \(i + 1) ('\(text)') is not valid: \(why)"
+                                          + (split ? " (quote each matcher as one argument, such as 'pop = ICN1')" : ""))
                 }
+            }
+            // As the server refuses them, before anything is sent (exit 2, as for a typo).
+            guard parsed.contains(where: { !$0.matches([:]) }) else {
+                throw ValidationError(Silence.holdsEveryAlert)
             }
             guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--comment must say why") }
             if duration != nil && end != nil { throw ValidationError("give --duration or --end, not both") }
@@ -197,7 +205,8 @@ struct SilenceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let body = Extension(ends_at: end, duration: duration, by: by, comment: comment)
-            let data = try await request { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
+            let fields = ["duration": "--duration \(duration ?? "") (counted from now)", "ends_at": "--end \(end ?? "")"]
+            let data = try await request(options: fields) { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
             if output.json { return printRaw(data) }
             let s = try decodeAnswer(View.self, from: data)
             // A pending silence is pending until its start, not its end: say both.

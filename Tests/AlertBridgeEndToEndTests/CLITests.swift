@@ -317,7 +317,10 @@ struct CLITests {
             #expect(extended.stdout.hasSuffix(#": pop="ICN1" alertname=~"Edge.*""# + "\n"), "\(extended)")
             let sooner = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
             Self.expectOneLineRefusal(try await Self.cli("silence", "extend", "1", "--end", sooner, url: url),
-                                      containing: "ends_at: must end after silence 1 does")
+                                      containing: "alertbridge: --end \(sooner): must end after silence 1 does")
+            // The option the operator typed, and that a duration counts from now.
+            Self.expectOneLineRefusal(try await Self.cli("silence", "extend", "1", "--duration", "1m", url: url),
+                                      containing: "alertbridge: --duration 1m (counted from now): must end after silence 1 does")
 
             let expired = try await Self.cli("silence", "expire", "1", "--by", "night shift", url: url)
             #expect(expired.status == 0, "\(expired)")
@@ -327,8 +330,12 @@ struct CLITests {
             #expect(all.stdout.contains("(extended by day shift, expired by night shift)"), "\(all)")
             Self.expectOneLineRefusal(try await Self.cli("silence", "expire", "1", url: url), containing: "already ended")
             Self.expectOneLineRefusal(try await Self.cli("silence", "expire", "42", url: url), containing: "silence 42 not found")
-            Self.expectOneLineRefusal(try await Self.cli("silence", "add", "pop =~ .*", "--comment", "all", url: url),
-                                      containing: "matchers: at least one matcher")
+            // Refused before anything is sent, as a typo is (exit 2), and saying what it would hold.
+            for matcher in ["pop =~ .*", "pop != ICN1"] {
+                let everything = try await Self.cli("silence", "add", matcher, "--comment", "all", url: url)
+                #expect(everything.status == 2 && everything.stderr.contains("every matcher holds for an alert that has none of these labels"),
+                        "\(everything)")
+            }
 
             // The server's engine pages what the silence held as soon as it ended.
             let id = try #require(held.incidentId)
@@ -369,6 +376,10 @@ struct CLITests {
             let typo = try await Self.cli("silence", "add", "pop = ICN1", "pop == NRT2", "--comment", "x", url: url)
             #expect(typo.stderr.contains("matcher 2 ('pop == NRT2') is not valid: expected one of =, !=, =~, !~ after pop"),
                     "\(typo)")
+            // Unquoted, the shell makes three arguments of one matcher: say to quote it.
+            let unquoted = try await Self.cli("silence", "add", "pop", "=", "ICN8", "--comment", "x", url: url)
+            #expect(unquoted.status == 2 && unquoted.stderr.contains("matcher 1 ('pop') is not valid: ")
+                    && unquoted.stderr.contains("(quote each matcher as one argument, such as 'pop = ICN1')"), "\(unquoted)")
             let regex = try await Self.cli("silence", "add", #"alertname =~ "Edge(""#, "--comment", "x", url: url)
             #expect(regex.stderr.contains(#"matcher 1 ('alertname =~ "Edge("') is not valid: invalid regex "Edge(""#), "\(regex)")
             #expect(try await Self.cli("silence", "list", "--status", "all", url: url).stdout.split(separator: "\n").count == 2,

@@ -71,7 +71,7 @@ import Testing
                 (#"{"matchers": [], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers", "needs 1 to 32 matchers"),
                 (#"{"matchers": ["pop ~ ICN1"], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers[0]", "invalid matcher"),
                 (#"{"matchers": ["pop =~ \"(\""], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers[0]", "invalid regex"),
-                (#"{"matchers": ["pop =~ \".*\""], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers", "at least one matcher"),
+                (#"{"matchers": ["pop =~ \".*\""], "duration": "1h", "by": "a", "comment": "x"}"#, "matchers", "every matcher holds for an alert that has none of these labels"),
                 (#"{"matchers": ["pop = ICN1"], "by": "a", "comment": "x"}"#, "ends_at", "give ends_at or duration"),
                 (#"{"matchers": ["pop = ICN1"], "duration": "1h", "ends_at": "2026-11-23T20:00:00Z", "by": "a", "comment": "x"}"#,
                  "duration", "not both"),

@@ -136,8 +136,7 @@ struct SilenceRoutes {
         // As in Alertmanager: a silence whose matchers all hold for an alert without labels
         // would hold every alert, the one outage included.
         guard matchers.contains(where: { !$0.matches([:]) }) else {
-            throw APIError.badRequest("at least one matcher must need a label value (these would silence every alert)",
-                                      field: "matchers")
+            throw APIError.badRequest(Silence.holdsEveryAlert, field: "matchers")
         }
         var start = now
         if let text = body.starts_at {
