@@ -70,6 +70,8 @@ struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show one incident with its alerts and timeline.")
 
     @Argument(help: "Incident id.") var id: Int64
+    @Flag(help: "Every alert and every timeline entry of a storm incident (at most \(storm.alerts) alerts and \(storm.entries) alert entries otherwise).")
+    var all = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws { try validateID(id) }
@@ -77,8 +79,13 @@ struct Show: AsyncParsableCommand {
     func run() async throws {
         let data = try await request { try await $0.send("GET", "/api/v1/incidents/\(id)") }
         if output.json { return printRaw(data) }
-        printIncident(try decodeAnswer(IncidentView.self, from: data))
+        printIncident(try decodeAnswer(IncidentView.self, from: data), shortened: !all)
     }
+
+    /// What `show` prints of a storm incident without `--all`: one PoP's storm is hundreds
+    /// of alerts, each also an entry on the timeline, and 400 lines hide the few that say
+    /// who was paged and who acknowledged.
+    static let storm = (alerts: 20, entries: 10)
 }
 
 /// The verbs that change an incident share their shape: ids, who, an optional note.
@@ -230,7 +237,7 @@ func printRaw(_ data: Data) {
     print(String(decoding: data, as: UTF8.self))
 }
 
-func printIncident(_ i: IncidentView) {
+func printIncident(_ i: IncidentView, shortened: Bool = false) {
     print(oneLine("Incident \(i.id): \(i.title)"))
     var fields: [[String]] = [
         ["status", i.status], ["severity", i.severity], ["dedup key", i.dedup_key], ["policy", "\(i.policy) (tier \(i.tier))"],
@@ -260,12 +267,26 @@ func printIncident(_ i: IncidentView) {
     printTable(nil, fields.map { ["  " + $0[0], $0[1]] })
     if let alerts = i.alerts, !alerts.isEmpty {
         print("\nAlerts")
+        // Firing first: those are what someone works on.
+        let ordered = alerts.filter { $0.status == "firing" } + alerts.filter { $0.status != "firing" }
+        let shown = shortened ? Array(ordered.prefix(Show.storm.alerts)) : ordered
         printTable(["  FINGERPRINT", "STATUS", "COUNT", "LAST SEEN", "SUMMARY"],
-                   alerts.map { ["  " + $0.fingerprint, $0.status, String($0.received_count), $0.last_seen_at, $0.summary] })
+                   shown.map { ["  " + $0.fingerprint, $0.status, String($0.received_count), $0.last_seen_at, $0.summary] })
+        if shown.count < ordered.count { print("  … \(ordered.count - shown.count) more (show --all)") }
     }
     if let timeline = i.timeline, !timeline.isEmpty {
         print("\nTimeline")
-        printTable(["  AT", "KIND", "BY", "DETAIL"],
-                   timeline.map { ["  " + $0.at, $0.kind, $0.by ?? "", $0.detail ?? ""] })
+        // In time order: the batches of concurrent requests commit a few milliseconds out of it.
+        var rows = timeline.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .map { ["  " + $0.element.at, $0.element.kind, $0.element.by ?? "", $0.element.detail ?? ""] }
+        // A storm's alert entries: the first and the last few, and how many between.
+        let alertRows = rows.indices.filter { rows[$0][1] == "alert" }
+        let keep = Show.storm.entries / 2
+        if shortened, alertRows.count > Show.storm.entries {
+            let left = alertRows[keep..<(alertRows.count - keep)]
+            rows[left.first!] = ["  …", "alert", "", "\(left.count) more alert entries (show --all)"]
+            for index in left.dropFirst().reversed() { rows.remove(at: index) }
+        }
+        printTable(["  AT", "KIND", "BY", "DETAIL"], rows)
     }
 }

@@ -644,4 +644,40 @@ struct CLITests {
             #expect(parsed?["title"] as? String == "Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck", "\(json)")
         }
     }
+
+    /// One PoP's storm is hundreds of alerts, each also a timeline entry: `show` prints the
+    /// firing ones first, at most 20, and the first and last few alert entries, saying how
+    /// many it left out; `--all` prints every one.
+    @Test("show of a storm incident leaves most alerts out and says how many; --all shows them")
+    func showOfAStormIncident() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            let alerts = (0..<30).map { n in
+                #"{"source": "mon", "status": "\#(n < 25 ? "resolved" : "firing")", "severity": "critical", "#
+                    + #""summary": "p95 latency high on edge\#(n)", "#
+                    + #""labels": {"alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge", "instance": "edge\#(n)"}}"#
+            }
+            // The firing ones last, so that only putting them first shows them.
+            try await server.api.ingest("/api/v1/alerts", Data(("[" + alerts.suffix(5).joined(separator: ",") + "]").utf8))
+            try await server.api.ingest("/api/v1/alerts", Data(("[" + alerts.prefix(25).map { $0.replacingOccurrences(of: "resolved", with: "firing") }
+                .joined(separator: ",") + "]").utf8))
+            try await server.api.ingest("/api/v1/alerts", Data(("[" + alerts.prefix(25).joined(separator: ",") + "]").utf8))
+            let id = try #require(try await server.api.incidents().first?.id)
+
+            let show = try await Self.cli("show", "\(id)", url: url)
+            let rows = show.stdout.split(separator: "\n").map(String.init)
+            let alertRows = rows.filter { $0.hasPrefix("  ") && ($0.contains("  firing  ") || $0.contains("  resolved  ")) }
+            #expect(alertRows.count == 20, "\(show)")
+            #expect(alertRows.prefix(5).allSatisfy { $0.contains("  firing  ") }, "firing first: \(show)")
+            #expect(rows.contains("  … 10 more (show --all)"), "\(show)")
+            let entries = rows.filter { $0.contains("  alert  ") }
+            #expect(entries.count == 11 && entries.contains { $0.hasSuffix("more alert entries (show --all)") }, "\(show)")
+            #expect(rows.contains { $0.contains("  paged  ") }, "what matters stays: \(show)")
+
+            let all = try await Self.cli("show", "\(id)", "--all", url: url)
+            let allRows = all.stdout.split(separator: "\n").map(String.init)
+            #expect(allRows.filter { $0.hasPrefix("  ") && ($0.contains("  firing  ") || $0.contains("  resolved  ")) }.count == 30, "\(all)")
+            #expect(!all.stdout.contains("(show --all)"), "\(all)")
+        }
+    }
 }
