@@ -99,8 +99,8 @@ public struct Dispatcher: Service {
                                     do {
                                         try await deliver(delivery, claimedIncidents: incidents)
                                     } catch {
-                                        // Not recorded: the lease hands the row out again.
-                                        logger.error("recording a delivery failed", metadata: [
+                                        // Not recorded, also after ``recordPatience``: the lease hands the row out again.
+                                        logger.error("recording a delivery failed; it is sent again when its lease ends", metadata: [
                                             "incident": "\(delivery.incidentID)", "error": "\(error)"])
                                     }
                                     // Wake the loop if it is waiting for room and now has enough.
@@ -282,9 +282,33 @@ public struct Dispatcher: Service {
             logger.error("\(delivery.name) not delivered, given up", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
-        _ = try await recorder.submit([DeliveryRecord(id: delivery.id, outcome: outcome)], now: clock.now()) { [store] records, now in
-            try await store.recordDeliveries(records, now: now)
-            return records.map { _ in () }
+        try await record(DeliveryRecord(id: delivery.id, outcome: outcome), of: delivery)
+    }
+
+    /// How long an outcome is tried again when the store fails to record it (a failover,
+    /// a lock wait): given up, the page's lease hands it out again and it is sent twice,
+    /// with every other page of the failed batch. Well inside the lease, which outlasts a
+    /// send by a minute.
+    static let recordPatience = Duration.seconds(30)
+
+    /// Records an outcome, trying again (250 ms, doubling to 5 s) for ``recordPatience``.
+    private func record(_ outcome: DeliveryRecord, of delivery: Delivery) async throws {
+        let giveUpAt = ContinuousClock.now + Self.recordPatience
+        var wait = Duration.milliseconds(250)
+        while true {
+            do {
+                _ = try await recorder.submit([outcome], now: clock.now()) { [store] records, now in
+                    try await store.recordDeliveries(records, now: now)
+                    return records.map { _ in () }
+                }
+                return
+            } catch {
+                guard !Task.isCancelled, ContinuousClock.now + wait < giveUpAt else { throw error }
+                logger.warning("recording a delivery failed; trying again", metadata: [
+                    "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "error": "\(error)"])
+                try await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(5))
+            }
         }
     }
 

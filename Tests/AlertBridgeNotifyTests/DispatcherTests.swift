@@ -30,6 +30,60 @@ final class ScriptedConnector: Connector {
     }
 }
 
+/// A store whose `recordDeliveries` fails the first `failedRecords` times, as during a
+/// database failover; everything else goes to the real store.
+final class BlinkingStore: IncidentStore {
+    let store: any IncidentStore
+    let failedRecords: Mutex<Int>
+
+    init(_ store: any IncidentStore, failedRecords: Int) {
+        self.store = store
+        self.failedRecords = Mutex(failedRecords)
+    }
+
+    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
+        let fail = failedRecords.withLock { left -> Bool in
+            defer { left = max(0, left - 1) }
+            return left > 0
+        }
+        if fail { throw StoreError.unavailable("the database is failing over") }
+        try await store.recordDeliveries(outcomes, now: now)
+    }
+
+    func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] { try await store.ingest(batch, now: now) }
+    func incidents(_ query: IncidentQuery) async throws -> [Incident] { try await store.incidents(query) }
+    func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] { try await store.incidentDetails(ids: ids) }
+    func openAlerts(fingerprint: String) async throws -> [HeldAlert] { try await store.openAlerts(fingerprint: fingerprint) }
+    func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident { try await store.act(action, on: id, now: now) }
+    func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident { try await store.escalate(id: id, by: by, now: now) }
+    func nextEscalationDue() async throws -> Timestamp? { try await store.nextEscalationDue() }
+    func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {
+        try await store.advanceEscalations(now: now, limit: limit, context: context)
+    }
+    func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
+        try await store.claimDeliveries(now: now, lease: lease, limit: limit, quota: quota)
+    }
+    func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await store.nextDeliveryDue(excluding: excluding) }
+    func outboxBacklog() async throws -> OutboxBacklog { try await store.outboxBacklog() }
+    func createSilence(_ silence: Silence) async throws -> Silence { try await store.createSilence(silence) }
+    func silences(_ query: SilenceQuery) async throws -> [Silence] { try await store.silences(query) }
+    func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence { try await store.expireSilence(id: id, by: by, now: now) }
+    func extendSilence(id: Int64, to end: Silence.End, by: String, comment: String?, now: Timestamp) async throws -> Silence {
+        try await store.extendSilence(id: id, to: end, by: by, comment: comment, now: now)
+    }
+    func heartbeats() async throws -> [HeartbeatState] { try await store.heartbeats() }
+    func pingHeartbeat(name: String, at now: Timestamp) async throws -> HeartbeatState? { try await store.pingHeartbeat(name: name, at: now) }
+    func beginHeartbeatMisses(_ states: [HeartbeatState], at now: Timestamp) async throws -> Set<String> {
+        try await store.beginHeartbeatMisses(states, at: now)
+    }
+    func endHeartbeatMisses(_ states: [HeartbeatState], at now: Timestamp) async throws -> Set<String> {
+        try await store.endHeartbeatMisses(states, at: now)
+    }
+    func clearHeartbeatMiss(_ state: HeartbeatState) async throws { try await store.clearHeartbeatMiss(state) }
+    func ping() async throws { try await store.ping() }
+    func close() async throws { try await store.close() }
+}
+
 @Suite struct DispatcherTests {
     let t0 = Timestamp(seconds: 1_795_457_100)
     let policy = EscalationPolicy(name: "p", tiers: [
@@ -72,6 +126,26 @@ final class ScriptedConnector: Connector {
                 #expect(page.incident.incident.title == titles[page.delivery.incidentID])
                 #expect(page.incident.alerts.map(\.summary) == [titles[page.delivery.incidentID]])
             }
+        }
+    }
+
+    /// The database blinks while the outcomes of delivered pages are recorded: they are
+    /// recorded once it is back, not left to their lease, which would send them again.
+    @Test func anOutcomeTheStoreFailedToRecordIsRecordedOnceItIsBack() async throws {
+        try await withIncident { (sqlite: any IncidentStore, id: Int64) async throws in
+            let store = BlinkingStore(sqlite, failedRecords: 2)
+            let clock = ManualClock(t0)
+            let chat = ScriptedConnector(), mail = ScriptedConnector()
+            let d = dispatcher(store, ["chat": chat, "mail": mail], clock)
+            #expect(try await d.tick() == 2)
+            #expect(store.failedRecords.withLock { $0 } == 0, "both failures were met and passed")
+            // The lease would have handed the pages out again: they are recorded delivered.
+            clock.advance(by: .seconds(3600))
+            #expect(try await d.tick() == 0)
+            #expect(chat.attempts.withLock { $0 } == 1 && mail.attempts.withLock { $0 } == 1)
+            #expect(try await sqlite.outboxBacklog().pending == 0)
+            #expect(try await sqlite.nextDeliveryDue(excluding: []) == nil)
+            #expect(try await sqlite.incident(id: id)?.timeline.contains { $0.kind == .deliveryFailed } == false)
         }
     }
 
