@@ -28,11 +28,14 @@ final class PostgresServer: Sendable {
 
     let dataDirectory: String
     let port: Int
+    /// `-c name=value` settings beyond the tests' own.
+    let settings: [String]
     private let databases = Atomic<Int>(0)
 
-    private init(dataDirectory: String, port: Int) {
+    private init(dataDirectory: String, port: Int, settings: [String]) {
         self.dataDirectory = dataDirectory
         self.port = port
+        self.settings = settings
     }
 
     /// The server shared by every test of this process, started on first use.
@@ -43,7 +46,8 @@ final class PostgresServer: Sendable {
     }()
 
     /// Initializes a fresh cluster and starts it on a free loopback port.
-    static func start() throws -> PostgresServer {
+    /// - Parameter settings: server settings (`max_connections=20`) for a test of limits.
+    static func start(settings: [String] = []) throws -> PostgresServer {
         guard available else { throw Failure(description: "\(skipReason)") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-pg-\(UUID().uuidString)").path
         try run("/usr/bin/install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", dir])
@@ -52,7 +56,7 @@ final class PostgresServer: Sendable {
                                       "-E", "UTF8", "--locale=C", "--no-sync"])
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let server = PostgresServer(dataDirectory: dir, port: try freePort())
+            let server = PostgresServer(dataDirectory: dir, port: try freePort(), settings: settings)
             do {
                 try server.startAgain()
                 return server
@@ -67,6 +71,7 @@ final class PostgresServer: Sendable {
     func startAgain() throws {
         let options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='\(dataDirectory)' "
             + "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            + settings.map { " -c \($0)" }.joined()
         try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", Self.bin + "/pg_ctl", "-D", dataDirectory, "-w", "-t", "30",
                                            "-l", dataDirectory + "/server.log", "-o", options, "start"])
     }

@@ -346,6 +346,21 @@ struct PostgresStoreTests {
         try await store.close()
     }
 
+    /// One request of thousands of new keys: its transaction must fit PostgreSQL's shared
+    /// lock table (64 locks per connection by default). With one advisory lock per key it
+    /// failed with `out of shared memory` at every retry, so its alerts never landed.
+    @Test func aRequestOfThousandsOfNewKeysFitsTheLockTable() async throws {
+        // 20 connections: room for a few thousand locks in all, where one per key took 12,000.
+        let server = try PostgresServer.start(settings: ["max_connections=20"])
+        defer { server.destroy() }
+        let store = try await Self.open(try server.createDatabase())
+        let batch = (0..<12000).map { StoreConformance.routed("a", key: "NewKey/\($0)") }
+        let outcomes = try await store.ingest(batch, now: Self.t0)
+        #expect(outcomes.count == 12000 && outcomes.allSatisfy { $0.kind == .created })
+        #expect(try await store.incidents(IncidentQuery(status: .all, limit: 1000)).count == 1000)
+        try await store.close()
+    }
+
     /// Expiring a silence reads only the incidents something holds: a paging incident
     /// another session has locked (an engine pass, a merge) does not make it wait. It used
     /// to lock every triggered incident, so in a storm the operator's `silence expire`
