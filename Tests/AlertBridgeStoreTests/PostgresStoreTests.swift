@@ -303,6 +303,30 @@ struct PostgresStoreTests {
 
     // MARK: - Database restart
 
+    /// Another session (`psql`) that locks incident `id`'s row for 30 seconds, started
+    /// and waited for until it sleeps holding the lock; terminate it to let go.
+    static func holdRowLock(of id: Int64, in location: PostgresLocation) async throws -> Process {
+        let server = try PostgresServer.shared.get()
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: PostgresServer.bin + "/psql")
+        holder.arguments = ["-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
+                            "-c", "BEGIN; SELECT id FROM incidents WHERE id = \(id) FOR UPDATE; SELECT pg_sleep(30); COMMIT;"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        // Until the holder is asleep inside its transaction (it took the lock first).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, try PostgresServer.run(PostgresServer.bin + "/psql", [
+            "-X", "-At", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
+            // This database's: tests running at once each have a holder.
+            "-c", "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(location.database)' "
+                + "AND query LIKE '%pg_sleep(30)%' AND wait_event = 'PgSleep'",
+        ]).trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return holder
+    }
+
     /// Another session holds an incident's row (an operator's transaction, a frozen
     /// instance). Calls waiting on it fail at their deadline, and the server cancels their
     /// queries too, so they give their connections back: the rest of the store goes on
@@ -316,23 +340,8 @@ struct PostgresStoreTests {
         let store = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
         let id = try #require(try await store.ingest([StoreConformance.routed("a", key: "Locked")], now: Self.t0)[0].incidentID)
 
-        let server = try PostgresServer.shared.get()
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: PostgresServer.bin + "/psql")
-        holder.arguments = ["-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
-                            "-c", "BEGIN; SELECT id FROM incidents WHERE id = \(id) FOR UPDATE; SELECT pg_sleep(30); COMMIT;"]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try await Self.holdRowLock(of: id, in: location)
         defer { holder.terminate() }
-        // Until the holder is asleep inside its transaction (it took the lock first).
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline, try PostgresServer.run(PostgresServer.bin + "/psql", [
-            "-X", "-At", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
-            "-c", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND wait_event = 'PgSleep'",
-        ]).trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
-            try await Task.sleep(for: .milliseconds(50))
-        }
 
         for round in 1...3 {
             await #expect(throws: (any Error).self, "merge \(round) waits on the locked row") {
@@ -374,22 +383,8 @@ struct PostgresStoreTests {
         let silence = try await store.createSilence(
             try StoreConformance(store: store).silence("pop = NRT2", from: Self.t0, to: Self.t0 + .seconds(7200)))
 
-        let server = try PostgresServer.shared.get()
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: PostgresServer.bin + "/psql")
-        holder.arguments = ["-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
-                            "-c", "BEGIN; SELECT id FROM incidents WHERE id = \(id) FOR UPDATE; SELECT pg_sleep(30); COMMIT;"]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try await Self.holdRowLock(of: id, in: location)
         defer { holder.terminate() }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline, try PostgresServer.run(PostgresServer.bin + "/psql", [
-            "-X", "-At", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
-            "-c", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND wait_event = 'PgSleep'",
-        ]).trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
-            try await Task.sleep(for: .milliseconds(50))
-        }
 
         let expired = try await store.expireSilence(id: silence.id, by: "alice", now: Self.t0 + .seconds(60))
         #expect(expired.endsAt == Self.t0 + .seconds(60))
