@@ -128,7 +128,7 @@ struct ServerConfigParser {
         ]
         guard let fields = file.fields(node, allowed: keys.map(\.0), expected: "a mapping of delivery settings") else { return }
         for (key, path) in keys {
-            if let duration = file.duration(fields[key]) { settings[keyPath: path] = duration }
+            if let duration = file.duration(fields[key], what: key) { settings[keyPath: path] = duration }
         }
     }
 

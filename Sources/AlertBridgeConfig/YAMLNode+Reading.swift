@@ -128,29 +128,31 @@ extension YAMLFile {
     /// Every duration in these files is a timer, and a timer of zero or less would fire
     /// at once or never, so only positive durations are accepted; and none under a second,
     /// which is a typo for minutes (`escalate_after: 10ms` paged every tier at once).
-    func duration(_ node: Node?) -> Duration? {
+    /// - Parameter what: what the problem calls the value (`max_age`), where its key is
+    ///   not otherwise said.
+    func duration(_ node: Node?, what: String = "duration") -> Duration? {
         guard let node, let text = string(node) else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("-") {
-            report("duration \"\(text)\" is negative; it must be greater than zero", at: node)
+            report("\(what) \"\(text)\" is negative; it must be greater than zero", at: node)
             return nil
         }
         guard let duration = DurationText.parse(trimmed) else {
-            report("invalid duration \"\(text)\" (expected a number and a unit, e.g. 30s, 10m, 1h30m, 7d)", at: node)
+            report("invalid \(what) \"\(text)\" (expected a number and a unit, e.g. 30s, 10m, 1h30m, 7d)", at: node)
             return nil
         }
         guard duration > .zero else {
-            report("duration \"\(text)\" must be greater than zero", at: node)
+            report("\(what) \"\(text)\" must be greater than zero", at: node)
             return nil
         }
         guard duration >= .seconds(1) else {
             // `10ms` for `10m`; not `500ms`, which is no typo for 8h20m.
             let meant = trimmed.hasSuffix("ms") && duration < .milliseconds(60) ? " (did you mean \"\(trimmed.dropLast())\"?)" : ""
-            report("duration \"\(text)\" is under a second, the shortest timer alertbridge accepts\(meant)", at: node)
+            report("\(what) \"\(text)\" is under a second, the shortest timer alertbridge accepts\(meant)", at: node)
             return nil
         }
         guard duration <= DurationText.longest else {
-            report("duration \"\(text)\" is longer than \(DurationText.format(DurationText.longest)), the longest timer alertbridge accepts", at: node)
+            report("\(what) \"\(text)\" is longer than \(DurationText.format(DurationText.longest)), the longest timer alertbridge accepts", at: node)
             return nil
         }
         return duration

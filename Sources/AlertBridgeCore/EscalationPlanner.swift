@@ -213,8 +213,10 @@ public enum EscalationPlanner {
                     e = d.incident.escalation
                     e.ended = true
                     d.incident.escalation = e
+                    // Someone had acknowledged and the acknowledgement timed out: not "nobody".
+                    let who = e.acknowledgedThrough == nil ? "nobody acknowledged" : "nobody acknowledged again after the acknowledgement timed out"
                     d.timeline.append(entry(d, now, .escalated,
-                                            "escalation ended: \(policy.tiers.count) tier(s) paged \(policy.repeat + 1) time(s) and nobody acknowledged"))
+                                            "escalation ended: \(policy.tiers.count) tier(s) paged \(policy.repeat + 1) time(s) and \(who)"))
                     // Whom it paged hear that nobody will be paged any more: the incident is
                     // open, and silent from here on unless someone takes it.
                     d.pages += notices(for: d.incident, policy: policy, event: .escalationEnded)

@@ -20,8 +20,11 @@ public struct HTTPResponse: Sendable, Equatable {
 /// Why a transfer did not complete, as libcurl reported it.
 public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        /// Connection refused or reset, host unreachable.
+        /// Connection refused, host unreachable: nothing was sent.
         case connect
+        /// The connection closed or was reset before a whole answer came: the request may
+        /// have been taken (a server that committed, then restarted).
+        case dropped
         /// The host name did not resolve.
         case resolve
         /// The connect or total timeout passed.
@@ -240,8 +243,12 @@ public struct CurlTransport: Sendable {
                     }
                 }
             }
-            // GET unless a body made it a POST; any other method by name.
-            if method != "GET" && method != "POST" { _ = ab_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }
+            // libcurl sends GET, or POST when it has a body (a POST always has one): any
+            // other method, or GET with a body, by name.
+            let curlsOwn = body == nil && method != "POST" ? "GET" : "POST"
+            if method != curlsOwn { _ = ab_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method) }
+            // HTTP only: a `file://` or `ftp://` URL is never fetched.
+            _ = ab_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
             _ = ab_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
             _ = ab_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
                 let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
@@ -417,8 +424,10 @@ public struct CurlTransport: Sendable {
         var message = refusal ?? (detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         let kind: TransportError.Kind
         switch code {
-        case CURLE_COULDNT_CONNECT, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_COULDNT_RESOLVE_PROXY:
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_PROXY:
             kind = responseCode >= 400 ? .rejected : .connect
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING:
+            kind = responseCode >= 400 ? .rejected : .dropped
         case CURLE_COULDNT_RESOLVE_HOST: kind = .resolve
         case CURLE_OPERATION_TIMEDOUT: kind = .timeout
         case CURLE_USE_SSL_FAILED:

@@ -16,12 +16,12 @@ public enum DeliveryClassifier {
         if error.kind == .tlsUnavailable {
             return (400..<500).contains(error.responseCode ?? 0) ? .transient(error.message) : .permanent(error.message)
         }
-        if error.kind != .connect && error.kind != .timeout, let code = error.responseCode {
+        if ![.connect, .dropped, .timeout].contains(error.kind), let code = error.responseCode {
             if (400..<500).contains(code) { return .transient(error.message) }
             if (500..<600).contains(code) { return .permanent(error.message) }
         }
         switch error.kind {
-        case .connect, .resolve, .timeout, .tlsHandshake, .rejected, .cancelled, .other:
+        case .connect, .dropped, .resolve, .timeout, .tlsHandshake, .rejected, .cancelled, .other:
             return .transient(error.message)
         case .tlsUnavailable, .tlsVerify, .loginDenied, .invalidRequest:
             return .permanent(error.message)

@@ -118,7 +118,7 @@ public enum PageText {
         case .manual: return "escalated by hand"
         case .acknowledged: return "acknowledged"
         case .resolved: return "resolved"
-        case .escalationEnded: return "nobody acknowledged; escalation ended"
+        case .escalationEnded: return "nobody holds it; escalation ended"
         }
     }
 

@@ -438,7 +438,7 @@ public struct Delivery: Sendable, Equatable {
             // Acknowledged after it was decided, and triggered again since (the ack timed
             // out): the acknowledgement answered this page; the ack timeout's own follow it.
             guard let through = incident.escalation.acknowledgedThrough, step <= through else { return nil }
-            return "the incident was acknowledged first (the acknowledgement has timed out since, and its tier is paged again)"
+            return "the incident was acknowledged first (the acknowledgement has timed out since, and its escalation started again)"
         }
     }
 

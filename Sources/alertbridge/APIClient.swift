@@ -69,7 +69,7 @@ struct APIClient {
         guard (200..<300).contains(status) else {
             let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
-            guard let body else { throw notAlertbridge(status: status, type: type) }
+            guard let body else { throw notAlertbridge(status: status, type: type, location: response.headers["location"]) }
             var refused = Refused(body.field.map { "\($0): \(body.error)" } ?? body.error)
             refused.aboutTheTarget = status == 404 || status == 409
             throw refused
@@ -81,7 +81,11 @@ struct APIClient {
     /// Every answer of alertbridge, a refusal too, is its JSON: anything else is another
     /// server on that address or a proxy's own page. It must not end in a decoding error's
     /// dump, nor read as a refusal of one incident (a 404 page would let `ack 8 10 12` go on).
-    private func notAlertbridge(status: Int, type: String?) -> Refused {
+    private func notAlertbridge(status: Int, type: String?, location: String? = nil) -> Refused {
+        // Redirects are not followed (a POST would lose its body): say where it pointed.
+        if (300..<400).contains(status), let location {
+            return Refused("the server at \(baseURL) redirects (HTTP \(status)) to \(location): set ALERTBRIDGE_URL to alertbridge's own address")
+        }
         if [502, 503, 504].contains(status) {
             return Refused("the server at \(baseURL) (or a proxy in front of it) answered HTTP \(status): alertbridge behind it may be down or restarting")
         }
@@ -96,6 +100,10 @@ struct APIClient {
         case .timeout: return Refused("no answer from alertbridge at \(baseURL) within \(DurationText.format(timeout))")
         case .connect: why = "connection refused"
         case .resolve: why = "no such host"
+        case .dropped:
+            // The request went out: an `escalate` run again would page the tier after next.
+            return Refused("the connection to alertbridge at \(baseURL) closed before an answer (\(error.message)); "
+                           + "the action may have been taken: check with alertbridge show")
         default: why = error.message
         }
         return Refused("cannot reach alertbridge at \(baseURL): \(why)")

@@ -261,7 +261,7 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
     // The earliest of its timers (next tier, an SLA deadline, ack timeout, auto-resolve, the
     // end of a hold), not always a page: an operator must not read it as "tier 2 at".
     if let at = i.next_escalation_at { fields.append(["next timer", at]) }
-    if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody acknowledged"]) }
+    if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody holds it"]) }
     if let breaches = i.sla_breaches, !breaches.isEmpty { fields.append(["SLA breached", breaches.joined(separator: ", ")]) }
     fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])
     printTable(nil, fields.map { ["  " + $0[0], $0[1]] })
@@ -276,15 +276,21 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
     }
     if let timeline = i.timeline, !timeline.isEmpty {
         print("\nTimeline")
-        // In time order: the batches of concurrent requests commit a few milliseconds out of it.
-        var rows = timeline.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+        // In time order: the batches of concurrent requests commit a few milliseconds out of
+        // it. By the time itself: the text leaves whole seconds' `.000` out.
+        func at(_ entry: (offset: Int, element: IncidentView.Entry)) -> (Int64, Int) {
+            (RFC3339.parse(entry.element.at)?.milliseconds ?? 0, entry.offset)
+        }
+        var rows = timeline.enumerated().sorted { at($0) < at($1) }
             .map { ["  " + $0.element.at, $0.element.kind, $0.element.by ?? "", $0.element.detail ?? ""] }
-        // A storm's alert entries: the first and the last few, and how many between.
-        let alertRows = rows.indices.filter { rows[$0][1] == "alert" }
+        // A storm's entries of one alert firing or recovering: the first and the last few,
+        // and how many between. The incident's own (a severity raised, a policy switch, a
+        // hold) stay.
+        let alertRows = rows.indices.filter { rows[$0][1] == "alert" && (rows[$0][3].contains(" firing: ") || rows[$0][3].hasSuffix(" recovered")) }
         let keep = Show.storm.entries / 2
         if shortened, alertRows.count > Show.storm.entries {
             let left = alertRows[keep..<(alertRows.count - keep)]
-            rows[left.first!] = ["  …", "alert", "", "\(left.count) more alert entries (show --all)"]
+            rows[left.first!] = ["  …", "alert", "", "\(left.count) more alerts firing or recovering (show --all)"]
             for index in left.dropFirst().reversed() { rows.remove(at: index) }
         }
         printTable(["  AT", "KIND", "BY", "DETAIL"], rows)

@@ -106,7 +106,7 @@ struct SilenceCommand: AsyncParsableCommand {
             }
             // As the server refuses them, before anything is sent (exit 2, as for a typo).
             guard parsed.contains(where: { !$0.matches([:]) }) else {
-                throw ValidationError(Silence.holdsEveryAlert)
+                throw ValidationError("\(matchers.joined(separator: " ")): \(Silence.holdsEveryAlert)")
             }
             guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--comment must say why") }
             if duration != nil && end != nil { throw ValidationError("give --duration or --end, not both") }

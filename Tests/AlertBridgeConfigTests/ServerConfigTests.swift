@@ -320,9 +320,9 @@ import Testing
         #expect(try Fixture(["alertbridge.yaml": "store: sqlite:x.db\n"]).load().server.delivery == DeliverySettings())
         let problems = try Fixture(["alertbridge.yaml": "delivery: {max_age: 0s, timeout: soon, connect_timeout: 20ms}\n"]).problems()
         #expect(problems.count == 3, "\(problems)")
-        #expect(problems.contains("alertbridge.yaml:1:21: duration \"0s\" must be greater than zero"), "\(problems)")
-        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:34: invalid duration \"soon\"") }, "\(problems)")
+        #expect(problems.contains("alertbridge.yaml:1:21: max_age \"0s\" must be greater than zero"), "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:34: invalid timeout \"soon\"") }, "\(problems)")
         // Every transfer would time out: the shortest timer is a second, as in policies.
-        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:57: duration \"20ms\" is under a second") }, "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:57: connect_timeout \"20ms\" is under a second") }, "\(problems)")
     }
 }

@@ -522,6 +522,8 @@ struct CLITests {
                     number = re.search(r"/incidents/(\d+)", self.path)
                     data = answer.replace("{id}", number.group(1) if number else "0").encode()
                     self.send_response(status)
+                    if 300 <= status < 400 and self.path.startswith("/api/"):
+                        self.send_header("Location", "https://alertbridge.example.com" + self.path)
                     self.send_header("Content-Type", ctype)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -564,6 +566,42 @@ struct CLITests {
         for value in ["soon", "0s", "500ms", "2h"] {
             let usage = try await Self.cli(["incidents"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": value])
             #expect(usage.status == 2 && usage.stderr.contains("ALERTBRIDGE_TIMEOUT must be"), "\(value): \(usage)")
+        }
+    }
+
+    /// A proxy that redirects (http to https): not followed, and the message says where.
+    @Test("a redirect is not followed and says where it points")
+    func redirect() async throws {
+        let requests = try await Self.withFakeServer(status: 301, contentType: "text/html", body: "<html>Moved</html>") {
+            Self.expectOneLineRefusal(try await Self.cli("ack", "8", "10", url: $0), containing:
+                "the server at \($0) redirects (HTTP 301) to https://alertbridge.example.com/api/v1/incidents/8/ack: "
+                + "set ALERTBRIDGE_URL to alertbridge's own address")
+        }
+        #expect(requests == ["POST /api/v1/incidents/8/ack"], "stopped at the first id")
+    }
+
+    /// The connection closes after the request went out and before an answer (alertbridge
+    /// committed and restarted, a proxy reset it): the action may have been taken, so the
+    /// operator is told to look, not that the connection was refused (an `escalate` run
+    /// again would page the tier after next).
+    @Test("a connection that closes before an answer says the action may have been taken")
+    func droppedConnection() async throws {
+        let script = #"""
+            import http.server, sys
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(200); self.end_headers()
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    self.close_connection = True  # no answer at all
+            http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+            """#
+        try await Self.withPython(["-c", script]) { url in
+            Self.expectOneLineRefusal(try await Self.cli("escalate", "8", url: url), containing:
+                "the connection to alertbridge at \(url) closed before an answer (")
+            let result = try await Self.cli("escalate", "8", url: url)
+            #expect(result.stderr.hasSuffix("the action may have been taken: check with alertbridge show\n") && !result.stderr.contains("refused"),
+                    "\(result)")
         }
     }
 
@@ -653,7 +691,7 @@ struct CLITests {
         try await LiveServer.with { server in
             let url = server.baseURL
             let alerts = (0..<30).map { n in
-                #"{"source": "mon", "status": "\#(n < 25 ? "resolved" : "firing")", "severity": "critical", "#
+                #"{"source": "mon", "status": "\#(n < 25 ? "resolved" : "firing")", "severity": "\#(n < 25 ? "critical" : "warning")", "#
                     + #""summary": "p95 latency high on edge\#(n)", "#
                     + #""labels": {"alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge", "instance": "edge\#(n)"}}"#
             }
@@ -670,9 +708,10 @@ struct CLITests {
             #expect(alertRows.count == 20, "\(show)")
             #expect(alertRows.prefix(5).allSatisfy { $0.contains("  firing  ") }, "firing first: \(show)")
             #expect(rows.contains("  … 10 more (show --all)"), "\(show)")
-            let entries = rows.filter { $0.contains("  alert  ") }
-            #expect(entries.count == 11 && entries.contains { $0.hasSuffix("more alert entries (show --all)") }, "\(show)")
+            let perAlert = rows.filter { $0.contains("  alert  ") && ($0.contains(" firing: ") || $0.hasSuffix(" recovered")) }
+            #expect(perAlert.count == 10 && rows.contains { $0.hasSuffix("  44 more alerts firing or recovering (show --all)") }, "\(show)")
             #expect(rows.contains { $0.contains("  paged  ") }, "what matters stays: \(show)")
+            #expect(rows.contains { $0.hasSuffix("severity raised from warning to critical") }, "the incident's own entries stay: \(show)")
 
             let all = try await Self.cli("show", "\(id)", "--all", url: url)
             let allRows = all.stdout.split(separator: "\n").map(String.init)

@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func connectionProblemsAreTransient() {
-        for kind in [TransportError.Kind.connect, .resolve, .timeout, .tlsHandshake, .other] {
+        for kind in [TransportError.Kind.connect, .dropped, .resolve, .timeout, .tlsHandshake, .other] {
             #expect(DeliveryClassifier.classify(TransportError(kind, "x")) == .transient("x"))
         }
     }

@@ -19,6 +19,19 @@ import Testing
         }
     }
 
+    /// Only HTTP is fetched: a `file://` URL (a typo, or a connector URL from the wrong
+    /// variable) is refused by libcurl, never read.
+    @Test func onlyHTTPURLsAreFetched() async throws {
+        await #expect(throws: TransportError.self) {
+            _ = try await CurlTransport().request("GET", url: "file:///etc/hostname", headers: [], body: nil, maxResponseBytes: 1024)
+        }
+        do {
+            _ = try await CurlTransport().request("GET", url: "file:///etc/hostname", headers: [], body: nil, maxResponseBytes: 1024)
+        } catch {
+            #expect(error.kind == .invalidRequest, "\(error)")
+        }
+    }
+
     @Test func slackReceivesBlockKitJSON() async throws {
         try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
             let slack = SlackConnector(webhookURL: base + "/services/T0/B0/XYZ", transport: transport)

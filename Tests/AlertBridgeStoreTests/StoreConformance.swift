@@ -543,8 +543,6 @@ struct StoreConformance {
             ])
     }
 
-    /// Every page and notice of each episode reaches the outbox: a reopened incident's
-    /// steps continue from the earlier episode's, so none collides with an old row.
     /// An acknowledgement whose clock reading came before tier 2's deadline but whose
     /// write came after the engine paged tier 2 (a wait for a connection, or another
     /// instance's clock a little behind): tier 2's page is overtaken, not sent.
@@ -579,6 +577,8 @@ struct StoreConformance {
         #expect(!repaged.isEmpty && repaged.allSatisfy { $0.overtaken(by: incident) == nil }, "\(claimed)")
     }
 
+    /// Every page and notice of each episode reaches the outbox: a reopened incident's
+    /// steps continue from the earlier episode's, so none collides with an old row.
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)

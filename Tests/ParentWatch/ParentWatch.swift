@@ -22,7 +22,10 @@ public enum ParentWatch {
     /// Runs the shell command `cleanup` when this process ends while the shell command
     /// `condition` still succeeds (checked every second).
     public static func start(while condition: String, cleanup: String) {
-        let script = "trap '' HUP INT TERM; while kill -0 \(getpid()); do \(condition) || exit 0; sleep 1; done; \(cleanup)"
+        // The condition again before the cleanup: the guarded child may have ended (and its
+        // pid been reused) during the last second's sleep.
+        let script = "trap '' HUP INT TERM; while kill -0 \(getpid()); do \(condition) || exit 0; sleep 1; done; "
+            + "\(condition) && { \(cleanup); }"
         // Through `Process`, which closes this process's other descriptors in the child:
         // a watcher started with system(3) kept the socket by which Foundation learns that
         // a child started at the same moment has exited, and the test waiting on it hung.

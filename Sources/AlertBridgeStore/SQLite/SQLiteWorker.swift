@@ -276,10 +276,10 @@ struct SQLiteFailure: Error, CustomStringConvertible {
     /// callers answer 503 "retry" (as for a database that is down), not "internal error".
     /// It clears by itself once space is freed.
     static func cannotWrite(_ error: any Error) -> any Error {
-        // SQLITE_BUSY and SQLITE_LOCKED (another process, an `sqlite3` shell say, holds the
-        // file), SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN,
-        // extended codes too: all pass, so the sender is told to retry (503).
-        guard let failure = error as? SQLiteFailure, [5, 6, 7, 8, 10, 13, 14].contains(failure.code & 0xFF) else { return error }
+        // SQLITE_BUSY (another process, an `sqlite3` shell say, holds the file), SQLITE_NOMEM,
+        // SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, extended codes too:
+        // all pass, so the sender is told to retry (503).
+        guard let failure = error as? SQLiteFailure, [5, 7, 8, 10, 13, 14].contains(failure.code & 0xFF) else { return error }
         return StoreError.unavailable("SQLite cannot write: \(failure.message)")
     }
 }
