@@ -355,6 +355,54 @@ struct PostgresStoreTests {
         try await store.close()
     }
 
+    /// Four instances ingest without pause (a storm) while an operator ends and extends
+    /// silences: each goes through at once. Every ingest read the silences `FOR SHARE`,
+    /// and their overlapping share locks kept the expire's `FOR UPDATE` waiting until it
+    /// failed (15 seconds in production, the 2 here): a maintenance window could neither
+    /// be ended early nor extended during a storm (black-box round 15).
+    @Test func silencesCanBeExpiredAndExtendedWhileAlertsKeepComing() async throws {
+        let location = try Self.freshDatabase()
+        var options = PostgresStore.Options()
+        options.callTimeout = .seconds(2)
+        var opened: [PostgresStore] = []
+        for _ in 0..<4 { opened.append(try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)) }
+        let stores = opened
+        let conformance = StoreConformance(store: stores[0])
+        var ids: [Int64] = []
+        for n in 0..<3 {
+            ids.append(try await stores[0].createSilence(
+                try conformance.silence("pop = SIN\(n)", from: Self.t0, to: Self.t0 + .seconds(7200))).id)
+        }
+        let storm = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (s, store) in stores.enumerated() {
+                    for lane in 0..<3 {
+                        group.addTask {
+                            var n = 0
+                            while !Task.isCancelled {
+                                let batch = (0..<20).map { StoreConformance.routed("i\($0)", key: "Storm/\(s)/\(lane)/\(n % 50)/\($0)") }
+                                _ = try? await store.ingest(batch, now: Self.t0 + .seconds(10))
+                                n += 1
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        defer { storm.cancel() }
+        try await Task.sleep(for: .milliseconds(300))  // the storm under way
+        for id in ids.prefix(2) {
+            #expect(try await stores[1].expireSilence(id: id, by: "alice", now: Self.t0 + .seconds(60)).endsAt == Self.t0 + .seconds(60))
+        }
+        let extended = try await stores[0].extendSilence(id: ids[2], to: .at(Self.t0 + .seconds(10_800)), by: "alice", comment: nil,
+                                                         now: Self.t0 + .seconds(60))
+        #expect(extended.endsAt == Self.t0 + .seconds(10_800))
+        storm.cancel()
+        _ = await storm.result
+        for store in stores { try await store.close() }
+    }
+
     /// One request of thousands of new keys: its transaction must fit PostgreSQL's shared
     /// lock table (64 locks per connection by default). With one advisory lock per key it
     /// failed with `out of shared memory` at every retry, so its alerts never landed.

@@ -7,6 +7,9 @@ enum PostgresMigrations {
     static let lockKey: Int64 = 0x616C_6572_7462_7269
     /// First half of the `pg_advisory_xact_lock(int, int)` pair that guards one dedup key.
     static let keyLockClass: Int32 = 0x4142_4B31
+    /// The `(int, int)` advisory lock between ingests (shared) and a silence's expire or
+    /// extension (exclusive), with second half 0.
+    static let silenceLockClass: Int32 = 0x4142_5331
 
     static let all: [(version: Int, statements: [String])] = [
         (1, [

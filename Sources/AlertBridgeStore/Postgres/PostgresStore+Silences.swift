@@ -11,21 +11,21 @@ extension PostgresStore {
         static let sql = "SELECT \(silenceColumns) FROM silences WHERE \(SilenceQuery.StatusFilter.active.condition("$1"))"
     }
 
-    /// For an ingest, first thing in its transaction. `FOR SHARE`: an expire of one of
-    /// them waits for this transaction, so its scan for held incidents sees the ones this
-    /// batch holds; and a batch that comes after an uncommitted expire waits for it and
-    /// reads the silence as ended. First, because an expire locks the silence before the
-    /// incidents: taking them in the same order cannot deadlock.
-    enum ActiveSilencesShared: PreparedSQL {
-        static let sql = "\(ActiveSilences.sql) FOR SHARE"
+    /// The silences in force at `now`.
+    static func activeSilences(_ db: PostgresConnection, at now: Timestamp, logger: Logger) async throws -> [Silence] {
+        try await decodeSilences(db.execute(ActiveSilences.self, now.milliseconds, logger: logger))
     }
 
-    /// The silences in force at `now`; `shared` for an ingest (see ``ActiveSilencesShared``).
-    static func activeSilences(_ db: PostgresConnection, at now: Timestamp, shared: Bool = false,
-                               logger: Logger) async throws -> [Silence] {
-        shared
-            ? try await decodeSilences(db.execute(ActiveSilencesShared.self, now.milliseconds, logger: logger))
-            : try await decodeSilences(db.execute(ActiveSilences.self, now.milliseconds, logger: logger))
+    /// For an expire or an extension, first thing in its transaction: the silences' lock,
+    /// exclusive, which every ingest takes shared before it reads the silences
+    /// (``PostgresStore/LockKeys``). So an expire waits for the ingests under way, and its
+    /// scan for held incidents sees those they hold; a batch that comes after it waits for
+    /// it and reads the silence as ended. An advisory lock, because PostgreSQL queues it
+    /// fairly: with every ingest reading the silences `FOR SHARE`, an expire's `FOR UPDATE`
+    /// waited behind a stream of overlapping share locks and failed after 15 seconds
+    /// whenever alerts kept arriving.
+    static func lockSilences(_ db: PostgresConnection, logger: Logger) async throws {
+        _ = try await db.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.silenceLockClass), 0)", logger: logger)
     }
 
     public func createSilence(_ silence: Silence) async throws -> Silence {
@@ -44,13 +44,14 @@ extension PostgresStore {
         }
     }
 
-    /// The silence is locked, as an expire locks it. An ingest reading it `FOR SHARE`
-    /// meanwhile waits and then reads the new end (the same row, still active), so it
-    /// holds what it held. The incidents it holds are not touched: the engine finds it
-    /// still active at the old end and holds them until the new one.
+    /// The silences' lock is taken, as an expire takes it. An ingest meanwhile waits and
+    /// then reads the new end (the same row, still active), so it holds what it held. The
+    /// incidents it holds are not touched: the engine finds it still active at the old
+    /// end and holds them until the new one.
     public func extendSilence(id: Int64, to end: Silence.End, by: String, comment: String?, now: Timestamp) async throws -> Silence {
         let logger = self.logger
         return try await transaction { db in
+            try await Self.lockSilences(db, logger: logger)
             let extended = try await Self.lockedSilence(id, db, logger: logger).extended(to: end, by: by, comment: comment, at: now)
             _ = try await db.query("""
                 UPDATE silences SET ends_at = \(extended.endsAt.milliseconds), comment = \(extended.comment), extended_by = \(by)
@@ -81,6 +82,7 @@ extension PostgresStore {
     public func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
         let logger = self.logger
         return try await transaction { db in
+            try await Self.lockSilences(db, logger: logger)
             let silence = try await Self.lockedSilence(id, db, logger: logger)
             let expired = try silence.expired(by: by, at: now)
             _ = try await db.query("""

@@ -297,10 +297,14 @@ public final class PostgresStore: IncidentStore {
     /// per connection, 6,400 for 100), and that request failed with `out of shared memory`
     /// at every retry; a fleet's concurrent storms of new keys did too. Two batches whose
     /// keys share a lock only take turns.
+    ///
+    /// First, shared, the silences' lock (``PostgresStore/lockSilences(_:logger:)``): an
+    /// expire waits for the ingests under way, and a batch that comes after it for it.
     enum LockKeys: PreparedSQL {
         static let sql = """
-            SELECT pg_advisory_xact_lock(\(PostgresMigrations.keyLockClass), h)
-            FROM (SELECT DISTINCT hashtext(k) & 1023 AS h FROM unnest($1::text[]) AS k) s ORDER BY h
+            SELECT pg_advisory_xact_lock_shared(\(PostgresMigrations.silenceLockClass), 0)
+            UNION ALL (SELECT pg_advisory_xact_lock(\(PostgresMigrations.keyLockClass), h)
+                FROM (SELECT DISTINCT hashtext(k) & 1023 AS h FROM unnest($1::text[]) AS k) s ORDER BY h)
             """
     }
 
@@ -312,9 +316,11 @@ public final class PostgresStore: IncidentStore {
     private func ingestTransaction(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] {
         let logger = self.logger
         return try await transaction { db in
-            let silences = try await Self.activeSilences(db, at: now, shared: true, logger: logger)
             let keys = Array(Set(batch.map(\.dedupKey)))
             _ = try await db.execute(LockKeys.self, keys, logger: logger)
+            // Read once the silences' lock is held: a new statement, a new snapshot, which
+            // sees an expire or extension that committed while this batch waited for it.
+            let silences = try await Self.activeSilences(db, at: now, logger: logger)
             let current = try await Self.latestIncidents(db, keys: keys, logger: logger)
             var pairs = Set<IngestPlanner.AlertKey>()
             for routed in batch {
