@@ -14,6 +14,15 @@ struct ConfigFiles {
         return FileManager.default.fileExists(atPath: location(of: path), isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
+    /// Whether the file starts as every SQLite database does, or is empty (SQLite makes
+    /// an empty file a database).
+    func isSQLiteOrEmpty(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: location(of: path)) else { return true }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 16)) ?? Data()
+        return head.isEmpty || head == Data("SQLite format 3\u{0}".utf8)
+    }
+
     func isFile(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: location(of: path), isDirectory: &isDirectory)

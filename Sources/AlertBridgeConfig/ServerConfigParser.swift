@@ -40,10 +40,15 @@ struct ServerConfigParser {
                 absolute path
                 """, at: node)
         }
-        // SQLite says only "unable to open database file".
+        // SQLite says only "unable to open database file", or "file is not a database".
         let directory = (resolved as NSString).deletingLastPathComponent
-        if !directory.isEmpty, !files.isDirectory(directory) {
+        if path.hasSuffix("/") || files.isDirectory(resolved) {
+            file.report("store \"sqlite:\(path)\" is a directory; name the file in it (sqlite:\(path.hasSuffix("/") ? path : path + "/")alertbridge.db)",
+                        at: node)
+        } else if !directory.isEmpty, !files.isDirectory(directory) {
             file.report("store \"sqlite:\(path)\" is in \(files.location(of: directory)), which does not exist", at: node)
+        } else if files.isFile(resolved), !files.isSQLiteOrEmpty(resolved) {
+            file.report("store \"sqlite:\(path)\" is a file that is not an SQLite database", at: node)
         }
         return resolved
     }
@@ -217,7 +222,7 @@ struct ServerConfigParser {
                 }
             }
             let secret = file.string(fields["secret"])
-            if secret == "", let node = fields["secret"] {
+            if secret?.allSatisfy(\.isWhitespace) == true, let node = fields["secret"] {
                 file.report("the token secret is empty", at: node)
             } else if let secret, let node = fields["secret"] {
                 // Never quote the secret: the problem names only the tokens.

@@ -66,7 +66,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
               ["postgres", "postgresql"].contains(scheme) else {
             throw StoreLocation.Invalid("store \"\(shown)\" is not a valid postgres://user:pass@host:5432/db URL")
         }
-        guard let host = url.host, !host.isEmpty else {
+        // `[::1]` as PostgreSQL's own URLs write an IPv6 address: the address inside.
+        guard let host = url.host.map({ $0.hasPrefix("[") && $0.hasSuffix("]") ? String($0.dropFirst().dropLast()) : $0 }),
+              !host.isEmpty else {
             throw StoreLocation.Invalid("store \"\(shown)\" names no host")
         }
         let port = url.port ?? 5432
@@ -100,9 +102,14 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
     }
 
+    /// The URL with `***` for its password, also when it does not parse (a port that is
+    /// no number, an `@` or `/` in the password not percent-encoded): the user info is all
+    /// between `://` and the last `@` before the path, and the password all after its first `:`.
     static func redacted(_ text: String) -> String {
-        guard var url = URLComponents(string: text), url.password != nil else { return text }
-        url.password = "***"
-        return url.string ?? text
+        guard let scheme = text.range(of: "://") else { return text }
+        let rest = text[scheme.upperBound...]
+        let end = rest.firstIndex(of: "?") ?? rest.endIndex
+        guard let at = rest[..<end].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<rest.index(after: colon)]) + "***" + String(rest[at...])
     }
 }

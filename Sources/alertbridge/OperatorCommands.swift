@@ -283,15 +283,27 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
         }
         var rows = timeline.enumerated().sorted { at($0) < at($1) }
             .map { ["  " + $0.element.at, $0.element.kind, $0.element.by ?? "", $0.element.detail ?? ""] }
-        // A storm's entries of one alert firing or recovering: the first and the last few,
-        // and how many between. The incident's own (a severity raised, a policy switch, a
-        // hold) stay.
-        let alertRows = rows.indices.filter { rows[$0][1] == "alert" && (rows[$0][3].contains(" firing: ") || rows[$0][3].hasSuffix(" recovered")) }
-        let keep = Show.storm.entries / 2
-        if shortened, alertRows.count > Show.storm.entries {
-            let left = alertRows[keep..<(alertRows.count - keep)]
-            rows[left.first!] = ["  …", "alert", "", "\(left.count) more alerts firing or recovering (show --all)"]
-            for index in left.dropFirst().reversed() { rows.remove(at: index) }
+        // A storm's entries of one alert firing or recovering: of each run of them, the
+        // first and the last few, and how many between, so what is shown stays in time
+        // order. The incident's own entries (a note, a severity raised, a hold) all stay.
+        if shortened {
+            func perAlert(_ row: [String]) -> Bool { row[1] == "alert" && (row[3].contains(" firing: ") || row[3].hasSuffix(" recovered")) }
+            let keep = Show.storm.entries / 2
+            var shown: [[String]] = [], run: [[String]] = []
+            func endRun() {
+                if run.count > Show.storm.entries {
+                    shown += run.prefix(keep) + [["  …", "alert", "", "\(run.count - 2 * keep) more alerts firing or recovering (show --all)"]]
+                        + run.suffix(keep)
+                } else {
+                    shown += run
+                }
+                run = []
+            }
+            for row in rows {
+                if perAlert(row) { run.append(row) } else { endRun(); shown.append(row) }
+            }
+            endRun()
+            rows = shown
         }
         printTable(["  AT", "KIND", "BY", "DETAIL"], rows)
     }

@@ -119,6 +119,9 @@ struct SilenceCommand: AsyncParsableCommand {
             if let start, endsAt == nil, let at = startsAt, at + .seconds(60) < now {
                 throw ValidationError("--start \(start) is in the past: leave it out to start now, or give --end")
             }
+            if let start, let end, let from = startsAt, let to = endsAt, to <= from {
+                throw ValidationError("--end \(end) is not after --start \(start)")
+            }
         }
 
         func run() async throws {
@@ -205,7 +208,8 @@ struct SilenceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let body = Extension(ends_at: end, duration: duration, by: by, comment: comment)
-            let fields = ["duration": "--duration \(duration ?? "") (counted from now)", "ends_at": "--end \(end ?? "")"]
+            let fields = ["duration": "--duration \(duration ?? "") (counted from now, or from the start of a pending silence)",
+                          "ends_at": "--end \(end ?? "")"]
             let data = try await request(options: fields) { try await $0.send("POST", "/api/v1/silences/\(id)/extend", body: body) }
             if output.json { return printRaw(data) }
             let s = try decodeAnswer(View.self, from: data)

@@ -79,6 +79,13 @@ import Testing
             #expect(!problems.joined().contains(":pw@"), "\(problems)")
         }
         #expect(try Fixture(["alertbridge.yaml": "store: sqlite:nodir/x.db\n"]).problems().joined().contains("nodir, which does not exist"))
+        // A directory, or a file that is not a database (round 15: `check` passed both).
+        let directory = try Fixture(["alertbridge.yaml": "store: sqlite:rules\n"])
+        expectSingleProblem(directory.problems(), at: "alertbridge.yaml:1:8",
+                            containing: "store \"sqlite:rules\" is a directory; name the file in it (sqlite:rules/alertbridge.db)")
+        let notes = try Fixture(["alertbridge.yaml": "store: sqlite:notes.txt\n", "notes.txt": "not a database\n"])
+        expectSingleProblem(notes.problems(), at: "alertbridge.yaml:1:8", containing: "is a file that is not an SQLite database")
+        #expect(try Fixture(["alertbridge.yaml": "store: sqlite:empty.db\n", "empty.db": ""]).problems().isEmpty)
     }
 
     /// Without tokens anyone who reaches the server could post and act: `serve` refuses
@@ -224,6 +231,9 @@ import Testing
                             containing: "token \"noc\" has the same secret as token \"monitoring\"; a request with it is always token \"monitoring\", so give each token its own secret")
         #expect(!problems.joined().contains("s3cret-shared"))
         #expect(fixture.problems(environment: ["INGEST_TOKEN": "one", "OPERATOR_TOKEN": "two"]).isEmpty)
+        // Spaces are no secret (round 15: accepted).
+        expectSingleProblem(fixture.problems(environment: ["INGEST_TOKEN": "   ", "OPERATOR_TOKEN": "two"]),
+                            at: "alertbridge.yaml:2:50", containing: "the token secret is empty")
     }
 
     @Test func heartbeatsAreReadWithDefaults() throws {

@@ -1,4 +1,4 @@
-import AlertBridgeCore
+@testable import AlertBridgeCore
 import Testing
 
 @Suite struct StoreLocationTests {
@@ -36,6 +36,27 @@ import Testing
                 #expect(!error.description.contains(":pw@"), "\(error)")
             }
         }
+    }
+
+    /// A URL that does not parse still never shows its password (round 15: a port that is
+    /// no number printed `u:hunter2@…`, and an unencoded `@` in a password most of it).
+    @Test func refusalsHideThePasswordOfURLsThatDoNotParse() {
+        for (url, password) in [("postgres://u:hunter2@127.0.0.1:notaport/db", "hunter2"),
+                                ("postgres://postgres:p@ss/w:rd@127.0.0.1/db", "ss/w:rd")] {
+            do {
+                _ = try StoreLocation(parsing: url)
+                Issue.record("\(url) was accepted")
+            } catch {
+                #expect(!error.description.contains(password) && error.description.contains("***"), "\(error)")
+            }
+        }
+        #expect(PostgresLocation.redacted("postgres://u:pw@h:5432/db?sslmode=require") == "postgres://u:***@h:5432/db?sslmode=require")
+        #expect(PostgresLocation.redacted("postgres://u@h/db") == "postgres://u@h/db")
+    }
+
+    /// `[::1]` as PostgreSQL writes an IPv6 address: connected to as `::1`.
+    @Test func anIPv6AddressIsTheAddressInsideItsBrackets() throws {
+        #expect(try PostgresLocation(parsing: "postgres://ab@[::1]:26432/alerts").host == "::1")
     }
 
     @Test func descriptionHidesThePassword() throws {
