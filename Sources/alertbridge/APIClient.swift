@@ -35,7 +35,13 @@ struct APIClient {
             }
             timeout = parsed
         }
-        return APIClient(baseURL: configuredURL, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
+        // A usage error (exit 2), as a bad ALERTBRIDGE_TIMEOUT is: `127.0.0.1:8080` without
+        // its scheme, or an `ftp://` URL, can never reach alertbridge.
+        let url = configuredURL
+        guard ["http://", "https://"].contains(where: url.lowercased().hasPrefix), URL(string: url)?.host != nil else {
+            throw ValidationError("ALERTBRIDGE_URL must be an http:// or https:// URL such as http://127.0.0.1:8080, got \"\(url)\"")
+        }
+        return APIClient(baseURL: url, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
     }
 
     init(baseURL: String, token: String?, timeout: Duration) {

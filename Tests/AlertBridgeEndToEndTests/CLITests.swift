@@ -569,6 +569,11 @@ struct CLITests {
             let usage = try await Self.cli(["incidents"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": value])
             #expect(usage.status == 2 && usage.stderr.contains("ALERTBRIDGE_TIMEOUT must be"), "\(value): \(usage)")
         }
+        // A URL that can never reach alertbridge is a usage error too, said at once.
+        for bad in ["127.0.0.1:\(socket.port)", "ftp://127.0.0.1:\(socket.port)"] {
+            let usage = try await Self.cli(["incidents"], url: bad)
+            #expect(usage.status == 2 && usage.stderr.contains("ALERTBRIDGE_URL must be an http:// or https:// URL"), "\(bad): \(usage)")
+        }
     }
 
     /// A proxy that redirects (http to https): not followed, and the message says where.
