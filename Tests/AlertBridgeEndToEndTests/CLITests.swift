@@ -564,7 +564,8 @@ struct CLITests {
         let result = try await Self.cli(["ack", "1", "2"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": "2s"])
         let took = clock.now - started
         Self.expectOneLineRefusal(result, containing: "alertbridge: no answer from alertbridge at \(url) within 2s")
-        #expect(took < .seconds(10), "gave up at its timeout: \(took)")
+        // Well under the 60 s it took: a loaded machine starts the CLI slowly.
+        #expect(took < .seconds(30), "gave up at its timeout: \(took)")
         for value in ["soon", "0s", "500ms", "2h"] {
             let usage = try await Self.cli(["incidents"], url: url, environment: ["ALERTBRIDGE_TIMEOUT": value])
             #expect(usage.status == 2 && usage.stderr.contains("ALERTBRIDGE_TIMEOUT must be"), "\(value): \(usage)")

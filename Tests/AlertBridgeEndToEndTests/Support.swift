@@ -1,5 +1,4 @@
 import Foundation
-import ParentWatch
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -112,7 +111,6 @@ func run(
     }
     try process.run()
     let pid = process.processIdentifier
-    ParentWatch.kill(pid)
     let watchdog = Task.detached {
         try await Task.sleep(for: timeout)
         kill(pid, SIGKILL)  // cancelled as soon as the process ends, so this only hits our own child

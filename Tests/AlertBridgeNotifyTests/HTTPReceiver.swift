@@ -97,8 +97,18 @@ final class HTTPReceiver: Sendable {
         }
     }
 
-    /// A port nothing listens on (connection refused), found by binding one and letting it go.
+    /// A port nothing listens on (connection refused), found by binding one and letting it
+    /// go, for a receiver that comes back on it later. Below Linux's ephemeral range
+    /// (32768 and up): a port from that range was often taken meanwhile as the source
+    /// port of another test's connection (PostgreSQL's, the CLI's), and the receiver could
+    /// not come back.
     static func closedPort() async throws -> Int {
-        try await with { _, url in Int(url.split(separator: ":").last!)! }
+        for _ in 0..<50 {
+            let port = Int.random(in: 20_000..<32_000)
+            if (try? await with(port: port, { _, _ in })) != nil { return port }
+        }
+        throw BindFailure()
     }
+
+    struct BindFailure: Error {}
 }
