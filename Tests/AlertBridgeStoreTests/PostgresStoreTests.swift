@@ -333,9 +333,10 @@ struct PostgresStoreTests {
     /// working instead of running out of connections.
     @Test func callsBlockedOnALockedRowDoNotKeepTheirConnections() async throws {
         let location = try Self.freshDatabase()
+        // Deadlines a loaded machine meets, well inside the holder's 30 s for all three.
         var options = PostgresStore.Options()
-        options.callTimeout = .seconds(2)
-        options.acquireTimeout = .seconds(1)
+        options.callTimeout = .seconds(4)
+        options.acquireTimeout = .seconds(3)
         options.maximumConnections = 2
         let store = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
         let id = try #require(try await store.ingest([StoreConformance.routed("a", key: "Locked")], now: Self.t0)[0].incidentID)
@@ -358,12 +359,12 @@ struct PostgresStoreTests {
     /// Four instances ingest without pause (a storm) while an operator ends and extends
     /// silences: each goes through at once. Every ingest read the silences `FOR SHARE`,
     /// and their overlapping share locks kept the expire's `FOR UPDATE` waiting until it
-    /// failed (15 seconds in production, the 5 here): a maintenance window could neither
+    /// failed (15 seconds in production, the 10 here): a maintenance window could neither
     /// be ended early nor extended during a storm (black-box round 15).
     @Test func silencesCanBeExpiredAndExtendedWhileAlertsKeepComing() async throws {
         let location = try Self.freshDatabase()
         var options = PostgresStore.Options()
-        options.callTimeout = .seconds(5)
+        options.callTimeout = .seconds(10)
         var opened: [PostgresStore] = []
         for _ in 0..<4 { opened.append(try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)) }
         let stores = opened
@@ -424,9 +425,8 @@ struct PostgresStoreTests {
     /// queued behind every merge, and every merge behind it.
     @Test func expiringASilenceDoesNotWaitForIncidentsItDoesNotHold() async throws {
         let location = try Self.freshDatabase()
-        var options = PostgresStore.Options()
-        options.callTimeout = .seconds(2)
-        let store = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
+        // The default 15 s deadline: a wait on the holder (30 s) fails it, a loaded machine does not.
+        let store = try await Self.open(location)
         let id = try #require(try await store.ingest([StoreConformance.routed("a", key: "Paging")], now: Self.t0)[0].incidentID)
         let silence = try await store.createSilence(
             try StoreConformance(store: store).silence("pop = NRT2", from: Self.t0, to: Self.t0 + .seconds(7200)))

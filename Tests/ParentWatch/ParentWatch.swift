@@ -28,7 +28,7 @@ public enum ParentWatch {
         // exited when the child's end of a socket closes, and a watcher started while
         // another child was being started could hold that child's end, so the test
         // waiting on it hung for as long as the watcher lived.
-        let script = #"for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; "#
+        let script = Shell.closeInherited
             + "trap '' HUP INT TERM; while kill -0 \(getpid()); do \(condition) || exit 0; sleep 1; done; "
             + "\(condition) && { \(cleanup); }"
         // In the background of a shell that ends at once: the watcher is no child of this
