@@ -195,7 +195,9 @@ struct PostgresStoreTests {
     @Test func aCallWithNoFreeConnectionSaysHowLongItWaited() async throws {
         var options = PostgresStore.Options()
         options.maximumConnections = 1
-        options.acquireTimeout = .seconds(1)
+        // Not less: opening (its first connection, the migrations) waits as long, and on a
+        // loaded machine a second was too short for that.
+        options.acquireTimeout = .seconds(5)
         let store = try await PostgresStore.open(try Self.freshDatabase(), logger: Logger(label: "test"), options: options)
         let (leased, markLeased) = AsyncStream<Void>.makeStream()
         let (released, release) = AsyncStream<Void>.makeStream()
@@ -206,7 +208,7 @@ struct PostgresStoreTests {
             }
         }
         for await _ in leased { break }
-        await #expect(throws: StoreError.unavailable("no database connection within 1s")) { try await store.ping() }
+        await #expect(throws: StoreError.unavailable("no database connection within 5s")) { try await store.ping() }
         release.finish()
         try await holder.value
         try await store.ping()
