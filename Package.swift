@@ -68,12 +68,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "bench/Sources/alertbridge-bench"),
         // What the tests start stops when the test process is gone (see its doc comment).
-        .target(name: "ParentWatch", path: "Tests/ParentWatch"),
+        .target(name: "TestProcesses", path: "Tests/TestProcesses"),
         .testTarget(name: "AlertBridgeCoreTests", dependencies: ["AlertBridgeCore"]),
         .testTarget(name: "AlertBridgeConfigTests", dependencies: ["AlertBridgeConfig"]),
-        .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore", "ParentWatch"]),
+        .testTarget(name: "AlertBridgeStoreTests", dependencies: ["AlertBridgeStore", "TestProcesses"]),
         .testTarget(name: "AlertBridgeNotifyTests", dependencies: [
-            "AlertBridgeNotify", "ParentWatch",
+            "AlertBridgeNotify", "TestProcesses",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
@@ -82,7 +82,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "AlertBridgeEndToEndTests", dependencies: [
-            "AlertBridgeServer", "AlertBridgeStore", "AlertBridgeConfig", "AlertBridgeCore", "alertbridge", "ParentWatch",
+            "AlertBridgeServer", "AlertBridgeStore", "AlertBridgeConfig", "AlertBridgeCore", "alertbridge", "TestProcesses",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,6 @@
 import AlertBridgeConfig
 import Foundation
-import ParentWatch
+import TestProcesses
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -136,11 +136,11 @@ struct AlertmanagerTests {
 
 /// A `prometheus-alertmanager` child process with its own config and storage, no clustering.
 final class Alertmanager {
-    let process: Process
+    let process: ChildProcess
     let baseURL: String
     let directory: TemporaryDirectory
 
-    private init(process: Process, baseURL: String, directory: TemporaryDirectory) {
+    private init(process: ChildProcess, baseURL: String, directory: TemporaryDirectory) {
         self.process = process
         self.baseURL = baseURL
         self.directory = directory
@@ -168,23 +168,13 @@ final class Alertmanager {
                 \(receiver)
                 """.write(toFile: config, atomically: true, encoding: .utf8)
             let logPath = directory.path("alertmanager.log")
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            defer { try? log.close() }
-
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = [
+            let process = try ChildProcess.start(binary, [
                 "--config.file=\(config)",
                 "--storage.path=\(directory.path("data"))",
                 "--web.listen-address=127.0.0.1:\(port)",
                 "--cluster.listen-address=",
-            ]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-            ParentWatch.kill(process.processIdentifier, removing: directory.url.path)
+            ], output: logPath, errors: logPath)
+            ParentWatch.kill(process.pid, removing: directory.url.path)
             let alertmanager = Alertmanager(process: process, baseURL: "http://127.0.0.1:\(port)", directory: directory)
 
             do {
@@ -218,13 +208,7 @@ final class Alertmanager {
 
     /// Stops Alertmanager (SIGTERM, then SIGKILL after 5 s) and removes its files.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
+        process.stop()
         directory.remove()
     }
 

@@ -1,7 +1,7 @@
 import AlertBridgeConfig
 import AlertBridgeCore
 import Foundation
-import ParentWatch
+import TestProcesses
 import Testing
 
 /// The built `alertbridge` binary's operator verbs, run as a subprocess against a live server.
@@ -490,15 +490,9 @@ struct CLITests {
     /// runs, with the server's URL once it answers.
     static func withPython(_ arguments: [String], _ body: (_ url: String) async throws -> Void) async throws {
         let port = try freeLocalPort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3"] + arguments + ["\(port)"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        ParentWatch.kill(server.processIdentifier)
-        // SIGKILL: a SIGTERM the test runner ignores, its children ignore too.
-        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        let server = try ChildProcess.start("/usr/bin/env", ["python3"] + arguments + ["\(port)"])
+        ParentWatch.kill(server.pid)
+        defer { server.stop() }
         let url = "http://127.0.0.1:\(port)"
         _ = try await eventually("the other server to listen") { _ in
             (try? await HTTP.send("GET", url + "/")) != nil ? true : nil

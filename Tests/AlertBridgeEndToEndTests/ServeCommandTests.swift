@@ -2,7 +2,7 @@ import AlertBridgeCore
 @testable import AlertBridgeStore
 import Foundation
 import Logging
-import ParentWatch
+import TestProcesses
 import Testing
 
 /// `alertbridge serve` refusing to start, as an operator sees it.
@@ -92,28 +92,21 @@ struct ServeCommandTests {
         let dir = try TemporaryDirectory("alertbridge-serve-early-hup")
         defer { dir.remove() }
         try Self.writeServerFile(in: dir)
-        _ = FileManager.default.createFile(atPath: dir.path("log"), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path("log")))
-        defer { try? log.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Paths.alertbridgeBinary())
         // Nothing listens there: the store open retries for seconds before it gives up.
-        process.arguments = ["serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())",
-                             "--store", "postgres://ab@127.0.0.1:\(try freeLocalPort())/alerts"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        ParentWatch.kill(process.processIdentifier)
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let process = try ChildProcess.start(try Paths.alertbridgeBinary(), [
+            "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())",
+            "--store", "postgres://ab@127.0.0.1:\(try freeLocalPort())/alerts",
+        ], output: dir.path("log"), errors: dir.path("log"))
+        ParentWatch.kill(process.pid)
+        defer { process.signal(SIGKILL) }
         _ = try await eventually("the start to reach the store") { observed -> Bool? in
             observed = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
             return observed.contains("protected mode") ? true : nil
         }
-        kill(process.processIdentifier, SIGHUP)
-        await exited(process)
+        process.signal(SIGHUP)
+        let ended = await process.wait()
         let output = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
-        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(output)")
+        #expect(ended == .exit(1), "\(output)")
         #expect(output.contains("cannot open the store"), "\(output)")
     }
 
@@ -166,30 +159,23 @@ struct ServeCommandTests {
         defer { dir.remove() }
         try Self.writeServerFile(in: dir)
         let port = try freeLocalPort()
-        _ = FileManager.default.createFile(atPath: dir.path("log"), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path("log")))
-        defer { try? log.close() }
         /// The server on this directory's store, logging to `log`.
-        func serve() throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try Paths.alertbridgeBinary())
-            process.arguments = ["serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(port)",
-                                 "--store", "sqlite:\(dir.path("alertbridge.db"))"]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-            ParentWatch.kill(process.processIdentifier)
+        func serve() throws -> ChildProcess {
+            let process = try ChildProcess.start(try Paths.alertbridgeBinary(), [
+                "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(port)",
+                "--store", "sqlite:\(dir.path("alertbridge.db"))",
+            ], output: dir.path("log"), errors: dir.path("log"))
+            ParentWatch.kill(process.pid)
             return process
         }
         let process = try serve()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        defer { process.signal(SIGKILL) }
         func healthy() async throws -> Bool? {
             (try? await HTTP.send("GET", "http://127.0.0.1:\(port)/healthz"))?.status == 200 ? true : nil
         }
         _ = try await eventually("the server to answer /healthz") { _ in try await healthy() }
 
-        kill(process.processIdentifier, SIGHUP)
+        process.signal(SIGHUP)
         let said = try await eventually("the server to log the SIGHUP") { observed -> String? in
             observed = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
             return observed.contains("SIGHUP: alertbridge does not reload its configuration") ? observed : nil
@@ -201,20 +187,19 @@ struct ServeCommandTests {
         #expect(try await healthy() == true)
 
         process.terminate()
-        await exited(process)
-        #expect(process.terminationStatus == 0)
+        #expect(await process.wait() == .exit(0))
         let output = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
         #expect(output.contains("dispatcher stopped"), "a graceful stop: \(output)")
 
         // A later start on a store that exists and holds no incident says so, and where: a
         // wrong store: (an earlier build's file elsewhere) shows at once.
-        try log.truncate(atOffset: 0)
+        try FileManager.default.removeItem(atPath: dir.path("log"))
         let again = try serve()
-        defer { if again.isRunning { kill(again.processIdentifier, SIGKILL) } }
+        defer { again.signal(SIGKILL) }
         _ = try await eventually("the server to answer /healthz again") { _ in try await healthy() }
         let warned = (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? ""
         #expect(warned.contains("the store at \(file) holds no incident"), "\(warned)")
         again.terminate()
-        await exited(again)
+        _ = await again.wait()
     }
 }

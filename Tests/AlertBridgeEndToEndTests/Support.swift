@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -88,43 +89,17 @@ func run(
     let directory = try TemporaryDirectory("alertbridge-e2e-run")
     defer { directory.remove() }
     let outPath = directory.path("stdout"), errPath = directory.path("stderr")
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    defer {
-        try? out.close()
-        try? err.close()
-    }
-
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = out
-    process.standardError = err
-    let (exits, exitsContinuation) = AsyncStream.makeStream(of: Int32.self)
-    process.terminationHandler = { finished in
-        exitsContinuation.yield(finished.terminationStatus)
-        exitsContinuation.finish()
-    }
-    try process.run()
-    let pid = process.processIdentifier
+    let child = try ChildProcess.start(executable, arguments, environment: environment, output: outPath, errors: errPath)
     let watchdog = Task.detached {
         try await Task.sleep(for: timeout)
-        kill(pid, SIGKILL)  // cancelled as soon as the process ends, so this only hits our own child
+        child.signal(SIGKILL)
     }
-    var iterator = exits.makeAsyncIterator()
-    let status = await iterator.next()
+    // A test cancelled while the child runs stops it.
+    let termination = await withTaskCancellationHandler { await child.wait() } onCancel: { child.signal(SIGKILL) }
     watchdog.cancel()
-    guard let status else {
-        // The test was cancelled while the child ran (it has not reported its exit): stop it.
-        kill(pid, SIGKILL)
-        throw CancellationError()
-    }
+    try Task.checkCancellation()
     return ProcessResult(
-        status: status,
+        status: termination.status,
         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
 }
@@ -187,8 +162,3 @@ private func closeSocket(_ fd: Int32) {
     _ = close(fd)
 }
 
-/// Waits for a child to exit without blocking a thread of the test's concurrency pool:
-/// `waitUntilExit()` blocks one, and a few of those at once stall every test of the run.
-func exited(_ process: Process) async {
-    while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-}

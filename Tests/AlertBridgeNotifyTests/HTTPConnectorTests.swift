@@ -220,7 +220,8 @@ import Testing
     @Test func aSlowReceiverDoesNotHoldUpOtherPages() async throws {
         let log = EventLog()
         try await HTTPReceiver.with(receiver: HTTPReceiver(log: log)) { (receiver: HTTPReceiver, base: String) async throws in
-            receiver.script("/slow", [.init(status: 200, delay: .seconds(3)), .init(status: 200, delay: .seconds(3))])
+            // Slow enough that a loaded machine delivers both fast pages meanwhile.
+            receiver.script("/slow", [.init(status: 200, delay: .seconds(6)), .init(status: 200, delay: .seconds(6))])
             try await TestStore.with(targets: [.init(connector: "slow"), .init(connector: "fast")]) { (t: TestStore) async throws in
                 let wakeup = Wakeup()
                 let slow = WebhookConnector(url: base + "/slow", secret: nil, transport: transport)

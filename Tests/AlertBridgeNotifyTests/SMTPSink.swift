@@ -1,5 +1,5 @@
 import Foundation
-import ParentWatch
+import TestProcesses
 
 /// A real SMTP server for the email tests: aiosmtpd (Python) on 127.0.0.1, saving every
 /// message it accepts (envelope and raw bytes) as a JSON file in a temporary directory.
@@ -57,7 +57,7 @@ struct SMTPSink {
     let directory: URL
     /// The certificate to trust (`CurlTransport(caFile:)`), when TLS is on.
     let certificate: String?
-    private let process: Process
+    private let process: ChildProcess
 
     var url: String { "smtp://127.0.0.1:\(port)" }
     var smtpsURL: String { "smtps://127.0.0.1:\(port)" }
@@ -102,16 +102,9 @@ struct SMTPSink {
             arguments += ["--auth", "\(auth.user):\(auth.password)"]
             if !options.authRequiresTLS { arguments.append("--auth-plaintext") }
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
         let log = directory.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: log)
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-        ParentWatch.kill(process.processIdentifier, removing: directory.path)
+        let process = try ChildProcess.start("/usr/bin/env", arguments, output: log.path, errors: log.path)
+        ParentWatch.kill(process.pid, removing: directory.path)
 
         // Bounded wait until it listens: the script writes its port once bound.
         let portFile = directory.appendingPathComponent("port")
@@ -123,8 +116,8 @@ struct SMTPSink {
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.waitBlocking()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: directory)
         throw TestFailure("aiosmtpd did not start:\n\(output)")
@@ -132,13 +125,7 @@ struct SMTPSink {
 
     /// SIGTERM, then SIGKILL after 5 s; removes its files.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = ContinuousClock.now + .seconds(5)
-            while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
+        process.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -162,23 +149,13 @@ struct SMTPSink {
 
     @discardableResult
     static func run(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        guard let process = try? ChildProcess.start("/usr/bin/env", arguments) else { return -1 }
+        return process.waitBlocking().status
     }
 
     static let pythonScript = #"""
         import argparse, asyncio, base64, itertools, json, os, signal, ssl
         from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
-
-        # The test process may have signals blocked, and children inherit the mask:
-        # unblock them so SIGTERM ends this server.
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
         parser = argparse.ArgumentParser()
         parser.add_argument("--dir", required=True)

@@ -1,7 +1,7 @@
 import AlertBridgeCore
 import AlertBridgeStore
 import Foundation
-import ParentWatch
+import TestProcesses
 import Synchronization
 import Testing
 
@@ -97,18 +97,15 @@ final class PostgresServer: Sendable {
 
     // MARK: - Processes
 
-    /// Runs a command through ``Shell/run(_:)`` (`system(3)`): it blocks only its own thread
-    /// in `waitpid`, with no run loop or pipe involved (pg_ctl's server child inherits and
-    /// keeps its output open), and the server inherits none of the test process's sockets.
+    /// Runs a command to its end, blocking the calling thread. Its output goes to a file,
+    /// not a pipe: pg_ctl's server child inherits it and keeps it open.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-pg-out-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let command = ([executable] + arguments).map(ParentWatch.quoted).joined(separator: " ")
-            + " </dev/null >\(ParentWatch.quoted(output)) 2>&1"
-        let status = Shell.run(command)
+        let status = try ChildProcess.start(executable, arguments, output: output, errors: output).waitBlocking()
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        guard status == 0 else {
+        guard status == .exit(0) else {
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
         }
         return text

@@ -3,6 +3,7 @@ import AlertBridgeCore
 import Foundation
 import Logging
 import Synchronization
+import TestProcesses
 import Testing
 
 /// Runs the store conformance suite on a fresh database of a real PostgreSQL 15 server,
@@ -307,15 +308,12 @@ struct PostgresStoreTests {
 
     /// Another session (`psql`) that locks incident `id`'s row for 30 seconds, started
     /// and waited for until it sleeps holding the lock; terminate it to let go.
-    static func holdRowLock(of id: Int64, in location: PostgresLocation) async throws -> Process {
+    static func holdRowLock(of id: Int64, in location: PostgresLocation) async throws -> ChildProcess {
         let server = try PostgresServer.shared.get()
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: PostgresServer.bin + "/psql")
-        holder.arguments = ["-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
-                            "-c", "BEGIN; SELECT id FROM incidents WHERE id = \(id) FOR UPDATE; SELECT pg_sleep(30); COMMIT;"]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try ChildProcess.start(PostgresServer.bin + "/psql", [
+            "-X", "-q", "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", location.database,
+            "-c", "BEGIN; SELECT id FROM incidents WHERE id = \(id) FOR UPDATE; SELECT pg_sleep(30); COMMIT;",
+        ])
         // Until the holder is asleep inside its transaction (it took the lock first).
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline, try PostgresServer.run(PostgresServer.bin + "/psql", [
@@ -335,9 +333,11 @@ struct PostgresStoreTests {
     /// working instead of running out of connections.
     @Test func callsBlockedOnALockedRowDoNotKeepTheirConnections() async throws {
         let location = try Self.freshDatabase()
-        // Deadlines a loaded machine meets, well inside the holder's 30 s for all three.
+        // Deadlines a loaded machine meets, inside the holder's 30 s for all three. (The
+        // blocked calls run one after another in the ingest committer, and each new one
+        // starts only once the server ended the one before: the final call comes last.)
         var options = PostgresStore.Options()
-        options.callTimeout = .seconds(4)
+        options.callTimeout = .seconds(6)
         options.acquireTimeout = .seconds(3)
         options.maximumConnections = 2
         let store = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)

@@ -24,22 +24,11 @@ public enum ParentWatch {
     public static func start(while condition: String, cleanup: String) {
         // The condition again before the cleanup: the guarded child may have ended (and its
         // pid been reused) during the last second's sleep.
-        // First it closes every descriptor it inherited: Foundation learns that a child
-        // exited when the child's end of a socket closes, and a watcher started while
-        // another child was being started could hold that child's end, so the test
-        // waiting on it hung for as long as the watcher lived.
-        let script = Shell.closeInherited
-            + "trap '' HUP INT TERM; while kill -0 \(getpid()); do \(condition) || exit 0; sleep 1; done; "
+        let script = "trap '' HUP INT TERM; while kill -0 \(getpid()); do \(condition) || exit 0; sleep 1; done; "
             + "\(condition) && { \(cleanup); }"
-        // In the background of a shell that ends at once: the watcher is no child of this
-        // process, whose Foundation would otherwise wait on the socket it just closed.
-        let watcher = Process()
-        watcher.executableURL = URL(fileURLWithPath: "/bin/bash")
-        watcher.arguments = ["-c", #"bash -c "$1" watcher </dev/null >/dev/null 2>&1 &"#, "start", script]
-        watcher.standardInput = FileHandle.nullDevice
-        watcher.standardOutput = FileHandle.nullDevice
-        watcher.standardError = FileHandle.nullDevice
-        try? watcher.run()
+        // In the background of a shell that ends at once, so that it outlives nothing of
+        // this process's but the pid it polls.
+        _ = try? ChildProcess.start("/bin/bash", ["-c", #"bash -c "$1" watcher &"#, "start", script])
     }
 
     /// `text` as one shell word.
