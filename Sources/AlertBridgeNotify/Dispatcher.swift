@@ -34,6 +34,7 @@ public struct Dispatcher: Service {
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
     let failing = FailingConnectors()
+    let waiting = WaitingPages()
 
     /// A lease that outlasts one delivery with room to record it. The transport bounds a
     /// transfer by `timeout`, and an SMTP session's closing QUIT by `timeout` again: twice
@@ -207,6 +208,9 @@ public struct Dispatcher: Service {
     ///   no longer exists), or `nil` if that read failed and each delivery reads its own.
     private func deliver(_ delivery: Delivery, claimedIncidents: [Int64: IncidentDetail]?) async throws {
         var outcome: DeliveryOutcome
+        // The receiver said when to come back (`Retry-After`): that wait is kept when the
+        // connector delivers again.
+        var askedToWait = false
         if let connector = connectors[delivery.connector] {
             let incident: IncidentDetail?
             if let claimedIncidents {
@@ -228,6 +232,7 @@ public struct Dispatcher: Service {
                     let delivered = try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
                     outcome = delivered.refused.isEmpty ? .delivered : partly(delivered.refused, of: delivery)
                 } catch {
+                    if case .transient(_, .some) = error { askedToWait = true }
                     // Shutting down mid-send: due again at once after a restart, no backoff.
                     outcome = Task.isCancelled
                         ? .retry(at: clock.now(), reason: "interrupted by shutdown: \(error)")
@@ -245,18 +250,19 @@ public struct Dispatcher: Service {
         }
         outcome = outcome.aboutRefusedRecipients(of: delivery)
         let counters = metrics.of(delivery.connector)
+        var deliversAgain = false
         switch outcome {
         // A row sent again to recipients a mail server refused for now is the same page:
         // it was counted delivered, and its refusals counted, the first time.
         case .delivered:
             if !delivery.isForRefusedRecipients { counters.delivered.increment() }
-            noteDelivered(delivery.connector)
+            deliversAgain = noteDelivered(delivery.connector)
         case .partlyDelivered(let refused, let retry):
             if !delivery.isForRefusedRecipients {
                 counters.delivered.increment()
                 counters.refusedRecipients.increment(by: refused.count)
             }
-            noteDelivered(delivery.connector)
+            deliversAgain = noteDelivered(delivery.connector)
             if retry != nil { counters.retried.increment() }
             logger.warning("page delivered, but recipients were refused", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
@@ -283,6 +289,29 @@ public struct Dispatcher: Service {
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
         try await record(DeliveryRecord(id: delivery.id, outcome: outcome), of: delivery)
+        if case .retry(let at, _) = outcome, !askedToWait, !delivery.isForRefusedRecipients {
+            waiting.add(delivery.id, of: delivery.connector, dueAt: at)
+        } else {
+            waiting.remove(delivery.id, of: delivery.connector)
+        }
+        if deliversAgain { await retryWaitingPages(of: delivery.connector) }
+    }
+
+    /// A connector that delivers again gets the pages that wait out a back-off from its
+    /// outage at once, oldest first. Each kept the rest of its own back-off (up to 5
+    /// minutes): after a mail outage the page that opened an incident came last, after the
+    /// notices decided while it waited (black-box round 16). Pages this instance did not
+    /// see fail (another instance's, or before a restart) keep theirs.
+    private func retryWaitingPages(of connector: String) async {
+        let pages = waiting.take(connector)
+        guard !pages.isEmpty else { return }
+        do {
+            try await store.retryNow(pages, now: clock.now())
+            wakeup.signal()
+        } catch {
+            logger.warning("the connector delivers again, but its waiting pages keep their back-off: the store failed", metadata: [
+                "connector": "\(connector)", "pages": "\(pages.count)", "error": "\(error)"])
+        }
     }
 
     /// How long an outcome is tried again when the store fails to record it (a failover,
@@ -329,9 +358,11 @@ public struct Dispatcher: Service {
         var byConnector: [String: Int] { value.withLock { $0.byConnector } }
     }
 
-    /// Ends the log's outage of `connector`, if it had one.
-    private func noteDelivered(_ connector: String) {
-        if failing.delivered(connector) { logger.notice("connector delivers again", metadata: ["connector": "\(connector)"]) }
+    /// Ends the log's outage of `connector`, if it had one; returns whether it had.
+    private func noteDelivered(_ connector: String) -> Bool {
+        guard failing.delivered(connector) else { return false }
+        logger.notice("connector delivers again", metadata: ["connector": "\(connector)"])
+        return true
     }
 
     /// The connectors whose last attempt failed and is retried, so the log says when one
@@ -344,6 +375,15 @@ public struct Dispatcher: Service {
         func delivered(_ connector: String) -> Bool { names.withLock { $0.remove(connector) != nil } }
         /// The connectors failing now.
         var current: Set<String> { names.withLock { $0 } }
+    }
+
+    /// Pages this instance recorded as waiting for a retry after their connector failed
+    /// (not those a receiver told to wait), by connector, with the time it recorded.
+    final class WaitingPages: Sendable {
+        private let rows = Mutex<[String: [Int64: Timestamp]]>([:])
+        func add(_ id: Int64, of connector: String, dueAt: Timestamp) { rows.withLock { $0[connector, default: [:]][id] = dueAt } }
+        func remove(_ id: Int64, of connector: String) { rows.withLock { _ = $0[connector]?.removeValue(forKey: id) } }
+        func take(_ connector: String) -> [Int64: Timestamp] { rows.withLock { $0.removeValue(forKey: connector) ?? [:] } }
     }
 
     final class Flag: Sendable {

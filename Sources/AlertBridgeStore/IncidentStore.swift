@@ -41,6 +41,11 @@ public protocol IncidentStore: Sendable {
     /// Records the outcomes of claimed deliveries in one transaction (the dispatcher
     /// batches them, so a storm of pages does not cost an fsync each).
     func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws
+    /// Makes pending deliveries due at `now` that still wait for the retry time the
+    /// dispatcher recorded for them (`waiting`: row id to that time). A row claimed since
+    /// (by another instance too: a claim moves its time to the lease's end) or recorded
+    /// again is left as it is, so no page in flight is handed out a second time.
+    func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws
     /// The earliest time a pending delivery is due, of connectors not in `excluding`.
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp?
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what

@@ -63,6 +63,7 @@ final class BlinkingStore: IncidentStore {
     func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
         try await store.claimDeliveries(now: now, lease: lease, limit: limit, quota: quota)
     }
+    func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws { try await store.retryNow(waiting, now: now) }
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await store.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await store.outboxBacklog() }
     func createSilence(_ silence: Silence) async throws -> Silence { try await store.createSilence(silence) }

@@ -183,6 +183,53 @@ import Testing
         }
     }
 
+    /// A receiver back from an outage gets every page that waited for it as soon as one
+    /// delivery to it succeeds, oldest first, not each after the rest of its back-off:
+    /// after a mail outage the page that opened an incident arrived a minute after the
+    /// notices decided while it waited (black-box round 16).
+    @Test func pagesWaitingForAReceiverGoOutOnceItDeliversAgain() async throws {
+        let port = try await HTTPReceiver.closedPort()
+        try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
+            var waiting: [Int64] = []
+            for n in 0..<4 { waiting.append(try await t.newIncident("k\(n)")) }
+            let clock = ManualClock(Pages.t0)
+            let d = t.dispatcher(["hook": WebhookConnector(url: "http://127.0.0.1:\(port)/hook", secret: nil, transport: transport)],
+                                 clock: clock, backoff: Backoff(initial: .seconds(60), maximum: .seconds(300), maxAge: .seconds(3600)))
+            #expect(try await d.tick() == 4)  // refused: each waits a minute
+            clock.advance(by: .seconds(5))
+            let later = try await t.newIncident("k4", at: Pages.t0 + .seconds(5))
+            try await HTTPReceiver.with(port: port) { (receiver: HTTPReceiver, _: String) async throws in
+                #expect(try await d.tick() == 1, "only the new page is due")
+                // It went out: the four waiting pages are due now, 55 s before their time.
+                #expect(try await d.tick() == 4)
+                let incidents = receiver.requests(to: "/hook").compactMap { $0.json?["incident"]?["id"]?.intValue }.map { Int64($0) }
+                #expect(incidents.first == later && incidents.dropFirst().sorted() == waiting.sorted(), "\(incidents)")
+                #expect(try await t.store.nextDeliveryDue(excluding: []) == nil)
+            }
+        }
+    }
+
+    /// A receiver that said when to come back (`Retry-After`) is not asked again before
+    /// then because another of its deliveries succeeded.
+    @Test func aPageARetryAfterHoldsWaitsOutItsTime() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            receiver.script("/hook", [.init(status: 429, headers: ["Retry-After": "120"])])
+            try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
+                let held = try await t.newIncident("k0")
+                let clock = ManualClock(Pages.t0)
+                let d = t.dispatcher(["hook": WebhookConnector(url: base + "/hook", secret: nil, transport: transport)], clock: clock)
+                #expect(try await d.tick() == 1)
+                #expect(try await t.failures(held).count == 1)
+                _ = try await t.newIncident("k1")
+                #expect(try await d.tick() == 1)  // delivered: the connector delivers again
+                #expect(try await d.tick() == 0, "the 429's page waits its 120 s")
+                clock.advance(by: .seconds(120))
+                #expect(try await d.tick() == 1)
+                #expect(receiver.requests(to: "/hook").count == 3)
+            }
+        }
+    }
+
     /// A receiver that failed and now hangs, with more pages than there are delivery slots:
     /// it never holds more than its share of them (2 of 8), so another connector's pages
     /// all go out meanwhile. (Without the share it took every slot, and the other pages

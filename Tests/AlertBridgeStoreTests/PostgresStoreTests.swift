@@ -75,6 +75,10 @@ struct PostgresStoreTests {
     @Test func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         try await Self.withStore { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() }
     }
+    @Test func aWaitingPageIsRetriedNowButNotOnceClaimedAgain() async throws {
+        try await Self.withStore { try await $0.aWaitingPageIsRetriedNowButNotOnceClaimedAgain() }
+    }
+
     @Test func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {
         try await Self.withStore { try await $0.theFirstRecordedFailureIsOnTheTimelineAfterACrash() }
     }

@@ -367,6 +367,32 @@ struct StoreConformance {
         #expect(lines == ["tier 1 via console: HTTP 503; retrying", "tier 1 via console: delivered the page on attempt 4"])
     }
 
+    /// A page waiting for its retry is made due at once when its connector delivers again;
+    /// one claimed since (in flight, here or on another instance) or recorded again is not,
+    /// so it is never handed out twice.
+    func aWaitingPageIsRetriedNowButNotOnceClaimedAgain() async throws {
+        _ = try await store.ingest([Self.routed("a"), Self.routed("b", key: "Other")], now: t0)
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
+            .filter { $0.connector == "console" }
+        #expect(claimed.count == 2)
+        let (waitingAt, soonAt) = (t0 + .seconds(300), t0 + .seconds(5))
+        try await store.recordDeliveries([DeliveryRecord(id: claimed[0].id, outcome: .retry(at: waitingAt, reason: "HTTP 503")),
+                                          DeliveryRecord(id: claimed[1].id, outcome: .retry(at: soonAt, reason: "HTTP 503"))],
+                                         now: t0 + .seconds(1))
+        // The second is claimed again (in flight until its lease ends) before the connector
+        // delivers again.
+        let leased = try await store.claimDeliveries(now: soonAt, lease: .seconds(60), limit: 10, quota: .none)
+        #expect(leased.map(\.id) == [claimed[1].id])
+        try await store.retryNow([claimed[0].id: waitingAt, claimed[1].id: soonAt], now: t0 + .seconds(10))
+        let due = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10, quota: .none)
+        #expect(due.map(\.id) == [claimed[0].id])
+        // A time that is no longer the row's (recorded again since) changes nothing.
+        try await store.recordDeliveries([DeliveryRecord(id: claimed[0].id, outcome: .retry(at: t0 + .seconds(900), reason: "HTTP 503"))],
+                                         now: t0 + .seconds(11))
+        try await store.retryNow([claimed[0].id: waitingAt], now: t0 + .seconds(12))
+        #expect(try await store.claimDeliveries(now: t0 + .seconds(12), lease: .seconds(60), limit: 10, quota: .none).isEmpty)
+    }
+
     /// A claim gives no connector more than its room (a hung receiver's backlog must not
     /// take the dispatcher's every slot), and leaves out the rows of one with none.
     func aClaimKeepsEachConnectorWithinItsRoom() async throws {

@@ -149,6 +149,20 @@ extension PostgresStore {
         }
     }
 
+    public func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws {
+        guard !waiting.isEmpty else { return }
+        let logger = self.logger
+        let ids = Array(waiting.keys)
+        let times = ids.map { waiting[$0]!.milliseconds }
+        try await withConnection { db in
+            _ = try await db.query("""
+                UPDATE outbox o SET next_attempt_at = \(now.milliseconds)
+                FROM unnest(\(ids)::bigint[], \(times)::bigint[]) AS w(id, at)
+                WHERE o.id = w.id AND o.status = 'pending' AND o.next_attempt_at = w.at
+                """, logger: logger)
+        }
+    }
+
     public func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? {
         let logger = self.logger
         return try await withConnection { db in

@@ -52,6 +52,16 @@ extension SQLiteStore {
         }
     }
 
+    public func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws {
+        guard !waiting.isEmpty else { return }
+        try await writer.transaction(durable: false) { db in
+            for (id, at) in waiting {
+                try db.run("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
+                           [.integer(Int(now.milliseconds)), .integer(Int(id)), .integer(Int(at.milliseconds))])
+            }
+        }
+    }
+
     public func outboxBacklog() async throws -> OutboxBacklog {
         try await reader.run { db in
             let row = try db.rows("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'").first

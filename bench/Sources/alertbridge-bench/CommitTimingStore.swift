@@ -53,6 +53,7 @@ final class CommitTimingStore: IncidentStore {
         try await inner.recordDeliveries(outcomes, now: now)
     }
 
+    func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws { try await inner.retryNow(waiting, now: now) }
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await inner.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
     func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
