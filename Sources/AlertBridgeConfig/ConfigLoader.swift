@@ -105,9 +105,7 @@ public enum ConfigLoader: Sendable {
                 ruleParser.parse(root, in: file)
             }
         }
-        // Only once the rules read cleanly: a misspelt `match:` is reported as itself, and
-        // would otherwise also make its rule look like a catch-all.
-        if rulesLog.isEmpty { ruleParser.reportUnreachableRules() }
+        ruleParser.reportUnreachableRules()
         // With no rule, every alert goes to the fallback policy; without one, every alert
         // would become an incident that pages nobody.
         if ruleParser.rules.isEmpty, ruleFiles != nil, rulesLog.isEmpty, policyNamesKnown,

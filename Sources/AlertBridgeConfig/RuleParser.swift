@@ -33,9 +33,12 @@ struct RuleParser {
         guard let list = top["rules"], !list.isNull, let items = file.list(list) else { return }
         for item in items {
             catchAll?.rulesAfter += 1
+            let problemsBefore = file.log.count
             guard let rule = parseRule(item, in: file) else { continue }
             rules.append(rule)
-            if catchAll == nil, rule.matchers.isEmpty, !rule.continue {
+            // Not one with a problem of its own: a misspelt `match:` is reported as itself,
+            // and would also make its rule look like a catch-all.
+            if catchAll == nil, rule.matchers.isEmpty, !rule.continue, file.log.count == problemsBefore {
                 catchAll = (rule.name, item, file, 0)
             }
         }
@@ -43,6 +46,7 @@ struct RuleParser {
 
     /// Called after the last file: a catch-all before other rules makes them unreachable,
     /// which is never meant (a rule file named to sort before the others, a rule moved up).
+    /// Reported with the other problems, so one `check` lists them all.
     func reportUnreachableRules() {
         guard let catchAll, catchAll.rulesAfter > 0 else { return }
         let after = catchAll.rulesAfter == 1 ? "the rule after it never matches" : "the \(catchAll.rulesAfter) rules after it never match"

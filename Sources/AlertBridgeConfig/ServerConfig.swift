@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import Foundation
 
 /// What a bearer token may do: senders get `ingest`, people get `operate`.
 public enum Scope: String, Sendable, CaseIterable {
@@ -73,6 +74,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var delivery = DeliverySettings()
     /// Monitors that must ping `POST /api/v1/heartbeats/{name}`: `heartbeats:`.
     public var heartbeats: [Heartbeat] = []
+    /// `time_zone:`: the zone pages give their times in, beside UTC.
+    public var timeZone = TimeZone(identifier: "UTC")!
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), store: String = "sqlite:alertbridge.db",

@@ -24,7 +24,7 @@ struct ServerConfigParser {
     }
 
     static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits", "delivery",
-                       "heartbeats"]
+                       "heartbeats", "time_zone"]
 
     /// A relative store path under this file's directory. Builds before read it from the
     /// current directory: when only that file exists, the start stops and says where it is,
@@ -99,6 +99,16 @@ struct ServerConfigParser {
         if let node = section("limits") { limits(node, into: &output.config.limits) }
         if let node = section("delivery") { delivery(node, into: &output.config.delivery) }
         if let items = file.list(section("heartbeats")) { output.config.heartbeats = heartbeats(items) }
+        if let node = fields["time_zone"], let zone = file.string(node) {
+            if WindowSchedule.isAbbreviation(zone) {
+                file.report("time_zone \"\(zone)\" is an abbreviation or an offset, not a zone (expected an IANA name such as "
+                            + "Asia/Seoul or America/New_York, which follow daylight saving)", at: node)
+            } else if let timeZone = TimeZone(identifier: zone) {
+                output.config.timeZone = timeZone
+            } else {
+                file.report("unknown time_zone \"\(zone)\" (expected an IANA name such as Asia/Seoul)", at: node)
+            }
+        }
         if let node = fields["max_body_bytes"], let bytes = file.int(node) {
             if bytes > 0 {
                 output.config.maxBodyBytes = bytes

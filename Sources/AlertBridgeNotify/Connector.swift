@@ -1,5 +1,6 @@
 import AlertBridgeCore
 import AlertBridgeStore
+import Foundation
 
 /// Delivers one page somewhere (console, SMTP, Slack, Teams, a webhook).
 public protocol Connector: Sendable {
@@ -68,9 +69,12 @@ public enum DeliveryError: Error, Equatable, CustomStringConvertible {
 public struct PageMessage: Sendable {
     public var delivery: Delivery
     public var incident: IncidentDetail
+    /// The zone its text gives times in, beside UTC (`time_zone:` in alertbridge.yaml).
+    public var timeZone: TimeZone
 
-    public init(delivery: Delivery, incident: IncidentDetail) {
+    public init(delivery: Delivery, incident: IncidentDetail, timeZone: TimeZone = PageText.utc) {
         self.delivery = delivery
         self.incident = incident
+        self.timeZone = timeZone
     }
 }

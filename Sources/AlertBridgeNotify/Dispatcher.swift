@@ -1,6 +1,7 @@
 import AlertBridgeCore
 import AlertBridgeStore
 import CoreMetrics
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -29,6 +30,7 @@ public struct Dispatcher: Service {
     let maxInFlight: Int
     let maxInFlightPerConnector: Int
     let random: @Sendable () -> Double
+    let timeZone: TimeZone
     let metrics: DeliveryMetrics
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
@@ -47,7 +49,7 @@ public struct Dispatcher: Service {
     public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,
                 backoff: Backoff = Backoff(), logger: Logger, metrics: any MetricsFactory,
                 lease: Duration = .seconds(120), idle: Duration = .seconds(5), maxInFlight: Int = 64,
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+                timeZone: TimeZone = PageText.utc, random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
         self.store = store
         self.connectors = connectors
         self.clock = clock
@@ -59,6 +61,7 @@ public struct Dispatcher: Service {
         self.maxInFlight = max(1, maxInFlight)
         maxInFlightPerConnector = max(1, maxInFlight / 4)
         self.random = random
+        self.timeZone = timeZone
         self.metrics = DeliveryMetrics(connectors: connectors.keys, factory: metrics)
         recorder = Batcher()
     }
@@ -229,7 +232,7 @@ public struct Dispatcher: Service {
                 outcome = .cancelled(reason: reason)
             } else if let incident {
                 do {
-                    let delivered = try await connector.deliver(PageMessage(delivery: delivery, incident: incident))
+                    let delivered = try await connector.deliver(PageMessage(delivery: delivery, incident: incident, timeZone: timeZone))
                     outcome = delivered.refused.isEmpty ? .delivered : partly(delivered.refused, of: delivery)
                 } catch {
                     if case .transient(_, .some) = error { askedToWait = true }

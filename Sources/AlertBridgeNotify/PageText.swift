@@ -5,6 +5,8 @@ import Foundation
 ///
 /// Pure: a function of the page alone, so its output is tested directly.
 public enum PageText {
+    public static let utc = TimeZone(identifier: "UTC")!
+
     /// `[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (#42)`, prefixed by what happened.
     public static func subject(_ page: PageMessage) -> String {
         let i = page.incident.incident
@@ -58,7 +60,7 @@ public enum PageText {
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
         if let measured = measured(page) { lines.append("Measured: \(measured)") }
         lines.append("Severity: \(i.severity.rawValue)")
-        lines.append("Since:    \(since(page)) (\(alertTally(page)))")
+        lines.append("Since:    \(time(since(page), in: page.timeZone)) (\(alertTally(page)))")
         lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
         if let runbook = runbook(page) { lines.append("Runbook:  \(runbook)") }
         if let source = sourceView(page) { lines.append("Source:   \(source)") }
@@ -78,6 +80,21 @@ public enum PageText {
         let started = page.incident.alerts.filter { $0.status == .firing }.compactMap(\.startsAt)
             .filter { $0 <= page.delivery.createdAt }.min()
         return started ?? page.incident.incident.createdAt
+    }
+
+    /// `2026-11-30T16:00:21.005Z`, or in another zone (`time_zone:`) its local time first:
+    /// `2026-12-01 01:00:21 Asia/Seoul (2026-11-30T16:00:21.005Z)`. The NOC reads its own
+    /// clock at 3 a.m.; UTC stays beside it for the logs and the other teams.
+    static func time(_ timestamp: Timestamp, in zone: TimeZone) -> String {
+        // UTC, under any of its names, or a zone whose clock is UTC's all year.
+        guard zone.secondsFromGMT() != 0 || zone.nextDaylightSavingTimeTransition != nil else { return "\(timestamp)" }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let date = Date(timeIntervalSince1970: Double(timestamp.milliseconds) / 1000)
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func two(_ n: Int?) -> String { n.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
+        return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)):\(two(c.second)) "
+            + "\(zone.identifier) (\(timestamp))"
     }
 
     /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
@@ -107,7 +124,7 @@ public enum PageText {
         case .triggered where page.delivery.createdAt.milliseconds - i.createdAt.milliseconds >= 1000:
             // Decided after the incident opened: something held it until now. The engineer
             // wants to know it is not a fresh problem (a maintenance window just ended).
-            return "not paged until now, since it opened at \(i.createdAt) "
+            return "not paged until now, since it opened at \(time(i.createdAt, in: page.timeZone)) "
                 + "(a silence, an inhibition or a missing policy held it; its timeline says which)"
         case .triggered: return "new incident"
         case .reopened: return "it fired again soon after resolving"

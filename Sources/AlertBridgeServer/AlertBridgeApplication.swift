@@ -2,6 +2,7 @@ import AlertBridgeConfig
 import AlertBridgeCore
 import AlertBridgeNotify
 import AlertBridgeStore
+import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -27,6 +28,8 @@ public struct AlertBridgeApplication: Sendable {
     public var deliveryLease: Duration
     /// Monitors that must ping, from `heartbeats:` in alertbridge.yaml.
     public var heartbeats: [Heartbeat]
+    /// The zone pages give their times in, beside UTC (`time_zone:`).
+    public var timeZone: TimeZone
     /// Signalled by writes that make escalation work due earlier than the engine expects.
     public let escalationWakeup = Wakeup()
     /// Signalled by writes that put pages in the outbox.
@@ -41,8 +44,10 @@ public struct AlertBridgeApplication: Sendable {
                 connectors: [String: any Connector] = ["console": ConsoleConnector()], tokens: [TokenConfig] = [],
                 clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(),
                 limits: IngestLimits = IngestLimits(), maxBodyBytes: Int = 1 << 20, backoff: Backoff = Backoff(),
-                deliveryLease: Duration = Dispatcher.lease(outlasting: .seconds(20)), heartbeats: [Heartbeat] = []) {
+                deliveryLease: Duration = Dispatcher.lease(outlasting: .seconds(20)), heartbeats: [Heartbeat] = [],
+                timeZone: TimeZone = PageText.utc) {
         self.store = store
+        self.timeZone = timeZone
         self.rules = rules
         self.policies = policies
         self.connectors = connectors
@@ -93,7 +98,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func dispatcher(logger: Logger) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: deliveryWakeup, backoff: backoff,
-                   logger: logger, metrics: metrics.factory, lease: deliveryLease)
+                   logger: logger, metrics: metrics.factory, lease: deliveryLease, timeZone: timeZone)
     }
 
     /// - Parameter onServerRunning: called with the bound port once listening (port 0 picks a free one).

@@ -156,6 +156,24 @@ import Testing
             rule "everything" matches every alert and has no continue: true, so the rule after it never matches; put it last
             """)
 
+        // Reported with the file's other problems, in one `check` (black-box round 16: it
+        // came only once those were fixed); a rule with a problem of its own (a misspelt
+        // `match:`) is not taken for a catch-all.
+        let alongside = try Fixture(["rules/20-test.yaml": """
+            rules:
+              - {name: a, policy: nope, match: ["alertname = X"]}
+              - {name: typo, policy: standard, mtach: ["pop = ICN1"]}
+              - {name: everything, policy: standard}
+              - {name: after, policy: standard, match: ["alertname = Y"]}
+            """])
+        let problems = alongside.problems()
+        #expect(problems.count == 3, "\(problems)")
+        expectProblem(problems, at: "rules/20-test.yaml:2:23", containing: "policy \"nope\" is not defined")
+        expectProblem(problems, at: "rules/20-test.yaml:3:36", containing: "unknown key \"mtach\"")
+        expectProblem(problems, at: "rules/20-test.yaml:4:5", containing: """
+            rule "everything" matches every alert and has no continue: true, so the 2 rules after it never match; put it last
+            """)
+
         // With continue: true the rules after it still take what they match.
         let continued = try Fixture(["rules/20-test.yaml": "rules:\n  - {name: audit, policy: standard, continue: true}\n"])
         #expect(continued.problems() == [])

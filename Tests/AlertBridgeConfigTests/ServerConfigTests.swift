@@ -20,6 +20,18 @@ import Testing
         #expect(loaded.summary.hasPrefix("ok: alertbridge.yaml, 1 rule in 1 file, 1 policy, 1 connector"))
     }
 
+    /// `time_zone:` is the zone pages give their times in; UTC without it. A zone is
+    /// checked as a window's is: an abbreviation or an offset is no zone.
+    @Test func timeZoneIsAnIANAZone() throws {
+        #expect(try Fixture().load().server.timeZone.secondsFromGMT() == 0)
+        let seoul = try Fixture(["alertbridge.yaml": "time_zone: Asia/Seoul\n"]).load()
+        #expect(seoul.server.timeZone.identifier == "Asia/Seoul")
+        expectSingleProblem(try Fixture(["alertbridge.yaml": "time_zone: KST\n"]).problems(), at: "alertbridge.yaml:1:12",
+                            containing: "time_zone \"KST\" is an abbreviation or an offset, not a zone")
+        expectSingleProblem(try Fixture(["alertbridge.yaml": "time_zone: Asia/Seul\n"]).problems(), at: "alertbridge.yaml:1:12",
+                            containing: "unknown time_zone \"Asia/Seul\" (expected an IANA name such as Asia/Seoul)")
+    }
+
     @Test func environmentVariablesAreSubstituted() throws {
         let fixture = try Fixture(["alertbridge.yaml": """
             store: "${DATABASE_URL}"
@@ -141,7 +153,7 @@ import Testing
     @Test func unknownKeyIsReportedAtTheKey() throws {
         let fixture = try Fixture(["alertbridge.yaml": "store: sqlite:x.db\nlisen: 127.0.0.1:8080\n"])
         expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:2:1",
-                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery, heartbeats)")
+                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery, heartbeats, time_zone)")
     }
 
     @Test func wrongTypesAreReportedAtTheValue() throws {

@@ -626,6 +626,23 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z"))
     }
 
+    /// With `time_zone:` set, a page gives its times in that zone first, and in UTC beside
+    /// them: the NOC in Seoul reads its own clock at 3 a.m.
+    @Test func timesAreInTheConfiguredZoneBesideUTC() {
+        var p = page(.triggered)
+        p.timeZone = TimeZone(identifier: "Asia/Seoul")!
+        #expect(PageText.body(p).contains("Since:    2026-11-24 03:05:00 Asia/Seoul (2026-11-23T18:05:00Z) (3 alerts received, 2 firing)"))
+        #expect(PageText.facts(p).contains { $0.name == "Since" && $0.value == "2026-11-24 03:05:00 Asia/Seoul (2026-11-23T18:05:00Z)" })
+        p.delivery.createdAt = t0 + .seconds(1800)
+        #expect(PageText.body(p).contains("since it opened at 2026-11-24 03:05:00 Asia/Seoul (2026-11-23T18:05:00Z) "))
+        // Daylight saving is the zone's: New York is UTC-5 in November.
+        p.timeZone = TimeZone(identifier: "America/New_York")!
+        #expect(PageText.body(p).contains("Since:    2026-11-23 13:05:00 America/New_York (2026-11-23T18:05:00Z)"))
+        // UTC by another name is UTC.
+        p.timeZone = TimeZone(identifier: "Etc/UTC")!
+        #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z (3 alerts received, 2 firing)"))
+    }
+
     /// The first page of an incident: one alert arrived and nothing merged into it yet.
     @Test func aNewIncidentsPageCountsOneFiringAlert() {
         let first = page(.triggered, alertCount: 1, firingCount: 1)

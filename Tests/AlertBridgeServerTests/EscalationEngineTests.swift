@@ -42,6 +42,17 @@ import Testing
         }
     }
 
+    /// `time_zone:` reaches the pages: their times are the NOC's clock first, UTC beside.
+    @Test func pagesGiveTimesInTheConfiguredZone() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat], timeZone: TimeZone(identifier: "Asia/Seoul")!) { client, app, _ in
+            _ = try await client.post("/api/v1/alerts", nativeAlert())
+            try await app.dispatcher(logger: logger).tick()
+            let page = try #require(chat.delivered.first)
+            #expect(PageText.body(page).contains(" Asia/Seoul ("), "\(PageText.body(page))")
+        }
+    }
+
     @Test func ackTimeoutReturnsToTriggeredAndPagesTierOneAgain() async throws {
         try await TestApp.withApp { client, app, clock in
             let engine = app.engine(logger: logger)
