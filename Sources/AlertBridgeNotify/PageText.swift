@@ -18,7 +18,10 @@ public enum PageText {
         case .acknowledged: prefix = "ACKNOWLEDGED "
         case .resolved: prefix = "RESOLVED "
         case .escalationEnded: prefix = "UNACKNOWLEDGED "
-        case .escalated, .repeated, .ackTimeout, .manual: prefix = "ESCALATED "
+        case .escalated, .repeated, .manual: prefix = "ESCALATED "
+        // Someone had it: the person paged again must see that the acknowledgement lapsed,
+        // not that a tier missed its page (black-box round 16).
+        case .ackTimeout: prefix = "ACK TIMED OUT "
         case .severityRaised: prefix = "RAISED "
         case .reopened: prefix = "REOPENED "
         case .triggered: prefix = ""

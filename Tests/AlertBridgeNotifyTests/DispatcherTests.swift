@@ -547,6 +547,8 @@ final class BlinkingStore: IncidentStore {
     @Test func subjectSaysSeverityPlaceAndTitle() {
         #expect(PageText.subject(page(.triggered)) == "[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
         #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))
+        // Paged again because an acknowledgement lapsed, not because a tier missed its page.
+        #expect(PageText.subject(page(.ackTimeout)).hasPrefix("ACK TIMED OUT [CRITICAL]"))
         #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))
         // In a mail thread it follows RESOLVED: it must not read as the first page again.
         #expect(PageText.subject(page(.reopened)).hasPrefix("REOPENED [CRITICAL]"))
