@@ -33,15 +33,28 @@ struct RuleParser {
         guard let list = top["rules"], !list.isNull, let items = file.list(list) else { return }
         for item in items {
             catchAll?.rulesAfter += 1
-            let problemsBefore = file.log.count
-            guard let rule = parseRule(item, in: file) else { continue }
-            rules.append(rule)
-            // Not one with a problem of its own: a misspelt `match:` is reported as itself,
-            // and would also make its rule look like a catch-all.
-            if catchAll == nil, rule.matchers.isEmpty, !rule.continue, file.log.count == problemsBefore {
-                catchAll = (rule.name, item, file, 0)
-            }
+            if let rule = parseRule(item, in: file) { rules.append(rule) }
+            if catchAll == nil, let name = Self.takesEveryAlert(item) { catchAll = (name, item, file, 0) }
         }
+    }
+
+    /// The name of a rule that takes every alert and stops (no matchers, no
+    /// `continue: true`), judged from what is written, so that it is reported together
+    /// with the rule's other problems (an undefined policy). Not a rule with a key this
+    /// parser does not know: that may be a misspelt `match:` or `continue:`.
+    private static func takesEveryAlert(_ node: Node) -> String? {
+        guard case .mapping(let mapping) = node else { return nil }
+        var written: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key, keys.contains(scalar.string) else { return nil }
+            written[scalar.string] = value
+        }
+        guard case .scalar(let name)? = written["name"], !name.string.isEmpty else { return nil }
+        if let match = written["match"], !match.isNull {
+            guard case .sequence(let matchers) = match, matchers.isEmpty else { return nil }
+        }
+        if let next = written["continue"], next.bool != false { return nil }
+        return name.string
     }
 
     /// Called after the last file: a catch-all before other rules makes them unreachable,
