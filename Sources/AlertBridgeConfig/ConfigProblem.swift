@@ -37,7 +37,6 @@ final class ProblemLog {
     private var entries: [ConfigProblem] = []
 
     var isEmpty: Bool { entries.isEmpty }
-    var count: Int { entries.count }
 
     func add(_ file: String, _ position: Position, _ message: String) {
         entries.append(ConfigProblem(file: file, line: position.line, column: position.column, message: message))
