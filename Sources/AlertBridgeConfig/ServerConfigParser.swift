@@ -99,14 +99,15 @@ struct ServerConfigParser {
         if let node = section("limits") { limits(node, into: &output.config.limits) }
         if let node = section("delivery") { delivery(node, into: &output.config.delivery) }
         if let items = file.list(section("heartbeats")) { output.config.heartbeats = heartbeats(items) }
-        if let node = fields["time_zone"], let zone = file.string(node) {
-            if WindowSchedule.isAbbreviation(zone) {
-                file.report("time_zone \"\(zone)\" is an abbreviation or an offset, not a zone (expected an IANA name such as "
+        if let node = fields["time_zone"], let name = file.string(node) {
+            switch WindowSchedule.timeZone(named: name) {
+            case .success(let zone):
+                output.config.timeZone = zone
+            case .failure(.abbreviatedTimeZone):
+                file.report("time_zone \"\(name)\" is an abbreviation or an offset, not a zone (expected an IANA name such as "
                             + "Asia/Seoul or America/New_York, which follow daylight saving)", at: node)
-            } else if let timeZone = TimeZone(identifier: zone) {
-                output.config.timeZone = timeZone
-            } else {
-                file.report("unknown time_zone \"\(zone)\" (expected an IANA name such as Asia/Seoul)", at: node)
+            case .failure:
+                file.report("unknown time_zone \"\(name)\" (expected an IANA name such as Asia/Seoul)", at: node)
             }
         }
         if let node = fields["max_body_bytes"], let bytes = file.int(node) {

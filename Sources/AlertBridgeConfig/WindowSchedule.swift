@@ -29,12 +29,18 @@ struct WindowSchedule: Equatable {
               let end = minute(of: times[1], allowMidnightEnd: true)
         else { return .failure(.malformed) }
         let zone = String(words[1])
-        // Abbreviations first: Foundation knows some (`EST`) and not others (`KST`), and
-        // either way the reason to give is that an abbreviation is not a zone.
-        guard !isAbbreviation(zone) else { return .failure(.abbreviatedTimeZone(zone)) }
-        guard TimeZone(identifier: zone) != nil else { return .failure(.unknownTimeZone(zone)) }
+        if case .failure(let failure) = timeZone(named: zone) { return .failure(failure) }
         guard start != end else { return .failure(.empty) }
         return .success(WindowSchedule(startMinute: start, endMinute: end, timeZone: zone))
+    }
+
+    /// An IANA zone by its name, as windows and `time_zone:` write it. Abbreviations are
+    /// refused first: Foundation knows some (`EST`) and not others (`KST`), and either way
+    /// the reason to give is that an abbreviation is not a zone.
+    static func timeZone(named name: String) -> Result<TimeZone, Failure> {
+        guard !isAbbreviation(name) else { return .failure(.abbreviatedTimeZone(name)) }
+        guard let zone = TimeZone(identifier: name) else { return .failure(.unknownTimeZone(name)) }
+        return .success(zone)
     }
 
     /// Foundation also takes abbreviations and offsets, which are not zones: `EST` is UTC-5

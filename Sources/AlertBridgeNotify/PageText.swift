@@ -91,13 +91,10 @@ public enum PageText {
     static func time(_ timestamp: Timestamp, in zone: TimeZone) -> String {
         // UTC, under any of its names, or a zone whose clock is UTC's all year.
         guard zone.secondsFromGMT() != 0 || zone.nextDaylightSavingTimeTransition != nil else { return "\(timestamp)" }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
-        let date = Date(timeIntervalSince1970: Double(timestamp.milliseconds) / 1000)
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func two(_ n: Int?) -> String { n.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
-        return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)):\(two(c.second)) "
-            + "\(zone.identifier) (\(timestamp))"
+        // The wall clock is UTC's formatting of the instant moved by the zone's offset then.
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(timestamp.milliseconds) / 1000))
+        let wall = Timestamp(milliseconds: (timestamp.milliseconds / 1000 + Int64(offset)) * 1000)
+        return "\(RFC3339.format(wall).prefix(19).replacingOccurrences(of: "T", with: " ")) \(zone.identifier) (\(timestamp))"
     }
 
     /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived

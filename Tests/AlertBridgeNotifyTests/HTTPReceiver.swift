@@ -99,9 +99,8 @@ final class HTTPReceiver: Sendable {
 
     /// A port nothing listens on (connection refused), found by binding one and letting it
     /// go, for a receiver that comes back on it later. Below Linux's ephemeral range
-    /// (32768 and up): a port from that range was often taken meanwhile as the source
-    /// port of another test's connection (PostgreSQL's, the CLI's), and the receiver could
-    /// not come back.
+    /// (32768 and up), so that no other test's connection takes it as its source port
+    /// meanwhile.
     static func closedPort() async throws -> Int {
         for _ in 0..<50 {
             let port = Int.random(in: 20_000..<32_000)
