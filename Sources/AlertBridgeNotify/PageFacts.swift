@@ -21,6 +21,7 @@ extension PageText {
         facts.append(Fact(name: "Severity", value: i.severity.rawValue))
         facts.append(Fact(name: "Tier", value: "\(d.tier) (\(d.tierName))"))
         facts.append(Fact(name: "Status", value: i.status.rawValue))
+        if let next = next(page) { facts.append(Fact(name: "Next", value: next)) }
         facts.append(Fact(name: "Since", value: time(since(page), in: page.timeZone)))
         facts.append(Fact(name: "Alerts", value: alertTally(page)))
         if let source = sourceView(page) { facts.append(Fact(name: "Source", value: source)) }

@@ -65,6 +65,7 @@ public enum PageText {
         lines.append("Severity: \(i.severity.rawValue)")
         lines.append("Since:    \(time(since(page), in: page.timeZone)) (\(alertTally(page)))")
         lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
+        if let next = next(page) { lines.append("Next:     \(next)") }
         if let runbook = runbook(page) { lines.append("Runbook:  \(runbook)") }
         if let source = sourceView(page) { lines.append("Source:   \(source)") }
         lines.append("Key:      \(i.dedupKey)")
@@ -95,6 +96,31 @@ public enum PageText {
         let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(timestamp.milliseconds) / 1000))
         let wall = Timestamp(milliseconds: (timestamp.milliseconds / 1000 + Int64(offset)) * 1000)
         return "\(RFC3339.format(wall).prefix(19).replacingOccurrences(of: "T", with: " ")) \(zone.identifier) (\(timestamp))"
+    }
+
+    /// What the policy does next if nobody acts, and when: `tier 2 (R&D) is paged at
+    /// 2026-11-30T18:50:00.000Z unless someone acknowledges first (escalate_after 10m,
+    /// window peak)`. The person paged at 3 a.m. knows how long they have and who is next;
+    /// `nil` when no timer runs, or when the incident moved past this page (a later step,
+    /// an acknowledgement) by the time it is sent.
+    static func next(_ page: PageMessage) -> String? {
+        let i = page.incident.incident
+        guard i.escalation.step == page.delivery.step, let policy = page.incident.policy,
+              let step = EscalationPlanner.nextStep(i, policy: policy) else { return nil }
+        let at = time(step.at, in: page.timeZone)
+        var timer = "escalate_after \(DurationText.format(step.timer))"
+        if let window = step.window { timer += ", window \(window)" }
+        switch step.action {
+        case .page(let tier, let name):
+            return "tier \(tier) (\(name)) is paged at \(at) unless someone acknowledges first (\(timer))"
+        case .repeatPolicy(let tier1, let cycle, let of):
+            return "the policy repeats from tier 1 (\(tier1)) at \(at) unless someone acknowledges first "
+                + "(\(timer); repeat \(cycle) of \(of))"
+        case .end:
+            return "this is the last tier: if nobody acknowledges by \(at), escalation ends and nobody else is paged (\(timer))"
+        case .ackTimeout(let tier1):
+            return "tier 1 (\(tier1)) is paged again at \(at) unless it is resolved first (ack_timeout \(DurationText.format(step.timer)))"
+        }
     }
 
     /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived

@@ -231,11 +231,15 @@ public struct IncidentDetail: Sendable, Equatable {
     public var incident: Incident
     public var alerts: [StoredAlert]
     public var timeline: [TimelineEntry]
+    /// The policy its escalation runs by (the snapshot taken when it last started one), if
+    /// it has one: what a page needs to say what happens next and when.
+    public var policy: EscalationPolicy?
 
-    public init(incident: Incident, alerts: [StoredAlert], timeline: [TimelineEntry]) {
+    public init(incident: Incident, alerts: [StoredAlert], timeline: [TimelineEntry], policy: EscalationPolicy? = nil) {
         self.incident = incident
         self.alerts = alerts
         self.timeline = timeline
+        self.policy = policy
     }
 }
 

@@ -655,6 +655,48 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.body(recovered).contains("(1 alert, no longer firing)"))
         #expect(PageText.facts(page(.escalated)).last.map { "\($0.name): \($0.value)" } == "Alerts: 3 alerts received, 2 firing")
     }
+
+    /// The person paged reads how long they have and who is called next, by the policy the
+    /// incident runs (its snapshot), in the NOC's zone; nothing once the page is out of date.
+    @Test func aPageSaysWhatHappensNextAndWhen() throws {
+        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "mail")], escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "chat")], escalateAfter: .seconds(1800)),
+        ], ackTimeout: .seconds(1800))
+        var p = page(.triggered)
+        p.incident.incident = EscalationPlanner.start(p.incident.incident, policy: policy, now: t0).incident
+        p.incident.policy = policy
+        (p.delivery.step, p.delivery.tier, p.delivery.tierName) = (1, 1, "technical-support")
+        let next = "tier 2 (rnd) is paged at 2026-11-23T18:20:00Z unless someone acknowledges first (escalate_after 15m)"
+        #expect(PageText.body(p).contains("Status:   triggered, tier 1, policy cdn-performance\nNext:     \(next)\n"))
+        #expect(PageText.facts(p).contains { $0.name == "Next" && $0.value == next })
+        p.timeZone = TimeZone(identifier: "Asia/Seoul")!
+        #expect(PageText.body(p).contains("Next:     tier 2 (rnd) is paged at 2026-11-24 03:20:00 Asia/Seoul (2026-11-23T18:20:00Z) "))
+
+        // Tier 2's page: it is the last tier, and the policy does not repeat.
+        p.timeZone = PageText.utc
+        let first = p
+        let escalated = EscalationPlanner.advance(p.incident.incident, policy: policy, now: t0 + .seconds(900)).incident
+        var second = p
+        second.incident.incident = escalated
+        second.delivery.step = 2
+        #expect(PageText.body(second).contains("Next:     this is the last tier: if nobody acknowledges by 2026-11-23T18:50:00Z, "
+                                               + "escalation ends and nobody else is paged (escalate_after 30m)\n"))
+        // The first page, sent late (an outage) after tier 2 was paged, says nothing of a next step.
+        p.incident.incident = escalated
+        #expect(!PageText.body(p).contains("Next:"))
+        #expect(!PageText.facts(p).contains { $0.name == "Next" })
+
+        // The acknowledge notice tells who holds it how long until tier 1 is paged again.
+        var ack = first
+        ack.delivery.event = .acknowledged
+        (ack.incident.incident, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: first.incident.incident, now: t0 + .seconds(60))
+        #expect(PageText.body(ack).contains("Next:     tier 1 (technical-support) is paged again at 2026-11-23T18:36:00Z "
+                                            + "unless it is resolved first (ack_timeout 30m)\n"))
+        // Without the incident's policy (an earlier build's row), no guess.
+        ack.incident.policy = nil
+        #expect(!PageText.body(ack).contains("Next:"))
+    }
 }
 
 /// Log lines as `LEVEL message key=value…` (keys in order, incident left out), for a test to read.

@@ -50,6 +50,8 @@ import Testing
             try await app.dispatcher(logger: logger).tick()
             let page = try #require(chat.delivered.first)
             #expect(PageText.body(page).contains(" Asia/Seoul ("), "\(PageText.body(page))")
+            // The dispatcher reads the incident's policy with it: the page says who is next.
+            #expect(PageText.body(page).contains("Next:     tier 2 (rnd) is paged at 2026-"), "\(PageText.body(page))")
         }
     }
 

@@ -170,7 +170,8 @@ struct StoreConformance {
     }
 
     /// Several incidents read at once (the dispatcher's read of a claim's pages): each
-    /// with its own alerts and timeline; unknown and repeated ids are no error.
+    /// with its own alerts, timeline and policy (what its pages say comes next); unknown
+    /// and repeated ids are no error.
     func incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() async throws {
         let a = try #require(try await store.ingest([Self.routed("a1", key: "A"), Self.routed("a2", key: "A")], now: t0)[0].incidentID)
         let b = try #require(try await store.ingest([Self.routed("b1", key: "B")], now: t0)[0].incidentID)
@@ -185,6 +186,7 @@ struct StoreConformance {
         #expect(details[c]?.timeline.map(\.kind) == [.created, .paged, .acknowledged])
         #expect(details[c]?.incident.status == .acknowledged)
         #expect(try await store.incidentDetails(ids: [b])[b]?.alerts.map { $0.labels["instance"] } == ["b1"])
+        #expect(details[a]?.policy == Self.policy && details[c]?.policy == Self.policy)
         #expect(try await store.incidentDetails(ids: []).isEmpty)
     }
 

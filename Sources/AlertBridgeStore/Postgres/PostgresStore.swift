@@ -423,10 +423,11 @@ public final class PostgresStore: IncidentStore {
                 let entry = try Self.decodeTimeline(row)
                 timeline[entry.incidentID, default: []].append(entry)
             }
+            let policies = try await Self.snapshots(db, of: found, logger: logger)
             var out: [Int64: IncidentDetail] = [:]
             for incident in incidents {
                 out[incident.id] = IncidentDetail(incident: incident, alerts: alerts[incident.id] ?? [],
-                                                  timeline: timeline[incident.id] ?? [])
+                                                  timeline: timeline[incident.id] ?? [], policy: policies[incident.id])
             }
             return out
         }

@@ -179,7 +179,7 @@ public final class SQLiteStore: IncidentStore {
                     .map(SQLiteSession.decodeAlert)
                 let timeline = try db.rows("SELECT incident_id, at, kind, by, detail FROM timeline WHERE incident_id = ? ORDER BY id", bind)
                     .map(SQLiteSession.decodeTimeline)
-                out[id] = IncidentDetail(incident: incident, alerts: alerts, timeline: timeline)
+                out[id] = IncidentDetail(incident: incident, alerts: alerts, timeline: timeline, policy: try db.snapshots(of: [id])[id])
             }
             return out
         }

@@ -1,0 +1,57 @@
+extension EscalationPlanner {
+    /// What the policy does next to an incident if nobody acts, and when: what a page
+    /// tells the person it reaches ("tier 2 is paged at 18:50 unless you acknowledge").
+    public struct NextStep: Sendable, Equatable {
+        public enum Action: Sendable, Equatable {
+            /// The next tier is paged.
+            case page(tier: Int, name: String)
+            /// Every tier was paged: the policy starts again from tier 1 (`repeat`).
+            case repeatPolicy(tier1: String, cycle: Int, of: Int)
+            /// Every tier and repeat was paged: nobody is paged any more.
+            case end
+            /// An acknowledgement's `ack_timeout` runs out: tier 1 is paged again.
+            case ackTimeout(tier1: String)
+        }
+
+        public var action: Action
+        public var at: Timestamp
+        /// The window whose timer sets ``at`` (`windows:` in the policy), if one does.
+        public var window: String?
+        /// The timer in force at ``at``: the tier's `escalate_after`, the window's, or the
+        /// policy's `ack_timeout`.
+        public var timer: Duration
+    }
+
+    /// The step ``advance(_:policy:now:silences:firingLabels:inhibitors:autoResolvesFrom:)``
+    /// takes next for an incident as it stands, or `nil` when none is waiting on a timer
+    /// (resolved, not paged yet, held by a silence or an inhibition, escalation ended).
+    /// An auto-resolve or an SLA check due sooner does not count: neither pages anyone.
+    public static func nextStep(_ incident: Incident, policy: EscalationPolicy) -> NextStep? {
+        let e = incident.escalation
+        guard e.heldUntil == nil, policy.tiers.indices.contains(0) else { return nil }
+        switch incident.status {
+        case .acknowledged:
+            guard let timeout = policy.ackTimeout, let at = incident.acknowledgedAt else { return nil }
+            return NextStep(action: .ackTimeout(tier1: policy.tiers[0].name), at: at + timeout,
+                            window: nil, timer: timeout)
+        case .triggered:
+            guard e.hasPaged, !e.ended, let due = tierDeadline(incident, policy: policy) else { return nil }
+            let tier = incident.tier
+            let action: NextStep.Action
+            if tier < policy.tiers.count {
+                action = .page(tier: tier + 1, name: policy.tiers[tier].name)
+            } else if e.cycle < policy.repeat {
+                action = .repeatPolicy(tier1: policy.tiers[0].name, cycle: e.cycle + 1, of: policy.repeat)
+            } else {
+                action = .end
+            }
+            // The deadline is the first moment the time since the page reaches the timer in
+            // force then, so the window open at that moment is the one that set it.
+            let window = policy.windows.first { EscalationWindows.contains($0, due) }
+            return NextStep(action: action, at: due, window: window?.name,
+                            timer: window?.escalateAfter ?? policy.tiers[tier - 1].escalateAfter)
+        case .resolved:
+            return nil
+        }
+    }
+}
