@@ -33,17 +33,20 @@ struct ConfigFiles {
     /// rules are evaluated in. Hidden files are skipped: editors leave swap and backup
     /// files there. Nil, with a problem unless `reportMissing` is false, when the
     /// directory is missing.
-    /// - Parameter namedAt: the `rules:` or `policies:` value that named the directory, where
-    ///   its problems go: `rulez:1:1` would point into a path that does not exist.
+    /// - Parameters:
+    ///   - namedAt: the `rules:` or `policies:` value that named the directory, where
+    ///     its problems go: `rulez:1:1` would point into a path that does not exist.
+    ///   - whyHere: added to "does not exist" when no file named the directory, to say
+    ///     why it was looked for there.
     func yamlFiles(in directory: String, log: ProblemLog, reportMissing: Bool = true,
-                   namedAt: (file: YAMLFile, node: Node)? = nil) -> [String]? {
+                   namedAt: (file: YAMLFile, node: Node)? = nil, whyHere: String = "") -> [String]? {
         let named = namedAt == nil ? "" : " \"\(directory)\""
         func report(_ problem: String) {
             if let namedAt { namedAt.file.report(problem, at: namedAt.node) } else { log.add(directory, .start, problem) }
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location(of: directory), isDirectory: &isDirectory) else {
-            if reportMissing { report("the directory\(named) does not exist") }
+            if reportMissing { report("the directory\(named) does not exist\(namedAt == nil ? whyHere : "")") }
             return nil
         }
         guard isDirectory.boolValue else {

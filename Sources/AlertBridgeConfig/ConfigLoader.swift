@@ -77,13 +77,17 @@ public enum ConfigLoader: Sendable {
                 directoriesKnown = false
             }
         }
+        // The binary started outside the repository, with no server file: its first words
+        // must say where it looked and how to point it elsewhere.
+        let whyHere = configPath != nil ? "" : " in \(currentDirectory) (with no \(defaultConfigFile) there, rules/ and "
+            + "escalation-policies/ are read from the current directory: run where they are, or pass --config FILE)"
         server.config.rulesDirectory = ConfigFiles.join(base, server.config.rulesDirectory)
         server.config.policiesDirectory = ConfigFiles.join(base, server.config.policiesDirectory)
 
         var policyParser = PolicyParser(connectors: server.declaredConnectors,
                                         serverFile: configPath ?? defaultConfigFile)
         let policyFiles = files.yamlFiles(in: server.config.policiesDirectory, log: policiesLog,
-                                          reportMissing: directoriesKnown, namedAt: server.policiesNamedAt)
+                                          reportMissing: directoriesKnown, namedAt: server.policiesNamedAt, whyHere: whyHere)
         var unreadPolicyFiles = 0
         for path in policyFiles ?? [] {
             let file = YAMLFile(path: path, log: policiesLog, environment: nil)
@@ -98,7 +102,7 @@ public enum ConfigLoader: Sendable {
         var ruleParser = RuleParser(policyNames: policyNamesKnown ? policyParser.declaredNames : nil,
                                     policiesDirectory: server.config.policiesDirectory)
         let ruleFiles = files.yamlFiles(in: server.config.rulesDirectory, log: rulesLog,
-                                        reportMissing: directoriesKnown, namedAt: server.rulesNamedAt)
+                                        reportMissing: directoriesKnown, namedAt: server.rulesNamedAt, whyHere: whyHere)
         for path in ruleFiles ?? [] {
             let file = YAMLFile(path: path, log: rulesLog, environment: nil)
             if case .node(let root) = file.read(from: files.location(of: path)) {

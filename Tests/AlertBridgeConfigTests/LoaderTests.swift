@@ -69,6 +69,20 @@ import Testing
         expectSingleProblem(fixture.problems(), at: "rules:1:1", containing: "the directory does not exist")
     }
 
+    /// `alertbridge serve` run outside the repository, with no server file: the problem says
+    /// where it looked and how to point it elsewhere.
+    @Test func missingDefaultDirectoriesSayWhereTheyWereLookedFor() throws {
+        let fixture = try Fixture(base: false)
+        let problems = fixture.problems()
+        let why = " (with no alertbridge.yaml there, rules/ and escalation-policies/ are read from the current directory: "
+            + "run where they are, or pass --config FILE)"
+        #expect(problems == ["rules:1:1: the directory does not exist in \(fixture.directory)\(why)",
+                             "escalation-policies:1:1: the directory does not exist in \(fixture.directory)\(why)"])
+        // A server file that names no directory: they are its directory's, and it says so by being there.
+        let named = try Fixture(["alertbridge.yaml": "listen: 127.0.0.1:8080\n"], base: false)
+        #expect(named.problems().allSatisfy { !$0.contains("--config") })
+    }
+
     /// A directory the server file names is reported where it is named: `rulez:1:1` would
     /// point into a path that does not exist. No "no rule is loaded" follows it.
     @Test func missingDirectoryOfTheServerFileIsReportedThere() throws {
