@@ -6,6 +6,8 @@ import Foundation
 /// so scripts can rely on every key being present.
 struct IncidentJSON: Encodable {
     var incident: Incident
+    /// Tier pages of its current episode that failed for good (``IncidentStore/failedPages(of:)``).
+    var failedPages = 0
     var alerts: [StoredAlert]?
     var timeline: [TimelineEntry]?
 
@@ -13,7 +15,7 @@ struct IncidentJSON: Encodable {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
-        case next_escalation_at, paged, escalation_ended, sla_breaches, alerts, timeline
+        case next_escalation_at, paged, failed_pages, escalation_ended, sla_breaches, alerts, timeline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -42,6 +44,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.escalation.resolution?.rawValue, forKey: .resolution)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
         try c.encode(i.escalation.hasPaged, forKey: .paged)
+        try c.encode(failedPages, forKey: .failed_pages)
         try c.encode(i.escalation.ended, forKey: .escalation_ended)
         var breaches: [String] = []
         if i.escalation.ackSLABreached { breaches.append("acknowledge") }

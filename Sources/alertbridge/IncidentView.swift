@@ -39,6 +39,7 @@ struct IncidentView: Decodable {
     var resolution: String?
     var next_escalation_at: String?
     var paged: Bool?
+    var failed_pages: Int?
     var escalation_ended: Bool?
     var sla_breaches: [String]?
     var alerts: [AlertView]?

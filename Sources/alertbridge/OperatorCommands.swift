@@ -42,12 +42,22 @@ struct Incidents: AsyncParsableCommand {
 
 /// The tier, or that nobody is being paged for a triggered incident: nobody was paged in
 /// this episode (`none yet`: a silence or an inhibition holds it, or its rule has no
-/// policy; `show` says which), or every tier was paged and nobody acknowledged
-/// (`2, ended`). A plain number for those read as "someone is being paged".
+/// policy; `show` says which), every tier was paged and nobody acknowledged
+/// (`2, ended`), or a page of this episode failed for good (`1, 1 page failed`: a 550 for
+/// every address, a webhook's 400). A plain number for those read as "someone is being paged".
 func tierText(_ i: IncidentView) -> String {
     guard i.status == "triggered" else { return String(i.tier) }
     if i.paged == false { return "none yet" }
-    return i.escalation_ended == true ? "\(i.tier), ended" : String(i.tier)
+    var text = String(i.tier)
+    if i.escalation_ended == true { text += ", ended" }
+    if let failed = failedPagesText(i) { text += ", \(failed)" }
+    return text
+}
+
+/// `1 page failed`, `2 pages failed`, or `nil` when none did.
+func failedPagesText(_ i: IncidentView) -> String? {
+    guard let failed = i.failed_pages, failed > 0 else { return nil }
+    return failed == 1 ? "1 page failed" : "\(failed) pages failed"
 }
 
 /// The most one listing returns: the list APIs' own limit.
@@ -262,6 +272,9 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
     // end of a hold), not always a page: an operator must not read it as "tier 2 at".
     if let at = i.next_escalation_at { fields.append(["next timer", at]) }
     if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody holds it"]) }
+    if let failed = failedPagesText(i) {
+        fields.append(["delivery", "\(failed) for good: not everyone paged was reached (the timeline's delivery_failed says who and why)"])
+    }
     if let breaches = i.sla_breaches, !breaches.isEmpty { fields.append(["SLA breached", breaches.joined(separator: ", ")]) }
     fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])
     printTable(nil, fields.map { ["  " + $0[0], $0[1]] })

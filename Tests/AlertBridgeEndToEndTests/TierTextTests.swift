@@ -4,12 +4,12 @@ import Testing
 
 /// The TIER column of `alertbridge incidents`: who is being paged, at a glance.
 @Suite struct TierTextTests {
-    func view(_ status: String, tier: Int = 2, paged: Bool = true, ended: Bool = false) throws -> IncidentView {
+    func view(_ status: String, tier: Int = 2, paged: Bool = true, ended: Bool = false, failed: Int = 0) throws -> IncidentView {
         let json = """
             {"id": 1, "status": "\(status)", "dedup_key": "k", "title": "t", "severity": "critical", "labels": {},
              "policy": "p", "tier": \(tier), "alert_count": 1, "firing_alerts": 1, "created_at": "2026-11-30T02:00:00Z",
              "first_paged_at": "2026-11-30T01:00:00Z", "last_alert_at": "2026-11-30T02:00:00Z",
-             "paged": \(paged), "escalation_ended": \(ended)}
+             "paged": \(paged), "escalation_ended": \(ended), "failed_pages": \(failed)}
             """
         return try JSONDecoder().decode(IncidentView.self, from: Data(json.utf8))
     }
@@ -22,5 +22,13 @@ import Testing
         #expect(tierText(try view("triggered", ended: true)) == "2, ended")
         #expect(tierText(try view("acknowledged", paged: false)) == "2")
         #expect(tierText(try view("resolved", paged: false)) == "2")
+    }
+
+    /// A tier whose page failed for good (a 550 for every address, a webhook's 400) is not
+    /// shown as plainly paged: nobody there may know.
+    @Test func aFailedPageIsShownWithItsTier() throws {
+        #expect(tierText(try view("triggered", failed: 1)) == "2, 1 page failed")
+        #expect(tierText(try view("triggered", ended: true, failed: 3)) == "2, ended, 3 pages failed")
+        #expect(tierText(try view("acknowledged", failed: 1)) == "2", "someone has it")
     }
 }

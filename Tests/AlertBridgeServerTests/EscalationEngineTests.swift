@@ -55,6 +55,25 @@ import Testing
         }
     }
 
+    /// A page that failed for good (a receiver's 400) is on the incident, in the list and in
+    /// its detail: "tier 1" alone would read as "tier 1 has it".
+    @Test func aPageThatFailedForGoodIsOnTheIncident() async throws {
+        let chat = RecordingConnector(failures: [.permanent("HTTP 400 Bad Request: unknown channel")])
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, _ in
+            let failing = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            try await app.dispatcher(logger: logger).tick()
+            let fine = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT1")).1["incident_id"] as? Int)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.summary == ["triggered:1"], "the second incident's page went out")
+            let (_, shown) = try await client.get("/api/v1/incidents/\(failing)")
+            #expect(shown["failed_pages"] as? Int == 1)
+            let (_, list) = try await client.get("/api/v1/incidents")
+            let listed = try #require(list["incidents"] as? [[String: Any]])
+            #expect(listed.first { $0["id"] as? Int == failing }?["failed_pages"] as? Int == 1)
+            #expect(listed.first { $0["id"] as? Int == fine }?["failed_pages"] as? Int == 0)
+        }
+    }
+
     @Test func ackTimeoutReturnsToTriggeredAndPagesTierOneAgain() async throws {
         try await TestApp.withApp { client, app, clock in
             let engine = app.engine(logger: logger)

@@ -119,6 +119,10 @@ struct PostgresStoreTests {
     @Test func incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() async throws {
         try await Self.withStore { try await $0.incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() }
     }
+
+    @Test func failedPagesAreThisEpisodesTierPagesThatFailedForGood() async throws {
+        try await Self.withStore { try await $0.failedPagesAreThisEpisodesTierPagesThatFailedForGood() }
+    }
     @Test func ingestSeesEveryOtherWrite() async throws { try await Self.withStore { try await $0.ingestSeesEveryOtherWrite() } }
     @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }
     @Test func timelineAndLabelsSurviveUnicode() async throws { try await Self.withStore { try await $0.timelineAndLabelsSurviveUnicode() } }

@@ -238,6 +238,41 @@ struct StoreConformance {
         }
     }
 
+    /// A tier listed as paged whose page failed for good says so: the failed tier pages of
+    /// the incident's current episode are counted; a retry, a notice and an earlier
+    /// episode's page are not.
+    func failedPagesAreThisEpisodesTierPagesThatFailedForGood() async throws {
+        let a = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
+        let b = try #require(try await store.ingest([Self.routed("b", key: "B")], now: t0)[0].incidentID)
+        func current(_ id: Int64) async throws -> Incident { try #require(try await store.incident(id: id)).incident }
+        func failed() async throws -> [Int64: Int] { try await store.failedPages(of: [try await current(a), try await current(b)]) }
+        let pages = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
+        #expect(pages.count == 4)
+        try await store.recordDeliveries(pages.map { page in
+            let outcome: DeliveryOutcome = switch (page.incidentID, page.connector) {
+            case (a, "noc-email"): .failed(reason: "the server refused every recipient: noc@example.com (550 5.1.1 User unknown)")
+            case (b, "console"): .retry(at: t0 + .seconds(30), reason: "connection refused")
+            default: .delivered
+            }
+            return DeliveryRecord(id: page.id, outcome: outcome)
+        }, now: t0 + .seconds(1))
+        #expect(try await failed() == [a: 1])
+        #expect(try await store.failedPages(of: []).isEmpty)
+        // A notice that fails is not a page that failed.
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: a, now: t0 + .seconds(60))
+        let notices = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10, quota: .none)
+            .filter { $0.incidentID == a }
+        #expect(!notices.isEmpty)
+        try await store.recordDeliveries(notices.map { DeliveryRecord(id: $0.id, outcome: .failed(reason: "HTTP 400")) },
+                                         now: t0 + .seconds(61))
+        #expect(try await failed() == [a: 1])
+        // Resolved and firing again: a new episode, paged afresh.
+        _ = try await store.act(.resolve(by: "alice", note: nil), on: a, now: t0 + .seconds(120))
+        let reopened = try await store.ingest([Self.routed("a")], now: t0 + .seconds(180))
+        #expect(reopened.map(\.kind) == [.reopened])
+        #expect(try await failed().isEmpty)
+    }
+
     /// Each outcome of a page as the timeline shows it: a refused recipient of several and
     /// the first failure of a retried page are written once; a page some recipients were
     /// refused is sent, not handed out again.

@@ -255,6 +255,12 @@ components:
           description: >
             whether anyone was paged in the current episode (since the incident opened or last reopened);
             false while a silence or an inhibition holds it, or when its rule names no loaded policy
+        failed_pages:
+          type: integer
+          description: >
+            tier pages of the current episode that failed for good (every recipient refused, a webhook's
+            4xx, given up at delivery.max_age): the tier shown was paged but those people were not reached;
+            the timeline's delivery_failed entries say which and why
         escalation_ended: {type: boolean}
         sla_breaches: {type: array, items: {type: string, enum: [acknowledge, resolve]}}
         alerts: {type: array, items: {$ref: "#/components/schemas/StoredAlert"}}

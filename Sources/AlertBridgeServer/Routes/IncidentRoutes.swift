@@ -34,14 +34,11 @@ struct IncidentRoutes {
                 query[keyPath: bound] = time
             }
             let incidents = try await store.incidents(query)
-            return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0) }])
+            let failed = try await store.failedPages(of: incidents)
+            return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0, failedPages: failed[$0.id] ?? 0) }])
         }
         router.get("/api/v1/incidents/:id") { _, context in
-            let id = try OperatorInput.id(context, of: "incident")
-            guard let detail = try await store.incident(id: id) else {
-                throw APIError(.notFound, "incident \(id) not found")
-            }
-            return try JSONResponse.make(IncidentJSON(incident: detail.incident, alerts: detail.alerts, timeline: detail.timeline))
+            try await detail(try OperatorInput.id(context, of: "incident"))
         }
         router.post("/api/v1/incidents/:id/ack") { request, context in
             let body = try await Self.action(request)
@@ -86,7 +83,9 @@ struct IncidentRoutes {
 
     private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
-        return try JSONResponse.make(IncidentJSON(incident: detail.incident, alerts: detail.alerts, timeline: detail.timeline))
+        let failed = try await store.failedPages(of: [detail.incident])[id] ?? 0
+        return try JSONResponse.make(IncidentJSON(incident: detail.incident, failedPages: failed, alerts: detail.alerts,
+                                                  timeline: detail.timeline))
     }
 
     private static func action(_ request: Request, example: String = ActionBody.example) async throws -> ActionBody {

@@ -149,6 +149,25 @@ extension PostgresStore {
         }
     }
 
+    public func failedPages(of incidents: [Incident]) async throws -> [Int64: Int] {
+        guard !incidents.isEmpty else { return [:] }
+        let logger = self.logger
+        let ids = incidents.map(\.id)
+        let starts = incidents.map { Int64($0.escalation.episodeStart) }
+        return try await withConnection { db in
+            var out: [Int64: Int] = [:]
+            for try await (id, count) in try await db.query("""
+                SELECT o.incident_id, COUNT(*) FROM outbox o
+                JOIN unnest(\(ids)::bigint[], \(starts)::bigint[]) AS e(id, start) ON o.incident_id = e.id
+                WHERE o.step > e.start AND o.status = 'failed' AND o.event NOT IN ('acknowledged', 'resolved', 'escalation_ended')
+                GROUP BY o.incident_id
+                """, logger: logger).decode((Int64, Int).self) {
+                out[id] = count
+            }
+            return out
+        }
+    }
+
     public func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws {
         guard !waiting.isEmpty else { return }
         let logger = self.logger

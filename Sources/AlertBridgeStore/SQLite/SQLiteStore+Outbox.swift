@@ -69,6 +69,24 @@ extension SQLiteStore {
         }
     }
 
+    /// One probe per incident of the outbox's unique key, which starts with `incident_id`.
+    public func failedPages(of incidents: [Incident]) async throws -> [Int64: Int] {
+        let episodes = incidents.map { ($0.id, $0.escalation.episodeStart) }
+        guard !episodes.isEmpty else { return [:] }
+        return try await reader.run { db in
+            let count = try db.prepare("""
+                SELECT COUNT(*) AS n FROM outbox WHERE incident_id = ? AND step > ? AND status = 'failed'
+                AND event NOT IN ('acknowledged', 'resolved', 'escalation_ended')
+                """)
+            var out: [Int64: Int] = [:]
+            for (id, start) in episodes {
+                let n = try db.rows(count, [.integer(Int(id)), .integer(start)]).first?.column("n")?.integer ?? 0
+                if n > 0 { out[id] = n }
+            }
+            return out
+        }
+    }
+
     /// `MIN` with a plain `status` term is one probe of the index; with the connectors left
     /// out it would read every pending row (a storm's backlog, on every pass), so that one
     /// walks the index in order and stops at the first row it may take.
