@@ -1,5 +1,4 @@
 import AlertBridgeCore
-import Foundation
 import Logging
 import PostgresNIO
 
@@ -27,7 +26,7 @@ extension PostgresStore {
         var out: [Int64: EscalationPolicy] = [:]
         for try await row in try await db.execute(Snapshots.self, ids, logger: logger) {
             let (id, text) = try row.decode((Int64, String).self)
-            if let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) { out[id] = policy }
+            if let policy = PolicySnapshot.decode(text) { out[id] = policy }
         }
         return out
     }
@@ -123,7 +122,7 @@ extension PostgresStore {
             let sourceRules = Set(paging.flatMap { context.rules.inhibitCandidates(of: $0.labels, rule: $0.rule).map(\.sourceRule) })
             let sources = Dictionary(grouping: try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger), by: \.rule)
             for (incident, text) in due {
-                guard let text, let policy = try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8)) else {
+                guard let text, let policy = PolicySnapshot.decode(text) else {
                     var stopped = incident
                     stopped.nextEscalationAt = nil
                     unpoliced.append(stopped)

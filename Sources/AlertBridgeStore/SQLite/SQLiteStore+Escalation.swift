@@ -1,5 +1,4 @@
 import AlertBridgeCore
-import Foundation
 import SQLiteNIO
 
 /// Policy snapshots, pages and the escalation engine's transaction.
@@ -99,8 +98,7 @@ extension SQLiteSession {
     }
 
     static func policy(_ data: SQLiteData?) -> EscalationPolicy? {
-        guard let text = data?.string else { return nil }
-        return try? JSONDecoder().decode(EscalationPolicy.self, from: Data(text.utf8))
+        data?.string.flatMap(PolicySnapshot.decode)
     }
 
     /// One outbox row per target of each page, all due now. A page already written for
