@@ -26,6 +26,19 @@ import Testing
         #expect(RFC3339.parse(text) == nil)
     }
 
+    /// A refused time that looks right says which part of the calendar it missed.
+    @Test func anImpossibleDateSaysWhy() {
+        #expect(RFC3339.impossibleDate("2026-02-29T00:00:00Z") == " (February 2026 has 28 days)")
+        #expect(RFC3339.impossibleDate("2028-02-30T00:00:00Z") == " (February 2028 has 29 days)")
+        #expect(RFC3339.impossibleDate("2026-04-31") == " (April 2026 has 30 days)")
+        #expect(RFC3339.impossibleDate("2026-11-00T00:00:00Z") == " (November 2026 has 30 days)")
+        #expect(RFC3339.impossibleDate("2026-13-01T00:00:00Z") == " (there is no month 13)")
+        // A real date refused for another reason, or no date at all: nothing to add.
+        #expect(RFC3339.impossibleDate("2026-11-23T25:00:00Z") == "")
+        #expect(RFC3339.impossibleDate("yesterday") == "")
+        #expect(RFC3339.impossibleDate("2026-1-23T00:00:00Z") == "")
+    }
+
     @Test func durationsParseAndFormat() {
         #expect(DurationText.parse("30s") == .seconds(30))
         #expect(DurationText.parse("1h30m") == .seconds(5400))

@@ -137,6 +137,8 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         (#"{"labels": {"a": "b"}, "starts_at": 5}"#, "starts_at", "expected a string"),
         (#"{"labels": {"a": "b"}, "starts_at": "yesterday"}"#, "starts_at", "not an RFC 3339 time: yesterday"),
         (#"{"labels": {"a": "b"}, "ends_at": "2026-11-23"}"#, "ends_at", "not an RFC 3339 time: 2026-11-23"),
+        (#"{"labels": {"a": "b"}, "starts_at": "2026-02-29T10:00:00Z"}"#, "starts_at",
+         "not an RFC 3339 time: 2026-02-29T10:00:00Z (February 2026 has 28 days)"),
         // Of several problems, the property declared first, wherever it is in the body.
         (#"{"value": "x", "starts_at": "bad", "labels": 3}"#, "labels", "expected an object"),
         (#"{"value": "x", "labels": {"a": "b"}, "starts_at": "bad"}"#, "starts_at", "not an RFC 3339 time: bad"),
@@ -193,6 +195,8 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
          "alerts[0].startsAt", #"not an RFC 3339 time: "noon""#),
         (#"{"version": "4", "alerts": [{"status": "firing", "labels": {"a": "b"}, "endsAt": "0001-02-01T00:00:00"}]}"#,
          "alerts[0].endsAt", #"not an RFC 3339 time: "0001-02-01T00:00:00""#),
+        (#"{"version": "4", "alerts": [{"status": "firing", "labels": {"a": "b"}, "startsAt": "2026-13-01T00:00:00Z"}]}"#,
+         "alerts[0].startsAt", #"not an RFC 3339 time: "2026-13-01T00:00:00Z" (there is no month 13)"#),
         (#"{"version": "4", "alerts": [{"status": "firing", "labels": {"a": "b"}, "fingerprint": ""}]}"#,
          "alerts[0].fingerprint", "must be Alertmanager's 16-digit hex fingerprint"),
         (#"{"version": "4", "alerts": [{"status": "firing", "labels": {}}]}"#, "alerts[0].labels", "needs at least one label"),

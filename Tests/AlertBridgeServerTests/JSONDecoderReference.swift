@@ -143,7 +143,9 @@ enum JSONDecoderReference {
 
         private static func time(_ text: String?, field: String) throws(APIError) -> Timestamp? {
             guard let text, !text.hasPrefix("0001-01-01") else { return nil }
-            guard let t = RFC3339.parse(text) else { throw .badRequest("not an RFC 3339 time: \"\(text)\"", field: field) }
+            guard let t = RFC3339.parse(text) else {
+                throw .badRequest("not an RFC 3339 time: \"\(text)\"\(RFC3339.impossibleDate(text))", field: field)
+            }
             return t
         }
     }

@@ -75,7 +75,8 @@ import Testing
         (#"{"routing_key": "k", "event_action": "resolve", "dedup_key": "\#(String(repeating: "키", count: 256))"}"#, "'dedup_key' must be 1 to 255 characters"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": 3, "source": "x", "severity": "info"}}"#, "'payload.summary' expected a string"),
         (#"{"routing_key": "#, "malformed JSON"),
-        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "timestamp": "2026-02-30T10:00:00Z"}}"#, "'payload.timestamp' is not an ISO 8601 time"),
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "timestamp": "2026-02-30T10:00:00Z"}}"#,
+         #"'payload.timestamp' is not an ISO 8601 time: "2026-02-30T10:00:00Z" (February 2026 has 28 days)"#),
         // The same limit as a native alert's labels.
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "\#(String(repeating: "x", count: 1025))", "severity": "info"}}"#, "'payload.source' is longer than 1024 bytes"),
     ])

@@ -54,7 +54,9 @@ struct PagerDutyEvent: Decodable {
             } else {
                 errors.append("'payload.severity' is missing")
             }
-            if let t = p.timestamp, RFC3339.parse(t) == nil { errors.append("'payload.timestamp' is not an ISO 8601 time") }
+            if let t = p.timestamp, RFC3339.parse(t) == nil {
+                errors.append("'payload.timestamp' is not an ISO 8601 time: \"\(t)\"\(RFC3339.impossibleDate(t))")
+            }
             for (name, value) in [("source", p.source), ("component", p.component), ("group", p.group), ("class", p.class)] {
                 if let value, value.utf8.count > limits.maxLabelValueLength {
                     errors.append("'payload.\(name)' is longer than \(limits.maxLabelValueLength) bytes")
