@@ -107,7 +107,12 @@ public enum PageText {
         let i = page.incident.incident
         guard i.escalation.step == page.delivery.step, let policy = page.incident.policy,
               let step = EscalationPlanner.nextStep(i, policy: policy) else { return nil }
-        let at = time(step.at, in: page.timeZone)
+        return next(step, in: page.timeZone)
+    }
+
+    /// The wording of a next step, shared by pages and the API (`show`'s `next step`).
+    public static func next(_ step: EscalationPlanner.NextStep, in zone: TimeZone) -> String {
+        let at = time(step.at, in: zone)
         var timer = "escalate_after \(DurationText.format(step.timer))"
         if let window = step.window { timer += ", window \(window)" }
         switch step.action {

@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeNotify
 import AlertBridgeStore
 import Foundation
 
@@ -10,12 +11,14 @@ struct IncidentJSON: Encodable {
     var failedPages = 0
     var alerts: [StoredAlert]?
     var timeline: [TimelineEntry]?
+    /// What its policy does next if nobody acts (an incident's detail only).
+    var nextStep: EscalationPlanner.NextStep?
 
     enum Keys: String, CodingKey {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
-        case next_escalation_at, paged, failed_pages, escalation_ended, sla_breaches, alerts, timeline
+        case next_escalation_at, next_step, paged, failed_pages, escalation_ended, sla_breaches, alerts, timeline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -50,8 +53,35 @@ struct IncidentJSON: Encodable {
         if i.escalation.ackSLABreached { breaches.append("acknowledge") }
         if i.escalation.resolveSLABreached { breaches.append("resolve") }
         try c.encode(breaches, forKey: .sla_breaches)
-        if let alerts { try c.encode(alerts.map(AlertJSON.init), forKey: .alerts) }
+        if let alerts {
+            try c.encode(nextStep.map(NextStepJSON.init), forKey: .next_step)
+            try c.encode(alerts.map(AlertJSON.init), forKey: .alerts)
+        }
         if let timeline { try c.encode(timeline.map(TimelineJSON.init), forKey: .timeline) }
+    }
+}
+
+/// `{"action": "page", "tier": 2, "tier_name": "rnd", "at": …, "text": "tier 2 (rnd) is paged at …"}`:
+/// the step a page's `Next:` line describes, for `show` and scripts.
+struct NextStepJSON: Encodable {
+    var step: EscalationPlanner.NextStep
+    enum Keys: String, CodingKey { case action, tier, tier_name, at, window, timer, text }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        let (action, tier, name): (String, Int?, String?) = switch step.action {
+        case .page(let tier, let name): ("page", tier, name)
+        case .repeatPolicy(let tier1, _, _): ("repeat", 1, tier1)
+        case .end: ("end", nil, nil)
+        case .ackTimeout(let tier1): ("ack_timeout", 1, tier1)
+        }
+        try c.encode(action, forKey: .action)
+        try c.encode(tier, forKey: .tier)
+        try c.encode(name, forKey: .tier_name)
+        try c.encode(step.at, forKey: .at)
+        try c.encode(step.window, forKey: .window)
+        try c.encode(DurationText.format(step.timer), forKey: .timer)
+        try c.encode(PageText.next(step, in: PageText.utc), forKey: .text)
     }
 }
 

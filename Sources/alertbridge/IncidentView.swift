@@ -9,6 +9,10 @@ struct IncidentView: Decodable {
         var detail: String?
     }
 
+    struct NextStepView: Decodable {
+        var text: String
+    }
+
     struct AlertView: Decodable {
         var fingerprint: String
         var status: String
@@ -38,6 +42,7 @@ struct IncidentView: Decodable {
     var resolved_by: String?
     var resolution: String?
     var next_escalation_at: String?
+    var next_step: NextStepView?
     var paged: Bool?
     var failed_pages: Int?
     var escalation_ended: Bool?

@@ -271,6 +271,7 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
     // The earliest of its timers (next tier, an SLA deadline, ack timeout, auto-resolve, the
     // end of a hold), not always a page: an operator must not read it as "tier 2 at".
     if let at = i.next_escalation_at { fields.append(["next timer", at]) }
+    if let next = i.next_step { fields.append(["next step", next.text]) }
     if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody holds it"]) }
     if let failed = failedPagesText(i) {
         fields.append(["delivery", "\(failed) for good: not everyone paged was reached (the timeline's delivery_failed says who and why)"])

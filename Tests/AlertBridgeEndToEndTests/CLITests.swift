@@ -119,6 +119,11 @@ struct CLITests {
             #expect(shown.stdout.contains("Timeline"), "\(shown)")
             #expect(shown.stdout.contains("created"), "\(shown)")
             #expect(shown.stdout.contains(key), "\(shown)")
+            // What the policy does next, as the page said it.
+            #expect(shown.stdout.split(separator: "\n").contains {
+                $0.hasPrefix("  next step ") && $0.contains(" tier 2 (") && $0.contains(" is paged at 20")
+                    && $0.contains(" unless someone acknowledges first (escalate_after ")  // the shipped policy's, or its window's
+            }, "\(shown)")
 
             // ack with a note: exit 0, acknowledged by $USER, note in the timeline.
             let ack = try await Self.cli("ack", "\(id)", "--note", "on it", url: url)

@@ -49,6 +49,15 @@ import Testing
             #expect(items[0]["timeline"] == nil)
             #expect(items[1]["acknowledged_at"] is NSNull)
             #expect(items[1]["created_at"] as? String == "2026-11-23T18:05:00Z")
+            #expect(items[0]["next_step"] == nil, "the detail's alone")
+
+            // What the policy does next, as its pages say it.
+            let next = try #require(try await client.get("/api/v1/incidents/\(id)").1["next_step"] as? [String: Any])
+            #expect(next["action"] as? String == "page")
+            #expect(next["tier"] as? Int == 2 && next["tier_name"] as? String == "rnd")
+            #expect(next["at"] as? String == "2026-11-23T18:20:00Z")
+            #expect(next["window"] is NSNull && next["timer"] as? String == "15m")
+            #expect(next["text"] as? String == "tier 2 (rnd) is paged at 2026-11-23T18:20:00Z unless someone acknowledges first (escalate_after 15m)")
 
             clock.advance(by: .seconds(120))
             let (ackStatus, acked, _) = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice", "note": "on it"}"#)
@@ -56,12 +65,15 @@ import Testing
             #expect(acked["status"] as? String == "acknowledged")
             #expect(acked["acknowledged_by"] as? String == "alice")
             #expect(acked["acknowledged_at"] as? String == "2026-11-23T18:07:00Z")
+            let afterAck = try #require(acked["next_step"] as? [String: Any])
+            #expect(afterAck["action"] as? String == "ack_timeout" && afterAck["at"] as? String == "2026-11-23T18:37:00Z")
 
             let (noteStatus, _, _) = try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "alice", "note": "origin TLS expired"}"#)
             #expect(noteStatus == .ok)
             let (resolveStatus, resolved, _) = try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "bob"}"#)
             #expect(resolveStatus == .ok)
             #expect(resolved["status"] as? String == "resolved")
+            #expect(resolved["next_step"] is NSNull)
 
             let (_, shown) = try await client.get("/api/v1/incidents/\(id)")
             let timeline = try #require(shown["timeline"] as? [[String: Any]])

@@ -250,6 +250,23 @@ components:
           description: >
             when alertbridge next looks at the incident: the earliest of the next tier's page, an SLA
             deadline, the ack timeout, auto_resolve_after and the end of a hold; null once resolved
+        next_step:
+          description: >
+            (an incident's detail only) what its policy does next if nobody acts, as its pages' Next: line
+            says: page the next tier, repeat from tier 1, end the escalation, or page tier 1 again when an
+            acknowledgement's ack_timeout runs out; null when no timer runs (held, ended, resolved)
+          oneOf:
+            - type: "null"
+            - type: object
+              required: [action, tier, tier_name, at, window, timer, text]
+              properties:
+                action: {type: string, enum: [page, repeat, end, ack_timeout]}
+                tier: {type: [integer, "null"]}
+                tier_name: {type: [string, "null"]}
+                at: {type: string, format: date-time}
+                window: {type: [string, "null"], description: the policy window whose timer set the time}
+                timer: {type: string, description: the escalate_after or ack_timeout in force, as 10m}
+                text: {type: string}
         paged:
           type: boolean
           description: >

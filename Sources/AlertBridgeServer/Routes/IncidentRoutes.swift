@@ -84,8 +84,9 @@ struct IncidentRoutes {
     private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
         let failed = try await store.failedPages(of: [detail.incident])[id] ?? 0
+        let next = detail.policy.flatMap { EscalationPlanner.nextStep(detail.incident, policy: $0) }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, failedPages: failed, alerts: detail.alerts,
-                                                  timeline: detail.timeline))
+                                                  timeline: detail.timeline, nextStep: next))
     }
 
     private static func action(_ request: Request, example: String = ActionBody.example) async throws -> ActionBody {
