@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import Foundation
 
 /// The `when` of a policy window: `18:00-23:00 Asia/Seoul`.
@@ -82,11 +83,7 @@ struct WindowSchedule: Equatable {
             : [startMinute..<1440, 0..<endMinute]
     }
 
-    var rangeText: String { "\(Self.clock(startMinute))-\(Self.clock(endMinute))" }
-
-    static func clock(_ minute: Int) -> String {
-        String(format: "%02d:%02d", minute / 60, minute % 60)
-    }
+    var rangeText: String { "\(EscalationPolicy.Window.clock(startMinute))-\(EscalationPolicy.Window.clock(endMinute))" }
 
     private static func minute(of text: Substring, allowMidnightEnd: Bool) -> Int? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)

@@ -16,7 +16,7 @@ extension EscalationPlanner {
         public var action: Action
         public var at: Timestamp
         /// The window whose timer sets ``at`` (`windows:` in the policy), if one does.
-        public var window: String?
+        public var window: EscalationPolicy.Window?
         /// The timer in force at ``at``: the tier's `escalate_after`, the window's, or the
         /// policy's `ack_timeout`.
         public var timer: Duration
@@ -48,7 +48,7 @@ extension EscalationPlanner {
             // The deadline is the first moment the time since the page reaches the timer in
             // force then, so the window open at that moment is the one that set it.
             let window = policy.windows.first { EscalationWindows.contains($0, due) }
-            return NextStep(action: action, at: due, window: window?.name,
+            return NextStep(action: action, at: due, window: window,
                             timer: window?.escalateAfter ?? policy.tiers[tier - 1].escalateAfter)
         case .resolved:
             return nil

@@ -36,6 +36,15 @@ public struct EscalationPolicy: Sendable, Equatable, Codable {
         public var timeZone: String
         public var escalateAfter: Duration
 
+        /// As a policy's `when:` writes it: `18:00-23:00 Asia/Seoul`.
+        public var when: String { "\(Self.clock(startMinute))-\(Self.clock(endMinute)) \(timeZone)" }
+
+        /// `18:05` for 1085 minutes after midnight (`24:00` for 1440).
+        public static func clock(_ minute: Int) -> String {
+            let hh = minute / 60, mm = minute % 60
+            return "\(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm)"
+        }
+
         public init(name: String, startMinute: Int, endMinute: Int, timeZone: String, escalateAfter: Duration) {
             self.name = name
             self.startMinute = startMinute

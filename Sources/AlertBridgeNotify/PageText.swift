@@ -18,7 +18,9 @@ public enum PageText {
         case .acknowledged: prefix = "ACKNOWLEDGED "
         case .resolved: prefix = "RESOLVED "
         case .escalationEnded: prefix = "UNACKNOWLEDGED "
-        case .escalated, .repeated, .manual: prefix = "ESCALATED "
+        case .escalated, .manual: prefix = "ESCALATED "
+        // Tier 1 again after every tier was paged: not a tier that just missed its page.
+        case .repeated: prefix = "REPEATED "
         // Someone had it: the person paged again must see that the acknowledgement lapsed,
         // not that a tier missed its page (black-box round 16).
         case .ackTimeout: prefix = "ACK TIMED OUT "
@@ -38,8 +40,11 @@ public enum PageText {
         switch d.event {
         case .acknowledged:
             // With the note, which says what whoever is on it knows so far.
-            let note = page.incident.timeline.last { $0.kind == .acknowledged }?.detail
-            lines.append("Incident #\(i.id) was acknowledged by \(i.acknowledgedBy ?? "someone")\(note.map { ": \($0)" } ?? ".")")
+            // From the timeline too: a notice held up past its ack_timeout finds the incident
+            // no longer acknowledged, and the name cleared.
+            let ack = page.incident.timeline.last { $0.kind == .acknowledged }
+            let who = i.acknowledgedBy ?? ack?.by ?? "someone"
+            lines.append("Incident #\(i.id) was acknowledged by \(who)\(ack?.detail.map { ": \($0)" } ?? ".")")
         case .resolved:
             if let closing = autoResolve(page) {
                 lines.append("Incident #\(i.id) was closed by alertbridge, not by a recovery: \(closing).")
@@ -99,13 +104,16 @@ public enum PageText {
     }
 
     /// What the policy does next if nobody acts, and when: `tier 2 (R&D) is paged at
-    /// 2026-11-30T18:50:00.000Z unless someone acknowledges first (escalate_after 10m,
-    /// window peak)`. The person paged at 3 a.m. knows how long they have and who is next;
+    /// 2026-11-30T18:50:00Z unless someone acknowledges first (escalate_after 10m,
+    /// window peak 18:00-23:00 Asia/Seoul)`. The person paged at 3 a.m. knows how long they have and who is next;
     /// `nil` when no timer runs, or when the incident moved past this page (a later step,
     /// an acknowledgement) by the time it is sent.
     static func next(_ page: PageMessage) -> String? {
         let i = page.incident.incident
-        guard i.escalation.step == page.delivery.step, let policy = page.incident.policy,
+        // A page handed on after an acknowledgement (a webhook hears every event) is not
+        // the current state: "needs tier 1" beside "tier 1 is paged again" contradicts itself.
+        guard i.escalation.step == page.delivery.step, page.delivery.event.isNotice || i.status == .triggered,
+              let policy = page.incident.policy,
               let step = EscalationPlanner.nextStep(i, policy: policy) else { return nil }
         return next(step, in: page.timeZone)
     }
@@ -114,7 +122,9 @@ public enum PageText {
     public static func next(_ step: EscalationPlanner.NextStep, in zone: TimeZone) -> String {
         let at = time(step.at, in: zone)
         var timer = "escalate_after \(DurationText.format(step.timer))"
-        if let window = step.window { timer += ", window \(window)" }
+        // With its hours: a page at 17:55 that says "at 18:00 (escalate_after 10m)" only adds
+        // up once the reader sees the window opens at 18:00.
+        if let window = step.window { timer += ", window \(window.name) \(window.when)" }
         switch step.action {
         case .page(let tier, let name):
             return "tier \(tier) (\(name)) is paged at \(at) unless someone acknowledges first (\(timer))"

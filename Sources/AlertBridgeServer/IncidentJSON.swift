@@ -79,7 +79,7 @@ struct NextStepJSON: Encodable {
         try c.encode(tier, forKey: .tier)
         try c.encode(name, forKey: .tier_name)
         try c.encode(step.at, forKey: .at)
-        try c.encode(step.window, forKey: .window)
+        try c.encode(step.window?.name, forKey: .window)
         try c.encode(DurationText.format(step.timer), forKey: .timer)
         try c.encode(PageText.next(step, in: PageText.utc), forKey: .text)
     }

@@ -71,7 +71,7 @@ import Testing
         let steps = predictedSteps(policy(windows: [peak]), from: evening)
         #expect(steps.map(\.action) == [.page(tier: 2, name: "rnd"), .end])
         #expect(steps.first?.at == RFC3339.parse("2026-11-23T18:05:00+09:00")!)
-        #expect(steps.first?.window == "peak")
+        #expect(steps.first?.window?.name == "peak")
         #expect(steps.first?.timer == .seconds(600))
         // Outside the window, the tier's own timer, and no window named.
         let noon = predictedSteps(policy(windows: [peak]), from: t0)

@@ -550,6 +550,8 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))
         // Paged again because an acknowledgement lapsed, not because a tier missed its page.
         #expect(PageText.subject(page(.ackTimeout)).hasPrefix("ACK TIMED OUT [CRITICAL]"))
+        // Every tier was paged and the policy starts again: not a tier that missed its page.
+        #expect(PageText.subject(page(.repeated)).hasPrefix("REPEATED [CRITICAL]"))
         #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))
         // In a mail thread it follows RESOLVED: it must not read as the first page again.
         #expect(PageText.subject(page(.reopened)).hasPrefix("REOPENED [CRITICAL]"))
@@ -687,6 +689,20 @@ final class BlinkingStore: IncidentStore {
         p.incident.incident = escalated
         #expect(!PageText.body(p).contains("Next:"))
         #expect(!PageText.facts(p).contains { $0.name == "Next" })
+        // Nor does a page handed on after an acknowledgement (a webhook hears every event):
+        // "needs tier 1" beside "tier 1 is paged again" would contradict itself.
+        var handedOn = first
+        (handedOn.incident.incident, _) = try IncidentAction.acknowledge(by: "alice", note: nil)
+            .apply(to: first.incident.incident, now: t0 + .seconds(60))
+        #expect(!PageText.body(handedOn).contains("Next:"))
+
+        // A window sets the time: its hours are named, or the arithmetic does not add up.
+        var windowed = first
+        let peak = EscalationPolicy.Window(name: "peak", startMinute: 18 * 60 + 10, endMinute: 23 * 60, timeZone: "UTC",
+                                           escalateAfter: .seconds(300))
+        windowed.incident.policy?.windows = [peak]
+        #expect(PageText.body(windowed).contains("Next:     tier 2 (rnd) is paged at 2026-11-23T18:10:00Z unless someone "
+                                                 + "acknowledges first (escalate_after 5m, window peak 18:10-23:00 UTC)\n"))
 
         // The acknowledge notice tells who holds it how long until tier 1 is paged again.
         var ack = first
@@ -697,6 +713,12 @@ final class BlinkingStore: IncidentStore {
         // Without the incident's policy (an earlier build's row), no guess.
         ack.incident.policy = nil
         #expect(!PageText.body(ack).contains("Next:"))
+        // Held up past its ack_timeout (an outage), the notice still says who acknowledged:
+        // the incident's own name for it is cleared by then, its timeline keeps it.
+        ack.incident.incident.acknowledgedBy = nil
+        ack.incident.incident.status = .triggered
+        ack.incident.timeline = [TimelineEntry(incidentID: 42, at: t0 + .seconds(60), kind: .acknowledged, by: "bob", detail: "on it")]
+        #expect(PageText.body(ack).hasPrefix("Incident #42 was acknowledged by bob: on it\n"))
     }
 }
 
