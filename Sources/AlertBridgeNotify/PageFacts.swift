@@ -8,6 +8,9 @@ extension PageText {
     public struct Fact: Sendable, Equatable {
         public var name: String
         public var value: String
+        /// A sentence rather than a value (what happens next, that the page is late): a
+        /// card gives it a line of its own, where Slack's fields are short columns, ten at most.
+        public var isSentence = false
     }
 
     /// PoP, region, service, measured value against its threshold, severity, tier,
@@ -21,7 +24,8 @@ extension PageText {
         facts.append(Fact(name: "Severity", value: i.severity.rawValue))
         facts.append(Fact(name: "Tier", value: "\(d.tier) (\(d.tierName))"))
         facts.append(Fact(name: "Status", value: i.status.rawValue))
-        if let next = next(page) { facts.append(Fact(name: "Next", value: next)) }
+        if let next = next(page) { facts.append(Fact(name: "Next", value: next, isSentence: true)) }
+        if let late = movedOn(page) { facts.append(Fact(name: "Sent late", value: late, isSentence: true)) }
         facts.append(Fact(name: "Since", value: time(since(page), in: page.timeZone)))
         facts.append(Fact(name: "Alerts", value: alertTally(page)))
         if let source = sourceView(page) { facts.append(Fact(name: "Source", value: source)) }

@@ -61,6 +61,7 @@ public enum PageText {
                          + "so nobody will be paged for it again. It is still open: someone must take it.")
         default:
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(page)).")
+            if let late = movedOn(page) { lines.append("Sent late: \(late).") }
         }
         lines.append("")
         lines.append("What:     \(i.title)")
@@ -79,6 +80,20 @@ public enum PageText {
             lines.append("Acknowledge: alertbridge ack \(i.id)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// A tier page delivered after the incident moved past it (an outage held it while the
+    /// next step was taken, or a webhook gets it after someone acknowledged) says so:
+    /// "needs tier 2" is then history, not the state of the incident.
+    static func movedOn(_ page: PageMessage) -> String? {
+        let i = page.incident.incident
+        guard !page.delivery.event.isNotice, i.escalation.step > page.delivery.step || i.status != .triggered else { return nil }
+        let now = switch i.status {
+        case .acknowledged: "acknowledged by \(i.acknowledgedBy ?? "someone")"
+        case .resolved: "resolved"
+        case .triggered: "tier \(i.tier)"
+        }
+        return "decided at \(time(page.delivery.createdAt, in: page.timeZone)); the incident has moved on since (now \(now))"
     }
 
     /// When the problem started as its monitor saw it: the earliest `startsAt` of the firing

@@ -28,8 +28,13 @@ public enum SlackMessage {
         var blocks: [JSONValue] = [
             ["type": "header", "text": ["type": "plain_text", "text": .string(clip(PageText.headline(page), 150)), "emoji": true]],
             ["type": "section", "text": mrkdwn(clip("*\(escape(PageText.lead(page)))*\n\(escape(page.incident.incident.title))", 3000))],
-            ["type": "section", "fields": .array(facts.prefix(10).map { mrkdwn(clip("*\($0.name)*\n\(escape($0.value))", 2000)) })],
+            ["type": "section", "fields": .array(facts.filter { !$0.isSentence }.prefix(10).map {
+                mrkdwn(clip("*\($0.name)*\n\(escape($0.value))", 2000))
+            })],
         ]
+        for fact in facts where fact.isSentence {
+            blocks.append(["type": "section", "text": mrkdwn(clip("*\(fact.name):* \(escape(fact.value))", 3000))])
+        }
         if let command = PageText.ackCommand(page) {
             blocks.append(["type": "section", "text": mrkdwn("Acknowledge: `\(command)`")])
         }

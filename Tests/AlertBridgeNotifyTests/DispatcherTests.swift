@@ -688,6 +688,8 @@ final class BlinkingStore: IncidentStore {
         // The first page, sent late (an outage) after tier 2 was paged, says nothing of a next step.
         p.incident.incident = escalated
         #expect(!PageText.body(p).contains("Next:"))
+        #expect(PageText.body(p).hasPrefix("Incident #42 needs tier 1 (technical-support): new incident.\n"
+                                           + "Sent late: decided at 2026-11-23T18:05:00Z; the incident has moved on since (now tier 2).\n"))
         #expect(!PageText.facts(p).contains { $0.name == "Next" })
         // Nor does a page handed on after an acknowledgement (a webhook hears every event):
         // "needs tier 1" beside "tier 1 is paged again" would contradict itself.
@@ -695,6 +697,10 @@ final class BlinkingStore: IncidentStore {
         (handedOn.incident.incident, _) = try IncidentAction.acknowledge(by: "alice", note: nil)
             .apply(to: first.incident.incident, now: t0 + .seconds(60))
         #expect(!PageText.body(handedOn).contains("Next:"))
+        #expect(PageText.body(handedOn).contains("\nSent late: decided at 2026-11-23T18:05:00Z; the incident has moved on since "
+                                                 + "(now acknowledged by alice).\n"))
+        #expect(!PageText.body(first).contains("Sent late"), "a current page is not late")
+        #expect(PageText.facts(handedOn).contains { $0.name == "Sent late" && $0.value.hasSuffix("(now acknowledged by alice)") })
 
         // A window sets the time: its hours are named, or the arithmetic does not add up.
         var windowed = first

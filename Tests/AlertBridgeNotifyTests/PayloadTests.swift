@@ -172,6 +172,22 @@ import Testing
         #expect(PageText.facts(page).last == PageText.Fact(name: "Source", value: "Grafana https://grafana.example.com/alerting/list"))
         let fields = try #require(SlackMessage.payload(page)["blocks"]?[2]?["fields"]?.arrayValue).compactMap { $0["text"]?.stringValue }
         #expect(fields.contains("*Source*\nGrafana https://grafana.example.com/alerting/list"), "\(fields)")
+
+        // What happens next is a sentence: a line of its own on a Slack card, not an
+        // eleventh field that would push the source off it (Slack shows ten).
+        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "chat")], escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "chat")], escalateAfter: .seconds(1800)),
+        ])
+        page.incident.incident = EscalationPlanner.start(page.incident.incident, policy: policy, now: Pages.t0).incident
+        page.incident.policy = policy
+        let blocks = try #require(SlackMessage.payload(page)["blocks"]?.arrayValue)
+        let withNext = try #require(blocks[2]["fields"]?.arrayValue).compactMap { $0["text"]?.stringValue }
+        #expect(withNext.contains("*Source*\nGrafana https://grafana.example.com/alerting/list"), "\(withNext)")
+        #expect(!withNext.contains { $0.hasPrefix("*Next*") })
+        #expect(blocks[3]["text"]?["text"] == "*Next:* tier 2 (rnd) is paged at 2026-11-23T18:20:00Z unless someone acknowledges first (escalate_after 15m)")
+        #expect(TeamsMessage.payload(page).text.contains(#""title":"Next","value":"tier 2 (rnd) is paged at 2026-11-23T18:20:00Z"#),
+                "Teams shows it among its facts")
     }
 }
 
