@@ -49,7 +49,10 @@ public enum PageText {
             if let closing = autoResolve(page) {
                 lines.append("Incident #\(i.id) was closed by alertbridge, not by a recovery: \(closing).")
             } else {
-                lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "").")
+                // An operator's note says what fixed it, as an acknowledgement's says who is on it.
+                let note = i.escalation.resolution == .operator
+                    ? page.incident.timeline.last { $0.kind == .resolved }?.detail : nil
+                lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "")\(note.map { ": \($0)" } ?? ".")")
             }
         case .escalationEnded:
             // Someone had acknowledged it and the acknowledgement timed out: "nobody
@@ -91,6 +94,8 @@ public enum PageText {
         let now = switch i.status {
         case .acknowledged: "acknowledged by \(i.acknowledgedBy ?? "someone")"
         case .resolved: "resolved"
+        // The same tier paged again since (a repeat, an ack timeout): not "nothing moved".
+        case .triggered where i.tier == page.delivery.tier: "tier \(i.tier), paged again since"
         case .triggered: "tier \(i.tier)"
         }
         return "decided at \(time(page.delivery.createdAt, in: page.timeZone)); the incident has moved on since (now \(now))"
@@ -119,10 +124,10 @@ public enum PageText {
     }
 
     /// What the policy does next if nobody acts, and when: `tier 2 (R&D) is paged at
-    /// 2026-11-30T18:50:00Z unless someone acknowledges first (escalate_after 10m,
-    /// window peak 18:00-23:00 Asia/Seoul)`. The person paged at 3 a.m. knows how long they have and who is next;
-    /// `nil` when no timer runs, or when the incident moved past this page (a later step,
-    /// an acknowledgement) by the time it is sent.
+    /// 2026-11-30T18:50:00Z unless someone acknowledges first (escalate_after 10m, window
+    /// peak 18:00-23:00 Asia/Seoul)`. The person paged at 3 a.m. knows how long they have
+    /// and who is next; `nil` when no timer runs, or when the incident moved past this page
+    /// (a later step, an acknowledgement) by the time it is sent.
     static func next(_ page: PageMessage) -> String? {
         let i = page.incident.incident
         // A page handed on after an acknowledgement (a webhook hears every event) is not

@@ -61,8 +61,9 @@ public enum SlackMessage {
     /// The message as plain lines: what Mattermost shows, and Slack's notification text.
     static func fallback(_ page: PageMessage) -> String {
         var lines = [escape(PageText.headline(page)), escape(PageText.lead(page))]
-        let facts = PageText.facts(page).map { "\($0.name): \(escape($0.value))" }
-        lines.append(facts.joined(separator: " · "))
+        let facts = PageText.facts(page)
+        lines.append(facts.filter { !$0.isSentence }.map { "\($0.name): \(escape($0.value))" }.joined(separator: " · "))
+        lines += facts.filter(\.isSentence).map { "\($0.name): \(escape($0.value))" }
         if let runbook = PageText.runbook(page) { lines.append("Runbook: \(escape(runbook))") }
         if let command = PageText.ackCommand(page) { lines.append("Acknowledge: `\(command)`") }
         return lines.joined(separator: "\n")

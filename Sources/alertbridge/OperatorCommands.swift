@@ -274,7 +274,8 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
     if let next = i.next_step { fields.append(["next step", next.text]) }
     if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody holds it"]) }
     if let failed = failedPagesText(i) {
-        fields.append(["delivery", "\(failed) for good: not everyone paged was reached (the timeline's delivery_failed says who and why)"])
+        fields.append(["delivery", "\(failed) for good in this episode: someone paged was not reached "
+                       + "(the timeline's delivery_failed entries say who and why)"])
     }
     if let breaches = i.sla_breaches, !breaches.isEmpty { fields.append(["SLA breached", breaches.joined(separator: ", ")]) }
     fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])

@@ -617,6 +617,11 @@ final class BlinkingStore: IncidentStore {
         closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "alertbridge", detail: "all alerts resolved")]
         #expect(PageText.body(closed).hasPrefix("Incident #42 is resolved (by alertbridge)."))
         #expect(PageText.body(closed).contains("(1 alert, no longer firing)"))
+        // An operator's resolve note says what fixed it, as an acknowledgement's says who is on it.
+        closed.incident.incident.escalation.resolution = .operator
+        closed.incident.incident.resolvedBy = "frank"
+        closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "frank", detail: "origin TLS renewed")]
+        #expect(PageText.body(closed).hasPrefix("Incident #42 is resolved (by frank): origin TLS renewed\n"))
     }
 
     /// Since when, as the monitor saw it: Alertmanager's `startsAt` is minutes before the
@@ -700,6 +705,11 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.body(handedOn).contains("\nSent late: decided at 2026-11-23T18:05:00Z; the incident has moved on since "
                                                  + "(now acknowledged by alice).\n"))
         #expect(!PageText.body(first).contains("Sent late"), "a current page is not late")
+        // Tier 1 paged again since (its acknowledgement timed out): not "now tier 1", as if nothing moved.
+        var repaged = first
+        repaged.incident.incident = EscalationPlanner.advance(handedOn.incident.incident, policy: policy, now: t0 + .seconds(1860)).incident
+        #expect(repaged.incident.incident.escalation.step == 2 && repaged.incident.incident.tier == 1)
+        #expect(PageText.body(repaged).contains("the incident has moved on since (now tier 1, paged again since).\n"))
         #expect(PageText.facts(handedOn).contains { $0.name == "Sent late" && $0.value.hasSuffix("(now acknowledged by alice)") })
 
         // A window sets the time: its hours are named, or the arithmetic does not add up.

@@ -185,6 +185,8 @@ import Testing
         let withNext = try #require(blocks[2]["fields"]?.arrayValue).compactMap { $0["text"]?.stringValue }
         #expect(withNext.contains("*Source*\nGrafana https://grafana.example.com/alerting/list"), "\(withNext)")
         #expect(!withNext.contains { $0.hasPrefix("*Next*") })
+        #expect(SlackMessage.payload(page)["text"]?.stringValue?.contains("\nNext: tier 2 (rnd) is paged at ") == true,
+                "a line of its own in the plain text too")
         #expect(blocks[3]["text"]?["text"] == "*Next:* tier 2 (rnd) is paged at 2026-11-23T18:20:00Z unless someone acknowledges first (escalate_after 15m)")
         #expect(TeamsMessage.payload(page).text.contains(#""title":"Next","value":"tier 2 (rnd) is paged at 2026-11-23T18:20:00Z"#),
                 "Teams shows it among its facts")
