@@ -216,7 +216,8 @@ public enum EscalationPlanner {
                     // Someone had acknowledged and the acknowledgement timed out: not "nobody".
                     let who = e.acknowledgedThrough == nil ? "nobody acknowledged" : "nobody acknowledged again after the acknowledgement timed out"
                     d.timeline.append(entry(d, now, .escalated,
-                                            "escalation ended: \(policy.tiers.count) tier(s) paged \(policy.repeat + 1) time(s) and \(who)"))
+                                            "escalation ended: \(Self.count(policy.tiers.count, "tier")) paged "
+                                                + "\(policy.repeat == 0 ? "once" : "\(policy.repeat + 1) times") and \(who)"))
                     // Whom it paged hear that nobody will be paged any more: the incident is
                     // open, and silent from here on unless someone takes it.
                     d.pages += notices(for: d.incident, policy: policy, event: .escalationEnded)
@@ -462,6 +463,9 @@ public enum EscalationPlanner {
         let targets = t.notify.map { $0.to.isEmpty ? $0.connector : "\($0.connector) (\($0.to.joined(separator: ", ")))" }
         d.timeline.append(entry(d, now, .paged, "tier \(tier) (\(t.name)): \(targets.joined(separator: ", "))"))
     }
+
+    /// `1 tier`, `2 tiers`.
+    static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 
     private static func tierName(_ tier: Int, _ policy: EscalationPolicy) -> String {
         policy.tiers.indices.contains(tier - 1) ? policy.tiers[tier - 1].name : "tier \(tier)"

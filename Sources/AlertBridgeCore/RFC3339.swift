@@ -90,17 +90,25 @@ public enum RFC3339 {
     }
 
     /// Why a time that did not parse is wrong, when it is shaped like one but names a day
-    /// the calendar does not have: ` (February 2026 has 28 days)`, ` (there is no month 13)`;
-    /// else nothing. Said after "not an RFC 3339 time: …", where `2026-02-30T10:00:00Z`
-    /// alone looks right at 3 a.m.
+    /// or a time of day the calendar does not have: ` (February 2026 has 28 days)`,
+    /// ` (there is no month 13)`, ` (there is no hour 24)`; else nothing. Said after "not an
+    /// RFC 3339 time: …", where `2026-02-30T10:00:00Z` alone looks right at 3 a.m.
     public static func impossibleDate(_ text: String) -> String {
-        let b = Array(text.utf8.prefix(10))
-        func num(_ range: Range<Int>) -> Int? { Int(String(decoding: b[range], as: UTF8.self)) }
-        guard b.count == 10, b[4] == 45, b[7] == 45, b.allSatisfy({ $0 == 45 || (48...57).contains($0) }),
+        let b = Array(text.utf8.prefix(19))
+        func num(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= b.count, b[range].allSatisfy({ (48...57).contains($0) }) else { return nil }
+            return Int(String(decoding: b[range], as: UTF8.self))
+        }
+        guard b.count >= 10, b[4] == 45, b[7] == 45,
               let year = num(0..<4), let month = num(5..<7), let day = num(8..<10) else { return "" }
         guard (1...12).contains(month) else { return " (there is no month \(month))" }
         let days = daysIn(month: month, year: year)
         guard (1...days).contains(day) else { return " (\(monthNames[month - 1]) \(year) has \(days) days)" }
+        guard b.count == 19, b[13] == 58, b[16] == 58, let hour = num(11..<13), let minute = num(14..<16),
+              let second = num(17..<19) else { return "" }
+        if hour > 23 { return " (there is no hour \(hour))" }
+        if minute > 59 { return " (there is no minute \(minute))" }
+        if second > 60 { return " (there is no second \(second))" }
         return ""
     }
 

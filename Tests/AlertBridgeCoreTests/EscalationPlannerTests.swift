@@ -60,7 +60,7 @@ import Testing
         #expect(ended.pages.map(\.tier) == [1, 2])
         #expect(ended.pages.allSatisfy { $0.step == 4 })
         #expect(i.escalation.ended)
-        #expect(ended.timeline.last?.detail?.hasPrefix("escalation ended") == true)
+        #expect(ended.timeline.last?.detail == "escalation ended: 2 tiers paged 2 times and nobody acknowledged")
         #expect(i.nextEscalationAt == nil)
         #expect(step(at: 200).pages.isEmpty)
         #expect(i.escalation.step == 4)

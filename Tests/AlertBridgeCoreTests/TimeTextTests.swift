@@ -33,8 +33,12 @@ import Testing
         #expect(RFC3339.impossibleDate("2026-04-31") == " (April 2026 has 30 days)")
         #expect(RFC3339.impossibleDate("2026-11-00T00:00:00Z") == " (November 2026 has 30 days)")
         #expect(RFC3339.impossibleDate("2026-13-01T00:00:00Z") == " (there is no month 13)")
-        // A real date refused for another reason, or no date at all: nothing to add.
-        #expect(RFC3339.impossibleDate("2026-11-23T25:00:00Z") == "")
+        #expect(RFC3339.impossibleDate("2026-11-23T24:30:00Z") == " (there is no hour 24)")
+        #expect(RFC3339.impossibleDate("2026-11-23T10:61:00Z") == " (there is no minute 61)")
+        #expect(RFC3339.impossibleDate("2026-11-23T10:00:61Z") == " (there is no second 61)")
+        // A real date and time refused for another reason, or no date at all: nothing to add.
+        #expect(RFC3339.impossibleDate("2026-11-23T10:00:00+9") == "")
+        #expect(RFC3339.impossibleDate("2026-11-23") == "")
         #expect(RFC3339.impossibleDate("yesterday") == "")
         #expect(RFC3339.impossibleDate("2026-1-23T00:00:00Z") == "")
     }
