@@ -36,8 +36,8 @@ struct ConfigFiles {
     /// - Parameters:
     ///   - namedAt: the `rules:` or `policies:` value that named the directory, where
     ///     its problems go: `rulez:1:1` would point into a path that does not exist.
-    ///   - whyHere: added to "does not exist" when no file named the directory, to say
-    ///     why it was looked for there.
+    ///   - whyHere: added to "does not exist": why the directory was looked for there, when
+    ///     no server file says where it is.
     func yamlFiles(in directory: String, log: ProblemLog, reportMissing: Bool = true,
                    namedAt: (file: YAMLFile, node: Node)? = nil, whyHere: String = "") -> [String]? {
         let named = namedAt == nil ? "" : " \"\(directory)\""
@@ -46,7 +46,7 @@ struct ConfigFiles {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location(of: directory), isDirectory: &isDirectory) else {
-            if reportMissing { report("the directory\(named) does not exist\(namedAt == nil ? whyHere : "")") }
+            if reportMissing { report("the directory\(named) does not exist\(whyHere)") }
             return nil
         }
         guard isDirectory.boolValue else {

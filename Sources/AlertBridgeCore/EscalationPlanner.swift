@@ -19,7 +19,8 @@ public enum EscalationPlanner {
         case escalationEnded = "escalation_ended"
 
         /// A notice to whom was paged, not a page of a tier: it does not move the step.
-        public var isNotice: Bool { self == .acknowledged || self == .resolved || self == .escalationEnded }
+        public var isNotice: Bool { Self.notices.contains(self) }
+        public static let notices: [PageReason] = [.acknowledged, .resolved, .escalationEnded]
     }
 
     /// Notify every target of one tier, decided at one step.
@@ -216,7 +217,7 @@ public enum EscalationPlanner {
                     // Someone had acknowledged and the acknowledgement timed out: not "nobody".
                     let who = e.acknowledgedThrough == nil ? "nobody acknowledged" : "nobody acknowledged again after the acknowledgement timed out"
                     d.timeline.append(entry(d, now, .escalated,
-                                            "escalation ended: \(Self.count(policy.tiers.count, "tier")) paged "
+                                            "escalation ended: \(policy.tiers.count == 1 ? "1 tier" : "\(policy.tiers.count) tiers") paged "
                                                 + "\(policy.repeat == 0 ? "once" : "\(policy.repeat + 1) times") and \(who)"))
                     // Whom it paged hear that nobody will be paged any more: the incident is
                     // open, and silent from here on unless someone takes it.
@@ -463,9 +464,6 @@ public enum EscalationPlanner {
         let targets = t.notify.map { $0.to.isEmpty ? $0.connector : "\($0.connector) (\($0.to.joined(separator: ", ")))" }
         d.timeline.append(entry(d, now, .paged, "tier \(tier) (\(t.name)): \(targets.joined(separator: ", "))"))
     }
-
-    /// `1 tier`, `2 tiers`.
-    static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 
     private static func tierName(_ tier: Int, _ policy: EscalationPolicy) -> String {
         policy.tiers.indices.contains(tier - 1) ? policy.tiers[tier - 1].name : "tier \(tier)"

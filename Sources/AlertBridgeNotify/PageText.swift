@@ -90,7 +90,7 @@ public enum PageText {
     /// "needs tier 2" is then history, not the state of the incident.
     static func movedOn(_ page: PageMessage) -> String? {
         let i = page.incident.incident
-        guard !page.delivery.event.isNotice, i.escalation.step > page.delivery.step || i.status != .triggered else { return nil }
+        guard !page.delivery.event.isNotice, isOutdated(page) else { return nil }
         let now = switch i.status {
         case .acknowledged: "acknowledged by \(i.acknowledgedBy ?? "someone")"
         case .resolved: "resolved"
@@ -99,6 +99,13 @@ public enum PageText {
         case .triggered: "tier \(i.tier)"
         }
         return "decided at \(time(page.delivery.createdAt, in: page.timeZone)); the incident has moved on since (now \(now))"
+    }
+
+    /// Whether the incident moved past this page by the time it is sent: a later step was
+    /// taken, or, for a tier page, someone acknowledged or resolved it meanwhile.
+    static func isOutdated(_ page: PageMessage) -> Bool {
+        let i = page.incident.incident
+        return i.escalation.step > page.delivery.step || (!page.delivery.event.isNotice && i.status != .triggered)
     }
 
     /// When the problem started as its monitor saw it: the earliest `startsAt` of the firing
@@ -129,19 +136,18 @@ public enum PageText {
     /// and who is next; `nil` when no timer runs, or when the incident moved past this page
     /// (a later step, an acknowledgement) by the time it is sent.
     static func next(_ page: PageMessage) -> String? {
-        let i = page.incident.incident
         // A page handed on after an acknowledgement (a webhook hears every event) is not
         // the current state: "needs tier 1" beside "tier 1 is paged again" contradicts itself.
-        guard i.escalation.step == page.delivery.step, page.delivery.event.isNotice || i.status == .triggered,
-              let policy = page.incident.policy,
-              let step = EscalationPlanner.nextStep(i, policy: policy) else { return nil }
+        guard !isOutdated(page), let policy = page.incident.policy,
+              let step = EscalationPlanner.nextStep(page.incident.incident, policy: policy) else { return nil }
         return next(step, in: page.timeZone)
     }
 
     /// The wording of a next step, shared by pages and the API (`show`'s `next step`).
     public static func next(_ step: EscalationPlanner.NextStep, in zone: TimeZone) -> String {
         let at = time(step.at, in: zone)
-        var timer = "escalate_after \(DurationText.format(step.timer))"
+        let after = DurationText.format(step.timer)
+        var timer = "escalate_after \(after)"
         // With its hours: a page at 17:55 that says "at 18:00 (escalate_after 10m)" only adds
         // up once the reader sees the window opens at 18:00.
         if let window = step.window { timer += ", window \(window.name) \(window.when)" }
@@ -154,7 +160,7 @@ public enum PageText {
         case .end:
             return "this is the last tier: if nobody acknowledges by \(at), escalation ends and nobody else is paged (\(timer))"
         case .ackTimeout(let tier1):
-            return "tier 1 (\(tier1)) is paged again at \(at) unless it is resolved first (ack_timeout \(DurationText.format(step.timer)))"
+            return "tier 1 (\(tier1)) is paged again at \(at) unless it is resolved first (ack_timeout \(after))"
         }
     }
 

@@ -62,8 +62,9 @@ public enum SlackMessage {
     static func fallback(_ page: PageMessage) -> String {
         var lines = [escape(PageText.headline(page)), escape(PageText.lead(page))]
         let facts = PageText.facts(page)
-        lines.append(facts.filter { !$0.isSentence }.map { "\($0.name): \(escape($0.value))" }.joined(separator: " · "))
-        lines += facts.filter(\.isSentence).map { "\($0.name): \(escape($0.value))" }
+        func line(_ fact: PageText.Fact) -> String { "\(fact.name): \(escape(fact.value))" }
+        lines.append(facts.filter { !$0.isSentence }.map(line).joined(separator: " · "))
+        lines += facts.filter(\.isSentence).map(line)
         if let runbook = PageText.runbook(page) { lines.append("Runbook: \(escape(runbook))") }
         if let command = PageText.ackCommand(page) { lines.append("Acknowledge: `\(command)`") }
         return lines.joined(separator: "\n")

@@ -232,6 +232,12 @@ public struct StoredAlert: Sendable, Equatable {
     }
 }
 
+extension EscalationPlanner.PageReason {
+    /// The notices' `event` values as an SQL list, `'acknowledged', 'resolved', …`, for
+    /// queries about pages alone.
+    static let noticesSQL = notices.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+}
+
 public struct IncidentDetail: Sendable, Equatable {
     public var incident: Incident
     public var alerts: [StoredAlert]

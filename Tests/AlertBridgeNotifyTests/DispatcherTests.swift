@@ -667,10 +667,7 @@ final class BlinkingStore: IncidentStore {
     /// The person paged reads how long they have and who is called next, by the policy the
     /// incident runs (its snapshot), in the NOC's zone; nothing once the page is out of date.
     @Test func aPageSaysWhatHappensNextAndWhen() throws {
-        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
-            .init(name: "technical-support", notify: [.init(connector: "mail")], escalateAfter: .seconds(900)),
-            .init(name: "rnd", notify: [.init(connector: "chat")], escalateAfter: .seconds(1800)),
-        ], ackTimeout: .seconds(1800))
+        let policy = Pages.policy
         var p = page(.triggered)
         p.incident.incident = EscalationPlanner.start(p.incident.incident, policy: policy, now: t0).incident
         p.incident.policy = policy

@@ -28,6 +28,13 @@ enum Pages {
         return PageMessage(delivery: delivery, incident: IncidentDetail(incident: incident, alerts: [alert], timeline: []))
     }
 
+    /// Two tiers, 15 and 30 minutes, acknowledgements lapsing after 30 minutes: what a page's
+    /// `Next:` line is computed from.
+    static let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+        .init(name: "technical-support", notify: [.init(connector: "mail")], escalateAfter: .seconds(900)),
+        .init(name: "rnd", notify: [.init(connector: "chat")], escalateAfter: .seconds(1800)),
+    ], ackTimeout: .seconds(1800))
+
     static let korean = "ICN1 엣지 지연 급증: p95 1.4초 (임계값 800ms) — 서울 리전 전체 영향"
 }
 

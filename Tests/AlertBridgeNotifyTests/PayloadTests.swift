@@ -175,12 +175,8 @@ import Testing
 
         // What happens next is a sentence: a line of its own on a Slack card, not an
         // eleventh field that would push the source off it (Slack shows ten).
-        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
-            .init(name: "technical-support", notify: [.init(connector: "chat")], escalateAfter: .seconds(900)),
-            .init(name: "rnd", notify: [.init(connector: "chat")], escalateAfter: .seconds(1800)),
-        ])
-        page.incident.incident = EscalationPlanner.start(page.incident.incident, policy: policy, now: Pages.t0).incident
-        page.incident.policy = policy
+        page.incident.incident = EscalationPlanner.start(page.incident.incident, policy: Pages.policy, now: Pages.t0).incident
+        page.incident.policy = Pages.policy
         let blocks = try #require(SlackMessage.payload(page)["blocks"]?.arrayValue)
         let withNext = try #require(blocks[2]["fields"]?.arrayValue).compactMap { $0["text"]?.stringValue }
         #expect(withNext.contains("*Source*\nGrafana https://grafana.example.com/alerting/list"), "\(withNext)")

@@ -159,7 +159,7 @@ extension PostgresStore {
             for try await (id, count) in try await db.query("""
                 SELECT o.incident_id, COUNT(*) FROM outbox o
                 JOIN unnest(\(ids)::bigint[], \(starts)::bigint[]) AS e(id, start) ON o.incident_id = e.id
-                WHERE o.step > e.start AND o.status = 'failed' AND o.event NOT IN ('acknowledged', 'resolved', 'escalation_ended')
+                WHERE o.step > e.start AND o.status = 'failed' AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
                 GROUP BY o.incident_id
                 """, logger: logger).decode((Int64, Int).self) {
                 out[id] = count

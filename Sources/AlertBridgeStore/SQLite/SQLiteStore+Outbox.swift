@@ -76,7 +76,7 @@ extension SQLiteStore {
         return try await reader.run { db in
             let count = try db.prepare("""
                 SELECT COUNT(*) AS n FROM outbox WHERE incident_id = ? AND step > ? AND status = 'failed'
-                AND event NOT IN ('acknowledged', 'resolved', 'escalation_ended')
+                AND event NOT IN (\(EscalationPlanner.PageReason.noticesSQL))
                 """)
             var out: [Int64: Int] = [:]
             for (id, start) in episodes {
