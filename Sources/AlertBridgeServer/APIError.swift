@@ -11,12 +11,16 @@ public struct APIError: HTTPResponseError, Sendable {
     public var message: String
     public var field: String?
     public var retryAfterSeconds: Int?
+    /// The methods the path takes, for a `405`.
+    public var allow: [HTTPRequest.Method]
 
-    public init(_ status: HTTPResponse.Status, _ message: String, field: String? = nil, retryAfterSeconds: Int? = nil) {
+    public init(_ status: HTTPResponse.Status, _ message: String, field: String? = nil, retryAfterSeconds: Int? = nil,
+                allow: [HTTPRequest.Method] = []) {
         self.status = status
         self.message = message
         self.field = field
         self.retryAfterSeconds = retryAfterSeconds
+        self.allow = allow
     }
 
     public static func badRequest(_ message: String, field: String? = nil) -> APIError {
@@ -26,6 +30,7 @@ public struct APIError: HTTPResponseError, Sendable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if !allow.isEmpty { headers[.allow] = allow.map(\.rawValue).joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body())))
     }
 
@@ -50,12 +55,20 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Turns Hummingbird's own errors (no route, body too large) into the same JSON shape,
 /// and anything unexpected into a JSON 500 that never echoes internals.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Tells a wrong method on a known path (405) from an unknown path (404).
+    let allowed: AllowedMethods
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
         } catch let error as HTTPError where error.status == .notFound {
+            let methods = allowed.methods(for: request.uri.path)
+            guard methods.isEmpty else {
+                let list = methods.map(\.rawValue).joined(separator: " or ")
+                throw APIError(.methodNotAllowed, "\(request.uri.path) takes \(list), not \(request.method)", allow: methods)
+            }
             throw APIError(.notFound, "no route for \(request.method) \(request.uri.path)")
         } catch let error as HTTPError {
             throw APIError(error.status, error.body ?? error.status.reasonPhrase)

@@ -65,7 +65,8 @@ public struct AlertBridgeApplication: Sendable {
     public func router() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let authenticator = TokenAuthenticator(tokens: tokens, limiter: RateLimiter(clock: clock))
-        router.middlewares.add(JSONErrorMiddleware())
+        let allowed = AllowedMethods()
+        router.middlewares.add(JSONErrorMiddleware(allowed: allowed))
         let ingestor = ingestor()
         let ingest = router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator))
         let refusals = IngestRefusalCounter<AppRequestContext>(rejected: metrics.rejected)
@@ -78,6 +79,7 @@ public struct AlertBridgeApplication: Sendable {
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
             .register(on: router.group().add(middleware: refusals))
         HealthRoutes(store: store, metrics: metrics).register(on: router)
+        allowed.record(router.routes)
         return router
     }
 

@@ -1,6 +1,7 @@
 import AlertBridgeCore
 import AlertBridgeStore
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Testing
 
@@ -211,6 +212,29 @@ import Testing
             let (status, body) = try await client.get("/api/v1/nothing-here")
             #expect(status == .notFound)
             #expect((body["error"] as? String)?.contains("/api/v1/nothing-here") == true)
+        }
+    }
+
+    /// A path the API has, asked with a method it does not take there (`curl` of the
+    /// ingest URL is a GET), is a 405 naming the methods it takes, not a 404 that says
+    /// the URL is wrong; an incident id in the path still matches its route.
+    @Test func aKnownPathWithAnotherMethodIsA405ThatSaysWhichMethods() async throws {
+        try await TestApp.run { client, _, _ in
+            let cases: [(HTTPRequest.Method, String, String, String)] = [
+                (.get, "/api/v1/alerts", "POST", "/api/v1/alerts takes POST, not GET"),
+                (.delete, "/api/v1/incidents/42/ack", "POST", "/api/v1/incidents/42/ack takes POST, not DELETE"),
+                (.put, "/api/v1/silences", "GET, POST", "/api/v1/silences takes GET or POST, not PUT"),
+                (.post, "/healthz", "GET", "/healthz takes GET, not POST"),
+            ]
+            for (method, path, allow, message) in cases {
+                try await client.execute(uri: path, method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                    let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                    #expect(body?["error"] as? String == message)
+                }
+            }
+            #expect(try await client.get("/api/v1/incidents/42/nothing").0 == .notFound)
         }
     }
 }
