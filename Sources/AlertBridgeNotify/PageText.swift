@@ -138,8 +138,18 @@ public enum PageText {
     static func next(_ page: PageMessage) -> String? {
         // A page handed on after an acknowledgement (a webhook hears every event) is not
         // the current state: "needs tier 1" beside "tier 1 is paged again" contradicts itself.
-        guard !isOutdated(page), let policy = page.incident.policy,
-              let step = EscalationPlanner.nextStep(page.incident.incident, policy: policy) else { return nil }
+        guard !isOutdated(page), let policy = page.incident.policy else { return nil }
+        let i = page.incident.incident
+        guard let step = EscalationPlanner.nextStep(i, policy: policy) else {
+            // With no ack_timeout an acknowledgement ends the paging for good: the rest of
+            // the rota, reading the notice, must know that nobody else will be woken.
+            guard i.status == .acknowledged, policy.ackTimeout == nil else { return nil }
+            let quiet = policy.autoResolveAfter.map {
+                ", or no alert arrives for \(DurationText.format($0)) (auto_resolve_after; the last came at \(time(i.lastAlertAt, in: page.timeZone)))"
+            } ?? ""
+            return "nobody is paged while it stays acknowledged (the policy has no ack_timeout); "
+                + "it stays open until its alerts recover or someone resolves it\(quiet)"
+        }
         return next(step, in: page.timeZone)
     }
 

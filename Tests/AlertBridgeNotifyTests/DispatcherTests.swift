@@ -723,6 +723,16 @@ final class BlinkingStore: IncidentStore {
         (ack.incident.incident, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: first.incident.incident, now: t0 + .seconds(60))
         #expect(PageText.body(ack).contains("Next:     tier 1 (technical-support) is paged again at 2026-11-23T18:36:00Z "
                                             + "unless it is resolved first (ack_timeout 30m)\n"))
+        // With no ack_timeout, the acknowledgement ends the paging: the rest of the rota is told
+        // nobody else will be woken, and when the incident closes by itself, if it does.
+        let held = ack.incident.policy
+        ack.incident.policy?.ackTimeout = nil
+        #expect(PageText.body(ack).contains("\nNext:     nobody is paged while it stays acknowledged (the policy has no ack_timeout); "
+                                            + "it stays open until its alerts recover or someone resolves it\n"))
+        ack.incident.policy?.autoResolveAfter = .seconds(4 * 3600)
+        #expect(PageText.body(ack).contains("someone resolves it, or no alert arrives for 4h (auto_resolve_after; "
+                                            + "the last came at 2026-11-23T18:05:00Z)\n"), "\(PageText.body(ack))")
+        ack.incident.policy = held
         // Without the incident's policy (an earlier build's row), no guess.
         ack.incident.policy = nil
         #expect(!PageText.body(ack).contains("Next:"))
