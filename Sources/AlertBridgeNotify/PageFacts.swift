@@ -22,7 +22,7 @@ extension PageText {
         for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: value)) }
         if let measured = measured(page) { facts.append(Fact(name: "Value", value: measured)) }
         facts.append(Fact(name: "Severity", value: i.severity.rawValue))
-        facts.append(Fact(name: "Tier", value: "\(d.tier) (\(d.tierName))"))
+        facts.append(Fact(name: "Tier", value: tier(page)))
         facts.append(Fact(name: "Status", value: i.status.rawValue))
         if let next = next(page) { facts.append(Fact(name: "Next", value: next, isSentence: true)) }
         if let late = movedOn(page) { facts.append(Fact(name: "Sent late", value: late, isSentence: true)) }
@@ -30,6 +30,17 @@ extension PageText {
         facts.append(Fact(name: "Alerts", value: alertTally(page)))
         if let source = sourceView(page) { facts.append(Fact(name: "Source", value: source)) }
         return facts
+    }
+
+    /// The tier a tier page calls (`1 (technical-support)`); on a notice the incident's own
+    /// tier, as the email's `Status:` line says: a notice reaching tier 1's channel after
+    /// escalation ended at tier 2 is about an incident at tier 2, not 1.
+    static func tier(_ page: PageMessage) -> String {
+        let i = page.incident.incident
+        let d = page.delivery
+        guard d.event.isNotice, i.tier != d.tier else { return "\(d.tier) (\(d.tierName))" }
+        let name = page.incident.policy.flatMap { $0.tiers.indices.contains(i.tier - 1) ? $0.tiers[i.tier - 1].name : nil }
+        return name.map { "\(i.tier) (\($0))" } ?? "\(i.tier)"
     }
 
     /// Where the problem is: the CDN's `pop`, `region` and `service` labels; for an alert

@@ -91,6 +91,23 @@ import Testing
         #expect(card["actions"]?[0]?["url"] == "https://wiki.example.com/runbooks/edge-latency")
     }
 
+    /// A notice reaching tier 1's channel is about the incident as it stands: escalation
+    /// that ended at tier 2 shows tier 2, as the email's `Status:` line does, not the tier of
+    /// the channel it reached.
+    @Test func aNoticeShowsTheIncidentsTierNotTheChannels() throws {
+        var ended = Pages.page(.escalationEnded, step: 3, tier: 1)
+        ended.incident.incident.tier = 2
+        ended.incident.policy = Pages.policy
+        #expect(PageText.facts(ended).first { $0.name == "Tier" }?.value == "2 (rnd)")
+        #expect(PageText.body(ended).contains("\nStatus:   triggered, tier 2, policy cdn-performance\n"))
+        ended.incident.policy = nil
+        #expect(PageText.facts(ended).first { $0.name == "Tier" }?.value == "2")
+        // A tier page names the tier it calls, late or not.
+        var late = Pages.page(.triggered, tier: 1)
+        late.incident.incident.tier = 2
+        #expect(PageText.facts(late).first { $0.name == "Tier" }?.value == "1 (technical-support)")
+    }
+
     /// Teams drops a card whose button is not a URL (after answering 202): a runbook that is
     /// a note is shown as text instead, in Slack too.
     @Test func aRunbookThatIsNotALinkIsTextNotAButton() throws {
