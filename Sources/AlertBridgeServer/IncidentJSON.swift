@@ -7,7 +7,7 @@ import Foundation
 /// so scripts can rely on every key being present.
 struct IncidentJSON: Encodable {
     var incident: Incident
-    /// Tier pages of its current episode that failed for good (``IncidentStore/failedPages(of:)``).
+    /// Pages to its current tier that failed for good in this episode (``IncidentStore/failedPages(of:)``).
     var failedPages = 0
     var alerts: [StoredAlert]?
     var timeline: [TimelineEntry]?

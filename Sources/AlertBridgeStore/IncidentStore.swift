@@ -51,10 +51,11 @@ public protocol IncidentStore: Sendable {
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what
     /// shows an outage of a receiver while its pages are still being retried.
     func outboxBacklog() async throws -> OutboxBacklog
-    /// How many tier pages of each incident's current episode failed for good (every
-    /// recipient refused, a webhook's 4xx, given up at `delivery.max_age`): a tier listed
-    /// as paged whose people were not reached. Notices do not count; incidents with none
-    /// are left out.
+    /// How many pages to each incident's current tier failed for good in its current
+    /// episode (every recipient refused, a webhook's 4xx, given up at `delivery.max_age`):
+    /// a tier listed as paged whose people were not reached. An earlier tier's failures
+    /// are history once the next tier is paged (the timeline keeps them), and notices do
+    /// not count; incidents with none are left out.
     func failedPages(of incidents: [Incident]) async throws -> [Int64: Int]
 
     // MARK: Silences

@@ -54,6 +54,13 @@ func tierText(_ i: IncidentView) -> String {
     return text
 }
 
+/// `show`'s `delivery` line: `1 page to tier 2 failed for good: …`, or `nil` when none did.
+func deliveryText(_ i: IncidentView) -> String? {
+    guard let failed = i.failed_pages, failed > 0 else { return nil }
+    return "\(failed == 1 ? "1 page" : "\(failed) pages") to tier \(i.tier) failed for good in this episode: someone paged "
+        + "was not reached (the timeline's delivery_failed entries say who and why)"
+}
+
 /// `1 page failed`, `2 pages failed`, or `nil` when none did.
 func failedPagesText(_ i: IncidentView) -> String? {
     guard let failed = i.failed_pages, failed > 0 else { return nil }
@@ -273,10 +280,7 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
     if let at = i.next_escalation_at { fields.append(["next timer", at]) }
     if let next = i.next_step { fields.append(["next step", next.text]) }
     if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody holds it"]) }
-    if let failed = failedPagesText(i) {
-        fields.append(["delivery", "\(failed) for good in this episode: someone paged was not reached "
-                       + "(the timeline's delivery_failed entries say who and why)"])
-    }
+    if let delivery = deliveryText(i) { fields.append(["delivery", delivery]) }
     if let breaches = i.sla_breaches, !breaches.isEmpty { fields.append(["SLA breached", breaches.joined(separator: ", ")]) }
     fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])
     printTable(nil, fields.map { ["  " + $0[0], $0[1]] })

@@ -30,5 +30,7 @@ import Testing
         #expect(tierText(try view("triggered", failed: 1)) == "2, 1 page failed")
         #expect(tierText(try view("triggered", ended: true, failed: 3)) == "2, ended, 3 pages failed")
         #expect(tierText(try view("acknowledged", failed: 1)) == "2", "someone has it")
+        #expect(deliveryText(try view("triggered", failed: 3))?.hasPrefix("3 pages to tier 2 failed for good in this episode: ") == true)
+        #expect(deliveryText(try view("triggered")) == nil)
     }
 }

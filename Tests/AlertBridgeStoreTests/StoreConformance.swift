@@ -241,7 +241,7 @@ struct StoreConformance {
     /// A tier listed as paged whose page failed for good says so: the failed tier pages of
     /// the incident's current episode are counted; a retry, a notice and an earlier
     /// episode's page are not.
-    func failedPagesAreThisEpisodesTierPagesThatFailedForGood() async throws {
+    func failedPagesAreTheCurrentTiersPagesThatFailedForGood() async throws {
         let a = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         let b = try #require(try await store.ingest([Self.routed("b", key: "B")], now: t0)[0].incidentID)
         func current(_ id: Int64) async throws -> Incident { try #require(try await store.incident(id: id)).incident }
@@ -258,6 +258,15 @@ struct StoreConformance {
         }, now: t0 + .seconds(1))
         #expect(try await failed() == [a: 1])
         #expect(try await store.failedPages(of: []).isEmpty)
+        // Tier 2 paged: tier 1's failure is history (the timeline has it); tier 2's own counts.
+        _ = try await store.escalate(id: a, by: "bob", now: t0 + .seconds(30))
+        let tier2 = try await store.claimDeliveries(now: t0 + .seconds(30), lease: .seconds(60), limit: 10, quota: .none)
+            .filter { $0.incidentID == a }
+        #expect(tier2.map(\.tier) == [2])
+        #expect(try await failed().isEmpty)
+        try await store.recordDeliveries(tier2.map { DeliveryRecord(id: $0.id, outcome: .failed(reason: "HTTP 400")) },
+                                         now: t0 + .seconds(31))
+        #expect(try await failed() == [a: 1])
         // A notice that fails is not a page that failed.
         _ = try await store.act(.acknowledge(by: "alice", note: nil), on: a, now: t0 + .seconds(60))
         let notices = try await store.claimDeliveries(now: t0 + .seconds(60), lease: .seconds(60), limit: 10, quota: .none)

@@ -275,9 +275,10 @@ components:
         failed_pages:
           type: integer
           description: >
-            tier pages of the current episode that failed for good (every recipient refused, a webhook's
-            4xx, given up at delivery.max_age): the tier shown was paged but those people were not reached;
-            the timeline's delivery_failed entries say which and why
+            pages to the incident's current tier that failed for good in the current episode (every
+            recipient refused, a webhook's 4xx, given up at delivery.max_age): the tier shown was paged but
+            those people were not reached; an earlier tier's failures are left out once the next tier is
+            paged; the timeline's delivery_failed entries say which and why
         escalation_ended: {type: boolean}
         sla_breaches: {type: array, items: {type: string, enum: [acknowledge, resolve]}}
         alerts: {type: array, items: {$ref: "#/components/schemas/StoredAlert"}}

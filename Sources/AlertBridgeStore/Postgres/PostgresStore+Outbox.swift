@@ -154,12 +154,13 @@ extension PostgresStore {
         let logger = self.logger
         let ids = incidents.map(\.id)
         let starts = incidents.map { Int64($0.escalation.episodeStart) }
+        let tiers = incidents.map { Int64($0.tier) }
         return try await withConnection { db in
             var out: [Int64: Int] = [:]
             for try await (id, count) in try await db.query("""
                 SELECT o.incident_id, COUNT(*) FROM outbox o
-                JOIN unnest(\(ids)::bigint[], \(starts)::bigint[]) AS e(id, start) ON o.incident_id = e.id
-                WHERE o.step > e.start AND o.status = 'failed' AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
+                JOIN unnest(\(ids)::bigint[], \(starts)::bigint[], \(tiers)::bigint[]) AS e(id, start, tier) ON o.incident_id = e.id
+                WHERE o.step > e.start AND o.tier = e.tier AND o.status = 'failed' AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
                 GROUP BY o.incident_id
                 """, logger: logger).decode((Int64, Int).self) {
                 out[id] = count

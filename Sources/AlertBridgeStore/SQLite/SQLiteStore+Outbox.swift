@@ -71,16 +71,16 @@ extension SQLiteStore {
 
     /// One probe per incident of the outbox's unique key, which starts with `incident_id`.
     public func failedPages(of incidents: [Incident]) async throws -> [Int64: Int] {
-        let episodes = incidents.map { ($0.id, $0.escalation.episodeStart) }
+        let episodes = incidents.map { ($0.id, $0.escalation.episodeStart, $0.tier) }
         guard !episodes.isEmpty else { return [:] }
         return try await reader.run { db in
             let count = try db.prepare("""
-                SELECT COUNT(*) AS n FROM outbox WHERE incident_id = ? AND step > ? AND status = 'failed'
+                SELECT COUNT(*) AS n FROM outbox WHERE incident_id = ? AND step > ? AND tier = ? AND status = 'failed'
                 AND event NOT IN (\(EscalationPlanner.PageReason.noticesSQL))
                 """)
             var out: [Int64: Int] = [:]
-            for (id, start) in episodes {
-                let n = try db.rows(count, [.integer(Int(id)), .integer(start)]).first?.column("n")?.integer ?? 0
+            for (id, start, tier) in episodes {
+                let n = try db.rows(count, [.integer(Int(id)), .integer(start), .integer(tier)]).first?.column("n")?.integer ?? 0
                 if n > 0 { out[id] = n }
             }
             return out
