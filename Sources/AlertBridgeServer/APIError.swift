@@ -66,7 +66,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let methods = allowed.methods(for: request.uri.path)
             guard methods.isEmpty else {
-                let list = methods.map(\.rawValue).joined(separator: " or ")
+                let names = methods.map(\.rawValue)
+                let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " or " + names.last!
                 throw APIError(.methodNotAllowed, "\(request.uri.path) takes \(list), not \(request.method)", allow: methods)
             }
             throw APIError(.notFound, "no route for \(request.method) \(request.uri.path)")

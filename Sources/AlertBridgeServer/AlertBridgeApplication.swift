@@ -63,7 +63,8 @@ public struct AlertBridgeApplication: Sendable {
     }
 
     public func router() -> Router<AppRequestContext> {
-        let router = Router(context: AppRequestContext.self)
+        // HEAD wherever GET is: a load balancer's health check is often a HEAD of /healthz.
+        let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
         let authenticator = TokenAuthenticator(tokens: tokens, limiter: RateLimiter(clock: clock))
         let allowed = AllowedMethods()
         router.middlewares.add(JSONErrorMiddleware(allowed: allowed))

@@ -17,11 +17,14 @@ final class AllowedMethods: Sendable {
 
     private let routes = Mutex<[Route]>([])
 
+    /// - Parameter table: the router's routes, before it adds HEAD to every GET
+    ///   (`autoGenerateHeadEndpoints`), which this adds too.
     func record(_ table: [Router<AppRequestContext>.RouteDescription]) {
         var byPath: [String: Route] = [:]
         for route in table {
             let segments = route.path.components.map { $0.description.hasPrefix("{") || $0.description == "*" ? nil : $0.description }
-            byPath["\(route.path)", default: Route(segments: segments, methods: [])].methods.append(route.method)
+            let methods: [HTTPRequest.Method] = route.method == .get ? [.get, .head] : [route.method]
+            byPath["\(route.path)", default: Route(segments: segments, methods: [])].methods += methods
         }
         routes.withLock { $0 = Array(byPath.values) }
     }

@@ -223,8 +223,8 @@ import Testing
             let cases: [(HTTPRequest.Method, String, String, String)] = [
                 (.get, "/api/v1/alerts", "POST", "/api/v1/alerts takes POST, not GET"),
                 (.delete, "/api/v1/incidents/42/ack", "POST", "/api/v1/incidents/42/ack takes POST, not DELETE"),
-                (.put, "/api/v1/silences", "GET, POST", "/api/v1/silences takes GET or POST, not PUT"),
-                (.post, "/healthz", "GET", "/healthz takes GET, not POST"),
+                (.put, "/api/v1/silences", "GET, HEAD, POST", "/api/v1/silences takes GET, HEAD or POST, not PUT"),
+                (.post, "/healthz", "GET, HEAD", "/healthz takes GET or HEAD, not POST"),
             ]
             for (method, path, allow, message) in cases {
                 try await client.execute(uri: path, method: method) { response in
@@ -235,6 +235,11 @@ import Testing
                 }
             }
             #expect(try await client.get("/api/v1/incidents/42/nothing").0 == .notFound)
+            // A load balancer's HEAD of a GET path is answered as the GET, without its body.
+            try await client.execute(uri: "/healthz", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
+            }
         }
     }
 }
