@@ -150,6 +150,9 @@ import Testing
             #expect(try await store.silences(SilenceQuery(status: .all, now: TestApp.t0)).isEmpty)
             // A body that is there but broken is still malformed JSON.
             #expect((try await client.post("/api/v1/incidents/\(id)/ack", "{").1["error"] as? String)?.hasPrefix("malformed JSON") == true)
+            // Well-formed JSON of another kind is not called malformed: it says what it found.
+            #expect(try await client.post("/api/v1/incidents/\(id)/ack", #"["alice"]"#).1["error"] as? String == "expected an object, found an array")
+            #expect(try await client.post("/api/v1/incidents/\(id)/ack", "42").1["error"] as? String == "expected an object, found a number")
         }
     }
 

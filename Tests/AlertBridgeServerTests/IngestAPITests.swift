@@ -101,7 +101,8 @@ import Testing
         ("{\"labels\": {\"bad-name\": \"x\"}}", "labels.bad-name", "not a valid label name"),
         ("[{\"labels\": {\"a\": \"b\"}}, {\"labels\": {\"a\": \"b\"}, \"severity\": 1}]", "[1].severity", "expected a string"),
         ("[]", nil, "holds no alert"),
-        ("\"just a string\"", nil, "malformed JSON"),
+        ("\"just a string\"", nil, "expected an object or an array of objects, found a string"),
+        ("42", nil, "expected an object or an array of objects, found a number"),
         ("null", nil, "expected an object, found null"),
     ])
     func badNativeInputIsA400NamingTheField(json: String, field: String?, message: String) async throws {
@@ -160,7 +161,7 @@ import Testing
             #expect(missing.1["field"] as? String == "alerts")
             let array = try await client.post("/api/v1/alertmanager", "[]")
             #expect(array.0 == .badRequest)
-            #expect(array.1["error"] as? String == "malformed JSON: expected an object")
+            #expect(array.1["error"] as? String == "expected an object, found an array")
             #expect(array.1["field"] is NSNull)
             let null = try await client.post("/api/v1/alertmanager", "null")
             #expect(null.1["field"] is NSNull, "\(null.1)")

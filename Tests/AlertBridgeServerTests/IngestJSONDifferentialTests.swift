@@ -116,6 +116,10 @@ extension APIError {
     /// limit checks, over a `Dictionary`) picked one of several entries in hash order.
     func sameAnswer(as other: APIError) -> Bool {
         if isMalformed && other.isMalformed { return field == other.field }
+        // A body of another kind than an object: the native reader names the array it also takes.
+        if field == nil, other.field == nil, message.hasPrefix("expected an object"), other.message.hasPrefix("expected an object") {
+            return message.hasSuffix(other.message.components(separatedBy: ", found").last ?? "")
+        }
         if message == other.message && field == other.field { return true }
         guard let map = Self.map(of: field), map == Self.map(of: other.field) else { return false }
         return message.hasPrefix("expected") == other.message.hasPrefix("expected")

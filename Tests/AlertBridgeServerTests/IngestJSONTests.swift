@@ -206,8 +206,9 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
          #"unsupported webhook payload version "3" (expected "4")"#),
         (#"null"#, nil, "expected an object, found null"),
         // A webhook is one object: an array is not "an object or an array of objects" here.
-        (#"[]"#, nil, "malformed JSON: expected an object"),
-        (#"[{"version": "4", "alerts": []}]"#, nil, "malformed JSON: expected an object"),
+        (#"[]"#, nil, "expected an object, found an array"),
+        (#""4""#, nil, "expected an object, found a string"),
+        (#"[{"version": "4", "alerts": []}]"#, nil, "expected an object, found an array"),
     ] as [(String, String?, String)])
     func alertmanagerProblemsNameTheField(json: String, field: String?, message: String) {
         let result = decode(.alertmanager, json)
@@ -299,8 +300,7 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         ("empty exponent", Array(#"{"labels": {"a": "x"}, "x": 1e}"#.utf8)),
         ("NaN", Array(#"{"labels": {"a": "x"}, "value": NaN}"#.utf8)),
         ("bad literal", Array(#"{"labels": {"a": "x"}, "x": tru}"#.utf8)),
-        ("not an object", Array(#""just a string""#.utf8)),
-        ("a number", Array("42".utf8)),
+        ("a number and garbage", Array("42 x".utf8)),
     ]
 
     @Test(arguments: 0..<malformed.count)
@@ -311,10 +311,18 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
             #expect(error?.status == .badRequest, "\(name)")
             #expect(error?.field == nil, "\(name)")
             #expect(error?.message.hasPrefix("malformed JSON: ") == true, "\(name): \(String(describing: error?.message))")
-            // A body that is JSON but not an object (or, to the native endpoint, an array) has no place to name.
-            if !(error?.message.hasPrefix("malformed JSON: expected an object") ?? false) {
-                #expect(error?.message.contains(" at line ") == true, "\(name): \(String(describing: error?.message))")
-            }
+            #expect(error?.message.contains(" at line ") == true, "\(name): \(String(describing: error?.message))")
+        }
+    }
+
+    /// Well-formed JSON of another kind than the body takes is not "malformed", which
+    /// sends the sender looking for a syntax error: it says what it found.
+    @Test func aBodyOfAnotherKindSaysWhatItFound() {
+        for (body, found) in [(#""just a string""#, "a string"), ("42", "a number"), ("true", "a boolean")] {
+            let native = decodeNative(Array(body.utf8)).failure
+            #expect(native?.message == "expected an object or an array of objects, found \(found)" && native?.field == nil)
+            let webhook = decodeAlertmanager(Array(body.utf8)).failure
+            #expect(webhook?.message == "expected an object, found \(found)" && webhook?.field == nil)
         }
     }
 

@@ -24,8 +24,7 @@ enum AlertmanagerReader {
         guard kind == .object else {
             try reader.skipValue()
             try reader.expectEnd()
-            if kind == .null { throw .badRequest("expected an object, found null") }
-            throw .badRequest("malformed JSON: expected an object")
+            throw .badRequest("expected an object, found \(kind.named)")
         }
         var problem = DecodingProblem()
         var version: String?

@@ -13,7 +13,8 @@ enum DecodingErrors {
         switch error {
         case .typeMismatch(_, let context) where context.codingPath.isEmpty:
             // Every body decoded here is one object; only the native reader takes an array.
-            return .badRequest("malformed JSON: expected an object")
+            // Well-formed JSON of another kind, not "malformed".
+            return .badRequest("expected an object\(found(context.debugDescription).map { ", found \($0)" } ?? "")")
         case .typeMismatch(let type, let context):
             return .badRequest("expected \(describe(type))", field: path(context.codingPath))
         case .valueNotFound(let type, let context):
@@ -42,6 +43,16 @@ enum DecodingErrors {
             }
         }
         return out
+    }
+
+    /// What JSONDecoder found instead of an object, from its message (`Expected to decode
+    /// Dictionary<String, Any> but found number instead.`), worded as the ingest readers
+    /// word it; `nil` if its wording is not recognised.
+    private static func found(_ message: String) -> String? {
+        guard let range = message.range(of: " but found "), message.hasSuffix(" instead.") else { return nil }
+        let what = message[range.upperBound...].dropLast(" instead.".count)
+        return ["number": "a number", "a number": "a number", "bool": "a boolean", "a string": "a string",
+                "an array": "an array", "string": "a string", "array": "an array"][String(what)]
     }
 
     private static func underlying(_ context: DecodingError.Context) -> String {

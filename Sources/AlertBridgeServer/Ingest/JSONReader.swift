@@ -13,7 +13,21 @@ struct JSONReader {
     /// shallow enough that skipping a hostile body recursively cannot exhaust the stack.
     static let maxDepth = 64
 
-    enum Kind { case object, array, string, number, boolean, null }
+    enum Kind {
+        case object, array, string, number, boolean, null
+
+        /// As a message names it: `expected an object, found a string`.
+        var named: String {
+            switch self {
+            case .object: "an object"
+            case .array: "an array"
+            case .string: "a string"
+            case .number: "a number"
+            case .boolean: "a boolean"
+            case .null: "null"
+            }
+        }
+    }
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var offset: Int

@@ -19,11 +19,14 @@ enum NativeAlertReader {
             let fields = try NativeAlertFields.read(&reader, at: AlertPath())
             try reader.expectEnd()
             return ([try fields.get().alert(at: AlertPath(), limits: limits)], false)
-        case let first:
+        default:
+            // Well-formed JSON of another kind: not "malformed", which sends a sender to
+            // look for a syntax error that is not there.
+            let kind = try reader.nextKind()
             try reader.skipValue()
             try reader.expectEnd()
-            if first == UInt8(ascii: "n") { throw .badRequest("expected an object, found null") }
-            throw .badRequest("malformed JSON: expected an object or an array of objects")
+            if kind == .null { throw .badRequest("expected an object, found null") }
+            throw .badRequest("expected an object or an array of objects, found \(kind.named)")
         }
     }
 
