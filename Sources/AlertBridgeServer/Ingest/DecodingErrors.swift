@@ -51,8 +51,7 @@ enum DecodingErrors {
     private static func found(_ message: String) -> String? {
         guard let range = message.range(of: " but found "), message.hasSuffix(" instead.") else { return nil }
         let what = message[range.upperBound...].dropLast(" instead.".count)
-        return ["number": "a number", "a number": "a number", "bool": "a boolean", "a string": "a string",
-                "an array": "an array", "string": "a string", "array": "an array"][String(what)]
+        return ["number": "a number", "bool": "a boolean", "a string": "a string", "an array": "an array"][String(what)]
     }
 
     private static func underlying(_ context: DecodingError.Context) -> String {
