@@ -97,20 +97,22 @@ public struct Dispatcher: Service {
                         if limit > 0 && (!backlog || limit >= refill || waitedForRoom) {
                             let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, quota: quota)
                             let incidents = await incidents(of: claimed)
-                            for delivery in claimed {
-                                inFlight.add(delivery.connector)
+                            for thread in Self.threads(of: claimed) {
+                                for delivery in thread { inFlight.add(delivery.connector) }
                                 group.addTask {
-                                    do {
-                                        try await deliver(delivery, claimedIncidents: incidents)
-                                    } catch {
-                                        // Not recorded, also after ``recordPatience``: the lease hands the row out again.
-                                        logger.error("recording a delivery failed; it is sent again when its lease ends", metadata: [
-                                            "incident": "\(delivery.incidentID)", "error": "\(error)"])
+                                    for delivery in thread {
+                                        do {
+                                            try await deliver(delivery, claimedIncidents: incidents)
+                                        } catch {
+                                            // Not recorded, also after ``recordPatience``: the lease hands the row out again.
+                                            logger.error("recording a delivery failed; it is sent again when its lease ends", metadata: [
+                                                "incident": "\(delivery.incidentID)", "error": "\(error)"])
+                                        }
+                                        // Wake the loop if it is waiting for room and now has enough.
+                                        let (before, connectorBefore) = inFlight.remove(delivery.connector)
+                                        if before == maxInFlight || before == maxInFlight - refill + 1
+                                            || connectorBefore == maxInFlightPerConnector { wakeup.signal() }
                                     }
-                                    // Wake the loop if it is waiting for room and now has enough.
-                                    let (before, connectorBefore) = inFlight.remove(delivery.connector)
-                                    if before == maxInFlight || before == maxInFlight - refill + 1
-                                        || connectorBefore == maxInFlightPerConnector { wakeup.signal() }
                                 }
                             }
                             backlog = claimed.count == limit
@@ -175,13 +177,30 @@ public struct Dispatcher: Service {
         let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, quota: .none)
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for delivery in claimed {
-                group.addTask { try await deliver(delivery, claimedIncidents: incidents) }
+            for thread in Self.threads(of: claimed) {
+                group.addTask { for delivery in thread { try await deliver(delivery, claimedIncidents: incidents) } }
             }
             try await group.waitForAll()
         }
         await measureBacklog()
         return claimed.count
+    }
+
+    /// A claim's pages as the threads they are read in: each incident's pages to one
+    /// connector, oldest first, are sent one after another; different incidents and
+    /// connectors go concurrently. Pages that waited out an outage come due together, and
+    /// sent at once they reached a chat channel in any order: an incident's ESCALATED
+    /// before its first page (black-box round 20).
+    static func threads(of claimed: [Delivery]) -> [[Delivery]] {
+        struct Thread: Hashable { var incident: Int64; var connector: String }
+        var order: [Thread] = []
+        var threads: [Thread: [Delivery]] = [:]
+        for delivery in claimed {
+            let thread = Thread(incident: delivery.incidentID, connector: delivery.connector)
+            if threads[thread] == nil { order.append(thread) }
+            threads[thread, default: []].append(delivery)
+        }
+        return order.map { threads[$0]!.sorted { $0.id < $1.id } }
     }
 
     /// Sets the backlog gauges.
@@ -292,6 +311,13 @@ public struct Dispatcher: Service {
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
         try await record(DeliveryRecord(id: delivery.id, outcome: outcome), of: delivery)
+        // The loop sleeps until the next due time it last saw, `idle` at most, and a page in
+        // flight was not due then: its retry, 2 s after a first failure, waited for the
+        // loop's next pass (every 5 s, and past `max_age` for the last one; round 20).
+        switch outcome {
+        case .retry, .partlyDelivered(_, .some): wakeup.signal()
+        default: break
+        }
         if case .retry(let at, _) = outcome, !askedToWait, !delivery.isForRefusedRecipients {
             waiting.add(delivery.id, of: delivery.connector, dueAt: at)
         } else {

@@ -209,6 +209,67 @@ import Testing
         }
     }
 
+    /// Two pages of one incident that waited out an outage arrive in the order they were
+    /// decided once the receiver is back, the first page answered before the acknowledge
+    /// notice is sent: sent at once, they reached a chat channel in any order, the
+    /// ESCALATED page before the page that opened the incident (black-box round 20).
+    @Test func anIncidentsWaitingPagesArriveOldestFirst() async throws {
+        let port = try await HTTPReceiver.closedPort()
+        try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
+            let clock = ManualClock(Pages.t0)
+            let d = t.dispatcher(["hook": WebhookConnector(url: "http://127.0.0.1:\(port)/hook", secret: nil, transport: transport)],
+                                 clock: clock, backoff: Backoff(initial: .seconds(60), maximum: .seconds(300), maxAge: .seconds(3600)))
+            let held = try await t.newIncident("k0")
+            #expect(try await d.tick() == 1)  // refused: waits a minute
+            _ = try await t.store.act(.acknowledge(by: "alice", note: nil), on: held, now: Pages.t0 + .seconds(1))
+            clock.advance(by: .seconds(1))
+            #expect(try await d.tick() == 1)  // the notice, refused too
+            clock.advance(by: .seconds(5))
+            let later = try await t.newIncident("k1", at: Pages.t0 + .seconds(6))
+            let log = EventLog()
+            let receiver = HTTPReceiver(log: log)
+            // Slow answers: two pages sent at once would both be received before either is answered.
+            receiver.script("/hook", [.init(status: 200), .init(status: 200, delay: .milliseconds(300)),
+                                      .init(status: 200, delay: .milliseconds(300))])
+            try await HTTPReceiver.with(port: port, receiver: receiver) { (receiver: HTTPReceiver, _: String) async throws in
+                #expect(try await d.tick() == 1, "only the new page is due")
+                #expect(try await d.tick() == 2, "the two waiting pages, at once")
+                let events = receiver.requests(to: "/hook").compactMap { request -> (Int, String)? in
+                    guard let id = request.json?["incident"]?["id"]?.intValue.map(Int.init), let event = request.json?["event"]?.stringValue else { return nil }
+                    return (id, event)
+                }
+                #expect(events.map(\.0) == [Int(later), Int(held), Int(held)])
+                #expect(events.dropFirst().map(\.1) == ["triggered", "acknowledged"], "\(events)")
+                #expect(log.all.suffix(4) == ["received /hook", "answered /hook", "received /hook", "answered /hook"], "\(log.all)")
+            }
+        }
+    }
+
+    /// A retry sooner than the dispatcher's idle wait goes out at its time: the loop slept
+    /// until its next look (5 s, past `max_age` for a page's last attempt), since the page
+    /// was in flight, not due, when it last looked (black-box round 20).
+    @Test func aRetryGoesOutAtItsTimeNotAtTheNextIdleLook() async throws {
+        try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
+            receiver.script("/hook", [.init(status: 503)])
+            try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
+                let clock = SystemClock()
+                let wakeup = Wakeup()
+                let d = t.dispatcher(["hook": WebhookConnector(url: base + "/hook", secret: nil, transport: transport)], clock: clock,
+                                     backoff: Backoff(initial: .milliseconds(300), maximum: .seconds(1), maxAge: .seconds(3600)),
+                                     wakeup: wakeup, idle: .seconds(120))
+                try await t.newIncident("k0", at: clock.now())
+                try await withThrowingTaskGroup(of: Void.self) { (group: inout ThrowingTaskGroup<Void, any Error>) async throws in
+                    group.addTask { try await d.run() }
+                    // Refused once, retried 300 ms later: well inside the deadline, where the
+                    // loop's idle look would come after two minutes.
+                    #expect(try await eventually(timeout: .seconds(30)) { receiver.requests(to: "/hook").count == 2 })
+                    #expect(try await eventually { try await t.store.nextDeliveryDue(excluding: []) == nil })
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
     /// A receiver that said when to come back (`Retry-After`) is not asked again before
     /// then because another of its deliveries succeeded.
     @Test func aPageARetryAfterHoldsWaitsOutItsTime() async throws {
