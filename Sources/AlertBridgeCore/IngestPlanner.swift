@@ -491,6 +491,13 @@ public enum IngestPlanner {
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .resolved)
                 }
                 let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
+                // A recovery of an alert the incident never held resolves nothing (under
+                // `resolve: any` it resolves the incident all the same): written as a row of
+                // its own, it showed a second alert that never fired beside "1 alert
+                // received" (black-box round 20).
+                guard alertStatus[key] != nil || routed.resolve == .any else {
+                    return IngestOutcome(incidentID: nil, dedupKey: routed.dedupKey, kind: .resolved)
+                }
                 if alertStatus[key] == .firing {
                     incident.firingCount -= 1
                     timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,

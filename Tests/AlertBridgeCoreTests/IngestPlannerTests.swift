@@ -102,6 +102,22 @@ import Testing
         #expect(w.incidents[1]?.resolvedAt == t0 + .seconds(120))
     }
 
+    /// A recovery of an alert the open incident never held (another host of the PoP that
+    /// never fired) resolves nothing and is not written into it: nothing was left to resolve.
+    @Test func aRecoveryOfAnAlertTheIncidentNeverHeldChangesNothing() {
+        var w = World()
+        _ = apply([routed("edge-01")], to: &w, at: t0)
+        let before = w.incidents[1]
+        let out = apply([routed("never-fired", .resolved)], to: &w, at: t0 + .seconds(60))
+        #expect(out == [IngestOutcome(incidentID: nil, dedupKey: "EdgeLatencyHigh/ICN1/cdn-edge", kind: .resolved)])
+        #expect(w.incidents[1] == before)
+        #expect(w.alerts.count == 1)
+        // Fired within the same request, its recovery is one the incident holds.
+        let both = apply([routed("edge-02"), routed("edge-02", .resolved)], to: &w, at: t0 + .seconds(70))
+        #expect(both.map(\.kind) == [.merged, .merged])
+        #expect(w.alerts.count == 2)
+    }
+
     @Test func resolveModeAnyResolvesAtFirstRecovery() {
         var w = World()
         _ = apply([routed("a", resolve: .any), routed("b", resolve: .any)], to: &w, at: t0)
