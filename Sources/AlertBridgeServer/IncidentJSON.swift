@@ -7,8 +7,8 @@ import Foundation
 /// so scripts can rely on every key being present.
 struct IncidentJSON: Encodable {
     var incident: Incident
-    /// Pages to its current tier that failed for good in this episode (``IncidentStore/failedPages(of:)``).
-    var failedPages = 0
+    /// Pages to its current tier that reached nobody in this episode (``IncidentStore/undeliveredPages(of:)``).
+    var undelivered = UndeliveredPages()
     var alerts: [StoredAlert]?
     var timeline: [TimelineEntry]?
     /// What its policy does next if nobody acts (an incident's detail only).
@@ -18,7 +18,7 @@ struct IncidentJSON: Encodable {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
-        case next_escalation_at, next_step, paged, failed_pages, escalation_ended, sla_breaches, alerts, timeline
+        case next_escalation_at, next_step, paged, failed_pages, retrying_pages, escalation_ended, sla_breaches, alerts, timeline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -47,7 +47,8 @@ struct IncidentJSON: Encodable {
         try c.encode(i.escalation.resolution?.rawValue, forKey: .resolution)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
         try c.encode(i.escalation.hasPaged, forKey: .paged)
-        try c.encode(failedPages, forKey: .failed_pages)
+        try c.encode(undelivered.failed, forKey: .failed_pages)
+        try c.encode(undelivered.retrying, forKey: .retrying_pages)
         try c.encode(i.escalation.ended, forKey: .escalation_ended)
         var breaches: [String] = []
         if i.escalation.ackSLABreached { breaches.append("acknowledge") }

@@ -51,12 +51,11 @@ public protocol IncidentStore: Sendable {
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what
     /// shows an outage of a receiver while its pages are still being retried.
     func outboxBacklog() async throws -> OutboxBacklog
-    /// How many pages to each incident's current tier failed for good in its current
-    /// episode (every recipient refused, a webhook's 4xx, given up at `delivery.max_age`):
-    /// a tier listed as paged whose people were not reached. An earlier tier's failures
+    /// The pages to each incident's current tier in its current episode that nobody has
+    /// received: a tier listed as paged whose people were not reached. An earlier tier's
     /// are history once the next tier is paged (the timeline keeps them), and notices do
     /// not count; incidents with none are left out.
-    func failedPages(of incidents: [Incident]) async throws -> [Int64: Int]
+    func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages]
 
     // MARK: Silences
 
@@ -239,6 +238,13 @@ extension EscalationPlanner.PageReason {
     static let noticesSQL = notices.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 }
 
+extension Delivery {
+    /// An outbox row that failed so far and waits for its next attempt, in SQL: pending
+    /// with a failure recorded, other than a retry to recipients a mail server refused
+    /// for now (the others have that page). See ``UndeliveredPages/retrying``.
+    static let retryingSQL = "status = 'pending' AND last_error IS NOT NULL AND last_error NOT LIKE '\(refusedPrefix)%'"
+}
+
 public struct IncidentDetail: Sendable, Equatable {
     public var incident: Incident
     public var alerts: [StoredAlert]
@@ -380,6 +386,21 @@ public struct ClaimQuota: Sendable, Equatable {
     public func limit(_ limit: Int) -> Int {
         let least = inFlight.values.filter { $0 < perConnector }.map { perConnector - $0 }.min()
         return max(1, min(limit, least ?? limit))
+    }
+}
+
+/// An incident's pages to its current tier that did not reach anyone (``IncidentStore/undeliveredPages(of:)``).
+public struct UndeliveredPages: Sendable, Equatable {
+    /// Failed for good: every recipient refused, a webhook's 4xx, given up at `delivery.max_age`.
+    public var failed: Int
+    /// Failed so far and waiting for their next attempt (an outage of the mail server or
+    /// the chat receiver). A page partly delivered, retried to the recipients a mail server
+    /// refused for now, reached the others and does not count.
+    public var retrying: Int
+
+    public init(failed: Int = 0, retrying: Int = 0) {
+        self.failed = failed
+        self.retrying = retrying
     }
 }
 

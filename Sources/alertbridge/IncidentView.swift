@@ -45,6 +45,7 @@ struct IncidentView: Decodable {
     var next_step: NextStepView?
     var paged: Bool?
     var failed_pages: Int?
+    var retrying_pages: Int?
     var escalation_ended: Bool?
     var sla_breaches: [String]?
     var alerts: [AlertView]?

@@ -43,28 +43,44 @@ struct Incidents: AsyncParsableCommand {
 /// The tier, or that nobody is being paged for a triggered incident: nobody was paged in
 /// this episode (`none yet`: a silence or an inhibition holds it, or its rule has no
 /// policy; `show` says which), every tier was paged and nobody acknowledged
-/// (`2, ended`), or a page of this episode failed for good (`1, 1 page failed`: a 550 for
-/// every address, a webhook's 400). A plain number for those read as "someone is being paged".
+/// (`2, ended`), or the current tier's pages did not reach anyone: failed for good
+/// (`1, 1 page failed`: a 550 for every address, a webhook's 400) or failed so far and
+/// retrying (`1, 2 pages retrying`: the mail server or the chat receiver is down). A plain
+/// number for those read as "someone is being paged".
 func tierText(_ i: IncidentView) -> String {
     guard i.status == "triggered" else { return String(i.tier) }
     if i.paged == false { return "none yet" }
     var text = String(i.tier)
     if i.escalation_ended == true { text += ", ended" }
-    if let failed = failedPagesText(i) { text += ", \(failed)" }
+    if let undelivered = undeliveredText(i) { text += ", \(undelivered)" }
     return text
 }
 
-/// `show`'s `delivery` line: `1 page to tier 2 failed for good: …`, or `nil` when none did.
+/// `show`'s `delivery` line: `2 pages to tier 1 not delivered yet, retrying: …`, or `nil`
+/// when every page to the current tier reached someone (or is on its first attempt).
 func deliveryText(_ i: IncidentView) -> String? {
-    guard let failed = i.failed_pages, failed > 0 else { return nil }
-    return "\(failed == 1 ? "1 page" : "\(failed) pages") to tier \(i.tier) failed for good in this episode: someone paged "
-        + "was not reached (the timeline's delivery_failed entries say who and why)"
+    let failed = i.failed_pages ?? 0, retrying = i.retrying_pages ?? 0
+    guard failed + retrying > 0 else { return nil }
+    var parts: [String] = []
+    if retrying > 0 { parts.append("\(pages(retrying)) to tier \(i.tier) not delivered yet, retrying") }
+    if failed > 0 { parts.append("\(pages(failed)) to tier \(i.tier) failed for good in this episode") }
+    return parts.joined(separator: "; ") + ": someone paged was not reached "
+        + "(the timeline's delivery_failed entries say who and why)"
 }
 
-/// `1 page failed`, `2 pages failed`, or `nil` when none did.
-func failedPagesText(_ i: IncidentView) -> String? {
-    guard let failed = i.failed_pages, failed > 0 else { return nil }
-    return failed == 1 ? "1 page failed" : "\(failed) pages failed"
+/// `1 page`, `2 pages`.
+private func pages(_ n: Int) -> String { n == 1 ? "1 page" : "\(n) pages" }
+
+/// `1 page failed`, `2 pages retrying`, `1 page failed, 2 retrying`, or `nil` when every
+/// page to the current tier reached someone.
+func undeliveredText(_ i: IncidentView) -> String? {
+    let failed = i.failed_pages ?? 0, retrying = i.retrying_pages ?? 0
+    switch (failed, retrying) {
+    case (0, 0): return nil
+    case (0, _): return "\(pages(retrying)) retrying"
+    case (_, 0): return "\(pages(failed)) failed"
+    default: return "\(pages(failed)) failed, \(retrying) retrying"
+    }
 }
 
 /// The most one listing returns: the list APIs' own limit.

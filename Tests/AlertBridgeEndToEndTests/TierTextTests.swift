@@ -4,12 +4,13 @@ import Testing
 
 /// The TIER column of `alertbridge incidents`: who is being paged, at a glance.
 @Suite struct TierTextTests {
-    func view(_ status: String, tier: Int = 2, paged: Bool = true, ended: Bool = false, failed: Int = 0) throws -> IncidentView {
+    func view(_ status: String, tier: Int = 2, paged: Bool = true, ended: Bool = false, failed: Int = 0,
+              retrying: Int = 0) throws -> IncidentView {
         let json = """
             {"id": 1, "status": "\(status)", "dedup_key": "k", "title": "t", "severity": "critical", "labels": {},
              "policy": "p", "tier": \(tier), "alert_count": 1, "firing_alerts": 1, "created_at": "2026-11-30T02:00:00Z",
              "first_paged_at": "2026-11-30T01:00:00Z", "last_alert_at": "2026-11-30T02:00:00Z",
-             "paged": \(paged), "escalation_ended": \(ended), "failed_pages": \(failed)}
+             "paged": \(paged), "escalation_ended": \(ended), "failed_pages": \(failed), "retrying_pages": \(retrying)}
             """
         return try JSONDecoder().decode(IncidentView.self, from: Data(json.utf8))
     }
@@ -32,5 +33,16 @@ import Testing
         #expect(tierText(try view("acknowledged", failed: 1)) == "2", "someone has it")
         #expect(deliveryText(try view("triggered", failed: 3))?.hasPrefix("3 pages to tier 2 failed for good in this episode: ") == true)
         #expect(deliveryText(try view("triggered")) == nil)
+    }
+
+    /// During a mail or chat outage the tier's pages are retried: "1" alone read as
+    /// "tier 1 has it" while nobody there had been reached (black-box round 20).
+    @Test func pagesStillRetryingAreShownWithTheirTier() throws {
+        #expect(tierText(try view("triggered", tier: 1, retrying: 2)) == "1, 2 pages retrying")
+        #expect(tierText(try view("triggered", failed: 1, retrying: 1)) == "2, 1 page failed, 1 retrying")
+        #expect(deliveryText(try view("triggered", tier: 1, retrying: 2)) == "2 pages to tier 1 not delivered yet, retrying: "
+                + "someone paged was not reached (the timeline's delivery_failed entries say who and why)")
+        #expect(deliveryText(try view("triggered", failed: 1, retrying: 1))?.hasPrefix(
+            "1 page to tier 2 not delivered yet, retrying; 1 page to tier 2 failed for good in this episode: ") == true)
     }
 }

@@ -66,7 +66,7 @@ final class BlinkingStore: IncidentStore {
     func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws { try await store.retryNow(waiting, now: now) }
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await store.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await store.outboxBacklog() }
-    func failedPages(of incidents: [Incident]) async throws -> [Int64: Int] { try await store.failedPages(of: incidents) }
+    func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await store.undeliveredPages(of: incidents) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await store.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await store.silences(query) }
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence { try await store.expireSilence(id: id, by: by, now: now) }

@@ -74,6 +74,23 @@ import Testing
         }
     }
 
+    /// A page retrying through an outage (a chat receiver answering 503) is on the
+    /// incident until it goes out: nobody of the tier has it yet.
+    @Test func aPageStillRetryingIsOnTheIncident() async throws {
+        let chat = RecordingConnector(failures: [.transient("HTTP 503 Service Unavailable", retryAfter: nil)])
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            try await app.dispatcher(logger: logger).tick()
+            let (_, shown) = try await client.get("/api/v1/incidents/\(id)")
+            #expect(shown["retrying_pages"] as? Int == 1 && shown["failed_pages"] as? Int == 0, "\(shown)")
+            clock.advance(by: .seconds(60))
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.summary == ["triggered:1"])
+            let (_, after) = try await client.get("/api/v1/incidents")
+            #expect((after["incidents"] as? [[String: Any]])?.first?["retrying_pages"] as? Int == 0)
+        }
+    }
+
     @Test func ackTimeoutReturnsToTriggeredAndPagesTierOneAgain() async throws {
         try await TestApp.withApp { client, app, clock in
             let engine = app.engine(logger: logger)

@@ -139,8 +139,8 @@ import Testing
         try await Self.withStore { try await $0.incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() }
     }
 
-    @Test func failedPagesAreTheCurrentTiersPagesThatFailedForGood() async throws {
-        try await Self.withStore { try await $0.failedPagesAreTheCurrentTiersPagesThatFailedForGood() }
+    @Test func undeliveredPagesAreTheCurrentTiersPagesThatReachedNobody() async throws {
+        try await Self.withStore { try await $0.undeliveredPagesAreTheCurrentTiersPagesThatReachedNobody() }
     }
     @Test func ingestSeesEveryOtherWrite() async throws { try await Self.withStore { try await $0.ingestSeesEveryOtherWrite() } }
     @Test func concurrentStormOfOneKeySet() async throws { try await Self.withStore { try await $0.concurrentStormOfOneKeySet() } }

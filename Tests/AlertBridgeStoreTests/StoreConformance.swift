@@ -238,14 +238,17 @@ struct StoreConformance {
         }
     }
 
-    /// A tier listed as paged whose page failed for good says so: the failed tier pages of
-    /// the incident's current episode are counted; a retry, a notice and an earlier
-    /// episode's page are not.
-    func failedPagesAreTheCurrentTiersPagesThatFailedForGood() async throws {
+    /// A tier listed as paged whose pages reached nobody says so: the current tier's pages
+    /// of the incident's current episode that failed for good, and those failed so far and
+    /// retrying, are counted; a notice, an earlier tier's and an earlier episode's are not.
+    func undeliveredPagesAreTheCurrentTiersPagesThatReachedNobody() async throws {
         let a = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         let b = try #require(try await store.ingest([Self.routed("b", key: "B")], now: t0)[0].incidentID)
         func current(_ id: Int64) async throws -> Incident { try #require(try await store.incident(id: id)).incident }
-        func failed() async throws -> [Int64: Int] { try await store.failedPages(of: [try await current(a), try await current(b)]) }
+        func undelivered() async throws -> [Int64: UndeliveredPages] {
+            try await store.undeliveredPages(of: [try await current(a), try await current(b)])
+        }
+        func failed() async throws -> [Int64: Int] { try await undelivered().compactMapValues { $0.failed > 0 ? $0.failed : nil } }
         let pages = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
         #expect(pages.count == 4)
         try await store.recordDeliveries(pages.map { page in
@@ -256,14 +259,15 @@ struct StoreConformance {
             }
             return DeliveryRecord(id: page.id, outcome: outcome)
         }, now: t0 + .seconds(1))
-        #expect(try await failed() == [a: 1])
-        #expect(try await store.failedPages(of: []).isEmpty)
+        // b's page failed so far and waits for its retry: nobody has it yet either.
+        #expect(try await undelivered() == [a: UndeliveredPages(failed: 1), b: UndeliveredPages(retrying: 1)])
+        #expect(try await store.undeliveredPages(of: []).isEmpty)
         // Tier 2 paged: tier 1's failure is history (the timeline has it); tier 2's own counts.
         _ = try await store.escalate(id: a, by: "bob", now: t0 + .seconds(30))
         let tier2 = try await store.claimDeliveries(now: t0 + .seconds(30), lease: .seconds(60), limit: 10, quota: .none)
             .filter { $0.incidentID == a }
         #expect(tier2.map(\.tier) == [2])
-        #expect(try await failed().isEmpty)
+        #expect(try await undelivered() == [b: UndeliveredPages(retrying: 1)])
         try await store.recordDeliveries(tier2.map { DeliveryRecord(id: $0.id, outcome: .failed(reason: "HTTP 400")) },
                                          now: t0 + .seconds(31))
         #expect(try await failed() == [a: 1])
@@ -280,6 +284,12 @@ struct StoreConformance {
         let reopened = try await store.ingest([Self.routed("a")], now: t0 + .seconds(180))
         #expect(reopened.map(\.kind) == [.reopened])
         #expect(try await failed().isEmpty)
+        // b's retry delivered: it reached someone.
+        let retried = try await store.claimDeliveries(now: t0 + .seconds(200), lease: .seconds(60), limit: 10, quota: .none)
+            .filter { $0.incidentID == b }
+        #expect(retried.count == 1)
+        try await store.recordDeliveries(retried.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: t0 + .seconds(201))
+        #expect(try await undelivered().isEmpty)
     }
 
     /// Each outcome of a page as the timeline shows it: a refused recipient of several and

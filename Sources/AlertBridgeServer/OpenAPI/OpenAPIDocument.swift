@@ -279,6 +279,12 @@ components:
             recipient refused, a webhook's 4xx, given up at delivery.max_age): the tier shown was paged but
             those people were not reached; an earlier tier's failures are left out once the next tier is
             paged; the timeline's delivery_failed entries say which and why
+        retrying_pages:
+          type: integer
+          description: >
+            pages to the incident's current tier in the current episode that failed so far and wait for
+            their next attempt (an outage of the mail server or the chat receiver): nobody they were for
+            has them yet
         escalation_ended: {type: boolean}
         sla_breaches: {type: array, items: {type: string, enum: [acknowledge, resolve]}}
         alerts: {type: array, items: {$ref: "#/components/schemas/StoredAlert"}}

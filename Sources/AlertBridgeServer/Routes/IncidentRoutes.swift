@@ -34,8 +34,8 @@ struct IncidentRoutes {
                 query[keyPath: bound] = time
             }
             let incidents = try await store.incidents(query)
-            let failed = try await store.failedPages(of: incidents)
-            return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0, failedPages: failed[$0.id] ?? 0) }])
+            let undelivered = try await store.undeliveredPages(of: incidents)
+            return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0, undelivered: undelivered[$0.id] ?? .init()) }])
         }
         router.get("/api/v1/incidents/:id") { _, context in
             try await detail(try OperatorInput.id(context, of: "incident"))
@@ -83,9 +83,9 @@ struct IncidentRoutes {
 
     private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
-        let failed = try await store.failedPages(of: [detail.incident])[id] ?? 0
+        let undelivered = try await store.undeliveredPages(of: [detail.incident])[id] ?? .init()
         let next = detail.policy.flatMap { EscalationPlanner.nextStep(detail.incident, policy: $0) }
-        return try JSONResponse.make(IncidentJSON(incident: detail.incident, failedPages: failed, alerts: detail.alerts,
+        return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
                                                   timeline: detail.timeline, nextStep: next))
     }
 

@@ -149,21 +149,23 @@ extension PostgresStore {
         }
     }
 
-    public func failedPages(of incidents: [Incident]) async throws -> [Int64: Int] {
+    public func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] {
         guard !incidents.isEmpty else { return [:] }
         let logger = self.logger
         let ids = incidents.map(\.id)
         let starts = incidents.map { Int64($0.escalation.episodeStart) }
         let tiers = incidents.map { Int64($0.tier) }
         return try await withConnection { db in
-            var out: [Int64: Int] = [:]
-            for try await (id, count) in try await db.query("""
-                SELECT o.incident_id, COUNT(*) FROM outbox o
+            var out: [Int64: UndeliveredPages] = [:]
+            for try await (id, failed, retrying) in try await db.query("""
+                SELECT o.incident_id, COUNT(*) FILTER (WHERE o.status = 'failed'), COUNT(*) FILTER (WHERE \(unescaped: Delivery.retryingSQL))
+                FROM outbox o
                 JOIN unnest(\(ids)::bigint[], \(starts)::bigint[], \(tiers)::bigint[]) AS e(id, start, tier) ON o.incident_id = e.id
-                WHERE o.step > e.start AND o.tier = e.tier AND o.status = 'failed' AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
+                WHERE o.step > e.start AND o.tier = e.tier AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
+                AND (o.status = 'failed' OR \(unescaped: Delivery.retryingSQL))
                 GROUP BY o.incident_id
-                """, logger: logger).decode((Int64, Int).self) {
-                out[id] = count
+                """, logger: logger).decode((Int64, Int, Int).self) {
+                out[id] = UndeliveredPages(failed: failed, retrying: retrying)
             }
             return out
         }

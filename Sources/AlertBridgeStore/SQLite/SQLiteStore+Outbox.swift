@@ -70,18 +70,20 @@ extension SQLiteStore {
     }
 
     /// One probe per incident of the outbox's unique key, which starts with `incident_id`.
-    public func failedPages(of incidents: [Incident]) async throws -> [Int64: Int] {
+    public func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] {
         let episodes = incidents.map { ($0.id, $0.escalation.episodeStart, $0.tier) }
         guard !episodes.isEmpty else { return [:] }
         return try await reader.run { db in
             let count = try db.prepare("""
-                SELECT COUNT(*) AS n FROM outbox WHERE incident_id = ? AND step > ? AND tier = ? AND status = 'failed'
+                SELECT COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(\(Delivery.retryingSQL)), 0) AS retrying
+                FROM outbox WHERE incident_id = ? AND step > ? AND tier = ?
                 AND event NOT IN (\(EscalationPlanner.PageReason.noticesSQL))
                 """)
-            var out: [Int64: Int] = [:]
+            var out: [Int64: UndeliveredPages] = [:]
             for (id, start, tier) in episodes {
-                let n = try db.rows(count, [.integer(Int(id)), .integer(start), .integer(tier)]).first?.column("n")?.integer ?? 0
-                if n > 0 { out[id] = n }
+                let row = try db.rows(count, [.integer(Int(id)), .integer(start), .integer(tier)]).first
+                let pages = UndeliveredPages(failed: row?.column("failed")?.integer ?? 0, retrying: row?.column("retrying")?.integer ?? 0)
+                if pages != UndeliveredPages() { out[id] = pages }
             }
             return out
         }

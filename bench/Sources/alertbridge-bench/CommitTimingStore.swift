@@ -56,7 +56,7 @@ final class CommitTimingStore: IncidentStore {
     func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws { try await inner.retryNow(waiting, now: now) }
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await inner.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
-    func failedPages(of incidents: [Incident]) async throws -> [Int64: Int] { try await inner.failedPages(of: incidents) }
+    func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await inner.undeliveredPages(of: incidents) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await inner.silences(query) }
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
