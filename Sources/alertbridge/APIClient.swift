@@ -67,7 +67,7 @@ struct APIClient {
             response = try await transport.request(method, url: baseURL + path, headers: headers, body: bytes,
                                                    maxResponseBytes: Int.max)
         } catch {
-            throw unanswered(error)
+            throw unanswered(error, method: method)
         }
         let data = Data(response.body)
         let status = response.status
@@ -77,6 +77,11 @@ struct APIClient {
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
             guard let body else { throw notAlertbridge(status: status, type: type, location: response.headers["location"]) }
             var refused = Refused(body.field.map { "\($0): \(body.error)" } ?? body.error)
+            // A path the server does not have: ALERTBRIDGE_URL with a path of its own
+            // (`http://host/alertbridge`) asks for `/alertbridge/api/v1/…`.
+            if status == 404, body.field == nil, body.error.hasPrefix("no route for ") {
+                refused = Refused("\(body.error): is ALERTBRIDGE_URL (\(baseURL)) alertbridge's own address?")
+            }
             refused.aboutTheTarget = status == 404 || status == 409
             throw refused
         }
@@ -100,12 +105,14 @@ struct APIClient {
 
     /// No answer, in an operator's words rather than libcurl's (`Failed to connect to
     /// 127.0.0.1 port 8080 after 0 ms: Couldn't connect to server`).
-    private func unanswered(_ error: TransportError) -> Refused {
+    private func unanswered(_ error: TransportError, method: String) -> Refused {
         let why: String
         switch error.kind {
         case .timeout: return Refused("no answer from alertbridge at \(baseURL) within \(DurationText.format(timeout))")
         case .connect: why = "connection refused"
         case .resolve: why = "no such host"
+        case .dropped where method == "GET":
+            return Refused("the connection to alertbridge at \(baseURL) closed before an answer (\(error.message)); try again")
         case .dropped:
             // The request went out: an `escalate` run again would page the tier after next.
             return Refused("the connection to alertbridge at \(baseURL) closed before an answer (\(error.message)); "

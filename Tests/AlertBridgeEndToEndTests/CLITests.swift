@@ -597,7 +597,10 @@ struct CLITests {
             import http.server, sys
             class Handler(http.server.BaseHTTPRequestHandler):
                 def do_GET(self):
-                    self.send_response(200); self.end_headers()
+                    if self.path.startswith("/api/"):
+                        self.close_connection = True  # no answer at all
+                    else:
+                        self.send_response(200); self.end_headers()
                 def do_POST(self):
                     self.rfile.read(int(self.headers.get("Content-Length", 0)))
                     self.close_connection = True  # no answer at all
@@ -609,6 +612,20 @@ struct CLITests {
             let result = try await Self.cli("escalate", "8", url: url)
             #expect(result.stderr.hasSuffix("the action may have been taken: check with alertbridge show\n") && !result.stderr.contains("refused"),
                     "\(result)")
+            // A read took no action: it is simply tried again.
+            let list = try await Self.cli("incidents", url: url)
+            #expect(list.stderr.contains("closed before an answer (") && list.stderr.hasSuffix("); try again\n"), "\(list)")
+        }
+    }
+
+    /// ALERTBRIDGE_URL with a path of its own asks alertbridge for a path it does not have:
+    /// the 404 says which address to check.
+    @Test("a path the server does not have points at ALERTBRIDGE_URL")
+    func noRouteNamesTheURL() async throws {
+        _ = try await Self.withFakeServer(status: 404, contentType: "application/json",
+                                          body: #"{"error": "no route for GET /ab/api/v1/incidents", "field": null}"#) {
+            Self.expectOneLineRefusal(try await Self.cli("incidents", url: $0 + "/ab"), containing:
+                "no route for GET /ab/api/v1/incidents: is ALERTBRIDGE_URL (\($0)/ab) alertbridge's own address?")
         }
     }
 
