@@ -74,7 +74,8 @@ import Testing
         (#"{"routing_key": "k", "event_action": "resolve"}"#, "'dedup_key' is required to resolve"),
         (#"{"routing_key": "k", "event_action": "resolve", "dedup_key": "\#(String(repeating: "키", count: 256))"}"#, "'dedup_key' must be 1 to 255 characters"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": 3, "source": "x", "severity": "info"}}"#, "'payload.summary' expected a string"),
-        (#"{"routing_key": "#, "malformed JSON"),
+        // Where it breaks, as the ingest endpoints say it (JSONDecoder said "not valid JSON").
+        (#"{"routing_key": "#, "malformed JSON: unexpected end of the body, expected a value at line 1, column 17 (byte 16)"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "timestamp": "2026-02-30T10:00:00Z"}}"#,
          #"'payload.timestamp' is not an ISO 8601 time: "2026-02-30T10:00:00Z" (February 2026 has 28 days)"#),
         // The same limit as a native alert's labels.

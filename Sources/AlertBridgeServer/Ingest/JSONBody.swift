@@ -3,6 +3,33 @@ import Hummingbird
 
 /// A request body for `JSONDecoder` (the PagerDuty and operator endpoints).
 enum JSONBody {
+    /// Decodes a body, or throws the ``APIError`` that names the field, or for broken JSON
+    /// where it breaks (`at line 1, column 20 (byte 19)`, as the ingest readers say it):
+    /// JSONDecoder's own words for that are only "The given data was not valid JSON".
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws(APIError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data(buffer))
+        } catch {
+            let answer = DecodingErrors.apiError(error)
+            guard answer.field == nil, answer.message.hasPrefix("malformed JSON") else { throw answer }
+            throw syntaxError(in: buffer) ?? answer
+        }
+    }
+
+    /// Where the body's JSON breaks, in the ingest reader's words; `nil` if it reads.
+    private static func syntaxError(in buffer: ByteBuffer) -> APIError? {
+        buffer.withUnsafeReadableBytes { raw in
+            var reader = JSONReader(raw.bindMemory(to: UInt8.self))
+            do throws(APIError) {
+                try reader.skipValue()
+                try reader.expectEnd()
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
     /// The body's bytes with every `\u0000` escape made `\uFFFD`, as the ingest reader
     /// does: PostgreSQL stores no NUL in text or jsonb, and a NUL that reached it would
     /// fail the whole transaction, with every other request committed in it.

@@ -13,11 +13,7 @@ enum OperatorInput {
         guard buffer.readableBytesView.contains(where: { !jsonWhitespace.contains($0) }) else {
             throw APIError.badRequest("the body must be a JSON object such as \(example)")
         }
-        do {
-            return try JSONDecoder().decode(T.self, from: JSONBody.data(buffer))
-        } catch {
-            throw DecodingErrors.apiError(error)
-        }
+        return try JSONBody.decode(T.self, from: buffer)
     }
 
     private static let jsonWhitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]

@@ -32,10 +32,9 @@ struct PagerDutyRoutes {
         }
         let event: PagerDutyEvent
         do {
-            event = try JSONDecoder().decode(PagerDutyEvent.self, from: JSONBody.data(body))
+            event = try JSONBody.decode(PagerDutyEvent.self, from: body)
         } catch {
-            let api = DecodingErrors.apiError(error)
-            throw PagerDutyRefusal.invalid([api.field.map { "'\($0)' \(api.message)" } ?? api.message])
+            throw PagerDutyRefusal.invalid([error.field.map { "'\($0)' \(error.message)" } ?? error.message])
         }
         let problems = event.problems(limits: ingestor.limits)
         guard problems.isEmpty else { throw PagerDutyRefusal.invalid(problems) }
