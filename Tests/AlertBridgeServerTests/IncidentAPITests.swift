@@ -106,6 +106,9 @@ import Testing
             let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
             #expect(try await client.post("/api/v1/incidents/999/ack", #"{"by": "a"}"#).0 == .notFound)
             #expect(try await client.get("/api/v1/incidents/999").0 == .notFound)
+            // A whole number past the ids' range is too large, not "not a positive whole number".
+            let huge = try await client.get("/api/v1/incidents/99999999999999999999")
+            #expect(huge.0 == .badRequest && huge.1["error"] as? String == "incident id is too large: ids go up to 9223372036854775807")
             let badID = try await client.post("/api/v1/incidents/abc/ack", #"{"by": "a"}"#)
             #expect(badID.0 == .badRequest)
             #expect(badID.1["field"] as? String == "id")

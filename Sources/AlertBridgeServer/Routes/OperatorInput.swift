@@ -35,7 +35,9 @@ enum OperatorInput {
     /// - Parameter what: `incident` or `silence`, as the refusal names it.
     static func id(_ context: AppRequestContext, of what: String) throws -> Int64 {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
-            throw APIError.badRequest("\(what) id must be a positive whole number", field: "id")
+            let digits = context.parameters.get("id").map { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) } ?? false
+            throw APIError.badRequest(digits ? "\(what) id is too large: ids go up to \(Int64.max)"
+                                             : "\(what) id must be a positive whole number", field: "id")
         }
         return id
     }
