@@ -428,8 +428,11 @@ public enum IngestPlanner {
                         startsPaging = true
                     }
                     touch(incident)
+                    // Held only where nobody is paged: an incident already paging goes on
+                    // escalating, and `suppressed` told the sender otherwise (black-box round 21).
+                    let held = muted != nil && !incident.escalation.hasPaged
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
-                                         kind: muted == nil ? .merged : .suppressed, startedPaging: startsPaging)
+                                         kind: held ? .suppressed : .merged, startedPaging: startsPaging)
                 }
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {

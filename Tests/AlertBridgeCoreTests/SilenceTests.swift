@@ -148,13 +148,20 @@ import Testing
         #expect(next.incidents[0].nextEscalationAt == t0 + minutes(20))
     }
 
+    /// Nothing is held, so the answer is `merged`: `suppressed` told the sender the page
+    /// was held while the incident went on escalating (black-box round 21). Into an
+    /// incident the silence holds, it is `suppressed`.
     @Test func aSilencedAlertMergingIntoAPagingIncidentDoesNotStopIt() throws {
         let first = plan([routed(pop: "ICN1")], silences: [], at: t0)
         let paging = try #require(first.incidents.first)
         let next = IngestPlanner.plan([routed(pop: "ICN1")], current: [paging.dedupKey: paging], alertStatus: [:],
                                       silences: [silence(1, ["pop = ICN1"])], now: t0 + minutes(5))
-        #expect(next.outcomes.map(\.kind) == [.suppressed])
+        #expect(next.outcomes.map(\.kind) == [.merged])
         #expect(next.incidents[0].nextEscalationAt == t0 + minutes(15))  // tier 2 still due
+        let held = try heldIncident()
+        let again = IngestPlanner.plan([routed(pop: "ICN1")], current: [held.dedupKey: held], alertStatus: [:],
+                                       silences: [silence(1, ["pop = ICN1"])], now: t0 + minutes(1))
+        #expect(again.outcomes.map(\.kind) == [.suppressed])
     }
 
     // MARK: The engine when the silence ends
