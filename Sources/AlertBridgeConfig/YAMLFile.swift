@@ -68,6 +68,16 @@ struct YAMLFile {
         }
     }
 
+    /// What libyaml's commonest complaints usually mean in a hand-written file: its words
+    /// say what the parser saw, not what to change (black-box round 21).
+    static let hints: [(problem: String, hint: String)] = [
+        ("mapping values are not allowed", "usually a key indented more or less than the keys beside it, "
+            + "or a value holding \": \" that needs quotes"),
+        ("did not find expected '-' indicator", "usually a line indented differently from the list items beside it"),
+        ("did not find expected key", "usually a line indented differently from the keys beside it"),
+        ("but found another document", "a file holds one document: remove the second '---' (or put it in a file of its own)"),
+    ]
+
     /// Yams' own descriptions span several lines with a snippet; problems are one line each.
     static func describe(_ error: YamlError, in text: String) -> (Position, String) {
         func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> (Position, String) {
@@ -80,6 +90,7 @@ struct YAMLFile {
             if let context {
                 message += " (\(context.text) at \(context.mark.line):\(context.mark.column))"
             }
+            if let hint = hints.first(where: { problem.hasPrefix($0.problem) })?.hint { message += ": \(hint)" }
             return (position, message)
         }
         switch error {

@@ -12,6 +12,22 @@ import Testing
             """])
         expectSingleProblem(fixture.problems(), at: "rules/20-test.yaml:4:4",
                             containing: "YAML syntax error: did not find expected '-' indicator")
+        #expect(fixture.problems().first?.hasSuffix(": usually a line indented differently from the list items beside it") == true)
+    }
+
+    /// libyaml's words say what it saw; the commonest ones get what they usually mean.
+    @Test func commonSyntaxErrorsSayWhatTheyUsuallyMean() throws {
+        let indented = try Fixture(["rules/10.yaml": """
+            rules:
+              - name: a
+                policy: standard
+                 match: ["pop = ICN1"]
+            """])
+        expectSingleProblem(indented.problems(), at: "rules/10.yaml:4:11", containing: "mapping values are not allowed in this context"
+                            + ": usually a key indented more or less than the keys beside it, or a value holding \": \" that needs quotes")
+        let twoDocuments = try Fixture(["escalation-policies/q.yaml": "name: q\ntiers: []\n---\nname: r\n"])
+        expectSingleProblem(twoDocuments.problems(), at: "escalation-policies/q.yaml:3:1",
+                            containing: "a file holds one document: remove the second '---' (or put it in a file of its own)")
     }
 
     @Test func unclosedFlowSequenceIsPositioned() throws {

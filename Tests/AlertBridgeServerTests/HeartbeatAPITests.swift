@@ -180,4 +180,19 @@ import Testing
             #expect(try await app.store.heartbeats().isEmpty)
         }
     }
+
+    /// A ping the store cannot record is a 503 that says why, as an ingest refusal does.
+    @Test func aPingTheStoreCannotRecordSaysWhy() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try await SQLiteStore.open(path: path, logger: logger)
+        try await store.close()
+        let app = AlertBridgeApplication(store: store, rules: TestApp.rules, policies: TestApp.policies,
+                                         clock: ManualClock(TestApp.t0), heartbeats: [Self.heartbeat])
+        try await Application(router: app.router()).test(.router) { client in
+            let (status, body, headers) = try await client.post("/api/v1/heartbeats/prometheus-apac", "")
+            #expect(status == .serviceUnavailable && headers[.retryAfter] == "1")
+            #expect(body["error"] as? String == "the store could not record the ping (the store is closed); retry", "\(body)")
+        }
+    }
 }

@@ -59,7 +59,9 @@ struct HeartbeatRoutes {
             do {
                 before = try await store.pingHeartbeat(name: name, at: now)
             } catch {
-                throw APIError(.serviceUnavailable, "the store could not record the ping; retry", retryAfterSeconds: 1)
+                // Why, as ingest says it: the monitor's log is where someone looks first.
+                let why = if case StoreError.unavailable(let reason) = error { " (\(reason))" } else { "" }
+                throw APIError(.serviceUnavailable, "the store could not record the ping\(why); retry", retryAfterSeconds: 1)
             }
             // It was missed: recover, then clear the marks. Should either fail, the ping is
             // recorded and the monitor's next pass sends the recovery.

@@ -1,5 +1,6 @@
 import NIOPosix
 import SQLiteNIO
+import Synchronization
 import VaporCSQLite
 
 /// One SQLite connection and the thread that owns it.
@@ -13,6 +14,7 @@ import VaporCSQLite
 final class SQLiteWorker: Sendable {
     private let thread: NIOThreadPool
     private let session: SQLiteSession.Box
+    private let closed = Mutex(false)
 
     private init(thread: NIOThreadPool, session: SQLiteSession) {
         self.thread = thread
@@ -34,6 +36,9 @@ final class SQLiteWorker: Sendable {
 
     /// Runs `body` on the connection's thread; nothing else uses the connection meanwhile.
     func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
+        // Closed (shutting down): a retryable 503 that says so, as a closed ingest batcher
+        // does, where the closed thread pool's own error was a bare CancellationError.
+        guard !closed.withLock({ $0 }) else { throw StoreError.unavailable("the store is closed") }
         let session = self.session
         return try await thread.runIfActive { try body(session.session) }
     }
@@ -56,6 +61,7 @@ final class SQLiteWorker: Sendable {
     }
 
     func close() async throws {
+        closed.withLock { $0 = true }
         let session = self.session
         try await thread.runIfActive { session.session.close() }
         try await thread.shutdownGracefully()
