@@ -150,6 +150,7 @@ struct PolicyParser {
         guard let items = file.list(node) else { return nil }
         var windows: [EscalationPolicy.Window] = []
         var placed: [(name: String, schedule: WindowSchedule)] = []
+        var nameLines: [String: Int] = [:]
         for item in items {
             let keys = ["name", "when", "escalate_after"]
             guard let fields = file.fields(item, allowed: keys, required: keys) else { continue }
@@ -157,12 +158,20 @@ struct PolicyParser {
             let escalateAfter = file.duration(fields["escalate_after"])
             guard let whenNode = fields["when"], let when = file.string(whenNode) else { continue }
             let label = name.map { "window \"\($0)\"" } ?? "window"
+            if let name, let nameNode = fields["name"] {
+                if let first = nameLines[name] {
+                    file.report("duplicate window name \"\(name)\" (first at line \(first))", at: nameNode)
+                } else {
+                    nameLines[name] = nameNode.position.line
+                }
+            }
             let schedule: WindowSchedule
             switch WindowSchedule.parse(when) {
             case .success(let parsed):
                 schedule = parsed
             case .failure(.malformed):
-                file.report("invalid \(label) time \"\(when)\" (expected \(WindowSchedule.expectedForm))", at: whenNode)
+                let why = WindowSchedule.impossibleTime(in: when).map { "\($0); " } ?? ""
+                file.report("invalid \(label) time \"\(when)\" (\(why)expected \(WindowSchedule.expectedForm))", at: whenNode)
                 continue
             case .failure(.unknownTimeZone(let zone)):
                 file.report("unknown time zone \"\(zone)\" in \(label) (expected an IANA name such as Asia/Seoul)",
@@ -176,9 +185,6 @@ struct PolicyParser {
             case .failure(.empty):
                 file.report("\(label) \"\(when)\" starts when it ends, so it is empty", at: whenNode)
                 continue
-            }
-            if let name, placed.contains(where: { $0.name == name }) {
-                file.report("duplicate window name \"\(name)\"", at: fields["name"] ?? item)
             }
             for other in placed where schedule.overlaps(other.schedule) {
                 file.report("\(label) (\(schedule.rangeText) \(schedule.timeZone)) overlaps window \"\(other.name)\" "

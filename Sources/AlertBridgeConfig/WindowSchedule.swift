@@ -85,6 +85,21 @@ struct WindowSchedule: Equatable {
 
     var rangeText: String { "\(EscalationPolicy.Window.clock(startMinute))-\(EscalationPolicy.Window.clock(endMinute))" }
 
+    /// Why a `when` whose times have the right shape is refused: `there is no hour 25`,
+    /// `there is no minute 60`, `24:00 only ends a window`; `nil` for any other problem.
+    static func impossibleTime(in text: String) -> String? {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let range = words.first else { return nil }
+        for (index, time) in range.split(separator: "-", omittingEmptySubsequences: false).enumerated() {
+            let parts = time.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), hour >= 0, minute >= 0 else { continue }
+            if minute >= 60 { return "there is no minute \(minute)" }
+            if hour == 24, minute == 0, index == 0 { return "24:00 only ends a window; start at 00:00" }
+            if hour >= 24, !(hour == 24 && minute == 0) { return "there is no hour \(hour)" }
+        }
+        return nil
+    }
+
     private static func minute(of text: Substring, allowMidnightEnd: Bool) -> Int? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, (1...2).contains(parts[0].count), parts[1].count == 2,

@@ -128,11 +128,18 @@ import Testing
             windows:
               - {name: peak, when: "25:00-23:00 Asia/Seoul", escalate_after: 10m}
               - {name: night, when: "22:00 Asia/Seoul", escalate_after: 10m}
+              - {name: late, when: "22:00-23:60 Asia/Seoul", escalate_after: 10m}
+              - {name: all, when: "24:00-06:00 Asia/Seoul", escalate_after: 10m}
+              - {name: peak, when: "18:00-19:00 Asia/Seoul", escalate_after: 10m}
             """)
-        #expect(problems.count == 2, "\(problems)")
+        #expect(problems.count == 5, "\(problems)")
+        // A time of the right shape says what is impossible about it.
         expectProblem(problems, at: "escalation-policies/test.yaml:7:24",
-                      containing: "invalid window \"peak\" time \"25:00-23:00 Asia/Seoul\" (expected \"HH:MM-HH:MM Area/City\"")
-        expectProblem(problems, at: "escalation-policies/test.yaml:8:25", containing: "invalid window \"night\" time")
+                      containing: "invalid window \"peak\" time \"25:00-23:00 Asia/Seoul\" (there is no hour 25; expected \"HH:MM-HH:MM Area/City\"")
+        expectProblem(problems, at: "escalation-policies/test.yaml:8:25", containing: "invalid window \"night\" time \"22:00 Asia/Seoul\" (expected")
+        expectProblem(problems, at: "escalation-policies/test.yaml:9:24", containing: "(there is no minute 60; expected")
+        expectProblem(problems, at: "escalation-policies/test.yaml:10:23", containing: "(24:00 only ends a window; start at 00:00; expected")
+        expectProblem(problems, at: "escalation-policies/test.yaml:11:12", containing: "duplicate window name \"peak\" (first at line 7)")
     }
 
     @Test func unknownTimeZone() throws {
