@@ -172,7 +172,8 @@ public enum EscalationPlanner {
             d.incident.acknowledgedAt = nil
             d.incident.acknowledgedBy = nil
             d.timeline.append(entry(d, now, .escalated,
-                                    "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): back to triggered"))
+                                    "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): back to triggered"
+                                        + late(due: ackAt + timeout, now: now)))
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
             if let heldUntil {
@@ -192,6 +193,7 @@ public enum EscalationPlanner {
                 }
                 page(tier: 1, reason: e.episodeStart > 0 ? .reopened : .triggered, policy: policy, now: now, into: &d)
             } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
+                let late = late(due: due, now: now)
                 let current = d.incident.tier
                 let waited = tierName(current, policy)
                 let holding = holding(incident, among: inhibitors)
@@ -203,12 +205,14 @@ public enum EscalationPlanner {
                 release(from: inhibitors, now: now, into: &d, goingOn: "which is still open: escalation goes on")
                 if current < policy.tiers.count {
                     d.timeline.append(entry(d, now, .escalated,
-                                            "tier \(current) (\(waited)) did not acknowledge in time: paging tier \(current + 1) (\(tierName(current + 1, policy)))"))
+                                            "tier \(current) (\(waited)) did not acknowledge in time: paging tier \(current + 1) (\(tierName(current + 1, policy)))"
+                                                + late))
                     page(tier: current + 1, reason: .escalated, policy: policy, now: now, into: &d)
                 } else if e.cycle < policy.repeat {
                     d.incident.escalation.cycle += 1
                     d.timeline.append(entry(d, now, .escalated,
-                                            "no tier acknowledged: repeating the policy from tier 1 (repeat \(d.incident.escalation.cycle) of \(policy.repeat))"))
+                                            "no tier acknowledged: repeating the policy from tier 1 (repeat \(d.incident.escalation.cycle) of \(policy.repeat))"
+                                                + late))
                     page(tier: 1, reason: .repeated, policy: policy, now: now, into: &d)
                 } else {
                     e = d.incident.escalation
@@ -218,7 +222,7 @@ public enum EscalationPlanner {
                     let who = e.acknowledgedThrough == nil ? "nobody acknowledged" : "nobody acknowledged again after the acknowledgement timed out"
                     d.timeline.append(entry(d, now, .escalated,
                                             "escalation ended: \(policy.tiers.count == 1 ? "1 tier" : "\(policy.tiers.count) tiers") paged "
-                                                + "\(policy.repeat == 0 ? "once" : "\(policy.repeat + 1) times") and \(who)"))
+                                                + "\(policy.repeat == 0 ? "once" : "\(policy.repeat + 1) times") and \(who)" + late))
                     // Whom it paged hear that nobody will be paged any more: the incident is
                     // open, and silent from here on unless someone takes it.
                     d.pages += notices(for: d.incident, policy: policy, event: .escalationEnded)
@@ -317,6 +321,15 @@ public enum EscalationPlanner {
             d.timeline.append(entry(d, now, .alert, "still silenced: nobody is paged before \(RFC3339.format(end))"))
         }
         d.incident.escalation.heldUntil = end
+    }
+
+    /// `; due at 2026-11-30T20:40:00Z, taken 50s late: alertbridge was stopped or behind`
+    /// when a step ran 30 s or more after its time (a restart after downtime takes every
+    /// overdue step at once, and its entry would otherwise read as if taken on time), else "".
+    static func late(due: Timestamp, now: Timestamp) -> String {
+        let lateness = Duration.milliseconds(now.milliseconds - due.milliseconds)
+        guard lateness >= .seconds(30) else { return "" }
+        return "; due at \(RFC3339.format(due)), taken \(DurationText.formatSeconds(lateness)) late: alertbridge was stopped or behind"
     }
 
     /// How long no alert came, and, when the check ran well after the deadline (alertbridge

@@ -66,6 +66,27 @@ import Testing
         #expect(i.escalation.step == 4)
     }
 
+    /// A step taken well after its time (alertbridge was down when it fell due) says so on
+    /// the timeline: the restart's entries read as if the tier had just missed its page
+    /// (black-box round 20). Under 30 s late, an engine tick's delay, nothing is added.
+    @Test func aStepTakenLateSaysWhenItWasDue() {
+        let p = policy(repeat: 0, ackTimeout: minutes(30))
+        let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        let onTime = EscalationPlanner.advance(started, policy: p, now: t0 + minutes(15) + .seconds(29))
+        #expect(onTime.timeline.first?.detail == "tier 1 (technical-support) did not acknowledge in time: paging tier 2 (rnd)")
+        let late = EscalationPlanner.advance(started, policy: p, now: t0 + minutes(16) + .seconds(10))
+        #expect(late.timeline.first?.detail == "tier 1 (technical-support) did not acknowledge in time: paging tier 2 (rnd); "
+                + "due at 2026-11-23T03:15:00Z, taken 1m10s late: alertbridge was stopped or behind")
+        let ended = EscalationPlanner.advance(late.incident, policy: p, now: t0 + minutes(50))
+        #expect(ended.timeline.last?.detail?.hasSuffix("and nobody acknowledged; due at 2026-11-23T03:46:10Z, taken 3m50s late: "
+                                                      + "alertbridge was stopped or behind") == true, "\(ended.timeline)")
+        var acked = started
+        (acked, _) = try! IncidentAction.acknowledge(by: "alice", note: nil).apply(to: started, now: t0 + minutes(1))
+        let lapsed = EscalationPlanner.advance(acked, policy: p, now: t0 + minutes(40))
+        #expect(lapsed.timeline.first { $0.kind == .escalated }?.detail?.hasSuffix("back to triggered; due at 2026-11-23T03:31:00Z, "
+                                                                                   + "taken 9m late: alertbridge was stopped or behind") == true)
+    }
+
     @Test func stepsAreNumberedSoEachIsTakenOnce() {
         let p = policy()
         let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
