@@ -173,7 +173,7 @@ public enum EscalationPlanner {
             d.incident.acknowledgedBy = nil
             d.timeline.append(entry(d, now, .escalated,
                                     "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): back to triggered"
-                                        + late(due: ackAt + timeout, now: now)))
+                                        + late(due: max(ackAt + timeout, e.heldUntil ?? ackAt), now: now)))
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
             if let heldUntil {
@@ -193,7 +193,8 @@ public enum EscalationPlanner {
                 }
                 page(tier: 1, reason: e.episodeStart > 0 ? .reopened : .triggered, policy: policy, now: now, into: &d)
             } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
-                let late = late(due: due, now: now)
+                // A step an inhibitor held was due at the hold's last look, not at the deadline.
+                let late = late(due: max(due, e.heldUntil ?? due), now: now)
                 let current = d.incident.tier
                 let waited = tierName(current, policy)
                 let holding = holding(incident, among: inhibitors)
