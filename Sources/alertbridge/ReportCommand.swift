@@ -74,6 +74,10 @@ struct Report: AsyncParsableCommand {
             ["by severity", report.bySeverity.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")],
             ["by policy", report.byPolicy.map { "\($0.0) \($0.1)" }.joined(separator: ", ")],
         ] + report.byLabel.map { label, counts in
+            // A misspelt label (`pops`) puts every incident under (none): say so.
+            guard counts.contains(where: { $0.0 != IncidentReport.noValue }) else {
+                return ["by \(label)", "\(IncidentReport.noValue) \(report.total): no incident in the window has a \"\(label)\" label"]
+            }
             let more = counts.count > Self.valuesShown ? ", +\(counts.count - Self.valuesShown) more" : ""
             return ["by \(label)", counts.prefix(Self.valuesShown).map { "\($0.0) \($0.1)" }.joined(separator: ", ") + more]
         } + [

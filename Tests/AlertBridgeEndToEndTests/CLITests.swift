@@ -182,6 +182,9 @@ struct CLITests {
             #expect(before.stdout.contains(": 0 (0 open, 0 resolved)"), "\(before)")
             let byPoP = try await Self.cli("report", "--group-by", "pop", "--group-by", "region", "--group-by", "pop", url: url)
             #expect(byPoP.stdout.contains("\nby pop        ICN1 1\nby region     apac 1\n"), "\(byPoP)")
+            // A misspelt label says no incident has it, not just `(none) 1`.
+            let typo = try await Self.cli("report", "--group-by", "pops", url: url)
+            #expect(typo.stdout.contains("\nby pops       (none) 1: no incident in the window has a \"pops\" label\n"), "\(typo)")
             let reportJSON = try await Self.cli("report", "--json", "--group-by", "pop", "--group-by", "pop", url: url)
             #expect(reportJSON.status == 0, "\(reportJSON)")
             let summary = try JSONSerialization.jsonObject(with: Data(reportJSON.stdout.utf8)) as? [String: Any]
