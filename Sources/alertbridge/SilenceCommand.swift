@@ -9,6 +9,12 @@ struct SilenceCommand: AsyncParsableCommand {
         abstract: "Silence alerts for a maintenance window: recorded, but nobody is paged.",
         subcommands: [Add.self, List.self, Extend.self, Expire.self])
 
+    /// `alertbridge silence` alone did nothing and exited 0, as if it had worked: a script
+    /// that forgot the verb must fail (black-box round 20).
+    func run() async throws {
+        throw ValidationError("say what to do: silence add, list, extend or expire (alertbridge silence --help)")
+    }
+
     /// Read here as the server reads it, so a bad one is a usage error (exit 2); and none
     /// under a second, as for the timers of the configuration files (`10ms` for `10m`).
     static func checkDuration(_ text: String) throws {

@@ -209,7 +209,7 @@ struct CLITests {
             for arguments in [["incidents", "--limit", "0"], ["incidents", "--limit", "5000"], ["show", "0"],
                               ["note", "\(id)", ""], ["ack", "\(id)", "--by", ""], ["escalate", "-3"],
                               ["report", "--since", "0s"], ["report", "--since", "400d"], ["report", "--since", "soon"],
-                              ["report", "--group-by", ""],
+                              ["report", "--group-by", ""], ["silence"],
                               ["report", "--since", "1h", "--until", "2h"], ["report", "--until", "tomorrow"],
                               ["report", "--since", "2025-01-01T00:00:00Z"]] {
                 let usage = try await run(try Paths.alertbridgeBinary(), arguments,
