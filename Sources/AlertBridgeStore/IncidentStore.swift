@@ -148,6 +148,10 @@ public struct IncidentQuery: Sendable, Equatable {
     public var createdSince: Timestamp?
     /// Only incidents created before this time (`alertbridge report --until`).
     public var createdBefore: Timestamp?
+    /// Only incidents with a lower id: the cursor to page through a listing, newest
+    /// first. `until` cannot be one: a storm's commit creates dozens of incidents in one
+    /// millisecond, and paging by the last `created_at` skipped those that shared it.
+    public var beforeID: Int64?
 
     public init(status: StatusFilter = .open, limit: Int = 100, createdSince: Timestamp? = nil, createdBefore: Timestamp? = nil) {
         self.status = status

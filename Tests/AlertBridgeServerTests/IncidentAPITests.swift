@@ -176,6 +176,11 @@ import Testing
             let before = try #require(try await client.get("/api/v1/incidents?status=all&until=\(since)").1["incidents"] as? [[String: Any]])
             #expect(before.map { ($0["labels"] as? [String: String])?["pop"] } == ["ICN1"])
             #expect(try await client.get("/api/v1/incidents?until=soon").1["field"] as? String == "until")
+            // `before_id` pages by id, newest first.
+            let newest = try #require(listed.first?["id"] as? Int)
+            let older = try #require(try await client.get("/api/v1/incidents?status=all&before_id=\(newest)").1["incidents"] as? [[String: Any]])
+            #expect(older.map { ($0["labels"] as? [String: String])?["pop"] } == ["ICN1"])
+            #expect(try await client.get("/api/v1/incidents?before_id=x").1["field"] as? String == "before_id")
         }
     }
 }

@@ -166,6 +166,10 @@ struct StoreConformance {
         #expect(try await store.incidents(IncidentQuery(status: .resolved)).map(\.id) == [c])
         #expect(try await store.incidents(IncidentQuery(status: .all)).map(\.id) == [c, b, a])
         #expect(try await store.incidents(IncidentQuery(status: .all, limit: 2)).map(\.id) == [c, b])
+        // The next page after b, although all three share their created_at.
+        var next = IncidentQuery(status: .all, limit: 2)
+        next.beforeID = b
+        #expect(try await store.incidents(next).map(\.id) == [a])
         #expect(try await store.incident(id: 424_242) == nil)
     }
 

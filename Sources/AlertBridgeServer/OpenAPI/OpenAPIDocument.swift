@@ -490,6 +490,12 @@ paths:
         - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
         - {name: since, in: query, description: only incidents created at or after this time, schema: {type: string, format: date-time}}
         - {name: until, in: query, description: only incidents created before this time, schema: {type: string, format: date-time}}
+        - name: before_id
+          in: query
+          description: >
+            only incidents with a lower id: to page through a listing, pass the last id of the page before
+            (incidents created in one commit share their created_at, so until cannot page)
+          schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
       responses:
         "200":
           description: incidents without timeline

@@ -33,6 +33,10 @@ struct IncidentRoutes {
                 }
                 query[keyPath: bound] = time
             }
+            if let text = params.get("before_id") {
+                guard let id = Int64(text), id > 0 else { throw APIError.badRequest("must be an incident id, a positive whole number", field: "before_id") }
+                query.beforeID = id
+            }
             let incidents = try await store.incidents(query)
             let undelivered = try await store.undeliveredPages(of: incidents)
             return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0, undelivered: undelivered[$0.id] ?? .init()) }])

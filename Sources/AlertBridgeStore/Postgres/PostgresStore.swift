@@ -384,7 +384,7 @@ public final class PostgresStore: IncidentStore {
             try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = ANY(\(statuses)::text[])
                 AND created_at >= \(query.createdSince?.milliseconds ?? .min) AND created_at < \(query.createdBefore?.milliseconds ?? .max)
-                ORDER BY id DESC LIMIT \(query.limit)
+                AND id < \(query.beforeID ?? .max) ORDER BY id DESC LIMIT \(query.limit)
                 """, logger: logger)
         }
     }

@@ -163,9 +163,9 @@ public final class SQLiteStore: IncidentStore {
         return try await reader.run { db in
             try db.rows("""
                 SELECT \(SQLiteSession.incidentColumns) FROM incidents WHERE status IN (\(statuses)) AND created_at >= ?
-                AND created_at < ? ORDER BY id DESC LIMIT ?
+                AND created_at < ? AND id < ? ORDER BY id DESC LIMIT ?
                 """, [.integer(Int(query.createdSince?.milliseconds ?? .min)), .integer(Int(query.createdBefore?.milliseconds ?? .max)),
-                      .integer(query.limit)]).map(SQLiteSession.decodeIncident)
+                      .integer(Int(query.beforeID ?? .max)), .integer(query.limit)]).map(SQLiteSession.decodeIncident)
         }
     }
 
