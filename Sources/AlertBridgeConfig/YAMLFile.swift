@@ -53,11 +53,13 @@ struct YAMLFile {
             if node.isNull { return .empty }
             return .node(node)
         } catch let error as YamlError {
-            if case .duplicatedKeysInMapping = error, let repeats = Self.repeatedKeys(in: text), !repeats.isEmpty {
+            if case .duplicatedKeysInMapping = error, let (repeats, tree) = Self.repeatedKeys(in: text), !repeats.isEmpty {
                 for (key, first, position) in repeats {
                     report("duplicate key \"\(key)\" in one mapping (first at line \(first.line))", at: position)
                 }
-                return .failed
+                // The rest of the file is checked all the same, as its last occurrences say
+                // (`check` prints every problem; a repeated key hid all the others).
+                return .node(tree)
             }
             let (position, message) = Self.describe(error, in: text)
             report(message, at: position)
@@ -116,14 +118,16 @@ struct YAMLFile {
     /// mapping's repeated keys only at the first occurrence of one of them, so that
     /// occurrence is renamed (its first character, so no position moves) and the text
     /// composed again until it composes; the tree then holds every key at its own position.
-    /// Nil when a renamed text does not compose (an empty quoted key, a key that is a mapping).
-    private static func repeatedKeys(in text: String) -> [RepeatedKey]? {
+    /// Also returns the tree without the renamed occurrences: each mapping as its last
+    /// occurrences of a key say. Nil when a renamed text does not compose (an empty quoted
+    /// key, a key that is a mapping).
+    private static func repeatedKeys(in text: String) -> ([RepeatedKey], Node)? {
         var text = text
         var renamed: [Position: String] = [:]
         while true {
             do {
                 guard let root = try Yams.compose(yaml: text) else { return nil }
-                return repeatedKeys(in: root, renamed: renamed)
+                return (repeatedKeys(in: root, renamed: renamed), dropping(renamed, from: root))
             } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
                 let position = Position(line: context.mark.line, column: context.mark.column)
                 // A private-use character, another for each rename: no key a user writes
@@ -160,6 +164,20 @@ struct YAMLFile {
             return sequence.flatMap { repeatedKeys(in: $0, renamed: renamed) }
         case .scalar, .alias:
             return []
+        }
+    }
+
+    /// `node` without the mapping keys renamed at `renamed`, which a later key repeats.
+    private static func dropping(_ renamed: [Position: String], from node: Node) -> Node {
+        switch node {
+        case .mapping(let mapping):
+            let pairs = mapping.filter { renamed[$0.key.position] == nil }.map { ($0.key, dropping(renamed, from: $0.value)) }
+            return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark, mapping.anchor))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map { dropping(renamed, from: $0) }, sequence.tag, sequence.style,
+                                           sequence.mark, sequence.anchor))
+        case .scalar, .alias:
+            return node
         }
     }
 

@@ -49,7 +49,9 @@ import Testing
                             containing: "a tab character: YAML indents with spaces, not tabs")
     }
 
-    /// At the repeat, which is the line to delete or rename, not at the key it repeats.
+    /// At the repeat, which is the line to delete or rename, not at the key it repeats. The
+    /// rest of the file is checked as its last occurrences say (a repeated key hid every
+    /// other problem, black-box round 21): here rule "b" matches every alert.
     @Test func duplicateYamlKeyIsPositioned() throws {
         let fixture = try Fixture(["rules/20-test.yaml": """
             rules:
@@ -57,8 +59,19 @@ import Testing
                 policy: standard
                 name: b
             """])
-        expectSingleProblem(fixture.problems(), at: "rules/20-test.yaml:4:5",
-                            containing: "duplicate key \"name\" in one mapping (first at line 2)")
+        let problems = fixture.problems()
+        expectProblem(problems, at: "rules/20-test.yaml:4:5", containing: "duplicate key \"name\" in one mapping (first at line 2)")
+        expectProblem(problems, at: "rules/20-test.yaml:2:5", containing: "rule \"b\" matches every alert")
+        #expect(problems.count == 2, "\(problems)")
+    }
+
+    /// A key written twice in the server file and other mistakes in it: every one is
+    /// reported at once, as `check` promises.
+    @Test func aRepeatedKeyInTheServerFileHidesNothingElse() throws {
+        let fixture = try Fixture(["alertbridge.yaml": "time_zone: UTC\ntime_zone: Asia/Seoul\nlisen: 127.0.0.1:8080\n"])
+        let problems = fixture.problems(configFile: "alertbridge.yaml")
+        expectProblem(problems, at: "alertbridge.yaml:2:1", containing: "duplicate key \"time_zone\" in one mapping (first at line 1)")
+        expectProblem(problems, at: "alertbridge.yaml:3:1", containing: "lisen")
     }
 
     /// Two policies pasted into one file: each repeated key where it repeats, also a key
@@ -74,6 +87,8 @@ import Testing
             """])
         let problems = fixture.problems()
         #expect(problems == [
+            // The file read as its last occurrences say: a policy named "other".
+            "rules/90-base.yaml:3:13: policy \"standard\" is not defined (defined: other)",
             "escalation-policies/standard.yaml:4:1: duplicate key \"name\" in one mapping (first at line 1)",
             "escalation-policies/standard.yaml:5:1: duplicate key \"tiers\" in one mapping (first at line 2)",
             "escalation-policies/standard.yaml:6:1: duplicate key \"repeat\" in one mapping (first at line 3)",
