@@ -305,7 +305,8 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
         // Firing first: those are what someone works on.
         let ordered = alerts.filter { $0.status == "firing" } + alerts.filter { $0.status != "firing" }
         let shown = shortened ? Array(ordered.prefix(Show.storm.alerts)) : ordered
-        printTable(["  FINGERPRINT", "STATUS", "COUNT", "LAST SEEN", "SUMMARY"],
+        // Copies of each alert, recoveries too: the `alerts` line above counts firing ones.
+        printTable(["  FINGERPRINT", "STATUS", "RECEIVED", "LAST SEEN", "SUMMARY"],
                    shown.map { ["  " + $0.fingerprint, $0.status, String($0.received_count), $0.last_seen_at, $0.summary] })
         if shown.count < ordered.count { print("  … \(ordered.count - shown.count) more (show --all)") }
     }

@@ -206,7 +206,9 @@ components:
         ends_at: {type: [string, "null"], format: date-time}
         first_seen_at: {type: string, format: date-time}
         last_seen_at: {type: string, format: date-time}
-        received_count: {type: integer}
+        received_count:
+          type: integer
+          description: copies of this alert received, firing and resolved (the incident's alert_count counts firing ones only)
     Incident:
       type: object
       required: [id, status, dedup_key, title, severity, labels, policy, tier, alert_count, created_at, first_paged_at, last_alert_at,
@@ -222,7 +224,9 @@ components:
         rule: {type: string}
         policy: {type: string}
         tier: {type: integer}
-        alert_count: {type: integer}
+        alert_count:
+          type: integer
+          description: firing alerts received, first copies and repeats (recoveries are not counted; each alert's received_count is)
         firing_alerts: {type: integer}
         created_at: {type: string, format: date-time}
         first_paged_at:
