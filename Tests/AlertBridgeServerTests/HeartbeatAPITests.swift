@@ -89,6 +89,12 @@ import Testing
             clock.advance(by: .seconds(1))
             #expect(try await monitor.tick().missed == 1, "no ping a timeout after the start: missed")
             #expect(try await incidents(client, status: "open").count == 1)
+            // Listed as expired when it was counted missed, not at its last ping's expiry.
+            try await Application(router: restarted.router()).test(.router) { after in
+                let listed = try #require(try await after.get("/api/v1/heartbeats").1["heartbeats"] as? [[String: Any]])
+                #expect(listed.first?["status"] as? String == "missed")
+                #expect(listed.first?["expires_at"] as? String == "2026-11-23T18:20:00Z", "\(listed)")
+            }
         }
     }
 

@@ -38,7 +38,9 @@ struct HeartbeatRoutes {
             try c.encode(heartbeat.severity.rawValue, forKey: .severity)
             try c.encode(heartbeat.labels, forKey: .labels)
             try c.encode(state?.lastPingAt, forKey: .last_ping_at)
-            try c.encode(state.map { heartbeat.expiry(of: $0, startedAt: startedAt) }, forKey: .expires_at)
+            // Once missed, when it was counted missed: after a restart's grace that is later
+            // than its last ping's expiry, which read as if the page had come late.
+            try c.encode(state.map { $0.missStartedAt ?? heartbeat.expiry(of: $0, startedAt: startedAt) }, forKey: .expires_at)
         }
     }
 
