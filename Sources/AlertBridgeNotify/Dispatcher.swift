@@ -100,7 +100,7 @@ public struct Dispatcher: Service {
                             for thread in Self.threads(of: claimed) {
                                 for delivery in thread { inFlight.add(delivery.connector) }
                                 group.addTask {
-                                    for delivery in thread {
+                                    try? await Self.inOrder(thread) { delivery in
                                         do {
                                             try await deliver(delivery, claimedIncidents: incidents)
                                         } catch {
@@ -178,7 +178,7 @@ public struct Dispatcher: Service {
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for thread in Self.threads(of: claimed) {
-                group.addTask { for delivery in thread { try await deliver(delivery, claimedIncidents: incidents) } }
+                group.addTask { try await Self.inOrder(thread) { try await deliver($0, claimedIncidents: incidents) } }
             }
             try await group.waitForAll()
         }
@@ -187,8 +187,8 @@ public struct Dispatcher: Service {
     }
 
     /// A claim's pages as the threads they are read in: each incident's pages to one
-    /// connector, oldest first, are sent one after another; different incidents and
-    /// connectors go concurrently. Pages that waited out an outage come due together, and
+    /// connector, oldest first, are sent one after another (``inOrder(_:_:)``); different
+    /// incidents and connectors go concurrently. Pages that waited out an outage come due together, and
     /// sent at once they reached a chat channel in any order: an incident's ESCALATED
     /// before its first page (black-box round 20).
     static func threads(of claimed: [Delivery]) -> [[Delivery]] {
@@ -201,6 +201,28 @@ public struct Dispatcher: Service {
             threads[thread, default: []].append(delivery)
         }
         return order.map { threads[$0]!.sorted { $0.id < $1.id } }
+    }
+
+    /// How long a page waits for the one before it in its thread: far longer than a
+    /// receiver takes to answer, far shorter than a lease. A receiver that hangs holds each
+    /// page this long at most, so a thread of seven pages cannot hold its last past the
+    /// claim's lease (which would hand it out again, and send it twice).
+    static let threadPatience = Duration.seconds(2)
+
+    /// Delivers a thread's pages in order: each starts once the one before it was answered
+    /// and recorded, or after ``threadPatience``.
+    static func inOrder(_ thread: [Delivery], _ deliver: @escaping @Sendable (Delivery) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, delivery) in thread.enumerated() {
+                let done = Wakeup()
+                group.addTask {
+                    defer { done.signal() }
+                    try await deliver(delivery)
+                }
+                if index < thread.count - 1 { await done.wait(timeout: threadPatience) }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Sets the backlog gauges.
