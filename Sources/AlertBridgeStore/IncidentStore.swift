@@ -51,10 +51,10 @@ public protocol IncidentStore: Sendable {
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what
     /// shows an outage of a receiver while its pages are still being retried.
     func outboxBacklog() async throws -> OutboxBacklog
-    /// The pages to each incident's current tier in its current episode that nobody has
-    /// received: a tier listed as paged whose people were not reached. An earlier tier's
-    /// are history once the next tier is paged (the timeline keeps them), and notices do
-    /// not count; incidents with none are left out.
+    /// The pages to each incident's current tier since it was last paged that nobody has
+    /// received: a tier listed as paged whose people were not reached. An earlier tier's,
+    /// and the tier's own before it was paged again (a repeat, an ack timeout), are history
+    /// (the timeline keeps them), and notices do not count; incidents with none are left out.
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages]
 
     // MARK: Silences

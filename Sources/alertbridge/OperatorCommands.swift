@@ -57,10 +57,12 @@ func tierText(_ i: IncidentView) -> String {
 }
 
 /// `show`'s `delivery` line: `2 pages to tier 1 not delivered yet, retrying: …`, or `nil`
-/// when every page to the current tier reached someone (or is on its first attempt).
+/// when every page to the current tier reached someone (or is on its first attempt). Only
+/// while triggered, as the TIER column: once someone has it, a page still queued is
+/// dropped for mail and chat, and "someone paged was not reached" no longer matters.
 func deliveryText(_ i: IncidentView) -> String? {
     let failed = i.failed_pages ?? 0, retrying = i.retrying_pages ?? 0
-    guard failed + retrying > 0 else { return nil }
+    guard i.status == "triggered", failed + retrying > 0 else { return nil }
     var parts: [String] = []
     if retrying > 0 { parts.append("\(pages(retrying)) to tier \(i.tier) not delivered yet, retrying") }
     if failed > 0 { parts.append("\(pages(failed)) to tier \(i.tier) failed for good in this episode") }

@@ -33,6 +33,7 @@ import Testing
         #expect(tierText(try view("acknowledged", failed: 1)) == "2", "someone has it")
         #expect(deliveryText(try view("triggered", failed: 3))?.hasPrefix("3 pages to tier 2 failed for good in this episode: ") == true)
         #expect(deliveryText(try view("triggered")) == nil)
+        #expect(deliveryText(try view("acknowledged", retrying: 1)) == nil, "someone has it")
     }
 
     /// During a mail or chat outage the tier's pages are retried: "1" alone read as

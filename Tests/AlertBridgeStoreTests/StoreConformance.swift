@@ -283,6 +283,12 @@ struct StoreConformance {
         try await store.recordDeliveries(notices.map { DeliveryRecord(id: $0.id, outcome: .failed(reason: "HTTP 400")) },
                                          now: t0 + .seconds(61))
         #expect(try await failed() == [a: 1])
+        // The acknowledgement times out: tier 1 is paged again, and its new page is what
+        // counts, not its first one that failed (black-box round 22).
+        _ = try await store.advanceEscalations(now: t0 + .seconds(60 + 1800), limit: 10, context: .init())
+        let repaged = try await current(a)
+        #expect(repaged.tier == 1 && repaged.status == .triggered)
+        #expect(try await failed().isEmpty)
         // Resolved and firing again: a new episode, paged afresh.
         _ = try await store.act(.resolve(by: "alice", note: nil), on: a, now: t0 + .seconds(120))
         let reopened = try await store.ingest([Self.routed("a")], now: t0 + .seconds(180))

@@ -150,18 +150,20 @@ extension PostgresStore {
     }
 
     public func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] {
-        guard !incidents.isEmpty else { return [:] }
+        // Since the current tier was last paged (see the SQLite store).
+        let paged = incidents.filter { $0.escalation.tierPagedAt != nil }
+        guard !paged.isEmpty else { return [:] }
         let logger = self.logger
-        let ids = incidents.map(\.id)
-        let starts = incidents.map { Int64($0.escalation.episodeStart) }
-        let tiers = incidents.map { Int64($0.tier) }
+        let ids = paged.map(\.id)
+        let starts = paged.map { $0.escalation.tierPagedAt!.milliseconds }
+        let tiers = paged.map { Int64($0.tier) }
         return try await withConnection { db in
             var out: [Int64: UndeliveredPages] = [:]
             for try await (id, failed, retrying) in try await db.query("""
                 SELECT o.incident_id, COUNT(*) FILTER (WHERE o.status = 'failed'), COUNT(*) FILTER (WHERE \(unescaped: Delivery.retryingSQL))
                 FROM outbox o
                 JOIN unnest(\(ids)::bigint[], \(starts)::bigint[], \(tiers)::bigint[]) AS e(id, start, tier) ON o.incident_id = e.id
-                WHERE o.step > e.start AND o.tier = e.tier AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
+                WHERE o.created_at >= e.start AND o.tier = e.tier AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
                 AND (o.status = 'failed' OR \(unescaped: Delivery.retryingSQL))
                 GROUP BY o.incident_id
                 """, logger: logger).decode((Int64, Int, Int).self) {

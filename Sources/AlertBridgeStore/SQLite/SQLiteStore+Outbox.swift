@@ -71,17 +71,19 @@ extension SQLiteStore {
 
     /// One probe per incident of the outbox's unique key, which starts with `incident_id`.
     public func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] {
-        let episodes = incidents.map { ($0.id, $0.escalation.episodeStart, $0.tier) }
+        // Since the current tier was last paged: a tier paged again (a repeat, an ack
+        // timeout) whose new page went out is reached, whatever its earlier page did.
+        let episodes = incidents.compactMap { i in i.escalation.tierPagedAt.map { (i.id, Int($0.milliseconds), i.tier) } }
         guard !episodes.isEmpty else { return [:] }
         return try await reader.run { db in
             let count = try db.prepare("""
                 SELECT COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(\(Delivery.retryingSQL)), 0) AS retrying
-                FROM outbox WHERE incident_id = ? AND step > ? AND tier = ?
+                FROM outbox WHERE incident_id = ? AND created_at >= ? AND tier = ?
                 AND event NOT IN (\(EscalationPlanner.PageReason.noticesSQL))
                 """)
             var out: [Int64: UndeliveredPages] = [:]
-            for (id, start, tier) in episodes {
-                let row = try db.rows(count, [.integer(Int(id)), .integer(start), .integer(tier)]).first
+            for (id, since, tier) in episodes {
+                let row = try db.rows(count, [.integer(Int(id)), .integer(since), .integer(tier)]).first
                 let pages = UndeliveredPages(failed: row?.column("failed")?.integer ?? 0, retrying: row?.column("retrying")?.integer ?? 0)
                 if pages != UndeliveredPages() { out[id] = pages }
             }
