@@ -155,6 +155,12 @@ import Testing
             let broken = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "a""#).1["error"] as? String
             #expect(broken?.hasPrefix("malformed JSON: unexpected end of the body") == true && broken?.contains(" at line 1, column ") == true,
                     "where it breaks, as the ingest endpoints say it: \(broken ?? "")")
+            // What JSONDecoder would take and JSON does not: refused, and nothing is written.
+            for lenient in [#"{"by": "a", "note": "n",}"#, #"{"by": "a", "note": "n", "x": 01}"#, #"{"by": "a", "note": "n", "x": "\q"}"#] {
+                let answer = try await client.post("/api/v1/incidents/\(id)/notes", lenient)
+                #expect(answer.0 == .badRequest && (answer.1["error"] as? String)?.hasPrefix("malformed JSON: ") == true, "\(lenient): \(answer.1)")
+            }
+            #expect(try await store.incident(id: Int64(id))?.timeline.contains { $0.kind == .note } == false)
             // Well-formed JSON of another kind is not called malformed: it says what it found.
             #expect(try await client.post("/api/v1/incidents/\(id)/ack", #"["alice"]"#).1["error"] as? String == "expected an object, found an array")
             #expect(try await client.post("/api/v1/incidents/\(id)/ack", "42").1["error"] as? String == "expected an object, found a number")

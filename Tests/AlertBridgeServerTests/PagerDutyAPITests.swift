@@ -76,6 +76,9 @@ import Testing
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": 3, "source": "x", "severity": "info"}}"#, "'payload.summary' expected a string"),
         // Where it breaks, as the ingest endpoints say it (JSONDecoder said "not valid JSON").
         (#"{"routing_key": "#, "malformed JSON: unexpected end of the body, expected a value at line 1, column 17 (byte 16)"),
+        // JSONDecoder takes a trailing comma; JSON does not.
+        (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info",}}"#,
+         "malformed JSON: unexpected '}', expected a member name at line 1, column 111 (byte 110)"),
         (#"{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info", "timestamp": "2026-02-30T10:00:00Z"}}"#,
          #"'payload.timestamp' is not an ISO 8601 time: "2026-02-30T10:00:00Z" (February 2026 has 28 days)"#),
         // The same limit as a native alert's labels.
