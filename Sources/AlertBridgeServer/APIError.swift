@@ -31,6 +31,8 @@ public struct APIError: HTTPResponseError, Sendable {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         if !allow.isEmpty { headers[.allow] = allow.map(\.rawValue).joined(separator: ", ") }
+        // RFC 6750 §3: a 401 names the scheme it wants.
+        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="alertbridge""# }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body())))
     }
 

@@ -77,12 +77,13 @@ struct APIClient {
             if let refusal = authRefusal(status: status, serverSays: body?.error) { throw refusal }
             guard let body else { throw notAlertbridge(status: status, type: type, location: response.headers["location"]) }
             var refused = Refused(body.field.map { "\($0): \(body.error)" } ?? body.error)
+            refused.aboutTheTarget = status == 404 || status == 409
             // A path the server does not have: ALERTBRIDGE_URL with a path of its own
-            // (`http://host/alertbridge`) asks for `/alertbridge/api/v1/…`.
+            // (`http://host/alertbridge`) asks for `/alertbridge/api/v1/…`. About the
+            // address, not one incident: `ack 1 2` stops at the first.
             if status == 404, body.field == nil, body.error.hasPrefix("no route for ") {
                 refused = Refused("\(body.error): is ALERTBRIDGE_URL (\(baseURL)) alertbridge's own address?")
             }
-            refused.aboutTheTarget = status == 404 || status == 409
             throw refused
         }
         guard type?.lowercased().contains("json") == true else { throw notAlertbridge(status: status, type: type) }

@@ -630,6 +630,12 @@ struct CLITests {
             Self.expectOneLineRefusal(try await Self.cli("incidents", url: $0 + "/ab"), containing:
                 "no route for GET /ab/api/v1/incidents: is ALERTBRIDGE_URL (\($0)/ab) alertbridge's own address?")
         }
+        // About the address, not one incident: `ack 8 10` stops at the first.
+        let requests = try await Self.withFakeServer(status: 404, contentType: "application/json",
+                                                     body: #"{"error": "no route for POST /ab/api/v1/incidents/8/ack", "field": null}"#) {
+            Self.expectOneLineRefusal(try await Self.cli("ack", "8", "10", url: $0 + "/ab"), containing: "is ALERTBRIDGE_URL")
+        }
+        #expect(requests == ["POST /ab/api/v1/incidents/8/ack"])
     }
 
     /// ALERTBRIDGE_URL pointing at another web server, or a proxy whose upstream is down:

@@ -87,10 +87,11 @@ import Testing
 
     @Test func unauthorizedAnswersSayWhyAndNeverEchoTheSecret() async throws {
         try await TestApp.withApp(tokens: Self.tokens) { client, _, _ in
-            let (status, body, _) = try await client.execute(uri: "/api/v1/incidents", method: .get) {
+            let (status, body, answerHeaders) = try await client.execute(uri: "/api/v1/incidents", method: .get) {
                 ($0.status, $0.jsonObject, $0.headers)
             }
             #expect(status == .unauthorized)
+            #expect(answerHeaders[.wwwAuthenticate] == #"Bearer realm="alertbridge""#, "RFC 6750: the scheme it wants")
             #expect((body["error"] as? String)?.contains("bearer token") == true)
             let forbidden = try await client.execute(uri: "/api/v1/incidents", method: .get, headers: headers(.ingest)) {
                 String(buffer: $0.body)

@@ -103,7 +103,7 @@ import Testing
         ("[]", nil, "holds no alert"),
         ("\"just a string\"", nil, "expected an object or an array of objects, found a string"),
         ("42", nil, "expected an object or an array of objects, found a number"),
-        ("null", nil, "expected an object, found null"),
+        ("null", nil, "expected an object or an array of objects, found null"),
     ])
     func badNativeInputIsA400NamingTheField(json: String, field: String?, message: String) async throws {
         try await TestApp.run { client, store, _ in

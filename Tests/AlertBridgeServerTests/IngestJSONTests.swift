@@ -146,7 +146,7 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         (#"[{"labels": {"a": "b"}}, {"labels": {"7": null}}]"#, "[1].labels[7]", "expected a string, found null"),
         (#"[{"labels": {"a": "b"}}, 1]"#, "[1]", "expected an object"),
         (#"[null]"#, "[0]", "expected an object, found null"),
-        (#"null"#, nil, "expected an object, found null"),
+        (#"null"#, nil, "expected an object or an array of objects, found null"),
         // Decoding problems anywhere come before invalid values.
         (#"[{"labels": {"a": "b"}, "status": "nope"}, {"labels": 5}]"#, "[1].labels", "expected an object"),
         (#"{"labels": {"pop": "ICN1"}, "status": "exploded"}"#, "status", #"unknown status "exploded" (expected firing or resolved)"#),

@@ -25,7 +25,6 @@ enum NativeAlertReader {
             let kind = try reader.nextKind()
             try reader.skipValue()
             try reader.expectEnd()
-            if kind == .null { throw .badRequest("expected an object, found null") }
             throw .badRequest("expected an object or an array of objects, found \(kind.named)")
         }
     }
