@@ -431,9 +431,8 @@ public enum EscalationPlanner {
 
     /// When the tier paged last escalates, windows applied.
     static func tierDeadline(_ incident: Incident, policy: EscalationPolicy) -> Timestamp? {
-        guard let pagedAt = incident.escalation.tierPagedAt, policy.tiers.indices.contains(incident.tier - 1) else { return nil }
-        return EscalationWindows.deadline(from: pagedAt, tier: policy.tiers[incident.tier - 1].escalateAfter,
-                                          windows: policy.windows)
+        guard let pagedAt = incident.escalation.tierPagedAt, let tier = policy.tier(incident.tier) else { return nil }
+        return EscalationWindows.deadline(from: pagedAt, tier: tier.escalateAfter, windows: policy.windows)
     }
 
     private static func checkSLA(policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
@@ -456,8 +455,7 @@ public enum EscalationPlanner {
     }
 
     private static func page(tier: Int, reason: PageReason, policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
-        guard policy.tiers.indices.contains(tier - 1) else { return }
-        let t = policy.tiers[tier - 1]
+        guard let t = policy.tier(tier) else { return }
         // Before the step counts: a row of an earlier build that paged has no firstPagedAt,
         // and its SLA clocks keep running from its creation.
         d.incident.escalation.firstPagedAt = d.incident.firstPagedAt ?? now
@@ -480,7 +478,7 @@ public enum EscalationPlanner {
     }
 
     private static func tierName(_ tier: Int, _ policy: EscalationPolicy) -> String {
-        policy.tiers.indices.contains(tier - 1) ? policy.tiers[tier - 1].name : "tier \(tier)"
+        policy.tier(tier)?.name ?? "tier \(tier)"
     }
 
     private static func entry(_ d: Decision, _ at: Timestamp, _ kind: TimelineEntry.Kind, _ detail: String) -> TimelineEntry {

@@ -66,6 +66,11 @@ public struct EscalationPolicy: Sendable, Equatable, Codable {
 
     public var name: String
     public var tiers: [Tier]
+    /// Tier `number`, counted from 1 as incidents and pages count them; `nil` past the
+    /// last (an incident stored under an earlier, longer version of the policy).
+    public func tier(_ number: Int) -> Tier? {
+        tiers.indices.contains(number - 1) ? tiers[number - 1] : nil
+    }
     public var `repeat`: Int
     public var ackTimeout: Duration?
     public var autoResolveAfter: Duration?

@@ -89,6 +89,12 @@ public enum RFC3339 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `not an RFC 3339 time: "2026-02-29T10:00:00Z" (February 2026 has 28 days)`: the
+    /// refusal of a time that did not parse, alike on every ingest format.
+    public static func refusal(_ text: String) -> String {
+        "not an RFC 3339 time: \"\(text)\"\(impossibleDate(text))"
+    }
+
     /// Why a time that did not parse is wrong, when it is shaped like one but names a day
     /// or a time of day the calendar does not have: ` (February 2026 has 28 days)`,
     /// ` (there is no month 13)`, ` (there is no hour 24)`; else nothing. Said after "not an

@@ -25,7 +25,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         guard let parsed = RFC3339.parse(text) else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: decoder.codingPath,
-                debugDescription: "not an RFC 3339 time: \"\(text)\"\(RFC3339.impossibleDate(text))"))
+                debugDescription: RFC3339.refusal(text)))
         }
         self = parsed
     }

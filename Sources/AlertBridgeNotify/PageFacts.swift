@@ -39,8 +39,8 @@ extension PageText {
         let i = page.incident.incident
         let d = page.delivery
         guard d.event.isNotice, i.tier != d.tier else { return "\(d.tier) (\(d.tierName))" }
-        let name = page.incident.policy.flatMap { $0.tiers.indices.contains(i.tier - 1) ? $0.tiers[i.tier - 1].name : nil }
-        return name.map { "\(i.tier) (\($0))" } ?? "\(i.tier)"
+        guard let name = page.incident.policy?.tier(i.tier)?.name else { return "\(i.tier)" }
+        return "\(i.tier) (\(name))"
     }
 
     /// Where the problem is: the CDN's `pop`, `region` and `service` labels; for an alert

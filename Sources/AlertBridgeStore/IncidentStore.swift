@@ -557,4 +557,11 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
                 + "Run the newer build (or restore a backup taken before it started)"
         }
     }
+
+    /// Why the store could not do it, when `error` says it was unavailable (a database
+    /// that is down, a full disk, a closed store): what a 503 adds for whoever retries.
+    public static func unavailableReason(_ error: any Error) -> String? {
+        if case StoreError.unavailable(let why) = error { return why }
+        return nil
+    }
 }

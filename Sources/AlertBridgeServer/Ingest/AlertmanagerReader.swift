@@ -182,7 +182,7 @@ struct WebhookAlertFields {
         switch time {
         case .absent: return nil
         case .time(let t): return t
-        case .invalid(let text): throw .badRequest("not an RFC 3339 time: \"\(text)\"\(RFC3339.impossibleDate(text))", field: field())
+        case .invalid(let text): throw .badRequest(RFC3339.refusal(text), field: field())
         }
     }
 

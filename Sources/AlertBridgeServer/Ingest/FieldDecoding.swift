@@ -119,7 +119,7 @@ extension JSONReader {
                 if time == nil { text = String(decoding: bytes, as: UTF8.self) }
                 return time
             }
-            if let text { problem.note(order, .badRequest("not an RFC 3339 time: \"\(text)\"\(RFC3339.impossibleDate(text))", field: field())) }
+            if let text { problem.note(order, .badRequest(RFC3339.refusal(text), field: field())) }
             return time
         case .null: try readNull()
         default:

@@ -102,7 +102,7 @@ public struct Ingestor: Sendable {
             metrics.storeFailures.increment()
             // Why, when the store knows (a database that is down, a full disk): the sender's
             // log is where someone looks first.
-            let why = if case StoreError.unavailable(let reason) = error { " (\(reason))" } else { "" }
+            let why = StoreError.unavailableReason(error).map { " (\($0))" } ?? ""
             throw APIError(.serviceUnavailable, "the store could not commit the alerts\(why); retry", retryAfterSeconds: 1)
         }
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)

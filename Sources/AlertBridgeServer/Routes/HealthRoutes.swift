@@ -31,7 +31,6 @@ struct HealthRoutes {
     /// Why the store did not answer, said once: an unavailable store's own text starts
     /// "store unavailable", which after "store unreachable" says the same thing twice.
     static func reason(_ error: any Error) -> String {
-        if case StoreError.unavailable(let why) = error { return why }
-        return "\(error)"
+        StoreError.unavailableReason(error) ?? "\(error)"
     }
 }

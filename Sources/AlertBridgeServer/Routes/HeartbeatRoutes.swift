@@ -62,7 +62,7 @@ struct HeartbeatRoutes {
                 before = try await store.pingHeartbeat(name: name, at: now)
             } catch {
                 // Why, as ingest says it: the monitor's log is where someone looks first.
-                let why = if case StoreError.unavailable(let reason) = error { " (\(reason))" } else { "" }
+                let why = StoreError.unavailableReason(error).map { " (\($0))" } ?? ""
                 throw APIError(.serviceUnavailable, "the store could not record the ping\(why); retry", retryAfterSeconds: 1)
             }
             // It was missed: recover, then clear the marks. Should either fail, the ping is

@@ -73,8 +73,8 @@ extension SQLiteStore {
     public func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] {
         // Since the current tier was last paged: a tier paged again (a repeat, an ack
         // timeout) whose new page went out is reached, whatever its earlier page did.
-        let episodes = incidents.compactMap { i in i.escalation.tierPagedAt.map { (i.id, Int($0.milliseconds), i.tier) } }
-        guard !episodes.isEmpty else { return [:] }
+        let paged = incidents.compactMap { i in i.escalation.tierPagedAt.map { (i.id, Int($0.milliseconds), i.tier) } }
+        guard !paged.isEmpty else { return [:] }
         return try await reader.run { db in
             let count = try db.prepare("""
                 SELECT COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(\(Delivery.retryingSQL)), 0) AS retrying
@@ -82,7 +82,7 @@ extension SQLiteStore {
                 AND event NOT IN (\(EscalationPlanner.PageReason.noticesSQL))
                 """)
             var out: [Int64: UndeliveredPages] = [:]
-            for (id, since, tier) in episodes {
+            for (id, since, tier) in paged {
                 let row = try db.rows(count, [.integer(Int(id)), .integer(since), .integer(tier)]).first
                 let pages = UndeliveredPages(failed: row?.column("failed")?.integer ?? 0, retrying: row?.column("retrying")?.integer ?? 0)
                 if pages != UndeliveredPages() { out[id] = pages }
