@@ -126,9 +126,9 @@ func connectors(_ server: ServerConfig) -> [String: any Connector] {
         case .console:
             return ConsoleConnector()
         case .slack:
-            return SlackConnector(webhookURL: setting("webhook_url"), transport: transport)
+            return ChatConnector.slack(webhookURL: setting("webhook_url"), transport: transport)
         case .teams:
-            return TeamsConnector(webhookURL: setting("webhook_url"), transport: transport)
+            return ChatConnector.teams(webhookURL: setting("webhook_url"), transport: transport)
         case .webhook:
             return WebhookConnector(url: setting("url"), secret: config.settings["secret"], transport: transport)
         case .smtp:

@@ -34,7 +34,7 @@ import Testing
 
     @Test func slackReceivesBlockKitJSON() async throws {
         try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
-            let slack = SlackConnector(webhookURL: base + "/services/T0/B0/XYZ", transport: transport)
+            let slack = ChatConnector.slack(webhookURL: base + "/services/T0/B0/XYZ", transport: transport)
             #expect(await deliver(slack, Pages.page(title: Pages.korean)) == nil)
             let request = try #require(receiver.requests.first)
             #expect(request.path == "/services/T0/B0/XYZ")
@@ -48,7 +48,7 @@ import Testing
     @Test func teamsReceivesAnAdaptiveCard() async throws {
         try await HTTPReceiver.with { (receiver: HTTPReceiver, base: String) async throws in
             receiver.script("/workflows/abc", [.init(status: 202, body: "")])  // what Workflows answers
-            let teams = TeamsConnector(webhookURL: base + "/workflows/abc", transport: transport)
+            let teams = ChatConnector.teams(webhookURL: base + "/workflows/abc", transport: transport)
             #expect(await deliver(teams, Pages.page()) == nil)
             let json = try #require(receiver.requests.first?.json)
             #expect(json["attachments"]?[0]?["contentType"] == "application/vnd.microsoft.card.adaptive")
@@ -118,7 +118,7 @@ import Testing
             try await TestStore.with(targets: [.init(connector: "chat")]) { (t: TestStore) async throws in
                 try await t.newIncident("a")
                 let clock = ManualClock(Pages.t0)
-                let d = t.dispatcher(["chat": SlackConnector(webhookURL: base + "/slack", transport: transport)], clock: clock)
+                let d = t.dispatcher(["chat": ChatConnector.slack(webhookURL: base + "/slack", transport: transport)], clock: clock)
                 #expect(try await d.tick() == 1)
                 clock.advance(by: .seconds(29))                 // backoff alone would retry after 2 s
                 #expect(try await d.tick() == 0)
@@ -136,7 +136,7 @@ import Testing
             try await TestStore.with(targets: [.init(connector: "chat")]) { (t: TestStore) async throws in
                 let id = try await t.newIncident("a")
                 let clock = ManualClock(Pages.t0)
-                let d = t.dispatcher(["chat": SlackConnector(webhookURL: base + "/slack", transport: transport)], clock: clock)
+                let d = t.dispatcher(["chat": ChatConnector.slack(webhookURL: base + "/slack", transport: transport)], clock: clock)
                 #expect(try await d.tick() == 1)
                 for _ in 0..<5 {
                     clock.advance(by: .seconds(600))

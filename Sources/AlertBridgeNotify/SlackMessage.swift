@@ -1,27 +1,10 @@
 import AlertBridgeCore
 
-/// Slack incoming webhooks (and Mattermost's Slack-compatible ones).
-///
-/// The message is Block Kit: a header with the severity mark, a section saying why this
-/// page was sent, the facts as fields, the acknowledge command and a context line. The
-/// top-level `text` is the notification text in Slack and the whole message in
-/// Mattermost, which shows `text` and ignores `blocks`.
-public struct SlackConnector: Connector {
-    public let webhookURL: String
-    let poster: WebhookPoster
-
-    public init(webhookURL: String, transport: CurlTransport = CurlTransport(), clock: any WallClock = SystemClock()) {
-        self.webhookURL = webhookURL
-        poster = WebhookPoster(transport: transport, clock: clock)
-    }
-
-    public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
-        try await poster.post(url: webhookURL, body: SlackMessage.payload(page).encoded())
-        return .toAll
-    }
-}
-
-/// The Block Kit rendering of a page: a pure function of the page.
+/// The Block Kit rendering of a page for Slack incoming webhooks (and Mattermost's
+/// Slack-compatible ones), a pure function of the page: a header with the severity mark, a
+/// section saying why this page was sent, the facts as fields, the acknowledge command and
+/// a context line. The top-level `text` is the notification text in Slack and the whole
+/// message in Mattermost, which shows `text` and ignores `blocks`.
 public enum SlackMessage {
     public static func payload(_ page: PageMessage) -> JSONValue {
         let facts = PageText.facts(page)

@@ -1,23 +1,7 @@
 import AlertBridgeCore
 
-/// Microsoft Teams through a Workflows ("When a Teams webhook request is received")
-/// webhook, carrying an Adaptive Card. Office 365 connectors are retired.
-public struct TeamsConnector: Connector {
-    public let webhookURL: String
-    let poster: WebhookPoster
-
-    public init(webhookURL: String, transport: CurlTransport = CurlTransport(), clock: any WallClock = SystemClock()) {
-        self.webhookURL = webhookURL
-        poster = WebhookPoster(transport: transport, clock: clock)
-    }
-
-    public func deliver(_ page: PageMessage) async throws(DeliveryError) -> Delivered {
-        try await poster.post(url: webhookURL, body: TeamsMessage.payload(page).encoded())
-        return .toAll
-    }
-}
-
-/// The Adaptive Card (schema 1.4) of a page: a pure function of the page.
+/// The Adaptive Card (schema 1.4) of a page for a Microsoft Teams Workflows webhook, a
+/// pure function of the page.
 public enum TeamsMessage {
     public static func payload(_ page: PageMessage) -> JSONValue {
         let i = page.incident.incident
