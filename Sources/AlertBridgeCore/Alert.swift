@@ -25,6 +25,10 @@ public struct Alert: Sendable, Equatable {
     /// again, or a PagerDuty trigger after a resolve (whatever its `timestamp` says, as in
     /// PagerDuty), is the problem back.
     public var dropsLateCopies = false
+    /// How many alerts of its Alertmanager group the webhook left out (`truncatedAlerts`,
+    /// the receiver's `max_alerts`). A recovery in such a webhook does not resolve its
+    /// incident: an alert left out may still fire, and the webhook cannot say.
+    public var groupLeftOut = 0
 
     public init(
         source: String, status: AlertStatus, severity: Severity, summary: String,

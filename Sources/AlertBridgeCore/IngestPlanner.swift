@@ -88,15 +88,18 @@ public enum IngestPlanner {
     ///   - alertStatus: the stored status of alerts of those incidents, by fingerprint.
     ///   - inhibitSources: the open incidents of the rules named by the batch's ``InhibitCandidate``s.
     ///   - alertEnds: when those alerts that have resolved ended (their `endsAt`), to spot stale copies.
+    ///   - alertStarts: when those alerts that fire started (their `startsAt`), to spot stale recoveries.
     ///   - silences: the silences of the batch's time; those active at `now` hold alerts.
     ///   - now: the time the batch is committed.
     public static func plan(
         _ batch: [RoutedAlert], current: [String: Incident],
         alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident] = [],
-        alertEnds: [AlertKey: Timestamp] = [:], silences: [Silence] = [], now: Timestamp
+        alertEnds: [AlertKey: Timestamp] = [:], alertStarts: [AlertKey: Timestamp] = [:],
+        silences: [Silence] = [], now: Timestamp
     ) -> Plan {
         var state = State(current: current, alertStatus: alertStatus, inhibitSources: inhibitSources)
         state.alertEnds = alertEnds
+        state.alertStarts = alertStarts
         state.silences = silences
         var plan = Plan()
         var outcomes = [IngestOutcome?](repeating: nil, count: batch.count)
@@ -238,6 +241,7 @@ public enum IngestPlanner {
         /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
         var byRule: [String: [Int64]] = [:]
         var alertEnds: [AlertKey: Timestamp] = [:]
+        var alertStarts: [AlertKey: Timestamp] = [:]
         /// The silences of the batch's time (``Array/holding(_:at:)`` looks only at active ones).
         var silences: [Silence] = []
         var inhibitionNotes: [Plan.InhibitionNote] = []
@@ -250,6 +254,17 @@ public enum IngestPlanner {
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
             guard alertStatus[key] == .resolved, let ended = alertEnds[key] else { return false }
             return startsAt < ended
+        }
+
+        /// A recovery of an episode that ended before the alert fired again: it ended before
+        /// the firing copy's start (`endsAt` as the sender wrote it, before a future one is
+        /// taken as now). Alertmanager delivers out of order; such a recovery must not resolve
+        /// what fires now (black-box round 23).
+        func isStale(recovery alert: Alert, in incident: Incident) -> Bool {
+            guard alert.dropsLateCopies, let ended = alert.endsAt else { return false }
+            let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
+            guard alertStatus[key] == .firing, let started = alertStarts[key] else { return false }
+            return ended < started
         }
 
         init(current: [String: Incident], alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident]) {
@@ -395,10 +410,13 @@ public enum IngestPlanner {
 
         mutating func apply(_ routed: RoutedAlert, now: Timestamp) -> IngestOutcome {
             var alert = routed.alert
+            let existing = byKey[routed.dedupKey].flatMap { incidents[$0] }
+            if alert.status == .resolved, let incident = existing, incident.status.isOpen, isStale(recovery: alert, in: incident) {
+                return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .merged)
+            }
             // A recovery that ended in the future (a sender's clock ahead) ended now: else
             // every later copy of the alert would start before its end and be dropped as late.
             if alert.status == .resolved, let end = alert.endsAt, end > now { alert.endsAt = now }
-            let existing = byKey[routed.dedupKey].flatMap { incidents[$0] }
             switch alert.status {
             case .firing:
                 if isStale(alert, in: existing), let incident = existing {
@@ -468,6 +486,14 @@ public enum IngestPlanner {
                     alertCount: 0, firingCount: 0, createdAt: now, lastAlertAt: now)
                 timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .created, by: alert.source,
                                               detail: "\(alert.severity.rawValue): \(alert.summary)"))
+                if let label = alert.labels["severity"], Severity(label: label) == nil {
+                    // Said where the operator looks: otherwise a `severity: page` alert runs
+                    // the warning policy and nothing shows why (black-box round 23).
+                    timeline.append(TimelineEntry(
+                        incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
+                        detail: "its severity label \"\(label)\" is not critical, error, warning or info: "
+                            + "the incident is \(alert.severity.rawValue)"))
+                }
                 if !routed.missingKeyLabels.isEmpty {
                     // A label typo in a rule or a sender that does not set it: said where the
                     // operator looks, since every such alert will merge here.
@@ -509,7 +535,16 @@ public enum IngestPlanner {
                 alertStatus[key] = .resolved
                 alertEnds[key] = alert.endsAt ?? now
                 record(alert, in: incident.id, now: now)
-                let resolves = routed.resolve == .any || incident.firingCount <= 0
+                var resolves = routed.resolve == .any || incident.firingCount <= 0
+                if resolves, routed.resolve != .any, alert.groupLeftOut > 0 {
+                    resolves = false
+                    let n = alert.groupLeftOut
+                    timeline.append(TimelineEntry(
+                        incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
+                        detail: "not resolved: every alert it holds has recovered, but Alertmanager left out \(n) "
+                            + "alert\(n == 1 ? "" : "s") of the notification (the receiver's max_alerts), which may still fire; "
+                            + "resolve it by hand once they have"))
+                }
                 if resolves {
                     incident.status = .resolved
                     incident.resolvedAt = now
@@ -544,6 +579,7 @@ public enum IngestPlanner {
                 incident.title = alert.summary
             }
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
+            if let startsAt = alert.startsAt { alertStarts[key] = startsAt }
             if alertStatus[key] != .firing {
                 incident.firingCount += 1
                 alertStatus[key] = .firing

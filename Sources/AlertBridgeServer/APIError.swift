@@ -63,7 +63,14 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
+        } catch var error as APIError {
+            // `curl -d 'labels=…'` sends a form, not JSON: say so beside where it broke
+            // (black-box round 23: "unexpected 'l' at line 1, column 1" alone).
+            if error.message.hasPrefix("malformed JSON"), let type = request.headers[.contentType],
+               type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("multipart/form-data") {
+                let name = type.prefix { $0 != ";" }
+                error.message += " (the request says Content-Type: \(name); send JSON with Content-Type: application/json)"
+            }
             throw error
         } catch let error as HTTPError where error.status == .notFound {
             let methods = allowed.methods(for: request.uri.path)

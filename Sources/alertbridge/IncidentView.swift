@@ -80,6 +80,21 @@ func printTable(_ header: [String]?, _ rows: [[String]]) {
     }
 }
 
+/// `text` cut to `columns` terminal columns, ending in "…" where it was cut: one long
+/// value (a 255-character PagerDuty key) would otherwise widen every row of a table.
+func clipped(_ text: String, columns: Int) -> String {
+    guard displayWidth(text) > columns else { return text }
+    var out = ""
+    var width = 0
+    for character in text {
+        let w = displayWidth(String(character))
+        guard width + w < columns else { break }
+        out.append(character)
+        width += w
+    }
+    return out + "…"
+}
+
 /// Terminal columns: East Asian wide characters (Hangul, CJK, fullwidth forms, emoji) take two.
 func displayWidth(_ text: String) -> Int {
     text.unicodeScalars.reduce(0) { width, scalar in

@@ -485,6 +485,55 @@ import Testing
         #expect(plan.incidents.first?.firingCount == 1)
     }
 
+    /// Within one commit too: fired at T0, fired again from T2 (the recovery between was
+    /// lost or is still on its way), then the recovery ending at T1 arrives.
+    @Test func aLateRecoveryOfAnEarlierEpisodeDoesNotResolve() {
+        let t1 = t0 - .seconds(200), t2 = t0 - .seconds(100)
+        let batch = [
+            routed("e1", .firing, startsAt: t0 - .seconds(300)),
+            routed("e1", .firing, startsAt: t2),
+            routed("e1", .resolved, startsAt: t0 - .seconds(300), endsAt: t1),
+        ]
+        let plan = IngestPlanner.plan(batch, current: [:], alertStatus: [:], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.created, .merged, .merged])
+        #expect(plan.incidents.first?.status == .triggered)
+        #expect(plan.alerts.map(\.alert.status) == [.firing])
+        // The recovery of the current episode resolves it, also from a sender whose clock
+        // runs ahead (its end is after its start, however far both are from ours).
+        let ahead = [routed("e1", .firing, startsAt: t0 + .seconds(60)),
+                     routed("e1", .resolved, startsAt: t0 + .seconds(60), endsAt: t0 + .seconds(90))]
+        #expect(IngestPlanner.plan(ahead, current: [:], alertStatus: [:], now: t0).outcomes.map(\.kind) == [.created, .resolved])
+    }
+
+    /// Alertmanager cut the group (`truncatedAlerts`, the receiver's `max_alerts`): the
+    /// recoveries it sent cannot say the alerts it left out recovered, so the incident
+    /// stays open and says why; under `resolve: any` a recovery resolves it all the same.
+    @Test func aRecoveryInACutWebhookDoesNotResolveTheIncident() {
+        var recovery = routed("e1", .resolved, startsAt: t0 - .seconds(300), endsAt: t0 - .seconds(1))
+        recovery.alert.groupLeftOut = 2
+        let batch = [routed("e1", .firing, startsAt: t0 - .seconds(300)), recovery]
+        let plan = IngestPlanner.plan(batch, current: [:], alertStatus: [:], now: t0)
+        #expect(plan.outcomes.map(\.kind) == [.created, .merged])
+        #expect(plan.incidents.first?.status == .triggered)
+        #expect(plan.incidents.first?.firingCount == 0)
+        #expect(plan.timeline.contains { $0.kind == .note && $0.detail?.contains("Alertmanager left out 2 alerts of the notification") == true })
+        var any = batch
+        for i in any.indices { any[i].resolve = .any }
+        #expect(IngestPlanner.plan(any, current: [:], alertStatus: [:], now: t0).outcomes.map(\.kind) == [.created, .resolved])
+    }
+
+    /// A `severity` label the reader could not read (`page`, `P1`) is said on the new
+    /// incident's timeline, with the severity it got instead.
+    @Test func anUnreadableSeverityLabelIsNoted() {
+        var alert = routed("e1", .firing, startsAt: t0)
+        alert.alert.labels["severity"] = "page"
+        alert.alert.severity = .warning
+        let plan = IngestPlanner.plan([alert], current: [:], alertStatus: [:], now: t0)
+        #expect(plan.timeline.map(\.detail).contains(#"its severity label "page" is not critical, error, warning or info: the incident is warning"#))
+        alert.alert.labels["severity"] = "Critical"
+        #expect(!IngestPlanner.plan([alert], current: [:], alertStatus: [:], now: t0).timeline.contains { $0.kind == .note })
+    }
+
     @Test func aStaleFiringCopyDoesNotReopenButANewEpisodeDoes() {
         let started = t0 - .seconds(300)
         let ended = t0 - .seconds(1)

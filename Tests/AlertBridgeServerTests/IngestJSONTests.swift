@@ -154,6 +154,7 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
          #"unknown severity "sev1" (expected critical, error, warning or info)"#),
         (#"{"labels": {"pop": "ICN1"}, "dedup_key": ""}"#, "dedup_key", "must not be empty (omit it or use null)"),
         (#"{"labels": {}}"#, "labels", "needs at least one label"),
+        (#"{"labels": {"alertname": ""}}"#, "labels", "needs at least one label with a value (an empty value is no label)"),
         (#"{"labels": {"bad-name": "x"}}"#, "labels.bad-name", #""bad-name" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"#),
         (#"[{"labels": {"a": "b"}}, {"labels": {"a": "b"}, "status": "nope"}]"#, "[1].status",
          #"unknown status "nope" (expected firing or resolved)"#),
@@ -163,6 +164,29 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         #expect(result.failure?.status == .badRequest)
         #expect(result.failure?.field == field)
         #expect(result.failure?.message == message)
+    }
+
+    /// A rule author's `Critical` is critical: it ran the warning policy, and nothing said
+    /// why (black-box round 23). A `severity` field stays exact: its sender gets the 400.
+    @Test func aSeverityLabelIsReadInAnyCase() throws {
+        func webhook(_ severity: String) -> String {
+            #"{"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "PopDown", "severity": "\#(severity)"}}]}"#
+        }
+        #expect(try decode(.alertmanager, webhook("Critical")).get().map(\.severity) == [.critical])
+        #expect(try decode(.alertmanager, webhook("CRITICAL")).get().map(\.severity) == [.critical])
+        #expect(try decode(.alertmanager, webhook("page")).get().map(\.severity) == [.warning])
+        #expect(try decode(.native, #"{"labels": {"pop": "ICN1", "severity": "Error"}}"#).get().map(\.severity) == [.error])
+        #expect(decode(.native, #"{"labels": {"pop": "ICN1"}, "severity": "Error"}"#).failure?.field == "severity")
+    }
+
+    /// `truncatedAlerts`: every alert of a cut webhook knows how many were left out.
+    @Test func aCutWebhooksAlertsKnowHowManyWereLeftOut() throws {
+        func webhook(_ truncated: String) -> String {
+            #"{"version": "4", "truncatedAlerts": \#(truncated), "alerts": [{"status": "resolved", "labels": {"a": "b"}}, {"status": "firing", "labels": {"a": "c"}}]}"#
+        }
+        #expect(try decode(.alertmanager, webhook("3")).get().map(\.groupLeftOut) == [3, 3])
+        #expect(try decode(.alertmanager, webhook("0")).get().map(\.groupLeftOut) == [0, 0])
+        #expect(decode(.alertmanager, webhook(#""3""#)).failure?.field == "truncatedAlerts")
     }
 
     @Test(arguments: [

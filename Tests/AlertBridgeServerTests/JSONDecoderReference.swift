@@ -71,7 +71,7 @@ enum JSONDecoderReference {
                 }
                 severity = s
             } else {
-                severity = labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning
+                severity = Severity.of(labels: labels)
             }
             if let key = dedup_key, key.isEmpty {
                 throw .badRequest("must not be empty (omit it or use null)", field: field("dedup_key"))
@@ -104,6 +104,7 @@ enum JSONDecoderReference {
         var version: String
         var receiver: String?
         var status: String?
+        var truncatedAlerts: Double?
         var alerts: [Item]
 
         func normalised(limits: IngestLimits) throws(APIError) -> [Alert] {
@@ -127,7 +128,7 @@ enum JSONDecoderReference {
                 }
                 let alert = Alert(
                     source: "alertmanager", status: status,
-                    severity: item.labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning,
+                    severity: Severity.of(labels: item.labels),
                     summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? item.labels["alertname"] ?? "alert"),
                     labels: item.labels, annotations: annotations, fingerprint: item.fingerprint,
                     startsAt: startsAt, endsAt: endsAt)
@@ -136,6 +137,9 @@ enum JSONDecoderReference {
                 fitted.dropsLateCopies = true
                 fitted.fingerprintCoversLabels = true
                 try check(fitted, at: prefix, summaryField: "annotations.summary", limits: limits, utf8Names: true)
+                if let truncatedAlerts, truncatedAlerts >= 1 {
+                    fitted.groupLeftOut = truncatedAlerts < Double(Int.max) ? Int(truncatedAlerts) : Int.max
+                }
                 out.append(fitted)
             }
             return out
@@ -154,6 +158,9 @@ enum JSONDecoderReference {
                       utf8Names: Bool = false) throws(APIError) {
         func field(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
         guard !alert.labels.isEmpty else { throw .badRequest("needs at least one label", field: field("labels")) }
+        guard alert.labels.values.contains(where: { !$0.isEmpty }) else {
+            throw .badRequest("needs at least one label with a value (an empty value is no label)", field: field("labels"))
+        }
         try checkMap(alert.labels, field: field("labels"), max: limits.maxLabels, maxValue: limits.maxLabelValueLength,
                      validateNames: !utf8Names, limits: limits)
         if utf8Names, let bad = alert.labels.keys.first(where: { $0.isEmpty || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {

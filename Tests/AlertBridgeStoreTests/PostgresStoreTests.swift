@@ -111,6 +111,9 @@ struct PostgresStoreTests {
     @Test func heartbeatsRecordPingsAndMisses() async throws {
         try await Self.withStore { try await $0.heartbeatsRecordPingsAndMisses() }
     }
+    @Test func aLateRecoveryOfAnEarlierEpisodeDoesNotResolveWhatFiresNow() async throws {
+        try await Self.withStore { try await $0.aLateRecoveryOfAnEarlierEpisodeDoesNotResolveWhatFiresNow() }
+    }
     @Test func aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() async throws {
         try await Self.withStore { try await $0.aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() }
     }

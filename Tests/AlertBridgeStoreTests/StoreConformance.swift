@@ -86,6 +86,36 @@ struct StoreConformance {
         #expect(detail.alerts.allSatisfy { $0.status == .resolved })
     }
 
+    /// Alertmanager delivers out of order: a recovery of an episode that ended before the
+    /// alert fired again must not resolve what fires now (black-box round 23: firing at T0,
+    /// firing again from T2, then the late recovery ending at T1 resolved the incident).
+    /// Checked from the store's own memory of the alert and, after a note (which makes the
+    /// SQLite writer forget the key), from its rows.
+    func aLateRecoveryOfAnEarlierEpisodeDoesNotResolveWhatFiresNow() async throws {
+        func webhook(_ status: AlertStatus, startsAt: Timestamp, endsAt: Timestamp? = nil) -> RoutedAlert {
+            var routed = Self.routed("icn1-edge-01", status)
+            routed.alert.startsAt = startsAt
+            routed.alert.endsAt = endsAt
+            routed.alert.dropsLateCopies = true
+            return routed
+        }
+        let id = try #require(try await store.ingest([webhook(.firing, startsAt: t0)], now: t0)[0].incidentID)
+        _ = try await store.ingest([webhook(.firing, startsAt: t0 + .seconds(120))], now: t0 + .seconds(130))
+        for (late, at) in [(t0 + .seconds(140), false), (t0 + .seconds(150), true)] {
+            if at { _ = try await store.act(.note(by: "alice", text: "looking"), on: id, now: late - .seconds(1)) }
+            let out = try await store.ingest([webhook(.resolved, startsAt: t0, endsAt: t0 + .seconds(60))], now: late)
+            #expect(out.map(\.kind) == [.merged])
+            let detail = try #require(try await store.incident(id: id))
+            #expect(detail.incident.status == .triggered)
+            #expect(detail.incident.firingCount == 1)
+            #expect(detail.alerts.map(\.status) == [.firing])
+        }
+        let recovered = try await store.ingest([webhook(.resolved, startsAt: t0 + .seconds(120), endsAt: t0 + .seconds(160))],
+                                               now: t0 + .seconds(161))
+        #expect(recovered.map(\.kind) == [.resolved])
+        #expect(try await store.incident(id: id)?.incident.status == .resolved)
+    }
+
     func reopenWithinWindowElseNewIncident() async throws {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         _ = try await store.ingest([Self.routed("a", .resolved)], now: t0 + .seconds(10))

@@ -1,9 +1,9 @@
 import AlertBridgeCore
 
 /// `POST /api/v1/alertmanager`: Prometheus Alertmanager's webhook, payload version 4,
-/// read straight from the body. Only `version` and `alerts` are used; `receiver` and
-/// `status` are type-checked as they always were, every other member (`groupLabels`,
-/// `commonLabels`, `externalURL`, …) is only checked to be JSON.
+/// read straight from the body. Only `version`, `alerts` and `truncatedAlerts` are used;
+/// `receiver` and `status` are type-checked as they always were, every other member
+/// (`groupLabels`, `commonLabels`, `externalURL`, …) is only checked to be JSON.
 ///
 /// Each alert keeps Alertmanager's own fingerprint as its identity, so the two edge
 /// hosts of one PoP stay two alerts inside one incident, and the incident resolves
@@ -11,12 +11,14 @@ import AlertBridgeCore
 ///
 /// Like ``NativeAlertReader`` it answers what the `JSONDecoder` decoding it replaced
 /// answered: malformed JSON first, then the first decoding problem in declaration order
-/// (`version`, `receiver`, `status`, `alerts`, and inside `alerts` in array order), then
+/// (`version`, `receiver`, `status`, `truncatedAlerts`, `alerts`, and inside `alerts` in array order), then
 /// the version, the number of alerts and the first invalid alert.
 enum AlertmanagerReader {
-    private enum Field: Int { case version, receiver, status, alerts }
+    /// `truncatedAlerts` before `alerts`: of their problems, its is named first (and the
+    /// alerts are then only checked to be JSON).
+    private enum Field: Int { case version, receiver, status, truncatedAlerts, alerts }
 
-    private static let names = FieldNames(["version", "receiver", "status", "alerts"])
+    private static let names = FieldNames(["version", "receiver", "status", "truncatedAlerts", "alerts"])
 
     static func read(_ body: UnsafeBufferPointer<UInt8>, limits: IngestLimits) throws(APIError) -> [Alert] {
         var reader = JSONReader(body)
@@ -29,11 +31,13 @@ enum AlertmanagerReader {
         var problem = DecodingProblem()
         var version: String?
         var batch = Batch()
+        var truncated = 0.0
         let seen = try reader.readFields(names) { reader, i throws(APIError) in
             switch Field(rawValue: i) {
             case .version: version = try reader.requiredString(&problem, i, names[i])
             case .receiver, .status: try reader.checkOptionalString(&problem, i, names[i])
             case .alerts: try batch.read(&reader, &problem, order: i, limits: limits)
+            case .truncatedAlerts: truncated = try reader.optionalDouble(&problem, i, names[i]) ?? 0
             case nil: try reader.skipValue()
             }
         }
@@ -48,6 +52,12 @@ enum AlertmanagerReader {
             throw .badRequest("has \(batch.count) alerts, more than the limit of \(limits.maxAlertsPerRequest)", field: "alerts")
         }
         if let invalid = batch.invalid { throw invalid }
+        if truncated >= 1 {
+            // The receiver's `max_alerts` cut the group: its recoveries cannot resolve an
+            // incident that may hold alerts left out (black-box round 23).
+            let leftOut = truncated < Double(Int.max) ? Int(truncated) : Int.max
+            for i in batch.alerts.indices { batch.alerts[i].groupLeftOut = leftOut }
+        }
         return batch.alerts
     }
 
@@ -165,7 +175,7 @@ struct WebhookAlertFields {
         }
         let alert = Alert(
             source: "alertmanager", status: status,
-            severity: labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning,
+            severity: Severity.of(labels: labels),
             summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? labels["alertname"] ?? "alert"),
             labels: labels, annotations: annotations, fingerprint: fingerprint,
             startsAt: startsAt, endsAt: endsAt)

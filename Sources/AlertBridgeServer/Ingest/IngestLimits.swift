@@ -6,7 +6,12 @@ extension IngestLimits {
     ///   Prometheus 3 and Alertmanager 0.27 send them (`service.name`); else the classic
     ///   `[a-zA-Z_][a-zA-Z0-9_]*` that rules can match.
     func check(_ alert: Alert, at path: AlertPath, summaryField: String, utf8Names: Bool = false) throws(APIError) {
-        guard !alert.labels.isEmpty else { throw .badRequest("needs at least one label", field: path.field("labels")) }
+        // An empty value is no label, as in Prometheus: `{"alertname": ""}` would be an
+        // incident without a name (black-box round 23).
+        guard alert.labels.values.contains(where: { !$0.isEmpty }) else {
+            throw .badRequest(alert.labels.isEmpty ? "needs at least one label" : "needs at least one label with a value (an empty value is no label)",
+                              field: path.field("labels"))
+        }
         try checkMap(alert.labels, at: path, "labels", max: maxLabels, maxValue: maxLabelValueLength,
                      validateNames: utf8Names ? .utf8 : .classic)
         try checkMap(alert.annotations, at: path, "annotations", max: maxAnnotations,

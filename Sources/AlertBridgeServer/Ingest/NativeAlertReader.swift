@@ -141,7 +141,7 @@ struct NativeAlertFields {
             }
             severity = s
         } else {
-            severity = labels["severity"].flatMap(Severity.init(rawValue:)) ?? .warning
+            severity = Severity.of(labels: labels)
         }
         if let key = dedupKey, key.isEmpty {
             throw .badRequest("must not be empty (omit it or use null)", field: path.field("dedup_key"))

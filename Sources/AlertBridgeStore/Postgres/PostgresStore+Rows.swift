@@ -59,27 +59,31 @@ extension PostgresStore {
 
     enum AlertStatuses: PreparedSQL {
         static let sql = """
-            SELECT a.incident_id, a.fingerprint, a.status, a.ends_at
+            SELECT a.incident_id, a.fingerprint, a.status, a.starts_at, a.ends_at
             FROM unnest($1::bigint[], $2::text[]) AS p(incident_id, fingerprint)
             JOIN alerts a ON a.incident_id = p.incident_id AND a.fingerprint = p.fingerprint
             """
     }
 
-    /// The stored status of the given alerts, and when the resolved ones ended (to spot stale copies).
+    /// The stored status of the given alerts, when the resolved ones ended (to spot stale
+    /// copies) and when the firing ones started (to spot stale recoveries).
     static func alertStatuses(_ db: PostgresConnection, _ pairs: [IngestPlanner.AlertKey], logger: Logger) async throws
-        -> (status: [IngestPlanner.AlertKey: AlertStatus], ends: [IngestPlanner.AlertKey: Timestamp]) {
-        guard !pairs.isEmpty else { return ([:], [:]) }
+        -> (status: [IngestPlanner.AlertKey: AlertStatus], ends: [IngestPlanner.AlertKey: Timestamp],
+            starts: [IngestPlanner.AlertKey: Timestamp]) {
+        guard !pairs.isEmpty else { return ([:], [:], [:]) }
         let ids = pairs.map(\.incidentID)
         let fingerprints = pairs.map(\.fingerprint)
         var status: [IngestPlanner.AlertKey: AlertStatus] = [:]
         var ends: [IngestPlanner.AlertKey: Timestamp] = [:]
+        var starts: [IngestPlanner.AlertKey: Timestamp] = [:]
         for try await row in try await db.execute(AlertStatuses.self, ids, fingerprints, logger: logger) {
-            let (id, fingerprint, text, endsAt) = try row.decode((Int64, String, String, Int64?).self)
+            let (id, fingerprint, text, startsAt, endsAt) = try row.decode((Int64, String, String, Int64?, Int64?).self)
             let key = IngestPlanner.AlertKey(incidentID: id, fingerprint: fingerprint)
             status[key] = AlertStatus(rawValue: text)
             if status[key] == .resolved, let endsAt { ends[key] = Timestamp(milliseconds: endsAt) }
+            if status[key] == .firing, let startsAt { starts[key] = Timestamp(milliseconds: startsAt) }
         }
-        return (status, ends)
+        return (status, ends, starts)
     }
 
     enum WriteIncidents: PreparedSQL {

@@ -332,7 +332,7 @@ public final class PostgresStore: IncidentStore {
             let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
             let sources = try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger)
             var plan = IngestPlanner.plan(batch, current: current, alertStatus: statuses.status, inhibitSources: sources,
-                                          alertEnds: statuses.ends, silences: silences, now: now)
+                                          alertEnds: statuses.ends, alertStarts: statuses.starts, silences: silences, now: now)
             if plan.newIncidentCount > 0 {
                 var ids: [Int64] = []
                 for try await row in try await db.execute(NewIncidentIDs.self, plan.newIncidentCount, logger: logger) {

@@ -16,6 +16,7 @@ import AlertBridgeCore
 final class IngestCache: @unchecked Sendable {
     struct AlertState: Sendable {
         var status: AlertStatus
+        var startsAt: Timestamp?
         var endsAt: Timestamp?
     }
 
@@ -30,6 +31,7 @@ final class IngestCache: @unchecked Sendable {
         var incidents: [String: Incident] = [:]
         var status: [IngestPlanner.AlertKey: AlertStatus] = [:]
         var ends: [IngestPlanner.AlertKey: Timestamp] = [:]
+        var starts: [IngestPlanner.AlertKey: Timestamp] = [:]
     }
 
     let capacity: Int
@@ -63,6 +65,7 @@ final class IngestCache: @unchecked Sendable {
             let key = IngestPlanner.AlertKey(incidentID: id, fingerprint: fingerprint)
             known.status[key] = state.status
             if state.status == .resolved, let end = state.endsAt { known.ends[key] = end }
+            if state.status == .firing, let start = state.startsAt { known.starts[key] = start }
         }
     }
 
@@ -88,7 +91,8 @@ final class IngestCache: @unchecked Sendable {
         }
         for change in plan.alerts {
             guard let key = keyOf[change.incidentID], entries[key]?.incident.id == change.incidentID else { continue }
-            entries[key]!.alerts[change.alert.fingerprint] = AlertState(status: change.alert.status, endsAt: change.alert.endsAt)
+            entries[key]!.alerts[change.alert.fingerprint] = AlertState(
+                status: change.alert.status, startsAt: change.alert.startsAt, endsAt: change.alert.endsAt)
         }
     }
 

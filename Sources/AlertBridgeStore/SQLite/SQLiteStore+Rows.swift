@@ -23,7 +23,7 @@ extension SQLiteSession {
     /// matter for reopening), with the state of each of its alerts.
     func latestIncidents(keys: [String]) throws -> [String: IngestCache.Entry] {
         let latest = try prepare("SELECT \(Self.incidentColumns) FROM incidents WHERE dedup_key = ? ORDER BY id DESC LIMIT 1")
-        let alertStates = try prepare("SELECT fingerprint, status, ends_at FROM alerts WHERE incident_id = ?")
+        let alertStates = try prepare("SELECT fingerprint, status, starts_at, ends_at FROM alerts WHERE incident_id = ?")
         var out: [String: IngestCache.Entry] = [:]
         for key in keys {
             guard let incident = try rows(latest, [.text(key)]).first.map(Self.decodeIncident) else { continue }
@@ -31,7 +31,7 @@ extension SQLiteSession {
             for row in try rows(alertStates, [.integer(Int(incident.id))]) {
                 alerts[row.column("fingerprint")!.string!] = IngestCache.AlertState(
                     status: AlertStatus(rawValue: row.column("status")!.string!) ?? .firing,
-                    endsAt: Self.time(row.column("ends_at")))
+                    startsAt: Self.time(row.column("starts_at")), endsAt: Self.time(row.column("ends_at")))
             }
             out[key] = IngestCache.Entry(incident: incident, alerts: alerts)
         }

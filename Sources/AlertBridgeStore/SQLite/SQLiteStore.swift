@@ -111,7 +111,7 @@ public final class SQLiteStore: IncidentStore {
             let sourceRules = Set(batch.flatMap { $0.inhibitors.map(\.sourceRule) })
             let sources = try db.openIncidents(rules: Array(sourceRules))
             var plan = IngestPlanner.plan(batch, current: known.incidents, alertStatus: known.status,
-                                          inhibitSources: sources, alertEnds: known.ends,
+                                          inhibitSources: sources, alertEnds: known.ends, alertStarts: known.starts,
                                           silences: try db.activeSilences(at: now), now: now)
             var firstNewID = Int64.max
             if plan.newIncidentCount > 0 {
