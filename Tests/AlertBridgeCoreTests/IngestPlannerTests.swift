@@ -590,6 +590,31 @@ import Testing
         #expect(plan.timeline.contains { $0.detail == "critical: escalating by policy pop-outage instead of cdn-performance (severity_policies)" })
     }
 
+    /// The rule was edited since the incident opened (it names pop-outage now; or the
+    /// policy was renamed): a rise pages the rule's policy from tier 1. It paged nobody:
+    /// the rise pages within the incident's own policy, which the rule no longer names.
+    @Test func aRiseAfterTheRuleNamesAnotherPolicyPagesThatPolicy() throws {
+        let incident = try opened()
+        var edited = routed(.critical)
+        edited.severityPolicies = [:]
+        #expect(edited.policy == "pop-outage" && edited.rule == incident.rule)
+        let key = IngestPlanner.AlertKey(incidentID: 5, fingerprint: edited.alert.fingerprint)
+        let plan = IngestPlanner.plan([edited], current: [incident.dedupKey: incident], alertStatus: [key: .firing],
+                                      now: t0 + .seconds(120))
+        #expect(plan.incidents.first?.policy == "pop-outage")
+        #expect(plan.pages.map { "\($0.tierName):\($0.reason.rawValue)" } == ["noc-phone:severity_raised"])
+        #expect(plan.timeline.contains { $0.detail == "critical: escalating by policy pop-outage instead of cdn-performance (rule edge-errors)" })
+        // The same severity: the incident keeps the policy it runs.
+        var same = routed(.warning)
+        same.severityPolicies = [:]
+        same.escalationPolicy = outage
+        same.policy = "pop-outage"
+        let kept = IngestPlanner.plan([same], current: [incident.dedupKey: incident], alertStatus: [key: .firing],
+                                      now: t0 + .seconds(120))
+        #expect(kept.incidents.first?.policy == "cdn-performance")
+        #expect(kept.pages.isEmpty)
+    }
+
     /// Paged as a warning (acknowledge within 30s), critical 20 s later (within 20s): the
     /// deadline is the earlier of the warning's (30 s) and the switch plus 20 s (40 s), so
     /// it is not breached the instant it turns critical; a switch after 25 s keeps 30 s, and
@@ -698,6 +723,7 @@ import Testing
         let incident = try opened()
         var other = routed(.critical)
         other.severityPolicies = [:]
+        other.rule = "pagerduty-default"
         let plan = IngestPlanner.plan([other], current: [incident.dedupKey: incident], alertStatus: [:], now: t0 + .seconds(60))
         #expect(plan.pages.isEmpty && plan.policySnapshots.isEmpty)
         #expect(plan.incidents.first?.policy == "cdn-performance")
