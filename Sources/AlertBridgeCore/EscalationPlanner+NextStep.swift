@@ -11,6 +11,9 @@ extension EscalationPlanner {
             case end
             /// An acknowledgement's `ack_timeout` runs out: tier 1 is paged again.
             case ackTimeout(tier1: String)
+            /// It fell quiet (`auto_resolve_after`) while alertbridge was stopped: nobody is
+            /// paged until its alert is sent again, and it resolves at ``NextStep/at`` if none is.
+            case waitsForAlert
         }
 
         public var action: Action
@@ -26,9 +29,19 @@ extension EscalationPlanner {
     /// takes next for an incident as it stands, or `nil` when none is waiting on a timer
     /// (resolved, not paged yet, held by a silence or an inhibition, escalation ended).
     /// An auto-resolve or an SLA check due sooner does not count: neither pages anyone.
-    public static func nextStep(_ incident: Incident, policy: EscalationPolicy) -> NextStep? {
+    /// - Parameters:
+    ///   - now, autoResolvesFrom: given, an incident that fell quiet while alertbridge was
+    ///     stopped and waits out the start's grace says so (``NextStep/Action/waitsForAlert``):
+    ///     its next tier's time has passed and nobody is paged (black-box round 23: `show`
+    ///     said "tier 2 is paged at" a time a minute gone).
+    public static func nextStep(_ incident: Incident, policy: EscalationPolicy, now: Timestamp? = nil,
+                                autoResolvesFrom: Timestamp? = nil) -> NextStep? {
         let e = incident.escalation
         guard e.heldUntil == nil, policy.tiers.indices.contains(0) else { return nil }
+        if let now, incident.status.isOpen, let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after,
+           let resolvesAt = autoResolveDue(incident, policy: policy, from: autoResolvesFrom), now < resolvesAt {
+            return NextStep(action: .waitsForAlert, at: resolvesAt, window: nil, timer: after)
+        }
         switch incident.status {
         case .acknowledged:
             guard let timeout = policy.ackTimeout, let at = incident.acknowledgedAt else { return nil }

@@ -111,12 +111,16 @@ public struct IngestOutcome: Sendable, Equatable {
     /// A merge that paged: the incident was created while inhibited (or without a policy)
     /// and this alert arrived uninhibited. Pages were written, as for `created`.
     public var startedPaging: Bool
+    /// A merge into an incident that had fallen quiet (`auto_resolve_after`): after a
+    /// start it waited for this alert, and its overdue step is due now, so the engine looks.
+    public var stepDueNow: Bool
 
-    public init(incidentID: Int64?, dedupKey: String, kind: Kind, startedPaging: Bool = false) {
+    public init(incidentID: Int64?, dedupKey: String, kind: Kind, startedPaging: Bool = false, stepDueNow: Bool = false) {
         self.incidentID = incidentID
         self.dedupKey = dedupKey
         self.kind = kind
         self.startedPaging = startedPaging
+        self.stepDueNow = stepDueNow
     }
 }
 

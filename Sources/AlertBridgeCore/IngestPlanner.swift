@@ -432,6 +432,13 @@ public enum IngestPlanner {
                 let muted = mute(of: routed, now: now)
                 if var incident = existing, incident.status.isOpen {
                     let severityBefore = incident.severity
+                    // Quiet past its auto_resolve_after: after a start it waits for its alert
+                    // (``EscalationPlanner/advance``), and this is it; its overdue step is
+                    // taken now, not at the engine's next look (black-box round 23: 18 s on).
+                    let quiet = routed.policy(at: incident.severity).policy?.autoResolveAfter
+                        .map { incident.lastAlertAt + $0 <= now } ?? false
+                    let stepDueNow = quiet && incident.nextEscalationAt.map { $0 > now } == true
+                    if stepDueNow { incident.nextEscalationAt = now }
                     merge(alert, into: &incident, now: now)
                     // Created muted (or without a policy): page once an alert arrives that is not.
                     // Cheap tests first: a storm merges into incidents that already paged.
@@ -456,7 +463,7 @@ public enum IngestPlanner {
                     // escalating, and `suppressed` told the sender otherwise (black-box round 21).
                     let held = muted != nil && !incident.escalation.hasPaged
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
-                                         kind: held ? .suppressed : .merged, startedPaging: startsPaging)
+                                         kind: held ? .suppressed : .merged, startedPaging: startsPaging, stepDueNow: stepDueNow)
                 }
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {

@@ -75,7 +75,7 @@ public struct AlertBridgeApplication: Sendable {
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
                         clock: clock, startedAt: startedAt, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
-        IncidentRoutes(store: store, clock: clock, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
+        IncidentRoutes(store: store, clock: clock, startedAt: startedAt, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
             .register(on: router.group().add(middleware: refusals))
@@ -86,7 +86,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func engine(logger: Logger) -> EscalationEngine {
         EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
-                         metrics: metrics, logger: logger, rules: rules)
+                         metrics: metrics, logger: logger, rules: rules, startedAt: startedAt)
     }
 
     func ingestor() -> Ingestor {

@@ -75,6 +75,7 @@ struct NextStepJSON: Encodable {
         case .repeatPolicy(let tier1, _, _): ("repeat", 1, tier1)
         case .end: ("end", nil, nil)
         case .ackTimeout(let tier1): ("ack_timeout", 1, tier1)
+        case .waitsForAlert: ("waits_for_alert", nil, nil)
         }
         try c.encode(action, forKey: .action)
         try c.encode(tier, forKey: .tier)

@@ -48,11 +48,45 @@ import Testing
                 #expect(d.pages.allSatisfy { $0.reason == .escalationEnded })
             case .ackTimeout:
                 Issue.record("an unacknowledged incident has no ack timeout")
+            case .waitsForAlert:
+                Issue.record("no grace without a start")
             }
             i = d.incident
             if seen.count > 10 { break }
         }
         return seen
+    }
+
+    /// Stopped 40 s with tier 2 due at 15 m and `auto_resolve_after` 16 m: after the start
+    /// the incident waits out the grace for its alert, and says so: `show` said "tier 2 is
+    /// paged at" a time already gone (black-box round 23). A re-sent alert makes its
+    /// overdue step due at once, and the engine then takes it.
+    @Test func anIncidentThatFellQuietWhileStoppedWaitsForItsAlert() throws {
+        var p = policy()
+        p.autoResolveAfter = minutes(16)
+        let paged = EscalationPlanner.start(incident(at: t0), policy: p, now: t0).incident
+        let started = t0 + minutes(16) + .seconds(20)
+        let grace = started + EscalationPlanner.autoResolveGrace
+        let now = started + .seconds(5)
+        let waiting = try #require(EscalationPlanner.nextStep(paged, policy: p, now: now, autoResolvesFrom: grace))
+        #expect(waiting.action == .waitsForAlert && waiting.at == grace)
+        let held = EscalationPlanner.advance(paged, policy: p, now: now, autoResolvesFrom: grace)
+        #expect(held.pages.isEmpty && held.incident.nextEscalationAt == now + .seconds(30))
+        // Without a start's grace the step stands as the policy says.
+        #expect(EscalationPlanner.nextStep(paged, policy: p)?.action == .page(tier: 2, name: "rnd"))
+        // The alert is sent again: due now, and tier 2 is paged.
+        let routed = RoutedAlert(alert: Alert(source: "cdn-monitor", status: .firing, severity: .critical, summary: "latency",
+                                              labels: ["alertname": "EdgeLatencyHigh"]),
+                                 rule: "edge", dedupKey: paged.dedupKey, policy: p.name, escalationPolicy: p)
+        let plan = IngestPlanner.plan([routed], current: [paged.dedupKey: held.incident], alertStatus: [:], now: now)
+        #expect(plan.outcomes.map(\.stepDueNow) == [true])
+        let merged = try #require(plan.incidents.first)
+        #expect(merged.nextEscalationAt == now)
+        #expect(EscalationPlanner.nextStep(merged, policy: p, now: now, autoResolvesFrom: grace)?.action == .page(tier: 2, name: "rnd"))
+        #expect(EscalationPlanner.advance(merged, policy: p, now: now, autoResolvesFrom: grace).pages.map(\.tier) == [2])
+        // An alert of an incident that is not quiet makes nothing due.
+        let busy = IngestPlanner.plan([routed], current: [paged.dedupKey: paged], alertStatus: [:], now: t0 + minutes(1))
+        #expect(busy.outcomes.map(\.stepDueNow) == [false])
     }
 
     @Test func eachStepOfAPolicyIsPredictedAtItsTime() {

@@ -106,7 +106,7 @@ public struct Ingestor: Sendable {
             throw APIError(.serviceUnavailable, "the store could not commit the alerts\(why); retry", retryAfterSeconds: 1)
         }
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
-        if outcomes.contains(where: { $0.kind != .merged || $0.startedPaging }) { wake() }
+        if outcomes.contains(where: { $0.kind != .merged || $0.startedPaging || $0.stepDueNow }) { wake() }
         for outcome in outcomes { metrics.outcomes[outcome.kind]?.increment() }
         return outcomes
     }

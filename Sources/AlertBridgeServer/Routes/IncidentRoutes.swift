@@ -7,6 +7,9 @@ import Hummingbird
 struct IncidentRoutes {
     let store: any IncidentStore
     let clock: any WallClock
+    /// When this alertbridge started: an incident that fell quiet while it was stopped
+    /// waits out the grace after it (``EscalationPlanner/autoResolveGrace``).
+    let startedAt: Timestamp
     /// Woken after an action that may page (notices, a manual escalation).
     let wakeups: [Wakeup]
 
@@ -88,7 +91,10 @@ struct IncidentRoutes {
     private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
         let undelivered = try await store.undeliveredPages(of: [detail.incident])[id] ?? .init()
-        let next = detail.policy.flatMap { EscalationPlanner.nextStep(detail.incident, policy: $0) }
+        let next = detail.policy.flatMap {
+            EscalationPlanner.nextStep(detail.incident, policy: $0, now: clock.now(),
+                                       autoResolvesFrom: startedAt + EscalationPlanner.autoResolveGrace)
+        }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
                                                   timeline: detail.timeline, nextStep: next))
     }
