@@ -51,6 +51,20 @@ public struct Alert: Sendable, Equatable {
         self.threshold = threshold
     }
 
+    /// This alert as its recovery leaves it: the recovery's status, end, source and labels;
+    /// what fired (summary, severity, annotations; its value and start where the recovery
+    /// has none) stays, as the stores keep it on the row (`AlertRowSQL`).
+    public func recovered(by recovery: Alert) -> Alert {
+        var alert = recovery
+        alert.summary = summary
+        alert.severity = severity
+        alert.annotations = annotations
+        alert.value = recovery.value ?? value
+        alert.threshold = recovery.threshold ?? threshold
+        alert.startsAt = recovery.startsAt ?? startsAt
+        return alert
+    }
+
     /// A short name for this alert inside an incident's timeline.
     public var displayName: String {
         labels["instance"] ?? labels["host"] ?? fingerprint

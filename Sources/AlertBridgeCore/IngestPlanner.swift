@@ -402,7 +402,7 @@ public enum IngestPlanner {
         mutating func record(_ alert: Alert, in incidentID: Int64, now: Timestamp) {
             let key = AlertKey(incidentID: incidentID, fingerprint: alert.fingerprint)
             if var change = alerts[key] {
-                change.alert = alert
+                change.alert = alert.status == .resolved ? change.alert.recovered(by: alert) : alert
                 change.received += 1
                 change.lastSeenAt = now
                 alerts[key] = change

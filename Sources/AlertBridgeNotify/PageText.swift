@@ -105,7 +105,13 @@ public enum PageText {
     /// taken, or, for a tier page, someone acknowledged or resolved it meanwhile.
     static func isOutdated(_ page: PageMessage) -> Bool {
         let i = page.incident.incident
-        return i.escalation.step > page.delivery.step || (!page.delivery.event.isNotice && i.status != .triggered)
+        if i.escalation.step > page.delivery.step { return true }
+        guard !page.delivery.event.isNotice, i.status != .triggered else { return false }
+        // `alertbridge escalate` of an acknowledged incident: the call-in was decided after
+        // the acknowledgement, on purpose, and is not history (black-box round 23: tier 2
+        // read "the incident has moved on since").
+        if i.status == .acknowledged, let at = i.acknowledgedAt, at < page.delivery.createdAt { return false }
+        return true
     }
 
     /// When the problem started as its monitor saw it: the earliest `startsAt` of the firing

@@ -708,6 +708,15 @@ final class BlinkingStore: IncidentStore {
         #expect(repaged.incident.incident.escalation.step == 2 && repaged.incident.incident.tier == 1)
         #expect(PageText.body(repaged).contains("the incident has moved on since (now tier 1, paged again since).\n"))
         #expect(PageText.facts(handedOn).contains { $0.name == "Sent late" && $0.value.hasSuffix("(now acknowledged by alice)") })
+        // `alertbridge escalate` after the acknowledgement: tier 2 is called in on purpose,
+        // and its page is not history.
+        var calledIn = handedOn
+        calledIn.incident.incident = try EscalationPlanner.escalateNow(handedOn.incident.incident, policy: policy,
+                                                                        now: t0 + .seconds(120), by: "alice").incident
+        (calledIn.delivery.step, calledIn.delivery.tier, calledIn.delivery.createdAt) = (2, 2, t0 + .seconds(120))
+        #expect(calledIn.incident.incident.status == .acknowledged)
+        #expect(!PageText.body(calledIn).contains("Sent late"))
+        #expect(!PageText.facts(calledIn).contains { $0.name == "Sent late" })
 
         // A window sets the time: its hours are named, or the arithmetic does not add up.
         var windowed = first

@@ -124,12 +124,7 @@ extension PostgresStore {
                 incident_id bigint, fingerprint text, status text, severity text, summary text, labels jsonb,
                 annotations jsonb, source text, value double precision, threshold double precision, starts_at bigint,
                 ends_at bigint, first_seen_at bigint, last_seen_at bigint, received bigint)
-            ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
-                status = excluded.status, severity = excluded.severity, summary = excluded.summary,
-                labels = excluded.labels, annotations = excluded.annotations, source = excluded.source,
-                value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
-                ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
-                received_count = alerts.received_count + excluded.received_count
+            ON CONFLICT (incident_id, fingerprint) DO UPDATE SET \(AlertRowSQL.onConflictSet)
             """
     }
 

@@ -145,20 +145,21 @@ extension SQLiteSession {
     func write(alerts: [IngestPlanner.AlertChange], stored: [IngestPlanner.AlertKey: AlertStatus] = [:]) throws {
         guard !alerts.isEmpty else { return }
         let update = try prepare("""
-            UPDATE alerts SET status = ?3, severity = ?4, summary = ?5, annotations = ?6, source = ?7, value = ?8,
-                threshold = ?9, starts_at = ?10, ends_at = ?11, last_seen_at = ?12, received_count = received_count + ?13
+            UPDATE alerts SET status = ?3,
+                severity = CASE WHEN ?3 = 'resolved' THEN severity ELSE ?4 END,
+                summary = CASE WHEN ?3 = 'resolved' THEN summary ELSE ?5 END,
+                annotations = CASE WHEN ?3 = 'resolved' THEN annotations ELSE ?6 END, source = ?7,
+                value = COALESCE(?8, CASE WHEN ?3 = 'resolved' THEN value END),
+                threshold = COALESCE(?9, CASE WHEN ?3 = 'resolved' THEN threshold END),
+                starts_at = COALESCE(?10, CASE WHEN ?3 = 'resolved' THEN starts_at END),
+                ends_at = ?11, last_seen_at = ?12, received_count = received_count + ?13
             WHERE incident_id = ?1 AND fingerprint = ?2
             """)
         let upsert = try prepare("""
             INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, source,
                                 value, threshold, starts_at, ends_at, first_seen_at, last_seen_at, received_count)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
-                status = excluded.status, severity = excluded.severity, summary = excluded.summary,
-                labels = excluded.labels, annotations = excluded.annotations, source = excluded.source,
-                value = excluded.value, threshold = excluded.threshold, starts_at = excluded.starts_at,
-                ends_at = excluded.ends_at, last_seen_at = excluded.last_seen_at,
-                received_count = alerts.received_count + excluded.received_count
+            ON CONFLICT (incident_id, fingerprint) DO UPDATE SET \(AlertRowSQL.onConflictSet)
             """)
         for c in alerts {
             let a = c.alert
