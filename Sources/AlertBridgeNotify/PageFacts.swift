@@ -13,13 +13,14 @@ extension PageText {
         public var isSentence = false
     }
 
-    /// PoP, region, service, measured value against its threshold, severity, tier,
-    /// status, since when and how many alerts; only those the incident has.
+    /// PoP, region, service, the hosts, measured value against its threshold, severity,
+    /// tier, status, since when and how many alerts; only those the incident has.
     public static func facts(_ page: PageMessage) -> [Fact] {
         let i = page.incident.incident
         let d = page.delivery
         var facts: [Fact] = []
         for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: value)) }
+        if let hosts = hosts(page) { facts.append(Fact(name: "Hosts", value: hosts)) }
         if let measured = measured(page) { facts.append(Fact(name: "Value", value: measured)) }
         facts.append(Fact(name: "Severity", value: i.severity.rawValue))
         facts.append(Fact(name: "Tier", value: tier(page)))

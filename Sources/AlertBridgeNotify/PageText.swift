@@ -29,7 +29,17 @@ public enum PageText {
         case .triggered: prefix = ""
         }
         let whereText = place.isEmpty ? "" : place.joined(separator: " ") + ": "
-        return "\(prefix)[\(i.severity.rawValue.uppercased())] \(whereText)\(i.title) (#\(i.id))"
+        return "\(prefix)[\(i.severity.rawValue.uppercased())] \(whereText)\(singleLine(i.title)) (#\(i.id))"
+    }
+
+    /// A title on one line: an Alertmanager alert without `summary` is titled by its
+    /// `description`, often several lines, which put a line break in a webhook's `subject`
+    /// and broke the email's `What:` line (black-box round 23). Each run of whitespace
+    /// holding a line break or a tab becomes one space.
+    static func singleLine(_ text: String) -> String {
+        guard text.contains(where: { $0.isNewline || $0 == "\t" }) else { return text }
+        return text.split(omittingEmptySubsequences: true) { $0.isNewline || $0 == "\t" }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     /// What is wrong, where, how bad, since when, and how to acknowledge it.
@@ -67,9 +77,10 @@ public enum PageText {
             if let late = movedOn(page) { lines.append("Sent late: \(late).") }
         }
         lines.append("")
-        lines.append("What:     \(i.title)")
+        lines.append("What:     \(singleLine(i.title))")
         let place = Self.place(i).map { "\($0.0) \($0.1)" }
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
+        if let hosts = hosts(page) { lines.append("Hosts:    \(hosts)") }
         if let measured = measured(page) { lines.append("Measured: \(measured)") }
         lines.append("Severity: \(i.severity.rawValue)")
         lines.append("Since:    \(time(since(page), in: page.timeZone)) (\(alertTally(page)))")
@@ -187,6 +198,21 @@ public enum PageText {
     /// (first and duplicates) and how many distinct alerts still fire. A new incident has
     /// received one alert and merged none, so the count says nothing about merging. An
     /// auto-resolved incident's alerts did not recover; nobody knows whether they fire.
+    /// Which machines: the `instance` (else `host`) label of the firing alerts (of all
+    /// alerts once resolved), five at most (`edge-a, edge-b, edge-c, edge-d, edge-e and 395
+    /// more`); `nil` when no alert names one. The incident's labels are its first alert's,
+    /// so without this the person paged could not tell which host without `alertbridge
+    /// show` (black-box round 23).
+    static func hosts(_ page: PageMessage) -> String? {
+        let resolved = page.incident.incident.status == .resolved
+        let names = Set(page.incident.alerts.compactMap { alert in
+            resolved || alert.status == .firing ? alert.labels["instance"] ?? alert.labels["host"] : nil
+        }).sorted()
+        guard !names.isEmpty else { return nil }
+        let shown = names.prefix(5).joined(separator: ", ")
+        return names.count > 5 ? "\(shown) and \(names.count - 5) more" : shown
+    }
+
     static func alertTally(_ page: PageMessage) -> String {
         let i = page.incident.incident
         if i.status == .resolved, autoResolve(page) != nil {
@@ -217,7 +243,11 @@ public enum PageText {
         case .escalated: return "the previous tier did not acknowledge in time"
         case .severityRaised: return "its severity rose to \(i.severity.rawValue)"
         case .repeated: return "no tier acknowledged; the policy repeats"
-        case .ackTimeout: return "acknowledged but not resolved in time"
+        case .ackTimeout:
+            // Who had it: the person paged again calls them first (black-box round 23).
+            guard let ack = page.incident.timeline.last(where: { $0.kind == .acknowledged && $0.at <= page.delivery.createdAt })
+            else { return "acknowledged but not resolved in time" }
+            return "acknowledged by \(ack.by ?? "someone") at \(time(ack.at, in: page.timeZone)) but not resolved in time"
         case .manual: return "escalated by hand"
         case .acknowledged: return "acknowledged"
         case .resolved: return "resolved"

@@ -550,6 +550,16 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))
         // Paged again because an acknowledgement lapsed, not because a tier missed its page.
         #expect(PageText.subject(page(.ackTimeout)).hasPrefix("ACK TIMED OUT [CRITICAL]"))
+        // Who had it, so the person paged again calls them first.
+        var lapsed = Pages.page(.ackTimeout, step: 3)
+        lapsed.delivery.createdAt = Pages.t0 + .seconds(1900)
+        lapsed.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0 + .seconds(60), kind: .acknowledged, by: "alice")]
+        #expect(PageText.body(lapsed).hasPrefix("Incident #42 needs tier 1 (technical-support): acknowledged by alice at "
+                                                + "2026-11-23T18:06:00Z but not resolved in time.\n"))
+        // A title of several lines (an Alertmanager description) is one line in the subject and `What:`.
+        let lines = Pages.page(.triggered, title: "NRT1 unreachable\n  from 3 probes\n")
+        #expect(PageText.subject(lines) == "[CRITICAL] ICN1 cdn-edge: NRT1 unreachable from 3 probes (#42)")
+        #expect(PageText.body(lines).contains("\nWhat:     NRT1 unreachable from 3 probes\n"))
         // Every tier was paged and the policy starts again: not a tier that missed its page.
         #expect(PageText.subject(page(.repeated)).hasPrefix("REPEATED [CRITICAL]"))
         #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))

@@ -261,4 +261,29 @@ import Testing
         page.incident.incident.title = "5xx at SIN1"
         #expect(PageText.measured(page) == "1000 (threshold 800)")
     }
+
+    /// Which machines are down: the page names the firing alerts' hosts (five, then how
+    /// many more); it named only the PoP, and the host took an `alertbridge show`.
+    @Test func aPageNamesTheFiringHosts() throws {
+        var page = Pages.page()
+        let one = page.incident.alerts[0]
+        func alerts(_ hosts: [String], recovered: Set<String> = []) -> [StoredAlert] {
+            hosts.map { host in
+                var a = one
+                (a.fingerprint, a.labels) = (host, ["instance": host])
+                a.status = recovered.contains(host) ? .resolved : .firing
+                return a
+            }
+        }
+        page.incident.alerts = alerts(["icn1-edge-02", "icn1-edge-01", "icn1-edge-03"], recovered: ["icn1-edge-03"])
+        #expect(PageText.body(page).contains("\nHosts:    icn1-edge-01, icn1-edge-02\n"))
+        #expect(PageText.facts(page).contains(PageText.Fact(name: "Hosts", value: "icn1-edge-01, icn1-edge-02")))
+        page.incident.alerts = alerts((1...7).map { "edge-\($0)" })
+        #expect(PageText.hosts(page) == "edge-1, edge-2, edge-3, edge-4, edge-5 and 2 more")
+        page.incident.alerts = alerts(["h1"])
+        page.incident.alerts[0].labels = ["host": "h1"]
+        #expect(PageText.hosts(page) == "h1")
+        page.incident.alerts[0].labels = ["pop": "ICN1"]
+        #expect(PageText.hosts(page) == nil && !PageText.body(page).contains("Hosts:"))
+    }
 }
