@@ -80,6 +80,8 @@ struct YAMLFile {
         ("but found another document", "a file holds one document: remove the second '---' (or put it in a file of its own)"),
     ]
 
+    static let unquotedTemplate = #"a value starting with "{{" needs quotes ("{{alertname}}/{{pop}}"): YAML reads "{" as the start of a mapping"#
+
     /// Yams' own descriptions span several lines with a snippet; problems are one line each.
     static func describe(_ error: YamlError, in text: String) -> (Position, String) {
         func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> (Position, String) {
@@ -92,7 +94,15 @@ struct YAMLFile {
             if let context {
                 message += " (\(context.text) at \(context.mark.line):\(context.mark.column))"
             }
-            if let hint = hints.first(where: { problem.hasPrefix($0.problem) })?.hint { message += ": \(hint)" }
+            // An unquoted `{{…}}` template reads as a flow mapping, and libyaml then speaks of
+            // keys and indentation (black-box round 23).
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let from = max(1, min(context?.mark.line ?? mark.line, mark.line)), to = min(mark.line, lines.count)
+            if from <= to, lines[(from - 1)..<to].contains(where: { $0.contains(": {{") || $0.contains("- {{") }) {
+                message += ": \(unquotedTemplate)"
+            } else if let hint = hints.first(where: { problem.hasPrefix($0.problem) })?.hint {
+                message += ": \(hint)"
+            }
             return (position, message)
         }
         switch error {

@@ -62,7 +62,12 @@ extension YAMLFile {
     func string(_ node: Node?) -> String? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, !node.isNull else {
-            report("expected a string, found \(node.found)", at: node)
+            // `key: {{pop}}` is a mapping whose one key is the mapping `{pop: null}`.
+            if case .mapping(let mapping) = node, mapping.count == 1, case .mapping = mapping.first?.key {
+                report("expected a string, found a mapping: \(YAMLFile.unquotedTemplate)", at: node)
+            } else {
+                report("expected a string, found \(node.found)", at: node)
+            }
             return nil
         }
         guard let environment else { return scalar.string }

@@ -31,6 +31,24 @@ import Testing
         expectProblem(problems, at: "rules/20-test.yaml:5:15", containing: "expected true or false")
     }
 
+    /// A template left unquoted is a YAML mapping: libyaml then speaks of keys and
+    /// indentation, and the checker of a mapping; both say to quote it.
+    @Test func anUnquotedTemplateIsToldToBeQuoted() throws {
+        let quote = #"a value starting with "{{" needs quotes ("{{alertname}}/{{pop}}"): YAML reads "{" as the start of a mapping"#
+        expectSingleProblem(try problems("""
+            rules:
+              - name: a
+                policy: standard
+                dedup_key: {{alertname}}/{{host}}
+            """), at: "rules/20-test.yaml:4:29", containing: "did not find expected key (while parsing a block mapping at 2:5): \(quote)")
+        expectProblem(try problems("""
+            rules:
+              - name: a
+                policy: standard
+                dedup_key: {{pop}}
+            """), at: "rules/20-test.yaml:4:16", containing: "expected a string, found a mapping: \(quote)")
+    }
+
     @Test func badMatcherIsReportedAtItsListItem() throws {
         let problems = try problems("""
             rules:
