@@ -81,7 +81,7 @@ public struct ServerConfig: Sendable, Equatable {
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), store: String = "sqlite:alertbridge.db",
         rulesDirectory: String = "rules", policiesDirectory: String = "escalation-policies",
         tokens: [TokenConfig] = [], connectors: [String: ConnectorConfig] = ["console": .console],
-        maxBodyBytes: Int = 1_048_576, limits: IngestLimits = IngestLimits()
+        maxBodyBytes: Int = 16_777_216, limits: IngestLimits = IngestLimits()
     ) {
         self.limits = limits
         self.listen = listen

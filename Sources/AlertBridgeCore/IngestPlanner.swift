@@ -559,6 +559,11 @@ public enum IngestPlanner {
                             + "resolve it by hand once they have"))
                 }
                 if resolves {
+                    // Under `resolve: any` others may still fire: "all alerts resolved" was
+                    // untrue of them (black-box round 23).
+                    let detail = incident.firingCount > 0
+                        ? "\(alert.displayName) recovered, and rule \(routed.rule) resolves on any recovery (resolve: any)"
+                        : "all alerts resolved"
                     incident.status = .resolved
                     incident.resolvedAt = now
                     incident.resolvedBy = alert.source
@@ -571,7 +576,7 @@ public enum IngestPlanner {
                     for k in alertKeysByIncident[incident.id] ?? [] { alerts[k]?.alert.status = .resolved }
                     resolvedIDs.append(incident.id)
                     timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .resolved, by: alert.source,
-                                                  detail: "all alerts resolved"))
+                                                  detail: detail))
                 }
                 touch(incident)
                 return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,

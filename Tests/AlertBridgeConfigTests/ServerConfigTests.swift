@@ -7,7 +7,7 @@ import Testing
         let loaded = try Fixture().load()
         #expect(loaded.server.listen == ListenAddress(host: "127.0.0.1", port: 8080))
         #expect(loaded.server.store == "sqlite:alertbridge.db")
-        #expect(loaded.server.maxBodyBytes == 1_048_576)
+        #expect(loaded.server.maxBodyBytes == 16_777_216)
         #expect(loaded.server.tokens.isEmpty)
         #expect(loaded.server.connectors == ["console": ConnectorConfig(name: "console", type: .console)])
     }

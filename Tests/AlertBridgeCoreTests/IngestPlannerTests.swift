@@ -123,6 +123,8 @@ import Testing
         _ = apply([routed("a", resolve: .any), routed("b", resolve: .any)], to: &w, at: t0)
         #expect(apply([routed("a", .resolved, resolve: .any)], to: &w, at: t0 + .seconds(5)).map(\.kind) == [.resolved])
         #expect(w.incidents[1]?.status == .resolved)
+        // "b" never recovered: the timeline says what resolved it, not "all alerts resolved".
+        #expect(w.timeline.last?.detail == "a recovered, and rule latency resolves on any recovery (resolve: any)")
     }
 
     @Test func refiringWithinTheReopenWindowReopens() {

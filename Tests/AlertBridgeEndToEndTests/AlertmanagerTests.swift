@@ -90,6 +90,71 @@ struct AlertmanagerTests {
         }
     }
 
+    /// A PoP storm is one Alertmanager group of thousands of alerts, and Alertmanager does
+    /// not retry a 413: with the default `max_body_bytes` the 4,000-alert webhook (about
+    /// 2 MB) makes one incident. With 1 MiB, the old default, the group was lost whole
+    /// (black-box round 23).
+    @Test("a 4,000-alert group, over 1 MiB, makes one incident with the default body limit",
+          .enabled(if: binary != nil || requireAll,
+                   "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
+          .timeLimit(.minutes(3)))
+    func aPoPStormGroupIsTakenWhole() async throws {
+        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
+        try await LiveServer.with { server in
+            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
+                webhook_configs:
+                  - url: "\(server.baseURL)/api/v1/alertmanager"
+                """)
+            defer { alertmanager.stop() }
+            let startsAt = Date().addingTimeInterval(-60)
+            try await alertmanager.post((1...4000).map { Alertmanager.edgeAlert(instance: "icn1-edge-\($0):9113", startsAt: startsAt) })
+            let storm = try await eventually("one incident holding the 4,000 alerts") { observed in
+                let all = try await server.api.incidents(status: "all")
+                observed = "\(all.map { "#\($0.id) firing=\($0.firingAlerts)" }); Alertmanager's log:\n\(alertmanager.log)"
+                return all.first { $0.firingAlerts == 4000 }
+            }
+            #expect(try await server.api.incidents(status: "all").map(\.id) == [storm.id])
+        }
+    }
+
+    /// A receiver's `max_alerts` cuts the group: the webhook cannot say whether the alerts
+    /// it left out recovered, so its recoveries do not resolve the incident, and the
+    /// timeline says why. They resolved it while the alert left out still fired.
+    @Test("a webhook cut by max_alerts does not resolve the incident",
+          .enabled(if: binary != nil || requireAll,
+                   "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
+          .timeLimit(.minutes(3)))
+    func aCutWebhookDoesNotResolve() async throws {
+        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
+        try await LiveServer.with { server in
+            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
+                webhook_configs:
+                  - url: "\(server.baseURL)/api/v1/alertmanager"
+                    max_alerts: 2
+                """)
+            defer { alertmanager.stop() }
+            let api = server.api
+            let startsAt = Date().addingTimeInterval(-60)
+            let hosts = ["icn1-edge-01:9113", "icn1-edge-02:9113", "icn1-edge-03:9113"]
+            try await alertmanager.post(hosts.map { Alertmanager.edgeAlert(instance: $0, startsAt: startsAt) })
+            let opened = try await eventually("an incident of the two alerts the webhook carried") { observed in
+                let all = try await api.incidents(status: "all")
+                observed = "\(all.map { "#\($0.id) firing=\($0.firingAlerts)" })"
+                return all.first { $0.firingAlerts == 2 }
+            }
+            let ended = Date().addingTimeInterval(-1)
+            try await alertmanager.post(hosts.map { Alertmanager.edgeAlert(instance: $0, startsAt: startsAt, endsAt: ended) })
+            let held = try await eventually("the note that the cut webhook does not resolve it") { observed in
+                let incident = try await api.incident(opened.id)
+                observed = "\(incident.status), timeline \(incident.timeline ?? [])"
+                let noted = incident.timeline?.contains { ($0.detail ?? "").contains("Alertmanager left out 1 alert of the notification") }
+                return noted == true ? incident : nil
+            }
+            #expect(held.status == "triggered")
+            #expect(held.firingAlerts == 0)
+        }
+    }
+
     /// Alertmanager's own PagerDuty integration, pointed at `/v2/enqueue`: its trigger opens
     /// an incident, also with a summary PagerDuty allows (1,024 characters) that is more
     /// than 1,024 bytes, and its resolve of the same group resolves it.

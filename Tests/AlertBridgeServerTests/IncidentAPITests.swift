@@ -114,7 +114,9 @@ import Testing
             #expect(badID.1["field"] as? String == "id")
             #expect(try await client.post("/api/v1/incidents/\(id)/ack", "{}").1["field"] as? String == "by")
             #expect(try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "  "}"#).1["field"] as? String == "by")
-            #expect(try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "a"}"#).1["field"] as? String == "note")
+            #expect(try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "a"}"#).1["error"] as? String == "is required")
+            let empty = try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "a", "note": ""}"#).1
+            #expect(empty["field"] as? String == "note" && empty["error"] as? String == "must not be empty")
             #expect(try await client.post("/api/v1/incidents/\(id)/ack", "not json").0 == .badRequest)
             #expect(try await client.get("/api/v1/incidents?status=weird").1["field"] as? String == "status")
             #expect(try await client.get("/api/v1/incidents?limit=0").1["field"] as? String == "limit")

@@ -348,7 +348,7 @@ import Testing
             #expect(status == .contentTooLarge)
             #expect(body["status"] as? String == "invalid event", "\(body)")
             #expect(body["message"] as? String == "Event object is invalid")
-            #expect(body["errors"] as? [String] == ["the request body is larger than the limit of 256 bytes"])
+            #expect(body["errors"] as? [String] == ["the request body is larger than the limit of 256 bytes (max_body_bytes)"])
             #expect(body["field"] == nil, "\(body)")
             #expect(try await store.incidents(.init(status: .all)).isEmpty)
         }

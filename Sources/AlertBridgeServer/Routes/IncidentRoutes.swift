@@ -57,7 +57,9 @@ struct IncidentRoutes {
         }
         router.post("/api/v1/incidents/:id/notes") { request, context in
             let body = try await Self.action(request, example: ActionBody.noteExample)
-            guard let note = body.note, !note.isEmpty else { throw APIError.badRequest("is required", field: "note") }
+            guard let note = body.note, !note.isEmpty else {
+                throw APIError.badRequest(body.note == nil ? "is required" : "must not be empty", field: "note")
+            }
             return try await act(.note(by: body.by, text: note), context)
         }
         router.post("/api/v1/incidents/:id/escalate") { request, context in

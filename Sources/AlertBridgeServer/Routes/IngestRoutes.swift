@@ -18,7 +18,7 @@ struct IngestRoutes {
         do {
             return try await request.body.collect(upTo: maxBodyBytes)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "request body is larger than the limit of \(maxBodyBytes) bytes")
+            throw APIError(.contentTooLarge, "request body is larger than the limit of \(maxBodyBytes) bytes (max_body_bytes)")
         }
     }
 }

@@ -129,7 +129,7 @@ struct PagerDutyRefusal: Error {
 
     static func tooLarge(limit: Int) -> Self {
         Self(status: .contentTooLarge, summary: "invalid event", message: "Event object is invalid",
-             errors: ["the request body is larger than the limit of \(limit) bytes"])
+             errors: ["the request body is larger than the limit of \(limit) bytes (max_body_bytes)"])
     }
 
     static func throttled(_ why: String, retryAfterSeconds: Int?) -> Self {
