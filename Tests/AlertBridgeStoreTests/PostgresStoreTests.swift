@@ -12,8 +12,18 @@ import Testing
 struct PostgresStoreTests {
     static let t0 = Timestamp(seconds: 1_795_457_100)
 
-    static func open(_ location: PostgresLocation) async throws -> PostgresStore {
-        try await PostgresStore.open(location, logger: Logger(label: "test"))
+    /// With room for a loaded machine: the suite runs tests in parallel beside live
+    /// servers and Alertmanager, and a connection could take over the 3 s a production
+    /// call waits (seen once: "no database connection within 3s"). The outage tests take
+    /// the production timeouts (`patient: false`) or set their own.
+    static func open(_ location: PostgresLocation, patient: Bool = true) async throws -> PostgresStore {
+        var options = PostgresStore.Options()
+        if patient {
+            options.connectTimeout = .seconds(10)
+            options.acquireTimeout = .seconds(20)
+            options.callTimeout = .seconds(30)
+        }
+        return try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
     }
 
     static func freshDatabase() throws -> PostgresLocation {
@@ -185,12 +195,12 @@ struct PostgresStoreTests {
         location.database = "no_such_database"
         await #expect(throws: StoreError.unavailable(
             "PostgreSQL refused: database \"no_such_database\" does not exist (SQLSTATE 3D000)")) {
-            try await Self.open(location).close()
+            try await Self.open(location, patient: false).close()
         }
         location = try Self.freshDatabase()
         location.port = try PostgresServer.freePort()
         await #expect(throws: StoreError.unavailable("cannot connect to 127.0.0.1:\(location.port): connection refused")) {
-            try await Self.open(location).close()
+            try await Self.open(location, patient: false).close()
         }
         location = try Self.freshDatabase()
         location.tls = .require  // the test server offers no TLS
@@ -198,7 +208,7 @@ struct PostgresStoreTests {
             cannot connect to 127.0.0.1:\(location.port): the server does not offer TLS, which the store's sslmode needs \
             (sslmode=prefer or disable connect without it)
             """)) {
-            try await Self.open(location).close()
+            try await Self.open(location, patient: false).close()
         }
     }
 
@@ -439,7 +449,7 @@ struct PostgresStoreTests {
     @Test func expiringASilenceDoesNotWaitForIncidentsItDoesNotHold() async throws {
         let location = try Self.freshDatabase()
         // The default 15 s deadline: a wait on the holder (30 s) fails it, a loaded machine does not.
-        let store = try await Self.open(location)
+        let store = try await Self.open(location, patient: false)
         let id = try #require(try await store.ingest([StoreConformance.routed("a", key: "Paging")], now: Self.t0)[0].incidentID)
         let silence = try await store.createSilence(
             try StoreConformance(store: store).silence("pop = NRT2", from: Self.t0, to: Self.t0 + .seconds(7200)))
@@ -458,7 +468,8 @@ struct PostgresStoreTests {
     @Test func databaseRestartDuringIngest() async throws {
         let server = try PostgresServer.start()
         defer { server.destroy() }
-        let store = try await Self.open(try server.createDatabase())
+        // The production timeouts: what this test measures is how soon a call fails.
+        let store = try await Self.open(try server.createDatabase(), patient: false)
         try await store.ping()
 
         struct Call: Sendable { var ok: Bool; var seconds: Double; var alerts: Int; var error = "" }
