@@ -79,15 +79,23 @@ public enum ConfigLoader: Sendable {
         }
         // The binary started outside the repository, with no server file: its first words
         // must say where it looked and how to point it elsewhere.
-        let whyHere = configPath != nil ? "" : " in \(currentDirectory) (with no \(defaultConfigFile) there, rules/ and "
+        let noServerFile = " in \(currentDirectory) (with no \(defaultConfigFile) there, rules/ and "
             + "escalation-policies/ are read from the current directory: run where they are, or pass --config FILE)"
+        // A server file that names no directory (an empty one, say): the default is read
+        // beside it, and the message says where (black-box round 23: `rules:1:1` alone).
+        func whyHere(_ key: String, named: Bool) -> String {
+            guard let configPath else { return noServerFile }
+            guard !named else { return "" }
+            return " in \(base.isEmpty ? currentDirectory : files.location(of: base)) (\(configPath) sets no \(key):, so the default beside it is read)"
+        }
         server.config.rulesDirectory = ConfigFiles.join(base, server.config.rulesDirectory)
         server.config.policiesDirectory = ConfigFiles.join(base, server.config.policiesDirectory)
 
         var policyParser = PolicyParser(connectors: server.declaredConnectors,
                                         serverFile: configPath ?? defaultConfigFile)
         let policyFiles = files.yamlFiles(in: server.config.policiesDirectory, log: policiesLog,
-                                          reportMissing: directoriesKnown, namedAt: server.policiesNamedAt, whyHere: whyHere)
+                                          reportMissing: directoriesKnown, namedAt: server.policiesNamedAt,
+                                          whyHere: whyHere("policies", named: server.policiesNamedAt != nil))
         var unreadPolicyFiles = 0
         for path in policyFiles ?? [] {
             let file = YAMLFile(path: path, log: policiesLog, environment: nil)
@@ -102,7 +110,8 @@ public enum ConfigLoader: Sendable {
         var ruleParser = RuleParser(policyNames: policyNamesKnown ? policyParser.declaredNames : nil,
                                     policiesDirectory: server.config.policiesDirectory)
         let ruleFiles = files.yamlFiles(in: server.config.rulesDirectory, log: rulesLog,
-                                        reportMissing: directoriesKnown, namedAt: server.rulesNamedAt, whyHere: whyHere)
+                                        reportMissing: directoriesKnown, namedAt: server.rulesNamedAt,
+                                        whyHere: whyHere("rules", named: server.rulesNamedAt != nil))
         for path in ruleFiles ?? [] {
             let file = YAMLFile(path: path, log: rulesLog, environment: nil)
             if case .node(let root) = file.read(from: files.location(of: path)) {

@@ -597,7 +597,8 @@ public enum IngestPlanner {
                 incident.title = alert.summary
             }
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
-            if let startsAt = alert.startsAt { alertStarts[key] = startsAt }
+            // Only where a late recovery is looked for (``isStale(recovery:in:)``).
+            if alert.dropsLateCopies, let startsAt = alert.startsAt { alertStarts[key] = startsAt }
             if alertStatus[key] != .firing {
                 incident.firingCount += 1
                 alertStatus[key] = .firing
