@@ -95,6 +95,13 @@ import Testing
                 #expect(listed.first?["status"] as? String == "missed")
                 #expect(listed.first?["expires_at"] as? String == "2026-11-23T18:20:00Z", "\(listed)")
             }
+            // The miss is sent again a timeout on; the list still says when it was missed.
+            clock.advance(by: .seconds(300))
+            _ = try await monitor.tick()
+            try await Application(router: restarted.router()).test(.router) { after in
+                let listed = try #require(try await after.get("/api/v1/heartbeats").1["heartbeats"] as? [[String: Any]])
+                #expect(listed.first?["expires_at"] as? String == "2026-11-23T18:20:00Z", "\(listed)")
+            }
         }
     }
 

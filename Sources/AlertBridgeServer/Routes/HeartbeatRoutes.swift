@@ -39,8 +39,12 @@ struct HeartbeatRoutes {
             try c.encode(heartbeat.labels, forKey: .labels)
             try c.encode(state?.lastPingAt, forKey: .last_ping_at)
             // Once missed, when it was counted missed: after a restart's grace that is later
-            // than its last ping's expiry, which read as if the page had come late.
-            try c.encode(state.map { $0.missStartedAt ?? heartbeat.expiry(of: $0, startedAt: startedAt) }, forKey: .expires_at)
+            // than its last ping's expiry, which read as if the page had come late. Not the
+            // latest re-send of the miss (one every timeout), which moved on (black-box round 23).
+            try c.encode(state.map { state in
+                let expiry = heartbeat.expiry(of: HeartbeatState(name: state.name, lastPingAt: state.lastPingAt), startedAt: startedAt)
+                return state.missStartedAt.map { min($0, expiry) } ?? expiry
+            }, forKey: .expires_at)
         }
     }
 
