@@ -14,6 +14,9 @@ extension EscalationPlanner {
             /// It fell quiet (`auto_resolve_after`) while alertbridge was stopped: nobody is
             /// paged until its alert is sent again, and it resolves at ``NextStep/at`` if none is.
             case waitsForAlert
+            /// An incident already paging whose next step waits while these open incidents,
+            /// which inhibit it, are open; ``NextStep/at`` is when alertbridge looks again.
+            case waitsForInhibitor([Int64])
         }
 
         public var action: Action
@@ -37,6 +40,11 @@ extension EscalationPlanner {
     public static func nextStep(_ incident: Incident, policy: EscalationPolicy, now: Timestamp? = nil,
                                 autoResolvesFrom: Timestamp? = nil) -> NextStep? {
         let e = incident.escalation
+        // Paging already, its next step held by an open inhibitor: said, where `show` said
+        // nothing and TIER read as escalation going on (black-box round 23).
+        if e.hasPaged, incident.status.isOpen, !e.inhibitedBy.isEmpty, let recheck = e.heldUntil {
+            return NextStep(action: .waitsForInhibitor(e.inhibitedBy.sorted()), at: recheck, window: nil, timer: inhibitionRecheck)
+        }
         guard e.heldUntil == nil, policy.tiers.indices.contains(0) else { return nil }
         if let now, incident.status.isOpen, let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after,
            let resolvesAt = autoResolveDue(incident, policy: policy, from: autoResolvesFrom), now < resolvesAt {

@@ -188,6 +188,11 @@ public enum PageText {
             return "this is the last tier: if nobody acknowledges by \(at), escalation ends and nobody else is paged (\(timer))"
         case .ackTimeout(let tier1):
             return "tier 1 (\(tier1)) is paged again at \(at) unless it is resolved first (ack_timeout \(after))"
+        case .waitsForInhibitor(let ids):
+            let names = ids.map { "incident \($0)" }
+            let which = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
+            return "nothing more is paged while \(which), which inhibits this one, \(ids.count == 1 ? "is" : "are") open "
+                + "(the timeline says since when); alertbridge looks again at \(at)"
         case .waitsForAlert:
             return "nobody is paged: no alert came for \(after) (auto_resolve_after) while alertbridge was stopped, so it "
                 + "waits for its alert to be sent again (then the overdue step is taken at once), and resolves at \(at) if none is"

@@ -18,7 +18,8 @@ struct IncidentJSON: Encodable {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
-        case next_escalation_at, next_step, paged, failed_pages, retrying_pages, escalation_ended, sla_breaches, alerts, timeline
+        case next_escalation_at, next_step, paged, failed_pages, retrying_pages, escalation_ended, inhibited_by, sla_breaches, alerts,
+             timeline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -50,6 +51,7 @@ struct IncidentJSON: Encodable {
         try c.encode(undelivered.failed, forKey: .failed_pages)
         try c.encode(undelivered.retrying, forKey: .retrying_pages)
         try c.encode(i.escalation.ended, forKey: .escalation_ended)
+        try c.encode(i.escalation.inhibitedBy.sorted(), forKey: .inhibited_by)
         var breaches: [String] = []
         if i.escalation.ackSLABreached { breaches.append("acknowledge") }
         if i.escalation.resolveSLABreached { breaches.append("resolve") }
@@ -76,6 +78,7 @@ struct NextStepJSON: Encodable {
         case .end: ("end", nil, nil)
         case .ackTimeout(let tier1): ("ack_timeout", 1, tier1)
         case .waitsForAlert: ("waits_for_alert", nil, nil)
+        case .waitsForInhibitor: ("waits_for_inhibitor", nil, nil)
         }
         try c.encode(action, forKey: .action)
         try c.encode(tier, forKey: .tier)

@@ -47,6 +47,7 @@ struct IncidentView: Decodable {
     var failed_pages: Int?
     var retrying_pages: Int?
     var escalation_ended: Bool?
+    var inhibited_by: [Int64]?
     var sla_breaches: [String]?
     var alerts: [AlertView]?
     var timeline: [Entry]?

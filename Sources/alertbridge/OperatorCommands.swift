@@ -43,7 +43,8 @@ struct Incidents: AsyncParsableCommand {
 /// The tier, or that nobody is being paged for a triggered incident: nobody was paged in
 /// this episode (`none yet`: a silence or an inhibition holds it, or its rule has no
 /// policy; `show` says which), every tier was paged and nobody acknowledged
-/// (`2, ended`), or the current tier's pages did not reach anyone: failed for good
+/// (`2, ended`), an open incident that inhibits it holds its next step (`1, held by #17`:
+/// its PoP went down after it paged), or the current tier's pages did not reach anyone: failed for good
 /// (`1, 1 page failed`: a 550 for every address, a webhook's 400) or failed so far and
 /// retrying (`1, 2 pages retrying`: the mail server or the chat receiver is down). A plain
 /// number for those read as "someone is being paged".
@@ -52,6 +53,8 @@ func tierText(_ i: IncidentView) -> String {
     if i.paged == false { return "none yet" }
     var text = String(i.tier)
     if i.escalation_ended == true { text += ", ended" }
+    // Its next step waits while an incident that inhibits it is open (its PoP went down).
+    if let held = i.inhibited_by, !held.isEmpty { text += ", held by " + held.map { "#\($0)" }.joined(separator: " ") }
     if let undelivered = undeliveredText(i) { text += ", \(undelivered)" }
     return text
 }

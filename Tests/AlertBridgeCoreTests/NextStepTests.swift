@@ -50,6 +50,8 @@ import Testing
                 Issue.record("an unacknowledged incident has no ack timeout")
             case .waitsForAlert:
                 Issue.record("no grace without a start")
+            case .waitsForInhibitor:
+                Issue.record("nothing inhibits it")
             }
             i = d.incident
             if seen.count > 10 { break }

@@ -5,12 +5,13 @@ import Testing
 /// The TIER column of `alertbridge incidents`: who is being paged, at a glance.
 @Suite struct TierTextTests {
     func view(_ status: String, tier: Int = 2, paged: Bool = true, ended: Bool = false, failed: Int = 0,
-              retrying: Int = 0) throws -> IncidentView {
+              retrying: Int = 0, inhibitedBy: [Int64] = []) throws -> IncidentView {
         let json = """
             {"id": 1, "status": "\(status)", "dedup_key": "k", "title": "t", "severity": "critical", "labels": {},
              "policy": "p", "tier": \(tier), "alert_count": 1, "firing_alerts": 1, "created_at": "2026-11-30T02:00:00Z",
              "first_paged_at": "2026-11-30T01:00:00Z", "last_alert_at": "2026-11-30T02:00:00Z",
-             "paged": \(paged), "escalation_ended": \(ended), "failed_pages": \(failed), "retrying_pages": \(retrying)}
+             "paged": \(paged), "escalation_ended": \(ended), "failed_pages": \(failed), "retrying_pages": \(retrying),
+             "inhibited_by": \(inhibitedBy)}
             """
         return try JSONDecoder().decode(IncidentView.self, from: Data(json.utf8))
     }
@@ -23,6 +24,9 @@ import Testing
         #expect(tierText(try view("triggered", ended: true)) == "2, ended")
         #expect(tierText(try view("acknowledged", paged: false)) == "2")
         #expect(tierText(try view("resolved", paged: false)) == "2")
+        // Paging, its next step held while its PoP is down: not "2" as if escalation went on.
+        #expect(tierText(try view("triggered", inhibitedBy: [17])) == "2, held by #17")
+        #expect(tierText(try view("triggered", paged: false, inhibitedBy: [17])) == "none yet")
     }
 
     /// A tier whose page failed for good (a 550 for every address, a webhook's 400) is not

@@ -17,14 +17,16 @@ struct PostgresStoreTests {
     /// call waits (seen once: "no database connection within 3s"). The outage tests take
     /// the production timeouts (`patient: false`) or set their own.
     static func open(_ location: PostgresLocation, patient: Bool = true) async throws -> PostgresStore {
-        var options = PostgresStore.Options()
-        if patient {
-            options.connectTimeout = .seconds(10)
-            options.acquireTimeout = .seconds(20)
-            options.callTimeout = .seconds(30)
-        }
-        return try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
+        try await PostgresStore.open(location, logger: Logger(label: "test"), options: patient ? patientOptions : PostgresStore.Options())
     }
+
+    static let patientOptions = {
+        var options = PostgresStore.Options()
+        options.connectTimeout = .seconds(10)
+        options.acquireTimeout = .seconds(20)
+        options.callTimeout = .seconds(30)
+        return options
+    }()
 
     static func freshDatabase() throws -> PostgresLocation {
         try PostgresServer.shared.get().createDatabase()
@@ -191,16 +193,20 @@ struct PostgresStoreTests {
     /// A start with no connection says why, not only that none came in time: the pool
     /// keeps the cause in its log, where an operator starting a service does not look.
     @Test func aStartWithNoConnectionSaysWhy() async throws {
+        // Room to connect on a loaded machine; a refusal comes well within the 5 s wait.
+        var options = PostgresStore.Options()
+        options.connectTimeout = .seconds(10)
+        options.acquireTimeout = .seconds(5)
         var location = try Self.freshDatabase()
         location.database = "no_such_database"
         await #expect(throws: StoreError.unavailable(
             "PostgreSQL refused: database \"no_such_database\" does not exist (SQLSTATE 3D000)")) {
-            try await Self.open(location, patient: false).close()
+            try await PostgresStore.open(location, logger: Logger(label: "test"), options: options).close()
         }
         location = try Self.freshDatabase()
         location.port = try PostgresServer.freePort()
         await #expect(throws: StoreError.unavailable("cannot connect to 127.0.0.1:\(location.port): connection refused")) {
-            try await Self.open(location, patient: false).close()
+            try await PostgresStore.open(location, logger: Logger(label: "test"), options: options).close()
         }
         location = try Self.freshDatabase()
         location.tls = .require  // the test server offers no TLS
@@ -208,7 +214,7 @@ struct PostgresStoreTests {
             cannot connect to 127.0.0.1:\(location.port): the server does not offer TLS, which the store's sslmode needs \
             (sslmode=prefer or disable connect without it)
             """)) {
-            try await Self.open(location, patient: false).close()
+            try await PostgresStore.open(location, logger: Logger(label: "test"), options: options).close()
         }
     }
 

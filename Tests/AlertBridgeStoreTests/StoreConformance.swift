@@ -573,6 +573,10 @@ struct StoreConformance {
         // Tier 1's 15 minutes ran out while ICN1 is down: nobody is paged, a minute later neither.
         #expect(try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: context).pages == 0)
         #expect(try await store.incident(id: target)?.incident.nextEscalationAt == t0 + .seconds(960))
+        // What `show` says of it: its next step waits for the PoP-down incident.
+        let held = try #require(try await store.incident(id: target))
+        let waiting = try #require(held.policy.flatMap { EscalationPlanner.nextStep(held.incident, policy: $0) })
+        #expect(waiting.action == .waitsForInhibitor([source]) && waiting.at == t0 + .seconds(960))
         _ = try await store.advanceEscalations(now: t0 + .seconds(960), limit: 10, context: context)  // ICN1's own tier 2
         #expect(try await store.incident(id: target)?.incident.tier == 1)
         _ = try await store.ingest([{ var r = down; r.alert.status = .resolved; return r }()], now: t0 + .seconds(1000))
@@ -580,6 +584,8 @@ struct StoreConformance {
         #expect(report.pages == 1)  // tier 2, R&D
         let detail = try #require(try await store.incident(id: target))
         #expect(detail.incident.tier == 2)
+        #expect(detail.policy.flatMap { EscalationPlanner.nextStep(detail.incident, policy: $0) }?.action
+            == .repeatPolicy(tier1: "technical-support", cycle: 1, of: 1))
         let lines = detail.timeline.filter { $0.kind == .escalated }.map { $0.detail ?? "" }
         #expect(lines == [
             "tier 2 (rnd) is not paged while incident \(source) (PopDown/ICN1), which inhibits this one, is open",

@@ -258,13 +258,16 @@ components:
           description: >
             (an incident's detail only) what its policy does next if nobody acts, as its pages' Next: line
             says: page the next tier, repeat from tier 1, end the escalation, or page tier 1 again when an
-            acknowledgement's ack_timeout runs out; null when no timer runs (held, ended, resolved)
+            acknowledgement's ack_timeout runs out; waits_for_inhibitor while an open incident that inhibits
+            this one holds its next step (at: when alertbridge looks again); waits_for_alert when it fell quiet
+            (auto_resolve_after) while alertbridge was stopped (at: when it resolves unless its alert is sent
+            again); null when no timer runs (held before its first page, ended, resolved)
           oneOf:
             - type: "null"
             - type: object
               required: [action, tier, tier_name, at, window, timer, text]
               properties:
-                action: {type: string, enum: [page, repeat, end, ack_timeout]}
+                action: {type: string, enum: [page, repeat, end, ack_timeout, waits_for_inhibitor, waits_for_alert]}
                 tier: {type: [integer, "null"]}
                 tier_name: {type: [string, "null"]}
                 at: {type: string, format: date-time}
@@ -290,6 +293,12 @@ components:
             their next attempt (an outage of the mail server or the chat receiver): nobody they were for
             has them yet
         escalation_ended: {type: boolean}
+        inhibited_by:
+          type: array
+          items: {type: integer}
+          description: >
+            the open incidents that inhibit this one and hold it (its first page, or once paging, its next
+            step); empty when nothing does
         sla_breaches: {type: array, items: {type: string, enum: [acknowledge, resolve]}}
         alerts: {type: array, items: {$ref: "#/components/schemas/StoredAlert"}}
         timeline: {type: array, items: {$ref: "#/components/schemas/TimelineEntry"}}
