@@ -312,16 +312,15 @@ public enum IngestPlanner {
             timeline.append(TimelineEntry(incidentID: incidentID, at: now, kind: .alert, by: source, detail: muted.detail))
         }
 
-        /// The severity rose, and the rule picks another policy for the new severity than
-        /// the incident runs (its `severity_policies`, or the incident's own rule edited or
-        /// its policy renamed since it started): a triggered incident runs that one from now. Without
-        /// the switch an edited rule's incident was paged by nobody on a rise (the rise pages
-        /// within the incident's own policy, which the rule no longer names; black-box round
-        /// 23). One already paging
-        /// pages the new policy's tier 1 at once (a PoP gone from warning to critical gets the
-        /// critical response, not the rest of the warning timers); a held one stays held
-        /// under it. An acknowledged incident has someone on it and keeps its policy (and its
-        /// notices go to the tiers that were paged).
+        /// The severity rose, and the rule picks another policy for the new severity than the
+        /// incident runs (its `severity_policies`, or the incident's own rule edited or its
+        /// policy renamed since it started): a triggered incident runs that one from now.
+        /// (Without the switch an edited rule's incident was paged by nobody on a rise: a rise
+        /// pages within the incident's own policy, which the rule no longer names; black-box
+        /// round 23.) One already paging pages the new policy's tier 1 at once (a PoP gone
+        /// from warning to critical gets the critical response, not the rest of the warning
+        /// timers); a held one stays held under it. An acknowledged incident has someone on it
+        /// and keeps its policy (and its notices go to the tiers that were paged).
         /// - Returns: whether it paged.
         mutating func switchPolicy(_ incident: inout Incident, to routed: RoutedAlert, now: Timestamp) -> Bool {
             // Another rule's alert rendering the same key (a PagerDuty dedup_key two

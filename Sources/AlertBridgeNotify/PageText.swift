@@ -191,7 +191,8 @@ public enum PageText {
         case .waitsForInhibitor(let ids):
             let names = ids.map { "incident \($0)" }
             let which = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
-            return "nothing more is paged while \(which), which inhibits this one, \(ids.count == 1 ? "is" : "are") open "
+            let (inhibit, are) = ids.count == 1 ? ("inhibits", "is") : ("inhibit", "are")
+            return "nothing more is paged while \(which), which \(inhibit) this one, \(are) open "
                 + "(the timeline says since when); alertbridge looks again at \(at)"
         case .waitsForAlert:
             return "nobody is paged: no alert came for \(after) (auto_resolve_after) while alertbridge was stopped, so it "

@@ -14,8 +14,8 @@ import AlertBridgeCore
 /// (`version`, `receiver`, `status`, `truncatedAlerts`, `alerts`, and inside `alerts` in array order), then
 /// the version, the number of alerts and the first invalid alert.
 enum AlertmanagerReader {
-    /// `truncatedAlerts` before `alerts`: of their problems, its is named first (and the
-    /// alerts are then only checked to be JSON).
+    /// `truncatedAlerts` before `alerts`: a problem of `truncatedAlerts` is named before one
+    /// of `alerts` (whose alerts are then only checked to be JSON).
     private enum Field: Int { case version, receiver, status, truncatedAlerts, alerts }
 
     private static let names = FieldNames(["version", "receiver", "status", "truncatedAlerts", "alerts"])
