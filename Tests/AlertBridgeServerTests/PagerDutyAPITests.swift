@@ -131,6 +131,15 @@ import Testing
             #expect(incident.title == "disk\u{FFFD}full")
             let alert = try #require(try await store.incident(id: incident.id)?.alerts.first)
             #expect(alert.startsAt == RFC3339.parse("2015-07-17T08:42:58.315Z"))
+            // Without an offset (a Python script's utcnow().isoformat()): UTC, not a 400 that
+            // loses the event.
+            let naive = #"""
+            {"routing_key": "k", "event_action": "trigger", "dedup_key": "naive",
+             "payload": {"summary": "disk full", "source": "db1", "severity": "error", "timestamp": "2026-11-30T22:00:00.123456"}}
+            """#
+            #expect(try await client.post("/v2/enqueue", naive).0 == .accepted)
+            let naiveIncident = try #require(try await store.openIncident(dedupKey: "naive"))
+            #expect(try await store.incident(id: naiveIncident.id)?.alerts.first?.startsAt == RFC3339.parse("2026-11-30T22:00:00.123Z"))
         }
     }
 

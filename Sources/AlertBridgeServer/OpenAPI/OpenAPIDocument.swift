@@ -158,7 +158,7 @@ components:
             summary: {type: string, minLength: 1, pattern: "\\S", description: "cut to max_summary_bytes (1024), not refused"}
             source: {type: string, minLength: 1, pattern: "\\S"}
             severity: {$ref: "#/components/schemas/Severity"}
-            timestamp: {type: string, format: date-time}
+            timestamp: {type: string, format: date-time, description: "ISO 8601; one without an offset is read as UTC"}
             component: {type: string}
             group: {type: string}
             class: {type: string}
