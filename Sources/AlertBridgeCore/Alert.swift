@@ -65,6 +65,16 @@ public struct Alert: Sendable, Equatable {
         return alert
     }
 
+    /// Drops the labels with an empty value, as Prometheus does: `{pop: ""}` and no `pop`
+    /// are one alert (they were two incidents, and a recovery without `pop` closed only
+    /// one; black-box round 24). A fingerprint of the labels is taken again; a sender's own
+    /// (Alertmanager's) stays.
+    public mutating func dropEmptyLabels() {
+        guard labels.values.contains(where: \.isEmpty) else { return }
+        labels = labels.filter { !$0.value.isEmpty }
+        if fingerprintCoversLabels { fingerprint = Fingerprint.of(labels) }
+    }
+
     /// A short name for this alert inside an incident's timeline.
     public var displayName: String {
         labels["instance"] ?? labels["host"] ?? fingerprint

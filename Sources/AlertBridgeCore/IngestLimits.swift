@@ -13,12 +13,14 @@ public struct IngestLimits: Sendable, Equatable {
 
     public init() {}
 
-    /// A summary taken from an annotation or a label rather than sent as one: cut to
-    /// ``maxSummaryLength`` bytes at a character boundary, ending in "…". The sender did not
-    /// write it as a summary, so its length is no reason to refuse the alert (Alertmanager
-    /// does not retry a 400); the whole text stays in the annotation.
-    public func derivedSummary(_ text: String) -> String {
-        Self.cut(text, toBytes: maxSummaryLength)
+    /// A summary taken from an annotation or a label rather than sent as one: the first of
+    /// `candidates` that is not blank (an empty `summary` annotation titled pages with
+    /// nothing at all: black-box round 24), else "alert"; cut to ``maxSummaryLength`` bytes
+    /// at a character boundary, ending in "…". The sender did not write it as a summary, so
+    /// its length is no reason to refuse the alert (Alertmanager does not retry a 400); the
+    /// whole text stays in the annotation.
+    public func derivedSummary(_ candidates: String?...) -> String {
+        Self.cut(candidates.first { $0?.isBlank == false }.flatMap { $0 } ?? "alert", toBytes: maxSummaryLength)
     }
 
     /// An alert from a sender that does not retry a 400 (Alertmanager): a refusal would lose
@@ -51,4 +53,9 @@ public struct IngestLimits: Sendable, Equatable {
         ("max_summary_bytes", \.maxSummaryLength),
         ("max_dedup_key_bytes", \.maxDedupKeyLength),
     ] }
+}
+
+extension String {
+    /// Empty, or only whitespace: no text a person could read.
+    public var isBlank: Bool { allSatisfy(\.isWhitespace) }
 }

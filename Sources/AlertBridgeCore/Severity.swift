@@ -1,3 +1,5 @@
+import Foundation
+
 /// How bad an alert is. Ordered so that a merge can only raise an incident's severity.
 public enum Severity: String, Sendable, Codable, CaseIterable, Comparable {
     case info, warning, error, critical
@@ -17,7 +19,8 @@ public enum Severity: String, Sendable, Codable, CaseIterable, Comparable {
     /// it as they like, and nobody is told when a critical alert runs the warning policy.
     /// (A `severity` field is exact: its sender gets the 400.)
     public init?(label: String) {
-        guard let severity = Severity(rawValue: label) ?? Severity(rawValue: label.lowercased()) else { return nil }
+        guard let severity = Severity(rawValue: label)
+            ?? Severity(rawValue: label.trimmingCharacters(in: .whitespaces).lowercased()) else { return nil }
         self = severity
     }
 

@@ -78,7 +78,7 @@ public enum PageText {
         }
         lines.append("")
         lines.append("What:     \(singleLine(i.title))")
-        let place = Self.place(i).map { "\($0.0) \($0.1)" }
+        let place = Self.place(i).map { "\($0.0) \(singleLine($0.1))" }
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
         if let hosts = hosts(page) { lines.append("Hosts:    \(hosts)") }
         if let measured = measured(page) { lines.append("Measured: \(measured)") }
@@ -212,7 +212,7 @@ public enum PageText {
     static func hosts(_ page: PageMessage) -> String? {
         let resolved = page.incident.incident.status == .resolved
         let names = Set(page.incident.alerts.compactMap { alert in
-            resolved || alert.status == .firing ? alert.labels["instance"] ?? alert.labels["host"] : nil
+            resolved || alert.status == .firing ? (alert.labels["instance"] ?? alert.labels["host"]).map(singleLine) : nil
         }).sorted()
         guard !names.isEmpty else { return nil }
         let shown = names.prefix(5).joined(separator: ", ")

@@ -283,6 +283,9 @@ import Testing
         page.incident.alerts = alerts(["h1"])
         page.incident.alerts[0].labels = ["host": "h1"]
         #expect(PageText.hosts(page) == "h1")
+        // A line break in a label does not start a line of its own that reads as a field.
+        page.incident.alerts[0].labels = ["host": "i1\nX-Evil: 1"]
+        #expect(PageText.body(page).contains("\nHosts:    i1 X-Evil: 1\n"))
         page.incident.alerts[0].labels = ["pop": "ICN1"]
         #expect(PageText.hosts(page) == nil && !PageText.body(page).contains("Hosts:"))
     }

@@ -117,7 +117,14 @@ import Testing
             #expect(try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "a"}"#).1["error"] as? String == "is required")
             let empty = try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "a", "note": ""}"#).1
             #expect(empty["field"] as? String == "note" && empty["error"] as? String == "must not be empty")
+            let blank = try await client.post("/api/v1/incidents/\(id)/notes", #"{"by": "a", "note": "   "}"#).1
+            #expect(blank["error"] as? String == "must not be empty")
             #expect(try await client.post("/api/v1/incidents/\(id)/ack", "not json").0 == .badRequest)
+            // An acknowledgement's note of spaces is none: the timeline says nothing after "acknowledged".
+            let acked = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "a", "note": "   "}"#)
+            #expect(acked.0 == .ok)
+            let timeline = try #require(try await client.get("/api/v1/incidents/\(id)").1["timeline"] as? [[String: Any]])
+            #expect(timeline.last { $0["kind"] as? String == "acknowledged" }?["detail"] is NSNull)
             #expect(try await client.get("/api/v1/incidents?status=weird").1["field"] as? String == "status")
             #expect(try await client.get("/api/v1/incidents?limit=0").1["field"] as? String == "limit")
             #expect(try await client.get("/api/v1/incidents?since=yesterday").1["field"] as? String == "since")

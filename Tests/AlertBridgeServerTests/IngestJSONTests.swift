@@ -34,7 +34,8 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
              "value": 1.4e3, "threshold": -8E-1, "unknown": {"nested": [1, -2.5e10, {"x": null}, [true, false]]}}
             """#
         let alerts = try decode(.native, json).get()
-        let labels = ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "region": "구로", "empty": ""]
+        // The empty label is dropped, as Prometheus drops it.
+        let labels = ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "region": "구로"]
         #expect(alerts == [Alert(
             source: "cdn-monitor", status: .resolved, severity: .error,
             summary: "p95 지연 at 서울 🚀 \"q\" \\ / \u{8}\u{C}\n\r\t", labels: labels,
@@ -57,6 +58,30 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         #expect(batch.alerts.map(\.severity) == [.critical, .warning])
         // A UTF-8 byte order mark is skipped, as JSONDecoder skipped it.
         #expect(try decodeNative([0xEF, 0xBB, 0xBF] + Array(one.utf8)).get() == alerts)
+    }
+
+    /// A blank summary is none: the title falls back to the next that says something
+    /// (pages went out titled with nothing: black-box round 24).
+    @Test func aBlankSummaryIsNone() throws {
+        #expect(try decode(.native, #"{"labels": {"alertname": "DiskFull"}, "summary": " "}"#).get().map(\.summary) == ["DiskFull"])
+        #expect(try decode(.native, #"{"labels": {"alertname": "DiskFull"}, "annotations": {"summary": ""}}"#).get().map(\.summary)
+            == ["DiskFull"])
+        let webhook = #"{"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "DiskFull"}, "annotations": {"summary": "", "description": "disk\nfull"}}]}"#
+        #expect(try decode(.alertmanager, webhook).get().map(\.summary) == ["disk\nfull"])
+    }
+
+    /// An empty label is no label, as in Prometheus: `{pop: ""}` and no `pop` are one
+    /// alert (they were two incidents, and a recovery without `pop` closed one).
+    @Test func anEmptyLabelIsNoLabel() throws {
+        let with = try decode(.native, #"{"labels": {"alertname": "FpEmpty", "pop": ""}}"#).get()
+        let without = try decode(.native, #"{"labels": {"alertname": "FpEmpty"}}"#).get()
+        #expect(with.map(\.labels) == [["alertname": "FpEmpty"]])
+        #expect(with.map(\.fingerprint) == without.map(\.fingerprint))
+        // Alertmanager's own fingerprint stays; a missing one is taken without the empty label.
+        let webhook = #"{"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "FpEmpty", "pop": ""}, "fingerprint": "0123456789abcdef"}, {"status": "firing", "labels": {"alertname": "FpEmpty", "pop": ""}}]}"#
+        let am = try decode(.alertmanager, webhook).get()
+        #expect(am.map(\.fingerprint) == ["0123456789abcdef", without[0].fingerprint])
+        #expect(am.allSatisfy { $0.labels == ["alertname": "FpEmpty"] })
     }
 
     @Test func escapedMemberNamesAndDuplicateKeysDecodeAsJSONDecoderDid() throws {

@@ -82,11 +82,13 @@ enum JSONDecoderReference {
             let annotations = self.annotations ?? [:]
             let alert = Alert(
                 source: source ?? "api", status: status, severity: severity,
-                summary: summary ?? limits.derivedSummary(annotations["summary"] ?? labels["alertname"] ?? "alert"),
+                summary: summary.flatMap { $0.isBlank ? nil : $0 } ?? limits.derivedSummary(annotations["summary"], labels["alertname"]),
                 labels: labels, annotations: annotations, dedupKey: dedup_key,
                 startsAt: starts_at, endsAt: ends_at, value: value, threshold: threshold)
             try check(alert, at: prefix, summaryField: "summary", limits: limits)
-            return alert
+            var kept = alert
+            kept.dropEmptyLabels()
+            return kept
         }
     }
 
@@ -129,14 +131,15 @@ enum JSONDecoderReference {
                 let alert = Alert(
                     source: "alertmanager", status: status,
                     severity: Severity.of(labels: item.labels),
-                    summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? item.labels["alertname"] ?? "alert"),
+                    summary: limits.derivedSummary(annotations["summary"], annotations["description"], item.labels["alertname"]),
                     labels: item.labels, annotations: annotations, fingerprint: item.fingerprint,
                     startsAt: startsAt, endsAt: endsAt)
                 // Alertmanager's: fitted, not refused (it does not retry a 400).
                 var fitted = limits.fitted(alert)
+                try check(fitted, at: prefix, summaryField: "annotations.summary", limits: limits, utf8Names: true)
+                fitted.dropEmptyLabels()
                 fitted.dropsLateCopies = true
                 fitted.fingerprintCoversLabels = true
-                try check(fitted, at: prefix, summaryField: "annotations.summary", limits: limits, utf8Names: true)
                 if let truncatedAlerts, truncatedAlerts >= 1 {
                     fitted.groupLeftOut = truncatedAlerts < Double(Int.max) ? Int(truncatedAlerts) : Int.max
                 }

@@ -176,15 +176,16 @@ struct WebhookAlertFields {
         let alert = Alert(
             source: "alertmanager", status: status,
             severity: Severity.of(labels: labels),
-            summary: limits.derivedSummary(annotations["summary"] ?? annotations["description"] ?? labels["alertname"] ?? "alert"),
+            summary: limits.derivedSummary(annotations["summary"], annotations["description"], labels["alertname"]),
             labels: labels, annotations: annotations, fingerprint: fingerprint,
             startsAt: startsAt, endsAt: endsAt)
         // Alertmanager does not retry a 400: over-long values are cut, not refused, and
         // Prometheus 3's UTF-8 label names are taken.
         var fitted = limits.fitted(alert)
+        try limits.check(fitted, at: path, summaryField: "annotations.summary", utf8Names: true)
+        fitted.dropEmptyLabels()
         fitted.dropsLateCopies = true
         fitted.fingerprintCoversLabels = true  // Alertmanager's fingerprint is a hash of the labels
-        try limits.check(fitted, at: path, summaryField: "annotations.summary", utf8Names: true)
         return fitted
     }
 

@@ -152,10 +152,12 @@ struct NativeAlertFields {
         let annotations = self.annotations ?? [:]
         let alert = Alert(
             source: source ?? "api", status: status, severity: severity,
-            summary: summary ?? limits.derivedSummary(annotations["summary"] ?? labels["alertname"] ?? "alert"),
+            summary: summary.flatMap { $0.isBlank ? nil : $0 } ?? limits.derivedSummary(annotations["summary"], labels["alertname"]),
             labels: labels, annotations: annotations, dedupKey: dedupKey,
             startsAt: startsAt, endsAt: endsAt, value: value, threshold: threshold)
         try limits.check(alert, at: path, summaryField: "summary")
-        return alert
+        var kept = alert
+        kept.dropEmptyLabels()
+        return kept
     }
 }

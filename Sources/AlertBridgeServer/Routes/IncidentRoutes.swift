@@ -18,6 +18,10 @@ struct IncidentRoutes {
         var by: String
         var note: String?
 
+        /// The note of an acknowledge or resolve: one of spaces says nothing, and is none
+        /// (its notice read `resolved (by eve):    `; black-box round 24).
+        var givenNote: String? { note?.isBlank == false ? note : nil }
+
         /// What a request without a body is told to send.
         static let example = #"{"by": "alice"}"#
         static let noteExample = #"{"by": "alice", "note": "origin TLS certificate expired"}"#
@@ -49,15 +53,15 @@ struct IncidentRoutes {
         }
         router.post("/api/v1/incidents/:id/ack") { request, context in
             let body = try await Self.action(request)
-            return try await act(.acknowledge(by: body.by, note: body.note), context)
+            return try await act(.acknowledge(by: body.by, note: body.givenNote), context)
         }
         router.post("/api/v1/incidents/:id/resolve") { request, context in
             let body = try await Self.action(request)
-            return try await act(.resolve(by: body.by, note: body.note), context)
+            return try await act(.resolve(by: body.by, note: body.givenNote), context)
         }
         router.post("/api/v1/incidents/:id/notes") { request, context in
             let body = try await Self.action(request, example: ActionBody.noteExample)
-            guard let note = body.note, !note.isEmpty else {
+            guard let note = body.note, !note.isBlank else {
                 throw APIError.badRequest(body.note == nil ? "is required" : "must not be empty", field: "note")
             }
             return try await act(.note(by: body.by, text: note), context)
