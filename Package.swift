@@ -49,6 +49,7 @@ let package = Package(
         .target(name: "AlertBridgeServer", dependencies: [
             "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeStore", "AlertBridgeNotify",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

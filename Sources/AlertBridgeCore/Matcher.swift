@@ -145,6 +145,10 @@ struct AnchoredRegex: @unchecked Sendable {
     }
 
     init(_ pattern: String) throws(MatcherError) {
+        if Self.repeatsARepetition(pattern) {
+            throw .invalidRegex(pattern, "a repeated group that itself repeats, such as (a+)+, can take seconds per label "
+                + "value in this regex engine, and every alert waits for it; write it without the nested repetition")
+        }
         do {
             // `\z`, not `$`: ICU's `$` also matches before a final line break, Go's does not.
             compiled = try NSRegularExpression(pattern: "^(?:\(pattern))\\z", options: [])
@@ -156,6 +160,48 @@ struct AnchoredRegex: @unchecked Sendable {
             throw .invalidRegex(pattern, reason)
         }
         alternatives = Self.alternatives(of: pattern)
+    }
+
+    /// Whether the pattern repeats (`*`, `+`, `{n,}`) a group that holds an unbounded
+    /// repetition itself: `(a+)+`, `(x*y*)*`. ICU backtracks, and such a pattern takes
+    /// exponential time on a value that almost matches: a silence `service =~ "(a+)+b"`
+    /// held every sender's alerts for 0.8 s each (black-box round 24). Alertmanager's RE2
+    /// does not backtrack; refusing these is what keeps ours linear in practice.
+    static func repeatsARepetition(_ pattern: String) -> Bool {
+        let p = Array(pattern.unicodeScalars)
+        var groups: [Bool] = [false]  // per open group: holds an unbounded repetition
+        var i = 0
+        func unboundedQuantifier(at j: Int) -> Bool {
+            guard j < p.count else { return false }
+            if p[j] == "*" || p[j] == "+" { return true }
+            guard p[j] == "{" else { return false }
+            var k = j + 1
+            while k < p.count, p[k].properties.numericType != nil { k += 1 }
+            return k + 1 < p.count && p[k] == "," && p[k + 1] == "}"
+        }
+        while i < p.count {
+            switch p[i] {
+            case "\\":
+                i += 1
+            case "[":
+                // A class is one atom: skip to its closing bracket (a `]` first is a literal).
+                i += 1
+                if i < p.count, p[i] == "^" { i += 1 }
+                if i < p.count, p[i] == "]" { i += 1 }
+                while i < p.count, p[i] != "]" { if p[i] == "\\" { i += 1 }; i += 1 }
+            case "(":
+                groups.append(false)
+            case ")" where groups.count > 1:
+                let inner = groups.removeLast()
+                if inner, unboundedQuantifier(at: i + 1) { return true }
+                if inner || unboundedQuantifier(at: i + 1) { groups[groups.count - 1] = true }
+            default:
+                if unboundedQuantifier(at: i), p[i] != "*", p[i] != "+" { groups[groups.count - 1] = true }
+                if p[i] == "*" || p[i] == "+" { groups[groups.count - 1] = true }
+            }
+            i += 1
+        }
+        return false
     }
 
     func matches(_ value: String) -> Bool {

@@ -19,7 +19,7 @@ extension PageText {
         let i = page.incident.incident
         let d = page.delivery
         var facts: [Fact] = []
-        for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: value)) }
+        for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: singleLine(value))) }
         if let hosts = hosts(page) { facts.append(Fact(name: "Hosts", value: hosts)) }
         if let measured = measured(page) { facts.append(Fact(name: "Value", value: measured)) }
         facts.append(Fact(name: "Severity", value: i.severity.rawValue))
@@ -29,7 +29,7 @@ extension PageText {
         if let late = movedOn(page) { facts.append(Fact(name: "Sent late", value: late, isSentence: true)) }
         facts.append(Fact(name: "Since", value: time(since(page), in: page.timeZone)))
         facts.append(Fact(name: "Alerts", value: alertTally(page)))
-        if let source = sourceView(page) { facts.append(Fact(name: "Source", value: source)) }
+        if let source = sourceView(page) { facts.append(Fact(name: "Source", value: singleLine(source))) }
         return facts
     }
 

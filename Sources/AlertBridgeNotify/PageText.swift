@@ -32,13 +32,22 @@ public enum PageText {
         return "\(prefix)[\(i.severity.rawValue.uppercased())] \(whereText)\(singleLine(i.title)) (#\(i.id))"
     }
 
-    /// A title on one line: an Alertmanager alert without `summary` is titled by its
-    /// `description`, often several lines, which put a line break in a webhook's `subject`
-    /// and broke the email's `What:` line (black-box round 23). Each run of whitespace
-    /// holding a line break or a tab becomes one space.
+    /// A sender's text (a title, a label, a runbook, a key) on one line of a page: an
+    /// Alertmanager alert without `summary` is titled by its `description`, often several
+    /// lines, which put a line break in a webhook's `subject` and broke the email's `What:`
+    /// line (black-box round 23); a label holding `\r\nTo: …` or `\nAcknowledge: …` wrote a
+    /// line that reads as a field of the page, and escape sequences reached the console
+    /// (black-box round 24). Each run of line breaks, tabs and other control characters
+    /// becomes one space; bidirectional overrides (which reverse what follows) are dropped.
     static func singleLine(_ text: String) -> String {
-        guard text.contains(where: { $0.isNewline || $0 == "\t" }) else { return text }
-        return text.split(omittingEmptySubsequences: true) { $0.isNewline || $0 == "\t" }
+        func breaks(_ c: Character) -> Bool {
+            c.isNewline || c.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        }
+        func override(_ c: Character) -> Bool {
+            c.unicodeScalars.contains { (0x202A...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value) }
+        }
+        guard text.contains(where: { breaks($0) || override($0) }) else { return text }
+        return text.filter { !override($0) }.split(omittingEmptySubsequences: true, whereSeparator: breaks)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
@@ -86,9 +95,9 @@ public enum PageText {
         lines.append("Since:    \(time(since(page), in: page.timeZone)) (\(alertTally(page)))")
         lines.append("Status:   \(i.status.rawValue), tier \(i.tier), policy \(i.policy)")
         if let next = next(page) { lines.append("Next:     \(next)") }
-        if let runbook = runbook(page) { lines.append("Runbook:  \(runbook)") }
-        if let source = sourceView(page) { lines.append("Source:   \(source)") }
-        lines.append("Key:      \(i.dedupKey)")
+        if let runbook = runbook(page) { lines.append("Runbook:  \(singleLine(runbook))") }
+        if let source = sourceView(page) { lines.append("Source:   \(singleLine(source))") }
+        lines.append("Key:      \(singleLine(i.dedupKey))")
         if i.status == .triggered {
             lines.append("")
             lines.append("Acknowledge: alertbridge ack \(i.id)")

@@ -10,7 +10,7 @@ public enum SlackMessage {
         let facts = PageText.facts(page)
         var blocks: [JSONValue] = [
             ["type": "header", "text": ["type": "plain_text", "text": .string(clip(PageText.headline(page), 150)), "emoji": true]],
-            ["type": "section", "text": mrkdwn(clip("*\(escape(PageText.lead(page)))*\n\(escape(page.incident.incident.title))", 3000))],
+            ["type": "section", "text": mrkdwn(clip("*\(escape(PageText.lead(page)))*\n\(escape(PageText.singleLine(page.incident.incident.title)))", 3000))],
             ["type": "section", "fields": .array(facts.filter { !$0.isSentence }.prefix(10).map {
                 mrkdwn(clip("*\($0.name)*\n\(escape($0.value))", 2000))
             })],

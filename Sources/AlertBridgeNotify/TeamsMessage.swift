@@ -9,7 +9,7 @@ public enum TeamsMessage {
             ["type": "TextBlock", "text": .string(PageText.headline(page)), "size": "Large", "weight": "Bolder",
              "wrap": true, "color": .string(color(page))],
             ["type": "TextBlock", "text": .string(PageText.lead(page)), "wrap": true],
-            ["type": "TextBlock", "text": .string(i.title), "wrap": true, "isSubtle": true],
+            ["type": "TextBlock", "text": .string(PageText.singleLine(i.title)), "wrap": true, "isSubtle": true],
             ["type": "FactSet", "facts": .array(PageText.facts(page).map { ["title": .string($0.name), "value": .string($0.value)] })],
         ]
         if let command = PageText.ackCommand(page) {

@@ -4,6 +4,7 @@ import AlertBridgeNotify
 import AlertBridgeStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -113,7 +114,9 @@ public struct AlertBridgeApplication: Sendable {
         let background: [any Service] = [engine(logger: logger), dispatcher(logger: logger), heartbeatMonitor(logger: logger)]
         return Application(
             router: router(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "alertbridge"),
+            server: .http1(configuration: .init(idleTimeout: ConnectionLimits.idleTimeout)),
+            configuration: .init(address: .hostname(host, port: port), serverName: "alertbridge",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(ConnectionLimits.maxConnections)),
             services: background.map { AfterListening(gate: listening, service: $0) },
             onServerRunning: { channel in
                 listening.open()

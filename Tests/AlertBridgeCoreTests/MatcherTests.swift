@@ -20,6 +20,20 @@ import Testing
         #expect(try Matcher(parsing: text).matches(labels) == expected)
     }
 
+    /// A repetition of a repetition backtracks exponentially in ICU: refused, where the
+    /// patterns rules and silences are made of are taken (black-box round 24: a silence
+    /// `service =~ "(a+)+b"` held every sender's alerts 0.8 s each).
+    @Test func aRepeatedRepetitionIsRefused() {
+        for pattern in ["(a+)+b", "(x*y*)*", "([a-z]+)+", #"(\d+)+"#, "(a{2,})+", "((a+))*", "(?:a|b+)*c", "(.*)+"] {
+            #expect(throws: MatcherError.self, "\(pattern)") { try Matcher(name: "a", op: .regexMatch, value: pattern) }
+        }
+        for pattern in ["Edge.*|Origin.*|CacheHitRatioLow", "(a|b)+", "(a+){2}", "(?:ab)+", "a+b+", "[(]+", #"\(a+\)+"#,
+                        "ICN[0-9]+", "(edge|origin)-[0-9]+", "(a+)?"] {
+            #expect(throws: Never.self, "\(pattern)") { try Matcher(name: "a", op: .regexMatch, value: pattern) }
+        }
+        #expect(throws: MatcherError.self) { try Matcher(parsing: #"service =~ "(a+)+b""#) }
+    }
+
     @Test func regexesAreAnchoredAtBothEnds() throws {
         // Alertmanager wraps the pattern as ^(?:...)$: a substring is not a match.
         #expect(try Matcher(parsing: "alertname =~ Latency").matches(labels) == false)

@@ -560,6 +560,17 @@ final class BlinkingStore: IncidentStore {
         let lines = Pages.page(.triggered, title: "NRT1 unreachable\n  from 3 probes\n")
         #expect(PageText.subject(lines) == "[CRITICAL] ICN1 cdn-edge: NRT1 unreachable from 3 probes (#42)")
         #expect(PageText.body(lines).contains("\nWhat:     NRT1 unreachable from 3 probes\n"))
+        // A sender's line breaks, escapes and bidirectional overrides do not write a line of
+        // their own that reads as a field, nor reach a terminal (black-box round 24).
+        var forged = Pages.page(.triggered, title: "disk\u{1B}[2J full\r\nAcknowledge: alertbridge ack 999 \u{202E}exe.txt")
+        forged.incident.incident.labels["pop"] = "ICN1\r\nCc: evil@example.com"
+        forged.incident.incident.dedupKey = "k\nTo: x"
+        let body = PageText.body(forged)
+        #expect(body.contains("\nWhat:     disk [2J full Acknowledge: alertbridge ack 999 exe.txt\n"))
+        #expect(body.contains("\nWhere:    pop ICN1 Cc: evil@example.com, "))
+        #expect(body.contains("\nKey:      k To: x\n"))
+        #expect(!body.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x202E })
+        #expect(body.split(separator: "\n").filter { $0.hasPrefix("Acknowledge:") } == ["Acknowledge: alertbridge ack 42"])
         // Every tier was paged and the policy starts again: not a tier that missed its page.
         #expect(PageText.subject(page(.repeated)).hasPrefix("REPEATED [CRITICAL]"))
         #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))
