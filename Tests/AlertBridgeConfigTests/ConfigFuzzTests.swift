@@ -31,7 +31,7 @@ import Testing
                 try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
             }
             try String(contentsOf: root.appendingPathComponent("escalation-policies/pop-outage.yaml"), encoding: .utf8)
-                .write(to: dir.appendingPathComponent("escalation-policies/pop-outage.yaml"), atomically: true, encoding: .utf8)
+                .write(to: dir.appendingPathComponent("escalation-policies/pop-outage.yaml"), atomically: false, encoding: .utf8)
             let (target, text) = originals[round % 2]
             var chars = Array(text.unicodeScalars)
             for _ in 0..<Int.random(in: 1...5, using: &rng) {
@@ -43,12 +43,12 @@ import Testing
                 }
             }
             let mutated = String(String.UnicodeScalarView(chars))
-            try mutated.write(to: dir.appendingPathComponent(target), atomically: true, encoding: .utf8)
+            try mutated.write(to: dir.appendingPathComponent(target), atomically: false, encoding: .utf8)
             for (other, original) in originals where other != target {
-                try original.write(to: dir.appendingPathComponent(other), atomically: true, encoding: .utf8)
+                try original.write(to: dir.appendingPathComponent(other), atomically: false, encoding: .utf8)
             }
             let config = dir.appendingPathComponent("alertbridge.yaml")
-            try "rules: rules\npolicies: escalation-policies\n".write(to: config, atomically: true, encoding: .utf8)
+            try "rules: rules\npolicies: escalation-policies\n".write(to: config, atomically: false, encoding: .utf8)
             do {
                 _ = try ConfigLoader.load(configFile: config.path, environment: [:])
             } catch {

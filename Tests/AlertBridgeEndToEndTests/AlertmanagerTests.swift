@@ -27,7 +27,7 @@ struct AlertmanagerTests {
                       TokenConfig(name: "noc", scopes: [.operate], secret: "noc-operate-secret")]
         let secrets = try TemporaryDirectory("alertbridge-e2e-token")
         defer { secrets.remove() }
-        try "am-ingest-secret\n".write(toFile: secrets.path("alertbridge-token"), atomically: true, encoding: .utf8)
+        try "am-ingest-secret\n".write(toFile: secrets.path("alertbridge-token"), atomically: false, encoding: .utf8)
         try await LiveServer.with(tokens: tokens) { server in
             let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
                 webhook_configs:
@@ -231,7 +231,7 @@ final class Alertmanager {
                 receivers:
                   - name: bridge
                 \(receiver)
-                """.write(toFile: config, atomically: true, encoding: .utf8)
+                """.write(toFile: config, atomically: false, encoding: .utf8)
             let logPath = directory.path("alertmanager.log")
             let process = try ChildProcess.start(binary, [
                 "--config.file=\(config)",

@@ -486,7 +486,7 @@ struct CLITests {
         let root = try TemporaryDirectory("alertbridge-e2e-other-server")
         defer { root.remove() }
         try FileManager.default.createDirectory(atPath: root.path("api/v1"), withIntermediateDirectories: true)
-        try "<html>Grafana</html>".write(toFile: root.path("api/v1/incidents"), atomically: true, encoding: .utf8)
+        try "<html>Grafana</html>".write(toFile: root.path("api/v1/incidents"), atomically: false, encoding: .utf8)
         try await Self.withPython(["-m", "http.server", "--bind", "127.0.0.1", "--directory", root.path("")]) { url in
             let result = try await Self.cli("incidents", url: url)
             Self.expectOneLineRefusal(result, containing: "the server at \(url) does not answer as alertbridge does (HTTP 200, ")

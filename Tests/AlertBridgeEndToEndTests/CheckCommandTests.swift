@@ -12,7 +12,7 @@ struct CheckCommandTests {
         try """
             rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
             policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+            """.write(toFile: file, atomically: false, encoding: .utf8)
         let result = try await run(try Paths.alertbridgeBinary(), ["check", "--config", file],
                                    environment: ProcessInfo.processInfo.environment)
         #expect(result.status == 0, "\(result)")
@@ -26,17 +26,17 @@ struct CheckCommandTests {
         defer { dir.remove() }
         try FileManager.default.createDirectory(atPath: dir.path("rules"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir.path("escalation-policies"), withIntermediateDirectories: true)
-        try "listen: 127.0.0.1:8080\nlisen: oops\n".write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+        try "listen: 127.0.0.1:8080\nlisen: oops\n".write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
         try """
             rules:
               - name: broken
                 match: ["pop =~ \\"(unclosed\\""]
                 policy: nowhere
-            """.write(toFile: dir.path("rules/10-bad.yaml"), atomically: true, encoding: .utf8)
+            """.write(toFile: dir.path("rules/10-bad.yaml"), atomically: false, encoding: .utf8)
         try """
             name: empty
             tiers: []
-            """.write(toFile: dir.path("escalation-policies/empty.yaml"), atomically: true, encoding: .utf8)
+            """.write(toFile: dir.path("escalation-policies/empty.yaml"), atomically: false, encoding: .utf8)
         let result = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
                                    environment: ProcessInfo.processInfo.environment)
         #expect(result.status == 1, "\(result)")
@@ -67,7 +67,7 @@ struct CheckCommandTests {
             ("store: \"sqlite::memory:\"\n", "alertbridge.yaml:3:8: store \"sqlite::memory:\" is not a file path"),
             ("store: sqlite:nodir/ab.db\n", "alertbridge.yaml:3:8: store \"sqlite:nodir/ab.db\" is in "),
         ] {
-            try (shipped + file).write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+            try (shipped + file).write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
             let check = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
                                       environment: environment)
             #expect(check.status == 1 && check.stdout.contains(problem), "\(check)")

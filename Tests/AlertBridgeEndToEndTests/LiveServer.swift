@@ -81,7 +81,7 @@ struct LiveServer: Sendable {
         try """
             rules: \(jsonString(rules))
             policies: \(jsonString(policies))
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+            """.write(toFile: file, atomically: false, encoding: .utf8)
         do {
             return try ConfigLoader.load(configFile: file)
         } catch {

@@ -13,7 +13,7 @@ struct ServeCommandTests {
         try """
             rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
             policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
-            """.write(toFile: dir.path("alertbridge.yaml"), atomically: true, encoding: .utf8)
+            """.write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
     }
 
     /// After a rollback to an older build, the store a newer build migrated is refused with
@@ -52,7 +52,7 @@ struct ServeCommandTests {
         try Self.writeServerFile(in: dir)
         let missing = URL(fileURLWithPath: dir.path("nodir/ab.db")).standardizedFileURL.path
         let garbage = URL(fileURLWithPath: dir.path("notes.txt")).standardizedFileURL.path
-        try String(repeating: "not a database\n", count: 100).write(toFile: garbage, atomically: true, encoding: .utf8)
+        try String(repeating: "not a database\n", count: 100).write(toFile: garbage, atomically: false, encoding: .utf8)
         for (store, said) in [(missing, "cannot open the store at \(missing): the directory \(URL(fileURLWithPath: missing).deletingLastPathComponent().path) does not exist"),
                               (garbage, "cannot open the store at \(garbage): SQLite error 26: file is not a database")] {
             let result = try await run(try Paths.alertbridgeBinary(), [

@@ -82,7 +82,7 @@ struct SMTPSink {
         let inbox = directory.appendingPathComponent("inbox")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         let script = directory.appendingPathComponent("smtp_sink.py")
-        try pythonScript.write(to: script, atomically: true, encoding: .utf8)
+        try pythonScript.write(to: script, atomically: false, encoding: .utf8)
 
         var arguments = ["python3", script.path, "--dir", inbox.path, "--ready", directory.appendingPathComponent("port").path]
         var certificate: String?
