@@ -20,7 +20,7 @@ public struct IngestLimits: Sendable, Equatable {
     /// its length is no reason to refuse the alert (Alertmanager does not retry a 400); the
     /// whole text stays in the annotation.
     public func derivedSummary(_ candidates: String?...) -> String {
-        Self.cut(candidates.first { $0?.isBlank == false }.flatMap { $0 } ?? "alert", toBytes: maxSummaryLength)
+        Self.cut(candidates.lazy.compactMap { $0 }.first { !$0.isBlank } ?? "alert", toBytes: maxSummaryLength)
     }
 
     /// An alert from a sender that does not retry a 400 (Alertmanager): a refusal would lose

@@ -196,8 +196,7 @@ struct AnchoredRegex: @unchecked Sendable {
                 if inner, unboundedQuantifier(at: i + 1) { return true }
                 if inner || unboundedQuantifier(at: i + 1) { groups[groups.count - 1] = true }
             default:
-                if unboundedQuantifier(at: i), p[i] != "*", p[i] != "+" { groups[groups.count - 1] = true }
-                if p[i] == "*" || p[i] == "+" { groups[groups.count - 1] = true }
+                if unboundedQuantifier(at: i) { groups[groups.count - 1] = true }
             }
             i += 1
         }

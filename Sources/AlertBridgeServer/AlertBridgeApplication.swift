@@ -40,6 +40,10 @@ public struct AlertBridgeApplication: Sendable {
     /// When this alertbridge started: heartbeats that pinged before it get a grace
     /// (``Heartbeat/expiry(of:startedAt:)``), for the monitor and the list alike.
     public let startedAt: Timestamp
+    /// The end of the grace after this start (``EscalationPlanner/autoResolveGrace``): the
+    /// engine auto-resolves nothing that fell quiet while it was stopped before it, and the
+    /// API says such an incident waits for its alert. One time for both.
+    var autoResolvesFrom: Timestamp { startedAt + EscalationPlanner.autoResolveGrace }
 
     public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],
                 connectors: [String: any Connector] = ["console": ConsoleConnector()], tokens: [TokenConfig] = [],
@@ -76,7 +80,7 @@ public struct AlertBridgeApplication: Sendable {
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
                         clock: clock, startedAt: startedAt, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
-        IncidentRoutes(store: store, clock: clock, startedAt: startedAt, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
+        IncidentRoutes(store: store, clock: clock, autoResolvesFrom: autoResolvesFrom, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
             .register(on: router.group().add(middleware: refusals))
@@ -87,7 +91,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func engine(logger: Logger) -> EscalationEngine {
         EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
-                         metrics: metrics, logger: logger, rules: rules, startedAt: startedAt)
+                         metrics: metrics, logger: logger, rules: rules, autoResolvesFrom: autoResolvesFrom)
     }
 
     func ingestor() -> Ingestor {

@@ -7,9 +7,9 @@ import Hummingbird
 struct IncidentRoutes {
     let store: any IncidentStore
     let clock: any WallClock
-    /// When this alertbridge started: an incident that fell quiet while it was stopped
-    /// waits out the grace after it (``EscalationPlanner/autoResolveGrace``).
-    let startedAt: Timestamp
+    /// The end of this start's grace: an incident that fell quiet while alertbridge was
+    /// stopped waits for its alert until then (``AlertBridgeApplication/autoResolvesFrom``).
+    let autoResolvesFrom: Timestamp
     /// Woken after an action that may page (notices, a manual escalation).
     let wakeups: [Wakeup]
 
@@ -99,7 +99,7 @@ struct IncidentRoutes {
         let undelivered = try await store.undeliveredPages(of: [detail.incident])[id] ?? .init()
         let next = detail.policy.flatMap {
             EscalationPlanner.nextStep(detail.incident, policy: $0, now: clock.now(),
-                                       autoResolvesFrom: startedAt + EscalationPlanner.autoResolveGrace)
+                                       autoResolvesFrom: autoResolvesFrom)
         }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
                                                   timeline: detail.timeline, nextStep: next))

@@ -25,7 +25,7 @@ public struct EscalationEngine: Service {
     static let batch = 500
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
-                metrics: ServerMetrics, logger: Logger, rules: RuleSet, startedAt: Timestamp, idle: Duration = .seconds(5)) {
+                metrics: ServerMetrics, logger: Logger, rules: RuleSet, autoResolvesFrom: Timestamp, idle: Duration = .seconds(5)) {
         self.store = store
         self.clock = clock
         self.wakeup = wakeup
@@ -33,7 +33,7 @@ public struct EscalationEngine: Service {
         self.metrics = metrics
         self.logger = logger
         self.idle = idle
-        context = EscalationContext(autoResolvesFrom: startedAt + EscalationPlanner.autoResolveGrace, rules: rules)
+        context = EscalationContext(autoResolvesFrom: autoResolvesFrom, rules: rules)
     }
 
     public func run() async throws {
