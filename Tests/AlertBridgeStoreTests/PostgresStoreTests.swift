@@ -392,7 +392,9 @@ struct PostgresStoreTests {
     /// be ended early nor extended during a storm (black-box round 15).
     @Test func silencesCanBeExpiredAndExtendedWhileAlertsKeepComing() async throws {
         let location = try Self.freshDatabase()
-        var options = PostgresStore.Options()
+        // The call's deadline is what the test is about; connecting and leasing get a
+        // loaded machine's room (CI once waited over 3 s for a connection here).
+        var options = Self.patientOptions
         options.callTimeout = .seconds(10)
         var opened: [PostgresStore] = []
         for _ in 0..<4 { opened.append(try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)) }
