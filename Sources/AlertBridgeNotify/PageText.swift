@@ -233,8 +233,13 @@ public enum PageText {
         if i.status == .resolved, autoResolve(page) != nil {
             return "\(i.alertCount == 1 ? "1 alert" : "\(i.alertCount) alerts received"), no recovery received"
         }
-        guard i.alertCount != 1 else { return "1 alert, \(i.firingCount > 0 ? "firing" : "no longer firing")" }
-        return "\(i.alertCount) alerts received, \(i.firingCount) firing"
+        let received = i.alertCount == 1 ? "1 alert" : "\(i.alertCount) alerts received"
+        if i.firingCount > 0 { return i.alertCount == 1 ? "1 alert, firing" : "\(received), \(i.firingCount) firing" }
+        // Open with nothing firing: a recovery that could not close it (an Alertmanager
+        // webhook cut by `max_alerts`). "0 firing" alone read as a page sent by mistake
+        // (black-box round 24).
+        return i.status.isOpen ? "\(received), none firing, yet not resolved (its timeline says why)"
+            : i.alertCount == 1 ? "1 alert, no longer firing" : "\(received), 0 firing"
     }
 
     /// What the auto-resolve that closed the incident said (`no new alert for 15m

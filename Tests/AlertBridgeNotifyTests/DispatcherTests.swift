@@ -682,6 +682,16 @@ final class BlinkingStore: IncidentStore {
         #expect(!PageText.body(first).contains("merged"))
         let recovered = page(.resolved, status: .resolved, alertCount: 1, firingCount: 0)
         #expect(PageText.body(recovered).contains("(1 alert, no longer firing)"))
+        #expect(PageText.body(page(.resolved, status: .resolved, alertCount: 3, firingCount: 0)).contains("(3 alerts received, 0 firing)"))
+    }
+
+    /// An incident a recovery could not close (a webhook cut by `max_alerts`) goes on
+    /// escalating with nothing firing: its pages say it is no mistake, and where to read why.
+    @Test func aPageOfAnOpenIncidentWithNothingFiringSaysWhereToReadWhy() {
+        let held = page(.escalated, alertCount: 3, firingCount: 0)
+        #expect(PageText.body(held).contains("(3 alerts received, none firing, yet not resolved (its timeline says why))"))
+        #expect(PageText.facts(page(.repeated, alertCount: 1, firingCount: 0)).last.map { "\($0.name): \($0.value)" }
+                == "Alerts: 1 alert, none firing, yet not resolved (its timeline says why)")
         #expect(PageText.facts(page(.escalated)).last.map { "\($0.name): \($0.value)" } == "Alerts: 3 alerts received, 2 firing")
     }
 
