@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Already under Hummingbird; named so `serve` can read a failed bind's errno (NIOCore.IOError).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        // Already under Hummingbird; named for the HTTP parts its channel handlers see (NIOHTTPTypes).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         .target(name: "AlertBridgeCore"),
@@ -50,6 +52,7 @@ let package = Package(
             "AlertBridgeCore", "AlertBridgeConfig", "AlertBridgeStore", "AlertBridgeNotify",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -81,6 +84,10 @@ let package = Package(
         .testTarget(name: "AlertBridgeServerTests", dependencies: [
             "AlertBridgeServer", "AlertBridgeNotify", "AlertBridgeConfig",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            // A connection's handlers driven byte by byte on a clock the test moves.
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         ]),
         .testTarget(name: "AlertBridgeEndToEndTests", dependencies: [
             "AlertBridgeServer", "AlertBridgeStore", "AlertBridgeConfig", "AlertBridgeCore", "alertbridge", "TestProcesses",

@@ -118,7 +118,7 @@ public struct AlertBridgeApplication: Sendable {
         let background: [any Service] = [engine(logger: logger), dispatcher(logger: logger), heartbeatMonitor(logger: logger)]
         return Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: ConnectionLimits.idleTimeout)),
+            server: .http1(configuration: ConnectionLimits.http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "alertbridge",
                                  availableConnectionsDelegate: MaximumAvailableConnections(ConnectionLimits.maxConnections)),
             services: background.map { AfterListening(gate: listening, service: $0) },
