@@ -71,13 +71,15 @@ extension PageText {
         return "\(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")"
     }
 
-    /// Of the alerts that carry a value at the incident's severity (which the alert that set
-    /// the title had): the one whose summary is the title, else firing first, latest seen.
+    /// Of the alerts at the incident's severity (which the alert that set the title had):
+    /// the one whose summary is the title, value or not; when none is (its summary moved
+    /// on), one that carries a value. Firing first, latest seen. A reopened incident titled
+    /// by a host that sent no value showed the value of the host that fired before.
     static func titleAlert(_ page: PageMessage) -> StoredAlert? {
         let i = page.incident.incident
-        let measured = page.incident.alerts.filter { $0.value != nil && $0.severity == i.severity }
-        if let titled = measured.last(where: { $0.summary == i.title }) { return titled }
-        return measured
+        let ofSeverity = page.incident.alerts.filter { $0.severity == i.severity }
+        let titled = ofSeverity.filter { $0.summary == i.title }
+        return (titled.isEmpty ? ofSeverity.filter { $0.value != nil } : titled)
             .max { ($0.status == .firing ? 1 : 0, $0.lastSeenAt) < ($1.status == .firing ? 1 : 0, $1.lastSeenAt) }
     }
 

@@ -114,6 +114,7 @@ public enum PageText {
         let now = switch i.status {
         case .acknowledged: "acknowledged by \(i.acknowledgedBy ?? "someone")"
         case .resolved: "resolved"
+        case .triggered where i.escalation.ended: "tier \(i.tier), and its escalation has ended"
         // The same tier paged again since (a repeat, an ack timeout): not "nothing moved".
         case .triggered where i.tier == page.delivery.tier: "tier \(i.tier), paged again since"
         case .triggered: "tier \(i.tier)"
@@ -122,10 +123,13 @@ public enum PageText {
     }
 
     /// Whether the incident moved past this page by the time it is sent: a later step was
-    /// taken, or, for a tier page, someone acknowledged or resolved it meanwhile.
+    /// taken, or, for a tier page, its escalation ended (the last tier's time ran out: no
+    /// step, so after a mail outage tier 2 read its page as current, beside the notice that
+    /// escalation had ended; black-box round 25) or someone acknowledged or resolved it.
     static func isOutdated(_ page: PageMessage) -> Bool {
         let i = page.incident.incident
         if i.escalation.step > page.delivery.step { return true }
+        if !page.delivery.event.isNotice, i.status == .triggered, i.escalation.ended { return true }
         guard !page.delivery.event.isNotice, i.status != .triggered else { return false }
         // `alertbridge escalate` of an acknowledged incident: the call-in was decided after
         // the acknowledgement, on purpose, and is not history (black-box round 23: tier 2

@@ -718,6 +718,14 @@ final class BlinkingStore: IncidentStore {
         second.delivery.step = 2
         #expect(PageText.body(second).contains("Next:     this is the last tier: if nobody acknowledges by 2026-11-23T18:50:00Z, "
                                                + "escalation ends and nobody else is paged (escalate_after 30m)\n"))
+        #expect(!PageText.body(second).contains("Sent late"))
+        // Tier 2's page held up by an outage until its time ran out and escalation ended
+        // (no step is taken then): it is late, not current (black-box round 25).
+        var outlived = second
+        outlived.incident.incident = EscalationPlanner.advance(escalated, policy: policy, now: t0 + .seconds(2700)).incident
+        #expect(outlived.incident.incident.escalation.ended && outlived.incident.incident.escalation.step == 2)
+        #expect(PageText.body(outlived).contains("\nSent late: decided at 2026-11-23T18:05:00Z; the incident has moved on since "
+                                                 + "(now tier 2, and its escalation has ended).\n"))
         // The first page, sent late (an outage) after tier 2 was paged, says nothing of a next step.
         p.incident.incident = escalated
         #expect(!PageText.body(p).contains("Next:"))

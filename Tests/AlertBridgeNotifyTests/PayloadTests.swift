@@ -260,6 +260,17 @@ import Testing
         page.incident.alerts = [alert(100, 1000, .critical, summary: "5xx at SIN1"), alert(7, 12, .warning, summary: "5xx at SIN1")]
         page.incident.incident.title = "5xx at SIN1"
         #expect(PageText.measured(page) == "1000 (threshold 800)")
+        // Reopened by a host that sent no value: no value, not the one of the host that
+        // fired in the episode before (black-box round 25).
+        var before = alert(1, 0.5, .critical, summary: "cache hit ratio 50% on cdg1-edge-01")
+        before.status = .resolved
+        var titled = alert(2, 0, .critical, summary: "cache hit ratio 40% on cdg1-edge-02")
+        titled.value = nil
+        titled.lastSeenAt = Pages.t0 + .seconds(600)
+        page.incident.alerts = [before, titled]
+        page.incident.incident.title = "cache hit ratio 40% on cdg1-edge-02"
+        #expect(PageText.measured(page) == nil)
+        #expect(!PageText.body(page).contains("Measured:"))
     }
 
     /// Which machines are down: the page names the firing alerts' hosts (five, then how
