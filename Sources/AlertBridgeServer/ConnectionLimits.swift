@@ -12,7 +12,7 @@ import NIOCore
 /// one header line every few seconds) held them for good: 20,000 took every file
 /// descriptor, and `/healthz`, the store and outbound deliveries had none left (black-box
 /// round 24). Past the limit, new connections wait in the listen backlog until one closes.
-enum ConnectionLimits {
+public enum ConnectionLimits {
     /// A connection that neither sends nor receives anything this long is closed (a
     /// keep-alive connection between requests too; clients open another), and so is one
     /// whose request head has not arrived whole this long after it opened or after its
@@ -25,10 +25,30 @@ enum ConnectionLimits {
     }
 
     /// The descriptors the process may open, less room for the store's files and
-    /// connections, outbound deliveries and logs; at least 64.
-    static var maxConnections: Int {
+    /// connections, outbound deliveries and logs: 512, or half under a low limit (at 64,
+    /// connections took every descriptor, and the store and the pages failed to open files).
+    public static var maxConnections: Int {
+        guard let limit = descriptorLimit else { return 16_384 }
+        return min(max(limit - 512, limit / 2), 16_384)
+    }
+
+    /// The process's soft descriptor limit, `nil` when unlimited.
+    static var descriptorLimit: Int? {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 16_384 }
-        return max(64, min(Int(limit.rlim_cur) - 512, 16_384))
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return Int(limit.rlim_cur)
+    }
+
+    /// Raises the soft descriptor limit to the hard one, as Go's runtime does at start (and
+    /// so Alertmanager): a shell's or a container's default soft limit (1,024, or less) is
+    /// no measure of what a server needs. Returns the limit now.
+    @discardableResult
+    public static func raiseDescriptorLimit() -> Int? {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        return descriptorLimit
     }
 }

@@ -46,6 +46,13 @@ struct Serve: AsyncParsableCommand {
         }
         // Both parse: validate() checked the flags, the loader the file.
         let address = listen.flatMap(ListenAddress.init) ?? loaded.server.listen
+        if let descriptors = ConnectionLimits.raiseDescriptorLimit(), descriptors < 1024 {
+            logger.warning("""
+                the file descriptor limit is \(descriptors) (ulimit -n), and its hard limit no higher: HTTP connections get at \
+                most \(ConnectionLimits.maxConnections), and a storm's pages and the store may find none free; raise it \
+                (LimitNOFILE= under systemd)
+                """)
+        }
         let location = try store.map { try StoreLocation(parsing: $0) } ?? StoreLocation(parsing: loaded.server.store)
         if loaded.server.tokens.isEmpty {
             // The file's `listen:` was checked by the loader (so `check` refuses it too).

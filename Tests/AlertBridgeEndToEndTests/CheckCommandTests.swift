@@ -1,4 +1,6 @@
+import AlertBridgeStore
 import Foundation
+import Logging
 import Testing
 
 /// `alertbridge check` as a user runs it.
@@ -78,5 +80,39 @@ struct CheckCommandTests {
                      && serve.stderr.split(separator: "\n").contains { $0.hasSuffix(problem) || $0.contains(problem) && !$0.hasPrefix("alertbridge:") },
                      "\(serve)")
         }
+    }
+
+    /// `serve` refuses a damaged store file at start; `check` said ok for one (black-box
+    /// round 25), so "check, then restart" left the service down.
+    @Test("check refuses a damaged store file, as serve does")
+    func checkRefusesADamagedStore() async throws {
+        let dir = try TemporaryDirectory("alertbridge-check-store")
+        defer { dir.remove() }
+        try """
+            store: sqlite:ab.db
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+            """.write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
+        try await SQLiteStore.open(path: dir.path("ab.db"), logger: Logger(label: "test")).close()
+        let intact = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
+                                   environment: ProcessInfo.processInfo.environment)
+        #expect(intact.status == 0 && intact.stdout.hasPrefix("ok: "), "\(intact)")
+
+        // Every page but the first (the header and the schema) overwritten in part.
+        let file = try #require(FileHandle(forUpdatingAtPath: dir.path("ab.db")))
+        let pages = try file.seekToEnd() / 4096
+        for page in 1..<pages {
+            try file.seek(toOffset: page * 4096 + 8)
+            try file.write(contentsOf: Data(repeating: 0xA5, count: 200))
+        }
+        try file.close()
+        let damaged = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
+                                    environment: ProcessInfo.processInfo.environment)
+        #expect(damaged.status == 1, "\(damaged)")
+        #expect(damaged.stdout.hasPrefix("the store at \(dir.path("ab.db")) is damaged ("), "\(damaged)")
+        #expect(damaged.stdout.contains("): restore it from a backup, or move it aside to start with an empty store"), "\(damaged)")
+        let serve = try await run(try Paths.alertbridgeBinary(), ["serve", "--config", dir.path("alertbridge.yaml")],
+                                  environment: ProcessInfo.processInfo.environment, timeout: .seconds(20))
+        #expect(serve.status == 1 && serve.stderr.contains("is damaged ("), "\(serve)")
     }
 }

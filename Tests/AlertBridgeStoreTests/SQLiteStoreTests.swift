@@ -268,6 +268,53 @@ import Testing
         }
     }
 
+    /// The store file deleted while alertbridge runs (a cleanup, a rotation): it went on
+    /// answering 202 into a file nothing can open by name, `/readyz` said ready, and the
+    /// restart made a new, empty store there (black-box round 25). Now nothing more is
+    /// written, ingest is told to retry, and the readiness check says why and where the
+    /// file still is.
+    @Test func aStoreFileDeletedWhileOpenTakesNoMoreWritesAndIsNotReady() async throws {
+        try await Self.withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let now = SystemClock().now()
+            _ = try await store.ingest([StoreConformance.routed("a", key: "Before")], now: now)
+            try await store.ping()
+            for suffix in ["", "-wal", "-shm"] { try FileManager.default.removeItem(atPath: path + suffix) }
+
+            func isDeletedFile(_ error: any Error) -> Bool {
+                guard case .unavailable(let why)? = error as? StoreError else { return false }
+                return why.hasPrefix("the store file \(path) was deleted or replaced while alertbridge ran") && why.contains("/proc/")
+            }
+            await #expect(performing: { try await store.ping() }, throws: isDeletedFile)
+            await #expect(performing: { _ = try await store.ingest([StoreConformance.routed("b", key: "After")], now: now) },
+                          throws: isDeletedFile)
+            try await store.close()
+        }
+    }
+
+    /// A damaged file is refused at start, with what to do: one with damaged pages started,
+    /// took alerts, and failed every escalation pass after (black-box round 25).
+    @Test func aDamagedStoreIsRefusedAtStart() async throws {
+        try await Self.withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let now = SystemClock().now()
+            _ = try await store.ingest((0..<2000).map { StoreConformance.routed("a", key: "Key/\($0)") }, now: now)
+            try await store.close()
+            let file = try #require(FileHandle(forUpdatingAtPath: path))
+            let size = try file.seekToEnd()
+            for page in stride(from: size / 4096 / 3, to: size / 4096 * 2 / 3, by: 4) {
+                try file.seek(toOffset: page * 4096 + 100)
+                try file.write(contentsOf: Data(repeating: 0xA5, count: 400))
+            }
+            try file.close()
+            await #expect(performing: { _ = try await SQLiteStore.open(path: path, logger: Logger(label: "test")) }, throws: { error in
+                guard case .unavailable(let why)? = error as? StoreError else { return false }
+                return why.hasPrefix("the store at \(path) is damaged (")
+                    && why.hasSuffix("): restore it from a backup, or move it aside to start with an empty store")
+            })
+        }
+    }
+
     /// A file a newer build migrated is refused at start, with what to do, and left as it
     /// was: an older build would drop what it does not know when it rewrites a row.
     @Test func aFileMigratedByANewerBuildIsRefused() async throws {

@@ -73,6 +73,11 @@ final class SQLiteSession {
     private var handle: OpaquePointer?
     /// Prepared statements by SQL text. The store's SQL is a fixed set, so this stays small.
     private var statements: [String: PreparedStatement] = [:]
+    /// Runs before every transaction: the writer's refuses to write into a store file
+    /// that is no longer at its path (``FileLock/movedAway()``).
+    var beforeTransaction: () throws -> Void = {}
+    /// Told of every failure that says the file is damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
+    var onDamage: (SQLiteFailure) -> Void = { _ in }
 
     /// Sendable only because ``SQLiteWorker`` confines it to one thread.
     final class Box: @unchecked Sendable {
@@ -80,8 +85,10 @@ final class SQLiteSession {
         init(_ session: SQLiteSession) { self.session = session }
     }
 
-    init(path: String) throws {
-        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+    /// - Parameter readOnly: opens an existing file without creating or changing it.
+    init(path: String, readOnly: Bool = false) throws {
+        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE
+        let flags = access | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let code = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK else {
             let message = handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "cannot open"
@@ -147,6 +154,7 @@ final class SQLiteSession {
             try run("PRAGMA synchronous=FULL")
             return try result.get()
         }
+        try beforeTransaction()
         do { try run("BEGIN IMMEDIATE") } catch { throw SQLiteFailure.cannotWrite(error) }
         do {
             let result = try body(self)
@@ -245,7 +253,9 @@ final class SQLiteSession {
     }
 
     private func failure(_ code: Int32) -> SQLiteFailure {
-        SQLiteFailure(code: code, message: handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "error \(code)")
+        let failure = SQLiteFailure(code: code, message: handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "error \(code)")
+        if failure.isDamage { onDamage(failure) }
+        return failure
     }
 
     /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
@@ -277,6 +287,10 @@ struct SQLiteFailure: Error, CustomStringConvertible {
     var code: Int32
     var message: String
     var description: String { "SQLite error \(code): \(message)" }
+
+    /// The file is damaged: no retry mends it.
+    var isDamage: Bool { isCorrupt || code & 0xFF == SQLITE_NOTADB }
+    var isCorrupt: Bool { code & 0xFF == SQLITE_CORRUPT }
 
     /// A full disk, an I/O error or a file made read-only: the store cannot write now, and
     /// callers answer 503 "retry" (as for a database that is down), not "internal error".
