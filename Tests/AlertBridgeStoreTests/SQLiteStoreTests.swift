@@ -283,7 +283,8 @@ import Testing
 
             func isDeletedFile(_ error: any Error) -> Bool {
                 guard case .unavailable(let why)? = error as? StoreError else { return false }
-                return why.hasPrefix("the store file \(path) was deleted or replaced while alertbridge ran") && why.contains("/proc/")
+                return why.hasPrefix("the store file \(path) was deleted or replaced while alertbridge ran")
+                    && why.contains("first copy it back, with its log (cp /proc/\(getpid())/fd/") && why.contains(" \(path)-wal)")
             }
             await #expect(performing: { try await store.ping() }, throws: isDeletedFile)
             await #expect(performing: { _ = try await store.ingest([StoreConformance.routed("b", key: "After")], now: now) },

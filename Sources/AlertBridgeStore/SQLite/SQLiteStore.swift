@@ -292,16 +292,36 @@ final class FileLock: Sendable {
     /// (or renamed, or replaced by another file). Everything written after that went into
     /// a file that nothing can open by name, and the next start made a new, empty store
     /// there: a cleanup that removed it lost every incident at the restart, with no sign
-    /// before (black-box round 25). The file can still be copied back from `/proc`.
+    /// before (black-box round 25). The file and its log are still open, so the message
+    /// says how to copy both back from `/proc`.
     func movedAway() -> String? {
         descriptor.withLockedValue { fd in
             var held = stat()
             var named = stat()
             guard let fd, fstat(fd, &held) == 0 else { return nil }
             if stat(path, &named) == 0, named.st_dev == held.st_dev, named.st_ino == held.st_ino { return nil }
-            return "the store file \(path) was deleted or replaced while alertbridge ran; nothing more is written "
-                + "until it is back: copy it back from /proc/\(getpid())/fd/\(fd) (it is still open there) and restart"
+            var copies = ["cp /proc/\(getpid())/fd/\(fd) \(path)"]
+            if let log = Self.openDescriptor(linkedTo: Self.link(of: fd).map(Self.logName)) {
+                copies.append("cp /proc/\(getpid())/fd/\(log) \(path)-wal")
+            }
+            return "the store file \(path) was deleted or replaced while alertbridge ran, and nothing more is written to it; "
+                + "a restart would open a new, empty store: first copy it back, with its log (\(copies.joined(separator: " && ")))"
         }
+    }
+
+    /// Where `/proc/self/fd/N` points: `/data/ab.db (deleted)` for a deleted file.
+    private static func link(of fd: Int32) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")
+    }
+
+    /// The write-ahead log's name beside a database file's, deleted or not.
+    private static func logName(_ database: String) -> String {
+        database.hasSuffix(" (deleted)") ? String(database.dropLast(10)) + "-wal (deleted)" : database + "-wal"
+    }
+
+    private static func openDescriptor(linkedTo target: String?) -> Int32? {
+        guard let target, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return nil }
+        return entries.compactMap { Int32($0) }.sorted().first { link(of: $0) == target }
     }
 
     func release() {
