@@ -59,15 +59,17 @@ func tierText(_ i: IncidentView) -> String {
     return text
 }
 
-/// `show`'s `delivery` line: `2 pages to tier 1 not delivered yet, retrying: …`, or `nil`
-/// when every page to the current tier reached someone (or is on its first attempt). Only
+/// `show`'s `delivery` line: `2 pages not delivered yet, retrying: …`, or `nil` when every
+/// page of this episode is out (or on its first attempt) and the current tier's reached
+/// someone. A page still retrying counts whatever its tier: tier 1 never reached about a
+/// PoP outage read as reached once tier 2 was paged (black-box round 25). Only
 /// while triggered, as the TIER column: once someone has it, a page still queued is
 /// dropped for mail and chat, and "someone paged was not reached" no longer matters.
 func deliveryText(_ i: IncidentView) -> String? {
     let failed = i.failed_pages ?? 0, retrying = i.retrying_pages ?? 0
     guard i.status == "triggered", failed + retrying > 0 else { return nil }
     var parts: [String] = []
-    if retrying > 0 { parts.append("\(pages(retrying)) to tier \(i.tier) not delivered yet, retrying") }
+    if retrying > 0 { parts.append("\(pages(retrying)) not delivered yet, retrying") }
     if failed > 0 { parts.append("\(pages(failed)) to tier \(i.tier) failed for good in this episode") }
     return parts.joined(separator: "; ") + ": someone paged was not reached "
         + "(the timeline's delivery_failed entries say who and why)"

@@ -45,9 +45,9 @@ import Testing
     @Test func pagesStillRetryingAreShownWithTheirTier() throws {
         #expect(tierText(try view("triggered", tier: 1, retrying: 2)) == "1, 2 pages retrying")
         #expect(tierText(try view("triggered", failed: 1, retrying: 1)) == "2, 1 page failed, 1 retrying")
-        #expect(deliveryText(try view("triggered", tier: 1, retrying: 2)) == "2 pages to tier 1 not delivered yet, retrying: "
+        #expect(deliveryText(try view("triggered", tier: 1, retrying: 2)) == "2 pages not delivered yet, retrying: "
                 + "someone paged was not reached (the timeline's delivery_failed entries say who and why)")
         #expect(deliveryText(try view("triggered", failed: 1, retrying: 1))?.hasPrefix(
-            "1 page to tier 2 not delivered yet, retrying; 1 page to tier 2 failed for good in this episode: ") == true)
+            "1 page not delivered yet, retrying; 1 page to tier 2 failed for good in this episode: ") == true)
     }
 }

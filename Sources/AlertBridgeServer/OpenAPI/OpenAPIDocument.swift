@@ -289,9 +289,8 @@ components:
         retrying_pages:
           type: integer
           description: >
-            pages to the incident's current tier in the current episode that failed so far and wait for
-            their next attempt (an outage of the mail server or the chat receiver): nobody they were for
-            has them yet
+            pages of any tier in the current episode that failed so far and wait for their next attempt
+            (an outage of the mail server or the chat receiver): nobody they were for has them yet
         escalation_ended: {type: boolean}
         inhibited_by:
           type: array

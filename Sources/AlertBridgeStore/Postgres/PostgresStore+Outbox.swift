@@ -150,21 +150,24 @@ extension PostgresStore {
     }
 
     public func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] {
-        // Since the current tier was last paged (see the SQLite store).
+        // Failed since the current tier was last paged, retrying in this episode (see the SQLite store).
         let paged = incidents.filter { $0.escalation.tierPagedAt != nil }
         guard !paged.isEmpty else { return [:] }
         let logger = self.logger
         let ids = paged.map(\.id)
         let starts = paged.map { $0.escalation.tierPagedAt!.milliseconds }
         let tiers = paged.map { Int64($0.tier) }
+        let episodes = paged.map { Int64($0.escalation.episodeStart) }
         return try await withConnection { db in
             var out: [Int64: UndeliveredPages] = [:]
             for try await (id, failed, retrying) in try await db.query("""
-                SELECT o.incident_id, COUNT(*) FILTER (WHERE o.status = 'failed'), COUNT(*) FILTER (WHERE \(unescaped: Delivery.retryingSQL))
+                SELECT o.incident_id, COUNT(*) FILTER (WHERE o.status = 'failed' AND o.created_at >= e.start AND o.tier = e.tier),
+                       COUNT(*) FILTER (WHERE \(unescaped: Delivery.retryingSQL) AND o.step > e.episode)
                 FROM outbox o
-                JOIN unnest(\(ids)::bigint[], \(starts)::bigint[], \(tiers)::bigint[]) AS e(id, start, tier) ON o.incident_id = e.id
-                WHERE o.created_at >= e.start AND o.tier = e.tier AND o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
-                AND (o.status = 'failed' OR \(unescaped: Delivery.retryingSQL))
+                JOIN unnest(\(ids)::bigint[], \(starts)::bigint[], \(tiers)::bigint[], \(episodes)::bigint[]) AS e(id, start, tier, episode)
+                  ON o.incident_id = e.id
+                WHERE o.event NOT IN (\(unescaped: EscalationPlanner.PageReason.noticesSQL))
+                AND ((o.status = 'failed' AND o.created_at >= e.start AND o.tier = e.tier) OR (\(unescaped: Delivery.retryingSQL) AND o.step > e.episode))
                 GROUP BY o.incident_id
                 """, logger: logger).decode((Int64, Int, Int).self) {
                 out[id] = UndeliveredPages(failed: failed, retrying: retrying)

@@ -71,19 +71,22 @@ extension SQLiteStore {
 
     /// One probe per incident of the outbox's unique key, which starts with `incident_id`.
     public func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] {
-        // Since the current tier was last paged: a tier paged again (a repeat, an ack
-        // timeout) whose new page went out is reached, whatever its earlier page did.
-        let paged = incidents.compactMap { i in i.escalation.tierPagedAt.map { (i.id, Int($0.milliseconds), i.tier) } }
+        // Failed: since the current tier was last paged (a tier paged again, by a repeat or
+        // an ack timeout, whose new page went out is reached, whatever its earlier page
+        // did). Retrying: any tier's in this episode, since they are still on their way.
+        let paged = incidents.compactMap { i in
+            i.escalation.tierPagedAt.map { (i.id, Int($0.milliseconds), i.tier, i.escalation.episodeStart) }
+        }
         guard !paged.isEmpty else { return [:] }
         return try await reader.run { db in
             let count = try db.prepare("""
-                SELECT COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(\(Delivery.retryingSQL)), 0) AS retrying
-                FROM outbox WHERE incident_id = ? AND created_at >= ? AND tier = ?
-                AND event NOT IN (\(EscalationPlanner.PageReason.noticesSQL))
+                SELECT COALESCE(SUM(status = 'failed' AND created_at >= ?2 AND tier = ?3), 0) AS failed,
+                       COALESCE(SUM(\(Delivery.retryingSQL) AND step > ?4), 0) AS retrying
+                FROM outbox WHERE incident_id = ?1 AND event NOT IN (\(EscalationPlanner.PageReason.noticesSQL))
                 """)
             var out: [Int64: UndeliveredPages] = [:]
-            for (id, since, tier) in paged {
-                let row = try db.rows(count, [.integer(Int(id)), .integer(since), .integer(tier)]).first
+            for (id, since, tier, episodeStart) in paged {
+                let row = try db.rows(count, [.integer(Int(id)), .integer(since), .integer(tier), .integer(episodeStart)]).first
                 let pages = UndeliveredPages(failed: row?.column("failed")?.integer ?? 0, retrying: row?.column("retrying")?.integer ?? 0)
                 if pages != UndeliveredPages() { out[id] = pages }
             }
