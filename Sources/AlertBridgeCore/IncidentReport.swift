@@ -110,10 +110,14 @@ public struct IncidentReport: Sendable {
         }
         // From the first page, as the SLAs count: the hours a silence held an incident are
         // nobody's response time, and an incident never paged has none. Never negative:
-        // instances of a fleet may disagree on the time by a little.
+        // instances of a fleet may disagree on the time by a little. One acknowledged well
+        // before its first page answered no page (taken while an inhibition held it, paged
+        // when that acknowledgement timed out): it counted as a response in no time.
         func since(_ item: Item, _ at: Timestamp?) -> Duration? {
             guard let start = item.firstPagedAt, let at else { return nil }
-            return .milliseconds(Swift.max(0, at.milliseconds - start.milliseconds))
+            let elapsed = at.milliseconds - start.milliseconds
+            guard elapsed > -Self.clockSkew.milliseconds else { return nil }
+            return .milliseconds(Swift.max(0, elapsed))
         }
         timeToAcknowledge = Spread(items.compactMap { since($0, $0.acknowledgedAt) })
         timeToResolve = Spread(items.filter { $0.resolution != .autoResolve }.compactMap { since($0, $0.resolvedAt) })
@@ -122,7 +126,9 @@ public struct IncidentReport: Sendable {
         resolveSLABreached = items.filter { $0.slaBreaches.contains("resolve") }.map(\.id).sorted()
     }
 
-    /// Largest count first; equal counts by name.
+    /// How far apart the clocks of a fleet's instances may be.
+    static let clockSkew: Duration = .seconds(5)
+
     /// Largest count first; a tie by name, with ``noValue`` after the named values (its
     /// `(` sorted it before every PoP).
     private static func largestFirst(_ counts: [String: Int]) -> [(String, Int)] {

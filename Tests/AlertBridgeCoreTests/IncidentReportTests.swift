@@ -60,6 +60,20 @@ import Testing
         #expect(try #require(IncidentReport([early]).timeToAcknowledge).max == .zero)
     }
 
+    /// Acknowledged while an inhibition held it, then paged when that acknowledgement timed
+    /// out, and nobody acknowledged the page: no response to time (it read as one in no
+    /// time; black-box round 25).
+    @Test func anAcknowledgementBeforeTheFirstPageIsNoResponseToIt() {
+        let acknowledgedFirst = IncidentReport.Item(status: .triggered, severity: .warning, policy: "p", createdAt: t0,
+                                                    firstPagedAt: t0 + minutes(33), acknowledgedAt: t0 + minutes(3),
+                                                    resolvedAt: nil, slaBreaches: [])
+        let answered = item(.warning, ack: 4)
+        let report = IncidentReport([acknowledgedFirst, answered])
+        #expect(report.paged == 2)
+        #expect(report.timeToAcknowledge?.count == 1)
+        #expect(report.timeToAcknowledge?.max == minutes(4))
+    }
+
     /// A silence held the incident for two hours; tier 1 was paged when it ended and
     /// acknowledged 3 minutes later. The response took 3 minutes, as the SLA counts it.
     /// One never paged (held until it resolved) had no response to time: it is counted,
