@@ -137,6 +137,23 @@ struct SilenceCommand: AsyncParsableCommand {
             if output.json { return printRaw(data) }
             let s = try decodeAnswer(View.self, from: data)
             print(oneLine("silence \(s.id) \(s.status) from \(s.starts_at) until \(s.ends_at): \(s.matchers.joined(separator: " "))"))
+            await noteIncidentsItDoesNotStop()
+        }
+
+        /// A silence holds alerts from now on; an incident already paging goes on, as under
+        /// a PagerDuty maintenance window. The operator who just silenced FRA1 was paged for
+        /// FRA1 three more times and nothing had said so (black-box round 25). A hint, by the
+        /// incidents' labels (their first alert's): the silence is made whatever this finds.
+        func noteIncidentsItDoesNotStop() async {
+            guard let data = try? await request({ try await $0.send("GET", "/api/v1/incidents?status=triggered&limit=\(listMaximum)") }),
+                  let list = try? JSONDecoder().decode(IncidentList.self, from: data) else { return }
+            let parsed = matchers.compactMap { try? Matcher(parsing: $0) }
+            let ids = list.incidents.filter { i in parsed.allSatisfy { $0.matches(i.labels) } }.map(\.id).sorted()
+            guard !ids.isEmpty else { return }
+            let which = ids.count == 1 ? "incident \(ids[0]) matches it and was" : "incidents \(ids.map(String.init).joined(separator: ", ")) match it and were"
+            printNote("note: \(which) paging before it: a silence holds what arrives from now on, not an escalation "
+                      + "already running; acknowledge or resolve \(ids.count == 1 ? "it" : "them") (alertbridge ack "
+                      + "\(ids.map(String.init).joined(separator: " ")))")
         }
 
         struct NewSilence: Encodable {

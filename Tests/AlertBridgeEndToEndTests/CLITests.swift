@@ -280,6 +280,27 @@ struct CLITests {
         text.unicodeScalars.reduce(0) { $0 + ((0xAC00...0xD7A3).contains($1.value) ? 2 : 1) }
     }
 
+    /// The operator who silences FRA1 during its storm is told which FRA1 incidents were
+    /// already paging and go on: they were paged three more times with no word of it.
+    @Test("silence add names the open incidents it matches that go on escalating")
+    func silenceAddNamesIncidentsAlreadyPaging() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            let paging = try API.decoder.decode(API.IngestResult.self, from: try await server.api.ingest("/api/v1/alerts", Self.alert))
+            let id = try #require(paging.incidentId)
+            let icn1 = try await Self.cli("silence", "add", "pop = ICN1", "--comment", "fibre works", url: url)
+            #expect(icn1.status == 0 && icn1.stdout.hasPrefix("silence 1 active from "), "\(icn1)")
+            #expect(icn1.stderr == "note: incident \(id) matches it and was paging before it: a silence holds what arrives "
+                    + "from now on, not an escalation already running; acknowledge or resolve it (alertbridge ack \(id))\n", "\(icn1)")
+            let nrt1 = try await Self.cli("silence", "add", "pop = NRT1", "--comment", "fibre works", url: url)
+            #expect(nrt1.status == 0 && nrt1.stderr.isEmpty, "\(nrt1)")
+            // Once someone has it, nothing is paging.
+            _ = try await Self.cli("ack", "\(id)", url: url)
+            let again = try await Self.cli("silence", "add", "pop = ICN1", "service = cdn-edge", "--comment", "more works", url: url)
+            #expect(again.status == 0 && again.stderr.isEmpty, "\(again)")
+        }
+    }
+
     @Test("silence add, list and expire a maintenance window; what it held pages when it ends")
     func silenceVerbs() async throws {
         try await LiveServer.with { server in
