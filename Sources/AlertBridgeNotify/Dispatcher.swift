@@ -37,6 +37,7 @@ public struct Dispatcher: Service {
     let recorder: Batcher<DeliveryRecord, Void>
     let failing = FailingConnectors()
     let waiting = WaitingPages()
+    let recordFailures = SharedPassFailures("recording deliveries")
 
     /// A lease that outlasts one delivery with room to record it. The transport bounds a
     /// transfer by `timeout`, and an SMTP session's closing QUIT by `timeout` again: twice
@@ -83,6 +84,7 @@ public struct Dispatcher: Service {
             await withDiscardingTaskGroup { group in
                 var backlog = false
                 var waitedForRoom = false
+                var failures = PassFailures("delivery pass")
                 var backlogMeasuredAt: Timestamp?
                 while !Task.isCancelled && !stopping.isSet {
                     // At most once per `idle`: one indexed count of the outbox.
@@ -125,10 +127,13 @@ public struct Dispatcher: Service {
                                                      now: clock.now(), idle: idle)
                             }
                         }
+                        failures.succeeded(logger: logger)
                     } catch {
                         metrics.storeFailures.increment()
-                        logger.error("delivery pass failed; retrying", metadata: ["error": "\(error)"])
-                        delay = .seconds(1)
+                        failures.failed(error, logger: logger)
+                        // Not sooner when a new page wakes the loop: each failing pass is another write that fails.
+                        try? await Task.sleep(for: PassFailures.retryDelay)
+                        delay = .zero
                     }
                     if stopping.isSet { break }
                     if inFlight.count >= maxInFlight {
@@ -381,11 +386,11 @@ public struct Dispatcher: Service {
                     try await store.recordDeliveries(records, now: now)
                     return records.map { _ in () }
                 }
+                recordFailures.succeeded(logger: logger)
                 return
             } catch {
                 guard !Task.isCancelled, ContinuousClock.now + wait < giveUpAt else { throw error }
-                logger.warning("recording a delivery failed; trying again", metadata: [
-                    "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "error": "\(error)"])
+                recordFailures.failed(error, logger: logger)
                 try await Task.sleep(for: wait)
                 wait = min(wait * 2, .seconds(5))
             }

@@ -38,16 +38,20 @@ public struct EscalationEngine: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var failures = PassFailures("escalation pass")
             while !Task.isCancelled {
                 var delay = idle
                 do {
                     let report = try await tick()
                     delay = Wakeup.delay(afterTaking: report.advanced, nextDue: try await store.nextEscalationDue(),
                                          now: clock.now(), idle: idle)
+                    failures.succeeded(logger: logger)
                 } catch {
                     metrics.storeFailures.increment()
-                    logger.error("escalation pass failed; retrying", metadata: ["error": "\(error)"])
-                    delay = .seconds(1)
+                    failures.failed(error, logger: logger)
+                    // Not sooner when a new incident wakes the loop.
+                    try? await Task.sleep(for: PassFailures.retryDelay)
+                    delay = .zero
                 }
                 if delay > .zero { await wakeup.wait(timeout: delay) }
             }

@@ -46,14 +46,18 @@ public struct HeartbeatMonitor: Service {
             return
         }
         await cancelWhenGracefulShutdown {
+            var failures = PassFailures("heartbeat pass")
             while !Task.isCancelled {
                 var delay = idle
                 do {
                     let pass = try await tick()
                     delay = Wakeup.delay(afterTaking: pass.missed, nextDue: pass.nextDue, now: clock.now(), idle: idle)
+                    failures.succeeded(logger: logger)
                 } catch {
-                    logger.error("heartbeat pass failed; retrying", metadata: ["error": "\(error)"])
-                    delay = .seconds(1)
+                    failures.failed(error, logger: logger)
+                    // Not sooner when a ping wakes the loop.
+                    try? await Task.sleep(for: PassFailures.retryDelay)
+                    delay = .zero
                 }
                 if delay > .zero { await wakeup.wait(timeout: delay) }
             }
