@@ -79,4 +79,11 @@ public struct Alert: Sendable, Equatable {
     public var displayName: String {
         labels["instance"] ?? labels["host"] ?? fingerprint
     }
+
+    /// What a recovery line adds to a name that is only a fingerprint (a probe's alert has
+    /// no host): `: SIN1 unreachable from probe sydney`, as its firing line says. It read
+    /// `3933af168f5ceee8 recovered`, and nobody could tell which probe (black-box round 25).
+    public var recoveryGloss: String {
+        (labels["instance"] ?? labels["host"]) != nil || summary.isBlank ? "" : ": \(summary)"
+    }
 }

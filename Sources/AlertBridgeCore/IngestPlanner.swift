@@ -542,7 +542,7 @@ public enum IngestPlanner {
                 if alertStatus[key] == .firing {
                     incident.firingCount -= 1
                     timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: alert.source,
-                                                  detail: "\(alert.displayName) recovered"))
+                                                  detail: "\(alert.displayName) recovered" + alert.recoveryGloss))
                 }
                 alertStatus[key] = .resolved
                 alertEnds[key] = alert.endsAt ?? now

@@ -200,7 +200,8 @@ struct Resolve: IncidentActionCommand {
 }
 
 struct Note: IncidentActionCommand {
-    static let configuration = CommandConfiguration(abstract: "Add a note to an incident's timeline.")
+    /// `notes`, as the API's path says: an operator typed it and read "3 unexpected arguments".
+    static let configuration = CommandConfiguration(abstract: "Add a note to an incident's timeline.", aliases: ["notes"])
     @Argument(help: "Incident id.") var id: Int64
     @Argument(help: "The note.") var text: String
     @Option(help: "Who writes it ($USER unless given).") var by: String = defaultUser
@@ -330,7 +331,7 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
         // first and the last few, and how many between, so what is shown stays in time
         // order. The incident's own entries (a note, a severity raised, a hold) all stay.
         if shortened {
-            func perAlert(_ row: [String]) -> Bool { row[1] == "alert" && (row[3].contains(" firing: ") || row[3].hasSuffix(" recovered")) }
+            func perAlert(_ row: [String]) -> Bool { row[1] == "alert" && (row[3].contains(" firing: ") || row[3].contains(" recovered")) }
             let keep = Show.storm.entries / 2
             var shown: [[String]] = [], run: [[String]] = []
             func endRun() {

@@ -96,6 +96,16 @@ import Testing
         #expect(first.map(\.kind) == [.merged])
         #expect(w.incidents[1]?.status == .triggered)
         #expect(w.timeline.contains { $0.kind == .alert && $0.detail == "icn1-edge-01 recovered" })
+        // A probe's alert names no host: its recovery says what it was, as its firing line does.
+        var probe = routed("", .firing)
+        probe.alert.labels = ["alertname": "PopDown", "pop": "ICN1", "probe": "sydney"]
+        probe.alert.summary = "ICN1 unreachable from probe sydney"
+        probe.alert.fingerprint = Fingerprint.of(probe.alert.labels)
+        _ = apply([probe], to: &w, at: t0 + .seconds(90))
+        probe.alert.status = .resolved
+        _ = apply([probe], to: &w, at: t0 + .seconds(100))
+        #expect(w.timeline.contains { $0.detail == "\(probe.alert.fingerprint) recovered: ICN1 unreachable from probe sydney" },
+                "\(w.timeline.map(\.detail))")
         let second = apply([routed("icn1-edge-02", .resolved)], to: &w, at: t0 + .seconds(120))
         #expect(second.map(\.kind) == [.resolved])
         #expect(w.incidents[1]?.status == .resolved)

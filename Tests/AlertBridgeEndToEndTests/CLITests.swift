@@ -159,6 +159,10 @@ struct CLITests {
             let anonymous = try await Self.cli("note", "\(id)", "checked by the night shift", url: url, user: "")
             #expect(anonymous.status == 0, "\(anonymous)")
             #expect(try await api.incident(id).timeline?.contains { $0.kind == "note" && $0.by == "operator" } == true)
+            // `notes`, as the API's path says, is the same verb.
+            let plural = try await Self.cli("notes", "\(id)", "origin TLS renewed", url: url)
+            #expect(plural.status == 0, "\(plural)")
+            #expect(try await api.incident(id).timeline?.contains { $0.kind == "note" && $0.detail == "origin TLS renewed" } == true)
 
             // report: the window's incident, acknowledged and resolved, as a summary and as JSON.
             let report = try await Self.cli("report", "--since", "1h", url: url)
@@ -762,7 +766,7 @@ struct CLITests {
             #expect(alertRows.count == 20, "\(show)")
             #expect(alertRows.prefix(5).allSatisfy { $0.contains("  firing  ") }, "firing first: \(show)")
             #expect(rows.contains("  … 10 more (show --all)"), "\(show)")
-            let perAlert = rows.filter { $0.contains("  alert  ") && ($0.contains(" firing: ") || $0.hasSuffix(" recovered")) }
+            let perAlert = rows.filter { $0.contains("  alert  ") && ($0.contains(" firing: ") || $0.contains(" recovered")) }
             // Runs broken by the incident's own entries are shortened each: what shows stays in time order.
             #expect(perAlert.count == 15 && rows.contains { $0.hasSuffix("  39 more alerts firing or recovering (show --all)") }, "\(show)")
             #expect(rows.contains { $0.contains("  paged  ") }, "what matters stays: \(show)")
