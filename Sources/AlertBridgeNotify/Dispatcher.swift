@@ -337,7 +337,7 @@ public struct Dispatcher: Service {
             logger.error("\(delivery.name) not delivered, given up", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
-        try await record(DeliveryRecord(id: delivery.id, outcome: outcome), of: delivery)
+        try await record(DeliveryRecord(id: delivery.id, outcome: outcome))
         // The loop sleeps until the next due time it last saw, `idle` at most, and a page in
         // flight was not due then: its retry, 2 s after a first failure, waited for the
         // loop's next pass (every 5 s, and past `max_age` for the last one; round 20).
@@ -377,7 +377,7 @@ public struct Dispatcher: Service {
     static let recordPatience = Duration.seconds(30)
 
     /// Records an outcome, trying again (250 ms, doubling to 5 s) for ``recordPatience``.
-    private func record(_ outcome: DeliveryRecord, of delivery: Delivery) async throws {
+    private func record(_ outcome: DeliveryRecord) async throws {
         let giveUpAt = ContinuousClock.now + Self.recordPatience
         var wait = Duration.milliseconds(250)
         while true {
