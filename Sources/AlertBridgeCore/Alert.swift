@@ -83,7 +83,9 @@ public struct Alert: Sendable, Equatable {
     /// What a recovery line adds to a name that is only a fingerprint (a probe's alert has
     /// no host): `: SIN1 unreachable from probe sydney`, as its firing line says. It read
     /// `3933af168f5ceee8 recovered`, and nobody could tell which probe (black-box round 25).
+    /// Nothing when the recovery sent no summary of its own (its summary is then its name,
+    /// `Probe`, which said less than the firing line).
     public var recoveryGloss: String {
-        (labels["instance"] ?? labels["host"]) != nil || summary.isBlank ? "" : ": \(summary)"
+        (labels["instance"] ?? labels["host"]) != nil || summary.isBlank || summary == labels["alertname"] ? "" : ": \(summary)"
     }
 }

@@ -35,6 +35,11 @@ public struct Dispatcher: Service {
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
     let recorder: Batcher<DeliveryRecord, Void>
+    /// How long a page waits for the one before it in its thread: far longer than a
+    /// receiver takes to answer, far shorter than a lease. A receiver that hangs holds each
+    /// page this long at most, so a thread of seven pages cannot hold its last past the
+    /// claim's lease (which would hand it out again, and send it twice).
+    let threadPatience: Duration
     let failing = FailingConnectors()
     let waiting = WaitingPages()
     let recordFailures = SharedPassFailures("recording deliveries")
@@ -50,7 +55,9 @@ public struct Dispatcher: Service {
     public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,
                 backoff: Backoff = Backoff(), logger: Logger, metrics: any MetricsFactory,
                 lease: Duration = .seconds(120), idle: Duration = .seconds(5), maxInFlight: Int = 64,
-                timeZone: TimeZone = PageText.utc, random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+                timeZone: TimeZone = PageText.utc, threadPatience: Duration = .seconds(2),
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+        self.threadPatience = threadPatience
         self.store = store
         self.connectors = connectors
         self.clock = clock
@@ -102,7 +109,7 @@ public struct Dispatcher: Service {
                             for thread in Self.threads(of: claimed) {
                                 for delivery in thread { inFlight.add(delivery.connector) }
                                 group.addTask {
-                                    try? await Self.inOrder(thread) { delivery in
+                                    try? await inOrder(thread) { delivery in
                                         do {
                                             try await deliver(delivery, claimedIncidents: incidents)
                                         } catch {
@@ -183,7 +190,7 @@ public struct Dispatcher: Service {
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for thread in Self.threads(of: claimed) {
-                group.addTask { try await Self.inOrder(thread) { try await deliver($0, claimedIncidents: incidents) } }
+                group.addTask { try await inOrder(thread) { try await deliver($0, claimedIncidents: incidents) } }
             }
             try await group.waitForAll()
         }
@@ -208,15 +215,10 @@ public struct Dispatcher: Service {
         return order.map { threads[$0]!.sorted { $0.id < $1.id } }
     }
 
-    /// How long a page waits for the one before it in its thread: far longer than a
-    /// receiver takes to answer, far shorter than a lease. A receiver that hangs holds each
-    /// page this long at most, so a thread of seven pages cannot hold its last past the
-    /// claim's lease (which would hand it out again, and send it twice).
-    static let threadPatience = Duration.seconds(2)
-
     /// Delivers a thread's pages in order: each starts once the one before it was answered
     /// and recorded, or after ``threadPatience``.
-    static func inOrder(_ thread: [Delivery], _ deliver: @escaping @Sendable (Delivery) async throws -> Void) async throws {
+    func inOrder(_ thread: [Delivery], _ deliver: @escaping @Sendable (Delivery) async throws -> Void) async throws {
+        let threadPatience = self.threadPatience
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, delivery) in thread.enumerated() {
                 let done = Wakeup()

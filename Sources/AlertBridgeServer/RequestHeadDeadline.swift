@@ -2,14 +2,16 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Closes a connection whose next request head has not fully arrived within `timeout` of
-/// the connection opening or of its last response.
+/// the connection opening or of its last response, or whose request body has not within
+/// `timeout` of its head.
 ///
 /// The idle timeout restarts with every byte, so a client that trickled a header line
 /// every few seconds kept its connection for good, and a few thousand of them filled the
-/// connection cap: `/healthz` waited behind them (black-box round 24). An honest client
-/// sends its request head at once, and one idle between the requests of a keep-alive
-/// connection is closed after the same time as by the idle timeout. Once a request's head
-/// is in, its handler takes as long as it takes.
+/// connection cap: `/healthz` waited behind them (black-box round 24); one that trickled a
+/// body byte every few seconds also held a SIGTERM up until it quit (round 26). An honest
+/// client sends its request at once, and one idle between the requests of a keep-alive
+/// connection is closed after the same time as by the idle timeout. Once a request is in,
+/// its handler takes as long as it takes.
 final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -17,7 +19,8 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let timeout: TimeAmount
-    /// When the connection began to wait for a request head; `nil` while requests are in.
+    /// When the connection began to wait for a request head, or for the rest of a request
+    /// whose head is in; `nil` while requests are handled.
     private var waitingSince: NIODeadline?
     /// Heads read less responses ended: a pipelining client's next request can be in
     /// before the last one's response (Hummingbird's channel reads ahead).
@@ -49,9 +52,14 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head:
             inFlight += 1
+            startWaiting(context)  // for its body
+        case .end where inFlight > 0:
             waitingSince = nil
+        case .body, .end:
+            break  // a body answered before it was read (a 401) waits with the next head
         }
         context.fireChannelRead(data)
     }

@@ -155,9 +155,16 @@ extension IncidentView {
     var reportItem: IncidentReport.Item? {
         guard let status = IncidentStatus(rawValue: status), let severity = Severity(rawValue: severity),
               let created = RFC3339.parse(created_at) else { return nil }
+        let firstPaged = first_paged_at.flatMap(RFC3339.parse)
+        // The first acknowledgement, unless it came before the first page (taken while a
+        // silence held it): then the latest, which answered the page if any did.
+        var acknowledged = (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse)
+        if let at = acknowledged, let firstPaged, at < firstPaged, let latest = acknowledged_at.flatMap(RFC3339.parse) {
+            acknowledged = latest
+        }
         return IncidentReport.Item(id: id, status: status, severity: severity, policy: policy, createdAt: created,
-                                   firstPagedAt: first_paged_at.flatMap(RFC3339.parse),
-                                   acknowledgedAt: (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse),
+                                   firstPagedAt: firstPaged,
+                                   acknowledgedAt: acknowledged,
                                    resolvedAt: resolved_at.flatMap(RFC3339.parse),
                                    resolution: resolution.flatMap(Resolution.init(rawValue:)), slaBreaches: sla_breaches ?? [],
                                    labels: labels)

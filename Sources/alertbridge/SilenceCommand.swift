@@ -150,10 +150,13 @@ struct SilenceCommand: AsyncParsableCommand {
             let parsed = matchers.compactMap { try? Matcher(parsing: $0) }
             let ids = list.incidents.filter { i in parsed.allSatisfy { $0.matches(i.labels) } }.map(\.id).sorted()
             guard !ids.isEmpty else { return }
-            let which = ids.count == 1 ? "incident \(ids[0]) matches it and was" : "incidents \(ids.map(String.init).joined(separator: ", ")) match it and were"
+            // Ten named at most: a storm's thousand made an 11 KB line.
+            let shown = ids.prefix(10).map(String.init)
+            let more = list.incidents.count == listMaximum ? " and more" : ids.count > 10 ? " and \(ids.count - 10) more" : ""
+            let which = ids.count == 1 ? "incident \(ids[0]) matches it and was" : "incidents \(shown.joined(separator: ", "))\(more) match it and were"
             printNote("note: \(which) paging before it: a silence holds what arrives from now on, not an escalation "
                       + "already running; acknowledge or resolve \(ids.count == 1 ? "it" : "them") (alertbridge ack "
-                      + "\(ids.map(String.init).joined(separator: " ")))")
+                      + "\(shown.joined(separator: " ")))")
         }
 
         struct NewSilence: Encodable {

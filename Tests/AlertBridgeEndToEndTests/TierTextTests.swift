@@ -1,3 +1,4 @@
+import AlertBridgeCore
 @testable import alertbridge
 import Foundation
 import Testing
@@ -49,5 +50,24 @@ import Testing
                 + "someone paged was not reached (the timeline's delivery_failed entries say who and why)")
         #expect(deliveryText(try view("triggered", failed: 1, retrying: 1))?.hasPrefix(
             "1 page not delivered yet, retrying; 1 page to tier 2 failed for good in this episode: ") == true)
+    }
+
+    /// `report` times the acknowledgement that answered the first page: one taken while a
+    /// silence held the incident came before it and answered nothing; the one after the
+    /// page did (black-box round 26: "acknowledged 0 of 4 paged").
+    @Test func theReportTimesTheAcknowledgementThatAnsweredThePage() throws {
+        func item(first: String, latest: String) throws -> Duration? {
+            let json = """
+                {"id": 1, "status": "acknowledged", "dedup_key": "k", "title": "t", "severity": "critical", "labels": {},
+                 "policy": "p", "tier": 1, "alert_count": 1, "firing_alerts": 1, "created_at": "2026-11-30T01:00:00Z",
+                 "first_paged_at": "2026-11-30T01:00:20Z", "last_alert_at": "2026-11-30T01:00:00Z",
+                 "first_acknowledged_at": "\(first)", "acknowledged_at": "\(latest)"}
+                """
+            let view = try JSONDecoder().decode(IncidentView.self, from: Data(json.utf8))
+            return IncidentReport([try #require(view.reportItem)]).timeToAcknowledge?.max
+        }
+        #expect(try item(first: "2026-11-30T01:00:05Z", latest: "2026-11-30T01:00:36Z") == .seconds(16))
+        #expect(try item(first: "2026-11-30T01:00:50Z", latest: "2026-11-30T01:09:00Z") == .seconds(30), "the first that answered")
+        #expect(try item(first: "2026-11-30T01:00:05Z", latest: "2026-11-30T01:00:05Z") == nil, "none answered the page")
     }
 }

@@ -65,9 +65,11 @@ struct TestStore {
 
     func dispatcher(_ connectors: [String: any Connector], clock: any WallClock, backoff: Backoff = Backoff(),
                     wakeup: Wakeup = Wakeup(), idle: Duration = .seconds(5),
-                    metrics: any MetricsFactory = NOOPMetricsHandler.instance, maxInFlight: Int = 64) -> Dispatcher {
+                    metrics: any MetricsFactory = NOOPMetricsHandler.instance, maxInFlight: Int = 64,
+                    threadPatience: Duration = .seconds(2)) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: wakeup, backoff: backoff,
-                   logger: Logger(label: "test"), metrics: metrics, idle: idle, maxInFlight: maxInFlight, random: { 1.0 })
+                   logger: Logger(label: "test"), metrics: metrics, idle: idle, maxInFlight: maxInFlight,
+                   threadPatience: threadPatience, random: { 1.0 })
     }
 
     func failures(_ id: Int64) async throws -> [String] {

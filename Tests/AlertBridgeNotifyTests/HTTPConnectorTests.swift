@@ -218,8 +218,13 @@ import Testing
         let port = try await HTTPReceiver.closedPort()
         try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
             let clock = ManualClock(Pages.t0)
-            let d = t.dispatcher(["hook": WebhookConnector(url: "http://127.0.0.1:\(port)/hook", secret: nil, transport: transport)],
-                                 clock: clock, backoff: Backoff(initial: .seconds(60), maximum: .seconds(300), maxAge: .seconds(3600)))
+            // Room for a loaded machine, where the full suite keeps Swift's pool busy: the
+            // first send reaches the receiver within the patience (it once took over 2 s,
+            // and the second page arrived first), and the hang ends well inside the timeout.
+            let patient = CurlTransport(connectTimeout: .seconds(2), totalTimeout: .seconds(20))
+            let d = t.dispatcher(["hook": WebhookConnector(url: "http://127.0.0.1:\(port)/hook", secret: nil, transport: patient)],
+                                 clock: clock, backoff: Backoff(initial: .seconds(60), maximum: .seconds(300), maxAge: .seconds(3600)),
+                                 threadPatience: .seconds(5))
             let held = try await t.newIncident("k0")
             #expect(try await d.tick() == 1)  // refused: waits a minute
             _ = try await t.store.act(.acknowledge(by: "alice", note: nil), on: held, now: Pages.t0 + .seconds(1))
@@ -230,9 +235,9 @@ import Testing
             let log = EventLog()
             let receiver = HTTPReceiver(log: log)
             // Slow answers: two pages sent at once would both be received before either is
-            // answered. One that hangs holds the next page only for `threadPatience` (2 s):
-            // a thread of seven must not keep its last past the claim's lease.
-            receiver.script("/hook", [.init(status: 200), .init(status: 200, delay: firstHangs ? .seconds(6) : .milliseconds(300)),
+            // answered. One that hangs holds the next page only for `threadPatience` (5 s
+            // here): a thread of seven must not keep its last past the claim's lease.
+            receiver.script("/hook", [.init(status: 200), .init(status: 200, delay: firstHangs ? .seconds(10) : .milliseconds(300)),
                                       .init(status: 200, delay: .milliseconds(300))])
             try await HTTPReceiver.with(port: port, receiver: receiver) { (receiver: HTTPReceiver, _: String) async throws in
                 #expect(try await d.tick() == 1, "only the new page is due")

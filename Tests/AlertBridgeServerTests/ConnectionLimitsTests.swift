@@ -65,6 +65,23 @@ struct ConnectionLimitsTests {
         #expect(!channel.isActive, "nothing came in the minute after the last response")
     }
 
+    /// A body trickled in after its head held the connection (and a SIGTERM) until the
+    /// client quit (black-box round 26): it is cut off a minute after the head.
+    @Test func aRequestBodyTrickledInIsCutOffAMinuteAfterItsHead() throws {
+        let channel = try Self.connection()
+        let loop = channel.embeddedEventLoop
+        loop.advanceTime(by: .seconds(30))
+        try Self.send("POST /api/v1/alerts HTTP/1.1\r\nHost: alertbridge\r\nContent-Length: 100\r\n\r\n", on: channel)
+        for _ in 0..<11 {
+            loop.advanceTime(by: .seconds(5))
+            try Self.send("x", on: channel)
+        }
+        loop.advanceTime(by: .seconds(4))
+        #expect(channel.isActive, "59 s after the head")
+        loop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive, "60 s after the head, though a byte came 5 s ago")
+    }
+
     /// A pipelining client's second request is read before the first is answered: the
     /// first's response does not start the wait while the second is still being handled.
     @Test func aPipelinedRequestIsNotCutWhileItIsHandled() throws {

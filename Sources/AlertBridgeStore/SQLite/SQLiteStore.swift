@@ -96,7 +96,8 @@ public final class SQLiteStore: IncidentStore {
         } catch let failure as SQLiteFailure where failure.isCorrupt {
             problems = [failure.message]
         }  // A file that is no database at all says so itself (SQLite error 26).
-        guard let first = problems.first else { return }
+        // quick_check's own text has line breaks; the refusal is one line.
+        guard let first = problems.first?.split(whereSeparator: \.isNewline).joined(separator: " ") else { return }
         throw StoreError.unavailable("the store at \(path) is damaged (\(first)): restore it from a backup, "
                                      + "or move it aside to start with an empty store")
     }
@@ -305,7 +306,8 @@ final class FileLock: Sendable {
                 copies.append("cp /proc/\(getpid())/fd/\(log) \(path)-wal")
             }
             return "the store file \(path) was deleted or replaced while alertbridge ran, and nothing more is written to it; "
-                + "a restart would open a new, empty store: first copy it back, with its log (\(copies.joined(separator: " && ")))"
+                + "a restart would open whatever is at that path now (a new, empty store if nothing): first copy it back, "
+                + "with its log (\(copies.joined(separator: " && ")))"
         }
     }
 
