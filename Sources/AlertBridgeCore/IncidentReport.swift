@@ -114,10 +114,8 @@ public struct IncidentReport: Sendable {
         // before its first page answered no page (taken while an inhibition held it, paged
         // when that acknowledgement timed out): it counted as a response in no time.
         func since(_ item: Item, _ at: Timestamp?) -> Duration? {
-            guard let start = item.firstPagedAt, let at else { return nil }
-            let elapsed = at.milliseconds - start.milliseconds
-            guard elapsed > -Self.clockSkew.milliseconds else { return nil }
-            return .milliseconds(Swift.max(0, elapsed))
+            guard let start = item.firstPagedAt, let at, !Self.isBeforeFirstPage(at, start) else { return nil }
+            return .milliseconds(Swift.max(0, at.milliseconds - start.milliseconds))
         }
         timeToAcknowledge = Spread(items.compactMap { since($0, $0.acknowledgedAt) })
         timeToResolve = Spread(items.filter { $0.resolution != .autoResolve }.compactMap { since($0, $0.resolvedAt) })
@@ -128,6 +126,12 @@ public struct IncidentReport: Sendable {
 
     /// How far apart the clocks of a fleet's instances may be.
     static let clockSkew: Duration = .seconds(5)
+
+    /// An acknowledgement that answered no page: earlier than the first page by more than
+    /// the clocks of a fleet disagree.
+    public static func isBeforeFirstPage(_ at: Timestamp, _ firstPagedAt: Timestamp) -> Bool {
+        at.milliseconds < firstPagedAt.milliseconds - clockSkew.milliseconds
+    }
 
     /// Largest count first; a tie by name, with ``noValue`` after the named values (its
     /// `(` sorted it before every PoP).

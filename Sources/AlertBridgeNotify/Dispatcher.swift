@@ -137,9 +137,7 @@ public struct Dispatcher: Service {
                         failures.succeeded(logger: logger)
                     } catch {
                         metrics.storeFailures.increment()
-                        failures.failed(error, logger: logger)
-                        // Not sooner when a new page wakes the loop: each failing pass is another write that fails.
-                        try? await Task.sleep(for: PassFailures.retryDelay)
+                        await failures.failedThenWait(error, logger: logger)
                         delay = .zero
                     }
                     if stopping.isSet { break }

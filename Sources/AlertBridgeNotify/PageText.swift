@@ -213,10 +213,6 @@ public enum PageText {
         }
     }
 
-    /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
-    /// (first and duplicates) and how many distinct alerts still fire. A new incident has
-    /// received one alert and merged none, so the count says nothing about merging. An
-    /// auto-resolved incident's alerts did not recover; nobody knows whether they fire.
     /// Which machines: the `instance` (else `host`) label of the firing alerts (of all
     /// alerts once resolved), five at most (`edge-a, edge-b, edge-c, edge-d, edge-e and 395
     /// more`); `nil` when no alert names one. The incident's labels are its first alert's,
@@ -232,6 +228,10 @@ public enum PageText {
         return names.count > 5 ? "\(shown) and \(names.count - 5) more" : shown
     }
 
+    /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
+    /// (first and duplicates) and how many distinct alerts still fire. A new incident has
+    /// received one alert and merged none, so the count says nothing about merging. An
+    /// auto-resolved incident's alerts did not recover; nobody knows whether they fire.
     static func alertTally(_ page: PageMessage) -> String {
         let i = page.incident.incident
         if i.status == .resolved, autoResolve(page) != nil {

@@ -7,7 +7,7 @@ import Foundation
 /// so scripts can rely on every key being present.
 struct IncidentJSON: Encodable {
     var incident: Incident
-    /// Pages to its current tier that reached nobody in this episode (``IncidentStore/undeliveredPages(of:)``).
+    /// Pages that reached nobody in this episode (``IncidentStore/undeliveredPages(of:)``).
     var undelivered = UndeliveredPages()
     var alerts: [StoredAlert]?
     var timeline: [TimelineEntry]?

@@ -51,10 +51,11 @@ public protocol IncidentStore: Sendable {
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what
     /// shows an outage of a receiver while its pages are still being retried.
     func outboxBacklog() async throws -> OutboxBacklog
-    /// The pages to each incident's current tier since it was last paged that nobody has
-    /// received: a tier listed as paged whose people were not reached. An earlier tier's,
-    /// and the tier's own before it was paged again (a repeat, an ack timeout), are history
-    /// (the timeline keeps them), and notices do not count; incidents with none are left out.
+    /// The pages of each incident that nobody has received: those to its current tier since
+    /// it was last paged that failed for good (a tier listed as paged whose people were not
+    /// reached; an earlier tier's failures, and the tier's own before it was paged again,
+    /// are history the timeline keeps), and those of any tier in this episode still
+    /// retrying. Notices do not count; incidents with none are left out.
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages]
 
     // MARK: Silences
@@ -393,11 +394,12 @@ public struct ClaimQuota: Sendable, Equatable {
     }
 }
 
-/// An incident's pages to its current tier that did not reach anyone (``IncidentStore/undeliveredPages(of:)``).
+/// An incident's pages that did not reach anyone (``IncidentStore/undeliveredPages(of:)``).
 public struct UndeliveredPages: Sendable, Equatable {
-    /// Failed for good: every recipient refused, a webhook's 4xx, given up at `delivery.max_age`.
+    /// To the current tier, failed for good: every recipient refused, a webhook's 4xx,
+    /// given up at `delivery.max_age`.
     public var failed: Int
-    /// Failed so far and waiting for their next attempt (an outage of the mail server or
+    /// Of any tier in this episode, failed so far and waiting for their next attempt (an outage of the mail server or
     /// the chat receiver). A page partly delivered, retried to the recipients a mail server
     /// refused for now, reached the others and does not count.
     public var retrying: Int

@@ -15,8 +15,7 @@ public struct PassFailures {
     private var failing: (since: ContinuousClock.Instant, lastLogged: ContinuousClock.Instant, count: Int)?
 
     public static let reminder: Duration = .seconds(60)
-    /// How long a failed pass waits before the next, whatever wakes its loop meanwhile.
-    public static let retryDelay: Duration = .seconds(1)
+    static let retryDelay: Duration = .seconds(1)
 
     public init(_ pass: String) {
         self.pass = pass
@@ -35,6 +34,14 @@ public struct PassFailures {
                 "failures": "\(state.count)", "for": "\(DurationText.formatSeconds(now - state.since))", "error": "\(error)"])
         }
         failing = state
+    }
+
+    /// A loop's failed pass: logged as above, then ``retryDelay`` before the next, not
+    /// sooner when a new page, incident or ping wakes the loop (each pass would be another
+    /// write that fails).
+    public mutating func failedThenWait(_ error: any Error, logger: Logger) async {
+        failed(error, logger: logger)
+        try? await Task.sleep(for: Self.retryDelay)
     }
 
     public mutating func succeeded(logger: Logger, now: ContinuousClock.Instant = .now) {

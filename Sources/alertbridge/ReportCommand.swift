@@ -159,7 +159,8 @@ extension IncidentView {
         // The first acknowledgement, unless it came before the first page (taken while a
         // silence held it): then the latest, which answered the page if any did.
         var acknowledged = (first_acknowledged_at ?? acknowledged_at).flatMap(RFC3339.parse)
-        if let at = acknowledged, let firstPaged, at < firstPaged, let latest = acknowledged_at.flatMap(RFC3339.parse) {
+        if let at = acknowledged, let firstPaged, IncidentReport.isBeforeFirstPage(at, firstPaged),
+           let latest = acknowledged_at.flatMap(RFC3339.parse) {
             acknowledged = latest
         }
         return IncidentReport.Item(id: id, status: status, severity: severity, policy: policy, createdAt: created,

@@ -112,10 +112,6 @@ struct PagerDutyEvent: Decodable {
                           fingerprint: Self.fingerprint(key: dedupKey, sender: sender), startsAt: p.timestamp.flatMap(Self.time))
     }
 
-    /// The identity of the alert a key names: the key of one sender (its token's name, or
-    /// `pagerduty` in protected mode), as a PagerDuty key belongs to one service. With the
-    /// `/` it never equals a label fingerprint (hex), so an event cannot name another
-    /// integration's alert; another sender's trigger of the same key is another alert.
     /// `payload.timestamp`: ISO 8601 with an offset, or without one read as UTC, as a
     /// Python script's `datetime.utcnow().isoformat()` writes it. Refused, the event was
     /// lost: such scripts do not retry a 400 (black-box round 23).
@@ -123,6 +119,10 @@ struct PagerDutyEvent: Decodable {
         RFC3339.parse(text) ?? (text.count >= 19 && !text.hasSuffix("Z") ? RFC3339.parse(text + "Z") : nil)
     }
 
+    /// The identity of the alert a key names: the key of one sender (its token's name, or
+    /// `pagerduty` in protected mode), as a PagerDuty key belongs to one service. With the
+    /// `/` it never equals a label fingerprint (hex), so an event cannot name another
+    /// integration's alert; another sender's trigger of the same key is another alert.
     static func fingerprint(key: String, sender: String) -> String { "\(sender)/\(key)" }
 
     /// An alert a build before ``fingerprint(key:sender:)`` opened from an event: the bare

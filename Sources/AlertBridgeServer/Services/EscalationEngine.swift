@@ -48,9 +48,7 @@ public struct EscalationEngine: Service {
                     failures.succeeded(logger: logger)
                 } catch {
                     metrics.storeFailures.increment()
-                    failures.failed(error, logger: logger)
-                    // Not sooner when a new incident wakes the loop.
-                    try? await Task.sleep(for: PassFailures.retryDelay)
+                    await failures.failedThenWait(error, logger: logger)
                     delay = .zero
                 }
                 if delay > .zero { await wakeup.wait(timeout: delay) }

@@ -54,9 +54,7 @@ public struct HeartbeatMonitor: Service {
                     delay = Wakeup.delay(afterTaking: pass.missed, nextDue: pass.nextDue, now: clock.now(), idle: idle)
                     failures.succeeded(logger: logger)
                 } catch {
-                    failures.failed(error, logger: logger)
-                    // Not sooner when a ping wakes the loop.
-                    try? await Task.sleep(for: PassFailures.retryDelay)
+                    await failures.failedThenWait(error, logger: logger)
                     delay = .zero
                 }
                 if delay > .zero { await wakeup.wait(timeout: delay) }
