@@ -171,8 +171,13 @@ public enum EscalationPlanner {
             d.incident.status = .triggered
             d.incident.acknowledgedAt = nil
             d.incident.acknowledgedBy = nil
-            d.timeline.append(entry(d, now, .escalated,
-                                    "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): back to triggered"
+            let unresolved = if incident.isHeld, e.inhibitedBy.isEmpty, heldUntil == nil, let end = e.heldUntil, end > ackAt + timeout {
+                "unresolved after \(DurationText.format(.milliseconds(end.milliseconds - ackAt.milliseconds))), when the silence that held it ended "
+                    + "(ack_timeout \(DurationText.format(timeout)))"
+            } else {
+                "unresolved after \(DurationText.format(timeout)) (ack_timeout)"
+            }
+            d.timeline.append(entry(d, now, .escalated, "acknowledged by \(who) but \(unresolved): back to triggered"
                                         + late(due: max(ackAt + timeout, e.heldUntil ?? ackAt), now: now)))
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
@@ -181,6 +186,10 @@ public enum EscalationPlanner {
             } else {
                 page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
             }
+        } else if d.incident.status == .acknowledged, incident.isHeld, e.inhibitedBy.isEmpty {
+            // Acknowledged while a silence held it: its ack_timeout waits for the silence's
+            // end as it is now. Expired early, the timeout keeps its own time.
+            d.incident.escalation.heldUntil = heldUntil
         } else if d.incident.status == .triggered && !e.ended {
             if let heldUntil {
                 hold(until: heldUntil, now: now, into: &d)

@@ -117,9 +117,10 @@ extension Silence {
 
 extension Incident {
     /// A silence holds it and nobody was paged for it yet (it opened silenced, or a
-    /// silenced alert merged into it while it paged nobody).
+    /// silenced alert merged into it while it paged nobody). An acknowledgement taken
+    /// meanwhile keeps it held: its `ack_timeout` waits for the silence's end.
     public var isHeld: Bool {
-        status == .triggered && !escalation.hasPaged && escalation.heldUntil != nil
+        status.isOpen && !escalation.hasPaged && escalation.heldUntil != nil
     }
 }
 

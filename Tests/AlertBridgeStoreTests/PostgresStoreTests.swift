@@ -117,6 +117,14 @@ struct PostgresStoreTests {
     @Test func expiringASilenceEarlyPagesWhatItHeld() async throws {
         try await Self.withStore { try await $0.expiringASilenceEarlyPagesWhatItHeld() }
     }
+
+    @Test func anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds() async throws {
+        try await Self.withStore { try await $0.anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds() }
+    }
+
+    @Test func anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired() async throws {
+        try await Self.withStore { try await $0.anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired() }
+    }
     @Test func aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() async throws {
         try await Self.withStore { try await $0.aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() }
     }

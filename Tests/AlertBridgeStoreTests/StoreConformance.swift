@@ -859,6 +859,38 @@ struct StoreConformance {
         #expect(try await store.incident(id: other)?.incident.nextEscalationAt == otherDue)
     }
 
+    /// Acknowledged while a silence held it (nobody paged yet): its ack_timeout waits for
+    /// the silence's end, and then tier 1 is paged, the timeline saying why so late.
+    func anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds() async throws {
+        _ = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(7200)))
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(1))[0].incidentID)
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: t0 + .seconds(60))
+        #expect(try await store.nextEscalationDue() == t0 + .seconds(7200))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(7200), limit: 10, context: .init()).pages == 1)
+        let stored = try #require(try await store.incident(id: id))
+        #expect(stored.incident.status == .triggered && stored.incident.tier == 1)
+        #expect(stored.timeline.compactMap(\.detail).contains(
+            "acknowledged by alice but unresolved after 1h59m, when the silence that held it ended (ack_timeout 30m): back to triggered"))
+    }
+
+    /// The same acknowledgement, and the silence expired early: the ack_timeout keeps its
+    /// own time (30 minutes after the acknowledgement), not the silence's old end. Black-box
+    /// round 26 saw it wait for the old end, 10 minutes late.
+    func anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired() async throws {
+        let window = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(7200)))
+        let id = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(1))[0].incidentID)
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: t0 + .seconds(60))
+        _ = try await store.expireSilence(id: window.id, by: "bob", now: t0 + .seconds(600))
+        #expect(try await store.nextEscalationDue() == t0 + .seconds(600))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(600), limit: 10, context: .init()).pages == 0)
+        #expect(try await store.incident(id: id)?.incident.status == .acknowledged)
+        #expect(try await store.nextEscalationDue() == t0 + .seconds(1860))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(1860), limit: 10, context: .init()).pages == 1)
+        let stored = try #require(try await store.incident(id: id))
+        #expect(stored.incident.status == .triggered && stored.incident.tier == 1)
+        #expect(stored.timeline.compactMap(\.detail).contains("acknowledged by alice but unresolved after 30m (ack_timeout): back to triggered"))
+    }
+
     /// Two hosts of one PoP, each under its own silence: the incident pages when the first
     /// of the two silences ends, judged on its firing alerts, not on the labels it was
     /// opened with.

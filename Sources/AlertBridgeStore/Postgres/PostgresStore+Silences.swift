@@ -97,7 +97,7 @@ extension PostgresStore {
             // for, and its hold is seen and made due.
             let waiting = try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents
-                WHERE status = 'triggered' AND next_escalation_at > \(now.milliseconds)
+                WHERE status IN ('triggered', 'acknowledged') AND next_escalation_at > \(now.milliseconds)
                     AND escalation->>'silencedUntil' IS NOT NULL
                 ORDER BY id FOR NO KEY UPDATE
                 """, logger: logger).filter(\.isHeld)

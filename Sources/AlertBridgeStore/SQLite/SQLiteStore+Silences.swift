@@ -33,7 +33,7 @@ extension SQLiteStore {
             // pages those no other silence still holds.
             let waiting = try db.rows("""
                 SELECT \(SQLiteSession.incidentColumns) FROM incidents
-                WHERE status = 'triggered' AND next_escalation_at > ? AND json_extract(escalation, '$.silencedUntil') IS NOT NULL
+                WHERE status IN ('triggered', 'acknowledged') AND next_escalation_at > ? AND json_extract(escalation, '$.silencedUntil') IS NOT NULL
                 """, [SQLiteSession.data(now)]).map(SQLiteSession.decodeIncident)
             for incident in waiting where incident.isHeld {
                 guard silence.endingWakes(incident, firing: try db.firingLabels(of: incident.id), now: now) else { continue }
