@@ -34,14 +34,13 @@ public struct Dispatcher: Service {
     let metrics: DeliveryMetrics
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
-    let recorder: Batcher<DeliveryRecord, Void>
+    let recorder: Batcher<DeliveryRecord, Int>
     /// How long a page waits for the one before it in its thread: far longer than a
     /// receiver takes to answer, far shorter than a lease. A receiver that hangs holds each
     /// page this long at most, so a thread of seven pages cannot hold its last past the
     /// claim's lease (which would hand it out again, and send it twice).
     let threadPatience: Duration
     let failing = FailingConnectors()
-    let waiting = WaitingPages()
     let recordFailures = SharedPassFailures("recording deliveries")
 
     /// A lease that outlasts one delivery with room to record it. The transport bounds a
@@ -299,19 +298,18 @@ public struct Dispatcher: Service {
         }
         outcome = outcome.aboutRefusedRecipients(of: delivery)
         let counters = metrics.of(delivery.connector)
-        var deliversAgain = false
         switch outcome {
         // A row sent again to recipients a mail server refused for now is the same page:
         // it was counted delivered, and its refusals counted, the first time.
         case .delivered:
             if !delivery.isForRefusedRecipients { counters.delivered.increment() }
-            deliversAgain = noteDelivered(delivery.connector)
+            noteDelivered(delivery.connector)
         case .partlyDelivered(let refused, let retry):
             if !delivery.isForRefusedRecipients {
                 counters.delivered.increment()
                 counters.refusedRecipients.increment(by: refused.count)
             }
-            deliversAgain = noteDelivered(delivery.connector)
+            noteDelivered(delivery.connector)
             if retry != nil { counters.retried.increment() }
             logger.warning("page delivered, but recipients were refused", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "refused": "\(refused)"])
@@ -337,36 +335,16 @@ public struct Dispatcher: Service {
             logger.error("\(delivery.name) not delivered, given up", metadata: [
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
-        try await record(DeliveryRecord(id: delivery.id, outcome: outcome))
+        let backsOff = !askedToWait && !delivery.isForRefusedRecipients
+        let madeDue = try await record(DeliveryRecord(id: delivery.id, outcome: outcome, waitsOutBackoff: backsOff))
         // The loop sleeps until the next due time it last saw, `idle` at most, and a page in
         // flight was not due then: its retry, 2 s after a first failure, waited for the
         // loop's next pass (every 5 s, and past `max_age` for the last one; round 20).
+        // A delivery made the pages waiting out its connector's back-off due now (the
+        // record did, for every instance's): they go out at once, oldest first.
         switch outcome {
         case .retry, .partlyDelivered(_, .some): wakeup.signal()
-        default: break
-        }
-        if case .retry(let at, _) = outcome, !askedToWait, !delivery.isForRefusedRecipients {
-            waiting.add(delivery.id, of: delivery.connector, dueAt: at)
-        } else {
-            waiting.remove(delivery.id, of: delivery.connector)
-        }
-        if deliversAgain { await retryWaitingPages(of: delivery.connector) }
-    }
-
-    /// A connector that delivers again gets the pages that wait out a back-off from its
-    /// outage at once, oldest first. Each kept the rest of its own back-off (up to 5
-    /// minutes): after a mail outage the page that opened an incident came last, after the
-    /// notices decided while it waited (black-box round 16). Pages this instance did not
-    /// see fail (another instance's, or before a restart) keep theirs.
-    private func retryWaitingPages(of connector: String) async {
-        let pages = waiting.take(connector)
-        guard !pages.isEmpty else { return }
-        do {
-            try await store.retryNow(pages, now: clock.now())
-            wakeup.signal()
-        } catch {
-            logger.warning("the connector delivers again, but its waiting pages keep their back-off: the store failed", metadata: [
-                "connector": "\(connector)", "pages": "\(pages.count)", "error": "\(error)"])
+        default: if madeDue > 0 { wakeup.signal() }
         }
     }
 
@@ -376,18 +354,19 @@ public struct Dispatcher: Service {
     /// send by a minute.
     static let recordPatience = Duration.seconds(30)
 
-    /// Records an outcome, trying again (250 ms, doubling to 5 s) for ``recordPatience``.
-    private func record(_ outcome: DeliveryRecord) async throws {
+    /// Records an outcome, trying again (250 ms, doubling to 5 s) for ``recordPatience``;
+    /// returns how many waiting pages its batch made due.
+    private func record(_ outcome: DeliveryRecord) async throws -> Int {
         let giveUpAt = ContinuousClock.now + Self.recordPatience
         var wait = Duration.milliseconds(250)
         while true {
             do {
-                _ = try await recorder.submit([outcome], now: clock.now()) { [store] records, now in
-                    try await store.recordDeliveries(records, now: now)
-                    return records.map { _ in () }
+                let madeDue = try await recorder.submit([outcome], now: clock.now()) { [store] records, now in
+                    let madeDue = try await store.recordDeliveries(records, now: now)
+                    return records.map { _ in madeDue }
                 }
                 recordFailures.succeeded(logger: logger)
-                return
+                return madeDue.first ?? 0
             } catch {
                 guard !Task.isCancelled, ContinuousClock.now + wait < giveUpAt else { throw error }
                 recordFailures.failed(error, logger: logger)
@@ -414,11 +393,10 @@ public struct Dispatcher: Service {
         var byConnector: [String: Int] { value.withLock { $0.byConnector } }
     }
 
-    /// Ends the log's outage of `connector`, if it had one; returns whether it had.
-    private func noteDelivered(_ connector: String) -> Bool {
-        guard failing.delivered(connector) else { return false }
+    /// Ends the log's outage of `connector`, if it had one.
+    private func noteDelivered(_ connector: String) {
+        guard failing.delivered(connector) else { return }
         logger.notice("connector delivers again", metadata: ["connector": "\(connector)"])
-        return true
     }
 
     /// The connectors whose last attempt failed and is retried, so the log says when one
@@ -431,15 +409,6 @@ public struct Dispatcher: Service {
         func delivered(_ connector: String) -> Bool { names.withLock { $0.remove(connector) != nil } }
         /// The connectors failing now.
         var current: Set<String> { names.withLock { $0 } }
-    }
-
-    /// Pages this instance recorded as waiting for a retry after their connector failed
-    /// (not those a receiver told to wait), by connector, with the time it recorded.
-    final class WaitingPages: Sendable {
-        private let rows = Mutex<[String: [Int64: Timestamp]]>([:])
-        func add(_ id: Int64, of connector: String, dueAt: Timestamp) { rows.withLock { $0[connector, default: [:]][id] = dueAt } }
-        func remove(_ id: Int64, of connector: String) { rows.withLock { _ = $0[connector]?.removeValue(forKey: id) } }
-        func take(_ connector: String) -> [Int64: Timestamp] { rows.withLock { $0.removeValue(forKey: connector) ?? [:] } }
     }
 
     final class Flag: Sendable {

@@ -39,13 +39,12 @@ public protocol IncidentStore: Sendable {
     /// No connector gets more rows than its `quota` leaves it.
     func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery]
     /// Records the outcomes of claimed deliveries in one transaction (the dispatcher
-    /// batches them, so a storm of pages does not cost an fsync each).
-    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws
-    /// Makes pending deliveries due at `now` that still wait for the retry time the
-    /// dispatcher recorded for them (`waiting`: row id to that time). A row claimed since
-    /// (by another instance too: a claim moves its time to the lease's end) or recorded
-    /// again is left as it is, so no page in flight is handed out a second time.
-    func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws
+    /// batches them, so a storm of pages does not cost an fsync each). A page delivered
+    /// (wholly or in part) makes due at `now` every page of its connector that waits out a
+    /// back-off (``DeliveryRecord/waitsOutBackoff``), whichever instance recorded it:
+    /// returns how many.
+    @discardableResult
+    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws -> Int
     /// The earliest time a pending delivery is due, of connectors not in `excluding`.
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp?
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what
@@ -279,10 +278,17 @@ public struct EscalationReport: Sendable, Equatable {
 public struct DeliveryRecord: Sendable, Equatable {
     public var id: Int64
     public var outcome: DeliveryOutcome
+    /// A ``DeliveryOutcome/retry(at:reason:)`` whose time is the back-off after its
+    /// connector failed: due at once when that connector delivers again, on any instance
+    /// (black-box rounds 16 and 25: a page kept up to 5 minutes of back-off after the
+    /// outage ended, and came after the notices decided while it waited). Not a
+    /// receiver's `Retry-After`, nor a retry for recipients a mail server refused for now.
+    public var waitsOutBackoff: Bool
 
-    public init(id: Int64, outcome: DeliveryOutcome) {
+    public init(id: Int64, outcome: DeliveryOutcome, waitsOutBackoff: Bool = false) {
         self.id = id
         self.outcome = outcome
+        self.waitsOutBackoff = waitsOutBackoff
     }
 }
 
@@ -540,6 +546,14 @@ public enum DeliveryOutcome: Sendable, Equatable {
     /// Not sent: an operator's action overtook it (``Delivery/overtaken(by:)``). On the
     /// timeline, not counted as a failure.
     case cancelled(reason: String)
+
+    /// Delivered, wholly or in part: its connector works.
+    public var reachedItsConnector: Bool {
+        switch self {
+        case .delivered, .partlyDelivered: true
+        case .retry, .failed, .cancelled: false
+        }
+    }
 }
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {

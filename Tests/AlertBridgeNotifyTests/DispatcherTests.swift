@@ -41,13 +41,13 @@ final class BlinkingStore: IncidentStore {
         self.failedRecords = Mutex(failedRecords)
     }
 
-    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
+    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws -> Int {
         let fail = failedRecords.withLock { left -> Bool in
             defer { left = max(0, left - 1) }
             return left > 0
         }
         if fail { throw StoreError.unavailable("the database is failing over") }
-        try await store.recordDeliveries(outcomes, now: now)
+        return try await store.recordDeliveries(outcomes, now: now)
     }
 
     func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] { try await store.ingest(batch, now: now) }
@@ -63,7 +63,6 @@ final class BlinkingStore: IncidentStore {
     func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
         try await store.claimDeliveries(now: now, lease: lease, limit: limit, quota: quota)
     }
-    func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws { try await store.retryNow(waiting, now: now) }
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await store.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await store.outboxBacklog() }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await store.undeliveredPages(of: incidents) }

@@ -209,6 +209,33 @@ import Testing
         }
     }
 
+    /// The same on a fleet: pages one instance saw fail go out as soon as another delivers
+    /// to their receiver. They kept their back-off (up to 5 minutes after the outage ended)
+    /// unless the instance that recorded their failure delivered again (black-box round 25).
+    @Test func pagesAnotherInstanceSawFailGoOutOnceThisOneDelivers() async throws {
+        let port = try await HTTPReceiver.closedPort()
+        try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
+            var waiting: [Int64] = []
+            for n in 0..<3 { waiting.append(try await t.newIncident("k\(n)")) }
+            let clock = ManualClock(Pages.t0)
+            func instance() -> Dispatcher {
+                t.dispatcher(["hook": WebhookConnector(url: "http://127.0.0.1:\(port)/hook", secret: nil, transport: transport)],
+                             clock: clock, backoff: Backoff(initial: .seconds(60), maximum: .seconds(300), maxAge: .seconds(3600)))
+            }
+            let (first, second) = (instance(), instance())
+            #expect(try await first.tick() == 3)  // refused: each waits a minute
+            clock.advance(by: .seconds(5))
+            let later = try await t.newIncident("k3", at: Pages.t0 + .seconds(5))
+            try await HTTPReceiver.with(port: port) { (receiver: HTTPReceiver, _: String) async throws in
+                #expect(try await second.tick() == 1, "only the new page is due")
+                #expect(try await second.tick() == 3, "the pages the first instance saw fail, 55 s before their time")
+                let incidents = receiver.requests(to: "/hook").compactMap { $0.json?["incident"]?["id"]?.intValue }.map { Int64($0) }
+                #expect(incidents.first == later && incidents.dropFirst().sorted() == waiting.sorted(), "\(incidents)")
+                #expect(try await t.store.nextDeliveryDue(excluding: []) == nil)
+            }
+        }
+    }
+
     /// Two pages of one incident that waited out an outage arrive in the order they were
     /// decided once the receiver is back, the first page answered before the acknowledge
     /// notice is sent: sent at once, they reached a chat channel in any order, the

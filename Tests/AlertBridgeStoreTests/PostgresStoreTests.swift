@@ -87,8 +87,8 @@ struct PostgresStoreTests {
     @Test func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         try await Self.withStore { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() }
     }
-    @Test func aWaitingPageIsRetriedNowButNotOnceClaimedAgain() async throws {
-        try await Self.withStore { try await $0.aWaitingPageIsRetriedNowButNotOnceClaimedAgain() }
+    @Test func aDeliveryEndsTheBackoffsOfItsConnector() async throws {
+        try await Self.withStore { try await $0.aDeliveryEndsTheBackoffsOfItsConnector() }
     }
 
     @Test func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {

@@ -94,8 +94,8 @@ import Testing
     @Test func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         try await Self.withStore { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() }
     }
-    @Test func aWaitingPageIsRetriedNowButNotOnceClaimedAgain() async throws {
-        try await Self.withStore { try await $0.aWaitingPageIsRetriedNowButNotOnceClaimedAgain() }
+    @Test func aDeliveryEndsTheBackoffsOfItsConnector() async throws {
+        try await Self.withStore { try await $0.aDeliveryEndsTheBackoffsOfItsConnector() }
     }
 
     @Test func theFirstRecordedFailureIsOnTheTimelineAfterACrash() async throws {

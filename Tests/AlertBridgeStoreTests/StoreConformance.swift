@@ -476,30 +476,35 @@ struct StoreConformance {
         #expect(lines == ["tier 1 via console: HTTP 503; retrying", "tier 1 via console: delivered the page on attempt 4"])
     }
 
-    /// A page waiting for its retry is made due at once when its connector delivers again;
-    /// one claimed since (in flight, here or on another instance) or recorded again is not,
-    /// so it is never handed out twice.
-    func aWaitingPageIsRetriedNowButNotOnceClaimedAgain() async throws {
-        _ = try await store.ingest([Self.routed("a"), Self.routed("b", key: "Other")], now: t0)
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
-            .filter { $0.connector == "console" }
-        #expect(claimed.count == 2)
-        let (waitingAt, soonAt) = (t0 + .seconds(300), t0 + .seconds(5))
-        try await store.recordDeliveries([DeliveryRecord(id: claimed[0].id, outcome: .retry(at: waitingAt, reason: "HTTP 503")),
-                                          DeliveryRecord(id: claimed[1].id, outcome: .retry(at: soonAt, reason: "HTTP 503"))],
-                                         now: t0 + .seconds(1))
-        // The second is claimed again (in flight until its lease ends) before the connector
-        // delivers again.
-        let leased = try await store.claimDeliveries(now: soonAt, lease: .seconds(60), limit: 10, quota: .none)
-        #expect(leased.map(\.id) == [claimed[1].id])
-        try await store.retryNow([claimed[0].id: waitingAt, claimed[1].id: soonAt], now: t0 + .seconds(10))
-        let due = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 10, quota: .none)
-        #expect(due.map(\.id) == [claimed[0].id])
-        // A time that is no longer the row's (recorded again since) changes nothing.
-        try await store.recordDeliveries([DeliveryRecord(id: claimed[0].id, outcome: .retry(at: t0 + .seconds(900), reason: "HTTP 503"))],
-                                         now: t0 + .seconds(11))
-        try await store.retryNow([claimed[0].id: waitingAt], now: t0 + .seconds(12))
-        #expect(try await store.claimDeliveries(now: t0 + .seconds(12), lease: .seconds(60), limit: 10, quota: .none).isEmpty)
+    /// A page waiting out its connector's back-off is made due at once when a page to that
+    /// connector is delivered, whichever instance recorded either, and they are claimed
+    /// oldest first. One claimed since (in flight, here or on another instance), one a
+    /// receiver told to wait (`Retry-After`) and another connector's are not, so nothing is
+    /// handed out twice or early.
+    func aDeliveryEndsTheBackoffsOfItsConnector() async throws {
+        for key in ["a", "b", "c", "d", "e"] { _ = try await store.ingest([Self.routed("edge-01", key: key)], now: t0) }
+        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 20, quota: .none)
+        let console = claimed.filter { $0.connector == "console" }
+        let mail = claimed.filter { $0.connector == "noc-email" }
+        #expect(console.count == 5 && mail.count == 5)
+        try await store.recordDeliveries([
+            DeliveryRecord(id: console[0].id, outcome: .retry(at: t0 + .seconds(300), reason: "HTTP 503"), waitsOutBackoff: true),
+            DeliveryRecord(id: console[1].id, outcome: .retry(at: t0 + .seconds(120), reason: "HTTP 503"), waitsOutBackoff: true),
+            DeliveryRecord(id: console[2].id, outcome: .retry(at: t0 + .seconds(5), reason: "HTTP 503"), waitsOutBackoff: true),
+            DeliveryRecord(id: console[3].id, outcome: .retry(at: t0 + .seconds(300), reason: "HTTP 429")),
+            DeliveryRecord(id: mail[0].id, outcome: .retry(at: t0 + .seconds(300), reason: "421 try later"), waitsOutBackoff: true),
+        ], now: t0 + .seconds(1))
+        // The third is claimed again (in flight until its lease ends) before the connector delivers again.
+        let leased = try await store.claimDeliveries(now: t0 + .seconds(5), lease: .seconds(60), limit: 20, quota: .none)
+        #expect(leased.map(\.id) == [console[2].id])
+        let madeDue = try await store.recordDeliveries([DeliveryRecord(id: console[4].id, outcome: .delivered)], now: t0 + .seconds(10))
+        #expect(madeDue == 2)
+        let due = try await store.claimDeliveries(now: t0 + .seconds(10), lease: .seconds(60), limit: 20, quota: .none)
+        #expect(due.map(\.id) == [console[0].id, console[1].id], "oldest first, whatever their back-off")
+        // Nothing of the connector waits out a back-off any more.
+        #expect(try await store.recordDeliveries([DeliveryRecord(id: console[2].id, outcome: .delivered)], now: t0 + .seconds(11)) == 0)
+        #expect(try await store.nextDeliveryDue(excluding: []) == t0 + .seconds(60), "the first claim's lease on the other mail rows")
+        #expect(try await store.nextDeliveryDue(excluding: ["noc-email"]) == t0 + .seconds(70), "the second claim's lease")
     }
 
     /// A claim gives no connector more than its room (a hung receiver's backlog must not

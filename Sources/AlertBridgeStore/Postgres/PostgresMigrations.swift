@@ -131,5 +131,9 @@ enum PostgresMigrations {
         (3, []),
         // Who last extended a silence (`alertbridge silence extend`, which moves its end).
         (4, ["ALTER TABLE silences ADD COLUMN extended_by TEXT"]),
+        // The retry time of a page waiting out its connector's back-off (see
+        // ``DeliveryRecord/waitsOutBackoff``), which a delivery to that connector ends.
+        (5, ["ALTER TABLE outbox ADD COLUMN backoff_until BIGINT",
+             "CREATE INDEX outbox_backoff ON outbox(connector) WHERE backoff_until IS NOT NULL"]),
     ]
 }

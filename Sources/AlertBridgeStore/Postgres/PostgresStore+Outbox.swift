@@ -7,7 +7,7 @@ import PostgresNIO
 extension PostgresStore {
     enum ClaimDeliveries: PreparedSQL {
         static let sql = """
-            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1
+            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, backoff_until = NULL
             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
                          AND connector <> ALL($4::text[])
                          ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
@@ -55,11 +55,23 @@ extension PostgresStore {
             """
     }
 
+    /// Makes due the pages waiting out a back-off of the connectors that delivered these
+    /// rows (one probe of a partial index that is empty unless a connector failed).
+    enum EndBackoffs: PreparedSQL {
+        static let sql = """
+            UPDATE outbox SET next_attempt_at = $1, backoff_until = NULL
+            WHERE backoff_until IS NOT NULL AND status = 'pending'
+              AND connector IN (SELECT connector FROM outbox WHERE id = ANY($2::bigint[]))
+            RETURNING id
+            """
+    }
+
     /// One transaction for the batch; all deliveries that succeeded in one statement.
-    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
-        guard !outcomes.isEmpty else { return }
+    @discardableResult
+    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws -> Int {
+        guard !outcomes.isEmpty else { return 0 }
         let logger = self.logger
-        try await transaction { db in
+        return try await transaction { db in
             var entries: [TimelineEntry] = []
             let sent = outcomes.compactMap { $0.outcome == .delivered ? $0.id : nil }
             if !sent.isEmpty {
@@ -102,7 +114,8 @@ extension PostgresStore {
                     // no `last_error`) goes on the timeline, its retries do not.
                     for try await (incident, connector, tier, event, first) in try await db.query("""
                         WITH before AS (SELECT id, last_error IS NULL AS first FROM outbox WHERE id = \(record.id) FOR UPDATE)
-                        UPDATE outbox o SET next_attempt_at = \(at.milliseconds), last_error = \(reason)
+                        UPDATE outbox o SET next_attempt_at = \(at.milliseconds),
+                            backoff_until = \(record.waitsOutBackoff ? at.milliseconds : nil), last_error = \(reason)
                         FROM before WHERE o.id = before.id AND o.status = 'pending'
                         RETURNING o.incident_id, o.connector, o.tier, o.event, before.first
                         """, logger: logger).decode((Int64, String, Int, String, Bool).self) where first {
@@ -132,7 +145,11 @@ extension PostgresStore {
                 }
             }
             try await Self.append(db, timeline: entries, logger: logger)
-            return ()
+            let delivered = outcomes.filter(\.outcome.reachedItsConnector).map(\.id)
+            guard !delivered.isEmpty else { return 0 }
+            var ended = 0
+            for try await _ in try await db.execute(EndBackoffs.self, now.milliseconds, delivered, logger: logger) { ended += 1 }
+            return ended
         }
     }
 
@@ -173,20 +190,6 @@ extension PostgresStore {
                 out[id] = UndeliveredPages(failed: failed, retrying: retrying)
             }
             return out
-        }
-    }
-
-    public func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws {
-        guard !waiting.isEmpty else { return }
-        let logger = self.logger
-        let ids = Array(waiting.keys)
-        let times = ids.map { waiting[$0]!.milliseconds }
-        try await withConnection { db in
-            _ = try await db.query("""
-                UPDATE outbox o SET next_attempt_at = \(now.milliseconds)
-                FROM unnest(\(ids)::bigint[], \(times)::bigint[]) AS w(id, at)
-                WHERE o.id = w.id AND o.status = 'pending' AND o.next_attempt_at = w.at
-                """, logger: logger)
         }
     }
 

@@ -135,5 +135,9 @@ enum SQLiteMigrations {
         (4, []),
         // Who last extended a silence (`alertbridge silence extend`, which moves its end).
         (5, ["ALTER TABLE silences ADD COLUMN extended_by TEXT"]),
+        // The retry time of a page waiting out its connector's back-off (see
+        // ``DeliveryRecord/waitsOutBackoff``), which a delivery to that connector ends.
+        (6, ["ALTER TABLE outbox ADD COLUMN backoff_until INTEGER",
+             "CREATE INDEX outbox_backoff ON outbox(connector) WHERE backoff_until IS NOT NULL"]),
     ]
 }

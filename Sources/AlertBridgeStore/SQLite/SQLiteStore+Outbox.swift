@@ -20,7 +20,7 @@ extension SQLiteStore {
         let skipped = JSONWriter.text { $0.value(full) }
         return try await writer.transaction(durable: false) { db in
             try db.rows("""
-                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
+                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, backoff_until = NULL
                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
                              \(full.isEmpty ? "" : "AND connector NOT IN (SELECT value FROM json_each(?))")
                              ORDER BY next_attempt_at, id LIMIT ? + 0)
@@ -45,20 +45,20 @@ extension SQLiteStore {
     }
 
     /// One transaction for the batch.
-    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
-        guard !outcomes.isEmpty else { return }
-        try await writer.transaction(durable: false) { db in
-            for record in outcomes { try db.record(record.id, record.outcome, now: now) }
-        }
-    }
-
-    public func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws {
-        guard !waiting.isEmpty else { return }
-        try await writer.transaction(durable: false) { db in
-            for (id, at) in waiting {
-                try db.run("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
-                           [.integer(Int(now.milliseconds)), .integer(Int(id)), .integer(Int(at.milliseconds))])
-            }
+    @discardableResult
+    public func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws -> Int {
+        guard !outcomes.isEmpty else { return 0 }
+        return try await writer.transaction(durable: false) { db in
+            for record in outcomes { try db.record(record, now: now) }
+            let delivered = outcomes.filter(\.outcome.reachedItsConnector).map(\.id)
+            guard !delivered.isEmpty else { return 0 }
+            // One probe of a partial index that is empty unless a connector failed.
+            return try db.rows("""
+                UPDATE outbox SET next_attempt_at = ?1, backoff_until = NULL
+                WHERE backoff_until IS NOT NULL AND status = 'pending'
+                  AND connector IN (SELECT connector FROM outbox WHERE id IN (SELECT value FROM json_each(?2)))
+                RETURNING id
+                """, [.integer(Int(now.milliseconds)), .text("[\(delivered.map(String.init).joined(separator: ","))]")]).count
         }
     }
 
@@ -116,17 +116,18 @@ extension SQLiteSession {
     /// At start: every pending page is due now. Those the last process was sending when it
     /// died would otherwise wait out their lease, and only one process opens the file
     /// (``FileLock``), so no other dispatcher can hold them. A lease cannot be told from a
-    /// back-off in the row, so pages waiting out a back-off (or a receiver's `Retry-After`)
+    /// receiver's `Retry-After` in the row, so pages waiting for one (or out a back-off)
     /// are tried once more at start too: one early attempt after a restart, where a page
     /// held for minutes in an outage that just ended would be worse.
     func releaseInterruptedDeliveries(now: Timestamp) throws {
-        try run("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ?",
-                [Self.data(now), Self.data(now)])
+        try run("UPDATE outbox SET next_attempt_at = ?1, backoff_until = NULL WHERE status = 'pending' AND next_attempt_at > ?1",
+                [Self.data(now)])
     }
 
     /// A delivery's outcome, inside the caller's transaction.
-    func record(_ id: Int64, _ outcome: DeliveryOutcome, now: Timestamp) throws {
-        switch outcome {
+    func record(_ record: DeliveryRecord, now: Timestamp) throws {
+        let id = record.id
+        switch record.outcome {
         case .delivered:
             // `last_error` stays: it is what the row went through, and a row with one had
             // its failure on the timeline, which now gets how it ended.
@@ -169,9 +170,10 @@ extension SQLiteSession {
             let firstFailure = try rows("SELECT last_error IS NULL AS first FROM outbox WHERE id = ?", [.integer(Int(id))])
                 .first?.column("first")?.integer == 1
             let row = try rows("""
-                UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'
+                UPDATE outbox SET next_attempt_at = ?, backoff_until = ?, last_error = ? WHERE id = ? AND status = 'pending'
                 RETURNING incident_id, connector, tier, event
-                """, [.integer(Int(at.milliseconds)), .text(reason), .integer(Int(id))]).first
+                """, [.integer(Int(at.milliseconds)), record.waitsOutBackoff ? .integer(Int(at.milliseconds)) : .null,
+                      .text(reason), .integer(Int(id))]).first
             if let row, firstFailure {
                 let r = OutboxRow(row)
                 try append(timeline: [.deliveryFailed(

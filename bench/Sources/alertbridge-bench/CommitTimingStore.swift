@@ -49,11 +49,10 @@ final class CommitTimingStore: IncidentStore {
         try await inner.claimDeliveries(now: now, lease: lease, limit: limit, quota: quota)
     }
 
-    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws {
+    func recordDeliveries(_ outcomes: [DeliveryRecord], now: Timestamp) async throws -> Int {
         try await inner.recordDeliveries(outcomes, now: now)
     }
 
-    func retryNow(_ waiting: [Int64: Timestamp], now: Timestamp) async throws { try await inner.retryNow(waiting, now: now) }
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await inner.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await inner.undeliveredPages(of: incidents) }
