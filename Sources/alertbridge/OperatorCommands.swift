@@ -131,7 +131,7 @@ struct Show: AsyncParsableCommand {
 /// The verbs that change an incident share their shape: ids, who, an optional note.
 protocol IncidentActionCommand: AsyncParsableCommand {
     /// `ack` and `resolve` take several: one PoP's storm at 3 a.m. is a handful of incidents.
-    var ids: [Int64] { get }
+    var typedIDs: [TypedID] { get }
     var by: String { get }
     var output: OutputOptions { get }
     var path: String { get }
@@ -140,9 +140,15 @@ protocol IncidentActionCommand: AsyncParsableCommand {
 }
 
 extension IncidentActionCommand {
+    /// The ids, read once ``validate()`` has checked them.
+    var ids: [Int64] { typedIDs.compactMap(\.id) }
+
     func validate() throws {
-        guard !ids.isEmpty else { throw ValidationError("give the incident id (or several)") }
-        for id in ids { try validateID(id) }
+        guard !typedIDs.isEmpty else { throw ValidationError("give the incident id (or several)") }
+        for typed in typedIDs {
+            guard let id = typed.id else { throw ValidationError(typed.notAnID(verb: path, options: ["--note", "--by", "--json"])) }
+            try validateID(id)
+        }
         try checkBy(by)
         if let noteText, noteText.isEmpty { throw ValidationError("the note must not be empty") }
     }
@@ -179,7 +185,7 @@ let defaultUser = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmp
 
 struct Ack: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Acknowledge incidents: you are on them.")
-    @Argument(help: "Incident ids.") var ids: [Int64]
+    @Argument(help: .init("Incident ids.", valueName: "ids")) var typedIDs: [TypedID]
     @Option(help: "A note for the timeline.") var note: String?
     @Option(help: "Who acknowledges ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
@@ -190,7 +196,7 @@ struct Ack: IncidentActionCommand {
 
 struct Resolve: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Resolve incidents.")
-    @Argument(help: "Incident ids.") var ids: [Int64]
+    @Argument(help: .init("Incident ids.", valueName: "ids")) var typedIDs: [TypedID]
     @Option(help: "A note for the timeline.") var note: String?
     @Option(help: "Who resolves ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
@@ -206,7 +212,7 @@ struct Note: IncidentActionCommand {
     @Argument(help: "The note.") var text: String
     @Option(help: "Who writes it ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
-    var ids: [Int64] { [id] }
+    var typedIDs: [TypedID] { [TypedID(argument: String(id))] }
     var path: String { "notes" }
     var noteText: String? { text }
     var done: String { "annotated" }
@@ -217,10 +223,30 @@ struct Escalate: IncidentActionCommand {
     @Argument(help: "Incident id.") var id: Int64
     @Option(help: "Who escalates ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
-    var ids: [Int64] { [id] }
+    var typedIDs: [TypedID] { [TypedID(argument: String(id))] }
     var path: String { "escalate" }
     var noteText: String? { nil }
     var done: String { "escalated" }
+}
+
+/// An id as typed. Any word is taken while parsing, so an option mistyped before a value
+/// (`ack 16 --nte "on it"`) is reported as the unknown option it is (`Did you mean
+/// '--note'?`), where the value read as an id said `The value 'on it' is invalid for
+/// '<ids>'` (black-box round 25). `validate()` refuses what is not an id.
+struct TypedID: ExpressibleByArgument {
+    let text: String
+    init(argument: String) { text = argument }
+    var id: Int64? { Int64(text) }
+
+    /// Why it is refused, naming the option typed before it when that is not one of
+    /// `options` (the value of an option it does not know is read as an id).
+    func notAnID(verb: String, options: [String], arguments: [String] = CommandLine.arguments) -> String {
+        let why = "'\(text)' is not an incident id: ids are whole numbers, such as 16"
+        guard let at = arguments.firstIndex(of: text), at > 0 else { return why }
+        let before = arguments[at - 1]
+        guard before.hasPrefix("-"), !options.contains(before) else { return why }
+        return why + "; is '\(before)' a mistyped option? (\(verb) takes \(options.joined(separator: ", ")))"
+    }
 }
 
 /// An incident's or a silence's id, as the server numbers them.

@@ -207,6 +207,11 @@ struct CLITests {
             let noID = try await Self.cli("ack", url: url)
             #expect(noID.status == 2, "\(noID)")
             #expect(!noID.stderr.isEmpty, "\(noID)")
+            // A mistyped option's value read as an id: the option is named, not only the value.
+            let mistyped = try await Self.cli("ack", "\(id)", "--nte", "on it", url: url)
+            #expect(mistyped.status == 2 && mistyped.stderr.contains(
+                "'on it' is not an incident id: ids are whole numbers, such as 16; is '--nte' a mistyped option? (ack takes --note, --by, --json)"),
+                    "\(mistyped)")
             let bogus = try await Self.cli("incidents", "--status", "bogus", url: url)
             #expect(bogus.status == 2, "\(bogus)")
             #expect(bogus.stderr.contains("--status"), "\(bogus)")
