@@ -1,4 +1,4 @@
-import AlertBridgeStore
+@testable import AlertBridgeStore
 import Foundation
 import Logging
 import Testing
@@ -114,5 +114,30 @@ struct CheckCommandTests {
         let serve = try await run(try Paths.alertbridgeBinary(), ["serve", "--config", dir.path("alertbridge.yaml")],
                                   environment: ProcessInfo.processInfo.environment, timeout: .seconds(20))
         #expect(serve.status == 1 && serve.stderr.contains("is damaged ("), "\(serve)")
+    }
+
+    /// Rolling back: a store a newer build migrated is refused by `serve`; `check` said ok
+    /// for it (black-box round 27), so "check, then restart" left the service down.
+    @Test("check refuses a store a newer build migrated, as serve does")
+    func checkRefusesANewerStore() async throws {
+        let dir = try TemporaryDirectory("alertbridge-check-newer")
+        defer { dir.remove() }
+        try """
+            store: sqlite:ab.db
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+            """.write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
+        try await SQLiteStore.open(path: dir.path("ab.db"), logger: Logger(label: "test")).close()
+        let raw = try SQLiteSession(path: dir.path("ab.db"))
+        let newest = try raw.rows("SELECT MAX(version) AS v FROM schema_migrations").first?.column("v")?.integer ?? 0
+        try raw.run("INSERT INTO schema_migrations VALUES (?, 0)", [.integer(newest + 1)])
+        raw.close()
+        let check = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
+                                  environment: ProcessInfo.processInfo.environment)
+        let refusal = "the store is at schema \(newest + 1), written by a newer alertbridge; this build knows schema \(newest) at most"
+        #expect(check.status == 1 && check.stdout.hasPrefix("cannot open the store at \(dir.path("ab.db")): \(refusal)"), "\(check)")
+        let serve = try await run(try Paths.alertbridgeBinary(), ["serve", "--config", dir.path("alertbridge.yaml")],
+                                  environment: ProcessInfo.processInfo.environment, timeout: .seconds(20))
+        #expect(serve.status == 1 && serve.stderr.contains(refusal), "\(serve)")
     }
 }

@@ -103,7 +103,8 @@ public final class SQLiteStore: IncidentStore {
     }
 
     /// What `alertbridge check` asks of an existing store file: that `open` would not refuse
-    /// it as damaged or unreadable. Reads only.
+    /// it as damaged, unreadable, or migrated by a newer build (black-box round 27: `check`
+    /// said ok before a rollback whose `serve` then refused the store). Reads only.
     public static func verify(path: String) throws {
         let db: SQLiteSession
         do { db = try SQLiteSession(path: path, readOnly: true) } catch {
@@ -111,6 +112,14 @@ public final class SQLiteStore: IncidentStore {
         }
         defer { db.close() }
         try refuseDamage(db, path: path)
+        let migrated = try db.rows("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        guard !migrated.isEmpty else { return }
+        let applied = Set(try db.rows("SELECT version FROM schema_migrations").compactMap { $0.column("version")?.integer })
+        do {
+            try SchemaVersion.refuseNewer(applied, known: SQLiteMigrations.all.map(\.version))
+        } catch {
+            throw StoreError.unavailable("cannot open the store at \(path): \(error)")
+        }
     }
 
     static func migrate(_ db: SQLiteSession, logger: Logger) throws {
