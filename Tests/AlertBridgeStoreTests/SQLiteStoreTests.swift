@@ -27,6 +27,37 @@ import Testing
         try await body(path)
     }
 
+    /// Another process holds the file's write lock (an `sqlite3` shell in a transaction): the
+    /// first write waits out its 10 s and answers "retry"; those queued behind it answer at
+    /// once, not 10 s apiece (black-box round 27: 503 after 19 s, `/readyz` after 47 s); once
+    /// the lock is let go, writes go through.
+    @Test func writesBehindAnOutsideLockAnswerRetryAtOnce() async throws {
+        try await Self.withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let now = SystemClock().now()
+            _ = try await store.ingest([StoreConformance.routed("edge-01")], now: now)
+            let outside = try SQLiteSession(path: path)
+            try outside.run("BEGIN IMMEDIATE")
+            let clock = ContinuousClock()
+            var started = clock.now
+            await #expect(throws: StoreError.unavailable("SQLite cannot write: database is locked")) {
+                try await store.ingest([StoreConformance.routed("edge-02")], now: now)
+            }
+            #expect(clock.now - started >= .seconds(9), "the first waits its full patience")
+            started = clock.now
+            for instance in ["edge-03", "edge-04"] {
+                await #expect(throws: StoreError.unavailable("SQLite cannot write: database is locked")) {
+                    try await store.ingest([StoreConformance.routed(instance)], now: now)
+                }
+            }
+            #expect(clock.now - started < .seconds(5), "those behind it answer at once")
+            try outside.run("ROLLBACK")
+            outside.close()
+            #expect(try await store.ingest([StoreConformance.routed("edge-05")], now: now).map(\.kind) == [.merged])
+            try await store.close()
+        }
+    }
+
     /// alertbridge died mid-send: after a restart its pages go out at once, not when their
     /// two-minute lease ends (one process opens the file, so nobody else holds them), also
     /// one that was on its second attempt; and one waiting out a back-off is tried too.
