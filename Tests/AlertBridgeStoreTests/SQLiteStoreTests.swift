@@ -152,6 +152,10 @@ import Testing
     @Test func aSilencedIncidentPagesWhenItsSilenceEnds() async throws {
         try await Self.withStore { try await $0.aSilencedIncidentPagesWhenItsSilenceEnds() }
     }
+    @Test func anAcknowledgementEndsTheHoldOnItsNextTier() async throws {
+        try await Self.withStore { try await $0.anAcknowledgementEndsTheHoldOnItsNextTier() }
+    }
+
     @Test func expiringASilenceEarlyPagesWhatItHeld() async throws {
         try await Self.withStore { try await $0.expiringASilenceEarlyPagesWhatItHeld() }
     }

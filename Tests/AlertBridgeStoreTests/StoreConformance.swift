@@ -610,6 +610,29 @@ struct StoreConformance {
         #expect(try await store.incident(id: other)?.incident.tier == 2)
     }
 
+    /// Its next tier held by the PoP-down incident, then acknowledged: the acknowledgement
+    /// ends the held step, so the ack timeout comes at its own time and `show` names no
+    /// inhibitor (black-box round 27: it kept naming one already resolved, and the timeout
+    /// waited for the hold's next look).
+    func anAcknowledgementEndsTheHoldOnItsNextTier() async throws {
+        let context = EscalationContext(rules: try Self.popDownInhibitsEdge())
+        let target = try #require(try await store.ingest([Self.routed("edge-01")], now: t0)[0].incidentID)
+        let down = Self.popDown()
+        _ = try await store.ingest([down], now: t0 + .seconds(60))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: context)
+        #expect(try await store.incident(id: target)?.incident.escalation.inhibitedBy.isEmpty == false)
+        let acked = try await store.act(.acknowledge(by: "alice", note: nil), on: target, now: t0 + .seconds(930))
+        #expect(acked.escalation.inhibitedBy.isEmpty && acked.nextEscalationAt == t0 + .seconds(2730))
+        let detail = try #require(try await store.incident(id: target))
+        #expect(detail.policy.flatMap { EscalationPlanner.nextStep(detail.incident, policy: $0) }?.action == .ackTimeout(tier1: "technical-support"))
+        // ICN1 is still down when the timeout comes: it waits for it, as any ack timeout does.
+        _ = try await store.advanceEscalations(now: t0 + .seconds(2730), limit: 10, context: context)
+        #expect(try await store.incident(id: target)?.incident.status == .acknowledged)
+        _ = try await store.ingest([{ var r = down; r.alert.status = .resolved; return r }()], now: t0 + .seconds(2760))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(2790), limit: 10, context: context)
+        #expect(try await store.incident(id: target)?.incident.status == .triggered)
+    }
+
     /// Acknowledged, then its PoP went down: the ack timeout does not page the latency's
     /// tier 1 again while the PoP-down incident is open. It stays acknowledged and waits;
     /// once that one is resolved and the latency is still unresolved, tier 1 is paged.
