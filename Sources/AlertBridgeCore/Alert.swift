@@ -19,12 +19,18 @@ public struct Alert: Sendable, Equatable {
     public var value: Double?
     public var threshold: Double?
     /// Whether a firing copy that started before this alert's recorded end is a late copy
-    /// of the ended episode, and dropped: Alertmanager retries and HA pairs deliver out of
-    /// order; a heartbeat's miss decided before the ping that recovered it is too. Other
-    /// senders' alerts are not: a script that sends the same `starts_at`
-    /// again, or a PagerDuty trigger after a resolve (whatever its `timestamp` says, as in
-    /// PagerDuty), is the problem back.
+    /// of the ended episode, and dropped: a heartbeat's miss decided before the ping that
+    /// recovered it. Nobody else's is: a script that sends the same `starts_at` again, a
+    /// PagerDuty trigger after a resolve (whatever its `timestamp` says, as in PagerDuty),
+    /// and an Alertmanager alert fired again from its first `startsAt` are the problem back.
+    /// Alertmanager resolves an alert whose `endsAt` passes without news from Prometheus
+    /// and fires it again, with the start it had, when Prometheus is back (black-box round
+    /// 27: dropped as late, every notification after, and the outage paged nobody).
     public var dropsLateCopies = false
+    /// Whether a recovery that ended before the alert's current episode started is a late
+    /// copy of an earlier one, and dropped: Alertmanager's (retries and HA pairs deliver
+    /// out of order).
+    public var dropsLateRecoveries = false
     /// How many alerts of its Alertmanager group the webhook left out (`truncatedAlerts`,
     /// the receiver's `max_alerts`). A recovery in such a webhook does not resolve its
     /// incident: an alert left out may still fire, and the webhook cannot say.

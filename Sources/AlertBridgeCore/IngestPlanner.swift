@@ -247,8 +247,8 @@ public enum IngestPlanner {
         var inhibitionNotes: [Plan.InhibitionNote] = []
 
         /// A firing copy of an alert whose episode already ended: it started before the
-        /// recorded end. Alertmanager can deliver out of order (retries, HA pairs); such a
-        /// copy must not re-fire, reopen or open anything.
+        /// recorded end, and its sender never fires an alert again from its old start (see
+        /// ``Alert/dropsLateCopies``). Such a copy must not re-fire, reopen or open anything.
         func isStale(_ alert: Alert, in incident: Incident?) -> Bool {
             guard alert.dropsLateCopies, let incident, let startsAt = alert.startsAt else { return false }
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
@@ -261,7 +261,7 @@ public enum IngestPlanner {
         /// taken as now). Alertmanager delivers out of order; such a recovery must not resolve
         /// what fires now (black-box round 23).
         func isStale(recovery alert: Alert, in incident: Incident) -> Bool {
-            guard alert.dropsLateCopies, let ended = alert.endsAt else { return false }
+            guard alert.dropsLateRecoveries, let ended = alert.endsAt else { return false }
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
             guard alertStatus[key] == .firing, let started = alertStarts[key] else { return false }
             return ended < started
@@ -597,7 +597,7 @@ public enum IngestPlanner {
             }
             let key = AlertKey(incidentID: incident.id, fingerprint: alert.fingerprint)
             // Only where a late recovery is looked for (``isStale(recovery:in:)``).
-            if alert.dropsLateCopies, let startsAt = alert.startsAt { alertStarts[key] = startsAt }
+            if alert.dropsLateRecoveries, let startsAt = alert.startsAt { alertStarts[key] = startsAt }
             if alertStatus[key] != .firing {
                 incident.firingCount += 1
                 alertStatus[key] = .firing

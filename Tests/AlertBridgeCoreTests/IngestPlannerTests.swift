@@ -444,13 +444,14 @@ import Testing
 @Suite struct StaleCopyPlannerTests {
     let t0 = Timestamp(seconds: 1_795_457_100)
 
-    /// As the Alertmanager reader makes it (`dropsLateCopies`); other senders' alerts are
-    /// never dropped as late.
+    /// As the Alertmanager reader makes it (`dropsLateRecoveries`), or with `dropsLateCopies`
+    /// as a heartbeat's miss; other senders' alerts are never dropped as late.
     func routed(_ instance: String, _ status: AlertStatus, startsAt: Timestamp, endsAt: Timestamp? = nil,
-                dropsLateCopies: Bool = true) -> RoutedAlert {
+                dropsLateCopies: Bool = false, dropsLateRecoveries: Bool = true) -> RoutedAlert {
         var alert = Alert(source: "alertmanager", status: status, severity: .critical, summary: "latency",
                           labels: ["alertname": "EdgeLatencyHigh", "instance": instance], startsAt: startsAt, endsAt: endsAt)
         alert.dropsLateCopies = dropsLateCopies
+        alert.dropsLateRecoveries = dropsLateRecoveries
         return RoutedAlert(alert: alert, rule: "edge", dedupKey: "K", policy: "p", reopenWithin: .seconds(600))
     }
 
@@ -460,9 +461,9 @@ import Testing
     @Test func aNativeAlertFiringAgainIsNeverDroppedAsLate() {
         let started = t0 - .seconds(300)
         let batch = [
-            routed("e1", .firing, startsAt: started, dropsLateCopies: false),
-            routed("e1", .resolved, startsAt: started, endsAt: t0 - .seconds(1), dropsLateCopies: false),
-            routed("e1", .firing, startsAt: started, dropsLateCopies: false),
+            routed("e1", .firing, startsAt: started, dropsLateRecoveries: false),
+            routed("e1", .resolved, startsAt: started, endsAt: t0 - .seconds(1), dropsLateRecoveries: false),
+            routed("e1", .firing, startsAt: started, dropsLateRecoveries: false),
         ]
         let plan = IngestPlanner.plan(batch, current: [:], alertStatus: [:], now: t0)
         #expect(plan.outcomes.map(\.kind) == [.created, .resolved, .reopened])
@@ -485,16 +486,36 @@ import Testing
         #expect(again.outcomes.map(\.kind) == [.reopened])
     }
 
+    /// A heartbeat's miss decided before the ping that recovered it, committed after: it
+    /// changes nothing.
     @Test func aStaleFiringCopyAfterTheResolvedOneChangesNothing() {
         let started = t0 - .seconds(300)
         let batch = [
-            routed("e1", .firing, startsAt: started), routed("e2", .firing, startsAt: started),
+            routed("e1", .firing, startsAt: started, dropsLateCopies: true), routed("e2", .firing, startsAt: started),
             routed("e1", .resolved, startsAt: started, endsAt: t0 - .seconds(1)),
-            routed("e1", .firing, startsAt: started),  // delivered late
+            routed("e1", .firing, startsAt: started, dropsLateCopies: true),  // delivered late
         ]
         let plan = IngestPlanner.plan(batch, current: [:], alertStatus: [:], now: t0)
         #expect(plan.outcomes.map(\.kind) == [.created, .merged, .merged, .merged])
         #expect(plan.incidents.first?.firingCount == 1)
+    }
+
+    /// Alertmanager resolved its alert when `endsAt` passed without news from Prometheus,
+    /// and fires it again from the same `startsAt` once Prometheus is back: the outage is
+    /// back, and reopens its incident. It was dropped as a late copy, and so was every
+    /// notification after (black-box round 27).
+    @Test func anAlertmanagerAlertFiredAgainFromItsFirstStartReopens() {
+        let started = t0 - .seconds(300)
+        let first = IngestPlanner.plan([routed("e1", .firing, startsAt: started),
+                                        routed("e1", .resolved, startsAt: started, endsAt: t0 - .seconds(60))],
+                                       current: [:], alertStatus: [:], now: t0).assigningIDs([7])
+        let resolved = try! #require(first.incidents.first)
+        #expect(resolved.status == .resolved)
+        let key = IngestPlanner.AlertKey(incidentID: 7, fingerprint: routed("e1", .firing, startsAt: started).alert.fingerprint)
+        let again = IngestPlanner.plan([routed("e1", .firing, startsAt: started)], current: ["K": resolved],
+                                       alertStatus: [key: .resolved], alertEnds: [key: t0 - .seconds(60)], now: t0 + .seconds(30))
+        #expect(again.outcomes.map(\.kind) == [.reopened])
+        #expect(again.incidents.first?.firingCount == 1)
     }
 
     /// Within one commit too: fired at T0, fired again from T2 (the recovery between was
@@ -546,6 +567,7 @@ import Testing
         #expect(!IngestPlanner.plan([alert], current: [:], alertStatus: [:], now: t0).timeline.contains { $0.kind == .note })
     }
 
+    /// A heartbeat's stale miss (see ``Alert/dropsLateCopies``).
     @Test func aStaleFiringCopyDoesNotReopenButANewEpisodeDoes() {
         let started = t0 - .seconds(300)
         let ended = t0 - .seconds(1)
@@ -553,11 +575,11 @@ import Testing
                                 annotations: [:], rule: "edge", policy: "p", alertCount: 1, firingCount: 0,
                                 createdAt: started, lastAlertAt: started, resolvedAt: t0)
         let key = IngestPlanner.AlertKey(incidentID: 7, fingerprint: Fingerprint.of(["alertname": "EdgeLatencyHigh", "instance": "e1"]))
-        let stale = IngestPlanner.plan([routed("e1", .firing, startsAt: started)], current: ["K": resolved],
+        let stale = IngestPlanner.plan([routed("e1", .firing, startsAt: started, dropsLateCopies: true)], current: ["K": resolved],
                                        alertStatus: [key: .resolved], alertEnds: [key: ended], now: t0 + .seconds(5))
         #expect(stale.outcomes.map(\.kind) == [.resolved])
         #expect(stale.incidents.isEmpty)
-        let fresh = IngestPlanner.plan([routed("e1", .firing, startsAt: t0 + .seconds(4))], current: ["K": resolved],
+        let fresh = IngestPlanner.plan([routed("e1", .firing, startsAt: t0 + .seconds(4), dropsLateCopies: true)], current: ["K": resolved],
                                        alertStatus: [key: .resolved], alertEnds: [key: ended], now: t0 + .seconds(5))
         #expect(fresh.outcomes.map(\.kind) == [.reopened])
     }

@@ -90,6 +90,47 @@ struct AlertmanagerTests {
         }
     }
 
+    /// Prometheus could not reach Alertmanager past the alert's `endsAt`: Alertmanager
+    /// resolved it, then fired it again from its first `startsAt` when Prometheus was back.
+    /// The outage is back and its incident reopens; alertbridge dropped that notification,
+    /// and every one after, as a late copy (black-box round 27).
+    @Test("an alert Alertmanager resolved on its own and fires again from its first start reopens its incident",
+          .enabled(if: binary != nil || requireAll,
+                   "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
+          .timeLimit(.minutes(3)))
+    func anAlertFiredAgainFromItsFirstStartReopens() async throws {
+        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
+        try await LiveServer.with { server in
+            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
+                webhook_configs:
+                  - url: "\(server.baseURL)/api/v1/alertmanager"
+                    send_resolved: true
+                """)
+            defer { alertmanager.stop() }
+            let api = server.api
+            let startsAt = Date().addingTimeInterval(-300)
+            // Prometheus's last word: firing, good for 3 more seconds. None comes after it.
+            try await alertmanager.post([Alertmanager.edgeAlert(instance: "icn1-edge-01:9113", startsAt: startsAt,
+                                                                endsAt: Date().addingTimeInterval(3))])
+            let resolved = try await eventually("the incident to open, then resolve when Alertmanager times the alert out") { observed in
+                let all = try await api.incidents(status: "all")
+                observed = "\(all.map { "#\($0.id) \($0.status)" })"
+                return all.first { $0.status == "resolved" }
+            }
+            // Prometheus is back: the alert still fires, from the start it always had.
+            try await alertmanager.post([Alertmanager.edgeAlert(instance: "icn1-edge-01:9113", startsAt: startsAt,
+                                                                endsAt: Date().addingTimeInterval(3600))])
+            let reopened = try await eventually("the incident to reopen") { observed in
+                let incident = try await api.incident(resolved.id)
+                observed = "\(incident.status), timeline \(incident.timeline ?? [])\n\(alertmanager.log)"
+                return incident.status == "triggered" ? incident : nil
+            }
+            #expect(reopened.firingAlerts == 1)
+            #expect(reopened.timeline?.contains { $0.kind == "reopened" } == true, "\(reopened.timeline ?? [])")
+            #expect(try await api.incidents(status: "all").count == 1)
+        }
+    }
+
     /// A PoP storm is one Alertmanager group of thousands of alerts, and Alertmanager does
     /// not retry a 413: with the default `max_body_bytes` the 4,000-alert webhook (about
     /// 2 MB) makes one incident. With 1 MiB, the old default, the group was lost whole

@@ -110,9 +110,9 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
             """#
         let alerts = try decode(.alertmanager, json).get()
         let labels2 = ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "instance": "e2"]
-        // Alertmanager's fingerprint is of the labels, and its late copies are dropped.
-        #expect(alerts.allSatisfy { $0.fingerprintCoversLabels && $0.dropsLateCopies })
-        func fields(_ a: Alert) -> Alert { var a = a; a.fingerprintCoversLabels = false; a.dropsLateCopies = false; return a }
+        // Alertmanager's fingerprint is of the labels, and its late recoveries are dropped.
+        #expect(alerts.allSatisfy { $0.fingerprintCoversLabels && $0.dropsLateRecoveries && !$0.dropsLateCopies })
+        func fields(_ a: Alert) -> Alert { var a = a; a.fingerprintCoversLabels = false; a.dropsLateRecoveries = false; return a }
         #expect(alerts.map(fields) == [
             Alert(source: "alertmanager", status: .firing, severity: .critical, summary: "p95 1.4s",
                   labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "instance": "e1", "severity": "critical"],

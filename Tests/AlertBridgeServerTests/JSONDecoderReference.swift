@@ -138,7 +138,7 @@ enum JSONDecoderReference {
                 var fitted = limits.fitted(alert)
                 try check(fitted, at: prefix, summaryField: "annotations.summary", limits: limits, utf8Names: true)
                 fitted.dropEmptyLabels()
-                fitted.dropsLateCopies = true
+                fitted.dropsLateRecoveries = true
                 fitted.fingerprintCoversLabels = true
                 if let truncatedAlerts, truncatedAlerts >= 1 {
                     fitted.groupLeftOut = truncatedAlerts < Double(Int.max) ? Int(truncatedAlerts) : Int.max

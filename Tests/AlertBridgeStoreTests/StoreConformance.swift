@@ -103,7 +103,7 @@ struct StoreConformance {
             var routed = Self.routed("icn1-edge-01", status)
             routed.alert.startsAt = startsAt
             routed.alert.endsAt = endsAt
-            routed.alert.dropsLateCopies = true
+            routed.alert.dropsLateRecoveries = true
             return routed
         }
         let id = try #require(try await store.ingest([webhook(.firing, startsAt: t0)], now: t0)[0].incidentID)

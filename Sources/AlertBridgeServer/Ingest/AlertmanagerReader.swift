@@ -184,7 +184,7 @@ struct WebhookAlertFields {
         var fitted = limits.fitted(alert)
         try limits.check(fitted, at: path, summaryField: "annotations.summary", utf8Names: true)
         fitted.dropEmptyLabels()
-        fitted.dropsLateCopies = true
+        fitted.dropsLateRecoveries = true
         fitted.fingerprintCoversLabels = true  // Alertmanager's fingerprint is a hash of the labels
         return fitted
     }
