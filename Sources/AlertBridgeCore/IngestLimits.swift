@@ -25,13 +25,30 @@ public struct IngestLimits: Sendable, Equatable {
 
     /// An alert from a sender that does not retry a 400 (Alertmanager): a refusal would lose
     /// its whole group, so values over their limits are cut (ending in "…") rather than
-    /// refused. Alertmanager sends its own fingerprint, so a cut label value does not
-    /// change which alert it is.
+    /// refused, and of more labels or annotations than the limits (or a name over
+    /// ``maxNameLength``) those that fit are kept (black-box round 27: one alert of 67 labels
+    /// refused its group, every notification of it). Alertmanager sends its own fingerprint,
+    /// so a cut label value or a label left out does not change which alert it is.
     public func fitted(_ alert: Alert) -> Alert {
         var alert = alert
-        alert.labels = alert.labels.mapValues { Self.cut($0, toBytes: maxLabelValueLength) }
-        alert.annotations = alert.annotations.mapValues { Self.cut($0, toBytes: maxAnnotationValueLength) }
+        alert.labels = Self.fit(alert.labels, max: maxLabels, maxName: maxNameLength, first: ["alertname", "severity"])
+            .mapValues { Self.cut($0, toBytes: maxLabelValueLength) }
+        alert.annotations = Self.fit(alert.annotations, max: maxAnnotations, maxName: maxNameLength,
+                                     first: ["summary", "description", "runbook_url"])
+            .mapValues { Self.cut($0, toBytes: maxAnnotationValueLength) }
         return alert
+    }
+
+    /// The entries whose names fit in `maxName` bytes, at most `max` of them: those named in
+    /// `first`, then the shortest names: the labels rules and dedup keys are written with
+    /// (`pop`, `service`, `instance`) are short, those a crowded alert carries in bulk
+    /// (`label_app_kubernetes_io_name`) long.
+    static func fit(_ map: Labels, max: Int, maxName: Int, first: [String]) -> Labels {
+        let named = map.filter { $0.key.utf8.count <= maxName }
+        guard named.count > max else { return named }
+        let rest = named.keys.filter { !first.contains($0) }.sorted { ($0.utf8.count, $0) < ($1.utf8.count, $1) }
+        let order = first.filter { named[$0] != nil } + rest
+        return Labels(uniqueKeysWithValues: order.prefix(max).map { ($0, named[$0]!) })
     }
 
     /// `text` if it fits in `limit` UTF-8 bytes, else its start, cut at a character

@@ -158,6 +158,39 @@ struct AlertmanagerTests {
         }
     }
 
+    /// One alert of the group carries more labels than `max_labels` (64): the group makes
+    /// its incident, with that alert's first 64 labels. The 400 lost the group, every
+    /// notification of it, since Alertmanager does not retry one (black-box round 27).
+    @Test("a group holding an alert over max_labels makes its incident",
+          .enabled(if: binary != nil || requireAll,
+                   "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
+          .timeLimit(.minutes(3)))
+    func anAlertOverTheLabelLimitDoesNotLoseItsGroup() async throws {
+        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
+        try await LiveServer.with { server in
+            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
+                webhook_configs:
+                  - url: "\(server.baseURL)/api/v1/alertmanager"
+                """)
+            defer { alertmanager.stop() }
+            let startsAt = Date().addingTimeInterval(-60)
+            var crowded = Alertmanager.edgeAlert(instance: "icn1-edge-03:9113", startsAt: startsAt)
+            var labels = crowded["labels"] as! [String: String]
+            for n in 0..<60 { labels["k8s_label_\(n)"] = "v\(n)" }
+            crowded["labels"] = labels
+            try await alertmanager.post([Alertmanager.edgeAlert(instance: "icn1-edge-01:9113", startsAt: startsAt),
+                                         Alertmanager.edgeAlert(instance: "icn1-edge-02:9113", startsAt: startsAt), crowded])
+            let incident = try await eventually("one incident holding the 3 alerts") { observed in
+                let all = try await server.api.incidents(status: "all")
+                observed = "\(all.map { "#\($0.id) firing=\($0.firingAlerts)" }); Alertmanager's log:\n\(alertmanager.log)"
+                return all.first { $0.firingAlerts == 3 }
+            }
+            let alerts = try await server.api.incident(incident.id).alerts ?? []
+            #expect(alerts.map(\.labels.count).max() == 64)
+            #expect(alerts.contains { $0.labels["instance"] == "icn1-edge-03:9113" })
+        }
+    }
+
     /// A receiver's `max_alerts` cuts the group: the webhook cannot say whether the alerts
     /// it left out recovered, so its recoveries do not resolve the incident, and the
     /// timeline says why. They resolved it while the alert left out still fired.

@@ -274,10 +274,19 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         #expect(decode(.native, three, limits: limits).failure?.message == "has 3 alerts, more than the limit of 2")
         #expect(decode(.native, three, limits: limits).failure?.field == nil)
         #expect(decode(.native, "[]").failure?.message == "the array holds no alert")
-        let items = ["firing", "firing", "weird"].map { "{\"status\": \"\($0)\", \"labels\": {\"a\": \"b\"}}" }
-        let webhook = #"{"version": "4", "alerts": [\#(items.joined(separator: ","))]}"#
-        #expect(decode(.alertmanager, webhook, limits: limits).failure?.message == "has 3 alerts, more than the limit of 2")
-        #expect(decode(.alertmanager, webhook, limits: limits).failure?.field == "alerts")
+        // Alertmanager does not retry a 400: its group is cut as its receiver's `max_alerts` would,
+        // and the alerts left out are counted (a recovery in it resolves nothing).
+        let items = ["a", "b", "c"].map { "{\"status\": \"firing\", \"labels\": {\"a\": \"\($0)\"}}" }
+        let webhook = #"{"version": "4", "truncatedAlerts": 5, "alerts": [\#(items.joined(separator: ","))]}"#
+        let cut = try decode(.alertmanager, webhook, limits: limits).get()
+        #expect(cut.map { $0.labels["a"] } == ["a", "b"] && cut.allSatisfy { $0.groupLeftOut == 6 })
+        // Labels and annotations over their limits: those that fit are kept, `alertname` and
+        // `summary` first, then the shortest names; a name over 128 bytes is left out.
+        limits.maxLabels = 3
+        limits.maxAnnotations = 1
+        let many = #"{"version": "4", "alerts": [{"status": "firing", "labels": {"zone": "1", "alertname": "A", "pod_name": "2", "pop": "3", "\#(String(repeating: "n", count: 200))": "4"}, "annotations": {"a": "x", "summary": "s"}}]}"#
+        let fitted = try decode(.alertmanager, many, limits: limits).get()[0]
+        #expect(fitted.labels == ["alertname": "A", "pop": "3", "zone": "1"] && fitted.annotations == ["summary": "s"])
         let long = String(repeating: "x", count: 2000)
         #expect(decode(.native, #"[\#(one), {"labels": {"pop": "\#(long)"}}]"#).failure?.field == "[1].labels.pop")
         #expect(decode(.native, #"{"labels": {"a": "b"}, "source": "\#(long)"}"#).failure?.message == "is longer than 128 bytes")

@@ -113,9 +113,6 @@ enum JSONDecoderReference {
             guard version == "4" else {
                 throw .badRequest("unsupported webhook payload version \"\(version)\" (expected \"4\")", field: "version")
             }
-            guard alerts.count <= limits.maxAlertsPerRequest else {
-                throw .badRequest("has \(alerts.count) alerts, more than the limit of \(limits.maxAlertsPerRequest)", field: "alerts")
-            }
             var out: [Alert] = []
             for (index, item) in alerts.enumerated() {
                 let prefix = "alerts[\(index)]"
@@ -140,10 +137,14 @@ enum JSONDecoderReference {
                 fitted.dropEmptyLabels()
                 fitted.dropsLateRecoveries = true
                 fitted.fingerprintCoversLabels = true
-                if let truncatedAlerts, truncatedAlerts >= 1 {
-                    fitted.groupLeftOut = truncatedAlerts < Double(Int.max) ? Int(truncatedAlerts) : Int.max
-                }
                 out.append(fitted)
+            }
+            // Over the limit: cut, as `truncatedAlerts` says the receiver's `max_alerts` cut it.
+            let over = max(0, out.count - limits.maxAlertsPerRequest)
+            out.removeLast(over)
+            let truncated = truncatedAlerts.map { $0 >= 1 ? ($0 < Double(Int.max - over) ? Int($0) : Int.max - over) : 0 } ?? 0
+            if truncated + over > 0 {
+                for i in out.indices { out[i].groupLeftOut = truncated + over }
             }
             return out
         }

@@ -48,14 +48,15 @@ enum AlertmanagerReader {
         guard let version, version == "4" else {
             throw .badRequest("unsupported webhook payload version \"\(version ?? "")\" (expected \"4\")", field: "version")
         }
-        guard batch.count <= limits.maxAlertsPerRequest else {
-            throw .badRequest("has \(batch.count) alerts, more than the limit of \(limits.maxAlertsPerRequest)", field: "alerts")
-        }
         if let invalid = batch.invalid { throw invalid }
-        if truncated >= 1 {
-            // The receiver's `max_alerts` cut the group: its recoveries cannot resolve an
-            // incident that may hold alerts left out (black-box round 23).
-            let leftOut = truncated < Double(Int.max) ? Int(truncated) : Int.max
+        // A group over `max_alerts_per_request` is cut as the receiver's `max_alerts` cuts it:
+        // refused, the whole group was lost, every notification of it (black-box round 27).
+        let over = max(0, batch.alerts.count - limits.maxAlertsPerRequest)
+        if over > 0 { batch.alerts.removeLast(over) }
+        if truncated >= 1 || over > 0 {
+            // The group was cut: its recoveries cannot resolve an incident that may hold
+            // alerts left out (black-box round 23).
+            let leftOut = truncated < Double(Int.max - over) ? Int(truncated) + over : Int.max
             for i in batch.alerts.indices { batch.alerts[i].groupLeftOut = leftOut }
         }
         return batch.alerts
