@@ -50,6 +50,10 @@ public protocol IncidentStore: Sendable {
     /// Pages and notices not delivered yet, and when the oldest of them was decided: what
     /// shows an outage of a receiver while its pages are still being retried.
     func outboxBacklog() async throws -> OutboxBacklog
+    /// The policies open incidents run, each as copied when the incident started it, with
+    /// those incidents in id order: read at start, to say which run a copy the files no
+    /// longer match.
+    func policiesInUse() async throws -> [PolicyInUse]
     /// The pages of each incident that nobody has received: those to its current tier since
     /// it was last paged that failed for good (a tier listed as paged whose people were not
     /// reached; an earlier tier's failures, and the tier's own before it was paged again,
@@ -417,6 +421,17 @@ public struct UndeliveredPages: Sendable, Equatable {
 }
 
 /// The deliveries still to make.
+/// A policy as open incidents run it (see ``IncidentStore/policiesInUse()``).
+public struct PolicyInUse: Sendable, Equatable {
+    public var policy: EscalationPolicy
+    public var incidents: [Int64]
+
+    public init(policy: EscalationPolicy, incidents: [Int64]) {
+        self.policy = policy
+        self.incidents = incidents
+    }
+}
+
 public struct OutboxBacklog: Sendable, Equatable {
     public var pending: Int
     /// When the oldest pending one was decided; `nil` when none is pending.

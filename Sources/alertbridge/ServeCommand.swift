@@ -99,6 +99,15 @@ struct Serve: AsyncParsableCommand {
             throw fail("cannot open \(which): \(error)")
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
+        do {
+            let inUse = try await incidentStore.policiesInUse()
+            for finding in PolicyReview.findings(inUse, policies: loaded.policies, connectors: Set(loaded.server.connectors.keys),
+                                                 maxAge: loaded.server.delivery.maxAge) {
+                if finding.isWarning { logger.warning("\(finding.text)") } else { logger.notice("\(finding.text)") }
+            }
+        } catch {
+            logger.warning("could not read which policies open incidents run", metadata: ["error": "\(error)"])
+        }
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
                                          connectors: connectors(loaded.server), tokens: loaded.server.tokens,
                                          limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes,

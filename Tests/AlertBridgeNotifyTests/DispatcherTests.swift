@@ -65,6 +65,7 @@ final class BlinkingStore: IncidentStore {
     }
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await store.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await store.outboxBacklog() }
+    func policiesInUse() async throws -> [PolicyInUse] { try await store.policiesInUse() }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await store.undeliveredPages(of: incidents) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await store.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await store.silences(query) }

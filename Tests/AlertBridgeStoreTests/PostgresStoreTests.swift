@@ -118,6 +118,10 @@ struct PostgresStoreTests {
         try await Self.withStore { try await $0.anAcknowledgementEndsTheHoldOnItsNextTier() }
     }
 
+    @Test func policiesInUseAreThoseOfOpenIncidents() async throws {
+        try await Self.withStore { try await $0.policiesInUseAreThoseOfOpenIncidents() }
+    }
+
     @Test func expiringASilenceEarlyPagesWhatItHeld() async throws {
         try await Self.withStore { try await $0.expiringASilenceEarlyPagesWhatItHeld() }
     }

@@ -156,6 +156,10 @@ import Testing
         try await Self.withStore { try await $0.anAcknowledgementEndsTheHoldOnItsNextTier() }
     }
 
+    @Test func policiesInUseAreThoseOfOpenIncidents() async throws {
+        try await Self.withStore { try await $0.policiesInUseAreThoseOfOpenIncidents() }
+    }
+
     @Test func expiringASilenceEarlyPagesWhatItHeld() async throws {
         try await Self.withStore { try await $0.expiringASilenceEarlyPagesWhatItHeld() }
     }

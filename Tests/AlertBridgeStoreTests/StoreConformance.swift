@@ -887,6 +887,21 @@ struct StoreConformance {
         #expect(try await store.incident(id: other)?.incident.nextEscalationAt == otherDue)
     }
 
+    /// What `serve` reads at start to say which open incidents run a copy of their policy
+    /// the files no longer match: each copy once, with its open incidents.
+    func policiesInUseAreThoseOfOpenIncidents() async throws {
+        let a = try #require(try await store.ingest([Self.routed("a", key: "A")], now: t0)[0].incidentID)
+        let b = try #require(try await store.ingest([Self.routed("b", key: "B")], now: t0)[0].incidentID)
+        var edited = Self.routed("c", key: "C")
+        edited.escalationPolicy?.tiers[0].escalateAfter = .seconds(60)
+        let c = try #require(try await store.ingest([edited], now: t0)[0].incidentID)
+        let d = try #require(try await store.ingest([Self.routed("d", key: "D")], now: t0)[0].incidentID)
+        _ = try await store.act(.resolve(by: "alice", note: nil), on: b, now: t0 + .seconds(1))
+        let inUse = try await store.policiesInUse()
+        #expect(inUse == [PolicyInUse(policy: Self.policy, incidents: [a, d]),
+                          PolicyInUse(policy: try #require(edited.escalationPolicy), incidents: [c])])
+    }
+
     /// Acknowledged while a silence held it (nobody paged yet): its ack_timeout waits for
     /// the silence's end, and then tier 1 is paged, the timeline saying why so late.
     func anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds() async throws {

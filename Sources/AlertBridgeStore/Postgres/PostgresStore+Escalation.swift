@@ -21,6 +21,21 @@ extension PostgresStore {
         static let sql = "SELECT id, policy_snapshot::text FROM incidents WHERE id = ANY($1::bigint[]) AND policy_snapshot IS NOT NULL"
     }
 
+    public func policiesInUse() async throws -> [PolicyInUse] {
+        let logger = self.logger
+        return try await withConnection { db in
+            var out: [PolicyInUse] = []
+            for try await (text, ids) in try await db.query("""
+                SELECT policy_snapshot::text, array_agg(id ORDER BY id) FROM incidents
+                WHERE status IN ('triggered', 'acknowledged') AND policy_snapshot IS NOT NULL
+                GROUP BY policy_snapshot::text ORDER BY MIN(id)
+                """, logger: logger).decode((String, [Int64]).self) {
+                if let policy = PolicySnapshot.decode(text) { out.append(PolicyInUse(policy: policy, incidents: ids)) }
+            }
+            return out
+        }
+    }
+
     static func snapshots(_ db: PostgresConnection, of ids: [Int64], logger: Logger) async throws -> [Int64: EscalationPolicy] {
         guard !ids.isEmpty else { return [:] }
         var out: [Int64: EscalationPolicy] = [:]

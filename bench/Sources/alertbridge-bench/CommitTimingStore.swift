@@ -55,6 +55,7 @@ final class CommitTimingStore: IncidentStore {
 
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await inner.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
+    func policiesInUse() async throws -> [PolicyInUse] { try await inner.policiesInUse() }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await inner.undeliveredPages(of: incidents) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await inner.silences(query) }
