@@ -64,6 +64,13 @@ public enum PageText {
             let ack = page.incident.timeline.last { $0.kind == .acknowledged }
             let who = i.acknowledgedBy ?? ack?.by ?? "someone"
             lines.append("Incident #\(i.id) was acknowledged by \(who)\(ack?.detail.map { ": \($0)" } ?? ".")")
+        case .resolved where d.step <= i.escalation.episodeStart:
+            // Sent after the incident opened again (a webhook gets every notice; email and
+            // chat drop it): what was resolved, by whom and when, and that it is open again. It
+            // read "is resolved" above "Status: triggered" (black-box round 27).
+            let entry = page.incident.timeline.last { $0.kind == .resolved && $0.at <= d.createdAt }
+            lines.append("Incident #\(i.id) was resolved\(entry?.by.map { " (by \($0))" } ?? "")\(entry?.detail.map { ": \($0)" } ?? "")"
+                         + " at \(time(entry?.at ?? d.createdAt, in: page.timeZone)); it has opened again since (now \(i.status.rawValue), tier \(i.tier)).")
         case .resolved:
             if let closing = autoResolve(page) {
                 lines.append("Incident #\(i.id) was closed by alertbridge, not by a recovery: \(closing).")

@@ -643,6 +643,12 @@ final class BlinkingStore: IncidentStore {
         closed.incident.incident.resolvedBy = "frank"
         closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "frank", detail: "origin TLS renewed")]
         #expect(PageText.body(closed).hasPrefix("Incident #42 is resolved (by frank): origin TLS renewed\n"))
+        // Delivered after the incident opened again (a webhook gets it): it says so, and when.
+        var late = page(.resolved, status: .triggered)
+        late.incident.incident.escalation.episodeStart = 2
+        late.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "frank", detail: "origin TLS renewed")]
+        #expect(PageText.body(late).hasPrefix("Incident #42 was resolved (by frank): origin TLS renewed at 2026-11-23T18:05:00Z; "
+                                              + "it has opened again since (now triggered, tier 2).\n"), "\(PageText.body(late))")
     }
 
     /// Since when, as the monitor saw it: Alertmanager's `startsAt` is minutes before the
