@@ -56,6 +56,12 @@ struct PolicyParser {
                 file.report("repeat must be 0 or more, found \(count)", at: node)
                 return nil
             }
+            // As a timer over 365d is: no on-call means it (black-box round 27 saw 2^63 - 1
+            // taken, paging every 20 s, `repeat 1 of 9223372036854775807`).
+            guard count <= EscalationPolicy.maxRepeat else {
+                file.report("repeat must be \(EscalationPolicy.maxRepeat) at most, found \(count): each repeat pages every tier again", at: node)
+                return nil
+            }
             return count
         }
         let ackTimeout = read("ack_timeout") { file.duration($0) }

@@ -4,6 +4,9 @@
 /// when absent (`decodeIfPresent`), or incidents opened before the upgrade cannot read
 /// their snapshot and stop escalating (their timeline says so).
 public struct EscalationPolicy: Sendable, Equatable, Codable {
+    /// The most `repeat` a policy file may ask for.
+    public static let maxRepeat = 100
+
     /// Who to page: a connector and, for email, its recipients.
     public struct Target: Sendable, Hashable, Codable {
         public var connector: String

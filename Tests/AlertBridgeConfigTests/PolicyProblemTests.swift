@@ -72,6 +72,12 @@ import Testing
                             containing: "\"noc-apac-at-cdn.example.com\" is not an email address")
     }
 
+    @Test func aRepeatNoOnCallMeansIsRefused() throws {
+        expectSingleProblem(try problems("name: test\ntiers:\n  - {name: first, notify: [{connector: console}], escalate_after: 5m}\nrepeat: 9223372036854775807\n"),
+                            at: "escalation-policies/test.yaml:4:9", containing: "repeat must be 100 at most, found 9223372036854775807")
+        #expect(try problems("name: test\ntiers:\n  - {name: first, notify: [{connector: console}], escalate_after: 5m}\nrepeat: 100\n").isEmpty)
+    }
+
     @Test func zeroTiers() throws {
         expectSingleProblem(try problems("name: test\ntiers: []\n"),
                             at: "escalation-policies/test.yaml:2:8", containing: "a policy needs at least one tier")
