@@ -23,6 +23,11 @@ struct ConfigFiles {
         return head.isEmpty || head == Data("SQLite format 3\u{0}".utf8)
     }
 
+    /// A regular file, not a device (`/dev/null`) or a directory.
+    func isRegularFile(_ path: String) -> Bool {
+        (try? FileManager.default.attributesOfItem(atPath: location(of: path))[.type] as? FileAttributeType) == .typeRegular
+    }
+
     func isFile(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: location(of: path), isDirectory: &isDirectory)

@@ -65,7 +65,9 @@ public enum ConfigLoader: Sendable {
             let file = YAMLFile(path: configPath, log: serverLog, environment: environment)
             // Directories are relative to a missing file, so nothing else can be checked.
             guard files.isFile(configPath) else {
-                file.report("the file does not exist", at: .start)
+                file.report(files.isDirectory(configPath)
+                            ? "is a directory; pass the server file in it (--config \((configPath as NSString).appendingPathComponent("alertbridge.yaml")))"
+                            : "the file does not exist", at: .start)
                 throw ConfigError(problems: serverLog.sorted)
             }
             switch file.read(from: files.location(of: configPath)) {

@@ -47,6 +47,8 @@ struct ServerConfigParser {
                         at: node)
         } else if !directory.isEmpty, !files.isDirectory(directory) {
             file.report("store \"sqlite:\(path)\" is in \(files.location(of: directory)), which does not exist", at: node)
+        } else if files.isFile(resolved), !files.isRegularFile(resolved) {
+            file.report("store \"sqlite:\(path)\" is not a regular file (a device or a socket); name a file", at: node)
         } else if files.isFile(resolved), !files.isSQLiteOrEmpty(resolved) {
             file.report("store \"sqlite:\(path)\" is a file that is not an SQLite database", at: node)
         }

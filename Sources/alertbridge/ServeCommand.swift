@@ -77,6 +77,17 @@ struct Serve: AsyncParsableCommand {
                 guard FileManager.default.fileExists(atPath: directory) else {
                     throw Refused("the directory \(directory) does not exist")
                 }
+                // `--store` is not read by the loader, which says this of `store:`.
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+                    throw Refused("it is a directory; name the file in it (sqlite:\(file)/alertbridge.db)")
+                }
+                // Not in `check`, which may run as another user. SQLite said only "unable to
+                // open database file" (black-box round 27).
+                guard access(directory, W_OK | X_OK) == 0 else {
+                    throw Refused("alertbridge cannot create files in \(directory) (\(String(cString: strerror(errno)))), where the store "
+                                  + "and its -wal and -shm go: make it writable for the user alertbridge runs as, or name a store elsewhere")
+                }
                 let existed = FileManager.default.fileExists(atPath: file)
                 incidentStore = try await SQLiteStore.open(path: path, logger: logger)
                 // A wrong `store:` (or working directory) opens an empty store, also when an

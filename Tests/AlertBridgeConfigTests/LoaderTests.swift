@@ -126,6 +126,13 @@ import Testing
                             containing: "the directory \"etc/rulez\" does not exist")
     }
 
+    /// `--config DIR`: it said the file does not exist (black-box round 27).
+    @Test func aDirectoryGivenAsTheServerFileSaysWhichFileToPass() throws {
+        let fixture = try Fixture(["etc/alertbridge.yaml": "listen: 127.0.0.1:8080\n"])
+        expectSingleProblem(fixture.problems(configFile: "etc"), at: "etc:1:1",
+                            containing: "is a directory; pass the server file in it (--config etc/alertbridge.yaml)")
+    }
+
     /// The broken file may have named other directories: only its own problem counts.
     @Test func serverFileThatDoesNotParseDoesNotCascade() throws {
         let fixture = try Fixture([

@@ -98,6 +98,9 @@ import Testing
         let notes = try Fixture(["alertbridge.yaml": "store: sqlite:notes.txt\n", "notes.txt": "not a database\n"])
         expectSingleProblem(notes.problems(), at: "alertbridge.yaml:1:8", containing: "is a file that is not an SQLite database")
         #expect(try Fixture(["alertbridge.yaml": "store: sqlite:empty.db\n", "empty.db": ""]).problems().isEmpty)
+        // A device: `check` said ok, and `serve` failed on "disk I/O error" (black-box round 27).
+        expectSingleProblem(try Fixture(["alertbridge.yaml": "store: sqlite:/dev/null\n"]).problems(), at: "alertbridge.yaml:1:8",
+                            containing: "store \"sqlite:/dev/null\" is not a regular file (a device or a socket); name a file")
     }
 
     /// Without tokens anyone who reaches the server could post and act: `serve` refuses

@@ -368,12 +368,15 @@ import Testing
     @Test func aSlowReceiverDoesNotHoldUpOtherPages() async throws {
         let log = EventLog()
         try await HTTPReceiver.with(receiver: HTTPReceiver(log: log)) { (receiver: HTTPReceiver, base: String) async throws in
-            // Slow enough that a loaded machine delivers both fast pages meanwhile.
-            receiver.script("/slow", [.init(status: 200, delay: .seconds(6)), .init(status: 200, delay: .seconds(6))])
+            // Slow enough that a loaded machine delivers both fast pages meanwhile: the full
+            // suite keeps Swift's pool busy, and a fast page once took over 6 s to be answered
+            // (and a 6 s one over the 10 s timeout, left to a retry the manual clock never made due).
+            receiver.script("/slow", [.init(status: 200, delay: .seconds(10)), .init(status: 200, delay: .seconds(10))])
+            let patient = CurlTransport(connectTimeout: .seconds(5), totalTimeout: .seconds(30))
             try await TestStore.with(targets: [.init(connector: "slow"), .init(connector: "fast")]) { (t: TestStore) async throws in
                 let wakeup = Wakeup()
-                let slow = WebhookConnector(url: base + "/slow", secret: nil, transport: transport)
-                let fast = Logged(name: "fast", log: log, inner: WebhookConnector(url: base + "/fast", secret: nil, transport: transport))
+                let slow = WebhookConnector(url: base + "/slow", secret: nil, transport: patient)
+                let fast = Logged(name: "fast", log: log, inner: WebhookConnector(url: base + "/fast", secret: nil, transport: patient))
                 let d = t.dispatcher(["slow": slow, "fast": fast], clock: ManualClock(Pages.t0), wakeup: wakeup)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await d.run() }
@@ -383,8 +386,8 @@ import Testing
                     // A page written while the slow delivery is in flight goes out at once.
                     try await t.newIncident("second")
                     wakeup.signal()
-                    #expect(try await eventually { log.all.filter { $0 == "delivered fast" }.count == 2 })
-                    #expect(try await eventually { log.all.filter { $0 == "answered /slow" }.count == 2 })
+                    #expect(try await eventually(timeout: .seconds(30)) { log.all.filter { $0 == "delivered fast" }.count == 2 })
+                    #expect(try await eventually(timeout: .seconds(30)) { log.all.filter { $0 == "answered /slow" }.count == 2 })
                     // Every delivery recorded: nothing pending in the outbox.
                     #expect(try await eventually { try await t.store.nextDeliveryDue(excluding: []) == nil })
                     group.cancelAll()
