@@ -54,6 +54,21 @@ struct Serve: AsyncParsableCommand {
                 """)
         }
         let location = try store.map { try StoreLocation(parsing: $0) } ?? StoreLocation(parsing: loaded.server.store)
+        // `--config` from another directory and no `store:`: the default file is in the
+        // directory `serve` started in, not beside the server file, so a start from elsewhere
+        // opens another, empty store (black-box round 27: "created a new store", the open
+        // incidents left in the first one, their next tiers never paged).
+        if store == nil, let config, loaded.server.store == ServerConfig().store {
+            let beside = URL(fileURLWithPath: config).deletingLastPathComponent().standardizedFileURL.path
+            let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+            if beside != here {
+                logger.warning("""
+                    \(config) sets no store:, so the store is alertbridge.db in the directory serve started in (\(here)), not \
+                    beside the server file; a start from another directory opens another store: set store: to an absolute \
+                    path (store: sqlite:\(beside)/alertbridge.db)
+                    """)
+            }
+        }
         if loaded.server.tokens.isEmpty {
             // The file's `listen:` was checked by the loader (so `check` refuses it too).
             guard address.isLoopback else {

@@ -53,7 +53,10 @@ struct ServeCommandTests {
         let missing = URL(fileURLWithPath: dir.path("nodir/ab.db")).standardizedFileURL.path
         let garbage = URL(fileURLWithPath: dir.path("notes.txt")).standardizedFileURL.path
         try String(repeating: "not a database\n", count: 100).write(toFile: garbage, atomically: false, encoding: .utf8)
+        let folder = URL(fileURLWithPath: dir.path("data")).standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         for (store, said) in [(missing, "cannot open the store at \(missing): the directory \(URL(fileURLWithPath: missing).deletingLastPathComponent().path) does not exist"),
+                              (folder, "cannot open the store at \(folder): it is a directory; name the file in it (sqlite:\(folder)/alertbridge.db)"),
                               (garbage, "cannot open the store at \(garbage): SQLite error 26: file is not a database")] {
             let result = try await run(try Paths.alertbridgeBinary(), [
                 "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())", "--store", "sqlite:\(store)",
@@ -114,6 +117,28 @@ struct ServeCommandTests {
     /// one line that names the address and the likely cause, exit 1.
     /// It changes nothing in the store on its way out: a crash loop beside a running
     /// instance must not fire timers or claim pages it will not stay up to send.
+    /// `--config` from another directory, and the file sets no `store:`: the store is in the
+    /// directory `serve` started in, and a start from elsewhere would open another, empty one
+    /// (black-box round 27). Said at start. (The port is taken, so the start ends there.)
+    @Test("a server file without store: read from another directory is warned about")
+    func theDefaultStoreOfAServerFileElsewhereIsWarnedAbout() async throws {
+        let dir = try TemporaryDirectory("alertbridge-serve-default-store")
+        defer { dir.remove() }
+        try Self.writeServerFile(in: dir)
+        let here = URL(fileURLWithPath: dir.path("work")).standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: here, withIntermediateDirectories: false)
+        let taken = try ListeningSocket()
+        defer { taken.close() }
+        let result = try await run("/bin/sh", ["-c", "cd '\(here)' && exec '\(try Paths.alertbridgeBinary())' serve --config '\(dir.path("alertbridge.yaml"))' --listen 127.0.0.1:\(taken.port)"],
+                                   environment: ProcessInfo.processInfo.environment)
+        let beside = URL(fileURLWithPath: dir.path(".")).standardizedFileURL.path
+        #expect(result.status == 1 && result.stdout.contains("""
+            \(dir.path("alertbridge.yaml")) sets no store:, so the store is alertbridge.db in the directory serve started in \
+            (\(here)), not beside the server file; a start from another directory opens another store: set store: to an \
+            absolute path (store: sqlite:\(beside)/alertbridge.db)
+            """), "\(result)")
+    }
+
     @Test("a port another process listens on is refused at start with one line naming it")
     func aTakenPortIsRefused() async throws {
         let dir = try TemporaryDirectory("alertbridge-serve-taken")
