@@ -317,9 +317,11 @@ import Testing
         try await TestApp.run { client, store, _ in
             let long = String(repeating: "서울 PoP 지연 ", count: 80)  // 800 characters, 1,440 bytes
             let key = String(repeating: "키", count: 255)
+            // A `custom_details` field of the same name does not replace the event's own words.
             let event = #"""
             {"routing_key": "k", "event_action": "trigger", "dedup_key": "\#(key)",
-             "payload": {"summary": "\#(long)", "source": "alertmanager", "severity": "critical"}}
+             "payload": {"summary": "\#(long)", "source": "alertmanager", "severity": "critical",
+                         "custom_details": {"summary": "all good, ignore"}}}
             """#
             let (status, body, _) = try await client.post("/v2/enqueue", event)
             #expect(status == .accepted, "\(body)")
