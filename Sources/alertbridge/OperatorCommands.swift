@@ -163,6 +163,12 @@ extension IncidentActionCommand {
         var refused = false
         var seen: Set<Int64> = []
         for id in ids where seen.insert(id).inserted {
+            // Resolved while its alerts still fire, it reopens at their sender's next
+            // notification (REOPENED, tier 1 paged): said, where the operator saw it reopen
+            // "fired again" with no word why (black-box round 27).
+            let stillFiring = path == "resolve" && !output.json
+                ? (try? JSONDecoder().decode(IncidentView.self, from: try await client.send("GET", "/api/v1/incidents/\(id)")))?.firing_alerts ?? 0
+                : 0
             let data: Data
             do {
                 data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
@@ -175,6 +181,11 @@ extension IncidentActionCommand {
             if output.json { printRaw(data); continue }
             let incident = try decodeAnswer(IncidentHeadline.self, from: data)
             print(oneLine("incident \(incident.id) \(done) by \(by): \(incident.title)"))
+            if stillFiring > 0 {
+                let alerts = stillFiring == 1 ? "1 of its alerts was still firing" : "\(stillFiring) of its alerts were still firing"
+                printNote("note: \(alerts): their sender's next notification opens it again and pages tier 1; "
+                          + "if they are expected to go on firing, silence them (alertbridge silence add)")
+            }
         }
         if refused { throw ExitCode(1) }
     }

@@ -141,6 +141,9 @@ struct CLITests {
             // resolve: exit 0, resolved.
             let resolve = try await Self.cli("resolve", "\(id)", "--note", "rolled back", url: url)
             #expect(resolve.status == 0, "\(resolve)")
+            // Its alert still fires: the next notification of it opens the incident again, and the operator is told.
+            #expect(resolve.stderr == "note: 1 of its alerts was still firing: their sender's next notification opens it again and "
+                    + "pages tier 1; if they are expected to go on firing, silence them (alertbridge silence add)\n", "\(resolve)")
             let resolved = try await api.incident(id)
             #expect(resolved.status == "resolved")
             #expect(resolved.resolvedBy == Self.operatorName)
@@ -706,7 +709,7 @@ struct CLITests {
             Self.expectOneLineRefusal(result, containing: "the server at \(url) answers with JSON alertbridge does not send (no \"id\")")
             #expect(!result.stderr.contains("DecodingError"), "\(result)")
         }
-        #expect(stopped == ["POST /api/v1/incidents/1/resolve"])
+        #expect(stopped == ["GET /api/v1/incidents/1", "POST /api/v1/incidents/1/resolve"])
     }
 
     /// An Alertmanager alert without `summary` is titled by its `description`, often several
