@@ -15,6 +15,20 @@ struct AlertmanagerTests {
     /// `.ci/run` sets this so that a missing Alertmanager fails the run instead of skipping.
     static let requireAll = ProcessInfo.processInfo.environment["ALERTBRIDGE_REQUIRE_ALL"] == "1"
 
+    /// A live alertbridge and an Alertmanager whose webhook posts to it, `settings` (such
+    /// as `send_resolved: true`) added to the webhook; Alertmanager stops when `body` returns.
+    static func withWebhook(_ settings: [String], _ body: (LiveServer, Alertmanager) async throws -> Void) async throws {
+        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
+        try await LiveServer.with { server in
+            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
+                webhook_configs:
+                  - url: "\(server.baseURL)/api/v1/alertmanager"
+                """ + settings.map { "\n    \($0)" }.joined())
+            defer { alertmanager.stop() }
+            try await body(server, alertmanager)
+        }
+    }
+
     /// As the README configures it: a webhook receiver with an ingest token as its bearer
     /// credentials, read from a file.
     @Test("two ICN1 edge hosts make one incident, which resolves only when both recover",
@@ -99,14 +113,7 @@ struct AlertmanagerTests {
                    "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
           .timeLimit(.minutes(3)))
     func anAlertFiredAgainFromItsFirstStartReopens() async throws {
-        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
-        try await LiveServer.with { server in
-            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
-                webhook_configs:
-                  - url: "\(server.baseURL)/api/v1/alertmanager"
-                    send_resolved: true
-                """)
-            defer { alertmanager.stop() }
+        try await Self.withWebhook(["send_resolved: true"]) { server, alertmanager in
             let api = server.api
             let startsAt = Date().addingTimeInterval(-300)
             // Prometheus's last word: firing, good for 3 more seconds. None comes after it.
@@ -140,13 +147,7 @@ struct AlertmanagerTests {
                    "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
           .timeLimit(.minutes(3)))
     func aPoPStormGroupIsTakenWhole() async throws {
-        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
-        try await LiveServer.with { server in
-            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
-                webhook_configs:
-                  - url: "\(server.baseURL)/api/v1/alertmanager"
-                """)
-            defer { alertmanager.stop() }
+        try await Self.withWebhook([]) { server, alertmanager in
             let startsAt = Date().addingTimeInterval(-60)
             try await alertmanager.post((1...4000).map { Alertmanager.edgeAlert(instance: "icn1-edge-\($0):9113", startsAt: startsAt) })
             let storm = try await eventually("one incident holding the 4,000 alerts") { observed in
@@ -166,13 +167,7 @@ struct AlertmanagerTests {
                    "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
           .timeLimit(.minutes(3)))
     func anAlertOverTheLabelLimitDoesNotLoseItsGroup() async throws {
-        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
-        try await LiveServer.with { server in
-            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
-                webhook_configs:
-                  - url: "\(server.baseURL)/api/v1/alertmanager"
-                """)
-            defer { alertmanager.stop() }
+        try await Self.withWebhook([]) { server, alertmanager in
             let startsAt = Date().addingTimeInterval(-60)
             var crowded = Alertmanager.edgeAlert(instance: "icn1-edge-03:9113", startsAt: startsAt)
             var labels = crowded["labels"] as! [String: String]
@@ -199,14 +194,7 @@ struct AlertmanagerTests {
                    "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"),
           .timeLimit(.minutes(3)))
     func aCutWebhookDoesNotResolve() async throws {
-        let binary = try #require(Self.binary, "prometheus-alertmanager is not on PATH, and ALERTBRIDGE_REQUIRE_ALL=1 requires it")
-        try await LiveServer.with { server in
-            let alertmanager = try await Alertmanager.start(binary: binary, receiver: """
-                webhook_configs:
-                  - url: "\(server.baseURL)/api/v1/alertmanager"
-                    max_alerts: 2
-                """)
-            defer { alertmanager.stop() }
+        try await Self.withWebhook(["max_alerts: 2"]) { server, alertmanager in
             let api = server.api
             let startsAt = Date().addingTimeInterval(-60)
             let hosts = ["icn1-edge-01:9113", "icn1-edge-02:9113", "icn1-edge-03:9113"]

@@ -82,18 +82,25 @@ struct CheckCommandTests {
         }
     }
 
-    /// `serve` refuses a damaged store file at start; `check` said ok for one (black-box
-    /// round 25), so "check, then restart" left the service down.
-    @Test("check refuses a damaged store file, as serve does")
-    func checkRefusesADamagedStore() async throws {
-        let dir = try TemporaryDirectory("alertbridge-check-store")
-        defer { dir.remove() }
+    /// A directory with `alertbridge.yaml` naming the shipped rules and policies and the
+    /// store `ab.db` beside it, created (empty) by the store itself.
+    static func serverFileWithAStore(_ name: String) async throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory(name)
         try """
             store: sqlite:ab.db
             rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
             policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
             """.write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
         try await SQLiteStore.open(path: dir.path("ab.db"), logger: Logger(label: "test")).close()
+        return dir
+    }
+
+    /// `serve` refuses a damaged store file at start; `check` said ok for one (black-box
+    /// round 25), so "check, then restart" left the service down.
+    @Test("check refuses a damaged store file, as serve does")
+    func checkRefusesADamagedStore() async throws {
+        let dir = try await Self.serverFileWithAStore("alertbridge-check-store")
+        defer { dir.remove() }
         let intact = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
                                    environment: ProcessInfo.processInfo.environment)
         #expect(intact.status == 0 && intact.stdout.hasPrefix("ok: "), "\(intact)")
@@ -120,14 +127,8 @@ struct CheckCommandTests {
     /// for it (black-box round 27), so "check, then restart" left the service down.
     @Test("check refuses a store a newer build migrated, as serve does")
     func checkRefusesANewerStore() async throws {
-        let dir = try TemporaryDirectory("alertbridge-check-newer")
+        let dir = try await Self.serverFileWithAStore("alertbridge-check-newer")
         defer { dir.remove() }
-        try """
-            store: sqlite:ab.db
-            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
-            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
-            """.write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
-        try await SQLiteStore.open(path: dir.path("ab.db"), logger: Logger(label: "test")).close()
         let raw = try SQLiteSession(path: dir.path("ab.db"))
         let newest = try raw.rows("SELECT MAX(version) AS v FROM schema_migrations").first?.column("v")?.integer ?? 0
         try raw.run("INSERT INTO schema_migrations VALUES (?, 0)", [.integer(newest + 1)])
