@@ -51,8 +51,10 @@ extension SQLiteStore {
         return try await writer.transaction(durable: false) { db in
             for record in outcomes { try db.record(record, now: now) }
             let delivered = outcomes.filter(\.outcome.reachedItsConnector).map(\.id)
-            guard !delivered.isEmpty else { return 0 }
-            // One probe of a partial index that is empty unless a connector failed.
+            // One probe of a partial index that is empty unless a connector failed: a storm's
+            // records find no page waiting out a back-off, and look up nothing more.
+            guard !delivered.isEmpty, !(try db.rows("SELECT 1 AS waiting FROM outbox WHERE backoff_until IS NOT NULL LIMIT 1")).isEmpty
+            else { return 0 }
             return try db.rows("""
                 UPDATE outbox SET next_attempt_at = ?1, backoff_until = NULL
                 WHERE backoff_until IS NOT NULL AND status = 'pending'
