@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import Foundation
 import Yams
 
 /// Reads `escalation-policies/*.yaml`, one policy a file.
@@ -88,13 +89,17 @@ struct PolicyParser {
             return nil
         }
         var tiers: [EscalationPolicy.Tier] = []
-        var names: Set<String> = []
+        var firstAt: [String: String] = [:]
         for item in items {
             let keys = ["name", "notify", "escalate_after"]
             guard let fields = file.fields(item, allowed: keys, required: keys) else { continue }
             let name = file.name(fields["name"])
-            if let name, let node = fields["name"], !names.insert(name).inserted {
-                file.report("duplicate tier name \"\(name)\"", at: node)
+            if let name, let node = fields["name"] {
+                if let first = firstAt[name] {
+                    file.report("duplicate tier name \"\(name)\" (first defined at \(first))", at: node)
+                } else {
+                    firstAt[name] = "\(file.path):\(node.position.line):\(node.position.column)"
+                }
             }
             let notify = fields["notify"].flatMap { targets($0, in: file) }
             let escalateAfter = file.duration(fields["escalate_after"])
@@ -180,7 +185,10 @@ struct PolicyParser {
                 file.report("invalid \(label) time \"\(when)\" (\(why)expected \(WindowSchedule.expectedForm))", at: whenNode)
                 continue
             case .failure(.unknownTimeZone(let zone)):
-                file.report("unknown time zone \"\(zone)\" in \(label) (expected an IANA name such as Asia/Seoul)",
+                // Zone names are case-sensitive: `Asia/seoul` is `Asia/Seoul` mistyped.
+                let meant = TimeZone.knownTimeZoneIdentifiers.first { $0.lowercased() == zone.lowercased() }
+                file.report("unknown time zone \"\(zone)\" in \(label) ("
+                            + (meant.map { "did you mean \($0)? Zone names are case-sensitive" } ?? "expected an IANA name such as Asia/Seoul") + ")",
                             at: whenNode)
                 continue
             case .failure(.abbreviatedTimeZone(let zone)):

@@ -236,7 +236,7 @@ struct ServerConfigParser {
             }
             let secret = file.string(fields["secret"])
             if secret?.allSatisfy(\.isWhitespace) == true, let node = fields["secret"] {
-                file.report("the token secret is empty", at: node)
+                file.report("the token secret is empty\(node.string?.contains("${") == true ? " (its environment variable is set to nothing)" : "")", at: node)
             } else if let secret, let node = fields["secret"] {
                 // Never quote the secret: the problem names only the tokens.
                 if let owner = secretOwners[secret] {

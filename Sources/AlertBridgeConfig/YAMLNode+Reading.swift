@@ -29,7 +29,9 @@ extension YAMLFile {
             }
             guard allowed.contains(scalar.string) else {
                 let expected = allowed.joined(separator: ", ")
-                report("unknown key \"\(scalar.string)\" (expected one of: \(expected))", at: key)
+                // A YAML merge key (`<<: *tier`) is read as a key of its own here.
+                let merge = scalar.string == "<<" ? "; YAML merge keys (<<: *anchor) are not supported, write the keys out" : ""
+                report("unknown key \"\(scalar.string)\" (expected one of: \(expected))\(merge)", at: key)
                 continue
             }
             entries[scalar.string] = (key, value)

@@ -99,7 +99,7 @@ import Testing
         expectProblem(problems, at: "escalation-policies/test.yaml:4:13", containing: "at least one notify target")
         expectProblem(problems, at: "escalation-policies/test.yaml:5:21", containing: "duration \"0s\" must be greater than zero")
         expectProblem(problems, at: "escalation-policies/test.yaml:6:5", containing: "missing required key \"escalate_after\"")
-        expectProblem(problems, at: "escalation-policies/test.yaml:6:11", containing: "duplicate tier name \"first\"")
+        expectProblem(problems, at: "escalation-policies/test.yaml:6:11", containing: "duplicate tier name \"first\" (first defined at escalation-policies/test.yaml:3:11)")
         expectProblem(problems, at: "escalation-policies/test.yaml:8:9", containing: "repeat must be 0 or more")
         expectProblem(problems, at: "escalation-policies/test.yaml:9:14", containing: "invalid duration \"30 min\"")
     }
@@ -155,6 +155,26 @@ import Testing
             """)
         expectSingleProblem(problems, at: "escalation-policies/test.yaml:7:24",
                             containing: "unknown time zone \"Asia/Seol\" in window \"peak\"")
+        // Zone names are case-sensitive; one that differs only in case is named.
+        let cased = try self.problems(Self.head + """
+            windows:
+              - {name: peak, when: "18:00-23:00 Asia/seoul", escalate_after: 10m}
+            """)
+        expectSingleProblem(cased, at: "escalation-policies/test.yaml:7:24",
+                            containing: "unknown time zone \"Asia/seoul\" in window \"peak\" (did you mean Asia/Seoul? Zone names are case-sensitive)")
+    }
+
+    /// A YAML merge key reads as an unknown key: the problem says merge keys are not supported.
+    @Test func aMergeKeyIsNamed() throws {
+        let problems = try problems("""
+            name: test
+            tiers:
+              - &t1 {name: first, notify: [{connector: console}], escalate_after: 5m}
+              - <<: *t1
+                name: second
+            """)
+        #expect(problems.contains { $0.contains("unknown key \"<<\"") && $0.contains("YAML merge keys (<<: *anchor) are not supported, write the keys out") },
+                "\(problems)")
     }
 
     /// Foundation reads `EST` as UTC-5 all year and `UTC+9` as a fixed offset: a New York

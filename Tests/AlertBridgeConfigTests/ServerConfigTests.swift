@@ -249,6 +249,9 @@ import Testing
         // Spaces are no secret (round 15: accepted).
         expectSingleProblem(fixture.problems(environment: ["INGEST_TOKEN": "   ", "OPERATOR_TOKEN": "two"]),
                             at: "alertbridge.yaml:2:50", containing: "the token secret is empty")
+        // Set to nothing: said, as for a connector's setting.
+        expectSingleProblem(fixture.problems(environment: ["INGEST_TOKEN": "", "OPERATOR_TOKEN": "two"]),
+                            at: "alertbridge.yaml:2:50", containing: "the token secret is empty (its environment variable is set to nothing)")
     }
 
     @Test func heartbeatsAreReadWithDefaults() throws {
