@@ -150,6 +150,19 @@ struct PolicyParser {
                                     at: node)
                     }
                     guard invalid.isEmpty else { continue }
+                    // The same mailbox twice got the page twice (black-box round 27).
+                    var seen: [String: Node] = [:]
+                    var repeated = false
+                    for (address, node) in zip(recipients ?? [], recipientNodes) {
+                        if let first = seen[address.lowercased()] {
+                            file.report("\"\(address)\" is listed twice in this target (first at line \(first.position.line), column "
+                                        + "\(first.position.column)): each address gets the page once", at: node)
+                            repeated = true
+                        } else {
+                            seen[address.lowercased()] = node
+                        }
+                    }
+                    guard !repeated else { continue }
                 }
             }
             targets.append(EscalationPolicy.Target(connector: connector, to: recipients ?? []))

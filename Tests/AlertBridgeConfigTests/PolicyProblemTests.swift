@@ -164,6 +164,17 @@ import Testing
                             containing: "unknown time zone \"Asia/seoul\" in window \"peak\" (did you mean Asia/Seoul? Zone names are case-sensitive)")
     }
 
+    /// The same mailbox twice (in any case) would get the page twice.
+    @Test func anAddressListedTwiceIsRefused() throws {
+        expectSingleProblem(try problems("""
+            name: test
+            tiers:
+              - {name: first, notify: [{connector: noc-email, to: [t1@example.com, T1@Example.com]}], escalate_after: 5m}
+            """, server: "connectors:\n  noc-email: {type: smtp, url: \"smtp://mail.example.com:25\", from: a@example.com}\n"),
+            at: "escalation-policies/test.yaml:3:72",
+            containing: "\"T1@Example.com\" is listed twice in this target (first at line 3, column 56): each address gets the page once")
+    }
+
     /// A YAML merge key reads as an unknown key: the problem says merge keys are not supported.
     @Test func aMergeKeyIsNamed() throws {
         let problems = try problems("""
