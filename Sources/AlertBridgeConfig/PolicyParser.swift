@@ -47,7 +47,7 @@ struct PolicyParser {
                 file.report("duplicate policy name \"\(name)\" (first defined at \(first))", at: node)
                 valid = false
             } else {
-                definitions[name] = "\(file.path):\(node.position.line):\(node.position.column)"
+                definitions[name] = file.place(of: node)
             }
         }
         let tiers = read("tiers") { self.tiers($0, in: file) }
@@ -98,7 +98,7 @@ struct PolicyParser {
                 if let first = firstAt[name] {
                     file.report("duplicate tier name \"\(name)\" (first defined at \(first))", at: node)
                 } else {
-                    firstAt[name] = "\(file.path):\(node.position.line):\(node.position.column)"
+                    firstAt[name] = file.place(of: node)
                 }
             }
             let notify = fields["notify"].flatMap { targets($0, in: file) }

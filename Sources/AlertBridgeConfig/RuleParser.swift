@@ -79,7 +79,7 @@ struct RuleParser {
 
         let name = read("name") { file.name($0) }
         if let name, let node = fields["name"] {
-            let here = "\(file.path):\(node.position.line):\(node.position.column)"
+            let here = file.place(of: node)
             if let first = definitions[name] {
                 file.report("duplicate rule name \"\(name)\" (first defined at \(first))", at: node)
                 valid = false

@@ -31,6 +31,11 @@ struct YAMLFile {
         log.add(path, node.position, message)
     }
 
+    /// `path:line:col` of a node, as a problem names where a duplicate was first defined.
+    func place(of node: Node) -> String {
+        "\(path):\(node.position.line):\(node.position.column)"
+    }
+
     func report(_ message: String, at position: Position) {
         log.add(path, position, message)
     }

@@ -171,7 +171,7 @@ public enum EscalationPlanner {
             d.incident.status = .triggered
             d.incident.acknowledgedAt = nil
             d.incident.acknowledgedBy = nil
-            let unresolved = if incident.isHeld, e.inhibitedBy.isEmpty, heldUntil == nil, let end = e.heldUntil, end > ackAt + timeout {
+            let unresolved = if incident.isHeldBySilence, heldUntil == nil, let end = e.heldUntil, end > ackAt + timeout {
                 "unresolved after \(DurationText.format(.milliseconds(end.milliseconds - ackAt.milliseconds))), when the silence that held it ended "
                     + "(ack_timeout \(DurationText.format(timeout)))"
             } else {
@@ -186,7 +186,7 @@ public enum EscalationPlanner {
             } else {
                 page(tier: 1, reason: .ackTimeout, policy: policy, now: now, into: &d)
             }
-        } else if d.incident.status == .acknowledged, incident.isHeld, e.inhibitedBy.isEmpty {
+        } else if d.incident.status == .acknowledged, incident.isHeldBySilence {
             // Acknowledged while a silence held it: its ack_timeout waits for the silence's
             // end as it is now. Expired early, the timeout keeps its own time.
             d.incident.escalation.heldUntil = heldUntil

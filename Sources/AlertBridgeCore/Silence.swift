@@ -122,6 +122,9 @@ extension Incident {
     public var isHeld: Bool {
         status.isOpen && !escalation.hasPaged && escalation.heldUntil != nil
     }
+
+    /// Held by a silence, not by an inhibiting incident (whose hold names it).
+    var isHeldBySilence: Bool { isHeld && escalation.inhibitedBy.isEmpty }
 }
 
 extension Array where Element == Silence {

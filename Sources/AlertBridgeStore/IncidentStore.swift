@@ -420,7 +420,6 @@ public struct UndeliveredPages: Sendable, Equatable {
     }
 }
 
-/// The deliveries still to make.
 /// A policy as open incidents run it (see ``IncidentStore/policiesInUse()``).
 public struct PolicyInUse: Sendable, Equatable {
     public var policy: EscalationPolicy
@@ -432,6 +431,7 @@ public struct PolicyInUse: Sendable, Equatable {
     }
 }
 
+/// The deliveries still to make.
 public struct OutboxBacklog: Sendable, Equatable {
     public var pending: Int
     /// When the oldest pending one was decided; `nil` when none is pending.

@@ -240,10 +240,10 @@ struct Escalate: IncidentActionCommand {
     var done: String { "escalated" }
 }
 
-/// An id as typed. Any word is taken while parsing, so an option mistyped before a value
-/// (`ack 16 --nte "on it"`) is reported as the unknown option it is (`Did you mean
-/// '--note'?`), where the value read as an id said `The value 'on it' is invalid for
-/// '<ids>'` (black-box round 25). `validate()` refuses what is not an id.
+/// An id as typed. ArgumentParser reads the value of an option it does not know as an id,
+/// and said only `The value 'on it' is invalid for '<ids>'` for `ack 16 --nte "on it"`
+/// (black-box round 25); taken as a word, `validate()` refuses it and names the option
+/// typed before it.
 struct TypedID: ExpressibleByArgument {
     let text: String
     init(argument: String) { text = argument }

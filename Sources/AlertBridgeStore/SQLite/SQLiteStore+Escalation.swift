@@ -20,12 +20,12 @@ extension SQLiteStore {
     public func policiesInUse() async throws -> [PolicyInUse] {
         try await reader.run { db in
             try db.rows("""
-                SELECT p.body AS body, json_group_array(i.id) AS ids FROM incidents i
+                SELECT p.body AS body, group_concat(i.id) AS ids FROM incidents i
                 JOIN policy_snapshots p ON p.id = i.policy_snapshot_id
                 WHERE i.status IN ('triggered', 'acknowledged') GROUP BY i.policy_snapshot_id ORDER BY MIN(i.id)
                 """).compactMap { row in
                 guard let policy = SQLiteSession.policy(row.column("body")) else { return nil }
-                let ids = (row.column("ids")?.string ?? "[]").dropFirst().dropLast().split(separator: ",").compactMap { Int64($0) }
+                let ids = (row.column("ids")?.string ?? "").split(separator: ",").compactMap { Int64($0) }
                 return PolicyInUse(policy: policy, incidents: ids.sorted())
             }
         }
