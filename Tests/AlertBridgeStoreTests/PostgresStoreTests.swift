@@ -383,12 +383,20 @@ struct PostgresStoreTests {
         options.callTimeout = .seconds(6)
         options.acquireTimeout = .seconds(3)
         options.maximumConnections = 2
-        // The incident is written with a loaded machine's room (CI once took over the 6 s for
-        // this first write, before any lock): the deadlines are for the calls after it.
+        // The incident is written, and the store with the tight deadlines opened, with a loaded
+        // machine's room (CI once took over the 6 s for this first write, and once over the
+        // 3 s for the open's first connection, before any lock): the deadlines are for the
+        // calls blocked on the row.
         let setup = try await PostgresStore.open(location, logger: Logger(label: "test"), options: Self.patientOptions)
         let id = try #require(try await setup.ingest([StoreConformance.routed("a", key: "Locked")], now: Self.t0)[0].incidentID)
         try await setup.close()
-        let store = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options)
+        let openBy = ContinuousClock.now + .seconds(30)
+        var opened: PostgresStore?
+        while opened == nil {
+            do { opened = try await PostgresStore.open(location, logger: Logger(label: "test"), options: options) }
+            catch StoreError.unavailable where ContinuousClock.now < openBy {}
+        }
+        let store = try #require(opened)
 
         // Held far longer than the three calls and the check after them take: a connection
         // a blocked call kept would stay taken until the end.
