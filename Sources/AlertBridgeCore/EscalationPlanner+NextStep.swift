@@ -28,17 +28,18 @@ extension EscalationPlanner {
         public var timer: Duration
     }
 
-    /// The step ``advance(_:policy:now:silences:firingLabels:inhibitors:autoResolvesFrom:)``
+    /// The step ``advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``
     /// takes next for an incident as it stands, or `nil` when none is waiting on a timer
     /// (resolved, not paged yet, held by a silence or an inhibition, escalation ended).
     /// An auto-resolve or an SLA check due sooner does not count: neither pages anyone.
     /// - Parameters:
-    ///   - now, autoResolvesFrom: given, an incident that fell quiet while alertbridge was
-    ///     stopped and waits out the start's grace says so (``NextStep/Action/waitsForAlert``):
-    ///     its next tier's time has passed and nobody is paged (black-box round 23: `show`
-    ///     said "tier 2 is paged at" a time a minute gone).
+    ///   - now, startedAt: given, an incident that fell quiet while alertbridge was stopped
+    ///     and waits out the start's grace says so (``NextStep/Action/waitsForAlert``): its
+    ///     next tier's time has passed and nobody is paged (black-box round 23: `show` said
+    ///     "tier 2 is paged at" a time a minute gone). A step that fell due while it was
+    ///     stopped is at the end of ``restartGrace``.
     public static func nextStep(_ incident: Incident, policy: EscalationPolicy, now: Timestamp? = nil,
-                                autoResolvesFrom: Timestamp? = nil) -> NextStep? {
+                                startedAt: Timestamp? = nil) -> NextStep? {
         let e = incident.escalation
         // Paging already, its next step held by an open inhibitor: said, where `show` said
         // nothing and TIER read as escalation going on (black-box round 23).
@@ -47,13 +48,13 @@ extension EscalationPlanner {
         }
         guard e.heldUntil == nil, policy.tiers.indices.contains(0) else { return nil }
         if let now, incident.status.isOpen, let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after,
-           let resolvesAt = autoResolveDue(incident, policy: policy, from: autoResolvesFrom), now < resolvesAt {
+           let resolvesAt = autoResolveDue(incident, policy: policy, startedAt: startedAt), now < resolvesAt {
             return NextStep(action: .waitsForAlert, at: resolvesAt, window: nil, timer: after)
         }
         switch incident.status {
         case .acknowledged:
             guard let timeout = policy.ackTimeout, let at = incident.acknowledgedAt else { return nil }
-            return NextStep(action: .ackTimeout(tier1: policy.tiers[0].name), at: at + timeout,
+            return NextStep(action: .ackTimeout(tier1: policy.tiers[0].name), at: stepDue(at + timeout, startedAt: startedAt),
                             window: nil, timer: timeout)
         case .triggered:
             guard e.hasPaged, !e.ended, let due = tierDeadline(incident, policy: policy) else { return nil }
@@ -69,7 +70,7 @@ extension EscalationPlanner {
             // The deadline is the first moment the time since the page reaches the timer in
             // force then, so the window open at that moment is the one that set it.
             let window = policy.windows.first { EscalationWindows.contains($0, due) }
-            return NextStep(action: action, at: due, window: window,
+            return NextStep(action: action, at: stepDue(due, startedAt: startedAt), window: window,
                             timer: window?.escalateAfter ?? policy.tiers[tier - 1].escalateAfter)
         case .resolved:
             return nil

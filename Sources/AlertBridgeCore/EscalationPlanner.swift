@@ -119,10 +119,12 @@ public enum EscalationPlanner {
     ///     `escalation.inhibitedBy`, as stored now: while one of them is open, it stays held.
     ///     For one already paging, the open incidents that inhibit it now: while there is one,
     ///     its next tier waits (the symptom paged before its PoP-down incident opened).
-    ///   - autoResolvesFrom: no auto-resolve before this (``autoResolveGrace`` after a start).
+    ///   - startedAt: when this alertbridge started: no auto-resolve before ``autoResolveGrace``
+    ///     after it, and a step that fell due while it was stopped waits ``restartGrace``
+    ///     (``stepDue(_:startedAt:)``).
     public static func advance(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
                                silences: [Silence] = [], firingLabels: [Labels] = [],
-                               inhibitors: [Incident] = [], autoResolvesFrom: Timestamp? = nil) -> Decision {
+                               inhibitors: [Incident] = [], startedAt: Timestamp? = nil) -> Decision {
         var d = Decision(incident)
         let heldUntil = heldUntil(incident, now: now, silences: silences, firingLabels: firingLabels, inhibitors: inhibitors)
         guard incident.status.isOpen else {
@@ -133,7 +135,7 @@ public enum EscalationPlanner {
         // breaches before it still count, and none after it does.
         let quietUntil = policy.autoResolveAfter.map { incident.lastAlertAt + $0 }
         checkSLA(policy: policy, now: quietUntil.map { min(now, $0) } ?? now, into: &d)
-        let resolvesAt = autoResolveDue(incident, policy: policy, from: autoResolvesFrom)
+        let resolvesAt = autoResolveDue(incident, policy: policy, startedAt: startedAt)
         if let quietUntil, let resolvesAt, now >= quietUntil, now < resolvesAt {
             // Fell quiet while alertbridge was stopped: it waits for its sender to send it
             // again, or for the grace to end, and nothing else is due meanwhile (no ack
@@ -155,7 +157,7 @@ public enum EscalationPlanner {
         }
         var e = d.incident.escalation
         if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
-           let ackAt = d.incident.acknowledgedAt, now >= ackAt + timeout {
+           let ackAt = d.incident.acknowledgedAt, now >= stepDue(ackAt + timeout, startedAt: startedAt) {
             let who = d.incident.acknowledgedBy ?? "someone"
             let holding = holding(incident, among: inhibitors)
             if !holding.isEmpty {
@@ -164,7 +166,7 @@ public enum EscalationPlanner {
                 holdStep(by: holding, now: now, policy: policy, into: &d,
                          waiting: "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): "
                              + "tier 1 (\(tierName(1, policy))) is")
-                d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
+                d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
                 return d
             }
             release(from: inhibitors, now: now, into: &d, goingOn: "which is still unresolved")
@@ -178,7 +180,7 @@ public enum EscalationPlanner {
                 "unresolved after \(DurationText.format(timeout)) (ack_timeout)"
             }
             d.timeline.append(entry(d, now, .escalated, "acknowledged by \(who) but \(unresolved): back to triggered"
-                                        + late(due: max(ackAt + timeout, e.heldUntil ?? ackAt), now: now)))
+                                        + late(due: max(ackAt + timeout, e.heldUntil ?? ackAt), now: now, startedAt: startedAt)))
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
             if let heldUntil {
@@ -201,15 +203,15 @@ public enum EscalationPlanner {
                     d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"))
                 }
                 page(tier: 1, reason: e.episodeStart > 0 ? .reopened : .triggered, policy: policy, now: now, into: &d)
-            } else if let due = tierDeadline(d.incident, policy: policy), now >= due {
+            } else if let due = tierDeadline(d.incident, policy: policy), now >= stepDue(due, startedAt: startedAt) {
                 // A step an inhibitor held was due at the hold's last look, not at the deadline.
-                let late = late(due: max(due, e.heldUntil ?? due), now: now)
+                let late = late(due: max(due, e.heldUntil ?? due), now: now, startedAt: startedAt)
                 let current = d.incident.tier
                 let waited = tierName(current, policy)
                 let holding = holding(incident, among: inhibitors)
                 if !holding.isEmpty {
                     holdStep(by: holding, now: now, policy: policy, into: &d)
-                    d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
+                    d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
                     return d
                 }
                 release(from: inhibitors, now: now, into: &d, goingOn: "which is still open: escalation goes on")
@@ -239,7 +241,7 @@ public enum EscalationPlanner {
                 }
             }
         }
-        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, autoResolvesFrom: autoResolvesFrom)
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
         return d
     }
 
@@ -253,15 +255,36 @@ public enum EscalationPlanner {
     static let graceRecheck: Duration = .seconds(30)
 
     /// When `auto_resolve_after` closes the incident: that long after its last alert, and,
-    /// for one whose last alert came before this start (`from` less the grace), not before
-    /// `from`. An alert that arrived after the start shows its sender reaches alertbridge:
-    /// its quiet time is its own, and the incident resolves (and breaches, and ends its
-    /// escalation) on time.
-    static func autoResolveDue(_ incident: Incident, policy: EscalationPolicy, from: Timestamp?) -> Timestamp? {
+    /// for one whose last alert came before this start, not before ``autoResolveGrace``
+    /// after it. An alert that arrived after the start shows its sender reaches
+    /// alertbridge: its quiet time is its own, and the incident resolves (and breaches, and
+    /// ends its escalation) on time.
+    static func autoResolveDue(_ incident: Incident, policy: EscalationPolicy, startedAt: Timestamp?) -> Timestamp? {
         guard let after = policy.autoResolveAfter else { return nil }
         let due = incident.lastAlertAt + after
-        guard let from, from > due, incident.lastAlertAt < from - autoResolveGrace else { return due }
-        return from
+        guard let startedAt, incident.lastAlertAt < startedAt, due < startedAt + autoResolveGrace else { return due }
+        return startedAt + autoResolveGrace
+    }
+
+    /// How long after a start a step that fell due while alertbridge was stopped waits.
+    /// Senders and operators could not reach a stopped alertbridge: Alertmanager retries
+    /// the notifications it could not deliver after a back-off of seconds, an operator's
+    /// `ack` comes a little later. Taken at once, the step paged R&D for an incident whose
+    /// recovery arrived 0.7 s after the start (black-box round 27, B4).
+    public static let restartGrace: Duration = .seconds(60)
+    /// Steps overdue by less than this at a start are taken at once: a quick restart
+    /// delayed them less than the grace would, and on a fleet the instances already
+    /// running take steps on time.
+    static let lateness: Duration = .seconds(30)
+    /// Steps overdue by more than this at a start are taken at once: a start that crashes
+    /// again within the grace, over and over, would otherwise hold them for good.
+    static let restartGraceWindow: Duration = .seconds(600)
+
+    /// When a step (the next tier, a repeat, an ack timeout) due at `due` is taken: then,
+    /// or ``restartGrace`` after the start when it fell due while alertbridge was stopped.
+    static func stepDue(_ due: Timestamp, startedAt: Timestamp?) -> Timestamp {
+        guard let startedAt, due <= startedAt - lateness, due > startedAt - restartGraceWindow else { return due }
+        return startedAt + restartGrace
     }
 
     /// Of an incident's inhibitors, those that hold its next step now: the open ones.
@@ -334,12 +357,15 @@ public enum EscalationPlanner {
     }
 
     /// `; due at 2026-11-30T20:40:00Z, taken 50s late: alertbridge was stopped or behind`
-    /// when a step ran 30 s or more after its time (a restart after downtime takes every
-    /// overdue step at once, and its entry would otherwise read as if taken on time), else "".
-    static func late(due: Timestamp, now: Timestamp) -> String {
-        let lateness = Duration.milliseconds(now.milliseconds - due.milliseconds)
-        guard lateness >= .seconds(30) else { return "" }
-        return "; due at \(RFC3339.format(due)), taken \(DurationText.formatSeconds(lateness)) late: alertbridge was stopped or behind"
+    /// when a step ran 30 s or more after its time (after downtime, so its entry does not
+    /// read as if taken on time), and why it waited after the start when it did, else "".
+    static func late(due: Timestamp, now: Timestamp, startedAt: Timestamp? = nil) -> String {
+        let late = Duration.milliseconds(now.milliseconds - due.milliseconds)
+        guard late >= lateness else { return "" }
+        let text = "; due at \(RFC3339.format(due)), taken \(DurationText.formatSeconds(late)) late: alertbridge was stopped or behind"
+        guard stepDue(due, startedAt: startedAt) > due else { return text }
+        return text + ", then waited \(DurationText.format(restartGrace)) after its start for the recoveries and acknowledgements "
+            + "that could not reach it meanwhile"
     }
 
     /// How long no alert came, and, when the check ran well after the deadline (alertbridge
@@ -405,11 +431,11 @@ public enum EscalationPlanner {
     }
 
     /// The earliest time anything may be due for this incident.
-    public static func nextDue(_ incident: Incident, policy: EscalationPolicy, autoResolvesFrom: Timestamp? = nil) -> Timestamp? {
+    public static func nextDue(_ incident: Incident, policy: EscalationPolicy, startedAt: Timestamp? = nil) -> Timestamp? {
         guard incident.status.isOpen else { return nil }
         let e = incident.escalation
         var candidates: [Timestamp] = []
-        if let resolves = autoResolveDue(incident, policy: policy, from: autoResolvesFrom) { candidates.append(resolves) }
+        if let resolves = autoResolveDue(incident, policy: policy, startedAt: startedAt) { candidates.append(resolves) }
         if let start = incident.firstPagedAt {
             // Also after an acknowledgement that came after the deadline, but before the engine
             // looked (it was behind): the next look records the breach.
@@ -424,13 +450,15 @@ public enum EscalationPlanner {
         switch incident.status {
         case .acknowledged:
             // Held by an inhibiting incident: its next look.
-            if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt { candidates.append(max(at + timeout, e.heldUntil ?? at)) }
+            if let timeout = policy.ackTimeout, let at = incident.acknowledgedAt {
+                candidates.append(max(stepDue(at + timeout, startedAt: startedAt), e.heldUntil ?? at))
+            }
         case .triggered:
             if !e.hasPaged {
                 candidates.append(e.heldUntil ?? incident.createdAt)
             } else if !e.ended, let due = tierDeadline(incident, policy: policy) {
                 // Held by an inhibiting incident: its next look, not the step that waits.
-                candidates.append(max(due, e.heldUntil ?? due))
+                candidates.append(max(stepDue(due, startedAt: startedAt), e.heldUntil ?? due))
             }
         case .resolved:
             break

@@ -71,10 +71,14 @@ public struct PageMessage: Sendable {
     public var incident: IncidentDetail
     /// The zone its text gives times in, beside UTC (`time_zone:` in alertbridge.yaml).
     public var timeZone: TimeZone
+    /// When the alertbridge sending it started: a step that fell due while it was stopped
+    /// is taken a grace after that (``EscalationPlanner/restartGrace``), and `Next:` says so.
+    public var startedAt: Timestamp?
 
-    public init(delivery: Delivery, incident: IncidentDetail, timeZone: TimeZone = PageText.utc) {
+    public init(delivery: Delivery, incident: IncidentDetail, timeZone: TimeZone = PageText.utc, startedAt: Timestamp? = nil) {
         self.delivery = delivery
         self.incident = incident
         self.timeZone = timeZone
+        self.startedAt = startedAt
     }
 }

@@ -31,6 +31,8 @@ public struct Dispatcher: Service {
     let maxInFlightPerConnector: Int
     let random: @Sendable () -> Double
     let timeZone: TimeZone
+    /// When this alertbridge started, for the next step its pages name.
+    let startedAt: Timestamp?
     let metrics: DeliveryMetrics
     /// Outcomes of concurrent deliveries share one transaction (one fsync), so a storm of
     /// pages does not queue behind its own bookkeeping.
@@ -54,7 +56,7 @@ public struct Dispatcher: Service {
     public init(store: any IncidentStore, connectors: [String: any Connector], clock: any WallClock, wakeup: Wakeup,
                 backoff: Backoff = Backoff(), logger: Logger, metrics: any MetricsFactory,
                 lease: Duration = .seconds(120), idle: Duration = .seconds(5), maxInFlight: Int = 64,
-                timeZone: TimeZone = PageText.utc, threadPatience: Duration = .seconds(2),
+                timeZone: TimeZone = PageText.utc, startedAt: Timestamp? = nil, threadPatience: Duration = .seconds(2),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
         self.threadPatience = threadPatience
         self.store = store
@@ -69,6 +71,7 @@ public struct Dispatcher: Service {
         maxInFlightPerConnector = max(1, maxInFlight / 4)
         self.random = random
         self.timeZone = timeZone
+        self.startedAt = startedAt
         self.metrics = DeliveryMetrics(connectors: connectors.keys, factory: metrics)
         recorder = Batcher()
     }
@@ -277,7 +280,8 @@ public struct Dispatcher: Service {
                 outcome = .cancelled(reason: reason)
             } else if let incident {
                 do {
-                    let delivered = try await connector.deliver(PageMessage(delivery: delivery, incident: incident, timeZone: timeZone))
+                    let message = PageMessage(delivery: delivery, incident: incident, timeZone: timeZone, startedAt: startedAt)
+                    let delivered = try await connector.deliver(message)
                     outcome = delivered.refused.isEmpty ? .delivered : partly(delivered.refused, of: delivery)
                 } catch {
                     if case .transient(_, .some) = error { askedToWait = true }

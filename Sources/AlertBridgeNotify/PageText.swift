@@ -177,7 +177,7 @@ public enum PageText {
         // the current state: "needs tier 1" beside "tier 1 is paged again" contradicts itself.
         guard !isOutdated(page), let policy = page.incident.policy else { return nil }
         let i = page.incident.incident
-        guard let step = EscalationPlanner.nextStep(i, policy: policy) else {
+        guard let step = EscalationPlanner.nextStep(i, policy: policy, startedAt: page.startedAt) else {
             // With no ack_timeout an acknowledgement ends the paging for good: the rest of
             // the rota, reading the notice, must know that nobody else will be woken.
             guard i.status == .acknowledged, policy.ackTimeout == nil else { return nil }

@@ -37,13 +37,12 @@ public struct AlertBridgeApplication: Sendable {
     public let deliveryWakeup = Wakeup()
     /// Signalled by a heartbeat's first ping, and by a ping whose recovery failed.
     public let heartbeatWakeup = Wakeup()
-    /// When this alertbridge started: heartbeats that pinged before it get a grace
-    /// (``Heartbeat/expiry(of:startedAt:)``), for the monitor and the list alike.
+    /// When this alertbridge started, for the graces after a start, one time for the
+    /// services and the API alike: heartbeats that pinged before it
+    /// (``Heartbeat/expiry(of:startedAt:)``), incidents that fell quiet while it was stopped
+    /// (``EscalationPlanner/autoResolveGrace``) and steps that fell due meanwhile
+    /// (``EscalationPlanner/restartGrace``).
     public let startedAt: Timestamp
-    /// The end of the grace after this start (``EscalationPlanner/autoResolveGrace``): the
-    /// engine auto-resolves nothing that fell quiet while it was stopped before it, and the
-    /// API says such an incident waits for its alert. One time for both.
-    var autoResolvesFrom: Timestamp { startedAt + EscalationPlanner.autoResolveGrace }
 
     public init(store: any IncidentStore, rules: RuleSet, policies: [String: EscalationPolicy] = [:],
                 connectors: [String: any Connector] = ["console": ConsoleConnector()], tokens: [TokenConfig] = [],
@@ -80,7 +79,7 @@ public struct AlertBridgeApplication: Sendable {
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
                         clock: clock, startedAt: startedAt, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
-        IncidentRoutes(store: store, clock: clock, autoResolvesFrom: autoResolvesFrom, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
+        IncidentRoutes(store: store, clock: clock, startedAt: startedAt, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
             .register(on: router.group().add(middleware: refusals))
@@ -91,7 +90,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func engine(logger: Logger) -> EscalationEngine {
         EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
-                         metrics: metrics, logger: logger, rules: rules, autoResolvesFrom: autoResolvesFrom)
+                         metrics: metrics, logger: logger, rules: rules, startedAt: startedAt)
     }
 
     func ingestor() -> Ingestor {
@@ -106,7 +105,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func dispatcher(logger: Logger) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: deliveryWakeup, backoff: backoff,
-                   logger: logger, metrics: metrics.factory, lease: deliveryLease, timeZone: timeZone)
+                   logger: logger, metrics: metrics.factory, lease: deliveryLease, timeZone: timeZone, startedAt: startedAt)
     }
 
     /// - Parameter onServerRunning: called with the bound port once listening (port 0 picks a free one).

@@ -106,13 +106,15 @@ extension IncidentStore {
 
 /// What an escalation pass takes from the running server besides the store.
 public struct EscalationContext: Sendable {
-    /// No auto-resolve before this (``EscalationPlanner/autoResolveGrace`` after a start).
-    public var autoResolvesFrom: Timestamp?
+    /// When this alertbridge started: the graces after it, for auto-resolve
+    /// (``EscalationPlanner/autoResolveGrace``) and for steps that fell due while it was
+    /// stopped (``EscalationPlanner/restartGrace``).
+    public var startedAt: Timestamp?
     /// The loaded rules: which open incidents inhibit one already paging now.
     public var rules: RuleSet
 
-    public init(autoResolvesFrom: Timestamp? = nil, rules: RuleSet = RuleSet(rules: [])) {
-        self.autoResolvesFrom = autoResolvesFrom
+    public init(startedAt: Timestamp? = nil, rules: RuleSet = RuleSet(rules: [])) {
+        self.startedAt = startedAt
         self.rules = rules
     }
 

@@ -87,6 +87,38 @@ import Testing
                                                                                    + "taken 9m late: alertbridge was stopped or behind") == true)
     }
 
+    /// A step that fell due while alertbridge was stopped waits ``EscalationPlanner/restartGrace``
+    /// after the start (the recovery or the `ack` that could not reach it may be on its way),
+    /// an ack timeout as a tier. Overdue by under 30 s (a quick restart; a fleet's running
+    /// instances take steps on time), or by over 10 minutes (a start that keeps crashing
+    /// would hold it for good), it is taken at once.
+    @Test func aStepThatFellDueWhileStoppedWaitsAMinuteAfterTheStart() throws {
+        let p = policy(repeat: 0, ackTimeout: minutes(30))
+        let paged = EscalationPlanner.start(incident, policy: p, now: t0).incident  // tier 2 due at 15m
+        func firstStep(startedAt: Timestamp, now: Timestamp) -> [Int] {
+            EscalationPlanner.advance(paged, policy: p, now: now, startedAt: startedAt).pages.map(\.tier)
+        }
+        let started = t0 + minutes(17)
+        #expect(firstStep(startedAt: started, now: started).isEmpty)
+        #expect(EscalationPlanner.advance(paged, policy: p, now: started, startedAt: started).incident.nextEscalationAt
+                == started + .seconds(60))
+        #expect(EscalationPlanner.nextStep(paged, policy: p, now: started, startedAt: started)?.at == started + .seconds(60))
+        #expect(firstStep(startedAt: started, now: started + .seconds(60)) == [2])
+        #expect(firstStep(startedAt: t0 + minutes(15) + .seconds(20), now: t0 + minutes(15) + .seconds(20)) == [2], "20 s overdue")
+        #expect(firstStep(startedAt: t0 + minutes(26), now: t0 + minutes(26)) == [2], "11 minutes overdue")
+
+        let (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: paged, now: t0 + minutes(1))
+        let restarted = t0 + minutes(33)  // its ack timeout fell due at 31m
+        let waiting = EscalationPlanner.advance(acked, policy: p, now: restarted, startedAt: restarted)
+        #expect(waiting.pages.isEmpty && waiting.incident.status == .acknowledged)
+        #expect(waiting.incident.nextEscalationAt == restarted + .seconds(60))
+        let lapsed = EscalationPlanner.advance(waiting.incident, policy: p, now: restarted + .seconds(60), startedAt: restarted)
+        #expect(lapsed.pages.map(\.tier) == [1] && lapsed.incident.status == .triggered)
+        #expect(lapsed.timeline.first { $0.kind == .escalated }?.detail?.hasSuffix(
+            "back to triggered; due at 2026-11-23T03:31:00Z, taken 3m late: alertbridge was stopped or behind, then waited 1m "
+                + "after its start for the recoveries and acknowledgements that could not reach it meanwhile") == true)
+    }
+
     @Test func stepsAreNumberedSoEachIsTakenOnce() {
         let p = policy()
         let started = EscalationPlanner.start(incident, policy: p, now: t0).incident
@@ -230,15 +262,16 @@ import Testing
         var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
         i.status = .acknowledged  // no tier timer: only the auto-resolve is due
         i.acknowledgedAt = t0
-        let graceEnds = t0 + .seconds(3600)
-        let waiting = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(3000), autoResolvesFrom: graceEnds)
+        let started = t0 + .seconds(3000)
+        let graceEnds = started + EscalationPlanner.autoResolveGrace
+        let waiting = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(3000), startedAt: started)
         #expect(waiting.incident.status == .acknowledged && waiting.timeline.isEmpty)
         #expect(waiting.incident.nextEscalationAt == t0 + .seconds(3030), "looked at again in 30s, for a re-send")
-        #expect(EscalationPlanner.advance(i, policy: p, now: graceEnds - .seconds(10), autoResolvesFrom: graceEnds)
+        #expect(EscalationPlanner.advance(i, policy: p, now: graceEnds - .seconds(10), startedAt: started)
             .incident.nextEscalationAt == graceEnds)
-        #expect(EscalationPlanner.advance(i, policy: p, now: graceEnds, autoResolvesFrom: graceEnds).incident.status == .resolved)
-        // One due after the grace is not moved.
-        #expect(EscalationPlanner.nextDue(i, policy: p, autoResolvesFrom: t0 + .seconds(60)) == t0 + .seconds(120))
+        #expect(EscalationPlanner.advance(i, policy: p, now: graceEnds, startedAt: started).incident.status == .resolved)
+        // One whose last alert came after the start is not moved.
+        #expect(EscalationPlanner.nextDue(i, policy: p, startedAt: t0 - .seconds(1)) == t0 + .seconds(120))
     }
 
     /// Opened after the start (its sender reached this alertbridge), it owes nothing to the
@@ -248,11 +281,10 @@ import Testing
         let p = policy(repeat: 0, autoResolve: .seconds(60), sla: .init(acknowledgeWithin: .seconds(30)))
         var i = EscalationPlanner.start(incident, policy: p, now: t0 + .seconds(12)).incident
         i.lastAlertAt = t0 + .seconds(12)
-        let graceEnds = t0 + EscalationPlanner.autoResolveGrace  // started at t0
-        #expect(EscalationPlanner.nextDue(i, policy: p, autoResolvesFrom: graceEnds) == t0 + .seconds(42), "the SLA deadline")
-        let breached = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(42), autoResolvesFrom: graceEnds)
+        #expect(EscalationPlanner.nextDue(i, policy: p, startedAt: t0) == t0 + .seconds(42), "the SLA deadline")
+        let breached = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(42), startedAt: t0)
         #expect(breached.slaBreaches == ["acknowledge"])
-        let closed = EscalationPlanner.advance(breached.incident, policy: p, now: t0 + .seconds(72), autoResolvesFrom: graceEnds)
+        let closed = EscalationPlanner.advance(breached.incident, policy: p, now: t0 + .seconds(72), startedAt: t0)
         #expect(closed.incident.status == .resolved)
         #expect(closed.timeline.last?.detail == "no new alert for 1m (auto_resolve_after)")
     }
@@ -264,11 +296,12 @@ import Testing
         var i = EscalationPlanner.start(incident, policy: p, now: t0).incident
         i.status = .acknowledged
         i.acknowledgedAt = t0 + .seconds(2400)  // its ack timeout at 1h10m, after the quiet hour
-        let graceEnds = t0 + .seconds(7200)
-        let waiting = EscalationPlanner.advance(i, policy: p, now: t0 + .seconds(6000), autoResolvesFrom: graceEnds)
+        let started = t0 + .seconds(6000)
+        let graceEnds = started + EscalationPlanner.autoResolveGrace
+        let waiting = EscalationPlanner.advance(i, policy: p, now: started, startedAt: started)
         #expect(waiting.pages.isEmpty && waiting.timeline.isEmpty && waiting.slaBreaches.isEmpty)
         #expect(waiting.incident.status == .acknowledged && waiting.incident.nextEscalationAt == t0 + .seconds(6030))
-        let resolved = EscalationPlanner.advance(waiting.incident, policy: p, now: graceEnds, autoResolvesFrom: graceEnds)
+        let resolved = EscalationPlanner.advance(waiting.incident, policy: p, now: graceEnds, startedAt: started)
         #expect(resolved.incident.status == .resolved && resolved.slaBreaches.isEmpty && resolved.pages.isEmpty)
     }
 

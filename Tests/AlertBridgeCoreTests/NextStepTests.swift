@@ -61,8 +61,8 @@ import Testing
 
     /// Stopped 40 s with tier 2 due at 15 m and `auto_resolve_after` 16 m: after the start
     /// the incident waits out the grace for its alert, and says so: `show` said "tier 2 is
-    /// paged at" a time already gone (black-box round 23). A re-sent alert makes its
-    /// overdue step due at once, and the engine then takes it.
+    /// paged at" a time already gone (black-box round 23). A re-sent alert ends that wait,
+    /// and its overdue step is taken at the end of the restart grace.
     @Test func anIncidentThatFellQuietWhileStoppedWaitsForItsAlert() throws {
         var p = policy()
         p.autoResolveAfter = minutes(16)
@@ -70,9 +70,9 @@ import Testing
         let started = t0 + minutes(16) + .seconds(20)
         let grace = started + EscalationPlanner.autoResolveGrace
         let now = started + .seconds(5)
-        let waiting = try #require(EscalationPlanner.nextStep(paged, policy: p, now: now, autoResolvesFrom: grace))
+        let waiting = try #require(EscalationPlanner.nextStep(paged, policy: p, now: now, startedAt: started))
         #expect(waiting.action == .waitsForAlert && waiting.at == grace)
-        let held = EscalationPlanner.advance(paged, policy: p, now: now, autoResolvesFrom: grace)
+        let held = EscalationPlanner.advance(paged, policy: p, now: now, startedAt: started)
         #expect(held.pages.isEmpty && held.incident.nextEscalationAt == now + .seconds(30))
         // Without a start's grace the step stands as the policy says.
         #expect(EscalationPlanner.nextStep(paged, policy: p)?.action == .page(tier: 2, name: "rnd"))
@@ -84,8 +84,12 @@ import Testing
         #expect(plan.outcomes.map(\.stepDueNow) == [true])
         let merged = try #require(plan.incidents.first)
         #expect(merged.nextEscalationAt == now)
-        #expect(EscalationPlanner.nextStep(merged, policy: p, now: now, autoResolvesFrom: grace)?.action == .page(tier: 2, name: "rnd"))
-        #expect(EscalationPlanner.advance(merged, policy: p, now: now, autoResolvesFrom: grace).pages.map(\.tier) == [2])
+        let step = try #require(EscalationPlanner.nextStep(merged, policy: p, now: now, startedAt: started))
+        let graceEnd = started + EscalationPlanner.restartGrace
+        #expect(step.action == .page(tier: 2, name: "rnd") && step.at == graceEnd)
+        let deferred = EscalationPlanner.advance(merged, policy: p, now: now, startedAt: started)
+        #expect(deferred.pages.isEmpty && deferred.incident.nextEscalationAt == graceEnd)
+        #expect(EscalationPlanner.advance(deferred.incident, policy: p, now: graceEnd, startedAt: started).pages.map(\.tier) == [2])
         // An alert of an incident that is not quiet makes nothing due.
         let busy = IngestPlanner.plan([routed], current: [paged.dedupKey: paged], alertStatus: [:], now: t0 + minutes(1))
         #expect(busy.outcomes.map(\.stepDueNow) == [false])

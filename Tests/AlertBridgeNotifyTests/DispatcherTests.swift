@@ -714,6 +714,10 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.facts(p).contains { $0.name == "Next" && $0.value == next })
         p.timeZone = TimeZone(identifier: "Asia/Seoul")!
         #expect(PageText.body(p).contains("Next:     tier 2 (rnd) is paged at 2026-11-24 03:20:00 Asia/Seoul (2026-11-23T18:20:00Z) "))
+        // Sent by an alertbridge that started after tier 2's time: a minute after its start.
+        var restarted = p
+        restarted.startedAt = t0 + .seconds(17 * 60)
+        #expect(PageText.body(restarted).contains("Next:     tier 2 (rnd) is paged at 2026-11-24 03:23:00 Asia/Seoul (2026-11-23T18:23:00Z) "))
 
         // Tier 2's page: it is the last tier, and the policy does not repeat.
         p.timeZone = PageText.utc

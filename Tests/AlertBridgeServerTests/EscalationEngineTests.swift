@@ -3,6 +3,7 @@ import AlertBridgeNotify
 import AlertBridgeServer
 @testable import AlertBridgeStore
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
@@ -267,6 +268,53 @@ import Testing
         #expect(detail.incident.tier == 2)
         #expect(detail.incident.nextEscalationAt == clock.now() + .seconds(1800))
         #expect(detail.timeline.filter { $0.kind == .paged }.count == 2)
+        try await store.close()
+    }
+
+    /// Stopped for 3 minutes across tier 2's time (a deploy): the step waits a minute after
+    /// the start, for what could not reach alertbridge meanwhile. The incident whose
+    /// recovery Alertmanager sends 1 s after the start resolves without paging R&D (black-box
+    /// round 27, B4: it was paged at once); the one still firing pages tier 2 a minute
+    /// after the start, and its timeline says why. `show` gives that time meanwhile.
+    @Test func aStepThatFellDueWhileStoppedWaitsAMinuteForTheRecovery() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let clock = ManualClock(TestApp.t0)
+        func alert(_ pop: String, _ status: AlertStatus = .firing) -> [RoutedAlert] {
+            TestApp.rules.route(Alert(source: "t", status: status, severity: .critical, summary: "s",
+                                      labels: ["alertname": "EdgeLatencyHigh", "pop": pop, "service": "cdn-edge"]))
+                .map { r -> RoutedAlert in var r = r; r.escalationPolicy = TestApp.policies[r.policy]; return r }
+        }
+        var store: any IncidentStore = try await SQLiteStore.open(path: path, logger: logger)
+        let recovered = try #require(try await store.ingest(alert("ICN1"), now: clock.now())[0].incidentID)
+        let firing = try #require(try await store.ingest(alert("NRT2"), now: clock.now())[0].incidentID)
+        try await store.close()
+
+        clock.advance(by: .seconds(17 * 60))  // stopped from 14m to 17m: tier 2 fell due at 15m
+        store = try await SQLiteStore.open(path: path, logger: logger)
+        let app = AlertBridgeApplication(store: store, rules: TestApp.rules, policies: TestApp.policies, clock: clock)
+        let engine = app.engine(logger: logger)
+        #expect(try await engine.tick().pages == 0)
+        let graceEnd = app.startedAt + EscalationPlanner.restartGrace
+        for id in [recovered, firing] { #expect(try await store.incident(id: id)?.incident.nextEscalationAt == graceEnd) }
+        let shown = try await Application(router: app.router()).test(.router) { client in try await client.get("/api/v1/incidents/\(firing)").1 }
+        let next = try #require(shown["next_step"] as? [String: Any])
+        #expect(next["at"] as? String == RFC3339.format(graceEnd), "\(next)")
+
+        clock.advance(by: .seconds(1))
+        _ = try await store.ingest(alert("ICN1", .resolved), now: clock.now())
+        clock.advance(by: .seconds(58))
+        #expect(try await engine.tick().pages == 0, "a second before the grace ends")
+        clock.advance(by: .seconds(1))
+        #expect(try await engine.tick().pages == 1)
+        let quiet = try #require(try await store.incident(id: recovered))
+        #expect(quiet.incident.status == .resolved && quiet.incident.tier == 1)
+        let paged = try #require(try await store.incident(id: firing))
+        #expect(paged.incident.tier == 2)
+        #expect(paged.timeline.last { $0.kind == .escalated }?.detail
+                == "tier 1 (technical-support) did not acknowledge in time: paging tier 2 (rnd); due at 2026-11-23T18:20:00Z, taken 3m late: "
+                + "alertbridge was stopped or behind, then waited 1m after its start for the recoveries and acknowledgements "
+                + "that could not reach it meanwhile")
         try await store.close()
     }
 

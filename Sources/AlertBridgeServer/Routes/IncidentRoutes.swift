@@ -7,9 +7,9 @@ import Hummingbird
 struct IncidentRoutes {
     let store: any IncidentStore
     let clock: any WallClock
-    /// The end of this start's grace: an incident that fell quiet while alertbridge was
-    /// stopped waits for its alert until then (``AlertBridgeApplication/autoResolvesFrom``).
-    let autoResolvesFrom: Timestamp
+    /// When this alertbridge started: `show`'s next step is at the end of its graces
+    /// (``EscalationPlanner/autoResolveGrace``, ``EscalationPlanner/restartGrace``).
+    let startedAt: Timestamp
     /// Woken after an action that may page (notices, a manual escalation).
     let wakeups: [Wakeup]
 
@@ -99,7 +99,7 @@ struct IncidentRoutes {
         let undelivered = try await store.undeliveredPages(of: [detail.incident])[id] ?? .init()
         let next = detail.policy.flatMap {
             EscalationPlanner.nextStep(detail.incident, policy: $0, now: clock.now(),
-                                       autoResolvesFrom: autoResolvesFrom)
+                                       startedAt: startedAt)
         }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
                                                   timeline: detail.timeline, nextStep: next))

@@ -19,13 +19,14 @@ public struct EscalationEngine: Service {
     /// The longest sleep when nothing is due, so a due time written by something that
     /// cannot signal this process (another instance) is still picked up.
     let idle: Duration
-    /// The end of the grace after this start (``EscalationPlanner/autoResolveGrace``), and
-    /// the rules, for what inhibits an incident already paging.
+    /// When this alertbridge started, for the graces after a start
+    /// (``EscalationPlanner/autoResolveGrace``, ``EscalationPlanner/restartGrace``), and the
+    /// rules, for what inhibits an incident already paging.
     let context: EscalationContext
     static let batch = 500
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
-                metrics: ServerMetrics, logger: Logger, rules: RuleSet, autoResolvesFrom: Timestamp, idle: Duration = .seconds(5)) {
+                metrics: ServerMetrics, logger: Logger, rules: RuleSet, startedAt: Timestamp, idle: Duration = .seconds(5)) {
         self.store = store
         self.clock = clock
         self.wakeup = wakeup
@@ -33,7 +34,7 @@ public struct EscalationEngine: Service {
         self.metrics = metrics
         self.logger = logger
         self.idle = idle
-        context = EscalationContext(autoResolvesFrom: autoResolvesFrom, rules: rules)
+        context = EscalationContext(startedAt: startedAt, rules: rules)
     }
 
     public func run() async throws {

@@ -150,7 +150,7 @@ extension PostgresStore {
                     : named
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
                                                            firingLabels: firing[incident.id] ?? [], inhibitors: current,
-                                                           autoResolvesFrom: context.autoResolvesFrom))
+                                                           startedAt: context.startedAt))
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)

@@ -74,7 +74,7 @@ extension SQLiteStore {
                     : named
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
                                                            firingLabels: firing, inhibitors: inhibitors,
-                                                           autoResolvesFrom: context.autoResolvesFrom))
+                                                           startedAt: context.startedAt))
             }
             try db.write(incidents: decisions.map(\.incident) + unpoliced)
             try db.append(timeline: decisions.flatMap(\.timeline)
