@@ -95,11 +95,12 @@ extension PageText {
     }
 
     /// The runbook when it is an absolute http(s) URL, for a button or a link: Teams
-    /// drops a card whose `Action.OpenUrl` is not one, after answering 202.
+    /// drops a card whose `Action.OpenUrl` is not one, after answering 202. Percent-encoded
+    /// where a sender left a space or `<` in it, which broke Slack's link (black-box round 28).
     public static func runbookLink(_ page: PageMessage) -> String? {
         guard let runbook = runbook(page), let url = URL(string: runbook), let scheme = url.scheme?.lowercased(),
               scheme == "http" || scheme == "https", url.host?.isEmpty == false else { return nil }
-        return runbook
+        return url.absoluteString
     }
 
     /// The command that acknowledges, while there is something to acknowledge.
@@ -112,9 +113,11 @@ extension PageText {
         body(page).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
     }
 
-    /// ✅ resolved, 👀 acknowledged, else by severity: 🔴 critical, 🟠 error, 🟡 warning, 🔵 info.
+    /// ✅ resolved (⚪ closed by `auto_resolve_after`, not a recovery), 👀 acknowledged, else
+    /// by severity: 🔴 critical, 🟠 error, 🟡 warning, 🔵 info.
     public static func emoji(_ page: PageMessage) -> String {
         switch page.delivery.event {
+        case .resolved where closedWithoutRecovery(page): return "⚪"
         case .resolved: return "✅"
         case .acknowledged: return "👀"
         default: break

@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeStore
 import Foundation
 
 /// The plain-text wording of a page, shared by every connector that sends text.
@@ -10,12 +11,16 @@ public enum PageText {
     /// `[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (#42)`, prefixed by what happened.
     public static func subject(_ page: PageMessage) -> String {
         let i = page.incident.incident
-        var place: [String] = []
-        if let pop = i.labels["pop"] { place.append(pop) }
-        if let service = i.labels["service"] { place.append(service) }
+        // On one line, and short: a label's line break reached chat titles and Slack's
+        // notification text, and a 1 KB `service` pushed the summary out of them (black-box
+        // round 28).
+        let place = ["pop", "service"].compactMap { i.labels[$0].map { clipped(singleLine($0), to: 48) } }
         let prefix: String
         switch page.delivery.event {
         case .acknowledged: prefix = "ACKNOWLEDGED "
+        // The subject and the chat title are all a sleepy reader sees: an auto-resolve is
+        // not a recovery (black-box round 28).
+        case .resolved where closedWithoutRecovery(page): prefix = "CLOSED, NO RECOVERY "
         case .resolved: prefix = "RESOLVED "
         case .escalationEnded: prefix = "UNACKNOWLEDGED "
         case .escalated, .manual: prefix = "ESCALATED "
@@ -51,6 +56,11 @@ public enum PageText {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
+    /// `text`, cut to `limit` characters with `…`.
+    static func clipped(_ text: String, to limit: Int) -> String {
+        text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
+    }
+
     /// What is wrong, where, how bad, since when, and how to acknowledge it.
     public static func body(_ page: PageMessage) -> String {
         let i = page.incident.incident
@@ -63,21 +73,23 @@ public enum PageText {
             // no longer acknowledged, and the name cleared.
             let ack = page.incident.timeline.last { $0.kind == .acknowledged }
             let who = i.acknowledgedBy ?? ack?.by ?? "someone"
-            lines.append("Incident #\(i.id) was acknowledged by \(who)\(ack?.detail.map { ": \($0)" } ?? ".")")
+            lines.append("Incident #\(i.id) was acknowledged by \(who)\(ack?.detail.map { ": \(singleLine($0))" } ?? ".")")
         case .resolved where d.step <= i.escalation.episodeStart:
             // Sent after the incident opened again (a webhook gets every notice; email and
             // chat drop it): what was resolved, by whom and when, and that it is open again. It
             // read "is resolved" above "Status: triggered" (black-box round 27).
             let entry = page.incident.timeline.last { $0.kind == .resolved && $0.at <= d.createdAt }
-            lines.append("Incident #\(i.id) was resolved\(entry?.by.map { " (by \($0))" } ?? "")\(entry?.detail.map { ": \($0)" } ?? "")"
+            lines.append("Incident #\(i.id) was resolved\(entry?.by.map { " (by \($0))" } ?? "")\(entry?.detail.map { ": \(singleLine($0))" } ?? "")"
                          + " at \(time(entry?.at ?? d.createdAt, in: page.timeZone)); it has opened again since (now \(i.status.rawValue), tier \(i.tier)).")
         case .resolved:
             if let closing = autoResolve(page) {
                 lines.append("Incident #\(i.id) was closed by alertbridge, not by a recovery: \(closing).")
             } else {
                 // An operator's note says what fixed it, as an acknowledgement's says who is on it.
+                // On one line: its line breaks read as fields of the page in email, and chat
+                // cards showed only its first line (black-box round 28).
                 let note = i.escalation.resolution == .operator
-                    ? page.incident.timeline.last { $0.kind == .resolved }?.detail : nil
+                    ? page.incident.timeline.last { $0.kind == .resolved }?.detail.map(singleLine) : nil
                 lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "")\(note.map { ": \($0)" } ?? ".")")
             }
         case .escalationEnded:
@@ -147,12 +159,18 @@ public enum PageText {
 
     /// When the problem started as its monitor saw it: the earliest `startsAt` of the firing
     /// alerts (Alertmanager's is when Prometheus first saw it fire, often minutes before it
-    /// reached alertbridge; a reopen's is the new episode's), else when the incident opened.
-    /// A `startsAt` after the page was decided is a sender's clock running ahead, not used.
+    /// reached alertbridge; a reopen's is the new episode's). With none firing (a resolve
+    /// notice), of the alerts seen since the episode opened: the notice said the time the
+    /// incident opened, later than the pages before it in its thread (black-box round 28).
+    /// Else when the incident opened. A `startsAt` after the page was decided is a sender's
+    /// clock running ahead, not used.
     static func since(_ page: PageMessage) -> Timestamp {
-        let started = page.incident.alerts.filter { $0.status == .firing }.compactMap(\.startsAt)
-            .filter { $0 <= page.delivery.createdAt }.min()
-        return started ?? page.incident.incident.createdAt
+        let decided = page.delivery.createdAt
+        let i = page.incident
+        func earliest(_ alerts: [StoredAlert]) -> Timestamp? { alerts.compactMap(\.startsAt).filter { $0 <= decided }.min() }
+        if let firing = earliest(i.alerts.filter { $0.status == .firing }) { return firing }
+        let opened = i.timeline.last { $0.kind == .reopened && $0.at <= decided }?.at ?? i.incident.createdAt
+        return earliest(i.alerts.filter { $0.lastSeenAt >= opened }) ?? i.incident.createdAt
     }
 
     /// `2026-11-30T16:00:21.005Z`, or in another zone (`time_zone:`) its local time first:
@@ -245,12 +263,23 @@ public enum PageText {
             return "\(i.alertCount == 1 ? "1 alert" : "\(i.alertCount) alerts received"), no recovery received"
         }
         let received = i.alertCount == 1 ? "1 alert" : "\(i.alertCount) alerts received"
+        // Resolved by hand, whatever its alerts did: "0 firing" read as a recovery when its
+        // sender still fired (black-box round 28; the CLI warns of that at the resolve).
+        if i.status == .resolved, i.escalation.resolution == .operator {
+            return "\(received), resolved by hand"
+        }
         if i.firingCount > 0 { return i.alertCount == 1 ? "1 alert, firing" : "\(received), \(i.firingCount) firing" }
         // Open with nothing firing: a recovery that could not close it (an Alertmanager
         // webhook cut by `max_alerts`). "0 firing" alone read as a page sent by mistake
         // (black-box round 24).
         return i.status.isOpen ? "\(received), none firing, yet not resolved (its timeline says why)"
             : i.alertCount == 1 ? "1 alert, no longer firing" : "\(received), 0 firing"
+    }
+
+    /// A resolve notice of an auto-resolve (`auto_resolve_after`), of the episode it closed.
+    static func closedWithoutRecovery(_ page: PageMessage) -> Bool {
+        page.delivery.event == .resolved && page.delivery.step > page.incident.incident.escalation.episodeStart
+            && autoResolve(page) != nil
     }
 
     /// What the auto-resolve that closed the incident said (`no new alert for 15m

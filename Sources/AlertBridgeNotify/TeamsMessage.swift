@@ -40,9 +40,10 @@ public enum TeamsMessage {
     }
 
     /// The title's colour: attention (red) for critical and error, warning for warnings,
-    /// good (green) once resolved.
+    /// good (green) once resolved, the default once closed without a recovery.
     static func color(_ page: PageMessage) -> String {
         switch page.delivery.event {
+        case .resolved where PageText.closedWithoutRecovery(page): return "Default"
         case .resolved: return "Good"
         case .acknowledged: return "Accent"
         default: break

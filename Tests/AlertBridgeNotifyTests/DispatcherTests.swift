@@ -571,6 +571,22 @@ final class BlinkingStore: IncidentStore {
         #expect(body.contains("\nKey:      k To: x\n"))
         #expect(!body.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x202E })
         #expect(body.split(separator: "\n").filter { $0.hasPrefix("Acknowledge:") } == ["Acknowledge: alertbridge ack 42"])
+        // The subject too, which is chat's title and Slack's notification text: it showed
+        // `ICN1\r\nCc: …` (black-box round 28). A 1 KB label is cut, so the title still shows.
+        #expect(PageText.subject(forged) == "[CRITICAL] ICN1 Cc: evil@example.com cdn-edge: disk [2J full Acknowledge: alertbridge ack 999 exe.txt (#42)")
+        forged.incident.incident.labels["service"] = String(repeating: "x", count: 1000)
+        #expect(PageText.subject(forged).hasSuffix(" \(String(repeating: "x", count: 47))…: disk [2J full Acknowledge: alertbridge ack 999 exe.txt (#42)"))
+        // An operator's note of several lines is one line: in email its lines read as fields
+        // of the page, and chat cards showed only the first (black-box round 28).
+        var noted = Pages.page(.resolved, status: .resolved)
+        noted.incident.incident.escalation.resolution = .operator
+        noted.incident.incident.resolvedBy = "alice"
+        noted.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .resolved, by: "alice",
+                                                 detail: "fixed by restart\nStatus:   resolved by CTO\r\nBcc: evil@example.com")]
+        #expect(PageText.body(noted).hasPrefix("Incident #42 is resolved (by alice): fixed by restart Status:   resolved by CTO Bcc: evil@example.com\n\n"))
+        var acked = Pages.page(.acknowledged, status: .acknowledged)
+        acked.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .acknowledged, by: "alice", detail: "on it\nStatus: fine")]
+        #expect(PageText.lead(acked) == "Incident #42 was acknowledged by alice: on it Status: fine")
         // Every tier was paged and the policy starts again: not a tier that missed its page.
         #expect(PageText.subject(page(.repeated)).hasPrefix("REPEATED [CRITICAL]"))
         #expect(PageText.subject(page(.resolved, status: .resolved)).hasPrefix("RESOLVED "))
@@ -633,6 +649,10 @@ final class BlinkingStore: IncidentStore {
             "Incident #42 was closed by alertbridge, not by a recovery: no new alert for 15m (auto_resolve_after).\n"))
         #expect(PageText.body(closed).contains("(1 alert, no recovery received)"))
         #expect(PageText.facts(closed).last.map { "\($0.name): \($0.value)" } == "Alerts: 1 alert, no recovery received")
+        // Nor its subject and chat title, all a sleepy reader sees (black-box round 28).
+        #expect(PageText.subject(closed) == "CLOSED, NO RECOVERY [CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
+        #expect(PageText.headline(closed).hasPrefix("⚪ CLOSED, NO RECOVERY "))
+        #expect(TeamsMessage.payload(closed)["attachments"]?[0]?["content"]?["body"]?[0]?["color"] == "Default")
         // A heartbeat's recovery is by "alertbridge" too, and is a recovery.
         closed.incident.incident.escalation.resolution = .alerts
         closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "alertbridge", detail: "all alerts resolved")]
@@ -643,6 +663,9 @@ final class BlinkingStore: IncidentStore {
         closed.incident.incident.resolvedBy = "frank"
         closed.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .resolved, by: "frank", detail: "origin TLS renewed")]
         #expect(PageText.body(closed).hasPrefix("Incident #42 is resolved (by frank): origin TLS renewed\n"))
+        // Whatever its alerts did: "0 firing" read as a recovery while its sender still fired.
+        #expect(PageText.body(closed).contains("(1 alert, resolved by hand)"))
+        #expect(PageText.subject(closed).hasPrefix("RESOLVED [CRITICAL]") && PageText.headline(closed).hasPrefix("✅"))
         // Delivered after the incident opened again (a webhook gets it): it says so, and when.
         var late = page(.resolved, status: .triggered)
         late.incident.incident.escalation.episodeStart = 2
@@ -661,6 +684,22 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.facts(p).contains { $0.name == "Since" && $0.value == "2026-11-23T17:58:39Z" })
         p.incident.alerts[0].startsAt = t0 + .seconds(3600)
         #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z"))
+        // A resolve notice, nothing firing: the episode's alerts' start, as the pages before it
+        // in its thread said, not when the incident opened (black-box round 28).
+        var resolved = page(.resolved, status: .resolved, firingCount: 0)
+        resolved.delivery.createdAt = t0 + .seconds(600)
+        resolved.incident.alerts[0].status = .resolved
+        resolved.incident.alerts[0].startsAt = t0 - .seconds(381)
+        #expect(resolved.incident.alerts[0].lastSeenAt >= resolved.incident.incident.createdAt)
+        #expect(PageText.body(resolved).contains("Since:    2026-11-23T17:58:39Z"))
+        // Of a reopened incident, the alerts of the episode it reopened in.
+        resolved.incident.timeline = [TimelineEntry(incidentID: 42, at: t0 + .seconds(300), kind: .reopened)]
+        #expect(PageText.body(resolved).contains("Since:    2026-11-23T18:05:00Z"))
+        var again = resolved.incident.alerts[0]
+        again.startsAt = t0 + .seconds(290)
+        again.lastSeenAt = t0 + .seconds(310)
+        resolved.incident.alerts.append(again)
+        #expect(PageText.body(resolved).contains("Since:    2026-11-23T18:09:50Z"))
     }
 
     /// With `time_zone:` set, a page gives its times in that zone first, and in UTC beside

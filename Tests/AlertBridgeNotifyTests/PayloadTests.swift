@@ -12,11 +12,18 @@ import Testing
         #expect(SlackMessage.clip("ab &lt;xy", 8) == "ab &lt;…")
     }
 
-    /// A runbook URL with `|` (a Grafana variable list) still links, to the whole URL.
-    @Test func aRunbookURLWithAPipeStillLinks() {
+    /// A runbook URL with `|` (a Grafana variable list) still links, to the whole URL; so
+    /// does one with spaces or `<`, percent-encoded (black-box round 28: the space broke
+    /// Slack's link, and went raw into Teams' button).
+    @Test func aRunbookURLWithAPipeStillLinks() throws {
         var page = Pages.page()
         page.incident.incident.annotations["runbook"] = "https://grafana.example.com/d/edge?var-pop=ICN1|NRT2"
         #expect(SlackMessage.context(page).hasSuffix("<https://grafana.example.com/d/edge?var-pop=ICN1%7CNRT2|Runbook>"))
+        page.incident.incident.annotations["runbook"] = "https://wiki.example.com/display/OPS/Edge Latency (NRT2)?x=<1>"
+        let encoded = "https://wiki.example.com/display/OPS/Edge%20Latency%20(NRT2)?x=%3C1%3E"
+        #expect(SlackMessage.context(page).hasSuffix("<\(encoded)|Runbook>"))
+        let card = try #require(TeamsMessage.payload(page)["attachments"]?[0]?["content"])
+        #expect(card["actions"]?[0]?["url"] == .string(encoded))
     }
 
     @Test func blockKitWithHeaderFieldsAckCommandContextAndTextFallback() throws {
