@@ -34,7 +34,7 @@ public struct IngestLimits: Sendable, Equatable {
         alert.labels = Self.fit(alert.labels, max: maxLabels, maxName: maxNameLength, first: ["alertname", "severity"])
             .mapValues { Self.cut($0, toBytes: maxLabelValueLength) }
         alert.annotations = Self.fit(alert.annotations, max: maxAnnotations, maxName: maxNameLength,
-                                     first: ["summary", "description", "runbook_url"])
+                                     first: ["summary", "description", "runbook_url", "generator_url"])
             .mapValues { Self.cut($0, toBytes: maxAnnotationValueLength) }
         return alert
     }

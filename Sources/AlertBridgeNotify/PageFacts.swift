@@ -22,6 +22,7 @@ extension PageText {
         for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: singleLine(value))) }
         if let hosts = hosts(page) { facts.append(Fact(name: "Hosts", value: hosts)) }
         if let measured = measured(page) { facts.append(Fact(name: "Value", value: measured)) }
+        if let details = details(page) { facts.append(Fact(name: "Details", value: details, isSentence: true)) }
         facts.append(Fact(name: "Severity", value: i.severity.rawValue))
         facts.append(Fact(name: "Tier", value: tier(page)))
         facts.append(Fact(name: "Status", value: i.status.rawValue))
@@ -56,19 +57,44 @@ extension PageText {
     }
 
     /// The sender's own view of the problem (a PagerDuty event's `client` and
-    /// `client_url`, such as Grafana's alert page): where the person paged looks next.
+    /// `client_url`, such as Grafana's alert page; an Alertmanager alert's `generatorURL`,
+    /// the graph of the rule's expression): where the person paged looks next.
     public static func sourceView(_ page: PageMessage) -> String? {
         let a = page.incident.incident.annotations
-        guard let url = a["client_url"] else { return nil }
+        guard let url = a["client_url"] else { return a["generator_url"] }
         return a["client"].map { "\($0) \(url)" } ?? url
+    }
+
+    /// Annotations a page shows on lines of their own, not among ``details(_:)``.
+    static let shownAnnotations: Set = ["summary", "description", "runbook", "runbook_url", "client", "client_url", "generator_url"]
+
+    /// What the sender said beyond the title, on one line, cut at 500 characters: an
+    /// Alertmanager alert's `description`, then its other annotations and a PagerDuty
+    /// event's `custom_details` fields (`hit_ratio: 0.62`), by name. They reached only a
+    /// webhook's document, where Alertmanager's and PagerDuty's own pages show them
+    /// (black-box round 28).
+    public static func details(_ page: PageMessage) -> String? {
+        let a = titleAlert(page)?.annotations ?? page.incident.incident.annotations
+        var parts: [String] = []
+        if let description = a["description"].map(singleLine), !description.isBlank,
+           description != singleLine(page.incident.incident.title) {
+            parts.append(description)
+        }
+        parts += a.filter { !shownAnnotations.contains($0.key) && !$0.value.isBlank }.sorted { $0.key < $1.key }
+            .map { "\(singleLine($0.key)): \(singleLine($0.value))" }
+        return parts.isEmpty ? nil : clipped(parts.joined(separator: "; "), to: 500)
     }
 
     /// `1.4 (threshold 0.8)`: the value of the alert the page is titled by, so the number
     /// and the host in the title are one alert's (a storm of 400 hosts paged the title of
     /// its critical host with the value of whichever host sorted first).
+    /// On an open incident, a value whose alert has recovered says so: R&D was paged
+    /// "critical, 2.3" beside the one host still firing, a warning at 0.9 (black-box round 28).
     public static func measured(_ page: PageMessage) -> String? {
         guard let alert = titleAlert(page), let value = alert.value else { return nil }
-        return "\(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")"
+        let recovered = alert.status == .firing || !page.incident.incident.status.isOpen ? ""
+            : ", from \((alert.labels["instance"] ?? alert.labels["host"]).map { singleLine($0) + ", " } ?? "")an alert that has recovered"
+        return "\(format(value))\(alert.threshold.map { " (threshold \(format($0)))" } ?? "")\(recovered)"
     }
 
     /// Of the alerts at the incident's severity (which the alert that set the title had):

@@ -106,6 +106,7 @@ public enum PageText {
         }
         lines.append("")
         lines.append("What:     \(singleLine(i.title))")
+        if let details = details(page) { lines.append("Details:  \(details)") }
         let place = Self.place(i).map { "\($0.0) \(singleLine($0.1))" }
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
         if let hosts = hosts(page) { lines.append("Hosts:    \(hosts)") }
@@ -289,15 +290,25 @@ public enum PageText {
         return page.incident.timeline.last(where: { $0.kind == .resolved })?.detail
     }
 
+    /// The timeline's entry of `kind` written with the page's decision (at its time).
+    static func entry(_ page: PageMessage, _ kind: TimelineEntry.Kind, where matches: (TimelineEntry) -> Bool) -> TimelineEntry? {
+        page.incident.timeline.last { $0.kind == kind && $0.at == page.delivery.createdAt && matches($0) }
+    }
+
     /// Why a page calls its tier.
     static func reason(_ page: PageMessage) -> String {
         let i = page.incident.incident
         switch page.delivery.event {
         case .triggered where page.delivery.createdAt.milliseconds - i.createdAt.milliseconds >= 1000:
             // Decided after the incident opened: something held it until now. The engineer
-            // wants to know it is not a fresh problem (a maintenance window just ended).
-            return "not paged until now, since it opened at \(time(i.createdAt, in: page.timeZone)) "
-                + "(a silence, an inhibition or a missing policy held it; its timeline says which)"
+            // wants to know it is not a fresh problem (a maintenance window just ended), and
+            // what held it, as its timeline says at the release (black-box round 28).
+            let opened = "not paged until now, since it opened at \(time(i.createdAt, in: page.timeZone))"
+            if let release = entry(page, .escalated, where: { $0.by == EscalationPlanner.engine }),
+               let detail = release.detail, detail.hasSuffix(": paging") {
+                return opened + ": " + detail.dropLast(": paging".count)
+            }
+            return opened + " (a silence, an inhibition or a missing policy held it; its timeline says which)"
         case .triggered: return "new incident"
         case .reopened: return "it fired again soon after resolving"
         case .escalated: return "the previous tier did not acknowledge in time"
@@ -307,8 +318,12 @@ public enum PageText {
             // Who had it: the person paged again calls them first (black-box round 23).
             guard let ack = page.incident.timeline.last(where: { $0.kind == .acknowledged && $0.at <= page.delivery.createdAt })
             else { return "acknowledged but not resolved in time" }
-            return "acknowledged by \(ack.by ?? "someone") at \(time(ack.at, in: page.timeZone)) but not resolved in time"
-        case .manual: return "escalated by hand"
+            // With the note, which says what they knew (black-box round 28).
+            let note = ack.detail.map { " (\"\(clipped(singleLine($0), to: 200))\")" } ?? ""
+            return "acknowledged by \(ack.by ?? "someone") at \(time(ack.at, in: page.timeZone))\(note) but not resolved in time"
+        case .manual:
+            let by = entry(page, .escalated, where: { $0.by != EscalationPlanner.engine })?.by
+            return "escalated by hand\(by.map { " by \($0)" } ?? "")"
         case .acknowledged: return "acknowledged"
         case .resolved: return "resolved"
         case .escalationEnded: return "nobody holds it; escalation ended"

@@ -72,6 +72,10 @@ struct AlertmanagerTests {
             #expect(opened.severity == "critical")
             #expect(opened.alerts?.count == 2)
             #expect(Set(opened.alerts?.compactMap { $0.labels["instance"] } ?? []) == ["icn1-edge-01:9113", "icn1-edge-02:9113"])
+            // Alertmanager's generatorURL is kept, for the pages' `Source:` line.
+            #expect(opened.alerts?.allSatisfy {
+                $0.annotations?["generator_url"] == "http://prometheus.example.com/graph?g0.expr=edge_latency_p95"
+            } == true, "\(opened.alerts?.map { $0.annotations ?? [:] } ?? [])")
 
             // icn1-edge-01 recovers: still open, and the timeline says so.
             try await alertmanager.post([

@@ -105,6 +105,7 @@ struct API: Sendable {
             var fingerprint: String
             var status: String
             var labels: [String: String]
+            var annotations: [String: String]?
         }
 
         struct Entry: Decodable, Sendable, CustomStringConvertible {

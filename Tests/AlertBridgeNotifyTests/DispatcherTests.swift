@@ -556,6 +556,15 @@ final class BlinkingStore: IncidentStore {
         lapsed.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0 + .seconds(60), kind: .acknowledged, by: "alice")]
         #expect(PageText.body(lapsed).hasPrefix("Incident #42 needs tier 1 (technical-support): acknowledged by alice at "
                                                 + "2026-11-23T18:06:00Z but not resolved in time.\n"))
+        // With the note, which says what they knew (black-box round 28).
+        lapsed.incident.timeline[0].detail = "failing over\nto icn-origin-3"
+        #expect(PageText.lead(lapsed) == "Incident #42 needs tier 1 (technical-support): acknowledged by alice at "
+                + "2026-11-23T18:06:00Z (\"failing over to icn-origin-3\") but not resolved in time.")
+        // Escalated by hand: by whom, as the timeline says.
+        var manual = Pages.page(.manual, step: 2, tier: 2)
+        manual.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .escalated, by: "bob",
+                                                  detail: "escalated by hand to tier 2 (rnd)")]
+        #expect(PageText.lead(manual) == "Incident #42 needs tier 2 (rnd): escalated by hand by bob.")
         // A title of several lines (an Alertmanager description) is one line in the subject and `What:`.
         let lines = Pages.page(.triggered, title: "NRT1 unreachable\n  from 3 probes\n")
         #expect(PageText.subject(lines) == "[CRITICAL] ICN1 cdn-edge: NRT1 unreachable from 3 probes (#42)")
@@ -614,6 +623,12 @@ final class BlinkingStore: IncidentStore {
         held.delivery.createdAt = t0 + .seconds(1800)
         #expect(PageText.body(held).hasPrefix("Incident #42 needs tier 2 (rnd): not paged until now, since it opened at "
                                               + "2026-11-23T18:05:00Z (a silence, an inhibition or a missing policy held it"))
+        // What held it, as the timeline said when it let go (black-box round 28).
+        held.incident.timeline = [TimelineEntry(incidentID: 42, at: t0 + .seconds(1800), kind: .escalated, by: "alertbridge",
+                                                detail: "incident 14 (PopDown/ICN1), which inhibited this one, is resolved, "
+                                                    + "and this one is still open: paging")]
+        #expect(PageText.lead(held) == "Incident #42 needs tier 2 (rnd): not paged until now, since it opened at 2026-11-23T18:05:00Z: "
+                + "incident 14 (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open.")
         #expect(PageText.body(page(.triggered)).hasPrefix("Incident #42 needs tier 2 (rnd): new incident."))
     }
 

@@ -211,6 +211,37 @@ import Testing
         #expect(TeamsMessage.payload(page).text.contains(#""title":"Next","value":"tier 2 (rnd) is paged at 2026-11-23T18:20:00Z"#),
                 "Teams shows it among its facts")
     }
+
+    /// An Alertmanager alert's `generatorURL` (the graph of its rule) is its source.
+    @Test func anAlertmanagerAlertsGraphIsItsSource() {
+        var page = Pages.page()
+        page.incident.incident.annotations["generator_url"] = "http://prometheus:9090/graph?g0.expr=edge_latency_p95"
+        #expect(PageText.body(page).contains("\nSource:   http://prometheus:9090/graph?g0.expr=edge_latency_p95\n"))
+    }
+
+    /// What the sender said beyond the title, which reached only a webhook's document:
+    /// Alertmanager's `description`, other annotations, a PagerDuty event's `custom_details`
+    /// fields (black-box round 28). On one line, cut, and not repeating the title.
+    @Test func aPageSaysWhatTheSenderSaidBeyondTheTitle() throws {
+        var page = Pages.page()
+        #expect(PageText.details(page) == nil && !PageText.body(page).contains("Details:"))
+        page.incident.alerts[0].annotations = [
+            "summary": "p95 latency 1.4s at ICN1 (threshold 800ms)",
+            "description": "ICMP & HTTP probes failing for >2m.\nLast error: timeout",
+            "hit_ratio": "0.62", "dashboard": "https://grafana.example.com/d/edge",
+            "runbook_url": "https://wiki.example.com/r", "generator_url": "http://prometheus/graph",
+        ]
+        let details = "ICMP & HTTP probes failing for >2m. Last error: timeout; dashboard: https://grafana.example.com/d/edge; hit_ratio: 0.62"
+        #expect(PageText.body(page).contains("\nWhat:     p95 latency 1.4s at ICN1 (threshold 800ms)\nDetails:  \(details)\n"))
+        #expect(PageText.facts(page).contains(PageText.Fact(name: "Details", value: details, isSentence: true)))
+        let text = try #require(SlackMessage.payload(page)["text"]?.stringValue)
+        #expect(text.contains("\nDetails: ICMP &amp; HTTP probes failing"))
+        // A description that is the title says nothing more; a long one is cut.
+        page.incident.alerts[0].annotations = ["description": "p95 latency 1.4s at ICN1 (threshold 800ms)"]
+        #expect(PageText.details(page) == nil)
+        page.incident.alerts[0].annotations = ["description": String(repeating: "x", count: 2000)]
+        #expect(PageText.details(page) == String(repeating: "x", count: 499) + "…")
+    }
 }
 
 /// The console connector: what a first run shows on the server's standard output.
@@ -267,6 +298,12 @@ import Testing
         page.incident.alerts = [alert(100, 1000, .critical, summary: "5xx at SIN1"), alert(7, 12, .warning, summary: "5xx at SIN1")]
         page.incident.incident.title = "5xx at SIN1"
         #expect(PageText.measured(page) == "1000 (threshold 800)")
+        // Its alert recovered, the incident still open: said, beside the hosts still firing.
+        page.incident.alerts[0].status = .resolved
+        #expect(PageText.measured(page) == "1000 (threshold 800), from sin1-edge100, an alert that has recovered")
+        page.incident.incident.status = .resolved
+        #expect(PageText.measured(page) == "1000 (threshold 800)")
+        page.incident.incident.status = .triggered
         // Reopened by a host that sent no value: no value, not the one of the host that
         // fired in the episode before (black-box round 25).
         var before = alert(1, 0.5, .critical, summary: "cache hit ratio 50% on cdg1-edge-01")

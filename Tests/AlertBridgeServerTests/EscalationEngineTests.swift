@@ -237,6 +237,8 @@ import Testing
             try await app.dispatcher(logger: logger).tick()
             // Both pages are claimed in one tick and delivered concurrently, in either order.
             #expect(chat.summary.sorted() == ["manual:2", "triggered:1"])
+            let manual = try #require(chat.delivered.first { $0.delivery.event == .manual })
+            #expect(PageText.lead(manual) == "Incident #\(id) needs tier 2 (rnd): escalated by hand by alice.")
             let (again, refusal, _) = try await client.post("/api/v1/incidents/\(id)/escalate", #"{"by": "alice"}"#)
             #expect(again == .conflict)
             #expect((refusal["error"] as? String)?.contains("last tier") == true)

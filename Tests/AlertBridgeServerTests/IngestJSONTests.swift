@@ -116,7 +116,8 @@ func decodeAlertmanager(_ body: [UInt8], limits: IngestLimits = IngestLimits()) 
         #expect(alerts.map(fields) == [
             Alert(source: "alertmanager", status: .firing, severity: .critical, summary: "p95 1.4s",
                   labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "instance": "e1", "severity": "critical"],
-                  annotations: ["summary": "p95 1.4s", "description": "서울 엣지"], fingerprint: "4121b34bb0a6af8e",
+                  annotations: ["summary": "p95 1.4s", "description": "서울 엣지", "generator_url": "http://prometheus/graph?g0.expr=x"],
+                  fingerprint: "4121b34bb0a6af8e",
                   startsAt: try time("2026-11-23T09:05:00.987Z")),
             Alert(source: "alertmanager", status: .resolved, severity: .warning, summary: "only a description",
                   labels: labels2, annotations: ["description": "only a description"], fingerprint: Fingerprint.of(labels2),

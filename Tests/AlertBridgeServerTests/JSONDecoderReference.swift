@@ -121,7 +121,8 @@ enum JSONDecoderReference {
                 }
                 let startsAt = try Self.time(item.startsAt, field: "\(prefix).startsAt")
                 let endsAt = try Self.time(item.endsAt, field: "\(prefix).endsAt")
-                let annotations = item.annotations ?? [:]
+                var annotations = item.annotations ?? [:]
+                if let url = item.generatorURL, !url.isBlank, annotations["generator_url"] == nil { annotations["generator_url"] = url }
                 if let fp = item.fingerprint, fp.isEmpty || fp.utf8.count > 64 {
                     throw .badRequest("must be Alertmanager's 16-digit hex fingerprint", field: "\(prefix).fingerprint")
                 }

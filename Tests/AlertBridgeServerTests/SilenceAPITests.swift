@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeNotify
 import AlertBridgeServer
 import AlertBridgeStore
 import Hummingbird
@@ -55,6 +56,9 @@ import Testing
             #expect(try await engine.tick().pages == 1)  // NRT2's tier 2 is not due before 18:20
             try await dispatcher.tick()
             #expect(chat.delivered.map(\.incident.incident.labels["pop"]) == ["NRT2", "ICN1"])
+            // The page says what held it, as the timeline does.
+            #expect(PageText.lead(chat.delivered[1]).hasSuffix(
+                "not paged until now, since it opened at 2026-11-23T18:05:00Z: no silence holds this incident any more and it is still open."))
             // Its SLA clocks run from that page: nobody could acknowledge what paged nobody.
             let paged = try await client.get("/api/v1/incidents/\(heldID)").1
             #expect(paged["sla_breaches"] as? [String] == [])

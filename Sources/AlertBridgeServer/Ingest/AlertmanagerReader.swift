@@ -119,6 +119,7 @@ struct WebhookAlertFields {
     var annotations: Labels?
     var startsAt = WebhookTime.absent
     var endsAt = WebhookTime.absent
+    var generatorURL: String?
     var fingerprint: String?
 
     /// A time as read; validated with the rest of the alert.
@@ -152,7 +153,7 @@ struct WebhookAlertFields {
             case .annotations: f.annotations = try reader.stringMap(&problem, i, required: false, at: path, name)
             case .startsAt: f.startsAt = try time(&reader, &problem, i, path.field(name))
             case .endsAt: f.endsAt = try time(&reader, &problem, i, path.field(name))
-            case .generatorURL: try reader.checkOptionalString(&problem, i, path.field(name))
+            case .generatorURL: f.generatorURL = try reader.optionalString(&problem, i, path.field(name))
             case .fingerprint: f.fingerprint = try reader.optionalString(&problem, i, path.field(name))
             }
         }
@@ -170,7 +171,10 @@ struct WebhookAlertFields {
         }
         let startsAt = try Self.timestamp(startsAt, field: path.field("startsAt"))
         let endsAt = try Self.timestamp(endsAt, field: path.field("endsAt"))
-        let annotations = annotations ?? [:]
+        var annotations = annotations ?? [:]
+        // The graph of the rule's expression: where the person paged looks first. Kept as
+        // the annotation `generator_url` (a page's `Source:`), unless the alert has its own.
+        if let url = generatorURL, !url.isBlank, annotations["generator_url"] == nil { annotations["generator_url"] = url }
         if let fp = fingerprint, fp.isEmpty || fp.utf8.count > 64 {
             throw .badRequest("must be Alertmanager's 16-digit hex fingerprint", field: path.field("fingerprint"))
         }
