@@ -351,8 +351,10 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
         let ordered = alerts.filter { $0.status == "firing" } + alerts.filter { $0.status != "firing" }
         let shown = shortened ? Array(ordered.prefix(Show.storm.alerts)) : ordered
         // Copies of each alert, recoveries too: the `alerts` line above counts firing ones.
-        printTable(["  FINGERPRINT", "STATUS", "RECEIVED", "LAST SEEN", "SUMMARY"],
-                   shown.map { ["  " + $0.fingerprint, $0.status, String($0.received_count), $0.last_seen_at, $0.summary] })
+        // With the host, as pages name it: a fingerprint says nothing at 3 a.m. (black-box round 28).
+        printTable(["  FINGERPRINT", "HOST", "STATUS", "RECEIVED", "LAST SEEN", "SUMMARY"],
+                   shown.map { ["  " + $0.fingerprint, clipped($0.labels["instance"] ?? $0.labels["host"] ?? "-", columns: 40), $0.status,
+                                String($0.received_count), $0.last_seen_at, $0.summary] })
         if shown.count < ordered.count { print("  … \(ordered.count - shown.count) more (show --all)") }
     }
     if let timeline = i.timeline, !timeline.isEmpty {

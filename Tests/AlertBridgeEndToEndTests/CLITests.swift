@@ -720,7 +720,7 @@ struct CLITests {
             let url = server.baseURL
             let alertmanager = Data(#"""
                 {"version": "4", "status": "firing", "alerts": [{"status": "firing",
-                 "labels": {"alertname": "DiskFull", "pop": "ICN1", "service": "storage", "severity": "warning"},
+                 "labels": {"alertname": "DiskFull", "pop": "ICN1", "service": "storage", "severity": "warning", "instance": "icn1-store-01"},
                  "annotations": {"description": "Disk /var is 97% full.\nRunbook: https://wiki.example.com/disk\tcheck"}}]}
                 """#.utf8)
             try await server.api.ingest("/api/v1/alertmanager", alertmanager)
@@ -738,7 +738,8 @@ struct CLITests {
             let show = try await Self.cli("show", "\(id)", url: url)
             let rows = show.stdout.split(separator: "\n").map(String.init)
             #expect(rows.first == "Incident \(id): \(shown)", "\(show)")
-            #expect(rows.contains { $0.hasPrefix("  ") && $0.hasSuffix("  " + shown) }, "the alert's summary: \(show)")
+            #expect(rows.contains { $0.hasPrefix("  ") && $0.contains("  icn1-store-01  firing  ") && $0.hasSuffix("  " + shown) },
+                    "the alert's host and summary: \(show)")
             #expect(rows.contains { $0.hasPrefix("  ") && $0.hasSuffix(#"  checked\nfreed 20%"#) }, "the note: \(show)")
             #expect(rows.allSatisfy { $0.hasPrefix("  ") || $0.hasPrefix("Incident ") || ["Alerts", "Timeline"].contains($0) },
                     "no row wraps onto column 0: \(show)")
