@@ -88,6 +88,7 @@ extension PageText {
     /// `1.4 (threshold 0.8)`: the value of the alert the page is titled by, so the number
     /// and the host in the title are one alert's (a storm of 400 hosts paged the title of
     /// its critical host with the value of whichever host sorted first).
+    ///
     /// On an open incident, a value whose alert has recovered says so: R&D was paged
     /// "critical, 2.3" beside the one host still firing, a warning at 0.9 (black-box round 28).
     public static func measured(_ page: PageMessage) -> String? {
