@@ -199,8 +199,11 @@ public enum EscalationPlanner {
                 if !e.inhibitedBy.isEmpty {
                     let (which, are) = (named(e.inhibitedBy, in: inhibitors), e.inhibitedBy.count == 1 ? "is" : "are")
                     d.timeline.append(entry(d, now, .escalated, "\(which), which inhibited this one, \(are) resolved, and this one is still open: paging"))
-                } else if e.heldUntil != nil {
-                    d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"))
+                } else if let end = e.heldUntil {
+                    // Its silence ended while alertbridge was stopped: said, as a late step is
+                    // (black-box round 28: paged 37 s late, and the timeline read as on time).
+                    d.timeline.append(entry(d, now, .escalated, "no silence holds this incident any more and it is still open: paging"
+                                                + late(due: end, now: now)))
                 }
                 page(tier: 1, reason: e.episodeStart > 0 ? .reopened : .triggered, policy: policy, now: now, into: &d)
             } else if let due = tierDeadline(d.incident, policy: policy), now >= stepDue(due, startedAt: startedAt) {

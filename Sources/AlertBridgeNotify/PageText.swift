@@ -305,8 +305,8 @@ public enum PageText {
             // what held it, as its timeline says at the release (black-box round 28).
             let opened = "not paged until now, since it opened at \(time(i.createdAt, in: page.timeZone))"
             if let release = entry(page, .escalated, where: { $0.by == EscalationPlanner.engine }),
-               let detail = release.detail, detail.hasSuffix(": paging") {
-                return opened + ": " + detail.dropLast(": paging".count)
+               let held = release.detail?.range(of: ": paging").map({ release.detail![..<$0.lowerBound] }) {
+                return opened + ": " + held
             }
             return opened + " (a silence, an inhibition or a missing policy held it; its timeline says which)"
         case .triggered: return "new incident"

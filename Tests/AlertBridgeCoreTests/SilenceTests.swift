@@ -180,6 +180,11 @@ import Testing
         #expect(d.timeline.map(\.detail).first == "no silence holds this incident any more and it is still open: paging")
         #expect(d.incident.escalation.heldUntil == nil)
         #expect(d.incident.nextEscalationAt == t0 + minutes(135))  // tier 2 from the page, not from creation
+        // Ended while alertbridge was stopped: the timeline says the page came late
+        // (black-box round 28: paged 37 s late, read as on time).
+        let late = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(120) + .seconds(37), silences: [])
+        #expect(late.timeline.map(\.detail).first == "no silence holds this incident any more and it is still open: paging; "
+                + "due at \(RFC3339.format(t0 + minutes(120))), taken 37s late: alertbridge was stopped or behind")
     }
 
     @Test func anotherSilenceThatStillHoldsPushesThePageToItsEnd() throws {

@@ -629,6 +629,9 @@ final class BlinkingStore: IncidentStore {
                                                     + "and this one is still open: paging")]
         #expect(PageText.lead(held) == "Incident #42 needs tier 2 (rnd): not paged until now, since it opened at 2026-11-23T18:05:00Z: "
                 + "incident 14 (PopDown/ICN1), which inhibited this one, is resolved, and this one is still open.")
+        held.incident.timeline[0].detail = "no silence holds this incident any more and it is still open: paging; due at "
+            + "2026-11-23T18:34:00Z, taken 1m late: alertbridge was stopped or behind"
+        #expect(PageText.lead(held).hasSuffix(": no silence holds this incident any more and it is still open."))
         #expect(PageText.body(page(.triggered)).hasPrefix("Incident #42 needs tier 2 (rnd): new incident."))
     }
 

@@ -204,8 +204,8 @@ public final class PostgresStore: IncidentStore {
                             }
                         }
                         race.finish(.success(value))
-                    } catch let error as PSQLError where Self.isConnectionLevel(error) {
-                        race.finish(.failure(StoreError.unavailable("\(error.code)")))
+                    } catch let error as PSQLError where Self.isConnectionLevel(error) || Self.isTimeout(error) {
+                        race.finish(.failure(StoreError.unavailable(Self.unavailableReason(error, callTimeout: callTimeout))))
                     } catch let error as ConnectionPoolError where error == .connectionCreationCircuitBreakerTripped {
                         // After a minute of failed connects the pool fails every request at
                         // once, until one connects.
@@ -245,6 +245,31 @@ public final class PostgresStore: IncidentStore {
             }
         } onCancel: {
             race.cancel()
+        }
+    }
+
+    /// The server ended a statement at `statement_timeout` (a row it needed was held that
+    /// long): the database is there, but did not answer in time.
+    static func isTimeout(_ error: PSQLError) -> Bool {
+        error.serverInfo?[.sqlState] == "57014"
+    }
+
+    /// Why a call failed, in an operator's words: the 503's reason. PostgresNIO's codes
+    /// (`server`, `serverClosedConnection`) named its internals (black-box round 28), and a
+    /// statement timeout gave no reason at all.
+    static func unavailableReason(_ error: PSQLError, callTimeout: Duration) -> String {
+        if isTimeout(error) {
+            return "a database call took over \(DurationText.format(callTimeout)) (statement_timeout): another session holds a row it needs"
+        }
+        if let message = error.serverInfo?[.message] {
+            return "the database ended the connection: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+        }
+        return switch error.code {
+        case .serverClosedConnection, .uncleanShutdown: "the database closed the connection"
+        case .connectionError: "the connection to the database failed"
+        case .clientClosedConnection, .poolClosed: "the connection to the database was closed"
+        case .queryCancelled: "the database call was cancelled"
+        default: "\(error.code)"
         }
     }
 
