@@ -66,7 +66,10 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
 public enum StartTLS: String, Sendable, CaseIterable {
     /// Plain text, even if the server offers STARTTLS.
     case none
-    /// STARTTLS when the server offers it, else plain text.
+    /// STARTTLS when the server offers it, else plain text; with a username or password,
+    /// STARTTLS or fail: credentials are never sent in plain text, where anyone who strips
+    /// the server's STARTTLS offer reads them (black-box round 28; Alertmanager's
+    /// `require_tls` is on by default). `none` sends them so, on a link trusted for it.
     case optional
     /// STARTTLS or fail; the page is not sent in plain text.
     case required
@@ -316,6 +319,7 @@ public struct CurlTransport: Sendable {
             if let password = mail.password { _ = ab_setopt_string(handle, CURLOPT_PASSWORD, password) }
             let level: curl_usessl = switch mail.startTLS {
             case .none: CURLUSESSL_NONE
+            case .optional where mail.username != nil || mail.password != nil: CURLUSESSL_ALL
             case .optional: CURLUSESSL_TRY
             case .required: CURLUSESSL_ALL
             }
@@ -433,7 +437,8 @@ public struct CurlTransport: Sendable {
         case CURLE_USE_SSL_FAILED:
             kind = .tlsUnavailable
             message = "the server at \(redacted(url)) did not start TLS (it does not offer STARTTLS, or refused it) "
-                + "and this connector requires it (starttls: required): \(message)"
+                + "and this connector requires it (starttls: required; or optional with a username, since credentials are "
+                + "never sent in plain text: starttls: none sends them so): \(message)"
         case CURLE_SSL_CONNECT_ERROR: kind = .tlsHandshake
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
             kind = .tlsVerify

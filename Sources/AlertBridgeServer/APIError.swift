@@ -1,6 +1,7 @@
 import AlertBridgeStore
 import Foundation
 import Hummingbird
+import NIOHTTP1
 
 /// Every error the API answers: JSON `{"error": ..., "field": ...}` with its status.
 ///
@@ -89,6 +90,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch StoreError.unavailable(let why) {
             // The database is down or unreachable: a retryable condition, not a bug.
             throw APIError(.serviceUnavailable, "the store is unavailable (\(why)); retry", retryAfterSeconds: 1)
+        } catch let error as HTTPParserError {
+            // The client's framing (a Transfer-Encoding other than chunked): its mistake, not
+            // ours. It was a 500 and an error line in the log, which anyone could flood
+            // (black-box round 28).
+            throw APIError(.badRequest, "the request's body could not be read as HTTP/1.1 frames it (\(error)); "
+                           + "send it with Content-Length or Transfer-Encoding: chunked")
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, "internal error")

@@ -72,6 +72,7 @@ public struct AlertBridgeApplication: Sendable {
         let authenticator = TokenAuthenticator(tokens: tokens, limiter: RateLimiter(clock: clock))
         let allowed = AllowedMethods()
         router.middlewares.add(JSONErrorMiddleware(allowed: allowed))
+        router.middlewares.add(BrowserGuard(loopbackHostsOnly: tokens.isEmpty))
         let ingestor = ingestor()
         let ingest = router.group().add(middleware: AuthMiddleware(scope: .ingest, authenticator: authenticator))
         let refusals = IngestRefusalCounter<AppRequestContext>(rejected: metrics.rejected)

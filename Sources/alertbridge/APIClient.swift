@@ -41,7 +41,19 @@ struct APIClient {
         guard ["http://", "https://"].contains(where: url.lowercased().hasPrefix), URL(string: url)?.host != nil else {
             throw ValidationError("ALERTBRIDGE_URL must be an http:// or https:// URL such as http://127.0.0.1:8080, got \"\(url)\"")
         }
-        return APIClient(baseURL: url, token: env["ALERTBRIDGE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
+        return APIClient(baseURL: url, token: try token(env["ALERTBRIDGE_TOKEN"]), timeout: timeout)
+    }
+
+    /// `ALERTBRIDGE_TOKEN` without the white space around it (a token file saved with
+    /// Windows line endings kept its `\r`, and the server's 400 read as a wrong URL), and
+    /// refused when a control character is left inside, which would have gone into the
+    /// request as a header line of its own (black-box round 28).
+    static func token(_ text: String?) throws -> String? {
+        guard let token = text?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else { return nil }
+        guard !token.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ValidationError("ALERTBRIDGE_TOKEN holds a line break or another control character inside it; set it to the token alone")
+        }
+        return token
     }
 
     init(baseURL: String, token: String?, timeout: Duration) {

@@ -509,6 +509,12 @@ struct CLITests {
             let allowed = try await Self.cli("incidents", url: url, token: "noc-secret-1")
             #expect(allowed.status == 0, "\(allowed)")
             #expect(allowed.stdout == "no open incidents\n", "\(allowed)")
+            // A token file saved with Windows line endings works; a line break inside the
+            // token is refused before anything is sent (it made a header line of its own).
+            #expect(try await Self.cli("incidents", url: url, token: "noc-secret-1\r\n").stdout == "no open incidents\n")
+            let broken = try await Self.cli("incidents", url: url, token: "noc-secret-1\nX-Injected: 1")
+            #expect(broken.status == 2 && broken.stderr.contains("ALERTBRIDGE_TOKEN holds a line break"), "\(broken)")
+            #expect(!broken.stderr.contains("noc-secret-1"), "the secret is not echoed: \(broken)")
         }
     }
 

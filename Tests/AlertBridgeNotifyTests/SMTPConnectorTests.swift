@@ -94,6 +94,14 @@ struct SMTPConnectorTests {
             guard case .permanent(let why) = anonymous else { Issue.record("no credentials: \(String(describing: anonymous))"); return }
             #expect(why == "MAIL FROM refused: 530 5.7.0 Authentication required", "\(why)")
             #expect(try sink.received().count == 1)
+
+            // `optional` (the default) never sends credentials in plain text: against a
+            // server that offers no STARTTLS it fails and says why (black-box round 28:
+            // the password went out in the clear).
+            let clear = await deliver(connector(sink.url, sink, startTLS: .optional, user: "alertbridge", password: "s3cret"), Pages.page())
+            guard case .permanent(let refusal) = clear else { Issue.record("optional: \(String(describing: clear))"); return }
+            #expect(refusal.contains("does not offer STARTTLS") && refusal.contains("starttls: none sends them so"), "\(refusal)")
+            #expect(try sink.received().count == 1)
         }
     }
 

@@ -109,6 +109,18 @@ import Testing
             // A whole number past the ids' range is too large, not "not a positive whole number".
             let huge = try await client.get("/api/v1/incidents/99999999999999999999")
             #expect(huge.0 == .badRequest && huge.1["error"] as? String == "incident id is too large: ids go up to 9223372036854775807")
+            // Zero is not too large (black-box round 28).
+            for zero in ["0", "000"] {
+                let refused = try await client.get("/api/v1/incidents/\(zero)")
+                #expect(refused.0 == .badRequest && refused.1["error"] as? String == "incident id must be a positive whole number", "\(refused.1)")
+            }
+            // A name of several lines, or with an escape sequence, wrote a forged line in the
+            // log and on console pages (black-box round 28): refused, not cleaned.
+            for by in [#"eve\n2026-12-01T00:00:00+0000 info alertbridge: fake"#, #"eve\u001b[31m"#, #"eve\u202e"#] {
+                let refused = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": ""# + by + #""}"#)
+                #expect(refused.0 == .badRequest && refused.1["field"] as? String == "by", "\(by): \(refused.1)")
+                #expect((refused.1["error"] as? String)?.contains("one line of text") == true)
+            }
             let badID = try await client.post("/api/v1/incidents/abc/ack", #"{"by": "a"}"#)
             #expect(badID.0 == .badRequest)
             #expect(badID.1["field"] as? String == "id")

@@ -146,6 +146,19 @@ import Testing
         }
     }
 
+    /// A compressed body is refused for what it is (it read as "malformed JSON: unexpected
+    /// byte 0x1F", black-box round 28), and nothing is written.
+    @Test func aCompressedBodyIs415() async throws {
+        try await TestApp.run { client, store, _ in
+            let answer = try await client.execute(uri: "/api/v1/alerts", method: .post,
+                                                  headers: [.contentType: "application/json", .contentEncoding: "gzip"],
+                                                  body: ByteBuffer(bytes: [0x1F, 0x8B, 0x08, 0x00])) { $0 }
+            #expect(answer.status == .unsupportedMediaType)
+            #expect(String(buffer: answer.body).contains("Content-Encoding gzip is not taken"), "\(String(buffer: answer.body))")
+            #expect(try await store.incidents(IncidentQuery(status: .all)).isEmpty)
+        }
+    }
+
     @Test func alertmanagerBadInput() async throws {
         try await TestApp.run { client, _, _ in
             let wrongVersion = try await client.post("/api/v1/alertmanager", #"{"version": "3", "alerts": []}"#)

@@ -359,9 +359,25 @@ import Testing
             #expect(status == .contentTooLarge)
             #expect(body["status"] as? String == "invalid event", "\(body)")
             #expect(body["message"] as? String == "Event object is invalid")
-            #expect(body["errors"] as? [String] == ["the request body is larger than the limit of 256 bytes (max_body_bytes)"])
+            #expect(body["errors"] as? [String] == ["the request body is larger than the limit of 256 bytes (an event's, as PagerDuty's; or max_body_bytes if lower)"])
             #expect(body["field"] == nil, "\(body)")
             #expect(try await store.incidents(.init(status: .all)).isEmpty)
+        }
+    }
+
+    /// Read before any token is checked (the routing key is in the body), so held to
+    /// PagerDuty's own 512 KiB whatever `max_body_bytes` says: 100 connections of 16 MiB
+    /// from anyone held 1.8 GB (black-box round 28).
+    @Test func anEventOverPagerDutysLimitIs413WhateverMaxBodyBytesSays() async throws {
+        try await TestApp.run(maxBodyBytes: 16 << 20) { client, store, _ in
+            let padding = String(repeating: "x", count: 600 * 1024)
+            let big = trigger().replacingOccurrences(of: #""payload": {"#, with: #""payload": {"custom_details": {"padding": "\#(padding)"}, "#)
+            #expect(big.utf8.count > 600 * 1024)
+            let (status, body, _) = try await client.post("/v2/enqueue", big)
+            #expect(status == .contentTooLarge, "\(body)")
+            #expect((body["errors"] as? [String])?.first?.contains("524288 bytes") == true, "\(body)")
+            #expect(try await store.incidents(.init(status: .all)).isEmpty)
+            #expect(try await client.post("/v2/enqueue", trigger()).0 == .accepted)
         }
     }
 

@@ -15,10 +15,8 @@ struct IngestRoutes {
     }
 
     private func body(of request: Request) async throws -> ByteBuffer {
-        do {
-            return try await request.body.collect(upTo: maxBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "request body is larger than the limit of \(maxBodyBytes) bytes (max_body_bytes)")
+        try await request.body(upTo: maxBodyBytes) {
+            APIError(.contentTooLarge, "request body is larger than the limit of \(maxBodyBytes) bytes (max_body_bytes)")
         }
     }
 }

@@ -9,7 +9,9 @@ enum OperatorInput {
     /// - Parameter example: a body that would do, shown when there is none at all: an empty
     ///   body is a request sent without one (`curl -X POST` and no `-d`), not broken JSON.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, example: String) async throws -> T {
-        let buffer = try await request.body.collect(upTo: maxBodyBytes)
+        let buffer = try await request.body(upTo: maxBodyBytes) {
+            APIError(.contentTooLarge, "request body is larger than the limit of \(maxBodyBytes) bytes for an operator action")
+        }
         guard buffer.readableBytesView.contains(where: { !jsonWhitespace.contains($0) }) else {
             throw APIError.badRequest("the body must be a JSON object such as \(example)")
         }
@@ -35,7 +37,10 @@ enum OperatorInput {
     /// - Parameter what: `incident` or `silence`, as the refusal names it.
     static func id(_ context: AppRequestContext, of what: String) throws -> Int64 {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
-            let digits = context.parameters.get("id").map { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) } ?? false
+            // Digits, not zero: past Int64 (`0` said "too large", black-box round 28).
+            let digits = context.parameters.get("id").map {
+                !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) && $0.contains { $0 != "0" }
+            } ?? false
             throw APIError.badRequest(digits ? "\(what) id is too large: ids go up to \(Int64.max)"
                                              : "\(what) id must be a positive whole number", field: "id")
         }
@@ -51,10 +56,17 @@ enum OperatorInput {
         return limit
     }
 
-    /// Who acts, as the timeline and the silence list show it: 1 to 128 bytes, not blank.
+    /// Who acts, as the timeline and the silence list show it: 1 to 128 bytes, not blank,
+    /// one line. A name holding a line break or an escape sequence wrote a forged line in
+    /// the log and on console pages, and reached a terminal (black-box round 28): a name
+    /// has no reason to hold one, so it is refused rather than cleaned.
     static func checkBy(_ by: String?) throws -> String {
         guard let by, !by.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, by.utf8.count <= 128 else {
             throw APIError.badRequest("must name who acts (1 to 128 bytes)", field: "by")
+        }
+        guard !by.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || (0x202A...0x202E).contains($0.value)
+                                                  || (0x2066...0x2069).contains($0.value) }) else {
+            throw APIError.badRequest("must be one line of text, without control characters or direction overrides", field: "by")
         }
         return by
     }
