@@ -39,7 +39,7 @@ struct APIClient {
         // its scheme, or an `ftp://` URL, can never reach alertbridge.
         let url = configuredURL
         guard ["http://", "https://"].contains(where: url.lowercased().hasPrefix), URL(string: url)?.host != nil else {
-            throw ValidationError("ALERTBRIDGE_URL must be an http:// or https:// URL such as http://127.0.0.1:8080, got \"\(url)\"")
+            throw ValidationError("ALERTBRIDGE_URL must be an http:// or https:// URL such as http://127.0.0.1:8080, got \"\(shown(url))\"")
         }
         return APIClient(baseURL: url, token: try token(env["ALERTBRIDGE_TOKEN"]), timeout: timeout)
     }
@@ -56,6 +56,16 @@ struct APIClient {
         return token
     }
 
+    /// `baseURL` as messages show it: a password in it (`http://user:secret@host`) is `***`,
+    /// where every refusal printed it (black-box round 28).
+    var shownURL: String { Self.shown(baseURL) }
+
+    static func shown(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
+    }
+
     init(baseURL: String, token: String?, timeout: Duration) {
         self.baseURL = baseURL
         self.token = token
@@ -65,7 +75,7 @@ struct APIClient {
 
     /// Sends a request; returns the body of a 2xx answer or throws a one-line ``Refused``.
     func send(_ method: String, _ path: String, body: (any Encodable)? = nil) async throws -> Data {
-        guard URL(string: baseURL + path) != nil else { throw Refused("invalid ALERTBRIDGE_URL \(baseURL)") }
+        guard URL(string: baseURL + path) != nil else { throw Refused("invalid ALERTBRIDGE_URL \(shownURL)") }
         var headers: [(String, String)] = [("Accept", "application/json")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         var bytes: [UInt8]?
@@ -94,7 +104,7 @@ struct APIClient {
             // (`http://host/alertbridge`) asks for `/alertbridge/api/v1/…`. About the
             // address, not one incident: `ack 1 2` stops at the first.
             if status == 404, body.field == nil, body.error.hasPrefix("no route for ") {
-                refused = Refused("\(body.error): is ALERTBRIDGE_URL (\(baseURL)) alertbridge's own address?")
+                refused = Refused("\(body.error): is ALERTBRIDGE_URL (\(shownURL)) alertbridge's own address?")
             }
             throw refused
         }
@@ -108,12 +118,12 @@ struct APIClient {
     private func notAlertbridge(status: Int, type: String?, location: String? = nil) -> Refused {
         // Redirects are not followed (a POST would lose its body): say where it pointed.
         if (300..<400).contains(status), let location {
-            return Refused("the server at \(baseURL) redirects (HTTP \(status)) to \(location): set ALERTBRIDGE_URL to alertbridge's own address")
+            return Refused("the server at \(shownURL) redirects (HTTP \(status)) to \(location): set ALERTBRIDGE_URL to alertbridge's own address")
         }
         if [502, 503, 504].contains(status) {
-            return Refused("the server at \(baseURL) (or a proxy in front of it) answered HTTP \(status): alertbridge behind it may be down or restarting")
+            return Refused("the server at \(shownURL) (or a proxy in front of it) answered HTTP \(status): alertbridge behind it may be down or restarting")
         }
-        return Refused("the server at \(baseURL) does not answer as alertbridge does (HTTP \(status), \(type ?? "no Content-Type")): is ALERTBRIDGE_URL right?")
+        return Refused("the server at \(shownURL) does not answer as alertbridge does (HTTP \(status), \(type ?? "no Content-Type")): is ALERTBRIDGE_URL right?")
     }
 
     /// No answer, in an operator's words rather than libcurl's (`Failed to connect to
@@ -121,18 +131,18 @@ struct APIClient {
     private func unanswered(_ error: TransportError, method: String) -> Refused {
         let why: String
         switch error.kind {
-        case .timeout: return Refused("no answer from alertbridge at \(baseURL) within \(DurationText.format(timeout))")
+        case .timeout: return Refused("no answer from alertbridge at \(shownURL) within \(DurationText.format(timeout))")
         case .connect: why = "connection refused"
         case .resolve: why = "no such host"
         case .dropped where method == "GET":
-            return Refused("the connection to alertbridge at \(baseURL) closed before an answer (\(error.message)); try again")
+            return Refused("the connection to alertbridge at \(shownURL) closed before an answer (\(error.message)); try again")
         case .dropped:
             // The request went out: an `escalate` run again would page the tier after next.
-            return Refused("the connection to alertbridge at \(baseURL) closed before an answer (\(error.message)); "
+            return Refused("the connection to alertbridge at \(shownURL) closed before an answer (\(error.message)); "
                            + "the action may have been taken: check with alertbridge show")
         default: why = error.message
         }
-        return Refused("cannot reach alertbridge at \(baseURL): \(why)")
+        return Refused("cannot reach alertbridge at \(shownURL): \(why)")
     }
 
     /// A 401 or 403 in the CLI's terms: the server's own words name an HTTP header, but

@@ -591,6 +591,11 @@ struct CLITests {
             let result = try await run(try Paths.alertbridgeBinary(), arguments, environment: environment)
             Self.expectOneLineRefusal(result, containing: "cannot reach alertbridge at \(url): connection refused")
         }
+        // A password in ALERTBRIDGE_URL is not printed (black-box round 28).
+        let port = url.split(separator: ":").last!
+        let secret = try await Self.cli(["incidents"], url: "http://noc:url-secret-9@127.0.0.1:\(port)")
+        Self.expectOneLineRefusal(secret, containing: "cannot reach alertbridge at http://noc:***@127.0.0.1:\(port): connection refused")
+        #expect(!secret.stderr.contains("url-secret-9"), "\(secret)")
     }
 
     /// A server that takes the connection and never answers (hung, or a firewall that
