@@ -138,6 +138,17 @@ import Testing
         }
     }
 
+    /// Protected mode answers only these `Host`s (DNS rebinding, black-box round 28).
+    @Test func loopbackHostsAreThoseOfLoopbackOnly() {
+        for host in ["localhost", "LocalHost:8080", "localhost.", "127.0.0.1", "127.0.0.1:8080", "127.255.0.1.", "[::1]", "[::1]:8080"] {
+            #expect(BrowserGuard<AppRequestContext>.isLoopback(host: host), "\(host)")
+        }
+        for host in ["evil.example", "evil.example:8080", "localhost.evil.example", "127.0.0.1.evil.example", "128.0.0.1",
+                     "127.0.0", "127.0.0.256", "127.0.0.1234", "0127.0.0.1", "[::2]", "[::1", "", ":8080", "127..0.1"] {
+            #expect(!BrowserGuard<AppRequestContext>.isLoopback(host: host), "\(host)")
+        }
+    }
+
     @Test func constantTimeComparisonStillCompares() {
         #expect(TokenAuthenticator.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
         #expect(!TokenAuthenticator.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))

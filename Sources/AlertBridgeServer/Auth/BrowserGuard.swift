@@ -26,17 +26,35 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// `localhost`, an address in 127.0.0.0/8 or `[::1]`, with or without a port.
+    /// `localhost`, an address in 127.0.0.0/8 or `[::1]`, with or without a port. Read
+    /// without allocating: it runs on every request in protected mode.
     static func isLoopback(host authority: String) -> Bool {
-        var host = Substring(authority.lowercased())
+        var host = Substring(authority)
         if host.hasPrefix("[") {
-            host = host.dropFirst().prefix { $0 != "]" }
-        } else if let colon = host.lastIndex(of: ":") {
-            host = host[..<colon]
+            guard let close = host.firstIndex(of: "]") else { return false }
+            return host[host.index(after: host.startIndex)..<close] == "::1"
         }
+        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
         if host.hasSuffix(".") { host = host.dropLast() }
-        if host == "localhost" || host == "::1" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        if host.utf8.count == 9, host.utf8.elementsEqual("localhost".utf8, by: { $0 | 0x20 == $1 }) { return true }
+        // Four decimal octets, the first 127.
+        var octets = 0, value = 0, digits = 0, first = -1
+        for byte in host.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard digits <= 3, value <= 255 else { return false }
+            case UInt8(ascii: "."):
+                guard digits > 0 else { return false }
+                if first < 0 { first = value }
+                octets += 1
+                value = 0
+                digits = 0
+            default:
+                return false
+            }
+        }
+        return digits > 0 && octets == 3 && first == 127
     }
 }
