@@ -120,7 +120,7 @@ public struct AlertBridgeApplication: Sendable {
             router: router(),
             server: .http1(configuration: ConnectionLimits.http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "alertbridge",
-                                 availableConnectionsDelegate: MaximumAvailableConnections(ConnectionLimits.maxConnections)),
+                                 availableConnectionsDelegate: ConnectionLimits.Cap(ConnectionLimits.maxConnections, logger: logger)),
             services: background.map { AfterListening(gate: listening, service: $0) },
             onServerRunning: { channel in
                 listening.open()

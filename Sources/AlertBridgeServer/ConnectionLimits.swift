@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import HummingbirdCore
+import Logging
 import NIOCore
 
 /// How many HTTP connections alertbridge keeps open, and for how long one may say nothing.
@@ -30,6 +31,36 @@ public enum ConnectionLimits {
     public static var maxConnections: Int {
         guard let limit = descriptorLimit else { return 16_384 }
         return min(max(limit - 512, limit / 2), 16_384)
+    }
+
+    /// The cap on open connections, said in the log when it is reached: 600 idle
+    /// connections under a 1,024-descriptor limit left `/healthz` and ingest unanswered,
+    /// and nothing said why (black-box round 28). Said once a minute at most, however
+    /// often the count touches the cap.
+    struct Cap: AvailableConnectionsDelegate {
+        let max: Int
+        let logger: Logger
+        var open = 0
+        var saidAt: ContinuousClock.Instant?
+
+        init(_ max: Int, logger: Logger) {
+            self.max = max
+            self.logger = logger
+        }
+
+        mutating func connectionOpened() {
+            open += 1
+            guard open >= max, saidAt.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true else { return }
+            saidAt = .now
+            logger.warning("""
+                \(max) connections are open, the limit: new ones wait in the listen backlog until one closes (an idle one \
+                closes after a minute); many idle or slow clients hold them (a higher descriptor limit allows more)
+                """)
+        }
+
+        mutating func connectionClosed() { open -= 1 }
+
+        func isAcceptingNewConnections() -> Bool { open < max }
     }
 
     /// The process's soft descriptor limit, `nil` when unlimited.

@@ -1,4 +1,6 @@
 @testable import AlertBridgeServer
+import Foundation
+import Logging
 import HTTPTypes
 import NIOCore
 import NIOEmbedded
@@ -94,5 +96,46 @@ struct ConnectionLimitsTests {
         try Self.answer(on: channel)
         loop.advanceTime(by: .seconds(60))
         #expect(!channel.isActive)
+    }
+}
+
+/// The connection cap says so in the log when it is reached, once (black-box round 28:
+/// 600 idle connections blocked `/healthz`, and nothing said why).
+struct ConnectionCapTests {
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var all: [String] = []
+        var lines: [String] { lock.withLock { all } }
+        func append(_ line: String) { lock.withLock { all.append(line) } }
+    }
+
+    struct Handler: LogHandler {
+        let lines: Lines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            lines.append("\(level): \(message)")
+        }
+    }
+
+    @Test func reachingTheCapIsLoggedOnce() {
+        let lines = Lines()
+        var cap = ConnectionLimits.Cap(3, logger: Logger(label: "test") { _ in Handler(lines: lines) })
+        for _ in 0..<2 { cap.connectionOpened() }
+        #expect(cap.isAcceptingNewConnections() && lines.lines.isEmpty)
+        cap.connectionOpened()
+        #expect(!cap.isAcceptingNewConnections())
+        #expect(lines.lines.count == 1 && lines.lines[0].hasPrefix("warning: 3 connections are open, the limit: new ones wait"),
+                "\(lines.lines)")
+        // Touching the cap again within the minute says nothing more.
+        cap.connectionClosed()
+        #expect(cap.isAcceptingNewConnections())
+        cap.connectionOpened()
+        #expect(lines.lines.count == 1)
     }
 }
