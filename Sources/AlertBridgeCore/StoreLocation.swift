@@ -61,7 +61,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: String) throws(StoreLocation.Invalid) {
         // Say what is wrong without echoing a password into logs.
-        let shown = Self.redacted(text)
+        let shown = passwordRedacted(text)
         guard let url = URLComponents(string: text), let scheme = url.scheme,
               ["postgres", "postgresql"].contains(scheme) else {
             throw StoreLocation.Invalid("store \"\(shown)\" is not a valid postgres://user:pass@host:5432/db URL")
@@ -100,16 +100,5 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// The URL without its password, for logs.
     public var description: String {
         "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
-    }
-
-    /// The URL with `***` for its password, also when it does not parse (a port that is
-    /// no number, an `@` or `/` in the password not percent-encoded): the user info is all
-    /// between `://` and the last `@` before the path, and the password all after its first `:`.
-    static func redacted(_ text: String) -> String {
-        guard let scheme = text.range(of: "://") else { return text }
-        let rest = text[scheme.upperBound...]
-        let end = rest.firstIndex(of: "?") ?? rest.endIndex
-        guard let at = rest[..<end].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return text }
-        return String(text[..<rest.index(after: colon)]) + "***" + String(rest[at...])
     }
 }

@@ -49,7 +49,7 @@ public enum PageText {
             c.isNewline || c.unicodeScalars.contains { $0.properties.generalCategory == .control }
         }
         func override(_ c: Character) -> Bool {
-            c.unicodeScalars.contains { (0x202A...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value) }
+            c.unicodeScalars.contains(where: \.isDirectionOverride)
         }
         guard text.contains(where: { breaks($0) || override($0) }) else { return text }
         return text.filter { !override($0) }.split(omittingEmptySubsequences: true, whereSeparator: breaks)
@@ -304,9 +304,10 @@ public enum PageText {
             // wants to know it is not a fresh problem (a maintenance window just ended), and
             // what held it, as its timeline says at the release (black-box round 28).
             let opened = "not paged until now, since it opened at \(time(i.createdAt, in: page.timeZone))"
-            if let release = entry(page, .escalated, where: { $0.by == EscalationPlanner.engine }),
-               let held = release.detail?.range(of: ": paging").map({ release.detail![..<$0.lowerBound] }) {
-                return opened + ": " + held
+            // The release entry reads `… is still open: paging` (and a late note after it).
+            if let release = entry(page, .escalated, where: { $0.by == EscalationPlanner.engine })?.detail,
+               let paging = release.range(of: ": paging") {
+                return opened + ": " + release[..<paging.lowerBound]
             }
             return opened + " (a silence, an inhibition or a missing policy held it; its timeline says which)"
         case .triggered: return "new incident"

@@ -39,7 +39,7 @@ struct APIClient {
         // its scheme, or an `ftp://` URL, can never reach alertbridge.
         let url = configuredURL
         guard ["http://", "https://"].contains(where: url.lowercased().hasPrefix), URL(string: url)?.host != nil else {
-            throw ValidationError("ALERTBRIDGE_URL must be an http:// or https:// URL such as http://127.0.0.1:8080, got \"\(shown(url))\"")
+            throw ValidationError("ALERTBRIDGE_URL must be an http:// or https:// URL such as http://127.0.0.1:8080, got \"\(passwordRedacted(url))\"")
         }
         return APIClient(baseURL: url, token: try token(env["ALERTBRIDGE_TOKEN"]), timeout: timeout)
     }
@@ -58,13 +58,7 @@ struct APIClient {
 
     /// `baseURL` as messages show it: a password in it (`http://user:secret@host`) is `***`,
     /// where every refusal printed it (black-box round 28).
-    var shownURL: String { Self.shown(baseURL) }
-
-    static func shown(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? url
-    }
+    var shownURL: String { passwordRedacted(baseURL) }
 
     init(baseURL: String, token: String?, timeout: Duration) {
         self.baseURL = baseURL

@@ -300,7 +300,7 @@ func decodeAnswer<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         case .dataCorrupted(let context)? where !context.codingPath.isEmpty: "\(name(context.codingPath)) unreadable"
         default: "not valid JSON"
         }
-        throw fail("the server at \(APIClient.shown(APIClient.configuredURL)) answers with JSON alertbridge does not send (\(why)): is ALERTBRIDGE_URL right?")
+        throw fail("the server at \(passwordRedacted(APIClient.configuredURL)) answers with JSON alertbridge does not send (\(why)): is ALERTBRIDGE_URL right?")
     }
 }
 

@@ -50,8 +50,8 @@ import Testing
                 #expect(!error.description.contains(password) && error.description.contains("***"), "\(error)")
             }
         }
-        #expect(PostgresLocation.redacted("postgres://u:pw@h:5432/db?sslmode=require") == "postgres://u:***@h:5432/db?sslmode=require")
-        #expect(PostgresLocation.redacted("postgres://u@h/db") == "postgres://u@h/db")
+        #expect(passwordRedacted("postgres://u:pw@h:5432/db?sslmode=require") == "postgres://u:***@h:5432/db?sslmode=require")
+        #expect(passwordRedacted("postgres://u@h/db") == "postgres://u@h/db")
     }
 
     /// `[::1]` as PostgreSQL writes an IPv6 address: connected to as `::1`.

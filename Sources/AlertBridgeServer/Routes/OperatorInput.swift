@@ -1,3 +1,4 @@
+import AlertBridgeCore
 import Foundation
 import Hummingbird
 
@@ -64,8 +65,7 @@ enum OperatorInput {
         guard let by, !by.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, by.utf8.count <= 128 else {
             throw APIError.badRequest("must name who acts (1 to 128 bytes)", field: "by")
         }
-        guard !by.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || (0x202A...0x202E).contains($0.value)
-                                                  || (0x2066...0x2069).contains($0.value) }) else {
+        guard !by.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.isDirectionOverride }) else {
             throw APIError.badRequest("must be one line of text, without control characters or direction overrides", field: "by")
         }
         return by
