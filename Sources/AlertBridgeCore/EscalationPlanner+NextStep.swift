@@ -26,6 +26,19 @@ extension EscalationPlanner {
         /// The timer in force at ``at``: the tier's `escalate_after`, the window's, or the
         /// policy's `ack_timeout`.
         public var timer: Duration
+        /// Open incidents that inhibit this one now: when the step falls due while one of
+        /// them is open, it waits (``EscalationPlanner/holdStep(by:now:policy:into:waiting:)``).
+        /// Set by the caller that looked them up (`show`); the planner's own answer leaves it empty.
+        public var heldBy: [Int64] = []
+
+        /// Whether this is a step its timer takes (a tier, a repeat, the end, an ack timeout),
+        /// which an open inhibitor holds when it falls due; not a wait already.
+        public var takesTimer: Bool {
+            switch action {
+            case .page, .repeatPolicy, .end, .ackTimeout: true
+            case .waitsForAlert, .waitsForInhibitor: false
+            }
+        }
     }
 
     /// The step ``advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``

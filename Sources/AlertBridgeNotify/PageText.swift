@@ -217,6 +217,20 @@ public enum PageText {
         // With its hours: a page at 17:55 that says "at 18:00 (escalate_after 10m)" only adds
         // up once the reader sees the window opens at 18:00.
         if let window = step.window { timer += ", window \(window.name) \(window.when)" }
+        let text = nextAction(step, at: at, timer: timer, after: after)
+        guard !step.heldBy.isEmpty else { return text }
+        let (which, inhibit, are) = inhibitors(step.heldBy)
+        return text + "; but while \(which), which \(inhibit) this one, \(are) open, that waits, and alertbridge looks again every minute"
+    }
+
+    /// `incident 16`, `incident 16 and incident 17`, with the verbs that agree with them.
+    private static func inhibitors(_ ids: [Int64]) -> (which: String, inhibit: String, are: String) {
+        let names = ids.map { "incident \($0)" }
+        let which = names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+        return ids.count == 1 ? (which, "inhibits", "is") : (which, "inhibit", "are")
+    }
+
+    private static func nextAction(_ step: EscalationPlanner.NextStep, at: String, timer: String, after: String) -> String {
         switch step.action {
         case .page(let tier, let name):
             return "tier \(tier) (\(name)) is paged at \(at) unless someone acknowledges first (\(timer))"
@@ -228,9 +242,7 @@ public enum PageText {
         case .ackTimeout(let tier1):
             return "tier 1 (\(tier1)) is paged again at \(at) unless it is resolved first (ack_timeout \(after))"
         case .waitsForInhibitor(let ids):
-            let names = ids.map { "incident \($0)" }
-            let which = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
-            let (inhibit, are) = ids.count == 1 ? ("inhibits", "is") : ("inhibit", "are")
+            let (which, inhibit, are) = inhibitors(ids)
             return "nothing more is paged while \(which), which \(inhibit) this one, \(are) open "
                 + "(the timeline says since when); alertbridge looks again at \(at)"
         case .waitsForAlert:

@@ -68,7 +68,7 @@ struct IncidentJSON: Encodable {
 /// the step a page's `Next:` line describes, for `show` and scripts.
 struct NextStepJSON: Encodable {
     var step: EscalationPlanner.NextStep
-    enum Keys: String, CodingKey { case action, tier, tier_name, at, window, timer, text }
+    enum Keys: String, CodingKey { case action, tier, tier_name, at, window, timer, held_by, text }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -86,6 +86,7 @@ struct NextStepJSON: Encodable {
         try c.encode(step.at, forKey: .at)
         try c.encode(step.window?.name, forKey: .window)
         try c.encode(DurationText.format(step.timer), forKey: .timer)
+        try c.encode(step.heldBy, forKey: .held_by)
         try c.encode(PageText.next(step, in: PageText.utc), forKey: .text)
     }
 }

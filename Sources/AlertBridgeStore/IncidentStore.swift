@@ -14,6 +14,9 @@ public protocol IncidentStore: Sendable {
     /// Incidents with their alerts and timelines, by id; ids that do not exist are left
     /// out. The dispatcher loads every page's incident of a claim in one call.
     func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail]
+    /// The open incidents of these rules: those of an incident's inhibiting rules, for
+    /// `show`'s next step (``IncidentStore/openInhibitors(of:rules:)``).
+    func openIncidents(rules: [String]) async throws -> [Incident]
     /// The open incidents holding an alert of this fingerprint, by id, each with that alert:
     /// PagerDuty's acknowledge and resolve name only the `dedup_key` of the trigger they
     /// follow up, and its incident's key may be a rule's template.
@@ -101,6 +104,17 @@ extension IncidentStore {
     /// One incident with its alerts and timeline, or `nil`.
     public func incident(id: Int64) async throws -> IncidentDetail? {
         try await incidentDetails(ids: [id])[id]
+    }
+
+    /// The open incidents that inhibit `incident` now, under `rules`, when it is already
+    /// paging: its next step waits while one is open, as the engine decides when the step
+    /// falls due. Empty for one not paged yet, which has its own hold.
+    public func openInhibitors(of incident: Incident, rules: RuleSet) async throws -> [Incident] {
+        guard EscalationContext.holdsSteps(of: incident) else { return [] }
+        let candidates = rules.inhibitCandidates(of: incident.labels, rule: incident.rule)
+        guard !candidates.isEmpty else { return [] }
+        let sources = try await openIncidents(rules: Array(Set(candidates.map(\.sourceRule))))
+        return candidates.inhibiting(incident.labels) { rule in sources.filter { $0.rule == rule } }
     }
 }
 

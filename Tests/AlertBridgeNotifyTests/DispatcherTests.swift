@@ -53,6 +53,7 @@ final class BlinkingStore: IncidentStore {
     func ingest(_ batch: [RoutedAlert], now: Timestamp) async throws -> [IngestOutcome] { try await store.ingest(batch, now: now) }
     func incidents(_ query: IncidentQuery) async throws -> [Incident] { try await store.incidents(query) }
     func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] { try await store.incidentDetails(ids: ids) }
+    func openIncidents(rules: [String]) async throws -> [Incident] { try await store.openIncidents(rules: rules) }
     func openAlerts(fingerprint: String) async throws -> [HeldAlert] { try await store.openAlerts(fingerprint: fingerprint) }
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident { try await store.act(action, on: id, now: now) }
     func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident { try await store.escalate(id: id, by: by, now: now) }

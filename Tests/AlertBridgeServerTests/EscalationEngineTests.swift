@@ -127,6 +127,34 @@ import Testing
         }
     }
 
+    /// A latency incident already paging when its PoP went down: `show`'s next step names
+    /// tier 2 and says it waits while the PoP-down incident is open, where it promised R&D a
+    /// page that the engine then held (black-box round 27, B6). Once that incident resolves
+    /// before tier 2's time, the step is shown as before.
+    @Test func showSaysAnOpenInhibitorHoldsTheNextStep() async throws {
+        try await TestApp.withApp(rules: TestApp.inhibitingRules) { client, app, clock in
+            let latency = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(60))
+            let down = try #require(try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown")).1["incident_id"] as? Int)
+            var next = try #require(try await client.get("/api/v1/incidents/\(latency)").1["next_step"] as? [String: Any])
+            #expect(next["action"] as? String == "page" && next["tier"] as? Int == 2)
+            #expect(next["held_by"] as? [Int] == [down])
+            #expect((next["text"] as? String)?.hasSuffix(
+                "; but while incident \(down), which inhibits this one, is open, that waits, and alertbridge looks again every minute") == true,
+                "\(next)")
+            // The PoP-down incident itself is held by nothing.
+            let own = try #require(try await client.get("/api/v1/incidents/\(down)").1["next_step"] as? [String: Any])
+            #expect(own["held_by"] as? [Int] == [])
+
+            clock.advance(by: .seconds(60))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown", status: "resolved"))
+            next = try #require(try await client.get("/api/v1/incidents/\(latency)").1["next_step"] as? [String: Any])
+            #expect(next["held_by"] as? [Int] == [])
+            #expect((next["text"] as? String)?.hasPrefix("tier 2 (rnd) is paged at 2026-11-23T18:20:00Z") == true, "\(next)")
+            #expect(try await app.engine(logger: logger).tick().pages == 0)
+        }
+    }
+
     /// Writes that put pages or notices in the outbox wake the dispatcher, so they go out at
     /// once rather than at its next idle poll: an auto-resolve's notices, and the first
     /// page of an incident that was opened while inhibited.

@@ -580,6 +580,9 @@ struct StoreConformance {
         let target = try #require(try await store.ingest([Self.routed("edge-01")], now: t0)[0].incidentID)
         let down = Self.popDown()
         let source = try #require(try await store.ingest([down], now: t0 + .seconds(60))[0].incidentID)
+        // What `show` says before tier 2's time: the step will wait for the PoP-down incident.
+        let paging = try #require(try await store.incident(id: target)).incident
+        #expect(try await store.openInhibitors(of: paging, rules: context.rules).map(\.id) == [source])
 
         // Tier 1's 15 minutes ran out while ICN1 is down: nobody is paged, a minute later neither.
         #expect(try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: context).pages == 0)
@@ -591,6 +594,7 @@ struct StoreConformance {
         _ = try await store.advanceEscalations(now: t0 + .seconds(960), limit: 10, context: context)  // ICN1's own tier 2
         #expect(try await store.incident(id: target)?.incident.tier == 1)
         _ = try await store.ingest([{ var r = down; r.alert.status = .resolved; return r }()], now: t0 + .seconds(1000))
+        #expect(try await store.openInhibitors(of: paging, rules: context.rules).isEmpty)
         let report = try await store.advanceEscalations(now: t0 + .seconds(1020), limit: 10, context: context)
         #expect(report.pages == 1)  // tier 2, R&D
         let detail = try #require(try await store.incident(id: target))

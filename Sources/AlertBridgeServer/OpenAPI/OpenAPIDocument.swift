@@ -259,13 +259,14 @@ components:
             (an incident's detail only) what its policy does next if nobody acts, as its pages' Next: line
             says: page the next tier, repeat from tier 1, end the escalation, or page tier 1 again when an
             acknowledgement's ack_timeout runs out; waits_for_inhibitor while an open incident that inhibits
-            this one holds its next step (at: when alertbridge looks again); waits_for_alert when it fell quiet
+            this one holds its next step (at: when alertbridge looks again), and held_by lists the open incidents
+            that inhibit it now, whose next step waits when it falls due; waits_for_alert when it fell quiet
             (auto_resolve_after) while alertbridge was stopped (at: when it resolves unless its alert is sent
             again); null when no timer runs (held before its first page, ended, resolved)
           oneOf:
             - type: "null"
             - type: object
-              required: [action, tier, tier_name, at, window, timer, text]
+              required: [action, tier, tier_name, at, window, timer, held_by, text]
               properties:
                 action: {type: string, enum: [page, repeat, end, ack_timeout, waits_for_inhibitor, waits_for_alert]}
                 tier: {type: [integer, "null"]}
@@ -273,6 +274,10 @@ components:
                 at: {type: string, format: date-time}
                 window: {type: [string, "null"], description: the policy window whose timer set the time}
                 timer: {type: string, description: the escalate_after or ack_timeout in force, as 10m}
+                held_by:
+                  type: array
+                  items: {type: integer}
+                  description: open incidents that inhibit this one now; while one is open when the step falls due, it waits
                 text: {type: string}
         paged:
           type: boolean

@@ -7,6 +7,8 @@ import Hummingbird
 struct IncidentRoutes {
     let store: any IncidentStore
     let clock: any WallClock
+    /// The loaded rules: which open incidents hold an incident's next step (`show`).
+    let rules: RuleSet
     /// When this alertbridge started: `show`'s next step is at the end of its graces
     /// (``EscalationPlanner/autoResolveGrace``, ``EscalationPlanner/restartGrace``).
     let startedAt: Timestamp
@@ -97,9 +99,14 @@ struct IncidentRoutes {
     private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
         let undelivered = try await store.undeliveredPages(of: [detail.incident])[id] ?? .init()
-        let next = detail.policy.flatMap {
+        var next = detail.policy.flatMap {
             EscalationPlanner.nextStep(detail.incident, policy: $0, now: clock.now(),
                                        startedAt: startedAt)
+        }
+        // A step still ahead that an open inhibitor will hold when it falls due: said now,
+        // where `show` promised a page to R&D that would not come (black-box round 27, B6).
+        if let step = next, step.takesTimer {
+            next?.heldBy = try await store.openInhibitors(of: detail.incident, rules: rules).map(\.id)
         }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
                                                   timeline: detail.timeline, nextStep: next))

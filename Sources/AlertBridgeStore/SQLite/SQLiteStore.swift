@@ -218,6 +218,10 @@ public final class SQLiteStore: IncidentStore {
         }
     }
 
+    public func openIncidents(rules: [String]) async throws -> [Incident] {
+        try await reader.run { db in try db.openIncidents(rules: rules) }
+    }
+
     public func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] {
         try await reader.run { db in
             var out: [Int64: IncidentDetail] = [:]
