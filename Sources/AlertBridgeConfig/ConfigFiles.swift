@@ -37,13 +37,15 @@ struct ConfigFiles {
     /// The `*.yaml` and `*.yml` files of a directory in name order, which is the order
     /// rules are evaluated in. Hidden files are skipped: editors leave swap and backup
     /// files there. Nil, with a problem unless `reportMissing` is false, when the
-    /// directory is missing.
+    /// directory is missing. What else is there is added to `skipped` (a subdirectory, a
+    /// `10-cdn.yaml.bak`), for `check` to name: a rule file put in `rules/team/` was
+    /// otherwise left out without a word.
     /// - Parameters:
     ///   - namedAt: the `rules:` or `policies:` value that named the directory, where
     ///     its problems go: `rulez:1:1` would point into a path that does not exist.
     ///   - whyHere: added to "does not exist": why the directory was looked for there, when
     ///     no server file says where it is.
-    func yamlFiles(in directory: String, log: ProblemLog, reportMissing: Bool = true,
+    func yamlFiles(in directory: String, log: ProblemLog, skipped: inout [String], reportMissing: Bool = true,
                    namedAt: (file: YAMLFile, node: Node)? = nil, whyHere: String = "") -> [String]? {
         let named = namedAt == nil ? "" : " \"\(directory)\""
         func report(_ problem: String) {
@@ -65,11 +67,20 @@ struct ConfigFiles {
             report("cannot list the directory\(named): \(error.localizedDescription)")
             return nil
         }
-        return names
-            .filter { name in !name.hasPrefix(".") && [".yaml", ".yml"].contains { name.lowercased().hasSuffix($0) } }
+        let visible = names.filter { !$0.hasPrefix(".") }
             .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-            .map { ConfigFiles.join(directory, $0) }
-            .filter(isFile)
+            .map { (name: $0, path: ConfigFiles.join(directory, $0)) }
+        var files: [String] = []
+        for entry in visible {
+            if self.isDirectory(entry.path) {
+                skipped.append("\(entry.path)/ (a directory: only the .yaml and .yml files directly in \(directory)/ are read)")
+            } else if ![".yaml", ".yml"].contains(where: { entry.name.lowercased().hasSuffix($0) }) {
+                skipped.append("\(entry.path) (not a .yaml or .yml file)")
+            } else if isFile(entry.path) {
+                files.append(entry.path)
+            }
+        }
+        return files
     }
 
     /// `path` under `base` unless it is absolute; no `./` is added, so problems show

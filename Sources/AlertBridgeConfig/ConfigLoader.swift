@@ -95,7 +95,8 @@ public enum ConfigLoader: Sendable {
 
         var policyParser = PolicyParser(connectors: server.declaredConnectors,
                                         serverFile: configPath ?? defaultConfigFile)
-        let policyFiles = files.yamlFiles(in: server.config.policiesDirectory, log: policiesLog,
+        var skipped: [String] = []
+        let policyFiles = files.yamlFiles(in: server.config.policiesDirectory, log: policiesLog, skipped: &skipped,
                                           reportMissing: directoriesKnown, namedAt: server.policiesNamedAt,
                                           whyHere: whyHere("policies", named: server.policiesNamedAt != nil))
         var unreadPolicyFiles = 0
@@ -111,7 +112,7 @@ public enum ConfigLoader: Sendable {
 
         var ruleParser = RuleParser(policyNames: policyNamesKnown ? policyParser.declaredNames : nil,
                                     policiesDirectory: server.config.policiesDirectory)
-        let ruleFiles = files.yamlFiles(in: server.config.rulesDirectory, log: rulesLog,
+        let ruleFiles = files.yamlFiles(in: server.config.rulesDirectory, log: rulesLog, skipped: &skipped,
                                         reportMissing: directoriesKnown, namedAt: server.rulesNamedAt,
                                         whyHere: whyHere("rules", named: server.rulesNamedAt != nil))
         for path in ruleFiles ?? [] {
@@ -145,6 +146,7 @@ public enum ConfigLoader: Sendable {
             + "\(counted(policyParser.policies.count, "policy", "policies")), "
             + "\(counted(server.config.connectors.count, "connector"))"
             + (server.config.heartbeats.isEmpty ? "" : ", \(counted(server.config.heartbeats.count, "heartbeat"))")
+            + (skipped.isEmpty ? "" : "; not read: " + skipped.joined(separator: ", "))
         return LoadedConfig(server: server.config, rules: RuleSet(rules: ruleParser.rules),
                             policies: policyParser.policies, summary: summary)
     }

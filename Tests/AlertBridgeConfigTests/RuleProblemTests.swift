@@ -238,9 +238,15 @@ import Testing
             "rules/README.md": "not a rule file",
             "rules/.20-swap.yaml": "rules: [",
             "rules/empty.yaml": "# every rule commented out\nrules:\n",
+            "rules/team/30-edge.yaml": "rules:\n  - {name: team, policy: standard}\n",
         ])
-        let rules = try fixture.load().rules.rules
+        let loaded = try fixture.load()
+        let rules = loaded.rules.rules
         #expect(rules.map(\.name) == ["one", "two", "upper", "last"])
+        // What is not read is named, where a rule file in a subdirectory was left out unsaid.
+        #expect(loaded.summary.hasSuffix("; not read: rules/README.md (not a .yaml or .yml file), "
+                                         + "rules/team/ (a directory: only the .yaml and .yml files directly in rules/ are read)"),
+                "\(loaded.summary)")
         #expect(rules[0].continue)
         #expect(rules[3].resolve == .any)
     }
