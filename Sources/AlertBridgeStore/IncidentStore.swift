@@ -267,6 +267,11 @@ extension Delivery {
     /// with a failure recorded, other than a retry to recipients a mail server refused
     /// for now (the others have that page). See ``UndeliveredPages/retrying``.
     static let retryingSQL = "status = 'pending' AND last_error IS NOT NULL AND last_error NOT LIKE '\(refusedPrefix)%'"
+
+    /// The status of a row given up on, in SQL, before its `last_error` is replaced: `sent`
+    /// for one left for recipients refused for now (the others have the page, so the tier
+    /// was paged: not a failed page), `failed` for the rest.
+    static let failedStatusSQL = "CASE WHEN last_error LIKE '\(refusedPrefix)%' THEN 'sent' ELSE 'failed' END"
 }
 
 public struct IncidentDetail: Sendable, Equatable {

@@ -285,8 +285,12 @@ struct SMTPConnectorTests {
                 #expect(last.contains(" over 10s: the server refused every recipient: busy-lead@example.com (451 "), "\(last)")
                 #expect(last.hasSuffix("; the other recipients have it"), "\(last)")
                 #expect(try await s.store.nextDeliveryDue(excluding: []) == nil)
-                // The tier was paged: the one refused address is counted, no failed page.
+                // The tier was paged: the one refused address is counted, no failed page, in the
+                // metrics and in what `incidents` and `show` say (they said `1 page failed`).
                 #expect(try metrics.expectCounter("alertbridge_pages_failed_total", [("connector", "mail")]).totalValue == 0)
+                let incident = try #require(try await s.store.incident(id: id)).incident
+                #expect(incident.escalation.tierPagedAt != nil)
+                #expect(try await s.store.undeliveredPages(of: [incident]).isEmpty)
                 #expect(try metrics.expectCounter("alertbridge_page_recipients_refused_total", [("connector", "mail")]).totalValue == 1)
             }
         }

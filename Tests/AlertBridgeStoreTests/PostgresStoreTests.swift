@@ -84,6 +84,9 @@ struct PostgresStoreTests {
     @Test func aRecipientRefusedForNowGetsThePageAgain() async throws {
         try await Self.withStore { try await $0.aRecipientRefusedForNowGetsThePageAgain() }
     }
+    @Test func givingUpOnARefusedRecipientIsNotAFailedPage() async throws {
+        try await Self.withStore { try await $0.givingUpOnARefusedRecipientIsNotAFailedPage() }
+    }
     @Test func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
         try await Self.withStore { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() }
     }

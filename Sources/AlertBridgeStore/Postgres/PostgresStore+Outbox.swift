@@ -135,7 +135,7 @@ extension PostgresStore {
                     }
                 case .failed(let reason):
                     for try await (incident, connector, tier, event) in try await db.query("""
-                        UPDATE outbox SET status = 'failed', last_error = \(reason)
+                        UPDATE outbox SET status = \(unescaped: Delivery.failedStatusSQL), last_error = \(reason)
                         WHERE id = \(record.id) AND status = 'pending'
                         RETURNING incident_id, connector, tier, event
                         """, logger: logger).decode((Int64, String, Int, String).self) {

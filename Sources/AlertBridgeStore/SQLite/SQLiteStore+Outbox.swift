@@ -196,8 +196,11 @@ extension SQLiteSession {
                     lastError: row.column("last_error")?.string, at: now)])
             }
         case .failed(let reason):
+            // A row left for recipients a mail server refused for now was delivered to the
+            // others: giving up on those leaves it sent, not a failed page (the tier was
+            // paged; `show` counted one, black-box round 29). Its line names who missed it.
             let row = try rows("""
-                UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'
+                UPDATE outbox SET status = \(Delivery.failedStatusSQL), last_error = ? WHERE id = ? AND status = 'pending'
                 RETURNING incident_id, connector, tier, event
                 """, [.text(reason), .integer(Int(id))]).first
             if let row {
