@@ -380,14 +380,17 @@ public enum EscalationPlanner {
     }
 
     /// `alertbridge escalate ID`: page the next tier now.
-    public static func escalateNow(_ incident: Incident, policy: EscalationPolicy, now: Timestamp, by: String) throws(Refusal) -> Decision {
+    /// - Parameter note: why, from the operator (`need the DB on-call`): on the timeline entry
+    ///   after the tier, and on the page (black-box round 29: the API took it and dropped it).
+    public static func escalateNow(_ incident: Incident, policy: EscalationPolicy, now: Timestamp, by: String,
+                                   note: String? = nil) throws(Refusal) -> Decision {
         guard incident.status.isOpen else { throw .resolved }
         let next = incident.escalation.hasPaged ? incident.tier + 1 : 1
         guard next <= policy.tiers.count else { throw .lastTier(tierName(incident.tier, policy)) }
         var d = Decision(incident)
         d.incident.escalation.ended = false
         d.timeline.append(TimelineEntry(incidentID: incident.id, at: now, kind: .escalated, by: by,
-                                        detail: "escalated by hand to tier \(next) (\(tierName(next, policy)))"))
+                                        detail: "escalated by hand to tier \(next) (\(tierName(next, policy)))" + (note.map { ": \($0)" } ?? "")))
         page(tier: next, reason: .manual, policy: policy, now: now, into: &d)
         d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
         return d

@@ -335,8 +335,12 @@ public enum PageText {
             let note = ack.detail.map { " (\"\(clipped(singleLine($0), to: 200))\")" } ?? ""
             return "acknowledged by \(ack.by ?? "someone") at \(time(ack.at, in: page.timeZone))\(note) but not resolved in time"
         case .manual:
-            let by = entry(page, .escalated, where: { $0.by != EscalationPlanner.engine })?.by
-            return "escalated by hand\(by.map { " by \($0)" } ?? "")"
+            // With the operator's note, after the tier its entry names: why they called this tier.
+            let escalation = entry(page, .escalated, where: { $0.by != EscalationPlanner.engine })
+            let note = escalation?.detail.flatMap { detail in
+                detail.range(of: "): ").map { " (\"\(clipped(singleLine(String(detail[$0.upperBound...])), to: 200))\")" }
+            } ?? ""
+            return "escalated by hand\(escalation?.by.map { " by \($0)" } ?? "")\(note)"
         case .acknowledged: return "acknowledged"
         case .resolved: return "resolved"
         case .escalationEnded: return "nobody holds it; escalation ended"

@@ -23,9 +23,9 @@ public protocol IncidentStore: Sendable {
     func openAlerts(fingerprint: String) async throws -> [HeldAlert]
     /// Applies an operator action. Throws ``StoreError/notFound`` or ``IncidentAction/Refusal``.
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident
-    /// `alertbridge escalate ID`: pages the next tier now. Throws ``StoreError/notFound``,
-    /// ``EscalationPlanner/Refusal``.
-    func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident
+    /// `alertbridge escalate ID`: pages the next tier now, with the operator's note on the
+    /// timeline and the page. Throws ``StoreError/notFound``, ``EscalationPlanner/Refusal``.
+    func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident
 
     // MARK: Escalation engine
 
@@ -104,6 +104,11 @@ extension IncidentStore {
     /// One incident with its alerts and timeline, or `nil`.
     public func incident(id: Int64) async throws -> IncidentDetail? {
         try await incidentDetails(ids: [id])[id]
+    }
+
+    /// A manual escalation without a note.
+    public func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident {
+        try await escalate(id: id, by: by, note: nil, now: now)
     }
 
     /// The open incidents that inhibit `incident` now, under `rules`, when it is already

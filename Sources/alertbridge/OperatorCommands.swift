@@ -232,11 +232,12 @@ struct Note: IncidentActionCommand {
 struct Escalate: IncidentActionCommand {
     static let configuration = CommandConfiguration(abstract: "Page the incident's next tier now.")
     @Argument(help: "Incident id.") var id: Int64
+    @Option(help: "Why, for the timeline and the page to the tier it calls.") var note: String?
     @Option(help: "Who escalates ($USER unless given).") var by: String = defaultUser
     @OptionGroup var output: OutputOptions
     var typedIDs: [TypedID] { [TypedID(argument: String(id))] }
     var path: String { "escalate" }
-    var noteText: String? { nil }
+    var noteText: String? { note }
     var done: String { "escalated" }
 }
 

@@ -122,7 +122,7 @@ struct Serve: AsyncParsableCommand {
                 logger.info("store ready", metadata: ["postgres": "\(location)"])
             }
         } catch {
-            throw fail("cannot open \(which): \(error)")
+            throw fail("cannot open \(which): \(StoreError.unavailableReason(error) ?? "\(error)")")
         }
         logger.info("configuration loaded", metadata: ["summary": "\(loaded.summary)"])
         do {

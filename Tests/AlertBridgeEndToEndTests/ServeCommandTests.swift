@@ -57,7 +57,8 @@ struct ServeCommandTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         for (store, said) in [(missing, "cannot open the store at \(missing): the directory \(URL(fileURLWithPath: missing).deletingLastPathComponent().path) does not exist"),
                               (folder, "cannot open the store at \(folder): it is a directory; name the file in it (sqlite:\(folder)/alertbridge.db)"),
-                              (garbage, "cannot open the store at \(garbage): SQLite error 26: file is not a database")] {
+                              (garbage, "cannot open the store at \(garbage): the store at \(garbage) is not an SQLite database "
+                                  + "(file is not a database): point store: at the right file, or move this one aside to start with an empty store")] {
             let result = try await run(try Paths.alertbridgeBinary(), [
                 "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())", "--store", "sqlite:\(store)",
             ], environment: ProcessInfo.processInfo.environment)

@@ -56,7 +56,9 @@ final class BlinkingStore: IncidentStore {
     func openIncidents(rules: [String]) async throws -> [Incident] { try await store.openIncidents(rules: rules) }
     func openAlerts(fingerprint: String) async throws -> [HeldAlert] { try await store.openAlerts(fingerprint: fingerprint) }
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident { try await store.act(action, on: id, now: now) }
-    func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident { try await store.escalate(id: id, by: by, now: now) }
+    func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident {
+        try await store.escalate(id: id, by: by, note: note, now: now)
+    }
     func nextEscalationDue() async throws -> Timestamp? { try await store.nextEscalationDue() }
     func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {
         try await store.advanceEscalations(now: now, limit: limit, context: context)

@@ -259,14 +259,19 @@ import Testing
         let chat = RecordingConnector()
         try await TestApp.withApp(connectors: ["console": chat]) { client, app, _ in
             let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
-            let (status, body, _) = try await client.post("/api/v1/incidents/\(id)/escalate", #"{"by": "alice"}"#)
+            let (status, body, _) = try await client.post("/api/v1/incidents/\(id)/escalate",
+                                                          #"{"by": "alice", "note": "need the DB on-call"}"#)
             #expect(status == .ok)
             #expect(body["tier"] as? Int == 2)
+            // The note is kept and said where tier 2 reads it (black-box round 29: dropped).
+            let entries = body["timeline"] as? [[String: Any]] ?? []
+            #expect(entries.contains { $0["kind"] as? String == "escalated" && $0["by"] as? String == "alice"
+                && $0["detail"] as? String == "escalated by hand to tier 2 (rnd): need the DB on-call" }, "\(entries)")
             try await app.dispatcher(logger: logger).tick()
             // Both pages are claimed in one tick and delivered concurrently, in either order.
             #expect(chat.summary.sorted() == ["manual:2", "triggered:1"])
             let manual = try #require(chat.delivered.first { $0.delivery.event == .manual })
-            #expect(PageText.lead(manual) == "Incident #\(id) needs tier 2 (rnd): escalated by hand by alice.")
+            #expect(PageText.lead(manual) == "Incident #\(id) needs tier 2 (rnd): escalated by hand by alice (\"need the DB on-call\").")
             let (again, refusal, _) = try await client.post("/api/v1/incidents/\(id)/escalate", #"{"by": "alice"}"#)
             #expect(again == .conflict)
             #expect((refusal["error"] as? String)?.contains("last tier") == true)

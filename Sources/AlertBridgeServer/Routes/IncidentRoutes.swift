@@ -72,7 +72,7 @@ struct IncidentRoutes {
             let body = try await Self.action(request)
             let id = try OperatorInput.id(context, of: "incident")
             do {
-                _ = try await store.escalate(id: id, by: body.by, now: clock.now())
+                _ = try await store.escalate(id: id, by: body.by, note: body.givenNote, now: clock.now())
             } catch let refusal as EscalationPlanner.Refusal {
                 throw APIError(.conflict, refusal.text(about: "incident \(id)"))
             } catch StoreError.notFound {

@@ -93,9 +93,15 @@ public final class SQLiteStore: IncidentStore {
         let problems: [String]
         do {
             problems = try db.rows("PRAGMA quick_check(3)").compactMap { $0.column("quick_check")?.string }.filter { $0 != "ok" }
-        } catch let failure as SQLiteFailure where failure.isCorrupt {
+        } catch let failure as SQLiteFailure where failure.isDamage {
+            // A file that is no database at all (SQLite error 26) said only `SQLite error 26:
+            // file is not a database`, with neither the path nor what to do (black-box round 29).
+            if !failure.isCorrupt {
+                throw StoreError.unavailable("the store at \(path) is not an SQLite database (\(failure.message)): "
+                                             + "point store: at the right file, or move this one aside to start with an empty store")
+            }
             problems = [failure.message]
-        }  // A file that is no database at all says so itself (SQLite error 26).
+        }
         // quick_check's own text has line breaks; the refusal is one line.
         guard let first = problems.first?.split(whereSeparator: \.isNewline).joined(separator: " ") else { return }
         throw StoreError.unavailable("the store at \(path) is damaged (\(first)): restore it from a backup, "
