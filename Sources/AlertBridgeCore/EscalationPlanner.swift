@@ -84,6 +84,48 @@ public enum EscalationPlanner {
         return d
     }
 
+    /// An episode that paged, that nobody acknowledged, and whose alerts recovered before
+    /// its escalation ended: an alert that flaps. When it fires again within `reopen_within`
+    /// under the same policy, its escalation takes up where it was (``resume(_:after:policy:now:)``).
+    public struct Flap: Sendable, Equatable {
+        /// The escalation as the episode left it.
+        public var escalation: EscalationState
+        /// The tier it had paged last.
+        public var tier: Int
+
+        /// The resolved incident's episode, if it was such a flap. One an operator resolved,
+        /// or `auto_resolve_after` closed, or someone had acknowledged (they were on it), or
+        /// whose escalation had ended, starts again from tier 1 when it reopens.
+        public init?(of incident: Incident) {
+            let e = incident.escalation
+            guard incident.status == .resolved, e.resolution == .alerts, e.hasPaged, !e.ended,
+                  incident.acknowledgedBy == nil, e.tierPagedAt != nil else { return nil }
+            escalation = e
+            tier = incident.tier
+        }
+    }
+
+    /// A flap fired again (``Flap``): the tier it had paged last hears the reopen, and the
+    /// next tier is due when it was, counted from that tier's page, as after a rise in
+    /// severity. Started again from tier 1, an alert that fired for less than
+    /// `escalate_after` at a time never reached tier 2 (black-box round 29: ten pages to
+    /// tier 1 in five minutes and none to R&D). The acknowledge SLA still counts from the
+    /// reopen's page (nobody could acknowledge it while it was resolved).
+    public static func resume(_ incident: Incident, after flap: Flap, policy: EscalationPolicy, now: Timestamp) -> Decision {
+        var d = Decision(incident)
+        let previous = flap.escalation
+        let pagedAt = previous.tierPagedAt ?? now
+        d.incident.escalation.cycle = previous.cycle
+        d.incident.escalation.earlierTiers = previous.earlierTiers
+        d.timeline.append(entry(d, now, .escalated, "nobody acknowledged it before it resolved: escalation goes on from tier \(flap.tier) "
+                                    + "(\(tierName(flap.tier, policy))), paged at \(RFC3339.format(pagedAt)), rather than starting again"))
+        page(tier: flap.tier, reason: .reopened, policy: policy, now: now, into: &d)
+        d.incident.escalation.tierPagedAt = pagedAt
+        d.incident.escalation.highestTier = max(previous.highestTier, flap.tier)
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
+        return d
+    }
+
     /// Where the acknowledge SLA counts from after a switch of policy (`severity_policies`):
     /// a stricter target is not applied to the time before the switch, so the deadline is
     /// the earlier of the old policy's and the switch plus the new target (a warning paged

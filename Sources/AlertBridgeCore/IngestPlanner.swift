@@ -192,6 +192,19 @@ public enum IngestPlanner {
             startedHere[incident.id] = StartedPage(step: incident.escalation.step, reason: reason)
         }
 
+        /// Takes up the escalation of a flap (``EscalationPlanner/Flap``) where it was, when the
+        /// reopen runs the policy the episode before ran; `false` when it does not (a rise in
+        /// severity chose another), and the policy starts again from tier 1.
+        mutating func resumeEscalation(_ incident: inout Incident, _ routed: RoutedAlert, after flap: EscalationPlanner.Flap,
+                                       now: Timestamp) -> Bool {
+            let chosen = routed.policy(at: incident.severity)
+            guard chosen.name == incident.policy, let policy = chosen.policy, policy.tier(flap.tier) != nil else { return false }
+            take(EscalationPlanner.resume(incident, after: flap, policy: policy, now: now), into: &incident)
+            snapshots[incident.id] = policy
+            startedHere[incident.id] = StartedPage(step: incident.escalation.step, reason: .reopened)
+            return true
+        }
+
         /// A tier-1 page decided in this commit, which a rise in severity later in the same
         /// commit replaces.
         struct StartedPage {
@@ -467,6 +480,7 @@ public enum IngestPlanner {
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {
                     let severityBefore = incident.severity
+                    let flapped = EscalationPlanner.Flap(of: incident)
                     incident.status = .triggered
                     incident.tier = 1
                     // A new episode is as severe as what fires now, runs that severity's policy
@@ -485,7 +499,11 @@ public enum IngestPlanner {
                             + (alert.severity == severityBefore ? "" : ", now \(alert.severity.rawValue) (was \(severityBefore.rawValue))")))
                     note(muted, on: incident.id, by: alert.source, at: now)
                     merge(alert, into: &incident, now: now)
-                    escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
+                    if muted == nil, let flapped, resumeEscalation(&incident, routed, after: flapped, now: now) {
+                        // Taken up where the episode before left it.
+                    } else {
+                        escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
+                    }
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
                                          kind: muted == nil ? .reopened : .suppressed)

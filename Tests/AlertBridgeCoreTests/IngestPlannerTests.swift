@@ -181,6 +181,40 @@ import Testing
         #expect(w.incidents[1]?.acknowledgeSLAFrom == t0 + .seconds(35), "acknowledged before: the clock is not reset")
     }
 
+    /// A flap nobody acknowledged takes up its escalation where it was: tier 2, paged at
+    /// 15 minutes, is due to repeat 30 minutes after that page, not after the reopen. One an
+    /// operator resolved starts again from tier 1, as one someone acknowledged does.
+    @Test func onlyAFlapNobodyAcknowledgedTakesUpItsEscalation() throws {
+        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "console")], escalateAfter: .seconds(1800)),
+        ], repeat: 1)
+        func flapping(_ status: AlertStatus = .firing) -> RoutedAlert {
+            var r = routed("edge-01", status)
+            r.escalationPolicy = policy
+            return r
+        }
+        var w = World()
+        _ = apply([flapping()], to: &w, at: t0)
+        w.incidents[1] = EscalationPlanner.advance(try #require(w.incidents[1]), policy: policy, now: t0 + .seconds(900)).incident
+        _ = apply([flapping(.resolved)], to: &w, at: t0 + .seconds(1000))
+        #expect(apply([flapping()], to: &w, at: t0 + .seconds(1060)).map(\.kind) == [.reopened])
+        let resumed = try #require(w.incidents[1])
+        #expect(resumed.tier == 2 && resumed.status == .triggered)
+        #expect(resumed.escalation.tierPagedAt == t0 + .seconds(900))
+        #expect(resumed.nextEscalationAt == t0 + .seconds(900 + 1800))
+        #expect(resumed.escalation.highestTier == 2)
+
+        var byHand = resumed
+        byHand.status = .resolved
+        byHand.resolvedAt = t0 + .seconds(1100)
+        byHand.escalation.resolution = .operator
+        w.incidents[1] = byHand
+        _ = apply([flapping()], to: &w, at: t0 + .seconds(1160))
+        let restarted = try #require(w.incidents[1])
+        #expect(restarted.tier == 1 && restarted.nextEscalationAt == t0 + .seconds(1160 + 900))
+    }
+
     /// No `severity_policies`: a warning paging tier 2 turns critical. Tier 2 hears it
     /// (`RAISED`; its last page said warning), and its timer runs on: tier 3 is not put
     /// off. Acknowledged, or paged in this very commit, nobody is paged again.

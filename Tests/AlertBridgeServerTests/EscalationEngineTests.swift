@@ -127,6 +127,43 @@ import Testing
         }
     }
 
+    /// An alert that fires 20 s and recovers for 10 s, again and again, and nobody
+    /// acknowledges: each reopen pages the tier paged last, and R&D is paged 15 minutes
+    /// after tier 1's first page, as if the alert had fired throughout. Started again from
+    /// tier 1 at every reopen, it never reached R&D (black-box round 29: ten pages to tier 1
+    /// in five minutes, none to tier 2). The timeline says why the reopen did not start over.
+    @Test func aFlapNobodyAcknowledgesStillEscalates() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            for _ in 0..<40 {  // 20 minutes
+                clock.advance(by: .seconds(20))
+                try await engine.tick()
+                _ = try await client.post("/api/v1/alerts", nativeAlert(status: "resolved"))
+                clock.advance(by: .seconds(10))
+                try await engine.tick()
+                _ = try await client.post("/api/v1/alerts", nativeAlert())
+                try await engine.tick()
+                try await dispatcher.tick()
+            }
+            let pages = chat.delivered.filter { $0.delivery.event != .resolved }
+            let escalated = try #require(pages.first { $0.delivery.event == .escalated }, "\(chat.summary)")
+            #expect(escalated.delivery.tier == 2)
+            // On time: 15 minutes after tier 1's first page, at the reopen of that instant.
+            #expect(escalated.delivery.createdAt == TestApp.t0 + .seconds(900), "\(escalated.delivery.createdAt)")
+            #expect(pages.filter { $0.delivery.event == .escalated }.count == 1)
+            // Tier 1 heard the reopens until then; R&D every reopen after.
+            let reopenedTiers = pages.filter { $0.delivery.event == .reopened }.map(\.delivery.tier)
+            #expect(reopenedTiers.count == 40 && Set(reopenedTiers.prefix(30)) == [1] && Set(reopenedTiers.suffix(10)) == [2], "\(reopenedTiers)")
+            let detail = try await client.get("/api/v1/incidents/\(id)").1
+            let lines = (detail["timeline"] as? [[String: Any]] ?? []).compactMap { $0["detail"] as? String }
+            #expect(lines.contains("nobody acknowledged it before it resolved: escalation goes on from tier 2 (rnd), "
+                                   + "paged at \(RFC3339.format(escalated.delivery.createdAt)), rather than starting again"), "\(lines.suffix(6))")
+        }
+    }
+
     /// A latency incident already paging when its PoP went down: `show`'s next step names
     /// tier 2 and says it waits while the PoP-down incident is open, where it promised R&D a
     /// page that the engine then held (black-box round 27, B6). Once that incident resolves

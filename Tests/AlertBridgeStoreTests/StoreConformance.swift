@@ -776,7 +776,10 @@ struct StoreConformance {
     }
 
     /// Every page and notice of each episode reaches the outbox: a reopened incident's
-    /// steps continue from the earlier episode's, so none collides with an old row.
+    /// steps continue from the earlier episode's, so none collides with an old row. A flap
+    /// nobody acknowledged takes up its escalation where it was: R&D, paged last, hears the
+    /// reopen, and the repeat is due 30 minutes after R&D's page, not after the reopen. One
+    /// someone had acknowledged starts again from tier 1.
     func aReopenedIncidentPagesEveryTierAgain() async throws {
         func claimed(_ now: Timestamp) async throws -> [String] {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
@@ -786,18 +789,26 @@ struct StoreConformance {
         #expect(try await claimed(t0) == ["triggered:1", "triggered:1"])
         _ = try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: .init())
         #expect(try await claimed(t0 + .seconds(900)) == ["escalated:2"])
-        var now = t0 + .seconds(1000)
-        for _ in 1...2 {
-            _ = try await store.ingest([Self.routed("a", .resolved)], now: now)
-            #expect(try await claimed(now) == ["resolved:1", "resolved:1", "resolved:2"])
-            now = now + .seconds(60)
-            #expect(try await store.ingest([Self.routed("a")], now: now).map(\.kind) == [.reopened])
-            #expect(try await claimed(now) == ["reopened:1", "reopened:1"])
-            now = now + .seconds(900)
-            _ = try await store.advanceEscalations(now: now, limit: 10, context: .init())
-            #expect(try await claimed(now) == ["escalated:2"])
-            now = now + .seconds(100)
-        }
+
+        _ = try await store.ingest([Self.routed("a", .resolved)], now: t0 + .seconds(1000))
+        #expect(try await claimed(t0 + .seconds(1000)) == ["resolved:1", "resolved:1", "resolved:2"])
+        #expect(try await store.ingest([Self.routed("a")], now: t0 + .seconds(1060)).map(\.kind) == [.reopened])
+        #expect(try await claimed(t0 + .seconds(1060)) == ["reopened:2"])
+        var incident = try #require(try await store.incident(id: id)?.incident)
+        #expect(incident.tier == 2 && incident.nextEscalationAt == t0 + .seconds(900 + 1800))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(2700), limit: 10, context: .init())
+        #expect(try await claimed(t0 + .seconds(2700)) == ["repeated:1", "repeated:1"])
+
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: id, now: t0 + .seconds(2800))
+        _ = try await claimed(t0 + .seconds(2800))
+        _ = try await store.ingest([Self.routed("a", .resolved)], now: t0 + .seconds(2900))
+        _ = try await claimed(t0 + .seconds(2900))
+        _ = try await store.ingest([Self.routed("a")], now: t0 + .seconds(2960))
+        #expect(try await claimed(t0 + .seconds(2960)) == ["reopened:1", "reopened:1"])
+        incident = try #require(try await store.incident(id: id)?.incident)
+        #expect(incident.tier == 1 && incident.escalation.cycle == 0 && incident.nextEscalationAt == t0 + .seconds(2960 + 900))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(2960 + 900), limit: 10, context: .init())
+        #expect(try await claimed(t0 + .seconds(2960 + 900)) == ["escalated:2"])
         #expect(try await store.incident(id: id)?.incident.escalation.step == 6)
     }
 
