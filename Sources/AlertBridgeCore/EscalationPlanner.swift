@@ -443,21 +443,25 @@ public enum EscalationPlanner {
     /// those of a policy the incident ran before its severity rose. Each audience hears a
     /// notice once, from the first tier that reaches it: a webhook or chat channel in two
     /// tiers got it twice (a ticketing receiver made two comments).
-    public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason) -> [Page] {
+    /// - Parameter told: targets that hear it already (a reopen's own page): left out.
+    public static func notices(for incident: Incident, policy: EscalationPolicy, event: PageReason,
+                               told alreadyTold: [EscalationPolicy.Target] = []) -> [Page] {
         // An email target is one audience per address (any case: mail domains are not
         // case-sensitive, and nor are mailboxes in practice); a chat or webhook target is
         // one, whatever its `to:` says it is for (`check` makes every email `to:` an address).
         var told = Set<String>()
+        func unheard(_ target: EscalationPolicy.Target) -> EscalationPolicy.Target? {
+            guard !target.to.isEmpty, target.to.allSatisfy(EmailAddress.isValid) else {
+                return told.insert(target.connector).inserted ? target : nil
+            }
+            var target = target
+            target.to = target.to.filter { told.insert(target.connector + "\u{0}" + $0.lowercased()).inserted }
+            return target.to.isEmpty ? nil : target
+        }
+        _ = alreadyTold.map(unheard)
         let tiers = (pagedTiers(of: incident, policy: policy) + incident.escalation.earlierTiers).compactMap { tier -> EscalationState.PagedTier? in
             var tier = tier
-            tier.notify = tier.notify.compactMap { target in
-                guard !target.to.isEmpty, target.to.allSatisfy(EmailAddress.isValid) else {
-                    return told.insert(target.connector).inserted ? target : nil
-                }
-                var target = target
-                target.to = target.to.filter { told.insert(target.connector + "\u{0}" + $0.lowercased()).inserted }
-                return target.to.isEmpty ? nil : target
-            }
+            tier.notify = tier.notify.compactMap(unheard)
             return tier.notify.isEmpty ? nil : tier
         }
         var used: [Int: Int] = [:]

@@ -205,6 +205,20 @@ public enum IngestPlanner {
             return true
         }
 
+        /// The tiers the episode before paged that this reopen's page does not reach heard it
+        /// resolve: they hear that it is back (`REOPENED`), each audience once, and its next
+        /// notices. R&D, who had acknowledged it, heard `RESOLVED` and then nothing while
+        /// tier 1 was paged again (black-box round 29). Under another policy (a rise in
+        /// severity), whom the earlier one paged is left as the switch leaves it.
+        mutating func announceReopen(_ incident: inout Incident, before: EscalationState, tierBefore: Int, policyBefore: String) {
+            let step = incident.escalation.step
+            guard incident.policy == policyBefore, let policy = snapshots[incident.id],
+                  let own = pages.last(where: { $0.incidentID == incident.id && $0.step == step && $0.reason == .reopened })
+            else { return }
+            incident.escalation.highestTier = max(incident.escalation.highestTier, before.highestTier, tierBefore)
+            pages += EscalationPlanner.notices(for: incident, policy: policy, event: .reopened, told: own.targets)
+        }
+
         /// A tier-1 page decided in this commit, which a rise in severity later in the same
         /// commit replaces.
         struct StartedPage {
@@ -481,6 +495,7 @@ public enum IngestPlanner {
                    now < resolvedAt + routed.reopenWithin {
                     let severityBefore = incident.severity
                     let flapped = EscalationPlanner.Flap(of: incident)
+                    let before = (escalation: incident.escalation, tier: incident.tier, policy: incident.policy)
                     incident.status = .triggered
                     incident.tier = 1
                     // A new episode is as severe as what fires now, runs that severity's policy
@@ -504,6 +519,7 @@ public enum IngestPlanner {
                     } else {
                         escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
                     }
+                    announceReopen(&incident, before: before.escalation, tierBefore: before.tier, policyBefore: before.policy)
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
                                          kind: muted == nil ? .reopened : .suppressed)

@@ -100,6 +100,11 @@ public enum PageText {
                 : "Nobody holds incident #\(i.id): its acknowledgement timed out (ack_timeout), every tier was paged again"
             lines.append(opening + " and its escalation has ended, "
                          + "so nobody will be paged for it again. It is still open: someone must take it.")
+        case .reopened where d.tier != i.tier && !isOutdated(page):
+            // A tier that heard it resolve, told it is back; the incident needs another tier
+            // now, which "needs tier 2" to R&D would have contradicted.
+            let paged = page.incident.policy?.tier(i.tier).map { "tier \(i.tier) (\($0.name))" } ?? "tier \(i.tier)"
+            lines.append("Incident #\(i.id) is open again: \(reason(page)), and \(paged) is paged.")
         default:
             lines.append("Incident #\(i.id) needs tier \(d.tier) (\(d.tierName)): \(reason(page)).")
             if let late = movedOn(page) { lines.append("Sent late: \(late).") }

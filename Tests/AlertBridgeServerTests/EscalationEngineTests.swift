@@ -164,6 +164,38 @@ import Testing
         }
     }
 
+    /// R&D acknowledged, the alert recovered, and it fired again: tier 1 is paged from the
+    /// start (someone had been on it), and R&D, who heard it resolve, hears it is back and
+    /// who is paged. It heard `RESOLVED` and then nothing (black-box round 29).
+    @Test func everyTierThatHeardItResolveHearsItIsBack() async throws {
+        let rnd = RecordingConnector(), noc = RecordingConnector()
+        var policies = TestApp.policies
+        policies["cdn-performance"]?.tiers[1].notify = [.init(connector: "rnd-chat")]
+        try await TestApp.withApp(policies: policies, connectors: ["console": noc, "rnd-chat": rnd]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(900))
+            try await engine.tick()
+            try await dispatcher.tick()
+            _ = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "bob"}"#)
+            try await dispatcher.tick()
+            clock.advance(by: .seconds(60))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(status: "resolved"))
+            try await dispatcher.tick()
+            clock.advance(by: .seconds(60))
+            _ = try await client.post("/api/v1/alerts", nativeAlert())
+            try await dispatcher.tick()
+            #expect(rnd.summary == ["escalated:2", "acknowledged:2", "resolved:2", "reopened:2"])
+            #expect(noc.summary.suffix(1) == ["reopened:1"])
+            let back = try #require(rnd.delivered.last)
+            #expect(PageText.lead(back) == "Incident #\(id) is open again: it fired again soon after resolving, "
+                    + "and tier 1 (technical-support) is paged.")
+            let paged = try #require(noc.delivered.last)
+            #expect(PageText.lead(paged) == "Incident #\(id) needs tier 1 (technical-support): it fired again soon after resolving.")
+        }
+    }
+
     /// A latency incident already paging when its PoP went down: `show`'s next step names
     /// tier 2 and says it waits while the PoP-down incident is open, where it promised R&D a
     /// page that the engine then held (black-box round 27, B6). Once that incident resolves
