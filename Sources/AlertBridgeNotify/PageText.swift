@@ -271,27 +271,25 @@ public enum PageText {
         return names.count > 5 ? "\(shown) and \(names.count - 5) more" : shown
     }
 
-    /// `1 alert, firing` or `3 alerts received, 2 firing`: how many firing alerts arrived
-    /// (first and duplicates) and how many distinct alerts still fire. A new incident has
-    /// received one alert and merged none, so the count says nothing about merging. An
+    /// `1 alert, firing` or `3 alerts (60 copies received), 2 firing`: how many distinct
+    /// alerts (by fingerprint) the incident holds and how many of them still fire, and,
+    /// when its senders re-sent them, how many firing copies arrived. "60 alerts received"
+    /// for one alert re-sent every 10 s read as sixty problems (black-box round 29). An
     /// auto-resolved incident's alerts did not recover; nobody knows whether they fire.
     static func alertTally(_ page: PageMessage) -> String {
         let i = page.incident.incident
-        if i.status == .resolved, autoResolve(page) != nil {
-            return "\(i.alertCount == 1 ? "1 alert" : "\(i.alertCount) alerts received"), no recovery received"
-        }
-        let received = i.alertCount == 1 ? "1 alert" : "\(i.alertCount) alerts received"
+        let held = max(page.incident.alerts.count, i.firingCount, 1)
+        let alerts = (held == 1 ? "1 alert" : "\(held) alerts") + (i.alertCount > held ? " (\(i.alertCount) copies received)" : "")
+        if i.status == .resolved, autoResolve(page) != nil { return "\(alerts), no recovery received" }
         // Resolved by hand, whatever its alerts did: "0 firing" read as a recovery when its
         // sender still fired (black-box round 28; the CLI warns of that at the resolve).
-        if i.status == .resolved, i.escalation.resolution == .operator {
-            return "\(received), resolved by hand"
-        }
-        if i.firingCount > 0 { return i.alertCount == 1 ? "1 alert, firing" : "\(received), \(i.firingCount) firing" }
+        if i.status == .resolved, i.escalation.resolution == .operator { return "\(alerts), resolved by hand" }
+        if i.firingCount > 0 { return held == 1 ? "\(alerts), firing" : "\(alerts), \(i.firingCount) firing" }
         // Open with nothing firing: a recovery that could not close it (an Alertmanager
         // webhook cut by `max_alerts`). "0 firing" alone read as a page sent by mistake
         // (black-box round 24).
-        return i.status.isOpen ? "\(received), none firing, yet not resolved (its timeline says why)"
-            : i.alertCount == 1 ? "1 alert, no longer firing" : "\(received), 0 firing"
+        if i.status.isOpen { return "\(alerts), none firing, yet not resolved (its timeline says why)" }
+        return held == 1 ? "\(alerts), no longer firing" : "\(alerts), 0 firing"
     }
 
     /// A resolve notice of an auto-resolve (`auto_resolve_after`), of the episode it closed.

@@ -316,11 +316,19 @@ func printRaw(_ data: Data) {
     print(String(decoding: data, as: UTF8.self))
 }
 
+/// `2 alerts (60 copies received), 1 firing`: distinct alerts, and the firing copies their
+/// senders sent when more; `60 received` read as sixty alerts (black-box round 29).
+func alertTally(_ i: IncidentView) -> String {
+    let held = max(i.alerts?.count ?? 0, i.firing_alerts, 1)
+    let copies = i.alert_count > held ? " (\(i.alert_count) copies received)" : ""
+    return "\(held) \(held == 1 ? "alert" : "alerts")\(copies), \(i.firing_alerts) firing"
+}
+
 func printIncident(_ i: IncidentView, shortened: Bool = false) {
     print(oneLine("Incident \(i.id): \(i.title)"))
     var fields: [[String]] = [
         ["status", i.status], ["severity", i.severity], ["dedup key", i.dedup_key], ["policy", "\(i.policy) (tier \(i.tier))"],
-        ["alerts", "\(i.alert_count) received, \(i.firing_alerts) firing"], ["created", i.created_at],
+        ["alerts", alertTally(i)], ["created", i.created_at],
         ["last alert", i.last_alert_at],
     ]
     if i.paged == false {

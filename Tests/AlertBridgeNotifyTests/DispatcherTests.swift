@@ -531,10 +531,23 @@ final class BlinkingStore: IncidentStore {
                                 firingCount: firingCount, createdAt: t0, lastAlertAt: t0, acknowledgedBy: "alice")
         let alert = StoredAlert(fingerprint: "f", status: .firing, severity: .critical, summary: "s", labels: [:],
                                 annotations: [:], source: "t", value: 1.4, threshold: 0.8, firstSeenAt: t0,
-                                lastSeenAt: t0, receivedCount: 3)
+                                lastSeenAt: t0, receivedCount: 2)
+        var other = alert
+        other.fingerprint = "g"
+        other.receivedCount = 1
         let delivery = Delivery(id: 1, incidentID: 42, step: 2, event: event, tier: 2, tierName: "rnd",
                                 connector: "console", recipients: [], attempts: 1, createdAt: t0)
-        return PageMessage(delivery: delivery, incident: IncidentDetail(incident: incident, alerts: [alert], timeline: []))
+        // Two alerts, one of them sent twice; one alert when one copy came.
+        return PageMessage(delivery: delivery, incident: IncidentDetail(incident: incident, alerts: alertCount > 1 ? [alert, other] : [alert],
+                                                                        timeline: []))
+    }
+
+    /// One alert its sender re-sent every 10 s for ten minutes is one alert with sixty
+    /// copies, not sixty alerts (black-box round 29).
+    @Test func reSentCopiesAreCountedAsCopiesNotAlerts() {
+        var resent = page(.triggered, alertCount: 60, firingCount: 1)
+        resent.incident.alerts = [resent.incident.alerts[0]]
+        #expect(PageText.facts(resent).last.map { "\($0.name): \($0.value)" } == "Alerts: 1 alert (60 copies received), firing")
     }
 
     /// Escalation ended after an acknowledgement timed out: someone did answer, and the
@@ -643,7 +656,7 @@ final class BlinkingStore: IncidentStore {
         #expect(body.contains("needs tier 2 (rnd): the previous tier did not acknowledge in time"))
         #expect(body.contains("Where:    pop ICN1, region apac, service cdn-edge"))
         #expect(body.contains("Measured: 1.4 (threshold 0.8)"))
-        #expect(body.contains("Since:    2026-11-23T18:05:00Z (3 alerts received, 2 firing)"))
+        #expect(body.contains("Since:    2026-11-23T18:05:00Z (2 alerts (3 copies received), 2 firing)"))
         #expect(body.contains("Runbook:  https://wiki.example.com/runbooks/edge-latency"))
         #expect(body.hasSuffix("Acknowledge: alertbridge ack 42"))
         #expect(!PageText.body(page(.resolved, status: .resolved)).contains("alertbridge ack"))
@@ -701,7 +714,7 @@ final class BlinkingStore: IncidentStore {
         var p = page(.triggered)
         #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z"))
         p.incident.alerts[0].startsAt = t0 - .seconds(381)
-        #expect(PageText.body(p).contains("Since:    2026-11-23T17:58:39Z (3 alerts received, 2 firing)"))
+        #expect(PageText.body(p).contains("Since:    2026-11-23T17:58:39Z (2 alerts (3 copies received), 2 firing)"))
         #expect(PageText.facts(p).contains { $0.name == "Since" && $0.value == "2026-11-23T17:58:39Z" })
         p.incident.alerts[0].startsAt = t0 + .seconds(3600)
         #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z"))
@@ -728,7 +741,7 @@ final class BlinkingStore: IncidentStore {
     @Test func timesAreInTheConfiguredZoneBesideUTC() {
         var p = page(.triggered)
         p.timeZone = TimeZone(identifier: "Asia/Seoul")!
-        #expect(PageText.body(p).contains("Since:    2026-11-24 03:05:00 Asia/Seoul (2026-11-23T18:05:00Z) (3 alerts received, 2 firing)"))
+        #expect(PageText.body(p).contains("Since:    2026-11-24 03:05:00 Asia/Seoul (2026-11-23T18:05:00Z) (2 alerts (3 copies received), 2 firing)"))
         #expect(PageText.facts(p).contains { $0.name == "Since" && $0.value == "2026-11-24 03:05:00 Asia/Seoul (2026-11-23T18:05:00Z)" })
         p.delivery.createdAt = t0 + .seconds(1800)
         #expect(PageText.body(p).contains("since it opened at 2026-11-24 03:05:00 Asia/Seoul (2026-11-23T18:05:00Z) "))
@@ -737,7 +750,7 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.body(p).contains("Since:    2026-11-23 13:05:00 America/New_York (2026-11-23T18:05:00Z)"))
         // UTC by another name is UTC.
         p.timeZone = TimeZone(identifier: "Etc/UTC")!
-        #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z (3 alerts received, 2 firing)"))
+        #expect(PageText.body(p).contains("Since:    2026-11-23T18:05:00Z (2 alerts (3 copies received), 2 firing)"))
     }
 
     /// The first page of an incident: one alert arrived and nothing merged into it yet.
@@ -748,17 +761,17 @@ final class BlinkingStore: IncidentStore {
         #expect(!PageText.body(first).contains("merged"))
         let recovered = page(.resolved, status: .resolved, alertCount: 1, firingCount: 0)
         #expect(PageText.body(recovered).contains("(1 alert, no longer firing)"))
-        #expect(PageText.body(page(.resolved, status: .resolved, alertCount: 3, firingCount: 0)).contains("(3 alerts received, 0 firing)"))
+        #expect(PageText.body(page(.resolved, status: .resolved, alertCount: 3, firingCount: 0)).contains("(2 alerts (3 copies received), 0 firing)"))
     }
 
     /// An incident a recovery could not close (a webhook cut by `max_alerts`) goes on
     /// escalating with nothing firing: its pages say it is no mistake, and where to read why.
     @Test func aPageOfAnOpenIncidentWithNothingFiringSaysWhereToReadWhy() {
         let held = page(.escalated, alertCount: 3, firingCount: 0)
-        #expect(PageText.body(held).contains("(3 alerts received, none firing, yet not resolved (its timeline says why))"))
+        #expect(PageText.body(held).contains("(2 alerts (3 copies received), none firing, yet not resolved (its timeline says why))"))
         #expect(PageText.facts(page(.repeated, alertCount: 1, firingCount: 0)).last.map { "\($0.name): \($0.value)" }
                 == "Alerts: 1 alert, none firing, yet not resolved (its timeline says why)")
-        #expect(PageText.facts(page(.escalated)).last.map { "\($0.name): \($0.value)" } == "Alerts: 3 alerts received, 2 firing")
+        #expect(PageText.facts(page(.escalated)).last.map { "\($0.name): \($0.value)" } == "Alerts: 2 alerts (3 copies received), 2 firing")
     }
 
     /// The person paged reads how long they have and who is called next, by the policy the
