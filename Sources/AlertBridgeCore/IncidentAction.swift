@@ -1,6 +1,10 @@
 /// What an operator can do to an incident, and the pure rules for whether they may.
 public enum IncidentAction: Sendable, Equatable {
-    case acknowledge(by: String, note: String?)
+    /// - takeOver: also when someone acknowledged it already: they hand it over (tier 2,
+    ///   called in, takes it), or it is theirs and they are still on it. Either way its
+    ///   `ack_timeout` counts from now. Without it, that is refused, so two people answering
+    ///   the same page at once learn of each other.
+    case acknowledge(by: String, note: String?, takeOver: Bool = false)
     case resolve(by: String, note: String?)
     case note(by: String, text: String)
 
@@ -16,7 +20,8 @@ public enum IncidentAction: Sendable, Equatable {
         public func text(about subject: String) -> String {
             switch self {
             case .alreadyAcknowledged(let by, let at):
-                "\(subject) is already acknowledged\(Self.who(by, at))"
+                "\(subject) is already acknowledged\(Self.who(by, at)); to take it over, or to restart its ack_timeout, "
+                    + "acknowledge with take_over (alertbridge ack --take-over)"
             case .alreadyResolved(let by, let at):
                 "\(subject) is already resolved\(Self.who(by, at))"
             case .emptyNote:
@@ -44,10 +49,18 @@ public enum IncidentAction: Sendable, Equatable {
         let now = max(now, incident.escalation.tierPagedAt ?? now)
         var next = incident
         switch self {
-        case .acknowledge(let by, let note):
+        case .acknowledge(let by, let note, let takeOver):
+            var detail = note
             switch incident.status {
             case .resolved: throw .alreadyResolved(by: incident.resolvedBy, at: incident.resolvedAt)
-            case .acknowledged: throw .alreadyAcknowledged(by: incident.acknowledgedBy, at: incident.acknowledgedAt)
+            case .acknowledged:
+                guard takeOver else { throw .alreadyAcknowledged(by: incident.acknowledgedBy, at: incident.acknowledgedAt) }
+                // Refused, R&D could not take an incident tier 1 had acknowledged, and its
+                // ack_timeout paged tier 1 again while R&D worked on it (black-box round 29).
+                let what = incident.acknowledgedBy == by
+                    ? "acknowledged again: the ack_timeout counts from now"
+                    : "took it over from \(incident.acknowledgedBy ?? "someone"): the ack_timeout counts from now"
+                detail = what + (note.map { "; \($0)" } ?? "")
             case .triggered: break
             }
             next.status = .acknowledged
@@ -63,7 +76,7 @@ public enum IncidentAction: Sendable, Equatable {
                 next.escalation.inhibitedBy = []
                 next.escalation.heldUntil = nil
             }
-            return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .acknowledged, by: by, detail: note))
+            return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .acknowledged, by: by, detail: detail))
         case .resolve(let by, let note):
             guard incident.status.isOpen else {
                 throw .alreadyResolved(by: incident.resolvedBy, at: incident.resolvedAt)

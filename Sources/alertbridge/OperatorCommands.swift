@@ -137,11 +137,22 @@ protocol IncidentActionCommand: AsyncParsableCommand {
     var path: String { get }
     var noteText: String? { get }
     var done: String { get }
+    /// `ack --take-over`.
+    var takeOver: Bool { get }
+}
+
+/// The body of an incident action: `{"by": "alice", "note": "…", "take_over": true}`.
+struct ActionRequest: Encodable {
+    var by: String
+    var note: String?
+    var take_over: Bool?
 }
 
 extension IncidentActionCommand {
     /// The ids, read once ``validate()`` has checked them.
     var ids: [Int64] { typedIDs.compactMap(\.id) }
+
+    var takeOver: Bool { false }
 
     func validate() throws {
         guard !typedIDs.isEmpty else { throw ValidationError("give the incident id (or several)") }
@@ -171,7 +182,7 @@ extension IncidentActionCommand {
                 : 0
             let data: Data
             do {
-                data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ["by": by, "note": noteText])
+                data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ActionRequest(by: by, note: noteText, take_over: takeOver ? true : nil))
             } catch let refusal as Refused {
                 guard refusal.aboutTheTarget else { throw fail(refusal.description) }
                 _ = fail(refusal.description)
@@ -199,6 +210,8 @@ struct Ack: IncidentActionCommand {
     @Argument(help: .init("Incident ids.", valueName: "ids")) var typedIDs: [TypedID]
     @Option(help: "A note for the timeline.") var note: String?
     @Option(help: "Who acknowledges ($USER unless given).") var by: String = defaultUser
+    @Flag(help: "Also when someone acknowledged it already: take it over, or restart your own ack_timeout.")
+    var takeOver = false
     @OptionGroup var output: OutputOptions
     var path: String { "ack" }
     var noteText: String? { note }

@@ -3,6 +3,7 @@ import AlertBridgeCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 
 @Suite struct IncidentAPITests {
@@ -98,6 +99,35 @@ import Testing
             #expect((body["error"] as? String)?.hasPrefix("incident \(id) is already resolved by bob") == true, "\(body)")
             let again = try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "bob"}"#)
             #expect(again.0 == .conflict)
+        }
+    }
+
+    /// Two people answering one page learn of each other (409), and R&D, called in, takes
+    /// over with `take_over`: the ack_timeout counts from its acknowledgement, where tier 1
+    /// was paged again at alice's ack_timeout while R&D worked on it (black-box round 29).
+    /// Whoever has it restarts the timeout the same way.
+    @Test func takingOverAnAcknowledgedIncident() async throws {
+        try await TestApp.withApp { client, app, clock in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            _ = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#)
+            clock.advance(by: .seconds(600))
+            let (refused, refusal, _) = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "bob"}"#)
+            #expect(refused == .conflict)
+            #expect((refusal["error"] as? String)?.hasSuffix("to take it over, or to restart its ack_timeout, acknowledge with take_over "
+                                                            + "(alertbridge ack --take-over)") == true, "\(refusal)")
+            let (status, taken, _) = try await client.post("/api/v1/incidents/\(id)/ack",
+                                                           #"{"by": "bob", "note": "DB failover", "take_over": true}"#)
+            #expect(status == .ok)
+            #expect(taken["acknowledged_by"] as? String == "bob" && taken["status"] as? String == "acknowledged")
+            #expect(taken["next_escalation_at"] as? String == RFC3339.format(clock.now() + .seconds(1800)), "\(taken)")
+            let entries = (taken["timeline"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "acknowledged" }
+            #expect(entries.last?["detail"] as? String == "took it over from alice: the ack_timeout counts from now; DB failover")
+            // alice's 30 minutes run out: nobody is paged, bob has it.
+            clock.advance(by: .seconds(1200))
+            #expect(try await app.engine(logger: Logger(label: "test")).tick().pages == 0)
+            let again = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "bob", "take_over": true}"#).1
+            let last = (again["timeline"] as? [[String: Any]] ?? []).last { $0["kind"] as? String == "acknowledged" }
+            #expect(last?["detail"] as? String == "acknowledged again: the ack_timeout counts from now")
         }
     }
 

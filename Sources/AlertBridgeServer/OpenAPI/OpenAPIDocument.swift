@@ -312,6 +312,11 @@ components:
       properties:
         by: {type: string, minLength: 1, maxLength: 128, pattern: "\\S", description: who acts}
         note: {type: [string, "null"], maxLength: 8192}
+        take_over:
+          type: [boolean, "null"]
+          description: >
+            /ack only: acknowledge also when someone already has (take it over, or restart one's own
+            ack_timeout); without it that is a 409
     Note:
       type: object
       required: [by, note]

@@ -19,6 +19,8 @@ struct IncidentRoutes {
     struct ActionBody: Decodable {
         var by: String
         var note: String?
+        /// `/ack` only: acknowledge also when someone already has (``IncidentAction/acknowledge(by:note:takeOver:)``).
+        var take_over: Bool?
 
         /// The note of an acknowledge or resolve: one of spaces says nothing, and is none
         /// (its notice read `resolved (by eve):    `; black-box round 24).
@@ -55,7 +57,7 @@ struct IncidentRoutes {
         }
         router.post("/api/v1/incidents/:id/ack") { request, context in
             let body = try await Self.action(request)
-            return try await act(.acknowledge(by: body.by, note: body.givenNote), context)
+            return try await act(.acknowledge(by: body.by, note: body.givenNote, takeOver: body.take_over ?? false), context)
         }
         router.post("/api/v1/incidents/:id/resolve") { request, context in
             let body = try await Self.action(request)
