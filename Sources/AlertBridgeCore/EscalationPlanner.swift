@@ -73,6 +73,26 @@ public enum EscalationPlanner {
     /// sent their own recovery, so they page nobody).
     public static let inhibitionRecheck: Duration = .seconds(60)
 
+    /// How long after the last incident that inhibited a held one resolved the held one
+    /// pages, if it still fires. Its own recovery lags its source's (an Alertmanager group
+    /// is sent at its next `group_interval`, a probe at its next run): a recovered PoP's
+    /// edge incidents have recovered by then and page nobody. Released at the first look
+    /// after the source resolved (anywhere up to a minute, and in step with Alertmanager's
+    /// flushes), they paged with their recovery a millisecond behind (black-box round 29).
+    public static let inhibitionRelease: Duration = .seconds(60)
+
+    /// When a hold by inhibition ends once none of its inhibitors (``EscalationState/inhibitedBy``,
+    /// among `inhibitors`) is open: ``inhibitionRelease`` after the last one resolved; `nil`
+    /// when that has passed, when one is open, or when nothing held it.
+    static func releaseAt(_ incident: Incident, inhibitors: [Incident], now: Timestamp) -> Timestamp? {
+        let held = incident.escalation.inhibitedBy
+        guard !held.isEmpty else { return nil }
+        let named = inhibitors.filter { held.contains($0.id) }
+        guard !named.contains(where: \.status.isOpen), let last = named.compactMap(\.resolvedAt).max() else { return nil }
+        let end = last + inhibitionRelease
+        return now < end ? end : nil
+    }
+
     /// Pages tier 1 at once: a new or reopened incident, or an acknowledgement that timed out.
     public static func start(_ incident: Incident, policy: EscalationPolicy, now: Timestamp,
                              reason: PageReason = .triggered) -> Decision {
@@ -211,6 +231,11 @@ public enum EscalationPlanner {
                 d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
                 return d
             }
+            if let end = releaseAt(incident, inhibitors: inhibitors, now: now) {
+                d.incident.escalation.heldUntil = end
+                d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
+                return d
+            }
             release(from: inhibitors, now: now, into: &d, goingOn: "which is still unresolved")
             d.incident.status = .triggered
             d.incident.acknowledgedAt = nil
@@ -256,6 +281,11 @@ public enum EscalationPlanner {
                 let holding = holding(incident, among: inhibitors)
                 if !holding.isEmpty {
                     holdStep(by: holding, now: now, policy: policy, into: &d)
+                    d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
+                    return d
+                }
+                if let end = releaseAt(incident, inhibitors: inhibitors, now: now) {
+                    d.incident.escalation.heldUntil = end
                     d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
                     return d
                 }
@@ -385,6 +415,7 @@ public enum EscalationPlanner {
         if inhibitors.contains(where: { e.inhibitedBy.contains($0.id) && $0.status.isOpen }) {
             return now + inhibitionRecheck
         }
+        if let end = releaseAt(incident, inhibitors: inhibitors, now: now) { return end }
         guard !silences.isEmpty else { return nil }
         return silences.holdEnd(of: firingLabels.isEmpty ? [incident.labels] : firingLabels, at: now)
     }

@@ -470,7 +470,12 @@ public enum IngestPlanner {
                     // Cheap tests first: a storm merges into incidents that already paged.
                     let canStart = incident.status == .triggered && !incident.escalation.hasPaged
                         && routed.policy(at: incident.severity).policy != nil
-                    var startsPaging = canStart && muted == nil
+                    // Held by an inhibition whose sources have all resolved: the engine pages it
+                    // a minute after the last one did (``EscalationPlanner/inhibitionRelease``), if
+                    // it still fires; a copy sent meanwhile may be its sender lagging the recovery.
+                    let settling = !incident.escalation.inhibitedBy.isEmpty
+                        && !incident.escalation.inhibitedBy.contains { incidents[$0]?.status.isOpen == true }
+                    var startsPaging = canStart && muted == nil && !settling
                     if startsPaging {
                         startEscalation(&incident, routed, now: now,
                                         reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)

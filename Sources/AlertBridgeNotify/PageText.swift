@@ -248,8 +248,9 @@ public enum PageText {
             return "tier 1 (\(tier1)) is paged again at \(at) unless it is resolved first (ack_timeout \(after))"
         case .waitsForInhibitor(let ids):
             let (which, inhibit, are) = inhibitors(ids)
-            return "nothing more is paged while \(which), which \(inhibit) this one, \(are) open "
-                + "(the timeline says since when); alertbridge looks again at \(at)"
+            let resolves = ids.count == 1 ? "it resolves" : "they resolve"
+            return "nothing more is paged while \(which), which \(inhibit) this one, \(are) open, nor in the minute after "
+                + "\(resolves) (the timeline says since when); alertbridge looks again at \(at)"
         case .waitsForAlert:
             return "nobody is paged: no alert came for \(after) (auto_resolve_after) while alertbridge was stopped, so it "
                 + "waits for its alert to be sent again (then the overdue step is taken at once), and resolves at \(at) if none is"

@@ -196,6 +196,34 @@ import Testing
         }
     }
 
+    /// ICN1 comes back, and its edge alert's recovery arrives 40 s after the PoP's (an
+    /// Alertmanager group is sent at its next group_interval): the edge incident, held
+    /// while ICN1 was down, pages nobody and hears no RESOLVED. Released at the engine's
+    /// next look after the PoP-down resolved, it paged with its recovery right behind
+    /// (black-box round 29).
+    @Test func aHeldIncidentWaitsAMinuteAfterItsInhibitorResolves() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(rules: TestApp.inhibitingRules, connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            _ = try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown"))
+            let edge = try await client.post("/api/v1/alerts", nativeAlert()).1
+            #expect(edge["outcome"] as? String == "suppressed")
+            clock.advance(by: .seconds(300))
+            try await engine.tick()  // ICN1 still down: looked at again at 360 s
+            clock.advance(by: .seconds(55))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown", status: "resolved"))
+            clock.advance(by: .seconds(5))
+            #expect(try await engine.tick().pages == 0, "5 s after ICN1 came back")
+            clock.advance(by: .seconds(20))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(status: "resolved"))
+            clock.advance(by: .seconds(35))
+            #expect(try await engine.tick().pages == 0)
+            try await app.dispatcher(logger: logger).tick()
+            let id = try #require(edge["incident_id"] as? Int)
+            #expect(chat.delivered.allSatisfy { $0.incident.incident.id != Int64(id) }, "\(chat.summary)")
+        }
+    }
+
     /// A latency incident already paging when its PoP went down: `show`'s next step names
     /// tier 2 and says it waits while the PoP-down incident is open, where it promised R&D a
     /// page that the engine then held (black-box round 27, B6). Once that incident resolves
@@ -245,7 +273,10 @@ import Testing
             await app.deliveryWakeup.wait(timeout: .zero)
             let merged = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", instance: "icn1-edge-02")).1
             #expect(merged["outcome"] as? String == "merged")
-            #expect(app.deliveryWakeup.isPending, "the merge paged tier 1")
+            #expect(!app.deliveryWakeup.isPending, "paged a minute after its PoP came back, not at this copy")
+            clock.advance(by: .seconds(60))
+            #expect(try await engine.tick().pages == 1)
+            #expect(app.deliveryWakeup.isPending, "the release paged tier 1")
         }
     }
 
