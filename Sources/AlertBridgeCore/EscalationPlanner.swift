@@ -241,7 +241,7 @@ public enum EscalationPlanner {
             d.incident.acknowledgedAt = nil
             d.incident.acknowledgedBy = nil
             let unresolved = if incident.isHeldBySilence, heldUntil == nil, let end = e.heldUntil, end > ackAt + timeout {
-                "unresolved after \(DurationText.format(.milliseconds(end.milliseconds - ackAt.milliseconds))), when the silence that held it ended "
+                "unresolved after \(DurationText.formatSeconds(.milliseconds(end.milliseconds - ackAt.milliseconds))), when the silence that held it ended "
                     + "(ack_timeout \(DurationText.format(timeout)))"
             } else {
                 "unresolved after \(DurationText.format(timeout)) (ack_timeout)"

@@ -345,7 +345,9 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
         ["last alert", i.last_alert_at],
     ]
     if i.paged == false {
-        fields.append(["paged", i.resolved_at == nil ? "nobody yet (the timeline says why)" : "nobody (the timeline says why)"])
+        // Per episode: one that paged before it resolved and reopened held read as never paged.
+        let since = i.first_paged_at == nil ? "" : " since it last reopened"
+        fields.append(["paged", i.resolved_at == nil ? "nobody yet\(since) (the timeline says why)" : "nobody\(since) (the timeline says why)"])
     } else if let at = i.first_paged_at, at != i.created_at {
         fields.append(["first paged", at])
     }
@@ -362,7 +364,10 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
     // end of a hold), not always a page: an operator must not read it as "tier 2 at".
     if let at = i.next_escalation_at { fields.append(["next timer", at]) }
     if let next = i.next_step { fields.append(["next step", next.text]) }
-    if i.escalation_ended == true { fields.append(["escalation", "ended: every tier was paged and nobody holds it"]) }
+    // Said of a triggered one only: acknowledged since, someone holds it (black-box round 29).
+    if i.escalation_ended == true, i.status == "triggered" {
+        fields.append(["escalation", "ended: every tier was paged and nobody holds it"])
+    }
     if let delivery = deliveryText(i) { fields.append(["delivery", delivery]) }
     if let breaches = i.sla_breaches, !breaches.isEmpty { fields.append(["SLA breached", breaches.joined(separator: ", ")]) }
     fields.append(["labels", i.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")])
