@@ -238,6 +238,13 @@ import Testing
             let older = try #require(try await client.get("/api/v1/incidents?status=all&before_id=\(newest)").1["incidents"] as? [[String: Any]])
             #expect(older.map { ($0["labels"] as? [String: String])?["pop"] } == ["ICN1"])
             #expect(try await client.get("/api/v1/incidents?before_id=x").1["field"] as? String == "before_id")
+            // A filter it does not have is refused, not ignored: it listed every incident as if
+            // it had filtered them (black-box round 29).
+            let unknown = try await client.get("/api/v1/incidents?status=open&severity=critical&pop=TPE1")
+            #expect(unknown.0 == .badRequest)
+            #expect(unknown.1["error"] as? String == "/api/v1/incidents has no query parameter \"severity\"; "
+                    + "it takes status, limit, since, until and before_id", "\(unknown.1)")
+            #expect(try await client.get("/api/v1/silences?pop=TPE1").0 == .badRequest)
         }
     }
 }

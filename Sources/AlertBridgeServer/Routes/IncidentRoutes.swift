@@ -34,6 +34,7 @@ struct IncidentRoutes {
     func register(on router: some RouterMethods<AppRequestContext>) {
         router.get("/api/v1/incidents") { request, _ in
             let params = request.uri.queryParameters
+            try OperatorInput.refuseUnknown(params, of: "/api/v1/incidents", takes: ["status", "limit", "since", "until", "before_id"])
             var query = IncidentQuery()
             if let status = try OperatorInput.status(params.get("status"), as: IncidentQuery.StatusFilter.self) { query.status = status }
             if let limit = try OperatorInput.limit(params.get("limit")) { query.limit = limit }

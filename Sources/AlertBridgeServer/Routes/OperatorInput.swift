@@ -21,6 +21,14 @@ enum OperatorInput {
 
     private static let jsonWhitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
 
+    /// A listing's query names only what `path` takes: `?severity=critical&pop=TPE1` listed
+    /// every open incident, as if it had filtered them (black-box round 29).
+    static func refuseUnknown(_ params: some Sequence<(key: Substring, value: Substring)>, of path: String, takes names: [String]) throws {
+        guard let unknown = params.first(where: { !names.contains(String($0.key)) }) else { return }
+        throw APIError.badRequest("\(path) has no query parameter \"\(unknown.key)\"; it takes "
+                                  + names.dropLast().joined(separator: ", ") + " and " + names.last!)
+    }
+
     /// `?status=` of a listing: one of the filter's values, or `nil` when not given.
     static func status<Filter: RawRepresentable & CaseIterable>(_ text: String?, as _: Filter.Type) throws -> Filter?
     where Filter.RawValue == String {

@@ -41,6 +41,7 @@ struct SilenceRoutes {
     func register(on router: some RouterMethods<AppRequestContext>) {
         router.get("/api/v1/silences") { request, _ in
             let params = request.uri.queryParameters
+            try OperatorInput.refuseUnknown(params, of: "/api/v1/silences", takes: ["status", "limit"])
             let now = clock.now()
             var query = SilenceQuery(now: now)
             if let status = try OperatorInput.status(params.get("status"), as: SilenceQuery.StatusFilter.self) { query.status = status }
