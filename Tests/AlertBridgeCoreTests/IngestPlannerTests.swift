@@ -14,6 +14,13 @@ import Testing
                            reopenWithin: reopen, resolve: resolve)
     }
 
+    /// `routed(_:_:)` with the policy it runs, as the router sets it.
+    func routed(_ instance: String, _ status: AlertStatus = .firing, running policy: EscalationPolicy) -> RoutedAlert {
+        var r = routed(instance, status)
+        r.escalationPolicy = policy
+        return r
+    }
+
     /// Applies a batch to `state` as a store would, and returns the outcomes.
     func apply(_ batch: [RoutedAlert], to state: inout World, at now: Timestamp) -> [IngestOutcome] {
         let keys = Set(batch.map(\.dedupKey))
@@ -158,11 +165,7 @@ import Testing
         let policy = EscalationPolicy(name: "cdn-performance", tiers: [
             .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
         ], sla: .init(acknowledgeWithin: .seconds(30)))
-        func flapping(_ status: AlertStatus = .firing) -> RoutedAlert {
-            var r = routed("edge-01", status)
-            r.escalationPolicy = policy
-            return r
-        }
+        func flapping(_ status: AlertStatus = .firing) -> RoutedAlert { routed("edge-01", status, running: policy) }
         var w = World()
         _ = apply([flapping()], to: &w, at: t0)
         _ = apply([flapping(.resolved)], to: &w, at: t0 + .seconds(30))
@@ -189,11 +192,7 @@ import Testing
             .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
             .init(name: "rnd", notify: [.init(connector: "console")], escalateAfter: .seconds(1800)),
         ], repeat: 1)
-        func flapping(_ status: AlertStatus = .firing) -> RoutedAlert {
-            var r = routed("edge-01", status)
-            r.escalationPolicy = policy
-            return r
-        }
+        func flapping(_ status: AlertStatus = .firing) -> RoutedAlert { routed("edge-01", status, running: policy) }
         var w = World()
         _ = apply([flapping()], to: &w, at: t0)
         w.incidents[1] = EscalationPlanner.advance(try #require(w.incidents[1]), policy: policy, now: t0 + .seconds(900)).incident

@@ -429,10 +429,9 @@ struct StoreConformance {
         #expect(after.filter { $0.kind == .paged && $0.at == t0 + .seconds(401) }.isEmpty)
     }
 
-    /// Given up on a recipient refused for now while the others have the page: the tier
-    /// was paged, so it is not a failed page (`incidents` said `1, 1 page failed`; black-box
-    /// round 29). A page that reached nobody is.
-    func givingUpOnARefusedRecipientIsNotAFailedPage() async throws {
+    /// A new incident whose mail page reached all but bob, greylisted and due again at
+    /// 300 s; its chat page is claimed and not recorded yet.
+    func pageWithBobGreylisted() async throws -> (id: Int64, mail: Delivery, chat: Delivery) {
         let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
         let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
         let mail = try #require(claimed.first { $0.connector == "noc-email" })
@@ -442,6 +441,14 @@ struct StoreConformance {
                 refused: ["bob@example.com (451 4.7.1 Greylisted)"],
                 retry: RecipientRetry(recipients: ["bob@example.com"], at: t0 + .seconds(300)))),
         ], now: t0 + .seconds(1))
+        return (id, mail, chat)
+    }
+
+    /// Given up on a recipient refused for now while the others have the page: the tier
+    /// was paged, so it is not a failed page (`incidents` said `1, 1 page failed`; black-box
+    /// round 29). A page that reached nobody is.
+    func givingUpOnARefusedRecipientIsNotAFailedPage() async throws {
+        let (id, mail, chat) = try await pageWithBobGreylisted()
         _ = try await store.claimDeliveries(now: t0 + .seconds(300), lease: .seconds(60), limit: 10, quota: .none)
         try await store.recordDeliveries([
             DeliveryRecord(id: mail.id, outcome: .failed(reason: "not delivered to bob@example.com: gave up; the other recipients have it")),
@@ -457,15 +464,7 @@ struct StoreConformance {
     /// A page an acknowledgement overtook is done: on the timeline once, never handed out
     /// again; one only waiting to go to a greylisted recipient says that the others have it.
     func aCancelledPageIsRecordedAndNotHandedOutAgain() async throws {
-        let id = try #require(try await store.ingest([Self.routed("a")], now: t0)[0].incidentID)
-        let claimed = try await store.claimDeliveries(now: t0, lease: .seconds(60), limit: 10, quota: .none)
-        let mail = try #require(claimed.first { $0.connector == "noc-email" })
-        let chat = try #require(claimed.first { $0.connector == "console" })
-        try await store.recordDeliveries([
-            DeliveryRecord(id: mail.id, outcome: .partlyDelivered(
-                refused: ["bob@example.com (451 4.7.1 Greylisted)"],
-                retry: RecipientRetry(recipients: ["bob@example.com"], at: t0 + .seconds(300)))),
-        ], now: t0 + .seconds(1))
+        let (id, mail, chat) = try await pageWithBobGreylisted()
         let reason = "the incident was acknowledged by alice first"
         let cancelled = [DeliveryRecord(id: chat.id, outcome: .cancelled(reason: reason)),
                          DeliveryRecord(id: mail.id, outcome: .cancelled(reason: reason))]
