@@ -141,6 +141,7 @@ public enum EscalationPlanner {
                                     + "(\(tierName(flap.tier, policy))), paged at \(RFC3339.format(pagedAt)), rather than starting again"))
         page(tier: flap.tier, reason: .reopened, policy: policy, now: now, into: &d)
         d.incident.escalation.tierPagedAt = pagedAt
+        d.incident.escalation.resumedAt = now
         d.incident.escalation.highestTier = max(previous.highestTier, flap.tier)
         d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
         return d
@@ -549,10 +550,13 @@ public enum EscalationPlanner {
         return candidates.min()
     }
 
-    /// When the tier paged last escalates, windows applied.
+    /// When the tier paged last escalates, windows applied; not before the reopen that took
+    /// up a flap's escalation (``EscalationState/resumedAt``): a time that ran out while the
+    /// incident was resolved is taken at the reopen, and is not late.
     static func tierDeadline(_ incident: Incident, policy: EscalationPolicy) -> Timestamp? {
         guard let pagedAt = incident.escalation.tierPagedAt, let tier = policy.tier(incident.tier) else { return nil }
-        return EscalationWindows.deadline(from: pagedAt, tier: tier.escalateAfter, windows: policy.windows)
+        let deadline = EscalationWindows.deadline(from: pagedAt, tier: tier.escalateAfter, windows: policy.windows)
+        return max(deadline, incident.escalation.resumedAt ?? deadline)
     }
 
     private static func checkSLA(policy: EscalationPolicy, now: Timestamp, into d: inout Decision) {
@@ -589,6 +593,7 @@ public enum EscalationPlanner {
         d.incident.escalation.heldUntil = nil
         d.incident.escalation.inhibitedBy = []
         d.incident.escalation.tierPagedAt = now
+        d.incident.escalation.resumedAt = nil
         d.incident.escalation.highestTier = max(d.incident.escalation.highestTier, tier)
         d.incident.tier = tier
         d.pages.append(Page(incidentID: d.incident.id, step: d.incident.escalation.step, tier: tier,

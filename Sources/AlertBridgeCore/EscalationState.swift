@@ -52,6 +52,10 @@ public struct EscalationState: Sendable, Equatable, Codable {
     /// answered by that acknowledgement, also once its `ack_timeout` made the incident
     /// triggered again (a page held up by an outage must not reach its tier after that).
     public var acknowledgedThrough: Int?
+    /// When a flap's reopen took up the escalation of the episode before
+    /// (``EscalationPlanner/resume(_:after:policy:now:)``): a tier's time that ran out
+    /// while it was resolved is due at the reopen, not late. Cleared by the next page.
+    public var resumedAt: Timestamp?
 
     /// A tier paged in this episode, with whom it paged.
     public struct PagedTier: Sendable, Equatable, Codable {
@@ -93,6 +97,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
         case firstPagedAt, firstAcknowledgedAt, ackClockFrom, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers, resolution
         case acknowledgedThrough
+        case resumedAt
         case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
@@ -119,5 +124,6 @@ public struct EscalationState: Sendable, Equatable, Codable {
         earlierTiers = try c.decodeIfPresent([PagedTier].self, forKey: .earlierTiers) ?? []
         resolution = try? c.decodeIfPresent(Resolution.self, forKey: .resolution)
         acknowledgedThrough = try c.decodeIfPresent(Int.self, forKey: .acknowledgedThrough)
+        resumedAt = try c.decodeIfPresent(Timestamp.self, forKey: .resumedAt)
     }
 }

@@ -131,6 +131,7 @@ public struct JSONWriter {
             }
             if let resolution = e.resolution { w.field("resolution", resolution.rawValue) }
             if let step = e.acknowledgedThrough { w.field("acknowledgedThrough", step) }
+            if let at = e.resumedAt { w.field("resumedAt", rfc3339: at) }
         }
     }
 

@@ -214,6 +214,27 @@ import Testing
         #expect(restarted.tier == 1 && restarted.nextEscalationAt == t0 + .seconds(1160 + 900))
     }
 
+    /// Tier 1's 15 minutes ran out while the flap was resolved: tier 2 is paged at the
+    /// reopen, and the timeline does not call that late (alertbridge was up; the incident
+    /// was resolved). `Next:` on the reopen's page says the reopen's time, not a past one.
+    @Test func aTimerThatRanOutWhileResolvedIsTakenAtTheReopen() throws {
+        let policy = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "console")], escalateAfter: .seconds(1800)),
+        ])
+        var w = World()
+        _ = apply([routed("edge-01", running: policy)], to: &w, at: t0)
+        _ = apply([routed("edge-01", .resolved, running: policy)], to: &w, at: t0 + .seconds(880))
+        _ = apply([routed("edge-01", running: policy)], to: &w, at: t0 + .seconds(960))
+        let reopened = try #require(w.incidents[1])
+        #expect(reopened.nextEscalationAt == t0 + .seconds(960))
+        #expect(EscalationPlanner.nextStep(reopened, policy: policy)?.at == t0 + .seconds(960))
+        let d = EscalationPlanner.advance(reopened, policy: policy, now: t0 + .seconds(960))
+        #expect(d.pages.map(\.tier) == [2])
+        #expect(d.timeline.last { $0.kind == .escalated }?.detail == "tier 1 (technical-support) did not acknowledge in time: paging tier 2 (rnd)")
+        #expect(d.incident.escalation.resumedAt == nil && d.incident.nextEscalationAt == t0 + .seconds(960 + 1800))
+    }
+
     /// No `severity_policies`: a warning paging tier 2 turns critical. Tier 2 hears it
     /// (`RAISED`; its last page said warning), and its timer runs on: tier 3 is not put
     /// off. Acknowledged, or paged in this very commit, nobody is paged again.
