@@ -17,7 +17,6 @@ extension PageText {
     /// tier, status, since when and how many alerts; only those the incident has.
     public static func facts(_ page: PageMessage) -> [Fact] {
         let i = page.incident.incident
-        let d = page.delivery
         var facts: [Fact] = []
         for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: singleLine(value))) }
         if let hosts = hosts(page) { facts.append(Fact(name: "Hosts", value: hosts)) }
