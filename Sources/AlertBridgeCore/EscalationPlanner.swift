@@ -110,8 +110,9 @@ public enum EscalationPlanner {
     public struct Flap: Sendable, Equatable {
         /// The escalation as the episode left it.
         public var escalation: EscalationState
-        /// The tier it had paged last.
+        /// The tier it had paged last, and when: its `escalate_after` still runs from then.
         public var tier: Int
+        public var pagedAt: Timestamp
 
         /// The resolved incident's episode, if it was such a flap. One an operator resolved,
         /// or `auto_resolve_after` closed, or someone had acknowledged (they were on it), or
@@ -119,9 +120,10 @@ public enum EscalationPlanner {
         public init?(of incident: Incident) {
             let e = incident.escalation
             guard incident.status == .resolved, e.resolution == .alerts, e.hasPaged, !e.ended,
-                  incident.acknowledgedBy == nil, e.tierPagedAt != nil else { return nil }
+                  incident.acknowledgedBy == nil, let pagedAt = e.tierPagedAt else { return nil }
             escalation = e
             tier = incident.tier
+            self.pagedAt = pagedAt
         }
     }
 
@@ -134,7 +136,7 @@ public enum EscalationPlanner {
     public static func resume(_ incident: Incident, after flap: Flap, policy: EscalationPolicy, now: Timestamp) -> Decision {
         var d = Decision(incident)
         let previous = flap.escalation
-        let pagedAt = previous.tierPagedAt ?? now
+        let pagedAt = flap.pagedAt
         d.incident.escalation.cycle = previous.cycle
         d.incident.escalation.earlierTiers = previous.earlierTiers
         d.timeline.append(entry(d, now, .escalated, "nobody acknowledged it before it resolved: escalation goes on from tier \(flap.tier) "
@@ -222,19 +224,11 @@ public enum EscalationPlanner {
         if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
            let ackAt = d.incident.acknowledgedAt, now >= stepDue(ackAt + timeout, startedAt: startedAt) {
             let who = d.incident.acknowledgedBy ?? "someone"
-            let holding = holding(incident, among: inhibitors)
-            if !holding.isEmpty {
-                // The PoP-down incident that inhibits this one is open: paging the symptom's
-                // tier 1 again is noise. It waits, acknowledged, until that one resolves.
-                holdStep(by: holding, now: now, policy: policy, into: &d,
+            // The PoP-down incident that inhibits this one is open: paging the symptom's tier 1
+            // again is noise. It waits, acknowledged, until a minute after that one resolves.
+            if stepWaits(incident, for: inhibitors, now: now, policy: policy, startedAt: startedAt, into: &d,
                          waiting: "acknowledged by \(who) but unresolved after \(DurationText.format(timeout)) (ack_timeout): "
-                             + "tier 1 (\(tierName(1, policy))) is")
-                d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
-                return d
-            }
-            if let end = releaseAt(incident, inhibitors: inhibitors, now: now) {
-                d.incident.escalation.heldUntil = end
-                d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
+                             + "tier 1 (\(tierName(1, policy))) is") {
                 return d
             }
             release(from: inhibitors, now: now, into: &d, goingOn: "which is still unresolved")
@@ -279,17 +273,7 @@ public enum EscalationPlanner {
                 let late = late(due: max(due, e.heldUntil ?? due), now: now, startedAt: startedAt)
                 let current = d.incident.tier
                 let waited = tierName(current, policy)
-                let holding = holding(incident, among: inhibitors)
-                if !holding.isEmpty {
-                    holdStep(by: holding, now: now, policy: policy, into: &d)
-                    d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
-                    return d
-                }
-                if let end = releaseAt(incident, inhibitors: inhibitors, now: now) {
-                    d.incident.escalation.heldUntil = end
-                    d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
-                    return d
-                }
+                if stepWaits(incident, for: inhibitors, now: now, policy: policy, startedAt: startedAt, into: &d) { return d }
                 release(from: inhibitors, now: now, into: &d, goingOn: "which is still open: escalation goes on")
                 if current < policy.tiers.count {
                     d.timeline.append(entry(d, now, .escalated,
@@ -393,6 +377,23 @@ public enum EscalationPlanner {
         }
         d.incident.escalation.inhibitedBy = ids
         d.incident.escalation.heldUntil = now + inhibitionRecheck
+    }
+
+    /// Whether a paging incident's step that fell due waits for its inhibitors: while one is
+    /// open (``holdStep(by:now:policy:into:waiting:)``), and for ``inhibitionRelease`` after
+    /// the last one resolved. `d` then says until when.
+    static func stepWaits(_ incident: Incident, for inhibitors: [Incident], now: Timestamp, policy: EscalationPolicy,
+                          startedAt: Timestamp?, into d: inout Decision, waiting: String? = nil) -> Bool {
+        let holding = holding(incident, among: inhibitors)
+        if !holding.isEmpty {
+            holdStep(by: holding, now: now, policy: policy, into: &d, waiting: waiting)
+        } else if let end = releaseAt(incident, inhibitors: inhibitors, now: now) {
+            d.incident.escalation.heldUntil = end
+        } else {
+            return false
+        }
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
+        return true
     }
 
     /// The end of a ``holdStep(by:now:policy:into:waiting:)``: the incidents that held the

@@ -210,12 +210,12 @@ public enum IngestPlanner {
         /// notices. R&D, who had acknowledged it, heard `RESOLVED` and then nothing while
         /// tier 1 was paged again (black-box round 29). Under another policy (a rise in
         /// severity), whom the earlier one paged is left as the switch leaves it.
-        mutating func announceReopen(_ incident: inout Incident, before: EscalationState, tierBefore: Int, policyBefore: String) {
+        mutating func announceReopen(_ incident: inout Incident, after resolved: Incident) {
             let step = incident.escalation.step
-            guard incident.policy == policyBefore, let policy = snapshots[incident.id],
+            guard incident.policy == resolved.policy, let policy = snapshots[incident.id],
                   let own = pages.last(where: { $0.incidentID == incident.id && $0.step == step && $0.reason == .reopened })
             else { return }
-            incident.escalation.highestTier = max(incident.escalation.highestTier, before.highestTier, tierBefore)
+            incident.escalation.highestTier = max(incident.escalation.highestTier, resolved.escalation.highestTier, resolved.tier)
             pages += EscalationPlanner.notices(for: incident, policy: policy, event: .reopened, told: own.targets)
         }
 
@@ -498,9 +498,8 @@ public enum IngestPlanner {
                 }
                 if var incident = existing, let resolvedAt = incident.resolvedAt,
                    now < resolvedAt + routed.reopenWithin {
-                    let severityBefore = incident.severity
-                    let flapped = EscalationPlanner.Flap(of: incident)
-                    let before = (escalation: incident.escalation, tier: incident.tier, policy: incident.policy)
+                    // The episode that resolved, as it ended: whom it paged, and whether it flapped.
+                    let resolved = incident
                     incident.status = .triggered
                     incident.tier = 1
                     // A new episode is as severe as what fires now, runs that severity's policy
@@ -516,15 +515,15 @@ public enum IngestPlanner {
                     timeline.append(TimelineEntry(
                         incidentID: incident.id, at: now, kind: .reopened, by: alert.source,
                         detail: "fired again \(DurationText.formatSeconds(.milliseconds(now.milliseconds - resolvedAt.milliseconds))) after it resolved"
-                            + (alert.severity == severityBefore ? "" : ", now \(alert.severity.rawValue) (was \(severityBefore.rawValue))")))
+                            + (alert.severity == resolved.severity ? "" : ", now \(alert.severity.rawValue) (was \(resolved.severity.rawValue))")))
                     note(muted, on: incident.id, by: alert.source, at: now)
                     merge(alert, into: &incident, now: now)
-                    if muted == nil, let flapped, resumeEscalation(&incident, routed, after: flapped, now: now) {
+                    if muted == nil, let flap = EscalationPlanner.Flap(of: resolved), resumeEscalation(&incident, routed, after: flap, now: now) {
                         // Taken up where the episode before left it.
                     } else {
                         escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
                     }
-                    announceReopen(&incident, before: before.escalation, tierBefore: before.tier, policyBefore: before.policy)
+                    announceReopen(&incident, after: resolved)
                     touch(incident)
                     return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey,
                                          kind: muted == nil ? .reopened : .suppressed)

@@ -272,15 +272,13 @@ public enum PageText {
         return names.count > 5 ? "\(shown) and \(names.count - 5) more" : shown
     }
 
-    /// `1 alert, firing` or `3 alerts (60 copies received), 2 firing`: how many distinct
-    /// alerts (by fingerprint) the incident holds and how many of them still fire, and,
-    /// when its senders re-sent them, how many firing copies arrived. "60 alerts received"
-    /// for one alert re-sent every 10 s read as sixty problems (black-box round 29). An
-    /// auto-resolved incident's alerts did not recover; nobody knows whether they fire.
+    /// `1 alert, firing` or `3 alerts (60 copies received), 2 firing`: the incident's alerts
+    /// (``AlertCount``) and how many of them still fire. An auto-resolved incident's alerts
+    /// did not recover; nobody knows whether they fire.
     static func alertTally(_ page: PageMessage) -> String {
         let i = page.incident.incident
-        let held = max(page.incident.alerts.count, i.firingCount, 1)
-        let alerts = (held == 1 ? "1 alert" : "\(held) alerts") + (i.alertCount > held ? " (\(i.alertCount) copies received)" : "")
+        let count = AlertCount(distinct: page.incident.alerts.count, firing: i.firingCount, copies: i.alertCount)
+        let (held, alerts) = (count.held, count.text)
         if i.status == .resolved, autoResolve(page) != nil { return "\(alerts), no recovery received" }
         // Resolved by hand, whatever its alerts did: "0 firing" read as a recovery when its
         // sender still fired (black-box round 28; the CLI warns of that at the resolve).

@@ -329,12 +329,10 @@ func printRaw(_ data: Data) {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// `2 alerts (60 copies received), 1 firing`: distinct alerts, and the firing copies their
-/// senders sent when more; `60 received` read as sixty alerts (black-box round 29).
+/// `2 alerts (60 copies received), 1 firing`: the incident's alerts (``AlertCount``) and
+/// those firing.
 func alertTally(_ i: IncidentView) -> String {
-    let held = max(i.alerts?.count ?? 0, i.firing_alerts, 1)
-    let copies = i.alert_count > held ? " (\(i.alert_count) copies received)" : ""
-    return "\(held) \(held == 1 ? "alert" : "alerts")\(copies), \(i.firing_alerts) firing"
+    "\(AlertCount(distinct: i.alerts?.count ?? 0, firing: i.firing_alerts, copies: i.alert_count).text), \(i.firing_alerts) firing"
 }
 
 func printIncident(_ i: IncidentView, shortened: Bool = false) {

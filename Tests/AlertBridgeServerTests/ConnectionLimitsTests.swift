@@ -102,30 +102,27 @@ struct ConnectionLimitsTests {
 /// The connection cap says so in the log when it is reached, once (black-box round 28:
 /// 600 idle connections blocked `/healthz`, and nothing said why).
 struct ConnectionCapTests {
-    final class Lines: @unchecked Sendable {
+    /// Log lines as `level: message`, for a test to read.
+    final class Lines: LogHandler, @unchecked Sendable {
         private let lock = NSLock()
         private var all: [String] = []
-        var lines: [String] { lock.withLock { all } }
-        func append(_ line: String) { lock.withLock { all.append(line) } }
-    }
-
-    struct Handler: LogHandler {
-        let lines: Lines
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .trace
+        var lines: [String] { lock.withLock { all } }
+
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
-            lines.append("\(level): \(message)")
+
+        func log(event: LogEvent) {
+            lock.withLock { all.append("\(event.level): \(event.message)") }
         }
     }
 
     @Test func reachingTheCapIsLoggedOnce() {
         let lines = Lines()
-        var cap = ConnectionLimits.Cap(3, logger: Logger(label: "test") { _ in Handler(lines: lines) })
+        var cap = ConnectionLimits.Cap(3, logger: Logger(label: "test") { _ in lines })
         for _ in 0..<2 { cap.connectionOpened() }
         #expect(cap.isAcceptingNewConnections() && lines.lines.isEmpty)
         cap.connectionOpened()

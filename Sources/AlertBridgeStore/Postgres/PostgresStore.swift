@@ -431,12 +431,12 @@ public final class PostgresStore: IncidentStore {
             """
     }
 
-    /// Three statements whatever the number of incidents.
     public func openIncidents(rules: [String]) async throws -> [Incident] {
         let logger = self.logger
         return try await withConnection { db in try await Self.openIncidents(db, rules: rules, logger: logger) }
     }
 
+    /// Three statements whatever the number of incidents.
     public func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] {
         guard !ids.isEmpty else { return [:] }
         let logger = self.logger
