@@ -145,7 +145,7 @@ struct RuleParser {
     }
 
     private func inhibit(_ node: Node, in file: YAMLFile) -> Rule.Inhibit? {
-        guard let fields = file.fields(node, allowed: ["targets", "equal"], required: ["targets"]),
+        guard let fields = file.fields(node, allowed: ["targets", "equal", "wait"], required: ["targets"]),
               let targetsNode = fields["targets"], let targets = matchers(targetsNode, in: file)
         else { return nil }
         if targets.isEmpty {
@@ -165,6 +165,21 @@ struct RuleParser {
             }
             guard equal.count == items.count else { return nil }
         }
-        return Rule.Inhibit(targets: targets, equal: equal)
+        var wait = Duration.zero
+        if let waitNode = fields["wait"] {
+            guard let read = file.duration(waitNode, what: "inhibit wait") else { return nil }
+            // A target pages nobody while it waits: a wait of minutes is a missed page.
+            guard read <= Self.longestInhibitWait else {
+                file.report("inhibit wait \"\(file.string(waitNode) ?? "")\" is longer than \(DurationText.format(Self.longestInhibitWait)): "
+                                + "a new target incident pages nobody while it waits", at: waitNode)
+                return nil
+            }
+            wait = read
+        }
+        return Rule.Inhibit(targets: targets, equal: equal, wait: wait)
     }
+
+    /// The longest inhibit `wait`: long enough for a sender's next flush or probe run,
+    /// short against any response target.
+    static let longestInhibitWait: Duration = .seconds(120)
 }

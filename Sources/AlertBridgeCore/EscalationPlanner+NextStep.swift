@@ -17,6 +17,10 @@ extension EscalationPlanner {
             /// An incident already paging whose next step waits while these open incidents,
             /// which inhibit it, are open; ``NextStep/at`` is when alertbridge looks again.
             case waitsForInhibitor([Int64])
+            /// A new incident an inhibit rule targets waits before its first page for an
+            /// incident that inhibits it to open (its `wait`): tier 1 is paged at
+            /// ``NextStep/at`` unless one opens first.
+            case awaitsInhibitor(tier1: String)
         }
 
         public var action: Action
@@ -35,7 +39,7 @@ extension EscalationPlanner {
         /// which an open inhibitor holds when it falls due; not a wait already.
         public var takesTimer: Bool {
             switch action {
-            case .page, .repeatPolicy, .end, .ackTimeout: true
+            case .page, .repeatPolicy, .end, .ackTimeout, .awaitsInhibitor: true
             case .waitsForAlert, .waitsForInhibitor: false
             }
         }
@@ -43,7 +47,8 @@ extension EscalationPlanner {
 
     /// The step ``advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``
     /// takes next for an incident as it stands, or `nil` when none is waiting on a timer
-    /// (resolved, not paged yet, held by a silence or an inhibition, escalation ended).
+    /// (resolved, not paged yet, held by a silence or an inhibition, escalation ended); for
+    /// one waiting for an inhibitor to open, its first page.
     /// An auto-resolve or an SLA check due sooner does not count: neither pages anyone.
     /// - Parameters:
     ///   - now, startedAt: given, an incident that fell quiet while alertbridge was stopped
@@ -58,6 +63,10 @@ extension EscalationPlanner {
         // nothing and TIER read as escalation going on (black-box round 23).
         if e.hasPaged, incident.status.isOpen, !e.inhibitedBy.isEmpty, let recheck = e.heldUntil {
             return NextStep(action: .waitsForInhibitor(e.inhibitedBy.sorted()), at: recheck, window: nil, timer: inhibitionRecheck)
+        }
+        if incident.status == .triggered, let from = e.inhibitWaitFrom, let end = e.heldUntil, let tier1 = policy.tiers.first {
+            return NextStep(action: .awaitsInhibitor(tier1: tier1.name), at: end, window: nil,
+                            timer: .milliseconds(end.milliseconds - from.milliseconds))
         }
         guard e.heldUntil == nil, policy.tiers.indices.contains(0) else { return nil }
         if let now, incident.status.isOpen, let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after,

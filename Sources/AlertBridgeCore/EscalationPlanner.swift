@@ -220,6 +220,9 @@ public enum EscalationPlanner {
                                     autoResolved(after: after, quiet: .milliseconds(now.milliseconds - incident.lastAlertAt.milliseconds))))
             return d
         }
+        if waits(incident, for: inhibitors, silenced: heldUntil != nil, now: now, policy: policy, startedAt: startedAt, into: &d) {
+            return d
+        }
         var e = d.incident.escalation
         if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
            let ackAt = d.incident.acknowledgedAt, now >= stepDue(ackAt + timeout, startedAt: startedAt) {
@@ -394,6 +397,43 @@ public enum EscalationPlanner {
         }
         d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
         return true
+    }
+
+    /// How the timeline's entry at the end of an inhibit wait that found no inhibitor begins
+    /// (a page decided then is a new incident's, not one a hold released).
+    public static let waitFoundNothing = "no incident that inhibits this one opened"
+
+    /// A new incident waiting for an incident that inhibits it to open (its inhibit rule's
+    /// `wait`, ``EscalationState/inhibitWaitFrom``): nothing happens before the wait's end.
+    /// Then one that opened meanwhile holds it, as if it had been open when the alert came,
+    /// and otherwise tier 1 is paged (unless a silence holds it: `silenced`).
+    /// - Returns: whether it still waits, or is held by an inhibitor now; `d` says until when.
+    static func waits(_ incident: Incident, for inhibitors: [Incident], silenced: Bool, now: Timestamp, policy: EscalationPolicy,
+                      startedAt: Timestamp?, into d: inout Decision) -> Bool {
+        let e = incident.escalation
+        guard let from = e.inhibitWaitFrom, incident.status == .triggered, !e.hasPaged else { return false }
+        let end = e.heldUntil ?? now
+        if now < end {
+            d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
+            return true
+        }
+        let waited = "in the \(DurationText.formatSeconds(.milliseconds(end.milliseconds - from.milliseconds))) it waited (inhibit wait)"
+        d.incident.escalation.inhibitWaitFrom = nil
+        d.incident.escalation.heldUntil = nil
+        let holding = holding(incident, among: inhibitors)
+        guard holding.isEmpty else {
+            let ids = holding.map(\.id).sorted()
+            let (which, it) = (named(ids, in: holding), ids.count == 1 ? "it is" : "they are")
+            d.timeline.append(entry(d, now, .escalated, "\(which), which inhibits this one, opened \(waited): nobody is paged while \(it) open"))
+            d.incident.escalation.inhibitedBy = ids
+            d.incident.escalation.heldUntil = now + inhibitionRecheck
+            d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
+            return true
+        }
+        // A silence added meanwhile holds it from here, as a silence holds any incident.
+        d.timeline.append(entry(d, now, .escalated, "\(waitFoundNothing) \(waited)"
+                                    + (silenced ? ", but a silence holds it: nobody is paged while it does" : ": paging" + late(due: end, now: now))))
+        return false
     }
 
     /// The end of a ``holdStep(by:now:policy:into:waiting:)``: the incidents that held the
@@ -595,6 +635,7 @@ public enum EscalationPlanner {
         d.incident.escalation.inhibitedBy = []
         d.incident.escalation.tierPagedAt = now
         d.incident.escalation.resumedAt = nil
+        d.incident.escalation.inhibitWaitFrom = nil
         d.incident.escalation.highestTier = max(d.incident.escalation.highestTier, tier)
         d.incident.tier = tier
         d.pages.append(Page(incidentID: d.incident.id, step: d.incident.escalation.step, tier: tier,

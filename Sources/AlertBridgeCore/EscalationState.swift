@@ -56,6 +56,12 @@ public struct EscalationState: Sendable, Equatable, Codable {
     /// (``EscalationPlanner/resume(_:after:policy:now:)``): a tier's time that ran out
     /// while it was resolved is due at the reopen, not late. Cleared by the next page.
     public var resumedAt: Timestamp?
+    /// When a new or reopened incident began waiting, before its first page, for an
+    /// incident that inhibits it to open (its inhibit rule's `wait`); ``heldUntil`` is the
+    /// wait's end. A probe that sends a PoP's edge alerts a moment before its PoP-down
+    /// would otherwise page tier 1 for every symptom (black-box round 29). `nil` when not
+    /// waiting.
+    public var inhibitWaitFrom: Timestamp?
 
     /// A tier paged in this episode, with whom it paged.
     public struct PagedTier: Sendable, Equatable, Codable {
@@ -97,7 +103,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
         case firstPagedAt, firstAcknowledgedAt, ackClockFrom, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers, resolution
         case acknowledgedThrough
-        case resumedAt
+        case resumedAt, inhibitWaitFrom
         case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
@@ -125,5 +131,6 @@ public struct EscalationState: Sendable, Equatable, Codable {
         resolution = try? c.decodeIfPresent(Resolution.self, forKey: .resolution)
         acknowledgedThrough = try c.decodeIfPresent(Int.self, forKey: .acknowledgedThrough)
         resumedAt = try c.decodeIfPresent(Timestamp.self, forKey: .resumedAt)
+        inhibitWaitFrom = try c.decodeIfPresent(Timestamp.self, forKey: .inhibitWaitFrom)
     }
 }

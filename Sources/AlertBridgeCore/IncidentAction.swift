@@ -68,13 +68,15 @@ public enum IncidentAction: Sendable, Equatable {
             next.acknowledgedBy = by
             next.escalation.firstAcknowledgedAt = next.escalation.firstAcknowledgedAt ?? now
             next.escalation.acknowledgedThrough = incident.escalation.step
-            if incident.escalation.hasPaged {
+            if incident.escalation.hasPaged || incident.escalation.inhibitWaitFrom != nil {
                 // The step an inhibitor held was the next tier's, which the acknowledgement
                 // ends; its ack_timeout looks at the inhibitors when it comes due. Kept, the
                 // hold had `show` name an inhibitor already resolved and put the timeout off to
-                // the hold's next look (black-box round 27: 37 s late).
+                // the hold's next look (black-box round 27: 37 s late). Likewise the wait for
+                // an inhibitor before the first page: someone has it.
                 next.escalation.inhibitedBy = []
                 next.escalation.heldUntil = nil
+                next.escalation.inhibitWaitFrom = nil
             }
             return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .acknowledged, by: by, detail: detail))
         case .resolve(let by, let note):

@@ -253,6 +253,11 @@ public enum IngestPlanner {
             case .silenced(let silence): end = silence.endsAt
             case .inhibited(let sources):
                 end = now + EscalationPlanner.inhibitionRecheck
+                // The wait for an inhibitor is over: this one is held by it now.
+                if incident.escalation.inhibitWaitFrom != nil {
+                    incident.escalation.inhibitWaitFrom = nil
+                    incident.escalation.heldUntil = nil
+                }
                 // Every alert's inhibitors: held while any of them is open.
                 for source in sources where !incident.escalation.inhibitedBy.contains(source.id) {
                     incident.escalation.inhibitedBy.append(source.id)
@@ -263,6 +268,26 @@ public enum IngestPlanner {
             incident.escalation.heldUntil = min(incident.escalation.heldUntil ?? end, end)
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
             snapshots[incident.id] = policy
+        }
+
+        /// A new incident an inhibit rule targets (its `wait`): tier 1 is paged once the wait
+        /// is over and no incident that inhibits it opened meanwhile (the engine looks,
+        /// ``EscalationPlanner/advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``).
+        /// A reopen pages at once: its incident had people on it, who hear it is back.
+        mutating func awaitInhibitors(_ incident: inout Incident, _ routed: RoutedAlert, for wait: Duration, of rules: [String],
+                                      now: Timestamp) {
+            let chosen = routed.policy(at: incident.severity)
+            guard let policy = chosen.policy else { return startEscalation(&incident, routed, now: now, reason: .triggered) }
+            adopt(chosen.name, &incident, routed, now: now)
+            incident.escalation.inhibitWaitFrom = now
+            incident.escalation.heldUntil = now + wait
+            incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
+            snapshots[incident.id] = policy
+            let which = rules.count == 1 ? "rule \(rules[0])" : "rules " + rules.joined(separator: ", ")
+            timeline.append(TimelineEntry(
+                incidentID: incident.id, at: now, kind: .escalated, by: EscalationPlanner.engine,
+                detail: "tier 1 (\(policy.tiers.first?.name ?? "tier 1")) is paged at \(RFC3339.format(now + wait)) unless an incident "
+                    + "that inhibits this one opens first: \(which) waits \(DurationText.format(wait)) for one (inhibit wait)"))
         }
 
         /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
@@ -475,7 +500,10 @@ public enum IngestPlanner {
                     // it still fires; a copy sent meanwhile may be its sender lagging the recovery.
                     let settling = !incident.escalation.inhibitedBy.isEmpty
                         && !incident.escalation.inhibitedBy.contains { incidents[$0]?.status.isOpen == true }
-                    var startsPaging = canStart && muted == nil && !settling
+                    // Waiting for an incident that would inhibit it (``awaitInhibitors``): a copy
+                    // does not cut the wait short.
+                    let waiting = incident.escalation.inhibitWaitFrom != nil
+                    var startsPaging = canStart && muted == nil && !settling && !waiting
                     if startsPaging {
                         startEscalation(&incident, routed, now: now,
                                         reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)
@@ -483,6 +511,8 @@ public enum IngestPlanner {
                     // A muted alert of an incident nobody was paged for (created muted): it is
                     // held by this silence or inhibitor too, and pages once nothing holds it.
                     if canStart, let muted {
+                        // Its inhibitor opened while it waited: said, as for a new incident.
+                        if waiting, case .inhibited = muted { note(muted, on: incident.id, by: alert.source, at: now) }
                         holdEscalation(&incident, routed, muted, now: now)
                     }
                     if !startsPaging, incident.severity > severityBefore,
@@ -555,7 +585,12 @@ public enum IngestPlanner {
                 }
                 note(muted, on: incident.id, by: alert.source, at: now)
                 merge(alert, into: &incident, now: now, announce: false)
-                escalate(&incident, routed, muted: muted, now: now, reason: .triggered)
+                let wait = routed.inhibitWait
+                if muted == nil, wait.wait > .zero {
+                    awaitInhibitors(&incident, routed, for: wait.wait, of: wait.rules, now: now)
+                } else {
+                    escalate(&incident, routed, muted: muted, now: now, reason: .triggered)
+                }
                 byKey[routed.dedupKey] = incident.id
                 byRule[incident.rule, default: []].append(incident.id)
                 touch(incident)

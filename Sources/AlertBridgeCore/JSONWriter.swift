@@ -132,6 +132,7 @@ public struct JSONWriter {
             if let resolution = e.resolution { w.field("resolution", resolution.rawValue) }
             if let step = e.acknowledgedThrough { w.field("acknowledgedThrough", step) }
             if let at = e.resumedAt { w.field("resumedAt", rfc3339: at) }
+            if let at = e.inhibitWaitFrom { w.field("inhibitWaitFrom", rfc3339: at) }
         }
     }
 

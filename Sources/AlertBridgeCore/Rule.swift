@@ -12,10 +12,15 @@ public struct Rule: Sendable, Equatable {
     public struct Inhibit: Sendable, Equatable {
         public var targets: [Matcher]
         public var equal: [String]
+        /// How long a new target incident waits before its first page for an incident of
+        /// this rule to open (`wait`): a sender that reports a PoP's symptoms a moment
+        /// before its PoP-down would page tier 1 for each of them. Zero: no wait.
+        public var wait: Duration
 
-        public init(targets: [Matcher], equal: [String]) {
+        public init(targets: [Matcher], equal: [String], wait: Duration = .zero) {
             self.targets = targets
             self.equal = equal
+            self.wait = wait
         }
     }
 
@@ -59,11 +64,14 @@ public struct InhibitCandidate: Sendable, Equatable {
     /// Alertmanager, a source that is itself a target cannot inhibit it (its own incident
     /// opened by that rule through `continue: true`, above all).
     public var twoSidedTargets: [Matcher]?
+    /// The source rule's `wait` (``Rule/Inhibit/wait``).
+    public var wait: Duration
 
-    public init(sourceRule: String, equal: [String], twoSidedTargets: [Matcher]? = nil) {
+    public init(sourceRule: String, equal: [String], twoSidedTargets: [Matcher]? = nil, wait: Duration = .zero) {
         self.sourceRule = sourceRule
         self.equal = equal
         self.twoSidedTargets = twoSidedTargets
+        self.wait = wait
     }
 
     /// Alertmanager's rule: every `equal` label has the same value in both (absent counts as empty).
@@ -124,6 +132,13 @@ public struct RoutedAlert: Sendable, Equatable {
         self.inhibitors = inhibitors
         self.escalationPolicy = escalationPolicy
         self.severityPolicies = severityPolicies
+    }
+
+    /// How long a new incident of this alert waits before its first page for an incident
+    /// that inhibits it to open: the longest `wait` of the inhibit rules that target it.
+    public var inhibitWait: (wait: Duration, rules: [String]) {
+        let waiting = inhibitors.filter { $0.wait > .zero }
+        return (waiting.map(\.wait).max() ?? .zero, waiting.map(\.sourceRule))
     }
 
     /// The policy an incident of this alert's key runs at `severity`: its severity's, else
@@ -195,7 +210,7 @@ public struct RuleSet: Sendable, Equatable {
             guard let inhibit = source.inhibit, inhibit.targets.matchAll(labels) else { continue }
             let twoSided = source.matchers.matchAll(labels)
             out.append(InhibitCandidate(sourceRule: source.name, equal: inhibit.equal,
-                                        twoSidedTargets: twoSided ? inhibit.targets : nil))
+                                        twoSidedTargets: twoSided ? inhibit.targets : nil, wait: inhibit.wait))
         }
         return out
     }

@@ -251,6 +251,9 @@ public enum PageText {
             let resolves = ids.count == 1 ? "it resolves" : "they resolve"
             return "nothing more is paged while \(which), which \(inhibit) this one, \(are) open, nor in the minute after "
                 + "\(resolves) (the timeline says since when); alertbridge looks again at \(at)"
+        case .awaitsInhibitor(let tier1):
+            return "tier 1 (\(tier1)) is paged at \(at) unless an incident that inhibits this one opens first, or someone "
+                + "acknowledges (inhibit wait \(after))"
         case .waitsForAlert:
             return "nobody is paged: no alert came for \(after) (auto_resolve_after) while alertbridge was stopped, so it "
                 + "waits for its alert to be sent again (then the overdue step is taken at once), and resolves at \(at) if none is"
@@ -319,8 +322,13 @@ public enum PageText {
             // what held it, as its timeline says at the release (black-box round 28).
             let opened = "not paged until now, since it opened at \(time(i.createdAt, in: page.timeZone))"
             // The release entry reads `… is still open: paging` (and a late note after it).
-            if let release = entry(page, .escalated, where: { $0.by == EscalationPlanner.engine })?.detail,
-               let paging = release.range(of: ": paging") {
+            let release = entry(page, .escalated, where: { $0.by == EscalationPlanner.engine })?.detail
+            if release?.hasPrefix(EscalationPlanner.waitFoundNothing) == true {
+                // Its inhibit rule's wait: a new incident, as far as whoever is paged cares.
+                let waited = DurationText.formatSeconds(.milliseconds(page.delivery.createdAt.milliseconds - i.createdAt.milliseconds))
+                return "new incident (paged after waiting \(waited) for an incident that would inhibit it: none opened)"
+            }
+            if let release, let paging = release.range(of: ": paging") {
                 return opened + ": " + release[..<paging.lowerBound]
             }
             return opened + " (a silence, an inhibition or a missing policy held it; its timeline says which)"

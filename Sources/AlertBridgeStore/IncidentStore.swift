@@ -112,8 +112,8 @@ extension IncidentStore {
     }
 
     /// The open incidents that inhibit `incident` now, under `rules`, when it is already
-    /// paging: its next step waits while one is open, as the engine decides when the step
-    /// falls due. Empty for one not paged yet, which has its own hold.
+    /// paging (or waits for one to open): its next step waits while one is open, as the
+    /// engine decides when the step falls due. Empty for one held, which has its own hold.
     public func openInhibitors(of incident: Incident, rules: RuleSet) async throws -> [Incident] {
         guard EscalationContext.holdsSteps(of: incident) else { return [] }
         let candidates = rules.inhibitCandidates(of: incident.labels, rule: incident.rule)
@@ -137,11 +137,12 @@ public struct EscalationContext: Sendable {
         self.rules = rules
     }
 
-    /// Whether the incident's next step (a tier, an ack timeout) waits while an incident
-    /// that inhibits it is open: one that paged and is open. One not paged yet has its own
-    /// hold (`escalation.inhibitedBy`).
+    /// Whether the incident's next step (a tier, an ack timeout, the first page after an
+    /// inhibit `wait`) waits while an incident that inhibits it is open: one open that paged
+    /// or waits for such an incident to open. One held already has its own hold
+    /// (`escalation.inhibitedBy`).
     static func holdsSteps(of incident: Incident) -> Bool {
-        incident.escalation.hasPaged && incident.status.isOpen
+        (incident.escalation.hasPaged || incident.escalation.inhibitWaitFrom != nil) && incident.status.isOpen
     }
 
     /// Of `sources` (the incidents of the rules `incident`'s labels are a target of), the

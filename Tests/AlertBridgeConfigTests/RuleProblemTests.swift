@@ -221,7 +221,25 @@ import Testing
             """)
         #expect(problems.count == 2, "\(problems)")
         expectProblem(problems, at: "rules/20-test.yaml:4:62", containing: "invalid label name \"bad label\"")
-        expectProblem(problems, at: "rules/20-test.yaml:4:76", containing: "unknown key \"sources\" (expected one of: targets, equal)")
+        expectProblem(problems, at: "rules/20-test.yaml:4:76", containing: "unknown key \"sources\" (expected one of: targets, equal, wait)")
+    }
+
+    /// `wait` is a duration of at most 2m: a target pages nobody while it waits.
+    @Test func inhibitWaitIsChecked() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                inhibit: {targets: ["alertname =~ Edge.*"], wait: 5m}
+                match: ["alertname = PopDown"]
+              - name: b
+                policy: standard
+                inhibit: {targets: ["alertname =~ Origin.*"], wait: soon}
+                match: ["alertname = OriginDown"]
+            """)
+        #expect(problems.count == 2, "\(problems.joined(separator: " | "))")
+        expectProblem(problems, at: "rules/20-test.yaml:4:55", containing: "inhibit wait \"5m\" is longer than 2m: a new target incident pages nobody while it waits")
+        expectProblem(problems, at: "rules/20-test.yaml:8:57", containing: "invalid inhibit wait \"soon\"")
     }
 
     @Test func rulesKeepFileAndListOrder() throws {

@@ -25,6 +25,7 @@ import Testing
         #expect(popDown.policy == "pop-outage")
         #expect(popDown.reopenWithin == .seconds(600))
         #expect(popDown.inhibit?.equal == ["pop"])
+        #expect(popDown.inhibit?.wait == .seconds(10))
         #expect(popDown.inhibit?.targets.first?.matches(["alertname": "OriginUnreachable"]) == true)
         #expect(popDown.inhibit?.targets.first?.matches(["alertname": "PopDown"]) == false)
 

@@ -50,7 +50,7 @@ import Testing
                 Issue.record("an unacknowledged incident has no ack timeout")
             case .waitsForAlert:
                 Issue.record("no grace without a start")
-            case .waitsForInhibitor:
+            case .waitsForInhibitor, .awaitsInhibitor:
                 Issue.record("nothing inhibits it")
             }
             i = d.incident

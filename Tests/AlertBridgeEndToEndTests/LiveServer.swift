@@ -27,9 +27,17 @@ struct LiveServer: Sendable {
             return logger
         }()
         let config = try loadShippedConfig(in: directory)
+        // Without the shipped pop-down rule's inhibit `wait` (10s on a real clock): these
+        // tests drive operators' flows against incidents that page at once. The wait has
+        // its own tests, on an injected clock (InhibitWaitTests, the store conformance).
+        let rules = RuleSet(rules: config.rules.rules.map { rule in
+            var rule = rule
+            rule.inhibit?.wait = .zero
+            return rule
+        })
         let store = try await SQLiteStore.open(path: directory.path("alertbridge.db"), logger: logger)
         // As `alertbridge serve` builds it, with the default (console) connectors.
-        let app = AlertBridgeApplication(store: store, rules: config.rules, policies: config.policies,
+        let app = AlertBridgeApplication(store: store, rules: rules, policies: config.policies,
                                          tokens: tokens, maxBodyBytes: config.server.maxBodyBytes, heartbeats: heartbeats)
 
         let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)

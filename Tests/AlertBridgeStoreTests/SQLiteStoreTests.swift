@@ -97,6 +97,10 @@ import Testing
         try await Self.withStore { try await $0.anInhibitedIncidentPagesOnceItsInhibitorResolves() }
     }
 
+    @Test func aNewTargetWaitsForAnInhibitorToOpen() async throws {
+        try await Self.withStore { try await $0.aNewTargetWaitsForAnInhibitorToOpen() }
+    }
+
     @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }

@@ -591,6 +591,50 @@ struct StoreConformance {
         ])
     }
 
+    /// A probe sent ICN1's latency 3 s before its PoP-down (black-box round 29: an edge alert
+    /// that lands first paged tier 1 for a symptom). With the pop-down rule's `wait: 10s`,
+    /// the latency incident pages nobody at once; at the wait's end the engine finds the
+    /// PoP-down incident and holds it, as if it had been open when the alert came. Another
+    /// PoP's latency, which nothing inhibits, pages tier 1 at its wait's end.
+    func aNewTargetWaitsForAnInhibitorToOpen() async throws {
+        func claimed(_ now: Timestamp) async throws -> [String] {
+            try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none).map { "\($0.incidentID):\($0.event.rawValue)" }
+        }
+        var rules = try Self.popDownInhibitsEdge().rules
+        rules[0].inhibit?.wait = .seconds(10)
+        let context = EscalationContext(rules: RuleSet(rules: rules))
+        func waiting(_ alert: RoutedAlert) -> RoutedAlert {
+            var alert = alert
+            alert.inhibitors = context.rules.inhibitCandidates(of: alert.alert.labels, rule: alert.rule)
+            return alert
+        }
+        var nrt = Self.routed("nrt-01", key: "EdgeLatencyHigh/NRT1/cdn-edge")
+        nrt.alert.labels["pop"] = "NRT1"
+        let ids = try await store.ingest([waiting(Self.routed("edge-01")), waiting(nrt)], now: t0).compactMap(\.incidentID)
+        let (target, other) = (ids[0], ids[1])
+        #expect(try await claimed(t0).isEmpty, "nobody is paged during the wait")
+        let opened = try #require(try await store.incident(id: target))
+        #expect(opened.incident.nextEscalationAt == t0 + .seconds(10))
+        let step = try #require(opened.policy.flatMap { EscalationPlanner.nextStep(opened.incident, policy: $0) })
+        #expect(step.action == .awaitsInhibitor(tier1: "technical-support") && step.at == t0 + .seconds(10) && step.timer == .seconds(10))
+
+        let source = try #require(try await store.ingest([Self.popDown()], now: t0 + .seconds(3))[0].incidentID)
+        // `show` already names it.
+        #expect(try await store.openInhibitors(of: opened.incident, rules: context.rules).map(\.id) == [source])
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(9), limit: 10, context: context).advanced == 0)
+        let report = try await store.advanceEscalations(now: t0 + .seconds(10), limit: 10, context: context)
+        #expect(report.advanced == 2 && report.pages == 1, "NRT1's tier 1 only")
+        #expect(try await claimed(t0 + .seconds(10)).filter { $0.hasPrefix("\(target):") }.isEmpty)
+        let held = try #require(try await store.incident(id: target))
+        #expect(held.incident.escalation.inhibitedBy == [source] && !held.incident.escalation.hasPaged)
+        #expect(held.incident.nextEscalationAt == t0 + .seconds(70))
+        #expect(held.timeline.map(\.detail).contains(
+            "incident \(source) (PopDown/ICN1), which inhibits this one, opened in the 10s it waited (inhibit wait): nobody is paged while it is open"))
+        let paged = try #require(try await store.incident(id: other))
+        #expect(paged.incident.escalation.hasPaged && paged.incident.escalation.inhibitWaitFrom == nil)
+        #expect(paged.timeline.map(\.detail).contains("no incident that inhibits this one opened in the 10s it waited (inhibit wait): paging"))
+    }
+
     /// ICN1's PoP-down alert, routed by ``popDownInhibitsEdge()``'s first rule.
     static func popDown() -> RoutedAlert {
         var down = routed("pop", key: "PopDown/ICN1")

@@ -1,0 +1,121 @@
+import AlertBridgeCore
+import AlertBridgeNotify
+import AlertBridgeServer
+import Foundation
+import Logging
+import Testing
+
+/// An inhibit rule's `wait`: a new target incident waits before its first page for an
+/// incident that inhibits it to open. A probe sends a PoP's edge alerts a moment before
+/// its PoP-down, and each would page tier 1 for a symptom (black-box round 29). The
+/// engine, the dispatcher and the API against the SQLite store, on a manual clock.
+@Suite struct InhibitWaitTests {
+    let logger = Logger(label: "test")
+
+    /// The pop-down rule of ``TestApp/inhibitingRules`` with `wait: 10s`.
+    static let rules: RuleSet = {
+        var rules = TestApp.inhibitingRules.rules
+        rules[0].inhibit?.wait = .seconds(10)
+        return RuleSet(rules: rules)
+    }()
+
+    /// ICN1's latency lands 3 s before its PoP-down: only the PoP-down is paged, and the
+    /// latency incident is held by it from the wait's end, as if it had come after it.
+    @Test func anEdgeAlertThatLandsBeforeItsPopDownPagesNobody() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(rules: Self.rules, connectors: ["console": chat]) { client, app, clock in
+            let edge = try await client.post("/api/v1/alerts", nativeAlert()).1
+            #expect(edge["outcome"] as? String == "created")
+            let id = try #require(edge["incident_id"] as? Int)
+            let next = try #require(try await client.get("/api/v1/incidents/\(id)").1["next_step"] as? [String: Any])
+            #expect(next["action"] as? String == "inhibit_wait" && next["tier"] as? Int == 1)
+            #expect(next["text"] as? String == "tier 1 (technical-support) is paged at 2026-11-23T18:05:10Z unless an incident "
+                + "that inhibits this one opens first, or someone acknowledges (inhibit wait 10s)", "\(next)")
+
+            clock.advance(by: .seconds(3))
+            let down = try #require(try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(7))
+            #expect(try await app.engine(logger: logger).tick().pages == 0)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.delivered.map(\.incident.incident.id) == [Int64(down)], "\(chat.summary)")
+            let held = try await client.get("/api/v1/incidents/\(id)").1
+            #expect(held["inhibited_by"] as? [Int] == [down] && held["paged"] as? Bool == false)
+        }
+    }
+
+    /// A copy of the latency sent after the PoP-down opened is inhibited: the incident is
+    /// held by it from then, and its timeline says so where it says of an incident that
+    /// opened inhibited.
+    @Test func aCopyAfterItsPopDownOpenedHoldsItAtOnce() async throws {
+        try await TestApp.withApp(rules: Self.rules) { client, app, clock in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(3))
+            let down = try #require(try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(1))
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(instance: "icn1-edge-02")).1["outcome"] as? String == "suppressed")
+            let detail = try #require(try await app.store.incident(id: Int64(id)))
+            #expect(detail.incident.escalation.inhibitedBy == [Int64(down)] && detail.incident.escalation.inhibitWaitFrom == nil)
+            #expect(detail.timeline.map(\.detail).contains("suppressed: inhibited by incident \(down) (PopDown/ICN1)"))
+            clock.advance(by: .seconds(6))
+            #expect(try await app.engine(logger: logger).tick().pages == 0)
+        }
+    }
+
+    /// Nothing inhibits NRT1: tier 1 is paged at the wait's end, not before, however many
+    /// copies come meanwhile, and the page says why it comes 10 s after the incident opened.
+    @Test func withNoInhibitorTierOneIsPagedAtTheWaitsEnd() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(rules: Self.rules, connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT1"))
+            clock.advance(by: .seconds(5))
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT1", instance: "nrt1-edge-02")).1["outcome"] as? String == "merged")
+            #expect(try await engine.tick().pages == 0)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.delivered.isEmpty)
+            clock.advance(by: .seconds(5))
+            #expect(try await engine.tick().pages == 1)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.summary == ["triggered:1"])
+            let page = try #require(chat.delivered.first)
+            #expect(PageText.lead(page) == "Incident #\(page.incident.incident.id) needs tier 1 (technical-support): new incident "
+                + "(paged after waiting 10s for an incident that would inhibit it: none opened).")
+        }
+    }
+
+    /// A silence added during the wait holds it from the wait's end, and pages tier 1 when
+    /// it ends; the timeline says why nobody was paged at the wait's end.
+    @Test func aSilenceAddedDuringTheWaitHoldsIt() async throws {
+        try await TestApp.withApp(rules: Self.rules) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT1")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(2))
+            #expect(try await client.post("/api/v1/silences", #"{"matchers": ["pop = NRT1"], "duration": "1h", "by": "alice", "comment": "NRT1 work"}"#).0 == .created)
+            clock.advance(by: .seconds(8))
+            #expect(try await engine.tick().pages == 0)
+            let detail = try #require(try await app.store.incident(id: Int64(id)))
+            #expect(detail.timeline.map(\.detail).contains(
+                "no incident that inhibits this one opened in the 10s it waited (inhibit wait), but a silence holds it: nobody is paged while it does"))
+            #expect(detail.incident.nextEscalationAt == TestApp.t0 + .seconds(3602))
+            clock.advance(by: .seconds(3592))
+            #expect(try await engine.tick().pages == 1)
+        }
+    }
+
+    /// Someone took it during the wait: it is theirs, and the wait's end pages nobody.
+    @Test func anAcknowledgementDuringTheWaitEndsIt() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(rules: Self.rules, connectors: ["console": chat]) { client, app, clock in
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT1")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(2))
+            #expect(try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#).0 == .ok)
+            clock.advance(by: .seconds(8))
+            #expect(try await app.engine(logger: logger).tick().pages == 0)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.delivered.isEmpty)
+            let detail = try await client.get("/api/v1/incidents/\(id)").1
+            #expect(detail["status"] as? String == "acknowledged")
+            #expect((detail["next_step"] as? [String: Any])?["action"] as? String == "ack_timeout")
+        }
+    }
+}
