@@ -13,15 +13,17 @@ public enum IncidentAction: Sendable, Equatable {
         case alreadyResolved(by: String?, at: Timestamp?)
         case emptyNote
 
-        public var description: String { text(about: "incident") }
+        public var description: String { text(about: nil) }
 
-        /// The refusal about `subject`: `incident 42 is already acknowledged by alice at …`,
-        /// so an operator working several incidents at 3 a.m. sees which one.
-        public func text(about subject: String) -> String {
-            switch self {
+        /// The refusal about incident `id`: `incident 42 is already acknowledged by alice at …`,
+        /// so an operator working several incidents at 3 a.m. sees which one, and the command
+        /// that takes it over names it too.
+        public func text(about id: Int64?) -> String {
+            let subject = id.map { "incident \($0)" } ?? "incident"
+            return switch self {
             case .alreadyAcknowledged(let by, let at):
                 "\(subject) is already acknowledged\(Self.who(by, at)); to take it over, or to restart its ack_timeout, "
-                    + "acknowledge with take_over (alertbridge ack --take-over)"
+                    + "acknowledge with take_over (alertbridge ack --take-over\(id.map { " \($0)" } ?? ""))"
             case .alreadyResolved(let by, let at):
                 "\(subject) is already resolved\(Self.who(by, at))"
             case .emptyNote:

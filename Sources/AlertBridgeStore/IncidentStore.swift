@@ -178,6 +178,11 @@ public struct IncidentQuery: Sendable, Equatable {
     /// first. `until` cannot be one: a storm's commit creates dozens of incidents in one
     /// millisecond, and paging by the last `created_at` skipped those that shared it.
     public var beforeID: Int64?
+    /// Only incidents of these severities (`alertbridge incidents --severity`); any when empty.
+    public var severities: [Severity] = []
+    /// Only incidents whose labels have each of these values (`--label pop=TPE1`): a NOC
+    /// in a regional event looks at one PoP among hundreds of incidents.
+    public var labels: Labels = [:]
 
     public init(status: StatusFilter = .open, limit: Int = 100, createdSince: Timestamp? = nil, createdBefore: Timestamp? = nil) {
         self.status = status

@@ -17,6 +17,13 @@ struct Incidents: AsyncParsableCommand {
     @Option(help: "How many at most (1-\(listMaximum)).")
     var limit: Int = 100
 
+    @Option(help: ArgumentHelp("Only incidents of this severity: critical, error, warning or info (repeat, or commas, for several).",
+                               valueName: "severity"))
+    var severity: [String] = []
+
+    @Option(help: ArgumentHelp("Only incidents with this label value, such as pop=ICN1 (repeat: all of them).", valueName: "name=value"))
+    var label: [String] = []
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -24,13 +31,28 @@ struct Incidents: AsyncParsableCommand {
             throw ValidationError("--status must be open, triggered, acknowledged, resolved or all")
         }
         try checkLimit(limit)
+        for name in severity.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) where Severity(rawValue: String(name)) == nil {
+            throw ValidationError("--severity \"\(name)\" is not critical, error, warning or info")
+        }
+        for pair in label {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, Matcher.isValidLabelName(String(parts[0])) else {
+                throw ValidationError("--label \"\(pair)\" is not a label and its value, such as pop=ICN1")
+            }
+        }
     }
 
     func run() async throws {
-        let data = try await request { try await $0.send("GET", "/api/v1/incidents?status=\(status)&limit=\(limit)") }
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let filters = severity.map { "&severity=\($0)" }.joined()
+            + label.map { "&label=" + ($0.addingPercentEncoding(withAllowedCharacters: unreserved) ?? $0) }.joined()
+        let data = try await request { try await $0.send("GET", "/api/v1/incidents?status=\(status)&limit=\(limit)\(filters)") }
         if output.json { return printRaw(data) }
         let list = try decodeAnswer(IncidentList.self, from: data)
-        if list.incidents.isEmpty { return print("no \(status == "all" ? "" : status + " ")incidents") }
+        if list.incidents.isEmpty {
+            let with = (severity + label).isEmpty ? "" : " with " + (severity + label).joined(separator: " and ")
+            return print("no \(status == "all" ? "" : status + " ")incidents\(with)")
+        }
         printTable(["ID", "STATUS", "SEVERITY", "TIER", "ALERTS", "CREATED", "DEDUP KEY", "TITLE"],
                    list.incidents.map { i in
                        [String(i.id), i.status, i.severity, tierText(i), String(i.alert_count), i.created_at,

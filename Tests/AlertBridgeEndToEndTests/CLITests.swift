@@ -75,6 +75,35 @@ struct CLITests {
         }
     }
 
+    /// In a regional event the NOC lists one PoP, or only what is critical, among hundreds
+    /// of incidents (black-box round 29: `grep` was the only way).
+    @Test("incidents --label and --severity list only what matches")
+    func listingFilters() async throws {
+        try await LiveServer.with { server in
+            let url = server.baseURL
+            for (alertname, pop) in [("EdgeLatencyHigh", "SIN1"), ("CacheHitRatioLow", "SIN1"), ("EdgeLatencyHigh", "HKG1")] {
+                let alert = Data(#"{"source": "m", "summary": "\#(alertname) at \#(pop)", "labels": {"alertname": "\#(alertname)", "pop": "\#(pop)", "service": "cdn-edge", "severity": "critical"}}"#.utf8)
+                _ = try await server.api.ingest("/api/v1/alerts", alert)
+            }
+            func titles(_ arguments: String...) async throws -> [String] {
+                let listed = try await Self.cli(["incidents"] + arguments, url: url)
+                #expect(listed.status == 0, "\(listed)")
+                return listed.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ").suffix(3).joined(separator: " ") }
+            }
+            #expect(try await titles("--label", "pop=SIN1") == ["CacheHitRatioLow at SIN1", "EdgeLatencyHigh at SIN1"])
+            // The cache-hit-ratio rule makes its alerts warnings whatever the sender says.
+            #expect(try await titles("--label", "pop=SIN1", "--severity", "warning") == ["CacheHitRatioLow at SIN1"])
+            #expect(try await titles("--severity", "critical,error", "--label", "service=cdn-edge") == ["EdgeLatencyHigh at HKG1", "EdgeLatencyHigh at SIN1"])
+            #expect(try await titles("--severity", "info").isEmpty)
+            let none = try await Self.cli("incidents", "--label", "pop=NRT9", "--severity", "critical", url: url)
+            #expect(none.stdout == "no open incidents with critical and pop=NRT9\n", "\(none)")
+            let severity = try await Self.cli("incidents", "--severity", "sev1", url: url)
+            #expect(severity.status == 2 && severity.stderr.contains("--severity \"sev1\" is not critical, error, warning or info"), "\(severity)")
+            let label = try await Self.cli("incidents", "--label", "SIN1", url: url)
+            #expect(label.status == 2 && label.stderr.contains("--label \"SIN1\" is not a label and its value, such as pop=ICN1"), "\(label)")
+        }
+    }
+
     @Test("list, show, ack, resolve and note an incident; refusals exit 1 with one line")
     func operatorVerbs() async throws {
         try await LiveServer.with { server in

@@ -114,7 +114,7 @@ import Testing
             let (refused, refusal, _) = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "bob"}"#)
             #expect(refused == .conflict)
             #expect((refusal["error"] as? String)?.hasSuffix("to take it over, or to restart its ack_timeout, acknowledge with take_over "
-                                                            + "(alertbridge ack --take-over)") == true, "\(refusal)")
+                                                            + "(alertbridge ack --take-over \(id))") == true, "\(refusal)")
             let (status, taken, _) = try await client.post("/api/v1/incidents/\(id)/ack",
                                                            #"{"by": "bob", "note": "DB failover", "take_over": true}"#)
             #expect(status == .ok)
@@ -242,8 +242,24 @@ import Testing
             // it had filtered them (black-box round 29).
             let unknown = try await client.get("/api/v1/incidents?status=open&severity=critical&pop=TPE1")
             #expect(unknown.0 == .badRequest)
-            #expect(unknown.1["error"] as? String == "/api/v1/incidents has no query parameter \"severity\"; "
-                    + "it takes status, limit, since, until and before_id", "\(unknown.1)")
+            #expect(unknown.1["error"] as? String == "/api/v1/incidents has no query parameter \"pop\"; "
+                    + "it takes status, limit, since, until, before_id, severity and label", "\(unknown.1)")
+            // The filters it has: a severity (repeated or with commas) and a label's value.
+            func pops(_ query: String) async throws -> [String?] {
+                let listed = try #require(try await client.get("/api/v1/incidents?status=all&\(query)").1["incidents"] as? [[String: Any]])
+                return listed.map { ($0["labels"] as? [String: String])?["pop"] }
+            }
+            #expect(try await pops("label=pop%3DICN1") == ["ICN1"])
+            #expect(try await pops("label=pop=NRT2&severity=critical") == ["NRT2"])
+            #expect(try await pops("severity=warning,info").isEmpty)
+            #expect(try await pops("severity=warning&severity=critical") == ["NRT2", "ICN1"])
+            let badSeverity = try await client.get("/api/v1/incidents?severity=sev1")
+            #expect(badSeverity.0 == .badRequest && badSeverity.1["field"] as? String == "severity")
+            #expect(badSeverity.1["error"] as? String == "unknown severity \"sev1\" (expected critical, error, warning or info)")
+            let badLabel = try await client.get("/api/v1/incidents?label=TPE1")
+            #expect(badLabel.0 == .badRequest && badLabel.1["error"] as? String == "\"TPE1\" is not a label and its value, such as pop=ICN1")
+            #expect(try await client.get("/api/v1/incidents?label=pop=ICN1&label=pop=NRT2").1["error"] as? String
+                == "label pop is asked for twice, as \"ICN1\" and \"NRT2\": no incident has both")
             #expect(try await client.get("/api/v1/silences?pop=TPE1").0 == .badRequest)
         }
     }

@@ -63,6 +63,10 @@ struct PostgresStoreTests {
         try await Self.withStore { try await $0.aNewTargetWaitsForAnInhibitorToOpen() }
     }
 
+    @Test func listingFiltersBySeverityAndLabels() async throws {
+        try await Self.withStore { try await $0.listingFiltersBySeverityAndLabels() }
+    }
+
     @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }

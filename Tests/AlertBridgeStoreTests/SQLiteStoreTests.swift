@@ -101,6 +101,10 @@ import Testing
         try await Self.withStore { try await $0.aNewTargetWaitsForAnInhibitorToOpen() }
     }
 
+    @Test func listingFiltersBySeverityAndLabels() async throws {
+        try await Self.withStore { try await $0.listingFiltersBySeverityAndLabels() }
+    }
+
     @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }

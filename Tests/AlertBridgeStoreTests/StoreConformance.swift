@@ -210,6 +210,31 @@ struct StoreConformance {
         #expect(try await store.incident(id: 424_242) == nil)
     }
 
+    /// `incidents --severity critical --label pop=TPE1`: a NOC in a regional event lists one
+    /// PoP's incidents among hundreds; the limit counts only those that match.
+    func listingFiltersBySeverityAndLabels() async throws {
+        func alert(_ pop: String, _ severity: Severity, key: String) -> RoutedAlert {
+            var alert = Self.routed("\(pop.lowercased())-edge-01", key: key, severity: severity)
+            alert.alert.labels["pop"] = pop
+            return alert
+        }
+        let ids = try await store.ingest([alert("TPE1", .critical, key: "A"), alert("TPE1", .warning, key: "B"),
+                                          alert("ICN1", .critical, key: "C"), alert("TPE1", .critical, key: "D")], now: t0).compactMap(\.incidentID)
+        func listed(_ severities: [Severity], _ labels: Labels, limit: Int = 100) async throws -> [Int64] {
+            var query = IncidentQuery(status: .open, limit: limit)
+            query.severities = severities
+            query.labels = labels
+            return try await store.incidents(query).map(\.id)
+        }
+        #expect(try await listed([.critical], [:]) == [ids[3], ids[2], ids[0]])
+        #expect(try await listed([], ["pop": "TPE1"]) == [ids[3], ids[1], ids[0]])
+        #expect(try await listed([.critical], ["pop": "TPE1"], limit: 1) == [ids[3]])
+        #expect(try await listed([.critical, .warning], ["pop": "TPE1", "service": "cdn-edge"]) == [ids[3], ids[1], ids[0]])
+        #expect(try await listed([], ["pop": "TPE1", "service": "image-resize"]).isEmpty)
+        #expect(try await listed([.info], [:]).isEmpty)
+        #expect(try await listed([], ["no_such_label": ""]).isEmpty, "a label the incident lacks is not an empty value")
+    }
+
     /// Several incidents read at once (the dispatcher's read of a claim's pages): each
     /// with its own alerts, timeline and policy (what its pages say comes next); unknown
     /// and repeated ids are no error.

@@ -520,6 +520,20 @@ paths:
             only incidents with a lower id: to page through a listing, pass the last id of the page before
             (incidents created in one commit share their created_at, so until cannot page)
           schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
+        - name: severity
+          in: query
+          description: only incidents of these severities (repeated, or comma-separated in one)
+          style: form
+          explode: true
+          schema: {type: array, items: {type: string, enum: [critical, error, warning, info]}}
+        - name: label
+          in: query
+          description: >
+            only incidents whose labels have these values, each as name=value (pop=ICN1; repeated: all of
+            them); the same name with two values is a 400
+          style: form
+          explode: true
+          schema: {type: array, items: {type: string, pattern: "^[A-Za-z_][A-Za-z0-9_]*=.*$"}}
       responses:
         "200":
           description: incidents without timeline

@@ -34,8 +34,11 @@ struct IncidentRoutes {
     func register(on router: some RouterMethods<AppRequestContext>) {
         router.get("/api/v1/incidents") { request, _ in
             let params = request.uri.queryParameters
-            try OperatorInput.refuseUnknown(params, of: "/api/v1/incidents", takes: ["status", "limit", "since", "until", "before_id"])
+            try OperatorInput.refuseUnknown(params, of: "/api/v1/incidents",
+                                            takes: ["status", "limit", "since", "until", "before_id", "severity", "label"])
             var query = IncidentQuery()
+            query.severities = try OperatorInput.severities(params.getAll("severity"))
+            query.labels = try OperatorInput.labels(params.getAll("label"))
             if let status = try OperatorInput.status(params.get("status"), as: IncidentQuery.StatusFilter.self) { query.status = status }
             if let limit = try OperatorInput.limit(params.get("limit")) { query.limit = limit }
             for (name, bound) in [("since", \IncidentQuery.createdSince), ("until", \IncidentQuery.createdBefore)] {
@@ -91,7 +94,7 @@ struct IncidentRoutes {
         do {
             _ = try await store.act(action, on: id, now: clock.now())
         } catch let refusal as IncidentAction.Refusal {
-            throw APIError(.conflict, refusal.text(about: "incident \(id)"))
+            throw APIError(.conflict, refusal.text(about: id))
         } catch StoreError.notFound {
             throw APIError(.notFound, "incident \(id) not found")
         }

@@ -29,6 +29,35 @@ enum OperatorInput {
                                   + names.dropLast().joined(separator: ", ") + " and " + names.last!)
     }
 
+    /// `?severity=critical` of a listing, repeated or comma-separated (`critical,error`):
+    /// any of them. Empty: any severity.
+    static func severities(_ texts: [String]) throws -> [Severity] {
+        try texts.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { text in
+            guard let severity = Severity(rawValue: String(text)) else {
+                throw APIError.badRequest("unknown severity \"\(text)\" (expected critical, error, warning or info)", field: "severity")
+            }
+            return severity
+        }
+    }
+
+    /// `?label=pop=ICN1` of a listing, repeated: incidents whose labels have every one of
+    /// these values, exactly.
+    static func labels(_ texts: [String]) throws -> Labels {
+        var labels: Labels = [:]
+        for text in texts {
+            let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, Matcher.isValidLabelName(String(parts[0])) else {
+                throw APIError.badRequest("\"\(text)\" is not a label and its value, such as pop=ICN1", field: "label")
+            }
+            let (name, value) = (String(parts[0]), String(parts[1]))
+            if let other = labels[name], other != value {
+                throw APIError.badRequest("label \(name) is asked for twice, as \"\(other)\" and \"\(value)\": no incident has both", field: "label")
+            }
+            labels[name] = value
+        }
+        return labels
+    }
+
     /// `?status=` of a listing: one of the filter's values, or `nil` when not given.
     static func status<Filter: RawRepresentable & CaseIterable>(_ text: String?, as _: Filter.Type) throws -> Filter?
     where Filter.RawValue == String {

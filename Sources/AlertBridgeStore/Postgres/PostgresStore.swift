@@ -404,12 +404,16 @@ public final class PostgresStore: IncidentStore {
 
     public func incidents(_ query: IncidentQuery) async throws -> [Incident] {
         let statuses = query.status.statuses.map(\.rawValue)
+        let severities = (query.severities.isEmpty ? Severity.allCases : query.severities).map(\.rawValue)
+        // Containment: every label asked for, with its value (`{}` holds for every incident).
+        let labels = JSONWriter.text { $0.value(query.labels) }
         let logger = self.logger
         return try await withConnection { db in
             try await Self.incidentRows(db, """
                 SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE status = ANY(\(statuses)::text[])
                 AND created_at >= \(query.createdSince?.milliseconds ?? .min) AND created_at < \(query.createdBefore?.milliseconds ?? .max)
-                AND id < \(query.beforeID ?? .max) ORDER BY id DESC LIMIT \(query.limit)
+                AND id < \(query.beforeID ?? .max) AND severity = ANY(\(severities)::text[]) AND labels @> \(labels)::jsonb
+                ORDER BY id DESC LIMIT \(query.limit)
                 """, logger: logger)
         }
     }

@@ -215,12 +215,24 @@ public final class SQLiteStore: IncidentStore {
 
     public func incidents(_ query: IncidentQuery) async throws -> [Incident] {
         let statuses = query.status.statuses.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        var filters = ""
+        var binds: [SQLiteData] = [.integer(Int(query.createdSince?.milliseconds ?? .min)), .integer(Int(query.createdBefore?.milliseconds ?? .max)),
+                                   .integer(Int(query.beforeID ?? .max))]
+        if !query.severities.isEmpty {
+            filters += " AND severity IN (\(query.severities.map { "'\($0.rawValue)'" }.joined(separator: ",")))"
+        }
+        for (name, value) in query.labels.sorted(by: { $0.key < $1.key }) {
+            // A label name is `[a-zA-Z_][a-zA-Z0-9_]*` (the API checks it): quoted, a path of one key.
+            filters += " AND json_extract(labels, ?) = ?"
+            binds += [.text("$.\"\(name)\""), .text(value)]
+        }
+        binds.append(.integer(query.limit))
+        let (conditions, values) = (filters, binds)
         return try await reader.run { db in
             try db.rows("""
                 SELECT \(SQLiteSession.incidentColumns) FROM incidents WHERE status IN (\(statuses)) AND created_at >= ?
-                AND created_at < ? AND id < ? ORDER BY id DESC LIMIT ?
-                """, [.integer(Int(query.createdSince?.milliseconds ?? .min)), .integer(Int(query.createdBefore?.milliseconds ?? .max)),
-                      .integer(Int(query.beforeID ?? .max)), .integer(query.limit)]).map(SQLiteSession.decodeIncident)
+                AND created_at < ? AND id < ?\(conditions) ORDER BY id DESC LIMIT ?
+                """, values).map(SQLiteSession.decodeIncident)
         }
     }
 
