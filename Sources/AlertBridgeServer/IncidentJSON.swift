@@ -9,13 +9,16 @@ struct IncidentJSON: Encodable {
     var incident: Incident
     /// Pages that reached nobody in this episode (``IncidentStore/undeliveredPages(of:)``).
     var undelivered = UndeliveredPages()
+    /// How many distinct alerts it holds (``IncidentStore/distinctAlerts(of:)``); a detail's
+    /// `alerts` say it.
+    var distinctAlerts: Int?
     var alerts: [StoredAlert]?
     var timeline: [TimelineEntry]?
     /// What its policy does next if nobody acts (an incident's detail only).
     var nextStep: EscalationPlanner.NextStep?
 
     enum Keys: String, CodingKey {
-        case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count
+        case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count, distinct_alerts
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
         case next_escalation_at, next_step, paged, failed_pages, retrying_pages, escalation_ended, inhibited_by, sla_breaches, alerts,
@@ -36,6 +39,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.policy, forKey: .policy)
         try c.encode(i.tier, forKey: .tier)
         try c.encode(i.alertCount, forKey: .alert_count)
+        try c.encode(distinctAlerts ?? alerts?.count ?? 0, forKey: .distinct_alerts)
         try c.encode(i.firingCount, forKey: .firing_alerts)
         try c.encode(i.createdAt, forKey: .created_at)
         try c.encode(i.firstPagedAt, forKey: .first_paged_at)

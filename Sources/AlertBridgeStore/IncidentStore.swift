@@ -63,6 +63,10 @@ public protocol IncidentStore: Sendable {
     /// are history the timeline keeps), and those of any tier in this episode still
     /// retrying. Notices do not count; incidents with none are left out.
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages]
+    /// How many distinct alerts each incident holds, by fingerprint (its `alertCount` counts
+    /// every firing copy: one alert re-sent 60 times read as 60 alerts in a listing).
+    /// Incidents with none are left out.
+    func distinctAlerts(of ids: [Int64]) async throws -> [Int64: Int]
 
     // MARK: Silences
 

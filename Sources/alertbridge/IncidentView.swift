@@ -31,6 +31,8 @@ struct IncidentView: Decodable {
     var policy: String
     var tier: Int
     var alert_count: Int
+    /// Absent from a server older than this CLI.
+    var distinct_alerts: Int?
     var firing_alerts: Int
     var created_at: String
     var first_paged_at: String?

@@ -55,7 +55,7 @@ struct Incidents: AsyncParsableCommand {
         }
         printTable(["ID", "STATUS", "SEVERITY", "TIER", "ALERTS", "CREATED", "DEDUP KEY", "TITLE"],
                    list.incidents.map { i in
-                       [String(i.id), i.status, i.severity, tierText(i), String(i.alert_count), i.created_at,
+                       [String(i.id), i.status, i.severity, tierText(i), String(i.distinct_alerts ?? i.alert_count), i.created_at,
                         clipped(i.dedup_key, columns: 48), i.title]
                    })
         if list.incidents.count == limit { printNote(cutNotice(limit: limit, canNarrow: status == "open" || status == "all")) }

@@ -70,6 +70,7 @@ final class BlinkingStore: IncidentStore {
     func outboxBacklog() async throws -> OutboxBacklog { try await store.outboxBacklog() }
     func policiesInUse() async throws -> [PolicyInUse] { try await store.policiesInUse() }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await store.undeliveredPages(of: incidents) }
+    func distinctAlerts(of ids: [Int64]) async throws -> [Int64: Int] { try await store.distinctAlerts(of: ids) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await store.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await store.silences(query) }
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence { try await store.expireSilence(id: id, by: by, now: now) }

@@ -20,6 +20,9 @@ import Testing
             let detail = try #require(try await store.incident(id: Int64(id)))
             #expect(detail.incident.alertCount == 3)
             #expect(detail.incident.firingCount == 2)
+            // A listing says 2 alerts, not 3 copies.
+            let listed = try #require(try await client.get("/api/v1/incidents").1["incidents"] as? [[String: Any]])
+            #expect(listed.first?["distinct_alerts"] as? Int == 2 && listed.first?["alert_count"] as? Int == 3)
         }
     }
 

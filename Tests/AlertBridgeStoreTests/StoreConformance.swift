@@ -244,6 +244,9 @@ struct StoreConformance {
         let c = try #require(try await store.ingest([Self.routed("c1", key: "C")], now: t0)[0].incidentID)
         _ = try await store.act(.acknowledge(by: "alice", note: nil), on: c, now: t0 + .seconds(60))
         let details = try await store.incidentDetails(ids: [c, a, 424_242, a])
+        // A listing's count of them: distinct alerts, not copies.
+        _ = try await store.ingest([Self.routed("a1", key: "A")], now: t0 + .seconds(61))
+        #expect(try await store.distinctAlerts(of: [a, b, 424_242]) == [a: 2, b: 1])
         #expect(Set(details.keys) == [a, c])
         #expect(details[a]?.incident.dedupKey == "A")
         #expect(Set(details[a]?.alerts.compactMap { $0.labels["instance"] } ?? []) == ["a1", "a2"])

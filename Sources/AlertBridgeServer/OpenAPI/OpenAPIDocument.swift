@@ -227,6 +227,9 @@ components:
         alert_count:
           type: integer
           description: firing alerts received, first copies and repeats (recoveries are not counted; each alert's received_count is)
+        distinct_alerts:
+          type: integer
+          description: the distinct alerts it holds (by fingerprint), firing or recovered, however many copies came
         firing_alerts: {type: integer}
         created_at: {type: string, format: date-time}
         first_paged_at:

@@ -54,7 +54,10 @@ struct IncidentRoutes {
             }
             let incidents = try await store.incidents(query)
             let undelivered = try await store.undeliveredPages(of: incidents)
-            return try JSONResponse.make(["incidents": incidents.map { IncidentJSON(incident: $0, undelivered: undelivered[$0.id] ?? .init()) }])
+            let distinct = try await store.distinctAlerts(of: incidents.map(\.id))
+            return try JSONResponse.make(["incidents": incidents.map {
+                IncidentJSON(incident: $0, undelivered: undelivered[$0.id] ?? .init(), distinctAlerts: distinct[$0.id] ?? 0)
+            }])
         }
         router.get("/api/v1/incidents/:id") { _, context in
             try await detail(try OperatorInput.id(context, of: "incident"))

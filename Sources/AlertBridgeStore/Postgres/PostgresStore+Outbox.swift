@@ -193,6 +193,20 @@ extension PostgresStore {
         }
     }
 
+    public func distinctAlerts(of ids: [Int64]) async throws -> [Int64: Int] {
+        guard !ids.isEmpty else { return [:] }
+        let logger = self.logger
+        return try await withConnection { db in
+            var out: [Int64: Int] = [:]
+            for try await (id, count) in try await db.query(
+                "SELECT incident_id, COUNT(*)::bigint FROM alerts WHERE incident_id = ANY(\(ids)::bigint[]) GROUP BY incident_id", logger: logger
+            ).decode((Int64, Int).self) {
+                out[id] = count
+            }
+            return out
+        }
+    }
+
     public func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? {
         let logger = self.logger
         return try await withConnection { db in

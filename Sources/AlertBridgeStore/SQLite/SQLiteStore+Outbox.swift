@@ -96,6 +96,19 @@ extension SQLiteStore {
         }
     }
 
+    public func distinctAlerts(of ids: [Int64]) async throws -> [Int64: Int] {
+        guard !ids.isEmpty else { return [:] }
+        return try await reader.run { db in
+            var out: [Int64: Int] = [:]
+            for row in try db.rows(
+                "SELECT incident_id, COUNT(*) AS n FROM alerts WHERE incident_id IN (SELECT value FROM json_each(?)) GROUP BY incident_id",
+                [.text("[\(ids.map(String.init).joined(separator: ","))]")]) {
+                if let id = row.column("incident_id")?.integer, let n = row.column("n")?.integer { out[Int64(id)] = n }
+            }
+            return out
+        }
+    }
+
     /// `MIN` with a plain `status` term is one probe of the index; with the connectors left
     /// out it would read every pending row (a storm's backlog, on every pass), so that one
     /// walks the index in order and stops at the first row it may take.

@@ -58,6 +58,7 @@ final class CommitTimingStore: IncidentStore {
     func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
     func policiesInUse() async throws -> [PolicyInUse] { try await inner.policiesInUse() }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await inner.undeliveredPages(of: incidents) }
+    func distinctAlerts(of ids: [Int64]) async throws -> [Int64: Int] { try await inner.distinctAlerts(of: ids) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
     func silences(_ query: SilenceQuery) async throws -> [Silence] { try await inner.silences(query) }
     func expireSilence(id: Int64, by: String, now: Timestamp) async throws -> Silence {
