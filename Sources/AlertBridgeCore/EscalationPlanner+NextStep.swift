@@ -64,9 +64,10 @@ extension EscalationPlanner {
         if e.hasPaged, incident.status.isOpen, !e.inhibitedBy.isEmpty, let recheck = e.heldUntil {
             return NextStep(action: .waitsForInhibitor(e.inhibitedBy.sorted()), at: recheck, window: nil, timer: inhibitionRecheck)
         }
-        if incident.status == .triggered, let from = e.inhibitWaitFrom, let end = e.heldUntil, let tier1 = policy.tiers.first {
+        if incident.status == .triggered, let from = e.inhibitWaitFrom, let due = e.heldUntil,
+           let end = inhibitWaitEnd(e, startedAt: startedAt), let tier1 = policy.tiers.first {
             return NextStep(action: .awaitsInhibitor(tier1: tier1.name), at: end, window: nil,
-                            timer: .milliseconds(end.milliseconds - from.milliseconds))
+                            timer: .milliseconds(due.milliseconds - from.milliseconds))
         }
         guard e.heldUntil == nil, policy.tiers.indices.contains(0) else { return nil }
         if let now, incident.status.isOpen, let after = policy.autoResolveAfter, now >= incident.lastAlertAt + after,

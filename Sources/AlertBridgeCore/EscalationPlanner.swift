@@ -399,41 +399,69 @@ public enum EscalationPlanner {
         return true
     }
 
+    /// When an inhibit wait ends (``EscalationState/inhibitWaitFrom``; `nil` when none runs):
+    /// at ``EscalationState/heldUntil``, and not before the whole wait has passed since
+    /// this alertbridge started (`startedAt`).
+    static func inhibitWaitEnd(_ e: EscalationState, startedAt: Timestamp?) -> Timestamp? {
+        guard let from = e.inhibitWaitFrom, let due = e.heldUntil else { return nil }
+        return max(due, startedAt.map { $0 + .milliseconds(due.milliseconds - from.milliseconds) } ?? due)
+    }
+
     /// How the timeline's entry at the end of an inhibit wait that found no inhibitor begins
     /// (a page decided then is a new incident's, not one a hold released).
     public static let waitFoundNothing = "no incident that inhibits this one opened"
 
     /// A new incident waiting for an incident that inhibits it to open (its inhibit rule's
     /// `wait`, ``EscalationState/inhibitWaitFrom``): nothing happens before the wait's end.
-    /// Then one that opened meanwhile holds it, as if it had been open when the alert came,
-    /// and otherwise tier 1 is paged (unless a silence holds it: `silenced`).
+    /// Then one that opened meanwhile holds it, as if it had been open when the alert came;
+    /// one that was open in the last ``inhibitionRelease`` holds it until that long after it
+    /// resolved (the PoP blinked: this symptom's recovery lags its own); otherwise tier 1
+    /// is paged (unless a silence holds it: `silenced`).
+    /// - Parameters:
+    ///   - inhibitors: the incidents that inhibit every firing alert of it, open or resolved
+    ///     since ``inhibitionRelease`` before the wait began (the engine looks them up).
+    ///   - startedAt: a wait is whole after a start: senders could not reach a stopped
+    ///     alertbridge, and the PoP-down alert a probe retried landed 146 ms after its
+    ///     symptom paged (black-box round 30).
     /// - Returns: whether it still waits, or is held by an inhibitor now; `d` says until when.
     static func waits(_ incident: Incident, for inhibitors: [Incident], silenced: Bool, now: Timestamp, policy: EscalationPolicy,
                       startedAt: Timestamp?, into d: inout Decision) -> Bool {
         let e = incident.escalation
         guard let from = e.inhibitWaitFrom, incident.status == .triggered, !e.hasPaged else { return false }
-        let end = e.heldUntil ?? now
+        let due = e.heldUntil ?? now
+        let end = inhibitWaitEnd(e, startedAt: startedAt) ?? due
         if now < end {
             d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
             return true
         }
-        let waited = "in the \(DurationText.formatSeconds(.milliseconds(end.milliseconds - from.milliseconds))) it waited (inhibit wait)"
+        let waited = "in the \(DurationText.formatSeconds(.milliseconds(now.milliseconds - from.milliseconds))) it waited (inhibit wait"
+            + (end > due ? " \(DurationText.formatSeconds(.milliseconds(due.milliseconds - from.milliseconds))), counted again from alertbridge's start)" : ")")
         d.incident.escalation.inhibitWaitFrom = nil
         d.incident.escalation.heldUntil = nil
         let holding = holding(incident, among: inhibitors)
-        guard holding.isEmpty else {
+        let settled = inhibitors.filter { !$0.status.isOpen && $0.id != incident.id }
+        if !holding.isEmpty {
             let ids = holding.map(\.id).sorted()
             let (which, it) = (named(ids, in: holding), ids.count == 1 ? "it is" : "they are")
             d.timeline.append(entry(d, now, .escalated, "\(which), which inhibits this one, opened \(waited): nobody is paged while \(it) open"))
             d.incident.escalation.inhibitedBy = ids
             d.incident.escalation.heldUntil = now + inhibitionRecheck
-            d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
-            return true
+        } else if let last = settled.compactMap(\.resolvedAt).max(), now < last + inhibitionRelease {
+            let ids = settled.map(\.id).sorted()
+            let (which, was) = (named(ids, in: settled), ids.count == 1 ? "was" : "were")
+            d.timeline.append(entry(d, now, .escalated, "\(which), which inhibits this one, \(was) open \(waited) or the minute before, "
+                                        + "and resolved at \(RFC3339.format(last)): nobody is paged before \(RFC3339.format(last + inhibitionRelease)), "
+                                        + "in case this one recovers with it"))
+            d.incident.escalation.inhibitedBy = ids
+            d.incident.escalation.heldUntil = last + inhibitionRelease
+        } else {
+            // A silence added meanwhile holds it from here, as a silence holds any incident.
+            d.timeline.append(entry(d, now, .escalated, "\(waitFoundNothing) \(waited)"
+                                        + (silenced ? ", but a silence holds it: nobody is paged while it does" : ": paging" + late(due: end, now: now))))
+            return false
         }
-        // A silence added meanwhile holds it from here, as a silence holds any incident.
-        d.timeline.append(entry(d, now, .escalated, "\(waitFoundNothing) \(waited)"
-                                    + (silenced ? ", but a silence holds it: nobody is paged while it does" : ": paging" + late(due: end, now: now))))
-        return false
+        d.incident.nextEscalationAt = nextDue(d.incident, policy: policy, startedAt: startedAt)
+        return true
     }
 
     /// The end of a ``holdStep(by:now:policy:into:waiting:)``: the incidents that held the
@@ -580,7 +608,7 @@ public enum EscalationPlanner {
             }
         case .triggered:
             if !e.hasPaged {
-                candidates.append(e.heldUntil ?? incident.createdAt)
+                candidates.append(inhibitWaitEnd(e, startedAt: startedAt) ?? e.heldUntil ?? incident.createdAt)
             } else if !e.ended, let due = tierDeadline(incident, policy: policy) {
                 // Held by an inhibiting incident: its next look, not the step that waits.
                 candidates.append(max(stepDue(due, startedAt: startedAt), e.heldUntil ?? due))

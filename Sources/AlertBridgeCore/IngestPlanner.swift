@@ -273,21 +273,28 @@ public enum IngestPlanner {
         /// A new incident an inhibit rule targets (its `wait`): tier 1 is paged once the wait
         /// is over and no incident that inhibits it opened meanwhile (the engine looks,
         /// ``EscalationPlanner/advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``).
-        /// A reopen pages at once: its incident had people on it, who hear it is back.
+        /// So does a reopen of one that paged nobody; one that paged pages at once: people
+        /// were on it, and hear it is back.
         mutating func awaitInhibitors(_ incident: inout Incident, _ routed: RoutedAlert, for wait: Duration, of rules: [String],
                                       now: Timestamp) {
             let chosen = routed.policy(at: incident.severity)
-            guard let policy = chosen.policy else { return startEscalation(&incident, routed, now: now, reason: .triggered) }
+            guard let policy = chosen.policy else {
+                return startEscalation(&incident, routed, now: now, reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)
+            }
             adopt(chosen.name, &incident, routed, now: now)
             incident.escalation.inhibitWaitFrom = now
             incident.escalation.heldUntil = now + wait
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
             snapshots[incident.id] = policy
-            let which = rules.count == 1 ? "rule \(rules[0])" : "rules " + rules.joined(separator: ", ")
+            // A note, not `escalated`: nobody is paged yet (black-box round 30: read as a page).
+            let which = rules.count == 1
+                ? "rule \(rules[0]) waits \(DurationText.format(wait)) for one (inhibit wait)"
+                : "rules \(rules.dropLast().joined(separator: ", ")) and \(rules.last!) wait up to \(DurationText.format(wait)) for one "
+                    + "(the longest of their inhibit waits)"
             timeline.append(TimelineEntry(
-                incidentID: incident.id, at: now, kind: .escalated, by: EscalationPlanner.engine,
+                incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
                 detail: "tier 1 (\(policy.tiers.first?.name ?? "tier 1")) is paged at \(RFC3339.format(now + wait)) unless an incident "
-                    + "that inhibits this one opens first: \(which) waits \(DurationText.format(wait)) for one (inhibit wait)"))
+                    + "that inhibits this one opens first: \(which)"))
         }
 
         /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
@@ -548,8 +555,14 @@ public enum IngestPlanner {
                             + (alert.severity == resolved.severity ? "" : ", now \(alert.severity.rawValue) (was \(resolved.severity.rawValue))")))
                     note(muted, on: incident.id, by: alert.source, at: now)
                     merge(alert, into: &incident, now: now)
+                    let wait = routed.inhibitWait
                     if muted == nil, let flap = EscalationPlanner.Flap(of: resolved), resumeEscalation(&incident, routed, after: flap, now: now) {
                         // Taken up where the episode before left it.
+                    } else if muted == nil, wait.wait > .zero, !resolved.escalation.hasPaged {
+                        // Nobody was paged for the episode before (its PoP was down, or it
+                        // blinked within its wait): a flapping PoP's symptom that fires again a
+                        // moment before its PoP-down waits as a new one does (black-box round 30).
+                        awaitInhibitors(&incident, routed, for: wait.wait, of: wait.rules, now: now)
                     } else {
                         escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
                     }

@@ -82,14 +82,16 @@ public struct InhibitCandidate: Sendable, Equatable {
 }
 
 extension Array where Element == InhibitCandidate {
-    /// Of the incidents of each candidate's source rule (`sources`), the open ones that
-    /// inhibit `labels`, each once and by id, so a timeline names them in one order: for an
-    /// alert as it arrives, and for an incident already paging whose next tier falls due.
-    public func inhibiting(_ labels: Labels, sources: (String) throws -> [Incident]) rethrows -> [Incident] {
+    /// Of the incidents of each candidate's source rule (`sources`), the open ones (those
+    /// `counts` takes) that inhibit `labels`, each once and by id, so a timeline names them in
+    /// one order: for an alert as it arrives, and for an incident already paging whose next
+    /// tier falls due.
+    public func inhibiting(_ labels: Labels, sources: (String) throws -> [Incident],
+                           counts: (Incident) -> Bool = \.status.isOpen) rethrows -> [Incident] {
         var found: [Incident] = []
         for candidate in self {
             for source in try sources(candidate.sourceRule)
-            where source.status.isOpen && candidate.isInhibited(labels, by: source.labels) && !found.contains(where: { $0.id == source.id }) {
+            where counts(source) && candidate.isInhibited(labels, by: source.labels) && !found.contains(where: { $0.id == source.id }) {
                 found.append(source)
             }
         }

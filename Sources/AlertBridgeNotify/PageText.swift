@@ -225,6 +225,11 @@ public enum PageText {
         let text = nextAction(step, at: at, timer: timer, after: after)
         guard !step.heldBy.isEmpty else { return text }
         let (which, inhibit, are) = inhibitors(step.heldBy)
+        if case .awaitsInhibitor = step.action {
+            // What it waited for has come (black-box round 30: "paged at … unless one opens; but while 6 is open, that waits").
+            return "nobody is paged: \(which), which \(inhibit) this one, opened during its inhibit wait (\(after)), so from \(at), "
+                + "when the wait ends, it is held while \(which) \(are) open"
+        }
         return text + "; but while \(which), which \(inhibit) this one, \(are) open, that waits, and alertbridge looks again every minute"
     }
 

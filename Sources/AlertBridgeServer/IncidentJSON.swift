@@ -21,7 +21,7 @@ struct IncidentJSON: Encodable {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count, distinct_alerts
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
-        case next_escalation_at, next_step, paged, failed_pages, retrying_pages, escalation_ended, inhibited_by, sla_breaches, alerts,
+        case next_escalation_at, next_step, inhibit_wait_until, paged, failed_pages, retrying_pages, escalation_ended, inhibited_by, sla_breaches, alerts,
              timeline
     }
 
@@ -51,6 +51,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.resolvedBy, forKey: .resolved_by)
         try c.encode(i.escalation.resolution?.rawValue, forKey: .resolution)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
+        try c.encode(i.escalation.inhibitWaitFrom == nil ? nil : i.escalation.heldUntil, forKey: .inhibit_wait_until)
         try c.encode(i.escalation.hasPaged, forKey: .paged)
         try c.encode(undelivered.failed, forKey: .failed_pages)
         try c.encode(undelivered.retrying, forKey: .retrying_pages)

@@ -149,6 +149,29 @@ public struct EscalationContext: Sendable {
         (incident.escalation.hasPaged || incident.escalation.inhibitWaitFrom != nil) && incident.status.isOpen
     }
 
+    /// For a new incident at the end of its inhibit wait (``EscalationState/inhibitWaitFrom``):
+    /// the incidents among `sources` that inhibit every one of its firing alerts (`firing`;
+    /// its own labels when none is given), open or resolved at or after `since`. None when
+    /// one of its alerts is inhibited by nothing: an origin's incident that alerts from two
+    /// PoPs share, one of them down, still pages for the other (black-box round 30).
+    func awaitedInhibitors(of incident: Incident, firing: [Labels], since: Timestamp,
+                           sources: (String) throws -> [Incident]) rethrows -> [Incident] {
+        var found: [Incident] = []
+        for labels in firing.isEmpty ? [incident.labels] : firing {
+            let each = try rules.inhibitCandidates(of: labels, rule: incident.rule)
+                .inhibiting(labels, sources: sources) { $0.status.isOpen || $0.resolvedAt.map { $0 >= since } == true }
+            guard !each.isEmpty else { return [] }
+            found += each.filter { source in !found.contains { $0.id == source.id } }
+        }
+        return found.sorted { $0.id < $1.id }
+    }
+
+    /// Since when an incident at the end of its inhibit wait looks at resolved inhibitors:
+    /// ``EscalationPlanner/inhibitionRelease`` before the wait began.
+    static func awaitedSince(_ incident: Incident) -> Timestamp? {
+        incident.escalation.inhibitWaitFrom.map { $0 - EscalationPlanner.inhibitionRelease }
+    }
+
     /// Of `sources` (the incidents of the rules `incident`'s labels are a target of), the
     /// open ones that inhibit it now. (Its own rule is never among them.)
     func inhibiting(_ incident: Incident, sources: (String) throws -> [Incident]) rethrows -> [Incident] {

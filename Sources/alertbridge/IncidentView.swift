@@ -50,6 +50,7 @@ struct IncidentView: Decodable {
     var retrying_pages: Int?
     var escalation_ended: Bool?
     var inhibited_by: [Int64]?
+    var inhibit_wait_until: String?
     var sla_breaches: [String]?
     var alerts: [AlertView]?
     var timeline: [Entry]?

@@ -72,7 +72,12 @@ struct Incidents: AsyncParsableCommand {
 /// number for those read as "someone is being paged".
 func tierText(_ i: IncidentView) -> String {
     guard i.status == "triggered" else { return String(i.tier) }
-    if i.paged == false { return "none yet" }
+    if i.paged == false {
+        // Why, in a word: a page is seconds away, or an incident holds it (black-box round 30).
+        if i.inhibit_wait_until != nil { return "none yet, inhibit wait" }
+        if let held = i.inhibited_by, !held.isEmpty { return "none yet, held by " + held.map { "#\($0)" }.joined(separator: " ") }
+        return "none yet"
+    }
     var text = String(i.tier)
     if i.escalation_ended == true { text += ", ended" }
     // Its next step waits while an incident that inhibits it is open (its PoP went down).

@@ -148,7 +148,8 @@ struct SilenceCommand: AsyncParsableCommand {
             guard let data = try? await request({ try await $0.send("GET", "/api/v1/incidents?status=triggered&limit=\(listMaximum)") }),
                   let list = try? JSONDecoder().decode(IncidentList.self, from: data) else { return }
             let parsed = matchers.compactMap { try? Matcher(parsing: $0) }
-            let ids = list.incidents.filter { i in parsed.allSatisfy { $0.matches(i.labels) } }.map(\.id).sorted()
+            // One that paged nobody yet (in its inhibit wait, held) is held by the silence too.
+            let ids = list.incidents.filter { i in i.paged != false && parsed.allSatisfy { $0.matches(i.labels) } }.map(\.id).sorted()
             guard !ids.isEmpty else { return }
             // Ten named at most: a storm's thousand made an 11 KB line.
             let shown = ids.prefix(10).map(String.init)

@@ -6,13 +6,13 @@ import Testing
 /// The TIER column of `alertbridge incidents`: who is being paged, at a glance.
 @Suite struct TierTextTests {
     func view(_ status: String, tier: Int = 2, paged: Bool = true, ended: Bool = false, failed: Int = 0,
-              retrying: Int = 0, inhibitedBy: [Int64] = []) throws -> IncidentView {
+              retrying: Int = 0, inhibitedBy: [Int64] = [], waitUntil: String? = nil) throws -> IncidentView {
         let json = """
             {"id": 1, "status": "\(status)", "dedup_key": "k", "title": "t", "severity": "critical", "labels": {},
              "policy": "p", "tier": \(tier), "alert_count": 1, "firing_alerts": 1, "created_at": "2026-11-30T02:00:00Z",
              "first_paged_at": "2026-11-30T01:00:00Z", "last_alert_at": "2026-11-30T02:00:00Z",
              "paged": \(paged), "escalation_ended": \(ended), "failed_pages": \(failed), "retrying_pages": \(retrying),
-             "inhibited_by": \(inhibitedBy)}
+             "inhibited_by": \(inhibitedBy), "inhibit_wait_until": \(waitUntil.map { "\"\($0)\"" } ?? "null")}
             """
         return try JSONDecoder().decode(IncidentView.self, from: Data(json.utf8))
     }
@@ -27,7 +27,9 @@ import Testing
         #expect(tierText(try view("resolved", paged: false)) == "2")
         // Paging, its next step held while its PoP is down: not "2" as if escalation went on.
         #expect(tierText(try view("triggered", inhibitedBy: [17])) == "2, held by #17")
-        #expect(tierText(try view("triggered", paged: false, inhibitedBy: [17])) == "none yet")
+        // Not paged yet: held by its PoP-down, or seconds from its page (black-box round 30).
+        #expect(tierText(try view("triggered", paged: false, inhibitedBy: [17])) == "none yet, held by #17")
+        #expect(tierText(try view("triggered", paged: false, waitUntil: "2026-11-30T02:00:10Z")) == "none yet, inhibit wait")
     }
 
     /// A tier whose page failed for good (a 550 for every address, a webhook's 400) is not

@@ -34,6 +34,10 @@ import Testing
 
             clock.advance(by: .seconds(3))
             let down = try #require(try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown")).1["incident_id"] as? Int)
+            // `show` before the wait's end says what will happen, not "paged unless …, but …".
+            let waiting = try #require(try await client.get("/api/v1/incidents/\(id)").1["next_step"] as? [String: Any])
+            #expect(waiting["text"] as? String == "nobody is paged: incident \(down), which inhibits this one, opened during its inhibit wait "
+                + "(10s), so from 2026-11-23T18:05:10Z, when the wait ends, it is held while incident \(down) is open", "\(waiting)")
             clock.advance(by: .seconds(7))
             #expect(try await app.engine(logger: logger).tick().pages == 0)
             try await app.dispatcher(logger: logger).tick()
@@ -99,6 +103,28 @@ import Testing
             #expect(detail.incident.nextEscalationAt == TestApp.t0 + .seconds(3602))
             clock.advance(by: .seconds(3592))
             #expect(try await engine.tick().pages == 1)
+        }
+    }
+
+    /// A symptom that blinked within its wait and fires again a moment before its PoP-down
+    /// reopens an incident that paged nobody: it waits again, and its PoP-down holds it
+    /// (black-box round 30: it paged `REOPENED` at once).
+    @Test func aReopenOfAnIncidentThatPagedNobodyWaitsToo() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(rules: Self.rules, connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(3))
+            _ = try await client.post("/api/v1/alerts", nativeAlert(status: "resolved"))
+            clock.advance(by: .seconds(3))
+            #expect(try await client.post("/api/v1/alerts", nativeAlert()).1["outcome"] as? String == "reopened")
+            #expect((try await client.get("/api/v1/incidents/\(id)").1["next_step"] as? [String: Any])?["action"] as? String == "inhibit_wait")
+            clock.advance(by: .seconds(1))
+            let down = try #require(try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(9))
+            #expect(try await engine.tick().pages == 0)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.delivered.map(\.incident.incident.id) == [Int64(down)], "\(chat.summary)")
         }
     }
 

@@ -67,6 +67,10 @@ struct PostgresStoreTests {
         try await Self.withStore { try await $0.listingFiltersBySeverityAndLabels() }
     }
 
+    @Test func anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert() async throws {
+        try await Self.withStore { try await $0.anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert() }
+    }
+
     @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }

@@ -105,6 +105,10 @@ import Testing
         try await Self.withStore { try await $0.listingFiltersBySeverityAndLabels() }
     }
 
+    @Test func anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert() async throws {
+        try await Self.withStore { try await $0.anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert() }
+    }
+
     @Test func aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() async throws {
         try await Self.withStore { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() }
     }

@@ -663,6 +663,62 @@ struct StoreConformance {
         #expect(paged.timeline.map(\.detail).contains("no incident that inhibits this one opened in the 10s it waited (inhibit wait): paging"))
     }
 
+    /// What the end of an inhibit wait looks at besides an open PoP-down (black-box round 30):
+    /// - a restart: the wait is whole from the start, so a PoP-down its probe retried while
+    ///   alertbridge was down still holds the symptom;
+    /// - a PoP that blinked within the wait: held until a minute after it came back, in case
+    ///   the symptom recovers with it, then paged since it did not;
+    /// - an incident other PoPs' alerts share (an origin's): paged, since one of its alerts
+    ///   is inhibited by nothing.
+    func anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert() async throws {
+        var rules = try Self.popDownInhibitsEdge().rules
+        rules[0].inhibit?.wait = .seconds(10)
+        func alert(_ pop: String, key: String, name: String = "EdgeLatencyHigh", rule: String = "latency") -> RoutedAlert {
+            var alert = Self.routed("\(pop.lowercased())-edge-01", key: key)
+            alert.alert.labels["pop"] = pop
+            alert.alert.labels["alertname"] = name
+            alert.rule = rule
+            alert.inhibitors = RuleSet(rules: rules).inhibitCandidates(of: alert.alert.labels, rule: rule)
+            return alert
+        }
+        func down(_ pop: String, _ status: AlertStatus = .firing) -> RoutedAlert {
+            var down = Self.popDown()
+            down.alert.labels["pop"] = pop
+            down.dedupKey = "PopDown/\(pop)"
+            down.alert.status = status
+            return down
+        }
+        let restarted = try #require(try await store.ingest([alert("AMS1", key: "E/AMS1")], now: t0)[0].incidentID)
+        let blinked = try #require(try await store.ingest([alert("K1", key: "E/K1")], now: t0)[0].incidentID)
+        // OriginUnreachable from OX, then from OY, into one incident; OX goes down.
+        let shared = try #require(try await store.ingest([alert("OX", key: "Origin/O1", name: "EdgeOriginDown")], now: t0)[0].incidentID)
+        _ = try await store.ingest([alert("OY", key: "Origin/O1", name: "EdgeOriginDown")], now: t0 + .seconds(2))
+        _ = try await store.ingest([down("K1"), down("OX")], now: t0 + .seconds(2))
+        _ = try await store.ingest([down("K1", .resolved)], now: t0 + .seconds(7))
+
+        // alertbridge stopped at t0 + 3 s and started at t0 + 15 s: AMS1's wait runs to t0 + 25 s.
+        let context = EscalationContext(startedAt: t0 + .seconds(15), rules: RuleSet(rules: rules))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(15), limit: 10, context: context)
+        #expect(try await store.incident(id: restarted)?.incident.nextEscalationAt == t0 + .seconds(25))
+        let amsDown = try #require(try await store.ingest([down("AMS1")], now: t0 + .seconds(16))[0].incidentID)
+        _ = try await store.advanceEscalations(now: t0 + .seconds(25), limit: 10, context: context)
+        let ams = try #require(try await store.incident(id: restarted))
+        #expect(ams.incident.escalation.inhibitedBy == [amsDown] && !ams.incident.escalation.hasPaged)
+        #expect(ams.timeline.contains { $0.detail == "incident \(amsDown) (PopDown/AMS1), which inhibits this one, opened in the 25s it waited "
+            + "(inhibit wait 10s, counted again from alertbridge's start): nobody is paged while it is open" }, "\(ams.timeline.map(\.detail))")
+
+        // K1 blinked: held until a minute after its PoP-down resolved (t0 + 67 s), then paged.
+        let k1 = try #require(try await store.incident(id: blinked))
+        #expect(!k1.incident.escalation.hasPaged && k1.incident.nextEscalationAt == t0 + .seconds(67), "\(k1.timeline.map(\.detail))")
+        #expect(k1.timeline.last?.detail?.hasSuffix("and resolved at \(RFC3339.format(t0 + .seconds(7))): nobody is paged before "
+            + "\(RFC3339.format(t0 + .seconds(67))), in case this one recovers with it") == true, "\(k1.timeline.map(\.detail))")
+        // The origin's incident holds OY's alert, which nothing inhibits: paged at its wait's end.
+        #expect(try await store.incident(id: shared)?.incident.escalation.hasPaged == true)
+        let report = try await store.advanceEscalations(now: t0 + .seconds(67), limit: 10, context: context)
+        #expect(report.pages == 1)
+        #expect(try await store.incident(id: blinked)?.incident.escalation.hasPaged == true)
+    }
+
     /// ICN1's PoP-down alert, routed by ``popDownInhibitsEdge()``'s first rule.
     static func popDown() -> RoutedAlert {
         var down = routed("pop", key: "PopDown/ICN1")

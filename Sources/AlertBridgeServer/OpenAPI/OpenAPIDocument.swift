@@ -257,6 +257,12 @@ components:
           description: >
             when alertbridge next looks at the incident: the earliest of the next tier's page, an SLA
             deadline, the ack timeout, auto_resolve_after and the end of a hold; null once resolved
+        inhibit_wait_until:
+          type: [string, "null"]
+          format: date-time
+          description: >
+            while a new incident waits before its first page for an incident that inhibits it to open (its
+            inhibit rule's wait), when the wait ends; null otherwise
         next_step:
           description: >
             (an incident's detail only) what its policy does next if nobody acts, as its pages' Next: line

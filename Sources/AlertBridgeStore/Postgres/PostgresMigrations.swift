@@ -135,5 +135,8 @@ enum PostgresMigrations {
         // ``DeliveryRecord/waitsOutBackoff``), which a delivery to that connector ends.
         (5, ["ALTER TABLE outbox ADD COLUMN backoff_until BIGINT",
              "CREATE INDEX outbox_backoff ON outbox(connector) WHERE backoff_until IS NOT NULL"]),
+        // The incidents of a rule resolved lately: an incident at the end of its inhibit wait
+        // is held by a source that was open during it (``PostgresStore/resolvedIncidents(_:rules:since:logger:)``).
+        (6, ["CREATE INDEX incidents_rule_resolved ON incidents(rule, resolved_at) WHERE status = 'resolved'"]),
     ]
 }

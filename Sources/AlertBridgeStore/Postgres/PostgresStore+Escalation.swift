@@ -125,7 +125,7 @@ extension PostgresStore {
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
-            let unpaged = silences.isEmpty ? [] : due.map(\.0).filter { !$0.escalation.hasPaged }.map(\.id)
+            let unpaged = due.map(\.0).filter { !$0.escalation.hasPaged && (!silences.isEmpty || $0.escalation.inhibitWaitFrom != nil) }.map(\.id)
             let firing = try await Self.firingLabels(db, of: unpaged, logger: logger)
             let inhibitorIDs = due.flatMap { $0.0.escalation.inhibitedBy }
             let inhibitors = inhibitorIDs.isEmpty ? [:] : Dictionary(
@@ -136,6 +136,14 @@ extension PostgresStore {
             let paging = due.map(\.0).filter(EscalationContext.holdsSteps)
             let sourceRules = Set(paging.flatMap { context.rules.inhibitCandidates(of: $0.labels, rule: $0.rule).map(\.sourceRule) })
             let sources = Dictionary(grouping: try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger), by: \.rule)
+            // Incidents at the end of an inhibit wait: the sources open, and resolved lately.
+            let waiting = due.map(\.0).filter { $0.status.isOpen && $0.escalation.inhibitWaitFrom != nil }
+            let waitRules = Array(Set(waiting.flatMap { context.rules.inhibitCandidates(of: $0.labels, rule: $0.rule).map(\.sourceRule) }))
+            var lately: [String: [Incident]] = [:]
+            if let since = waiting.compactMap(EscalationContext.awaitedSince).min() {
+                lately = Dictionary(grouping: try await Self.openIncidents(db, rules: waitRules, logger: logger)
+                                        + Self.resolvedIncidents(db, rules: waitRules, since: since, logger: logger), by: \.rule)
+            }
             for (incident, text) in due {
                 guard let text, let policy = PolicySnapshot.decode(text) else {
                     var stopped = incident
@@ -144,10 +152,15 @@ extension PostgresStore {
                     continue
                 }
                 let named = incident.escalation.inhibitedBy.compactMap { inhibitors[$0] }
-                // Paging already: whatever inhibits it now (and, to name them, those that did).
-                let current = EscalationContext.holdsSteps(of: incident)
-                    ? context.inhibiting(incident) { sources[$0] ?? [] } + named.filter { !$0.status.isOpen }
-                    : named
+                let current = if let since = EscalationContext.awaitedSince(incident), incident.status.isOpen {
+                    // At the end of its inhibit wait: what inhibits every alert of it, lately.
+                    context.awaitedInhibitors(of: incident, firing: firing[incident.id] ?? [], since: since) { lately[$0] ?? [] }
+                } else if EscalationContext.holdsSteps(of: incident) {
+                    // Paging already: whatever inhibits it now (and, to name them, those that did).
+                    context.inhibiting(incident) { sources[$0] ?? [] } + named.filter { !$0.status.isOpen }
+                } else {
+                    named
+                }
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
                                                            firingLabels: firing[incident.id] ?? [], inhibitors: current,
                                                            startedAt: context.startedAt))

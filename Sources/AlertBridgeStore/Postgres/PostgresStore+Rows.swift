@@ -57,6 +57,16 @@ extension PostgresStore {
         return try await decodeIncidents(db.execute(OpenIncidentsOfRules.self, rules, logger: logger))
     }
 
+    /// Incidents of the given rules resolved at or after `since`: the sources an incident at
+    /// the end of its inhibit wait looks at besides the open ones.
+    static func resolvedIncidents(_ db: PostgresConnection, rules: [String], since: Timestamp, logger: Logger) async throws -> [Incident] {
+        guard !rules.isEmpty else { return [] }
+        return try await incidentRows(db, """
+            SELECT \(unescaped: incidentColumns) FROM incidents
+            WHERE status = 'resolved' AND rule = ANY(\(rules)::text[]) AND resolved_at >= \(since.milliseconds)
+            """, logger: logger)
+    }
+
     enum AlertStatuses: PreparedSQL {
         static let sql = """
             SELECT a.incident_id, a.fingerprint, a.status, a.starts_at, a.ends_at

@@ -139,5 +139,8 @@ enum SQLiteMigrations {
         // ``DeliveryRecord/waitsOutBackoff``), which a delivery to that connector ends.
         (6, ["ALTER TABLE outbox ADD COLUMN backoff_until INTEGER",
              "CREATE INDEX outbox_backoff ON outbox(connector) WHERE backoff_until IS NOT NULL"]),
+        // The incidents of a rule resolved lately: an incident at the end of its inhibit wait
+        // is held by a source that was open during it (``SQLiteSession/resolvedIncidents(rules:since:)``).
+        (7, ["CREATE INDEX incidents_rule_resolved ON incidents(rule, resolved_at) WHERE status = 'resolved'"]),
     ]
 }

@@ -58,20 +58,35 @@ extension SQLiteStore {
                 sourcesByRule[rule] = found
                 return found
             }
-            for row in due {
-                var incident = SQLiteSession.decodeIncident(row)
+            // Incidents at the end of an inhibit wait also look at sources resolved lately.
+            let decoded = due.map(SQLiteSession.decodeIncident)
+            let resolvedSince = decoded.compactMap(EscalationContext.awaitedSince).min()
+            var resolvedByRule: [String: [Incident]] = [:]
+            func recentIncidents(of rule: String) throws -> [Incident] {
+                guard let resolvedSince else { return try openIncidents(of: rule) }
+                if resolvedByRule[rule] == nil { resolvedByRule[rule] = try db.resolvedIncidents(rules: [rule], since: resolvedSince) }
+                return try openIncidents(of: rule) + (resolvedByRule[rule] ?? [])
+            }
+            for (row, decoded) in zip(due, decoded) {
+                var incident = decoded
                 cache.forget(incident.dedupKey)
                 guard let policy = SQLiteSession.policy(row.column("policy_snapshot")) else {
                     incident.nextEscalationAt = nil
                     unpoliced.append(incident)
                     continue
                 }
-                let firing = silences.isEmpty || incident.escalation.hasPaged ? [] : try db.firingLabels(of: incident.id)
+                let awaitedSince = EscalationContext.awaitedSince(incident)
+                let firing = incident.escalation.hasPaged || silences.isEmpty && awaitedSince == nil ? [] : try db.firingLabels(of: incident.id)
                 let named = try incident.escalation.inhibitedBy.compactMap(db.incident)
-                // Paging already: whatever inhibits it now (and, to name them, those that did).
-                let inhibitors = EscalationContext.holdsSteps(of: incident)
-                    ? try context.inhibiting(incident, sources: openIncidents) + named.filter { !$0.status.isOpen }
-                    : named
+                let inhibitors = if let awaitedSince {
+                    // At the end of its inhibit wait: what inhibits every alert of it, lately.
+                    try context.awaitedInhibitors(of: incident, firing: firing, since: awaitedSince, sources: recentIncidents)
+                } else if EscalationContext.holdsSteps(of: incident) {
+                    // Paging already: whatever inhibits it now (and, to name them, those that did).
+                    try context.inhibiting(incident, sources: openIncidents) + named.filter { !$0.status.isOpen }
+                } else {
+                    named
+                }
                 decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
                                                            firingLabels: firing, inhibitors: inhibitors,
                                                            startedAt: context.startedAt))

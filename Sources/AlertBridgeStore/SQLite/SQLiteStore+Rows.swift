@@ -48,6 +48,17 @@ extension SQLiteSession {
         return out
     }
 
+    /// Incidents of the given rules resolved at or after `since`: the sources an incident at
+    /// the end of its inhibit wait looks at besides the open ones.
+    func resolvedIncidents(rules: [String], since: Timestamp) throws -> [Incident] {
+        var out: [Incident] = []
+        for rule in rules {
+            out += try rows("SELECT \(Self.incidentColumns) FROM incidents WHERE status = 'resolved' AND rule = ? AND resolved_at >= ?",
+                            [.text(rule), .integer(Int(since.milliseconds))]).map(Self.decodeIncident)
+        }
+        return out
+    }
+
     /// Upserts incidents. Ids from `firstNewID` up are new rows and carry their policy
     /// snapshot; the others are updates, with a snapshot when they reopened. An incident
     /// that only merged alerts since `before` (by dedup key) updates just its counters.
