@@ -167,6 +167,10 @@ struct RuleParser {
         }
         var wait = Duration.zero
         if let waitNode = fields["wait"] {
+            if let text = file.string(waitNode), DurationText.parse(text.trimmingCharacters(in: .whitespaces)) == .zero {
+                file.report("inhibit wait \"\(text)\" must be greater than zero; leave wait: out for no wait", at: waitNode)
+                return nil
+            }
             guard let read = file.duration(waitNode, what: "inhibit wait") else { return nil }
             // A target pages nobody while it waits: a wait of minutes is a missed page.
             guard read <= Self.longestInhibitWait else {

@@ -34,6 +34,9 @@ extension EscalationPlanner {
         /// them is open, it waits (``EscalationPlanner/holdStep(by:now:policy:into:waiting:)``).
         /// Set by the caller that looked them up (`show`); the planner's own answer leaves it empty.
         public var heldBy: [Int64] = []
+        /// Nobody was paged in this episode (acknowledged during its inhibit wait or a
+        /// hold): its ack timeout pages tier 1 for the first time, not "again".
+        public var firstPage = false
 
         /// Whether this is a step its timer takes (a tier, a repeat, the end, an ack timeout),
         /// which an open inhibitor holds when it falls due; not a wait already.
@@ -77,8 +80,10 @@ extension EscalationPlanner {
         switch incident.status {
         case .acknowledged:
             guard let timeout = policy.ackTimeout, let at = incident.acknowledgedAt else { return nil }
-            return NextStep(action: .ackTimeout(tier1: policy.tiers[0].name), at: stepDue(at + timeout, startedAt: startedAt),
-                            window: nil, timer: timeout)
+            var step = NextStep(action: .ackTimeout(tier1: policy.tiers[0].name), at: stepDue(at + timeout, startedAt: startedAt),
+                                window: nil, timer: timeout)
+            step.firstPage = !e.hasPaged
+            return step
         case .triggered:
             guard e.hasPaged, !e.ended, let due = tierDeadline(incident, policy: policy) else { return nil }
             let tier = incident.tier

@@ -250,7 +250,7 @@ public enum PageText {
         case .end:
             return "this is the last tier: if nobody acknowledges by \(at), escalation ends and nobody else is paged (\(timer))"
         case .ackTimeout(let tier1):
-            return "tier 1 (\(tier1)) is paged again at \(at) unless it is resolved first (ack_timeout \(after))"
+            return "tier 1 (\(tier1)) is paged\(step.firstPage ? "" : " again") at \(at) unless it is resolved first (ack_timeout \(after))"
         case .waitsForInhibitor(let ids):
             let (which, inhibit, are) = inhibitors(ids)
             let resolves = ids.count == 1 ? "it resolves" : "they resolve"

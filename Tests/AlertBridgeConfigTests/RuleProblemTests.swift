@@ -236,8 +236,13 @@ import Testing
                 policy: standard
                 inhibit: {targets: ["alertname =~ Origin.*"], wait: soon}
                 match: ["alertname = OriginDown"]
+              - name: c
+                policy: standard
+                inhibit: {targets: ["alertname =~ Cache.*"], wait: 0s}
+                match: ["alertname = CacheDown"]
             """)
-        #expect(problems.count == 2, "\(problems.joined(separator: " | "))")
+        #expect(problems.count == 3, "\(problems.joined(separator: " | "))")
+        expectProblem(problems, at: "rules/20-test.yaml:12:56", containing: "inhibit wait \"0s\" must be greater than zero; leave wait: out for no wait")
         expectProblem(problems, at: "rules/20-test.yaml:4:55", containing: "inhibit wait \"5m\" is longer than 2m: a new target incident pages nobody while it waits")
         expectProblem(problems, at: "rules/20-test.yaml:8:57", containing: "invalid inhibit wait \"soon\"")
     }

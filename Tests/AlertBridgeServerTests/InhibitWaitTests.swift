@@ -141,7 +141,10 @@ import Testing
             #expect(chat.delivered.isEmpty)
             let detail = try await client.get("/api/v1/incidents/\(id)").1
             #expect(detail["status"] as? String == "acknowledged")
-            #expect((detail["next_step"] as? [String: Any])?["action"] as? String == "ack_timeout")
+            let next = try #require(detail["next_step"] as? [String: Any])
+            #expect(next["action"] as? String == "ack_timeout")
+            // Nobody was paged: not "paged again" (black-box round 30).
+            #expect((next["text"] as? String)?.hasPrefix("tier 1 (technical-support) is paged at ") == true, "\(next)")
         }
     }
 }
