@@ -31,7 +31,7 @@ struct Incidents: AsyncParsableCommand {
             throw ValidationError("--status must be open, triggered, acknowledged, resolved or all")
         }
         try checkLimit(limit)
-        for name in severity.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) where Severity(rawValue: String(name)) == nil {
+        for name in severity.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) where Severity(rawValue: name.lowercased()) == nil {
             throw ValidationError("--severity \"\(name)\" is not critical, error, warning or info")
         }
         for pair in label {
@@ -44,7 +44,7 @@ struct Incidents: AsyncParsableCommand {
 
     func run() async throws {
         let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        let filters = severity.map { "&severity=\($0)" }.joined()
+        let filters = severity.map { "&severity=\($0.lowercased())" }.joined()
             + label.map { "&label=" + ($0.addingPercentEncoding(withAllowedCharacters: unreserved) ?? $0) }.joined()
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?status=\(status)&limit=\(limit)\(filters)") }
         if output.json { return printRaw(data) }

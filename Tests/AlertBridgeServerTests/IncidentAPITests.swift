@@ -251,6 +251,7 @@ import Testing
             }
             #expect(try await pops("label=pop%3DICN1") == ["ICN1"])
             #expect(try await pops("label=pop=NRT2&severity=critical") == ["NRT2"])
+            #expect(try await pops("severity=Critical") == ["NRT2", "ICN1"], "in any case, as ingest reads it")
             #expect(try await pops("severity=warning,info").isEmpty)
             #expect(try await pops("severity=warning&severity=critical") == ["NRT2", "ICN1"])
             let badSeverity = try await client.get("/api/v1/incidents?severity=sev1")

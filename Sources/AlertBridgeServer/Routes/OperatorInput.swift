@@ -33,7 +33,7 @@ enum OperatorInput {
     /// any of them. Empty: any severity.
     static func severities(_ texts: [String]) throws -> [Severity] {
         try texts.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { text in
-            guard let severity = Severity(rawValue: String(text)) else {
+            guard let severity = Severity(rawValue: text.lowercased()) else {
                 throw APIError.badRequest("unknown severity \"\(text)\" (expected critical, error, warning or info)", field: "severity")
             }
             return severity
