@@ -21,6 +21,10 @@ extension EscalationPlanner {
             /// incident that inhibits it to open (its `wait`): tier 1 is paged at
             /// ``NextStep/at`` unless one opens first.
             case awaitsInhibitor(tier1: String)
+            /// An incident held since it opened by incidents that inhibited it, all resolved
+            /// now: tier 1 is paged at ``NextStep/at``, ``inhibitionRelease`` after the last
+            /// of them resolved, if it still fires (``releaseStep(_:policy:inhibitors:)``).
+            case inhibitorsResolved(tier1: String, inhibitors: [Int64])
         }
 
         public var action: Action
@@ -43,9 +47,23 @@ extension EscalationPlanner {
         public var takesTimer: Bool {
             switch action {
             case .page, .repeatPolicy, .end, .ackTimeout, .awaitsInhibitor: true
-            case .waitsForAlert, .waitsForInhibitor: false
+            case .waitsForAlert, .waitsForInhibitor, .inhibitorsResolved: false
             }
         }
+    }
+
+    /// For an incident held since it opened whose inhibitors (`inhibitors`, those its
+    /// ``EscalationState/inhibitedBy`` names) have all resolved: the page a minute after the
+    /// last of them, if it still fires. `show` said nothing, and named a resolved incident as
+    /// what held it (black-box round 31). `nil` otherwise.
+    public static func releaseStep(_ incident: Incident, policy: EscalationPolicy, inhibitors: [Incident]) -> NextStep? {
+        let e = incident.escalation
+        guard incident.status == .triggered, !e.hasPaged, !e.inhibitedBy.isEmpty, let look = e.heldUntil,
+              let tier1 = policy.tiers.first, !inhibitors.contains(where: \.status.isOpen),
+              let last = inhibitors.compactMap(\.resolvedAt).max() else { return nil }
+        // The engine's next look, or the minute after the last resolved if that is later.
+        return NextStep(action: .inhibitorsResolved(tier1: tier1.name, inhibitors: e.inhibitedBy.sorted()),
+                        at: max(look, last + inhibitionRelease), window: nil, timer: inhibitionRelease)
     }
 
     /// The step ``advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``

@@ -259,6 +259,11 @@ public enum PageText {
         case .awaitsInhibitor(let tier1):
             return "tier 1 (\(tier1)) is paged at \(at) unless an incident that inhibits this one opens first, or someone "
                 + "acknowledges (inhibit wait \(after))"
+        case .inhibitorsResolved(let tier1, let ids):
+            let (which, _, _) = inhibitors(ids)
+            let (have, it) = ids.count == 1 ? ("has", "it") : ("have", "them")
+            return "tier 1 (\(tier1)) is paged at \(at) if this one still fires then: \(which), which inhibited it, \(have) resolved, "
+                + "and this one gets a minute after \(it) to recover too"
         case .waitsForAlert:
             return "nobody is paged: no alert came for \(after) (auto_resolve_after) while alertbridge was stopped, so it "
                 + "waits for its alert to be sent again (then the overdue step is taken at once), and resolves at \(at) if none is"

@@ -85,6 +85,7 @@ struct NextStepJSON: Encodable {
         case .waitsForAlert: ("waits_for_alert", nil, nil)
         case .waitsForInhibitor: ("waits_for_inhibitor", nil, nil)
         case .awaitsInhibitor(let tier1): ("inhibit_wait", 1, tier1)
+        case .inhibitorsResolved(let tier1, _): ("inhibitors_resolved", 1, tier1)
         }
         try c.encode(action, forKey: .action)
         try c.encode(tier, forKey: .tier)

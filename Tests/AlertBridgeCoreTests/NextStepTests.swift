@@ -50,7 +50,7 @@ import Testing
                 Issue.record("an unacknowledged incident has no ack timeout")
             case .waitsForAlert:
                 Issue.record("no grace without a start")
-            case .waitsForInhibitor, .awaitsInhibitor:
+            case .waitsForInhibitor, .awaitsInhibitor, .inhibitorsResolved:
                 Issue.record("nothing inhibits it")
             }
             i = d.incident

@@ -212,6 +212,12 @@ import Testing
             try await engine.tick()  // ICN1 still down: looked at again at 360 s
             clock.advance(by: .seconds(55))
             _ = try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown", status: "resolved"))
+            // `show` says when it pages, where it said nothing (black-box round 31).
+            let id = try #require(edge["incident_id"] as? Int)
+            let next = try #require(try await client.get("/api/v1/incidents/\(id)").1["next_step"] as? [String: Any])
+            #expect(next["action"] as? String == "inhibitors_resolved" && next["at"] as? String == "2026-11-23T18:11:55Z", "\(next)")
+            #expect((next["text"] as? String)?.hasPrefix("tier 1 (technical-support) is paged at 2026-11-23T18:11:55Z if this one still "
+                + "fires then: incident 1, which inhibited it, has resolved") == true, "\(next)")
             clock.advance(by: .seconds(5))
             #expect(try await engine.tick().pages == 0, "5 s after ICN1 came back")
             clock.advance(by: .seconds(20))
@@ -219,7 +225,6 @@ import Testing
             clock.advance(by: .seconds(35))
             #expect(try await engine.tick().pages == 0)
             try await app.dispatcher(logger: logger).tick()
-            let id = try #require(edge["incident_id"] as? Int)
             #expect(chat.delivered.allSatisfy { $0.incident.incident.id != Int64(id) }, "\(chat.summary)")
         }
     }

@@ -271,7 +271,8 @@ components:
             this one holds its next step (at: when alertbridge looks again), and held_by lists the open incidents
             that inhibit it now, whose next step waits when it falls due; inhibit_wait while a new incident
             waits, before paging tier 1 at at, for an incident that inhibits it to open (its inhibit rule's
-            wait); waits_for_alert when it fell quiet
+            wait); inhibitors_resolved when the incidents that held it since it opened have resolved, and tier 1
+            is paged at at if it still fires; waits_for_alert when it fell quiet
             (auto_resolve_after) while alertbridge was stopped (at: when it resolves unless its alert is sent
             again); null when no timer runs (held before its first page, ended, resolved)
           oneOf:
@@ -279,7 +280,7 @@ components:
             - type: object
               required: [action, tier, tier_name, at, window, timer, held_by, text]
               properties:
-                action: {type: string, enum: [page, repeat, end, ack_timeout, waits_for_inhibitor, inhibit_wait, waits_for_alert]}
+                action: {type: string, enum: [page, repeat, end, ack_timeout, waits_for_inhibitor, inhibit_wait, inhibitors_resolved, waits_for_alert]}
                 tier: {type: [integer, "null"]}
                 tier_name: {type: [string, "null"]}
                 at: {type: string, format: date-time}

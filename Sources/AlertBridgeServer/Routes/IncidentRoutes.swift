@@ -117,6 +117,11 @@ struct IncidentRoutes {
         if let step = next, step.takesTimer {
             next?.heldBy = try await store.openInhibitors(of: detail.incident, rules: rules).map(\.id)
         }
+        // Held since it opened, by incidents that have all resolved: paged in a minute if it still fires.
+        if next == nil, let policy = detail.policy, !detail.incident.escalation.inhibitedBy.isEmpty {
+            let inhibitors = try await store.incidentDetails(ids: detail.incident.escalation.inhibitedBy).values.map(\.incident)
+            next = EscalationPlanner.releaseStep(detail.incident, policy: policy, inhibitors: inhibitors)
+        }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
                                                   timeline: detail.timeline, nextStep: next))
     }
