@@ -38,6 +38,10 @@ extension EscalationPlanner {
         /// them is open, it waits (``EscalationPlanner/holdStep(by:now:policy:into:waiting:)``).
         /// Set by the caller that looked them up (`show`); the planner's own answer leaves it empty.
         public var heldBy: [Int64] = []
+        /// For a wait before the first page (``Action/awaitsInhibitor``): when the silences
+        /// that hold every firing alert of it end, if they do. Set by `show`, which looked
+        /// them up: the wait's end then pages nobody (black-box round 31).
+        public var silencedUntil: Timestamp?
         /// Nobody was paged in this episode (acknowledged during its inhibit wait or a
         /// hold): its ack timeout pages tier 1 for the first time, not "again".
         public var firstPage = false

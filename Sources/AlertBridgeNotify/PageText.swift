@@ -222,7 +222,10 @@ public enum PageText {
         // With its hours: a page at 17:55 that says "at 18:00 (escalate_after 10m)" only adds
         // up once the reader sees the window opens at 18:00.
         if let window = step.window { timer += ", window \(window.name) \(window.when)" }
-        let text = nextAction(step, at: at, timer: timer, after: after)
+        var text = nextAction(step, at: at, timer: timer, after: after)
+        if let until = step.silencedUntil {
+            text += "; but a silence holds every alert of it until \(time(until, in: zone)), and nobody is paged before then"
+        }
         guard !step.heldBy.isEmpty else { return text }
         let (which, inhibit, are) = inhibitors(step.heldBy)
         if case .awaitsInhibitor = step.action {

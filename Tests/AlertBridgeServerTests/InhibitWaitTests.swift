@@ -95,6 +95,10 @@ import Testing
             let id = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT1")).1["incident_id"] as? Int)
             clock.advance(by: .seconds(2))
             #expect(try await client.post("/api/v1/silences", #"{"matchers": ["pop = NRT1"], "duration": "1h", "by": "alice", "comment": "NRT1 work"}"#).0 == .created)
+            // `show` says so before the wait's end (black-box round 31: it promised a page).
+            let next = try #require(try await client.get("/api/v1/incidents/\(id)").1["next_step"] as? [String: Any])
+            #expect((next["text"] as? String)?.hasSuffix("; but a silence holds every alert of it until 2026-11-23T19:05:02Z, "
+                + "and nobody is paged before then") == true, "\(next)")
             clock.advance(by: .seconds(8))
             #expect(try await engine.tick().pages == 0)
             let detail = try #require(try await app.store.incident(id: Int64(id)))

@@ -117,6 +117,12 @@ struct IncidentRoutes {
         if let step = next, step.takesTimer {
             next?.heldBy = try await store.openInhibitors(of: detail.incident, rules: rules).map(\.id)
         }
+        // A silence added during an inhibit wait holds it when the wait ends.
+        if case .awaitsInhibitor? = next?.action {
+            let now = clock.now()
+            let silences = try await store.silences(SilenceQuery(status: .active, limit: 1000, now: now))
+            next?.silencedUntil = silences.holdEnd(of: detail.alerts.filter { $0.status == .firing }.map(\.labels), at: now)
+        }
         // Held since it opened, by incidents that have all resolved: paged in a minute if it still fires.
         if next == nil, let policy = detail.policy, !detail.incident.escalation.inhibitedBy.isEmpty {
             let inhibitors = try await store.incidentDetails(ids: detail.incident.escalation.inhibitedBy).values.map(\.incident)
