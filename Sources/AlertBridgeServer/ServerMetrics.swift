@@ -17,6 +17,8 @@ public final class ServerMetrics: Sendable {
     let commitSeconds: CoreMetrics.Timer
     let escalationPages: CoreMetrics.Counter
     let slaBreaches: [String: CoreMetrics.Counter]
+    /// Inhibit waits that ended, by how: whether the wait keeps symptoms of a dark PoP quiet.
+    let inhibitWaits: [String: CoreMetrics.Counter]
     /// For the services of other modules (the dispatcher) to register their own metrics.
     public let factory: PrometheusMetricsFactory
 
@@ -34,6 +36,9 @@ public final class ServerMetrics: Sendable {
         escalationPages = CoreMetrics.Counter(label: "alertbridge_escalation_pages_total", factory: factory)
         slaBreaches = Dictionary(uniqueKeysWithValues: ["acknowledge", "resolve"].map {
             ($0, CoreMetrics.Counter(label: "alertbridge_sla_breaches_total", dimensions: [("sla", $0)], factory: factory))
+        })
+        inhibitWaits = Dictionary(uniqueKeysWithValues: ["paged", "held", "silenced"].map {
+            ($0, CoreMetrics.Counter(label: "alertbridge_inhibit_waits_total", dimensions: [("outcome", $0)], factory: factory))
         })
         self.factory = factory
         commitSeconds = CoreMetrics.Timer(label: "alertbridge_ingest_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)

@@ -334,6 +334,8 @@ public struct EscalationReport: Sendable, Equatable {
     /// Tier pages decided; notices (escalation ended) are not pages.
     public var pages = 0
     public var slaBreaches: [String] = []
+    /// How the inhibit waits that ended went (``EscalationPlanner/Decision/inhibitWait``).
+    public var inhibitWaits: [String] = []
 
     public init() {}
 }

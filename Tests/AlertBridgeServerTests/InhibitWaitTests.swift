@@ -44,6 +44,8 @@ import Testing
             #expect(chat.delivered.map(\.incident.incident.id) == [Int64(down)], "\(chat.summary)")
             let held = try await client.get("/api/v1/incidents/\(id)").1
             #expect(held["inhibited_by"] as? [Int] == [down] && held["paged"] as? Bool == false)
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains(#"alertbridge_inhibit_waits_total{outcome="held"} 1"#), "\(metrics)")
         }
     }
 
@@ -81,6 +83,8 @@ import Testing
             #expect(try await engine.tick().pages == 1)
             try await app.dispatcher(logger: logger).tick()
             #expect(chat.summary == ["triggered:1"])
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains(#"alertbridge_inhibit_waits_total{outcome="paged"} 1"#), "\(metrics)")
             let page = try #require(chat.delivered.first)
             #expect(PageText.lead(page) == "Incident #\(page.incident.incident.id) needs tier 1 (technical-support): new incident "
                 + "(paged after waiting 10s for an incident that would inhibit it: none opened).")

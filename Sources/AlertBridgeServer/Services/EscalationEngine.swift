@@ -66,12 +66,14 @@ public struct EscalationEngine: Service {
             total.advanced += report.advanced
             total.pages += report.pages
             total.slaBreaches += report.slaBreaches
+            total.inhibitWaits += report.inhibitWaits
             if report.advanced < Self.batch { break }
         }
         if total.pages > 0 { metrics.escalationPages.increment(by: total.pages) }
         // An advance may have written pages, or resolve notices (auto_resolve_after).
         if total.advanced > 0 { deliveries.signal() }
         for kind in total.slaBreaches { metrics.slaBreaches[kind]?.increment() }
+        for outcome in total.inhibitWaits { metrics.inhibitWaits[outcome]?.increment() }
         return total
     }
 }

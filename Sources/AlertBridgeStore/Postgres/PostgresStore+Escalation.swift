@@ -175,6 +175,7 @@ extension PostgresStore {
             report.advanced = due.count
             report.pages = decisions.reduce(0) { $0 + $1.tierPages }
             report.slaBreaches = decisions.flatMap(\.slaBreaches)
+            report.inhibitWaits = decisions.compactMap(\.inhibitWait)
             return report
         }
     }

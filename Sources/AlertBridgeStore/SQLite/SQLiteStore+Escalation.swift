@@ -101,6 +101,7 @@ extension SQLiteStore {
             report.advanced = due.count
             report.pages = decisions.reduce(0) { $0 + $1.tierPages }
             report.slaBreaches = decisions.flatMap(\.slaBreaches)
+            report.inhibitWaits = decisions.compactMap(\.inhibitWait)
             return report
         }
     }
