@@ -68,7 +68,8 @@ struct RuleParser {
     }
 
     private mutating func parseRule(_ node: Node, in file: YAMLFile) -> Rule? {
-        guard let fields = file.fields(node, allowed: Self.keys, required: ["name", "policy"]) else { return nil }
+        guard let fields = file.fields(node, allowed: Self.keys, required: ["name", "policy"],
+                                       misplaced: ["wait": "under inhibit:", "targets": "under inhibit:", "equal": "under inhibit:"]) else { return nil }
         var valid = true
         func read<T>(_ key: String, _ reader: (Node) -> T?) -> T? {
             guard let node = fields[key] else { return nil }

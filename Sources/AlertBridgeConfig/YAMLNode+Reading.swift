@@ -15,8 +15,10 @@ struct Fields {
 extension YAMLFile {
     /// An unknown key is an error, not ignored: a typo such as `escalate_afer` would
     /// otherwise silently fall back to a default.
+    /// - Parameter misplaced: keys that belong elsewhere, with where (`wait` → `under
+    ///   inhibit:`): said beside the unknown key.
     func fields(_ node: Node, allowed: [String], required: [String] = [],
-                expected: String = "a mapping") -> Fields? {
+                expected: String = "a mapping", misplaced: [String: String] = [:]) -> Fields? {
         guard case .mapping(let mapping) = node else {
             report("expected \(expected), found \(node.found)", at: node)
             return nil
@@ -31,7 +33,8 @@ extension YAMLFile {
                 let expected = allowed.joined(separator: ", ")
                 // A YAML merge key (`<<: *tier`) is read as a key of its own here.
                 let merge = scalar.string == "<<" ? "; YAML merge keys (<<: *anchor) are not supported, write the keys out" : ""
-                report("unknown key \"\(scalar.string)\" (expected one of: \(expected))\(merge)", at: key)
+                let place = misplaced[scalar.string].map { "; \(scalar.string) goes \($0)" } ?? ""
+                report("unknown key \"\(scalar.string)\" (expected one of: \(expected))\(merge)\(place)", at: key)
                 continue
             }
             entries[scalar.string] = (key, value)

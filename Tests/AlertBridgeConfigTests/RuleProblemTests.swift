@@ -247,6 +247,20 @@ import Testing
         expectProblem(problems, at: "rules/20-test.yaml:8:57", containing: "invalid inhibit wait \"soon\"")
     }
 
+    /// An inhibit key written at the rule's level is said to belong under `inhibit:`.
+    @Test func anInhibitKeyAtTheRulesLevelSaysWhereItGoes() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                match: ["alertname = PopDown"]
+                inhibit: {targets: ["alertname =~ Edge.*"]}
+                wait: 10s
+            """)
+        expectSingleProblem(problems, at: "rules/20-test.yaml:6:5", containing: "unknown key \"wait\"")
+        expectSingleProblem(problems, at: "rules/20-test.yaml:6:5", containing: "; wait goes under inhibit:")
+    }
+
     @Test func rulesKeepFileAndListOrder() throws {
         let fixture = try Fixture([
             "rules/05-first.yaml": """
