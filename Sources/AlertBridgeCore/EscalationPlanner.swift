@@ -23,6 +23,16 @@ public enum EscalationPlanner {
         public static let notices: [PageReason] = [.acknowledged, .resolved, .escalationEnded]
     }
 
+    /// How an inhibit wait ended (``waits(_:for:silenced:now:policy:startedAt:into:)``).
+    public enum WaitOutcome: String, Sendable, CaseIterable {
+        /// Nothing inhibited it: tier 1 was paged.
+        case paged
+        /// An incident that inhibits it opened, or blinked, in the wait.
+        case held
+        /// A silence added meanwhile holds it.
+        case silenced
+    }
+
     /// Notify every target of one tier, decided at one step.
     public struct Page: Sendable, Equatable {
         public var incidentID: Int64
@@ -43,9 +53,8 @@ public enum EscalationPlanner {
         public var timeline: [TimelineEntry] = []
         /// `acknowledge` or `resolve`, for metrics.
         public var slaBreaches: [String] = []
-        /// How an inhibit wait ended in this decision, for metrics: `paged`, `held` (by an
-        /// inhibitor) or `silenced`; `nil` when none ended.
-        public var inhibitWait: String?
+        /// How an inhibit wait ended in this decision, for metrics; `nil` when none ended.
+        public var inhibitWait: WaitOutcome?
         /// Tiers paged (`alertbridge_escalation_pages_total`): its notices are not pages.
         public var tierPages: Int { pages.filter { !$0.reason.isNotice }.count }
 
@@ -449,7 +458,7 @@ public enum EscalationPlanner {
             d.timeline.append(entry(d, now, .escalated, "\(which), which inhibits this one, opened \(waited): nobody is paged while \(it) open"))
             d.incident.escalation.inhibitedBy = ids
             d.incident.escalation.heldUntil = now + inhibitionRecheck
-            d.inhibitWait = "held"
+            d.inhibitWait = .held
         } else if let last = settled.compactMap(\.resolvedAt).max(), now < last + inhibitionRelease {
             let ids = settled.map(\.id).sorted()
             let (which, was) = (named(ids, in: settled), ids.count == 1 ? "was" : "were")
@@ -458,9 +467,9 @@ public enum EscalationPlanner {
                                         + "in case this one recovers with it"))
             d.incident.escalation.inhibitedBy = ids
             d.incident.escalation.heldUntil = last + inhibitionRelease
-            d.inhibitWait = "held"
+            d.inhibitWait = .held
         } else {
-            d.inhibitWait = silenced ? "silenced" : "paged"
+            d.inhibitWait = silenced ? .silenced : .paged
             // A silence added meanwhile holds it from here, as a silence holds any incident.
             d.timeline.append(entry(d, now, .escalated, "\(waitFoundNothing) \(waited)"
                                         + (silenced ? ", but a silence holds it: nobody is paged while it does" : ": paging" + late(due: end, now: now))))

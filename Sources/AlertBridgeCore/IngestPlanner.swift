@@ -275,12 +275,13 @@ public enum IngestPlanner {
         /// ``EscalationPlanner/advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``).
         /// So does a reopen of one that paged nobody; one that paged pages at once: people
         /// were on it, and hear it is back.
-        mutating func awaitInhibitors(_ incident: inout Incident, _ routed: RoutedAlert, for wait: Duration, of rules: [String],
-                                      now: Timestamp) {
+        /// - Returns: whether it waits; `false` when no inhibit rule that targets it has a
+        ///   `wait`, or it has no policy (nobody would be paged at the end), and the caller
+        ///   escalates it as before.
+        mutating func awaitInhibitors(_ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp) -> Bool {
+            let (wait, rules) = routed.inhibitWait
             let chosen = routed.policy(at: incident.severity)
-            guard let policy = chosen.policy else {
-                return startEscalation(&incident, routed, now: now, reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)
-            }
+            guard wait > .zero, let policy = chosen.policy else { return false }
             adopt(chosen.name, &incident, routed, now: now)
             incident.escalation.inhibitWaitFrom = now
             incident.escalation.heldUntil = now + wait
@@ -295,6 +296,7 @@ public enum IngestPlanner {
                 incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
                 detail: "tier 1 (\(policy.tiers.first?.name ?? "tier 1")) is paged at \(RFC3339.format(now + wait)) unless an incident "
                     + "that inhibits this one opens first: \(which)"))
+            return true
         }
 
         /// Incident ids per rule, so inhibition looks only at the source rule's incidents.
@@ -555,14 +557,12 @@ public enum IngestPlanner {
                             + (alert.severity == resolved.severity ? "" : ", now \(alert.severity.rawValue) (was \(resolved.severity.rawValue))")))
                     note(muted, on: incident.id, by: alert.source, at: now)
                     merge(alert, into: &incident, now: now)
-                    let wait = routed.inhibitWait
                     if muted == nil, let flap = EscalationPlanner.Flap(of: resolved), resumeEscalation(&incident, routed, after: flap, now: now) {
                         // Taken up where the episode before left it.
-                    } else if muted == nil, wait.wait > .zero, !resolved.escalation.hasPaged {
+                    } else if muted == nil, !resolved.escalation.hasPaged, awaitInhibitors(&incident, routed, now: now) {
                         // Nobody was paged for the episode before (its PoP was down, or it
                         // blinked within its wait): a flapping PoP's symptom that fires again a
                         // moment before its PoP-down waits as a new one does (black-box round 30).
-                        awaitInhibitors(&incident, routed, for: wait.wait, of: wait.rules, now: now)
                     } else {
                         escalate(&incident, routed, muted: muted, now: now, reason: .reopened)
                     }
@@ -598,10 +598,7 @@ public enum IngestPlanner {
                 }
                 note(muted, on: incident.id, by: alert.source, at: now)
                 merge(alert, into: &incident, now: now, announce: false)
-                let wait = routed.inhibitWait
-                if muted == nil, wait.wait > .zero {
-                    awaitInhibitors(&incident, routed, for: wait.wait, of: wait.rules, now: now)
-                } else {
+                if muted != nil || !awaitInhibitors(&incident, routed, now: now) {
                     escalate(&incident, routed, muted: muted, now: now, reason: .triggered)
                 }
                 byKey[routed.dedupKey] = incident.id

@@ -90,6 +90,14 @@ public struct Matcher: Sendable, Equatable, CustomStringConvertible {
         lhs.name == rhs.name && lhs.op == rhs.op && lhs.value == rhs.value
     }
 
+    /// `pop=ICN1`, a listing's filter (`alertbridge incidents --label`): a label name and
+    /// the exact value, everything after the first `=`; `nil` when it is not that.
+    public static func labelValue(parsing text: String) -> (name: String, value: String)? {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, isValidLabelName(String(parts[0])) else { return nil }
+        return (String(parts[0]), String(parts[1]))
+    }
+
     public static func isValidLabelName(_ name: String) -> Bool {
         guard !name.isEmpty else { return false }
         var first = true

@@ -18,7 +18,7 @@ public final class ServerMetrics: Sendable {
     let escalationPages: CoreMetrics.Counter
     let slaBreaches: [String: CoreMetrics.Counter]
     /// Inhibit waits that ended, by how: whether the wait keeps symptoms of a dark PoP quiet.
-    let inhibitWaits: [String: CoreMetrics.Counter]
+    let inhibitWaits: [EscalationPlanner.WaitOutcome: CoreMetrics.Counter]
     /// For the services of other modules (the dispatcher) to register their own metrics.
     public let factory: PrometheusMetricsFactory
 
@@ -37,8 +37,8 @@ public final class ServerMetrics: Sendable {
         slaBreaches = Dictionary(uniqueKeysWithValues: ["acknowledge", "resolve"].map {
             ($0, CoreMetrics.Counter(label: "alertbridge_sla_breaches_total", dimensions: [("sla", $0)], factory: factory))
         })
-        inhibitWaits = Dictionary(uniqueKeysWithValues: ["paged", "held", "silenced"].map {
-            ($0, CoreMetrics.Counter(label: "alertbridge_inhibit_waits_total", dimensions: [("outcome", $0)], factory: factory))
+        inhibitWaits = Dictionary(uniqueKeysWithValues: EscalationPlanner.WaitOutcome.allCases.map {
+            ($0, CoreMetrics.Counter(label: "alertbridge_inhibit_waits_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
         })
         self.factory = factory
         commitSeconds = CoreMetrics.Timer(label: "alertbridge_ingest_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)

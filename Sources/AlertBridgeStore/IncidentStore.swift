@@ -335,7 +335,7 @@ public struct EscalationReport: Sendable, Equatable {
     public var pages = 0
     public var slaBreaches: [String] = []
     /// How the inhibit waits that ended went (``EscalationPlanner/Decision/inhibitWait``).
-    public var inhibitWaits: [String] = []
+    public var inhibitWaits: [EscalationPlanner.WaitOutcome] = []
 
     public init() {}
 }

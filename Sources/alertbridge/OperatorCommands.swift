@@ -31,20 +31,17 @@ struct Incidents: AsyncParsableCommand {
             throw ValidationError("--status must be open, triggered, acknowledged, resolved or all")
         }
         try checkLimit(limit)
-        for name in severity.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) where Severity(rawValue: name.lowercased()) == nil {
+        for name in severity.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) where Severity(label: String(name)) == nil {
             throw ValidationError("--severity \"\(name)\" is not critical, error, warning or info")
         }
-        for pair in label {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, Matcher.isValidLabelName(String(parts[0])) else {
-                throw ValidationError("--label \"\(pair)\" is not a label and its value, such as pop=ICN1")
-            }
+        for pair in label where Matcher.labelValue(parsing: pair) == nil {
+            throw ValidationError("--label \"\(pair)\" is not a label and its value, such as pop=ICN1")
         }
     }
 
     func run() async throws {
         let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        let filters = severity.map { "&severity=\($0.lowercased())" }.joined()
+        let filters = severity.map { "&severity=" + ($0.addingPercentEncoding(withAllowedCharacters: unreserved) ?? $0) }.joined()
             + label.map { "&label=" + ($0.addingPercentEncoding(withAllowedCharacters: unreserved) ?? $0) }.joined()
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?status=\(status)&limit=\(limit)\(filters)") }
         if output.json { return printRaw(data) }

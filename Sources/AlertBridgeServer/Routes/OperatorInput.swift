@@ -33,7 +33,7 @@ enum OperatorInput {
     /// any of them. Empty: any severity.
     static func severities(_ texts: [String]) throws -> [Severity] {
         try texts.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { text in
-            guard let severity = Severity(rawValue: text.lowercased()) else {
+            guard let severity = Severity(label: String(text)) else {
                 throw APIError.badRequest("unknown severity \"\(text)\" (expected critical, error, warning or info)", field: "severity")
             }
             return severity
@@ -45,11 +45,9 @@ enum OperatorInput {
     static func labels(_ texts: [String]) throws -> Labels {
         var labels: Labels = [:]
         for text in texts {
-            let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, Matcher.isValidLabelName(String(parts[0])) else {
+            guard let (name, value) = Matcher.labelValue(parsing: text) else {
                 throw APIError.badRequest("\"\(text)\" is not a label and its value, such as pop=ICN1", field: "label")
             }
-            let (name, value) = (String(parts[0]), String(parts[1]))
             if let other = labels[name], other != value {
                 throw APIError.badRequest("label \(name) is asked for twice, as \"\(other)\" and \"\(value)\": no incident has both", field: "label")
             }

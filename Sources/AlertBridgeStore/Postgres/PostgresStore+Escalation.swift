@@ -132,17 +132,22 @@ extension PostgresStore {
                 try await Self.incidentRows(db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = ANY(\(inhibitorIDs)::bigint[])",
                                             logger: logger).map { ($0.id, $0) },
                 uniquingKeysWith: { a, _ in a })
-            // Incidents already paging: the open incidents of the rules that may inhibit them now.
+            // Incidents already paging, or at the end of an inhibit wait: the open incidents of
+            // the rules that may inhibit them now (for a wait, any of its firing alerts).
             let paging = due.map(\.0).filter(EscalationContext.holdsSteps)
-            let sourceRules = Set(paging.flatMap { context.rules.inhibitCandidates(of: $0.labels, rule: $0.rule).map(\.sourceRule) })
+            let sourceRules = Set(paging.flatMap { incident in
+                ([incident.labels] + (firing[incident.id] ?? [])).flatMap {
+                    context.rules.inhibitCandidates(of: $0, rule: incident.rule).map(\.sourceRule)
+                }
+            })
             let sources = Dictionary(grouping: try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger), by: \.rule)
-            // Incidents at the end of an inhibit wait: the sources open, and resolved lately.
-            let waiting = due.map(\.0).filter { $0.status.isOpen && $0.escalation.inhibitWaitFrom != nil }
-            let waitRules = Array(Set(waiting.flatMap { context.rules.inhibitCandidates(of: $0.labels, rule: $0.rule).map(\.sourceRule) }))
-            var lately: [String: [Incident]] = [:]
-            if let since = waiting.compactMap(EscalationContext.awaitedSince).min() {
-                lately = Dictionary(grouping: try await Self.openIncidents(db, rules: waitRules, logger: logger)
-                                        + Self.resolvedIncidents(db, rules: waitRules, since: since, logger: logger), by: \.rule)
+            // Incidents at the end of an inhibit wait (among `paging`, so their rules' open
+            // incidents are in `sources`): also the sources resolved lately.
+            var lately = sources
+            if let since = due.map(\.0).filter(\.status.isOpen).compactMap(EscalationContext.awaitedSince).min() {
+                for source in try await Self.resolvedIncidents(db, rules: Array(sourceRules), since: since, logger: logger) {
+                    lately[source.rule, default: []].append(source)
+                }
             }
             for (incident, text) in due {
                 guard let text, let policy = PolicySnapshot.decode(text) else {
