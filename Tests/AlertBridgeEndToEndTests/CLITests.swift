@@ -562,18 +562,27 @@ struct CLITests {
         }
     }
 
-    /// Runs `python3 ARGUMENTS PORT` (a small web server on 127.0.0.1:PORT) while `body`
-    /// runs, with the server's URL once it answers.
+    /// Runs `python3 ARGUMENTS 0`, a small web server on 127.0.0.1 that binds a port the
+    /// kernel picks and prints `port N` once it listens, while `body` runs with its URL.
+    ///
+    /// The server picks its own port: a free port picked here and handed over could be
+    /// taken by another test's server before Python binds it (CI, 2026-12-01: Python
+    /// exited, and the test waited 30 s for an HTTP answer from an SMTP server's port).
     static func withPython(_ arguments: [String], _ body: (_ url: String) async throws -> Void) async throws {
-        let port = try freeLocalPort()
-        let server = try ChildProcess.start("/usr/bin/env", ["python3"] + arguments + ["\(port)"])
+        let directory = try TemporaryDirectory("alertbridge-e2e-python")
+        defer { directory.remove() }
+        let output = directory.path("output")
+        let server = try ChildProcess.start("/usr/bin/env", ["python3", "-u"] + arguments + ["0"], output: output, errors: output)
         ParentWatch.kill(server.pid)
         defer { server.stop() }
-        let url = "http://127.0.0.1:\(port)"
-        _ = try await eventually("the other server to listen") { _ in
-            (try? await HTTP.send("GET", url + "/")) != nil ? true : nil
+        let port = try await eventually("the other server to listen") { observed in
+            let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            if !printed.isEmpty { observed = printed }
+            if let port = printed.firstMatch(of: /port (\d+)/).flatMap({ Int($0.1) }) { return port }
+            guard server.isRunning else { throw StopPolling("the other server ended: \(printed)") }
+            return nil
         }
-        try await body(url)
+        try await body("http://127.0.0.1:\(port)")
     }
 
     /// A web server that answers every request with `status`, `contentType` and `body` (its
@@ -602,11 +611,13 @@ struct CLITests {
                     self.wfile.write(data)
                 do_GET = do_POST = do_DELETE = answer
                 def log_message(self, *arguments): pass
-            http.server.HTTPServer(("127.0.0.1", int(sys.argv[5])), Handler).serve_forever()
+            server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[5])), Handler)
+            print("port", server.server_address[1])
+            server.serve_forever()
             """#
         try await withPython(["-c", script, "\(status)", contentType, answer, log], body)
         let requests = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        return requests.split(separator: "\n").map(String.init).filter { $0 != "GET /" }  // not the readiness probe's
+        return requests.split(separator: "\n").map(String.init)
     }
 
     @Test("every operator verb exits 1 with \"cannot reach\" when no server listens")
@@ -672,15 +683,13 @@ struct CLITests {
         let script = #"""
             import http.server, sys
             class Handler(http.server.BaseHTTPRequestHandler):
-                def do_GET(self):
-                    if self.path.startswith("/api/"):
-                        self.close_connection = True  # no answer at all
-                    else:
-                        self.send_response(200); self.end_headers()
                 def do_POST(self):
                     self.rfile.read(int(self.headers.get("Content-Length", 0)))
                     self.close_connection = True  # no answer at all
-            http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+                do_GET = do_POST
+            server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+            print("port", server.server_address[1])
+            server.serve_forever()
             """#
         try await Self.withPython(["-c", script]) { url in
             Self.expectOneLineRefusal(try await Self.cli("escalate", "8", url: url), containing:

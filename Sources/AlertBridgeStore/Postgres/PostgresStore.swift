@@ -217,28 +217,42 @@ public final class PostgresStore: IncidentStore {
                     }
                 }
                 let timer = Task {
-                    try? await Task.sleep(for: timeout)
-                    if race.expire(StoreError.unavailable("no database connection within \(DurationText.format(timeout))"), leasedToo: false) {
-                        work.cancel()
-                        return
-                    }
-                    // Leased: a connection that dies under the call must not hold the caller
-                    // either. PostgresNIO can leave a query unanswered when its channel closed
-                    // just before the write, so watch the connection and give up soon after it
-                    // closed, or at the latest at the call deadline.
-                    var waited = timeout
-                    var closedFor: Duration = .zero
-                    while !Task.isCancelled, waited < callTimeout {
+                    // Until a connection is leased the deadline is the acquire timeout. Once
+                    // leased, a connection that dies under the call must not hold the caller
+                    // either: PostgresNIO can leave a query unanswered when its channel closed
+                    // just before the write, so the call fails half a second after its
+                    // connection closed, or at the latest at the call deadline. Times are read
+                    // from the clock, not counted in ticks, and the connection is watched from
+                    // the lease on: a busy machine's late wakeups do not stretch them, and a
+                    // call whose connection died at once fails at once, not after the acquire
+                    // timeout (CI, 2026-12-01: a call failed 5.3 s after it began, as the server stopped).
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    var closedAt: ContinuousClock.Instant?
+                    while !Task.isCancelled {
                         try? await Task.sleep(for: .milliseconds(100))
-                        waited += .milliseconds(100)
-                        if race.connectionClosed { closedFor += .milliseconds(100) }
-                        if closedFor >= .milliseconds(500) { break }
-                    }
-                    if !Task.isCancelled,
-                       race.expire(StoreError.unavailable(closedFor > .zero ? "database connection lost"
-                                                                               : "database call took over \(DurationText.format(callTimeout))"),
-                                   leasedToo: true) {
-                        work.cancel()
+                        let now = clock.now
+                        let failure: String
+                        let closed = race.leasedConnectionClosed
+                        switch closed {
+                        case .none:
+                            guard start.duration(to: now) >= timeout else { continue }
+                            failure = "no database connection within \(DurationText.format(timeout))"
+                        case .some(let closed):
+                            if closed, closedAt == nil { closedAt = now }
+                            if let closedAt, closedAt.duration(to: now) >= .milliseconds(500) {
+                                failure = "database connection lost"
+                            } else if start.duration(to: now) >= callTimeout {
+                                failure = "database call took over \(DurationText.format(callTimeout))"
+                            } else {
+                                continue
+                            }
+                        }
+                        // Not expired: the call ended meanwhile, or (before a lease) just leased.
+                        if race.expire(StoreError.unavailable(failure), leasedToo: closed != nil) {
+                            work.cancel()
+                            return
+                        }
                     }
                 }
                 race.attach(work: work, timer: timer)
@@ -509,7 +523,6 @@ public final class PostgresStore: IncidentStore {
 private final class Race<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
-        var leased = false
         var connection: PostgresConnection?
         var work: Task<Void, Never>?
         var timer: Task<Void, Never>?
@@ -532,14 +545,12 @@ private final class Race<T: Sendable>: Sendable {
     }
 
     func leased(_ connection: PostgresConnection) {
-        state.withLock {
-            $0.leased = true
-            $0.connection = connection
-        }
+        state.withLock { $0.connection = connection }
     }
 
-    var connectionClosed: Bool {
-        state.withLock { $0.connection?.isClosed ?? false }
+    /// Whether the leased connection has closed; nil before a lease.
+    var leasedConnectionClosed: Bool? {
+        state.withLock { state in state.connection.map(\.isClosed) }
     }
 
     func finish(_ result: Result<T, any Error>) {
@@ -554,7 +565,7 @@ private final class Race<T: Sendable>: Sendable {
     /// A deadline passed: fails the caller (unless a connection was leased, for the first one).
     func expire(_ error: any Error, leasedToo: Bool) -> Bool {
         let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
-            guard leasedToo || !state.leased else { return nil }
+            guard leasedToo || state.connection == nil else { return nil }
             defer { state.continuation = nil }
             return state.continuation
         }
