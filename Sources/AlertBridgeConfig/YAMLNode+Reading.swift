@@ -148,7 +148,13 @@ extension YAMLFile {
             return nil
         }
         guard let duration = DurationText.parse(trimmed) else {
-            report("invalid \(what) \"\(text)\" (expected a number and a unit, e.g. 30s, 10m, 1h30m, 7d)", at: node)
+            // `escalate_after: 15`: seconds to one reader, minutes to another, so neither is
+            // assumed; the problem offers both.
+            if !trimmed.isEmpty, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                report("invalid \(what) \"\(text)\": a number needs a unit (\(trimmed)s, \(trimmed)m or \(trimmed)h)", at: node)
+            } else {
+                report("invalid \(what) \"\(text)\" (expected a number and a unit, e.g. 30s, 10m, 1h30m, 7d)", at: node)
+            }
             return nil
         }
         guard duration > .zero else {

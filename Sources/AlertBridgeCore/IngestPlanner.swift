@@ -419,13 +419,20 @@ public enum IngestPlanner {
         }
 
         /// A rise in severity within the incident's policy: the tier it is at is paged again
-        /// (``EscalationPlanner/raise(_:policy:now:)``), unless someone acknowledged it or its
-        /// page was decided in this commit (it is worded at sending, so it says the new
-        /// severity already).
+        /// (``EscalationPlanner/raise(_:policy:now:)``), unless its page was decided in this
+        /// commit (it is worded at sending, so it says the new severity already).
+        ///
+        /// An acknowledged incident's tier hears it too, under the policy it runs (it keeps it
+        /// through a rise): whoever took a warning must learn that it went critical, and the
+        /// tier that someone has it (black-box round 29: nobody heard). The acknowledgement
+        /// and its timeout stand.
         /// - Returns: whether it paged.
         mutating func raise(_ incident: inout Incident, _ routed: RoutedAlert, now: Timestamp) -> Bool {
-            guard incident.status == .triggered, incident.escalation.hasPaged, startedHere[incident.id] == nil,
-                  let policy = routed.policy(at: incident.severity).policy, policy.name == incident.policy else { return false }
+            guard incident.status.isOpen, incident.escalation.hasPaged, startedHere[incident.id] == nil else { return false }
+            let policy = incident.status == .acknowledged
+                ? routed.policy(named: incident.policy)
+                : routed.policy(at: incident.severity).policy.flatMap { $0.name == incident.policy ? $0 : nil }
+            guard let policy else { return false }
             take(EscalationPlanner.raise(incident, policy: policy, now: now), into: &incident)
             return true
         }

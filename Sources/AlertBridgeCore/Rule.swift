@@ -149,6 +149,12 @@ public struct RoutedAlert: Sendable, Equatable {
         if let policy = severityPolicies[severity] { return (policy.name, policy) }
         return (policy, escalationPolicy)
     }
+
+    /// The loaded policy called `name` among those this alert's rule names (its own, its
+    /// `severity_policies`): what an incident that keeps its policy through a rise runs.
+    public func policy(named name: String) -> EscalationPolicy? {
+        name == policy ? escalationPolicy : severityPolicies.values.first { $0.name == name }
+    }
 }
 
 /// The ordered rules of all rule files. First match wins unless it says `continue`.

@@ -100,6 +100,10 @@ public enum PageText {
                 : "Nobody holds incident #\(i.id): its acknowledgement timed out (ack_timeout), every tier was paged again"
             lines.append(opening + " and its escalation has ended, "
                          + "so nobody will be paged for it again. It is still open: someone must take it.")
+        case .severityRaised where i.status == .acknowledged && !isOutdated(page):
+            // Someone has it: the tier learns it got worse, not that it needs them.
+            let at = i.acknowledgedAt.map { " (acknowledged at \(time($0, in: page.timeZone)))" } ?? ""
+            lines.append("Incident #\(i.id) rose to \(i.severity.rawValue) while \(i.acknowledgedBy ?? "someone") has it\(at).")
         case .reopened where d.tier != i.tier && !isOutdated(page):
             // A tier that heard it resolve, told it is back; the incident needs another tier
             // now, which "needs tier 2" to R&D would have contradicted.

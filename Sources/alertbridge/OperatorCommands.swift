@@ -66,9 +66,11 @@ struct Incidents: AsyncParsableCommand {
 /// its PoP went down after it paged), or the current tier's pages did not reach anyone: failed for good
 /// (`1, 1 page failed`: a 550 for every address, a webhook's 400) or failed so far and
 /// retrying (`1, 2 pages retrying`: the mail server or the chat receiver is down). A plain
-/// number for those read as "someone is being paged".
+/// number for those read as "someone is being paged". An incident acknowledged or resolved
+/// before its episode paged anyone (during its inhibit wait, or while held) says `none`:
+/// `1` read as "tier 1 was paged" (black-box round 31).
 func tierText(_ i: IncidentView) -> String {
-    guard i.status == "triggered" else { return String(i.tier) }
+    guard i.status == "triggered" else { return i.paged == false ? "none" : String(i.tier) }
     if i.paged == false {
         // Why, in a word: a page is seconds away, or an incident holds it (black-box round 30).
         if i.inhibit_wait_until != nil { return "none yet, inhibit wait" }

@@ -116,6 +116,16 @@ import Testing
         expectProblem(problems, at: "escalation-policies/test.yaml:7:21", containing: "invalid duration")
     }
 
+    /// A bare number is seconds in one tool and minutes in another: refused, with both offered.
+    @Test func aNumberWithoutAUnitIsRefusedWithTheUnitsOffered() throws {
+        let problems = try problems(Self.head + """
+            ack_timeout: 15
+            """)
+        #expect(problems.count == 1, "\(problems)")
+        expectProblem(problems, at: "escalation-policies/test.yaml:6:14",
+                      containing: "invalid duration \"15\": a number needs a unit (15s, 15m or 15h)")
+    }
+
     /// `10ms` is a typo for `10m`: a tier that escalates after it pages every tier at once.
     @Test func timersUnderASecondAreRefused() throws {
         let problems = try problems(Self.head + """

@@ -237,7 +237,8 @@ import Testing
 
     /// No `severity_policies`: a warning paging tier 2 turns critical. Tier 2 hears it
     /// (`RAISED`; its last page said warning), and its timer runs on: tier 3 is not put
-    /// off. Acknowledged, or paged in this very commit, nobody is paged again.
+    /// off. Acknowledged, the tier hears it too, and the acknowledgement stands. Paged in
+    /// this very commit, nobody is paged again.
     @Test func aRiseWithinThePolicyPagesTheTierItIsAt() throws {
         let policy = EscalationPolicy(name: "cdn-performance", tiers: [
             .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
@@ -264,10 +265,13 @@ import Testing
         #expect(raised.escalation.tierPagedAt == t0 + .seconds(900), "tier 3 is due when it was")
         #expect(raised.nextEscalationAt == t0 + .seconds(1800))
 
-        var acked = paging
-        acked.status = .acknowledged
-        #expect(IngestPlanner.plan([alert(.critical)], current: [acked.dedupKey: acked], alertStatus: [key: .firing],
-                                   now: t0 + .seconds(1000)).pages.isEmpty, "someone is on it")
+        let acked = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: paging, now: t0 + .seconds(950)).0
+        let heard = IngestPlanner.plan([alert(.critical)], current: [acked.dedupKey: acked], alertStatus: [key: .firing],
+                                       now: t0 + .seconds(1000))
+        #expect(heard.pages.map { "\($0.tier):\($0.reason.rawValue)" } == ["2:severity_raised"], "whoever took a warning hears it is critical")
+        let stillAcked = try #require(heard.incidents.first)
+        #expect(stillAcked.status == .acknowledged && stillAcked.acknowledgedBy == "alice" && stillAcked.severity == .critical)
+        #expect(stillAcked.nextEscalationAt == nil, "no ack_timeout here: nothing is due")
         let oneCommit = IngestPlanner.plan([alert(.warning), alert(.critical)], current: [:], alertStatus: [:], now: t0)
         #expect(oneCommit.pages.map(\.tier) == [1], "one page, worded with the severity it has when sent")
     }
@@ -777,7 +781,7 @@ import Testing
     }
 
     /// Someone is on it: an acknowledged incident keeps its policy, so its ack timeout and
-    /// its notices stay with the people who were paged.
+    /// its notices stay with the people who were paged; its tier hears of the rise under it.
     @Test func anAcknowledgedIncidentKeepsItsPolicy() throws {
         var incident = try opened()
         incident.status = .acknowledged
@@ -786,7 +790,8 @@ import Testing
         let plan = IngestPlanner.plan([routed(.critical)], current: [incident.dedupKey: incident], alertStatus: [:],
                                       now: t0 + .seconds(120))
         let now = try #require(plan.incidents.first)
-        #expect(plan.pages.isEmpty && plan.policySnapshots.isEmpty)
+        #expect(plan.pages.map { "\($0.tier) \($0.tierName) \($0.reason.rawValue)" } == ["1 technical-support severity_raised"])
+        #expect(plan.policySnapshots.isEmpty)
         #expect(now.status == .acknowledged && now.severity == .critical && now.policy == "cdn-performance")
     }
 

@@ -43,6 +43,36 @@ import Testing
         }
     }
 
+    /// A warning someone acknowledged turns critical: the tier hears `RAISED`, worded as
+    /// someone having it, and the acknowledgement stands (black-box round 29: nobody heard).
+    @Test func aRiseWhileAcknowledgedIsHeardAndTheAcknowledgementStands() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let dispatcher = app.dispatcher(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert(severity: "warning")).1["incident_id"] as? Int)
+            try await dispatcher.tick()
+            clock.advance(by: .seconds(60))
+            #expect(try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#).0 == .ok)
+            try await dispatcher.tick()
+            clock.advance(by: .seconds(60))
+            #expect(try await client.post("/api/v1/alerts", nativeAlert(severity: "critical")).1["outcome"] as? String == "merged")
+            try await dispatcher.tick()
+            #expect(chat.summary == ["triggered:1", "acknowledged:1", "severity_raised:1"])
+            let raised = try #require(chat.delivered.last)
+            #expect(PageText.subject(raised).hasPrefix("RAISED [CRITICAL]"), "\(PageText.subject(raised))")
+            #expect(PageText.body(raised).hasPrefix("Incident #\(id) rose to critical while alice has it (acknowledged at "),
+                    "\(PageText.body(raised))")
+            #expect(!PageText.body(raised).contains("Acknowledge: alertbridge ack"))
+            let detail = try await client.get("/api/v1/incidents/\(id)").1
+            #expect(detail["status"] as? String == "acknowledged" && detail["acknowledged_by"] as? String == "alice")
+            #expect(detail["severity"] as? String == "critical")
+            // Once: a copy at the same severity is no rise.
+            _ = try await client.post("/api/v1/alerts", nativeAlert(severity: "critical"))
+            try await dispatcher.tick()
+            #expect(chat.summary.count == 3)
+        }
+    }
+
     /// `time_zone:` reaches the pages: their times are the NOC's clock first, UTC beside.
     @Test func pagesGiveTimesInTheConfiguredZone() async throws {
         let chat = RecordingConnector()

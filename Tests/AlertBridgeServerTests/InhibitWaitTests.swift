@@ -149,6 +149,7 @@ import Testing
             #expect(chat.delivered.isEmpty)
             let detail = try await client.get("/api/v1/incidents/\(id)").1
             #expect(detail["status"] as? String == "acknowledged")
+            #expect(detail["paged"] as? Bool == false, "the TIER column's `none`")
             let next = try #require(detail["next_step"] as? [String: Any])
             #expect(next["action"] as? String == "ack_timeout")
             // Nobody was paged: not "paged again" (black-box round 30).
