@@ -23,7 +23,7 @@ struct RuleParser {
     }
 
     static let keys = ["name", "match", "dedup_key", "severity", "policy", "severity_policies",
-                       "reopen_within", "inhibit", "resolve", "continue"]
+                       "reopen_within", "keep_open_for", "inhibit", "resolve", "continue"]
 
     mutating func parse(_ root: Node, in file: YAMLFile) {
         guard let top = file.fields(root, allowed: ["rules"], required: ["rules"],
@@ -100,14 +100,32 @@ struct RuleParser {
         let policy = read("policy") { self.policyName($0, in: file) }
         let bySeverity = read("severity_policies") { self.severityPolicies($0, in: file) }
         let reopenWithin = read("reopen_within") { file.duration($0) }
+        let keepOpenFor = read("keep_open_for") { node -> Duration? in
+            guard let read = file.duration(node, what: "keep_open_for") else { return nil }
+            // A recovered incident's next tier waits this long: an hour of it is a missed page.
+            guard read <= Self.longestKeepOpen else {
+                file.report("keep_open_for \"\(file.string(node) ?? "")\" is longer than \(DurationText.format(Self.longestKeepOpen)): "
+                                + "a recovered incident pages nobody while it is kept open", at: node)
+                return nil
+            }
+            return read
+        }
         let inhibit = read("inhibit") { self.inhibit($0, in: file) }
         let resolve = read("resolve") { file.choice($0, "resolve mode", among: [Rule.ResolveMode.all, .any]) }
+        if keepOpenFor != nil, resolve == .any, let node = fields["keep_open_for"] {
+            // Any recovery resolves such an incident while others fire: a copy of one of them
+            // would carry it on at once, and it would never resolve.
+            file.report("keep_open_for needs resolve: all (the default): with resolve: any the incident resolves on any recovery", at: node)
+            valid = false
+        }
         let `continue` = read("continue") { file.bool($0) }
 
         guard valid, let name, let policy else { return nil }
-        return Rule(name: name, matchers: matchers ?? [], dedupKey: dedupKey, severity: severity,
-                    policy: policy, policyBySeverity: bySeverity ?? [:], reopenWithin: reopenWithin ?? .zero,
-                    inhibit: inhibit, resolve: resolve ?? .all, continue: `continue` ?? false)
+        var rule = Rule(name: name, matchers: matchers ?? [], dedupKey: dedupKey, severity: severity,
+                        policy: policy, policyBySeverity: bySeverity ?? [:], reopenWithin: reopenWithin ?? .zero,
+                        inhibit: inhibit, resolve: resolve ?? .all, continue: `continue` ?? false)
+        rule.keepOpenFor = keepOpenFor ?? .zero
+        return rule
     }
 
     /// Each bad matcher is reported at its own list item, not at `match:`.
@@ -187,4 +205,8 @@ struct RuleParser {
     /// The longest inhibit `wait`: long enough for a sender's next flush or probe run,
     /// short against any response target.
     static let longestInhibitWait: Duration = .seconds(120)
+
+    /// The longest `keep_open_for`: long enough to ride out a flapping metric's dips,
+    /// short enough that a recovered incident's held next tier is not a missed page.
+    static let longestKeepOpen: Duration = .seconds(15 * 60)
 }

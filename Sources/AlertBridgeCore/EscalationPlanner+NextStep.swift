@@ -25,6 +25,10 @@ extension EscalationPlanner {
             /// now: tier 1 is paged at ``NextStep/at``, ``inhibitionRelease`` after the last
             /// of them resolved, if it still fires (``releaseStep(_:policy:inhibitors:)``).
             case inhibitorsResolved(tier1: String, inhibitors: [Int64])
+            /// Every alert recovered at `recoveredAt` and its rule keeps it open
+            /// (`keep_open_for`): it resolves at ``NextStep/at`` unless one fires again, and
+            /// nobody is paged before.
+            case keptOpen(recoveredAt: Timestamp)
         }
 
         public var action: Action
@@ -51,7 +55,7 @@ extension EscalationPlanner {
         public var takesTimer: Bool {
             switch action {
             case .page, .repeatPolicy, .end, .ackTimeout, .awaitsInhibitor: true
-            case .waitsForAlert, .waitsForInhibitor, .inhibitorsResolved: false
+            case .waitsForAlert, .waitsForInhibitor, .inhibitorsResolved, .keptOpen: false
             }
         }
     }
@@ -84,6 +88,10 @@ extension EscalationPlanner {
     public static func nextStep(_ incident: Incident, policy: EscalationPolicy, now: Timestamp? = nil,
                                 startedAt: Timestamp? = nil) -> NextStep? {
         let e = incident.escalation
+        if incident.status.isOpen, let recovery = e.recovery {
+            return NextStep(action: .keptOpen(recoveredAt: recovery.at), at: stepDue(recovery.resolvesAt, startedAt: startedAt), window: nil,
+                            timer: .milliseconds(recovery.resolvesAt.milliseconds - recovery.at.milliseconds))
+        }
         // Paging already, its next step held by an open inhibitor: said, where `show` said
         // nothing and TIER read as escalation going on (black-box round 23).
         if e.hasPaged, incident.status.isOpen, !e.inhibitedBy.isEmpty, let recheck = e.heldUntil {

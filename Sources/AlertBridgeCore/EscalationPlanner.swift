@@ -211,7 +211,20 @@ public enum EscalationPlanner {
         // Before an auto-resolve, as of when it was due: after a stop that outlasted both, the
         // breaches before it still count, and none after it does.
         let quietUntil = policy.autoResolveAfter.map { incident.lastAlertAt + $0 }
-        checkSLA(policy: policy, now: quietUntil.map { min(now, $0) } ?? now, into: &d)
+        // Nor does one after its alerts recovered, for an incident kept open since.
+        let recovery = incident.escalation.recovery
+        checkSLA(policy: policy, now: [now, quietUntil, recovery?.at].compactMap { $0 }.min() ?? now, into: &d)
+        if let recovery {
+            // Its alerts recovered, not fell quiet: before auto-resolve, which would call it
+            // closed without a recovery. Nothing else is due before (no next tier, no ack
+            // timeout for what is about to resolve); an alert that fires again makes an
+            // overdue step due at once. Due while alertbridge was stopped, it waits out the
+            // start's grace: an alert its sender re-sent meanwhile carries it on instead.
+            let due = stepDue(recovery.resolvesAt, startedAt: startedAt)
+            if now >= due { resolve(after: recovery, now: now, startedAt: startedAt, into: &d) }
+            else { d.incident.nextEscalationAt = due }
+            return d
+        }
         let resolvesAt = autoResolveDue(incident, policy: policy, startedAt: startedAt)
         if let quietUntil, let resolvesAt, now >= quietUntil, now < resolvesAt {
             // Fell quiet while alertbridge was stopped: it waits for its sender to send it
@@ -479,6 +492,22 @@ public enum EscalationPlanner {
         return true
     }
 
+    /// An incident kept open after its alerts recovered (`keep_open_for`) in which none
+    /// fired again: resolved as of its recovery, by whoever sent it, and its notices go out.
+    static func resolve(after recovery: EscalationState.Recovery, now: Timestamp, startedAt: Timestamp?, into d: inout Decision) {
+        let kept = DurationText.formatSeconds(.milliseconds(recovery.resolvesAt.milliseconds - recovery.at.milliseconds))
+        d.incident.status = .resolved
+        d.incident.resolvedAt = recovery.at
+        d.incident.resolvedBy = recovery.by
+        d.incident.escalation.resolution = .alerts
+        d.incident.escalation.recovery = nil
+        d.incident.firingCount = 0
+        d.incident.nextEscalationAt = nil
+        d.timeline.append(entry(d, now, .resolved, "all alerts resolved at \(RFC3339.format(recovery.at)), "
+                                    + "and none fired again in the \(kept) it was kept open (keep_open_for)"
+                                    + late(due: recovery.resolvesAt, now: now, startedAt: startedAt)))
+    }
+
     /// The end of a ``holdStep(by:now:policy:into:waiting:)``: the incidents that held the
     /// step are resolved, the timeline says so (`… no longer inhibits this one, which is
     /// still open: escalation goes on`), and the step is taken.
@@ -602,6 +631,8 @@ public enum EscalationPlanner {
     public static func nextDue(_ incident: Incident, policy: EscalationPolicy, startedAt: Timestamp? = nil) -> Timestamp? {
         guard incident.status.isOpen else { return nil }
         let e = incident.escalation
+        // Kept open after its alerts recovered: nothing is due before it resolves.
+        if let recovery = e.recovery { return stepDue(recovery.resolvesAt, startedAt: startedAt) }
         var candidates: [Timestamp] = []
         if let resolves = autoResolveDue(incident, policy: policy, startedAt: startedAt) { candidates.append(resolves) }
         if let start = incident.firstPagedAt {

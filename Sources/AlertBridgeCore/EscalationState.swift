@@ -62,6 +62,26 @@ public struct EscalationState: Sendable, Equatable, Codable {
     /// would otherwise page tier 1 for every symptom (black-box round 29). `nil` when not
     /// waiting.
     public var inhibitWaitFrom: Timestamp?
+    /// Every alert of the open incident has recovered, and its rule keeps it open a while
+    /// (`keep_open_for`) before it resolves: an alert that fires again meanwhile carries the
+    /// episode on, unannounced. `nil` while an alert fires, and once it resolved.
+    public var recovery: Recovery?
+
+    /// The last recovery of an incident kept open (``recovery``).
+    public struct Recovery: Sendable, Equatable, Codable {
+        /// When its last firing alert recovered: its resolve time, if none fires again.
+        public var at: Timestamp
+        /// Who sent that recovery: who resolved it.
+        public var by: String
+        /// When it resolves: `at` plus the rule's `keep_open_for`.
+        public var resolvesAt: Timestamp
+
+        public init(at: Timestamp, by: String, resolvesAt: Timestamp) {
+            self.at = at
+            self.by = by
+            self.resolvesAt = resolvesAt
+        }
+    }
 
     /// A tier paged in this episode, with whom it paged.
     public struct PagedTier: Sendable, Equatable, Codable {
@@ -103,7 +123,7 @@ public struct EscalationState: Sendable, Equatable, Codable {
         case step, episodeStart, cycle, tierPagedAt, highestTier, ended
         case firstPagedAt, firstAcknowledgedAt, ackClockFrom, ackSLABreached, resolveSLABreached, inhibitedBy, earlierTiers, resolution
         case acknowledgedThrough
-        case resumedAt, inhibitWaitFrom
+        case resumedAt, inhibitWaitFrom, recovery
         case heldUntil = "silencedUntil"  // its name before inhibition held incidents too
     }
 
@@ -132,5 +152,6 @@ public struct EscalationState: Sendable, Equatable, Codable {
         acknowledgedThrough = try c.decodeIfPresent(Int.self, forKey: .acknowledgedThrough)
         resumedAt = try c.decodeIfPresent(Timestamp.self, forKey: .resumedAt)
         inhibitWaitFrom = try c.decodeIfPresent(Timestamp.self, forKey: .inhibitWaitFrom)
+        recovery = try c.decodeIfPresent(Recovery.self, forKey: .recovery)
     }
 }

@@ -89,6 +89,7 @@ public enum IncidentAction: Sendable, Equatable {
             next.resolvedAt = now
             next.resolvedBy = by
             next.escalation.resolution = .operator
+            next.escalation.recovery = nil
             next.firingCount = 0
             next.nextEscalationAt = nil
             return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .resolved, by: by, detail: note))

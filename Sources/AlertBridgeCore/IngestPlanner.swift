@@ -504,9 +504,20 @@ public enum IngestPlanner {
                     // taken now, not at the engine's next look (black-box round 23: 18 s on).
                     let quiet = routed.policy(at: incident.severity).policy?.autoResolveAfter
                         .map { incident.lastAlertAt + $0 <= now } ?? false
-                    let stepDueNow = quiet && incident.nextEscalationAt.map { $0 > now } == true
+                    // Fired again while kept open after a recovery (`keep_open_for`): the episode
+                    // goes on, unannounced; a step that fell due meanwhile is taken now.
+                    let carriedOn = incident.escalation.recovery
+                    let stepDueNow = (quiet || carriedOn != nil) && incident.nextEscalationAt.map { $0 > now } == true
                     if stepDueNow { incident.nextEscalationAt = now }
                     merge(alert, into: &incident, now: now)
+                    if let carriedOn {
+                        incident.escalation.recovery = nil
+                        let after = DurationText.formatSeconds(.milliseconds(now.milliseconds - carriedOn.at.milliseconds))
+                        timeline.append(TimelineEntry(
+                            incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
+                            detail: "fired again \(after) after all its alerts recovered, within keep_open_for: it stays open, "
+                                + "and nobody is told it resolved or reopened"))
+                    }
                     // Created muted (or without a policy): page once an alert arrives that is not.
                     // Cheap tests first: a storm merges into incidents that already paged.
                     let canStart = incident.status == .triggered && !incident.escalation.hasPaged
@@ -646,6 +657,21 @@ public enum IngestPlanner {
                         detail: "not resolved: every alert it holds has recovered, but Alertmanager left out \(n) "
                             + "alert\(n == 1 ? "" : "s") of the notification (the receiver's max_alerts), which may still fire; "
                             + "resolve it by hand once they have"))
+                }
+                if resolves, routed.keepOpenFor > .zero, routed.resolve == .all {
+                    // Kept open a while: a flapping alert's re-fire carries the episode on,
+                    // and nobody hears RESOLVED and REOPENED at every flap. The engine
+                    // resolves it at the end (``EscalationPlanner/advance``), as of now.
+                    let recovery = EscalationState.Recovery(at: now, by: alert.source, resolvesAt: now + routed.keepOpenFor)
+                    incident.escalation.recovery = recovery
+                    incident.nextEscalationAt = recovery.resolvesAt
+                    timeline.append(TimelineEntry(
+                        incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
+                        detail: "all its alerts have recovered: it resolves at \(RFC3339.format(recovery.resolvesAt)) unless one fires "
+                            + "again first (keep_open_for \(DurationText.format(routed.keepOpenFor)))"))
+                    touch(incident)
+                    // The engine must learn the new due time (a merge does not wake it).
+                    return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .merged, stepDueNow: true)
                 }
                 if resolves {
                     // Under `resolve: any` others may still fire: "all alerts resolved" was

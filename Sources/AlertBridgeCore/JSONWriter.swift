@@ -133,6 +133,14 @@ public struct JSONWriter {
             if let step = e.acknowledgedThrough { w.field("acknowledgedThrough", step) }
             if let at = e.resumedAt { w.field("resumedAt", rfc3339: at) }
             if let at = e.inhibitWaitFrom { w.field("inhibitWaitFrom", rfc3339: at) }
+            if let recovery = e.recovery {
+                w.key("recovery")
+                w.object { w in
+                    w.field("at", rfc3339: recovery.at)
+                    w.field("by", recovery.by)
+                    w.field("resolvesAt", rfc3339: recovery.resolvesAt)
+                }
+            }
         }
     }
 

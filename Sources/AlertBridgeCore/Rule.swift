@@ -32,6 +32,11 @@ public struct Rule: Sendable, Equatable {
     /// Policy per severity, overriding `policy` (for example `critical` → `pop-outage`).
     public var policyBySeverity: [Severity: String]
     public var reopenWithin: Duration
+    /// How long an incident whose alerts have all recovered stays open before it resolves
+    /// (`keep_open_for`; zero: it resolves at once). An alert that fires again meanwhile
+    /// carries it on, and nobody hears it resolve or reopen: a flapping alert is one
+    /// page, not a `RESOLVED` and a `REOPENED` at every flap.
+    public var keepOpenFor: Duration = .zero
     public var inhibit: Inhibit?
     public var resolve: ResolveMode
     public var `continue`: Bool
@@ -106,6 +111,8 @@ public struct RoutedAlert: Sendable, Equatable {
     public var dedupKey: String
     public var policy: String
     public var reopenWithin: Duration
+    /// The rule's `keep_open_for` (``Rule/keepOpenFor``).
+    public var keepOpenFor: Duration = .zero
     public var resolve: Rule.ResolveMode
     /// Inhibit rules whose targets match this alert; the store looks up their sources.
     public var inhibitors: [InhibitCandidate]
@@ -204,6 +211,7 @@ public struct RuleSet: Sendable, Equatable {
             policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
         routed.inhibitsOthers = rule.inhibit != nil
+        routed.keepOpenFor = rule.keepOpenFor
         routed.missingKeyLabels = missing
         routed.inhibitors = inhibitCandidates(of: alert.labels, rule: rule.name)
         return routed

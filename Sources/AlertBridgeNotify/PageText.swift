@@ -226,7 +226,7 @@ public enum PageText {
         // With its hours: a page at 17:55 that says "at 18:00 (escalate_after 10m)" only adds
         // up once the reader sees the window opens at 18:00.
         if let window = step.window { timer += ", window \(window.name) \(window.when)" }
-        var text = nextAction(step, at: at, timer: timer, after: after)
+        var text = nextAction(step, at: at, timer: timer, after: after, zone: zone)
         if let until = step.silencedUntil {
             text += "; but a silence holds every alert of it until \(time(until, in: zone)), and nobody is paged before then"
         }
@@ -247,7 +247,7 @@ public enum PageText {
         return ids.count == 1 ? (which, "inhibits", "is") : (which, "inhibit", "are")
     }
 
-    private static func nextAction(_ step: EscalationPlanner.NextStep, at: String, timer: String, after: String) -> String {
+    private static func nextAction(_ step: EscalationPlanner.NextStep, at: String, timer: String, after: String, zone: TimeZone) -> String {
         switch step.action {
         case .page(let tier, let name):
             return "tier \(tier) (\(name)) is paged at \(at) unless someone acknowledges first (\(timer))"
@@ -271,6 +271,9 @@ public enum PageText {
             let (have, it) = ids.count == 1 ? ("has", "it") : ("have", "them")
             return "tier 1 (\(tier1)) is paged at \(at) if this one still fires then: \(which), which inhibited it, \(have) resolved, "
                 + "and this one gets a minute after \(it) to recover too"
+        case .keptOpen(let recoveredAt):
+            return "it resolves at \(at) unless an alert fires again first: all its alerts recovered at "
+                + "\(time(recoveredAt, in: zone)) and its rule keeps it open \(after) (keep_open_for); nobody is paged meanwhile"
         case .waitsForAlert:
             return "nobody is paged: no alert came for \(after) (auto_resolve_after) while alertbridge was stopped, so it "
                 + "waits for its alert to be sent again (then the overdue step is taken at once), and resolves at \(at) if none is"

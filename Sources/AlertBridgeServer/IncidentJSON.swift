@@ -21,7 +21,7 @@ struct IncidentJSON: Encodable {
         case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count, distinct_alerts
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
-        case next_escalation_at, next_step, inhibit_wait_until, paged, failed_pages, retrying_pages, escalation_ended, inhibited_by, sla_breaches, alerts,
+        case next_escalation_at, next_step, inhibit_wait_until, kept_open_until, paged, failed_pages, retrying_pages, escalation_ended, inhibited_by, sla_breaches, alerts,
              timeline
     }
 
@@ -52,6 +52,7 @@ struct IncidentJSON: Encodable {
         try c.encode(i.escalation.resolution?.rawValue, forKey: .resolution)
         try c.encode(i.nextEscalationAt, forKey: .next_escalation_at)
         try c.encode(i.escalation.inhibitWaitFrom == nil ? nil : i.escalation.heldUntil, forKey: .inhibit_wait_until)
+        try c.encode(i.status.isOpen ? i.escalation.recovery?.resolvesAt : nil, forKey: .kept_open_until)
         try c.encode(i.escalation.hasPaged, forKey: .paged)
         try c.encode(undelivered.failed, forKey: .failed_pages)
         try c.encode(undelivered.retrying, forKey: .retrying_pages)
@@ -86,6 +87,7 @@ struct NextStepJSON: Encodable {
         case .waitsForInhibitor: ("waits_for_inhibitor", nil, nil)
         case .awaitsInhibitor(let tier1): ("inhibit_wait", 1, tier1)
         case .inhibitorsResolved(let tier1, _): ("inhibitors_resolved", 1, tier1)
+        case .keptOpen: ("kept_open", nil, nil)
         }
         try c.encode(action, forKey: .action)
         try c.encode(tier, forKey: .tier)

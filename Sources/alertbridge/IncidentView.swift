@@ -51,6 +51,7 @@ struct IncidentView: Decodable {
     var escalation_ended: Bool?
     var inhibited_by: [Int64]?
     var inhibit_wait_until: String?
+    var kept_open_until: String?
     var sla_breaches: [String]?
     var alerts: [AlertView]?
     var timeline: [Entry]?

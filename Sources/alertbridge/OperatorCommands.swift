@@ -78,6 +78,8 @@ func tierText(_ i: IncidentView) -> String {
         return "none yet"
     }
     var text = String(i.tier)
+    // Every alert recovered, kept open a while (`keep_open_for`): it resolves unless one fires again.
+    if i.kept_open_until != nil { text += ", recovered" }
     if i.escalation_ended == true { text += ", ended" }
     // Its next step waits while an incident that inhibits it is open (its PoP went down).
     if let held = i.inhibited_by, !held.isEmpty { text += ", held by " + held.map { "#\($0)" }.joined(separator: " ") }

@@ -247,6 +247,39 @@ import Testing
         expectProblem(problems, at: "rules/20-test.yaml:8:57", containing: "invalid inhibit wait \"soon\"")
     }
 
+    /// `keep_open_for` holds a recovered incident's next tier: 15m at most, and never with
+    /// `resolve: any`, under which a copy of another firing alert would keep it open forever.
+    @Test func keepOpenForIsChecked() throws {
+        let problems = try problems("""
+            rules:
+              - name: a
+                policy: standard
+                match: ["alertname = A"]
+                keep_open_for: 20m
+              - name: b
+                policy: standard
+                match: ["alertname = B"]
+                resolve: any
+                keep_open_for: 1m
+              - name: c
+                policy: standard
+                match: ["alertname = C"]
+                keep_open_for: 0s
+            """)
+        #expect(problems.count == 3, "\(problems.joined(separator: " | "))")
+        expectProblem(problems, at: "rules/20-test.yaml:5:20", containing: "keep_open_for \"20m\" is longer than 15m: a recovered incident pages nobody while it is kept open")
+        expectProblem(problems, at: "rules/20-test.yaml:10:20", containing: "keep_open_for needs resolve: all (the default): with resolve: any the incident resolves on any recovery")
+        expectProblem(problems, at: "rules/20-test.yaml:14:20", containing: "keep_open_for \"0s\" must be greater than zero")
+        let fine = try Fixture(["rules/20-test.yaml": """
+            rules:
+              - name: a
+                policy: standard
+                match: ["alertname = A"]
+                keep_open_for: 2m
+            """]).load()
+        #expect(fine.rules.rules.first?.keepOpenFor == .seconds(120))
+    }
+
     /// An inhibit key written at the rule's level is said to belong under `inhibit:`.
     @Test func anInhibitKeyAtTheRulesLevelSaysWhereItGoes() throws {
         let problems = try problems("""

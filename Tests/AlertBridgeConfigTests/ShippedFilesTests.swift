@@ -32,6 +32,8 @@ import Testing
         let latency = loaded.rules.rules[1]
         #expect(latency.policyBySeverity == [.critical: "pop-outage"])
         #expect(latency.reopenWithin == .seconds(900))
+        // The flapping symptoms: one episode per flap, not a RESOLVED and a REOPENED at each.
+        #expect(loaded.rules.rules.map(\.keepOpenFor) == [.zero, .seconds(120), .seconds(120), .seconds(120), .zero, .zero, .zero])
         #expect(loaded.rules.rules.last?.matchers == [])
         #expect(loaded.rules.rules.last?.policy == "cdn-performance")
     }

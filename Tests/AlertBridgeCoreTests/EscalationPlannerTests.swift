@@ -36,6 +36,27 @@ import Testing
         #expect(d.timeline[0].detail == "tier 1 (technical-support): console, noc-email (noc@example.com)")
     }
 
+    /// A recovered incident kept open (`keep_open_for`) whose end passed while alertbridge
+    /// was stopped waits out the start's grace, as a step does: its sender may have re-sent
+    /// the alert that fired again meanwhile. Then it resolves as of the recovery, and says
+    /// it was late.
+    @Test func aKeptOpenIncidentDueWhileStoppedWaitsTheStartsGrace() {
+        let p = policy()
+        var kept = EscalationPlanner.start(incident, policy: p, now: t0).incident
+        kept.escalation.recovery = .init(at: t0 + minutes(2), by: "alertmanager", resolvesAt: t0 + minutes(3))
+        let started = t0 + minutes(10)
+        let early = EscalationPlanner.advance(kept, policy: p, now: started, startedAt: started)
+        #expect(early.incident.status == .triggered && early.pages.isEmpty)
+        #expect(early.incident.nextEscalationAt == started + EscalationPlanner.restartGrace)
+        #expect(EscalationPlanner.nextStep(kept, policy: p, startedAt: started)?.at == started + EscalationPlanner.restartGrace)
+        let d = EscalationPlanner.advance(kept, policy: p, now: started + EscalationPlanner.restartGrace, startedAt: started)
+        #expect(d.incident.status == .resolved && d.incident.resolvedAt == t0 + minutes(2) && d.incident.resolvedBy == "alertmanager")
+        #expect(d.incident.escalation.recovery == nil && d.incident.nextEscalationAt == nil && d.pages.isEmpty)
+        #expect((d.timeline.last?.detail ?? "").hasPrefix("all alerts resolved at 2026-11-23T03:02:00Z, and none fired again in the 1m it was "
+                                                   + "kept open (keep_open_for); due at 2026-11-23T03:03:00Z, taken 8m late"),
+                "\(d.timeline.map(\.detail))")
+    }
+
     @Test func unacknowledgedEscalatesThroughTiersRepeatsThenEnds() {
         let p = policy(repeat: 1)
         var i = EscalationPlanner.start(incident, policy: p, now: t0).incident

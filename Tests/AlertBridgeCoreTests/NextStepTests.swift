@@ -52,6 +52,8 @@ import Testing
                 Issue.record("no grace without a start")
             case .waitsForInhibitor, .awaitsInhibitor, .inhibitorsResolved:
                 Issue.record("nothing inhibits it")
+            case .keptOpen:
+                Issue.record("no alert recovered")
             }
             i = d.incident
             if seen.count > 10 { break }

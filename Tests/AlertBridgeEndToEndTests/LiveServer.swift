@@ -27,12 +27,15 @@ struct LiveServer: Sendable {
             return logger
         }()
         let config = try loadShippedConfig(in: directory)
-        // Without the shipped pop-down rule's inhibit `wait` (10s on a real clock): these
-        // tests drive operators' flows against incidents that page at once. The wait has
-        // its own tests, on an injected clock (InhibitWaitTests, the store conformance).
+        // Without the shipped pop-down rule's inhibit `wait` (10s on a real clock) and the
+        // edge rules' `keep_open_for` (2m): these tests drive operators' flows against
+        // incidents that page at once and resolve when their alerts do. Both have their own
+        // tests, on an injected clock (InhibitWaitTests, EscalationEngineTests, the store
+        // conformance).
         let rules = RuleSet(rules: config.rules.rules.map { rule in
             var rule = rule
             rule.inhibit?.wait = .zero
+            rule.keepOpenFor = .zero
             return rule
         })
         let store = try await SQLiteStore.open(path: directory.path("alertbridge.db"), logger: logger)

@@ -6,13 +6,14 @@ import Testing
 /// The TIER column of `alertbridge incidents`: who is being paged, at a glance.
 @Suite struct TierTextTests {
     func view(_ status: String, tier: Int = 2, paged: Bool = true, ended: Bool = false, failed: Int = 0,
-              retrying: Int = 0, inhibitedBy: [Int64] = [], waitUntil: String? = nil) throws -> IncidentView {
+              retrying: Int = 0, inhibitedBy: [Int64] = [], waitUntil: String? = nil, keptOpenUntil: String? = nil) throws -> IncidentView {
         let json = """
             {"id": 1, "status": "\(status)", "dedup_key": "k", "title": "t", "severity": "critical", "labels": {},
              "policy": "p", "tier": \(tier), "alert_count": 1, "firing_alerts": 1, "created_at": "2026-11-30T02:00:00Z",
              "first_paged_at": "2026-11-30T01:00:00Z", "last_alert_at": "2026-11-30T02:00:00Z",
              "paged": \(paged), "escalation_ended": \(ended), "failed_pages": \(failed), "retrying_pages": \(retrying),
-             "inhibited_by": \(inhibitedBy), "inhibit_wait_until": \(waitUntil.map { "\"\($0)\"" } ?? "null")}
+             "inhibited_by": \(inhibitedBy), "inhibit_wait_until": \(waitUntil.map { "\"\($0)\"" } ?? "null"),
+             "kept_open_until": \(keptOpenUntil.map { "\"\($0)\"" } ?? "null")}
             """
         return try JSONDecoder().decode(IncidentView.self, from: Data(json.utf8))
     }
@@ -34,6 +35,9 @@ import Testing
         // Not paged yet: held by its PoP-down, or seconds from its page (black-box round 30).
         #expect(tierText(try view("triggered", paged: false, inhibitedBy: [17])) == "none yet, held by #17")
         #expect(tierText(try view("triggered", paged: false, waitUntil: "2026-11-30T02:00:10Z")) == "none yet, inhibit wait")
+        // Every alert recovered, kept open by keep_open_for: not "2" as if it still fired.
+        #expect(tierText(try view("triggered", keptOpenUntil: "2026-11-30T02:01:00Z")) == "2, recovered")
+        #expect(tierText(try view("acknowledged", keptOpenUntil: "2026-11-30T02:01:00Z")) == "2")
     }
 
     /// A tier whose page failed for good (a 550 for every address, a webhook's 400) is not

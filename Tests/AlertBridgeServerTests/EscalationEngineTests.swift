@@ -194,6 +194,46 @@ import Testing
         }
     }
 
+    /// The same flap under a rule with `keep_open_for: 1m`: one episode. Tier 1 is paged
+    /// once, R&D at 15 minutes, and one resolve notice goes out once it stays recovered for
+    /// a minute: not forty `RESOLVED` and forty `REOPENED`.
+    @Test func aFlapWithinKeepOpenForIsOnePageAndOneResolve() async throws {
+        let chat = RecordingConnector()
+        var rules = TestApp.rules.rules
+        rules[1].keepOpenFor = .seconds(60)
+        try await TestApp.withApp(rules: RuleSet(rules: rules), connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let dispatcher = app.dispatcher(logger: logger)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            for _ in 0..<40 {  // 20 minutes
+                clock.advance(by: .seconds(20))
+                try await engine.tick()
+                #expect(try await client.post("/api/v1/alerts", nativeAlert(status: "resolved")).1["outcome"] as? String == "merged")
+                clock.advance(by: .seconds(10))
+                try await engine.tick()
+                #expect(try await client.post("/api/v1/alerts", nativeAlert()).1["outcome"] as? String == "merged")
+                try await engine.tick()
+                try await dispatcher.tick()
+            }
+            #expect(chat.summary == ["triggered:1", "escalated:2"])
+            #expect(chat.delivered.last?.delivery.createdAt == TestApp.t0 + .seconds(900), "R&D on time, at the re-fire of that instant")
+
+            _ = try await client.post("/api/v1/alerts", nativeAlert(status: "resolved"))
+            let kept = try await client.get("/api/v1/incidents/\(id)").1
+            let resolvesAt = RFC3339.format(clock.now() + .seconds(60))
+            #expect(kept["status"] as? String == "triggered" && kept["kept_open_until"] as? String == resolvesAt)
+            let next = try #require(kept["next_step"] as? [String: Any])
+            #expect(next["action"] as? String == "kept_open")
+            #expect(next["text"] as? String == "it resolves at \(resolvesAt) unless an alert fires again first: all its alerts recovered at "
+                    + "\(RFC3339.format(clock.now())) and its rule keeps it open 1m (keep_open_for); nobody is paged meanwhile", "\(next)")
+            clock.advance(by: .seconds(60))
+            try await engine.tick()
+            try await dispatcher.tick()
+            #expect(chat.summary == ["triggered:1", "escalated:2", "resolved:1"])
+            #expect(try await client.get("/api/v1/incidents/\(id)").1["status"] as? String == "resolved")
+        }
+    }
+
     /// R&D acknowledged, the alert recovered, and it fired again: tier 1 is paged from the
     /// start (someone had been on it), and R&D, who heard it resolve, hears it is back and
     /// who is paged. It heard `RESOLVED` and then nothing (black-box round 29).

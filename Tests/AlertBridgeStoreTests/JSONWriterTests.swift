@@ -22,6 +22,8 @@ import Testing
         ]
         incident.escalation.resolution = .autoResolve
         incident.escalation.acknowledgedThrough = 2
+        incident.escalation.recovery = .init(at: Timestamp(milliseconds: 1_795_457_300_000), by: tricky,
+                                             resolvesAt: Timestamp(milliseconds: 1_795_457_360_000))
         let text = JSONWriter.incidents([incident, incident])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(parsed.count == 2)

@@ -63,6 +63,10 @@ struct PostgresStoreTests {
         try await Self.withStore { try await $0.aNewTargetWaitsForAnInhibitorToOpen() }
     }
 
+    @Test func aFlapWithinKeepOpenForIsOneEpisode() async throws {
+        try await Self.withStore { try await $0.aFlapWithinKeepOpenForIsOneEpisode() }
+    }
+
     @Test func listingFiltersBySeverityAndLabels() async throws {
         try await Self.withStore { try await $0.listingFiltersBySeverityAndLabels() }
     }

@@ -101,6 +101,10 @@ import Testing
         try await Self.withStore { try await $0.aNewTargetWaitsForAnInhibitorToOpen() }
     }
 
+    @Test func aFlapWithinKeepOpenForIsOneEpisode() async throws {
+        try await Self.withStore { try await $0.aFlapWithinKeepOpenForIsOneEpisode() }
+    }
+
     @Test func listingFiltersBySeverityAndLabels() async throws {
         try await Self.withStore { try await $0.listingFiltersBySeverityAndLabels() }
     }

@@ -212,6 +212,52 @@ struct StoreConformance {
 
     /// `incidents --severity critical --label pop=TPE1`: a NOC in a regional event lists one
     /// PoP's incidents among hundreds; the limit counts only those that match.
+    /// `keep_open_for`: an alert that recovers and fires again within it is one episode, with
+    /// no resolve notice and no reopen page; the next tier that fell due while it was kept
+    /// open is paged once it fires again; a recovery it outlasts resolves it, as of the
+    /// recovery, with one resolve notice to each tier paged.
+    func aFlapWithinKeepOpenForIsOneEpisode() async throws {
+        func claimed(_ now: Timestamp) async throws -> [String] {
+            Set(try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
+                .map { "\($0.event.rawValue):\($0.tier)" }).sorted()
+        }
+        func alert(_ status: AlertStatus) -> RoutedAlert {
+            var alert = Self.routed("edge-01", status)
+            alert.keepOpenFor = .seconds(60)
+            return alert
+        }
+        let id = try #require(try await store.ingest([alert(.firing)], now: t0)[0].incidentID)
+        #expect(try await claimed(t0) == ["triggered:1"])
+
+        // Recovers 30 s before tier 2 is due (15m): kept open, nobody told.
+        #expect(try await store.ingest([alert(.resolved)], now: t0 + .seconds(870)).map(\.kind) == [.merged])
+        let kept = try #require(try await store.incident(id: id))
+        #expect(kept.incident.status == .triggered && kept.incident.nextEscalationAt == t0 + .seconds(930))
+        let step = try #require(kept.policy.flatMap { EscalationPlanner.nextStep(kept.incident, policy: $0) })
+        #expect(step.action == .keptOpen(recoveredAt: t0 + .seconds(870)) && step.at == t0 + .seconds(930))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(900), limit: 10, context: EscalationContext()).advanced == 0, "tier 2 waits")
+        #expect(try await claimed(t0 + .seconds(900)).isEmpty)
+
+        // Fires again: the episode goes on, and tier 2, due meanwhile, is paged now.
+        #expect(try await store.ingest([alert(.firing)], now: t0 + .seconds(910)).map(\.kind) == [.merged])
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(910), limit: 10, context: EscalationContext()).pages == 1)
+        #expect(try await claimed(t0 + .seconds(910)) == ["escalated:2"], "no resolve notice, no reopen page")
+
+        // Recovers for good: resolved at the end of keep_open_for, as of the recovery.
+        _ = try await store.ingest([alert(.resolved)], now: t0 + .seconds(1000))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(1059), limit: 10, context: EscalationContext()).advanced == 0)
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(1060), limit: 10, context: EscalationContext()).advanced == 1)
+        let resolved = try #require(try await store.incident(id: id))
+        #expect(resolved.incident.status == .resolved && resolved.incident.resolvedAt == t0 + .seconds(1000))
+        #expect(resolved.incident.resolvedBy == "test" && resolved.incident.escalation.resolution == .alerts)
+        #expect(resolved.incident.escalation.recovery == nil)
+        #expect(try await claimed(t0 + .seconds(1060)) == ["resolved:1", "resolved:2"])
+        #expect(resolved.timeline.map(\.detail).contains(
+            "fired again 40s after all its alerts recovered, within keep_open_for: it stays open, and nobody is told it resolved or reopened"))
+        #expect(resolved.timeline.last?.detail
+            == "all alerts resolved at \(RFC3339.format(t0 + .seconds(1000))), and none fired again in the 1m it was kept open (keep_open_for)")
+    }
+
     func listingFiltersBySeverityAndLabels() async throws {
         func alert(_ pop: String, _ severity: Severity, key: String) -> RoutedAlert {
             var alert = Self.routed("\(pop.lowercased())-edge-01", key: key, severity: severity)

@@ -263,6 +263,12 @@ components:
           description: >
             while a new incident waits before its first page for an incident that inhibits it to open (its
             inhibit rule's wait), when the wait ends; null otherwise
+        kept_open_until:
+          type: [string, "null"]
+          format: date-time
+          description: >
+            while an open incident whose alerts have all recovered is kept open by its rule's keep_open_for,
+            when it resolves unless one fires again; null otherwise
         next_step:
           description: >
             (an incident's detail only) what its policy does next if nobody acts, as its pages' Next: line
@@ -272,7 +278,8 @@ components:
             that inhibit it now, whose next step waits when it falls due; inhibit_wait while a new incident
             waits, before paging tier 1 at at, for an incident that inhibits it to open (its inhibit rule's
             wait); inhibitors_resolved when the incidents that held it since it opened have resolved, and tier 1
-            is paged at at if it still fires; waits_for_alert when it fell quiet
+            is paged at at if it still fires; kept_open when every alert recovered and its rule's
+            keep_open_for keeps it open until at, when it resolves unless one fires again; waits_for_alert when it fell quiet
             (auto_resolve_after) while alertbridge was stopped (at: when it resolves unless its alert is sent
             again); null when no timer runs (held before its first page, ended, resolved)
           oneOf:
@@ -280,7 +287,7 @@ components:
             - type: object
               required: [action, tier, tier_name, at, window, timer, held_by, text]
               properties:
-                action: {type: string, enum: [page, repeat, end, ack_timeout, waits_for_inhibitor, inhibit_wait, inhibitors_resolved, waits_for_alert]}
+                action: {type: string, enum: [page, repeat, end, ack_timeout, waits_for_inhibitor, inhibit_wait, inhibitors_resolved, kept_open, waits_for_alert]}
                 tier: {type: [integer, "null"]}
                 tier_name: {type: [string, "null"]}
                 at: {type: string, format: date-time}
