@@ -662,6 +662,12 @@ public enum IngestPlanner {
                     // Kept open a while: a flapping alert's re-fire carries the episode on,
                     // and nobody hears RESOLVED and REOPENED at every flap. The engine
                     // resolves it at the end (``EscalationPlanner/advance``), as of now.
+                    // A copy of the recovery (a probe that reports its state every minute) does not
+                    // move it: the incident would never resolve.
+                    guard incident.escalation.recovery == nil else {
+                        touch(incident)
+                        return IngestOutcome(incidentID: incident.id, dedupKey: routed.dedupKey, kind: .merged)
+                    }
                     let recovery = EscalationState.Recovery(at: now, by: alert.source, resolvesAt: now + routed.keepOpenFor)
                     incident.escalation.recovery = recovery
                     incident.nextEscalationAt = recovery.resolvesAt
