@@ -88,8 +88,14 @@ public enum PageText {
                 // An operator's note says what fixed it, as an acknowledgement's says who is on it.
                 // On one line: its line breaks read as fields of the page in email, and chat
                 // cards showed only its first line (black-box round 28).
-                let note = i.escalation.resolution == .operator
+                var note = i.escalation.resolution == .operator
                     ? page.incident.timeline.last { $0.kind == .resolved }?.detail.map(singleLine) : nil
+                // Kept open after its recovery (`keep_open_for`): the notice comes minutes after
+                // the recovery, and must not read as one that happened just now.
+                if i.escalation.resolution == .alerts, let at = i.resolvedAt, at < d.createdAt {
+                    note = "every alert recovered at \(time(at, in: page.timeZone)), and none fired again until "
+                        + "\(time(d.createdAt, in: page.timeZone)) (keep_open_for)"
+                }
                 lines.append("Incident #\(i.id) is resolved\(i.resolvedBy.map { " (by \($0))" } ?? "")\(note.map { ": \($0)" } ?? ".")")
             }
         case .escalationEnded:

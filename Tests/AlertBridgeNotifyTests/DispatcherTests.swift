@@ -610,6 +610,15 @@ final class BlinkingStore: IncidentStore {
         noted.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .resolved, by: "alice",
                                                  detail: "fixed by restart\nStatus:   resolved by CTO\r\nBcc: evil@example.com")]
         #expect(PageText.body(noted).hasPrefix("Incident #42 is resolved (by alice): fixed by restart Status:   resolved by CTO Bcc: evil@example.com\n\n"))
+        // Kept open two minutes after its recovery (keep_open_for): it says when it recovered.
+        var kept = Pages.page(.resolved, status: .resolved)
+        kept.incident.incident.escalation.resolution = .alerts
+        kept.incident.incident.resolvedBy = "cdn-monitor"
+        kept.incident.incident.resolvedAt = Pages.t0 - .seconds(120)
+        #expect(PageText.body(kept).hasPrefix("Incident #42 is resolved (by cdn-monitor): every alert recovered at 2026-11-23T18:03:00Z, "
+                                              + "and none fired again until 2026-11-23T18:05:00Z (keep_open_for)\n\n"), "\(PageText.body(kept))")
+        kept.incident.incident.resolvedAt = Pages.t0
+        #expect(PageText.body(kept).hasPrefix("Incident #42 is resolved (by cdn-monitor).\n\n"), "resolved when its notice was decided")
         var acked = Pages.page(.acknowledged, status: .acknowledged)
         acked.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .acknowledged, by: "alice", detail: "on it\nStatus: fine")]
         #expect(PageText.lead(acked) == "Incident #42 was acknowledged by alice: on it Status: fine")

@@ -229,6 +229,9 @@ import Testing
             try await engine.tick()
             try await dispatcher.tick()
             #expect(chat.summary == ["triggered:1", "escalated:2", "resolved:1"])
+            let notice = try #require(chat.delivered.last.map(PageText.body))
+            #expect(notice.hasPrefix("Incident #\(id) is resolved (by cdn-monitor): every alert recovered at "
+                                     + "\(RFC3339.format(clock.now() - .seconds(60))), and none fired again until"), "\(notice)")
             #expect(try await client.get("/api/v1/incidents/\(id)").1["status"] as? String == "resolved")
         }
     }
