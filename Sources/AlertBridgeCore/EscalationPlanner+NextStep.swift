@@ -89,7 +89,7 @@ extension EscalationPlanner {
                                 startedAt: Timestamp? = nil) -> NextStep? {
         let e = incident.escalation
         if incident.status.isOpen, let recovery = e.recovery {
-            return NextStep(action: .keptOpen(recoveredAt: recovery.at), at: stepDue(recovery.resolvesAt, startedAt: startedAt), window: nil,
+            return NextStep(action: .keptOpen(recoveredAt: recovery.at), at: keptOpenEnd(recovery, startedAt: startedAt), window: nil,
                             timer: .milliseconds(recovery.resolvesAt.milliseconds - recovery.at.milliseconds))
         }
         // Paging already, its next step held by an open inhibitor: said, where `show` said

@@ -220,7 +220,7 @@ public enum EscalationPlanner {
             // timeout for what is about to resolve); an alert that fires again makes an
             // overdue step due at once. Due while alertbridge was stopped, it waits out the
             // start's grace: an alert its sender re-sent meanwhile carries it on instead.
-            let due = stepDue(recovery.resolvesAt, startedAt: startedAt)
+            let due = keptOpenEnd(recovery, startedAt: startedAt)
             if now >= due { resolve(after: recovery, now: now, startedAt: startedAt, into: &d) }
             else { d.incident.nextEscalationAt = due }
             return d
@@ -270,7 +270,7 @@ public enum EscalationPlanner {
                 "unresolved after \(DurationText.format(timeout)) (ack_timeout)"
             }
             d.timeline.append(entry(d, now, .escalated, "acknowledged by \(who) but \(unresolved): back to triggered"
-                                        + late(due: max(ackAt + timeout, e.heldUntil ?? ackAt), now: now, startedAt: startedAt)))
+                                        + late(due: max(ackAt + timeout, e.heldUntil ?? ackAt, e.resumedAt ?? ackAt), now: now, startedAt: startedAt)))
             d.incident.escalation.cycle = 0
             d.incident.escalation.ended = false
             if let heldUntil {
@@ -492,6 +492,18 @@ public enum EscalationPlanner {
         return true
     }
 
+    /// When an incident kept open after its recovery (`keep_open_for`) resolves: at the end,
+    /// or, when it was kept open across a start of alertbridge and the end is not a grace
+    /// past it, ``restartGrace`` after the start. What it waits for is an alert that fired
+    /// again, and one its sender could not deliver while alertbridge was down comes after
+    /// the start (black-box round 32: resolved at the start, then RESOLVED and REOPENED for
+    /// the sender's retry). Unlike a step, also when the end passed only moments before.
+    static func keptOpenEnd(_ recovery: EscalationState.Recovery, startedAt: Timestamp?) -> Timestamp {
+        guard let startedAt, recovery.at < startedAt, recovery.resolvesAt < startedAt + restartGrace,
+              recovery.resolvesAt > startedAt - restartGraceWindow else { return recovery.resolvesAt }
+        return startedAt + restartGrace
+    }
+
     /// An incident kept open after its alerts recovered (`keep_open_for`) in which none
     /// fired again: resolved as of its recovery, by whoever sent it, and its notices go out.
     static func resolve(after recovery: EscalationState.Recovery, now: Timestamp, startedAt: Timestamp?, into d: inout Decision) {
@@ -503,9 +515,12 @@ public enum EscalationPlanner {
         d.incident.escalation.recovery = nil
         d.incident.firingCount = 0
         d.incident.nextEscalationAt = nil
+        let end = keptOpenEnd(recovery, startedAt: startedAt)
+        let restarted = end > recovery.resolvesAt
+            ? "; alertbridge was stopped at its end, and waited \(DurationText.format(restartGrace)) after its start for alerts that fired again meanwhile"
+            : late(due: recovery.resolvesAt, now: now)
         d.timeline.append(entry(d, now, .resolved, "all alerts resolved at \(RFC3339.format(recovery.at)), "
-                                    + "and none fired again in the \(kept) it was kept open (keep_open_for)"
-                                    + late(due: recovery.resolvesAt, now: now, startedAt: startedAt)))
+                                    + "and none fired again in the \(kept) it was kept open (keep_open_for)" + restarted))
     }
 
     /// The end of a ``holdStep(by:now:policy:into:waiting:)``: the incidents that held the
@@ -632,7 +647,7 @@ public enum EscalationPlanner {
         guard incident.status.isOpen else { return nil }
         let e = incident.escalation
         // Kept open after its alerts recovered: nothing is due before it resolves.
-        if let recovery = e.recovery { return stepDue(recovery.resolvesAt, startedAt: startedAt) }
+        if let recovery = e.recovery { return keptOpenEnd(recovery, startedAt: startedAt) }
         var candidates: [Timestamp] = []
         if let resolves = autoResolveDue(incident, policy: policy, startedAt: startedAt) { candidates.append(resolves) }
         if let start = incident.firstPagedAt {

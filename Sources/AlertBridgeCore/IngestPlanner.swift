@@ -512,10 +512,12 @@ public enum IngestPlanner {
                     merge(alert, into: &incident, now: now)
                     if let carriedOn {
                         incident.escalation.recovery = nil
+                        // A tier's time that ran out meanwhile is taken now, and is not late.
+                        incident.escalation.resumedAt = now
                         let after = DurationText.formatSeconds(.milliseconds(now.milliseconds - carriedOn.at.milliseconds))
                         timeline.append(TimelineEntry(
                             incidentID: incident.id, at: now, kind: .note, by: EscalationPlanner.engine,
-                            detail: "fired again \(after) after all its alerts recovered, within keep_open_for: it stays open, "
+                            detail: "fired again \(after) after all its alerts recovered, before it resolved (keep_open_for): it stays open, "
                                 + "and nobody is told it resolved or reopened"))
                     }
                     // Created muted (or without a policy): page once an alert arrives that is not.

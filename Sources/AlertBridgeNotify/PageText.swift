@@ -278,8 +278,11 @@ public enum PageText {
             return "tier 1 (\(tier1)) is paged at \(at) if this one still fires then: \(which), which inhibited it, \(have) resolved, "
                 + "and this one gets a minute after \(it) to recover too"
         case .keptOpen(let recoveredAt):
+            // Kept open across a start of alertbridge: its end waits out the start's grace.
+            let restart = step.at > recoveredAt + step.timer
+                ? ", and, as alertbridge started since, a minute after its start for alerts that could not reach it" : ""
             return "it resolves at \(at) unless an alert fires again first: all its alerts recovered at "
-                + "\(time(recoveredAt, in: zone)) and its rule keeps it open \(after) (keep_open_for); nobody is paged meanwhile"
+                + "\(time(recoveredAt, in: zone)) and its rule keeps it open \(after) (keep_open_for)\(restart); nobody is paged meanwhile"
         case .waitsForAlert:
             return "nobody is paged: no alert came for \(after) (auto_resolve_after) while alertbridge was stopped, so it "
                 + "waits for its alert to be sent again (then the overdue step is taken at once), and resolves at \(at) if none is"
@@ -316,6 +319,9 @@ public enum PageText {
         // Open with nothing firing: a recovery that could not close it (an Alertmanager
         // webhook cut by `max_alerts`). "0 firing" alone read as a page sent by mistake
         // (black-box round 24).
+        if i.status.isOpen, let recovery = i.escalation.recovery {
+            return "\(alerts), all recovered at \(time(recovery.at, in: page.timeZone)); kept open for a re-fire (keep_open_for)"
+        }
         if i.status.isOpen { return "\(alerts), none firing, yet not resolved (its timeline says why)" }
         return held == 1 ? "\(alerts), no longer firing" : "\(alerts), 0 firing"
     }

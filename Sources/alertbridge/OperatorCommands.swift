@@ -70,16 +70,19 @@ struct Incidents: AsyncParsableCommand {
 /// before its episode paged anyone (during its inhibit wait, or while held) says `none`:
 /// `1` read as "tier 1 was paged" (black-box round 31).
 func tierText(_ i: IncidentView) -> String {
-    guard i.status == "triggered" else { return i.paged == false ? "none" : String(i.tier) }
+    // Every alert recovered, kept open a while (`keep_open_for`): it resolves unless one fires
+    // again. Also while acknowledged, and before any page (black-box round 32: it still
+    // said `none yet, inhibit wait`).
+    let recovered = i.kept_open_until != nil ? ", recovered" : ""
+    guard i.status == "triggered" else { return (i.paged == false ? "none" : String(i.tier)) + recovered }
     if i.paged == false {
+        if !recovered.isEmpty { return "none yet" + recovered }
         // Why, in a word: a page is seconds away, or an incident holds it (black-box round 30).
         if i.inhibit_wait_until != nil { return "none yet, inhibit wait" }
         if let held = i.inhibited_by, !held.isEmpty { return "none yet, held by " + held.map { "#\($0)" }.joined(separator: " ") }
         return "none yet"
     }
-    var text = String(i.tier)
-    // Every alert recovered, kept open a while (`keep_open_for`): it resolves unless one fires again.
-    if i.kept_open_until != nil { text += ", recovered" }
+    var text = String(i.tier) + recovered
     if i.escalation_ended == true { text += ", ended" }
     // Its next step waits while an incident that inhibits it is open (its PoP went down).
     if let held = i.inhibited_by, !held.isEmpty { text += ", held by " + held.map { "#\($0)" }.joined(separator: " ") }

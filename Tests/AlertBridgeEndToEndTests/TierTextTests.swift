@@ -37,7 +37,10 @@ import Testing
         #expect(tierText(try view("triggered", paged: false, waitUntil: "2026-11-30T02:00:10Z")) == "none yet, inhibit wait")
         // Every alert recovered, kept open by keep_open_for: not "2" as if it still fired.
         #expect(tierText(try view("triggered", keptOpenUntil: "2026-11-30T02:01:00Z")) == "2, recovered")
-        #expect(tierText(try view("acknowledged", keptOpenUntil: "2026-11-30T02:01:00Z")) == "2")
+        #expect(tierText(try view("acknowledged", keptOpenUntil: "2026-11-30T02:01:00Z")) == "2, recovered")
+        // Recovered within its inhibit wait: not "inhibit wait" once that has ended.
+        #expect(tierText(try view("triggered", paged: false, waitUntil: "2026-11-30T02:00:10Z", keptOpenUntil: "2026-11-30T02:01:00Z"))
+                == "none yet, recovered")
     }
 
     /// A tier whose page failed for good (a 550 for every address, a webhook's 400) is not

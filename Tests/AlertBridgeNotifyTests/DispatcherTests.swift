@@ -562,7 +562,7 @@ final class BlinkingStore: IncidentStore {
                                                   + "every tier was paged again and its escalation has ended"))
     }
 
-    @Test func subjectSaysSeverityPlaceAndTitle() {
+    @Test func subjectSaysSeverityPlaceAndTitle() throws {
         #expect(PageText.subject(page(.triggered)) == "[CRITICAL] ICN1 cdn-edge: p95 latency 1.4s at ICN1 (threshold 800ms) (#42)")
         #expect(PageText.subject(page(.escalated)).hasPrefix("ESCALATED [CRITICAL]"))
         // Paged again because an acknowledgement lapsed, not because a tier missed its page.
@@ -619,6 +619,14 @@ final class BlinkingStore: IncidentStore {
                                               + "and none fired again until 2026-11-23T18:05:00Z (keep_open_for)\n\n"), "\(PageText.body(kept))")
         kept.incident.incident.resolvedAt = Pages.t0
         #expect(PageText.body(kept).hasPrefix("Incident #42 is resolved (by cdn-monitor).\n\n"), "resolved when its notice was decided")
+        // `show` of one kept open across a restart: its end is the start's grace, and says why.
+        var open = Pages.page().incident.incident
+        open.escalation.recovery = .init(at: Pages.t0, by: "cdn-monitor", resolvesAt: Pages.t0 + .seconds(15))
+        let started = Pages.t0 + .seconds(30)
+        let step = try #require(EscalationPlanner.nextStep(open, policy: Pages.policy, startedAt: started))
+        #expect(PageText.next(step, in: PageText.utc) == "it resolves at 2026-11-23T18:06:30Z unless an alert fires again first: all its "
+                + "alerts recovered at 2026-11-23T18:05:00Z and its rule keeps it open 15s (keep_open_for), and, as alertbridge started "
+                + "since, a minute after its start for alerts that could not reach it; nobody is paged meanwhile")
         var acked = Pages.page(.acknowledged, status: .acknowledged)
         acked.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .acknowledged, by: "alice", detail: "on it\nStatus: fine")]
         #expect(PageText.lead(acked) == "Incident #42 was acknowledged by alice: on it Status: fine")

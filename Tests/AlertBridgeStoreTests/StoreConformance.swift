@@ -256,7 +256,7 @@ struct StoreConformance {
         #expect(resolved.incident.escalation.recovery == nil)
         #expect(try await claimed(t0 + .seconds(1060)) == ["resolved:1", "resolved:2"])
         #expect(resolved.timeline.map(\.detail).contains(
-            "fired again 40s after all its alerts recovered, within keep_open_for: it stays open, and nobody is told it resolved or reopened"))
+            "fired again 40s after all its alerts recovered, before it resolved (keep_open_for): it stays open, and nobody is told it resolved or reopened"))
         #expect(resolved.timeline.last?.detail
             == "all alerts resolved at \(RFC3339.format(t0 + .seconds(1000))), and none fired again in the 1m it was kept open (keep_open_for)")
     }
