@@ -111,8 +111,10 @@ public struct IngestOutcome: Sendable, Equatable {
     /// A merge that paged: the incident was created while inhibited (or without a policy)
     /// and this alert arrived uninhibited. Pages were written, as for `created`.
     public var startedPaging: Bool
-    /// A merge into an incident that had fallen quiet (`auto_resolve_after`): after a
-    /// start it waited for this alert, and its overdue step is due now, so the engine looks.
+    /// The engine must look now: a merge into an incident that had fallen quiet
+    /// (`auto_resolve_after`; after a start it waited for this alert) or that was kept open
+    /// after its recovery (`keep_open_for`) made its overdue step due, or a recovery that
+    /// keeps its incident open set the time it resolves.
     public var stepDueNow: Bool
 
     public init(incidentID: Int64?, dedupKey: String, kind: Kind, startedPaging: Bool = false, stepDueNow: Bool = false) {
