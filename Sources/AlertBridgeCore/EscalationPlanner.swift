@@ -516,9 +516,13 @@ public enum EscalationPlanner {
         d.incident.firingCount = 0
         d.incident.nextEscalationAt = nil
         let end = keptOpenEnd(recovery, startedAt: startedAt)
-        let restarted = end > recovery.resolvesAt
-            ? "; alertbridge was stopped at its end, and waited \(DurationText.format(restartGrace)) after its start for alerts that fired again meanwhile"
-            : late(due: recovery.resolvesAt, now: now)
+        // Its end may have passed while alertbridge was stopped, or come just after its start.
+        let restarted = if end > recovery.resolvesAt, let startedAt {
+            "; alertbridge started at \(RFC3339.format(startedAt)), while it was kept open, and waited "
+                + "\(DurationText.format(restartGrace)) after its start for alerts that could not reach it while it was stopped"
+        } else {
+            late(due: recovery.resolvesAt, now: now)
+        }
         d.timeline.append(entry(d, now, .resolved, "all alerts resolved at \(RFC3339.format(recovery.at)), "
                                     + "and none fired again in the \(kept) it was kept open (keep_open_for)" + restarted))
     }

@@ -53,7 +53,8 @@ import Testing
         #expect(d.incident.status == .resolved && d.incident.resolvedAt == t0 + minutes(2) && d.incident.resolvedBy == "alertmanager")
         #expect(d.incident.escalation.recovery == nil && d.incident.nextEscalationAt == nil && d.pages.isEmpty)
         #expect(d.timeline.last?.detail == "all alerts resolved at 2026-11-23T03:02:00Z, and none fired again in the 1m it was "
-                + "kept open (keep_open_for); alertbridge was stopped at its end, and waited 1m after its start for alerts that fired again meanwhile")
+                + "kept open (keep_open_for); alertbridge started at 2026-11-23T03:10:00Z, while it was kept open, and waited 1m after its "
+                + "start for alerts that could not reach it while it was stopped")
         // Also when its end passed only moments before the start (black-box round 32: resolved
         // at once, then RESOLVED and REOPENED for the sender's retry).
         kept.escalation.recovery = .init(at: started - minutes(1), by: "alertmanager", resolvesAt: started - .seconds(5))
