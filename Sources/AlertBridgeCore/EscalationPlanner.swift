@@ -175,12 +175,18 @@ public enum EscalationPlanner {
     }
 
     /// A paging incident whose severity rose within its policy (no `severity_policies`
-    /// switch): the tier it is at hears it (`RAISED`; the last page said warning, and
-    /// nobody has acknowledged it), and its timers run on: the next tier is not put off.
+    /// switch): the tier it is at hears it (`RAISED`; the last page said warning), and its
+    /// timers run on: the next tier is not put off. Acknowledged, the tier is told that
+    /// someone has it, and the timeline says so.
     public static func raise(_ incident: Incident, policy: EscalationPolicy, now: Timestamp) -> Decision {
         var d = Decision(incident)
         let pagedAt = incident.escalation.tierPagedAt
         page(tier: incident.tier, reason: .severityRaised, policy: policy, now: now, into: &d)
+        if incident.status == .acknowledged, let told = d.timeline.indices.last {
+            // Not a call (black-box round 32: it read as one right after the acknowledgement).
+            d.timeline[told].detail = (d.timeline[told].detail ?? "") + ", told that it rose to \(incident.severity.rawValue) "
+                + "while \(incident.acknowledgedBy ?? "someone") has it (acknowledged)"
+        }
         d.incident.escalation.tierPagedAt = pagedAt
         d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
         return d

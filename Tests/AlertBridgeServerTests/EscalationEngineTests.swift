@@ -66,6 +66,8 @@ import Testing
             let detail = try await client.get("/api/v1/incidents/\(id)").1
             #expect(detail["status"] as? String == "acknowledged" && detail["acknowledged_by"] as? String == "alice")
             #expect(detail["severity"] as? String == "critical")
+            let told = (detail["timeline"] as? [[String: Any]])?.last { $0["kind"] as? String == "paged" }?["detail"] as? String
+            #expect(told == "tier 1 (technical-support): console, told that it rose to critical while alice has it (acknowledged)", "\(told ?? "")")
             // Once: a copy at the same severity is no rise.
             _ = try await client.post("/api/v1/alerts", nativeAlert(severity: "critical"))
             try await dispatcher.tick()
