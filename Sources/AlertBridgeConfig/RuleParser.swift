@@ -100,15 +100,10 @@ struct RuleParser {
         let policy = read("policy") { self.policyName($0, in: file) }
         let bySeverity = read("severity_policies") { self.severityPolicies($0, in: file) }
         let reopenWithin = read("reopen_within") { file.duration($0) }
-        let keepOpenFor = read("keep_open_for") { node -> Duration? in
-            guard let read = file.duration(node, what: "keep_open_for") else { return nil }
-            // A recovered incident's next tier waits this long: an hour of it is a missed page.
-            guard read <= Self.longestKeepOpen else {
-                file.report("keep_open_for \"\(file.string(node) ?? "")\" is longer than \(DurationText.format(Self.longestKeepOpen)): "
-                                + "a recovered incident pages nobody while it is kept open", at: node)
-                return nil
-            }
-            return read
+        // A recovered incident's next tier waits this long: an hour of it is a missed page.
+        let keepOpenFor = read("keep_open_for") {
+            file.duration($0, what: "keep_open_for",
+                          atMost: (Self.longestKeepOpen, "a recovered incident pages nobody while it is kept open"))
         }
         let inhibit = read("inhibit") { self.inhibit($0, in: file) }
         let resolve = read("resolve") { file.choice($0, "resolve mode", among: [Rule.ResolveMode.all, .any]) }
@@ -190,13 +185,9 @@ struct RuleParser {
                 file.report("inhibit wait \"\(text)\" must be greater than zero; leave wait: out for no wait", at: waitNode)
                 return nil
             }
-            guard let read = file.duration(waitNode, what: "inhibit wait") else { return nil }
             // A target pages nobody while it waits: a wait of minutes is a missed page.
-            guard read <= Self.longestInhibitWait else {
-                file.report("inhibit wait \"\(file.string(waitNode) ?? "")\" is longer than \(DurationText.format(Self.longestInhibitWait)): "
-                                + "a new target incident pages nobody while it waits", at: waitNode)
-                return nil
-            }
+            guard let read = file.duration(waitNode, what: "inhibit wait",
+                                           atMost: (Self.longestInhibitWait, "a new target incident pages nobody while it waits")) else { return nil }
             wait = read
         }
         return Rule.Inhibit(targets: targets, equal: equal, wait: wait)

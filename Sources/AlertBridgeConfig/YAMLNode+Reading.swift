@@ -138,9 +138,12 @@ extension YAMLFile {
     /// Every duration in these files is a timer, and a timer of zero or less would fire
     /// at once or never, so only positive durations are accepted; and none under a second,
     /// which is a typo for minutes (`escalate_after: 10ms` paged every tier at once).
-    /// - Parameter what: what the problem calls the value (`max_age`), where its key is
-    ///   not otherwise said.
-    func duration(_ node: Node?, what: String = "duration") -> Duration? {
+    /// - Parameters:
+    ///   - what: what the problem calls the value (`max_age`), where its key is not
+    ///     otherwise said.
+    ///   - limit: a cap stricter than ``DurationText/longest``, and why (an inhibit `wait`
+    ///     of minutes is a missed page).
+    func duration(_ node: Node?, what: String = "duration", atMost limit: (longest: Duration, why: String)? = nil) -> Duration? {
         guard let node, let text = string(node) else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("-") {
@@ -167,8 +170,10 @@ extension YAMLFile {
             report("\(what) \"\(text)\" is under a second, the shortest timer alertbridge accepts\(meant)", at: node)
             return nil
         }
-        guard duration <= DurationText.longest else {
-            report("\(what) \"\(text)\" is longer than \(DurationText.format(DurationText.longest)), the longest timer alertbridge accepts", at: node)
+        let longest = limit?.longest ?? DurationText.longest
+        guard duration <= longest else {
+            let why = limit.map { ": \($0.why)" } ?? ", the longest timer alertbridge accepts"
+            report("\(what) \"\(text)\" is longer than \(DurationText.format(longest))\(why)", at: node)
             return nil
         }
         return duration

@@ -241,12 +241,7 @@ public enum EscalationPlanner {
             return d
         }
         if let after = policy.autoResolveAfter, let resolvesAt, now >= resolvesAt {
-            d.incident.status = .resolved
-            d.incident.resolvedAt = now
-            d.incident.resolvedBy = engine
-            d.incident.escalation.resolution = .autoResolve
-            d.incident.firingCount = 0
-            d.incident.nextEscalationAt = nil
+            d.incident.resolve(at: now, by: engine, .autoResolve)
             d.timeline.append(entry(d, now, .resolved,
                                     autoResolved(after: after, quiet: .milliseconds(now.milliseconds - incident.lastAlertAt.milliseconds))))
             return d
@@ -514,13 +509,7 @@ public enum EscalationPlanner {
     /// fired again: resolved as of its recovery, by whoever sent it, and its notices go out.
     static func resolve(after recovery: EscalationState.Recovery, now: Timestamp, startedAt: Timestamp?, into d: inout Decision) {
         let kept = DurationText.formatSeconds(.milliseconds(recovery.resolvesAt.milliseconds - recovery.at.milliseconds))
-        d.incident.status = .resolved
-        d.incident.resolvedAt = recovery.at
-        d.incident.resolvedBy = recovery.by
-        d.incident.escalation.resolution = .alerts
-        d.incident.escalation.recovery = nil
-        d.incident.firingCount = 0
-        d.incident.nextEscalationAt = nil
+        d.incident.resolve(at: recovery.at, by: recovery.by, .alerts)
         let end = keptOpenEnd(recovery, startedAt: startedAt)
         // Its end may have passed while alertbridge was stopped, or come just after its start.
         let restarted = if end > recovery.resolvesAt, let startedAt {

@@ -127,6 +127,21 @@ public struct IngestOutcome: Sendable, Equatable {
 }
 
 extension Incident {
+    /// Ends the current episode, at `at`, by `by`: nothing fires and nothing is due any
+    /// more, and no `keep_open_for` runs on. What every resolve sets (its alerts' recovery,
+    /// the end of a keep-open, auto-resolve, an operator), in one place.
+    public mutating func resolve(at: Timestamp, by: String, _ resolution: Resolution) {
+        status = .resolved
+        resolvedAt = at
+        resolvedBy = by
+        escalation.resolution = resolution
+        escalation.recovery = nil
+        firingCount = 0
+        nextEscalationAt = nil
+    }
+}
+
+extension Incident {
     /// When the incident was first paged, and so when its SLA clocks started: nobody can be
     /// late for an incident nobody was paged for (a silence or an inhibition held it).
     /// A row stored before `firstPagedAt` existed was paged at its creation if it paged.

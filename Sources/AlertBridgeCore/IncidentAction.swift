@@ -85,13 +85,7 @@ public enum IncidentAction: Sendable, Equatable {
             guard incident.status.isOpen else {
                 throw .alreadyResolved(by: incident.resolvedBy, at: incident.resolvedAt)
             }
-            next.status = .resolved
-            next.resolvedAt = now
-            next.resolvedBy = by
-            next.escalation.resolution = .operator
-            next.escalation.recovery = nil
-            next.firingCount = 0
-            next.nextEscalationAt = nil
+            next.resolve(at: now, by: by, .operator)
             return (next, TimelineEntry(incidentID: incident.id, at: now, kind: .resolved, by: by, detail: note))
         case .note(let by, let text):
             guard !text.isEmpty else { throw .emptyNote }

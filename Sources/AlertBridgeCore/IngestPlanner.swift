@@ -687,12 +687,7 @@ public enum IngestPlanner {
                     let detail = incident.firingCount > 0
                         ? "\(alert.displayName) recovered, and rule \(routed.rule) resolves on any recovery (resolve: any)"
                         : "all alerts resolved"
-                    incident.status = .resolved
-                    incident.resolvedAt = now
-                    incident.resolvedBy = alert.source
-                    incident.escalation.resolution = .alerts
-                    incident.firingCount = 0
-                    incident.nextEscalationAt = nil
+                    incident.resolve(at: now, by: alert.source, .alerts)
                     for k in alertStatus.keys where k.incidentID == incident.id { alertStatus[k] = .resolved }
                     // This batch's own changes too (`resolve: any` leaves others firing): the
                     // store marks the stored alerts resolved, then writes these as they end up.
