@@ -1,6 +1,7 @@
 @testable import AlertBridgeStore
 import Foundation
 import Logging
+import TestProcesses
 import Testing
 
 /// `alertbridge check` as a user runs it.

@@ -56,7 +56,7 @@ final class PostgresServer: Sendable {
                                       "-E", "UTF8", "--locale=C", "--no-sync"])
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let server = PostgresServer(dataDirectory: dir, port: try freePort(), settings: settings)
+            let server = PostgresServer(dataDirectory: dir, port: try freeLocalPort(), settings: settings)
             do {
                 try server.startAgain()
                 return server
@@ -109,25 +109,6 @@ final class PostgresServer: Sendable {
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
         }
         return text
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int32 in
-                guard bind(fd, sa, length) == 0 else { return -1 }
-                return getsockname(fd, sa, &length)
-            }
-        }
-        guard bound == 0 else { throw Failure(description: "could not find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     // MARK: - Cleanup at exit

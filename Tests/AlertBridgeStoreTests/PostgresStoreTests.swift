@@ -245,7 +245,7 @@ struct PostgresStoreTests {
             try await PostgresStore.open(location, logger: Logger(label: "test"), options: options).close()
         }
         location = try Self.freshDatabase()
-        location.port = try PostgresServer.freePort()
+        location.port = try freeLocalPort()
         await #expect(throws: StoreError.unavailable("cannot connect to 127.0.0.1:\(location.port): connection refused")) {
             try await PostgresStore.open(location, logger: Logger(label: "test"), options: options).close()
         }
