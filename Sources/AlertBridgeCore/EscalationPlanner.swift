@@ -127,12 +127,13 @@ public enum EscalationPlanner {
         public var pagedAt: Timestamp
 
         /// The resolved incident's episode, if it was such a flap. One an operator resolved,
-        /// or `auto_resolve_after` closed, or someone had acknowledged (they were on it), or
-        /// whose escalation had ended, starts again from tier 1 when it reopens.
+        /// or `auto_resolve_after` closed, or someone had acknowledged (they were on it; also
+        /// when their `ack_timeout` ran out before it resolved), or whose escalation had
+        /// ended, starts again from tier 1 when it reopens.
         public init?(of incident: Incident) {
             let e = incident.escalation
             guard incident.status == .resolved, e.resolution == .alerts, e.hasPaged, !e.ended,
-                  incident.acknowledgedBy == nil, let pagedAt = e.tierPagedAt else { return nil }
+                  incident.acknowledgedBy == nil, e.acknowledgedThrough == nil, let pagedAt = e.tierPagedAt else { return nil }
             escalation = e
             tier = incident.tier
             self.pagedAt = pagedAt

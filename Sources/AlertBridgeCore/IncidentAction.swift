@@ -22,8 +22,8 @@ public enum IncidentAction: Sendable, Equatable {
             let subject = id.map { "incident \($0)" } ?? "incident"
             return switch self {
             case .alreadyAcknowledged(let by, let at):
-                "\(subject) is already acknowledged\(Self.who(by, at)); to take it over, or to restart its ack_timeout, "
-                    + "acknowledge with take_over (alertbridge ack --take-over\(id.map { " \($0)" } ?? ""))"
+                "\(subject) is already acknowledged\(Self.who(by, at)); to take it over, or to restart its ack_timeout: "
+                    + "alertbridge ack --take-over\(id.map { " \($0)" } ?? "") (in the API, \"take_over\": true)"
             case .alreadyResolved(let by, let at):
                 "\(subject) is already resolved\(Self.who(by, at))"
             case .emptyNote:
@@ -37,6 +37,20 @@ public enum IncidentAction: Sendable, Equatable {
             if let at { s += " at \(at)" }
             return s
         }
+    }
+
+    /// What a take-over's timeline entry says after who had it, before the operator's note.
+    private static let takeOverSaid = ": the ack_timeout counts from now"
+
+    /// An acknowledgement's timeline detail, split into what alertbridge said of a take-over
+    /// (`took it over from alice`) and the operator's own note, so a page quotes only the
+    /// note as their words (black-box round 34: `("took it over from alice: …")` read as a
+    /// note bob wrote).
+    public static func acknowledgement(_ detail: String?) -> (takeOver: String?, note: String?) {
+        guard let detail, detail.hasPrefix("took it over from ") || detail.hasPrefix("acknowledged again"),
+              let said = detail.range(of: takeOverSaid) else { return (nil, detail) }
+        let rest = detail[said.upperBound...]
+        return (String(detail[..<said.lowerBound]), rest.hasPrefix("; ") ? String(rest.dropFirst(2)) : nil)
     }
 
     /// Applies the action, returning the new incident and the timeline entry to append.
@@ -59,10 +73,8 @@ public enum IncidentAction: Sendable, Equatable {
                 guard takeOver else { throw .alreadyAcknowledged(by: incident.acknowledgedBy, at: incident.acknowledgedAt) }
                 // Refused, R&D could not take an incident tier 1 had acknowledged, and its
                 // ack_timeout paged tier 1 again while R&D worked on it (black-box round 29).
-                let what = incident.acknowledgedBy == by
-                    ? "acknowledged again: the ack_timeout counts from now"
-                    : "took it over from \(incident.acknowledgedBy ?? "someone"): the ack_timeout counts from now"
-                detail = what + (note.map { "; \($0)" } ?? "")
+                let what = incident.acknowledgedBy == by ? "acknowledged again" : "took it over from \(incident.acknowledgedBy ?? "someone")"
+                detail = what + Self.takeOverSaid + (note.map { "; \($0)" } ?? "")
             case .triggered: break
             }
             next.status = .acknowledged

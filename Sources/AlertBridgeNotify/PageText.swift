@@ -373,9 +373,12 @@ public enum PageText {
             // Who had it: the person paged again calls them first (black-box round 23).
             guard let ack = page.incident.timeline.last(where: { $0.kind == .acknowledged && $0.at <= page.delivery.createdAt })
             else { return "acknowledged but not resolved in time" }
-            // With the note, which says what they knew (black-box round 28).
-            let note = ack.detail.map { " (\"\(clipped(singleLine($0), to: 200))\")" } ?? ""
-            return "acknowledged by \(ack.by ?? "someone") at \(time(ack.at, in: page.timeZone))\(note) but not resolved in time"
+            // With the note, which says what they knew (black-box round 28), and whom they
+            // took it over from.
+            let (takeOver, note) = IncidentAction.acknowledgement(ack.detail)
+            let said = [takeOver, note.map { "\"\(clipped(singleLine($0), to: 200))\"" }].compactMap { $0 }
+            let aside = said.isEmpty ? "" : " (\(said.joined(separator: "; ")))"
+            return "acknowledged by \(ack.by ?? "someone") at \(time(ack.at, in: page.timeZone))\(aside) but not resolved in time"
         case .manual:
             // With the operator's note, after the tier its entry names: why they called this tier.
             let escalation = entry(page, .escalated, where: { $0.by != EscalationPlanner.engine })

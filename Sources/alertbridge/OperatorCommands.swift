@@ -188,7 +188,8 @@ extension IncidentActionCommand {
     func validate() throws {
         guard !typedIDs.isEmpty else { throw ValidationError("give the incident id (or several)") }
         for typed in typedIDs {
-            guard let id = typed.id else { throw ValidationError(typed.notAnID(verb: path, options: ["--note", "--by", "--json"])) }
+            let options = ["--note", "--by"] + (Self.self == Ack.self ? ["--take-over"] : []) + ["--json"]
+            guard let id = typed.id else { throw ValidationError(typed.notAnID(verb: path, options: options)) }
             try validateID(id)
         }
         try checkBy(by)
@@ -207,10 +208,13 @@ extension IncidentActionCommand {
         for id in ids where seen.insert(id).inserted {
             // Resolved while its alerts still fire, it reopens at their sender's next
             // notification (REOPENED, tier 1 paged): said, where the operator saw it reopen
-            // "fired again" with no word why (black-box round 27).
-            let stillFiring = path == "resolve" && !output.json
-                ? (try? JSONDecoder().decode(IncidentView.self, from: try await client.send("GET", "/api/v1/incidents/\(id)")))?.firing_alerts ?? 0
-                : 0
+            // "fired again" with no word why (black-box round 27). Taken over: from whom, as
+            // the timeline says (black-box round 34).
+            let before = (path == "resolve" || takeOver) && !output.json
+                ? try? JSONDecoder().decode(IncidentView.self, from: try await client.send("GET", "/api/v1/incidents/\(id)"))
+                : nil
+            let stillFiring = path == "resolve" ? before?.firing_alerts ?? 0 : 0
+            let holder = takeOver && before?.status == "acknowledged" ? before?.acknowledged_by : nil
             let data: Data
             do {
                 data = try await client.send("POST", "/api/v1/incidents/\(id)/\(path)", body: ActionRequest(by: by, note: noteText, take_over: takeOver ? true : nil))
@@ -222,7 +226,8 @@ extension IncidentActionCommand {
             }
             if output.json { printRaw(data); continue }
             let incident = try decodeAnswer(IncidentHeadline.self, from: data)
-            print(oneLine("incident \(incident.id) \(done) by \(by): \(incident.title)"))
+            let from = holder.map { $0 == by ? " again (its ack_timeout counts from now)" : " (taken over from \($0))" } ?? ""
+            print(oneLine("incident \(incident.id) \(done) by \(by)\(from): \(incident.title)"))
             if stillFiring > 0 {
                 let alerts = stillFiring == 1 ? "1 of its alerts was still firing" : "\(stillFiring) of its alerts were still firing"
                 printNote("note: \(alerts): their sender's next notification opens it again and pages tier 1; "
@@ -297,7 +302,9 @@ struct TypedID: ExpressibleByArgument {
     /// Why it is refused, naming the option typed before it when that is not one of
     /// `options` (the value of an option it does not know is read as an id).
     func notAnID(verb: String, options: [String], arguments: [String] = CommandLine.arguments) -> String {
-        let why = "'\(text)' is not an incident id: ids are whole numbers, such as 16"
+        var why = "'\(text)' is not an incident id: ids are whole numbers, such as 16"
+        if text.contains(",") { why += "; give several ids with spaces between them (\(verb) 16 17)" }
+        if text.hasPrefix("#"), Int64(text.dropFirst()) != nil { why += ", without the #" }
         guard let at = arguments.firstIndex(of: text), at > 0 else { return why }
         let before = arguments[at - 1]
         guard before.hasPrefix("-"), !options.contains(before) else { return why }
@@ -312,7 +319,7 @@ func validateID(_ id: Int64, of what: String = "incident") throws {
 
 /// `--by` of every verb that acts: the timeline names who did it.
 func checkBy(_ by: String) throws {
-    guard !by.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--by must name who acts") }
+    if let problem = ActorName.problem(by) { throw ValidationError("--by \(problem)") }
 }
 
 /// Runs a request, turning a refusal into the one-line message and exit 1.

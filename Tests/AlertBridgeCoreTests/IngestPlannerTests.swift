@@ -186,12 +186,14 @@ import Testing
 
     /// A flap nobody acknowledged takes up its escalation where it was: tier 2, paged at
     /// 15 minutes, is due to repeat 30 minutes after that page, not after the reopen. One an
-    /// operator resolved starts again from tier 1, as one someone acknowledged does.
+    /// operator resolved starts again from tier 1, as one someone acknowledged does, also
+    /// when their acknowledgement timed out before it resolved (black-box round 34: the
+    /// reopen said "nobody acknowledged it" and paged tier 2 a second later).
     @Test func onlyAFlapNobodyAcknowledgedTakesUpItsEscalation() throws {
         let policy = EscalationPolicy(name: "cdn-performance", tiers: [
             .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
             .init(name: "rnd", notify: [.init(connector: "console")], escalateAfter: .seconds(1800)),
-        ], repeat: 1)
+        ], repeat: 1, ackTimeout: .seconds(600))
         func flapping(_ status: AlertStatus = .firing) -> RoutedAlert { routed("edge-01", status, running: policy) }
         var w = World()
         _ = apply([flapping()], to: &w, at: t0)
@@ -212,6 +214,17 @@ import Testing
         _ = apply([flapping()], to: &w, at: t0 + .seconds(1160))
         let restarted = try #require(w.incidents[1])
         #expect(restarted.tier == 1 && restarted.nextEscalationAt == t0 + .seconds(1160 + 900))
+
+        // Acknowledged, its ack_timeout ran out (tier 1 paged again), then its alerts recovered.
+        var (acked, _) = try IncidentAction.acknowledge(by: "alice", note: nil).apply(to: restarted, now: t0 + .seconds(1200))
+        acked = EscalationPlanner.advance(acked, policy: policy, now: t0 + .seconds(1800)).incident
+        #expect(acked.status == .triggered && acked.acknowledgedBy == nil, "the ack timed out")
+        w.incidents[1] = acked
+        _ = apply([flapping(.resolved)], to: &w, at: t0 + .seconds(1900))
+        #expect(apply([flapping()], to: &w, at: t0 + .seconds(1960)).map(\.kind) == [.reopened])
+        let afterTimeout = try #require(w.incidents[1])
+        #expect(afterTimeout.tier == 1 && afterTimeout.nextEscalationAt == t0 + .seconds(1960 + 900))
+        #expect(!w.timeline.contains { $0.detail?.contains("nobody acknowledged it before it resolved") == true && $0.at == t0 + .seconds(1960) })
     }
 
     /// Tier 1's 15 minutes ran out while the flap was resolved: tier 2 is paged at the

@@ -166,6 +166,10 @@ struct CLITests {
 
             // A second ack is refused: exit 1, one line.
             Self.expectOneLineRefusal(try await Self.cli("ack", "\(id)", url: url), containing: "already acknowledged")
+            // Taken over: the output says from whom, as the timeline does (black-box round 34).
+            let taken = try await Self.cli("ack", "\(id)", "--take-over", "--by", "bob", url: url)
+            #expect(taken.status == 0 && taken.stdout.hasPrefix("incident \(id) acknowledged by bob (taken over from \(Self.operatorName)): "),
+                    "\(taken)")
 
             // resolve: exit 0, resolved.
             let resolve = try await Self.cli("resolve", "\(id)", "--note", "rolled back", url: url)
@@ -242,8 +246,15 @@ struct CLITests {
             // A mistyped option's value read as an id: the option is named, not only the value.
             let mistyped = try await Self.cli("ack", "\(id)", "--nte", "on it", url: url)
             #expect(mistyped.status == 2 && mistyped.stderr.contains(
-                "'on it' is not an incident id: ids are whole numbers, such as 16; is '--nte' a mistyped option? (ack takes --note, --by, --json)"),
-                    "\(mistyped)")
+                "'on it' is not an incident id: ids are whole numbers, such as 16; is '--nte' a mistyped option? "
+                + "(ack takes --note, --by, --take-over, --json)"), "\(mistyped)")
+            // Ids as a page or a list shows them: said how to type them (black-box round 34).
+            let commas = try await Self.cli("ack", "2,3", url: url)
+            #expect(commas.status == 2 && commas.stderr.contains("'2,3' is not an incident id: ids are whole numbers, such as 16; "
+                                                                  + "give several ids with spaces between them (ack 16 17)"), "\(commas)")
+            let hashed = try await Self.cli("resolve", "#3", url: url)
+            #expect(hashed.status == 2 && hashed.stderr.contains("'#3' is not an incident id: ids are whole numbers, such as 16, without the #"),
+                    "\(hashed)")
             let bogus = try await Self.cli("incidents", "--status", "bogus", url: url)
             #expect(bogus.status == 2, "\(bogus)")
             #expect(bogus.stderr.contains("--status"), "\(bogus)")
@@ -434,6 +445,7 @@ struct CLITests {
             for (arguments, says) in [(["silence", "add", "pop = ICN1", "--comment", "x", "--by", ""], "--by must name who acts"),
                                       (["silence", "extend", "1", "--duration", "1h", "--by", " "], "--by must name who acts"),
                                       (["silence", "expire", "1", "--by", ""], "--by must name who acts"),
+                                      (["note", "1", "x", "--by", "al\nice"], "--by must be one line of text"),
                                       (["silence", "add", "pop = ICN1", "--comment", "x", "--duration", "10ms"], "--duration must be"),
                                       (["silence", "extend", "1", "--duration", "10ms"], "--duration must be"),
                                       (["silence", "add", "pop = ICN1", "--comment", "x", "--start", "2030-01-01T00:00:00Z",

@@ -577,6 +577,16 @@ final class BlinkingStore: IncidentStore {
         lapsed.incident.timeline[0].detail = "failing over\nto icn-origin-3"
         #expect(PageText.lead(lapsed) == "Incident #42 needs tier 1 (technical-support): acknowledged by alice at "
                 + "2026-11-23T18:06:00Z (\"failing over to icn-origin-3\") but not resolved in time.")
+        // A take-over's own words are not quoted as the operator's (black-box round 34).
+        var held = lapsed.incident.incident
+        held.status = .acknowledged
+        held.acknowledgedBy = "alice"
+        for (note, aside) in [(nil, "(took it over from alice)"), ("on it", "(took it over from alice; \"on it\")")] {
+            let (_, entry) = try IncidentAction.acknowledge(by: "bob", note: note, takeOver: true).apply(to: held, now: Pages.t0 + .seconds(60))
+            lapsed.incident.timeline = [entry]
+            #expect(PageText.lead(lapsed) == "Incident #42 needs tier 1 (technical-support): acknowledged by bob at "
+                    + "2026-11-23T18:06:00Z \(aside) but not resolved in time.")
+        }
         // Escalated by hand: by whom, as the timeline says.
         var manual = Pages.page(.manual, step: 2, tier: 2)
         manual.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .escalated, by: "bob",

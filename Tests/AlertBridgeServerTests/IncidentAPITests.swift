@@ -113,8 +113,8 @@ import Testing
             clock.advance(by: .seconds(600))
             let (refused, refusal, _) = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "bob"}"#)
             #expect(refused == .conflict)
-            #expect((refusal["error"] as? String)?.hasSuffix("to take it over, or to restart its ack_timeout, acknowledge with take_over "
-                                                            + "(alertbridge ack --take-over \(id))") == true, "\(refusal)")
+            #expect((refusal["error"] as? String)?.hasSuffix("to take it over, or to restart its ack_timeout: "
+                                                            + "alertbridge ack --take-over \(id) (in the API, \"take_over\": true)") == true, "\(refusal)")
             let (status, taken, _) = try await client.post("/api/v1/incidents/\(id)/ack",
                                                            #"{"by": "bob", "note": "DB failover", "take_over": true}"#)
             #expect(status == .ok)

@@ -92,17 +92,9 @@ enum OperatorInput {
         return limit
     }
 
-    /// Who acts, as the timeline and the silence list show it: 1 to 128 bytes, not blank,
-    /// one line. A name holding a line break or an escape sequence wrote a forged line in
-    /// the log and on console pages, and reached a terminal (black-box round 28): a name
-    /// has no reason to hold one, so it is refused rather than cleaned.
+    /// Who acts (``ActorName``).
     static func checkBy(_ by: String?) throws -> String {
-        guard let by, !by.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, by.utf8.count <= 128 else {
-            throw APIError.badRequest("must name who acts (1 to 128 bytes)", field: "by")
-        }
-        guard !by.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.isDirectionOverride }) else {
-            throw APIError.badRequest("must be one line of text, without control characters or direction overrides", field: "by")
-        }
-        return by
+        if let problem = ActorName.problem(by) { throw APIError.badRequest(problem, field: "by") }
+        return by ?? ""
     }
 }
