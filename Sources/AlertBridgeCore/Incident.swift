@@ -116,6 +116,11 @@ public struct IngestOutcome: Sendable, Equatable {
     /// after its recovery (`keep_open_for`) made its overdue step due, or a recovery that
     /// keeps its incident open set the time it resolves.
     public var stepDueNow: Bool
+    /// Tiers this commit paged for the incident (a new incident's first page, a reopen, a
+    /// rise in severity), on the incident's last outcome of the batch, for
+    /// `alertbridge_escalation_pages_total`: the engine counts the pages it decides, and
+    /// without these the metric missed most first pages (black-box round 34).
+    public var tierPages = 0
 
     public init(incidentID: Int64?, dedupKey: String, kind: Kind, startedPaging: Bool = false, stepDueNow: Bool = false) {
         self.incidentID = incidentID

@@ -105,6 +105,11 @@ public enum IngestPlanner {
         var outcomes = [IngestOutcome?](repeating: nil, count: batch.count)
         for index in applyingOrder(batch) { outcomes[index] = state.apply(batch[index], now: now) }
         plan.outcomes = outcomes.map { $0! }
+        for (id, pages) in Dictionary(grouping: state.pages.filter { !$0.reason.isNotice }, by: \.incidentID) {
+            if let last = plan.outcomes.lastIndex(where: { $0.incidentID == id }) ?? plan.outcomes.indices.last {
+                plan.outcomes[last].tierPages += pages.count
+            }
+        }
         plan.inhibitionNotes = state.inhibitionNotes
         plan.incidents = state.touchedOrder.map { state.incidents[$0]! }
         plan.alerts = state.alertOrder.map { state.alerts[$0]! }

@@ -125,7 +125,11 @@ struct APIClient {
     private func unanswered(_ error: TransportError, method: String) -> Refused {
         let why: String
         switch error.kind {
-        case .timeout: return Refused("no answer from alertbridge at \(shownURL) within \(DurationText.format(timeout))")
+        case .timeout where method == "GET": return Refused("no answer from alertbridge at \(shownURL) within \(DurationText.format(timeout))")
+        case .timeout:
+            // A server that is slow, not gone, may still act on it (black-box round 34).
+            return Refused("no answer from alertbridge at \(shownURL) within \(DurationText.format(timeout)); "
+                           + "the action may have been taken: check with alertbridge show")
         case .connect: why = "connection refused"
         case .resolve: why = "no such host"
         case .dropped where method == "GET":

@@ -139,6 +139,10 @@ import Testing
             let (_, shown) = try await client.get("/api/v1/incidents/\(id)")
             #expect(shown["acknowledged_at"] is NSNull)
             #expect(shown["first_acknowledged_at"] as? String == RFC3339.format(TestApp.t0))
+            // Both pages: tier 1's first, made as the alert was committed, and the engine's
+            // (the metric counted only the engine's: black-box round 34).
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains("alertbridge_escalation_pages_total 2"), "\(metrics)")
         }
     }
 

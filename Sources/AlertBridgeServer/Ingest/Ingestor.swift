@@ -108,6 +108,8 @@ public struct Ingestor: Sendable {
         metrics.commitSeconds.recordMilliseconds(clock.now().milliseconds - start.milliseconds)
         if outcomes.contains(where: { $0.kind != .merged || $0.startedPaging || $0.stepDueNow }) { wake() }
         for outcome in outcomes { metrics.outcomes[outcome.kind]?.increment() }
+        let tierPages = outcomes.reduce(0) { $0 + $1.tierPages }
+        if tierPages > 0 { metrics.escalationPages.increment(by: tierPages) }
         return outcomes
     }
 
