@@ -165,8 +165,7 @@ extension YAMLFile {
             return nil
         }
         guard duration >= .seconds(1) else {
-            // `10ms` for `10m`; not `500ms`, which is no typo for 8h20m.
-            let meant = trimmed.hasSuffix("ms") && duration < .milliseconds(60) ? " (did you mean \"\(trimmed.dropLast())\"?)" : ""
+            let meant = DurationText.meant(trimmed).map { " (did you mean \"\($0)\"?)" } ?? ""
             report("\(what) \"\(text)\" is under a second, the shortest timer alertbridge accepts\(meant)", at: node)
             return nil
         }

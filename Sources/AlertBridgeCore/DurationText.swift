@@ -6,6 +6,13 @@ public enum DurationText {
     public static let longest = Duration.seconds(365 * 86_400)
 
     /// Parses a positive or zero duration; `nil` for anything else.
+    /// What a duration under a second was most likely meant to be: `10m` for `10ms` (not
+    /// for `500ms`, which is no typo for 8h20m). `nil` when it is no such typo.
+    public static func meant(_ text: String) -> String? {
+        guard text.hasSuffix("ms"), let duration = parse(text), duration < .milliseconds(60) else { return nil }
+        return String(text.dropLast())
+    }
+
     public static func parse(_ text: String) -> Duration? {
         var total: Int64 = 0
         var number: Int64? = nil

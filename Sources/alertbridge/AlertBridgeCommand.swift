@@ -13,20 +13,55 @@ struct AlertBridgeCommand: AsyncParsableCommand {
 
     /// Exit codes as DESIGN.md §5 fixes them: 0 success, 1 refused, 2 usage error.
     static func main() async {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
-            if var command = command as? AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
+            command = try parseAsRoot()
         } catch {
+            if let unknown = unknownCommand(Array(CommandLine.arguments.dropFirst())) { usageError(unknown) }
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
         }
+        do {
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ValidationError {
+            // Found once the verb ran (a setting in the environment, `silence` with no verb):
+            // its own words say what to do; the whole binary's usage after them did not.
+            usageError(error.message)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    private static func usageError(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+        Foundation.exit(2)
+    }
+
+    /// A word where a command goes that is none of them: `alertbridge ak 1` said `2
+    /// unexpected arguments: 'ak', '1'` (black-box round 34). `nil` when the words name
+    /// commands as far as commands go.
+    static func unknownCommand(_ arguments: [String]) -> String? {
+        var command: any ParsableCommand.Type = AlertBridgeCommand.self
+        var path = ["alertbridge"]
+        for word in arguments {
+            let commands = command.configuration.subcommands
+            guard !commands.isEmpty, !word.hasPrefix("-") else { return nil }
+            guard let next = commands.first(where: { $0._commandName == word || $0.configuration.aliases.contains(word) }) else {
+                let names = commands.map { $0._commandName }.joined(separator: ", ")
+                let parent = path.joined(separator: " ")
+                return "'\(word)' is not a command of \(parent) (\(names)); see \(parent) --help"
+            }
+            command = next
+            path.append(word)
+        }
+        return nil
     }
 }
 

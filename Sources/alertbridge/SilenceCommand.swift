@@ -19,7 +19,8 @@ struct SilenceCommand: AsyncParsableCommand {
     /// under a second, as for the timers of the configuration files (`10ms` for `10m`).
     static func checkDuration(_ text: String) throws {
         guard let length = DurationText.parse(text), length >= .seconds(1) else {
-            throw ValidationError("--duration must be a duration of at least 1s, such as 2h or 1h30m")
+            let meant = DurationText.meant(text).map { " (did you mean \($0)?)" } ?? ""
+            throw ValidationError("--duration must be a duration of at least 1s, such as 2h or 1h30m\(meant)")
         }
         guard length <= DurationText.longest else { throw ValidationError("--duration must be at most 365d") }
     }
@@ -57,8 +58,9 @@ struct SilenceCommand: AsyncParsableCommand {
         /// Who set it, and who changed it since.
         var who: String {
             var changes: [String] = []
-            if let extended_by { changes.append("extended by \(extended_by)") }
-            if let expired_by { changes.append("expired by \(expired_by)") }
+            for (what, by) in [("extended", extended_by), ("expired", expired_by)] {
+                if let by { changes.append(by == created_by ? what : "\(what) by \(by)") }
+            }
             return changes.isEmpty ? created_by : "\(created_by) (\(changes.joined(separator: ", ")))"
         }
     }
@@ -225,7 +227,8 @@ struct SilenceCommand: AsyncParsableCommand {
         func validate() throws {
             try validateID(id, of: "silence")
             try checkBy(by)
-            guard (duration == nil) != (end == nil) else { throw ValidationError("give --duration or --end (one of them)") }
+            guard duration != nil || end != nil else { throw ValidationError("give --duration or --end") }
+            guard duration == nil || end == nil else { throw ValidationError("give --duration or --end, not both") }
             if let duration { try SilenceCommand.checkDuration(duration) }
             _ = try SilenceCommand.end(end, now: SystemClock().now())
             if let comment, comment.trimmingCharacters(in: .whitespaces).isEmpty {
