@@ -7,6 +7,8 @@ struct AlertBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alertbridge",
         abstract: "Turns monitoring alerts into incidents and gets a human on them.",
+        discussion: "serve runs the server and check validates its files; the other commands are the operator's.\n\n"
+            + serverEnvironment,
         subcommands: [
             Serve.self, Check.self, Incidents.self, Show.self, Ack.self, Resolve.self, Note.self, Escalate.self, SilenceCommand.self, Heartbeats.self, Report.self,
         ])

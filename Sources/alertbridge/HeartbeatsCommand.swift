@@ -4,7 +4,7 @@ import Foundation
 /// `alertbridge heartbeats`: which monitors are alive.
 struct Heartbeats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the configured heartbeats: waiting for a first ping, up, or missed.")
+        abstract: "List the configured heartbeats: waiting for a first ping, up, or missed.", discussion: serverEnvironment)
 
     /// The client's reading of one listed heartbeat.
     struct View: Decodable {

@@ -9,7 +9,7 @@ struct OutputOptions: ParsableArguments {
 }
 
 struct Incidents: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List incidents, newest first.")
+    static let configuration = CommandConfiguration(abstract: "List incidents, newest first.", discussion: serverEnvironment)
 
     @Option(help: "open, triggered, acknowledged, resolved or all.")
     var status: String = "open"
@@ -138,7 +138,7 @@ func cutNotice(limit: Int, canNarrow: Bool) -> String {
 }
 
 struct Show: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show one incident with its alerts and timeline.")
+    static let configuration = CommandConfiguration(abstract: "Show one incident with its alerts and timeline.", discussion: serverEnvironment)
 
     @Argument(help: "Incident id.") var id: Int64
     @Flag(help: "Every alert and every timeline entry of a storm incident (at most \(storm.alerts) alerts and \(storm.entries) alert entries otherwise).")
@@ -238,11 +238,19 @@ extension IncidentActionCommand {
     }
 }
 
+/// How the operator verbs reach the server, in each one's `--help`: at 3 a.m. `ack --help`
+/// did not say how to reach or log in to it (black-box round 34).
+let serverEnvironment = """
+    The server: ALERTBRIDGE_URL (default http://127.0.0.1:8080). Its token, sent when \
+    set: ALERTBRIDGE_TOKEN (one with the operate scope). How long to wait for each \
+    answer: ALERTBRIDGE_TIMEOUT (default 30s).
+    """
+
 /// `--by` when not given: `$USER`, or `operator` when that is unset or empty.
 let defaultUser = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "operator"
 
 struct Ack: IncidentActionCommand {
-    static let configuration = CommandConfiguration(abstract: "Acknowledge incidents: you are on them.")
+    static let configuration = CommandConfiguration(abstract: "Acknowledge incidents: you are on them.", discussion: serverEnvironment)
     @Argument(help: .init("Incident ids.", valueName: "ids")) var typedIDs: [TypedID]
     @Option(help: "A note for the timeline.") var note: String?
     @Option(help: "Who acknowledges ($USER unless given).") var by: String = defaultUser
@@ -255,7 +263,7 @@ struct Ack: IncidentActionCommand {
 }
 
 struct Resolve: IncidentActionCommand {
-    static let configuration = CommandConfiguration(abstract: "Resolve incidents.")
+    static let configuration = CommandConfiguration(abstract: "Resolve incidents.", discussion: serverEnvironment)
     @Argument(help: .init("Incident ids.", valueName: "ids")) var typedIDs: [TypedID]
     @Option(help: "A note for the timeline.") var note: String?
     @Option(help: "Who resolves ($USER unless given).") var by: String = defaultUser
@@ -267,7 +275,7 @@ struct Resolve: IncidentActionCommand {
 
 struct Note: IncidentActionCommand {
     /// `notes`, as the API's path says: an operator typed it and read "3 unexpected arguments".
-    static let configuration = CommandConfiguration(abstract: "Add a note to an incident's timeline.", aliases: ["notes"])
+    static let configuration = CommandConfiguration(abstract: "Add a note to an incident's timeline.", discussion: serverEnvironment, aliases: ["notes"])
     @Argument(help: "Incident id.") var id: Int64
     @Argument(help: "The note.") var text: String
     @Option(help: "Who writes it ($USER unless given).") var by: String = defaultUser
@@ -279,7 +287,7 @@ struct Note: IncidentActionCommand {
 }
 
 struct Escalate: IncidentActionCommand {
-    static let configuration = CommandConfiguration(abstract: "Page the incident's next tier now.")
+    static let configuration = CommandConfiguration(abstract: "Page the incident's next tier now.", discussion: serverEnvironment)
     @Argument(help: "Incident id.") var id: Int64
     @Option(help: "Why, for the timeline and the page to the tier it calls.") var note: String?
     @Option(help: "Who escalates ($USER unless given).") var by: String = defaultUser

@@ -5,7 +5,8 @@ import Foundation
 /// `alertbridge report`: how the incidents of a window went, against their SLAs.
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Summarize the incidents created in a window: counts, time to acknowledge and resolve, SLA breaches.")
+        abstract: "Summarize the incidents created in a window: counts, time to acknowledge and resolve, SLA breaches.",
+        discussion: serverEnvironment)
 
     @Option(help: "Where the window starts: back from now (30m, 12h, 7d; at most 365d), or a time (2026-11-23T00:00:00+09:00).")
     var since: String = "7d"

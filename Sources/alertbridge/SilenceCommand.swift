@@ -71,7 +71,7 @@ struct SilenceCommand: AsyncParsableCommand {
             discussion: """
                 Matchers are Alertmanager's: alertbridge silence add 'pop = ICN1' 'alertname =~ "Edge.*"' \
                 --duration 2h --comment "ICN1 fibre maintenance"
-                """)
+                """ + "\n\n" + serverEnvironment)
 
         @Argument(help: "Label matchers, all of which must hold: 'pop = ICN1', 'alertname =~ \"Edge.*\"'.")
         var matchers: [String]
@@ -173,7 +173,7 @@ struct SilenceCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List silences, newest first.")
+        static let configuration = CommandConfiguration(abstract: "List silences, newest first.", discussion: serverEnvironment)
 
         @Option(help: "current (active or pending), active, pending, expired or all.")
         var status: String = "current"
@@ -206,7 +206,7 @@ struct SilenceCommand: AsyncParsableCommand {
     struct Extend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Keep a silence longer (maintenance runs over); nothing it holds pages at the old end.",
-            discussion: "--duration counts from now (or from a pending silence's start).")
+            discussion: "--duration counts from now (or from a pending silence's start).\n\n" + serverEnvironment)
 
         @Argument(help: "Silence id.") var id: Int64
 
@@ -258,7 +258,8 @@ struct SilenceCommand: AsyncParsableCommand {
 
     struct Expire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "End a silence now; the incidents it held page at once if they are still open.")
+            abstract: "End a silence now; the incidents it held page at once if they are still open.",
+            discussion: serverEnvironment)
 
         @Argument(help: "Silence id.") var id: Int64
         @Option(help: "Who expires it ($USER unless given).") var by: String = defaultUser

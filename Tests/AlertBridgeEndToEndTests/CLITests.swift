@@ -260,6 +260,14 @@ struct CLITests {
             let silenceTypo = try await Self.cli("silence", "ad", "pop=ICN1", url: url)
             #expect(silenceTypo.status == 2 && silenceTypo.stderr == "Error: 'ad' is not a command of alertbridge silence "
                     + "(add, list, extend, expire); see alertbridge silence --help\n", "\(silenceTypo)")
+            // Every operator verb's help says how it reaches and logs in to the server
+            // (black-box round 34: `ack --help` did not).
+            for verb in [["ack"], ["resolve"], ["note"], ["escalate"], ["show"], ["incidents"], ["report"], ["heartbeats"],
+                         ["silence", "add"], ["silence", "list"], ["silence", "extend"], ["silence", "expire"]] {
+                let help = try await Self.cli(verb + ["--help"], url: url)
+                #expect(help.status == 0 && ["ALERTBRIDGE_URL", "ALERTBRIDGE_TOKEN", "ALERTBRIDGE_TIMEOUT"].allSatisfy(help.stdout.contains),
+                        "\(verb): \(help)")
+            }
             // A verb's own usage error found as it runs is said alone, not with the whole binary's usage.
             let noVerb = try await Self.cli("silence", url: url)
             #expect(noVerb.status == 2 && noVerb.stderr == "Error: say what to do: silence add, list, extend or expire (alertbridge silence --help)\n",
