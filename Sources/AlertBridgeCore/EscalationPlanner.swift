@@ -251,7 +251,12 @@ public enum EscalationPlanner {
             return d
         }
         var e = d.incident.escalation
-        if d.incident.status == .acknowledged, let timeout = policy.ackTimeout,
+        // Acknowledged while a silence held it, and a silence holds it still (extended, or
+        // another one since): it stays acknowledged until the later of its ack_timeout and
+        // that silence's end (black-box round 35: at the old end it went back to triggered,
+        // and at the new one tier 1 was paged as if nobody had had it).
+        let ackHeld = d.incident.status == .acknowledged && incident.isHeldBySilence && heldUntil != nil
+        if d.incident.status == .acknowledged, !ackHeld, let timeout = policy.ackTimeout,
            let ackAt = d.incident.acknowledgedAt, now >= stepDue(ackAt + timeout, startedAt: startedAt) {
             let who = d.incident.acknowledgedBy ?? "someone"
             // The PoP-down incident that inhibits this one is open: paging the symptom's tier 1
@@ -282,8 +287,9 @@ public enum EscalationPlanner {
             }
         } else if d.incident.status == .acknowledged, incident.isHeldBySilence {
             // Acknowledged while a silence held it: its ack_timeout waits for the silence's
-            // end as it is now. Expired early, the timeout keeps its own time.
-            d.incident.escalation.heldUntil = heldUntil
+            // end as it is now (a later end is said once). Expired early, the timeout keeps
+            // its own time.
+            if let heldUntil { hold(until: heldUntil, now: now, into: &d) } else { d.incident.escalation.heldUntil = nil }
         } else if d.incident.status == .triggered && !e.ended {
             if let heldUntil {
                 hold(until: heldUntil, now: now, into: &d)
@@ -557,6 +563,10 @@ public enum EscalationPlanner {
         let e = d.incident.escalation
         if e.inhibitedBy.isEmpty, let previous = e.heldUntil, end > previous {
             d.timeline.append(entry(d, now, .alert, "still silenced: nobody is paged before \(RFC3339.format(end))"))
+        } else if e.inhibitedBy.isEmpty, e.heldUntil == nil {
+            // Its silence expired early and another holds it (black-box round 35: an ack
+            // timeout then paged nobody, and nothing said why).
+            d.timeline.append(entry(d, now, .alert, "a silence holds it: nobody is paged before \(RFC3339.format(end))"))
         }
         d.incident.escalation.heldUntil = end
     }

@@ -71,9 +71,13 @@ public enum PageText {
             // With the note, which says what whoever is on it knows so far.
             // From the timeline too: a notice held up past its ack_timeout finds the incident
             // no longer acknowledged, and the name cleared.
+            // A take-over (tier 2, called in by hand, took it from tier 1) says from whom,
+            // apart from the note (black-box round 35: alertbridge's words read as the note).
             let ack = page.incident.timeline.last { $0.kind == .acknowledged }
             let who = i.acknowledgedBy ?? ack?.by ?? "someone"
-            lines.append("Incident #\(i.id) was acknowledged by \(who)\(ack?.detail.map { ": \(singleLine($0))" } ?? ".")")
+            let (takeOver, note) = IncidentAction.acknowledgement(ack?.detail)
+            lines.append("Incident #\(i.id) was acknowledged by \(who)\(takeOver.map { " (\($0))" } ?? "")"
+                         + (note.map { ": \(singleLine($0))" } ?? "."))
         case .resolved where d.step <= i.escalation.episodeStart:
             // Sent after the incident opened again (a webhook gets every notice; email and
             // chat drop it): what was resolved, by whom and when, and that it is open again. It

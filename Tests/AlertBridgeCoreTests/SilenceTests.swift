@@ -200,15 +200,44 @@ import Testing
         #expect(again.timeline.isEmpty)
     }
 
+    /// It stays acknowledged until the later of its ack_timeout and the silence's end.
     @Test func aHeldIncidentAcknowledgedDuringTheSilenceDoesNotPageAtItsAckTimeout() throws {
         var held = try heldIncident(until: 240)
         held = try IncidentAction.acknowledge(by: "bob", note: nil).apply(to: held, now: t0 + minutes(10)).0
         let d = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(40), silences: [silence(1, ["pop = ICN1"], to: 240)])
-        #expect(d.incident.status == .triggered)
+        #expect(d.incident.status == .acknowledged && d.incident.acknowledgedBy == "bob")
         #expect(d.pages.isEmpty)
         #expect(d.incident.nextEscalationAt == t0 + minutes(240))
         // Once the silence is over, it pages.
-        #expect(EscalationPlanner.advance(d.incident, policy: policy, now: t0 + minutes(240)).pages.map(\.tier) == [1])
+        let over = EscalationPlanner.advance(d.incident, policy: policy, now: t0 + minutes(240))
+        #expect(over.pages.map(\.tier) == [1] && over.pages.first?.reason == .ackTimeout && over.incident.status == .triggered)
+    }
+
+    /// The silence was extended, or another one holds it since: it stays acknowledged until
+    /// the new end, and is then paged as an acknowledgement that lapsed (black-box round 35:
+    /// it went back to triggered at the old end, and its page at the new one did not say
+    /// that bob had had it).
+    @Test func aHeldAcknowledgedIncidentWaitsForTheSilencesNewEnd() throws {
+        var held = try heldIncident(until: 240)
+        held = try IncidentAction.acknowledge(by: "bob", note: nil).apply(to: held, now: t0 + minutes(10)).0
+        #expect(held.nextEscalationAt == t0 + minutes(240))
+        let extended = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(240), silences: [silence(1, ["pop = ICN1"], to: 300)])
+        #expect(extended.incident.status == .acknowledged && extended.pages.isEmpty)
+        #expect(extended.incident.nextEscalationAt == t0 + minutes(300))
+        #expect(extended.timeline.map(\.detail) == ["still silenced: nobody is paged before 2026-11-30T07:00:00Z"])
+        let over = EscalationPlanner.advance(extended.incident, policy: policy, now: t0 + minutes(300))
+        #expect(over.pages.map(\.tier) == [1] && over.pages.first?.reason == .ackTimeout)
+        #expect(over.timeline.first?.detail == "acknowledged by bob but unresolved after 4h50m, when the silence that held it ended "
+                + "(ack_timeout 30m): back to triggered")
+
+        // Expired early and another silence added: its ack_timeout keeps its own time, and
+        // the timeline says what holds the page back.
+        let expired = EscalationPlanner.advance(held, policy: policy, now: t0 + minutes(20))
+        #expect(expired.incident.escalation.heldUntil == nil && expired.incident.nextEscalationAt == t0 + minutes(40))
+        let replaced = EscalationPlanner.advance(expired.incident, policy: policy, now: t0 + minutes(40), silences: [silence(2, ["pop = ICN1"], to: 90)])
+        #expect(replaced.incident.status == .triggered && replaced.pages.isEmpty && replaced.incident.nextEscalationAt == t0 + minutes(90))
+        #expect(replaced.timeline.map(\.detail) == ["acknowledged by bob but unresolved after 30m (ack_timeout): back to triggered",
+                                                    "a silence holds it: nobody is paged before 2026-11-30T03:30:00Z"])
     }
 
     @Test func slaClocksRunFromThePageNotFromTheHeldCreation() throws {

@@ -693,10 +693,20 @@ final class BlinkingStore: IncidentStore {
     }
 
     /// The acknowledgement notice carries the note: what whoever is on it knows so far.
-    @Test func anAcknowledgementNoticeSaysItsNote() {
+    @Test func anAcknowledgementNoticeSaysItsNote() throws {
         var acked = page(.acknowledged, status: .acknowledged)
         acked.incident.timeline = [TimelineEntry(incidentID: 42, at: t0, kind: .acknowledged, by: "alice", detail: "ICN1 origin is slow")]
         #expect(PageText.body(acked).hasPrefix("Incident #42 was acknowledged by alice: ICN1 origin is slow\n"))
+        // A take-over (tier 2, called in by hand, heard it) says from whom apart from the note.
+        var held = acked.incident.incident
+        held.acknowledgedBy = "alice"
+        for (note, lead) in [("rnd has it", "Incident #42 was acknowledged by bob (took it over from alice): rnd has it\n"),
+                             (nil, "Incident #42 was acknowledged by bob (took it over from alice).\n")] {
+            let (taken, entry) = try IncidentAction.acknowledge(by: "bob", note: note, takeOver: true).apply(to: held, now: t0 + .seconds(60))
+            acked.incident.incident = taken
+            acked.incident.timeline = [entry]
+            #expect(PageText.body(acked).hasPrefix(lead), "\(PageText.body(acked))")
+        }
     }
 
     /// `auto_resolve_after` is no recovery: the notice says the alerts only went quiet, not
