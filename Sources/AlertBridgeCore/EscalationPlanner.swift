@@ -188,7 +188,14 @@ public enum EscalationPlanner {
             d.timeline[told].detail = (d.timeline[told].detail ?? "") + ", told that it rose to \(incident.severity.rawValue) "
                 + "while \(incident.acknowledgedBy ?? "someone") has it (acknowledged)"
         }
-        d.incident.escalation.tierPagedAt = pagedAt
+        if incident.escalation.ended {
+            // Nobody had answered any tier: the rise starts its escalation again from this
+            // page (black-box round 35: it stayed ended, the RAISED page read "sent late"),
+            // and the policy ends again if the tier it is at does not answer in time.
+            d.incident.escalation.ended = false
+        } else {
+            d.incident.escalation.tierPagedAt = pagedAt
+        }
         d.incident.nextEscalationAt = nextDue(d.incident, policy: policy)
         return d
     }

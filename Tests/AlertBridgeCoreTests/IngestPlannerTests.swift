@@ -287,6 +287,20 @@ import Testing
         #expect(stillAcked.nextEscalationAt == nil, "no ack_timeout here: nothing is due")
         let oneCommit = IngestPlanner.plan([alert(.warning), alert(.critical)], current: [:], alertStatus: [:], now: t0)
         #expect(oneCommit.pages.map(\.tier) == [1], "one page, worded with the severity it has when sent")
+
+        // Its escalation had ended (every tier paged, nobody answered): the rise starts it
+        // again from this page, so the tier it is at has its time to answer before the
+        // policy ends again (black-box round 35: it stayed ended, and the RAISED page read
+        // "sent late … its escalation has ended").
+        var ended = paging
+        ended = EscalationPlanner.advance(ended, policy: policy, now: t0 + .seconds(1800)).incident  // tier 3
+        ended = EscalationPlanner.advance(ended, policy: policy, now: t0 + .seconds(2700)).incident
+        #expect(ended.escalation.ended && ended.tier == 3)
+        let late = IngestPlanner.plan([alert(.critical)], current: [ended.dedupKey: ended], alertStatus: [key: .firing],
+                                      now: t0 + .seconds(3000))
+        #expect(late.pages.map { "\($0.tier):\($0.reason.rawValue)" } == ["3:severity_raised"])
+        let restarted = try #require(late.incidents.first)
+        #expect(!restarted.escalation.ended && restarted.nextEscalationAt == t0 + .seconds(3900))
     }
 
     @Test func refiringAfterTheReopenWindowOpensANewIncident() {
