@@ -389,7 +389,13 @@ public enum PageText {
             let note = escalation?.detail.flatMap { detail in
                 detail.range(of: "): ").map { " (\"\(clipped(singleLine(String(detail[$0.upperBound...])), to: 200))\")" }
             } ?? ""
-            return "escalated by hand\(escalation?.by.map { " by \($0)" } ?? "")\(note)"
+            // Called in while someone has it: who, so the tier calls them first (black-box
+            // round 35: only the Status line said acknowledged, and not by whom).
+            let i = page.incident.incident
+            let holder = i.status == .acknowledged
+                ? "; \(i.acknowledgedBy ?? "someone") has it\(i.acknowledgedAt.map { " (acknowledged at \(time($0, in: page.timeZone)))" } ?? "")"
+                : ""
+            return "escalated by hand\(escalation?.by.map { " by \($0)" } ?? "")\(note)\(holder)"
         case .acknowledged: return "acknowledged"
         case .resolved: return "resolved"
         case .escalationEnded: return "nobody holds it; escalation ended"

@@ -592,6 +592,12 @@ final class BlinkingStore: IncidentStore {
         manual.incident.timeline = [TimelineEntry(incidentID: 42, at: Pages.t0, kind: .escalated, by: "bob",
                                                   detail: "escalated by hand to tier 2 (rnd)")]
         #expect(PageText.lead(manual) == "Incident #42 needs tier 2 (rnd): escalated by hand by bob.")
+        // Called in while alice has it: said, so tier 2 calls her first (black-box round 35).
+        manual.incident.incident.status = .acknowledged
+        manual.incident.incident.acknowledgedBy = "alice"
+        manual.incident.incident.acknowledgedAt = Pages.t0 - .seconds(60)
+        #expect(PageText.lead(manual) == "Incident #42 needs tier 2 (rnd): escalated by hand by bob; alice has it (acknowledged at "
+                + "2026-11-23T18:04:00Z).")
         // A title of several lines (an Alertmanager description) is one line in the subject and `What:`.
         let lines = Pages.page(.triggered, title: "NRT1 unreachable\n  from 3 probes\n")
         #expect(PageText.subject(lines) == "[CRITICAL] ICN1 cdn-edge: NRT1 unreachable from 3 probes (#42)")
