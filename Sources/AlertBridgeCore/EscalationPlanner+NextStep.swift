@@ -3,6 +3,8 @@ extension EscalationPlanner {
     /// tells the person it reaches ("tier 2 is paged at 18:50 unless you acknowledge").
     public struct NextStep: Sendable, Equatable {
         public enum Action: Sendable, Equatable {
+            public var isInhibitWait: Bool { if case .awaitsInhibitor = self { true } else { false } }
+
             /// The next tier is paged.
             case page(tier: Int, name: String)
             /// Every tier was paged: the policy starts again from tier 1 (`repeat`).
@@ -42,13 +44,24 @@ extension EscalationPlanner {
         /// them is open, it waits (``EscalationPlanner/holdStep(by:now:policy:into:waiting:)``).
         /// Set by the caller that looked them up (`show`); the planner's own answer leaves it empty.
         public var heldBy: [Int64] = []
-        /// For a wait before the first page (``Action/awaitsInhibitor``): when the silences
-        /// that hold every firing alert of it end, if they do. Set by `show`, which looked
-        /// them up: the wait's end then pages nobody (black-box round 31).
+        /// For a first page (``isFirstPage``): when the silences that hold every firing alert
+        /// of it end, if they do (for an ack timeout, if that is after it). Set by `show`,
+        /// which looked them up: the step then pages nobody (black-box rounds 31 and 35).
         public var silencedUntil: Timestamp?
         /// Nobody was paged in this episode (acknowledged during its inhibit wait or a
         /// hold): its ack timeout pages tier 1 for the first time, not "again".
         public var firstPage = false
+
+        /// Whether the step is the incident's first page of its episode, which a silence holds
+        /// (one already paging escalates whatever silences say): an inhibit wait's end, or
+        /// the ack timeout of an incident acknowledged before anyone was paged.
+        public var isFirstPage: Bool {
+            switch action {
+            case .awaitsInhibitor: true
+            case .ackTimeout: firstPage
+            default: false
+            }
+        }
 
         /// Whether this is a step its timer takes (a tier, a repeat, the end, an ack timeout),
         /// which an open inhibitor holds when it falls due; not a wait already.

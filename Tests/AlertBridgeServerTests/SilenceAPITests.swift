@@ -153,6 +153,38 @@ import Testing
         }
     }
 
+    /// Acknowledged while a silence held it, that silence expired early and another holds it:
+    /// `show` says the ack timeout's page waits for the new silence, and at the timeout the
+    /// timeline says why nobody is paged (black-box round 35: it promised tier 1).
+    @Test func aReplacedSilenceHoldsALapsedAcknowledgementsPage() async throws {
+        let chat = RecordingConnector()
+        try await TestApp.withApp(connectors: ["console": chat]) { client, app, clock in
+            let engine = app.engine(logger: logger)
+            let first = try #require(try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1"], "duration": "1h", "by": "alice", "comment": "ICN1 fibre maintenance"}
+                """).1["id"] as? Int)
+            let id = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(60))
+            _ = try await client.post("/api/v1/incidents/\(id)/ack", #"{"by": "alice"}"#)
+            clock.advance(by: .seconds(60))
+            #expect(try await client.delete("/api/v1/silences/\(first)?by=alice").0 == .ok)
+            #expect(try await engine.tick().pages == 0)
+            #expect(try await client.post("/api/v1/silences", """
+                {"matchers": ["pop = ICN1"], "duration": "2h", "by": "bob", "comment": "ICN1 fibre, second try"}
+                """).0 == .created)
+            let shown = try await client.get("/api/v1/incidents/\(id)").1
+            let next = try #require(shown["next_step"] as? [String: Any], "\(shown)")
+            #expect((next["text"] as? String)?.hasSuffix("; but a silence holds every alert of it until 2026-11-23T20:07:00Z, "
+                                                        + "and nobody is paged before then") == true, "\(next)")
+            clock.advance(by: .seconds(29 * 60))  // the ack timeout, 30 minutes after the ack
+            #expect(try await engine.tick().pages == 0)
+            try await app.dispatcher(logger: logger).tick()
+            #expect(chat.delivered.isEmpty)
+            let lines = (try await client.get("/api/v1/incidents/\(id)").1["timeline"] as? [[String: Any]] ?? []).compactMap { $0["detail"] as? String }
+            #expect(lines.contains("a silence holds it: nobody is paged before 2026-11-23T20:07:00Z"), "\(lines)")
+        }
+    }
+
     /// An extension that ends no later is refused with what to do instead, and writes nothing.
     @Test func anExtensionThatEndsSoonerIsRefused() async throws {
         try await TestApp.run { client, store, clock in

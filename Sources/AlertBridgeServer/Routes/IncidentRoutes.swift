@@ -117,11 +117,14 @@ struct IncidentRoutes {
         if let step = next, step.takesTimer {
             next?.heldBy = try await store.openInhibitors(of: detail.incident, rules: rules).map(\.id)
         }
-        // A silence added during an inhibit wait holds it when the wait ends.
-        if case .awaitsInhibitor? = next?.action {
+        // A silence added during an inhibit wait holds it when the wait ends; one that holds
+        // an acknowledged incident nobody was paged for holds its ack timeout's page (black-box
+        // round 35: `show` promised that page after the silence it had was replaced).
+        if let step = next, step.isFirstPage {
             let now = clock.now()
             let silences = try await store.silences(SilenceQuery(status: .active, limit: 1000, now: now))
-            next?.silencedUntil = silences.holdEnd(of: detail.alerts.filter { $0.status == .firing }.map(\.labels), at: now)
+            let end = silences.holdEnd(of: detail.alerts.filter { $0.status == .firing }.map(\.labels), at: now)
+            next?.silencedUntil = end.flatMap { $0 > step.at || step.action.isInhibitWait ? $0 : nil }
         }
         // Held since it opened, by incidents that have all resolved: paged in a minute if it still fires.
         if next == nil, let policy = detail.policy, !detail.incident.escalation.inhibitedBy.isEmpty {
