@@ -5,7 +5,6 @@ public enum DurationText {
     /// day by day up to a deadline.
     public static let longest = Duration.seconds(365 * 86_400)
 
-    /// Parses a positive or zero duration; `nil` for anything else.
     /// What a duration under a second was most likely meant to be: `10m` for `10ms` (not
     /// for `500ms`, which is no typo for 8h20m). `nil` when it is no such typo.
     public static func meant(_ text: String) -> String? {
@@ -13,6 +12,7 @@ public enum DurationText {
         return String(text.dropLast())
     }
 
+    /// Parses a positive or zero duration; `nil` for anything else.
     public static func parse(_ text: String) -> Duration? {
         var total: Int64 = 0
         var number: Int64? = nil

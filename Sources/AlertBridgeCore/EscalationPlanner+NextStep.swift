@@ -3,8 +3,6 @@ extension EscalationPlanner {
     /// tells the person it reaches ("tier 2 is paged at 18:50 unless you acknowledge").
     public struct NextStep: Sendable, Equatable {
         public enum Action: Sendable, Equatable {
-            public var isInhibitWait: Bool { if case .awaitsInhibitor = self { true } else { false } }
-
             /// The next tier is paged.
             case page(tier: Int, name: String)
             /// Every tier was paged: the policy starts again from tier 1 (`repeat`).
@@ -45,7 +43,7 @@ extension EscalationPlanner {
         /// Set by the caller that looked them up (`show`); the planner's own answer leaves it empty.
         public var heldBy: [Int64] = []
         /// For a first page (``isFirstPage``): when the silences that hold every firing alert
-        /// of it end, if they do (for an ack timeout, if that is after it). Set by `show`,
+        /// of it end, if that is after the step. Set by `show`,
         /// which looked them up: the step then pages nobody (black-box rounds 31 and 35).
         public var silencedUntil: Timestamp?
         /// Nobody was paged in this episode (acknowledged during its inhibit wait or a

@@ -170,6 +170,8 @@ protocol IncidentActionCommand: AsyncParsableCommand {
     var done: String { get }
     /// `ack --take-over`.
     var takeOver: Bool { get }
+    /// The options it takes, as a mistyped one's hint lists them.
+    static var options: [String] { get }
 }
 
 /// The body of an incident action: `{"by": "alice", "note": "…", "take_over": true}`.
@@ -184,12 +186,12 @@ extension IncidentActionCommand {
     var ids: [Int64] { typedIDs.compactMap(\.id) }
 
     var takeOver: Bool { false }
+    static var options: [String] { ["--note", "--by", "--json"] }
 
     func validate() throws {
         guard !typedIDs.isEmpty else { throw ValidationError("give the incident id (or several)") }
         for typed in typedIDs {
-            let options = ["--note", "--by"] + (Self.self == Ack.self ? ["--take-over"] : []) + ["--json"]
-            guard let id = typed.id else { throw ValidationError(typed.notAnID(verb: path, options: options)) }
+            guard let id = typed.id else { throw ValidationError(typed.notAnID(verb: path, options: Self.options)) }
             try validateID(id)
         }
         try checkBy(by)
@@ -257,6 +259,7 @@ struct Ack: IncidentActionCommand {
     @Flag(help: "Also when someone acknowledged it already: take it over, or restart your own ack_timeout.")
     var takeOver = false
     @OptionGroup var output: OutputOptions
+    static var options: [String] { ["--note", "--by", "--take-over", "--json"] }
     var path: String { "ack" }
     var noteText: String? { note }
     var done: String { "acknowledged" }

@@ -15,7 +15,7 @@ import Darwin
 public func freeLocalPort() throws -> Int {
     let ephemeral = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
         .flatMap { $0.split(whereSeparator: \.isWhitespace).first }.flatMap { Int($0) } ?? 32768
-    let below = min(max(ephemeral, 10_000), 32768) - 1
+    let below = max(ephemeral, 10_000) - 1
     for _ in 1...200 {
         guard let (fd, port) = try? boundLoopbackSocket(port: Int.random(in: 5000...below)) else { continue }
         closeSocket(fd)

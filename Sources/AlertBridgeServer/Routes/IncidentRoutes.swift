@@ -124,7 +124,8 @@ struct IncidentRoutes {
             let now = clock.now()
             let silences = try await store.silences(SilenceQuery(status: .active, limit: 1000, now: now))
             let end = silences.holdEnd(of: detail.alerts.filter { $0.status == .firing }.map(\.labels), at: now)
-            next?.silencedUntil = end.flatMap { $0 > step.at || step.action.isInhibitWait ? $0 : nil }
+            // One that ends before the step holds nothing then.
+            next?.silencedUntil = end.flatMap { $0 > step.at ? $0 : nil }
         }
         // Held since it opened, by incidents that have all resolved: paged in a minute if it still fires.
         if next == nil, let policy = detail.policy, !detail.incident.escalation.inhibitedBy.isEmpty {
