@@ -4,8 +4,8 @@ import Testing
 
 /// The behaviour every ``IncidentStore`` must have, written once against the protocol.
 ///
-/// Each store's test file opens a fresh store and calls these; the PostgreSQL store
-/// runs the very same checks.
+/// Each store's tests run every one of ``checks`` on a fresh store of their own, as the
+/// arguments of one parameterized test: the list is written once, so no store can skip one.
 struct StoreConformance {
     let store: any IncidentStore
     let t0 = Timestamp(seconds: 1_795_457_100)
@@ -1245,4 +1245,67 @@ struct StoreConformance {
         #expect(try await store.incidents(IncidentQuery(status: .all, createdSince: t0)).count == 2)
         #expect(try await store.incidents(IncidentQuery(status: .all)).count == 2)
     }
+}
+
+extension StoreConformance {
+    /// One check of the suite, named as the test report shows it.
+    struct Check: Sendable, CustomTestStringConvertible {
+        let name: String
+        let run: @Sendable (StoreConformance) async throws -> Void
+
+        init(_ name: String, _ run: @escaping @Sendable (StoreConformance) async throws -> Void) {
+            self.name = name
+            self.run = run
+        }
+
+        var testDescription: String { name }
+    }
+
+    static let checks: [Check] = [
+        .init("ingestCreatesThenMerges") { try await $0.ingestCreatesThenMerges() },
+        .init("openAlertsAreFoundByFingerprint") { try await $0.openAlertsAreFoundByFingerprint() },
+        .init("severityOnlyRises") { try await $0.severityOnlyRises() },
+        .init("multiAlertIncidentResolvesWhenAllResolve") { try await $0.multiAlertIncidentResolvesWhenAllResolve() },
+        .init("reopenWithinWindowElseNewIncident") { try await $0.reopenWithinWindowElseNewIncident() },
+        .init("listingSinceACreationTime") { try await $0.listingSinceACreationTime() },
+        .init("anInhibitedIncidentPagesOnceItsInhibitorResolves") { try await $0.anInhibitedIncidentPagesOnceItsInhibitorResolves() },
+        .init("aNewTargetWaitsForAnInhibitorToOpen") { try await $0.aNewTargetWaitsForAnInhibitorToOpen() },
+        .init("aFlapWithinKeepOpenForIsOneEpisode") { try await $0.aFlapWithinKeepOpenForIsOneEpisode() },
+        .init("listingFiltersBySeverityAndLabels") { try await $0.listingFiltersBySeverityAndLabels() },
+        .init("anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert") { try await $0.anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert() },
+        .init("aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen") { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() },
+        .init("anAlertKeyedByItsSenderKeepsItsLatestLabels") { try await $0.anAlertKeyedByItsSenderKeepsItsLatestLabels() },
+        .init("anAckTimeoutWaitsWhileAnInhibitorIsOpen") { try await $0.anAckTimeoutWaitsWhileAnInhibitorIsOpen() },
+        .init("aClaimKeepsEachConnectorWithinItsRoom") { try await $0.aClaimKeepsEachConnectorWithinItsRoom() },
+        .init("aRiseInSeverityRunsTheSeverityPolicy") { try await $0.aRiseInSeverityRunsTheSeverityPolicy() },
+        .init("deliveryOutcomesReachTheTimeline") { try await $0.deliveryOutcomesReachTheTimeline() },
+        .init("aRecipientRefusedForNowGetsThePageAgain") { try await $0.aRecipientRefusedForNowGetsThePageAgain() },
+        .init("givingUpOnARefusedRecipientIsNotAFailedPage") { try await $0.givingUpOnARefusedRecipientIsNotAFailedPage() },
+        .init("aCancelledPageIsRecordedAndNotHandedOutAgain") { try await $0.aCancelledPageIsRecordedAndNotHandedOutAgain() },
+        .init("aDeliveryEndsTheBackoffsOfItsConnector") { try await $0.aDeliveryEndsTheBackoffsOfItsConnector() },
+        .init("theFirstRecordedFailureIsOnTheTimelineAfterACrash") { try await $0.theFirstRecordedFailureIsOnTheTimelineAfterACrash() },
+        .init("extendingASilenceKeepsWhatItHeldHeld") { try await $0.extendingASilenceKeepsWhatItHeldHeld() },
+        .init("anAckCommittedAfterTheNextTiersPageOvertakesIt") { try await $0.anAckCommittedAfterTheNextTiersPageOvertakesIt() },
+        .init("aPageAnsweredByAnAckThatTimedOutIsNotSent") { try await $0.aPageAnsweredByAnAckThatTimedOutIsNotSent() },
+        .init("aReopenedIncidentPagesEveryTierAgain") { try await $0.aReopenedIncidentPagesEveryTierAgain() },
+        .init("silencesAreListedByStatusAndExpired") { try await $0.silencesAreListedByStatusAndExpired() },
+        .init("aSilencedIncidentPagesWhenItsSilenceEnds") { try await $0.aSilencedIncidentPagesWhenItsSilenceEnds() },
+        .init("anAcknowledgementEndsTheHoldOnItsNextTier") { try await $0.anAcknowledgementEndsTheHoldOnItsNextTier() },
+        .init("policiesInUseAreThoseOfOpenIncidents") { try await $0.policiesInUseAreThoseOfOpenIncidents() },
+        .init("expiringASilenceEarlyPagesWhatItHeld") { try await $0.expiringASilenceEarlyPagesWhatItHeld() },
+        .init("anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds") { try await $0.anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds() },
+        .init("anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired") { try await $0.anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired() },
+        .init("aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced") { try await $0.aHeldIncidentPagesWhenAnyOfItsAlertsIsNoLongerSilenced() },
+        .init("heartbeatsRecordPingsAndMisses") { try await $0.heartbeatsRecordPingsAndMisses() },
+        .init("aLateRecoveryOfAnEarlierEpisodeDoesNotResolveWhatFiresNow") { try await $0.aLateRecoveryOfAnEarlierEpisodeDoesNotResolveWhatFiresNow() },
+        .init("aBatchThatResolvesAndReopensKeepsTheNewAlertFiring") { try await $0.aBatchThatResolvesAndReopensKeepsTheNewAlertFiring() },
+        .init("operatorActionsAndRefusals") { try await $0.operatorActionsAndRefusals() },
+        .init("listingFiltersAndOrders") { try await $0.listingFiltersAndOrders() },
+        .init("incidentDetailsReadsEachWithItsOwnAlertsAndTimeline") { try await $0.incidentDetailsReadsEachWithItsOwnAlertsAndTimeline() },
+        .init("undeliveredPagesAreTheCurrentTiersPagesThatReachedNobody") { try await $0.undeliveredPagesAreTheCurrentTiersPagesThatReachedNobody() },
+        .init("ingestSeesEveryOtherWrite") { try await $0.ingestSeesEveryOtherWrite() },
+        .init("concurrentStormOfOneKeySet") { try await $0.concurrentStormOfOneKeySet() },
+        .init("timelineAndLabelsSurviveUnicode") { try await $0.timelineAndLabelsSurviveUnicode() },
+        .init("eachNewIncidentKeepsItsOwnEscalationState") { try await $0.eachNewIncidentKeepsItsOwnEscalationState() },
+    ]
 }
