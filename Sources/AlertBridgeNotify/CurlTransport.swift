@@ -224,16 +224,7 @@ public struct CurlTransport: Sendable {
             list = curl_slist_append(list, line)
         }
         defer { curl_slist_free_all(list) }
-        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
-        defer { errorBuffer.deallocate() }
-        errorBuffer[0] = 0
-        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
-
-        return withExtendedLifetime(state) {
-            // Cleanup may still talk to the server and call back: everything it uses lives until then.
-            defer { curl_easy_cleanup(handle) }
-            let context = Unmanaged.passUnretained(state).toOpaque()
-            common(handle, url: url, errorBuffer: errorBuffer, context: context)
+        return transfer(state, url: url) { handle, context, errorBuffer in
             if let body = body ?? (method == "POST" ? [] : nil) {
                 _ = ab_setopt_long(handle, CURLOPT_POST, 1)
                 _ = ab_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
@@ -297,16 +288,7 @@ public struct CurlTransport: Sendable {
         var recipients: UnsafeMutablePointer<curl_slist>?
         for address in mail.recipients { recipients = curl_slist_append(recipients, "<\(address)>") }
         defer { curl_slist_free_all(recipients) }
-        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
-        defer { errorBuffer.deallocate() }
-        errorBuffer[0] = 0
-        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
-
-        return withExtendedLifetime(state) {
-            // Cleanup sends QUIT and may call back: everything it uses lives until then.
-            defer { curl_easy_cleanup(handle) }
-            let context = Unmanaged.passUnretained(state).toOpaque()
-            common(handle, url: mail.url, errorBuffer: errorBuffer, context: context)
+        return transfer(state, url: mail.url) { handle, context, errorBuffer in
             _ = ab_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>")
             _ = ab_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
             // One refused address (a colleague who left, a full mailbox) must not stop the
@@ -391,6 +373,27 @@ public struct CurlTransport: Sendable {
                 return .failure(failure)
             }
             return .success(state.refusedRecipients)
+        }
+    }
+
+    /// One transfer on a fresh easy handle with the options every transfer shares
+    /// (``common(_:url:errorBuffer:context:)``); `body` sets its own, performs it and reads
+    /// the outcome. The state and the error buffer live until the handle's cleanup, which
+    /// may still talk to the server and call back (an SMTP session's QUIT).
+    private func transfer<T>(
+        _ state: TransferState, url: String,
+        _ body: (_ handle: UnsafeMutableRawPointer, _ context: UnsafeMutableRawPointer, _ errorBuffer: UnsafeMutablePointer<CChar>)
+            -> Result<T, TransportError>
+    ) -> Result<T, TransportError> {
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        defer { errorBuffer.deallocate() }
+        errorBuffer[0] = 0
+        guard let handle = curl_easy_init() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
+        return withExtendedLifetime(state) {
+            defer { curl_easy_cleanup(handle) }
+            let context = Unmanaged.passUnretained(state).toOpaque()
+            common(handle, url: url, errorBuffer: errorBuffer, context: context)
+            return body(handle, context, errorBuffer)
         }
     }
 
