@@ -19,7 +19,8 @@ struct AlertBridgeCommand: AsyncParsableCommand {
         do {
             command = try parseAsRoot()
         } catch {
-            if let unknown = unknownCommand(Array(CommandLine.arguments.dropFirst())) { usageError(unknown) }
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            if let unknown = unknownCommand(arguments) ?? negativeID(arguments) { usageError(unknown) }
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
@@ -44,6 +45,17 @@ struct AlertBridgeCommand: AsyncParsableCommand {
     private static func usageError(_ message: String) -> Never {
         FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
         Foundation.exit(2)
+    }
+
+    /// A negative number where an id goes (`show -1`): ArgumentParser reads it as an option,
+    /// and said only "Missing expected argument '<id>'" (black-box round 34). The value of
+    /// an option (`--limit -1`) is left to the option's own error.
+    static func negativeID(_ arguments: [String]) -> String? {
+        for (i, word) in arguments.enumerated() where word.count > 1 && word.hasPrefix("-")
+            && word.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) && (i == 0 || !arguments[i - 1].hasPrefix("-")) {
+            return "'\(word)' is not an id: ids are whole numbers from 1, such as 16"
+        }
+        return nil
     }
 
     /// A word where a command goes that is none of them: `alertbridge ak 1` said `2

@@ -252,6 +252,10 @@ struct CLITests {
             let commas = try await Self.cli("ack", "2,3", url: url)
             #expect(commas.status == 2 && commas.stderr.contains("'2,3' is not an incident id: ids are whole numbers, such as 16; "
                                                                   + "give several ids with spaces between them (ack 16 17)"), "\(commas)")
+            // A negative id is one, not an option that left the id out (black-box round 34).
+            let negative = try await Self.cli("show", "-1", url: url)
+            #expect(negative.status == 2 && negative.stderr == "Error: '-1' is not an id: ids are whole numbers from 1, such as 16\n",
+                    "\(negative)")
             // A mistyped verb is named as one, with the verbs there are (black-box round 34:
             // "2 unexpected arguments: 'ak', '1'").
             let verbTypo = try await Self.cli("ak", "\(id)", url: url)
