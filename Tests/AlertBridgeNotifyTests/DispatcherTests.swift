@@ -466,6 +466,30 @@ final class BlinkingStore: IncidentStore {
         }
     }
 
+    /// A receiver that failed five times, then answers 429 with `Retry-After: 5`: the page is
+    /// tried again 5 s later, not after the 32–64 s its back-off had grown to (black-box
+    /// round 36: 52 s, and the incident's first page arrived after its `ESCALATED`).
+    @Test func aRetryAfterReplacesAGrownBackoff() async throws {
+        try await withIncident { (store: any IncidentStore, _: Int64) async throws in
+            let clock = ManualClock(t0)
+            let chat = ScriptedConnector(Array(repeating: .transient("HTTP 500"), count: 5) + [.transient("HTTP 429", retryAfter: .seconds(5))])
+            let d = dispatcher(store, ["chat": chat, "mail": ScriptedConnector()], clock)
+            #expect(try await d.tick() == 2)
+            for wait in [2, 4, 8, 16, 32] {  // the back-off after each 500 (random 1: the whole of it)
+                clock.advance(by: .seconds(Int64(wait) - 1))
+                #expect(try await d.tick() == 0, "not before \(wait) s")
+                clock.advance(by: .seconds(1))
+                #expect(try await d.tick() == 1, "after \(wait) s")
+            }
+            #expect(chat.attempts.withLock { $0 } == 6)  // the sixth answered 429, Retry-After 5 s
+            clock.advance(by: .seconds(4))
+            #expect(try await d.tick() == 0)
+            clock.advance(by: .seconds(1))
+            #expect(try await d.tick() == 1)
+            #expect(chat.delivered.withLock { $0.count } == 1)
+        }
+    }
+
     /// A receiver asking for a longer wait than the page has left is tried once more at the
     /// page's maximum age, not given up at once.
     @Test func aRetryAfterBeyondTheMaximumAgeIsCutToIt() async throws {
@@ -516,6 +540,15 @@ final class BlinkingStore: IncidentStore {
         #expect(b.delay(afterAttempts: 4, retryAfter: nil, random: 1) == .seconds(16))
         #expect(b.delay(afterAttempts: 30, retryAfter: nil, random: 1) == .seconds(60))
         #expect(b.delay(afterAttempts: 1, retryAfter: .seconds(30), random: 1) == .seconds(30))
+    }
+
+    /// A receiver's `Retry-After` is the wait, however long the back-off has grown, and no
+    /// shorter than the first back-off.
+    @Test func aRetryAfterIsTheWait() {
+        let b = Backoff(initial: .seconds(2), maximum: .seconds(300))
+        #expect(b.delay(afterAttempts: 6, retryAfter: .seconds(5), random: 1) == .seconds(5))
+        #expect(b.delay(afterAttempts: 6, retryAfter: .seconds(5), random: 0) == .seconds(5))
+        #expect(b.delay(afterAttempts: 2, retryAfter: .zero, random: 1) == .seconds(2))
     }
 }
 
