@@ -214,8 +214,10 @@ struct PolicyParser {
                 continue
             }
             for other in placed where schedule.overlaps(other.schedule) {
+                let aliases = schedule.timeZone == other.schedule.timeZone ? ""
+                    : ": \(other.schedule.timeZone) and \(schedule.timeZone) are one zone (\(WindowSchedule.canonicalZone(schedule.timeZone)))"
                 file.report("\(label) (\(schedule.rangeText) \(schedule.timeZone)) overlaps window \"\(other.name)\" "
-                            + "(\(other.schedule.rangeText) \(other.schedule.timeZone))", at: whenNode)
+                            + "(\(other.schedule.rangeText) \(other.schedule.timeZone))\(aliases)", at: whenNode)
             }
             placed.append((name ?? "", schedule))
             if let name, let escalateAfter {

@@ -68,9 +68,10 @@ struct WindowSchedule: Equatable {
     ]
 
     /// Whether some minute of the day lies in both windows. Windows in different zones
-    /// are not compared: their offset changes with daylight saving time.
+    /// are not compared: their offset changes with daylight saving time. Two names of one
+    /// zone are one zone (``canonicalZone(_:)``): `UTC` and `Etc/UTC` passed as two.
     func overlaps(_ other: WindowSchedule) -> Bool {
-        guard timeZone == other.timeZone else { return false }
+        guard Self.canonicalZone(timeZone) == Self.canonicalZone(other.timeZone) else { return false }
         return segments.contains { a in
             other.segments.contains { b in a.lowerBound < b.upperBound && b.lowerBound < a.upperBound }
         }
@@ -81,6 +82,15 @@ struct WindowSchedule: Equatable {
         startMinute < endMinute
             ? [startMinute..<endMinute]
             : [startMinute..<1440, 0..<endMinute]
+    }
+
+    /// The name tzdata links a zone's name to (`UTC` and `Zulu` are `Etc/UTC`, `Japan` is
+    /// `Asia/Tokyo`), as the system's zone files link them; the name itself where they are
+    /// not installed, or it is no link.
+    static func canonicalZone(_ name: String) -> String {
+        let directory = "/usr/share/zoneinfo/"
+        let resolved = URL(fileURLWithPath: directory + name).resolvingSymlinksInPath().path
+        return resolved.hasPrefix(directory) ? String(resolved.dropFirst(directory.count)) : name
     }
 
     var rangeText: String { "\(EscalationPolicy.Window.clock(startMinute))-\(EscalationPolicy.Window.clock(endMinute))" }

@@ -246,6 +246,19 @@ import Testing
                             containing: "window \"late\" (22:30-23:30 Asia/Seoul) overlaps window \"peak\" (18:00-23:00 Asia/Seoul)")
     }
 
+    /// Two names of one zone are one zone (black-box round 36: `UTC` and `Etc/UTC` passed,
+    /// and the second window was never used where they overlapped).
+    @Test func overlappingWindowsOfOneZoneByTwoNames() throws {
+        let problems = try problems(Self.head + """
+            windows:
+              - {name: peak, when: "18:00-23:00 UTC", escalate_after: 10m}
+              - {name: late, when: "20:00-21:00 Etc/UTC", escalate_after: 5m}
+            """)
+        expectSingleProblem(problems, at: "escalation-policies/test.yaml:8:24", containing: """
+            window "late" (20:00-21:00 Etc/UTC) overlaps window "peak" (18:00-23:00 UTC): UTC and Etc/UTC are one zone (Etc/UTC)
+            """)
+    }
+
     @Test func windowsCrossingMidnightThatOverlap() throws {
         let problems = try problems(Self.head + """
             windows:
