@@ -13,7 +13,7 @@ extension Request {
         if let encoding = headers[.contentEncoding], encoding.lowercased() != "identity" {
             throw APIError(.unsupportedMediaType, "Content-Encoding \(encoding) is not taken: send the JSON uncompressed")
         }
-        if let coding = headers[values: .transferEncoding].flatMap({ $0.split(separator: ",") })
+        if headers.contains(.transferEncoding), let coding = headers[values: .transferEncoding].flatMap({ $0.split(separator: ",") })
             .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.lowercased() != "chunked" }) {
             throw APIError(.badRequest, "Transfer-Encoding \(coding) is not taken: send the JSON uncompressed, "
                            + "with Content-Length or Transfer-Encoding: chunked")
