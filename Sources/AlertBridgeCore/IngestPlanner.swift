@@ -356,6 +356,10 @@ public enum IngestPlanner {
                 }
             }
 
+            var isInhibition: Bool {
+                if case .inhibited = self { true } else { false }
+            }
+
             static func inhibitedDetail(_ source: Int64, _ key: String) -> String {
                 "suppressed: inhibited by incident \(source) (\(key))"
             }
@@ -544,9 +548,12 @@ public enum IngestPlanner {
                     }
                     // A muted alert of an incident nobody was paged for (created muted): it is
                     // held by this silence or inhibitor too, and pages once nothing holds it.
-                    if canStart, let muted {
-                        // Its inhibitor opened while it waited: said, as for a new incident.
-                        if waiting, case .inhibited = muted { note(muted, on: incident.id, by: alert.source, at: now) }
+                    // One that waits for an inhibitor (its inhibit `wait`) goes on waiting, and
+                    // the engine holds it at the wait's end only if every firing alert of it is
+                    // inhibited (black-box round 37: a down PoP's alert that merged into an
+                    // origin's incident during its wait held it for as long as that PoP was
+                    // down, though another PoP's alert of it fired).
+                    if canStart, let muted, !(waiting && muted.isInhibition) {
                         holdEscalation(&incident, routed, muted, now: now)
                     }
                     if !startsPaging, incident.severity > severityBefore,

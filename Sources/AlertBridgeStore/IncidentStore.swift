@@ -115,15 +115,18 @@ extension IncidentStore {
         try await escalate(id: id, by: by, note: nil, now: now)
     }
 
-    /// The open incidents that inhibit `incident` now, under `rules`, when it is already
-    /// paging (or waits for one to open): its next step waits while one is open, as the
-    /// engine decides when the step falls due. Empty for one held, which has its own hold.
-    public func openInhibitors(of incident: Incident, rules: RuleSet) async throws -> [Incident] {
+    /// The open incidents that inhibit every firing alert of an incident now, under `rules`,
+    /// when it is already paging (or waits for one to open): its next step waits while one
+    /// is open, as the engine decides when the step falls due. Empty for one held, which has
+    /// its own hold.
+    public func openInhibitors(of detail: IncidentDetail, rules: RuleSet) async throws -> [Incident] {
+        let incident = detail.incident
         guard EscalationContext.holdsSteps(of: incident) else { return [] }
-        let candidates = rules.inhibitCandidates(of: incident.labels, rule: incident.rule)
+        let firing = detail.alerts.filter { $0.status == .firing }.map(\.labels)
+        let candidates = ([incident.labels] + firing).flatMap { rules.inhibitCandidates(of: $0, rule: incident.rule) }
         guard !candidates.isEmpty else { return [] }
         let sources = try await openIncidents(rules: Array(Set(candidates.map(\.sourceRule))))
-        return candidates.inhibiting(incident.labels) { rule in sources.filter { $0.rule == rule } }
+        return EscalationContext(rules: rules).inhibiting(incident, firing: firing) { rule in sources.filter { $0.rule == rule } }
     }
 }
 
@@ -156,10 +159,26 @@ public struct EscalationContext: Sendable {
     /// PoPs share, one of them down, still pages for the other (black-box round 30).
     func awaitedInhibitors(of incident: Incident, firing: [Labels], since: Timestamp,
                            sources: (String) throws -> [Incident]) rethrows -> [Incident] {
+        try inhibitingEvery(of: incident, firing: firing, sources: sources) {
+            $0.status.isOpen || $0.resolvedAt.map { $0 >= since } == true
+        }
+    }
+
+    /// Of `sources` (the incidents of the rules `incident`'s alerts are a target of), the
+    /// open ones that inhibit every one of its firing alerts (`firing`; its own labels when
+    /// none is given) now: none when one of them is inhibited by nothing. An origin's
+    /// incident that paged holds its next tier while every PoP reporting it is down, not
+    /// while the PoP of its first alert is (black-box round 37: tier 2 waited on FRA2's
+    /// outage with 59 other PoPs still reporting the origin).
+    func inhibiting(_ incident: Incident, firing: [Labels], sources: (String) throws -> [Incident]) rethrows -> [Incident] {
+        try inhibitingEvery(of: incident, firing: firing, sources: sources) { $0.status.isOpen }
+    }
+
+    private func inhibitingEvery(of incident: Incident, firing: [Labels], sources: (String) throws -> [Incident],
+                                 counts: (Incident) -> Bool) rethrows -> [Incident] {
         var found: [Incident] = []
         for labels in firing.isEmpty ? [incident.labels] : firing {
-            let each = try rules.inhibitCandidates(of: labels, rule: incident.rule)
-                .inhibiting(labels, sources: sources) { $0.status.isOpen || $0.resolvedAt.map { $0 >= since } == true }
+            let each = try rules.inhibitCandidates(of: labels, rule: incident.rule).inhibiting(labels, sources: sources, counts: counts)
             guard !each.isEmpty else { return [] }
             found += each.filter { source in !found.contains { $0.id == source.id } }
         }
@@ -172,11 +191,6 @@ public struct EscalationContext: Sendable {
         incident.escalation.inhibitWaitFrom.map { $0 - EscalationPlanner.inhibitionRelease }
     }
 
-    /// Of `sources` (the incidents of the rules `incident`'s labels are a target of), the
-    /// open ones that inhibit it now. (Its own rule is never among them.)
-    func inhibiting(_ incident: Incident, sources: (String) throws -> [Incident]) rethrows -> [Incident] {
-        try rules.inhibitCandidates(of: incident.labels, rule: incident.rule).inhibiting(incident.labels, sources: sources)
-    }
 }
 
 /// Which incidents to list.

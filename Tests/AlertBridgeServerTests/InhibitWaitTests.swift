@@ -49,21 +49,25 @@ import Testing
         }
     }
 
-    /// A copy of the latency sent after the PoP-down opened is inhibited: the incident is
-    /// held by it from then, and its timeline says so where it says of an incident that
-    /// opened inhibited.
-    @Test func aCopyAfterItsPopDownOpenedHoldsItAtOnce() async throws {
+    /// A copy of the latency sent after the PoP-down opened is inhibited (`suppressed`), and
+    /// the incident goes on waiting; at the wait's end, every alert of it inhibited, it is
+    /// held as one whose PoP-down opened in the wait. (It was held at once, and so was an
+    /// origin's incident that an up PoP's alert shared: black-box round 37.)
+    @Test func aCopyAfterItsPopDownOpenedIsHeldAtTheWaitsEnd() async throws {
         try await TestApp.withApp(rules: Self.rules) { client, app, clock in
             let id = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
             clock.advance(by: .seconds(3))
             let down = try #require(try await client.post("/api/v1/alerts", nativeAlert(alertname: "PopDown")).1["incident_id"] as? Int)
             clock.advance(by: .seconds(1))
             #expect(try await client.post("/api/v1/alerts", nativeAlert(instance: "icn1-edge-02")).1["outcome"] as? String == "suppressed")
-            let detail = try #require(try await app.store.incident(id: Int64(id)))
-            #expect(detail.incident.escalation.inhibitedBy == [Int64(down)] && detail.incident.escalation.inhibitWaitFrom == nil)
-            #expect(detail.timeline.map(\.detail).contains("suppressed: inhibited by incident \(down) (PopDown/ICN1)"))
+            let waiting = try #require(try await app.store.incident(id: Int64(id)))
+            #expect(waiting.incident.escalation.inhibitedBy.isEmpty && waiting.incident.escalation.inhibitWaitFrom != nil)
             clock.advance(by: .seconds(6))
             #expect(try await app.engine(logger: logger).tick().pages == 0)
+            let held = try #require(try await app.store.incident(id: Int64(id)))
+            #expect(held.incident.escalation.inhibitedBy == [Int64(down)] && held.incident.escalation.inhibitWaitFrom == nil)
+            #expect(held.timeline.contains { $0.detail?.hasPrefix("incident \(down) (PopDown/ICN1), which inhibits this one, opened in the 10s "
+                                                                  + "it waited") == true }, "\(held.timeline.map(\.detail))")
         }
     }
 

@@ -699,7 +699,7 @@ struct StoreConformance {
 
         let source = try #require(try await store.ingest([Self.popDown()], now: t0 + .seconds(3))[0].incidentID)
         // `show` already names it.
-        #expect(try await store.openInhibitors(of: opened.incident, rules: context.rules).map(\.id) == [source])
+        #expect(try await store.openInhibitors(of: opened, rules: context.rules).map(\.id) == [source])
         #expect(try await store.advanceEscalations(now: t0 + .seconds(9), limit: 10, context: context).advanced == 0)
         let report = try await store.advanceEscalations(now: t0 + .seconds(10), limit: 10, context: context)
         #expect(report.advanced == 2 && report.pages == 1, "NRT1's tier 1 only")
@@ -770,6 +770,54 @@ struct StoreConformance {
         #expect(try await store.incident(id: blinked)?.incident.escalation.hasPaged == true)
     }
 
+    /// An origin's incident that alerts from several PoPs share is held only while every one
+    /// of its firing alerts is inhibited (black-box round 37): a down PoP's alert that merges
+    /// during its inhibit wait does not hold it while another PoP's alert fires, nor does
+    /// its first alert's PoP going down hold its next tier.
+    func anOriginIncidentIsHeldOnlyWhileEveryReportingPoPIsDown() async throws {
+        var rules = try Self.popDownInhibitsEdge().rules
+        rules[0].inhibit?.wait = .seconds(10)
+        let context = EscalationContext(rules: RuleSet(rules: rules))
+        func origin(_ key: String, from pop: String) -> RoutedAlert {
+            var alert = Self.routed("\(pop.lowercased())-edge-01", key: key)
+            alert.alert.labels["pop"] = pop
+            alert.alert.labels["alertname"] = "EdgeOriginDown"
+            alert.inhibitors = context.rules.inhibitCandidates(of: alert.alert.labels, rule: alert.rule)
+            return alert
+        }
+        func down(_ pop: String) -> RoutedAlert {
+            var down = Self.popDown()
+            down.alert.labels["pop"] = pop
+            down.dedupKey = "PopDown/\(pop)"
+            return down
+        }
+        // ZZ1 is down; ZZ2, which is up, reports the origin first, then ZZ1 does.
+        _ = try await store.ingest([down("ZZ1")], now: t0)
+        let first = try #require(try await store.ingest([origin("Origin/O1", from: "ZZ2")], now: t0 + .seconds(1))[0].incidentID)
+        #expect(try await store.ingest([origin("Origin/O1", from: "ZZ1")], now: t0 + .seconds(2))[0].kind == .suppressed,
+                "ZZ1's own alert is inhibited")
+        let report = try await store.advanceEscalations(now: t0 + .seconds(11), limit: 10, context: context)
+        #expect(report.pages == 1, "tier 1 at the wait's end: ZZ2's alert fires, and nothing inhibits it")
+        #expect(try await store.incident(id: first)?.incident.escalation.hasPaged == true)
+
+        // FA reports an origin, then FB does; paged at the wait's end. Then FA goes down: its
+        // alert is inhibited, FB's is not, so tier 2 is paged on time.
+        let second = try #require(try await store.ingest([origin("Origin/O2", from: "FA")], now: t0)[0].incidentID)
+        _ = try await store.ingest([origin("Origin/O2", from: "FB")], now: t0 + .seconds(1))
+        _ = try await store.advanceEscalations(now: t0 + .seconds(10), limit: 10, context: context)
+        #expect(try await store.incident(id: second)?.incident.escalation.hasPaged == true)
+        let fa = try #require(try await store.ingest([down("FA")], now: t0 + .seconds(60))[0].incidentID)
+        #expect(try await store.openInhibitors(of: try #require(try await store.incident(id: second)), rules: context.rules).isEmpty,
+                "show: nothing holds its next tier")
+        _ = try await store.advanceEscalations(now: t0 + .seconds(910), limit: 10, context: context)
+        let tier2 = try #require(try await store.incident(id: second))
+        #expect(tier2.incident.tier == 2, "\(tier2.timeline.compactMap(\.detail))")
+        // Both down: every alert of it is inhibited, and its next step waits for them.
+        let fb = try #require(try await store.ingest([down("FB")], now: t0 + .seconds(920))[0].incidentID)
+        #expect(try await store.openInhibitors(of: try #require(try await store.incident(id: second)), rules: context.rules).map(\.id)
+                == [fa, fb])
+    }
+
     /// ICN1's PoP-down alert, routed by ``popDownInhibitsEdge()``'s first rule.
     static func popDown() -> RoutedAlert {
         var down = routed("pop", key: "PopDown/ICN1")
@@ -788,7 +836,7 @@ struct StoreConformance {
         let down = Self.popDown()
         let source = try #require(try await store.ingest([down], now: t0 + .seconds(60))[0].incidentID)
         // What `show` says before tier 2's time: the step will wait for the PoP-down incident.
-        let paging = try #require(try await store.incident(id: target)).incident
+        let paging = try #require(try await store.incident(id: target))
         #expect(try await store.openInhibitors(of: paging, rules: context.rules).map(\.id) == [source])
 
         // Tier 1's 15 minutes ran out while ICN1 is down: nobody is paged, a minute later neither.
@@ -1274,6 +1322,7 @@ extension StoreConformance {
         .init("listingFiltersBySeverityAndLabels") { try await $0.listingFiltersBySeverityAndLabels() },
         .init("anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert") { try await $0.anInhibitWaitsEndLooksAtRestartsBlinksAndEveryAlert() },
         .init("aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen") { try await $0.aPagingIncidentsNextTierWaitsWhileItsInhibitorIsOpen() },
+        .init("anOriginIncidentIsHeldOnlyWhileEveryReportingPoPIsDown") { try await $0.anOriginIncidentIsHeldOnlyWhileEveryReportingPoPIsDown() },
         .init("anAlertKeyedByItsSenderKeepsItsLatestLabels") { try await $0.anAlertKeyedByItsSenderKeepsItsLatestLabels() },
         .init("anAckTimeoutWaitsWhileAnInhibitorIsOpen") { try await $0.anAckTimeoutWaitsWhileAnInhibitorIsOpen() },
         .init("aClaimKeepsEachConnectorWithinItsRoom") { try await $0.aClaimKeepsEachConnectorWithinItsRoom() },

@@ -115,7 +115,7 @@ struct IncidentRoutes {
         // A step still ahead that an open inhibitor will hold when it falls due: said now,
         // where `show` promised a page to R&D that would not come (black-box round 27, B6).
         if let step = next, step.takesTimer {
-            next?.heldBy = try await store.openInhibitors(of: detail.incident, rules: rules).map(\.id)
+            next?.heldBy = try await store.openInhibitors(of: detail, rules: rules).map(\.id)
         }
         // A silence added during an inhibit wait holds it when the wait ends; one that holds
         // an acknowledged incident nobody was paged for holds its ack timeout's page (black-box

@@ -125,16 +125,18 @@ extension PostgresStore {
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
+            // Each firing alert's labels where they decide: a silence must hold every one of an
+            // unpaged incident's, and an inhibitor every one of a paging incident's.
+            let paging = due.map(\.0).filter(EscalationContext.holdsSteps)
             let unpaged = due.map(\.0).filter { !$0.escalation.hasPaged && (!silences.isEmpty || $0.escalation.inhibitWaitFrom != nil) }.map(\.id)
-            let firing = try await Self.firingLabels(db, of: unpaged, logger: logger)
+            let firing = try await Self.firingLabels(db, of: Array(Set(unpaged + paging.map(\.id))), logger: logger)
             let inhibitorIDs = due.flatMap { $0.0.escalation.inhibitedBy }
             let inhibitors = inhibitorIDs.isEmpty ? [:] : Dictionary(
                 try await Self.incidentRows(db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = ANY(\(inhibitorIDs)::bigint[])",
                                             logger: logger).map { ($0.id, $0) },
                 uniquingKeysWith: { a, _ in a })
             // Incidents already paging, or at the end of an inhibit wait: the open incidents of
-            // the rules that may inhibit them now (for a wait, any of its firing alerts).
-            let paging = due.map(\.0).filter(EscalationContext.holdsSteps)
+            // the rules that may inhibit any of their firing alerts now.
             let sourceRules = Set(paging.flatMap { incident in
                 ([incident.labels] + (firing[incident.id] ?? [])).flatMap {
                     context.rules.inhibitCandidates(of: $0, rule: incident.rule).map(\.sourceRule)
@@ -161,8 +163,8 @@ extension PostgresStore {
                     // At the end of its inhibit wait: what inhibits every alert of it, lately.
                     context.awaitedInhibitors(of: incident, firing: firing[incident.id] ?? [], since: since) { lately[$0] ?? [] }
                 } else if EscalationContext.holdsSteps(of: incident) {
-                    // Paging already: whatever inhibits it now (and, to name them, those that did).
-                    context.inhibiting(incident) { sources[$0] ?? [] } + named.filter { !$0.status.isOpen }
+                    // Paging already: whatever inhibits every alert of it now (and, to name them, those that did).
+                    context.inhibiting(incident, firing: firing[incident.id] ?? []) { sources[$0] ?? [] } + named.filter { !$0.status.isOpen }
                 } else {
                     named
                 }

@@ -76,14 +76,18 @@ extension SQLiteStore {
                     continue
                 }
                 let awaitedSince = EscalationContext.awaitedSince(incident)
-                let firing = incident.escalation.hasPaged || silences.isEmpty && awaitedSince == nil ? [] : try db.firingLabels(of: incident.id)
+                // Each firing alert's labels where they decide: a silence must hold every one of
+                // an unpaged incident's, and an inhibitor every one of a paging incident's.
+                let holdsSteps = EscalationContext.holdsSteps(of: incident)
+                let firing = holdsSteps || !incident.escalation.hasPaged && (!silences.isEmpty || awaitedSince != nil)
+                    ? try db.firingLabels(of: incident.id) : []
                 let named = try incident.escalation.inhibitedBy.compactMap(db.incident)
                 let inhibitors = if let awaitedSince {
                     // At the end of its inhibit wait: what inhibits every alert of it, lately.
                     try context.awaitedInhibitors(of: incident, firing: firing, since: awaitedSince, sources: recentIncidents)
-                } else if EscalationContext.holdsSteps(of: incident) {
-                    // Paging already: whatever inhibits it now (and, to name them, those that did).
-                    try context.inhibiting(incident, sources: openIncidents) + named.filter { !$0.status.isOpen }
+                } else if holdsSteps {
+                    // Paging already: whatever inhibits every alert of it now (and, to name them, those that did).
+                    try context.inhibiting(incident, firing: firing, sources: openIncidents) + named.filter { !$0.status.isOpen }
                 } else {
                     named
                 }
