@@ -231,7 +231,10 @@ extension IncidentActionCommand {
             let from = holder.map { $0 == by ? " again (its ack_timeout counts from now)" : " (taken over from \($0))" } ?? ""
             print(oneLine("incident \(incident.id) \(done) by \(by)\(from): \(incident.title)"))
             if stillFiring > 0 {
-                let alerts = stillFiring == 1 ? "1 of its alerts was still firing" : "\(stillFiring) of its alerts were still firing"
+                // Named: several ids print several notes, and stderr may be read apart from
+                // stdout's lines (black-box round 37: five alike, none saying which).
+                let alerts = stillFiring == 1 ? "1 alert of incident \(incident.id) was still firing"
+                    : "\(stillFiring) alerts of incident \(incident.id) were still firing"
                 printNote("note: \(alerts): their sender's next notification opens it again and pages tier 1; "
                           + "if they are expected to go on firing, silence them (alertbridge silence add)")
             }

@@ -175,7 +175,7 @@ struct CLITests {
             let resolve = try await Self.cli("resolve", "\(id)", "--note", "rolled back", url: url)
             #expect(resolve.status == 0, "\(resolve)")
             // Its alert still fires: the next notification of it opens the incident again, and the operator is told.
-            #expect(resolve.stderr == "note: 1 of its alerts was still firing: their sender's next notification opens it again and "
+            #expect(resolve.stderr == "note: 1 alert of incident \(id) was still firing: their sender's next notification opens it again and "
                     + "pages tier 1; if they are expected to go on firing, silence them (alertbridge silence add)\n", "\(resolve)")
             let resolved = try await api.incident(id)
             #expect(resolved.status == "resolved")
