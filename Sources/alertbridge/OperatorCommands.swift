@@ -55,7 +55,20 @@ struct Incidents: AsyncParsableCommand {
                        [String(i.id), i.status, i.severity, tierText(i), String(i.distinct_alerts ?? i.alert_count), i.created_at,
                         clipped(i.dedup_key, columns: 48), i.title]
                    })
-        if list.incidents.count == limit { printNote(cutNotice(limit: limit, canNarrow: status == "open" || status == "all")) }
+        guard list.incidents.count == limit else { return }
+        printNote(cutNotice(limit: limit, canNarrow: status == "open" || status == "all"))
+        // A triggered incident older than the newest `limit` is the one not to miss: in a list
+        // of 167 open, the only PoP-down that paged fell off the end (black-box round 37).
+        guard status == "open" || status == "all" else { return }
+        let shown = Set(list.incidents.map(\.id))
+        let triggered = try decodeAnswer(IncidentList.self, from: try await request {
+            try await $0.send("GET", "/api/v1/incidents?status=triggered&limit=\(listMaximum)\(filters)")
+        })
+        let hidden = triggered.incidents.count { !shown.contains($0.id) }
+        if hidden > 0 {
+            printNote("(\(hidden == 1 ? "1 triggered incident older than these is" : "\(hidden) triggered incidents older than these are") "
+                      + "not shown: alertbridge incidents --status triggered)")
+        }
     }
 }
 
