@@ -18,7 +18,7 @@ extension PageText {
     public static func facts(_ page: PageMessage) -> [Fact] {
         let i = page.incident.incident
         var facts: [Fact] = []
-        for (key, value) in place(i) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: singleLine(value))) }
+        for (key, value) in place(page) { facts.append(Fact(name: key == "pop" ? "PoP" : key.capitalized, value: singleLine(value))) }
         if let hosts = hosts(page) { facts.append(Fact(name: "Hosts", value: hosts)) }
         if let measured = measured(page) { facts.append(Fact(name: "Value", value: measured)) }
         if let details = details(page) { facts.append(Fact(name: "Details", value: details, isSentence: true)) }
@@ -44,11 +44,19 @@ extension PageText {
         return "\(i.tier) (\(name))"
     }
 
-    /// Where the problem is: the CDN's `pop`, `region` and `service` labels; for an alert
-    /// without them, a PagerDuty event's `source` (the affected host, said as `host`: its
-    /// `client` is the page's Source), `component`, `group` and `class`.
-    static func place(_ i: Incident) -> [(String, String)] {
-        let cdn = ["pop", "region", "service"].compactMap { key in i.labels[key].map { (key, $0) } }
+    /// Where the problem is: the CDN's `pop`, `region` and `service` labels, each the
+    /// incident's own then the others its alerts carry (``describedAlerts(_:)``, five at
+    /// most: an origin's incident that 60 PoPs report named only the PoP of its first
+    /// alert, which was down, black-box round 37); for an alert without them, a PagerDuty
+    /// event's `source` (the affected host, said as `host`: its `client` is the page's
+    /// Source), `component`, `group` and `class`.
+    static func place(_ page: PageMessage) -> [(String, String)] {
+        let i = page.incident.incident
+        let cdn = ["pop", "region", "service"].compactMap { key in
+            i.labels[key].map { own in
+                (key, fiveAtMost([own] + Set(describedAlerts(page).compactMap { $0.labels[key] }).subtracting([own]).sorted()))
+            }
+        }
         guard cdn.isEmpty else { return cdn }
         return ["source", "component", "group", "class"].compactMap { key in
             i.labels[key].map { (key == "source" ? "host" : key, $0) }

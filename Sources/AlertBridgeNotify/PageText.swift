@@ -126,7 +126,7 @@ public enum PageText {
         lines.append("")
         lines.append("What:     \(singleLine(i.title))")
         if let details = details(page) { lines.append("Details:  \(details)") }
-        let place = Self.place(i).map { "\($0.0) \(singleLine($0.1))" }
+        let place = Self.place(page).map { "\($0.0) \(singleLine($0.1))" }
         if !place.isEmpty { lines.append("Where:    \(place.joined(separator: ", "))") }
         if let hosts = hosts(page) { lines.append("Hosts:    \(hosts)") }
         if let measured = measured(page) { lines.append("Measured: \(measured)") }
@@ -299,11 +299,18 @@ public enum PageText {
     /// so without this the person paged could not tell which host without `alertbridge
     /// show` (black-box round 23).
     static func hosts(_ page: PageMessage) -> String? {
+        let names = Set(describedAlerts(page).compactMap { ($0.labels["instance"] ?? $0.labels["host"]).map(singleLine) }).sorted()
+        return names.isEmpty ? nil : fiveAtMost(names)
+    }
+
+    /// The alerts a page describes: the firing ones, or all once the incident is resolved.
+    static func describedAlerts(_ page: PageMessage) -> [StoredAlert] {
         let resolved = page.incident.incident.status == .resolved
-        let names = Set(page.incident.alerts.compactMap { alert in
-            resolved || alert.status == .firing ? (alert.labels["instance"] ?? alert.labels["host"]).map(singleLine) : nil
-        }).sorted()
-        guard !names.isEmpty else { return nil }
+        return page.incident.alerts.filter { resolved || $0.status == .firing }
+    }
+
+    /// `a, b, c, d, e and 395 more`.
+    static func fiveAtMost(_ names: [String]) -> String {
         let shown = names.prefix(5).joined(separator: ", ")
         return names.count > 5 ? "\(shown) and \(names.count - 5) more" : shown
     }

@@ -718,6 +718,24 @@ final class BlinkingStore: IncidentStore {
         #expect(PageText.body(page(.triggered)).hasPrefix("Incident #42 needs tier 2 (rnd): new incident."))
     }
 
+    /// An origin's incident that many PoPs report names them all, five at most, its own
+    /// first; a recovered PoP's alert no longer counts (black-box round 37: only the PoP of
+    /// its first alert, which was down, was named).
+    @Test func whereNamesThePoPsOfItsFiringAlerts() {
+        var origin = page(.triggered, alertCount: 8, firingCount: 7)
+        origin.incident.incident.labels = ["pop": "FRA2", "region": "emea", "service": "cdn-edge"]
+        origin.incident.alerts = ["FRA2", "AMS1", "ARN1", "ATL1", "BKK1", "BKK2", "CGK2", "ZZZ9"].enumerated().map { n, pop in
+            var alert = origin.incident.alerts[0]
+            alert.fingerprint = "f\(n)"
+            alert.labels = ["pop": pop, "region": pop == "ATL1" ? "na" : "emea", "service": "cdn-edge"]
+            alert.status = pop == "ZZZ9" ? .resolved : .firing
+            return alert
+        }
+        #expect(PageText.body(origin).contains("\nWhere:    pop FRA2, AMS1, ARN1, ATL1, BKK1 and 2 more, region emea, na, service cdn-edge\n"),
+                "\(PageText.body(origin))")
+        #expect(PageText.facts(origin).first.map { "\($0.name): \($0.value)" } == "PoP: FRA2, AMS1, ARN1, ATL1, BKK1 and 2 more")
+    }
+
     @Test func bodySaysWhatWhereHowBadSinceWhenAndHowToAck() {
         let body = PageText.body(page(.escalated))
         #expect(body.contains("needs tier 2 (rnd): the previous tier did not acknowledge in time"))
