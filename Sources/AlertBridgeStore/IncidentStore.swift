@@ -190,7 +190,6 @@ public struct EscalationContext: Sendable {
     static func awaitedSince(_ incident: Incident) -> Timestamp? {
         incident.escalation.inhibitWaitFrom.map { $0 - EscalationPlanner.inhibitionRelease }
     }
-
 }
 
 /// Which incidents to list.
