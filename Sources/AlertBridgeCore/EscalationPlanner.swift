@@ -415,8 +415,8 @@ public enum EscalationPlanner {
         if d.incident.escalation.inhibitedBy.sorted() != ids {
             let next = waiting ?? (d.incident.tier < policy.tiers.count
                 ? "tier \(d.incident.tier + 1) (\(tierName(d.incident.tier + 1, policy))) is" : "the policy's next step is")
-            let (which, are) = (named(ids, in: holding), ids.count == 1 ? "is" : "are")
-            d.timeline.append(entry(d, now, .escalated, "\(next) not paged while \(which), which inhibits this one, \(are) open"))
+            let (which, inhibit, are) = (named(ids, in: holding), ids.count == 1 ? "inhibits" : "inhibit", ids.count == 1 ? "is" : "are")
+            d.timeline.append(entry(d, now, .escalated, "\(next) not paged while \(which), which \(inhibit) this one, \(are) open"))
         }
         d.incident.escalation.inhibitedBy = ids
         d.incident.escalation.heldUntil = now + inhibitionRecheck
@@ -448,8 +448,11 @@ public enum EscalationPlanner {
     }
 
     /// How the timeline's entry at the end of an inhibit wait that found no inhibitor begins
-    /// (a page decided then is a new incident's, not one a hold released).
-    public static let waitFoundNothing = "no incident that inhibits this one opened"
+    /// (a page decided then is a new incident's, not one a hold released). "Every alert of
+    /// it", as an inhibitor must inhibit to hold it: an origin's incident that a down PoP and
+    /// an up one report pages at its wait's end though the down PoP's incident opened in it
+    /// (black-box round 38: "no incident that inhibits this one opened" read as false).
+    public static let waitFoundNothing = "no incident that inhibits every alert of it opened"
 
     /// A new incident waiting for an incident that inhibits it to open (its inhibit rule's
     /// `wait`, ``EscalationState/inhibitWaitFrom``): nothing happens before the wait's end.
@@ -482,15 +485,15 @@ public enum EscalationPlanner {
         let settled = inhibitors.filter { !$0.status.isOpen && $0.id != incident.id }
         if !holding.isEmpty {
             let ids = holding.map(\.id).sorted()
-            let (which, it) = (named(ids, in: holding), ids.count == 1 ? "it is" : "they are")
-            d.timeline.append(entry(d, now, .escalated, "\(which), which inhibits this one, opened \(waited): nobody is paged while \(it) open"))
+            let (which, inhibit, it) = (named(ids, in: holding), ids.count == 1 ? "inhibits" : "inhibit", ids.count == 1 ? "it is" : "they are")
+            d.timeline.append(entry(d, now, .escalated, "\(which), which \(inhibit) this one, opened \(waited): nobody is paged while \(it) open"))
             d.incident.escalation.inhibitedBy = ids
             d.incident.escalation.heldUntil = now + inhibitionRecheck
             d.inhibitWait = .held
         } else if let last = settled.compactMap(\.resolvedAt).max(), now < last + inhibitionRelease {
             let ids = settled.map(\.id).sorted()
-            let (which, was) = (named(ids, in: settled), ids.count == 1 ? "was" : "were")
-            d.timeline.append(entry(d, now, .escalated, "\(which), which inhibits this one, \(was) open \(waited) or the minute before, "
+            let (which, inhibit, was) = (named(ids, in: settled), ids.count == 1 ? "inhibits" : "inhibit", ids.count == 1 ? "was" : "were")
+            d.timeline.append(entry(d, now, .escalated, "\(which), which \(inhibit) this one, \(was) open \(waited) or the minute before, "
                                         + "and resolved at \(RFC3339.format(last)): nobody is paged before \(RFC3339.format(last + inhibitionRelease)), "
                                         + "in case this one recovers with it"))
             d.incident.escalation.inhibitedBy = ids
@@ -542,7 +545,7 @@ public enum EscalationPlanner {
     static func release(from inhibitors: [Incident], now: Timestamp, into d: inout Decision, goingOn: String) {
         let held = d.incident.escalation.inhibitedBy
         guard !held.isEmpty else { return }
-        d.timeline.append(entry(d, now, .escalated, "\(named(held, in: inhibitors)) no longer inhibits this one, \(goingOn)"))
+        d.timeline.append(entry(d, now, .escalated, "\(named(held, in: inhibitors)) no longer \(held.count == 1 ? "inhibits" : "inhibit") this one, \(goingOn)"))
         d.incident.escalation.inhibitedBy = []
         d.incident.escalation.heldUntil = nil
     }

@@ -542,6 +542,15 @@ public enum IngestPlanner {
                     // does not cut the wait short.
                     let waiting = incident.escalation.inhibitWaitFrom != nil
                     var startsPaging = canStart && muted == nil && !settling && !waiting
+                    // Held by an inhibition, and this alert's PoP is not down, or not yet: an
+                    // alert an inhibit rule with a `wait` targets waits as a new incident's does,
+                    // since its own PoP-down may be seconds behind it (black-box round 38: an
+                    // origin's incident a down PoP opened paged at once when an up PoP's alert
+                    // came, where the other order waited 10 s).
+                    if startsPaging, !incident.escalation.inhibitedBy.isEmpty, awaitInhibitors(&incident, routed, now: now) {
+                        incident.escalation.inhibitedBy = []
+                        startsPaging = false
+                    }
                     if startsPaging {
                         startEscalation(&incident, routed, now: now,
                                         reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)

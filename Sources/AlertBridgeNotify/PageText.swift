@@ -369,7 +369,7 @@ public enum PageText {
             if release?.hasPrefix(EscalationPlanner.waitFoundNothing) == true {
                 // Its inhibit rule's wait: a new incident, as far as whoever is paged cares.
                 let waited = DurationText.formatSeconds(.milliseconds(page.delivery.createdAt.milliseconds - i.createdAt.milliseconds))
-                return "new incident (paged after waiting \(waited) for an incident that would inhibit it: none opened)"
+                return "new incident (paged after waiting \(waited) for an incident that would inhibit every alert of it: none opened)"
             }
             if let release, let paging = release.range(of: ": paging") {
                 return opened + ": " + release[..<paging.lowerBound]

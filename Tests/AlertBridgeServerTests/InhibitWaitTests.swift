@@ -91,7 +91,7 @@ import Testing
             #expect(metrics.contains(#"alertbridge_inhibit_waits_total{outcome="paged"} 1"#), "\(metrics)")
             let page = try #require(chat.delivered.first)
             #expect(PageText.lead(page) == "Incident #\(page.incident.incident.id) needs tier 1 (technical-support): new incident "
-                + "(paged after waiting 10s for an incident that would inhibit it: none opened).")
+                + "(paged after waiting 10s for an incident that would inhibit every alert of it: none opened).")
         }
     }
 
@@ -111,7 +111,7 @@ import Testing
             #expect(try await engine.tick().pages == 0)
             let detail = try #require(try await app.store.incident(id: Int64(id)))
             #expect(detail.timeline.map(\.detail).contains(
-                "no incident that inhibits this one opened in the 10s it waited (inhibit wait), but a silence holds it: nobody is paged while it does"))
+                "no incident that inhibits every alert of it opened in the 10s it waited (inhibit wait), but a silence holds it: nobody is paged while it does"))
             #expect(detail.incident.nextEscalationAt == TestApp.t0 + .seconds(3602))
             clock.advance(by: .seconds(3592))
             #expect(try await engine.tick().pages == 1)

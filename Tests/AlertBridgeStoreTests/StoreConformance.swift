@@ -711,7 +711,7 @@ struct StoreConformance {
             "incident \(source) (PopDown/ICN1), which inhibits this one, opened in the 10s it waited (inhibit wait): nobody is paged while it is open"))
         let paged = try #require(try await store.incident(id: other))
         #expect(paged.incident.escalation.hasPaged && paged.incident.escalation.inhibitWaitFrom == nil)
-        #expect(paged.timeline.map(\.detail).contains("no incident that inhibits this one opened in the 10s it waited (inhibit wait): paging"))
+        #expect(paged.timeline.map(\.detail).contains("no incident that inhibits every alert of it opened in the 10s it waited (inhibit wait): paging"))
     }
 
     /// What the end of an inhibit wait looks at besides an open PoP-down (black-box round 30):
@@ -816,6 +816,19 @@ struct StoreConformance {
         let fb = try #require(try await store.ingest([down("FB")], now: t0 + .seconds(920))[0].incidentID)
         #expect(try await store.openInhibitors(of: try #require(try await store.incident(id: second)), rules: context.rules).map(\.id)
                 == [fa, fb])
+
+        // PA is down and reports an origin first: held. PB, up, reports it 2 s later: it waits
+        // 10 s for PB's PoP-down, as in the other order, then pages (black-box round 38: it
+        // paged at once).
+        let t1 = t0 + .seconds(1000)
+        _ = try await store.ingest([down("PA")], now: t1)
+        let third = try #require(try await store.ingest([origin("Origin/O3", from: "PA")], now: t1)[0].incidentID)
+        #expect(try await store.ingest([origin("Origin/O3", from: "PB")], now: t1 + .seconds(2))[0].kind == .merged)
+        let waiting = try #require(try await store.incident(id: third)).incident
+        #expect(!waiting.escalation.hasPaged && waiting.escalation.inhibitWaitFrom == t1 + .seconds(2)
+                && waiting.escalation.inhibitedBy.isEmpty && waiting.nextEscalationAt == t1 + .seconds(12))
+        _ = try await store.advanceEscalations(now: t1 + .seconds(12), limit: 10, context: context)
+        #expect(try await store.incident(id: third)?.incident.escalation.hasPaged == true)
     }
 
     /// ICN1's PoP-down alert, routed by ``popDownInhibitsEdge()``'s first rule.
