@@ -66,10 +66,19 @@ struct Incidents: AsyncParsableCommand {
         })
         let hidden = triggered.incidents.count { !shown.contains($0.id) }
         if hidden > 0 {
+            // With the filters that counted them (black-box round 38: run as said, it listed 20, not 2).
+            let same = (severity.map { "--severity " + shellWord($0) } + label.map { "--label " + shellWord($0) }).map { " " + $0 }.joined()
             printNote("(\(hidden == 1 ? "1 triggered incident older than these is" : "\(hidden) triggered incidents older than these are") "
-                      + "not shown: alertbridge incidents --status triggered)")
+                      + "not shown: alertbridge incidents --status triggered\(same))")
         }
     }
+}
+
+/// A word as a shell reads it back: as it is when it holds nothing a shell treats apart,
+/// else in single quotes.
+func shellWord(_ word: String) -> String {
+    let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "=,._-/:@".unicodeScalars.contains($0)) }
+    return plain ? word : "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
 }
 
 /// The tier, or that nobody is being paged for a triggered incident: nobody was paged in
@@ -246,10 +255,11 @@ extension IncidentActionCommand {
             if stillFiring > 0 {
                 // Named: several ids print several notes, and stderr may be read apart from
                 // stdout's lines (black-box round 37: five alike, none saying which).
-                let alerts = stillFiring == 1 ? "1 alert of incident \(incident.id) was still firing"
-                    : "\(stillFiring) alerts of incident \(incident.id) were still firing"
-                printNote("note: \(alerts): their sender's next notification opens it again and pages tier 1; "
-                          + "if they are expected to go on firing, silence them (alertbridge silence add)")
+                let (alerts, their, they, them) = stillFiring == 1
+                    ? ("1 alert of incident \(incident.id) was still firing", "its", "it is", "it")
+                    : ("\(stillFiring) alerts of incident \(incident.id) were still firing", "their", "they are", "them")
+                printNote("note: \(alerts): \(their) sender's next notification opens the incident again and pages tier 1; "
+                          + "if \(they) expected to go on firing, silence \(them) (alertbridge silence add)")
             }
         }
         if refused { throw ExitCode(1) }

@@ -175,8 +175,8 @@ struct CLITests {
             let resolve = try await Self.cli("resolve", "\(id)", "--note", "rolled back", url: url)
             #expect(resolve.status == 0, "\(resolve)")
             // Its alert still fires: the next notification of it opens the incident again, and the operator is told.
-            #expect(resolve.stderr == "note: 1 alert of incident \(id) was still firing: their sender's next notification opens it again and "
-                    + "pages tier 1; if they are expected to go on firing, silence them (alertbridge silence add)\n", "\(resolve)")
+            #expect(resolve.stderr == "note: 1 alert of incident \(id) was still firing: its sender's next notification opens the incident "
+                    + "again and pages tier 1; if it is expected to go on firing, silence it (alertbridge silence add)\n", "\(resolve)")
             let resolved = try await api.incident(id)
             #expect(resolved.status == "resolved")
             #expect(resolved.resolvedBy == Self.operatorName)
@@ -336,6 +336,10 @@ struct CLITests {
             // ICN1's, the oldest, is triggered and not shown: said, with how to list it.
             #expect(cut.stderr == "(the newest 2 shown; there may be more: --limit up to 1000, or --status to narrow)\n"
                     + "(1 triggered incident older than these is not shown: alertbridge incidents --status triggered)\n", "\(cut)")
+            // The command it offers keeps the filters that counted them (black-box round 38).
+            let filtered = try await Self.cli("incidents", "--limit", "1", "--label", "service=cdn-edge", url: url)
+            #expect(filtered.stderr.hasSuffix("(2 triggered incidents older than these are not shown: alertbridge incidents --status "
+                                              + "triggered --label service=cdn-edge)\n"), "\(filtered)")
             // A status that cannot be narrowed further is not offered as a way out.
             let triggered = try await Self.cli("incidents", "--status", "triggered", "--limit", "3", url: url)
             #expect(triggered.stderr == "(the newest 3 shown; there may be more: --limit up to 1000)\n", "\(triggered)")
