@@ -288,6 +288,8 @@ public enum IngestPlanner {
             let chosen = routed.policy(at: incident.severity)
             guard wait > .zero, let policy = chosen.policy else { return false }
             adopt(chosen.name, &incident, routed, now: now)
+            // The wait is what holds it now, whatever held it before (a down PoP's alert).
+            incident.escalation.inhibitedBy = []
             incident.escalation.inhibitWaitFrom = now
             incident.escalation.heldUntil = now + wait
             incident.nextEscalationAt = EscalationPlanner.nextDue(incident, policy: policy)
@@ -542,15 +544,12 @@ public enum IngestPlanner {
                     // does not cut the wait short.
                     let waiting = incident.escalation.inhibitWaitFrom != nil
                     var startsPaging = canStart && muted == nil && !settling && !waiting
-                    // Held by an inhibition, and this alert's PoP is not down, or not yet: an
-                    // alert an inhibit rule with a `wait` targets waits as a new incident's does,
-                    // since its own PoP-down may be seconds behind it (black-box round 38: an
-                    // origin's incident a down PoP opened paged at once when an up PoP's alert
-                    // came, where the other order waited 10 s).
-                    if startsPaging, !incident.escalation.inhibitedBy.isEmpty, awaitInhibitors(&incident, routed, now: now) {
-                        incident.escalation.inhibitedBy = []
-                        startsPaging = false
-                    }
+                    // The first page, started by an alert nothing holds: one an inhibit rule with
+                    // a `wait` targets waits as a new incident's does, however the incident was
+                    // held, since the alert's own PoP-down may be seconds behind it (black-box
+                    // round 38: an origin's incident a down PoP opened paged at once when an up
+                    // PoP's alert came, where the other order waited 10 s).
+                    if startsPaging, awaitInhibitors(&incident, routed, now: now) { startsPaging = false }
                     if startsPaging {
                         startEscalation(&incident, routed, now: now,
                                         reason: incident.escalation.episodeStart > 0 ? .reopened : .triggered)

@@ -123,7 +123,7 @@ extension IncidentStore {
         let incident = detail.incident
         guard EscalationContext.holdsSteps(of: incident) else { return [] }
         let firing = detail.alerts.filter { $0.status == .firing }.map(\.labels)
-        let candidates = ([incident.labels] + firing).flatMap { rules.inhibitCandidates(of: $0, rule: incident.rule) }
+        let candidates = (firing.isEmpty ? [incident.labels] : firing).flatMap { rules.inhibitCandidates(of: $0, rule: incident.rule) }
         guard !candidates.isEmpty else { return [] }
         let sources = try await openIncidents(rules: Array(Set(candidates.map(\.sourceRule))))
         return EscalationContext(rules: rules).inhibiting(incident, firing: firing) { rule in sources.filter { $0.rule == rule } }

@@ -829,6 +829,18 @@ struct StoreConformance {
                 && waiting.escalation.inhibitedBy.isEmpty && waiting.nextEscalationAt == t1 + .seconds(12))
         _ = try await store.advanceEscalations(now: t1 + .seconds(12), limit: 10, context: context)
         #expect(try await store.incident(id: third)?.incident.escalation.hasPaged == true)
+
+        // The same when a silence held it: SA's alert is silenced, SB's is not, and SB's
+        // PoP-down may be seconds behind it.
+        let t2 = t0 + .seconds(2000)
+        _ = try await store.createSilence(try silence("pop = SA", from: t2, to: t2 + .seconds(3600)))
+        let fourth = try #require(try await store.ingest([origin("Origin/O4", from: "SA")], now: t2)[0].incidentID)
+        _ = try await store.ingest([origin("Origin/O4", from: "SB")], now: t2 + .seconds(2))
+        let silenced = try #require(try await store.incident(id: fourth)).incident
+        #expect(!silenced.escalation.hasPaged && silenced.escalation.inhibitWaitFrom == t2 + .seconds(2)
+                && silenced.nextEscalationAt == t2 + .seconds(12))
+        _ = try await store.advanceEscalations(now: t2 + .seconds(12), limit: 10, context: context)
+        #expect(try await store.incident(id: fourth)?.incident.escalation.hasPaged == true)
     }
 
     /// ICN1's PoP-down alert, routed by ``popDownInhibitsEdge()``'s first rule.
