@@ -332,10 +332,10 @@ struct ServerConfigParser {
         switch (type, key) {
         case (_, "webhook_url"), (.webhook, "url"):
             return lower.hasPrefix("https://") || lower.hasPrefix("http://")
-                ? nil : "\(key) must be an http:// or https:// URL"
+                ? addressProblem(key, text) : "\(key) must be an http:// or https:// URL"
         case (.smtp, "url"):
             return lower.hasPrefix("smtp://") || lower.hasPrefix("smtps://")
-                ? nil : "url must be an smtp:// or smtps:// URL"
+                ? addressProblem(key, text) : "url must be an smtp:// or smtps:// URL"
         case (.smtp, "from"):
             return text.contains("@") ? nil : "from must be an email address"
         case (.smtp, "starttls"):
@@ -344,5 +344,19 @@ struct ServerConfigParser {
         default:
             return nil
         }
+    }
+
+    /// What makes a connector URL one no page can be sent to, found by `check` rather than
+    /// by the first page: `http://127.0.0.1:70000/hook` passed, and every page to it failed
+    /// for good with curl's "URL using bad/illegal format" (black-box round 39). The URL
+    /// may hold a secret, so only its port is quoted.
+    static func addressProblem(_ key: String, _ url: String) -> String? {
+        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
+              let parts = URLComponents(string: url) else {
+            return "\(key) is not a valid URL (a space or control character must be percent-encoded)"
+        }
+        guard let host = parts.host, !host.isEmpty else { return "\(key) names no host" }
+        if let port = parts.port, !(1...65_535).contains(port) { return "\(key) has port \(port), which is not a port (1-65535)" }
+        return nil
     }
 }

@@ -193,6 +193,25 @@ import Testing
         expectProblem(problems, at: "alertbridge.yaml:7:3", containing: "reserved for the built-in console connector")
     }
 
+    /// A typo in a port passed `check`, and every page to the connector then failed for
+    /// good (black-box round 39).
+    @Test func connectorAddressesAreChecked() throws {
+        let fixture = try Fixture(["alertbridge.yaml": """
+            connectors:
+              mail: {type: smtp, url: "smtp://127.0.0.1:99999", from: "x@example.com"}
+              hook: {type: webhook, url: "http://127.0.0.1:70000/e8"}
+              chat: {type: slack, webhook_url: "https:///services/T0"}
+              teams: {type: teams, webhook_url: "https://example.com/a b"}
+              fine: {type: webhook, url: "https://[::1]:8443/hook?x=1"}
+            """])
+        let problems = fixture.problems()
+        #expect(problems.count == 4, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:2:27", containing: "url has port 99999, which is not a port (1-65535)")
+        expectProblem(problems, at: "alertbridge.yaml:3:30", containing: "url has port 70000, which is not a port (1-65535)")
+        expectProblem(problems, at: "alertbridge.yaml:4:36", containing: "webhook_url names no host")
+        expectProblem(problems, at: "alertbridge.yaml:5:37", containing: "webhook_url is not a valid URL")
+    }
+
     /// A `${VAR}` set to nothing: an empty webhook secret would sign nothing and an empty
     /// SMTP password try AUTH without one; both failed only at the first page.
     @Test func emptyConnectorSettingsAreReportedAtTheValue() throws {

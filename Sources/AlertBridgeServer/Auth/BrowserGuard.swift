@@ -27,19 +27,20 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
     }
 
     /// `localhost`, an address in 127.0.0.0/8 or `[::1]`, with or without a port. Read
-    /// without allocating: it runs on every request in protected mode.
+    /// byte by byte, without allocating: it runs on every request in protected mode, and
+    /// reading it by `Character` cost a single-alert request 1% of its instructions.
     static func isLoopback(host authority: String) -> Bool {
-        var host = Substring(authority)
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return false }
-            return host[host.index(after: host.startIndex)..<close] == "::1"
+        var host = authority.utf8[...]
+        if host.first == UInt8(ascii: "[") {
+            guard let close = host.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            return host[host.index(after: host.startIndex)..<close].elementsEqual("::1".utf8)
         }
-        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
-        if host.hasSuffix(".") { host = host.dropLast() }
-        if host.utf8.count == 9, host.utf8.elementsEqual("localhost".utf8, by: { $0 | 0x20 == $1 }) { return true }
+        if let colon = host.lastIndex(of: UInt8(ascii: ":")) { host = host[..<colon] }
+        if host.last == UInt8(ascii: ".") { host = host.dropLast() }
+        if host.count == 9, host.elementsEqual("localhost".utf8, by: { $0 | 0x20 == $1 }) { return true }
         // Four decimal octets, the first 127.
         var octets = 0, value = 0, digits = 0, first = -1
-        for byte in host.utf8 {
+        for byte in host {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 value = value * 10 + Int(byte - UInt8(ascii: "0"))
