@@ -91,7 +91,7 @@ public struct AlertBridgeApplication: Sendable {
 
     public func engine(logger: Logger) -> EscalationEngine {
         EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
-                         metrics: metrics, logger: logger, rules: rules, startedAt: startedAt)
+                         metrics: metrics, logger: logger, rules: rules, policies: policies, startedAt: startedAt)
     }
 
     func ingestor() -> Ingestor {

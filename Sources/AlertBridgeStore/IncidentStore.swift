@@ -55,7 +55,8 @@ public protocol IncidentStore: Sendable {
     func outboxBacklog() async throws -> OutboxBacklog
     /// The policies open incidents run, each as copied when the incident started it, with
     /// those incidents in id order: read at start, to say which run a copy the files no
-    /// longer match.
+    /// longer match. A triggered incident nobody was paged for yet is left out: it takes
+    /// its policy as loaded when it is first paged (``EscalationContext/advance(_:snapshot:now:silences:firingLabels:inhibitors:)``).
     func policiesInUse() async throws -> [PolicyInUse]
     /// The pages of each incident that nobody has received: those to its current tier since
     /// it was last paged that failed for good (a tier listed as paged whose people were not
@@ -138,10 +139,44 @@ public struct EscalationContext: Sendable {
     public var startedAt: Timestamp?
     /// The loaded rules: which open incidents inhibit one already paging now.
     public var rules: RuleSet
+    /// The loaded policies by name: what an incident nobody was paged for yet runs.
+    public var policies: [String: EscalationPolicy]
 
-    public init(startedAt: Timestamp? = nil, rules: RuleSet = RuleSet(rules: [])) {
+    public init(startedAt: Timestamp? = nil, rules: RuleSet = RuleSet(rules: []), policies: [String: EscalationPolicy] = [:]) {
         self.startedAt = startedAt
         self.rules = rules
+        self.policies = policies
+    }
+
+    /// Advances a due incident (``EscalationPlanner/advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``)
+    /// by its stored policy, or, when nobody was paged for it yet (held by a silence or an
+    /// inhibition, or in its inhibit wait), by the policy as loaded now: the one its rule
+    /// names for its severity. An on-call change made while a maintenance window held an
+    /// incident reached the old rotation when the window ended (black-box round 39).
+    /// - Returns: the decision, and the policy to store as the incident's snapshot when it
+    ///   is not `snapshot` (the timeline says so).
+    func advance(_ incident: Incident, snapshot: EscalationPolicy, now: Timestamp, silences: [Silence],
+                 firingLabels: [Labels], inhibitors: [Incident]) -> (EscalationPlanner.Decision, adopted: EscalationPolicy?) {
+        let loaded = incident.status == .triggered && !incident.escalation.hasPaged ? loadedPolicy(for: incident) : nil
+        let adopted = loaded.flatMap { $0 == snapshot ? nil : $0 }
+        var decision = EscalationPlanner.advance(incident, policy: adopted ?? snapshot, now: now, silences: silences,
+                                                 firingLabels: firingLabels, inhibitors: inhibitors, startedAt: startedAt)
+        if let adopted {
+            let why = adopted.name == snapshot.name
+                ? "policy \(adopted.name) as loaded now, edited since it opened"
+                : "policy \(adopted.name) instead of \(snapshot.name), which rule \(incident.rule) names now"
+            decision.incident.policy = adopted.name
+            decision.timeline.insert(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: "alertbridge",
+                                                   detail: "nobody was paged for it yet, so it escalates by \(why)"), at: 0)
+        }
+        return (decision, adopted)
+    }
+
+    /// The loaded policy an incident of `incident`'s rule and severity starts now; `nil`
+    /// when none by that name is loaded (it keeps its copy).
+    func loadedPolicy(for incident: Incident) -> EscalationPolicy? {
+        let rule = rules.rules.first { $0.name == incident.rule }
+        return policies[rule.map { $0.policyBySeverity[incident.severity] ?? $0.policy } ?? incident.policy]
     }
 
     /// Whether the incident's next step (a tier, an ack timeout, the first page after an

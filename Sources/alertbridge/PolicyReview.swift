@@ -25,7 +25,8 @@ enum PolicyReview {
                     + "(\(DurationText.format(maxAge))) and then given up; define it again, or escalate or resolve them")
             }
             guard let current = policies[use.policy.name] else {
-                return Finding(isWarning: false, text: which + "; the policy files no longer have it, and these go on with their copy")
+                let goOn = use.incidents.count == 1 ? "it goes on with its copy" : "they go on with their copy"
+                return Finding(isWarning: false, text: which + "; the policy files no longer have it, and \(goOn)")
             }
             guard current != use.policy else { return nil }
             return Finding(isWarning: false, text: which + "; the policy was edited since, and the edit applies to new incidents only")

@@ -34,7 +34,7 @@ import Testing
             == [PolicyReview.Finding(isWarning: false, text:
                 "open incident 5 runs policy \"fast\" as it was when it started; the policy was edited since, and the edit applies to new incidents only")])
         #expect(findings([PolicyInUse(policy: policy, incidents: [5])], policies: [:], connectors: connectors).map(\.text)
-            == ["open incident 5 runs policy \"fast\" as it was when it started; the policy files no longer have it, and these go on with their copy"])
+            == ["open incident 5 runs policy \"fast\" as it was when it started; the policy files no longer have it, and it goes on with its copy"])
         // Unchanged: nothing to say.
         #expect(findings([PolicyInUse(policy: policy, incidents: [5])], policies: ["fast": policy], connectors: connectors).isEmpty)
         #expect(PolicyReview.named(Array(1...12)) == "incidents 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more")

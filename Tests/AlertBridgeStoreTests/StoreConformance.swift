@@ -1131,6 +1131,59 @@ struct StoreConformance {
         #expect(details.contains("no silence holds this incident any more and it is still open: paging"))
     }
 
+    /// The on-call rotation changed during a maintenance window: the incident the window
+    /// held pages the rotation as loaded when the window ends, and after a rule re-pointed
+    /// to another policy, that policy; one already paging keeps its copy (black-box round 39).
+    func aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged() async throws {
+        let end = t0 + .seconds(3600)
+        _ = try await store.createSilence(try silence("pop = ICN1", from: t0, to: end))
+        let held = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(60))[0].incidentID)
+        var other = Self.routed("b", key: "EdgeLatencyHigh/NRT1/cdn-edge")
+        other.alert.labels["pop"] = "NRT1"
+        let paging = try #require(try await store.ingest([other], now: t0 + .seconds(60))[0].incidentID)
+        #expect(try await store.policiesInUse() == [PolicyInUse(policy: Self.policy, incidents: [paging])],
+                "the held one is not said to keep its copy at start")
+        var edited = Self.policy
+        edited.tiers[0].notify = [.init(connector: "noc-email", to: ["new-rotation@example.com"])]
+        edited.tiers[0].escalateAfter = .seconds(600)
+        let rules = RuleSet(rules: [Rule(name: "latency", matchers: [], policy: "cdn-performance")])
+        let context = EscalationContext(rules: rules, policies: ["cdn-performance": edited])
+        _ = try await store.advanceEscalations(now: end, limit: 10, context: context)
+        let claimed = try await store.claimDeliveries(now: end, lease: .seconds(60), limit: 100, quota: .none)
+        let heldPages = claimed.filter { $0.incidentID == held }
+        #expect(heldPages.map(\.recipients) == [["new-rotation@example.com"]], "\(heldPages)")
+        let detail = try #require(try await store.incident(id: held))
+        #expect(detail.timeline.compactMap(\.detail).contains(
+            "nobody was paged for it yet, so it escalates by policy cdn-performance as loaded now, edited since it opened"))
+        // Its copy is the edited policy now: tier 2 after the edited 10 minutes.
+        let tier2 = try await store.advanceEscalations(now: end + .seconds(600), limit: 10, context: context)
+        let heldTier = try await store.incident(id: held)?.incident.tier
+        #expect(tier2.pages == 1 && heldTier == 2)
+        // The other incident paged before the edit: its copy's 15 minutes, not 10.
+        let pagingTier = try await store.incident(id: paging)?.incident.tier
+        #expect(pagingTier == 2, "paged at +60 s, tier 2 at +960 s")
+        let inUse = try await store.policiesInUse()
+        #expect(inUse == [PolicyInUse(policy: edited, incidents: [held]), PolicyInUse(policy: Self.policy, incidents: [paging])])
+
+        // A rule re-pointed to another policy while the window held the incident.
+        let later = end + .seconds(7200)
+        _ = try await store.createSilence(try silence("pop = ICN2", from: later, to: later + .seconds(600)))
+        var icn2 = Self.routed("c", key: "EdgeLatencyHigh/ICN2/cdn-edge")
+        icn2.alert.labels["pop"] = "ICN2"
+        let second = try #require(try await store.ingest([icn2], now: later)[0].incidentID)
+        let other2 = EscalationPolicy(name: "edge-fast", tiers: [.init(name: "edge-oncall", notify: [.init(connector: "rnd-chat")],
+                                                                         escalateAfter: .seconds(300))])
+        let repointed = EscalationContext(rules: RuleSet(rules: [Rule(name: "latency", matchers: [], policy: "edge-fast")]),
+                                          policies: ["cdn-performance": edited, "edge-fast": other2])
+        _ = try await store.advanceEscalations(now: later + .seconds(600), limit: 10, context: repointed)
+        let stored = try #require(try await store.incident(id: second))
+        #expect(stored.incident.policy == "edge-fast")
+        #expect(stored.timeline.compactMap(\.detail).contains(
+            "nobody was paged for it yet, so it escalates by policy edge-fast instead of cdn-performance, which rule latency names now"))
+        let pages = try await store.claimDeliveries(now: later + .seconds(600), lease: .seconds(60), limit: 100, quota: .none)
+        #expect(pages.filter { $0.incidentID == second }.map(\.tierName) == ["edge-oncall"])
+    }
+
     /// Maintenance runs over: extended before its end, the window keeps holding its
     /// incident (nobody paged at the old end), which pages at the new end; the silence
     /// keeps its id and says who extended it.
@@ -1366,6 +1419,7 @@ extension StoreConformance {
         .init("aSilencedIncidentPagesWhenItsSilenceEnds") { try await $0.aSilencedIncidentPagesWhenItsSilenceEnds() },
         .init("anAcknowledgementEndsTheHoldOnItsNextTier") { try await $0.anAcknowledgementEndsTheHoldOnItsNextTier() },
         .init("policiesInUseAreThoseOfOpenIncidents") { try await $0.policiesInUseAreThoseOfOpenIncidents() },
+        .init("aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged") { try await $0.aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged() },
         .init("expiringASilenceEarlyPagesWhatItHeld") { try await $0.expiringASilenceEarlyPagesWhatItHeld() },
         .init("anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds") { try await $0.anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds() },
         .init("anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired") { try await $0.anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired() },

@@ -21,12 +21,14 @@ public struct EscalationEngine: Service {
     let idle: Duration
     /// When this alertbridge started, for the graces after a start
     /// (``EscalationPlanner/autoResolveGrace``, ``EscalationPlanner/restartGrace``), and the
-    /// rules, for what inhibits an incident already paging.
+    /// rules, for what inhibits an incident already paging, and the policies, which one
+    /// nobody was paged for yet runs as loaded now.
     let context: EscalationContext
     static let batch = 500
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
-                metrics: ServerMetrics, logger: Logger, rules: RuleSet, startedAt: Timestamp, idle: Duration = .seconds(5)) {
+                metrics: ServerMetrics, logger: Logger, rules: RuleSet, policies: [String: EscalationPolicy],
+                startedAt: Timestamp, idle: Duration = .seconds(5)) {
         self.store = store
         self.clock = clock
         self.wakeup = wakeup
@@ -34,7 +36,7 @@ public struct EscalationEngine: Service {
         self.metrics = metrics
         self.logger = logger
         self.idle = idle
-        context = EscalationContext(startedAt: startedAt, rules: rules)
+        context = EscalationContext(startedAt: startedAt, rules: rules, policies: policies)
     }
 
     public func run() async throws {

@@ -27,7 +27,8 @@ extension PostgresStore {
             var out: [PolicyInUse] = []
             for try await (text, ids) in try await db.query("""
                 SELECT policy_snapshot::text, array_agg(id ORDER BY id) FROM incidents
-                WHERE status IN ('triggered', 'acknowledged') AND policy_snapshot IS NOT NULL
+                WHERE policy_snapshot IS NOT NULL AND (status = 'acknowledged' OR status = 'triggered'
+                    AND coalesce((escalation->>'step')::int, 0) > coalesce((escalation->>'episodeStart')::int, 0))
                 GROUP BY policy_snapshot::text ORDER BY MIN(id)
                 """, logger: logger).decode((String, [Int64]).self) {
                 if let policy = PolicySnapshot.decode(text) { out.append(PolicyInUse(policy: policy, incidents: ids)) }
@@ -124,6 +125,7 @@ extension PostgresStore {
             var report = EscalationReport()
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
+            var adoptedSnapshots: [Int64: EscalationPolicy] = [:]
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
             // Each firing alert's labels where they decide: a silence must hold every one of an
             // unpaged incident's, and an inhibitor every one of a paging incident's.
@@ -168,11 +170,13 @@ extension PostgresStore {
                 } else {
                     named
                 }
-                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
-                                                           firingLabels: firing[incident.id] ?? [], inhibitors: current,
-                                                           startedAt: context.startedAt))
+                let (decision, adopted) = context.advance(incident, snapshot: policy, now: now, silences: silences,
+                                                          firingLabels: firing[incident.id] ?? [], inhibitors: current)
+                decisions.append(decision)
+                if let adopted { adoptedSnapshots[incident.id] = adopted }
             }
             try await Self.write(db, incidents: decisions.map(\.incident) + unpoliced, logger: logger)
+            try await Self.writeSnapshots(db, adoptedSnapshots, logger: logger)
             try await Self.append(db, timeline: decisions.flatMap(\.timeline)
                                   + unpoliced.map { TimelineEntry.unreadableSnapshot(incidentID: $0.id, at: now) }, logger: logger)
             try await Self.enqueue(db, decisions.flatMap(\.pages), now: now, logger: logger)

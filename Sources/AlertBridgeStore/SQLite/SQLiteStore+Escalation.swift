@@ -22,7 +22,9 @@ extension SQLiteStore {
             try db.rows("""
                 SELECT p.body AS body, group_concat(i.id) AS ids FROM incidents i
                 JOIN policy_snapshots p ON p.id = i.policy_snapshot_id
-                WHERE i.status IN ('triggered', 'acknowledged') GROUP BY i.policy_snapshot_id ORDER BY MIN(i.id)
+                WHERE i.status = 'acknowledged' OR i.status = 'triggered'
+                    AND coalesce(json_extract(i.escalation, '$.step'), 0) > coalesce(json_extract(i.escalation, '$.episodeStart'), 0)
+                GROUP BY i.policy_snapshot_id ORDER BY MIN(i.id)
                 """).compactMap { row in
                 guard let policy = SQLiteSession.policy(row.column("body")) else { return nil }
                 let ids = (row.column("ids")?.string ?? "").split(separator: ",").compactMap { Int64($0) }
@@ -50,6 +52,7 @@ extension SQLiteStore {
             var report = EscalationReport()
             var decisions: [EscalationPlanner.Decision] = []
             var unpoliced: [Incident] = []
+            var adoptedSnapshots: [Int64: EscalationPolicy] = [:]
             let silences = due.isEmpty ? [] : try db.activeSilences(at: now)
             var sourcesByRule: [String: [Incident]] = [:]
             func openIncidents(of rule: String) throws -> [Incident] {
@@ -91,11 +94,12 @@ extension SQLiteStore {
                 } else {
                     named
                 }
-                decisions.append(EscalationPlanner.advance(incident, policy: policy, now: now, silences: silences,
-                                                           firingLabels: firing, inhibitors: inhibitors,
-                                                           startedAt: context.startedAt))
+                let (decision, adopted) = context.advance(incident, snapshot: policy, now: now, silences: silences,
+                                                          firingLabels: firing, inhibitors: inhibitors)
+                decisions.append(decision)
+                if let adopted { adoptedSnapshots[incident.id] = adopted }
             }
-            try db.write(incidents: decisions.map(\.incident) + unpoliced)
+            try db.write(incidents: decisions.map(\.incident) + unpoliced, snapshots: adoptedSnapshots)
             try db.append(timeline: decisions.flatMap(\.timeline)
                           + unpoliced.map { TimelineEntry.unreadableSnapshot(incidentID: $0.id, at: now) })
             try db.enqueue(decisions.flatMap(\.pages), now: now)
