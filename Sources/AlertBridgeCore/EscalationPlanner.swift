@@ -396,7 +396,7 @@ public enum EscalationPlanner {
     }
 
     /// `incident 16 (PopDown/ICN1)`, `incident 16 (…) and incident 17 (…)`, by id.
-    static func named(_ ids: [Int64], in incidents: [Incident]) -> String {
+    public static func named(_ ids: [Int64], in incidents: [Incident]) -> String {
         ids.sorted().map { id in
             incidents.first { $0.id == id }.map { "incident \(id) (\($0.dedupKey))" } ?? "incident \(id)"
         }.joined(separator: " and ")

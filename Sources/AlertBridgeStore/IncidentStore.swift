@@ -153,23 +153,62 @@ public struct EscalationContext: Sendable {
     /// inhibition, or in its inhibit wait), by the policy as loaded now: the one its rule
     /// names for its severity. An on-call change made while a maintenance window held an
     /// incident reached the old rotation when the window ended (black-box round 39).
+    ///
+    /// One held since it opened by incidents that inhibited it (``heldByInhibitors(_:)``)
+    /// is held by those that inhibit every firing alert of it under the rules loaded now
+    /// (`holding`), not by those it recorded: with the inhibit rule removed, or one of the
+    /// two down PoPs that reported it up again, it stayed silent while any recorded one
+    /// was open (black-box round 39). Those that resolved release it a minute after, as
+    /// before; those still open that no longer hold it release it at once, said so.
+    /// - Parameter holding: for one held by inhibitors, the open incidents that inhibit
+    ///   every firing alert of it now (``inhibiting(_:firing:sources:)``); `nil` otherwise.
     /// - Returns: the decision, and the policy to store as the incident's snapshot when it
     ///   is not `snapshot` (the timeline says so).
     func advance(_ incident: Incident, snapshot: EscalationPolicy, now: Timestamp, silences: [Silence],
-                 firingLabels: [Labels], inhibitors: [Incident]) -> (EscalationPlanner.Decision, adopted: EscalationPolicy?) {
+                 firingLabels: [Labels], inhibitors: [Incident],
+                 holding: [Incident]? = nil) -> (EscalationPlanner.Decision, adopted: EscalationPolicy?) {
         let loaded = incident.status == .triggered && !incident.escalation.hasPaged ? loadedPolicy(for: incident) : nil
         let adopted = loaded.flatMap { $0 == snapshot ? nil : $0 }
+        var (incident, inhibitors) = (incident, inhibitors)
+        var noLongerHeldBy: [Incident] = []
+        if let holding, Self.heldByInhibitors(incident) {
+            let resolved = inhibitors.filter { !$0.status.isOpen }
+            if !holding.isEmpty {
+                (incident.escalation.inhibitedBy, inhibitors) = (holding.map(\.id), holding)
+            } else if !resolved.isEmpty {
+                (incident.escalation.inhibitedBy, inhibitors) = (resolved.map(\.id), resolved)
+            } else {
+                noLongerHeldBy = inhibitors
+                incident.escalation.inhibitedBy = []
+                incident.escalation.heldUntil = nil
+            }
+        }
         var decision = EscalationPlanner.advance(incident, policy: adopted ?? snapshot, now: now, silences: silences,
                                                  firingLabels: firingLabels, inhibitors: inhibitors, startedAt: startedAt)
+        if !noLongerHeldBy.isEmpty {
+            let ids = noLongerHeldBy.map(\.id)
+            let (which, inhibits) = (EscalationPlanner.named(ids, in: noLongerHeldBy), ids.count == 1 ? "inhibits" : "inhibit")
+            let paging = decision.pages.isEmpty ? "" : ", and this one is still open: paging"
+            decision.timeline.insert(TimelineEntry(
+                incidentID: incident.id, at: now, kind: .escalated, by: EscalationPlanner.engine,
+                detail: "\(which) no longer \(inhibits) every alert of this one by the rules loaded now\(paging)"), at: 0)
+        }
         if let adopted {
             let why = adopted.name == snapshot.name
                 ? "policy \(adopted.name) as loaded now, edited since it opened"
                 : "policy \(adopted.name) instead of \(snapshot.name), which rule \(incident.rule) names now"
             decision.incident.policy = adopted.name
-            decision.timeline.insert(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: "alertbridge",
+            decision.timeline.insert(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: EscalationPlanner.engine,
                                                    detail: "nobody was paged for it yet, so it escalates by \(why)"), at: 0)
         }
         return (decision, adopted)
+    }
+
+    /// Held since it opened, nobody paged yet, by the incidents that inhibited it
+    /// (``EscalationState/inhibitedBy``), not in an inhibit wait.
+    static func heldByInhibitors(_ incident: Incident) -> Bool {
+        let e = incident.escalation
+        return incident.status == .triggered && !e.hasPaged && !e.inhibitedBy.isEmpty && e.inhibitWaitFrom == nil
     }
 
     /// The loaded policy an incident of `incident`'s rule and severity starts now; `nil`

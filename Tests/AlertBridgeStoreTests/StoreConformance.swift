@@ -636,6 +636,7 @@ struct StoreConformance {
             try await store.claimDeliveries(now: now, lease: .seconds(86_400), limit: 100, quota: .none)
                 .map { "\($0.incidentID):\($0.event.rawValue):\($0.tier)" }.sorted()
         }
+        let context = EscalationContext(rules: try Self.popDownInhibitsEdge())
         let down = Self.popDown()
         var edge = Self.routed("edge-01")
         edge.inhibitors = [InhibitCandidate(sourceRule: "pop-down", equal: ["pop"])]
@@ -646,15 +647,15 @@ struct StoreConformance {
         #expect(try await claimed(t0 + .seconds(1)) == ["\(source):triggered:1", "\(source):triggered:1"])
 
         // PopDown still open a minute on: nobody is paged for the edge incident.
-        #expect(try await store.advanceEscalations(now: t0 + .seconds(61), limit: 10, context: .init()).pages == 0)
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(61), limit: 10, context: context).pages == 0)
         #expect(try await store.incident(id: target)?.incident.nextEscalationAt == t0 + .seconds(121))
         _ = try await store.act(.resolve(by: "alice", note: "fibre repaired"), on: source, now: t0 + .seconds(90))
         _ = try await claimed(t0 + .seconds(90))  // the resolve notices
         // A minute after it resolved, not at the next look: the edge alert's own recovery
         // lags the PoP's, and may yet come (black-box round 29).
-        #expect(try await store.advanceEscalations(now: t0 + .seconds(121), limit: 10, context: .init()).pages == 0)
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(121), limit: 10, context: context).pages == 0)
         #expect(try await store.incident(id: target)?.incident.nextEscalationAt == t0 + .seconds(150))
-        #expect(try await store.advanceEscalations(now: t0 + .seconds(150), limit: 10, context: .init()).pages == 1)  // tier 1, two targets
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(150), limit: 10, context: context).pages == 1)  // tier 1, two targets
         #expect(try await claimed(t0 + .seconds(150)) == ["\(target):triggered:1", "\(target):triggered:1"])
         let timeline = try #require(try await store.incidentDetails(ids: [target])[target]).timeline.map(\.detail)
         #expect(timeline.contains("suppressed: inhibited by incident \(source) (PopDown/ICN1)"))
@@ -778,19 +779,8 @@ struct StoreConformance {
         var rules = try Self.popDownInhibitsEdge().rules
         rules[0].inhibit?.wait = .seconds(10)
         let context = EscalationContext(rules: RuleSet(rules: rules))
-        func origin(_ key: String, from pop: String) -> RoutedAlert {
-            var alert = Self.routed("\(pop.lowercased())-edge-01", key: key)
-            alert.alert.labels["pop"] = pop
-            alert.alert.labels["alertname"] = "EdgeOriginDown"
-            alert.inhibitors = context.rules.inhibitCandidates(of: alert.alert.labels, rule: alert.rule)
-            return alert
-        }
-        func down(_ pop: String) -> RoutedAlert {
-            var down = Self.popDown()
-            down.alert.labels["pop"] = pop
-            down.dedupKey = "PopDown/\(pop)"
-            return down
-        }
+        func origin(_ key: String, from pop: String) -> RoutedAlert { Self.origin(key, from: pop, rules: context.rules) }
+        func down(_ pop: String) -> RoutedAlert { Self.popDown(at: pop) }
         // ZZ1 is down; ZZ2, which is up, reports the origin first, then ZZ1 does.
         _ = try await store.ingest([down("ZZ1")], now: t0)
         let first = try #require(try await store.ingest([origin("Origin/O1", from: "ZZ2")], now: t0 + .seconds(1))[0].incidentID)
@@ -843,12 +833,71 @@ struct StoreConformance {
         #expect(try await store.incident(id: fourth)?.incident.escalation.hasPaged == true)
     }
 
+    /// The origin's incident that a PoP-down holds while its PoP is down stops being held
+    /// when nothing inhibits every alert of it any more, whichever incidents it recorded:
+    /// one of the two down PoPs that reported it is up again (a minute after, as any
+    /// release), or the inhibit rule was removed (at once, said so) (black-box round 39).
+    func aHeldIncidentIsReleasedWhenNothingInhibitsEveryAlertOfItNow() async throws {
+        let context = EscalationContext(rules: try Self.popDownInhibitsEdge())
+        let qa = try #require(try await store.ingest([Self.popDown(at: "QA")], now: t0)[0].incidentID)
+        _ = try await store.ingest([Self.popDown(at: "QB")], now: t0)
+        let held = try #require(try await store.ingest([Self.origin("Origin/O5", from: "QA", rules: context.rules)],
+                                                       now: t0 + .seconds(1))[0].incidentID)
+        #expect(try await store.ingest([Self.origin("Origin/O5", from: "QB", rules: context.rules)], now: t0 + .seconds(2))[0].incidentID
+                == held)
+        _ = try await store.act(.resolve(by: "alice", note: "QA is back"), on: qa, now: t0 + .seconds(30))
+        // QA's alert of the origin still fires, and nothing inhibits it: paged a minute after QA's PoP-down resolved.
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(61), limit: 10, context: context).pages == 0)
+        #expect(try await store.incident(id: held)?.incident.nextEscalationAt == t0 + .seconds(90))
+        #expect(try await store.advanceEscalations(now: t0 + .seconds(90), limit: 10, context: context).pages == 1)
+        let released = try #require(try await store.incident(id: held))
+        #expect(released.incident.escalation.hasPaged)
+        #expect(released.timeline.compactMap(\.detail).contains(
+            "incident \(qa) (PopDown/QA), which inhibited this one, is resolved, and this one is still open: paging"))
+
+        // The inhibit rule removed (and alertbridge restarted) while RA is down: paged at the next look.
+        let t1 = t0 + .seconds(1000)
+        let ra = try #require(try await store.ingest([Self.popDown(at: "RA")], now: t1)[0].incidentID)
+        var edge = Self.routed("ra-edge-01", key: "EdgeLatencyHigh/RA/cdn-edge")
+        edge.alert.labels["pop"] = "RA"
+        edge.inhibitors = context.rules.inhibitCandidates(of: edge.alert.labels, rule: edge.rule)
+        let symptom = try #require(try await store.ingest([edge], now: t1 + .seconds(1))[0].incidentID)
+        _ = try await store.advanceEscalations(now: t1 + .seconds(61), limit: 10, context: context)
+        #expect(try await store.incident(id: symptom)?.incident.escalation.hasPaged == false, "still held")
+        var rules = context.rules.rules
+        rules[0].inhibit = nil
+        let removed = EscalationContext(rules: RuleSet(rules: rules))
+        _ = try await store.advanceEscalations(now: t1 + .seconds(121), limit: 10, context: removed)
+        let stored = try #require(try await store.incident(id: symptom))
+        #expect(stored.incident.escalation.hasPaged)
+        #expect(stored.timeline.compactMap(\.detail).contains(
+            "incident \(ra) (PopDown/RA) no longer inhibits every alert of this one by the rules loaded now, "
+                + "and this one is still open: paging"), "\(stored.timeline.compactMap(\.detail))")
+    }
+
     /// ICN1's PoP-down alert, routed by ``popDownInhibitsEdge()``'s first rule.
     static func popDown() -> RoutedAlert {
         var down = routed("pop", key: "PopDown/ICN1")
         down.alert.labels = ["alertname": "PopDown", "pop": "ICN1"]
         down.rule = "pop-down"
         return down
+    }
+
+    /// `pop`'s PoP-down alert.
+    static func popDown(at pop: String) -> RoutedAlert {
+        var down = popDown()
+        down.alert.labels["pop"] = pop
+        down.dedupKey = "PopDown/\(pop)"
+        return down
+    }
+
+    /// An origin's alert from `pop`, which `rules`' PoP-down inhibits while `pop` is down.
+    static func origin(_ key: String, from pop: String, rules: RuleSet) -> RoutedAlert {
+        var alert = routed("\(pop.lowercased())-edge-01", key: key)
+        alert.alert.labels["pop"] = pop
+        alert.alert.labels["alertname"] = "EdgeOriginDown"
+        alert.inhibitors = rules.inhibitCandidates(of: alert.alert.labels, rule: alert.rule)
+        return alert
     }
 
     /// The symptom paged before its cause: ICN1's latency paged tier 1, then ICN1 went down.
@@ -1420,6 +1469,9 @@ extension StoreConformance {
         .init("anAcknowledgementEndsTheHoldOnItsNextTier") { try await $0.anAcknowledgementEndsTheHoldOnItsNextTier() },
         .init("policiesInUseAreThoseOfOpenIncidents") { try await $0.policiesInUseAreThoseOfOpenIncidents() },
         .init("aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged") { try await $0.aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged() },
+        .init("aHeldIncidentIsReleasedWhenNothingInhibitsEveryAlertOfItNow") {
+            try await $0.aHeldIncidentIsReleasedWhenNothingInhibitsEveryAlertOfItNow()
+        },
         .init("expiringASilenceEarlyPagesWhatItHeld") { try await $0.expiringASilenceEarlyPagesWhatItHeld() },
         .init("anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds") { try await $0.anAcknowledgementTakenUnderASilenceTimesOutWhenTheSilenceEnds() },
         .init("anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired") { try await $0.anAcknowledgementTakenUnderASilenceTimesOutOnTimeOnceTheSilenceIsExpired() },

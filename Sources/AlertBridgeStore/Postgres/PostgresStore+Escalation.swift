@@ -128,24 +128,24 @@ extension PostgresStore {
             var adoptedSnapshots: [Int64: EscalationPolicy] = [:]
             let silences = due.isEmpty ? [] : try await Self.activeSilences(db, at: now, logger: logger)
             // Each firing alert's labels where they decide: a silence must hold every one of an
-            // unpaged incident's, and an inhibitor every one of a paging incident's.
-            let paging = due.map(\.0).filter(EscalationContext.holdsSteps)
+            // unpaged incident's, and an inhibitor every one of a paging or held incident's.
+            let inhibitable = due.map(\.0).filter { EscalationContext.holdsSteps(of: $0) || EscalationContext.heldByInhibitors($0) }
             let unpaged = due.map(\.0).filter { !$0.escalation.hasPaged && (!silences.isEmpty || $0.escalation.inhibitWaitFrom != nil) }.map(\.id)
-            let firing = try await Self.firingLabels(db, of: Array(Set(unpaged + paging.map(\.id))), logger: logger)
+            let firing = try await Self.firingLabels(db, of: Array(Set(unpaged + inhibitable.map(\.id))), logger: logger)
             let inhibitorIDs = due.flatMap { $0.0.escalation.inhibitedBy }
             let inhibitors = inhibitorIDs.isEmpty ? [:] : Dictionary(
                 try await Self.incidentRows(db, "SELECT \(unescaped: Self.incidentColumns) FROM incidents WHERE id = ANY(\(inhibitorIDs)::bigint[])",
                                             logger: logger).map { ($0.id, $0) },
                 uniquingKeysWith: { a, _ in a })
-            // Incidents already paging, or at the end of an inhibit wait: the open incidents of
-            // the rules that may inhibit any of their firing alerts now.
-            let sourceRules = Set(paging.flatMap { incident in
+            // Incidents already paging, at the end of an inhibit wait, or held by inhibitors: the
+            // open incidents of the rules that may inhibit any of their firing alerts now.
+            let sourceRules = Set(inhibitable.flatMap { incident in
                 ([incident.labels] + (firing[incident.id] ?? [])).flatMap {
                     context.rules.inhibitCandidates(of: $0, rule: incident.rule).map(\.sourceRule)
                 }
             })
             let sources = Dictionary(grouping: try await Self.openIncidents(db, rules: Array(sourceRules), logger: logger), by: \.rule)
-            // Incidents at the end of an inhibit wait (among `paging`, so their rules' open
+            // Incidents at the end of an inhibit wait (among `inhibitable`, so their rules' open
             // incidents are in `sources`): also the sources resolved lately.
             var lately = sources
             if let since = due.map(\.0).filter(\.status.isOpen).compactMap(EscalationContext.awaitedSince).min() {
@@ -170,8 +170,11 @@ extension PostgresStore {
                 } else {
                     named
                 }
+                // Held since it opened: by what inhibits every alert of it now.
+                let holding = EscalationContext.heldByInhibitors(incident)
+                    ? context.inhibiting(incident, firing: firing[incident.id] ?? []) { sources[$0] ?? [] } : nil
                 let (decision, adopted) = context.advance(incident, snapshot: policy, now: now, silences: silences,
-                                                          firingLabels: firing[incident.id] ?? [], inhibitors: current)
+                                                          firingLabels: firing[incident.id] ?? [], inhibitors: current, holding: holding)
                 decisions.append(decision)
                 if let adopted { adoptedSnapshots[incident.id] = adopted }
             }

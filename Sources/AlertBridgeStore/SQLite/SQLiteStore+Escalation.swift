@@ -82,7 +82,8 @@ extension SQLiteStore {
                 // Each firing alert's labels where they decide: a silence must hold every one of
                 // an unpaged incident's, and an inhibitor every one of a paging incident's.
                 let holdsSteps = EscalationContext.holdsSteps(of: incident)
-                let firing = holdsSteps || !incident.escalation.hasPaged && (!silences.isEmpty || awaitedSince != nil)
+                let heldByInhibitors = EscalationContext.heldByInhibitors(incident)
+                let firing = holdsSteps || heldByInhibitors || !incident.escalation.hasPaged && (!silences.isEmpty || awaitedSince != nil)
                     ? try db.firingLabels(of: incident.id) : []
                 let named = try incident.escalation.inhibitedBy.compactMap(db.incident)
                 let inhibitors = if let awaitedSince {
@@ -94,8 +95,10 @@ extension SQLiteStore {
                 } else {
                     named
                 }
+                // Held since it opened: by what inhibits every alert of it now.
+                let holding = heldByInhibitors ? try context.inhibiting(incident, firing: firing, sources: openIncidents) : nil
                 let (decision, adopted) = context.advance(incident, snapshot: policy, now: now, silences: silences,
-                                                          firingLabels: firing, inhibitors: inhibitors)
+                                                          firingLabels: firing, inhibitors: inhibitors, holding: holding)
                 decisions.append(decision)
                 if let adopted { adoptedSnapshots[incident.id] = adopted }
             }
