@@ -1,4 +1,6 @@
 import AlertBridgeCore
+import AlertBridgeNotify
+import AlertBridgeServer
 import AlertBridgeStore
 import Foundation
 import Hummingbird
@@ -274,6 +276,37 @@ import Testing
             clock.advance(by: .seconds(30))
             _ = try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1", alertname: "PopDown", status: "resolved"))
             #expect(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1["outcome"] as? String == "merged")
+        }
+    }
+}
+
+@Suite struct ChangedDedupKeyTests {
+    /// The pop-down rule's `dedup_key` changed while FRA1's PoP-down was open: its recovery,
+    /// keyed anew, reaches the incident that holds its alert, which resolves, and FRA1's
+    /// next symptom is paged, not held by it (black-box round 39: "resolved" with no
+    /// incident, and the orphan held every new symptom of FRA1).
+    @Test func aRecoveryReachesTheIncidentHoldingItsAlertUnderAnOldKey() async throws {
+        try await TestApp.withApp(rules: TestApp.inhibitingRules) { client, app, clock in
+            let down = try await client.post("/api/v1/alerts", nativeAlert(pop: "FRA1", alertname: "PopDown")).1
+            let id = try #require(down["incident_id"] as? Int)
+            var rules = TestApp.inhibitingRules.rules
+            rules[0].dedupKey = try DedupKeyTemplate(parsing: "PopDown/{{region}}/{{pop}}")
+            let edited = AlertBridgeApplication(store: app.store, rules: RuleSet(rules: rules), policies: TestApp.policies,
+                                                connectors: ["console": ConsoleConnector(write: { _ in })], tokens: [],
+                                                clock: clock, limits: IngestLimits(), maxBodyBytes: 1 << 20)
+            try await Application(router: edited.router()).test(.router) { restarted in
+                clock.advance(by: .seconds(60))
+                let recovery = try await restarted.post("/api/v1/alerts", nativeAlert(pop: "FRA1", alertname: "PopDown", status: "resolved")).1
+                #expect(recovery["outcome"] as? String == "resolved")
+                #expect(recovery["incident_id"] as? Int == id)
+                #expect(recovery["dedup_key"] as? String == "PopDown/FRA1")
+                #expect(try await app.store.incident(id: Int64(id))?.incident.status == .resolved)
+                let symptom = try await restarted.post("/api/v1/alerts", nativeAlert(pop: "FRA1")).1
+                #expect(symptom["outcome"] as? String == "created")
+                // A recovery no incident holds is answered as before.
+                let unknown = try await restarted.post("/api/v1/alerts", nativeAlert(pop: "ZZZ9", status: "resolved")).1
+                #expect(unknown["outcome"] as? String == "resolved" && unknown["incident_id"] is NSNull)
+            }
         }
     }
 }

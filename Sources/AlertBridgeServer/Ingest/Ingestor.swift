@@ -64,8 +64,24 @@ public struct Ingestor: Sendable {
                 routed.append(r)
             }
         }
-        let outcomes = try await store(routed)
+        let outcomes = try await reachingHeldAlerts(routed, try await store(routed))
         return firstIndex.map { outcomes[$0] }
+    }
+
+    /// A recovery that found no incident holding its alert under its key reaches the open
+    /// incidents that hold that alert (by fingerprint), as Alertmanager resolves an alert by
+    /// its labels: after a rule's `dedup_key` changed, a PoP-down's recovery answered
+    /// `resolved` with no incident, and its open incident went on holding every new
+    /// symptom of the PoP until someone resolved it by hand (black-box round 39). One
+    /// look-up per such recovery: they are rare beside firing alerts.
+    private func reachingHeldAlerts(_ routed: [RoutedAlert], _ outcomes: [IngestOutcome]) async throws -> [IngestOutcome] {
+        var outcomes = outcomes
+        for (i, r) in routed.enumerated() where r.alert.status == .resolved && outcomes[i].kind == .resolved && outcomes[i].incidentID == nil {
+            let held = try await store.openAlerts(fingerprint: r.alert.fingerprint)
+            guard !held.isEmpty else { continue }
+            if let reached = try await store(recoveries(of: held)).first(where: { $0.incidentID != nil }) { outcomes[i] = reached }
+        }
+        return outcomes
     }
 
     /// The recovery of alerts as open incidents hold them, reaching exactly those: each
@@ -73,8 +89,12 @@ public struct Ingestor: Sendable {
     /// since, or a key from before a template applied, would miss it).
     func commitRecovery(_ held: [HeldAlert], format: String) async throws {
         metrics.received[format]?.increment()
+        _ = try await store(recoveries(of: held))
+    }
+
+    private func recoveries(of held: [HeldAlert]) -> [RoutedAlert] {
         let now = clock.now()
-        _ = try await store(held.map { held in
+        return held.map { held in
             let fired = held.alert
             let alert = Alert(source: fired.source, status: .resolved, severity: fired.severity, summary: fired.summary,
                               labels: fired.labels, annotations: fired.annotations, fingerprint: fired.fingerprint,
@@ -84,7 +104,7 @@ public struct Ingestor: Sendable {
             r.dedupKey = held.incident.dedupKey
             addPolicies(&r)
             return r
-        })
+        }
     }
 
     private func addPolicies(_ r: inout RoutedAlert) {
