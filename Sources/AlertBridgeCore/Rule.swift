@@ -199,7 +199,7 @@ public struct RuleSet: Sendable, Equatable {
     }
 
     /// The key of a continued rule's incident whose key would equal an earlier rule's.
-    static func continuedKey(_ key: String, rule: String) -> String { "\(rule)/\(key)" }
+    public static func continuedKey(_ key: String, rule: String) -> String { "\(rule)/\(key)" }
 
     private func route(_ alert: Alert, by rule: Rule) -> RoutedAlert {
         var alert = alert

@@ -131,8 +131,12 @@ struct Serve: AsyncParsableCommand {
                                                  maxAge: loaded.server.delivery.maxAge) {
                 if finding.isWarning { logger.warning("\(finding.text)") } else { logger.notice("\(finding.text)") }
             }
+            let open = try await incidentStore.incidents(IncidentQuery(status: .open, limit: Int(Int32.max)))
+            for finding in IncidentReview.findings(open, rules: loaded.rules, heartbeats: Set(loaded.server.heartbeats.map(\.name))) {
+                logger.warning("\(finding)")
+            }
         } catch {
-            logger.warning("could not read which policies open incidents run", metadata: ["error": "\(error)"])
+            logger.warning("could not read the open incidents, to say which the configuration no longer reaches as before", metadata: ["error": "\(error)"])
         }
         let app = AlertBridgeApplication(store: incidentStore, rules: loaded.rules, policies: loaded.policies,
                                          connectors: connectors(loaded.server), tokens: loaded.server.tokens,
