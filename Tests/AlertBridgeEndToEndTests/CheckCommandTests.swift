@@ -19,8 +19,13 @@ struct CheckCommandTests {
         let result = try await run(try Paths.alertbridgeBinary(), ["check", "--config", file],
                                    environment: ProcessInfo.processInfo.environment)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stdout.split(separator: "\n").count == 1, "\(result)")
-        #expect(result.stdout.hasPrefix("ok: "), "\(result)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].hasPrefix("ok: "), "\(result)")
+        // No store file yet: said, since `serve` would start on an empty one (black-box
+        // round 39: a store: edited to a wrong name passed as ok).
+        #expect(lines.last?.hasPrefix("note: there is no store at ") == true
+                && lines.last?.hasSuffix(", and serve creates an empty one there; if alertbridge ran before, its incidents, "
+                                         + "timers and pending pages are in another file: check store:") == true, "\(result)")
     }
 
     @Test("every problem is printed as path:line:col: message and the exit code is 1")
@@ -104,7 +109,7 @@ struct CheckCommandTests {
         defer { dir.remove() }
         let intact = try await run(try Paths.alertbridgeBinary(), ["check", "--config", dir.path("alertbridge.yaml")],
                                    environment: ProcessInfo.processInfo.environment)
-        #expect(intact.status == 0 && intact.stdout.hasPrefix("ok: "), "\(intact)")
+        #expect(intact.status == 0 && intact.stdout.hasPrefix("ok: ") && !intact.stdout.contains("note:"), "\(intact)")
 
         // Every page but the first (the header and the schema) overwritten in part.
         let file = try #require(FileHandle(forUpdatingAtPath: dir.path("ab.db")))
