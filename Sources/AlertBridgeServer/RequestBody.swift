@@ -10,7 +10,7 @@ extension Request {
     /// said `unknown (http_parser error)`.
     /// - Parameter tooLarge: the refusal of a body over `limit`, in the route's own shape.
     func body(upTo limit: Int, tooLarge: () -> any Error) async throws -> ByteBuffer {
-        if let encoding = headers[.contentEncoding], encoding.lowercased() != "identity" {
+        if let encoding = headers.firstValue(.contentEncoding), encoding.lowercased() != "identity" {
             throw APIError(.unsupportedMediaType, "Content-Encoding \(encoding) is not taken: send the JSON uncompressed")
         }
         if headers.contains(.transferEncoding), let coding = headers[values: .transferEncoding].flatMap({ $0.split(separator: ",") })
@@ -18,7 +18,7 @@ extension Request {
             throw APIError(.badRequest, "Transfer-Encoding \(coding) is not taken: send the JSON uncompressed, "
                            + "with Content-Length or Transfer-Encoding: chunked")
         }
-        if let declared = headers[.contentLength].flatMap({ Int($0) }), declared > limit { throw tooLarge() }
+        if let declared = headers.firstValue(.contentLength).flatMap({ Int($0) }), declared > limit { throw tooLarge() }
         do {
             return try await body.collect(upTo: limit)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {

@@ -13,10 +13,20 @@ import Synchronization
 /// idle 12–13% of the time (bench/README.md). Async committers (PostgreSQL, the
 /// delivery recorder) use ``submit(_:now:commit:)``, which commits in a task.
 public final class Batcher<Item: Sendable, Result: Sendable>: Sendable {
-    private struct Waiter {
-        var items: [Item]
-        var now: Timestamp
-        var continuation: CheckedContinuation<[Result], any Error>
+    /// A class, not a struct: the queue's array copies and destroys its elements through
+    /// their value witnesses, and a generic struct's looked up the metadata of `[Item]`
+    /// and of the continuation each time, about 5,900 instructions of a single-alert
+    /// request (callgrind, 2% of its work); a reference is retained and released.
+    private final class Waiter {
+        let items: [Item]
+        let now: Timestamp
+        let continuation: CheckedContinuation<[Result], any Error>
+
+        init(items: [Item], now: Timestamp, continuation: CheckedContinuation<[Result], any Error>) {
+            self.items = items
+            self.now = now
+            self.continuation = continuation
+        }
     }
 
     private struct State {

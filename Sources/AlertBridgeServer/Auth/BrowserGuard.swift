@@ -14,7 +14,7 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
     let loopbackHostsOnly: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let origin = request.headers[.origin] {
+        if let origin = request.headers.firstValue(.origin) {
             throw APIError(.forbidden, "a request sent for a web page (Origin: \(origin)) is refused: alertbridge has no browser "
                            + "interface, and a page must not act on incidents (cross-site request forgery)")
         }
