@@ -203,7 +203,16 @@ public enum IngestPlanner {
         mutating func resumeEscalation(_ incident: inout Incident, _ routed: RoutedAlert, after flap: EscalationPlanner.Flap,
                                        now: Timestamp) -> Bool {
             let chosen = routed.policy(at: incident.severity)
-            guard chosen.name == incident.policy, let policy = chosen.policy, policy.tier(flap.tier) != nil else { return false }
+            guard chosen.name == incident.policy, let policy = chosen.policy else { return false }
+            guard policy.tier(flap.tier) != nil else {
+                // The policy lost that tier in an edit: said, where the reopen paged tier 1
+                // as if someone had acknowledged it (black-box round 39).
+                timeline.append(TimelineEntry(
+                    incidentID: incident.id, at: now, kind: .escalated, by: EscalationPlanner.engine,
+                    detail: "nobody acknowledged it before it resolved, but policy \(policy.name) has no tier \(flap.tier) now "
+                        + "(it has \(policy.tiers.count)): escalation starts again from tier 1"))
+                return false
+            }
             take(EscalationPlanner.resume(incident, after: flap, policy: policy, now: now), into: &incident)
             snapshots[incident.id] = policy
             startedHere[incident.id] = StartedPage(step: incident.escalation.step, reason: .reopened)

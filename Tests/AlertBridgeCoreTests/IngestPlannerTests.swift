@@ -184,6 +184,26 @@ import Testing
         #expect(w.incidents[1]?.acknowledgeSLAFrom == t0 + .seconds(35), "acknowledged before: the clock is not reset")
     }
 
+    /// A flap nobody acknowledged whose tier 2 an edit of its policy removed starts again
+    /// from tier 1, and says why: it did so silently (black-box round 39).
+    @Test func aFlapWhoseTierWasEditedAwayStartsAgainAndSaysWhy() throws {
+        let twoTiers = EscalationPolicy(name: "cdn-performance", tiers: [
+            .init(name: "technical-support", notify: [.init(connector: "console")], escalateAfter: .seconds(900)),
+            .init(name: "rnd", notify: [.init(connector: "console")], escalateAfter: .seconds(1800)),
+        ])
+        var oneTier = twoTiers
+        oneTier.tiers.removeLast()
+        var w = World()
+        _ = apply([routed("edge-01", running: twoTiers)], to: &w, at: t0)
+        w.incidents[1] = EscalationPlanner.advance(try #require(w.incidents[1]), policy: twoTiers, now: t0 + .seconds(900)).incident
+        _ = apply([routed("edge-01", .resolved, running: twoTiers)], to: &w, at: t0 + .seconds(1000))
+        _ = apply([routed("edge-01", running: oneTier)], to: &w, at: t0 + .seconds(1010))
+        #expect(w.incidents[1]?.tier == 1)
+        #expect(w.timeline.compactMap(\.detail).contains(
+            "nobody acknowledged it before it resolved, but policy cdn-performance has no tier 2 now (it has 1): "
+                + "escalation starts again from tier 1"), "\(w.timeline.compactMap(\.detail).suffix(4))")
+    }
+
     /// A flap nobody acknowledged takes up its escalation where it was: tier 2, paged at
     /// 15 minutes, is due to repeat 30 minutes after that page, not after the reopen. One an
     /// operator resolved starts again from tier 1, as one someone acknowledged does, also
