@@ -351,12 +351,34 @@ struct ServerConfigParser {
     /// for good with curl's "URL using bad/illegal format" (black-box round 39). The URL
     /// may hold a secret, so only its port is quoted.
     static func addressProblem(_ key: String, _ url: String) -> String? {
-        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
-              let parts = URLComponents(string: url) else {
+        if url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
             return "\(key) is not a valid URL (a space or control character must be percent-encoded)"
         }
+        // Read from the text: `URLComponents` has no port for one that overflows an `Int`,
+        // and no URL at all for `:25x`.
+        if let port = portText(of: url), !(UInt16(port).map { $0 > 0 } ?? false) {
+            return "\(key) has port \(port), which is not a port (1-65535)"
+        }
+        guard let parts = URLComponents(string: url) else { return "\(key) is not a valid URL" }
         guard let host = parts.host, !host.isEmpty else { return "\(key) names no host" }
-        if let port = parts.port, !(1...65_535).contains(port) { return "\(key) has port \(port), which is not a port (1-65535)" }
         return nil
+    }
+
+    /// What follows the host's `:` in a URL's authority (after any `user:password@`), if
+    /// anything does: `99999999999999999999` and `25x` as written.
+    static func portText(of url: String) -> Substring? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        let rest = url[scheme.upperBound...]
+        var authority = rest.prefix { !"/?#".contains($0) }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            authority = authority[authority.index(after: close)...]
+        } else if let colon = authority.firstIndex(of: ":") {
+            authority = authority[colon...]
+        } else {
+            return nil
+        }
+        guard authority.hasPrefix(":") else { return nil }
+        return authority.dropFirst()
     }
 }

@@ -203,9 +203,16 @@ import Testing
               chat: {type: slack, webhook_url: "https:///services/T0"}
               teams: {type: teams, webhook_url: "https://example.com/a b"}
               fine: {type: webhook, url: "https://[::1]:8443/hook?x=1"}
+              huge: {type: webhook, url: "http://127.0.0.1:99999999999999999999/e22"}
+              typo: {type: webhook, url: "http://user:pass@127.0.0.1:25x/hook"}
+              zero: {type: webhook, url: "http://[::1]:0"}
+              nameless: {type: webhook, url: "https://hooks.example.com/a:b"}
             """])
         let problems = fixture.problems()
-        #expect(problems.count == 4, "\(problems)")
+        #expect(problems.count == 7, "\(problems)")
+        expectProblem(problems, at: "alertbridge.yaml:7:30", containing: "url has port 99999999999999999999, which is not a port (1-65535)")
+        expectProblem(problems, at: "alertbridge.yaml:8:30", containing: "url has port 25x, which is not a port (1-65535)")
+        expectProblem(problems, at: "alertbridge.yaml:9:30", containing: "url has port 0, which is not a port (1-65535)")
         expectProblem(problems, at: "alertbridge.yaml:2:27", containing: "url has port 99999, which is not a port (1-65535)")
         expectProblem(problems, at: "alertbridge.yaml:3:30", containing: "url has port 70000, which is not a port (1-65535)")
         expectProblem(problems, at: "alertbridge.yaml:4:36", containing: "webhook_url names no host")
