@@ -55,8 +55,8 @@ public protocol IncidentStore: Sendable {
     func outboxBacklog() async throws -> OutboxBacklog
     /// The policies open incidents run, each as copied when the incident started it, with
     /// those incidents in id order: read at start, to say which run a copy the files no
-    /// longer match. A triggered incident nobody was paged for yet is left out: it takes
-    /// its policy as loaded when it is first paged (``EscalationContext/advance(_:snapshot:now:silences:firingLabels:inhibitors:)``).
+    /// longer match. An incident nobody was paged for yet is left out: it takes its policy
+    /// as loaded when it is first paged (``EscalationContext/advance(_:snapshot:now:silences:firingLabels:inhibitors:)``).
     func policiesInUse() async throws -> [PolicyInUse]
     /// The pages of each incident that nobody has received: those to its current tier since
     /// it was last paged that failed for good (a tier listed as paged whose people were not
@@ -149,10 +149,11 @@ public struct EscalationContext: Sendable {
     }
 
     /// Advances a due incident (``EscalationPlanner/advance(_:policy:now:silences:firingLabels:inhibitors:startedAt:)``)
-    /// by its stored policy, or, when nobody was paged for it yet (held by a silence or an
-    /// inhibition, or in its inhibit wait), by the policy as loaded now: the one its rule
-    /// names for its severity. An on-call change made while a maintenance window held an
-    /// incident reached the old rotation when the window ended (black-box round 39).
+    /// by its stored policy, or, when this step is its first page (held by a silence or an
+    /// inhibition, in its inhibit wait, or acknowledged before anyone was paged), by the
+    /// policy as loaded now: the one its rule names for its severity. An on-call change
+    /// made while a maintenance window held an incident reached the old rotation when the
+    /// window ended (black-box rounds 39 and 40).
     ///
     /// One held since it opened by incidents that inhibited it (``heldByInhibitors(_:)``)
     /// is held by those that inhibit every firing alert of it under the rules loaded now
@@ -167,8 +168,8 @@ public struct EscalationContext: Sendable {
     func advance(_ incident: Incident, snapshot: EscalationPolicy, now: Timestamp, silences: [Silence],
                  firingLabels: [Labels], inhibitors: [Incident],
                  holding: [Incident]? = nil) -> (EscalationPlanner.Decision, adopted: EscalationPolicy?) {
-        let loaded = incident.status == .triggered && !incident.escalation.hasPaged ? loadedPolicy(for: incident) : nil
-        let adopted = loaded.flatMap { $0 == snapshot ? nil : $0 }
+        let loaded = incident.status.isOpen && !incident.escalation.hasPaged ? loadedPolicy(for: incident) : nil
+        var adopted = loaded.flatMap { $0 == snapshot ? nil : $0 }
         var (incident, inhibitors) = (incident, inhibitors)
         var noLongerHeldBy: [Incident] = []
         if let holding, Self.heldByInhibitors(incident) {
@@ -185,6 +186,13 @@ public struct EscalationContext: Sendable {
         }
         var decision = EscalationPlanner.advance(incident, policy: adopted ?? snapshot, now: now, silences: silences,
                                                  firingLabels: firingLabels, inhibitors: inhibitors, startedAt: startedAt)
+        if adopted != nil, !decision.incident.escalation.hasPaged {
+            // Still held: the policy is taken when it pages, and said then, once (black-box
+            // round 40: said at every look while held, and again after each later edit).
+            adopted = nil
+            decision = EscalationPlanner.advance(incident, policy: snapshot, now: now, silences: silences,
+                                                 firingLabels: firingLabels, inhibitors: inhibitors, startedAt: startedAt)
+        }
         if !noLongerHeldBy.isEmpty {
             let ids = noLongerHeldBy.map(\.id)
             let (which, inhibits) = (EscalationPlanner.named(ids, in: noLongerHeldBy), ids.count == 1 ? "inhibits" : "inhibit")

@@ -1231,6 +1231,33 @@ struct StoreConformance {
             "nobody was paged for it yet, so it escalates by policy edge-fast instead of cdn-performance, which rule latency names now"))
         let pages = try await store.claimDeliveries(now: later + .seconds(600), lease: .seconds(60), limit: 100, quota: .none)
         #expect(pages.filter { $0.incidentID == second }.map(\.tierName) == ["edge-oncall"])
+
+        // Held by a PoP-down: the minute's looks while it is open keep its copy and say
+        // nothing (black-box round 40: said at every look).
+        let t3 = later + .seconds(7200)
+        let rules3 = try Self.popDownInhibitsEdge()
+        let context3 = EscalationContext(rules: rules3, policies: ["cdn-performance": edited])
+        _ = try await store.ingest([Self.popDown(at: "HB")], now: t3)
+        var hb = Self.routed("hb-edge-01", key: "EdgeLatencyHigh/HB/cdn-edge")
+        hb.alert.labels["pop"] = "HB"
+        hb.inhibitors = rules3.inhibitCandidates(of: hb.alert.labels, rule: hb.rule)
+        let symptom = try #require(try await store.ingest([hb], now: t3 + .seconds(1))[0].incidentID)
+        _ = try await store.advanceEscalations(now: t3 + .seconds(61), limit: 10, context: context3)
+        let stillHeld = try #require(try await store.incident(id: symptom))
+        #expect(!stillHeld.incident.escalation.hasPaged && stillHeld.policy == Self.policy)
+        #expect(!stillHeld.timeline.compactMap(\.detail).contains { $0.hasPrefix("nobody was paged for it yet") })
+
+        // Acknowledged before anyone was paged: its ack timeout's page is its first, by the
+        // policy as loaded then (black-box round 40).
+        let t4 = t3 + .seconds(7200)
+        _ = try await store.createSilence(try silence("pop = AK", from: t4, to: t4 + .seconds(600)))
+        var ak = Self.routed("ak-edge-01", key: "EdgeLatencyHigh/AK/cdn-edge")
+        ak.alert.labels["pop"] = "AK"
+        let acked = try #require(try await store.ingest([ak], now: t4)[0].incidentID)
+        _ = try await store.act(.acknowledge(by: "alice", note: nil), on: acked, now: t4 + .seconds(60))
+        _ = try await store.advanceEscalations(now: t4 + .seconds(1860), limit: 10, context: context)
+        let timedOut = try await store.claimDeliveries(now: t4 + .seconds(1860), lease: .seconds(60), limit: 100, quota: .none)
+        #expect(timedOut.filter { $0.incidentID == acked }.map(\.recipients) == [["new-rotation@example.com"]], "\(timedOut)")
     }
 
     /// Maintenance runs over: extended before its end, the window keeps holding its

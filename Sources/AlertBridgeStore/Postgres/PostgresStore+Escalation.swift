@@ -27,8 +27,8 @@ extension PostgresStore {
             var out: [PolicyInUse] = []
             for try await (text, ids) in try await db.query("""
                 SELECT policy_snapshot::text, array_agg(id ORDER BY id) FROM incidents
-                WHERE policy_snapshot IS NOT NULL AND (status = 'acknowledged' OR status = 'triggered'
-                    AND coalesce((escalation->>'step')::int, 0) > coalesce((escalation->>'episodeStart')::int, 0))
+                WHERE policy_snapshot IS NOT NULL AND status IN ('triggered', 'acknowledged')
+                    AND coalesce((escalation->>'step')::int, 0) > coalesce((escalation->>'episodeStart')::int, 0)
                 GROUP BY policy_snapshot::text ORDER BY MIN(id)
                 """, logger: logger).decode((String, [Int64]).self) {
                 if let policy = PolicySnapshot.decode(text) { out.append(PolicyInUse(policy: policy, incidents: ids)) }

@@ -22,7 +22,7 @@ extension SQLiteStore {
             try db.rows("""
                 SELECT p.body AS body, group_concat(i.id) AS ids FROM incidents i
                 JOIN policy_snapshots p ON p.id = i.policy_snapshot_id
-                WHERE i.status = 'acknowledged' OR i.status = 'triggered'
+                WHERE i.status IN ('triggered', 'acknowledged')
                     AND coalesce(json_extract(i.escalation, '$.step'), 0) > coalesce(json_extract(i.escalation, '$.episodeStart'), 0)
                 GROUP BY i.policy_snapshot_id ORDER BY MIN(i.id)
                 """).compactMap { row in
