@@ -9,7 +9,7 @@ enum IncidentReview {
     static func findings(_ open: [Incident], rules: RuleSet, heartbeats: Set<String>) -> [String] {
         var rekeyed: [(rule: String, incidents: [Incident], example: String)] = []
         var orphanedHeartbeats: [(name: String, incident: Incident)] = []
-        for incident in open {
+        for incident in open.sorted(by: { $0.id < $1.id }) {
             if incident.labels["alertname"] == Heartbeat.alertname, let name = incident.labels["heartbeat"], !heartbeats.contains(name) {
                 orphanedHeartbeats.append((name, incident))
             }
@@ -29,7 +29,7 @@ enum IncidentReview {
                 + "\(one ? "it" : "them"), but one that fires again opens a new incident and pages; resolve "
                 + "\(one ? "it" : "them") by hand (alertbridge resolve) once nothing of \(one ? "it" : "them") fires"
         } + orphanedHeartbeats.map { orphan in
-            "open incident \(orphan.incident.id) is of heartbeat \"\(orphan.name)\", which alertbridge.yaml no longer defines: "
+            "open incident \(orphan.incident.id) is of heartbeat \"\(orphan.name)\", which alertbridge.yaml does not define: "
                 + "no ping resolves it now; resolve it by hand (alertbridge resolve \(orphan.incident.id))"
         }
     }

@@ -21,10 +21,10 @@ import Testing
 
     @Test func incidentsOfAChangedDedupKeyAreNamedOncePerRule() throws {
         let open = [
+            incident(3, key: "Other", rule: "default", labels: ["alertname": "Other"]),
             incident(1, key: "PopDown/FRA1", rule: "pop-down", labels: ["alertname": "PopDown", "pop": "FRA1", "region": "emea"]),
             incident(2, key: "PopDown/AMS1", rule: "pop-down", labels: ["alertname": "PopDown", "pop": "AMS1", "region": "emea"]),
-            incident(3, key: "Other", rule: "default", labels: ["alertname": "Other"]),
-        ]
+        ].reversed() as [Incident]
         #expect(IncidentReview.findings(open, rules: try rules(popDownKey: "PopDown/{{pop}}"), heartbeats: []).isEmpty,
                 "nothing changed")
         #expect(IncidentReview.findings(open, rules: try rules(popDownKey: "PopDown/{{region}}/{{pop}}"), heartbeats: []) == [
@@ -40,7 +40,7 @@ import Testing
         let rules = try rules(popDownKey: "PopDown/{{pop}}")
         #expect(IncidentReview.findings([missed], rules: rules, heartbeats: ["hb1"]).isEmpty)
         #expect(IncidentReview.findings([missed], rules: rules, heartbeats: ["hb1x"]) == [
-            "open incident 4 is of heartbeat \"hb1\", which alertbridge.yaml no longer defines: no ping resolves it now; "
+            "open incident 4 is of heartbeat \"hb1\", which alertbridge.yaml does not define: no ping resolves it now; "
                 + "resolve it by hand (alertbridge resolve 4)",
         ])
     }
