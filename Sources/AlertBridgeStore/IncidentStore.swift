@@ -58,6 +58,11 @@ public protocol IncidentStore: Sendable {
     /// longer match. An incident nobody was paged for yet is left out: it takes its policy
     /// as loaded when it is first paged (``EscalationContext/advance(_:snapshot:now:silences:firingLabels:inhibitors:)``).
     func policiesInUse() async throws -> [PolicyInUse]
+    /// Gives an open incident the key its rule's `dedup_key` renders now, with `why` on its
+    /// timeline, so its alerts merge into it and recover it as before the template
+    /// changed; read at start. Not when an incident of that key is open, or one newer than
+    /// it was (the new key is taken already). Returns whether it did.
+    func rekey(_ id: Int64, to key: String, because why: String, now: Timestamp) async throws -> Bool
     /// The pages of each incident that nobody has received: those to its current tier since
     /// it was last paged that failed for good (a tier listed as paged whose people were not
     /// reached; an earlier tier's failures, and the tier's own before it was paged again,

@@ -1,36 +1,64 @@
 import AlertBridgeCore
 
-/// What `serve` says at start of open incidents the configuration no longer reaches the way
-/// it did: nothing else tells the operator (black-box round 39). A rule's `dedup_key` that
-/// changed keys their alerts anew, so an alert of theirs that fires again opens a second
-/// incident and pages; a heartbeat renamed or removed can no longer resolve its incident by
-/// a ping.
+/// What `serve` does and says at start about open incidents the configuration no longer
+/// reaches the way it did (black-box rounds 39 and 40). A rule's `dedup_key` that changed
+/// keys their alerts anew: an alert of theirs that fired again opened a second incident
+/// and paged, and its recovery resolved only that one, so an old PoP-down incident held
+/// its PoP's symptoms for good. They take the new key (``rekeys(_:rules:)``). A heartbeat
+/// renamed or removed can no longer resolve its incident by a ping: said.
 enum IncidentReview {
-    static func findings(_ open: [Incident], rules: RuleSet, heartbeats: Set<String>) -> [String] {
-        var rekeyed: [(rule: String, incidents: [Incident], example: String)] = []
-        var orphanedHeartbeats: [(name: String, incident: Incident)] = []
-        for incident in open.sorted(by: { $0.id < $1.id }) {
-            if incident.labels["alertname"] == Heartbeat.alertname, let name = incident.labels["heartbeat"], !heartbeats.contains(name) {
-                orphanedHeartbeats.append((name, incident))
-            }
-            guard let rule = rules.rules.first(where: { $0.name == incident.rule }), let template = rule.dedupKey else { continue }
-            let key = template.render(incident.labels)
-            guard key != incident.dedupKey, RuleSet.continuedKey(key, rule: rule.name) != incident.dedupKey else { continue }
-            if let i = rekeyed.firstIndex(where: { $0.rule == rule.name }) {
-                rekeyed[i].incidents.append(incident)
-            } else {
-                rekeyed.append((rule.name, [incident], "\(incident.dedupKey) is \(key) now"))
-            }
+    /// An open incident whose rule renders another key for it now.
+    struct Rekey: Equatable {
+        var id: Int64
+        var rule: String
+        var old: String
+        var key: String
+
+        /// Its timeline entry.
+        var why: String {
+            "keyed \(key) now (was \(old)): rule \(rule)'s dedup_key changed, and its alerts merge into this incident under the new key"
         }
-        return rekeyed.map { group in
-            let one = group.incidents.count == 1
-            return "open \(PolicyReview.named(group.incidents.map(\.id))) \(one ? "was" : "were") keyed by rule \(group.rule)'s "
-                + "earlier dedup_key (\(group.example)): a recovery of \(one ? "its" : "their") alerts still reaches "
-                + "\(one ? "it" : "them"), but one that fires again opens a new incident and pages; resolve "
-                + "\(one ? "it" : "them") by hand (alertbridge resolve) once nothing of \(one ? "it" : "them") fires"
-        } + orphanedHeartbeats.map { orphan in
-            "open incident \(orphan.incident.id) is of heartbeat \"\(orphan.name)\", which alertbridge.yaml does not define: "
-                + "no ping resolves it now; resolve it by hand (alertbridge resolve \(orphan.incident.id))"
+    }
+
+    /// The open incidents whose rule's `dedup_key` renders another key for their labels
+    /// now, in id order.
+    static func rekeys(_ open: [Incident], rules: RuleSet) -> [Rekey] {
+        open.sorted { $0.id < $1.id }.compactMap { incident in
+            guard let rule = rules.rules.first(where: { $0.name == incident.rule }), let template = rule.dedupKey else { return nil }
+            let key = template.render(incident.labels)
+            guard key != incident.dedupKey, RuleSet.continuedKey(key, rule: rule.name) != incident.dedupKey else { return nil }
+            return Rekey(id: incident.id, rule: rule.name, old: incident.dedupKey, key: key)
+        }
+    }
+
+    /// What the start says of them: those that took their new key (a notice), and those
+    /// whose new key an incident has already (`refused`, a warning).
+    static func findings(rekeyed: [Rekey], refused: [Rekey]) -> [(isWarning: Bool, text: String)] {
+        func byRule(_ all: [Rekey]) -> [[Rekey]] {
+            Dictionary(grouping: all, by: \.rule).values.sorted { $0[0].id < $1[0].id }
+        }
+        let done = byRule(rekeyed).map { group in
+            let one = group.count == 1
+            return (false, "open \(PolicyReview.named(group.map(\.id))) \(one ? "was" : "were") keyed by rule \(group[0].rule)'s earlier "
+                + "dedup_key and \(one ? "takes" : "take") the key it renders now (\(group[0].old) is \(group[0].key)): "
+                + "\(one ? "its" : "their") alerts merge into \(one ? "it" : "them") as before")
+        }
+        let taken = byRule(refused).map { group in
+            let one = group.count == 1
+            return (true, "open \(PolicyReview.named(group.map(\.id))) \(one ? "was" : "were") keyed by rule \(group[0].rule)'s earlier "
+                + "dedup_key (\(group[0].old) is \(group[0].key) now), a key another incident has already: \(one ? "its" : "their") "
+                + "alerts go to that one now; resolve \(one ? "it" : "them") by hand (alertbridge resolve)")
+        }
+        return done + taken
+    }
+
+    /// The open incidents of heartbeats `alertbridge.yaml` does not define, which no ping resolves.
+    static func orphanedHeartbeats(_ open: [Incident], heartbeats: Set<String>) -> [String] {
+        open.sorted { $0.id < $1.id }.compactMap { incident in
+            guard incident.labels["alertname"] == Heartbeat.alertname, let name = incident.labels["heartbeat"],
+                  !heartbeats.contains(name) else { return nil }
+            return "open incident \(incident.id) is of heartbeat \"\(name)\", which alertbridge.yaml does not define: "
+                + "no ping resolves it now; resolve it by hand (alertbridge resolve \(incident.id))"
         }
     }
 }

@@ -132,7 +132,18 @@ struct Serve: AsyncParsableCommand {
                 if finding.isWarning { logger.warning("\(finding.text)") } else { logger.notice("\(finding.text)") }
             }
             let open = try await incidentStore.incidents(IncidentQuery(status: .open, limit: Int(Int32.max)))
-            for finding in IncidentReview.findings(open, rules: loaded.rules, heartbeats: Set(loaded.server.heartbeats.map(\.name))) {
+            var (rekeyed, refused) = ([IncidentReview.Rekey](), [IncidentReview.Rekey]())
+            for rekey in IncidentReview.rekeys(open, rules: loaded.rules) {
+                if try await incidentStore.rekey(rekey.id, to: rekey.key, because: rekey.why, now: SystemClock().now()) {
+                    rekeyed.append(rekey)
+                } else {
+                    refused.append(rekey)
+                }
+            }
+            for finding in IncidentReview.findings(rekeyed: rekeyed, refused: refused) {
+                if finding.isWarning { logger.warning("\(finding.text)") } else { logger.notice("\(finding.text)") }
+            }
+            for finding in IncidentReview.orphanedHeartbeats(open, heartbeats: Set(loaded.server.heartbeats.map(\.name))) {
                 logger.warning("\(finding)")
             }
         } catch {

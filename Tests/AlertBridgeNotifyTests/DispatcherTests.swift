@@ -69,6 +69,9 @@ final class BlinkingStore: IncidentStore {
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await store.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await store.outboxBacklog() }
     func policiesInUse() async throws -> [PolicyInUse] { try await store.policiesInUse() }
+    func rekey(_ id: Int64, to key: String, because why: String, now: Timestamp) async throws -> Bool {
+        try await store.rekey(id, to: key, because: why, now: now)
+    }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await store.undeliveredPages(of: incidents) }
     func distinctAlerts(of ids: [Int64]) async throws -> [Int64: Int] { try await store.distinctAlerts(of: ids) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await store.createSilence(silence) }

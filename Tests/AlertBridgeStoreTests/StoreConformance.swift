@@ -833,6 +833,35 @@ struct StoreConformance {
         #expect(try await store.incident(id: fourth)?.incident.escalation.hasPaged == true)
     }
 
+    /// A rule's `dedup_key` changed: at start its open incidents take the key it renders
+    /// now, so their alerts merge into them (and recover them) rather than opening a second
+    /// incident that pages (black-box round 40). Not onto a key an open incident has, or
+    /// one a newer incident had: that key is taken already.
+    func anOpenIncidentTakesItsRulesNewKey() async throws {
+        let old = try #require(try await store.ingest([Self.popDown(at: "QA")], now: t0)[0].incidentID)
+        #expect(try await store.rekey(old, to: "PopDown/emea/QA", because: "keyed anew", now: t0 + .seconds(5)))
+        var again = Self.popDown(at: "QA")
+        again.dedupKey = "PopDown/emea/QA"
+        let merged = try await store.ingest([again], now: t0 + .seconds(10))[0]
+        #expect(merged.kind == .merged && merged.incidentID == old)
+        let detail = try #require(try await store.incident(id: old))
+        #expect(detail.incident.dedupKey == "PopDown/emea/QA" && detail.timeline.compactMap(\.detail).contains("keyed anew"))
+        again.alert.status = .resolved
+        #expect(try await store.ingest([again], now: t0 + .seconds(20))[0].incidentID == old)
+        #expect(try await store.incident(id: old)?.incident.status == .resolved)
+        #expect(try await !store.rekey(old, to: "PopDown/QA", because: "resolved", now: t0 + .seconds(30)), "a resolved one keeps its key")
+
+        // Taken keys: an open incident's, and a newer resolved one's.
+        let open = try #require(try await store.ingest([Self.popDown(at: "QB")], now: t0)[0].incidentID)
+        let other = try #require(try await store.ingest([Self.popDown(at: "QC")], now: t0)[0].incidentID)
+        #expect(try await !store.rekey(other, to: "PopDown/QB", because: "taken", now: t0 + .seconds(5)))
+        let newer = try #require(try await store.ingest([Self.popDown(at: "QD")], now: t0)[0].incidentID)
+        _ = try await store.act(.resolve(by: "alice", note: nil), on: newer, now: t0 + .seconds(1))
+        #expect(try await !store.rekey(other, to: "PopDown/QD", because: "taken", now: t0 + .seconds(5)))
+        #expect(try await store.incident(id: other)?.incident.dedupKey == "PopDown/QC")
+        #expect(try await store.incident(id: open)?.incident.dedupKey == "PopDown/QB")
+    }
+
     /// The origin's incident that a PoP-down holds while its PoP is down stops being held
     /// when nothing inhibits every alert of it any more, whichever incidents it recorded:
     /// one of the two down PoPs that reported it is up again (a minute after, as any
@@ -1496,6 +1525,7 @@ extension StoreConformance {
         .init("anAcknowledgementEndsTheHoldOnItsNextTier") { try await $0.anAcknowledgementEndsTheHoldOnItsNextTier() },
         .init("policiesInUseAreThoseOfOpenIncidents") { try await $0.policiesInUseAreThoseOfOpenIncidents() },
         .init("aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged") { try await $0.aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged() },
+        .init("anOpenIncidentTakesItsRulesNewKey") { try await $0.anOpenIncidentTakesItsRulesNewKey() },
         .init("aHeldIncidentIsReleasedWhenNothingInhibitsEveryAlertOfItNow") {
             try await $0.aHeldIncidentIsReleasedWhenNothingInhibitsEveryAlertOfItNow()
         },

@@ -37,6 +37,22 @@ extension PostgresStore {
         }
     }
 
+    public func rekey(_ id: Int64, to key: String, because why: String, now: Timestamp) async throws -> Bool {
+        let logger = self.logger
+        return try await transaction { db in
+            guard let incident = try await Self.incidentForUpdate(db, id, logger: logger), incident.status.isOpen else { return false }
+            for try await _ in try await db.query("""
+                SELECT 1 FROM incidents WHERE dedup_key = \(key) AND (status <> 'resolved' OR id > \(id))
+                """, logger: logger) {
+                return false
+            }
+            _ = try await db.query("UPDATE incidents SET dedup_key = \(key) WHERE id = \(id)", logger: logger)
+            try await Self.append(db, timeline: [TimelineEntry(incidentID: id, at: now, kind: .alert, by: EscalationPlanner.engine,
+                                                               detail: why)], logger: logger)
+            return true
+        }
+    }
+
     static func snapshots(_ db: PostgresConnection, of ids: [Int64], logger: Logger) async throws -> [Int64: EscalationPolicy] {
         guard !ids.isEmpty else { return [:] }
         var out: [Int64: EscalationPolicy] = [:]

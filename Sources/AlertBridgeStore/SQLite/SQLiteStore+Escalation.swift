@@ -33,6 +33,20 @@ extension SQLiteStore {
         }
     }
 
+    public func rekey(_ id: Int64, to key: String, because why: String, now: Timestamp) async throws -> Bool {
+        let cache = self.cache
+        return try await writer.transaction { db in
+            guard let incident = try db.incident(id), incident.status.isOpen, try db.rows(
+                "SELECT 1 FROM incidents WHERE dedup_key = ? AND (status <> 'resolved' OR id > ?)", [.text(key), .integer(Int(id))]
+            ).isEmpty else { return false }
+            cache.forget(incident.dedupKey)
+            cache.forget(key)
+            try db.run("UPDATE incidents SET dedup_key = ? WHERE id = ?", [.text(key), .integer(Int(id))])
+            try db.append(timeline: [TimelineEntry(incidentID: id, at: now, kind: .alert, by: EscalationPlanner.engine, detail: why)])
+            return true
+        }
+    }
+
     public func nextEscalationDue() async throws -> Timestamp? {
         try await reader.run { db in
             SQLiteSession.time(try db.rows(

@@ -57,6 +57,9 @@ final class CommitTimingStore: IncidentStore {
     func nextDeliveryDue(excluding: [String]) async throws -> Timestamp? { try await inner.nextDeliveryDue(excluding: excluding) }
     func outboxBacklog() async throws -> OutboxBacklog { try await inner.outboxBacklog() }
     func policiesInUse() async throws -> [PolicyInUse] { try await inner.policiesInUse() }
+    func rekey(_ id: Int64, to key: String, because why: String, now: Timestamp) async throws -> Bool {
+        try await inner.rekey(id, to: key, because: why, now: now)
+    }
     func undeliveredPages(of incidents: [Incident]) async throws -> [Int64: UndeliveredPages] { try await inner.undeliveredPages(of: incidents) }
     func distinctAlerts(of ids: [Int64]) async throws -> [Int64: Int] { try await inner.distinctAlerts(of: ids) }
     func createSilence(_ silence: Silence) async throws -> Silence { try await inner.createSilence(silence) }
