@@ -28,7 +28,8 @@ struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
 
     /// `localhost`, an address in 127.0.0.0/8 or `[::1]`, with or without a port. Read
     /// byte by byte, without allocating: it runs on every request in protected mode, and
-    /// reading it by `Character` cost a single-alert request 1% of its instructions.
+    /// reading it by `Character` cost a single-alert request about 2% of its instructions
+    /// (callgrind, bench/README.md).
     static func isLoopback(host authority: String) -> Bool {
         var host = authority.utf8[...]
         if host.first == UInt8(ascii: "[") {
