@@ -54,7 +54,7 @@ final class BlinkingStore: IncidentStore {
     func incidents(_ query: IncidentQuery) async throws -> [Incident] { try await store.incidents(query) }
     func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] { try await store.incidentDetails(ids: ids) }
     func openIncidents(rules: [String]) async throws -> [Incident] { try await store.openIncidents(rules: rules) }
-    func openAlerts(fingerprint: String) async throws -> [HeldAlert] { try await store.openAlerts(fingerprint: fingerprint) }
+    func openAlerts(fingerprints: [String]) async throws -> [HeldAlert] { try await store.openAlerts(fingerprints: fingerprints) }
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident { try await store.act(action, on: id, now: now) }
     func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident {
         try await store.escalate(id: id, by: by, note: note, now: now)

@@ -289,6 +289,9 @@ import Testing
         try await TestApp.withApp(rules: TestApp.inhibitingRules) { client, app, clock in
             let down = try await client.post("/api/v1/alerts", nativeAlert(pop: "FRA1", alertname: "PopDown")).1
             let id = try #require(down["incident_id"] as? Int)
+            let others = try await client.postArray("/api/v1/alerts", "[\(nativeAlert(pop: "AMS1", alertname: "PopDown")), "
+                                                                      + "\(nativeAlert(pop: "LHR1", alertname: "PopDown"))]").1
+            let otherIDs = others.compactMap { $0["incident_id"] as? Int }
             var rules = TestApp.inhibitingRules.rules
             rules[0].dedupKey = try DedupKeyTemplate(parsing: "PopDown/{{region}}/{{pop}}")
             let edited = AlertBridgeApplication(store: app.store, rules: RuleSet(rules: rules), policies: TestApp.policies,
@@ -303,9 +306,13 @@ import Testing
                 #expect(try await app.store.incident(id: Int64(id))?.incident.status == .resolved)
                 let symptom = try await restarted.post("/api/v1/alerts", nativeAlert(pop: "FRA1")).1
                 #expect(symptom["outcome"] as? String == "created")
-                // A recovery no incident holds is answered as before.
-                let unknown = try await restarted.post("/api/v1/alerts", nativeAlert(pop: "ZZZ9", status: "resolved")).1
-                #expect(unknown["outcome"] as? String == "resolved" && unknown["incident_id"] is NSNull)
+                // Several in one request (one look-up, one commit), and one no incident holds,
+                // answered as before.
+                let batch = try await restarted.postArray("/api/v1/alerts", "[\(nativeAlert(pop: "AMS1", alertname: "PopDown", status: "resolved")), "
+                    + "\(nativeAlert(pop: "ZZZ9", status: "resolved")), \(nativeAlert(pop: "LHR1", alertname: "PopDown", status: "resolved"))]").1
+                #expect(batch.map { $0["outcome"] as? String } == ["resolved", "resolved", "resolved"])
+                #expect(batch.map { $0["incident_id"] as? Int } == [otherIDs[0], nil, otherIDs[1]] && batch[1]["incident_id"] is NSNull)
+                #expect(batch.map { $0["dedup_key"] as? String } == ["PopDown/AMS1", "EdgeLatencyHigh/ZZZ9/cdn-edge", "PopDown/LHR1"])
             }
         }
     }

@@ -34,13 +34,13 @@ struct StoreConformance {
         let edge1 = Self.routed("edge-01")
         let other = Self.routed("edge-01", key: "EdgeLatencyHigh/NRT1/cdn-edge")
         let ids = try await store.ingest([edge1, Self.routed("edge-02"), other], now: t0).compactMap(\.incidentID)
-        let found = try await store.openAlerts(fingerprint: edge1.alert.fingerprint)
+        let found = try await store.openAlerts(fingerprints: [edge1.alert.fingerprint])
         #expect(found.map(\.incident.id) == [ids[0], ids[2]])
         #expect(found.map(\.incident.dedupKey) == ["EdgeLatencyHigh/ICN1/cdn-edge", "EdgeLatencyHigh/NRT1/cdn-edge"])
         #expect(found[0].alert.labels["instance"] == "edge-01" && found[0].alert.source == "test")
-        #expect(try await store.openAlerts(fingerprint: "no-such-alert").isEmpty)
+        #expect(try await store.openAlerts(fingerprints: ["no-such-alert"]).isEmpty)
         _ = try await store.act(.resolve(by: "alice", note: nil), on: ids[2], now: t0 + .seconds(60))
-        #expect(try await store.openAlerts(fingerprint: edge1.alert.fingerprint).map(\.incident.id) == [ids[0]])
+        #expect(try await store.openAlerts(fingerprints: [edge1.alert.fingerprint]).map(\.incident.id) == [ids[0]])
     }
 
     func ingestCreatesThenMerges() async throws {

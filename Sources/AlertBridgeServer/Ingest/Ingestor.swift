@@ -73,13 +73,21 @@ public struct Ingestor: Sendable {
     /// its labels: after a rule's `dedup_key` changed, a PoP-down's recovery answered
     /// `resolved` with no incident, and its open incident went on holding every new
     /// symptom of the PoP until someone resolved it by hand (black-box round 39). One
-    /// look-up per such recovery: they are rare beside firing alerts.
+    /// look-up and one commit for all such recoveries of a request.
     private func reachingHeldAlerts(_ routed: [RoutedAlert], _ outcomes: [IngestOutcome]) async throws -> [IngestOutcome] {
+        let missed = routed.indices.filter {
+            routed[$0].alert.status == .resolved && outcomes[$0].kind == .resolved && outcomes[$0].incidentID == nil
+        }
+        guard !missed.isEmpty else { return outcomes }
+        let held = try await store.openAlerts(fingerprints: missed.map { routed[$0].alert.fingerprint })
+        guard !held.isEmpty else { return outcomes }
+        let reached = try await store(recoveries(of: held))
         var outcomes = outcomes
-        for (i, r) in routed.enumerated() where r.alert.status == .resolved && outcomes[i].kind == .resolved && outcomes[i].incidentID == nil {
-            let held = try await store.openAlerts(fingerprint: r.alert.fingerprint)
-            guard !held.isEmpty else { continue }
-            if let reached = try await store(recoveries(of: held)).first(where: { $0.incidentID != nil }) { outcomes[i] = reached }
+        for i in missed {
+            let fingerprint = routed[i].alert.fingerprint
+            if let j = held.indices.first(where: { held[$0].alert.fingerprint == fingerprint && reached[$0].incidentID != nil }) {
+                outcomes[i] = reached[j]
+            }
         }
         return outcomes
     }

@@ -78,8 +78,8 @@ struct PagerDutyRoutes {
     /// recovered names nothing: a late acknowledge must not stop the paging for the alerts
     /// still firing.
     private func firing(key: String, sender: String) async throws -> [HeldAlert] {
-        let own = try await store.openAlerts(fingerprint: PagerDutyEvent.fingerprint(key: key, sender: sender))
-        let earlier = try await store.openAlerts(fingerprint: key).filter { PagerDutyEvent.isBareKeyAlert($0.alert) }
+        let own = try await store.openAlerts(fingerprints: [PagerDutyEvent.fingerprint(key: key, sender: sender)])
+        let earlier = try await store.openAlerts(fingerprints: [key]).filter { PagerDutyEvent.isBareKeyAlert($0.alert) }
         return (own + earlier).filter { $0.alert.status == .firing }
     }
 

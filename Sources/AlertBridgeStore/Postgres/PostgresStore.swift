@@ -481,22 +481,23 @@ public final class PostgresStore: IncidentStore {
         }
     }
 
-    public func openAlerts(fingerprint: String) async throws -> [HeldAlert] {
+    public func openAlerts(fingerprints: [String]) async throws -> [HeldAlert] {
         let logger = self.logger
+        let unique = Array(Set(fingerprints))
+        guard !unique.isEmpty else { return [] }
         return try await withConnection { db in
             var alerts: [(Int64, StoredAlert)] = []
             for try await row in try await db.query("""
-                SELECT incident_id, \(unescaped: Self.alertColumns) FROM alerts WHERE fingerprint = \(fingerprint)
+                SELECT incident_id, \(unescaped: Self.alertColumns) FROM alerts WHERE fingerprint = ANY(\(unique)::text[])
                 AND incident_id IN (SELECT id FROM incidents WHERE status IN ('triggered', 'acknowledged'))
                 ORDER BY incident_id
                 """, logger: logger) {
                 alerts.append((try row.makeRandomAccess()["incident_id"].decode(Int64.self), try Self.decodeAlert(row)))
             }
             guard !alerts.isEmpty else { return [] }
-            let incidents = try await Self.decodeIncidents(db.execute(IncidentsByID.self, alerts.map(\.0), logger: logger))
-            return alerts.compactMap { id, alert in
-                incidents.first { $0.id == id }.map { HeldAlert(incident: $0, alert: alert) }
-            }
+            let incidents = try await Self.decodeIncidents(db.execute(IncidentsByID.self, Array(Set(alerts.map(\.0))), logger: logger))
+            let byID = Dictionary(incidents.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            return alerts.compactMap { id, alert in byID[id].map { HeldAlert(incident: $0, alert: alert) } }
         }
     }
 

@@ -258,17 +258,24 @@ public final class SQLiteStore: IncidentStore {
 
     /// Probes the alerts' primary key (incident_id, fingerprint) once per open incident
     /// (found by the status index: `<> 'resolved'` would scan it whole).
-    public func openAlerts(fingerprint: String) async throws -> [HeldAlert] {
-        try await reader.run { db in
-            try db.rows("""
-                SELECT * FROM alerts WHERE fingerprint = ?
-                AND incident_id IN (SELECT id FROM incidents WHERE status IN ('triggered', 'acknowledged'))
-                ORDER BY incident_id
-                """, [.text(fingerprint)]).compactMap { row in
-                try db.incident(Int64(row.column("incident_id")!.integer!)).map {
-                    HeldAlert(incident: $0, alert: SQLiteSession.decodeAlert(row))
+    public func openAlerts(fingerprints: [String]) async throws -> [HeldAlert] {
+        let unique = Array(Set(fingerprints))
+        guard !unique.isEmpty else { return [] }
+        return try await reader.run { db in
+            var held: [HeldAlert] = []
+            var incidents: [Int64: Incident] = [:]
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = unique[start..<min(start + 500, unique.count)]
+                held += try db.rows("""
+                    SELECT * FROM alerts WHERE fingerprint IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ", ")))
+                    AND incident_id IN (SELECT id FROM incidents WHERE status IN ('triggered', 'acknowledged'))
+                    """, chunk.map { .text($0) }).compactMap { row in
+                    let id = Int64(row.column("incident_id")!.integer!)
+                    if incidents[id] == nil { incidents[id] = try db.incident(id) }
+                    return incidents[id].map { HeldAlert(incident: $0, alert: SQLiteSession.decodeAlert(row)) }
                 }
             }
+            return held.sorted { $0.incident.id < $1.incident.id }
         }
     }
 

@@ -34,7 +34,7 @@ final class CommitTimingStore: IncidentStore {
     func incidents(_ query: IncidentQuery) async throws -> [Incident] { try await inner.incidents(query) }
     func incidentDetails(ids: [Int64]) async throws -> [Int64: IncidentDetail] { try await inner.incidentDetails(ids: ids) }
     func openIncidents(rules: [String]) async throws -> [Incident] { try await inner.openIncidents(rules: rules) }
-    func openAlerts(fingerprint: String) async throws -> [HeldAlert] { try await inner.openAlerts(fingerprint: fingerprint) }
+    func openAlerts(fingerprints: [String]) async throws -> [HeldAlert] { try await inner.openAlerts(fingerprints: fingerprints) }
 
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident {
         try await inner.act(action, on: id, now: now)
