@@ -58,6 +58,11 @@ public struct Rule: Sendable, Equatable {
         self.resolve = resolve
         self.continue = `continue`
     }
+
+    /// The name of the policy an incident of this rule runs at `severity`.
+    public func policy(at severity: Severity) -> String {
+        policyBySeverity[severity] ?? policy
+    }
 }
 
 /// An inhibit rule whose targets match an alert: an open incident of `sourceRule`
@@ -198,6 +203,11 @@ public struct RuleSet: Sendable, Equatable {
         return out
     }
 
+    /// The rule called `name`, if one is loaded.
+    public func rule(named name: String) -> Rule? {
+        rules.first { $0.name == name }
+    }
+
     /// The key of a continued rule's incident whose key would equal an earlier rule's.
     public static func continuedKey(_ key: String, rule: String) -> String { "\(rule)/\(key)" }
 
@@ -208,7 +218,7 @@ public struct RuleSet: Sendable, Equatable {
         var routed = RoutedAlert(
             alert: alert, rule: rule.name,
             dedupKey: rule.dedupKey?.render(alert.labels, missing: &missing) ?? alert.dedupKey ?? alert.fingerprint,
-            policy: rule.policyBySeverity[alert.severity] ?? rule.policy,
+            policy: rule.policy(at: alert.severity),
             reopenWithin: rule.reopenWithin, resolve: rule.resolve)
         routed.inhibitsOthers = rule.inhibit != nil
         routed.keepOpenFor = rule.keepOpenFor

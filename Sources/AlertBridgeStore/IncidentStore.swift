@@ -229,8 +229,7 @@ public struct EscalationContext: Sendable {
     /// The loaded policy an incident of `incident`'s rule and severity starts now; `nil`
     /// when none by that name is loaded (it keeps its copy).
     func loadedPolicy(for incident: Incident) -> EscalationPolicy? {
-        let rule = rules.rules.first { $0.name == incident.rule }
-        return policies[rule.map { $0.policyBySeverity[incident.severity] ?? $0.policy } ?? incident.policy]
+        policies[rules.rule(named: incident.rule)?.policy(at: incident.severity) ?? incident.policy]
     }
 
     /// Whether the incident's next step (a tier, an ack timeout, the first page after an

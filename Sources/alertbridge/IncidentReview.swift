@@ -24,7 +24,7 @@ enum IncidentReview {
     /// now, in id order.
     static func rekeys(_ open: [Incident], rules: RuleSet) -> [Rekey] {
         open.sorted { $0.id < $1.id }.compactMap { incident in
-            guard let rule = rules.rules.first(where: { $0.name == incident.rule }), let template = rule.dedupKey else { return nil }
+            guard let rule = rules.rule(named: incident.rule), let template = rule.dedupKey else { return nil }
             let key = template.render(incident.labels)
             guard key != incident.dedupKey, RuleSet.continuedKey(key, rule: rule.name) != incident.dedupKey else { return nil }
             return Rekey(id: incident.id, rule: rule.name, old: incident.dedupKey, key: key)
@@ -34,22 +34,21 @@ enum IncidentReview {
     /// What the start says of them: those that took their new key (a notice), and those
     /// whose new key an incident has already (`refused`, a warning).
     static func findings(rekeyed: [Rekey], refused: [Rekey]) -> [(isWarning: Bool, text: String)] {
-        func byRule(_ all: [Rekey]) -> [[Rekey]] {
-            Dictionary(grouping: all, by: \.rule).values.sorted { $0[0].id < $1[0].id }
+        /// One line per rule: `open incidents 1, 2 were keyed by rule pop-down's earlier dedup_key` and `rest`.
+        func said(_ all: [Rekey], isWarning: Bool, _ rest: (_ first: Rekey, _ one: Bool) -> String) -> [(isWarning: Bool, text: String)] {
+            Dictionary(grouping: all, by: \.rule).values.sorted { $0[0].id < $1[0].id }.map { group in
+                let one = group.count == 1
+                return (isWarning, "open \(PolicyReview.named(group.map(\.id))) \(one ? "was" : "were") keyed by rule \(group[0].rule)'s "
+                    + "earlier dedup_key" + rest(group[0], one))
+            }
         }
-        let done = byRule(rekeyed).map { group in
-            let one = group.count == 1
-            return (false, "open \(PolicyReview.named(group.map(\.id))) \(one ? "was" : "were") keyed by rule \(group[0].rule)'s earlier "
-                + "dedup_key and \(one ? "takes" : "take") the key it renders now (\(group[0].old) is \(group[0].key)): "
-                + "\(one ? "its" : "their") alerts merge into \(one ? "it" : "them") as before")
+        return said(rekeyed, isWarning: false) { first, one in
+            " and \(one ? "takes" : "take") the key it renders now (\(first.old) is \(first.key)): "
+                + "\(one ? "its" : "their") alerts merge into \(one ? "it" : "them") as before"
+        } + said(refused, isWarning: true) { first, one in
+            " (\(first.old) is \(first.key) now), a key another incident has already: \(one ? "its" : "their") "
+                + "alerts go to that one now; resolve \(one ? "it" : "them") by hand (alertbridge resolve)"
         }
-        let taken = byRule(refused).map { group in
-            let one = group.count == 1
-            return (true, "open \(PolicyReview.named(group.map(\.id))) \(one ? "was" : "were") keyed by rule \(group[0].rule)'s earlier "
-                + "dedup_key (\(group[0].old) is \(group[0].key) now), a key another incident has already: \(one ? "its" : "their") "
-                + "alerts go to that one now; resolve \(one ? "it" : "them") by hand (alertbridge resolve)")
-        }
-        return done + taken
     }
 
     /// The open incidents of heartbeats `alertbridge.yaml` does not define, which no ping resolves.

@@ -25,7 +25,7 @@ public struct Ingestor: Sendable {
         var bySeverity: [String: [Severity: EscalationPolicy]] = [:]
         for rule in rules.rules where !rule.policyBySeverity.isEmpty {
             bySeverity[rule.name] = Dictionary(uniqueKeysWithValues: Severity.allCases.compactMap { severity in
-                policies[rule.policyBySeverity[severity] ?? rule.policy].map { (severity, $0) }
+                policies[rule.policy(at: severity)].map { (severity, $0) }
             })
         }
         severityPolicies = bySeverity
