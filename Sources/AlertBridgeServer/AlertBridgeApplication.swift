@@ -80,7 +80,7 @@ public struct AlertBridgeApplication: Sendable {
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
                         clock: clock, startedAt: startedAt, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
-        IncidentRoutes(store: store, clock: clock, rules: rules, startedAt: startedAt, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
+        IncidentRoutes(store: store, clock: clock, escalation: escalationContext, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
             .register(on: router.group().add(middleware: refusals))
@@ -91,7 +91,12 @@ public struct AlertBridgeApplication: Sendable {
 
     public func engine(logger: Logger) -> EscalationEngine {
         EscalationEngine(store: store, clock: clock, wakeup: escalationWakeup, deliveries: deliveryWakeup,
-                         metrics: metrics, logger: logger, rules: rules, policies: policies, startedAt: startedAt)
+                         metrics: metrics, logger: logger, context: escalationContext)
+    }
+
+    /// What escalation goes by: one for the engine and the operator API alike.
+    var escalationContext: EscalationContext {
+        EscalationContext(startedAt: startedAt, rules: rules, policies: policies)
     }
 
     func ingestor() -> Ingestor {

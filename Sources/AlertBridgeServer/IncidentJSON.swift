@@ -16,9 +16,12 @@ struct IncidentJSON: Encodable {
     var timeline: [TimelineEntry]?
     /// What its policy does next if nobody acts (an incident's detail only).
     var nextStep: EscalationPlanner.NextStep?
+    /// When the policy it goes by is not the one loaded now by that name, what it goes by
+    /// (``EscalationContext/policyNote(of:copy:)``; an incident's detail only).
+    var policyNote: String?
 
     enum Keys: String, CodingKey {
-        case id, status, dedup_key, title, severity, labels, annotations, rule, policy, tier, alert_count, distinct_alerts
+        case id, status, dedup_key, title, severity, labels, annotations, rule, policy, policy_note, tier, alert_count, distinct_alerts
         case firing_alerts, created_at, first_paged_at, last_alert_at, acknowledged_at, acknowledged_by, first_acknowledged_at
         case resolved_at, resolved_by, resolution
         case next_escalation_at, next_step, inhibit_wait_until, kept_open_until, paged, failed_pages, retrying_pages, escalation_ended, inhibited_by, sla_breaches, alerts,
@@ -64,6 +67,7 @@ struct IncidentJSON: Encodable {
         try c.encode(breaches, forKey: .sla_breaches)
         if let alerts {
             try c.encode(nextStep.map(NextStepJSON.init), forKey: .next_step)
+            try c.encode(policyNote, forKey: .policy_note)
             try c.encode(alerts.map(AlertJSON.init), forKey: .alerts)
         }
         if let timeline { try c.encode(timeline.map(TimelineJSON.init), forKey: .timeline) }

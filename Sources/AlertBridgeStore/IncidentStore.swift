@@ -26,8 +26,10 @@ public protocol IncidentStore: Sendable {
     /// Applies an operator action. Throws ``StoreError/notFound`` or ``IncidentAction/Refusal``.
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident
     /// `alertbridge escalate ID`: pages the next tier now, with the operator's note on the
-    /// timeline and the page. Throws ``StoreError/notFound``, ``EscalationPlanner/Refusal``.
-    func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident
+    /// timeline and the page, by the policy `context` says its next page goes by
+    /// (``EscalationContext/pagingPolicy(of:copy:)``), stored as its copy if that is new.
+    /// Throws ``StoreError/notFound``, ``EscalationPlanner/Refusal``.
+    func escalate(id: Int64, by: String, note: String?, now: Timestamp, context: EscalationContext) async throws -> Incident
 
     // MARK: Escalation engine
 
@@ -118,9 +120,9 @@ extension IncidentStore {
         try await incidentDetails(ids: [id])[id]
     }
 
-    /// A manual escalation without a note.
+    /// A manual escalation without a note, by the incident's copy of its policy.
     public func escalate(id: Int64, by: String, now: Timestamp) async throws -> Incident {
-        try await escalate(id: id, by: by, note: nil, now: now)
+        try await escalate(id: id, by: by, note: nil, now: now, context: EscalationContext())
     }
 
     /// The open incidents that inhibit every firing alert of an incident now, under `rules`,
@@ -175,8 +177,7 @@ public struct EscalationContext: Sendable {
     func advance(_ incident: Incident, snapshot: EscalationPolicy, now: Timestamp, silences: [Silence],
                  firingLabels: [Labels], inhibitors: [Incident],
                  holding: [Incident]? = nil) -> (EscalationPlanner.Decision, adopted: EscalationPolicy?) {
-        let loaded = incident.status.isOpen && !incident.escalation.hasPaged ? loadedPolicy(for: incident) : nil
-        var adopted = loaded.flatMap { $0 == snapshot ? nil : $0 }
+        var adopted = adoption(for: incident, copy: snapshot)
         var (incident, inhibitors) = (incident, inhibitors)
         var noLongerHeldBy: [Incident] = []
         if let holding, Self.heldByInhibitors(incident) {
@@ -208,15 +209,67 @@ public struct EscalationContext: Sendable {
                 incidentID: incident.id, at: now, kind: .escalated, by: EscalationPlanner.engine,
                 detail: "\(which) no longer \(inhibits) every alert of this one by the rules loaded now\(paging)"), at: 0)
         }
-        if let adopted {
-            let why = adopted.name == snapshot.name
-                ? "policy \(adopted.name) as loaded now, edited since it opened"
-                : "policy \(adopted.name) instead of \(snapshot.name), which rule \(incident.rule) names now"
-            decision.incident.policy = adopted.name
-            decision.timeline.insert(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: EscalationPlanner.engine,
-                                                   detail: "nobody was paged for it yet, so it escalates by \(why)"), at: 0)
-        }
+        if let adopted { adopt(adopted, over: snapshot, in: &decision, now: now) }
         return (decision, adopted)
+    }
+
+    /// The policy an incident's next page goes by: its copy (`copy`) once anyone was paged
+    /// for it; before that, the one its rule names for its severity as loaded now, when one
+    /// by that name is loaded. What ``advance(_:snapshot:now:silences:firingLabels:inhibitors:holding:)``,
+    /// `alertbridge escalate` and `show`'s next step all go by (black-box round 40: a manual
+    /// escalation of a held incident paged the rotation it had before an edit).
+    public func pagingPolicy(of incident: Incident, copy: EscalationPolicy) -> EscalationPolicy {
+        adoption(for: incident, copy: copy) ?? copy
+    }
+
+    /// `alertbridge escalate ID` (``EscalationPlanner/escalateNow(_:policy:now:by:note:)``) by
+    /// the policy its next page goes by; returns it as `adopted` when it is not `copy`.
+    func escalateNow(_ incident: Incident, copy: EscalationPolicy, now: Timestamp, by: String,
+                     note: String?) throws(EscalationPlanner.Refusal) -> (EscalationPlanner.Decision, adopted: EscalationPolicy?) {
+        let adopted = adoption(for: incident, copy: copy)
+        var decision = try EscalationPlanner.escalateNow(incident, policy: adopted ?? copy, now: now, by: by, note: note)
+        if let adopted { adopt(adopted, over: copy, in: &decision, now: now) }
+        return (decision, adopted)
+    }
+
+    /// What `show` says when the policy an open incident goes by is not the one loaded now
+    /// by its name (black-box round 39: only the start's log said an incident ran a copy
+    /// edited or deleted since); `nil` when they are the same, or it is resolved.
+    public func policyNote(of incident: Incident, copy: EscalationPolicy) -> String? {
+        guard incident.status.isOpen else { return nil }
+        if !incident.escalation.hasPaged {
+            guard let adopted = adoption(for: incident, copy: copy) else {
+                return loadedPolicy(for: incident) == nil
+                    ? "no policy \"\(copy.name)\" is loaded now: its first page goes by its copy of it from when it opened" : nil
+            }
+            return adopted.name == copy.name
+                ? "nobody was paged for it yet: its first page goes by policy \"\(copy.name)\" as loaded now, edited since it opened"
+                : "nobody was paged for it yet: its first page goes by policy \"\(adopted.name)\", which rule \(incident.rule) names now"
+        }
+        let copyOf = "it goes by its copy of policy \"\(copy.name)\" as it was when it started paging"
+        guard let loaded = policies[copy.name] else { return copyOf + "; the policy files no longer have it" }
+        return loaded == copy ? nil : copyOf + "; the policy was edited since, and the edit applies to new incidents only"
+    }
+
+    /// The loaded policy an incident nobody was paged for yet takes in place of its copy,
+    /// when that differs from the copy.
+    func adoption(for incident: Incident, copy: EscalationPolicy) -> EscalationPolicy? {
+        guard incident.status.isOpen, !incident.escalation.hasPaged, let loaded = loadedPolicy(for: incident),
+              loaded != copy else { return nil }
+        return loaded
+    }
+
+    /// Makes `decision`, the first page of an incident, go by `adopted` instead of its copy,
+    /// and says so first on its timeline. The caller stores `adopted` as its copy.
+    func adopt(_ adopted: EscalationPolicy, over copy: EscalationPolicy, in decision: inout EscalationPlanner.Decision,
+               now: Timestamp) {
+        let incident = decision.incident
+        let why = adopted.name == copy.name
+            ? "policy \(adopted.name) as loaded now, edited since it opened"
+            : "policy \(adopted.name) instead of \(copy.name), which rule \(incident.rule) names now"
+        decision.incident.policy = adopted.name
+        decision.timeline.insert(TimelineEntry(incidentID: incident.id, at: now, kind: .alert, by: EscalationPlanner.engine,
+                                               detail: "nobody was paged for it yet, so it escalates by \(why)"), at: 0)
     }
 
     /// Held since it opened, nobody paged yet, by the incidents that inhibited it

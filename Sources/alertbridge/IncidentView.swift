@@ -29,6 +29,8 @@ struct IncidentView: Decodable {
     var severity: String
     var labels: [String: String]
     var policy: String
+    /// Absent from a server older than this CLI, and from a list.
+    var policy_note: String?
     var tier: Int
     var alert_count: Int
     /// Absent from a server older than this CLI.

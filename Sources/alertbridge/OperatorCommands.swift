@@ -417,6 +417,7 @@ func printIncident(_ i: IncidentView, shortened: Bool = false) {
         ["alerts", alertTally(i)], ["created", i.created_at],
         ["last alert", i.last_alert_at],
     ]
+    if let note = i.policy_note { fields.insert(["", note], at: 4) }
     if i.paged == false {
         // Per episode: one that paged before it resolved and reopened held read as never paged.
         let since = i.first_paged_at == nil ? "" : " since it last reopened"

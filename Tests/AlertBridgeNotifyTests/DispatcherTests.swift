@@ -56,8 +56,8 @@ final class BlinkingStore: IncidentStore {
     func openIncidents(rules: [String]) async throws -> [Incident] { try await store.openIncidents(rules: rules) }
     func openAlerts(fingerprints: [String]) async throws -> [HeldAlert] { try await store.openAlerts(fingerprints: fingerprints) }
     func act(_ action: IncidentAction, on id: Int64, now: Timestamp) async throws -> Incident { try await store.act(action, on: id, now: now) }
-    func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident {
-        try await store.escalate(id: id, by: by, note: note, now: now)
+    func escalate(id: Int64, by: String, note: String?, now: Timestamp, context: EscalationContext) async throws -> Incident {
+        try await store.escalate(id: id, by: by, note: note, now: now, context: context)
     }
     func nextEscalationDue() async throws -> Timestamp? { try await store.nextEscalationDue() }
     func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {

@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeServer
 @testable import AlertBridgeStore
 import Foundation
 import Hummingbird
@@ -87,6 +88,45 @@ import Testing
             #expect(try await client.get("/api/v1/incidents?status=resolved").1["incidents"].map { ($0 as! [Any]).count } == 1)
             #expect(try await client.get("/api/v1/incidents?status=open").1["incidents"].map { ($0 as! [Any]).count } == 1)
             #expect(try await client.get("/api/v1/incidents?status=all&limit=1").1["incidents"].map { ($0 as! [Any]).count } == 1)
+        }
+    }
+
+    /// A policy edited while an incident waits for its first page: `show` says it goes by
+    /// the edit, and so do its next step and `escalate`; one already paging says it keeps
+    /// its copy (black-box rounds 39 and 40, F3: `escalate` paged the rotation from before
+    /// the edit).
+    @Test func showAndEscalateGoByThePolicyAsLoadedUntilSomeoneIsPaged() async throws {
+        try await TestApp.withApp(rules: InhibitWaitTests.rules) { client, app, clock in
+            let paging = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2")).1["incident_id"] as? Int)
+            clock.advance(by: .seconds(10))
+            #expect(try await app.engine(logger: Logger(label: "test")).tick().pages == 1)
+            // In its inhibit wait (a PoP-down may follow): nobody paged yet.
+            let waiting = try #require(try await client.post("/api/v1/alerts", nativeAlert()).1["incident_id"] as? Int)
+            #expect(try await client.get("/api/v1/incidents/\(waiting)").1["policy_note"] is NSNull)
+
+            var policies = TestApp.policies
+            policies["cdn-performance"]?.tiers[0].name = "noc-night"
+            let edited = AlertBridgeApplication(store: app.store, rules: app.rules, policies: policies,
+                                                connectors: app.connectors, clock: clock)
+            try await Application(router: edited.router()).test(.router) { client in
+                let before = try await client.get("/api/v1/incidents/\(waiting)").1
+                #expect(before["policy_note"] as? String
+                    == "nobody was paged for it yet: its first page goes by policy \"cdn-performance\" as loaded now, edited since it opened")
+                let next = try #require(before["next_step"] as? [String: Any])
+                #expect(next["action"] as? String == "inhibit_wait" && next["tier_name"] as? String == "noc-night", "\(next)")
+                #expect(try await client.get("/api/v1/incidents/\(paging)").1["policy_note"] as? String
+                    == "it goes by its copy of policy \"cdn-performance\" as it was when it started paging; the policy was edited since, "
+                    + "and the edit applies to new incidents only")
+
+                let (status, after, _) = try await client.post("/api/v1/incidents/\(waiting)/escalate", #"{"by": "bob"}"#)
+                #expect(status == .ok)
+                #expect(after["policy_note"] is NSNull && after["tier"] as? Int == 1)
+                let pages = try await app.store.claimDeliveries(now: clock.now(), lease: .seconds(60), limit: 10, quota: .none)
+                #expect(pages.filter { $0.incidentID == Int64(waiting) }.map(\.tierName) == ["noc-night"], "\(pages)")
+                let timeline = try #require(after["timeline"] as? [[String: Any]]).compactMap { $0["detail"] as? String }
+                #expect(timeline.suffix(3) == ["nobody was paged for it yet, so it escalates by policy cdn-performance as loaded now, edited since it opened",
+                                               "escalated by hand to tier 1 (noc-night)", "tier 1 (noc-night): console"], "\(timeline)")
+            }
         }
     }
 

@@ -1287,6 +1287,21 @@ struct StoreConformance {
         _ = try await store.advanceEscalations(now: t4 + .seconds(1860), limit: 10, context: context)
         let timedOut = try await store.claimDeliveries(now: t4 + .seconds(1860), lease: .seconds(60), limit: 100, quota: .none)
         #expect(timedOut.filter { $0.incidentID == acked }.map(\.recipients) == [["new-rotation@example.com"]], "\(timedOut)")
+
+        // Escalated by hand while held: by the policy as loaded too, which becomes its copy
+        // (black-box round 40, F3: the old rotation was paged).
+        let t5 = t4 + .seconds(7200)
+        _ = try await store.createSilence(try silence("pop = OS", from: t5, to: t5 + .seconds(3600)))
+        var os = Self.routed("os-edge-01", key: "EdgeLatencyHigh/OS/cdn-edge")
+        os.alert.labels["pop"] = "OS"
+        let manual = try #require(try await store.ingest([os], now: t5)[0].incidentID)
+        _ = try await store.escalate(id: manual, by: "bob", note: nil, now: t5 + .seconds(60), context: context)
+        let byHand = try await store.claimDeliveries(now: t5 + .seconds(60), lease: .seconds(60), limit: 100, quota: .none)
+        #expect(byHand.filter { $0.incidentID == manual }.map(\.recipients) == [["new-rotation@example.com"]], "\(byHand)")
+        let escalated = try #require(try await store.incident(id: manual))
+        #expect(escalated.policy == edited && escalated.incident.escalation.hasPaged)
+        #expect(escalated.timeline.compactMap(\.detail).contains(
+            "nobody was paged for it yet, so it escalates by policy cdn-performance as loaded now, edited since it opened"))
     }
 
     /// Maintenance runs over: extended before its end, the window keeps holding its

@@ -223,6 +223,13 @@ components:
         annotations: {$ref: "#/components/schemas/Labels"}
         rule: {type: string}
         policy: {type: string}
+        policy_note:
+          type: [string, "null"]
+          description: >
+            (an incident's detail only) when the policy an open incident goes by is not the one loaded now by
+            that name, what it goes by: one that paged keeps its copy from when it started paging, edited or
+            deleted since; one nobody was paged for yet pages by the policy its rule names as loaded now; null
+            otherwise
         tier: {type: integer}
         alert_count:
           type: integer

@@ -7,11 +7,12 @@ import Hummingbird
 struct IncidentRoutes {
     let store: any IncidentStore
     let clock: any WallClock
-    /// The loaded rules: which open incidents hold an incident's next step (`show`).
-    let rules: RuleSet
-    /// When this alertbridge started: `show`'s next step is at the end of its graces
-    /// (``EscalationPlanner/autoResolveGrace``, ``EscalationPlanner/restartGrace``).
-    let startedAt: Timestamp
+    /// What the escalation engine goes by, so `show`'s next step and `escalate` agree with
+    /// it: the rules (which open incidents hold an incident's next step), the policies (what
+    /// an incident nobody was paged for yet pages by), and when this alertbridge started
+    /// (the next step is at the end of its graces, ``EscalationPlanner/autoResolveGrace``,
+    /// ``EscalationPlanner/restartGrace``).
+    let escalation: EscalationContext
     /// Woken after an action that may page (notices, a manual escalation).
     let wakeups: [Wakeup]
 
@@ -81,7 +82,7 @@ struct IncidentRoutes {
             let body = try await Self.action(request)
             let id = try OperatorInput.id(context, of: "incident")
             do {
-                _ = try await store.escalate(id: id, by: body.by, note: body.givenNote, now: clock.now())
+                _ = try await store.escalate(id: id, by: body.by, note: body.givenNote, now: clock.now(), context: escalation)
             } catch let refusal as EscalationPlanner.Refusal {
                 throw APIError(.conflict, refusal.text(about: "incident \(id)"))
             } catch StoreError.notFound {
@@ -108,14 +109,14 @@ struct IncidentRoutes {
     private func detail(_ id: Int64) async throws -> Response {
         guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
         let undelivered = try await store.undeliveredPages(of: [detail.incident])[id] ?? .init()
-        var next = detail.policy.flatMap {
-            EscalationPlanner.nextStep(detail.incident, policy: $0, now: clock.now(),
-                                       startedAt: startedAt)
+        let policy = detail.policy.map { escalation.pagingPolicy(of: detail.incident, copy: $0) }
+        var next = policy.flatMap {
+            EscalationPlanner.nextStep(detail.incident, policy: $0, now: clock.now(), startedAt: escalation.startedAt)
         }
         // A step still ahead that an open inhibitor will hold when it falls due: said now,
         // where `show` promised a page to R&D that would not come (black-box round 27, B6).
         if let step = next, step.takesTimer {
-            next?.heldBy = try await store.openInhibitors(of: detail, rules: rules).map(\.id)
+            next?.heldBy = try await store.openInhibitors(of: detail, rules: escalation.rules).map(\.id)
         }
         // A silence added during an inhibit wait holds it when the wait ends; one that holds
         // an acknowledged incident nobody was paged for holds its ack timeout's page (black-box
@@ -128,12 +129,13 @@ struct IncidentRoutes {
             next?.silencedUntil = end.flatMap { $0 > step.at ? $0 : nil }
         }
         // Held since it opened, by incidents that have all resolved: paged in a minute if it still fires.
-        if next == nil, let policy = detail.policy, !detail.incident.escalation.inhibitedBy.isEmpty {
+        if next == nil, let policy, !detail.incident.escalation.inhibitedBy.isEmpty {
             let inhibitors = try await store.incidentDetails(ids: detail.incident.escalation.inhibitedBy).values.map(\.incident)
             next = EscalationPlanner.releaseStep(detail.incident, policy: policy, inhibitors: inhibitors)
         }
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
-                                                  timeline: detail.timeline, nextStep: next))
+                                                  timeline: detail.timeline, nextStep: next,
+                                                  policyNote: detail.policy.flatMap { escalation.policyNote(of: detail.incident, copy: $0) }))
     }
 
     private static func action(_ request: Request, example: String = ActionBody.example) async throws -> ActionBody {

@@ -27,8 +27,7 @@ public struct EscalationEngine: Service {
     static let batch = 500
 
     public init(store: any IncidentStore, clock: any WallClock, wakeup: Wakeup, deliveries: Wakeup,
-                metrics: ServerMetrics, logger: Logger, rules: RuleSet, policies: [String: EscalationPolicy],
-                startedAt: Timestamp, idle: Duration = .seconds(5)) {
+                metrics: ServerMetrics, logger: Logger, context: EscalationContext, idle: Duration = .seconds(5)) {
         self.store = store
         self.clock = clock
         self.wakeup = wakeup
@@ -36,7 +35,7 @@ public struct EscalationEngine: Service {
         self.metrics = metrics
         self.logger = logger
         self.idle = idle
-        context = EscalationContext(startedAt: startedAt, rules: rules, policies: policies)
+        self.context = context
     }
 
     public func run() async throws {

@@ -97,15 +97,16 @@ extension PostgresStore {
         try await enqueue(db, pages, now: now, logger: logger)
     }
 
-    public func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident {
+    public func escalate(id: Int64, by: String, note: String?, now: Timestamp, context: EscalationContext) async throws -> Incident {
         let logger = self.logger
         return try await transaction { db in
             guard let incident = try await Self.incidentForUpdate(db, id, logger: logger) else { throw StoreError.notFound(id) }
-            guard let policy = try await Self.snapshots(db, of: [id], logger: logger)[id] else {
+            guard let copy = try await Self.snapshots(db, of: [id], logger: logger)[id] else {
                 throw EscalationPlanner.Refusal.resolved
             }
-            let decision = try EscalationPlanner.escalateNow(incident, policy: policy, now: now, by: by, note: note)
+            let (decision, adopted) = try context.escalateNow(incident, copy: copy, now: now, by: by, note: note)
             try await Self.apply(db, decision, now: now, logger: logger)
+            try await Self.writeSnapshots(db, adopted.map { [id: $0] } ?? [:], logger: logger)
             return decision.incident
         }
     }

@@ -3,14 +3,14 @@ import SQLiteNIO
 
 /// Policy snapshots, pages and the escalation engine's transaction.
 extension SQLiteStore {
-    public func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident {
+    public func escalate(id: Int64, by: String, note: String?, now: Timestamp, context: EscalationContext) async throws -> Incident {
         let cache = self.cache
         return try await writer.transaction { db in
             guard let incident = try db.incident(id) else { throw StoreError.notFound(id) }
             cache.forget(incident.dedupKey)
-            guard let policy = try db.snapshots(of: [id])[id] else { throw EscalationPlanner.Refusal.resolved }
-            let decision = try EscalationPlanner.escalateNow(incident, policy: policy, now: now, by: by, note: note)
-            try db.write(incidents: [decision.incident])
+            guard let copy = try db.snapshots(of: [id])[id] else { throw EscalationPlanner.Refusal.resolved }
+            let (decision, adopted) = try context.escalateNow(incident, copy: copy, now: now, by: by, note: note)
+            try db.write(incidents: [decision.incident], snapshots: adopted.map { [id: $0] } ?? [:])
             try db.append(timeline: decision.timeline)
             try db.enqueue(decision.pages, now: now)
             return decision.incident

@@ -40,8 +40,8 @@ final class CommitTimingStore: IncidentStore {
         try await inner.act(action, on: id, now: now)
     }
 
-    func escalate(id: Int64, by: String, note: String?, now: Timestamp) async throws -> Incident {
-        try await inner.escalate(id: id, by: by, note: note, now: now)
+    func escalate(id: Int64, by: String, note: String?, now: Timestamp, context: EscalationContext) async throws -> Incident {
+        try await inner.escalate(id: id, by: by, note: note, now: now, context: context)
     }
 
     func nextEscalationDue() async throws -> Timestamp? { try await inner.nextEscalationDue() }
