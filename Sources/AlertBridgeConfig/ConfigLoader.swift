@@ -122,6 +122,12 @@ public enum ConfigLoader: Sendable {
             }
         }
         ruleParser.reportUnreachableRules()
+        // A resolved incident its key could still reopen must not be deleted first.
+        if let retention = server.config.retention, let at = server.retentionAt,
+           let rule = ruleParser.rules.filter({ $0.reopenWithin >= retention }).max(by: { $0.reopenWithin < $1.reopenWithin }) {
+            at.file.report("retention \(DurationText.format(retention)) is not longer than rule \(rule.name)'s reopen_within "
+                           + "(\(DurationText.format(rule.reopenWithin))): an incident it would reopen could be deleted first", at: at.node)
+        }
         // With no rule, every alert goes to the fallback policy; without one, every alert
         // would become an incident that pages nobody.
         if ruleParser.rules.isEmpty, ruleFiles != nil, rulesLog.isEmpty, policyNamesKnown,

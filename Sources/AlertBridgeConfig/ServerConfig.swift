@@ -76,6 +76,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var heartbeats: [Heartbeat] = []
     /// `time_zone:`: the zone pages give their times in, beside UTC.
     public var timeZone = TimeZone(identifier: "UTC")!
+    /// `retention:`: how long resolved incidents and ended silences are kept; `nil` (not
+    /// set): for good.
+    public var retention: Duration?
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), store: String = "sqlite:alertbridge.db",

@@ -21,10 +21,16 @@ struct ServerConfigParser {
         /// The `rules:` and `policies:` values, where a problem with their directory is reported.
         var rulesNamedAt: (file: YAMLFile, node: Node)?
         var policiesNamedAt: (file: YAMLFile, node: Node)?
+        /// The `retention:` value, where a rule's `reopen_within` as long is reported.
+        var retentionAt: (file: YAMLFile, node: Node)?
     }
 
+    /// The shortest `retention:`: a day, so that a typo (`retention: 7m`) cannot delete the
+    /// incident someone resolved a moment ago.
+    static let shortestRetention: Duration = .seconds(86_400)
+
     static let keys = ["listen", "store", "rules", "policies", "tokens", "connectors", "max_body_bytes", "limits", "delivery",
-                       "heartbeats", "time_zone"]
+                       "heartbeats", "time_zone", "retention"]
 
     /// A relative store path under this file's directory. Builds before read it from the
     /// current directory: when only that file exists, the start stops and says where it is,
@@ -110,6 +116,16 @@ struct ServerConfigParser {
                             + "Asia/Seoul or America/New_York, which follow daylight saving)", at: node)
             case .failure:
                 file.report("unknown time_zone \"\(name)\" (expected an IANA name such as Asia/Seoul)", at: node)
+            }
+        }
+        if let node = fields["retention"],
+           let age = file.duration(node, what: "retention", atMost: (.seconds(3650 * 86_400), "ten years; omit it to keep everything for good")) {
+            if age < Self.shortestRetention {
+                file.report("retention \"\(file.string(node) ?? "")\" is under a day, the shortest alertbridge accepts: it deletes "
+                            + "resolved incidents and ended silences older than this (omit it to keep them for good)", at: node)
+            } else {
+                output.config.retention = age
+                output.retentionAt = (file, node)
             }
         }
         if let node = fields["max_body_bytes"], let bytes = file.int(node) {

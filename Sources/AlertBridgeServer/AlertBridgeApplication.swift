@@ -31,6 +31,8 @@ public struct AlertBridgeApplication: Sendable {
     public var heartbeats: [Heartbeat]
     /// The zone pages give their times in, beside UTC (`time_zone:`).
     public var timeZone: TimeZone
+    /// How long resolved incidents and ended silences are kept (`retention:`); `nil`: for good.
+    public var retention: Duration?
     /// Signalled by writes that make escalation work due earlier than the engine expects.
     public let escalationWakeup = Wakeup()
     /// Signalled by writes that put pages in the outbox.
@@ -49,9 +51,10 @@ public struct AlertBridgeApplication: Sendable {
                 clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(),
                 limits: IngestLimits = IngestLimits(), maxBodyBytes: Int = 1 << 20, backoff: Backoff = Backoff(),
                 deliveryLease: Duration = Dispatcher.lease(outlasting: .seconds(20)), heartbeats: [Heartbeat] = [],
-                timeZone: TimeZone = PageText.utc) {
+                timeZone: TimeZone = PageText.utc, retention: Duration? = nil) {
         self.store = store
         self.timeZone = timeZone
+        self.retention = retention
         self.rules = rules
         self.policies = policies
         self.connectors = connectors
@@ -109,6 +112,11 @@ public struct AlertBridgeApplication: Sendable {
                          logger: logger, startedAt: startedAt)
     }
 
+    /// The retention service, when `retention:` is set.
+    public func retentionService(logger: Logger) -> Retention? {
+        retention.map { Retention(store: store, clock: clock, age: $0, metrics: metrics, logger: logger) }
+    }
+
     public func dispatcher(logger: Logger) -> Dispatcher {
         Dispatcher(store: store, connectors: connectors, clock: clock, wakeup: deliveryWakeup, backoff: backoff,
                    logger: logger, metrics: metrics.factory, lease: deliveryLease, timeZone: timeZone, startedAt: startedAt)
@@ -121,6 +129,7 @@ public struct AlertBridgeApplication: Sendable {
     ) -> some ApplicationProtocol {
         let listening = ListeningGate()
         let background: [any Service] = [engine(logger: logger), dispatcher(logger: logger), heartbeatMonitor(logger: logger)]
+            + (retentionService(logger: logger).map { [$0] } ?? [])
         return Application(
             router: router(),
             server: .http1(configuration: ConnectionLimits.http1),

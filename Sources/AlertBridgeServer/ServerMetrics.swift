@@ -19,6 +19,8 @@ public final class ServerMetrics: Sendable {
     let slaBreaches: [String: CoreMetrics.Counter]
     /// Inhibit waits that ended, by how: whether the wait keeps symptoms of a dark PoP quiet.
     let inhibitWaits: [EscalationPlanner.WaitOutcome: CoreMetrics.Counter]
+    /// What `retention:` deleted, `incidents` and `silences`.
+    let retentionDeleted: [String: CoreMetrics.Counter]
     /// For the services of other modules (the dispatcher) to register their own metrics.
     public let factory: PrometheusMetricsFactory
 
@@ -39,6 +41,9 @@ public final class ServerMetrics: Sendable {
         })
         inhibitWaits = Dictionary(uniqueKeysWithValues: EscalationPlanner.WaitOutcome.allCases.map {
             ($0, CoreMetrics.Counter(label: "alertbridge_inhibit_waits_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
+        })
+        retentionDeleted = Dictionary(uniqueKeysWithValues: ["incidents", "silences"].map {
+            ($0, CoreMetrics.Counter(label: "alertbridge_retention_deleted_total", dimensions: [("kind", $0)], factory: factory))
         })
         self.factory = factory
         commitSeconds = CoreMetrics.Timer(label: "alertbridge_ingest_commit_seconds", preferredDisplayUnit: .seconds, factory: factory)

@@ -67,6 +67,14 @@ public protocol IncidentStore: Sendable {
     /// changed; read at start. Not when an incident of that key is open, or one newer than
     /// it was (the new key is taken already). Returns whether it did.
     func rekey(_ id: Int64, to key: String, because why: String, now: Timestamp) async throws -> Bool
+
+    // MARK: Retention
+
+    /// Deletes, oldest first, up to `limit` incidents resolved before `cutoff` with their
+    /// alerts, timeline and pages, but none with a page still being delivered nor the newest
+    /// incident (so no incident id is given out twice), and up to
+    /// `limit` silences that ended before it (`retention:`, ``RetentionReport``).
+    func deleteExpired(before cutoff: Timestamp, limit: Int) async throws -> RetentionReport
     /// The pages of each incident that nobody has received: those to its current tier since
     /// it was last paged that failed for good (a tier listed as paged whose people were not
     /// reached; an earlier tier's failures, and the tier's own before it was paged again,
@@ -479,6 +487,17 @@ public struct IncidentDetail: Sendable, Equatable {
         self.alerts = alerts
         self.timeline = timeline
         self.policy = policy
+    }
+}
+
+/// What one batch of retention deleted.
+public struct RetentionReport: Sendable, Equatable {
+    public var incidents = 0
+    public var silences = 0
+
+    public init(incidents: Int = 0, silences: Int = 0) {
+        self.incidents = incidents
+        self.silences = silences
     }
 }
 

@@ -154,7 +154,8 @@ struct Serve: AsyncParsableCommand {
                                          limits: loaded.server.limits, maxBodyBytes: loaded.server.maxBodyBytes,
                                          backoff: Backoff(maxAge: loaded.server.delivery.maxAge),
                                          deliveryLease: Dispatcher.lease(outlasting: loaded.server.delivery.timeout),
-                                         heartbeats: loaded.server.heartbeats, timeZone: loaded.server.timeZone)
+                                         heartbeats: loaded.server.heartbeats, timeZone: loaded.server.timeZone,
+                                         retention: loaded.server.retention)
         do {
             // As `runService()` runs the application, with SIGHUP taken care of beside it.
             try await ServiceGroup(configuration: .init(

@@ -156,7 +156,7 @@ import Testing
     @Test func unknownKeyIsReportedAtTheKey() throws {
         let fixture = try Fixture(["alertbridge.yaml": "store: sqlite:x.db\nlisen: 127.0.0.1:8080\n"])
         expectSingleProblem(fixture.problems(), at: "alertbridge.yaml:2:1",
-                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery, heartbeats, time_zone)")
+                            containing: "unknown key \"lisen\" (expected one of: listen, store, rules, policies, tokens, connectors, max_body_bytes, limits, delivery, heartbeats, time_zone, retention)")
     }
 
     @Test func wrongTypesAreReportedAtTheValue() throws {
@@ -378,5 +378,36 @@ import Testing
         #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:34: invalid timeout \"soon\"") }, "\(problems)")
         // Every transfer would time out: the shortest timer is a second, as in policies.
         #expect(problems.contains { $0.hasPrefix("alertbridge.yaml:1:57: connect_timeout \"20ms\" is under a second") }, "\(problems)")
+    }
+}
+
+@Suite struct RetentionConfigTests {
+    @Test func retentionIsReadAndChecked() throws {
+        #expect(try Fixture(["alertbridge.yaml": "retention: 400d\n"]).load().server.retention == .seconds(400 * 86_400))
+        #expect(try Fixture(["alertbridge.yaml": "store: sqlite:x.db\n"]).load().server.retention == nil, "kept for good by default")
+        // A typo of a unit must not delete what resolved a moment ago.
+        #expect(try Fixture(["alertbridge.yaml": "retention: 7m\n"]).problems() == [
+            "alertbridge.yaml:1:12: retention \"7m\" is under a day, the shortest alertbridge accepts: it deletes resolved "
+                + "incidents and ended silences older than this (omit it to keep them for good)"])
+        #expect(try Fixture(["alertbridge.yaml": "retention: 90\n"]).problems().first?.hasPrefix(
+            "alertbridge.yaml:1:12: invalid retention \"90\": a number needs a unit") == true)
+        #expect(try Fixture(["alertbridge.yaml": "retention: 4000d\n"]).problems() == [
+            "alertbridge.yaml:1:12: retention \"4000d\" is longer than 3650d: ten years; omit it to keep everything for good"])
+    }
+
+    /// An incident a rule may still reopen is not deleted first.
+    @Test func retentionMustOutlastEveryReopenWithin() throws {
+        let rules = """
+            rules:
+              - name: slow-reopen
+                match: ["alertname = Disk"]
+                policy: standard
+                reopen_within: 3d
+            """
+        #expect(try Fixture(["alertbridge.yaml": "retention: 2d\n", "rules/10-disk.yaml": rules]).problems() == [
+            "alertbridge.yaml:1:12: retention 2d is not longer than rule slow-reopen's reopen_within (3d): an incident it would "
+                + "reopen could be deleted first"])
+        #expect(try Fixture(["alertbridge.yaml": "retention: 4d\n", "rules/10-disk.yaml": rules]).load().server.retention
+            == .seconds(4 * 86_400))
     }
 }

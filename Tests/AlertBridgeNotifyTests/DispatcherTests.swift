@@ -60,6 +60,9 @@ final class BlinkingStore: IncidentStore {
         try await store.escalate(id: id, by: by, note: note, now: now, context: context)
     }
     func nextEscalationDue() async throws -> Timestamp? { try await store.nextEscalationDue() }
+    func deleteExpired(before cutoff: Timestamp, limit: Int) async throws -> RetentionReport {
+        try await store.deleteExpired(before: cutoff, limit: limit)
+    }
     func advanceEscalations(now: Timestamp, limit: Int, context: EscalationContext) async throws -> EscalationReport {
         try await store.advanceEscalations(now: now, limit: limit, context: context)
     }

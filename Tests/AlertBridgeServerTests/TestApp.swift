@@ -48,7 +48,7 @@ struct TestApp {
         maxBodyBytes: Int = 1 << 20, rules: RuleSet = TestApp.rules, policies: [String: EscalationPolicy] = TestApp.policies,
         connectors: [String: any Connector] = ["console": ConsoleConnector(write: { _ in })],
         tokens: [TokenConfig] = [], limits: IngestLimits = IngestLimits(), heartbeats: [Heartbeat] = [],
-        timeZone: TimeZone = PageText.utc,
+        timeZone: TimeZone = PageText.utc, retention: Duration? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, AlertBridgeApplication, ManualClock) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("alertbridge-\(UUID().uuidString).db").path
@@ -57,7 +57,7 @@ struct TestApp {
         let clock = ManualClock(t0)
         let app = AlertBridgeApplication(store: store, rules: rules, policies: policies, connectors: connectors,
                                          tokens: tokens, clock: clock, limits: limits, maxBodyBytes: maxBodyBytes,
-                                         heartbeats: heartbeats, timeZone: timeZone)
+                                         heartbeats: heartbeats, timeZone: timeZone, retention: retention)
         let application = Application(router: app.router())
         do {
             try await application.test(.router) { client in try await body(client, app, clock) }

@@ -1304,6 +1304,46 @@ struct StoreConformance {
             "nobody was paged for it yet, so it escalates by policy cdn-performance as loaded now, edited since it opened"))
     }
 
+    /// `retention:` deletes what resolved (or, for silences, ended) before the cutoff, with
+    /// its alerts, timeline and pages, oldest first and `limit` at a time; not an incident
+    /// whose page is still being delivered, nor an open one, nor the newest (its id would be
+    /// given out again). A deleted incident's key opens a new incident.
+    func retentionDeletesWhatEndedBeforeTheCutoff() async throws {
+        func open(_ key: String) async throws -> Int64 {
+            try #require(try await store.ingest([Self.routed("edge-01", key: key)], now: t0)[0].incidentID)
+        }
+        let (old, older, recent, open1, pending) = (try await open("a"), try await open("b"), try await open("c"), try await open("d"),
+                                                     try await open("e"))
+        let newest = try await open("f")
+        for (id, at) in [(old, 60), (older, 120), (recent, 7200), (pending, 60), (newest, 60)] {
+            _ = try await store.act(.resolve(by: "alice", note: nil), on: id, now: t0 + .seconds(Int64(at)))
+        }
+        // Every page delivered but e's resolve notice, which a receiver still refuses for now.
+        let pages = try await store.claimDeliveries(now: t0 + .seconds(7200), lease: .seconds(60), limit: 100, quota: .none)
+        try await store.recordDeliveries(pages.map { page in
+            let retry = page.incidentID == pending && page.event == .resolved
+            return DeliveryRecord(id: page.id, outcome: retry ? .retry(at: t0 + .seconds(9000), reason: "connection refused") : .delivered)
+        }, now: t0 + .seconds(7200))
+        let ended = try await store.createSilence(try silence("pop = ICN1", from: t0, to: t0 + .seconds(100)))
+        let running = try await store.createSilence(try silence("pop = NRT1", from: t0, to: t0 + .seconds(100_000)))
+
+        let cutoff = t0 + .seconds(3600)
+        #expect(try await store.deleteExpired(before: cutoff, limit: 1) == RetentionReport(incidents: 1, silences: 1))
+        #expect(try await store.incident(id: old) == nil, "oldest first")
+        #expect(try await store.deleteExpired(before: cutoff, limit: 1) == RetentionReport(incidents: 1, silences: 0))
+        #expect(try await store.deleteExpired(before: cutoff, limit: 1) == RetentionReport())
+        let kept = try await store.incidentDetails(ids: [old, older, recent, open1, pending, newest])
+        #expect(kept.keys.sorted() == [recent, open1, pending, newest])
+        #expect(try await store.silences(SilenceQuery(status: .all, now: cutoff)).map(\.id) == [running.id], "\(ended.id) deleted")
+        #expect(try await store.distinctAlerts(of: [old, older]).isEmpty, "their alerts went with them")
+
+        // Its key's next alert opens a new incident, and pages.
+        let again = try await store.ingest([Self.routed("edge-01", key: "a")], now: cutoff)
+        #expect(again.map(\.kind) == [.created] && again[0].incidentID == newest + 1, "\(again)")
+        #expect(try await store.claimDeliveries(now: cutoff, lease: .seconds(60), limit: 100, quota: .none)
+            .filter { $0.incidentID == again[0].incidentID }.count == 2)
+    }
+
     /// Maintenance runs over: extended before its end, the window keeps holding its
     /// incident (nobody paged at the old end), which pages at the new end; the silence
     /// keeps its id and says who extended it.
@@ -1541,6 +1581,7 @@ extension StoreConformance {
         .init("policiesInUseAreThoseOfOpenIncidents") { try await $0.policiesInUseAreThoseOfOpenIncidents() },
         .init("aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged") { try await $0.aHeldIncidentPagesByItsPolicyAsLoadedWhenFirstPaged() },
         .init("anOpenIncidentTakesItsRulesNewKey") { try await $0.anOpenIncidentTakesItsRulesNewKey() },
+        .init("retentionDeletesWhatEndedBeforeTheCutoff") { try await $0.retentionDeletesWhatEndedBeforeTheCutoff() },
         .init("aHeldIncidentIsReleasedWhenNothingInhibitsEveryAlertOfItNow") {
             try await $0.aHeldIncidentIsReleasedWhenNothingInhibitsEveryAlertOfItNow()
         },

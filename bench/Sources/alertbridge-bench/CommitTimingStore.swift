@@ -45,6 +45,9 @@ final class CommitTimingStore: IncidentStore {
     }
 
     func nextEscalationDue() async throws -> Timestamp? { try await inner.nextEscalationDue() }
+    func deleteExpired(before cutoff: Timestamp, limit: Int) async throws -> RetentionReport {
+        try await inner.deleteExpired(before: cutoff, limit: limit)
+    }
 
     func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
         try await inner.claimDeliveries(now: now, lease: lease, limit: limit, quota: quota)

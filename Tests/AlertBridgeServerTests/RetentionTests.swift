@@ -1,0 +1,39 @@
+import AlertBridgeCore
+import AlertBridgeServer
+import AlertBridgeStore
+import Foundation
+import Logging
+import Testing
+
+/// `retention:` through the API, the dispatcher and the service, on a manual clock.
+@Suite struct RetentionTests {
+    let logger = Logger(label: "test")
+
+    /// Resolved 30 days and a second ago, their pages delivered: gone, counted on
+    /// `/metrics`; the open one stays, and so does a silence still running.
+    @Test func aResolvedIncidentIsDeletedOnceOlderThanTheRetention() async throws {
+        try await TestApp.withApp(retention: .seconds(30 * 86_400)) { client, app, clock in
+            let old = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "ICN1")).1["incident_id"] as? Int)
+            let newer = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "NRT2")).1["incident_id"] as? Int)
+            let open = try #require(try await client.post("/api/v1/alerts", nativeAlert(pop: "LHR6")).1["incident_id"] as? Int)
+            for id in [old, newer] {
+                #expect(try await client.post("/api/v1/incidents/\(id)/resolve", #"{"by": "alice"}"#).0 == .ok)
+            }
+            _ = try await client.post("/api/v1/silences", #"{"matchers": ["pop = FRA1"], "duration": "60d", "by": "alice", "comment": "decommissioned"}"#)
+            try await app.dispatcher(logger: logger).tick()
+            let service = try #require(app.retentionService(logger: logger))
+
+            clock.advance(by: .seconds(30 * 86_400))
+            #expect(try await service.tick() == RetentionReport(), "resolved exactly 30 days ago: kept")
+            clock.advance(by: .seconds(1))
+            #expect(try await service.tick() == RetentionReport(incidents: 2, silences: 0))
+            #expect(try await client.get("/api/v1/incidents/\(old)").0 == .notFound)
+            #expect(try await client.get("/api/v1/incidents/\(newer)").0 == .notFound)
+            #expect(try await client.get("/api/v1/incidents/\(open)").0 == .ok)
+            let silences = try await client.get("/api/v1/silences?status=all").1["silences"] as? [[String: Any]]
+            #expect(silences?.count == 1)
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains(#"alertbridge_retention_deleted_total{kind="incidents"} 2"#), "\(metrics)")
+        }
+    }
+}
