@@ -39,6 +39,14 @@ struct Incidents: AsyncParsableCommand {
         }
     }
 
+    /// The labels a `--label` value holds when it reads as several (`pop=ICN1,service=cdn-edge`),
+    /// or none.
+    static func labelsInOne(_ pair: String) -> [String] {
+        let parts = pair.split(separator: ",").map(String.init)
+        guard parts.count > 1, parts.allSatisfy({ Matcher.labelValue(parsing: $0) != nil }) else { return [] }
+        return parts
+    }
+
     func run() async throws {
         let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         let filters = severity.map { "&severity=" + ($0.addingPercentEncoding(withAllowedCharacters: unreserved) ?? $0) }.joined()
@@ -48,7 +56,14 @@ struct Incidents: AsyncParsableCommand {
         let list = try decodeAnswer(IncidentList.self, from: data)
         if list.incidents.isEmpty {
             let with = (severity + label).isEmpty ? "" : " with " + (severity + label).joined(separator: " and ")
-            return print("no \(status == "all" ? "" : status + " ")incidents\(with)")
+            print("no \(status == "all" ? "" : status + " ")incidents\(with)")
+            // `--label pop=ICN1,service=cdn-edge` looks for a pop whose value has a comma in it,
+            // where `--severity` takes a list: said, not left to read as "nothing is wrong".
+            let split = label.flatMap(Self.labelsInOne)
+            if !split.isEmpty {
+                printNote("(--label takes one label each: " + split.map { "--label " + shellWord($0) }.joined(separator: " ") + ")")
+            }
+            return
         }
         printTable(["ID", "STATUS", "SEVERITY", "TIER", "ALERTS", "CREATED", "DEDUP KEY", "TITLE"],
                    list.incidents.map { i in

@@ -96,7 +96,12 @@ struct CLITests {
             #expect(try await titles("--severity", "critical,error", "--label", "service=cdn-edge") == ["EdgeLatencyHigh at HKG1", "EdgeLatencyHigh at SIN1"])
             #expect(try await titles("--severity", "info").isEmpty)
             let none = try await Self.cli("incidents", "--label", "pop=NRT9", "--severity", "critical", url: url)
-            #expect(none.stdout == "no open incidents with critical and pop=NRT9\n", "\(none)")
+            #expect(none.stdout == "no open incidents with critical and pop=NRT9\n" && none.stderr.isEmpty, "\(none)")
+            // Two labels in one value, as `--severity` takes a list: the value has no comma, so
+            // nothing matches, and the note says how to ask.
+            let joined = try await Self.cli("incidents", "--label", "pop=SIN1,service=cdn-edge", url: url)
+            #expect(joined.stdout == "no open incidents with pop=SIN1,service=cdn-edge\n", "\(joined)")
+            #expect(joined.stderr == "(--label takes one label each: --label pop=SIN1 --label service=cdn-edge)\n", "\(joined)")
             let severity = try await Self.cli("incidents", "--severity", "sev1", url: url)
             #expect(severity.status == 2 && severity.stderr.contains("--severity \"sev1\" is not critical, error, warning or info"), "\(severity)")
             let label = try await Self.cli("incidents", "--label", "SIN1", url: url)
