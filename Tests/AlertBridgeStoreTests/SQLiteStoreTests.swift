@@ -100,6 +100,27 @@ import Testing
         }
     }
 
+    /// A new store and its log are readable by their user alone, whatever the umask; an
+    /// existing file keeps the mode its owner gave it.
+    @Test func aNewStoreIsItsUsersAlone() async throws {
+        func mode(_ path: String) throws -> Int {
+            try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        try await Self.withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            _ = try await store.ingest([StoreConformance.routed("a")], now: Timestamp(seconds: 1_795_457_100))
+            let (file, log) = (try mode(path), try mode(path + "-wal"))
+            #expect(file == 0o600 && log == 0o600, "\(String(file, radix: 8)) \(String(log, radix: 8))")
+            try await store.close()
+        }
+        try await Self.withDatabasePath { path in
+            #expect(FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640]))
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            #expect(try mode(path) == 0o640)
+            try await store.close()
+        }
+    }
+
     /// The write-ahead log goes back into the database file from the checkpointing thread:
     /// below the inline limit the writer never checkpoints, so the file grows only if that
     /// thread did the copy. Everything written reads back afterwards.

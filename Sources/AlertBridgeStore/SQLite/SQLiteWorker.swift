@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOPosix
 import SQLiteNIO
 import Synchronization
@@ -95,6 +98,7 @@ final class SQLiteSession {
 
     /// - Parameter readOnly: opens an existing file without creating or changing it.
     init(path: String, readOnly: Bool = false) throws {
+        if !readOnly { Self.createPrivately(path) }
         let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE
         let flags = access | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let code = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
@@ -105,6 +109,15 @@ final class SQLiteSession {
         }
         // The writer and the reader are two connections to one file: wait, never fail, on a lock.
         sqlite_nio_sqlite3_busy_timeout(handle, Self.lockPatience)
+    }
+
+    /// A new store file is its user's alone (`0600`), whatever the umask: it holds every
+    /// incident's labels, notes and who acknowledged what, and SQLite gives its `-wal` and
+    /// `-shm` files the database file's permissions. An existing file keeps its own.
+    private static func createPrivately(_ path: String) {
+        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 { _ = Glibc.close(fd) }
     }
 
     func close() {
