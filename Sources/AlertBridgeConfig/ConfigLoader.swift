@@ -125,7 +125,7 @@ public enum ConfigLoader: Sendable {
         // A resolved incident its key could still reopen must not be deleted first.
         if let retention = server.config.retention, let at = server.retentionAt,
            let rule = ruleParser.rules.filter({ $0.reopenWithin >= retention }).max(by: { $0.reopenWithin < $1.reopenWithin }) {
-            at.file.report("retention \(DurationText.format(retention)) is not longer than rule \(rule.name)'s reopen_within "
+            at.file.report("retention \"\(at.file.string(at.node) ?? DurationText.format(retention))\" is not longer than rule \(rule.name)'s reopen_within "
                            + "(\(DurationText.format(rule.reopenWithin))): an incident it would reopen could be deleted first", at: at.node)
         }
         // With no rule, every alert goes to the fallback policy; without one, every alert
@@ -152,6 +152,7 @@ public enum ConfigLoader: Sendable {
             + "\(counted(policyParser.policies.count, "policy", "policies")), "
             + "\(counted(server.config.connectors.count, "connector"))"
             + (server.config.heartbeats.isEmpty ? "" : ", \(counted(server.config.heartbeats.count, "heartbeat"))")
+            + (server.config.retention.map { ", retention \(DurationText.format($0))" } ?? "")
             + (skipped.isEmpty ? "" : "; not read: " + skipped.joined(separator: ", "))
         return LoadedConfig(server: server.config, rules: RuleSet(rules: ruleParser.rules),
                             policies: policyParser.policies, summary: summary)

@@ -83,7 +83,7 @@ public struct AlertBridgeApplication: Sendable {
         let operate = router.group().add(middleware: AuthMiddleware(scope: .operate, authenticator: authenticator))
         HeartbeatRoutes(ingestor: ingestor, store: store, heartbeats: heartbeats.byName,
                         clock: clock, startedAt: startedAt, monitorWakeup: heartbeatWakeup).register(ping: ingest, list: operate)
-        IncidentRoutes(store: store, clock: clock, escalation: escalationContext, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
+        IncidentRoutes(store: store, clock: clock, escalation: escalationContext, retention: retention, wakeups: [escalationWakeup, deliveryWakeup]).register(on: operate)
         SilenceRoutes(store: store, clock: clock, escalationWakeup: escalationWakeup).register(on: operate)
         PagerDutyRoutes(ingestor: ingestor, store: store, authenticator: authenticator, maxBodyBytes: maxBodyBytes)
             .register(on: router.group().add(middleware: refusals))

@@ -74,6 +74,21 @@ struct IncidentJSON: Encodable {
     }
 }
 
+/// A listing: its incidents, and how far back resolved ones are kept (`retention:`), so a
+/// report over a longer window can say it counts only those resolved since (black-box
+/// round 41: `report --since 30d` with `retention: 2d` gave skewed counts and said nothing).
+struct IncidentListJSON: Encodable {
+    var incidents: [IncidentJSON]
+    var retentionCutoff: Timestamp?
+    enum Keys: String, CodingKey { case incidents, retention_cutoff }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(incidents, forKey: .incidents)
+        try c.encode(retentionCutoff, forKey: .retention_cutoff)
+    }
+}
+
 /// `{"action": "page", "tier": 2, "tier_name": "rnd", "at": …, "text": "tier 2 (rnd) is paged at …"}`:
 /// the step a page's `Next:` line describes, for `show` and scripts.
 struct NextStepJSON: Encodable {

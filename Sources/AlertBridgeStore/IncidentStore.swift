@@ -67,13 +67,18 @@ public protocol IncidentStore: Sendable {
     /// changed; read at start. Not when an incident of that key is open, or one newer than
     /// it was (the new key is taken already). Returns whether it did.
     func rekey(_ id: Int64, to key: String, because why: String, now: Timestamp) async throws -> Bool
+    /// Moves an open incident's next look from `old` to `new`, if it is still at `old`;
+    /// read at start, for one nobody was paged for yet whose policy was edited
+    /// (``EscalationContext/pagingPolicy(of:copy:)``). Returns whether it did.
+    func retime(_ id: Int64, from old: Timestamp?, to new: Timestamp?) async throws -> Bool
 
     // MARK: Retention
 
     /// Deletes, oldest first, up to `limit` incidents resolved before `cutoff` with their
-    /// alerts, timeline and pages, but none with a page still being delivered nor the newest
-    /// incident (so no incident id is given out twice), and up to
-    /// `limit` silences that ended before it (`retention:`, ``RetentionReport``).
+    /// alerts, timeline and pages, and up to `limit` silences that ended before it
+    /// (`retention:`, ``RetentionReport``). Not an incident with a page still being
+    /// delivered, nor the newest incident, the incident of the newest page, or the newest
+    /// silence: no id is given out twice.
     func deleteExpired(before cutoff: Timestamp, limit: Int) async throws -> RetentionReport
     /// The pages of each incident that nobody has received: those to its current tier since
     /// it was last paged that failed for good (a tier listed as paged whose people were not
@@ -203,11 +208,12 @@ public struct EscalationContext: Sendable {
         var decision = EscalationPlanner.advance(incident, policy: adopted ?? snapshot, now: now, silences: silences,
                                                  firingLabels: firingLabels, inhibitors: inhibitors, startedAt: startedAt)
         if adopted != nil, !decision.incident.escalation.hasPaged {
-            // Still held: the policy is taken when it pages, and said then, once (black-box
-            // round 40: said at every look while held, and again after each later edit).
+            // Nothing paged yet (still held, or its timer by the loaded policy not run out):
+            // its timers are the loaded policy's, but the policy is taken when it pages, and
+            // said then, once (black-box round 40: said at every look while held, and again
+            // after each later edit). Deciding by its copy instead paged by the copy when the
+            // copy's ack_timeout was the shorter (round 41).
             adopted = nil
-            decision = EscalationPlanner.advance(incident, policy: snapshot, now: now, silences: silences,
-                                                 firingLabels: firingLabels, inhibitors: inhibitors, startedAt: startedAt)
         }
         if !noLongerHeldBy.isEmpty {
             let ids = noLongerHeldBy.map(\.id)

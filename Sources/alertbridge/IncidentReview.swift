@@ -1,4 +1,5 @@
 import AlertBridgeCore
+import AlertBridgeStore
 
 /// What `serve` does and says at start about open incidents the configuration no longer
 /// reaches the way it did (black-box rounds 39 and 40). A rule's `dedup_key` that changed
@@ -49,6 +50,37 @@ enum IncidentReview {
             " (\(first.old) is \(first.key) now), a key another incident has already: \(one ? "its" : "their") "
                 + "alerts go to that one now; resolve \(one ? "it" : "them") by hand (alertbridge resolve)"
         }
+    }
+
+    /// An open incident nobody was paged for yet whose next look moves with the policy as
+    /// loaded (``retimes(_:context:)``).
+    struct Retime: Equatable {
+        var id: Int64
+        var old: Timestamp?
+        var new: Timestamp?
+    }
+
+    /// Open incidents nobody was paged for yet whose policy was edited (or whose rule names
+    /// another): their first page goes by the policy as loaded, and so must the time of
+    /// their next look. An acknowledgement's `ack_timeout` shortened from 3m to 1m paged at
+    /// the 3m its copy had set, called "2m late", while `show` said 1m (black-box round 41).
+    static func retimes(_ details: [IncidentDetail], context: EscalationContext) -> [Retime] {
+        details.sorted { $0.incident.id < $1.incident.id }.compactMap { detail in
+            let incident = detail.incident
+            guard !incident.escalation.hasPaged, let copy = detail.policy else { return nil }
+            let policy = context.pagingPolicy(of: incident, copy: copy)
+            guard policy != copy else { return nil }
+            let due = EscalationPlanner.nextDue(incident, policy: policy)
+            return due == incident.nextEscalationAt ? nil : Retime(id: incident.id, old: incident.nextEscalationAt, new: due)
+        }
+    }
+
+    /// What the start says of those it moved.
+    static func retimed(_ moved: [Retime]) -> String? {
+        guard !moved.isEmpty else { return nil }
+        let one = moved.count == 1
+        return "open \(PolicyReview.named(moved.map(\.id))), nobody paged for \(one ? "it" : "them") yet, \(one ? "takes its" : "take their") "
+            + "timers from the policy as loaded now (edited since \(one ? "it" : "they") opened), as \(one ? "its" : "their") first page will"
     }
 
     /// The open incidents of heartbeats `alertbridge.yaml` does not define, which no ping resolves.

@@ -69,6 +69,8 @@ struct IncidentHeadline: Decodable {
 
 struct IncidentList: Decodable {
     var incidents: [IncidentView]
+    /// Resolved incidents before it are deleted (`retention:`); absent from an older server.
+    var retention_cutoff: String?
 }
 
 /// Prints rows as a table whose columns line up, the last column unpadded; each cell on

@@ -56,20 +56,25 @@ struct Report: AsyncParsableCommand {
         let (from, to) = try window(now: SystemClock().now())
         let query = "status=all&limit=\(listMaximum)&since=\(RFC3339.format(from))&until=\(RFC3339.format(to))"
         let data = try await request { try await $0.send("GET", "/api/v1/incidents?\(query)") }
-        let incidents = try decodeAnswer(IncidentList.self, from: data).incidents
+        let list = try decodeAnswer(IncidentList.self, from: data)
+        let incidents = list.incidents
+        // The window reaches back past what `retention:` keeps: the counts are of what is left.
+        let cutoff = list.retention_cutoff.flatMap(RFC3339.parse).flatMap { $0 > from ? $0 : nil }
         // The window is filtered here too: a server older than `since` lists everything.
         let readable = incidents.compactMap(\.reportItem)
         let unreadable = incidents.count - readable.count
         let labels = groupBy.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }  // each once
         let report = IncidentReport(readable.filter { $0.createdAt >= from && $0.createdAt < to }, byLabels: labels)
         let truncated = incidents.count == listMaximum
-        if json { return printRaw(try Self.json(report, from: from, to: to, truncated: truncated, unreadable: unreadable)) }
+        if json { return printRaw(try Self.json(report, from: from, to: to, truncated: truncated, unreadable: unreadable, deletedBefore: cutoff)) }
         let span = until == nil ? "since \(RFC3339.format(from)) (\(DurationText.formatSeconds(.milliseconds(to.milliseconds - from.milliseconds))))"
             : "from \(RFC3339.format(from)) to \(RFC3339.format(to))"
         print("incidents \(span): \(report.total)"
               + " (\(report.open) open, \(report.resolved) resolved)"
               + (truncated ? "; the newest \(listMaximum) read, there may be more" : "")
-              + (unreadable > 0 ? "; \(unreadable) left out (fields this version cannot read)" : ""))
+              + (unreadable > 0 ? "; \(unreadable) left out (fields this version cannot read)" : "")
+              + (cutoff.map { "; incidents resolved before \(RFC3339.format($0)) are deleted (retention), so those still open "
+                  + "count and those resolved before then do not" } ?? ""))
         guard report.total > 0 else { return }
         printTable(nil, [
             ["by severity", report.bySeverity.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")],
@@ -115,7 +120,8 @@ struct Report: AsyncParsableCommand {
         return " (" + ids.prefix(valuesShown).map { "#\($0)" }.joined(separator: ", ") + more + ")"
     }
 
-    static func json(_ report: IncidentReport, from: Timestamp, to: Timestamp, truncated: Bool, unreadable: Int) throws -> Data {
+    static func json(_ report: IncidentReport, from: Timestamp, to: Timestamp, truncated: Bool, unreadable: Int,
+                     deletedBefore: Timestamp? = nil) throws -> Data {
         func spread(_ s: IncidentReport.Spread?) -> [String: Any] {
             guard let s else { return ["count": 0] }
             return ["count": s.count, "p50_seconds": Double(s.median.milliseconds) / 1000,
@@ -123,6 +129,7 @@ struct Report: AsyncParsableCommand {
         }
         let object: [String: Any] = [
             "since": RFC3339.format(from), "until": RFC3339.format(to), "truncated": truncated, "unreadable": unreadable,
+            "deleted_before": deletedBefore.map { RFC3339.format($0) as Any } ?? NSNull(),
             "incidents": report.total, "open": report.open, "resolved": report.resolved, "paged": report.paged,
             "by_severity": Dictionary(uniqueKeysWithValues: report.bySeverity.map { ($0.0.rawValue, $0.1) }),
             "by_policy": Dictionary(uniqueKeysWithValues: report.byPolicy.map { ($0.0, $0.1) }),

@@ -146,6 +146,13 @@ struct Serve: AsyncParsableCommand {
             for finding in IncidentReview.orphanedHeartbeats(open, heartbeats: Set(loaded.server.heartbeats.map(\.name))) {
                 logger.warning("\(finding)")
             }
+            let unpaged = try await incidentStore.incidentDetails(ids: open.filter { !$0.escalation.hasPaged }.map(\.id))
+            var moved: [IncidentReview.Retime] = []
+            for retime in IncidentReview.retimes(Array(unpaged.values), context: EscalationContext(rules: loaded.rules, policies: loaded.policies))
+            where try await incidentStore.retime(retime.id, from: retime.old, to: retime.new) {
+                moved.append(retime)
+            }
+            if let text = IncidentReview.retimed(moved) { logger.notice("\(text)") }
         } catch {
             logger.warning("could not read the open incidents, to say which the configuration no longer reaches as before", metadata: ["error": "\(error)"])
         }

@@ -1,5 +1,6 @@
 @testable import alertbridge
 import AlertBridgeCore
+import AlertBridgeStore
 import Testing
 
 /// What `serve` does and says at start of open incidents the configuration no longer
@@ -51,5 +52,30 @@ import Testing
             "open incident 4 is of heartbeat \"hb1\", which alertbridge.yaml does not define: no ping resolves it now; "
                 + "resolve it by hand (alertbridge resolve 4)",
         ])
+    }
+
+    /// Acknowledged before anyone was paged, its policy's `ack_timeout` shortened: its next
+    /// look moves to the loaded policy's time (black-box round 41: it paged at the copy's, 2m
+    /// "late"). Not one already paging (it keeps its copy), nor one whose policy is as it was.
+    @Test func anUnpagedIncidentTakesItsTimersFromThePolicyAsLoaded() throws {
+        let copy = EscalationPolicy(name: "pop-outage", tiers: [.init(name: "noc", notify: [.init(connector: "console")],
+                                                                        escalateAfter: .seconds(300))], ackTimeout: .seconds(180))
+        var shorter = copy
+        shorter.ackTimeout = .seconds(60)
+        let t0 = Timestamp(seconds: 1_795_457_100)
+        var acked = incident(4, key: "PopDown/FRA1", rule: "default", labels: ["alertname": "PopDown", "pop": "FRA1"])
+        (acked.status, acked.acknowledgedAt, acked.nextEscalationAt) = (.acknowledged, t0, t0 + .seconds(180))
+        var paging = acked
+        (paging.id, paging.escalation.step) = (5, 1)
+        paging.escalation.firstPagedAt = t0
+        #expect(paging.escalation.hasPaged)
+        let details = [IncidentDetail(incident: acked, alerts: [], timeline: [], policy: copy),
+                       IncidentDetail(incident: paging, alerts: [], timeline: [], policy: copy)]
+        let rules = try rules(popDownKey: "PopDown/{{pop}}")
+        let moved = IncidentReview.retimes(details, context: EscalationContext(rules: rules, policies: ["pop-outage": shorter]))
+        #expect(moved == [IncidentReview.Retime(id: 4, old: t0 + .seconds(180), new: t0 + .seconds(60))])
+        #expect(IncidentReview.retimes(details, context: EscalationContext(rules: rules, policies: ["pop-outage": copy])).isEmpty)
+        #expect(IncidentReview.retimed(moved) == "open incident 4, nobody paged for it yet, takes its timers from the policy as "
+                + "loaded now (edited since it opened), as its first page will")
     }
 }

@@ -60,6 +60,9 @@ final class BlinkingStore: IncidentStore {
         try await store.escalate(id: id, by: by, note: note, now: now, context: context)
     }
     func nextEscalationDue() async throws -> Timestamp? { try await store.nextEscalationDue() }
+    func retime(_ id: Int64, from old: Timestamp?, to new: Timestamp?) async throws -> Bool {
+        try await store.retime(id, from: old, to: new)
+    }
     func deleteExpired(before cutoff: Timestamp, limit: Int) async throws -> RetentionReport {
         try await store.deleteExpired(before: cutoff, limit: limit)
     }

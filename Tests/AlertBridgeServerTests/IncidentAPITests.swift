@@ -52,6 +52,7 @@ import Testing
             #expect(items[1]["acknowledged_at"] is NSNull)
             #expect(items[1]["created_at"] as? String == "2026-11-23T18:05:00Z")
             #expect(items[0]["next_step"] == nil, "the detail's alone")
+            #expect(list["retention_cutoff"] is NSNull, "no retention: everything is kept")
 
             // What the policy does next, as its pages say it.
             let next = try #require(try await client.get("/api/v1/incidents/\(id)").1["next_step"] as? [String: Any])

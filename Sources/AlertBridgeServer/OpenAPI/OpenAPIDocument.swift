@@ -565,9 +565,15 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [incidents]
+                required: [incidents, retention_cutoff]
                 properties:
                   incidents: {type: array, items: {$ref: "#/components/schemas/Incident"}}
+                  retention_cutoff:
+                    type: [string, "null"]
+                    format: date-time
+                    description: >
+                      with retention set in alertbridge.yaml, incidents resolved before this time are deleted, so a
+                      window reaching back further lists only those resolved since; null without retention
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "403": {$ref: "#/components/responses/Forbidden"}

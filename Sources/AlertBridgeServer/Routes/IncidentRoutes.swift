@@ -13,6 +13,8 @@ struct IncidentRoutes {
     /// (the next step is at the end of its graces, ``EscalationPlanner/autoResolveGrace``,
     /// ``EscalationPlanner/restartGrace``).
     let escalation: EscalationContext
+    /// `retention:`: how far back the listing reaches for resolved incidents.
+    let retention: Duration?
     /// Woken after an action that may page (notices, a manual escalation).
     let wakeups: [Wakeup]
 
@@ -56,9 +58,9 @@ struct IncidentRoutes {
             let incidents = try await store.incidents(query)
             let undelivered = try await store.undeliveredPages(of: incidents)
             let distinct = try await store.distinctAlerts(of: incidents.map(\.id))
-            return try JSONResponse.make(["incidents": incidents.map {
+            return try JSONResponse.make(IncidentListJSON(incidents: incidents.map {
                 IncidentJSON(incident: $0, undelivered: undelivered[$0.id] ?? .init(), distinctAlerts: distinct[$0.id] ?? 0)
-            }])
+            }, retentionCutoff: retention.map { clock.now() - $0 }))
         }
         router.get("/api/v1/incidents/:id") { _, context in
             try await detail(try OperatorInput.id(context, of: "incident"))

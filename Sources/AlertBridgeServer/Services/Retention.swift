@@ -30,6 +30,8 @@ public struct Retention: Service {
     }
 
     public func run() async throws {
+        // Said at start, so that a start with nothing to delete still shows it is on.
+        logger.info("retention: incidents resolved and silences ended over \(DurationText.format(age)) ago are deleted, at start and hourly")
         await cancelWhenGracefulShutdown {
             var failures = PassFailures("retention pass")
             while !Task.isCancelled {
@@ -62,10 +64,13 @@ public struct Retention: Service {
         }
         if total != RetentionReport() {
             logger.info("""
-                retention: deleted \(total.incidents) incidents resolved and \(total.silences) silences ended before \(cutoff) \
+                retention: deleted \(Self.counted(total.incidents, "incident")) resolved and \(Self.counted(total.silences, "silence")) \
+                ended before \(cutoff) \
                 (retention \(DurationText.format(age)))
                 """)
         }
         return total
     }
+
+    static func counted(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
 }

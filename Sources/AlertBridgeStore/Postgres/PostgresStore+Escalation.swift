@@ -111,6 +111,20 @@ extension PostgresStore {
         }
     }
 
+    public func retime(_ id: Int64, from old: Timestamp?, to new: Timestamp?) async throws -> Bool {
+        let logger = self.logger
+        return try await transaction { db in
+            var changed = false
+            for try await _ in try await db.query("""
+                UPDATE incidents SET next_escalation_at = \(new?.milliseconds) WHERE id = \(id) AND status <> 'resolved'
+                    AND next_escalation_at IS NOT DISTINCT FROM \(old?.milliseconds) RETURNING id
+                """, logger: logger).decode(Int64.self) {
+                changed = true
+            }
+            return changed
+        }
+    }
+
     public func nextEscalationDue() async throws -> Timestamp? {
         let logger = self.logger
         return try await withConnection { db in

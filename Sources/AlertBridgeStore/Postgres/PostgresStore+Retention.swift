@@ -5,7 +5,9 @@ import PostgresNIO
 /// `retention:`: what is deleted once it is older than the configured age.
 extension PostgresStore {
     /// Rows another instance is deleting are skipped (`SKIP LOCKED`): instances of a fleet
-    /// share the work instead of waiting on each other.
+    /// share the work instead of waiting on each other. PostgreSQL's sequences never give
+    /// an id twice; the newest incident, page and silence are kept all the same, so that
+    /// both stores keep the same rows.
     public func deleteExpired(before cutoff: Timestamp, limit: Int) async throws -> RetentionReport {
         let logger = self.logger
         return try await transaction { db in
@@ -14,6 +16,7 @@ extension PostgresStore {
                 SELECT id FROM incidents i WHERE status = 'resolved' AND resolved_at < \(cutoff.milliseconds)
                     AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = i.id AND o.status = 'pending')
                     AND id < (SELECT MAX(id) FROM incidents)
+                    AND id IS DISTINCT FROM (SELECT incident_id FROM outbox ORDER BY id DESC LIMIT 1)
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """, logger: logger).decode(Int64.self) {
                 ids.append(id)
@@ -27,7 +30,8 @@ extension PostgresStore {
             var silences = 0
             for try await _ in try await db.query("""
                 DELETE FROM silences WHERE id IN (
-                    SELECT id FROM silences WHERE ends_at < \(cutoff.milliseconds) ORDER BY ends_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                    SELECT id FROM silences WHERE ends_at < \(cutoff.milliseconds) AND id < (SELECT MAX(id) FROM silences)
+                    ORDER BY ends_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                 RETURNING id
                 """, logger: logger).decode(Int64.self) {
                 silences += 1

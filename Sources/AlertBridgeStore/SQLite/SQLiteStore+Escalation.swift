@@ -47,6 +47,17 @@ extension SQLiteStore {
         }
     }
 
+    public func retime(_ id: Int64, from old: Timestamp?, to new: Timestamp?) async throws -> Bool {
+        let cache = self.cache
+        return try await writer.transaction { db in
+            guard let incident = try db.incident(id), incident.status.isOpen, incident.nextEscalationAt == old else { return false }
+            cache.forget(incident.dedupKey)
+            try db.run("UPDATE incidents SET next_escalation_at = ? WHERE id = ?",
+                       [new.map { .integer(Int($0.milliseconds)) } ?? .null, .integer(Int(id))])
+            return true
+        }
+    }
+
     public func nextEscalationDue() async throws -> Timestamp? {
         try await reader.run { db in
             SQLiteSession.time(try db.rows(

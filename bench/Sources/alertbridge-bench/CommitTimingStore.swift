@@ -45,6 +45,9 @@ final class CommitTimingStore: IncidentStore {
     }
 
     func nextEscalationDue() async throws -> Timestamp? { try await inner.nextEscalationDue() }
+    func retime(_ id: Int64, from old: Timestamp?, to new: Timestamp?) async throws -> Bool {
+        try await inner.retime(id, from: old, to: new)
+    }
     func deleteExpired(before cutoff: Timestamp, limit: Int) async throws -> RetentionReport {
         try await inner.deleteExpired(before: cutoff, limit: limit)
     }
