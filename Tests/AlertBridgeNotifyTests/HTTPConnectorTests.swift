@@ -8,7 +8,11 @@ import Testing
 /// Slack, Teams and webhook connectors against a local HTTP receiver, alone and
 /// driven by the dispatcher over a temporary SQLite store with a manual clock.
 @Suite struct HTTPConnectorTests {
-    let transport = CurlTransport(connectTimeout: .seconds(2), totalTimeout: .seconds(10))
+    /// Patient: the receiver runs in this process, on the pool the suite's CPU-bound tests
+    /// share, and in a clean-clone CI run it once answered a 429 after the 10 s this had,
+    /// so the page was retried on the back-off instead of its `Retry-After`. No test here
+    /// waits for this timeout to pass.
+    let transport = CurlTransport(connectTimeout: .seconds(10), totalTimeout: .seconds(60))
 
     func deliver(_ connector: some Connector, _ page: PageMessage) async -> DeliveryError? {
         do throws(DeliveryError) {
