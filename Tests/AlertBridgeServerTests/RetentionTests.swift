@@ -28,7 +28,10 @@ import Testing
             #expect(try await service.tick() == RetentionReport(), "resolved exactly 30 days ago: kept")
             clock.advance(by: .seconds(1))
             #expect(try await service.tick() == RetentionReport(incidents: 1, silences: 0))
-            #expect(try await client.get("/api/v1/incidents/\(old)").0 == .notFound)
+            let (status, gone) = try await client.get("/api/v1/incidents/\(old)")
+            #expect(status == .notFound && gone["error"] as? String
+                    == "incident \(old) not found (retention 30d deletes incidents resolved before \(RFC3339.format(clock.now() - .seconds(30 * 86_400))))")
+            #expect(try await client.get("/api/v1/incidents/999").1["error"] as? String == "incident 999 not found", "never was")
             #expect(try await client.get("/api/v1/incidents/\(newer)").0 == .ok)
             #expect(try await client.get("/api/v1/incidents/\(open)").0 == .ok)
             let silences = try await client.get("/api/v1/silences?status=all").1["silences"] as? [[String: Any]]

@@ -88,7 +88,7 @@ struct IncidentRoutes {
             } catch let refusal as EscalationPlanner.Refusal {
                 throw APIError(.conflict, refusal.text(about: "incident \(id)"))
             } catch StoreError.notFound {
-                throw APIError(.notFound, "incident \(id) not found")
+                throw try await notFound(id)
             }
             for wakeup in wakeups { wakeup.signal() }
             return try await detail(id)
@@ -102,14 +102,14 @@ struct IncidentRoutes {
         } catch let refusal as IncidentAction.Refusal {
             throw APIError(.conflict, refusal.text(about: id))
         } catch StoreError.notFound {
-            throw APIError(.notFound, "incident \(id) not found")
+            throw try await notFound(id)
         }
         for wakeup in wakeups { wakeup.signal() }
         return try await detail(id)
     }
 
     private func detail(_ id: Int64) async throws -> Response {
-        guard let detail = try await store.incident(id: id) else { throw APIError(.notFound, "incident \(id) not found") }
+        guard let detail = try await store.incident(id: id) else { throw try await notFound(id) }
         let undelivered = try await store.undeliveredPages(of: [detail.incident])[id] ?? .init()
         let policy = detail.policy.map { escalation.pagingPolicy(of: detail.incident, copy: $0) }
         var next = policy.flatMap {
@@ -138,6 +138,16 @@ struct IncidentRoutes {
         return try JSONResponse.make(IncidentJSON(incident: detail.incident, undelivered: undelivered, alerts: detail.alerts,
                                                   timeline: detail.timeline, nextStep: next,
                                                   policyNote: detail.policy.flatMap { escalation.policyNote(of: detail.incident, copy: $0) }))
+    }
+
+    /// `incident 7 not found`, and with `retention:`, when a newer incident exists, why it
+    /// may be gone (black-box round 41: `show` of a deleted incident said only that).
+    private func notFound(_ id: Int64) async throws -> APIError {
+        var text = "incident \(id) not found"
+        if let retention, let newest = try await store.incidents(IncidentQuery(status: .all, limit: 1)).first, newest.id > id {
+            text += " (retention \(DurationText.format(retention)) deletes incidents resolved before \(clock.now() - retention))"
+        }
+        return APIError(.notFound, text)
     }
 
     private static func action(_ request: Request, example: String = ActionBody.example) async throws -> ActionBody {
