@@ -77,6 +77,24 @@ struct CLITests {
 
     /// In a regional event the NOC lists one PoP, or only what is critical, among hundreds
     /// of incidents (black-box round 29: `grep` was the only way).
+    /// A report whose window reaches back past `retention:` says what it cannot count; one
+    /// as long as the retention does not (black-box rounds 41 and 42).
+    @Test("report says when its window reaches past the retention")
+    func reportAndRetention() async throws {
+        try await LiveServer.with(retention: .seconds(2 * 86_400)) { server in
+            let url = server.baseURL
+            let past = try await Self.cli("report", "--since", "30d", url: url)
+            #expect(past.status == 0 && past.stdout.contains("(30d): 0 (0 open, 0 resolved); incidents resolved before ")
+                    && past.stdout.contains(" are deleted (retention), so those still open count and those resolved before then do not"), "\(past)")
+            let json = try await Self.cli("report", "--since", "30d", "--json", url: url)
+            #expect(json.stdout.contains(#""deleted_before" : "2"#) || json.stdout.contains(#""deleted_before":"2"#), "\(json)")
+            for window in ["2d", "1d"] {
+                let inside = try await Self.cli("report", "--since", window, url: url)
+                #expect(inside.stdout.hasSuffix("): 0 (0 open, 0 resolved)\n"), "\(inside)")
+            }
+        }
+    }
+
     @Test("incidents --label and --severity list only what matches")
     func listingFilters() async throws {
         try await LiveServer.with { server in

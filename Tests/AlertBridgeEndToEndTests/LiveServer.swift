@@ -16,7 +16,7 @@ struct LiveServer: Sendable {
 
     /// Starts a server, runs `body` against it, then stops the server and removes its files,
     /// also when `body` throws. With `tokens`, requests need one, as with `tokens:` in alertbridge.yaml.
-    static func with(heartbeats: [Heartbeat] = [], tokens: [TokenConfig] = [],
+    static func with(heartbeats: [Heartbeat] = [], tokens: [TokenConfig] = [], retention: Duration? = nil,
                      _ body: (LiveServer) async throws -> Void) async throws {
         let directory = try TemporaryDirectory("alertbridge-e2e")
         defer { directory.remove() }
@@ -41,7 +41,8 @@ struct LiveServer: Sendable {
         let store = try await SQLiteStore.open(path: directory.path("alertbridge.db"), logger: logger)
         // As `alertbridge serve` builds it, with the default (console) connectors.
         let app = AlertBridgeApplication(store: store, rules: rules, policies: config.policies,
-                                         tokens: tokens, maxBodyBytes: config.server.maxBodyBytes, heartbeats: heartbeats)
+                                         tokens: tokens, maxBodyBytes: config.server.maxBodyBytes, heartbeats: heartbeats,
+                                         retention: retention)
 
         let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
         let service = app.application(host: "127.0.0.1", port: 0, logger: logger, onServerRunning: { port in
