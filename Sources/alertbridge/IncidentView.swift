@@ -65,6 +65,23 @@ struct IncidentView: Decodable {
 struct IncidentHeadline: Decodable {
     var id: Int64
     var title: String
+    /// Each entry's `detail` alone, each optional: only to say what `escalate` paged.
+    var timeline: [Line]?
+
+    struct Line: Decodable {
+        var detail: String?
+    }
+
+    /// `to tier 2 (rnd)`, from the timeline's last `escalated by hand to tier 2 (rnd)…`:
+    /// whom a manual escalation paged, where the answer named only the incident (black-box
+    /// round 41: a held incident's paged another policy's team, said on the timeline alone).
+    var escalatedTo: String? {
+        let prefix = "escalated by hand "
+        guard let detail = timeline?.last(where: { $0.detail?.hasPrefix(prefix + "to tier ") == true })?.detail else { return nil }
+        let rest = detail.dropFirst(prefix.count)
+        guard let end = rest.firstIndex(of: ")") else { return nil }
+        return String(rest[...end])
+    }
 }
 
 struct IncidentList: Decodable {

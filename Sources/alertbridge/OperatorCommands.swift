@@ -266,7 +266,8 @@ extension IncidentActionCommand {
             if output.json { printRaw(data); continue }
             let incident = try decodeAnswer(IncidentHeadline.self, from: data)
             let from = holder.map { $0 == by ? " again (its ack_timeout counts from now)" : " (taken over from \($0))" } ?? ""
-            print(oneLine("incident \(incident.id) \(done) by \(by)\(from): \(incident.title)"))
+            let to = path == "escalate" ? incident.escalatedTo.map { " " + $0 } ?? "" : ""
+            print(oneLine("incident \(incident.id) \(done) by \(by)\(to)\(from): \(incident.title)"))
             if stillFiring > 0 {
                 // Named: several ids print several notes, and stderr may be read apart from
                 // stdout's lines (black-box round 37: five alike, none saying which).

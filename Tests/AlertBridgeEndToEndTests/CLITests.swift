@@ -336,7 +336,8 @@ struct CLITests {
             #expect(Set(titleColumns).count == 1, "TITLE starts in one terminal column on every line: \(table)")
 
             let escalated = try await Self.cli("escalate", "\(id)", url: server.baseURL)
-            #expect(escalated.status == 0, "\(escalated)")
+            // Whom it paged, in the answer (the shipped pop-outage policy's tier 2).
+            #expect(escalated.status == 0 && escalated.stdout.contains(" to tier 2 (rnd): "), "\(escalated)")
             #expect(try await server.api.incident(id).tier == 2)
             Self.expectOneLineRefusal(try await Self.cli("escalate", "\(id)", url: server.baseURL),
                                       containing: "incident \(id) is already at its last tier")
