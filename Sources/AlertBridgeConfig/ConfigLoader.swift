@@ -124,7 +124,7 @@ public enum ConfigLoader: Sendable {
         ruleParser.reportUnreachableRules()
         // A resolved incident its key could still reopen must not be deleted first.
         if let retention = server.config.retention, let at = server.retentionAt,
-           let rule = ruleParser.rules.filter({ $0.reopenWithin >= retention }).max(by: { $0.reopenWithin < $1.reopenWithin }) {
+           let rule = ruleParser.rules.max(by: { $0.reopenWithin < $1.reopenWithin }), rule.reopenWithin >= retention {
             at.file.report("retention \"\(at.file.string(at.node) ?? DurationText.format(retention))\" is not longer than rule \(rule.name)'s reopen_within "
                            + "(\(DurationText.format(rule.reopenWithin))): an incident it would reopen could be deleted first", at: at.node)
         }

@@ -67,7 +67,7 @@ enum IncidentReview {
     static func retimes(_ details: [IncidentDetail], context: EscalationContext) -> [Retime] {
         details.sorted { $0.incident.id < $1.incident.id }.compactMap { detail in
             let incident = detail.incident
-            guard !incident.escalation.hasPaged, let copy = detail.policy else { return nil }
+            guard let copy = detail.policy else { return nil }
             let policy = context.pagingPolicy(of: incident, copy: copy)
             guard policy != copy else { return nil }
             let due = EscalationPlanner.nextDue(incident, policy: policy)

@@ -78,9 +78,10 @@ struct PagerDutyRoutes {
     /// recovered names nothing: a late acknowledge must not stop the paging for the alerts
     /// still firing.
     private func firing(key: String, sender: String) async throws -> [HeldAlert] {
-        let own = try await store.openAlerts(fingerprints: [PagerDutyEvent.fingerprint(key: key, sender: sender)])
-        let earlier = try await store.openAlerts(fingerprints: [key]).filter { PagerDutyEvent.isBareKeyAlert($0.alert) }
-        return (own + earlier).filter { $0.alert.status == .firing }
+        let own = PagerDutyEvent.fingerprint(key: key, sender: sender)
+        return try await store.openAlerts(fingerprints: [own, key]).filter {
+            $0.alert.status == .firing && ($0.alert.fingerprint == own || PagerDutyEvent.isBareKeyAlert($0.alert))
+        }
     }
 
     /// Acknowledges the open incidents holding the sender's firing alert of the key. Like
