@@ -250,12 +250,13 @@ import Testing
         try await TestStore.with(targets: [.init(connector: "hook")]) { (t: TestStore) async throws in
             let clock = ManualClock(Pages.t0)
             // Room for a loaded machine, where the full suite keeps Swift's pool busy: the
-            // first send reaches the receiver within the patience (it once took over 2 s,
-            // and the second page arrived first), and the hang ends well inside the timeout.
-            let patient = CurlTransport(connectTimeout: .seconds(2), totalTimeout: .seconds(20))
+            // first send reaches the receiver within the patience (it once took over 2 s, and
+            // in a slow phase of the host over 5 s, and the second page arrived first), and
+            // the hang ends well inside the timeout.
+            let patient = CurlTransport(connectTimeout: .seconds(10), totalTimeout: .seconds(60))
             let d = t.dispatcher(["hook": WebhookConnector(url: "http://127.0.0.1:\(port)/hook", secret: nil, transport: patient)],
                                  clock: clock, backoff: Backoff(initial: .seconds(60), maximum: .seconds(300), maxAge: .seconds(3600)),
-                                 threadPatience: .seconds(5))
+                                 threadPatience: .seconds(15))
             let held = try await t.newIncident("k0")
             #expect(try await d.tick() == 1)  // refused: waits a minute
             _ = try await t.store.act(.acknowledge(by: "alice", note: nil), on: held, now: Pages.t0 + .seconds(1))
@@ -266,9 +267,9 @@ import Testing
             let log = EventLog()
             let receiver = HTTPReceiver(log: log)
             // Slow answers: two pages sent at once would both be received before either is
-            // answered. One that hangs holds the next page only for `threadPatience` (5 s
+            // answered. One that hangs holds the next page only for `threadPatience` (15 s
             // here): a thread of seven must not keep its last past the claim's lease.
-            receiver.script("/hook", [.init(status: 200), .init(status: 200, delay: firstHangs ? .seconds(10) : .milliseconds(300)),
+            receiver.script("/hook", [.init(status: 200), .init(status: 200, delay: firstHangs ? .seconds(30) : .milliseconds(300)),
                                       .init(status: 200, delay: .milliseconds(300))])
             try await HTTPReceiver.with(port: port, receiver: receiver) { (receiver: HTTPReceiver, _: String) async throws in
                 #expect(try await d.tick() == 1, "only the new page is due")
@@ -339,7 +340,9 @@ import Testing
     @Test func aFailingReceiverHoldsOnlyItsShareOfTheSlots() async throws {
         let log = EventLog()
         try await HTTPReceiver.with(receiver: HTTPReceiver(log: log)) { (receiver: HTTPReceiver, base: String) async throws in
-            receiver.script("/hung", [.init(status: 503)] + Array(repeating: .init(status: 200, delay: .seconds(6)), count: 12))
+            // Hung long enough that a loaded machine sends its second page meanwhile (in a slow
+            // phase of the host, 6 s were not).
+            receiver.script("/hung", [.init(status: 503)] + Array(repeating: .init(status: 200, delay: .seconds(20)), count: 12))
             try await TestStore.with(targets: [.init(connector: "hung"), .init(connector: "fast")]) { (t: TestStore) async throws in
                 let wakeup = Wakeup()
                 let hung = WebhookConnector(url: base + "/hung", secret: nil, transport: transport)
@@ -375,9 +378,10 @@ import Testing
         try await HTTPReceiver.with(receiver: HTTPReceiver(log: log)) { (receiver: HTTPReceiver, base: String) async throws in
             // Slow enough that a loaded machine delivers both fast pages meanwhile: the full
             // suite keeps Swift's pool busy, and a fast page once took over 6 s to be answered
-            // (and a 6 s one over the 10 s timeout, left to a retry the manual clock never made due).
-            receiver.script("/slow", [.init(status: 200, delay: .seconds(10)), .init(status: 200, delay: .seconds(10))])
-            let patient = CurlTransport(connectTimeout: .seconds(5), totalTimeout: .seconds(30))
+            // (and a 6 s one over the 10 s timeout, left to a retry the manual clock never made
+            // due); in a slow phase of the host, over 10 s.
+            receiver.script("/slow", [.init(status: 200, delay: .seconds(25)), .init(status: 200, delay: .seconds(25))])
+            let patient = CurlTransport(connectTimeout: .seconds(10), totalTimeout: .seconds(60))
             try await TestStore.with(targets: [.init(connector: "slow"), .init(connector: "fast")]) { (t: TestStore) async throws in
                 let wakeup = Wakeup()
                 let slow = WebhookConnector(url: base + "/slow", secret: nil, transport: patient)
@@ -387,12 +391,12 @@ import Testing
                     group.addTask { try await d.run() }
                     try await t.newIncident("first")
                     wakeup.signal()
-                    #expect(try await eventually { log.index(of: "received /slow") != nil })
+                    #expect(try await eventually(timeout: .seconds(60)) { log.index(of: "received /slow") != nil })
                     // A page written while the slow delivery is in flight goes out at once.
                     try await t.newIncident("second")
                     wakeup.signal()
-                    #expect(try await eventually(timeout: .seconds(30)) { log.all.filter { $0 == "delivered fast" }.count == 2 })
-                    #expect(try await eventually(timeout: .seconds(30)) { log.all.filter { $0 == "answered /slow" }.count == 2 })
+                    #expect(try await eventually(timeout: .seconds(60)) { log.all.filter { $0 == "delivered fast" }.count == 2 })
+                    #expect(try await eventually(timeout: .seconds(60)) { log.all.filter { $0 == "answered /slow" }.count == 2 })
                     // Every delivery recorded: nothing pending in the outbox.
                     #expect(try await eventually { try await t.store.nextDeliveryDue(excluding: []) == nil })
                     group.cancelAll()
