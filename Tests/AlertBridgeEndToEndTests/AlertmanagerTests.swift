@@ -309,7 +309,7 @@ final class Alertmanager {
             let alertmanager = Alertmanager(process: process, baseURL: "http://127.0.0.1:\(port)", directory: directory)
 
             do {
-                try await eventually("Alertmanager to be ready at \(alertmanager.baseURL)", timeout: .seconds(30),
+                try await eventually("Alertmanager to be ready at \(alertmanager.baseURL)", timeout: .seconds(60),
                                      every: .milliseconds(100)) { observed -> Bool? in
                     guard process.isRunning else { throw StopPolling("Alertmanager exited") }
                     let response = try await HTTP.send("GET", alertmanager.baseURL + "/-/ready")

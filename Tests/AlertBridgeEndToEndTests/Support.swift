@@ -50,7 +50,7 @@ struct StopPolling: Error, CustomStringConvertible {
 /// and the last thing `probe` saw (its error, or the state it reported through `observed`).
 @discardableResult
 func eventually<T>(
-    _ what: String, timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(200),
+    _ what: String, timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(200),
     _ probe: (_ observed: inout String) async throws -> T?
 ) async throws -> T {
     let clock = ContinuousClock()

@@ -102,3 +102,35 @@ final class EventLog: Sendable {
     var all: [String] { events.withLock { $0 } }
     func index(of event: String) -> Int? { all.firstIndex(of: event) }
 }
+
+/// Holds whoever waits on it until the test opens it, then lets everyone through: a
+/// receiver that "hangs" for exactly as long as the test needs, so no test depends on a
+/// hang outlasting what a loaded machine does meanwhile.
+final class Gate: Sendable {
+    private struct State {
+        var open = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let passes = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if passes { continuation.resume() }
+        }
+    }
+}

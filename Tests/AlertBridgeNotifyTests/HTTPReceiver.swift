@@ -26,6 +26,8 @@ final class HTTPReceiver: Sendable {
         var body: String = "ok"
         /// Wait this long before answering.
         var delay: Duration? = nil
+        /// Answer only once this gate is open.
+        var gate: Gate? = nil
     }
 
     private let recorded = Mutex<[Request]>([])
@@ -48,6 +50,7 @@ final class HTTPReceiver: Sendable {
         let next = scripts.withLock { $0[request.path]?.isEmpty == false ? $0[request.path]!.removeFirst() : nil }
         let answer = next ?? Answer(status: 200)
         if let delay = answer.delay { try? await Task.sleep(for: delay) }
+        await answer.gate?.wait()
         var fields = HTTPFields()
         for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }
         log.append("answered \(request.path)")

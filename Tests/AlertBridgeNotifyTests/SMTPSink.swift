@@ -106,9 +106,11 @@ struct SMTPSink {
         let process = try ChildProcess.start("/usr/bin/env", arguments, output: log.path, errors: log.path)
         ParentWatch.kill(process.pid, removing: directory.path)
 
-        // Bounded wait until it listens: the script writes its port once bound.
+        // Bounded wait until it listens: the script writes its port once bound. (Python's
+        // start takes a second of CPU; a loaded machine running the whole suite once took
+        // more than 15 s.)
         let portFile = directory.appendingPathComponent("port")
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return SMTPSink(port: port, directory: directory, certificate: certificate, process: process)
