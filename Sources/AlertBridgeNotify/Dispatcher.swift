@@ -107,15 +107,16 @@ public struct Dispatcher: Service {
                         let (quota, limit) = claimRoom(inFlight)
                         if limit > 0 && (!backlog || limit >= refill || waitedForRoom) {
                             let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, quota: quota)
+                            let recordBy = recordDeadline(claimedAt: .now)
                             let incidents = await incidents(of: claimed)
                             for thread in Self.threads(of: claimed) {
                                 for delivery in thread { inFlight.add(delivery.connector) }
                                 group.addTask {
                                     try? await inOrder(thread) { delivery in
                                         do {
-                                            try await deliver(delivery, claimedIncidents: incidents)
+                                            try await deliver(delivery, claimedIncidents: incidents, recordBy: recordBy)
                                         } catch {
-                                            // Not recorded, also after ``recordPatience``: the lease hands the row out again.
+                                            // Not recorded by the end of its lease: the lease hands the row out again.
                                             logger.error("recording a delivery failed; it is sent again when its lease ends", metadata: [
                                                 "incident": "\(delivery.incidentID)", "error": "\(error)"])
                                         }
@@ -187,10 +188,11 @@ public struct Dispatcher: Service {
     @discardableResult
     public func tick(limit: Int = 200) async throws -> Int {
         let claimed = try await store.claimDeliveries(now: clock.now(), lease: lease, limit: limit, quota: .none)
+        let recordBy = recordDeadline(claimedAt: .now)
         let incidents = await incidents(of: claimed)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for thread in Self.threads(of: claimed) {
-                group.addTask { try await inOrder(thread) { try await deliver($0, claimedIncidents: incidents) } }
+                group.addTask { try await inOrder(thread) { try await deliver($0, claimedIncidents: incidents, recordBy: recordBy) } }
             }
             try await group.waitForAll()
         }
@@ -257,7 +259,9 @@ public struct Dispatcher: Service {
 
     /// - Parameter claimedIncidents: the incidents read with the claim (one missing there
     ///   no longer exists), or `nil` if that read failed and each delivery reads its own.
-    private func deliver(_ delivery: Delivery, claimedIncidents: [Int64: IncidentDetail]?) async throws {
+    ///   - recordBy: how long its outcome may be tried again if the store fails to record it.
+    private func deliver(_ delivery: Delivery, claimedIncidents: [Int64: IncidentDetail]?,
+                         recordBy: ContinuousClock.Instant) async throws {
         var outcome: DeliveryOutcome
         // The receiver said when to come back (`Retry-After`): that wait is kept when the
         // connector delivers again.
@@ -340,7 +344,7 @@ public struct Dispatcher: Service {
                 "incident": "\(delivery.incidentID)", "connector": "\(delivery.connector)", "reason": "\(reason)"])
         }
         let backsOff = !askedToWait && !delivery.isForRefusedRecipients
-        let madeDue = try await record(DeliveryRecord(id: delivery.id, outcome: outcome, waitsOutBackoff: backsOff))
+        let madeDue = try await record(DeliveryRecord(id: delivery.id, outcome: outcome, waitsOutBackoff: backsOff), by: recordBy)
         // The loop sleeps until the next due time it last saw, `idle` at most, and a page in
         // flight was not due then: its retry, 2 s after a first failure, waited for the
         // loop's next pass (every 5 s, and past `max_age` for the last one; round 20).
@@ -352,22 +356,33 @@ public struct Dispatcher: Service {
         }
     }
 
-    /// How long an outcome is tried again when the store fails to record it (a failover,
-    /// a lock wait): given up, the page's lease hands it out again and it is sent twice,
-    /// with every other page of the failed batch. Well inside the lease, which outlasts a
-    /// send by a minute.
-    static let recordPatience = Duration.seconds(30)
+    /// How long before its claim's lease ends an outcome the store failed to record (a
+    /// failover, a lock wait, a full disk) is given up: then the lease hands the page out
+    /// again and it is sent twice, with every other page of the failed batch. Until then a
+    /// store that comes back gets the outcome, and nothing is sent twice. (It gave up after
+    /// 30 s: a disk freed a minute into its outage still saw 26 pages sent again,
+    /// black-box round 43.) The lease outlasts a send by a minute at least.
+    static let recordMargin = Duration.seconds(10)
 
-    /// Records an outcome, trying again (250 ms, doubling to 5 s) for ``recordPatience``;
+    /// When the outcomes of pages claimed at `claimedAt` are given up.
+    private func recordDeadline(claimedAt: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        claimedAt + lease - Self.recordMargin
+    }
+
+    /// Records an outcome, trying again (250 ms, doubling to 5 s) until `giveUpAt`;
     /// returns how many waiting pages its batch made due.
-    private func record(_ outcome: DeliveryRecord) async throws -> Int {
-        let giveUpAt = ContinuousClock.now + Self.recordPatience
+    private func record(_ outcome: DeliveryRecord, by giveUpAt: ContinuousClock.Instant) async throws -> Int {
         var wait = Duration.milliseconds(250)
         while true {
             do {
-                let madeDue = try await recorder.submit([outcome], now: clock.now()) { [store] records, now in
-                    let madeDue = try await store.recordDeliveries(records, now: now)
-                    return records.map { _ in madeDue }
+                let madeDue = try await recorder.submit([outcome], now: clock.now()) { [store, metrics] records, now in
+                    do {
+                        let madeDue = try await store.recordDeliveries(records, now: now)
+                        return records.map { _ in madeDue }
+                    } catch {
+                        metrics.storeFailures.increment()
+                        throw error
+                    }
                 }
                 recordFailures.succeeded(logger: logger)
                 return madeDue.first ?? 0
