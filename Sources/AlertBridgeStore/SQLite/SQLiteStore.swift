@@ -283,15 +283,25 @@ public final class SQLiteStore: IncidentStore {
     /// `/readyz` said ready through a full disk, an I/O error, a damaged file and a file
     /// deleted under it (black-box round 25); a write of one header field finds the first
     /// three, and the checks before it the last two.
+    ///
+    /// Another process holding the file's write lock answers within about a second: at
+    /// once if a write has waited that long for it already, else after the ping's own
+    /// wait of a second (a write waits 10 s; `/readyz` took that long, past a health
+    /// check's timeout, black-box round 43).
     public func ping() async throws {
         if let damaged = damage.withLockedValue({ $0 }) {
             throw StoreError.unavailable("the store file is damaged (\(damaged)): restore it from a backup")
         }
-        try await writer.transaction(durable: false) { db in
+        if let waited = writer.lockWait.waited, waited >= Self.pingPatience {
+            throw StoreError.unavailable("SQLite cannot write: database is locked")
+        }
+        try await writer.transaction(durable: false, brief: Int32(Self.pingPatience.milliseconds)) { db in
             let version = try db.rows("PRAGMA user_version").first?.column("user_version")?.integer ?? 0
             try db.run("PRAGMA user_version = \(version)")
         }
     }
+
+    static let pingPatience = Duration.seconds(1)
 
     /// Closing again does nothing.
     public func close() async throws {
@@ -314,10 +324,12 @@ final class FileLock: Sendable {
     /// The locked descriptor until ``release()``; closing it drops the lock.
     private let descriptor: NIOLockedValueBox<Int32?>
 
+    /// Absolute: the copy commands ``movedAway()`` gives must work from any directory
+    /// (black-box round 43: `cp /proc/…/fd/7 ab.db`).
     private let path: String
 
     init(exclusive path: String) throws {
-        self.path = path
+        self.path = URL(fileURLWithPath: path).path
         let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError.unavailable("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {

@@ -18,10 +18,13 @@ final class SQLiteWorker: Sendable {
     private let thread: NIOThreadPool
     private let session: SQLiteSession.Box
     private let closed = Mutex(false)
+    /// See ``SQLiteSession/lockWait``.
+    let lockWait: SQLiteSession.LockWait
 
     private init(thread: NIOThreadPool, session: SQLiteSession) {
         self.thread = thread
         self.session = SQLiteSession.Box(session)
+        lockWait = session.lockWait
     }
 
     /// Opens (creating if needed) the database file on a new thread.
@@ -49,9 +52,11 @@ final class SQLiteWorker: Sendable {
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT` on the connection's thread; rolls back if it throws.
     /// - Parameter durable: `false` returns from the commit before it reaches the disk
     ///   (see ``SQLiteSession/transaction(durable:_:)``).
-    func transaction<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
-        try await run { try $0.transaction(durable: durable) { try body($0) } }
+    func transaction<T: Sendable>(durable: Bool = true, brief: Int32? = nil,
+                                  _ body: @escaping @Sendable (SQLiteSession) throws -> T) async throws -> T {
+        try await run { try $0.transaction(durable: durable, brief: brief) { try body($0) } }
     }
+
 
     /// Queues `body` on the connection's thread without waiting for it, behind whatever
     /// is already queued there. If the worker has closed, `body` gets `nil` instead, at
@@ -89,6 +94,20 @@ final class SQLiteSession {
     private var lockedOut = false
     static let lockPatience: Int32 = 10_000
     static let lockedOutPatience: Int32 = 250
+    /// The busy timeout set on the connection now, in milliseconds.
+    private var patience = lockPatience
+    /// Since when a transaction has been waiting for the file's write lock, for
+    /// ``SQLiteStore/ping()`` on another thread.
+    let lockWait = LockWait()
+
+    /// Since when this connection has waited for the file's write lock, if it does.
+    final class LockWait: Sendable {
+        private let since = Mutex<ContinuousClock.Instant?>(nil)
+        func begin() { since.withLock { $0 = .now } }
+        func end() { since.withLock { $0 = nil } }
+        /// How long the current wait has lasted, or `nil`.
+        var waited: Duration? { since.withLock { $0 }.map { .now - $0 } }
+    }
 
     /// Sendable only because ``SQLiteWorker`` confines it to one thread.
     final class Box: @unchecked Sendable {
@@ -168,25 +187,17 @@ final class SQLiteSession {
     ///   A process crash still loses nothing (the log is written, the kernel has it); a
     ///   power cut can lose the transaction until the next durable commit's fsync, which
     ///   covers every log frame before it. Only for writes that are safe to lose that way.
-    func transaction<T>(durable: Bool = true, _ body: (SQLiteSession) throws -> T) throws -> T {
+    /// - Parameter brief: wait at most this many milliseconds for another process's lock
+    ///   (a check, not a write that should wait out a short lock).
+    func transaction<T>(durable: Bool = true, brief: Int32? = nil, _ body: (SQLiteSession) throws -> T) throws -> T {
         guard durable else {
             try run("PRAGMA synchronous=NORMAL")
-            let result = Result { try transaction(body) }
+            let result = Result { try transaction(brief: brief, body) }
             try run("PRAGMA synchronous=FULL")
             return try result.get()
         }
         try beforeTransaction()
-        do { try run("BEGIN IMMEDIATE") } catch {
-            if !lockedOut, let failure = error as? SQLiteFailure, failure.code & 0xFF == SQLITE_BUSY {
-                lockedOut = true
-                sqlite_nio_sqlite3_busy_timeout(handle, Self.lockedOutPatience)
-            }
-            throw SQLiteFailure.cannotWrite(error)
-        }
-        if lockedOut {
-            lockedOut = false
-            sqlite_nio_sqlite3_busy_timeout(handle, Self.lockPatience)
-        }
+        try begin(brief: brief)
         do {
             let result = try body(self)
             try run("COMMIT")
@@ -195,6 +206,32 @@ final class SQLiteSession {
             try? run("ROLLBACK")
             throw SQLiteFailure.cannotWrite(error)
         }
+    }
+
+    /// `BEGIN IMMEDIATE`, waiting for another process's write lock ``lockPatience``, or
+    /// ``lockedOutPatience`` while locked out, or `brief` if shorter.
+    private func begin(brief: Int32?) throws {
+        let wait = min(brief ?? .max, lockedOut ? Self.lockedOutPatience : Self.lockPatience)
+        setPatience(wait)
+        lockWait.begin()
+        defer { lockWait.end() }
+        do {
+            try run("BEGIN IMMEDIATE")
+            lockedOut = false
+        } catch {
+            if wait == Self.lockPatience, let failure = error as? SQLiteFailure, failure.code & 0xFF == SQLITE_BUSY {
+                lockedOut = true
+            }
+            setPatience(lockedOut ? Self.lockedOutPatience : Self.lockPatience)
+            throw SQLiteFailure.cannotWrite(error)
+        }
+        setPatience(Self.lockPatience)
+    }
+
+    private func setPatience(_ milliseconds: Int32) {
+        guard milliseconds != patience else { return }
+        sqlite_nio_sqlite3_busy_timeout(handle, milliseconds)
+        patience = milliseconds
     }
 
     /// Calls `hook` after each commit with the number of pages in the write-ahead log,
