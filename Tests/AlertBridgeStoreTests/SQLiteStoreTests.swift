@@ -27,17 +27,26 @@ import Testing
         try await body(path)
     }
 
-    /// Another process holds the file's write lock (an `sqlite3` shell in a transaction): the
-    /// first write waits out its 10 s and answers "retry"; those queued behind it answer at
-    /// once, not 10 s apiece (black-box round 27: 503 after 19 s, `/readyz` after 47 s); once
-    /// the lock is let go, writes go through.
-    @Test func writesBehindAnOutsideLockAnswerRetryAtOnce() async throws {
-        try await Self.withDatabasePath { path in
+    /// A store with an incident, and another connection holding the file's write lock, as
+    /// an `sqlite3` shell in a transaction does; `body` lets it go (`ROLLBACK`).
+    static func withOutsideLock(_ body: (SQLiteStore, SQLiteSession, Timestamp) async throws -> Void) async throws {
+        try await withDatabasePath { path in
             let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
             let now = SystemClock().now()
             _ = try await store.ingest([StoreConformance.routed("edge-01")], now: now)
             let outside = try SQLiteSession(path: path)
             try outside.run("BEGIN IMMEDIATE")
+            try await body(store, outside, now)
+            try await store.close()
+        }
+    }
+
+    /// Another process holds the file's write lock (an `sqlite3` shell in a transaction): the
+    /// first write waits out its 10 s and answers "retry"; those queued behind it answer at
+    /// once, not 10 s apiece (black-box round 27: 503 after 19 s, `/readyz` after 47 s); once
+    /// the lock is let go, writes go through.
+    @Test func writesBehindAnOutsideLockAnswerRetryAtOnce() async throws {
+        try await Self.withOutsideLock { store, outside, now in
             let clock = ContinuousClock()
             var started = clock.now
             await #expect(throws: StoreError.unavailable("SQLite cannot write: database is locked")) {
@@ -54,7 +63,6 @@ import Testing
             try outside.run("ROLLBACK")
             outside.close()
             #expect(try await store.ingest([StoreConformance.routed("edge-05")], now: now).map(\.kind) == [.merged])
-            try await store.close()
         }
     }
 
@@ -63,12 +71,7 @@ import Testing
     /// wait is a second, and a write that has waited that long already makes it answer at
     /// once. Neither makes the writes behind it give up sooner.
     @Test func pingAnswersSoonWhileAnotherProcessHoldsTheLock() async throws {
-        try await Self.withDatabasePath { path in
-            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
-            let now = SystemClock().now()
-            _ = try await store.ingest([StoreConformance.routed("edge-01")], now: now)
-            let outside = try SQLiteSession(path: path)
-            try outside.run("BEGIN IMMEDIATE")
+        try await Self.withOutsideLock { store, outside, now in
             let clock = ContinuousClock()
             var started = clock.now
             await #expect(throws: StoreError.unavailable("SQLite cannot write: database is locked")) { try await store.ping() }
@@ -82,12 +85,11 @@ import Testing
             }
             started = clock.now
             await #expect(throws: StoreError.unavailable("SQLite cannot write: database is locked")) { try await store.ping() }
-            #expect(clock.now - started < .seconds(1), "at once, not behind the write")
+            #expect(clock.now - started < .seconds(5), "at once, not behind the write (9 s)")
             try outside.run("ROLLBACK")
             outside.close()
             #expect(try await write.value.count == 1, "the write waited out the short lock")
             try await store.ping()
-            try await store.close()
         }
     }
 
