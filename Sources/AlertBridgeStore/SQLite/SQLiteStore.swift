@@ -284,24 +284,51 @@ public final class SQLiteStore: IncidentStore {
     /// deleted under it (black-box round 25); a write of one header field finds the first
     /// three, and the checks before it the last two.
     ///
-    /// Another process holding the file's write lock answers within about a second: at
-    /// once if a write has waited that long for it already, else after the ping's own
-    /// wait of a second (a write waits 10 s; `/readyz` took that long, past a health
-    /// check's timeout, black-box round 43).
+    /// Another process holding the file's write lock answers within about a second (a
+    /// write waits 10 s for it; `/readyz` took that long, past a health check's timeout,
+    /// black-box rounds 43 and 44): the ping's own write waits a second at most, and one
+    /// queued behind a write that waits answers once that write has waited a second. It
+    /// cannot be taken back from the writer's queue, so it runs on by itself then.
     public func ping() async throws {
         if let damaged = damage.withLockedValue({ $0 }) {
             throw StoreError.unavailable("the store file is damaged (\(damaged)): restore it from a backup")
         }
-        if let waited = writer.lockWait.waited, waited >= Self.pingPatience {
-            throw StoreError.unavailable("SQLite cannot write: database is locked")
-        }
-        try await writer.transaction(durable: false, brief: Int32(Self.pingPatience.milliseconds)) { db in
-            let version = try db.rows("PRAGMA user_version").first?.column("user_version")?.integer ?? 0
-            try db.run("PRAGMA user_version = \(version)")
+        let writer = self.writer
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let answer = FirstAnswer(continuation)
+            Task {
+                do {
+                    try await writer.transaction(durable: false, brief: Int32(Self.pingPatience.milliseconds)) { db in
+                        let version = try db.rows("PRAGMA user_version").first?.column("user_version")?.integer ?? 0
+                        try db.run("PRAGMA user_version = \(version)")
+                    }
+                    answer.give(.success(()))
+                } catch {
+                    answer.give(.failure(error))
+                }
+            }
+            Task {
+                while !answer.isGiven {
+                    if let waited = writer.lockWait.waited, waited >= Self.pingPatience {
+                        answer.give(.failure(StoreError.unavailable("SQLite cannot write: database is locked")))
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
         }
     }
 
     static let pingPatience = Duration.seconds(1)
+
+    /// Resumes a continuation with the first result given; later ones are dropped.
+    private final class FirstAnswer: Sendable {
+        private let continuation: Mutex<CheckedContinuation<Void, any Error>?>
+        init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = Mutex(continuation) }
+        var isGiven: Bool { continuation.withLock { $0 == nil } }
+        func give(_ result: Result<Void, any Error>) {
+            continuation.withLock { c in defer { c = nil }; return c }?.resume(with: result)
+        }
+    }
 
     /// Closing again does nothing.
     public func close() async throws {
@@ -355,9 +382,10 @@ final class FileLock: Sendable {
             if let log = Self.openDescriptor(linkedTo: Self.link(of: fd).map(Self.logName)) {
                 copies.append("cp /proc/\(getpid())/fd/\(log) \(path)-wal")
             }
+            // Its log is named only when it moved too (black-box round 44: "with its log" and one `cp`).
             return "the store file \(path) was deleted or replaced while alertbridge ran, and nothing more is written to it; "
-                + "a restart would open whatever is at that path now (a new, empty store if nothing): first copy it back, "
-                + "with its log (\(copies.joined(separator: " && ")))"
+                + "a restart would open whatever is at that path now (a new, empty store if nothing): first copy it back"
+                + (copies.count > 1 ? ", with its log" : "") + " (\(copies.joined(separator: " && ")))"
         }
     }
 
