@@ -157,8 +157,4 @@ public enum ConfigLoader: Sendable {
         return LoadedConfig(server: server.config, rules: RuleSet(rules: ruleParser.rules),
                             policies: policyParser.policies, summary: summary)
     }
-
-    private static func counted(_ count: Int, _ one: String, _ many: String? = nil) -> String {
-        "\(count) \(count == 1 ? one : many ?? one + "s")"
-    }
 }

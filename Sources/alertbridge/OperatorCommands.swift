@@ -137,14 +137,11 @@ func deliveryText(_ i: IncidentView) -> String? {
     let failed = i.failed_pages ?? 0, retrying = i.retrying_pages ?? 0
     guard i.status == "triggered", failed + retrying > 0 else { return nil }
     var parts: [String] = []
-    if retrying > 0 { parts.append("\(pages(retrying)) not delivered yet, retrying") }
-    if failed > 0 { parts.append("\(pages(failed)) to tier \(i.tier) failed for good in this episode") }
+    if retrying > 0 { parts.append("\(counted(retrying, "page")) not delivered yet, retrying") }
+    if failed > 0 { parts.append("\(counted(failed, "page")) to tier \(i.tier) failed for good in this episode") }
     return parts.joined(separator: "; ") + ": someone paged was not reached "
         + "(the timeline's delivery_failed entries say who and why)"
 }
-
-/// `1 page`, `2 pages`.
-private func pages(_ n: Int) -> String { n == 1 ? "1 page" : "\(n) pages" }
 
 /// `1 page failed`, `2 pages retrying`, `1 page failed, 2 retrying`, or `nil` when every
 /// page to the current tier reached someone.
@@ -152,9 +149,9 @@ func undeliveredText(_ i: IncidentView) -> String? {
     let failed = i.failed_pages ?? 0, retrying = i.retrying_pages ?? 0
     switch (failed, retrying) {
     case (0, 0): return nil
-    case (0, _): return "\(pages(retrying)) retrying"
-    case (_, 0): return "\(pages(failed)) failed"
-    default: return "\(pages(failed)) failed, \(retrying) retrying"
+    case (0, _): return "\(counted(retrying, "page")) retrying"
+    case (_, 0): return "\(counted(failed, "page")) failed"
+    default: return "\(counted(failed, "page")) failed, \(retrying) retrying"
     }
 }
 

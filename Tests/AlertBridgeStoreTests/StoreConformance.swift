@@ -10,12 +10,13 @@ struct StoreConformance {
     let store: any IncidentStore
     let t0 = Timestamp(seconds: 1_795_457_100)
 
-    static func routed(_ instance: String, _ status: AlertStatus = .firing, key: String = "EdgeLatencyHigh/ICN1/cdn-edge",
+    /// - Parameter key: the dedup key; `EdgeLatencyHigh/POP/cdn-edge` unless given.
+    static func routed(_ instance: String, _ status: AlertStatus = .firing, pop: String = "ICN1", key: String? = nil,
                        severity: Severity = .critical, reopen: Duration = .seconds(600)) -> RoutedAlert {
         let alert = Alert(source: "test", status: status, severity: severity, summary: "p95 latency at ICN1",
-                          labels: ["alertname": "EdgeLatencyHigh", "pop": "ICN1", "service": "cdn-edge", "instance": instance],
+                          labels: ["alertname": "EdgeLatencyHigh", "pop": pop, "service": "cdn-edge", "instance": instance],
                           annotations: ["runbook": "https://wiki.example.com/edge"], value: 1.4, threshold: 0.8)
-        return RoutedAlert(alert: alert, rule: "latency", dedupKey: key, policy: "cdn-performance", reopenWithin: reopen,
+        return RoutedAlert(alert: alert, rule: "latency", dedupKey: key ?? "EdgeLatencyHigh/\(pop)/cdn-edge", policy: "cdn-performance", reopenWithin: reopen,
                            escalationPolicy: policy)
     }
 
@@ -265,9 +266,7 @@ struct StoreConformance {
 
     func listingFiltersBySeverityAndLabels() async throws {
         func alert(_ pop: String, _ severity: Severity, key: String) -> RoutedAlert {
-            var alert = Self.routed("\(pop.lowercased())-edge-01", key: key, severity: severity)
-            alert.alert.labels["pop"] = pop
-            return alert
+            Self.routed("\(pop.lowercased())-edge-01", pop: pop, key: key, severity: severity)
         }
         let ids = try await store.ingest([alert("TPE1", .critical, key: "A"), alert("TPE1", .warning, key: "B"),
                                           alert("ICN1", .critical, key: "C"), alert("TPE1", .critical, key: "D")], now: t0).compactMap(\.incidentID)
@@ -688,8 +687,7 @@ struct StoreConformance {
             alert.inhibitors = context.rules.inhibitCandidates(of: alert.alert.labels, rule: alert.rule)
             return alert
         }
-        var nrt = Self.routed("nrt-01", key: "EdgeLatencyHigh/NRT1/cdn-edge")
-        nrt.alert.labels["pop"] = "NRT1"
+        let nrt = Self.routed("nrt-01", pop: "NRT1")
         let ids = try await store.ingest([waiting(Self.routed("edge-01")), waiting(nrt)], now: t0).compactMap(\.incidentID)
         let (target, other) = (ids[0], ids[1])
         #expect(try await claimed(t0).isEmpty, "nobody is paged during the wait")
@@ -726,8 +724,7 @@ struct StoreConformance {
         var rules = try Self.popDownInhibitsEdge().rules
         rules[0].inhibit?.wait = .seconds(10)
         func alert(_ pop: String, key: String, name: String = "EdgeLatencyHigh", rule: String = "latency") -> RoutedAlert {
-            var alert = Self.routed("\(pop.lowercased())-edge-01", key: key)
-            alert.alert.labels["pop"] = pop
+            var alert = Self.routed("\(pop.lowercased())-edge-01", pop: pop, key: key)
             alert.alert.labels["alertname"] = name
             alert.rule = rule
             alert.inhibitors = RuleSet(rules: rules).inhibitCandidates(of: alert.alert.labels, rule: rule)
@@ -887,8 +884,7 @@ struct StoreConformance {
         // The inhibit rule removed (and alertbridge restarted) while RA is down: paged at the next look.
         let t1 = t0 + .seconds(1000)
         let ra = try #require(try await store.ingest([Self.popDown(at: "RA")], now: t1)[0].incidentID)
-        var edge = Self.routed("ra-edge-01", key: "EdgeLatencyHigh/RA/cdn-edge")
-        edge.alert.labels["pop"] = "RA"
+        var edge = Self.routed("ra-edge-01", pop: "RA")
         edge.inhibitors = context.rules.inhibitCandidates(of: edge.alert.labels, rule: edge.rule)
         let symptom = try #require(try await store.ingest([edge], now: t1 + .seconds(1))[0].incidentID)
         _ = try await store.advanceEscalations(now: t1 + .seconds(61), limit: 10, context: context)
@@ -922,8 +918,7 @@ struct StoreConformance {
 
     /// An origin's alert from `pop`, which `rules`' PoP-down inhibits while `pop` is down.
     static func origin(_ key: String, from pop: String, rules: RuleSet) -> RoutedAlert {
-        var alert = routed("\(pop.lowercased())-edge-01", key: key)
-        alert.alert.labels["pop"] = pop
+        var alert = routed("\(pop.lowercased())-edge-01", pop: pop, key: key)
         alert.alert.labels["alertname"] = "EdgeOriginDown"
         alert.inhibitors = rules.inhibitCandidates(of: alert.alert.labels, rule: alert.rule)
         return alert
@@ -1216,8 +1211,7 @@ struct StoreConformance {
         let end = t0 + .seconds(3600)
         _ = try await store.createSilence(try silence("pop = ICN1", from: t0, to: end))
         let held = try #require(try await store.ingest([Self.routed("a")], now: t0 + .seconds(60))[0].incidentID)
-        var other = Self.routed("b", key: "EdgeLatencyHigh/NRT1/cdn-edge")
-        other.alert.labels["pop"] = "NRT1"
+        let other = Self.routed("b", pop: "NRT1")
         let paging = try #require(try await store.ingest([other], now: t0 + .seconds(60))[0].incidentID)
         #expect(try await store.policiesInUse() == [PolicyInUse(policy: Self.policy, incidents: [paging])],
                 "the held one is not said to keep its copy at start")
@@ -1246,8 +1240,7 @@ struct StoreConformance {
         // A rule re-pointed to another policy while the window held the incident.
         let later = end + .seconds(7200)
         _ = try await store.createSilence(try silence("pop = ICN2", from: later, to: later + .seconds(600)))
-        var icn2 = Self.routed("c", key: "EdgeLatencyHigh/ICN2/cdn-edge")
-        icn2.alert.labels["pop"] = "ICN2"
+        let icn2 = Self.routed("c", pop: "ICN2")
         let second = try #require(try await store.ingest([icn2], now: later)[0].incidentID)
         let other2 = EscalationPolicy(name: "edge-fast", tiers: [.init(name: "edge-oncall", notify: [.init(connector: "rnd-chat")],
                                                                          escalateAfter: .seconds(300))])
@@ -1267,8 +1260,7 @@ struct StoreConformance {
         let rules3 = try Self.popDownInhibitsEdge()
         let context3 = EscalationContext(rules: rules3, policies: ["cdn-performance": edited])
         _ = try await store.ingest([Self.popDown(at: "HB")], now: t3)
-        var hb = Self.routed("hb-edge-01", key: "EdgeLatencyHigh/HB/cdn-edge")
-        hb.alert.labels["pop"] = "HB"
+        var hb = Self.routed("hb-edge-01", pop: "HB")
         hb.inhibitors = rules3.inhibitCandidates(of: hb.alert.labels, rule: hb.rule)
         let symptom = try #require(try await store.ingest([hb], now: t3 + .seconds(1))[0].incidentID)
         _ = try await store.advanceEscalations(now: t3 + .seconds(61), limit: 10, context: context3)
@@ -1280,8 +1272,7 @@ struct StoreConformance {
         // policy as loaded then (black-box round 40).
         let t4 = t3 + .seconds(7200)
         _ = try await store.createSilence(try silence("pop = AK", from: t4, to: t4 + .seconds(600)))
-        var ak = Self.routed("ak-edge-01", key: "EdgeLatencyHigh/AK/cdn-edge")
-        ak.alert.labels["pop"] = "AK"
+        let ak = Self.routed("ak-edge-01", pop: "AK")
         let acked = try #require(try await store.ingest([ak], now: t4)[0].incidentID)
         _ = try await store.act(.acknowledge(by: "alice", note: nil), on: acked, now: t4 + .seconds(60))
         _ = try await store.advanceEscalations(now: t4 + .seconds(1860), limit: 10, context: context)
@@ -1292,8 +1283,7 @@ struct StoreConformance {
         // (black-box round 40, F3: the old rotation was paged).
         let t5 = t4 + .seconds(7200)
         _ = try await store.createSilence(try silence("pop = OS", from: t5, to: t5 + .seconds(3600)))
-        var os = Self.routed("os-edge-01", key: "EdgeLatencyHigh/OS/cdn-edge")
-        os.alert.labels["pop"] = "OS"
+        let os = Self.routed("os-edge-01", pop: "OS")
         let manual = try #require(try await store.ingest([os], now: t5)[0].incidentID)
         _ = try await store.escalate(id: manual, by: "bob", note: nil, now: t5 + .seconds(60), context: context)
         let byHand = try await store.claimDeliveries(now: t5 + .seconds(60), lease: .seconds(60), limit: 100, quota: .none)
@@ -1329,8 +1319,7 @@ struct StoreConformance {
         // Lengthened: the copy's time comes first, and pages nobody.
         let t1 = t0 + .seconds(7200)
         _ = try await store.createSilence(try silence("pop = NRT1", from: t1, to: t1 + .seconds(120)))
-        var nrt = Self.routed("b", key: "EdgeLatencyHigh/NRT1/cdn-edge")
-        nrt.alert.labels["pop"] = "NRT1"
+        let nrt = Self.routed("b", pop: "NRT1")
         let later = try #require(try await store.ingest([nrt], now: t1)[0].incidentID)
         _ = try await store.act(.acknowledge(by: "alice", note: nil), on: later, now: t1 + .seconds(60))
         var longer = Self.policy

@@ -64,13 +64,11 @@ public struct Retention: Service {
         }
         if total != RetentionReport() {
             logger.info("""
-                retention: deleted \(Self.counted(total.incidents, "incident")) resolved and \(Self.counted(total.silences, "silence")) \
+                retention: deleted \(counted(total.incidents, "incident")) resolved and \(counted(total.silences, "silence")) \
                 ended before \(cutoff) \
                 (retention \(DurationText.format(age)))
                 """)
         }
         return total
     }
-
-    static func counted(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
 }

@@ -57,7 +57,6 @@ final class SQLiteWorker: Sendable {
         try await run { try $0.transaction(durable: durable, brief: brief) { try body($0) } }
     }
 
-
     /// Queues `body` on the connection's thread without waiting for it, behind whatever
     /// is already queued there. If the worker has closed, `body` gets `nil` instead, at
     /// once and on the caller's thread, so it can fail whoever waits on it.
