@@ -17,7 +17,9 @@ import Synchronization
 /// for every connector cut them to a few rows each and halved ingest in a storm of new
 /// incidents, measured). A claim is a lease: if the process
 /// dies between sending and recording, the row is handed out again when the lease
-/// ends (at least once, never lost). The lease must outlast a connector's timeout.
+/// ends (at least once, never lost), or sooner where the store can tell that the process
+/// is gone (SQLite at the next start, PostgreSQL once the claimer's lock is released).
+/// The lease must outlast a connector's timeout.
 public struct Dispatcher: Service {
     let store: any IncidentStore
     let connectors: [String: any Connector]
@@ -165,7 +167,7 @@ public struct Dispatcher: Service {
         // flight were cut short: their rows go out again.
         if stopping.isSet {
             if Task.isCancelled {
-                logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite, after their lease on PostgreSQL)")
+                logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite; on PostgreSQL by the next instance to claim, 10 seconds after they were claimed)")
             } else {
                 logger.info("dispatcher stopped: every delivery in flight finished")
             }

@@ -243,6 +243,46 @@ struct PostgresStoreTests {
         for store in stores { try await store.close() }
     }
 
+    /// The pages an instance was sending when it died (its lock's session ended) are taken
+    /// back by another instance's claim ten seconds after they were claimed, not when their
+    /// two-minute lease ends; those of a live instance never are, nor is a page the dead
+    /// instance had put back to wait for a retry.
+    @Test func thePagesOfAnInstanceThatDiedAreTakenBackSoon() async throws {
+        let location = try Self.freshDatabase()
+        let dying = try await Self.open(location)
+        let other = try await Self.open(location)
+        defer { Task { try? await dying.close(); try? await other.close() } }
+        let lease = Duration.seconds(120)
+        _ = try await dying.ingest([StoreConformance.routed("h", key: "Crash/1"), StoreConformance.routed("h", key: "Crash/2")],
+                                   now: Self.t0)
+        let claimed = try await dying.claimDeliveries(now: Self.t0, lease: lease, limit: 100, quota: .none)
+        #expect(claimed.count == 4)
+        // One goes back to wait for its retry, in five minutes.
+        let retrying = try #require(claimed.first)
+        try await dying.recordDeliveries([DeliveryRecord(id: retrying.id, outcome: .retry(at: Self.t0 + .seconds(300), reason: "503"))],
+                                         now: Self.t0)
+
+        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(60), lease: lease, limit: 100, quota: .none).isEmpty,
+                "an instance that is alive keeps its claims")
+        try await dying.close()
+        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(9), lease: lease, limit: 100, quota: .none).isEmpty,
+                "taken back only ten seconds after the claim")
+        // PostgreSQL lets go of the lock once the closed session's backend has ended, which
+        // may come a moment after the close returned.
+        var taken: [Delivery] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while taken.isEmpty, ContinuousClock.now < deadline {
+            taken = try await other.claimDeliveries(now: Self.t0 + .seconds(10), lease: lease, limit: 100, quota: .none)
+            if taken.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(taken.map(\.id) == claimed.dropFirst().map(\.id), "the three pages in flight, not the one waiting to retry")
+        #expect(taken.allSatisfy { $0.attempts == 2 })
+        try await other.recordDeliveries(taken.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: Self.t0 + .seconds(11))
+        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(299), lease: lease, limit: 100, quota: .none).isEmpty)
+        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(300), lease: lease, limit: 100, quota: .none).map(\.id)
+                == [retrying.id])
+    }
+
     // MARK: - Database restart
 
     /// Another session (`psql`) that locks incident `id`'s row for `seconds`, started and

@@ -5,9 +5,11 @@ import PostgresNIO
 
 /// The notification outbox: claim, deliver, record.
 extension PostgresStore {
+    /// `$5` is the claiming instance's lock key, 0 while it holds none (``InstanceLock``).
     enum ClaimDeliveries: PreparedSQL {
         static let sql = """
-            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, backoff_until = NULL
+            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, backoff_until = NULL,
+                              claimed_by = NULLIF($5, 0), claimed_at = $2
             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2
                          AND connector <> ALL($4::text[])
                          ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
@@ -16,15 +18,53 @@ extension PostgresStore {
             """
     }
 
+    /// Makes due again the pages claimed at least ``orphanGrace`` ago by an instance whose
+    /// lock no session holds: it died mid-send (``InstanceLock``). Due at the time they were
+    /// claimed, so they go before pages that fell due since. Rows another claim holds are
+    /// skipped, never waited for.
+    enum ReleaseOrphanedClaims: PreparedSQL {
+        static let sql = """
+            UPDATE outbox SET next_attempt_at = claimed_at, claimed_by = NULL, claimed_at = NULL
+            WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND claimed_by IS NOT NULL
+                           AND claimed_at <= $2 AND claimed_by <> $1
+                           AND claimed_by NOT IN (
+                               SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks
+                               WHERE locktype = 'advisory' AND objsubid = 1 AND granted
+                                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+                         FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """
+    }
+
+    /// How long after its claim a page of an instance that holds no lock is taken back:
+    /// room for the instances to take their locks again after PostgreSQL restarted (every
+    /// session ended at once), which they try every second.
+    static let orphanGrace: Duration = .seconds(10)
+
     /// Claims with `FOR UPDATE SKIP LOCKED`: two dispatchers (on one instance or many)
-    /// never receive the same row, and neither waits for the other.
+    /// never receive the same row, and neither waits for the other. First takes back the
+    /// pages of instances that died while sending them, while this one holds its own lock
+    /// (so a connection trouble of its own never makes it take back the others').
     public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
         let logger = self.logger
         let leaseEnd = (now + lease).milliseconds
+        let stamp = await instance.stamp()
         return try await transaction { db in
+            if let stamp {
+                var released = 0
+                for try await _ in try await db.execute(ReleaseOrphanedClaims.self, stamp, (now - Self.orphanGrace).milliseconds,
+                                                        logger: logger) {
+                    released += 1
+                }
+                if released > 0 {
+                    logger.notice("taking back pages claimed by an instance that is gone (it stopped while sending them)", metadata: [
+                        "pages": "\(released)",
+                    ])
+                }
+            }
             var out: [Delivery] = []
             for try await row in try await db.execute(ClaimDeliveries.self, leaseEnd, now.milliseconds, quota.limit(limit), quota.full,
-                                                          logger: logger) {
+                                                          stamp ?? 0, logger: logger) {
                 let r = row.makeRandomAccess()
                 out.append(Delivery(
                     id: try r["id"].decode(Int64.self),
@@ -93,7 +133,7 @@ extension PostgresStore {
                     let update: PostgresQuery = if let retry {
                         """
                         UPDATE outbox SET recipients = \(JSONWriter.text { $0.value(retry.recipients) })::jsonb,
-                            next_attempt_at = \(retry.at.milliseconds), last_error = \(reason)
+                            next_attempt_at = \(retry.at.milliseconds), last_error = \(reason), claimed_by = NULL, claimed_at = NULL
                         WHERE id = \(record.id) AND status = 'pending'
                         RETURNING incident_id, connector, tier, event
                         """
@@ -115,7 +155,8 @@ extension PostgresStore {
                     for try await (incident, connector, tier, event, first) in try await db.query("""
                         WITH before AS (SELECT id, last_error IS NULL AS first FROM outbox WHERE id = \(record.id) FOR UPDATE)
                         UPDATE outbox o SET next_attempt_at = \(at.milliseconds),
-                            backoff_until = \(record.waitsOutBackoff ? at.milliseconds : nil), last_error = \(reason)
+                            backoff_until = \(record.waitsOutBackoff ? at.milliseconds : nil), last_error = \(reason),
+                            claimed_by = NULL, claimed_at = NULL
                         FROM before WHERE o.id = before.id AND o.status = 'pending'
                         RETURNING o.incident_id, o.connector, o.tier, o.event, before.first
                         """, logger: logger).decode((Int64, String, Int, String, Bool).self) where first {

@@ -49,10 +49,13 @@ public final class PostgresStore: IncidentStore {
     /// connection's event loop, planning included, so a batch is capped well below
     /// SQLite's: HTTP connections on the same loop wait while it plans.
     private let ingests = Batcher<RoutedAlert, IngestOutcome>(maxBatch: 2_000)
+    /// Whether this instance is alive, for the others' claims (``InstanceLock``).
+    let instance: InstanceLock
 
-    private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, options: Options) {
+    private init(client: PostgresClient, runner: Task<Void, Never>, instance: InstanceLock, logger: Logger, options: Options) {
         self.client = client
         self.runner = runner
+        self.instance = instance
         self.logger = logger
         self.options = options
     }
@@ -75,7 +78,10 @@ public final class PostgresStore: IncidentStore {
         config.options.minimumConnections = 1
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let runner = Task { await client.run() }
-        let store = PostgresStore(client: client, runner: runner, logger: logger, options: options)
+        let instance = InstanceLock(logger: logger) {
+            try await PostgresConnection.connect(configuration: try connection(location, options: options), id: 0, logger: logger)
+        }
+        let store = PostgresStore(client: client, runner: runner, instance: instance, logger: logger, options: options)
         do {
             try await store.migrate()
         } catch {
@@ -98,19 +104,25 @@ public final class PostgresStore: IncidentStore {
         return .unavailable("PostgreSQL refused: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))")
     }
 
-    /// Why no connection to `location` can be made, or `nil` if one can now.
-    private static func whyNoConnection(_ location: PostgresLocation, options: Options, logger: Logger) async -> StoreError? {
+    /// One connection of its own, outside the pool.
+    private static func connection(_ location: PostgresLocation, options: Options) throws -> PostgresConnection.Configuration {
         var config = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: .disable)
+        config.tls = switch location.tls {
+        case .disable: .disable
+        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        config.options.connectTimeout = .milliseconds(options.connectTimeout.milliseconds)
+        return config
+    }
+
+    /// Why no connection to `location` can be made, or `nil` if one can now.
+    private static func whyNoConnection(_ location: PostgresLocation, options: Options, logger: Logger) async -> StoreError? {
         do {
-            config.tls = switch location.tls {
-            case .disable: .disable
-            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
-            config.options.connectTimeout = .milliseconds(options.connectTimeout.milliseconds)
-            let connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            let connection = try await PostgresConnection.connect(configuration: try connection(location, options: options),
+                                                                  id: 0, logger: logger)
             try? await connection.close()
             return nil
         } catch {
@@ -515,6 +527,7 @@ public final class PostgresStore: IncidentStore {
             return !closed
         }
         guard first else { return }
+        await instance.close()
         runner.cancel()
         await runner.value
     }
