@@ -161,15 +161,15 @@ public struct Dispatcher: Service {
             wakeup.signal()
             // The wait can take up to a connector's timeout: say what it is waiting for.
             let count = inFlight.count
-            logger.info("shutting down: finishing \(count) \(count == 1 ? "delivery" : "deliveries") in flight")
+            if count > 0 { logger.info("shutting down: finishing \(count) \(count == 1 ? "delivery" : "deliveries") in flight") }
         }
         // Cancelled (a second signal, or the shutdown's own deadline), the deliveries in
         // flight were cut short: their rows go out again.
         if stopping.isSet {
             if Task.isCancelled {
-                logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite; on PostgreSQL by the next instance to claim, 10 seconds after they were claimed)")
+                logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite; on PostgreSQL about 10 seconds after another instance, or the next start, finds this one gone)")
             } else {
-                logger.info("dispatcher stopped: every delivery in flight finished")
+                logger.info("dispatcher stopped: every delivery in flight ended and was recorded")
             }
         }
     }

@@ -244,15 +244,19 @@ struct PostgresStoreTests {
     }
 
     /// The pages an instance was sending when it died (its lock's session ended) are taken
-    /// back by another instance's claim ten seconds after they were claimed, not when their
-    /// two-minute lease ends; those of a live instance never are, nor is a page the dead
-    /// instance had put back to wait for a retry.
+    /// back by another instance's claim once its lock has been missing for ten seconds,
+    /// not when their two-minute lease ends. Those of a live instance never are, also not
+    /// in the moment it takes its lock again after losing the lock's connection (black-box
+    /// round 45: a page was sent twice so), nor is a page put back to wait for a retry.
     @Test func thePagesOfAnInstanceThatDiedAreTakenBackSoon() async throws {
         let location = try Self.freshDatabase()
         let dying = try await Self.open(location)
         let other = try await Self.open(location)
         defer { Task { try? await dying.close(); try? await other.close() } }
         let lease = Duration.seconds(120)
+        func claim(at seconds: Int64) async throws -> [Delivery] {
+            try await other.claimDeliveries(now: Self.t0 + .seconds(seconds), lease: lease, limit: 100, quota: .none)
+        }
         _ = try await dying.ingest([StoreConformance.routed("h", key: "Crash/1"), StoreConformance.routed("h", key: "Crash/2")],
                                    now: Self.t0)
         let claimed = try await dying.claimDeliveries(now: Self.t0, lease: lease, limit: 100, quota: .none)
@@ -261,26 +265,54 @@ struct PostgresStoreTests {
         let retrying = try #require(claimed.first)
         try await dying.recordDeliveries([DeliveryRecord(id: retrying.id, outcome: .retry(at: Self.t0 + .seconds(300), reason: "503"))],
                                          now: Self.t0)
+        #expect(try await claim(at: 60).isEmpty, "an instance that is alive keeps its claims")
 
-        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(60), lease: lease, limit: 100, quota: .none).isEmpty,
-                "an instance that is alive keeps its claims")
+        // Its lock's connection lost and taken again: seen missing once, then held again.
+        let key = dying.instance.key
+        try await Self.terminateLockSession(of: key, through: other)
+        #expect(try await claim(at: 61).isEmpty)
+        try await Self.waitForLock(of: key, held: true, through: other)
+        #expect(try await claim(at: 75).isEmpty, "held again: not taken back")
+
         try await dying.close()
-        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(9), lease: lease, limit: 100, quota: .none).isEmpty,
-                "taken back only ten seconds after the claim")
-        // PostgreSQL lets go of the lock once the closed session's backend has ended, which
-        // may come a moment after the close returned.
-        var taken: [Delivery] = []
-        let deadline = ContinuousClock.now + .seconds(10)
-        while taken.isEmpty, ContinuousClock.now < deadline {
-            taken = try await other.claimDeliveries(now: Self.t0 + .seconds(10), lease: lease, limit: 100, quota: .none)
-            if taken.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        try await Self.waitForLock(of: key, held: false, through: other)
+        #expect(try await claim(at: 100).isEmpty, "missing since now")
+        #expect(try await claim(at: 109).isEmpty, "missing for 9 s")
+        let taken = try await claim(at: 110)
         #expect(taken.map(\.id) == claimed.dropFirst().map(\.id), "the three pages in flight, not the one waiting to retry")
         #expect(taken.allSatisfy { $0.attempts == 2 })
-        try await other.recordDeliveries(taken.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: Self.t0 + .seconds(11))
-        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(299), lease: lease, limit: 100, quota: .none).isEmpty)
-        #expect(try await other.claimDeliveries(now: Self.t0 + .seconds(300), lease: lease, limit: 100, quota: .none).map(\.id)
-                == [retrying.id])
+        try await other.recordDeliveries(taken.map { DeliveryRecord(id: $0.id, outcome: .delivered) }, now: Self.t0 + .seconds(111))
+        #expect(try await claim(at: 299).isEmpty)
+        #expect(try await claim(at: 300).map(\.id) == [retrying.id])
+    }
+
+    /// Ends the session that holds instance lock `key`, as a dropped connection would.
+    static func terminateLockSession(of key: Int64, through store: PostgresStore) async throws {
+        try await store.withConnection { db in
+            try await db.query("""
+                SELECT pg_terminate_backend(pid) FROM pg_locks
+                WHERE locktype = 'advisory' AND objsubid = 1 AND (classid::bigint << 32) | objid::bigint = \(key)
+                """, logger: Logger(label: "test"))
+        }
+    }
+
+    /// Waits (10 s at most) until instance lock `key` is held, or is not: PostgreSQL lets go
+    /// of a lock once the session's backend has ended, a moment after its connection closed.
+    static func waitForLock(of key: Int64, held: Bool, through store: PostgresStore) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let count = try await store.withConnection { db in
+                var count = 0
+                for try await n in try await db.query("""
+                    SELECT count(*)::bigint FROM pg_locks
+                    WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND (classid::bigint << 32) | objid::bigint = \(key)
+                    """, logger: Logger(label: "test")).decode(Int.self) { count = n }
+                return count
+            }
+            if (count > 0) == held { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("instance lock \(key) still \(held ? "not held" : "held") after 10 s")
     }
 
     // MARK: - Database restart

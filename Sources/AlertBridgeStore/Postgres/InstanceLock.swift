@@ -94,7 +94,8 @@ final class InstanceLock: Sendable {
                 }
                 held.store(true, ordering: .releasing)
                 firstTryEnded()
-                if failing { logger.notice("holding the instance lock again: pages this instance claims are sent again soon if it dies") }
+                let news = failing ? "holding the instance lock again" : "holding the instance lock"
+                logger.notice("\(news): pages this instance claims are sent again soon if it dies", metadata: ["instance": "\(key)"])
                 failing = false
                 await withTaskCancellationHandler {
                     _ = try? await connection.closeFuture.get()

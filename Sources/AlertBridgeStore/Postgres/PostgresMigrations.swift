@@ -139,8 +139,9 @@ enum PostgresMigrations {
         // is held by a source that was open during it (``PostgresStore/resolvedIncidents(_:rules:since:logger:)``).
         (6, ["CREATE INDEX incidents_rule_resolved ON incidents(rule, resolved_at) WHERE status = 'resolved'"]),
         // Who claimed a page being sent, and when: the key of the claiming instance's lock,
-        // so that another instance takes the page back as soon as that lock is gone
-        // (``InstanceLock``). Cleared when the outcome is recorded.
+        // so that another instance takes the page back soon after that lock is gone
+        // (``InstanceLock``). Cleared when the page is put back to wait for a retry; a
+        // finished page keeps them (which instance sent it, and when).
         (7, ["ALTER TABLE outbox ADD COLUMN claimed_by BIGINT",
              "ALTER TABLE outbox ADD COLUMN claimed_at BIGINT",
              "CREATE INDEX outbox_claimed ON outbox(claimed_at) WHERE status = 'pending' AND claimed_by IS NOT NULL"]),

@@ -18,48 +18,61 @@ extension PostgresStore {
             """
     }
 
-    /// Makes due again the pages claimed at least ``orphanGrace`` ago by an instance whose
-    /// lock no session holds: it died mid-send (``InstanceLock``). Due at the time they were
-    /// claimed, so they go before pages that fell due since. Rows another claim holds are
-    /// skipped, never waited for.
-    enum ReleaseOrphanedClaims: PreparedSQL {
+    /// The lock keys of other instances that have pages claimed and no session holding
+    /// their lock (``InstanceLock``). A short scan: the index holds only pages in flight.
+    enum MissingClaimers: PreparedSQL {
         static let sql = """
-            UPDATE outbox SET next_attempt_at = claimed_at, claimed_by = NULL, claimed_at = NULL
-            WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND claimed_by IS NOT NULL
-                           AND claimed_at <= $2 AND claimed_by <> $1
-                           AND claimed_by NOT IN (
-                               SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks
-                               WHERE locktype = 'advisory' AND objsubid = 1 AND granted
-                                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-                         FOR UPDATE SKIP LOCKED)
-            RETURNING id
+            SELECT DISTINCT claimed_by FROM outbox
+            WHERE status = 'pending' AND claimed_by IS NOT NULL AND claimed_by <> $1
+              AND claimed_by NOT IN (
+                  SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks
+                  WHERE locktype = 'advisory' AND objsubid = 1 AND granted
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
             """
     }
 
-    /// How long after its claim a page of an instance that holds no lock is taken back:
-    /// room for the instances to take their locks again after PostgreSQL restarted (every
-    /// session ended at once), which they try every second.
-    static let orphanGrace: Duration = .seconds(10)
+    /// Makes due again the pages of instances found dead: due at the time they were
+    /// claimed, so they go before pages that fell due since. Rows another claim holds are
+    /// skipped, never waited for.
+    enum TakeBackClaims: PreparedSQL {
+        static let sql = """
+            UPDATE outbox SET next_attempt_at = claimed_at, claimed_by = NULL, claimed_at = NULL
+            WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND claimed_by = ANY($1::bigint[])
+                         FOR UPDATE SKIP LOCKED)
+            RETURNING id, incident_id
+            """
+    }
 
     /// Claims with `FOR UPDATE SKIP LOCKED`: two dispatchers (on one instance or many)
     /// never receive the same row, and neither waits for the other. First takes back the
-    /// pages of instances that died while sending them, while this one holds its own lock
-    /// (so a connection trouble of its own never makes it take back the others').
+    /// pages of instances that died while sending them (``AbsentInstances``), while this
+    /// one holds its own lock, so that a connection trouble of its own never makes it
+    /// take back the others'.
     public func claimDeliveries(now: Timestamp, lease: Duration, limit: Int, quota: ClaimQuota) async throws -> [Delivery] {
         let logger = self.logger
         let leaseEnd = (now + lease).milliseconds
         let stamp = await instance.stamp()
-        return try await transaction { db in
-            if let stamp {
-                var released = 0
-                for try await _ in try await db.execute(ReleaseOrphanedClaims.self, stamp, (now - Self.orphanGrace).milliseconds,
-                                                        logger: logger) {
-                    released += 1
+        let look = stamp != nil && absent.withLock { $0.shouldLook(at: now) }
+        return try await transaction { [self] db in
+            if let stamp, look {
+                var missing = Set<Int64>()
+                for try await row in try await db.execute(MissingClaimers.self, stamp, logger: logger) {
+                    missing.insert(try row.decode(Int64.self))
                 }
-                if released > 0 {
-                    logger.notice("taking back pages claimed by an instance that is gone (it stopped while sending them)", metadata: [
-                        "pages": "\(released)",
-                    ])
+                let dead = absent.withLock { $0.seenMissing(missing, at: now) }
+                if !dead.isEmpty {
+                    var pages: [(id: Int64, incident: Int64)] = []
+                    for try await row in try await db.execute(TakeBackClaims.self, dead, logger: logger) {
+                        pages.append(try row.decode((Int64, Int64).self))
+                    }
+                    if !pages.isEmpty {
+                        logger.notice("taking back pages claimed by an instance that is gone (its lock has been released for 10s or more)",
+                                      metadata: [
+                                          "pages": "\(pages.map(\.id).sorted().map(String.init).joined(separator: ","))",
+                                          "incidents": "\(Set(pages.map(\.incident)).sorted().map(String.init).joined(separator: ","))",
+                                          "instances": "\(dead.map(String.init).joined(separator: ","))",
+                                      ])
+                    }
                 }
             }
             var out: [Delivery] = []

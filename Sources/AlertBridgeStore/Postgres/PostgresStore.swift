@@ -51,6 +51,8 @@ public final class PostgresStore: IncidentStore {
     private let ingests = Batcher<RoutedAlert, IngestOutcome>(maxBatch: 2_000)
     /// Whether this instance is alive, for the others' claims (``InstanceLock``).
     let instance: InstanceLock
+    /// Which other instances are dead, for this one's claims.
+    let absent = Mutex(AbsentInstances())
 
     private init(client: PostgresClient, runner: Task<Void, Never>, instance: InstanceLock, logger: Logger, options: Options) {
         self.client = client
@@ -79,7 +81,10 @@ public final class PostgresStore: IncidentStore {
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let runner = Task { await client.run() }
         let instance = InstanceLock(logger: logger) {
-            try await PostgresConnection.connect(configuration: try connection(location, options: options), id: 0, logger: logger)
+            var config = try connection(location, options: options)
+            // So that it can be told apart in `pg_stat_activity`.
+            config.options.additionalStartupParameters = [("application_name", "alertbridge instance lock")]
+            return try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
         }
         let store = PostgresStore(client: client, runner: runner, instance: instance, logger: logger, options: options)
         do {
