@@ -163,8 +163,10 @@ public struct Dispatcher: Service {
             let count = inFlight.count
             if count > 0 { logger.info("shutting down: finishing \(count) \(count == 1 ? "delivery" : "deliveries") in flight") }
         }
-        // Cancelled (a second signal, or the shutdown's own deadline), the deliveries in
-        // flight were cut short: their rows go out again.
+        // Cancelled during the shutdown (another service of the group failed; a second
+        // SIGTERM does not cancel, nor does any deadline: `serve` sets none, and the
+        // supervisor's SIGKILL ends everything), the deliveries in flight were cut short:
+        // their rows go out again.
         if stopping.isSet {
             if Task.isCancelled {
                 logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite; on PostgreSQL about 10 seconds after another instance, or the next start, finds this one gone)")

@@ -259,6 +259,12 @@ struct PostgresStoreTests {
         }
         _ = try await dying.ingest([StoreConformance.routed("h", key: "Crash/1"), StoreConformance.routed("h", key: "Crash/2")],
                                    now: Self.t0)
+        // Both hold their locks before they claim: a claim waits 5 s at most for the first
+        // try, which a loaded machine can take longer over (CI did once).
+        for store in [dying, other] {
+            _ = await store.instance.stamp()
+            try await Self.waitForLock(of: store.instance.key, held: true, through: other)
+        }
         let claimed = try await dying.claimDeliveries(now: Self.t0, lease: lease, limit: 100, quota: .none)
         #expect(claimed.count == 4)
         // One goes back to wait for its retry, in five minutes.
@@ -270,6 +276,7 @@ struct PostgresStoreTests {
         // Its lock's connection lost and taken again: seen missing once, then held again.
         let key = dying.instance.key
         try await Self.terminateLockSession(of: key, through: other)
+        try await Self.waitForLock(of: key, held: false, through: other)
         #expect(try await claim(at: 61).isEmpty)
         try await Self.waitForLock(of: key, held: true, through: other)
         #expect(try await claim(at: 75).isEmpty, "held again: not taken back")
@@ -288,12 +295,13 @@ struct PostgresStoreTests {
 
     /// Ends the session that holds instance lock `key`, as a dropped connection would.
     static func terminateLockSession(of key: Int64, through store: PostgresStore) async throws {
-        try await store.withConnection { db in
+        let ended = try await store.withConnection { db in
             try await db.query("""
                 SELECT pg_terminate_backend(pid) FROM pg_locks
                 WHERE locktype = 'advisory' AND objsubid = 1 AND (classid::bigint << 32) | objid::bigint = \(key)
-                """, logger: Logger(label: "test"))
+                """, logger: Logger(label: "test")).collect().count
         }
+        #expect(ended == 1, "one session held the lock")
     }
 
     /// Waits (10 s at most) until instance lock `key` is held, or is not: PostgreSQL lets go

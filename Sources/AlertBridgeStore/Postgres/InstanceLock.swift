@@ -108,6 +108,7 @@ final class InstanceLock: Sendable {
                 logger.warning("lost the instance lock's connection to PostgreSQL: until it is back, pages this instance claims wait out their lease if it dies")
             } catch {
                 firstTryEnded()
+                if Task.isCancelled { return }  // closed while connecting
                 if !failing {
                     logger.warning("cannot take the instance lock: pages this instance claims wait out their lease if it dies", metadata: [
                         "error": "\(error)",
