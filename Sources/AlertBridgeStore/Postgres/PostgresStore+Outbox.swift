@@ -66,7 +66,7 @@ extension PostgresStore {
                         pages.append(try row.decode((Int64, Int64).self))
                     }
                     if !pages.isEmpty {
-                        logger.notice("taking back pages claimed by an instance that is gone (its lock has been released for 10s or more)",
+                        logger.notice("taking back pages claimed by an instance that is gone (its lock has been released for \(DurationText.format(AbsentInstances.grace)) or more)",
                                       metadata: [
                                           "pages": "\(pages.map(\.id).sorted().map(String.init).joined(separator: ","))",
                                           "incidents": "\(Set(pages.map(\.incident)).sorted().map(String.init).joined(separator: ","))",
