@@ -24,6 +24,14 @@ final class InstanceLock: Sendable {
     /// as the same positive `bigint`.
     let key = Int64.random(in: 1 ..< (1 << 62))
 
+    /// The instance locks held now in this database (`key`), with the session holding each
+    /// (`pid`): the key put together again from `pg_locks`' two halves.
+    static let heldSQL = """
+        SELECT (classid::bigint << 32) | objid::bigint AS key, pid FROM pg_locks
+        WHERE locktype = 'advisory' AND objsubid = 1 AND granted
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        """
+
     /// How long the first claim waits for the first try to take the lock before it claims
     /// on the lease alone: the connect timeout covers connecting, this a server that
     /// accepted the connection and then did not answer.
@@ -31,6 +39,8 @@ final class InstanceLock: Sendable {
 
     private struct State {
         var keeper: Task<Void, Never>?
+        /// The connection that takes or holds the lock, for ``close()``.
+        var connection: PostgresConnection?
         /// Claims waiting for the first try; nil once it ended (or took too long).
         var waiting: [CheckedContinuation<Void, Never>]? = []
         var closed = false
@@ -63,18 +73,26 @@ final class InstanceLock: Sendable {
     }
 
     /// Lets go of the lock (other instances may then take back this one's claims).
+    ///
+    /// It closes the lock's connection itself rather than leave that to cancellation, and
+    /// the lock's query gives up when its connection closes (``lock(on:)``): a store
+    /// closed while its lock was being taken hung its `close()` (a test of 40 such closes
+    /// hung one run in a few).
     func close() async {
-        let keeper = state.withLock { state in
+        let (keeper, connection) = state.withLock { state in
             state.closed = true
-            return state.keeper
+            return (state.keeper, state.connection)
         }
+        try? await connection?.close()
         keeper?.cancel()
         await keeper?.value
         firstTryEnded()
     }
 
+    private var closed: Bool { state.withLock { $0.closed } }
+
     /// Takes the lock, holds it while its connection lives, and takes it again (a new
-    /// connection, the same key) after the connection was lost, until cancelled.
+    /// connection, the same key) after the connection was lost, until closed.
     private func keep() async {
         let patience = Task {
             try? await Task.sleep(for: Self.firstTryPatience)
@@ -82,33 +100,39 @@ final class InstanceLock: Sendable {
         }
         defer { patience.cancel() }
         var failing = false
-        while !Task.isCancelled {
+        while !closed {
             do {
                 let connection = try await connect()
-                let locked = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger)
-                    .collect().first?.decode(Bool.self) ?? false
-                guard locked else {
+                let kept = state.withLock { state in
+                    if !state.closed { state.connection = connection }
+                    return !state.closed
+                }
+                defer { state.withLock { $0.connection = nil } }
+                do {
+                    guard kept else { throw CancellationError() }
                     // Only a session of this process could hold it; a reconnect would find it free.
+                    guard try await lock(on: connection) else {
+                        throw StoreError.unavailable("the instance lock \(key) is held by another session")
+                    }
+                } catch {
+                    // A connection must be closed before it is let go (PostgresNIO asserts it:
+                    // a debug build stopped here when a store closed during the lock's query).
                     try? await connection.close()
-                    throw StoreError.unavailable("the instance lock \(key) is held by another session")
+                    throw error
                 }
                 held.store(true, ordering: .releasing)
                 firstTryEnded()
                 let news = failing ? "holding the instance lock again" : "holding the instance lock"
                 logger.notice("\(news): pages this instance claims are sent again soon if it dies", metadata: ["instance": "\(key)"])
                 failing = false
-                await withTaskCancellationHandler {
-                    _ = try? await connection.closeFuture.get()
-                } onCancel: {
-                    _ = connection.close() as EventLoopFuture<Void>
-                }
+                _ = try? await connection.closeFuture.get()
                 held.store(false, ordering: .releasing)
-                if Task.isCancelled { return }
+                if closed { return }
                 failing = true
                 logger.warning("lost the instance lock's connection to PostgreSQL: until it is back, pages this instance claims wait out their lease if it dies")
             } catch {
                 firstTryEnded()
-                if Task.isCancelled { return }  // closed while connecting
+                if closed { return }
                 if !failing {
                     logger.warning("cannot take the instance lock: pages this instance claims wait out their lease if it dies", metadata: [
                         "error": "\(error)",
@@ -117,6 +141,27 @@ final class InstanceLock: Sendable {
                 failing = true
             }
             try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Takes the lock on `connection`, or fails once the connection closes first: a query
+    /// written to a connection that closed meanwhile is never answered (PostgresNIO 1.33.2
+    /// writes it without a promise), and ``close()`` may close it at any moment.
+    private func lock(on connection: PostgresConnection) async throws -> Bool {
+        let key = self.key, logger = self.logger
+        return try await withCheckedThrowingContinuation { continuation in
+            let answer = FirstAnswer(continuation)
+            Task {
+                do {
+                    answer.give(.success(try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger)
+                        .collect().first?.decode(Bool.self) ?? false))
+                } catch {
+                    answer.give(.failure(error))
+                }
+            }
+            connection.closeFuture.whenComplete { _ in
+                answer.give(.failure(StoreError.unavailable("the instance lock's connection closed")))
+            }
         }
     }
 

@@ -24,10 +24,7 @@ extension PostgresStore {
         static let sql = """
             SELECT DISTINCT claimed_by FROM outbox
             WHERE status = 'pending' AND claimed_by IS NOT NULL AND claimed_by <> $1
-              AND claimed_by NOT IN (
-                  SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks
-                  WHERE locktype = 'advisory' AND objsubid = 1 AND granted
-                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+              AND claimed_by NOT IN (SELECT key FROM (\(InstanceLock.heldSQL)) held)
             """
     }
 

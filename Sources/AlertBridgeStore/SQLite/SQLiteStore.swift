@@ -320,16 +320,6 @@ public final class SQLiteStore: IncidentStore {
 
     static let pingPatience = Duration.seconds(1)
 
-    /// Resumes a continuation with the first result given; later ones are dropped.
-    private final class FirstAnswer: Sendable {
-        private let continuation: Mutex<CheckedContinuation<Void, any Error>?>
-        init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = Mutex(continuation) }
-        var isGiven: Bool { continuation.withLock { $0 == nil } }
-        func give(_ result: Result<Void, any Error>) {
-            continuation.withLock { c in defer { c = nil }; return c }?.resume(with: result)
-        }
-    }
-
     /// Closing again does nothing.
     public func close() async throws {
         guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
