@@ -18,12 +18,28 @@ public enum Fingerprint {
     }
 
     public static func value(of labels: Labels) -> UInt64 {
+        // Sorting the dictionary's indices, not copies of its pairs; names compare by
+        // their UTF-8 bytes, as Go compares strings.
+        let order = labels.indices.sorted { utf8Precedes(labels[$0].key, labels[$1].key) }
         var hash = offset
-        for label in labels.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+        for index in order {
+            let label = labels[index]
             add(label.key, to: &hash)
             add(label.value, to: &hash)
         }
         return hash
+    }
+
+    /// Whether `a` sorts before `b` by bytes: Swift's `<` on `String` orders by Unicode
+    /// scalars of the canonical form, which differs for names that are not in NFC.
+    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                for i in 0..<min(a.count, b.count) where a[i] != b[i] { return a[i] < b[i] }
+                return a.count < b.count
+            }
+        }
     }
 
     /// FNV-1a of one text, as 16 hex digits.
@@ -34,16 +50,26 @@ public enum Fingerprint {
     }
 
     private static func add(_ string: String, to hash: inout UInt64) {
-        for byte in string.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= prime
+        var string = string
+        string.withUTF8 { bytes in
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash &*= prime
+            }
         }
         hash ^= UInt64(separator)
         hash &*= prime
     }
 
+    /// 16 lowercase hex digits, written into the string's own storage.
     static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        String(unsafeUninitializedCapacity: 16) { digits in
+            let hexDigits: StaticString = "0123456789abcdef"
+            for position in 0..<16 {
+                let nibble = Int((value >> UInt64(60 - 4 * position)) & 0xF)
+                digits[position] = hexDigits.utf8Start[nibble]
+            }
+            return 16
+        }
     }
 }

@@ -211,18 +211,33 @@ struct AnchoredRegex: @unchecked Sendable {
         return false
     }
 
+    /// The fast path compares code points, as the regex engine does (`Character`s would
+    /// let "e" + U+0301 equal "é" and refuse "e" as its prefix), and costs no grapheme
+    /// breaking: every alert runs the inhibit rules' targets.
     func matches(_ value: String) -> Bool {
         if let alternatives {
             return alternatives.contains { alternative in
                 switch alternative {
-                case .literal(let text): value == text
-                // `.` matches anything but a line terminator, in ICU as in Go's RE2.
-                case .prefix(let text): value.hasPrefix(text) && !value.dropFirst(text.count).contains(where: \.isNewline)
+                case .literal(let text):
+                    return value.utf8.elementsEqual(text.utf8)
+                case .prefix(let text):
+                    guard value.utf8.starts(with: text.utf8) else { return false }
+                    // `.` matches anything but a line terminator (ICU's set).
+                    let rest = value.utf8.index(value.startIndex, offsetBy: text.utf8.count)
+                    return !value.unicodeScalars[rest...].contains(where: Self.isLineTerminator)
                 }
             }
         }
         let range = NSRange(value.startIndex..., in: value)
         return compiled.firstMatch(in: value, options: [], range: range) != nil
+    }
+
+    /// What ICU's `.` does not match: LF, VT, FF, CR, NEL, LINE and PARAGRAPH SEPARATOR.
+    static func isLineTerminator(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x0A...0x0D, 0x85, 0x2028, 0x2029: true
+        default: false
+        }
     }
 
     /// The pattern as literal and prefix alternatives, or `nil` when it needs the regex engine.

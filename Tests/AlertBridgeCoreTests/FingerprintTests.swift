@@ -22,6 +22,19 @@ import Testing
         #expect(Fingerprint.of(["ab": "c"]) != Fingerprint.of(["a": "bc"]))
     }
 
+    @Test func sortsNamesByTheirBytesAsGoDoes() {
+        // Expected values from an independent FNV-1a over the names sorted by UTF-8 bytes.
+        // Byte order puts "B" before "a", "pop" before "pop2", and "e" + U+0301 before "é"
+        // (Swift's own `<` would put those two the other way round).
+        let labels = ["pop2": "5", "a_b": "3", "\u{E9}a": "7", "e\u{301}x": "6", "a": "2", "pop": "4", "B": "1"]
+        #expect(Fingerprint.of(labels) == "d4b22b1cc80804db")
+    }
+
+    @Test func keepsLeadingZeros() {
+        #expect(Fingerprint.of(["alertname": "PopDown", "pop": "P3996"]) == "000041677d688cd7")
+        #expect(Fingerprint.of(text: "pop1973") == "00ff3fc51ac08c75")
+    }
+
     @Test func emptyLabelSetIsTheFNVOffset() {
         #expect(Fingerprint.of([:]) == "cbf29ce484222325")
     }

@@ -45,6 +45,7 @@ final class IngestCache: @unchecked Sendable {
     /// with `loading` (which returns only the keys that have an incident).
     func lookUp(_ keys: Set<String>, loading: ([String]) throws -> [String: Entry]) throws -> Known {
         var known = Known()
+        known.incidents.reserveCapacity(keys.count)
         var missing: [String] = []
         for key in keys {
             if let entry = entries[key] { add(entry, to: &known) } else { missing.append(key) }
@@ -70,30 +71,38 @@ final class IngestCache: @unchecked Sendable {
     }
 
     /// Applies a committed ingest plan, as the store's statements applied it to the rows.
+    ///
+    /// Entries are updated in place through their dictionary index: every alert of a
+    /// storm passes here, and looking its key up again (or copying its entry out and
+    /// back) for each change was the writer's costliest step after SQLite itself.
     func remember(_ plan: IngestPlanner.Plan) {
         if entries.count > capacity { entries.removeAll(keepingCapacity: true) }
-        var keyOf: [Int64: String] = [:]
+        // Indices stay valid while only values change; the keys to drop go last.
+        var entryOf: [Int64: Dictionary<String, Entry>.Index] = [:]
+        entryOf.reserveCapacity(plan.incidents.count)
+        var dropped: [String] = []
         for incident in plan.incidents {
-            let key = incident.dedupKey
-            if entries[key]?.incident.id == incident.id {
-                entries[key]!.incident = incident
-                keyOf[incident.id] = key
+            if let index = entries.index(forKey: incident.dedupKey), entries.values[index].incident.id == incident.id {
+                entries.values[index].incident = incident
+                entryOf[incident.id] = index
             } else {
                 // A new incident (or one that replaced its key's resolved one) is read back
                 // when a later batch names its key: a flood of one-off keys costs no memory.
-                entries[key] = nil
+                dropped.append(incident.dedupKey)
             }
         }
         for id in plan.resolvedIncidentIDs {
-            guard let key = keyOf[id], var entry = entries[key], entry.incident.id == id else { continue }
-            for fingerprint in entry.alerts.keys { entry.alerts[fingerprint]!.status = .resolved }
-            entries[key] = entry
+            guard let index = entryOf[id] else { continue }
+            for alert in entries.values[index].alerts.indices {
+                entries.values[index].alerts.values[alert].status = .resolved
+            }
         }
         for change in plan.alerts {
-            guard let key = keyOf[change.incidentID], entries[key]?.incident.id == change.incidentID else { continue }
-            entries[key]!.alerts[change.alert.fingerprint] = AlertState(
+            guard let index = entryOf[change.incidentID] else { continue }
+            entries.values[index].alerts[change.alert.fingerprint] = AlertState(
                 status: change.alert.status, startsAt: change.alert.startsAt, endsAt: change.alert.endsAt)
         }
+        for key in dropped { entries[key] = nil }
     }
 
     /// Drops a key after a write other than ingest changed its incident.
