@@ -93,8 +93,8 @@ final class IngestCache: @unchecked Sendable {
         }
         for id in plan.resolvedIncidentIDs {
             guard let index = entryOf[id] else { continue }
-            for alert in entries.values[index].alerts.indices {
-                entries.values[index].alerts.values[alert].status = .resolved
+            entries.values[index].alerts = entries.values[index].alerts.mapValues {
+                AlertState(status: .resolved, startsAt: $0.startsAt, endsAt: $0.endsAt)
             }
         }
         for change in plan.alerts {
