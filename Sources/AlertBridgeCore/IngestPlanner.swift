@@ -98,6 +98,7 @@ public enum IngestPlanner {
         silences: [Silence] = [], now: Timestamp
     ) -> Plan {
         var state = State(current: current, alertStatus: alertStatus, inhibitSources: inhibitSources)
+        state.reserveCapacity(batch.count)
         state.alertEnds = alertEnds
         state.alertStarts = alertStarts
         state.silences = silences
@@ -346,7 +347,8 @@ public enum IngestPlanner {
 
         init(current: [String: Incident], alertStatus: [AlertKey: AlertStatus], inhibitSources: [Incident]) {
             byKey = current.mapValues(\.id)
-            incidents = Dictionary(inhibitSources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            incidents = Dictionary(minimumCapacity: current.count + inhibitSources.count)
+            for incident in inhibitSources where incidents[incident.id] == nil { incidents[incident.id] = incident }
             for incident in current.values { incidents[incident.id] = incident }
             for incident in incidents.values { byRule[incident.rule, default: []].append(incident.id) }
             self.alertStatus = alertStatus
@@ -479,6 +481,14 @@ public enum IngestPlanner {
         /// batch: the alert pages once none of them is open.
         func inhibitors(of routed: RoutedAlert) -> [Incident] {
             routed.inhibitors.inhibiting(routed.alert.labels) { rule in (byRule[rule] ?? []).compactMap { incidents[$0] } }
+        }
+
+        /// Room for a batch of `count` alerts, so applying it does not grow the tables as it goes.
+        mutating func reserveCapacity(_ count: Int) {
+            alerts.reserveCapacity(count)
+            alertOrder.reserveCapacity(count)
+            touched.reserveCapacity(count)
+            touchedOrder.reserveCapacity(count)
         }
 
         mutating func touch(_ incident: Incident) {

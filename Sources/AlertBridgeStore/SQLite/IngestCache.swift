@@ -46,6 +46,8 @@ final class IngestCache: @unchecked Sendable {
     func lookUp(_ keys: Set<String>, loading: ([String]) throws -> [String: Entry]) throws -> Known {
         var known = Known()
         known.incidents.reserveCapacity(keys.count)
+        known.status.reserveCapacity(keys.count)
+        known.starts.reserveCapacity(keys.count)
         var missing: [String] = []
         for key in keys {
             if let entry = entries[key] { add(entry, to: &known) } else { missing.append(key) }
