@@ -161,8 +161,6 @@ public struct JSONWriter {
 
     private mutating func null() { bytes.append(contentsOf: "null".utf8) }
 
-    private static let hex = Array("0123456789abcdef".utf8)
-
     private mutating func string(_ value: String) {
         var value = value
         value.withUTF8 { string($0) }
@@ -178,7 +176,7 @@ public struct JSONWriter {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [92, 92])
-            default: bytes.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 15)]])
+            default: bytes.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Hex.digits[Int(byte >> 4)], Hex.digits[Int(byte & 15)]])
             }
         }
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied...]))

@@ -61,15 +61,8 @@ public enum Fingerprint {
         hash &*= prime
     }
 
-    /// 16 lowercase hex digits, written into the string's own storage.
+    /// 16 lowercase hex digits, most significant first.
     static func hex(_ value: UInt64) -> String {
-        String(unsafeUninitializedCapacity: 16) { digits in
-            let hexDigits: StaticString = "0123456789abcdef"
-            for position in 0..<16 {
-                let nibble = Int((value >> UInt64(60 - 4 * position)) & 0xF)
-                digits[position] = hexDigits.utf8Start[nibble]
-            }
-            return 16
-        }
+        withUnsafeBytes(of: value.bigEndian) { Hex.string($0) }
     }
 }

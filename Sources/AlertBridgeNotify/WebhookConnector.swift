@@ -51,7 +51,7 @@ public struct WebhookConnector: Connector {
 public enum WebhookSignature {
     public static func sign(body: [UInt8], timestamp: Int64, secret: String) -> String {
         let signed = Array("\(timestamp).".utf8) + body
-        return "sha256=" + HMACSHA256.hex(HMACSHA256.authenticationCode(for: signed, key: Array(secret.utf8)))
+        return "sha256=" + Hex.string(HMACSHA256.authenticationCode(for: signed, key: Array(secret.utf8)))
     }
 
     /// What a receiver does: the signature matches and the timestamp is within
