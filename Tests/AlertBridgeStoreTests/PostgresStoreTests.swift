@@ -259,12 +259,12 @@ struct PostgresStoreTests {
         }
         _ = try await dying.ingest([StoreConformance.routed("h", key: "Crash/1"), StoreConformance.routed("h", key: "Crash/2")],
                                    now: Self.t0)
-        // Both hold their locks before they claim: a claim waits 5 s at most for the first
-        // try, which a loaded machine can take longer over (CI did once).
-        for store in [dying, other] {
-            _ = await store.instance.stamp()
-            try await Self.waitForLock(of: store.instance.key, held: true, through: other)
-        }
+        // Both hold their locks, as they know it, before they claim: a claim waits 5 s at
+        // most for the first try, which a loaded machine can take longer over (CI did once),
+        // and `pg_locks` shows a lock granted a moment before its instance has recorded it
+        // (a loaded CI run took nothing back at t+110 and let the lease free the pages at
+        // t+299: its claims, most likely made in that moment, were not stamped).
+        for store in [dying, other] { try await Self.waitUntilStamping(store) }
         let claimed = try await dying.claimDeliveries(now: Self.t0, lease: lease, limit: 100, quota: .none)
         #expect(claimed.count == 4)
         // One goes back to wait for its retry, in five minutes.
@@ -316,6 +316,19 @@ struct PostgresStoreTests {
                                logger: Logger(label: "test")).collect().count
         }
         #expect(ended == 1, "one session held the lock")
+    }
+
+    /// Waits (30 s at most: the first try alone may take 5 s) until `store` stamps its
+    /// claims, that is until its instance knows it holds its lock.
+    static func waitUntilStamping(_ store: PostgresStore) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await store.instance.stamp() == nil {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("instance \(store.instance.key) does not hold its lock after 30 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     /// Waits (10 s at most) until instance lock `key` is held, or is not: PostgreSQL lets go
