@@ -317,6 +317,20 @@ import Testing
         #expect(!PageText.body(page).contains("Measured:"))
     }
 
+    /// Printable ASCII is returned as it is without looking at its characters; every other
+    /// text takes the general path. The two agree on every ASCII character, and anything
+    /// outside printable ASCII still reaches the general path.
+    @Test func singleLineShortcutAgreesWithTheGeneralPath() {
+        for byte in UInt8(0)...0x7F {
+            let text = "a\(Character(Unicode.Scalar(byte)))b \(Character(Unicode.Scalar(byte)))"
+            #expect(PageText.singleLine(text) == PageText.folded(text), "byte \(byte)")
+        }
+        #expect(PageText.singleLine("ICN1 edge-01 p95 1.4s > 800ms ~{x}") == "ICN1 edge-01 p95 1.4s > 800ms ~{x}")
+        #expect(PageText.singleLine("a\u{7F}b") == "a b")
+        #expect(PageText.singleLine("a\u{85}b\u{2028}c") == "a b c")
+        #expect(PageText.singleLine("\u{202E}exe.txt, Séoul") == "exe.txt, Séoul")
+    }
+
     /// Which machines are down: the page names the firing alerts' hosts (five, then how
     /// many more); it named only the PoP, and the host took an `alertbridge show`.
     @Test func aPageNamesTheFiringHosts() throws {
