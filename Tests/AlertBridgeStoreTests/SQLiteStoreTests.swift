@@ -338,6 +338,21 @@ import Testing
         }
     }
 
+    /// The store's threads say what they are in `top -H`, `ps -L` and `perf`: the writer
+    /// whose share of a CPU sets the pace of a storm of new incidents, and the reader.
+    @Test func theStoreThreadsAreNamed() async throws {
+        try await Self.withDatabasePath { path in
+            let store = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            // As `top -H` reads it.
+            let name: @Sendable (SQLiteSession) throws -> String = { _ in
+                try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
+            }
+            #expect(try await store.writer.run(name) == "sqlite-writer")
+            #expect(try await store.reader.run(name) == "sqlite-reader")
+            try await store.close()
+        }
+    }
+
     /// A file a newer build migrated is refused at start, with what to do, and left as it
     /// was: an older build would drop what it does not know when it rewrites a row.
     @Test func aFileMigratedByANewerBuildIsRefused() async throws {

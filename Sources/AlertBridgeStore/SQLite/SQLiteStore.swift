@@ -48,7 +48,7 @@ public final class SQLiteStore: IncidentStore {
 
     /// - Parameter ingestBatchLimit: alerts per ingest transaction at most (tests use 1 to get one batch per call).
     static func open(path: String, logger: Logger, ingestBatchLimit: Int) async throws -> SQLiteStore {
-        let writer = try await SQLiteWorker.open(path: path)
+        let writer = try await SQLiteWorker.open(path: path, name: "sqlite-writer")
         var reader: SQLiteWorker?
         var checkpointer: WALCheckpointer?
         var lock: FileLock?
@@ -66,7 +66,7 @@ public final class SQLiteStore: IncidentStore {
                 try migrate(db, logger: logger)
                 try db.releaseInterruptedDeliveries(now: SystemClock().now())
             }
-            reader = try await SQLiteWorker.open(path: path)
+            reader = try await SQLiteWorker.open(path: path, name: "sqlite-reader")
             try await reader!.run { db in
                 try db.run("PRAGMA query_only=ON")
                 db.onDamage = { failure in damage.withLockedValue { $0 = $0 ?? failure } }

@@ -27,12 +27,17 @@ final class SQLiteWorker: Sendable {
         lockWait = session.lockWait
     }
 
-    /// Opens (creating if needed) the database file on a new thread.
-    static func open(path: String) async throws -> SQLiteWorker {
+    /// Opens (creating if needed) the database file on a new thread named `name` (at most
+    /// 15 bytes, Linux's limit), which `top -H`, `ps -L` and `perf` show: the store's three
+    /// threads are otherwise all NIO's `TP-#0`.
+    static func open(path: String, name: String = "sqlite") async throws -> SQLiteWorker {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
-            let session = try await thread.runIfActive { SQLiteSession.Box(try SQLiteSession(path: path)) }
+            let session = try await thread.runIfActive {
+                nameThisThread(name)
+                return SQLiteSession.Box(try SQLiteSession(path: path))
+            }
             return SQLiteWorker(thread: thread, session: session.session)
         } catch {
             try? await thread.shutdownGracefully()
@@ -369,4 +374,15 @@ struct SQLiteFailure: Error, CustomStringConvertible {
         guard let failure = error as? SQLiteFailure, [5, 7, 8, 10, 13, 14].contains(failure.code & 0xFF) else { return error }
         return StoreError.unavailable("SQLite cannot write: \(failure.message)")
     }
+}
+
+/// Names the calling thread through `/proc/thread-self/comm` (Linux; the C call for it is
+/// not in Swift's Glibc module). A failure leaves NIO's name: only diagnostics lose.
+private func nameThisThread(_ name: String) {
+    #if os(Linux)
+    let fd = open("/proc/thread-self/comm", O_WRONLY)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    _ = name.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+    #endif
 }

@@ -30,7 +30,7 @@ final class WALCheckpointer: Sendable {
 
     /// Opens the checkpointing connection to the database at `path`.
     static func open(path: String) async throws -> WALCheckpointer {
-        let worker = try await SQLiteWorker.open(path: path)
+        let worker = try await SQLiteWorker.open(path: path, name: "sqlite-checkpt")
         do {
             try await worker.run { db in
                 // Sync the log before copying and the file after, whatever the default.
