@@ -19,8 +19,9 @@ public enum Fingerprint {
 
     public static func value(of labels: Labels) -> UInt64 {
         // Sorting the dictionary's indices, not copies of its pairs; names compare by
-        // their UTF-8 bytes, as Go compares strings.
-        let order = labels.indices.sorted { utf8Precedes(labels[$0].key, labels[$1].key) }
+        // their UTF-8 bytes, as Go compares strings (Swift's `<` orders by the scalars of
+        // the canonical form, which differs for names that are not in NFC).
+        let order = labels.indices.sorted { labels[$0].key.utf8.lexicographicallyPrecedes(labels[$1].key.utf8) }
         var hash = offset
         for index in order {
             let label = labels[index]
@@ -28,18 +29,6 @@ public enum Fingerprint {
             add(label.value, to: &hash)
         }
         return hash
-    }
-
-    /// Whether `a` sorts before `b` by bytes: Swift's `<` on `String` orders by Unicode
-    /// scalars of the canonical form, which differs for names that are not in NFC.
-    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { a in
-            b.withUTF8 { b in
-                for i in 0..<min(a.count, b.count) where a[i] != b[i] { return a[i] < b[i] }
-                return a.count < b.count
-            }
-        }
     }
 
     /// FNV-1a of one text, as 16 hex digits.
