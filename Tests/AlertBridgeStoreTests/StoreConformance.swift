@@ -62,6 +62,28 @@ struct StoreConformance {
         #expect(detail.timeline.map(\.kind) == [.created, .paged])
     }
 
+    /// A new incident takes its first alert's labels and annotations; every alert row of
+    /// the batch keeps its own (the SQLite writer reuses the incident's text for the first).
+    func everyAlertOfANewIncidentKeepsItsOwnMaps() async throws {
+        var second = Self.routed("edge-02")
+        second.alert.annotations = ["runbook": "https://wiki.example.com/edge-02", "dashboard": "https://grafana/edge"]
+        let other = Self.routed("edge-09", pop: "NRT1")
+        let out = try await store.ingest([Self.routed("edge-01"), second, other], now: t0)
+        let id = try #require(out[0].incidentID)
+        #expect(out.map(\.kind) == [.created, .merged, .created])
+        let detail = try #require(try await store.incident(id: id))
+        #expect(detail.incident.labels["instance"] == "edge-01")
+        #expect(detail.incident.annotations == ["runbook": "https://wiki.example.com/edge"])
+        let rows = Dictionary(uniqueKeysWithValues: detail.alerts.map { ($0.labels["instance"] ?? "", $0) })
+        #expect(rows["edge-01"]?.labels == Self.routed("edge-01").alert.labels)
+        #expect(rows["edge-01"]?.annotations == ["runbook": "https://wiki.example.com/edge"])
+        #expect(rows["edge-02"]?.labels == second.alert.labels)
+        #expect(rows["edge-02"]?.annotations == second.alert.annotations)
+        let nrtID = try #require(out[2].incidentID)
+        let nrt = try #require(try await store.incident(id: nrtID))
+        #expect(nrt.incident.labels == other.alert.labels && nrt.alerts.map(\.labels) == [other.alert.labels])
+    }
+
     func severityOnlyRises() async throws {
         let id = try #require(try await store.ingest([Self.routed("a", severity: .warning)], now: t0)[0].incidentID)
         _ = try await store.ingest([Self.routed("a", severity: .critical)], now: t0 + .seconds(1))
@@ -1586,6 +1608,7 @@ extension StoreConformance {
     static let checks: [Check] = [
         .init("ingestCreatesThenMerges") { try await $0.ingestCreatesThenMerges() },
         .init("openAlertsAreFoundByFingerprint") { try await $0.openAlertsAreFoundByFingerprint() },
+        .init("everyAlertOfANewIncidentKeepsItsOwnMaps") { try await $0.everyAlertOfANewIncidentKeepsItsOwnMaps() },
         .init("severityOnlyRises") { try await $0.severityOnlyRises() },
         .init("multiAlertIncidentResolvesWhenAllResolve") { try await $0.multiAlertIncidentResolvesWhenAllResolve() },
         .init("reopenWithinWindowElseNewIncident") { try await $0.reopenWithinWindowElseNewIncident() },

@@ -63,9 +63,12 @@ extension SQLiteSession {
     /// snapshot; the others are updates, with a snapshot when they reopened. An incident
     /// that only merged alerts since `before` (by dedup key) updates just its counters.
     /// - Parameter bodies: the writer's encoded snapshots, reused across batches.
+    /// - Returns: the new incidents' labels and annotations as written, for their alerts' rows.
+    @discardableResult
     func write(incidents: [Incident], firstNewID: Int64 = .max, snapshots: [Int64: EscalationPolicy] = [:],
-               before: [String: Incident] = [:], bodies: SnapshotBodies = SnapshotBodies()) throws {
-        guard !incidents.isEmpty else { return }
+               before: [String: Incident] = [:], bodies: SnapshotBodies = SnapshotBodies()) throws -> WrittenMaps {
+        var written = WrittenMaps()
+        guard !incidents.isEmpty else { return written }
         var snapshotIDs: [String: SQLiteData] = [:]
         func snapshot(_ id: Int64) throws -> SQLiteData {
             guard let policy = snapshots[id] else { return .null }
@@ -105,9 +108,10 @@ extension SQLiteSession {
                 lastEscalation = (i.escalation, escalation)
             }
             if i.id >= firstNewID {
+                let (labels, annotations) = written.write(i)
                 try run(insert, [
                         .integer(Int(i.id)), .text(i.dedupKey), .text(i.status.rawValue), .text(i.title), .text(i.severity.rawValue),
-                        .text(JSONWriter.text { $0.value(i.labels) }), .text(JSONWriter.text { $0.value(i.annotations) }),
+                        .text(labels), .text(annotations),
                         .text(i.rule), .text(i.policy), .integer(i.tier), .integer(i.alertCount), .integer(i.firingCount),
                         Self.data(i.createdAt), Self.data(i.lastAlertAt), Self.data(i.acknowledgedAt), Self.data(i.acknowledgedBy),
                         Self.data(i.resolvedAt), Self.data(i.resolvedBy), Self.data(i.nextEscalationAt), escalation,
@@ -125,6 +129,37 @@ extension SQLiteSession {
             if snapshots[i.id] != nil {
                 try run("UPDATE incidents SET policy_snapshot_id = ? WHERE id = ?", [try snapshot(i.id), .integer(Int(i.id))])
             }
+        }
+        return written
+    }
+
+    /// The labels and annotations of the incidents a batch created, as their rows hold them.
+    ///
+    /// A new incident takes the maps of the alert that opened it, and that alert's row,
+    /// written next, takes this text instead of writing the same maps again: writing them
+    /// was about a twentieth of the writer's work where every alert opens an incident
+    /// (bench/README.md). An alert whose maps differ (a later alert of the incident, or one
+    /// the planner changed) has them written for it; an unchanged map shares its storage
+    /// with the incident's, which `==` compares first.
+    struct WrittenMaps {
+        private var byIncident: [Int64: (labels: Labels, labelsText: String, annotations: Labels, annotationsText: String)] = [:]
+
+        /// Writes a new incident's maps and keeps them for its alerts.
+        mutating func write(_ incident: Incident) -> (labels: String, annotations: String) {
+            let labels = JSONWriter.text { $0.value(incident.labels) }
+            let annotations = JSONWriter.text { $0.value(incident.annotations) }
+            byIncident[incident.id] = (incident.labels, labels, incident.annotations, annotations)
+            return (labels, annotations)
+        }
+
+        func labels(of alert: Alert, in incidentID: Int64) -> String {
+            if let kept = byIncident[incidentID], kept.labels == alert.labels { return kept.labelsText }
+            return JSONWriter.text { $0.value(alert.labels) }
+        }
+
+        func annotations(of alert: Alert, in incidentID: Int64) -> String {
+            if let kept = byIncident[incidentID], kept.annotations == alert.annotations { return kept.annotationsText }
+            return JSONWriter.text { $0.value(alert.annotations) }
         }
     }
 
@@ -153,7 +188,9 @@ extension SQLiteSession {
     /// Upserts alert rows. A row already `stored` updates in place without rewriting its
     /// labels when its fingerprint is a hash of them (they cannot have changed); a
     /// PagerDuty key's or a heartbeat's labels are written again.
-    func write(alerts: [IngestPlanner.AlertChange], stored: [IngestPlanner.AlertKey: AlertStatus] = [:]) throws {
+    /// - Parameter incidentMaps: the maps of the batch's new incidents, as written.
+    func write(alerts: [IngestPlanner.AlertChange], stored: [IngestPlanner.AlertKey: AlertStatus] = [:],
+               incidentMaps: WrittenMaps = WrittenMaps()) throws {
         guard !alerts.isEmpty else { return }
         let update = try prepare("""
             UPDATE alerts SET status = ?3,
@@ -185,8 +222,8 @@ extension SQLiteSession {
             }
             try run(upsert, [
                     .integer(Int(c.incidentID)), .text(a.fingerprint), .text(a.status.rawValue), .text(a.severity.rawValue),
-                    .text(a.summary), .text(JSONWriter.text { $0.value(a.labels) }),
-                    .text(JSONWriter.text { $0.value(a.annotations) }), .text(a.source),
+                    .text(a.summary), .text(incidentMaps.labels(of: a, in: c.incidentID)),
+                    .text(incidentMaps.annotations(of: a, in: c.incidentID)), .text(a.source),
                     a.value.map { .float($0) } ?? .null, a.threshold.map { .float($0) } ?? .null,
                     Self.data(a.startsAt), Self.data(a.endsAt), Self.data(c.firstSeenAt), Self.data(c.lastSeenAt),
                     .integer(c.received),

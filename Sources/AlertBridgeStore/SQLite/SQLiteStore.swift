@@ -174,12 +174,12 @@ public final class SQLiteStore: IncidentStore {
                 firstNewID = Int64(maxID + 1)
                 plan = plan.assigningIDs((0..<plan.newIncidentCount).map { firstNewID + Int64($0) })
             }
-            try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots,
-                         before: known.incidents, bodies: bodies)
+            let incidentMaps = try db.write(incidents: plan.incidents, firstNewID: firstNewID, snapshots: plan.policySnapshots,
+                                            before: known.incidents, bodies: bodies)
             // Resolved incidents' alerts first, then this batch's alerts as they ended up: an
             // incident that resolved and reopened within the batch keeps its new firing alert.
             try db.markAlertsResolved(incidentIDs: plan.resolvedIncidentIDs)
-            try db.write(alerts: plan.alerts, stored: known.status)
+            try db.write(alerts: plan.alerts, stored: known.status, incidentMaps: incidentMaps)
             try db.append(timeline: plan.timeline)
             try db.enqueue(plan.pages, now: now)
             let resolved = Set(plan.resolvedIncidentIDs)
