@@ -166,7 +166,8 @@ struct Serve: AsyncParsableCommand {
         do {
             // As `runService()` runs the application, with SIGHUP taken care of beside it.
             try await ServiceGroup(configuration: .init(
-                services: [.init(service: app.application(host: address.host, port: address.port, logger: logger)),
+                services: [.init(service: app.application(host: address.host, port: address.port, logger: logger,
+                                                          onServerRunning: { _ in StartupCode.release() })),
                            // Done at shutdown; its end must not cancel the server's graceful one.
                            .init(service: HangupSignal(logger: logger), successTerminationBehavior: .ignore)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
