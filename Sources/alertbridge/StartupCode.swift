@@ -8,23 +8,21 @@ import Foundation
 ///
 /// Start-up runs code that never runs again (the configuration's parsers, the store's
 /// checks and migrations, the CLI), and the kernel maps a binary's file around each page
-/// fault in 64 KiB blocks, so about 25 MiB of the 31 MiB of code stayed resident when an
-/// alert storm runs about 2 MiB of it (bench/README.md, "Kept: start-up's code given
+/// fault in 64 KiB blocks, so about 25 MiB of the binary stayed resident through an alert
+/// storm that runs about 2 MiB of its code (bench/README.md, "Kept: start-up's code given
 /// back"). These are clean pages of the file, so nothing is lost: a path that first runs
 /// later (an escalation's page text, an operator's command) reads its code back once.
 enum StartupCode {
     /// Pages out the executable's mappings that are not writable (`MADV_PAGEOUT`, Linux
-    /// 5.4 and later); returns the bytes the kernel accepted, 0 where it refuses.
-    @discardableResult
-    static func release() -> Int {
-        executableMappings().reduce(0) { released, range in
-            let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound)
-            return madvise(start, range.count, MADV_PAGEOUT) == 0 ? released + range.count : released
+    /// 5.4 and later; an older kernel refuses the advice, and nothing changes).
+    static func release() {
+        for range in executableMappings() {
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: range.lowerBound), range.count, MADV_PAGEOUT)
         }
     }
 
     /// The address ranges of the executable's own file mapped read-only or executable.
-    static func executableMappings() -> [Range<Int>] {
+    private static func executableMappings() -> [Range<Int>] {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
               let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return [] }
         // `start-end perms offset dev inode path`; the path may hold spaces (and ` (deleted)`).
