@@ -16,23 +16,44 @@ enum StartupCode {
     /// Pages out the executable's mappings that are not writable (`MADV_PAGEOUT`, Linux
     /// 5.4 and later; an older kernel refuses the advice, and nothing changes).
     static func release() {
-        for range in executableMappings() {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return }
+        release(mappingsOf: executable)
+    }
+
+    /// Pages out this process's mappings of the file at `path` that are not writable.
+    static func release(mappingsOf path: String) {
+        for range in mappings(of: path) {
             _ = madvise(UnsafeMutableRawPointer(bitPattern: range.lowerBound), range.count, MADV_PAGEOUT)
         }
     }
 
-    /// The address ranges of the executable's own file mapped read-only or executable.
-    private static func executableMappings() -> [Range<Int>] {
-        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
-              let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return [] }
+    /// The address ranges of this process's mappings of `path` that are read-only or executable.
+    private static func mappings(of path: String) -> [Range<Int>] {
+        guard let maps = procFile("/proc/self/maps") else { return [] }
         // `start-end perms offset dev inode path`; the path may hold spaces (and ` (deleted)`).
         return maps.split(separator: "\n").compactMap { line -> Range<Int>? in
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count == 6, fields[1].hasPrefix("r"), !fields[1].contains("w"),
-                  fields[5].trimmingCharacters(in: .whitespaces) == executable else { return nil }
+                  fields[5].trimmingCharacters(in: .whitespaces) == path else { return nil }
             let bounds = fields[0].split(separator: "-").compactMap { Int($0, radix: 16) }
             guard bounds.count == 2, bounds[0] < bounds[1] else { return nil }
             return bounds[0]..<bounds[1]
+        }
+    }
+
+    /// A file of `/proc` whole: its size says 0, and `String(contentsOfFile:)` stopped short
+    /// of the end of a long one (a test process's `smaps`).
+    static func procFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return n == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
+            bytes += chunk[0..<n]
         }
     }
 }
