@@ -31,26 +31,20 @@ import Testing
         var sum = 0
         for offset in stride(from: 0, to: size, by: 4096) { sum &+= Int(base.load(fromByteOffset: offset, as: UInt8.self)) }
         #expect(sum > 0)
-        let before = try Self.resident(path)
+        let before = Self.resident(base, size)
         StartupCode.release(mappingsOf: path)
-        let after = try Self.resident(path)
+        let after = Self.resident(base, size)
         #expect(before >= size / 2, "\(before / 1024) KiB resident after reading every page")
         #expect(after * 8 < before, "\(before / 1024) KiB resident before, \(after / 1024) KiB after")
         // What is read again comes back, unchanged.
         #expect(base.load(fromByteOffset: 3 << 16, as: UInt8.self) == 3)
     }
 
-    /// Bytes resident of this process's mappings of `path`.
-    static func resident(_ path: String) throws -> Int {
-        var (resident, inFile) = (0, false)
-        for line in try #require(StartupCode.procFile("/proc/self/smaps")).split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            if let range = fields.first, range.contains("-"), fields.count >= 5 {
-                inFile = fields.count == 6 && fields[5].trimmingCharacters(in: .whitespaces) == path
-            } else if inFile, fields.first == "Rss:", fields.count >= 2, let kib = Int(fields[1]) {
-                resident += kib * 1024
-            }
-        }
-        return resident
+    /// Bytes of the mapping at `base` in memory (`mincore`).
+    static func resident(_ base: UnsafeMutableRawPointer, _ size: Int) -> Int {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var pages = [UInt8](repeating: 0, count: (size + pageSize - 1) / pageSize)
+        guard mincore(base, size, &pages) == 0 else { return -1 }
+        return pages.reduce(0) { $0 + Int($1 & 1) } * pageSize
     }
 }
