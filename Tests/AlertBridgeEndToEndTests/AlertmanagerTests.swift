@@ -120,9 +120,12 @@ struct AlertmanagerTests {
         try await Self.withWebhook(["send_resolved: true"]) { server, alertmanager in
             let api = server.api
             let startsAt = Date().addingTimeInterval(-300)
-            // Prometheus's last word: firing, good for 3 more seconds. None comes after it.
+            // Prometheus's last word: firing, good for 15 more seconds. None comes after it.
+            // (Longer than Alertmanager's 10 s notification timeout: should it give up on its
+            // first notification, it sends it again while the alert still fires, and with
+            // it the recovery; see `delivered(_:to:)`.)
             try await alertmanager.post([Alertmanager.edgeAlert(instance: "icn1-edge-01:9113", startsAt: startsAt,
-                                                                endsAt: Date().addingTimeInterval(3))])
+                                                                endsAt: Date().addingTimeInterval(15))])
             let resolved = try await eventually("the incident to open, then resolve when Alertmanager times the alert out") { observed in
                 let all = try await api.incidents(status: "all")
                 observed = "\(all.map { "#\($0.id) \($0.status)" })"
@@ -208,11 +211,12 @@ struct AlertmanagerTests {
                 observed = "\(all.map { "#\($0.id) firing=\($0.firingAlerts)" })"
                 return all.first { $0.firingAlerts == 2 }
             }
+            try await alertmanager.delivered(to: "webhook")
             let ended = Date().addingTimeInterval(-1)
             try await alertmanager.post(hosts.map { Alertmanager.edgeAlert(instance: $0, startsAt: startsAt, endsAt: ended) })
             let held = try await eventually("the note that the cut webhook does not resolve it") { observed in
                 let incident = try await api.incident(opened.id)
-                observed = "\(incident.status), timeline \(incident.timeline ?? [])"
+                observed = "\(incident.status), timeline \(incident.timeline ?? []); Alertmanager's log:\n\(alertmanager.log)"
                 let noted = incident.timeline?.contains { ($0.detail ?? "").contains("Alertmanager left out 1 alert of the notification") }
                 return noted == true ? incident : nil
             }
@@ -253,11 +257,12 @@ struct AlertmanagerTests {
             #expect(opened.title.hasSuffix("…") && summary.hasPrefix(opened.title.dropLast()), "cut, not refused: \(opened.title)")
             #expect(opened.severity == "critical")
 
+            try await alertmanager.delivered(to: "pagerduty")
             alert["endsAt"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-1))
             try await alertmanager.post([alert])
             let resolved = try await eventually("Alertmanager's resolve event to resolve it") { observed in
                 let incident = try await api.incident(opened.id)
-                observed = "\(incident.status), timeline \(incident.timeline ?? [])"
+                observed = "\(incident.status), timeline \(incident.timeline ?? []); Alertmanager's log:\n\(alertmanager.log)"
                 return incident.status == "resolved" ? incident : nil
             }
             #expect(try await api.incidents(status: "all").count == 1, "one incident: \(resolved.timeline ?? [])")
@@ -330,6 +335,29 @@ final class Alertmanager {
 
     /// What Alertmanager logged so far (its notification errors, for a failing test).
     var log: String { (try? String(contentsOfFile: directory.path("alertmanager.log"), encoding: .utf8)) ?? "" }
+
+    /// Waits until Alertmanager counts `count` notifications to `integration` (`webhook`,
+    /// `pagerduty`) as delivered: the requests it sent less those that failed, from its
+    /// `/metrics`.
+    ///
+    /// A test waits for this before it resolves a whole group. Alertmanager sends a group's
+    /// recovery only when a notification of it succeeded in its own view, and a first
+    /// notification it gave up on after its 10 s timeout (though alertbridge took it, slow
+    /// on a loaded CI machine) leaves nothing to resolve: the recovery is dropped for good.
+    func delivered(_ count: Int = 1, to integration: String) async throws {
+        try await eventually("Alertmanager to deliver \(count) \(integration) notification(s)") { observed -> Bool? in
+            let metrics = try await HTTP.send("GET", baseURL + "/metrics").text
+            func counter(_ name: String) -> Int {
+                let prefix = "\(name){integration=\"\(integration)\"} "
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }
+                return line.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
+            }
+            let sent = counter("alertmanager_notification_requests_total")
+            let failed = counter("alertmanager_notification_requests_failed_total")
+            observed = "\(sent) sent, \(failed) failed; Alertmanager's log:\n\(log)"
+            return sent - failed >= count ? true : nil
+        }
+    }
 
     /// Posts alerts to `/api/v2/alerts`.
     func post(_ alerts: [[String: Any]]) async throws {
