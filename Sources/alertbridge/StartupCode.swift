@@ -29,7 +29,10 @@ enum StartupCode {
 
     /// The address ranges of this process's mappings of `path` that are read-only or executable.
     private static func mappings(of path: String) -> [Range<Int>] {
-        guard let maps = procFile("/proc/self/maps") else { return [] }
+        // Read to its end: a `/proc` file's size says 0, and `String(contentsOfFile:)` returned
+        // only its first 4 KiB (of a small Swift program's 12 KB, of a test process's 33 KB).
+        guard let data = try? FileHandle(forReadingAtPath: "/proc/self/maps")?.readToEnd() else { return [] }
+        let maps = String(decoding: data, as: UTF8.self)
         // `start-end perms offset dev inode path`; the path may hold spaces (and ` (deleted)`).
         return maps.split(separator: "\n").compactMap { line -> Range<Int>? in
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
@@ -38,22 +41,6 @@ enum StartupCode {
             let bounds = fields[0].split(separator: "-").compactMap { Int($0, radix: 16) }
             guard bounds.count == 2, bounds[0] < bounds[1] else { return nil }
             return bounds[0]..<bounds[1]
-        }
-    }
-
-    /// A file of `/proc` whole: its size says 0, and `String(contentsOfFile:)` returned only
-    /// its first 4 KiB (of a small Swift program's 12 KB `/proc/self/maps`, of a test process's 33 KB).
-    private static func procFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { return n == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
-            bytes += chunk[0..<n]
         }
     }
 }

@@ -8,7 +8,7 @@ import Testing
 /// (peak RSS per scenario; bench/README.md, "Kept: start-up's code given back"): a test
 /// suite that runs many processes of one binary at once says little about it, since the
 /// kernel leaves alone the pages another process maps, and giving back this test process's
-/// own binary, or copying the binary for a server of its own, stalled the tests beside it.
+/// own binary stalled the tests beside it while they read their code back.
 @Suite struct StartupCodeTests {
     @Test func aMappedFilesPagesLeaveMemoryWhenGivenBack() throws {
         let dir = try TemporaryDirectory("alertbridge-startup-code")
