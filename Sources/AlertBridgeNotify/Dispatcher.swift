@@ -163,10 +163,9 @@ public struct Dispatcher: Service {
             let count = inFlight.count
             if count > 0 { logger.info("shutting down: finishing \(count) \(count == 1 ? "delivery" : "deliveries") in flight") }
         }
-        // Cancelled during the shutdown (another service of the group failed; a second
-        // SIGTERM does not cancel, nor does any deadline: `serve` sets none, and the
-        // supervisor's SIGKILL ends everything), the deliveries in flight were cut short:
-        // their rows go out again.
+        // Cancelled during the shutdown (a second SIGTERM or SIGINT, or another service of
+        // the group failed; `serve` sets no deadline, and a supervisor's SIGKILL ends
+        // everything), the deliveries in flight were cut short: their rows go out again.
         if stopping.isSet {
             if Task.isCancelled {
                 logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite; on PostgreSQL about 10 seconds after another instance, or the next start, finds this one gone)")
@@ -270,6 +269,7 @@ public struct Dispatcher: Service {
         // The receiver said when to come back (`Retry-After`): that wait is kept when the
         // connector delivers again.
         var askedToWait = false
+        var interrupted = false
         if let connector = connectors[delivery.connector] {
             let incident: IncidentDetail?
             if let claimedIncidents {
@@ -294,7 +294,8 @@ public struct Dispatcher: Service {
                 } catch {
                     if case .transient(_, .some) = error { askedToWait = true }
                     // Shutting down mid-send: due again at once after a restart, no backoff.
-                    outcome = Task.isCancelled
+                    interrupted = Task.isCancelled
+                    outcome = interrupted
                         ? .retry(at: clock.now(), reason: "interrupted by shutdown: \(error)")
                         : decide(error, for: delivery)
                 }
@@ -330,8 +331,9 @@ public struct Dispatcher: Service {
             // When a connector starts failing, once, not once per page of its outage (the
             // timelines have each): it shows in the log as it starts, not only at the
             // give-up an hour later; "connector delivers again" ends it. A mail server that
-            // refuses one address for now (greylisting) is no outage of the connector.
-            if !delivery.isForRefusedRecipients && failing.failed(delivery.connector) {
+            // refuses one address for now (greylisting) is no outage of the connector, nor is
+            // a send cut short by a stop (the dispatcher says so as it stops).
+            if !interrupted && !delivery.isForRefusedRecipients && failing.failed(delivery.connector) {
                 logger.warning("\(delivery.name) not delivered yet; retrying, as every page to this connector until it delivers again",
                                metadata: ["incident": "\(delivery.incidentID)", "tier": "\(delivery.tier)",
                                           "connector": "\(delivery.connector)", "reason": "\(reason)"])

@@ -164,13 +164,18 @@ struct Serve: AsyncParsableCommand {
                                          heartbeats: loaded.server.heartbeats, timeZone: loaded.server.timeZone,
                                          retention: loaded.server.retention)
         do {
-            // As `runService()` runs the application, with SIGHUP taken care of beside it.
+            // As `runService()` runs the application, with SIGHUP and a second SIGTERM taken
+            // care of beside it.
             try await ServiceGroup(configuration: .init(
-                services: [.init(service: app.application(host: address.host, port: address.port, logger: logger,
+                services: [.init(service: RepeatedStopSignal(logger: logger)),
+                           .init(service: app.application(host: address.host, port: address.port, logger: logger,
                                                           onServerRunning: { _ in StartupCode.release() })),
                            // Done at shutdown; its end must not cancel the server's graceful one.
                            .init(service: HangupSignal(logger: logger), successTerminationBehavior: .ignore)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        } catch let stopped as RepeatedStopSignal.StoppedAtOnce {
+            try? await incidentStore.close()
+            throw fail(stopped.description)
         } catch {
             try? await incidentStore.close()
             if let why = bindFailure(error) {

@@ -228,4 +228,69 @@ struct ServeCommandTests {
         again.terminate()
         _ = await again.wait()
     }
+
+    /// A page that hangs (a receiver that never answers, a 5-minute `timeout`) holds a
+    /// graceful stop for as long: SIGTERM waits for it, and a second SIGTERM stops at once,
+    /// exit 1, with the store closed and the page left to go out again at the next start.
+    @Test("a second SIGTERM stops at once and leaves the page in flight to go out again")
+    func aSecondTerminationCutsPagesInFlightShort() async throws {
+        let dir = try TemporaryDirectory("alertbridge-serve-second-term")
+        defer { dir.remove() }
+        let receiver = try ListeningSocket()
+        defer { receiver.close() }
+        try """
+            rules: \(Paths.repoRoot.appendingPathComponent("rules").path)
+            policies: \(Paths.repoRoot.appendingPathComponent("escalation-policies").path)
+            connectors:
+              hook: {type: webhook, url: "http://127.0.0.1:\(receiver.port)/hook"}
+            delivery: {timeout: 5m}
+            """.write(toFile: dir.path("alertbridge.yaml"), atomically: false, encoding: .utf8)
+        let policy = EscalationPolicy(name: "hooked", tiers: [
+            .init(name: "first", notify: [.init(connector: "hook")], escalateAfter: .seconds(600)),
+        ])
+        let alert = Alert(source: "t", status: .firing, severity: .critical, summary: "s", labels: ["alertname": "X"])
+        let routed = RoutedAlert(alert: alert, rule: "r", dedupKey: "X", policy: "hooked", escalationPolicy: policy)
+        var store: any IncidentStore = try await SQLiteStore.open(path: dir.path("alertbridge.db"), logger: Logger(label: "test"))
+        let id = try #require(try await store.ingest([routed], now: SystemClock().now())[0].incidentID)
+        try await store.close()
+
+        let process = try ChildProcess.start(try Paths.alertbridgeBinary(), [
+            "serve", "--config", dir.path("alertbridge.yaml"), "--listen", "127.0.0.1:\(try freeLocalPort())",
+            "--store", "sqlite:\(dir.path("alertbridge.db"))",
+        ], output: dir.path("log"), errors: dir.path("log"))
+        ParentWatch.kill(process.pid)
+        defer { process.signal(SIGKILL) }
+        func log() -> String { (try? String(contentsOfFile: dir.path("log"), encoding: .utf8)) ?? "" }
+        _ = try await eventually("the page to reach the receiver") { observed -> Bool? in
+            observed = log()
+            return receiver.hasCaller ? true : nil
+        }
+
+        process.terminate()
+        let waiting = try await eventually("the stop to wait for the page") { observed -> String? in
+            observed = log()
+            return observed.contains("shutting down: finishing 1 delivery in flight") ? observed : nil
+        }
+        #expect(waiting.contains("SIGTERM: shutting down; send it again to stop at once"), "\(waiting)")
+        #expect(process.isRunning, "\(waiting)")
+
+        process.terminate()
+        _ = try await eventually("the server to stop without waiting out the page's 5 minutes") { observed -> Bool? in
+            observed = log()
+            return process.isRunning ? nil : true
+        }
+        #expect(await process.wait() == .exit(1))
+        let output = log()
+        #expect(output.contains("dispatcher stopped: deliveries in flight were cut short and go out again"), "\(output)")
+        #expect(!output.contains("until it delivers again"), "a send cut short is no outage of the connector: \(output)")
+        #expect(output.hasSuffix("alertbridge: stopped at once on a second SIGTERM: pages in flight were cut short and go out again\n"),
+                "\(output)")
+        store = try await SQLiteStore.open(path: dir.path("alertbridge.db"), logger: Logger(label: "test"))
+        let pending = try await store.claimDeliveries(now: SystemClock().now(), lease: .seconds(60), limit: 10, quota: .none)
+        #expect(pending.map(\.connector) == ["hook"], "the page goes out again at the next start, at once")
+        let timeline = try #require(try await store.incident(id: id)).timeline
+        #expect(timeline.contains { $0.kind == .deliveryFailed && $0.detail?.contains("interrupted by shutdown") == true },
+                "\(timeline)")
+        try await store.close()
+    }
 }

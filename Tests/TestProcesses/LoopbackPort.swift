@@ -39,6 +39,13 @@ public struct ListeningSocket {
         }
     }
 
+    /// A client connected and waits to be accepted (nothing here ever accepts or answers,
+    /// so a client's request hangs until its own timeout).
+    public var hasCaller: Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLIN) != 0
+    }
+
     public func close() { closeSocket(fd) }
 }
 
