@@ -168,7 +168,7 @@ public struct Dispatcher: Service {
         // everything), the deliveries in flight were cut short: their rows go out again.
         if stopping.isSet {
             if Task.isCancelled {
-                logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite; on PostgreSQL about 10 seconds after another instance, or the next start, finds this one gone)")
+                logger.notice("dispatcher stopped: deliveries in flight were cut short and go out again (at the next start on SQLite; on PostgreSQL from another instance within about 10 seconds, or at the next start)")
             } else {
                 logger.info("dispatcher stopped: every delivery in flight ended and was recorded")
             }
