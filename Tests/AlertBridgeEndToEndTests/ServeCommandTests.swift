@@ -267,11 +267,12 @@ struct ServeCommandTests {
         }
 
         process.terminate()
-        let waiting = try await eventually("the stop to wait for the page") { observed -> String? in
+        // Both lines, in either order: the group and the notice each take the signal.
+        let waiting = try await eventually("the stop to wait for the page, and say how to stop at once") { observed -> String? in
             observed = log()
-            return observed.contains("shutting down: finishing 1 delivery in flight") ? observed : nil
+            return observed.contains("shutting down: finishing 1 delivery in flight")
+                && observed.contains("SIGTERM: shutting down; send it again to stop at once") ? observed : nil
         }
-        #expect(waiting.contains("SIGTERM: shutting down; send it again to stop at once"), "\(waiting)")
         #expect(process.isRunning, "\(waiting)")
 
         process.terminate()
